@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// Livepulse is written in TypeScript and run through tsx's loader, so there is no build step
+// between a checkout and a running platform.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('../core/cli/livepulse.ts');

@@ -1,0 +1,94 @@
+/**
+ * The bus port. Embedded: an in-process partitioned log. Distributed: Apache Kafka.
+ * Semantics both adapters honour (and the contract suite checks): per-key ordering within a
+ * topic, at-least-once delivery to each consumer group, offsets committed only after the batch
+ * handler resolved, and partitions shared among the members of one group.
+ */
+export interface OutgoingMessage {
+  /** Partitioning key: the same key always lands in the same partition, in order. */
+  key: string;
+  value: Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface DeliveredMessage {
+  topic: string;
+  partition: number;
+  /** Offsets are decimal strings, as Kafka gives them (int64). */
+  offset: string;
+  key: string | null;
+  value: Buffer;
+  headers: Record<string, string>;
+  /** Broker append time, epoch ms. */
+  timestamp: number;
+}
+
+/** One partition's slice of messages, in offset order. */
+export interface MessageBatch {
+  topic: string;
+  partition: number;
+  messages: DeliveredMessage[];
+  /** First and last offsets: a deterministic idempotency token for sinks. */
+  firstOffset: string;
+  lastOffset: string;
+}
+
+export interface SubscribeOptions {
+  groupId: string;
+  topics: string[];
+  /** Must resolve only when the batch's work is durable; a throw means redelivery of the batch. */
+  handleBatch: (batch: MessageBatch) => Promise<void>;
+  /** Where a group with no committed offset starts: 'earliest' (default) or 'latest'. */
+  startFrom?: 'earliest' | 'latest';
+  /** Batches being handled at once (bounded in-flight = backpressure). Default 1. */
+  maxInFlightBatches?: number;
+  /** Upper bound on messages per batch. Default 1000. */
+  maxBatchMessages?: number;
+}
+
+export interface Subscription {
+  /** Stops fetching, waits for in-flight batches to finish and commit, and leaves the group. */
+  stop(): Promise<void>;
+  /** Resolves when the member has partitions assigned (or the group is settled). */
+  ready(): Promise<void>;
+  /** Partitions currently owned by this member, per topic. */
+  assignedPartitions(): Record<string, number[]>;
+}
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+}
+
+export interface Bus {
+  readonly kind: 'embedded' | 'kafka';
+  /** Creates missing topics; existing ones are left as they are. */
+  ensureTopics(topics: TopicSpec[]): Promise<void>;
+  /**
+   * Resolves once every message is durably appended (acks=all on Kafka). Concurrent calls
+   * share producer batches within the linger window. Rejects with BusBackpressureError when
+   * the in-flight buffer is full, and BusUnavailableError when the bus cannot be reached.
+   */
+  publish(topic: string, messages: OutgoingMessage[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Committed offset (next to read) of a group for each partition of a topic; -1 where none. */
+  committedOffsets(groupId: string, topic: string): Promise<number[]>;
+  /** Highest offset + 1 of each partition. */
+  endOffsets(topic: string): Promise<number[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class BusBackpressureError extends Error {
+  constructor(readonly bufferedMessages: number, readonly limit: number) {
+    super(`bus publish buffer is full (${bufferedMessages} of ${limit} messages in flight); retry later`);
+    this.name = 'BusBackpressureError';
+  }
+}
+
+export class BusUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BusUnavailableError';
+  }
+}

@@ -1,0 +1,279 @@
+import { z } from 'zod';
+
+/**
+ * The one typed configuration of Livepulse, read from the environment.
+ * With nothing set, every port uses its embedded adapter. Setting a port's variable switches
+ * that port to the real system; a bad value fails at start with a message naming the variable.
+ */
+
+const DEV_WRITE_KEY = 'lp_dev_write_key';
+const DEV_JWT_SECRET = 'livepulse-dev-only-jwt-secret-do-not-use-in-production';
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+const boolean = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine((value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+const brokerList = z
+  .string()
+  .trim()
+  .transform((v) => v.split(',').map((b) => b.trim()).filter(Boolean))
+  .refine((brokers) => brokers.length > 0 && brokers.every((b) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(b)), {
+    message: 'must be a comma-separated list of host:port',
+  });
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  HOST: z.string().trim().default('127.0.0.1'),
+  LIVEPULSE_DATA_DIR: z.string().trim().default('./data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  LIVEPULSE_WRITE_KEYS: optionalString,
+  LIVEPULSE_JWT_SECRET: optionalString,
+  LIVEPULSE_JWKS_URL: url(['https:', 'http:']).optional(),
+
+  KAFKA_BROKERS: brokerList.optional(),
+  KAFKA_CLIENT_ID: z.string().trim().default('livepulse'),
+  KAFKA_TOPIC_PREFIX: z.string().trim().regex(/^[A-Za-z0-9._-]*$/, 'must contain only letters, digits, . _ -').default(''),
+  KAFKA_PARTITIONS: positiveInt(6),
+  KAFKA_REPLICATION_FACTOR: positiveInt(1),
+  KAFKA_SSL: boolean(false),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: optionalString,
+  KAFKA_SASL_PASSWORD: optionalString,
+
+  BUS_LINGER_MS: nonNegativeInt(5),
+  BUS_MAX_BATCH_MESSAGES: positiveInt(2000),
+  BUS_MAX_BUFFERED_MESSAGES: positiveInt(100_000),
+  EMBEDDED_BUS_PARTITIONS: positiveInt(4),
+  EMBEDDED_BUS_MAX_RETAINED_MESSAGES: positiveInt(1_000_000),
+
+  CLICKHOUSE_URL: url(['http:', 'https:']).optional(),
+  CLICKHOUSE_USER: z.string().trim().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: z.string().trim().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier').default('livepulse'),
+
+  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+
+  S3_BUCKET: optionalString,
+  S3_ENDPOINT: url(['http:', 'https:']).optional(),
+  S3_REGION: z.string().trim().default('us-east-1'),
+  S3_FORCE_PATH_STYLE: boolean(false),
+  S3_PREFIX: z.string().trim().default(''),
+
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: url(['http:', 'https:']).optional(),
+  OPENAI_MODERATION_MODEL: z.string().trim().default('omni-moderation-latest'),
+  OPENAI_CHAT_MODEL: z.string().trim().default('gpt-4o-mini'),
+
+  SNOWFLAKE_ACCOUNT: optionalString,
+  SNOWFLAKE_USERNAME: optionalString,
+  SNOWFLAKE_PASSWORD: optionalString,
+  SNOWFLAKE_DATABASE: z.string().trim().default('LIVEPULSE'),
+  SNOWFLAKE_SCHEMA: z.string().trim().default('PUBLIC'),
+  SNOWFLAKE_WAREHOUSE: optionalString,
+  SNOWFLAKE_ACCESS_URL: url(['http:', 'https:']).optional(),
+});
+
+export type Env = z.input<typeof EnvSchema>;
+
+export interface WriteKey {
+  key: string;
+  propertyId: string;
+}
+
+export interface Config {
+  mode: 'embedded' | 'distributed';
+  http: { port: number; host: string };
+  dataDir: string;
+  logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  auth: {
+    writeKeys: WriteKey[];
+    jwtSecret?: string;
+    jwksUrl?: string;
+    /** Names of the credentials that fell back to development values (embedded mode only). */
+    developmentCredentials: string[];
+  };
+  bus:
+    | { kind: 'embedded'; partitions: number; maxRetainedMessages: number; publish: PublishTuning }
+    | {
+        kind: 'kafka';
+        brokers: string[];
+        clientId: string;
+        topicPrefix: string;
+        partitions: number;
+        replicationFactor: number;
+        ssl: boolean;
+        sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+        publish: PublishTuning;
+      };
+  analyticsStore:
+    | { kind: 'chdb'; path: string; database: string }
+    | { kind: 'clickhouse'; url: string; username: string; password: string; database: string };
+  liveState: { kind: 'memory' } | { kind: 'redis'; url: string };
+  objectStore:
+    | { kind: 'local'; root: string }
+    | { kind: 's3'; bucket: string; endpoint?: string; region: string; forcePathStyle: boolean; prefix: string };
+  ai:
+    | { kind: 'off' }
+    | { kind: 'openai'; apiKey: string; baseURL?: string; moderationModel: string; chatModel: string };
+  warehouse:
+    | { kind: 'off' }
+    | {
+        kind: 'snowflake';
+        account: string;
+        username: string;
+        password: string;
+        database: string;
+        schema: string;
+        warehouse?: string;
+        accessUrl?: string;
+      };
+}
+
+export interface PublishTuning {
+  lingerMs: number;
+  maxBatchMessages: number;
+  maxBufferedMessages: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** `key` alone (property "default") or `property:key`, comma-separated. */
+function parseWriteKeys(raw: string): WriteKey[] {
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const colon = entry.indexOf(':');
+      return colon === -1
+        ? { key: entry, propertyId: 'default' }
+        : { propertyId: entry.slice(0, colon).trim(), key: entry.slice(colon + 1).trim() };
+    });
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const distributed = Boolean(e.KAFKA_BROKERS || e.CLICKHOUSE_URL || e.REDIS_URL || e.S3_BUCKET);
+  const developmentCredentials: string[] = [];
+
+  let writeKeys: WriteKey[] = [];
+  if (e.LIVEPULSE_WRITE_KEYS) {
+    writeKeys = parseWriteKeys(e.LIVEPULSE_WRITE_KEYS);
+    for (const wk of writeKeys) {
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(wk.propertyId)) problems.push(`LIVEPULSE_WRITE_KEYS: property id "${wk.propertyId}" must be 1–64 letters, digits, . _ -`);
+      if (wk.key.length < 16) problems.push(`LIVEPULSE_WRITE_KEYS: the key for property "${wk.propertyId}" is shorter than 16 characters`);
+    }
+  } else if (distributed) {
+    problems.push('LIVEPULSE_WRITE_KEYS: required in distributed mode (comma-separated, `property:key`)');
+  } else {
+    writeKeys = [{ key: DEV_WRITE_KEY, propertyId: 'demo' }];
+    developmentCredentials.push(`LIVEPULSE_WRITE_KEYS=demo:${DEV_WRITE_KEY}`);
+  }
+
+  let jwtSecret = e.LIVEPULSE_JWT_SECRET;
+  if (jwtSecret && jwtSecret.length < 32) problems.push('LIVEPULSE_JWT_SECRET: must be at least 32 characters');
+  if (!jwtSecret && !e.LIVEPULSE_JWKS_URL) {
+    if (distributed) problems.push('LIVEPULSE_JWT_SECRET or LIVEPULSE_JWKS_URL: one is required in distributed mode');
+    else {
+      jwtSecret = DEV_JWT_SECRET;
+      developmentCredentials.push(`LIVEPULSE_JWT_SECRET=${DEV_JWT_SECRET}`);
+    }
+  }
+
+  if (e.KAFKA_SASL_MECHANISM && !(e.KAFKA_SASL_USERNAME && e.KAFKA_SASL_PASSWORD)) {
+    problems.push('KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set');
+  }
+  if (e.S3_ENDPOINT && !e.S3_BUCKET) problems.push('S3_BUCKET: required when S3_ENDPOINT is set');
+  if (e.OPENAI_BASE_URL && !e.OPENAI_API_KEY) problems.push('OPENAI_API_KEY: required when OPENAI_BASE_URL is set (any value for local servers)');
+  const snowflakeSet = [e.SNOWFLAKE_ACCOUNT, e.SNOWFLAKE_USERNAME, e.SNOWFLAKE_PASSWORD];
+  if (snowflakeSet.some(Boolean) && !snowflakeSet.every(Boolean)) {
+    problems.push('SNOWFLAKE_ACCOUNT, SNOWFLAKE_USERNAME and SNOWFLAKE_PASSWORD: set all three or none');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const publish: PublishTuning = {
+    lingerMs: e.BUS_LINGER_MS,
+    maxBatchMessages: e.BUS_MAX_BATCH_MESSAGES,
+    maxBufferedMessages: e.BUS_MAX_BUFFERED_MESSAGES,
+  };
+  const dataDir = e.LIVEPULSE_DATA_DIR;
+
+  return {
+    mode: distributed ? 'distributed' : 'embedded',
+    http: { port: e.PORT, host: e.HOST },
+    dataDir,
+    logLevel: e.LOG_LEVEL,
+    auth: { writeKeys, jwtSecret, jwksUrl: e.LIVEPULSE_JWKS_URL, developmentCredentials },
+    bus: e.KAFKA_BROKERS
+      ? {
+          kind: 'kafka',
+          brokers: e.KAFKA_BROKERS,
+          clientId: e.KAFKA_CLIENT_ID,
+          topicPrefix: e.KAFKA_TOPIC_PREFIX,
+          partitions: e.KAFKA_PARTITIONS,
+          replicationFactor: e.KAFKA_REPLICATION_FACTOR,
+          ssl: e.KAFKA_SSL,
+          sasl: e.KAFKA_SASL_MECHANISM
+            ? { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! }
+            : undefined,
+          publish,
+        }
+      : { kind: 'embedded', partitions: e.EMBEDDED_BUS_PARTITIONS, maxRetainedMessages: e.EMBEDDED_BUS_MAX_RETAINED_MESSAGES, publish },
+    analyticsStore: e.CLICKHOUSE_URL
+      ? { kind: 'clickhouse', url: e.CLICKHOUSE_URL, username: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE }
+      : { kind: 'chdb', path: `${dataDir}/chdb`, database: e.CLICKHOUSE_DATABASE },
+    liveState: e.REDIS_URL ? { kind: 'redis', url: e.REDIS_URL } : { kind: 'memory' },
+    objectStore: e.S3_BUCKET
+      ? { kind: 's3', bucket: e.S3_BUCKET, endpoint: e.S3_ENDPOINT, region: e.S3_REGION, forcePathStyle: e.S3_FORCE_PATH_STYLE, prefix: e.S3_PREFIX }
+      : { kind: 'local', root: `${dataDir}/objects` },
+    ai: e.OPENAI_API_KEY
+      ? { kind: 'openai', apiKey: e.OPENAI_API_KEY, baseURL: e.OPENAI_BASE_URL, moderationModel: e.OPENAI_MODERATION_MODEL, chatModel: e.OPENAI_CHAT_MODEL }
+      : { kind: 'off' },
+    warehouse:
+      e.SNOWFLAKE_ACCOUNT && e.SNOWFLAKE_USERNAME && e.SNOWFLAKE_PASSWORD
+        ? {
+            kind: 'snowflake',
+            account: e.SNOWFLAKE_ACCOUNT,
+            username: e.SNOWFLAKE_USERNAME,
+            password: e.SNOWFLAKE_PASSWORD,
+            database: e.SNOWFLAKE_DATABASE,
+            schema: e.SNOWFLAKE_SCHEMA,
+            warehouse: e.SNOWFLAKE_WAREHOUSE,
+            accessUrl: e.SNOWFLAKE_ACCESS_URL,
+          }
+        : { kind: 'off' },
+  };
+}

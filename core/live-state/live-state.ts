@@ -1,0 +1,28 @@
+/**
+ * Live state: small, hot, shared, expiring. Rate limits, counters, dedupe keys, bans cache.
+ * Embedded: in memory. Distributed: Redis (so every gateway/collector node sees the same state).
+ */
+export interface RateDecision {
+  allowed: boolean;
+  /** Requests still allowed in the current window after this one. */
+  remaining: number;
+  /** When not allowed: how long until one more request would be. */
+  retryAfterMs: number;
+}
+
+export interface LiveState {
+  readonly kind: 'memory' | 'redis';
+  /** Sliding-window rate limit: counts this attempt against `limit` per `windowMs` for `key`. */
+  consumeRate(key: string, limit: number, windowMs: number): Promise<RateDecision>;
+  /** Adds `by` to a counter and returns the new value; the TTL is set when the counter is created. */
+  increment(key: string, by: number, ttlMs: number): Promise<number>;
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  /** Sets only if absent (SET NX): true if this call set it. The dedupe primitive. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Marks many keys at once; returns, in order, whether each was newly set. */
+  setManyIfAbsent(keys: string[], value: string, ttlMs: number): Promise<boolean[]>;
+  delete(key: string): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

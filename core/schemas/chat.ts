@@ -1,0 +1,83 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { EpochMs, Id } from './common.ts';
+import { createValidator } from './validate.ts';
+
+export const MODERATION_DECISIONS = ['allow', 'hold', 'block'] as const;
+export type ModerationDecision = (typeof MODERATION_DECISIONS)[number];
+
+const Decision = Type.Union(MODERATION_DECISIONS.map((d) => Type.Literal(d)));
+
+/** A rule or classifier category that fired, with its score where it has one. */
+export const ModerationFlag = Type.Object(
+  {
+    category: Type.String({ maxLength: 64, description: 'e.g. profanity, spam.caps, harassment' }),
+    score: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    detail: Type.Optional(Type.String({ maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);
+
+/** `chat.messages`: every message the gateway accepted, with the inline heuristic verdict. */
+export const ChatMessage = Type.Object(
+  {
+    schema_v: Type.Literal(1),
+    message_id: Id('Server-assigned message id'),
+    client_message_id: Type.Optional(Type.String({ maxLength: 64 })),
+    stream_id: Id('Stream whose room the message was sent to'),
+    user_id: Id('Sender (JWT sub)'),
+    display_name: Type.String({ maxLength: 64 }),
+    text: Type.String({ maxLength: 2000 }),
+    sent_at: EpochMs('Server time the gateway accepted it'),
+    heuristic_decision: Decision,
+    flags: Type.Array(ModerationFlag, { maxItems: 32 }),
+  },
+  { additionalProperties: false, $id: 'ChatMessage' },
+);
+export type ChatMessage = Static<typeof ChatMessage>;
+
+/** `chat.verdicts`: an AI verdict or a moderator action on a message or user. */
+export const ChatVerdict = Type.Object(
+  {
+    schema_v: Type.Literal(1),
+    verdict_id: Id('Unique id of this verdict'),
+    stream_id: Id('Stream'),
+    message_id: Type.Optional(Id('Message concerned, if any')),
+    target_user_id: Type.Optional(Id('User concerned, if any')),
+    source: Type.Union([Type.Literal('ai'), Type.Literal('heuristics'), Type.Literal('moderator')]),
+    action: Type.Union(
+      ['allow', 'hold', 'remove', 'release', 'deny', 'timeout', 'ban', 'unban', 'modes', 'blocked_terms'].map((a) =>
+        Type.Literal(a),
+      ),
+    ),
+    actor_id: Type.Optional(Id('Moderator (or model) that decided')),
+    reason: Type.String({ maxLength: 512 }),
+    flags: Type.Array(ModerationFlag, { maxItems: 32 }),
+    duration_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_209_600_000 })),
+    decided_at: EpochMs('When the verdict was made'),
+  },
+  { additionalProperties: false, $id: 'ChatVerdict' },
+);
+export type ChatVerdict = Static<typeof ChatVerdict>;
+
+/** `host.prompts`: suggestions for a stream's host. */
+export const HostPrompt = Type.Object(
+  {
+    schema_v: Type.Literal(1),
+    prompt_id: Id('Prompt id'),
+    stream_id: Id('Stream'),
+    prompt: Type.String({ maxLength: 500 }),
+    rationale: Type.String({ maxLength: 1000 }),
+    source_message_ids: Type.Array(Id('Message'), { maxItems: 50 }),
+    askers: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 50, description: 'Display names only' }),
+    priority: Type.Integer({ minimum: 1, maximum: 5 }),
+    origin: Type.Union([Type.Literal('ai'), Type.Literal('heuristic')]),
+    window_end: EpochMs('End of the chat window the prompt was built from'),
+    created_at: EpochMs('Creation time'),
+  },
+  { additionalProperties: false, $id: 'HostPrompt' },
+);
+export type HostPrompt = Static<typeof HostPrompt>;
+
+export const chatMessageValidator = createValidator(ChatMessage);
+export const chatVerdictValidator = createValidator(ChatVerdict);
+export const hostPromptValidator = createValidator(HostPrompt);

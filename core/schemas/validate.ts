@@ -1,0 +1,48 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+
+/** One problem with one field, in the shape every API answer and dead letter uses. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export interface Validator<T extends TSchema> {
+  readonly schema: T;
+  check(value: unknown): value is Static<T>;
+  /** At most `limit` errors, so a hostile payload cannot make the answer huge. */
+  errors(value: unknown, limit?: number): FieldError[];
+}
+
+/** Compiles a schema once; checking is then a plain function call on the hot path. */
+export function createValidator<T extends TSchema>(schema: T): Validator<T> {
+  const compiled = TypeCompiler.Compile(schema);
+  return {
+    schema,
+    check: (value): value is Static<T> => compiled.Check(value),
+    errors(value, limit = 10) {
+      const found: FieldError[] = [];
+      for (const error of compiled.Errors(value)) {
+        found.push({ path: error.path || '/', message: error.message });
+        if (found.length >= limit) break;
+      }
+      return found;
+    },
+  };
+}
+
+export class SchemaValidationError extends Error {
+  constructor(
+    readonly schemaName: string,
+    readonly fieldErrors: FieldError[],
+  ) {
+    super(`${schemaName} is invalid: ${fieldErrors.map((e) => `${e.path} ${e.message}`).join('; ')}`);
+    this.name = 'SchemaValidationError';
+  }
+}
+
+/** Validates and returns the typed value, or throws a SchemaValidationError naming the fields. */
+export function assertValid<T extends TSchema>(validator: Validator<T>, value: unknown, schemaName: string): Static<T> {
+  if (validator.check(value)) return value;
+  throw new SchemaValidationError(schemaName, validator.errors(value));
+}
