@@ -1,15 +1,21 @@
 import { defineConfig } from 'vitest/config';
 
-// Unit tests sit beside the code (*.test.ts); contract and integration tests (*.int.test.ts)
-// talk to real services that test/global-setup.ts starts through infra/local.
+const exclude = ['node_modules/**', 'data/**', 'dist/**', '.livepulse/**'];
+
+// Unit tests sit beside the code (*.test.ts) and need nothing running. Contract and
+// integration tests (*.int.test.ts) talk to real services that test/global-setup.ts starts
+// through infra/local (or reuses when already running).
 export default defineConfig({
   test: {
-    globalSetup: ['./test/global-setup.ts'],
-    include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'data/**', 'dist/**'],
     pool: 'forks',
     testTimeout: 60_000,
-    hookTimeout: 120_000,
-    reporters: ['default'],
+    hookTimeout: 180_000,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['**/*.test.ts'], exclude: [...exclude, '**/*.int.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'integration', include: ['**/*.int.test.ts'], exclude, globalSetup: ['./test/global-setup.ts'] },
+      },
+    ],
   },
 });

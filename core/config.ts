@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -254,11 +255,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       : { kind: 'embedded', partitions: e.EMBEDDED_BUS_PARTITIONS, maxRetainedMessages: e.EMBEDDED_BUS_MAX_RETAINED_MESSAGES, publish },
     analyticsStore: e.CLICKHOUSE_URL
       ? { kind: 'clickhouse', url: e.CLICKHOUSE_URL, username: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE }
-      : { kind: 'chdb', path: `${dataDir}/chdb`, database: e.CLICKHOUSE_DATABASE },
+      : { kind: 'chdb', path: join(dataDir, 'chdb'), database: e.CLICKHOUSE_DATABASE },
     liveState: e.REDIS_URL ? { kind: 'redis', url: e.REDIS_URL } : { kind: 'memory' },
     objectStore: e.S3_BUCKET
       ? { kind: 's3', bucket: e.S3_BUCKET, endpoint: e.S3_ENDPOINT, region: e.S3_REGION, forcePathStyle: e.S3_FORCE_PATH_STYLE, prefix: e.S3_PREFIX }
-      : { kind: 'local', root: `${dataDir}/objects` },
+      : { kind: 'local', root: join(dataDir, 'objects') },
     ai: e.OPENAI_API_KEY
       ? { kind: 'openai', apiKey: e.OPENAI_API_KEY, baseURL: e.OPENAI_BASE_URL, moderationModel: e.OPENAI_MODERATION_MODEL, chatModel: e.OPENAI_CHAT_MODEL }
       : { kind: 'off' },

@@ -26,3 +26,11 @@ export interface LiveState {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** `increment` on a key that holds a value which is not an integer. */
+export class NotACounterError extends Error {
+  constructor(readonly key: string) {
+    super(`live state key ${JSON.stringify(key)} holds a value that is not an integer counter`);
+    this.name = 'NotACounterError';
+  }
+}

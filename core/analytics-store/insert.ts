@@ -1,0 +1,44 @@
+import type { MessageBatch } from '../bus/bus.ts';
+import type { AnalyticsStore } from './analytics-store.ts';
+
+/**
+ * The one write path into the analytics store. Sinks retry a failed batch with the same rows and
+ * the same token; ClickHouse (and chDB) drop a block whose token the table has already seen, so a
+ * retry or a replay after a crash never double-counts. That holds only because every MergeTree
+ * table we create sets `non_replicated_deduplication_window` (see migrations/0001_foundation.sql);
+ * a deduplicated insert also never reaches the table's materialized views.
+ *
+ * The token must be deterministic: the same batch must always produce the same token and the same
+ * rows in the same order, or a retry is either counted twice (new token) or silently dropped
+ * although its rows differ (old token, new rows). Use {@link batchDedupToken} for bus batches, and
+ * write each table at most once per batch (tokens are per table).
+ */
+export interface InsertRowsRequest<Row extends Record<string, unknown>> {
+  table: string;
+  rows: readonly Row[];
+  dedupToken: string;
+}
+
+export async function insertRows<Row extends Record<string, unknown>>(
+  store: AnalyticsStore,
+  { table, rows, dedupToken }: InsertRowsRequest<Row>,
+): Promise<void> {
+  if (dedupToken.trim() === '') throw new RangeError(`insertRows into ${table}: dedupToken must not be empty`);
+  if (rows.length === 0) return;
+  await store.client.insert({
+    table,
+    values: rows as Row[],
+    format: 'JSONEachRow',
+    clickhouse_settings: {
+      insert_deduplication_token: dedupToken,
+      // Synchronous, so the rows (and their materialized views) are readable when this resolves
+      // and an error reaches the caller before it commits offsets.
+      async_insert: 0,
+    },
+  });
+}
+
+/** `topic-partition-firstOffset-lastOffset`: the same bus batch always gets the same token. */
+export function batchDedupToken(batch: Pick<MessageBatch, 'topic' | 'partition' | 'firstOffset' | 'lastOffset'>): string {
+  return `${batch.topic}-${batch.partition}-${batch.firstOffset}-${batch.lastOffset}`;
+}

@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../test/wait-for.ts';
+import { BusBackpressureError, type Bus, type DeliveredMessage, type SubscribeOptions, type Subscription } from './bus.ts';
+import type { LingerTuning } from './lingering-publisher.ts';
+import { partitionForKey } from './partitioner.ts';
+
+/**
+ * The behaviour every bus adapter must have. Run against the embedded log and a real Kafka
+ * broker alike (core/bus/bus.int.test.ts); domain code may rely on exactly this.
+ */
+export function describeBusContract(name: string, createBus: (publish?: Partial<LingerTuning>) => Bus): void {
+  describe(`bus contract: ${name}`, () => {
+    const opened: Bus[] = [];
+    const open = (publish?: Partial<LingerTuning>) => {
+      const bus = createBus(publish);
+      opened.push(bus);
+      return bus;
+    };
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((b) => b.close()));
+    });
+
+    const PARTITIONS = 4;
+    async function freshTopic(bus: Bus): Promise<string> {
+      const topic = `contract.${randomUUID().slice(0, 8)}`;
+      await bus.ensureTopics([{ name: topic, partitions: PARTITIONS }]);
+      return topic;
+    }
+    const message = (key: string, value: string, headers?: Record<string, string>) => ({ key, value: Buffer.from(value), headers });
+
+    async function consume(
+      bus: Bus,
+      options: Omit<SubscribeOptions, 'handleBatch'> & { onBatch?: (messages: DeliveredMessage[]) => void | Promise<void> },
+    ): Promise<{ received: DeliveredMessage[]; subscription: Subscription }> {
+      const received: DeliveredMessage[] = [];
+      const subscription = await bus.subscribe({
+        ...options,
+        handleBatch: async (batch) => {
+          await options.onBatch?.(batch.messages);
+          received.push(...batch.messages);
+        },
+      });
+      return { received, subscription };
+    }
+
+    async function waitUntilCommitted(bus: Bus, groupId: string, topic: string) {
+      await waitFor(`group ${groupId} to commit everything on ${topic}`, async () => {
+        const [committed, end] = await Promise.all([bus.committedOffsets(groupId, topic), bus.endOffsets(topic)]);
+        return end.every((e, p) => e === 0 || committed[p] === e);
+      });
+    }
+
+    it('keeps per-key order, places keys like Kafka, and round-trips keys, values and headers', async () => {
+      const bus = open();
+      const topic = await freshTopic(bus);
+      const keys = Array.from({ length: 20 }, (_, i) => `view-${i}`);
+      // Interleaved concurrent publishes: ordering must hold per key regardless.
+      await Promise.all(
+        Array.from({ length: 25 }, (_, seq) =>
+          bus.publish(topic, keys.map((k) => message(k, `${k}#${seq}`, { seq: String(seq) }))),
+        ),
+      );
+      const { received } = await consume(bus, { groupId: `g-${randomUUID()}`, topics: [topic] });
+      await waitFor('all 500 messages', () => received.length >= 500);
+
+      const byKey = new Map<string, DeliveredMessage[]>();
+      for (const m of received) byKey.set(m.key!, [...(byKey.get(m.key!) ?? []), m]);
+      for (const key of keys) {
+        const values = byKey.get(key)!.map((m) => m.value.toString());
+        expect(values).toEqual(Array.from({ length: 25 }, (_, seq) => `${key}#${seq}`));
+        expect(new Set(byKey.get(key)!.map((m) => m.partition))).toEqual(new Set([partitionForKey(key, PARTITIONS)]));
+        expect(byKey.get(key)![3]!.headers.seq).toBe('3');
+      }
+      expect(new Set(received.map((m) => m.partition)).size).toBe(PARTITIONS);
+      expect(received.every((m) => m.topic === topic && /^\d+$/.test(m.offset) && m.timestamp > 0)).toBe(true);
+    });
+
+    it('redelivers a batch whose handler failed, and commits only after success', async () => {
+      const bus = open();
+      const topic = await freshTopic(bus);
+      const groupId = `g-${randomUUID()}`;
+      await bus.publish(topic, Array.from({ length: 10 }, (_, i) => message('one-key', `m${i}`)));
+      let failures = 0;
+      const attempts: string[] = [];
+      const { received } = await consume(bus, {
+        groupId,
+        topics: [topic],
+        onBatch: (messages) => {
+          attempts.push(...messages.map((m) => m.value.toString()));
+          if (failures === 0) {
+            failures++;
+            throw new Error('handler failed once');
+          }
+        },
+      });
+      await waitFor('all 10 after the retry', () => received.length >= 10);
+      expect(received.map((m) => m.value.toString())).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+      expect(attempts.filter((v) => v === 'm0')).toHaveLength(2);
+      await waitUntilCommitted(bus, groupId, topic);
+    });
+
+    it('resumes from the committed offset after a consumer restart', async () => {
+      const bus = open();
+      const topic = await freshTopic(bus);
+      const groupId = `g-${randomUUID()}`;
+      const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
+      await bus.publish(topic, keys.map((k) => message(k, `first-${k}`)));
+      const first = await consume(bus, { groupId, topics: [topic] });
+      await waitFor('first round', () => first.received.length >= keys.length);
+      await waitUntilCommitted(bus, groupId, topic);
+      await first.subscription.stop();
+
+      await bus.publish(topic, keys.map((k) => message(k, `second-${k}`)));
+      const second = await consume(bus, { groupId, topics: [topic] });
+      await waitFor('second round', () => second.received.length >= keys.length);
+      await waitUntilCommitted(bus, groupId, topic);
+      expect(second.received.map((m) => m.value.toString()).sort()).toEqual(keys.map((k) => `second-${k}`).sort());
+    });
+
+    it('starts a new group at the end when asked for latest', async () => {
+      const bus = open();
+      const topic = await freshTopic(bus);
+      await bus.publish(topic, [message('k', 'old')]);
+      const latest = await consume(bus, { groupId: `g-${randomUUID()}`, topics: [topic], startFrom: 'latest' });
+      await latest.subscription.ready();
+      await waitFor('assignment', () => Object.values(latest.subscription.assignedPartitions()).flat().length === PARTITIONS);
+      // Kafka resolves "latest" when the member first fetches; give it a moment to do so.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await bus.publish(topic, [message('k', 'new')]);
+      await waitFor('the new message', () => latest.received.length >= 1);
+      expect(latest.received.map((m) => m.value.toString())).toEqual(['new']);
+    });
+
+    it('shares the partitions of a topic between two members of one group', async () => {
+      const bus = open();
+      const topic = await freshTopic(bus);
+      const groupId = `g-${randomUUID()}`;
+      const one = await consume(bus, { groupId, topics: [topic] });
+      const two = await consume(bus, { groupId, topics: [topic] });
+      await Promise.all([one.subscription.ready(), two.subscription.ready()]);
+      await waitFor('a settled assignment over both members', () => {
+        const a = one.subscription.assignedPartitions()[topic] ?? [];
+        const b = two.subscription.assignedPartitions()[topic] ?? [];
+        return a.length > 0 && b.length > 0 && [...a, ...b].sort().join() === '0,1,2,3';
+      }, { timeoutMs: 45_000 });
+
+      const values = Array.from({ length: 200 }, (_, i) => `v${i}`);
+      await bus.publish(topic, values.map((v, i) => message(`key-${i % 40}`, v)));
+      await waitFor('all 200 across both members', () => one.received.length + two.received.length >= 200, { timeoutMs: 45_000 });
+      const all = [...one.received, ...two.received].map((m) => m.value.toString());
+      expect(all.sort()).toEqual([...values].sort());
+      const partitionsOne = new Set(one.received.map((m) => m.partition));
+      const partitionsTwo = new Set(two.received.map((m) => m.partition));
+      expect([...partitionsOne].some((p) => partitionsTwo.has(p))).toBe(false);
+      expect(one.received.length).toBeGreaterThan(0);
+      expect(two.received.length).toBeGreaterThan(0);
+    });
+
+    it('refuses a publish beyond its in-flight buffer instead of growing without bound', async () => {
+      const bus = open({ maxBufferedMessages: 10 });
+      const topic = await freshTopic(bus);
+      await expect(bus.publish(topic, Array.from({ length: 11 }, (_, i) => message('k', String(i))))).rejects.toBeInstanceOf(
+        BusBackpressureError,
+      );
+      await expect(bus.publish(topic, Array.from({ length: 10 }, (_, i) => message('k', String(i))))).resolves.toBeUndefined();
+    });
+  });
+}

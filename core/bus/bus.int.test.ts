@@ -1,0 +1,24 @@
+import { testServices } from '../../test/services.ts';
+import { describeBusContract } from './bus.contract.ts';
+import { EmbeddedBus } from './embedded-bus.ts';
+import { KafkaBus } from './kafka-bus.ts';
+
+const tuning = { lingerMs: 5, maxBatchMessages: 500, maxBufferedMessages: 10_000 };
+
+describeBusContract(
+  'embedded',
+  (publish) => new EmbeddedBus({ defaultPartitions: 4, maxRetainedMessages: 100_000, publish: { ...tuning, ...publish }, retryBackoffMs: 20 }),
+);
+
+describeBusContract(
+  'kafka',
+  (publish) =>
+    new KafkaBus({
+      brokers: [testServices().kafkaBrokers],
+      clientId: 'bus-contract',
+      topicPrefix: 'test.',
+      defaultPartitions: 4,
+      replicationFactor: 1,
+      publish: { ...tuning, ...publish },
+    }),
+);

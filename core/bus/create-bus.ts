@@ -1,0 +1,33 @@
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { Bus, MessageBatch } from './bus.ts';
+import { EmbeddedBus } from './embedded-bus.ts';
+import { KafkaBus } from './kafka-bus.ts';
+
+export function createBus(config: Config['bus'], logger: Logger): Bus {
+  const onHandlerError = (error: unknown, batch: MessageBatch, groupId: string) =>
+    logger.error(
+      { err: error, groupId, topic: batch.topic, partition: batch.partition, firstOffset: batch.firstOffset, lastOffset: batch.lastOffset },
+      'batch handler failed; the batch will be redelivered',
+    );
+  if (config.kind === 'embedded') {
+    return new EmbeddedBus({
+      defaultPartitions: config.partitions,
+      maxRetainedMessages: config.maxRetainedMessages,
+      publish: config.publish,
+      onHandlerError,
+    });
+  }
+  return new KafkaBus({
+    brokers: config.brokers,
+    clientId: config.clientId,
+    topicPrefix: config.topicPrefix,
+    defaultPartitions: config.partitions,
+    replicationFactor: config.replicationFactor,
+    ssl: config.ssl,
+    sasl: config.sasl,
+    publish: config.publish,
+    logger: logger.child({ component: 'kafka' }),
+    onHandlerError,
+  });
+}

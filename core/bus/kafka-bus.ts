@@ -1,0 +1,313 @@
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import type { Logger } from 'pino';
+import {
+  BusUnavailableError,
+  type Bus,
+  type DeliveredMessage,
+  type MessageBatch,
+  type OutgoingMessage,
+  type SubscribeOptions,
+  type Subscription,
+  type TopicSpec,
+} from './bus.ts';
+import { LingeringPublisher, type LingerTuning } from './lingering-publisher.ts';
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  /** Prepended to every topic name (environments sharing a cluster); domain code never sees it. */
+  topicPrefix?: string;
+  defaultPartitions: number;
+  replicationFactor: number;
+  ssl?: boolean;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  publish: LingerTuning;
+  /** A publish not acknowledged within this time fails with BusUnavailableError (the collector answers 503). */
+  publishTimeoutMs?: number;
+  /** How long the group waits for a silent member (e.g. one killed with SIGKILL) before reassigning its partitions. */
+  consumerSessionTimeoutMs?: number;
+  logger?: Logger;
+  onHandlerError?: (error: unknown, batch: MessageBatch, groupId: string) => void;
+}
+
+function toPinoLevel(level: KafkaLogLevel): 'error' | 'warn' | 'info' | 'debug' {
+  if (level === KafkaLogLevel.ERROR || level === KafkaLogLevel.NOTHING) return 'error';
+  if (level === KafkaLogLevel.WARN) return 'warn';
+  if (level === KafkaLogLevel.INFO) return 'info';
+  return 'debug';
+}
+
+function headerValues(headers: Record<string, unknown> | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined) continue;
+    result[name] = Array.isArray(value) ? String(value[value.length - 1]) : String(value);
+  }
+  return result;
+}
+
+/**
+ * The bus on Apache Kafka through kafkajs: an idempotent producer with acks=all behind our own
+ * linger batching, and consumer groups whose offsets are committed only after the batch
+ * handler resolved. A handler error is rethrown to kafkajs, which seeks back and redelivers.
+ */
+export class KafkaBus implements Bus {
+  readonly kind = 'kafka';
+  private readonly kafka: Kafka;
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  private readonly publisher: LingeringPublisher;
+  private producerConnection: Promise<void> | null = null;
+  private adminConnection: Promise<void> | null = null;
+  private readonly subscriptions = new Set<Subscription>();
+  private readonly prefix: string;
+
+  constructor(private readonly options: KafkaBusOptions) {
+    this.prefix = options.topicPrefix ?? '';
+    const log = options.logger;
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      ssl: options.ssl,
+      sasl: options.sasl as SASLOptions | undefined,
+      connectionTimeout: 3_000,
+      requestTimeout: 30_000,
+      retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
+      logLevel: KafkaLogLevel.WARN,
+      logCreator:
+        () =>
+        ({ level, log: entry }: LogEntry) => {
+          const { message, ...fields } = entry;
+          log?.[toPinoLevel(level)]({ kafka: fields }, message);
+        },
+    });
+    // Idempotence makes broker-side retries safe (no duplicates, order kept per partition).
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // Kafka's murmur2 placement, the same as the embedded log and Java clients.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    this.admin = this.kafka.admin();
+    this.publisher = new LingeringPublisher((batch) => this.sendBatch(batch), options.publish);
+  }
+
+  private topicName(topic: string): string {
+    return this.prefix + topic;
+  }
+
+  private logicalTopic(name: string): string {
+    return name.startsWith(this.prefix) ? name.slice(this.prefix.length) : name;
+  }
+
+  private connectProducer(): Promise<void> {
+    this.producerConnection ??= this.producer.connect().catch((error: unknown) => {
+      this.producerConnection = null;
+      throw new BusUnavailableError(`cannot connect to Kafka at ${this.options.brokers.join(',')}: ${String(error)}`, { cause: error });
+    });
+    return this.producerConnection;
+  }
+
+  private connectAdmin(): Promise<void> {
+    this.adminConnection ??= this.admin.connect().catch((error: unknown) => {
+      this.adminConnection = null;
+      throw new BusUnavailableError(`cannot connect to Kafka at ${this.options.brokers.join(',')}: ${String(error)}`, { cause: error });
+    });
+    return this.adminConnection;
+  }
+
+  private async sendBatch(batch: Array<{ topic: string; messages: OutgoingMessage[] }>): Promise<void> {
+    await this.connectProducer();
+    const timeoutMs = this.options.publishTimeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const sending = this.producer.sendBatch({
+      acks: -1,
+      topicMessages: batch.map(({ topic, messages }) => ({
+        topic: this.topicName(topic),
+        messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+      })),
+    });
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new BusUnavailableError(`Kafka did not acknowledge the batch within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([sending, timeout]);
+    } catch (error) {
+      if (error instanceof BusUnavailableError) throw error;
+      throw new BusUnavailableError(`Kafka rejected the batch: ${String(error)}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+      // Keep the in-flight count honest until kafkajs has really given up on the batch.
+      await sending.catch(() => undefined);
+    }
+  }
+
+  async ensureTopics(topics: TopicSpec[]): Promise<void> {
+    await this.connectAdmin();
+    const existing = new Set(await this.admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(this.topicName(t.name)));
+    if (missing.length === 0) return;
+    try {
+      await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: this.topicName(t.name),
+          numPartitions: t.partitions,
+          replicationFactor: this.options.replicationFactor,
+        })),
+      });
+    } catch (error) {
+      // Another process may have created them first; that is fine if they exist now.
+      const now = new Set(await this.admin.listTopics());
+      if (!missing.every((t) => now.has(this.topicName(t.name)))) throw error;
+    }
+  }
+
+  publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
+    return this.publisher.publish(topic, messages);
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    const consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: this.options.consumerSessionTimeoutMs ?? 30_000,
+      heartbeatInterval: 3_000,
+      rebalanceTimeout: 60_000,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },
+    });
+    const subscription = new KafkaSubscription(consumer, options, this, () => this.subscriptions.delete(subscription));
+    this.subscriptions.add(subscription);
+    await subscription.start();
+    return subscription;
+  }
+
+  /** Used by subscriptions: topic-name mapping and error reporting live with the bus. */
+  physical(name: string): string {
+    return this.topicName(name);
+  }
+  logical(name: string): string {
+    return this.logicalTopic(name);
+  }
+  reportHandlerError(error: unknown, batch: MessageBatch, groupId: string): void {
+    this.options.onHandlerError?.(error, batch, groupId);
+  }
+
+  async committedOffsets(groupId: string, topic: string): Promise<number[]> {
+    await this.connectAdmin();
+    const [result] = await this.admin.fetchOffsets({ groupId, topics: [this.topicName(topic)] });
+    const partitions = [...(result?.partitions ?? [])].sort((a, b) => a.partition - b.partition);
+    return partitions.map((p) => Number(p.offset));
+  }
+
+  async endOffsets(topic: string): Promise<number[]> {
+    await this.connectAdmin();
+    const offsets = await this.admin.fetchTopicOffsets(this.topicName(topic));
+    return [...offsets].sort((a, b) => a.partition - b.partition).map((p) => Number(p.high));
+  }
+
+  async ping(): Promise<void> {
+    await this.connectAdmin();
+    await this.admin.describeCluster();
+  }
+
+  async close(): Promise<void> {
+    await this.publisher.drain();
+    await Promise.allSettled([...this.subscriptions].map((s) => s.stop()));
+    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+  }
+}
+
+class KafkaSubscription implements Subscription {
+  private assignment: Record<string, number[]> = {};
+  private joined!: Promise<void>;
+  private stopping: Promise<void> | null = null;
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly options: SubscribeOptions,
+    private readonly bus: KafkaBus,
+    private readonly onStopped: () => void,
+  ) {}
+
+  async start(): Promise<void> {
+    const { consumer, options, bus } = this;
+    this.joined = new Promise<void>((resolve) => {
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        this.assignment = Object.fromEntries(
+          Object.entries(payload.memberAssignment).map(([topic, partitions]) => [bus.logical(topic), [...partitions].sort((a, b) => a - b)]),
+        );
+        resolve();
+      });
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({
+        topics: options.topics.map((t) => bus.physical(t)),
+        fromBeginning: (options.startFrom ?? 'earliest') === 'earliest',
+      });
+    } catch (error) {
+      await consumer.disconnect().catch(() => undefined);
+      throw new BusUnavailableError(`cannot join consumer group ${options.groupId}: ${String(error)}`, { cause: error });
+    }
+    const maxBatch = options.maxBatchMessages ?? 1000;
+    await consumer.run({
+      autoCommit: true,
+      // Commit as soon as one offset is resolved, i.e. right after each handled batch.
+      autoCommitThreshold: 1,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: Math.max(1, options.maxInFlightBatches ?? 1),
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        const topic = bus.logical(batch.topic);
+        for (let start = 0; start < batch.messages.length; start += maxBatch) {
+          if (!isRunning() || isStale()) return;
+          const slice = batch.messages.slice(start, start + maxBatch);
+          const messages: DeliveredMessage[] = slice.map((m) => ({
+            topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key ? m.key.toString('utf8') : null,
+            value: m.value ?? Buffer.alloc(0),
+            headers: headerValues(m.headers),
+            timestamp: Number(m.timestamp),
+          }));
+          const delivered: MessageBatch = {
+            topic,
+            partition: batch.partition,
+            messages,
+            firstOffset: messages[0]!.offset,
+            lastOffset: messages[messages.length - 1]!.offset,
+          };
+          try {
+            await options.handleBatch(delivered);
+          } catch (error) {
+            bus.reportHandlerError(error, delivered, options.groupId);
+            throw error;
+          }
+          resolveOffset(delivered.lastOffset);
+          await commitOffsetsIfNecessary();
+          await heartbeat();
+        }
+      },
+    });
+  }
+
+  ready(): Promise<void> {
+    return this.joined;
+  }
+
+  assignedPartitions(): Record<string, number[]> {
+    return structuredClone(this.assignment);
+  }
+
+  stop(): Promise<void> {
+    // kafkajs waits for running batches, commits resolved offsets and leaves the group.
+    this.stopping ??= this.consumer.disconnect().finally(() => this.onStopped());
+    return this.stopping;
+  }
+}

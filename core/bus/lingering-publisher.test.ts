@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { BusBackpressureError, type OutgoingMessage } from './bus.ts';
+import { LingeringPublisher, type SendBatch } from './lingering-publisher.ts';
+
+const msg = (key: string): OutgoingMessage => ({ key, value: Buffer.from(key) });
+
+function recordingSender() {
+  const batches: Array<Array<{ topic: string; keys: string[] }>> = [];
+  const send: SendBatch = async (batch) => {
+    batches.push(batch.map((b) => ({ topic: b.topic, keys: b.messages.map((m) => m.key) })));
+  };
+  return { batches, send };
+}
+
+describe('LingeringPublisher', () => {
+  it('merges publishes made within the linger window into one batch, grouped by topic', async () => {
+    const { batches, send } = recordingSender();
+    const publisher = new LingeringPublisher(send, { lingerMs: 20, maxBatchMessages: 100, maxBufferedMessages: 1000 });
+    await Promise.all([
+      publisher.publish('a', [msg('1')]),
+      publisher.publish('b', [msg('2')]),
+      publisher.publish('a', [msg('3'), msg('4')]),
+    ]);
+    expect(batches).toEqual([
+      [
+        { topic: 'a', keys: ['1', '3', '4'] },
+        { topic: 'b', keys: ['2'] },
+      ],
+    ]);
+    expect(publisher.buffered).toBe(0);
+  });
+
+  it.each([
+    { name: 'batch size reached', lingerMs: 60_000, maxBatchMessages: 2 },
+    { name: 'linger of zero', lingerMs: 0, maxBatchMessages: 100 },
+  ])('sends without waiting when $name', async ({ lingerMs, maxBatchMessages }) => {
+    const { batches, send } = recordingSender();
+    const publisher = new LingeringPublisher(send, { lingerMs, maxBatchMessages, maxBufferedMessages: 1000 });
+    await publisher.publish('a', [msg('1'), msg('2')]);
+    expect(batches).toHaveLength(1);
+  });
+
+  it('refuses a publish that would exceed the buffer, and accepts again once acknowledged', async () => {
+    let release!: () => void;
+    const send: SendBatch = () => new Promise<void>((resolve) => (release = resolve));
+    const publisher = new LingeringPublisher(send, { lingerMs: 0, maxBatchMessages: 10, maxBufferedMessages: 3 });
+    const first = publisher.publish('a', [msg('1'), msg('2')]);
+    await expect(publisher.publish('a', [msg('3'), msg('4')])).rejects.toBeInstanceOf(BusBackpressureError);
+    release();
+    await first;
+    await expect(Promise.race([publisher.publish('a', [msg('5')]), Promise.resolve('queued')])).resolves.toBe('queued');
+    release();
+    await publisher.drain();
+    expect(publisher.buffered).toBe(0);
+  });
+
+  it('rejects every publish that shared a failed batch', async () => {
+    const send: SendBatch = async () => {
+      throw new Error('broker down');
+    };
+    const publisher = new LingeringPublisher(send, { lingerMs: 5, maxBatchMessages: 100, maxBufferedMessages: 100 });
+    const results = await Promise.allSettled([publisher.publish('a', [msg('1')]), publisher.publish('a', [msg('2')])]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(publisher.buffered).toBe(0);
+  });
+});

@@ -1,0 +1,82 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config.ts';
+import { createLogger } from '../logger.ts';
+import { startPlatform } from '../platform.ts';
+import { findServices, SERVICES } from '../services.ts';
+
+const USAGE = `livepulse — real-time streaming analytics and moderation for live video
+
+Usage:
+  livepulse start [service…]          run every service (default) or the named ones
+  livepulse services start|stop|status [kafka redis s3 clickhouse]
+                                      local real services for development and tests
+  livepulse config                    print the resolved configuration (secrets redacted)
+  livepulse help
+
+Configuration comes from the environment; see docs/configuration.md.`;
+
+async function start(names: string[]): Promise<number> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const services = findServices(names);
+  const platform = await startPlatform(config, services, logger);
+  process.stdout.write(`livepulse ${config.mode} mode listening on ${platform.url} (services: ${services.map((s) => s.name).join(', ') || 'none'})\n`);
+
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    logger.info({ signal }, 'shutting down');
+    platform.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  return new Promise<number>(() => undefined);
+}
+
+function redacted(value: unknown): unknown {
+  return JSON.parse(
+    JSON.stringify(value, (key, v: unknown) =>
+      /password|secret|apiKey|writeKeys/i.test(key) && v ? '[redacted]' : v,
+    ),
+  );
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: false });
+  const [command, ...rest] = positionals;
+  switch (command) {
+    case 'start':
+      return start(rest);
+    case 'services': {
+      const { runServicesCommand } = await import('../../infra/local/services.ts');
+      return runServicesCommand(rest);
+    }
+    case 'config':
+      process.stdout.write(`${JSON.stringify(redacted(loadConfig()), null, 2)}\n`);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(`${USAGE}\n\nServices: ${SERVICES.map((s) => `${s.name} (${s.description})`).join(', ') || 'none yet'}\n`);
+      return 0;
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigError) process.stderr.write(`livepulse: ${error.message}\n`);
+    else process.stderr.write(`livepulse: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

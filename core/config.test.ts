@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.ts';
+
+const realCredentials = {
+  LIVEPULSE_WRITE_KEYS: 'shop:wk_0123456789abcdef',
+  LIVEPULSE_JWT_SECRET: 'x'.repeat(32),
+};
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('uses every embedded adapter and development credentials when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config.mode).toBe('embedded');
+    expect(config.bus.kind).toBe('embedded');
+    expect(config.analyticsStore).toMatchObject({ kind: 'chdb', path: 'data/chdb' });
+    expect(config.liveState.kind).toBe('memory');
+    expect(config.objectStore).toMatchObject({ kind: 'local', root: 'data/objects' });
+    expect(config.ai.kind).toBe('off');
+    expect(config.warehouse.kind).toBe('off');
+    expect(config.http).toEqual({ port: 8080, host: '127.0.0.1' });
+    expect(config.auth.writeKeys).toEqual([{ key: 'lp_dev_write_key', propertyId: 'demo' }]);
+    expect(config.auth.developmentCredentials.map((c) => c.split('=')[0])).toEqual(['LIVEPULSE_WRITE_KEYS', 'LIVEPULSE_JWT_SECRET']);
+  });
+
+  it.each([
+    ['KAFKA_BROKERS', { KAFKA_BROKERS: 'k1:9092, k2:9092' }, (c: ReturnType<typeof loadConfig>) => c.bus.kind === 'kafka' && c.bus.brokers.length === 2],
+    ['CLICKHOUSE_URL', { CLICKHOUSE_URL: 'https://ch.example:8443' }, (c: ReturnType<typeof loadConfig>) => c.analyticsStore.kind === 'clickhouse'],
+    ['REDIS_URL', { REDIS_URL: 'redis://cache:6379' }, (c: ReturnType<typeof loadConfig>) => c.liveState.kind === 'redis'],
+    ['S3_BUCKET', { S3_BUCKET: 'clips', S3_ENDPOINT: 'http://127.0.0.1:9000' }, (c: ReturnType<typeof loadConfig>) => c.objectStore.kind === 's3'],
+  ])('switches one port to the real system with %s (distributed mode)', (_name, env, check) => {
+    const config = loadConfig({ ...realCredentials, ...env });
+    expect(config.mode).toBe('distributed');
+    expect(check(config)).toBe(true);
+    expect(config.auth.developmentCredentials).toEqual([]);
+  });
+
+  it('turns on AI and the warehouse only when configured', () => {
+    const config = loadConfig({
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1',
+      SNOWFLAKE_ACCOUNT: 'acct',
+      SNOWFLAKE_USERNAME: 'u',
+      SNOWFLAKE_PASSWORD: 'p',
+    });
+    expect(config.ai).toMatchObject({ kind: 'openai', baseURL: 'http://127.0.0.1:11434/v1' });
+    expect(config.warehouse).toMatchObject({ kind: 'snowflake', account: 'acct', database: 'LIVEPULSE' });
+  });
+
+  it('parses write keys per property', () => {
+    const config = loadConfig({ LIVEPULSE_WRITE_KEYS: 'shop:wk_0123456789abcdef, wk_fedcba9876543210' });
+    expect(config.auth.writeKeys).toEqual([
+      { propertyId: 'shop', key: 'wk_0123456789abcdef' },
+      { propertyId: 'default', key: 'wk_fedcba9876543210' },
+    ]);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ KAFKA_BROKERS: 'not a broker' }, 'KAFKA_BROKERS'],
+    [{ CLICKHOUSE_URL: 'ch.example:8123' }, 'CLICKHOUSE_URL'],
+    [{ REDIS_URL: 'http://cache:6379' }, 'REDIS_URL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ KAFKA_SSL: 'maybe' }, 'KAFKA_SSL'],
+    [{ BUS_LINGER_MS: '-1' }, 'BUS_LINGER_MS'],
+    [{ CLICKHOUSE_DATABASE: 'db; DROP' }, 'CLICKHOUSE_DATABASE'],
+    [{ LIVEPULSE_JWT_SECRET: 'short' }, 'LIVEPULSE_JWT_SECRET'],
+    [{ LIVEPULSE_WRITE_KEYS: 'shop:short' }, 'LIVEPULSE_WRITE_KEYS'],
+    [{ KAFKA_SASL_MECHANISM: 'plain' }, 'KAFKA_SASL_USERNAME'],
+    [{ S3_ENDPOINT: 'http://127.0.0.1:9000' }, 'S3_BUCKET'],
+    [{ OPENAI_BASE_URL: 'http://127.0.0.1:8000/v1' }, 'OPENAI_API_KEY'],
+    [{ SNOWFLAKE_ACCOUNT: 'acct' }, 'SNOWFLAKE_ACCOUNT'],
+  ])('rejects %o naming %s', (env, variable) => {
+    const problems = problemsOf(env);
+    expect(problems.some((p) => p.startsWith(variable))).toBe(true);
+  });
+
+  it('refuses distributed mode without real credentials', () => {
+    const problems = problemsOf({ KAFKA_BROKERS: 'k:9092' });
+    expect(problems).toEqual([
+      expect.stringMatching(/^LIVEPULSE_WRITE_KEYS: required in distributed mode/),
+      expect.stringMatching(/^LIVEPULSE_JWT_SECRET or LIVEPULSE_JWKS_URL/),
+    ]);
+  });
+
+  it('reports every problem at once', () => {
+    expect(problemsOf({ PORT: 'x', LOG_LEVEL: 'y' })).toHaveLength(2);
+  });
+});

@@ -1,0 +1,150 @@
+import { mkdir } from 'node:fs/promises';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { createAnalyticsStore, type AnalyticsStore } from './analytics-store/analytics-store.ts';
+import { applyMigrations } from './analytics-store/migrations.ts';
+import type { Bus } from './bus/bus.ts';
+import { createBus } from './bus/create-bus.ts';
+import type { Config } from './config.ts';
+import { healthRoutes, type ReadinessCheck } from './http/health-routes.ts';
+import { createLiveState } from './live-state/create-live-state.ts';
+import type { LiveState } from './live-state/live-state.ts';
+import type { Logger } from './logger.ts';
+import { Metrics } from './metrics.ts';
+import { createObjectStore } from './object-store/create-object-store.ts';
+import type { ObjectStore } from './object-store/object-store.ts';
+import { allTopicSpecs } from './topics.ts';
+
+/** What every service gets: the configured ports and the shared HTTP server. */
+export interface PlatformContext {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  bus: Bus;
+  analytics: AnalyticsStore;
+  liveState: LiveState;
+  objectStore: ObjectStore;
+  /** Routes are registered before the server listens. */
+  http: FastifyInstance;
+}
+
+export interface RunningService {
+  stop(): Promise<void>;
+  readiness?: ReadinessCheck[];
+}
+
+/** A service registers its routes and starts its consumers; the platform owns the ports. */
+export interface ServiceDefinition {
+  name: string;
+  description: string;
+  start(context: PlatformContext): Promise<RunningService>;
+}
+
+export interface RunningPlatform {
+  url: string;
+  context: PlatformContext;
+  stop(): Promise<void>;
+}
+
+function printDevelopmentCredentials(config: Config, logger: Logger): void {
+  if (config.auth.developmentCredentials.length === 0) return;
+  const banner = [
+    '',
+    '================ DEVELOPMENT CREDENTIALS (embedded mode only) ================',
+    ...config.auth.developmentCredentials.map((c) => `  ${c}`),
+    '  These are public defaults. Set real values before exposing this server;',
+    '  distributed mode refuses to start without them.',
+    '==============================================================================',
+    '',
+  ].join('\n');
+  process.stderr.write(banner);
+  logger.warn({ credentials: config.auth.developmentCredentials.map((c) => c.split('=')[0]) }, 'using development credentials');
+}
+
+/**
+ * Builds the ports from the configuration, prepares storage and topics, starts the services
+ * and serves HTTP (APIs, socket.io, /healthz, /readyz, /metrics) on one port.
+ */
+export async function startPlatform(
+  config: Config,
+  services: ServiceDefinition[],
+  logger: Logger,
+): Promise<RunningPlatform> {
+  printDevelopmentCredentials(config, logger);
+  if (config.mode === 'embedded') await mkdir(config.dataDir, { recursive: true });
+
+  const metrics = new Metrics({ service: services.map((s) => s.name).join('+') || 'platform' });
+  const bus = createBus(config.bus, logger.child({ component: 'bus' }));
+  const analytics = await createAnalyticsStore(config.analyticsStore);
+  const liveState = createLiveState(config.liveState);
+  const objectStore = createObjectStore(config.objectStore);
+  const closePorts = () =>
+    Promise.allSettled([bus.close(), analytics.close(), liveState.close(), objectStore.close()]);
+
+  try {
+    await applyMigrations(analytics);
+    await bus.ensureTopics(allTopicSpecs(config.bus.partitions));
+  } catch (error) {
+    await closePorts();
+    throw error;
+  }
+
+  const http: FastifyInstance = Fastify({
+    loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    trustProxy: true,
+  });
+  const context: PlatformContext = { config, logger, metrics, bus, analytics, liveState, objectStore, http };
+
+  const running: Array<{ name: string; service: RunningService }> = [];
+  const checks: ReadinessCheck[] = [
+    { name: `bus:${bus.kind}`, check: () => bus.ping() },
+    { name: `analytics-store:${analytics.kind}`, check: () => analytics.ping() },
+    { name: `live-state:${liveState.kind}`, check: () => liveState.ping() },
+    { name: `object-store:${objectStore.kind}`, check: () => objectStore.ping() },
+  ];
+
+  const stopServices = async () => {
+    for (const { name, service } of running.reverse()) {
+      try {
+        await service.stop();
+      } catch (error) {
+        logger.error({ err: error, service: name }, 'service did not stop cleanly');
+      }
+    }
+  };
+
+  try {
+    await http.register(healthRoutes, { checks, metrics });
+    for (const definition of services) {
+      const service = await definition.start({ ...context, logger: logger.child({ service: definition.name }) });
+      running.push({ name: definition.name, service });
+      checks.push(...(service.readiness ?? []));
+    }
+    await http.listen({ port: config.http.port, host: config.http.host });
+  } catch (error) {
+    await http.close().catch(() => undefined);
+    await stopServices();
+    await closePorts();
+    throw error;
+  }
+
+  const address = http.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.http.port;
+  const url = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${port}`;
+  logger.info({ url, mode: config.mode, services: services.map((s) => s.name) }, 'livepulse is up');
+
+  let stopping: Promise<void> | null = null;
+  return {
+    url,
+    context,
+    stop() {
+      stopping ??= (async () => {
+        // Stop taking requests first, then let consumers finish and commit, then flush the bus.
+        await http.close();
+        await stopServices();
+        await closePorts();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,17 @@
+import type { ServiceDefinition } from './platform.ts';
+
+/**
+ * Every service Livepulse can run, in start order. `npm start` runs them all in one process;
+ * `livepulse start <name>` runs one. Each capability adds itself here as it lands.
+ */
+export const SERVICES: ServiceDefinition[] = [];
+
+export function findServices(names: string[]): ServiceDefinition[] {
+  if (names.length === 0) return SERVICES;
+  const unknown = names.filter((n) => !SERVICES.some((s) => s.name === n));
+  if (unknown.length > 0) {
+    const known = SERVICES.map((s) => s.name).join(', ') || '(none yet)';
+    throw new Error(`unknown service ${unknown.join(', ')}; known services: ${known}`);
+  }
+  return SERVICES.filter((s) => names.includes(s.name));
+}
