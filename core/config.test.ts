@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from './config.ts';
 const realCredentials = {
   LIVEPULSE_WRITE_KEYS: 'shop:wk_0123456789abcdef',
   LIVEPULSE_JWT_SECRET: 'x'.repeat(32),
+  LIVEPULSE_IVS_WEBHOOK_SECRET: 'ivs-secret-0123456789',
 };
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -28,7 +29,7 @@ describe('loadConfig', () => {
     expect(config.warehouse.kind).toBe('off');
     expect(config.http).toEqual({ port: 8080, host: '127.0.0.1' });
     expect(config.auth.writeKeys).toEqual([{ key: 'lp_dev_write_key', propertyId: 'demo' }]);
-    expect(config.auth.developmentCredentials.map((c) => c.split('=')[0])).toEqual(['LIVEPULSE_WRITE_KEYS', 'LIVEPULSE_JWT_SECRET']);
+    expect(config.auth.developmentCredentials.map((c) => c.split('=')[0])).toEqual(['LIVEPULSE_WRITE_KEYS', 'LIVEPULSE_JWT_SECRET', 'LIVEPULSE_IVS_WEBHOOK_SECRET']);
   });
 
   it.each([
@@ -89,7 +90,64 @@ describe('loadConfig', () => {
     expect(problems).toEqual([
       expect.stringMatching(/^LIVEPULSE_WRITE_KEYS: required in distributed mode/),
       expect.stringMatching(/^LIVEPULSE_JWT_SECRET or LIVEPULSE_JWKS_URL/),
+      expect.stringMatching(/^LIVEPULSE_IVS_WEBHOOK_SECRET: required in distributed mode/),
     ]);
+  });
+
+  it('gives the collector its documented limits by default and reads overrides', () => {
+    expect(loadConfig({}).ingest).toEqual({
+      maxEventsPerRequest: 300,
+      maxBodyBytes: 524_288,
+      bodyTimeoutMs: 10_000,
+      dedupeWindowMs: 300_000,
+      maxEventAgeMs: 86_400_000,
+      cmcdMaxReportsPerSession: 20_000,
+      ipHashSecret: undefined,
+    });
+    const config = loadConfig({
+      INGEST_MAX_EVENTS_PER_REQUEST: '50',
+      INGEST_MAX_BODY_BYTES: '65536',
+      INGEST_DEDUPE_WINDOW_MS: '60000',
+      LIVEPULSE_IP_HASH_SECRET: 'ip-hash-secret-0123',
+    });
+    expect(config.ingest).toMatchObject({ maxEventsPerRequest: 50, maxBodyBytes: 65_536, dedupeWindowMs: 60_000, ipHashSecret: 'ip-hash-secret-0123' });
+  });
+
+  it('uses a development IVS webhook secret only in embedded mode', () => {
+    expect(loadConfig({}).auth.ivsWebhookSecret).toMatch(/dev-only/);
+    expect(loadConfig(realCredentials).auth.ivsWebhookSecret).toBe('ivs-secret-0123456789');
+  });
+
+  it('parses the allowed browser origins per property', () => {
+    const config = loadConfig({
+      LIVEPULSE_WRITE_KEYS: 'shop:wk_0123456789abcdef,blog:wk_fedcba9876543210',
+      LIVEPULSE_WRITE_KEY_ORIGINS: 'shop=https://Shop.example, https://*.cdn.example:8443/ ; blog=*',
+    });
+    expect(config.auth.writeKeyOrigins).toEqual({
+      shop: ['https://shop.example', 'https://*.cdn.example:8443'],
+      blog: ['*'],
+    });
+    expect(loadConfig({}).auth.writeKeyOrigins).toEqual({});
+  });
+
+  it.each([
+    ['an entry without =', 'https://shop.example', /must be property=origin/],
+    ['a property without a write key', 'nope=https://a.example', /property "nope" has no write key/],
+    ['a URL with a path', 'demo=https://a.example/page', /is not an origin/],
+    ['an empty origin list', 'demo=', /lists no origin/],
+  ])('rejects LIVEPULSE_WRITE_KEY_ORIGINS with %s', (_what, value, message) => {
+    const problems = problemsOf({ LIVEPULSE_WRITE_KEY_ORIGINS: value });
+    expect(problems).toEqual([expect.stringMatching(message)]);
+  });
+
+  it.each([
+    [{ INGEST_MAX_EVENTS_PER_REQUEST: '0' }, 'INGEST_MAX_EVENTS_PER_REQUEST'],
+    [{ INGEST_MAX_BODY_BYTES: 'big' }, 'INGEST_MAX_BODY_BYTES'],
+    [{ INGEST_DEDUPE_WINDOW_MS: '-5' }, 'INGEST_DEDUPE_WINDOW_MS'],
+    [{ LIVEPULSE_IVS_WEBHOOK_SECRET: 'short' }, 'LIVEPULSE_IVS_WEBHOOK_SECRET'],
+    [{ LIVEPULSE_IP_HASH_SECRET: 'short' }, 'LIVEPULSE_IP_HASH_SECRET'],
+  ])('rejects collector setting %o naming %s', (env, variable) => {
+    expect(problemsOf(env).some((p) => p.startsWith(variable))).toBe(true);
   });
 
   it('reports every problem at once', () => {

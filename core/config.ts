@@ -9,6 +9,7 @@ import { z } from 'zod';
 
 const DEV_WRITE_KEY = 'lp_dev_write_key';
 const DEV_JWT_SECRET = 'livepulse-dev-only-jwt-secret-do-not-use-in-production';
+const DEV_IVS_WEBHOOK_SECRET = 'livepulse-dev-only-ivs-webhook-secret';
 
 const optionalString = z
   .string()
@@ -53,6 +54,16 @@ const EnvSchema = z.object({
   LIVEPULSE_WRITE_KEYS: optionalString,
   LIVEPULSE_JWT_SECRET: optionalString,
   LIVEPULSE_JWKS_URL: url(['https:', 'http:']).optional(),
+  LIVEPULSE_WRITE_KEY_ORIGINS: optionalString,
+  LIVEPULSE_IVS_WEBHOOK_SECRET: optionalString,
+  LIVEPULSE_IP_HASH_SECRET: optionalString,
+
+  INGEST_MAX_EVENTS_PER_REQUEST: positiveInt(300),
+  INGEST_MAX_BODY_BYTES: positiveInt(512 * 1024),
+  INGEST_BODY_TIMEOUT_MS: positiveInt(10_000),
+  INGEST_DEDUPE_WINDOW_MS: positiveInt(300_000),
+  INGEST_MAX_EVENT_AGE_MS: positiveInt(86_400_000),
+  INGEST_CMCD_MAX_REPORTS_PER_SESSION: positiveInt(20_000),
 
   KAFKA_BROKERS: brokerList.optional(),
   KAFKA_CLIENT_ID: z.string().trim().default('livepulse'),
@@ -113,9 +124,14 @@ export interface Config {
     writeKeys: WriteKey[];
     jwtSecret?: string;
     jwksUrl?: string;
+    /** Browser origins allowed to use each property's write keys; a property not listed accepts any origin. */
+    writeKeyOrigins: Record<string, string[]>;
+    /** Shared secret EventBridge sends (API destination header) with IVS state-change events. */
+    ivsWebhookSecret: string;
     /** Names of the credentials that fell back to development values (embedded mode only). */
     developmentCredentials: string[];
   };
+  ingest: IngestSettings;
   bus:
     | { kind: 'embedded'; partitions: number; maxRetainedMessages: number; publish: PublishTuning }
     | {
@@ -153,6 +169,22 @@ export interface Config {
       };
 }
 
+/** Limits and windows of the player-event collector (ingest-api). */
+export interface IngestSettings {
+  maxEventsPerRequest: number;
+  maxBodyBytes: number;
+  /** A request body not fully received within this time is answered 408 (slow-body protection). */
+  bodyTimeoutMs: number;
+  /** How long an event_id is remembered to drop retried duplicates. */
+  dedupeWindowMs: number;
+  /** Events older than this (after clock correction) are rejected. */
+  maxEventAgeMs: number;
+  /** A CMCD session sending more reports than this is told to stop (410). */
+  cmcdMaxReportsPerSession: number;
+  /** Keys the client-IP hash; without it a random per-process secret is used. */
+  ipHashSecret?: string;
+}
+
 export interface PublishTuning {
   lingerMs: number;
   maxBatchMessages: number;
@@ -164,6 +196,35 @@ export class ConfigError extends Error {
     super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
+}
+
+/**
+ * `property=origin,origin;property=*`: the browser origins allowed per property. An origin is
+ * `scheme://host[:port]`, `scheme://*.domain` for any subdomain, or `*` for any origin.
+ */
+const ORIGIN_PATTERN = /^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/;
+function parseWriteKeyOrigins(raw: string, writeKeys: WriteKey[], problems: string[]): Record<string, string[]> {
+  const origins: Record<string, string[]> = {};
+  for (const entry of raw.split(';').map((e) => e.trim()).filter(Boolean)) {
+    const equals = entry.indexOf('=');
+    const propertyId = equals === -1 ? '' : entry.slice(0, equals).trim();
+    if (!propertyId) {
+      problems.push(`LIVEPULSE_WRITE_KEY_ORIGINS: "${entry}" must be property=origin[,origin]`);
+      continue;
+    }
+    if (!writeKeys.some((wk) => wk.propertyId === propertyId)) {
+      problems.push(`LIVEPULSE_WRITE_KEY_ORIGINS: property "${propertyId}" has no write key in LIVEPULSE_WRITE_KEYS`);
+    }
+    const list = entry.slice(equals + 1).split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean);
+    if (list.length === 0) problems.push(`LIVEPULSE_WRITE_KEY_ORIGINS: property "${propertyId}" lists no origin`);
+    for (const origin of list) {
+      if (origin !== '*' && !ORIGIN_PATTERN.test(origin)) {
+        problems.push(`LIVEPULSE_WRITE_KEY_ORIGINS: "${origin}" (property "${propertyId}") is not an origin like https://app.example or https://*.example`);
+      }
+    }
+    origins[propertyId] = list.map((o) => o.toLowerCase());
+  }
+  return origins;
 }
 
 /** `key` alone (property "default") or `property:key`, comma-separated. */
@@ -214,6 +275,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
 
+  const writeKeyOrigins = e.LIVEPULSE_WRITE_KEY_ORIGINS ? parseWriteKeyOrigins(e.LIVEPULSE_WRITE_KEY_ORIGINS, writeKeys, problems) : {};
+
+  let ivsWebhookSecret = e.LIVEPULSE_IVS_WEBHOOK_SECRET;
+  if (ivsWebhookSecret && ivsWebhookSecret.length < 16) problems.push('LIVEPULSE_IVS_WEBHOOK_SECRET: must be at least 16 characters');
+  if (!ivsWebhookSecret) {
+    if (distributed) problems.push('LIVEPULSE_IVS_WEBHOOK_SECRET: required in distributed mode (the header value of the EventBridge API destination)');
+    else {
+      ivsWebhookSecret = DEV_IVS_WEBHOOK_SECRET;
+      developmentCredentials.push(`LIVEPULSE_IVS_WEBHOOK_SECRET=${DEV_IVS_WEBHOOK_SECRET}`);
+    }
+  }
+  if (e.LIVEPULSE_IP_HASH_SECRET && e.LIVEPULSE_IP_HASH_SECRET.length < 16) problems.push('LIVEPULSE_IP_HASH_SECRET: must be at least 16 characters');
+
   if (e.KAFKA_SASL_MECHANISM && !(e.KAFKA_SASL_USERNAME && e.KAFKA_SASL_PASSWORD)) {
     problems.push('KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set');
   }
@@ -237,7 +311,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     http: { port: e.PORT, host: e.HOST },
     dataDir,
     logLevel: e.LOG_LEVEL,
-    auth: { writeKeys, jwtSecret, jwksUrl: e.LIVEPULSE_JWKS_URL, developmentCredentials },
+    auth: { writeKeys, jwtSecret, jwksUrl: e.LIVEPULSE_JWKS_URL, writeKeyOrigins, ivsWebhookSecret: ivsWebhookSecret!, developmentCredentials },
+    ingest: {
+      maxEventsPerRequest: e.INGEST_MAX_EVENTS_PER_REQUEST,
+      maxBodyBytes: e.INGEST_MAX_BODY_BYTES,
+      bodyTimeoutMs: e.INGEST_BODY_TIMEOUT_MS,
+      dedupeWindowMs: e.INGEST_DEDUPE_WINDOW_MS,
+      maxEventAgeMs: e.INGEST_MAX_EVENT_AGE_MS,
+      cmcdMaxReportsPerSession: e.INGEST_CMCD_MAX_REPORTS_PER_SESSION,
+      ipHashSecret: e.LIVEPULSE_IP_HASH_SECRET,
+    },
     bus: e.KAFKA_BROKERS
       ? {
           kind: 'kafka',

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createAnalyticsStore, type AnalyticsStore } from './analytics-store/analytics-store.ts';
 import { applyMigrations } from './analytics-store/migrations.ts';
 import type { Bus } from './bus/bus.ts';
@@ -90,7 +90,8 @@ export async function startPlatform(
 
   const http: FastifyInstance = Fastify({
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request access logs would dominate the collector's cost; request metrics cover them.
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: true,
   });
   const context: PlatformContext = { config, logger, metrics, bus, analytics, liveState, objectStore, http };

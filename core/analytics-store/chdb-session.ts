@@ -1,5 +1,6 @@
-import type { Readable } from 'node:stream';
-import { createChdbConnection, type ChdbConnection, type Connection } from 'chdb/connection';
+import { ClickHouseError, type ClickHouseClientConfigOptions } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+import { SqlSplitError, splitSqlStatements } from './migrations.ts';
 
 /**
  * Living with one chDB session. On a ClickHouse server, settings sent with a query apply to that
@@ -7,7 +8,9 @@ import { createChdbConnection, type ChdbConnection, type Connection } from 'chdb
  * per-call `clickhouse_settings` as `SET` statements, so without help an
  * `insert_deduplication_token` given to one insert silently deduplicates (drops) the next insert
  * into the same table. Both the embedded adapter and the local ClickHouse HTTP server therefore run
- * one call at a time and put the session's settings back after each call.
+ * one call at a time and put the session's settings back after each call. Both also refuse
+ * multi-statement queries, which chDB would run but a ClickHouse server rejects. A `SET` sent as a
+ * query of its own still persists on the session; pass settings with the call instead.
  */
 
 /** Runs tasks one after another, in call order. */
@@ -31,6 +34,21 @@ export function quoteString(value: string): string {
 export function quoteIdentifier(name: string): string {
   return `\`${name.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
 }
+
+/** True when `sql` holds more than one statement (a server runs one statement per request). */
+export function isMultiStatement(sql: string): boolean {
+  // INSERT data follows the statement and may contain anything, `;` included.
+  if (/^\s*(?:(?:--[^\n]*\n|\/\*[\s\S]*?\*\/)\s*)*INSERT\b/i.test(sql)) return false;
+  try {
+    return splitSqlStatements(sql).length > 1;
+  } catch (error) {
+    // Malformed SQL: the engine's own syntax error is the better answer.
+    if (error instanceof SqlSplitError) return false;
+    throw error;
+  }
+}
+
+export const MULTI_STATEMENT_ERROR = { code: 62, type: 'SYNTAX_ERROR', message: 'Syntax error (Multi-statements are not allowed)' } as const;
 
 interface SettingRow {
   name: string;
@@ -59,10 +77,6 @@ export class SessionSettingsBaseline {
     );
   }
 
-  isSetting(name: string): boolean {
-    return this.known.has(name);
-  }
-
   /**
    * A `SET` statement restoring the named settings, or undefined when none of them is a setting
    * (names that are not settings cannot have been changed: their `SET` failed).
@@ -78,37 +92,39 @@ export class SessionSettingsBaseline {
   }
 }
 
-type ChdbCall<K extends 'query' | 'insert' | 'exec' | 'command'> = Parameters<ChdbConnection[K]>[0];
+/** The connection contract `createClient({ connection })` takes. */
+export type ClientConnection = NonNullable<ClickHouseClientConfigOptions['connection']>;
+type CallParams<K extends 'query' | 'insert' | 'exec' | 'command' | 'ping'> = Parameters<ClientConnection[K]>[0];
 
 /**
  * `chdb/connection` with ClickHouse-server semantics for per-call settings: calls run one at a
  * time, and the settings a call passed are restored before the next call starts.
  */
-class SettingsScopedChdbConnection implements Connection<Readable> {
+class SettingsScopedChdbConnection implements ClientConnection {
   readonly #queue = new SerialQueue();
 
   constructor(
-    private readonly inner: ChdbConnection,
+    private readonly inner: ClientConnection,
     private readonly baseline: SessionSettingsBaseline,
   ) {}
 
-  query(params: ChdbCall<'query'>) {
+  query(params: CallParams<'query'>) {
     return this.#scoped(params, () => this.inner.query(params));
   }
 
-  insert(params: ChdbCall<'insert'>) {
+  insert(params: CallParams<'insert'>) {
     return this.#scoped(params, () => this.inner.insert(params));
   }
 
-  exec(params: ChdbCall<'exec'>) {
+  exec(params: CallParams<'exec'>) {
     return this.#scoped(params, () => this.inner.exec(params));
   }
 
-  command(params: ChdbCall<'command'>) {
+  command(params: CallParams<'command'>) {
     return this.#scoped(params, () => this.inner.command(params));
   }
 
-  ping(params: Parameters<ChdbConnection['ping']>[0]) {
+  ping(params: CallParams<'ping'>) {
     return this.#queue.run(() => this.inner.ping(params));
   }
 
@@ -116,24 +132,44 @@ class SettingsScopedChdbConnection implements Connection<Readable> {
     return this.#queue.run(() => this.inner.close());
   }
 
-  #scoped<T>(params: { clickhouse_settings?: object }, call: () => Promise<T>): Promise<T> {
+  #scoped<T>(params: { query: string; clickhouse_settings?: object }, call: () => Promise<T>): Promise<T> {
+    if (isMultiStatement(params.query)) {
+      return Promise.reject(new ClickHouseError({ ...MULTI_STATEMENT_ERROR, code: String(MULTI_STATEMENT_ERROR.code) }));
+    }
     const restore = this.baseline.restoreStatement(Object.keys(params.clickhouse_settings ?? {}));
-    if (restore === undefined) return this.#queue.run(call);
     return this.#queue.run(async () => {
       try {
         return await call();
+      } catch (error) {
+        throw asClientError(error);
       } finally {
-        await this.inner.command({ query: restore });
+        if (restore !== undefined) await this.inner.command({ query: restore });
       }
     });
   }
 }
 
+/**
+ * chdb/connection raises @clickhouse/client-common's ClickHouseError, a different class from the
+ * one @clickhouse/client exports; re-raise it as the client's, so `instanceof ClickHouseError`
+ * holds on both adapters.
+ */
+function asClientError(error: unknown): unknown {
+  if (error instanceof ClickHouseError || !(error instanceof Error) || error.constructor.name !== 'ClickHouseError') return error;
+  const { code, type } = error as Error & { code: string; type?: string };
+  const mapped = new ClickHouseError({ message: error.message, code, type });
+  mapped.cause = error;
+  return mapped;
+}
+
 /** A `@clickhouse/client` connection to the chDB data directory at `path`. */
-export async function createSettingsScopedChdbConnection(path: string): Promise<Connection<Readable>> {
-  const inner = createChdbConnection({ path });
+export async function createSettingsScopedChdbConnection(path: string): Promise<ClientConnection> {
+  const chdb = createChdbConnection({ path });
   const baseline = await SessionSettingsBaseline.read(
-    async (sql) => (await inner.chdb.queryAsync(sql, { format: 'JSONEachRow' })).text(),
+    async (sql) => (await chdb.chdb.queryAsync(sql, { format: 'JSONEachRow' })).text(),
   );
-  return new SettingsScopedChdbConnection(inner, baseline);
+  // chdb/connection implements the contract as @clickhouse/client-common declares it, and
+  // @clickhouse/client bundles its own copy of those declarations; the two differ only in their
+  // lists of known settings, so the same object is typed as the client's contract here.
+  return new SettingsScopedChdbConnection(chdb as unknown as ClientConnection, baseline);
 }

@@ -27,7 +27,7 @@ export async function insertRows<Row extends Record<string, unknown>>(
   if (rows.length === 0) return;
   await store.client.insert({
     table,
-    values: rows as Row[],
+    values: rows,
     format: 'JSONEachRow',
     clickhouse_settings: {
       insert_deduplication_token: dedupToken,

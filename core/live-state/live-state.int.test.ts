@@ -2,15 +2,26 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { testServices } from '../../test/services.ts';
 import { createLiveState } from './create-live-state.ts';
 import { describeLiveStateContract } from './live-state.contract.ts';
 import { MemoryLiveState } from './memory-live-state.ts';
 import { RedisLiveState } from './redis-live-state.ts';
 
+// One prefix per run, so the run can remove what it wrote from a Redis that outlives it.
+const runKeyPrefix = `livepulse-test:${randomUUID()}:`;
+
 describeLiveStateContract('memory', async () => new MemoryLiveState());
-describeLiveStateContract('redis', async () => new RedisLiveState({ url: testServices().redisUrl }));
+describeLiveStateContract('redis', async () => new RedisLiveState({ url: testServices().redisUrl, keyPrefix: runKeyPrefix }));
+
+afterAll(async () => {
+  const raw = new Redis(testServices().redisUrl);
+  for await (const keys of raw.scanStream({ match: `${runKeyPrefix}*`, count: 1_000 })) {
+    if ((keys as string[]).length > 0) await raw.del(...(keys as string[]));
+  }
+  await raw.quit();
+});
 
 describe('createLiveState', () => {
   it('picks the adapter the config names', async () => {
@@ -29,11 +40,11 @@ describe('createLiveState', () => {
 describe('RedisLiveState', () => {
   const closeAfterTest: Array<{ close(): Promise<void> | void }> = [];
   afterEach(async () => {
-    for (const resource of closeAfterTest.splice(0)) await resource.close();
+    for (const resource of closeAfterTest.splice(0).reverse()) await resource.close();
   });
 
   it('stores every key under its prefix', async () => {
-    const keyPrefix = `prefix-test-${randomUUID()}:`;
+    const keyPrefix = `${runKeyPrefix}prefix-test:`;
     const state = new RedisLiveState({ url: testServices().redisUrl, keyPrefix });
     const raw = new Redis(testServices().redisUrl);
     closeAfterTest.push(state, { close: async () => void (await raw.quit()) });
@@ -43,7 +54,6 @@ describe('RedisLiveState', () => {
     expect(await raw.get(`${keyPrefix}kv:ban:user-1`)).toBe('permanent');
     expect(await raw.zcard(`${keyPrefix}rate:chat:user-1`)).toBe(1);
     expect(await raw.get('ban:user-1')).toBeNull();
-    await raw.del(`${keyPrefix}kv:ban:user-1`, `${keyPrefix}rate:chat:user-1`);
   });
 
   it('rejects commands promptly when Redis refuses connections, and reports the errors', async () => {

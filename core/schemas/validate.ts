@@ -1,5 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import './formats.ts';
 
 /** One problem with one field, in the shape every API answer and dead letter uses. */
 export interface FieldError {

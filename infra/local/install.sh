@@ -8,7 +8,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=versions.env
+# shellcheck source-path=SCRIPTDIR source=versions.env
 source "$here/versions.env"
 cache_dir="${LIVEPULSE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/livepulse}"
 
@@ -25,8 +25,10 @@ install_debian_packages() {
   local missing=()
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+  # Headless Chromium for the browser tests (SDK, live board); driven by playwright-core.
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   if [ "${#missing[@]}" -eq 0 ]; then
-    say "redis-server and ffmpeg: already installed"
+    say "redis-server, ffmpeg and chromium: already installed"
     return
   fi
   command -v apt-get >/dev/null 2>&1 || fail "apt-get not found: install ${missing[*]} with this system's package manager"
@@ -45,8 +47,9 @@ require_java17() {
   command -v java >/dev/null 2>&1 || fail "java not found: Kafka $KAFKA_VERSION needs Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless)"
   local spec
   spec="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
-  [ -n "$spec" ] && [ "${spec%%.*}" -ge 17 ] 2>/dev/null \
-    || fail "java ${spec:-of unknown version} found: Kafka $KAFKA_VERSION needs Java 17 or newer"
+  if ! [ "${spec%%.*}" -ge 17 ] 2>/dev/null; then
+    fail "java ${spec:-of unknown version} found: Kafka $KAFKA_VERSION needs Java 17 or newer"
+  fi
 }
 
 install_kafka() {
@@ -61,11 +64,11 @@ install_kafka() {
   local scratch="$home/libs.partial"
   rm -rf "$scratch"
   mkdir -p "$scratch"
-  mvn -q -B -f "$here/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+  mvn -q -B -Dstyle.color=never -f "$here/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
     dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$scratch" \
     || fail "mvn could not fetch Apache Kafka $KAFKA_VERSION from Maven Central"
   touch "$scratch/.complete"
-  rm -rf "$home/libs"
+  rm -rf "${home:?}/libs"
   mv "$scratch" "$home/libs"
   say "Apache Kafka $KAFKA_VERSION: $(find "$home/libs" -name '*.jar' | wc -l) jars in $home/libs"
 }
@@ -90,7 +93,7 @@ install_versitygw() {
     -ldflags "-s -w -X main.Version=$VERSITYGW_VERSION" \
     "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" \
     || fail "go install github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION failed"
-  rm -rf "$home/bin"
+  rm -rf "${home:?}/bin"
   mv "$scratch" "$home/bin"
   say "versitygw $VERSITYGW_VERSION: installed $home/bin/versitygw"
 }

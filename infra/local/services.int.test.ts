@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Redis } from 'ioredis';
+import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { testServices } from '../../test/services.ts';
+
+// The services that test/global-setup.ts started through infra/local/services.ts really work.
+describe('local services', () => {
+  const services = testServices();
+
+  it('kafka: creates a topic, produces and consumes a message', async () => {
+    const kafka = new Kafka({ clientId: 'services-int-test', brokers: [services.kafkaBrokers], logLevel: logLevel.WARN });
+    const topic = `services-test-${randomUUID()}`;
+    const admin = kafka.admin();
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    const consumer = kafka.consumer({ groupId: `services-test-${randomUUID()}` });
+    try {
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+      await producer.connect();
+      await producer.send({ topic, messages: [{ key: 'view-1', value: 'hello from livepulse' }] });
+
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      const received = new Promise<{ key: string; value: string }>((resolve) => {
+        void consumer.run({
+          eachMessage: async ({ message }) => resolve({ key: String(message.key), value: String(message.value) }),
+        });
+      });
+      expect(await received).toEqual({ key: 'view-1', value: 'hello from livepulse' });
+    } finally {
+      await consumer.disconnect();
+      await producer.disconnect();
+      await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+      await admin.disconnect();
+    }
+  });
+
+  it('redis: sets and gets a key', async () => {
+    const redis = new Redis(services.redisUrl, { lazyConnect: true });
+    try {
+      await redis.connect();
+      const key = `services-test:${randomUUID()}`;
+      await redis.set(key, 'value', 'EX', 60);
+      expect(await redis.get(key)).toBe('value');
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('s3: puts and gets an object in the test bucket', async () => {
+    const { endpoint, region, bucket, accessKeyId, secretAccessKey } = services.s3;
+    const s3 = new S3Client({ endpoint, region, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
+    const key = `services-test/${randomUUID()}.txt`;
+    try {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'segment bytes', ContentType: 'text/plain' }));
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: 'bytes=8-12' }));
+      expect(await object.Body?.transformToString()).toBe('bytes');
+    } finally {
+      s3.destroy();
+    }
+  });
+
+  it('clickhouse: answers SELECT 1 over HTTP', async () => {
+    const response = await fetch(`${services.clickhouseUrl}/?query=${encodeURIComponent('SELECT 1')}`);
+    expect(response.status).toBe(200);
+    expect((await response.text()).trim()).toBe('1');
+  });
+});
