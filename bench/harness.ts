@@ -1,4 +1,4 @@
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -41,19 +41,30 @@ export function percentile(sortedAscending: number[], p: number): number {
   return sortedAscending[Math.max(0, index)]!;
 }
 
+/** Inserts `row` at the end of the Results table, creating the table if the file has none. */
+export function insertResultRow(markdown: string, row: string): string {
+  const lines = markdown.split('\n');
+  const header = lines.findIndex((line) => line.startsWith('| date | benchmark |'));
+  if (header === -1) {
+    const base = markdown.trimEnd() || '# Benchmarks';
+    return `${base}\n\n## Results\n\n${TABLE_HEADER}${row}\n`;
+  }
+  let end = header + 1;
+  while (end + 1 < lines.length && lines[end + 1]!.startsWith('|')) end++;
+  lines.splice(end + 1, 0, row);
+  return lines.join('\n');
+}
+
 export async function recordBenchmark(result: BenchmarkResult): Promise<void> {
   const machine = `${cpus().length} cores, node ${process.version}`;
-  const row = `| ${new Date().toISOString().slice(0, 16).replace('T', ' ')} | ${result.name} | \`${result.command}\` | ${formatFigures(result.measured)} | ${formatFigures(result.baseline)} | ${formatFigures(result.ratio)} | ${machine} |\n`;
+  const row = `| ${new Date().toISOString().slice(0, 16).replace('T', ' ')} | ${result.name} | \`${result.command}\` | ${formatFigures(result.measured)} | ${formatFigures(result.baseline)} | ${formatFigures(result.ratio)} | ${machine} |`;
   let existing = '';
   try {
     existing = await readFile(BENCHMARKS_FILE, 'utf8');
   } catch {
     existing = '';
   }
-  if (!existing.includes('| date | benchmark |')) {
-    await writeFile(BENCHMARKS_FILE, `${existing || '# Benchmarks\n\n'}## Results\n\n${TABLE_HEADER}`);
-  }
-  await appendFile(BENCHMARKS_FILE, row);
+  await writeFile(BENCHMARKS_FILE, insertResultRow(existing, row));
   const line = { ...result, machine, at: new Date().toISOString() };
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }

@@ -75,7 +75,7 @@ export async function startPlatform(
   const metrics = new Metrics({ service: services.map((s) => s.name).join('+') || 'platform' });
   const bus = createBus(config.bus, logger.child({ component: 'bus' }));
   const analytics = await createAnalyticsStore(config.analyticsStore);
-  const liveState = createLiveState(config.liveState);
+  const liveState = createLiveState(config.liveState, logger.child({ component: 'live-state' }));
   const objectStore = createObjectStore(config.objectStore);
   const closePorts = () =>
     Promise.allSettled([bus.close(), analytics.close(), liveState.close(), objectStore.close()]);
