@@ -90,7 +90,9 @@ export class KafkaBus implements Bus {
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     this.admin = this.kafka.admin();
-    this.publisher = new LingeringPublisher((batch) => this.sendBatch(batch), options.publish);
+    // One send at a time: the idempotent producer allows one request in flight per broker anyway,
+    // and what arrives meanwhile joins the next batch instead of queuing inside kafkajs.
+    this.publisher = new LingeringPublisher((batch) => this.sendBatch(batch), { ...options.publish, maxConcurrentSends: 1 });
   }
 
   private topicName(topic: string): string {

@@ -63,4 +63,37 @@ describe('LingeringPublisher', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect(publisher.buffered).toBe(0);
   });
+
+  it('holds publishes while a send is in flight at the limit, then sends them together', async () => {
+    const batches: string[][] = [];
+    const releases: Array<() => void> = [];
+    const send: SendBatch = (batch) => {
+      batches.push(batch.flatMap((b) => b.messages.map((m) => m.key)));
+      return new Promise<void>((resolve) => releases.push(resolve));
+    };
+    const publisher = new LingeringPublisher(send, { lingerMs: 1, maxBatchMessages: 100, maxBufferedMessages: 1000, maxConcurrentSends: 1 });
+    const first = publisher.publish('a', [msg('1')]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const later = [publisher.publish('a', [msg('2')]), publisher.publish('a', [msg('3')])];
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(batches).toEqual([['1']]);
+    releases[0]!();
+    await first;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(batches).toEqual([['1'], ['2', '3']]);
+    releases[1]!();
+    await Promise.all(later);
+  });
+
+  it('splits what waits into batches of at most maxBatchMessages, keeping each publish whole', async () => {
+    const { batches, send } = recordingSender();
+    const publisher = new LingeringPublisher(send, { lingerMs: 50, maxBatchMessages: 3, maxBufferedMessages: 1000, maxConcurrentSends: 1 });
+    await Promise.all([
+      publisher.publish('a', [msg('1'), msg('2')]),
+      publisher.publish('a', [msg('3'), msg('4')]),
+      publisher.publish('a', [msg('5'), msg('6'), msg('7'), msg('8')]),
+    ]);
+    expect(batches.map((b) => b[0]!.keys)).toEqual([['1', '2'], ['3', '4'], ['5', '6', '7', '8']]);
+  });
 });
+

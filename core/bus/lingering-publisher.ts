@@ -5,13 +5,20 @@ import { BusBackpressureError, type OutgoingMessage } from './bus.ts';
  * its own, so without this every HTTP request would pay one broker round trip. A publish
  * resolves when the batch that carried its messages was acknowledged.
  *
+ * At most `maxConcurrentSends` batches are in flight (1 for Kafka's idempotent producer, which
+ * sends one request at a time anyway). Publishes arriving meanwhile wait and leave together as
+ * soon as a send returns, so batches grow with load instead of queuing inside the client.
+ *
  * Memory is bounded: messages waiting or in flight count against `maxBufferedMessages`, and
  * a publish that would exceed it is refused at once (the collector turns that into a 503).
  */
 export interface LingerTuning {
   lingerMs: number;
+  /** A batch is sent without waiting for the linger window once it holds this many messages; sends never exceed it except for one oversized publish. */
   maxBatchMessages: number;
   maxBufferedMessages: number;
+  /** Default: unlimited. */
+  maxConcurrentSends?: number;
 }
 
 export type SendBatch = (batch: Array<{ topic: string; messages: OutgoingMessage[] }>) => Promise<void>;
@@ -27,13 +34,17 @@ export class LingeringPublisher {
   private pending: PendingPublish[] = [];
   private pendingMessages = 0;
   private bufferedMessages = 0;
+  private sendsInFlight = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly maxConcurrentSends: number;
 
   constructor(
     private readonly send: SendBatch,
     private readonly tuning: LingerTuning,
-  ) {}
+  ) {
+    this.maxConcurrentSends = tuning.maxConcurrentSends ?? Infinity;
+  }
 
   /** Messages accepted but not yet acknowledged. */
   get buffered(): number {
@@ -50,20 +61,31 @@ export class LingeringPublisher {
       this.pending.push({ topic, messages, resolve, reject });
       this.pendingMessages += messages.length;
       if (this.pendingMessages >= this.tuning.maxBatchMessages || this.tuning.lingerMs === 0) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.tuning.lingerMs);
+      else if (this.sendsInFlight < this.maxConcurrentSends) this.timer ??= setTimeout(() => this.flush(), this.tuning.lingerMs);
+      // Otherwise a send is in flight at the limit: its completion flushes what waits.
     });
   }
 
-  /** Sends what is waiting now, without waiting for the linger window. */
+  /** Sends what is waiting now, without waiting for the linger window, as far as the send limit allows. */
   flush(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.pending.length === 0) return;
-    const publishes = this.pending;
-    this.pending = [];
-    this.pendingMessages = 0;
+    while (this.pending.length > 0 && this.sendsInFlight < this.maxConcurrentSends) this.sendNextBatch();
+  }
+
+  private sendNextBatch(): void {
+    // Whole publishes up to maxBatchMessages; a single larger publish goes alone.
+    const publishes: PendingPublish[] = [];
+    let count = 0;
+    while (this.pending.length > 0) {
+      const next = this.pending[0]!;
+      if (publishes.length > 0 && count + next.messages.length > this.tuning.maxBatchMessages) break;
+      publishes.push(this.pending.shift()!);
+      count += next.messages.length;
+    }
+    this.pendingMessages -= count;
 
     const byTopic = new Map<string, OutgoingMessage[]>();
     for (const p of publishes) {
@@ -71,21 +93,28 @@ export class LingeringPublisher {
       if (list) list.push(...p.messages);
       else byTopic.set(p.topic, [...p.messages]);
     }
-    const count = publishes.reduce((n, p) => n + p.messages.length, 0);
-    const sending = this.send([...byTopic].map(([topic, messages]) => ({ topic, messages }))).then(
-      () => publishes.forEach((p) => p.resolve()),
-      (error: unknown) => publishes.forEach((p) => p.reject(error)),
-    );
-    const tracked = sending.finally(() => {
-      this.bufferedMessages -= count;
-      this.inFlight.delete(tracked);
-    });
+    this.sendsInFlight++;
+    const tracked = this.send([...byTopic].map(([topic, messages]) => ({ topic, messages })))
+      .then(
+        () => publishes.forEach((p) => p.resolve()),
+        (error: unknown) => publishes.forEach((p) => p.reject(error)),
+      )
+      .finally(() => {
+        this.bufferedMessages -= count;
+        this.sendsInFlight--;
+        this.inFlight.delete(tracked);
+        // What arrived during the send has waited long enough: send it now.
+        if (this.pending.length > 0) this.flush();
+      });
     this.inFlight.add(tracked);
   }
 
   /** Flushes and waits until everything accepted so far was acknowledged or failed. */
   async drain(): Promise<void> {
     this.flush();
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    while (this.inFlight.size > 0 || this.pending.length > 0) {
+      await Promise.allSettled([...this.inFlight]);
+      this.flush();
+    }
   }
 }
