@@ -102,6 +102,7 @@ describe('loadConfig', () => {
       dedupeWindowMs: 300_000,
       maxEventAgeMs: 86_400_000,
       cmcdMaxReportsPerSession: 20_000,
+      publishDeadlineMs: 5_000,
       ipHashSecret: undefined,
     });
     const config = loadConfig({
@@ -144,6 +145,7 @@ describe('loadConfig', () => {
     [{ INGEST_MAX_EVENTS_PER_REQUEST: '0' }, 'INGEST_MAX_EVENTS_PER_REQUEST'],
     [{ INGEST_MAX_BODY_BYTES: 'big' }, 'INGEST_MAX_BODY_BYTES'],
     [{ INGEST_DEDUPE_WINDOW_MS: '-5' }, 'INGEST_DEDUPE_WINDOW_MS'],
+    [{ INGEST_PUBLISH_DEADLINE_MS: '0' }, 'INGEST_PUBLISH_DEADLINE_MS'],
     [{ LIVEPULSE_IVS_WEBHOOK_SECRET: 'short' }, 'LIVEPULSE_IVS_WEBHOOK_SECRET'],
     [{ LIVEPULSE_IP_HASH_SECRET: 'short' }, 'LIVEPULSE_IP_HASH_SECRET'],
   ])('rejects collector setting %o naming %s', (env, variable) => {
@@ -152,5 +154,132 @@ describe('loadConfig', () => {
 
   it('reports every problem at once', () => {
     expect(problemsOf({ PORT: 'x', LOG_LEVEL: 'y' })).toHaveLength(2);
+  });
+
+  it('defaults the clip worker, the highlight detector and IVS', () => {
+    const config = loadConfig({});
+    expect(config.ivs).toEqual({ region: 'us-east-1', endpoint: undefined });
+    expect(config.clips).toMatchObject({
+      ffmpegPath: 'ffmpeg',
+      ffprobePath: 'ffprobe',
+      concurrency: 2,
+      maxAttempts: 5,
+      leaseMs: 30_000,
+      vertical: { width: 720, height: 1280 },
+      x264Preset: 'veryfast',
+      loudnessLufs: -14,
+      putMetadata: false,
+    });
+    expect(config.highlights).toEqual({ zThreshold: 3, minMessages: 10, minUniqueChatters: 5, cooldownMs: 45_000, preRollMs: 20_000, postRollMs: 10_000 });
+  });
+
+  it('reads clip, highlight and IVS settings', () => {
+    const config = loadConfig({
+      IVS_REGION: 'eu-west-1',
+      IVS_ENDPOINT: 'http://127.0.0.1:4566',
+      CLIP_WORKER_CONCURRENCY: '4',
+      CLIP_VERTICAL_SIZE: '1080x1920',
+      CLIP_PUT_METADATA: 'true',
+      HIGHLIGHT_PRE_ROLL_MS: '25000',
+      HIGHLIGHT_POST_ROLL_MS: '5000',
+    });
+    expect(config.ivs).toEqual({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:4566' });
+    expect(config.clips).toMatchObject({ concurrency: 4, vertical: { width: 1080, height: 1920 }, putMetadata: true });
+    expect(config.highlights).toMatchObject({ preRollMs: 25_000, postRollMs: 5_000 });
+  });
+
+  it.each([
+    [{ IVS_REGION: 'mars' }, 'IVS_REGION'],
+    [{ IVS_ENDPOINT: 'ftp://ivs' }, 'IVS_ENDPOINT'],
+    [{ CLIP_WORKER_CONCURRENCY: '0' }, 'CLIP_WORKER_CONCURRENCY'],
+    [{ CLIP_LEASE_MS: '100' }, 'CLIP_LEASE_MS'],
+    [{ CLIP_VERTICAL_SIZE: 'tall' }, 'CLIP_VERTICAL_SIZE'],
+    [{ CLIP_VERTICAL_SIZE: '721x1280' }, 'CLIP_VERTICAL_SIZE'],
+    [{ CLIP_X264_PRESET: 'turbo' }, 'CLIP_X264_PRESET'],
+    [{ CLIP_LOUDNESS_LUFS: '3' }, 'CLIP_LOUDNESS_LUFS'],
+    [{ HIGHLIGHT_Z_THRESHOLD: '-1' }, 'HIGHLIGHT_Z_THRESHOLD'],
+    [{ HIGHLIGHT_PRE_ROLL_MS: '55000' }, 'HIGHLIGHT_PRE_ROLL_MS + HIGHLIGHT_POST_ROLL_MS'],
+    [{ HIGHLIGHT_PRE_ROLL_MS: '1000', HIGHLIGHT_POST_ROLL_MS: '1000' }, 'HIGHLIGHT_PRE_ROLL_MS + HIGHLIGHT_POST_ROLL_MS'],
+  ])('rejects clip and highlight setting %o naming %s', (env, variable) => {
+    expect(problemsOf(env).some((p) => p.startsWith(variable))).toBe(true);
+  });
+});
+
+describe('chat and moderation settings', () => {
+  it('defaults to Twitch-like limits, a bounded hold that denies, and AI tuning for the auto backend', () => {
+    const config = loadConfig({});
+    expect(config.chat).toEqual({
+      maxMessageLength: 500,
+      flood: { messages: 20, privilegedMessages: 100, windowMs: 30_000 },
+      hold: { timeoutMs: 60_000, onTimeout: 'deny' },
+      historySize: 50,
+      anonymousViewers: true,
+      connectionsPerMinute: 30,
+      socketEventsPer10s: 40,
+    });
+    expect(config.moderation.ai).toMatchObject({ backend: 'auto', guardModel: 'gpt-4o-mini', batchSize: 32, budgetPerMinute: 600 });
+  });
+
+  it('reads overrides', () => {
+    const config = loadConfig({
+      CHAT_MAX_MESSAGE_LENGTH: '280',
+      CHAT_HOLD_TIMEOUT_MS: '5000',
+      CHAT_HOLD_TIMEOUT_ACTION: 'release',
+      CHAT_ANONYMOUS_VIEWERS: 'false',
+      MODERATION_AI_BACKEND: 'chat',
+      MODERATION_AI_GUARD_MODEL: 'llama-guard3:1b',
+      MODERATION_AI_BREAKER_FAILURES: '3',
+    });
+    expect(config.chat).toMatchObject({ maxMessageLength: 280, hold: { timeoutMs: 5_000, onTimeout: 'release' }, anonymousViewers: false });
+    expect(config.moderation.ai).toMatchObject({ backend: 'chat', guardModel: 'llama-guard3:1b', breaker: { failureThreshold: 3 } });
+  });
+
+  it.each([
+    [{ CHAT_MAX_MESSAGE_LENGTH: '0' }, 'CHAT_MAX_MESSAGE_LENGTH'],
+    [{ CHAT_MAX_MESSAGE_LENGTH: '5000' }, 'CHAT_MAX_MESSAGE_LENGTH'],
+    [{ CHAT_FLOOD_MESSAGES: '0' }, 'CHAT_FLOOD_MESSAGES'],
+    [{ CHAT_HOLD_TIMEOUT_MS: '100' }, 'CHAT_HOLD_TIMEOUT_MS'],
+    [{ CHAT_HOLD_TIMEOUT_MS: '3600000' }, 'CHAT_HOLD_TIMEOUT_MS'],
+    [{ CHAT_HOLD_TIMEOUT_ACTION: 'wait' }, 'CHAT_HOLD_TIMEOUT_ACTION'],
+    [{ CHAT_ANONYMOUS_VIEWERS: 'sometimes' }, 'CHAT_ANONYMOUS_VIEWERS'],
+    [{ MODERATION_AI_BACKEND: 'classify' }, 'MODERATION_AI_BACKEND'],
+    [{ MODERATION_AI_BATCH_SIZE: '1000' }, 'MODERATION_AI_BATCH_SIZE'],
+    [{ MODERATION_AI_MAX_RETRIES: '-1' }, 'MODERATION_AI_MAX_RETRIES'],
+  ])('rejects chat and moderation setting %o naming %s', (env, variable) => {
+    expect(problemsOf(env).some((p) => p.startsWith(variable))).toBe(true);
+  });
+});
+
+describe('loadConfig: viewer analytics', () => {
+  it('defaults to Mux-like windows and timeouts', () => {
+    expect(loadConfig({}).analytics).toEqual({
+      windowMs: 10_000,
+      allowedLatenessMs: 30_000,
+      inactiveAfterMs: 25_000,
+      endAfterSilenceMs: 60_000,
+      pausedEndAfterMs: 3_600_000,
+      maxRebufferMs: 300_000,
+      emitIntervalMs: 1_000,
+      idleAdvanceMs: 2_000,
+      maxViewsPerPartition: 200_000,
+    });
+  });
+
+  it('reads overrides, and the consumer session timeout for Kafka', () => {
+    const config = loadConfig({ ...realCredentials, KAFKA_BROKERS: 'k:9092', ANALYTICS_WINDOW_MS: '5000', ANALYTICS_ALLOWED_LATENESS_MS: '0', KAFKA_CONSUMER_SESSION_TIMEOUT_MS: '6000' });
+    expect(config.analytics).toMatchObject({ windowMs: 5_000, allowedLatenessMs: 0 });
+    expect(config.bus).toMatchObject({ kind: 'kafka', consumerSessionTimeoutMs: 6_000 });
+  });
+
+  it.each([
+    [{ ANALYTICS_WINDOW_MS: '7000' }, 'ANALYTICS_WINDOW_MS'],
+    [{ ANALYTICS_WINDOW_MS: '1500' }, 'ANALYTICS_WINDOW_MS'],
+    [{ ANALYTICS_WINDOW_MS: '120000' }, 'ANALYTICS_WINDOW_MS'],
+    [{ ANALYTICS_VIEW_END_SILENCE_MS: '10000' }, 'ANALYTICS_VIEW_END_SILENCE_MS'],
+    [{ ANALYTICS_PAUSED_VIEW_END_MS: '30000' }, 'ANALYTICS_PAUSED_VIEW_END_MS'],
+    [{ ANALYTICS_ALLOWED_LATENESS_MS: '-1' }, 'ANALYTICS_ALLOWED_LATENESS_MS'],
+    [{ KAFKA_CONSUMER_SESSION_TIMEOUT_MS: '1000' }, 'KAFKA_CONSUMER_SESSION_TIMEOUT_MS'],
+  ])('rejects %o naming %s', (env, variable) => {
+    expect(problemsOf(env).some((p) => p.startsWith(variable))).toBe(true);
   });
 });

@@ -64,6 +64,7 @@ const EnvSchema = z.object({
   INGEST_DEDUPE_WINDOW_MS: positiveInt(300_000),
   INGEST_MAX_EVENT_AGE_MS: positiveInt(86_400_000),
   INGEST_CMCD_MAX_REPORTS_PER_SESSION: positiveInt(20_000),
+  INGEST_PUBLISH_DEADLINE_MS: positiveInt(5_000),
 
   KAFKA_BROKERS: brokerList.optional(),
   KAFKA_CLIENT_ID: z.string().trim().default('livepulse'),
@@ -80,6 +81,17 @@ const EnvSchema = z.object({
   BUS_MAX_BUFFERED_MESSAGES: positiveInt(100_000),
   EMBEDDED_BUS_PARTITIONS: positiveInt(4),
   EMBEDDED_BUS_MAX_RETAINED_MESSAGES: positiveInt(1_000_000),
+  KAFKA_CONSUMER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
+
+  ANALYTICS_WINDOW_MS: positiveInt(10_000),
+  ANALYTICS_ALLOWED_LATENESS_MS: nonNegativeInt(30_000),
+  ANALYTICS_VIEW_INACTIVE_MS: positiveInt(25_000),
+  ANALYTICS_VIEW_END_SILENCE_MS: positiveInt(60_000),
+  ANALYTICS_PAUSED_VIEW_END_MS: positiveInt(3_600_000),
+  ANALYTICS_MAX_REBUFFER_MS: positiveInt(300_000),
+  ANALYTICS_EMIT_INTERVAL_MS: positiveInt(1_000),
+  ANALYTICS_IDLE_ADVANCE_MS: positiveInt(2_000),
+  ANALYTICS_MAX_VIEWS_PER_PARTITION: positiveInt(200_000),
 
   CLICKHOUSE_URL: url(['http:', 'https:']).optional(),
   CLICKHOUSE_USER: z.string().trim().default('default'),
@@ -94,10 +106,54 @@ const EnvSchema = z.object({
   S3_FORCE_PATH_STYLE: boolean(false),
   S3_PREFIX: z.string().trim().default(''),
 
+  IVS_REGION: z.string().trim().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-west-2').default('us-east-1'),
+  IVS_ENDPOINT: url(['http:', 'https:']).optional(),
+
+  FFMPEG_PATH: z.string().trim().min(1).default('ffmpeg'),
+  FFPROBE_PATH: z.string().trim().min(1).default('ffprobe'),
+  CLIP_WORKER_CONCURRENCY: positiveInt(2),
+  CLIP_MAX_ATTEMPTS: positiveInt(5),
+  CLIP_LEASE_MS: z.coerce.number().int().min(3_000).max(600_000).default(30_000),
+  CLIP_SCAN_INTERVAL_MS: positiveInt(2_000),
+  CLIP_LIVE_WAIT_MS: nonNegativeInt(45_000),
+  CLIP_RECORDING_GRACE_MS: positiveInt(600_000),
+  CLIP_WORK_DIR: optionalString,
+  CLIP_VERTICAL_SIZE: z.string().trim().regex(/^\d{2,4}x\d{2,4}$/, 'must be WIDTHxHEIGHT, e.g. 720x1280').default('720x1280'),
+  CLIP_X264_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow']).default('veryfast'),
+  CLIP_LOUDNESS_LUFS: z.coerce.number().min(-70).max(-5).default(-14),
+  CLIP_PUT_METADATA: boolean(false),
+
+  HIGHLIGHT_Z_THRESHOLD: z.coerce.number().positive().default(3),
+  HIGHLIGHT_MIN_MESSAGES: positiveInt(10),
+  HIGHLIGHT_MIN_CHATTERS: positiveInt(5),
+  HIGHLIGHT_COOLDOWN_MS: nonNegativeInt(45_000),
+  HIGHLIGHT_PRE_ROLL_MS: nonNegativeInt(20_000),
+  HIGHLIGHT_POST_ROLL_MS: nonNegativeInt(10_000),
+
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: url(['http:', 'https:']).optional(),
   OPENAI_MODERATION_MODEL: z.string().trim().default('omni-moderation-latest'),
   OPENAI_CHAT_MODEL: z.string().trim().default('gpt-4o-mini'),
+
+  CHAT_MAX_MESSAGE_LENGTH: z.coerce.number().int().min(1).max(2_000).default(500),
+  CHAT_FLOOD_MESSAGES: positiveInt(20),
+  CHAT_PRIVILEGED_FLOOD_MESSAGES: positiveInt(100),
+  CHAT_FLOOD_WINDOW_MS: positiveInt(30_000),
+  CHAT_HOLD_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(60_000),
+  CHAT_HOLD_TIMEOUT_ACTION: z.enum(['deny', 'release']).default('deny'),
+  CHAT_HISTORY_SIZE: z.coerce.number().int().min(0).max(500).default(50),
+  CHAT_ANONYMOUS_VIEWERS: boolean(true),
+  CHAT_CONNECTIONS_PER_MINUTE: positiveInt(30),
+  CHAT_SOCKET_EVENTS_PER_10S: positiveInt(40),
+  MODERATION_AI_BACKEND: z.enum(['auto', 'moderations', 'chat']).default('auto'),
+  MODERATION_AI_GUARD_MODEL: optionalString,
+  MODERATION_AI_TIMEOUT_MS: positiveInt(5_000),
+  MODERATION_AI_MAX_RETRIES: nonNegativeInt(2),
+  MODERATION_AI_BATCH_SIZE: z.coerce.number().int().min(1).max(256).default(32),
+  MODERATION_AI_CONCURRENCY: positiveInt(4),
+  MODERATION_AI_BUDGET_PER_MINUTE: positiveInt(600),
+  MODERATION_AI_BREAKER_FAILURES: positiveInt(5),
+  MODERATION_AI_BREAKER_COOLDOWN_MS: positiveInt(30_000),
 
   SNOWFLAKE_ACCOUNT: optionalString,
   SNOWFLAKE_USERNAME: optionalString,
@@ -132,6 +188,11 @@ export interface Config {
     developmentCredentials: string[];
   };
   ingest: IngestSettings;
+  /** Amazon IVS control plane (`livepulse ivs …`, timed metadata); the endpoint is for IVS-compatible test servers. */
+  ivs: { region: string; endpoint?: string };
+  clips: ClipWorkerSettings;
+  highlights: HighlightDetectorSettings;
+  analytics: AnalyticsSettings;
   bus:
     | { kind: 'embedded'; partitions: number; maxRetainedMessages: number; publish: PublishTuning }
     | {
@@ -144,6 +205,8 @@ export interface Config {
         ssl: boolean;
         sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
         publish: PublishTuning;
+        /** How long the group waits for a silent member (e.g. one killed with SIGKILL) before reassigning its partitions. */
+        consumerSessionTimeoutMs: number;
       };
   analyticsStore:
     | { kind: 'chdb'; path: string; database: string }
@@ -155,6 +218,34 @@ export interface Config {
   ai:
     | { kind: 'off' }
     | { kind: 'openai'; apiKey: string; baseURL?: string; moderationModel: string; chatModel: string };
+  chat: {
+    maxMessageLength: number;
+    /** Messages per user per window (Twitch: 20 per 30 s, 100 for moderators and the broadcaster). */
+    flood: { messages: number; privilegedMessages: number; windowMs: number };
+    /** How long a held message waits for a moderator or the AI, and what happens then. */
+    hold: { timeoutMs: number; onTimeout: 'deny' | 'release' };
+    historySize: number;
+    /** Default for new streams: viewers without a role may read (never write). */
+    anonymousViewers: boolean;
+    /** socket.io connections per user (or per address, for anonymous viewers) per minute. */
+    connectionsPerMinute: number;
+    /** Events one socket may send per 10 s before they are refused (and, far past it, the socket dropped). */
+    socketEventsPer10s: number;
+  };
+  moderation: {
+    ai: {
+      /** `auto` tries /moderations and falls back to a guard model over chat completions when the server has none. */
+      backend: 'auto' | 'moderations' | 'chat';
+      /** Model for chat-completions classification (Llama Guard style); defaults to the chat model. */
+      guardModel: string;
+      timeoutMs: number;
+      maxRetries: number;
+      batchSize: number;
+      concurrency: number;
+      budgetPerMinute: number;
+      breaker: { failureThreshold: number; cooldownMs: number };
+    };
+  };
   warehouse:
     | { kind: 'off' }
     | {
@@ -181,8 +272,70 @@ export interface IngestSettings {
   maxEventAgeMs: number;
   /** A CMCD session sending more reports than this is told to stop (410). */
   cmcdMaxReportsPerSession: number;
+  /** Longest a request waits for the bus before it is answered 503 (the publish itself carries on). */
+  publishDeadlineMs: number;
   /** Keys the client-IP hash; without it a random per-process secret is used. */
   ipHashSecret?: string;
+}
+
+/**
+ * Viewer analytics (stream-processors/viewer-analytics): event-time windows, the watermark's
+ * allowed lateness and the per-view timeouts. See docs/analytics.md for what each one means.
+ */
+export interface AnalyticsSettings {
+  /** Tumbling window length; divides a minute so that per-minute peaks and rollups line up. */
+  windowMs: number;
+  /** Events older than the watermark minus this go to the side output (dead-letters), not into windows. */
+  allowedLatenessMs: number;
+  /** A view with no event for this long stops counting as concurrent (~2.5 missed heartbeats). */
+  inactiveAfterMs: number;
+  /** A view silent for this long has ended (Mux: 60 s). */
+  endAfterSilenceMs: number;
+  /** A paused view (which sends no heartbeats) ends after this much silence instead (Mux: 60 min). */
+  pausedEndAfterMs: number;
+  /** A view rebuffering for longer than this stops counting as concurrent (Mux: 5 min). */
+  maxRebufferMs: number;
+  /** Open windows are re-emitted (early results) at most this often per partition. */
+  emitIntervalMs: number;
+  /** A caught-up partition with no events for this long moves its watermark to this long ago. */
+  idleAdvanceMs: number;
+  /** Views kept in memory per partition; past it, the least recently updated view is ended. */
+  maxViewsPerPartition: number;
+}
+
+/** The clip worker (clip-worker/): ffmpeg, job slots, leases and waits, and the output profile. */
+export interface ClipWorkerSettings {
+  ffmpegPath: string;
+  ffprobePath: string;
+  /** Jobs one worker runs at once (each runs one ffmpeg at a time). */
+  concurrency: number;
+  /** Attempts that fail for a passing reason before a job is given up. */
+  maxAttempts: number;
+  /** A worker that stops renewing a job's lease for this long loses the job to another. */
+  leaseMs: number;
+  /** How often open jobs are scanned (jobs of dead workers, retries that are due). */
+  scanIntervalMs: number;
+  /** How long a job waits in its slot for a live recording to reach the window's end before it yields the slot. */
+  liveWaitMs: number;
+  /** How long after a window's end its recording may still appear (IVS events can be late). */
+  recordingGraceMs: number;
+  /** Where jobs keep their temporary files; the system's temporary directory by default. */
+  workDirectory?: string;
+  vertical: { width: number; height: number };
+  x264Preset: string;
+  loudnessLufs: number;
+  /** Mark each new clip in the live stream with IVS timed metadata (PutMetadata). */
+  putMetadata: boolean;
+}
+
+/** The highlight detector (stream-processors/highlights/): thresholds and the clip window around a spike. */
+export interface HighlightDetectorSettings {
+  zThreshold: number;
+  minMessages: number;
+  minUniqueChatters: number;
+  cooldownMs: number;
+  preRollMs: number;
+  postRollMs: number;
 }
 
 export interface PublishTuning {
@@ -297,6 +450,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (snowflakeSet.some(Boolean) && !snowflakeSet.every(Boolean)) {
     problems.push('SNOWFLAKE_ACCOUNT, SNOWFLAKE_USERNAME and SNOWFLAKE_PASSWORD: set all three or none');
   }
+  if (60_000 % e.ANALYTICS_WINDOW_MS !== 0 || e.ANALYTICS_WINDOW_MS % 1_000 !== 0) {
+    problems.push('ANALYTICS_WINDOW_MS: must be whole seconds that divide a minute (1000, 2000, 5000, 10000, 15000, 20000, 30000, 60000)');
+  }
+  if (e.ANALYTICS_VIEW_END_SILENCE_MS < e.ANALYTICS_VIEW_INACTIVE_MS) {
+    problems.push('ANALYTICS_VIEW_END_SILENCE_MS: must be at least ANALYTICS_VIEW_INACTIVE_MS (a view is inactive before it ends)');
+  }
+  if (e.ANALYTICS_PAUSED_VIEW_END_MS < e.ANALYTICS_VIEW_END_SILENCE_MS) {
+    problems.push('ANALYTICS_PAUSED_VIEW_END_MS: must be at least ANALYTICS_VIEW_END_SILENCE_MS');
+  }
+  const [verticalWidth, verticalHeight] = e.CLIP_VERTICAL_SIZE.split('x').map(Number) as [number, number];
+  if (verticalWidth % 2 !== 0 || verticalHeight % 2 !== 0) problems.push('CLIP_VERTICAL_SIZE: width and height must be even (H.264 4:2:0)');
+  if (e.HIGHLIGHT_PRE_ROLL_MS + e.HIGHLIGHT_POST_ROLL_MS > 60_000) problems.push('HIGHLIGHT_PRE_ROLL_MS + HIGHLIGHT_POST_ROLL_MS: a highlight is at most 60000 ms');
+  if (e.HIGHLIGHT_PRE_ROLL_MS + e.HIGHLIGHT_POST_ROLL_MS < 5_000) problems.push('HIGHLIGHT_PRE_ROLL_MS + HIGHLIGHT_POST_ROLL_MS: a highlight is at least 5000 ms');
   if (problems.length > 0) throw new ConfigError(problems);
 
   const publish: PublishTuning = {
@@ -319,7 +485,43 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       dedupeWindowMs: e.INGEST_DEDUPE_WINDOW_MS,
       maxEventAgeMs: e.INGEST_MAX_EVENT_AGE_MS,
       cmcdMaxReportsPerSession: e.INGEST_CMCD_MAX_REPORTS_PER_SESSION,
+      publishDeadlineMs: e.INGEST_PUBLISH_DEADLINE_MS,
       ipHashSecret: e.LIVEPULSE_IP_HASH_SECRET,
+    },
+    ivs: { region: e.IVS_REGION, endpoint: e.IVS_ENDPOINT },
+    clips: {
+      ffmpegPath: e.FFMPEG_PATH,
+      ffprobePath: e.FFPROBE_PATH,
+      concurrency: e.CLIP_WORKER_CONCURRENCY,
+      maxAttempts: e.CLIP_MAX_ATTEMPTS,
+      leaseMs: e.CLIP_LEASE_MS,
+      scanIntervalMs: e.CLIP_SCAN_INTERVAL_MS,
+      liveWaitMs: e.CLIP_LIVE_WAIT_MS,
+      recordingGraceMs: e.CLIP_RECORDING_GRACE_MS,
+      workDirectory: e.CLIP_WORK_DIR,
+      vertical: { width: verticalWidth, height: verticalHeight },
+      x264Preset: e.CLIP_X264_PRESET,
+      loudnessLufs: e.CLIP_LOUDNESS_LUFS,
+      putMetadata: e.CLIP_PUT_METADATA,
+    },
+    highlights: {
+      zThreshold: e.HIGHLIGHT_Z_THRESHOLD,
+      minMessages: e.HIGHLIGHT_MIN_MESSAGES,
+      minUniqueChatters: e.HIGHLIGHT_MIN_CHATTERS,
+      cooldownMs: e.HIGHLIGHT_COOLDOWN_MS,
+      preRollMs: e.HIGHLIGHT_PRE_ROLL_MS,
+      postRollMs: e.HIGHLIGHT_POST_ROLL_MS,
+    },
+    analytics: {
+      windowMs: e.ANALYTICS_WINDOW_MS,
+      allowedLatenessMs: e.ANALYTICS_ALLOWED_LATENESS_MS,
+      inactiveAfterMs: e.ANALYTICS_VIEW_INACTIVE_MS,
+      endAfterSilenceMs: e.ANALYTICS_VIEW_END_SILENCE_MS,
+      pausedEndAfterMs: e.ANALYTICS_PAUSED_VIEW_END_MS,
+      maxRebufferMs: e.ANALYTICS_MAX_REBUFFER_MS,
+      emitIntervalMs: e.ANALYTICS_EMIT_INTERVAL_MS,
+      idleAdvanceMs: e.ANALYTICS_IDLE_ADVANCE_MS,
+      maxViewsPerPartition: e.ANALYTICS_MAX_VIEWS_PER_PARTITION,
     },
     bus: e.KAFKA_BROKERS
       ? {
@@ -334,6 +536,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             ? { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! }
             : undefined,
           publish,
+          consumerSessionTimeoutMs: e.KAFKA_CONSUMER_SESSION_TIMEOUT_MS,
         }
       : { kind: 'embedded', partitions: e.EMBEDDED_BUS_PARTITIONS, maxRetainedMessages: e.EMBEDDED_BUS_MAX_RETAINED_MESSAGES, publish },
     analyticsStore: e.CLICKHOUSE_URL
@@ -346,6 +549,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ai: e.OPENAI_API_KEY
       ? { kind: 'openai', apiKey: e.OPENAI_API_KEY, baseURL: e.OPENAI_BASE_URL, moderationModel: e.OPENAI_MODERATION_MODEL, chatModel: e.OPENAI_CHAT_MODEL }
       : { kind: 'off' },
+    chat: {
+      maxMessageLength: e.CHAT_MAX_MESSAGE_LENGTH,
+      flood: { messages: e.CHAT_FLOOD_MESSAGES, privilegedMessages: e.CHAT_PRIVILEGED_FLOOD_MESSAGES, windowMs: e.CHAT_FLOOD_WINDOW_MS },
+      hold: { timeoutMs: e.CHAT_HOLD_TIMEOUT_MS, onTimeout: e.CHAT_HOLD_TIMEOUT_ACTION },
+      historySize: e.CHAT_HISTORY_SIZE,
+      anonymousViewers: e.CHAT_ANONYMOUS_VIEWERS,
+      connectionsPerMinute: e.CHAT_CONNECTIONS_PER_MINUTE,
+      socketEventsPer10s: e.CHAT_SOCKET_EVENTS_PER_10S,
+    },
+    moderation: {
+      ai: {
+        backend: e.MODERATION_AI_BACKEND,
+        guardModel: e.MODERATION_AI_GUARD_MODEL ?? e.OPENAI_CHAT_MODEL,
+        timeoutMs: e.MODERATION_AI_TIMEOUT_MS,
+        maxRetries: e.MODERATION_AI_MAX_RETRIES,
+        batchSize: e.MODERATION_AI_BATCH_SIZE,
+        concurrency: e.MODERATION_AI_CONCURRENCY,
+        budgetPerMinute: e.MODERATION_AI_BUDGET_PER_MINUTE,
+        breaker: { failureThreshold: e.MODERATION_AI_BREAKER_FAILURES, cooldownMs: e.MODERATION_AI_BREAKER_COOLDOWN_MS },
+      },
+    },
     warehouse:
       e.SNOWFLAKE_ACCOUNT && e.SNOWFLAKE_USERNAME && e.SNOWFLAKE_PASSWORD
         ? {

@@ -1,10 +1,11 @@
+import { ingestApiService } from '../ingest-api/service.ts';
 import type { ServiceDefinition } from './platform.ts';
 
 /**
  * Every service Livepulse can run, in start order. `npm start` runs them all in one process;
  * `livepulse start <name>` runs one. Each capability adds itself here as it lands.
  */
-export const SERVICES: ServiceDefinition[] = [];
+export const SERVICES: ServiceDefinition[] = [ingestApiService];
 
 export function findServices(names: string[]): ServiceDefinition[] {
   if (names.length === 0) return SERVICES;

@@ -45,14 +45,16 @@ export const ChatVerdict = Type.Object(
     target_user_id: Type.Optional(Id('User concerned, if any')),
     source: Type.Union([Type.Literal('ai'), Type.Literal('heuristics'), Type.Literal('moderator')]),
     action: Type.Union(
-      ['allow', 'hold', 'remove', 'release', 'deny', 'timeout', 'ban', 'unban', 'modes', 'blocked_terms'].map((a) =>
-        Type.Literal(a),
-      ),
+      [
+        'allow', 'hold', 'remove', 'release', 'deny', 'timeout', 'ban', 'unban', 'permit',
+        'modes', 'policy', 'blocked_terms', 'permitted_terms',
+      ].map((a) => Type.Literal(a)),
     ),
     actor_id: Type.Optional(Id('Moderator (or model) that decided')),
     reason: Type.String({ maxLength: 512 }),
     flags: Type.Array(ModerationFlag, { maxItems: 32 }),
     duration_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_209_600_000 })),
+    details: Type.Optional(Type.String({ maxLength: 4096, description: 'JSON of what a settings action changed (modes, policy, term)' })),
     decided_at: EpochMs('When the verdict was made'),
   },
   { additionalProperties: false, $id: 'ChatVerdict' },

@@ -2,6 +2,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { EpochMs, Id } from './common.ts';
 import { createValidator } from './validate.ts';
 
+/** Longest clip a highlight may ask for (YouTube and Twitch clips are 5–60 s). */
+export const MAX_HIGHLIGHT_MS = 60_000;
+
 /** `highlights`: a detected (or requested) highlight window. */
 export const Highlight = Type.Object(
   {
@@ -23,19 +26,21 @@ export type Highlight = Static<typeof Highlight>;
 export const ClipEvent = Type.Object(
   {
     schema_v: Type.Literal(1),
-    clip_id: Id('Deterministic id: hash of stream, recording, window and profile version'),
+    clip_id: Id('Deterministic id: hash of stream, window and profile version (the recording follows from stream and window)'),
     highlight_id: Id('Highlight it came from'),
     stream_id: Id('Stream'),
-    status: Type.Union([Type.Literal('created'), Type.Literal('failed')]),
+    status: Type.Union([Type.Literal('created'), Type.Literal('updated'), Type.Literal('failed')], {
+      description: 'created: the clip is playable (mp4 + thumbnail); updated: more outputs (vertical, sprite) were added; failed: no clip, see reason',
+    }),
     start: EpochMs('Window start'),
     end: EpochMs('Window end'),
     outputs: Type.Optional(
       Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 1024 }), {
-        description: 'Output name (mp4, vertical, thumbnail, sprite) → object key',
+        description: 'Output name (mp4, thumbnail, vertical, sprite, sprite_vtt, manifest) → object key',
       }),
     ),
     duration_ms: Type.Optional(Type.Integer({ minimum: 0 })),
-    reason: Type.Optional(Type.String({ maxLength: 1024 })),
+    reason: Type.Optional(Type.String({ maxLength: 1024, description: 'Why it failed, or which outputs could not be made' })),
     finished_at: EpochMs('When the job finished'),
   },
   { additionalProperties: false, $id: 'ClipEvent' },
