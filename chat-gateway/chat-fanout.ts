@@ -1,0 +1,32 @@
+import type { ChatModes } from '../core/moderation/channel-settings.ts';
+import type {
+  ChatMessageView,
+  HeldMessageView,
+  HeldResolvedEvent,
+  MessageRemovedEvent,
+  MessageStatusEvent,
+  UserTimeoutEvent,
+} from './protocol.ts';
+
+/**
+ * Everything the gateway tells clients, by audience. The socket.io implementation reaches every
+ * node through the adapter; domain code (intake, moderator actions, held messages, AI verdicts)
+ * only talks to this.
+ */
+export interface ChatFanout {
+  /** To everyone in the stream's room. */
+  message(message: ChatMessageView): void;
+  removed(streamId: string, event: MessageRemovedEvent): void;
+  userTimeout(streamId: string, event: UserTimeoutEvent): void;
+  modes(streamId: string, modes: ChatModes): void;
+  /** To the stream's moderators only. */
+  held(streamId: string, held: HeldMessageView): void;
+  heldResolved(streamId: string, event: HeldResolvedEvent): void;
+  /** To one socket, on whichever node holds it. */
+  status(socketId: string, event: MessageStatusEvent): void;
+  /** Tells every node to drop its cached copy of the channel's rules. */
+  settingsChanged(streamId: string): void;
+}
+
+export const roomOf = (streamId: string) => `stream:${streamId}`;
+export const moderatorRoomOf = (streamId: string) => `mods:${streamId}`;

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { createChatTokenVerifier } from './chat-token.ts';
+import { mintTokenFromArgs, TokenCommandError } from './token-command.ts';
+
+const auth = { jwtSecret: 'token-command-test-secret-0123456789' };
+
+describe('livepulse token', () => {
+  it('mints a token the gateway accepts, with roles, follows and subscriptions', async () => {
+    const token = await mintTokenFromArgs(['--sub', 'alice', '--name', 'Alice', '--role', 's1=moderator', '--role', '*=viewer', '--follow', 's1=2026-01-01T00:00:00Z', '--subscriber', 's1', '--ttl', '120'], auth);
+    const identity = await createChatTokenVerifier(auth).verify(token);
+    expect(identity).toMatchObject({ userId: 'alice', name: 'Alice', roles: { s1: 'moderator', '*': 'viewer' }, follows: { s1: Date.parse('2026-01-01T00:00:00Z') } });
+    expect(identity.expiresAt - Date.now()).toBeLessThanOrEqual(120_000);
+    expect([...identity.subscriptions]).toEqual(['s1']);
+  });
+
+  it.each([
+    [[], /--sub is required/],
+    [['--sub', 'a', '--role', 's1=owner'], /unknown role "owner"/],
+    [['--sub', 'a', '--role', 's1'], /--role must look like <stream>=<value>/],
+    [['--sub', 'a', '--ttl', '0'], /--ttl must be whole seconds/],
+    [['--sub', 'a', '--follow', 's1=yesterday'], /--follow needs an ISO date/],
+  ])('refuses %j', async (args, message) => {
+    await expect(mintTokenFromArgs(args, auth)).rejects.toThrow(TokenCommandError);
+    await expect(mintTokenFromArgs(args, auth)).rejects.toThrow(message);
+  });
+
+  it('cannot mint without a shared secret', async () => {
+    await expect(mintTokenFromArgs(['--sub', 'a'], { jwtSecret: undefined })).rejects.toThrow(/LIVEPULSE_JWT_SECRET/);
+  });
+});

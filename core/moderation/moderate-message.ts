@@ -1,0 +1,68 @@
+import type { ModerationDecision } from '../schemas/chat.ts';
+import type { CategoryLevels, ChannelSettings } from './channel-settings.ts';
+import type { Finding } from './findings.ts';
+import { OffensiveLanguageDetector } from './offensive-language.ts';
+import { decide } from './policy.ts';
+import { spamFindings } from './spam-signals.ts';
+import { TermSet, type ChannelTerm } from './term-rules.ts';
+import { foldForMatching, foldLatin, toMatchingLatin } from './text-folding.ts';
+
+/**
+ * The inline heuristics as one pure step: a message and its channel's compiled rules in, a
+ * decision (allow / hold / block) with the findings behind it out. Shared by the chat gateway
+ * (before delivery) and the moderation processor and evaluation (after).
+ */
+
+/** A channel's settings and terms compiled for the hot path; rebuild when they change. */
+export interface ChannelRules {
+  levels: CategoryLevels;
+  blockedTerms: TermSet;
+  permittedTerms: TermSet;
+  channelEmotes: ReadonlySet<string>;
+  allowedLinkDomains: readonly string[];
+}
+
+export function compileChannelRules(settings: ChannelSettings, terms: readonly ChannelTerm[], now: number): ChannelRules {
+  return {
+    levels: settings.policy.levels,
+    blockedTerms: new TermSet(terms.filter((t) => t.kind === 'blocked'), now),
+    permittedTerms: new TermSet(terms.filter((t) => t.kind === 'permitted'), now),
+    channelEmotes: new Set(settings.policy.channel_emotes),
+    allowedLinkDomains: settings.policy.allowed_link_domains,
+  };
+}
+
+export interface ModerationOutcome {
+  decision: ModerationDecision;
+  /** Everything any rule found, including findings the channel's levels allow. */
+  findings: Finding[];
+  /** The findings that decided (empty when allowed). */
+  deciding: Finding[];
+  /** `foldForMatching(text)`, for unique-chat and duplicate checks. */
+  folded: string;
+}
+
+export class ChatModerator {
+  constructor(private readonly offensiveLanguage = new OffensiveLanguageDetector()) {}
+
+  moderate(text: string, rules: ChannelRules, { linkPermitted = false }: { linkPermitted?: boolean } = {}): ModerationOutcome {
+    const latin = toMatchingLatin(text);
+    const folded = foldLatin(latin);
+    const findings: Finding[] = [];
+
+    for (const term of rules.blockedTerms.matches(text, folded)) {
+      findings.push({ rule: `terms.${term.action}`, severity: 4, detail: term.text });
+    }
+    for (const finding of this.offensiveLanguage.detect(latin, folded)) {
+      // Twitch's permitted terms: words AutoMod must never catch in this channel.
+      const permitted = finding.detail !== undefined && rules.permittedTerms.size > 0 && rules.permittedTerms.matches(finding.detail, foldForMatching(finding.detail)).length > 0;
+      if (!permitted) findings.push(finding);
+    }
+    findings.push(
+      ...spamFindings(text, { channelEmotes: rules.channelEmotes, allowedLinkDomains: rules.allowedLinkDomains, linkPermitted }),
+    );
+
+    const { decision, deciding } = decide(findings, rules.levels);
+    return { decision, findings, deciding, folded };
+  }
+}

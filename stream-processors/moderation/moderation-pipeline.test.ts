@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chatGatewayService } from '../../chat-gateway/service.ts';
+import { ChatClient, startChatGateway, testToken, type ChatGatewayUnderTest } from '../../chat-gateway/testing/chat-test-kit.ts';
+import { OpenAiTestServer } from '../../test/fixtures/openai-test-server.ts';
+import { waitFor } from '../../test/wait-for.ts';
+import { moderationService } from './service.ts';
+
+/**
+ * The whole loop in one embedded platform: viewers on the gateway, `chat.messages` to the AI stage
+ * (the real OpenAI SDK against a local server), verdicts back on `chat.verdicts` to the gateway,
+ * and everything into ClickHouse (chDB).
+ */
+let ai: OpenAiTestServer;
+let gateway: ChatGatewayUnderTest;
+const clients: ChatClient[] = [];
+
+beforeAll(async () => {
+  ai = await OpenAiTestServer.start({ apiKey: 'sk-local', flagWords: ['idiot', 'stupid'] });
+  gateway = await startChatGateway(
+    { OPENAI_API_KEY: 'sk-local', OPENAI_BASE_URL: ai.url, MODERATION_AI_TIMEOUT_MS: '500', MODERATION_AI_MAX_RETRIES: '0', MODERATION_AI_BREAKER_FAILURES: '50', CHAT_HOLD_TIMEOUT_MS: '2000' },
+    { services: [chatGatewayService, moderationService] },
+  );
+});
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await gateway.stop();
+  await ai.close();
+});
+
+async function viewer(sub: string, stream: string, role: 'viewer' | 'moderator' = 'viewer') {
+  const c = await ChatClient.connect(gateway.url, await testToken(sub, { [stream]: role }));
+  clients.push(c);
+  await c.join(stream);
+  return c;
+}
+
+async function rows<T>(query: string): Promise<T[]> {
+  const result = await gateway.platform.context.analytics.client.query({ query, format: 'JSONEachRow' });
+  return result.json<T>();
+}
+
+describe('AI moderation loop', () => {
+  it('removes a delivered message the AI flags from every client, and audits it', async () => {
+    const sender = await viewer('sender', 'ai-1');
+    const watcher = await viewer('watcher', 'ai-1');
+    const ack = await sender.send('you are all stupid lol');
+    expect(ack.status).toBe('delivered');
+    await watcher.waitForEvent('message', (m: { id: string }) => m.id === ack.id);
+    expect(await watcher.waitForEvent('message:removed', (e: { id: string }) => e.id === ack.id)).toEqual({ id: ack.id, reason: 'AI: harassment' });
+    const audit = await waitFor('audit row', async () =>
+      (await rows<{ action: string; source: string; actor_id: string }>(`SELECT action, source, actor_id FROM chat_moderation_events WHERE message_id = '${ack.id}'`))[0],
+    );
+    expect(audit).toEqual({ action: 'remove', source: 'ai', actor_id: 'omni-moderation-latest' });
+    const logged = await waitFor('message row', async () => (await rows<{ heuristic_decision: string }>(`SELECT heuristic_decision FROM chat_messages WHERE message_id = '${ack.id}'`))[0]);
+    expect(logged.heuristic_decision).toBe('allow');
+  });
+
+  it('releases a held message the AI clears, before the hold times out', async () => {
+    const sender = await viewer('held-sender', 'ai-2');
+    const watcher = await viewer('held-watcher', 'ai-2');
+    const ack = await sender.send('i will find you at the meetup');
+    expect(ack.status).toBe('held');
+    await watcher.waitForEvent('message', (m: { id: string }) => m.id === ack.id, 1_900);
+    expect(await sender.waitForEvent('message:status', (s: { id: string }) => s.id === ack.id)).toMatchObject({ status: 'delivered' });
+  });
+
+  it('with the AI down, a held message still resolves by the timeout and a delivered one stays', async () => {
+    const sender = await viewer('down-sender', 'ai-3');
+    const mod = await viewer('down-mod', 'ai-3', 'moderator');
+    ai.setLatency('moderations', 5_000);
+    try {
+      const held = await sender.send('i will find you');
+      const delivered = await sender.send('you idiot, nice try');
+      expect([held.status, delivered.status]).toEqual(['held', 'delivered']);
+      expect(await sender.waitForEvent('message:status', (s: { id: string }) => s.id === held.id, 5_000)).toMatchObject({ status: 'denied' });
+      expect(await mod.waitForEvent('message:held:resolved', (r: { id: string }) => r.id === held.id)).toMatchObject({ by: 'timeout' });
+      expect(mod.events<{ id: string }>('message:removed').some((e) => e.id === delivered.id)).toBe(false);
+    } finally {
+      ai.setLatency('moderations', 0);
+    }
+  });
+});
