@@ -1,0 +1,104 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../core/config.ts';
+import { ivsEventBridgeEvent, type IvsBroadcast, type IvsBroadcastTransition } from '../core/ivs/eventbridge-events.ts';
+import { createObjectStore } from '../core/object-store/create-object-store.ts';
+import { IVS_SECRET_HEADER } from '../ingest-api/ivs/ivs-route.ts';
+import { FluentFfmpeg } from './ffmpeg/ffmpeg.ts';
+import { DEMO_RENDITIONS, ivsStyleId, runSyntheticStream, type SyntheticRendition } from './synthetic-stream.ts';
+
+/**
+ * `livepulse live-stream`: a synthetic broadcast recorded into the configured object store in
+ * IVS's layout, live (at realtime), with the IVS state changes an EventBridge rule would send
+ * posted to the collector, so the clip worker can find the recording. Ctrl-C ends the broadcast
+ * early; what was recorded is finalised as IVS would.
+ */
+export const LIVE_STREAM_USAGE = `livepulse live-stream [--channel <id>] [--account <12 digits>] [--stream-id <st-…>] [--duration <seconds>]
+                      [--renditions 720p30,360p30] [--segment <seconds>] [--collector <url>]
+                                      a synthetic live broadcast recorded in IVS's S3 layout`;
+
+/** `720p30` → 1280×720 at 30 fps; IVS's `160p30` is 284 wide. */
+export function renditionFromName(name: string): SyntheticRendition {
+  const match = /^(\d{2,4})p(\d{2})$/.exec(name);
+  if (!match) throw new RangeError(`rendition "${name}" is not <height>p<fps>, e.g. 720p30`);
+  const height = Number(match[1]);
+  const width = Math.round((height * 16) / 9 / 2) * 2;
+  const videoKbps = Math.max(200, Math.round((width * height * 2.6) / 1000));
+  return { name, width, height, videoKbps };
+}
+
+export async function runLiveStreamCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      channel: { type: 'string', default: 'LivepulseDemo' },
+      account: { type: 'string', default: '000000000000' },
+      'stream-id': { type: 'string' },
+      duration: { type: 'string', default: '300' },
+      renditions: { type: 'string', default: DEMO_RENDITIONS.map((r) => r.name).join(',') },
+      segment: { type: 'string', default: '4' },
+      collector: { type: 'string' },
+    },
+  });
+  const config = loadConfig();
+  const renditions = values.renditions!.split(',').map((name) => renditionFromName(name.trim()));
+  const durationSeconds = Number(values.duration);
+  const segmentSeconds = Number(values.segment);
+  if (!(durationSeconds > 0) || !(segmentSeconds > 0)) throw new RangeError('--duration and --segment must be positive numbers of seconds');
+  const objectStore = createObjectStore(config.objectStore);
+  const ffmpeg = new FluentFfmpeg({ ffmpegPath: config.clips.ffmpegPath, ffprobePath: config.clips.ffprobePath });
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort(new Error('the broadcaster stopped (SIGINT)')));
+  process.once('SIGTERM', () => stop.abort(new Error('the broadcaster stopped (SIGTERM)')));
+
+  const streamId = values['stream-id'] ?? `st-${ivsStyleId()}`;
+  const post = async (broadcast: IvsBroadcast, transitions: IvsBroadcastTransition[], durationMs = 0) => {
+    if (!values.collector) return;
+    const events = transitions.map((t) => ivsEventBridgeEvent(broadcast, t, new Date(), durationMs));
+    const response = await fetch(new URL('/v1/ivs/events', values.collector), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [IVS_SECRET_HEADER]: config.auth.ivsWebhookSecret },
+      body: JSON.stringify(events),
+    });
+    if (!response.ok) process.stderr.write(`collector answered ${response.status}: ${await response.text()}\n`);
+  };
+  const toBroadcast = (b: { region: string; accountId: string; channelId: string; streamId: string; prefix: string; recordingId: string }): IvsBroadcast => ({
+    region: b.region,
+    accountId: b.accountId,
+    channelId: b.channelId,
+    channelName: b.channelId,
+    streamId: b.streamId,
+    recordingPrefix: b.prefix,
+    recordingSessionId: b.recordingId,
+    bucket: config.objectStore.kind === 's3' ? config.objectStore.bucket : 'local',
+  });
+
+  try {
+    const recording = await runSyntheticStream({
+      objectStore,
+      ffmpeg,
+      region: config.ivs.region,
+      accountId: values.account!,
+      channelId: values.channel!,
+      streamId,
+      durationSeconds,
+      segmentSeconds,
+      renditions,
+      realtime: true,
+      signal: stop.signal,
+      onEvent: async (event) => {
+        if (event.kind === 'recording_start') {
+          process.stdout.write(`live: stream ${event.broadcast.streamId} recording to ${event.broadcast.prefix}\n`);
+          await post(toBroadcast(event.broadcast), ['Stream Start', 'Recording Start']);
+        } else if (event.kind === 'segment') {
+          process.stdout.write(`segment ${event.rendition}/${event.segment.uri} at ${new Date(event.segment.programDateTimeMs!).toISOString()}\n`);
+        } else {
+          await post(toBroadcast(event.broadcast), ['Recording End', 'Stream End'], event.durationMs);
+        }
+      },
+    });
+    process.stdout.write(`ended: ${Math.round(recording.durationMs / 1000)} s recorded under ${recording.prefix}\n`);
+    return 0;
+  } finally {
+    await objectStore.close();
+  }
+}
