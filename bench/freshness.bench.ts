@@ -1,0 +1,200 @@
+/**
+ * bench:freshness — how long from an event being accepted by the collector (its 202) to its
+ * effect being visible in a ClickHouse query, at a sustained load (default 10,000 events/s).
+ *
+ * One `livepulse start ingest-api viewer-analytics clickhouse-sink` process on the real Kafka and
+ * ClickHouse; this process is the load: 100,000-odd views sending heartbeats in 50-event
+ * requests, and every 250 ms a probe view whose first event is timed from its 202 until the
+ * probe's viewer id shows in `viewer_windows` (a query polled every 100 ms). p50 and p95 over
+ * the probes of the measured minute.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { createAnalyticsStore } from '../core/analytics-store/analytics-store.ts';
+import { quoteIdentifier } from '../core/analytics-store/chdb-session.ts';
+import { startLocalServices } from '../infra/local/services.ts';
+import type { PlayerEvent } from '../core/schemas/player-event.ts';
+import { percentile, recordBenchmark, round } from './harness.ts';
+
+const TARGET_EPS = Number(process.env.BENCH_EVENTS_PER_SECOND ?? 10_000);
+const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 60_000);
+const WARMUP_MS = 15_000;
+const BATCH = 50;
+const HEARTBEAT_MS = 10_000;
+const WRITE_KEY = 'lp_dev_write_key';
+const STREAMS = 20;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function heartbeat(view: number, seq: number, now: number, probe?: string): PlayerEvent {
+  return {
+    schema_v: 1,
+    event_id: randomUUID(),
+    event: probe ? 'viewstart' : 'heartbeat',
+    view_id: probe ?? `load-view-${view}`,
+    view_seq: seq,
+    viewer_id: probe ? `${probe}-viewer` : `load-viewer-${view}`,
+    stream_id: probe ? 'freshness-probe' : `load-stream-${view % STREAMS}`,
+    viewer_time: now,
+    player_state: probe ? 'starting' : 'playing',
+    counters: { watch_ms: seq * HEARTBEAT_MS, playing_ms: seq * HEARTBEAT_MS, rebuffer_count: 0, rebuffer_ms: 0 },
+    dimensions: { device: 'desktop', os: 'Linux', browser: 'Chrome', player_name: 'hls.js', cdn: 'fastly', rendition: '720p' },
+  };
+}
+
+async function main(): Promise<void> {
+  const services = await startLocalServices(['kafka', 'clickhouse'], { log: (line) => process.stderr.write(`${line}\n`) });
+  const id = randomUUID().slice(0, 8);
+  const database = `bench_freshness_${id}`;
+  const port = await freePort();
+  const platform = spawn(process.execPath, ['bin/livepulse.js', 'start', 'ingest-api', 'viewer-analytics', 'clickhouse-sink'], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      KAFKA_BROKERS: services.endpoints.kafkaBrokers!,
+      KAFKA_TOPIC_PREFIX: `benchfresh${id}.`,
+      CLICKHOUSE_URL: services.endpoints.clickhouseUrl!,
+      CLICKHOUSE_DATABASE: database,
+      LIVEPULSE_WRITE_KEYS: `demo:${WRITE_KEY}`,
+      LIVEPULSE_JWT_SECRET: 'bench-jwt-secret-0123456789abcdef0123',
+      LIVEPULSE_IVS_WEBHOOK_SECRET: 'bench-ivs-secret-0123456789',
+      LOG_LEVEL: 'warn',
+      ANALYTICS_EMIT_INTERVAL_MS: '500',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const store = await createAnalyticsStore({ kind: 'clickhouse', url: services.endpoints.clickhouseUrl!, username: 'default', password: '', database });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      platform.stdout!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('listening on')) resolve();
+      });
+      platform.once('exit', (code) => reject(new Error(`the platform exited with ${code}`)));
+    });
+    const url = `http://127.0.0.1:${port}/v1/events`;
+    const views = TARGET_EPS * (HEARTBEAT_MS / 1000);
+    const seqs = new Uint32Array(views);
+    const accepted = new Map<string, number>();
+    const seen = new Map<string, number>();
+    let sent = 0;
+    let failed = 0;
+    let nextView = 0;
+    const started = Date.now();
+    const measureFrom = started + WARMUP_MS;
+    const stopAt = measureFrom + MEASURE_MS;
+
+    const post = async (events: PlayerEvent[]) => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${WRITE_KEY}` },
+        body: JSON.stringify({ metadata: { sent_at: Date.now() }, events }),
+      });
+      await response.arrayBuffer();
+      return response.status;
+    };
+
+    // Load: requests paced to TARGET_EPS, each 50 heartbeats of the next views in turn.
+    const load = (async () => {
+      const inFlight = new Set<Promise<void>>();
+      while (Date.now() < stopAt) {
+        const due = Math.floor(((Date.now() - started) / 1000) * TARGET_EPS);
+        while (sent < due && inFlight.size < 256) {
+          const now = Date.now();
+          const events = Array.from({ length: BATCH }, () => {
+            const view = nextView++ % views;
+            return heartbeat(view, seqs[view]!++, now);
+          });
+          sent += BATCH;
+          const request = post(events)
+            .then((status) => {
+              if (status !== 202) failed += BATCH;
+            })
+            .catch(() => {
+              failed += BATCH;
+            })
+            .finally(() => inFlight.delete(request));
+          inFlight.add(request);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await Promise.all(inFlight);
+    })();
+
+    // Probes: a new view every 250 ms (not waiting for the previous answer), timed from its 202.
+    const probes = (async () => {
+      const pending: Array<Promise<void>> = [];
+      for (let n = 0; Date.now() < stopAt; n++) {
+        const probe = `probe-${id}-${n}`;
+        pending.push(
+          post([heartbeat(0, 0, Date.now(), probe)]).then(
+            (status) => {
+              if (status === 202) accepted.set(`${probe}-viewer`, Date.now());
+            },
+            () => undefined,
+          ),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      await Promise.all(pending);
+    })();
+
+    // Visibility: which probe viewers a ClickHouse query shows.
+    const watch = (async () => {
+      while (Date.now() < stopAt + 30_000 && seen.size < accepted.size + 1) {
+        const result = await store.client.query({
+          query: `SELECT DISTINCT arrayJoin(viewer_ids) AS viewer FROM viewer_windows FINAL
+                  WHERE stream_id = 'freshness-probe' AND dimension = 'all' AND window_start >= now() - INTERVAL 5 MINUTE`,
+          format: 'JSONEachRow',
+        }).catch(() => null);
+        const now = Date.now();
+        for (const { viewer } of (await result?.json<{ viewer: string }>()) ?? []) if (!seen.has(viewer)) seen.set(viewer, now);
+        if (Date.now() > stopAt && [...accepted.keys()].every((v) => seen.has(v))) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    await Promise.all([load, probes]);
+    const achievedEps = (sent - failed) / ((Date.now() - started) / 1000);
+    await watch;
+
+    const measured = [...accepted].filter(([, at]) => at >= measureFrom);
+    const latencies = measured
+      .filter(([viewer]) => seen.has(viewer))
+      .map(([viewer, at]) => seen.get(viewer)! - at)
+      .sort((a, b) => a - b);
+    // Percentiles are over the probes that became visible; the others are counted on their own.
+    const missing = measured.length - latencies.length;
+    await recordBenchmark({
+      name: 'freshness',
+      command: 'npm run bench:freshness',
+      measured: {
+        target_eps: TARGET_EPS,
+        achieved_eps: round(achievedEps),
+        failed_events: failed,
+        probes: measured.length,
+        not_visible_within_30s: missing,
+        p50_ms: round(percentile(latencies, 50)),
+        p95_ms: round(percentile(latencies, 95)),
+        max_ms: round(latencies.at(-1) ?? NaN),
+      },
+      notes: 'accepted (collector 202) → visible in a viewer_windows FINAL query; collector, processor and ClickHouse sink in one process',
+    });
+  } finally {
+    platform.kill('SIGTERM');
+    await new Promise((resolve) => platform.once('exit', resolve));
+    await store.client.command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(database)}` }).catch(() => undefined);
+    await store.close();
+    await services.stop();
+  }
+}
+
+await main();

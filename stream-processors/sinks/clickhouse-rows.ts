@@ -1,0 +1,95 @@
+import type { EnrichedPlayerEvent } from '../../core/schemas/player-event.ts';
+import type { ViewSummary, WindowRow } from '../viewer-analytics/aggregate-messages.ts';
+
+/**
+ * Rows as the ClickHouse tables of migrations 0020/0021 take them (JSONEachRow). Times go as
+ * UTC text: ClickHouse reads a bare number into DateTime64 in the column's precision, which is
+ * easy to get wrong by a factor of 1000.
+ */
+export function dateTime(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+export function dateTime64(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
+}
+
+export function windowRowForClickHouse(row: WindowRow, sourcePartition: number, version: string) {
+  return {
+    property_id: row.property_id,
+    creator_id: row.creator_id,
+    stream_id: row.stream_id,
+    dimension: row.dimension,
+    dimension_value: row.dimension_value,
+    window_start: dateTime(row.window_start),
+    source_partition: sourcePartition,
+    concurrent_views: row.concurrent_views,
+    views_started: row.views_started,
+    viewer_ids: row.viewer_ids,
+    watch_ms: row.watch_ms,
+    playing_ms: row.playing_ms,
+    rebuffer_ms: row.rebuffer_ms,
+    rebuffer_count: row.rebuffer_count,
+    version,
+  };
+}
+
+export function viewSummaryForClickHouse(view: ViewSummary, sourcePartition: number, version: string) {
+  return {
+    ...view,
+    source_partition: sourcePartition,
+    started_at: dateTime64(view.started_at),
+    last_event_at: dateTime64(view.last_event_at),
+    ended_at: dateTime64(view.ended_at),
+    playback_failure: view.playback_failure ? 1 : 0,
+    startup_failure: view.startup_failure ? 1 : 0,
+    business_exception: view.business_exception ? 1 : 0,
+    exit_before_start: view.exit_before_start ? 1 : 0,
+    version,
+  };
+}
+
+export function rawEventForClickHouse(event: EnrichedPlayerEvent, sourcePartition: number, sourceOffset: string) {
+  const c = event.counters;
+  const d = event.dimensions ?? {};
+  return {
+    property_id: event.property_id,
+    stream_id: event.stream_id,
+    creator_id: event.creator_id ?? '',
+    view_id: event.view_id,
+    viewer_id: event.viewer_id,
+    session_id: event.session_id ?? '',
+    event_id: event.event_id,
+    event: event.event,
+    view_seq: event.view_seq,
+    player_state: event.player_state,
+    event_time: dateTime64(event.event_time),
+    received_at: dateTime64(event.received_at),
+    viewer_time: dateTime64(event.viewer_time),
+    source: event.source,
+    playhead_ms: event.playhead_ms ?? null,
+    watch_ms: c.watch_ms,
+    playing_ms: c.playing_ms,
+    rebuffer_count: c.rebuffer_count,
+    rebuffer_ms: c.rebuffer_ms,
+    seek_count: c.seek_count ?? null,
+    seek_ms: c.seek_ms ?? null,
+    ttff_ms: c.ttff_ms ?? null,
+    upscale_weighted_ms: c.upscale_weighted_ms ?? null,
+    live_latency_ms: c.live_latency_ms ?? null,
+    dropped_frames: c.dropped_frames ?? null,
+    device: d.device ?? '',
+    os: d.os ?? '',
+    browser: d.browser ?? '',
+    player_name: d.player_name ?? '',
+    player_version: d.player_version ?? '',
+    cdn: d.cdn ?? '',
+    rendition: d.rendition ?? '',
+    country: d.country ?? '',
+    error_code: event.error?.code ?? '',
+    error_severity: event.error?.severity ?? '',
+    business_exception: event.error?.business_exception ? 1 : 0,
+    source_partition: sourcePartition,
+    source_offset: sourceOffset,
+  };
+}

@@ -1,0 +1,158 @@
+import type { Logger } from 'pino';
+import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
+import { batchDedupToken, insertRows } from '../../core/analytics-store/insert.ts';
+import type { Bus, MessageBatch, Subscription } from '../../core/bus/bus.ts';
+import { publishDeadLetters, type DeadLetter } from '../../core/dead-letters.ts';
+import type { Metrics } from '../../core/metrics.ts';
+import type { ServiceDefinition } from '../../core/platform.ts';
+import { enrichedPlayerEventValidator } from '../../core/schemas/player-event.ts';
+import { TOPICS } from '../../core/topics.ts';
+import { finalChunkToken } from '../viewer-analytics/aggregate-messages.ts';
+import { readAggregatesBatch } from './aggregates-batch.ts';
+import { dateTime64, rawEventForClickHouse, viewSummaryForClickHouse, windowRowForClickHouse } from './clickhouse-rows.ts';
+
+/**
+ * The ClickHouse sink: two consumer groups of its own, so it can lag or fail without holding up
+ * the processor or the Snowflake sink.
+ *
+ * - `analytics.aggregates` → `viewer_windows` (latest value per key: early rows and finals, the
+ *   highest version wins), `viewer_window_finals` and `view_summaries` (each final chunk inserted
+ *   once: its insert token is the chunk's idempotency key, so a chunk re-emitted by a restarted
+ *   processor or redelivered to a restarted sink is dropped, and the rollups never count it twice).
+ * - `player.events` → `player_events_raw`, for drill-down (insert token per bus batch).
+ *
+ * Offsets are committed only after the inserts returned.
+ */
+export interface ClickHouseSinkPorts {
+  bus: Bus;
+  analytics: AnalyticsStore;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export const CLICKHOUSE_SINK_GROUPS = {
+  aggregates: 'clickhouse-sink',
+  rawEvents: 'clickhouse-sink.raw-events',
+} as const;
+
+function sinkMetrics(metrics: Metrics) {
+  return {
+    rows: metrics.counter('sink_rows_written_total', 'Rows written by a sink (before the store drops repeated tokens)', ['sink', 'table']),
+    invalid: metrics.counter('sink_invalid_messages_total', 'Messages a sink could not read (kept in dead-letters)', ['sink']),
+    batchSeconds: metrics.histogram('sink_batch_seconds', 'Time to write one bus batch', ['sink'], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]),
+  };
+}
+
+export class ClickHouseSink {
+  private readonly subscriptions: Subscription[] = [];
+  private readonly m: ReturnType<typeof sinkMetrics>;
+
+  constructor(
+    private readonly ports: ClickHouseSinkPorts,
+    private readonly options: { groups?: { aggregates: string; rawEvents: string }; consume?: Array<'aggregates' | 'raw-events'> } = {},
+  ) {
+    this.m = sinkMetrics(ports.metrics);
+  }
+
+  async start(): Promise<void> {
+    const groups = this.options.groups ?? CLICKHOUSE_SINK_GROUPS;
+    const consume = this.options.consume ?? ['aggregates', 'raw-events'];
+    if (consume.includes('aggregates')) {
+      this.subscriptions.push(
+        await this.ports.bus.subscribe({
+          groupId: groups.aggregates,
+          topics: [TOPICS.analyticsAggregates],
+          maxInFlightBatches: 4,
+          // A final chunk costs two inserts of its own; small batches keep a handler well inside the consumer session.
+          maxBatchMessages: 25,
+          handleBatch: (batch) => this.timed('clickhouse', () => this.writeAggregates(batch)),
+        }),
+      );
+    }
+    if (consume.includes('raw-events')) {
+      this.subscriptions.push(
+        await this.ports.bus.subscribe({
+          groupId: groups.rawEvents,
+          topics: [TOPICS.playerEvents],
+          maxInFlightBatches: 2,
+          maxBatchMessages: 10_000,
+          handleBatch: (batch) => this.timed('clickhouse-raw', () => this.writeRawEvents(batch)),
+        }),
+      );
+    }
+  }
+
+  ready(): Promise<void> {
+    return Promise.all(this.subscriptions.map((s) => s.ready())).then(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.subscriptions.map((s) => s.stop()));
+  }
+
+  private async timed(sink: string, write: () => Promise<void>): Promise<void> {
+    const started = performance.now();
+    await write();
+    this.m.batchSeconds.observe({ sink }, (performance.now() - started) / 1000);
+  }
+
+  private async writeAggregates(batch: MessageBatch): Promise<void> {
+    const { early, finals, invalid } = readAggregatesBatch(batch);
+    await this.deadLetter('clickhouse', invalid);
+    // The latest-value table needs no token of its own per chunk: a repeated row replaces itself.
+    const latest = [...early, ...finals].flatMap((message) =>
+      message.rows.map((row) => ({
+        ...windowRowForClickHouse(row, message.source_partition, message.version),
+        is_final: message.type === 'viewer_window_final' ? 1 : 0,
+        emitted_at: dateTime64(message.emitted_at),
+      })),
+    );
+    await this.insert('viewer_windows', latest, batchDedupToken(batch));
+    for (const message of finals) {
+      const token = finalChunkToken(message);
+      await this.insert('viewer_window_finals', message.rows.map((row) => windowRowForClickHouse(row, message.source_partition, message.version)), token);
+      await this.insert('view_summaries', message.views.map((view) => viewSummaryForClickHouse(view, message.source_partition, message.version)), token);
+    }
+  }
+
+  private async writeRawEvents(batch: MessageBatch): Promise<void> {
+    const rows: Array<ReturnType<typeof rawEventForClickHouse>> = [];
+    let invalid = 0;
+    for (const message of batch.messages) {
+      let value: unknown;
+      try {
+        value = JSON.parse(message.value.toString('utf8'));
+      } catch {
+        value = undefined;
+      }
+      // The processor dead-letters invalid player events already; the raw table leaves them out.
+      if (enrichedPlayerEventValidator.check(value)) rows.push(rawEventForClickHouse(value, message.partition, message.offset));
+      else invalid += 1;
+    }
+    if (invalid > 0) this.m.invalid.inc({ sink: 'clickhouse-raw' }, invalid);
+    await this.insert('player_events_raw', rows, batchDedupToken(batch));
+  }
+
+  private async insert(table: string, rows: Array<Record<string, unknown>>, dedupToken: string): Promise<void> {
+    if (rows.length === 0) return;
+    await insertRows(this.ports.analytics, { table, rows, dedupToken });
+    this.m.rows.inc({ sink: 'clickhouse', table }, rows.length);
+  }
+
+  private async deadLetter(sink: string, letters: DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    this.m.invalid.inc({ sink }, letters.length);
+    await publishDeadLetters(this.ports.bus, letters);
+  }
+}
+
+/** `livepulse start clickhouse-sink`. */
+export const clickHouseSinkService: ServiceDefinition = {
+  name: 'clickhouse-sink',
+  description: 'analytics.aggregates → window rows, view summaries and rollups; player.events → raw events (ClickHouse)',
+  async start({ bus, analytics, metrics, logger }) {
+    const sink = new ClickHouseSink({ bus, analytics, metrics, logger });
+    await sink.start();
+    return { stop: () => sink.stop() };
+  },
+};

@@ -1,0 +1,217 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { Bus, OutgoingMessage } from '../../core/bus/bus.ts';
+import { createValidator } from '../../core/schemas/validate.ts';
+
+/**
+ * What the viewer-analytics processor publishes on `analytics.aggregates`, and what the sinks
+ * read. One schema, used for validation in the sinks and for the TypeScript types everywhere.
+ *
+ * - `viewer_window_rows`: early results for open windows (and zero rows replacing early rows that
+ *   emptied out). Sinks that keep "latest value per key" tables take them; versions order them.
+ * - `viewer_window_final`: a closed window of one source partition: its final rows and the views
+ *   that ended in it, split into deterministic chunks. The same closed window always produces the
+ *   same chunks, so `(group, partition, window, chunk)` is a stable idempotency key: a processor
+ *   that crashed and re-emitted a window cannot make a sink count it twice.
+ *
+ * Messages are keyed by source partition, so everything one processor partition emits stays in
+ * order on one aggregates partition.
+ */
+const Epoch = (description: string) => Type.Integer({ minimum: 0, description });
+const Count = (description: string) => Type.Integer({ minimum: 0, description });
+/** Versions are 64-bit; JSON numbers are not, so they travel as decimal strings. */
+const Version = Type.String({ pattern: '^[0-9]{1,20}$', description: 'Output version: later wins' });
+
+/** Analytics dimensions of a view, in row order; `player` is the player software (player_name). */
+export const DIMENSIONS = ['device', 'os', 'browser', 'player', 'cdn', 'rendition', 'country'] as const;
+/** Window rows exist per dimension value, and once per stream as `all`. */
+export const ROW_DIMENSIONS = ['all', ...DIMENSIONS] as const;
+
+export const WindowRowSchema = Type.Object(
+  {
+    property_id: Type.String(),
+    creator_id: Type.String(),
+    stream_id: Type.String(),
+    dimension: Type.Union(ROW_DIMENSIONS.map((d) => Type.Literal(d))),
+    dimension_value: Type.String(),
+    window_start: Epoch('Window start, epoch ms'),
+    concurrent_views: Count('Views watching at the window’s last instant'),
+    views_started: Count('Views whose first event is in the window'),
+    viewer_ids: Type.Array(Type.String(), { description: 'Distinct viewers of the views started in the window' }),
+    watch_ms: Count('Watch time accrued in the window'),
+    playing_ms: Count('Playing time accrued in the window'),
+    rebuffer_ms: Count('Rebuffering accrued in the window'),
+    rebuffer_count: Count('Rebuffer events in the window'),
+  },
+  { additionalProperties: false },
+);
+
+export const END_REASONS = ['viewend', 'silence', 'paused_timeout', 'capacity'] as const;
+
+export const ViewSummarySchema = Type.Object(
+  {
+    view_id: Type.String(),
+    property_id: Type.String(),
+    stream_id: Type.String(),
+    creator_id: Type.String(),
+    viewer_id: Type.String(),
+    started_at: Epoch('First event, epoch ms'),
+    last_event_at: Epoch('Last event, epoch ms'),
+    ended_at: Epoch('End: the viewend, or the last event plus the silence timeout'),
+    end_reason: Type.Union(END_REASONS.map((r) => Type.Literal(r))),
+    device: Type.String(),
+    os: Type.String(),
+    browser: Type.String(),
+    player: Type.String(),
+    cdn: Type.String(),
+    rendition: Type.String(),
+    country: Type.String(),
+    watch_ms: Count('Watch time'),
+    playing_ms: Count('Playing time'),
+    rebuffer_ms: Count('Rebuffering'),
+    rebuffer_count: Count('Rebuffer events'),
+    seek_count: Count('Seeks'),
+    seek_ms: Count('Seeking'),
+    startup_time_ms: Type.Union([Count('Video startup time'), Type.Null()]),
+    upscale_weighted_ms: Count('Σ upscale × playhead delta'),
+    downscale_weighted_ms: Count('Σ downscale × playhead delta'),
+    max_upscale_pct: Type.Number({ minimum: 0 }),
+    live_latency_ms: Type.Union([Count('Last live latency'), Type.Null()]),
+    dropped_frames: Count('Dropped frames'),
+    playback_failure: Type.Boolean(),
+    startup_failure: Type.Boolean(),
+    business_exception: Type.Boolean(),
+    exit_before_start: Type.Boolean(),
+    error_code: Type.String(),
+    events: Count('Events the view was built from'),
+  },
+  { additionalProperties: false },
+);
+
+export const WindowRowsMessageSchema = Type.Object(
+  {
+    type: Type.Literal('viewer_window_rows'),
+    group: Type.String({ description: 'Processor consumer group' }),
+    source_partition: Type.Integer({ minimum: 0 }),
+    version: Version,
+    emitted_at: Epoch('Processing time of the emission'),
+    rows: Type.Array(WindowRowSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const WindowFinalMessageSchema = Type.Object(
+  {
+    type: Type.Literal('viewer_window_final'),
+    group: Type.String(),
+    source_partition: Type.Integer({ minimum: 0 }),
+    window_start: Epoch('Window start, epoch ms'),
+    chunk: Type.Integer({ minimum: 0 }),
+    chunks: Type.Integer({ minimum: 1 }),
+    version: Version,
+    emitted_at: Epoch('Processing time of the emission'),
+    rows: Type.Array(WindowRowSchema),
+    views: Type.Array(ViewSummarySchema),
+  },
+  { additionalProperties: false },
+);
+
+export const AggregatesMessageSchema = Type.Union([WindowRowsMessageSchema, WindowFinalMessageSchema]);
+
+export type WindowRow = Static<typeof WindowRowSchema>;
+export type ViewSummary = Static<typeof ViewSummarySchema>;
+export type WindowRowsMessage = Static<typeof WindowRowsMessageSchema>;
+export type WindowFinalMessage = Static<typeof WindowFinalMessageSchema>;
+export type AggregatesMessage = Static<typeof AggregatesMessageSchema>;
+
+export const aggregatesMessageValidator = createValidator(AggregatesMessageSchema);
+
+/** The idempotency key of one final chunk; sinks use it as their insert/merge token. */
+export function finalChunkToken(message: Pick<WindowFinalMessage, 'group' | 'source_partition' | 'window_start' | 'chunk'>): string {
+  return `viewer-final:${message.group}:${message.source_partition}:${message.window_start}:${message.chunk}`;
+}
+
+export function aggregatesKey(group: string, sourcePartition: number): string {
+  return `viewer-analytics:${group}:${sourcePartition}`;
+}
+
+/**
+ * Largest message body we produce. Kafka's limit (1 MiB by default) applies to a whole record
+ * batch, and the bus's producer batches concurrent messages for a partition together, so
+ * messages stay well under it (see publishBounded).
+ */
+export const MAX_MESSAGE_BYTES = 128 * 1024;
+
+/** Most bytes handed to one publish call: the producer may still merge a few concurrent calls into one batch. */
+const MAX_PUBLISH_BYTES = 256 * 1024;
+
+/** Publishes in consecutive calls of at most MAX_PUBLISH_BYTES each, in order. */
+export async function publishBounded(bus: Pick<Bus, 'publish'>, topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
+  let part: OutgoingMessage[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    if (part.length > 0 && bytes + message.value.length > MAX_PUBLISH_BYTES) {
+      await bus.publish(topic, part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(message);
+    bytes += message.value.length;
+  }
+  if (part.length > 0) await bus.publish(topic, part);
+}
+
+/** Splits items into runs whose JSON stays under `maxBytes` (one oversized item still gets a run of its own). */
+function packBySize<T>(items: readonly T[], maxBytes: number): T[][] {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let size = 0;
+  for (const item of items) {
+    const itemBytes = Buffer.byteLength(JSON.stringify(item)) + 1;
+    if (run.length > 0 && size + itemBytes > maxBytes) {
+      runs.push(run);
+      run = [];
+      size = 0;
+    }
+    run.push(item);
+    size += itemBytes;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/** Early rows, split to stay under the message size limit. */
+export function windowRowsMessages(
+  base: Omit<WindowRowsMessage, 'type' | 'rows'>,
+  rows: readonly WindowRow[],
+  maxBytes = MAX_MESSAGE_BYTES,
+): OutgoingMessage[] {
+  return packBySize(rows, maxBytes).map((run) => ({
+    key: aggregatesKey(base.group, base.source_partition),
+    value: Buffer.from(JSON.stringify({ type: 'viewer_window_rows', ...base, rows: run } satisfies WindowRowsMessage)),
+  }));
+}
+
+/**
+ * A closed window as deterministic chunks: rows first, then views, each sorted by the caller and
+ * packed greedily by size. The same input always yields the same chunks.
+ */
+export function windowFinalMessages(
+  base: Omit<WindowFinalMessage, 'type' | 'rows' | 'views' | 'chunk' | 'chunks'>,
+  rows: readonly WindowRow[],
+  views: readonly ViewSummary[],
+  maxBytes = MAX_MESSAGE_BYTES,
+): OutgoingMessage[] {
+  const items: Array<{ row: WindowRow } | { view: ViewSummary }> = [...rows.map((row) => ({ row })), ...views.map((view) => ({ view }))];
+  const runs = packBySize(items, maxBytes);
+  return runs.map((run, chunk) => {
+    const message: WindowFinalMessage = {
+      type: 'viewer_window_final',
+      ...base,
+      chunk,
+      chunks: runs.length,
+      rows: run.flatMap((item) => ('row' in item ? [item.row] : [])),
+      views: run.flatMap((item) => ('view' in item ? [item.view] : [])),
+    };
+    return { key: aggregatesKey(base.group, base.source_partition), value: Buffer.from(JSON.stringify(message)) };
+  });
+}

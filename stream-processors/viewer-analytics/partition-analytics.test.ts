@@ -1,0 +1,229 @@
+import { describe, expect, it } from 'vitest';
+import type { AnalyticsSettings } from '../../core/config.ts';
+import type { EnrichedPlayerEvent } from '../../core/schemas/player-event.ts';
+import { collectedEvents } from '../simulator/collector-view.ts';
+import { computeGroundTruth } from '../simulator/ground-truth.ts';
+import { SeededRandom } from '../simulator/seeded-random.ts';
+import { planSimulation } from '../simulator/viewer-scripts.ts';
+import { PartitionAnalytics, type ClosedWindow, type PartitionChanges, type PartitionProgress, type SideOutput } from './partition-analytics.ts';
+import { assembleViews, encodeSample, encodeViewHeader, type EncodedSample, type PersistedSample } from './state-codec.ts';
+
+const settings: AnalyticsSettings = {
+  windowMs: 10_000,
+  allowedLatenessMs: 20_000,
+  inactiveAfterMs: 25_000,
+  endAfterSilenceMs: 60_000,
+  pausedEndAfterMs: 90_000,
+  maxRebufferMs: 30_000,
+  emitIntervalMs: 1_000,
+  idleAdvanceMs: 2_000,
+  maxViewsPerPartition: 10_000,
+};
+const START = Date.UTC(2026, 2, 1, 10, 0, 0);
+
+function plan(seed: number) {
+  return planSimulation({ viewers: 80, durationMs: 150_000, seed, startAt: START, streams: 3, maxRebufferMs: settings.maxRebufferMs });
+}
+
+interface Logged {
+  offset: string;
+  event: EnrichedPlayerEvent;
+  payload: Buffer;
+}
+
+function log(events: EnrichedPlayerEvent[]): Logged[] {
+  return events.map((event, i) => ({ offset: String(i), event, payload: Buffer.from(JSON.stringify(event)) }));
+}
+
+/** The store's view of a partition, through the same codec and assembly as the ClickHouse store. */
+class MemoryStateStore {
+  progress: PartitionProgress | undefined;
+  headers = new Map<string, string>();
+  samples: PersistedSample[] = [];
+  keys: Array<{ windowStart: number; key: string }> = [];
+
+  persist(changes: PartitionChanges): void {
+    this.progress = { ...changes.progress };
+    for (const { view, sample } of changes.samples) this.samples.push({ viewId: view.viewId, body: JSON.parse(JSON.stringify(encodeSample(sample, view.firstDims))) as EncodedSample });
+    for (const view of changes.views) this.headers.set(view.viewId, encodeViewHeader(view));
+    for (const id of changes.removedViews) this.headers.delete(id);
+    this.keys.push(...changes.emittedKeys);
+  }
+
+  restore(): PartitionAnalytics {
+    const headers = [...this.headers].map(([viewId, body]) => ({ viewId, body }));
+    return PartitionAnalytics.restore(0, settings, {
+      progress: this.progress!,
+      views: assembleViews(headers, this.samples),
+      emittedKeys: this.keys,
+    });
+  }
+}
+
+interface RunOutput {
+  finals: ClosedWindow[];
+  sideOutputs: SideOutput[];
+}
+
+/** Drives a partition the way the processor does: batches, early rows, persist, close. */
+function drive(partition: PartitionAnalytics, entries: Logged[], random: SeededRandom, store = new MemoryStateStore(), stopAfter = entries.length): RunOutput {
+  const out: RunOutput = { finals: [], sideOutputs: [] };
+  let i = 0;
+  while (i < Math.min(stopAfter, entries.length)) {
+    const batch = entries.slice(i, Math.min(stopAfter, i + random.int(1, 40)));
+    i += batch.length;
+    out.sideOutputs.push(...partition.apply(batch).sideOutputs);
+    if (random.chance(0.5)) partition.openWindowRows();
+    store.persist(partition.takeChanges());
+    const { closed, sideOutputs } = partition.closeDueWindows();
+    out.finals.push(...closed);
+    out.sideOutputs.push(...sideOutputs);
+  }
+  return out;
+}
+
+function finishIdle(partition: PartitionAnalytics, out: RunOutput): RunOutput {
+  const lastWatermark = partition.progress.watermark!;
+  // Far enough for every paused view to time out and every window to close.
+  expect(partition.advanceIdle(lastWatermark + settings.pausedEndAfterMs + 5 * 60_000)).toBe(true);
+  const { closed, sideOutputs } = partition.closeDueWindows();
+  return { finals: [...out.finals, ...closed], sideOutputs: [...out.sideOutputs, ...sideOutputs] };
+}
+
+function run(events: EnrichedPlayerEvent[], seed = 1): RunOutput {
+  const partition = new PartitionAnalytics(0, settings);
+  return finishIdle(partition, drive(partition, log(events), new SeededRandom(seed)));
+}
+
+/** Finals in a comparable form: non-empty windows, in window order. */
+function comparable(out: RunOutput) {
+  return out.finals
+    .filter((w) => w.rows.length > 0 || w.views.length > 0)
+    .map(({ windowStart, rows, views }) => ({ windowStart, rows, views }));
+}
+
+describe('partition analytics', () => {
+  it('matches the ground truth: every window row and every view', () => {
+    const scripted = plan(11);
+    const out = run(collectedEvents(scripted));
+    const truth = computeGroundTruth(scripted, settings);
+
+    expect(out.sideOutputs).toEqual([]);
+    const views = out.finals.flatMap((w) => w.views);
+    expect(views).toHaveLength(truth.views);
+    const rows = out.finals.flatMap((w) => w.rows);
+    for (const [streamId, stream] of Object.entries(truth.streams)) {
+      const mine = rows
+        .filter((r) => r.stream_id === streamId)
+        .map((r) => ({
+          window_start: r.window_start,
+          dimension: r.dimension,
+          dimension_value: r.dimension_value,
+          concurrent_views: r.concurrent_views,
+          views_started: r.views_started,
+          unique_viewers: r.viewer_ids.length,
+          watch_ms: r.watch_ms,
+          playing_ms: r.playing_ms,
+          rebuffer_ms: r.rebuffer_ms,
+          rebuffer_count: r.rebuffer_count,
+        }))
+        .sort((a, b) => a.window_start - b.window_start || (a.dimension < b.dimension ? -1 : a.dimension > b.dimension ? 1 : 0) || (a.dimension_value < b.dimension_value ? -1 : a.dimension_value > b.dimension_value ? 1 : 0));
+      expect(mine, streamId).toEqual(stream.windows);
+      const streamViews = views.filter((v) => v.stream_id === streamId);
+      expect(streamViews.reduce((n, v) => n + v.watch_ms, 0)).toBe(stream.totals.watch_ms);
+      expect(streamViews.filter((v) => v.exit_before_start)).toHaveLength(stream.totals.exits_before_start);
+      expect(streamViews.filter((v) => v.playback_failure)).toHaveLength(stream.totals.playback_failures);
+      expect(stream.totals.views).toBeGreaterThan(10);
+    }
+    // The script exercises every rule: pauses, stuck rebuffering, silent and paused leaves.
+    expect(new Set(views.map((v) => v.end_reason))).toEqual(new Set(['viewend', 'silence', 'paused_timeout']));
+  });
+
+  it('gives the same result for events out of order and duplicated, within the allowed lateness', () => {
+    const scripted = plan(12);
+    const inOrder = run(collectedEvents(scripted));
+    const jitter = new SeededRandom(99);
+    const reordered = collectedEvents(scripted, { deliveryDelayMs: () => jitter.int(0, settings.allowedLatenessMs / 2) });
+    const duplicated = reordered.flatMap((e) => (jitter.chance(0.2) ? [e, { ...e, received_at: e.received_at + jitter.int(0, 5_000) }] : [e]));
+    duplicated.sort((a, b) => a.received_at - b.received_at);
+    expect(duplicated.map((e) => e.event_id)).not.toEqual(collectedEvents(scripted).map((e) => e.event_id));
+
+    const shuffled = run(duplicated, 5);
+    expect(shuffled.sideOutputs).toEqual([]);
+    expect(comparable(shuffled)).toEqual(comparable(inOrder));
+  });
+
+  it('sends events later than the allowed lateness to the side output, and counts nothing from them', () => {
+    const scripted = plan(13);
+    const events = collectedEvents(scripted);
+    const late = { ...events[40]!, event_id: 'late', received_at: events[40]!.event_time + settings.allowedLatenessMs + 1 };
+    const partition = new PartitionAnalytics(0, settings);
+    const entries = log([...events.slice(0, 300), late, ...events.slice(300)]);
+    const out = finishIdle(partition, drive(partition, entries, new SeededRandom(3)));
+    expect(out.sideOutputs).toEqual([expect.objectContaining({ reason: 'late', viewId: late.view_id, offset: '300', detail: expect.stringContaining('allowed lateness is 20000 ms') })]);
+    expect(comparable(out)).toEqual(comparable(run(events)));
+  });
+
+  it('re-emits exactly what it emitted before a crash, after restoring from its persisted state', () => {
+    const scripted = plan(14);
+    const entries = log(collectedEvents(scripted, { deliveryDelayMs: (i) => (i * 7919) % 9_000 }));
+    const uninterrupted = run(entries.map((e) => e.event), 4);
+
+    for (const crashAt of [0.1, 0.45, 0.8].map((share) => Math.round(share * entries.length))) {
+      const store = new MemoryStateStore();
+      const before = new PartitionAnalytics(0, settings);
+      const first = drive(before, entries, new SeededRandom(crashAt), store, crashAt);
+      // Crash: everything in memory is gone; the bus redelivers from the last committed offset,
+      // which is at or before what the store holds, with other batch boundaries.
+      const restored = store.restore();
+      const redeliverFrom = Math.max(0, Number(store.progress!.lastOffset) - 25);
+      const after = finishIdle(restored, drive(restored, entries.slice(redeliverFrom), new SeededRandom(crashAt + 1)));
+      const combined = { finals: [...first.finals, ...after.finals], sideOutputs: [...first.sideOutputs, ...after.sideOutputs] };
+      const byWindow = new Map(comparable(combined).map((w) => [w.windowStart, w]));
+      expect([...byWindow.values()], `crash after ${crashAt} events`).toEqual(comparable(uninterrupted));
+    }
+  });
+
+  it('replaces early rows that emptied out with zero rows when the window closes', () => {
+    const scripted = plan(15);
+    const events = collectedEvents(scripted);
+    const viewId = events[0]!.view_id;
+    const firstOfView = events.filter((e) => e.view_id === viewId);
+    const partition = new PartitionAnalytics(0, settings);
+    partition.apply(log(firstOfView.slice(0, 2)));
+    const early = partition.openWindowRows().rows.filter((r) => r.dimension === 'device');
+    expect(early.length).toBeGreaterThan(0);
+    // A late-but-allowed event says the device was another one all along (higher seq, same instant).
+    const relabelled = { ...firstOfView[1]!, view_seq: 1_000, event_id: 'relabel', dimensions: { ...firstOfView[1]!.dimensions, device: 'console' } };
+    partition.apply([{ offset: '2', event: relabelled, payload: Buffer.alloc(0) }]);
+    partition.advanceIdle(relabelled.received_at + settings.pausedEndAfterMs + 60_000);
+    const { closed } = partition.closeDueWindows();
+    const retracted = closed.flatMap((w) => w.retractions).filter((r) => r.dimension === 'device');
+    expect(retracted.map((r) => [r.dimension_value, r.window_start, r.concurrent_views, r.views_started])).toContainEqual([early[0]!.dimension_value, early[0]!.window_start, 0, 0]);
+    expect(closed.flatMap((w) => w.rows).filter((r) => r.dimension === 'device').map((r) => r.dimension_value)).toContain('console');
+  });
+
+  it('bounds memory: past the limit the least recently updated view ends at the watermark', () => {
+    const scripted = plan(16);
+    const partition = new PartitionAnalytics(0, { ...settings, maxViewsPerPartition: 5 });
+    const out = finishIdle(partition, drive(partition, log(collectedEvents(scripted)), new SeededRandom(1)));
+    const views = out.finals.flatMap((w) => w.views);
+    expect(views.filter((v) => v.end_reason === 'capacity').length).toBeGreaterThan(0);
+    expect(partition.views.size).toBe(0);
+    // A view forgotten after its end (here: evicted early) starts afresh if it keeps sending, as in Mux.
+    expect(new Set(views.map((v) => `${v.view_id}@${v.started_at}`)).size).toBe(views.length);
+  });
+
+  it('carries a version that grows with the log and with idle advances, finals above early rows', () => {
+    const partition = new PartitionAnalytics(0, settings);
+    const events = collectedEvents(plan(17)).slice(0, 3);
+    partition.apply(log(events));
+    const early = partition.version(false);
+    expect(partition.version(true)).toBe(early + 1n);
+    partition.advanceIdle(events[2]!.received_at + 60_000);
+    expect(partition.version(false)).toBeGreaterThan(early);
+    partition.apply([{ offset: '3', event: { ...events[2]!, view_seq: 99, received_at: events[2]!.received_at + 61_000, event_time: events[2]!.received_at + 60_500 }, payload: Buffer.alloc(0) }]);
+    expect(partition.version(false)).toBeGreaterThan(early + 2n);
+    expect(partition.progress.idleTicks).toBe(0);
+  });
+});

@@ -1,0 +1,123 @@
+import type { AnalyticsSettings } from '../../core/config.ts';
+import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
+import { insertRows } from '../../core/analytics-store/insert.ts';
+import { PartitionAnalytics, type PartitionChanges, type PartitionProgress } from './partition-analytics.ts';
+import { assembleViews, encodeSample, encodeViewHeader, StateDecodeError, type EncodedSample } from './state-codec.ts';
+
+/**
+ * The processor's state in ClickHouse (table viewer_analytics_state), per consumer group and
+ * source partition, in the manner of a Kafka Streams changelog: every batch writes what changed
+ * (one row per applied sample, the headers of views that changed, the emitted row keys and the
+ * progress) as one insert, before the batch's offsets are committed. Restoring reads the
+ * partition's rows with FINAL. A fold (once a minute) rewrites the views' headers with their
+ * baselines; the samples it folded are then deleted.
+ */
+const TABLE = 'viewer_analytics_state';
+
+interface StateRow extends Record<string, unknown> {
+  consumer_group: string;
+  source_partition: number;
+  kind: 'progress' | 'view' | 'sample' | 'key';
+  entity: string;
+  seq: number;
+  t: number;
+  body: string;
+  version: string;
+  is_deleted: 0 | 1;
+}
+
+/** Samples of one seq keep the earliest time: the larger version of the two. */
+const SAMPLE_VERSION_BASE = 2n ** 53n;
+
+interface PersistedProgress extends PartitionProgress {
+  /** Increments with every persist, so the latest rows win in ReplacingMergeTree. */
+  stateVersion: number;
+}
+
+export class StateStore {
+  /** Last state version written per partition. */
+  private readonly stateVersions = new Map<number, number>();
+
+  constructor(
+    private readonly store: AnalyticsStore,
+    private readonly consumerGroup: string,
+  ) {}
+
+  async load(partition: number, settings: AnalyticsSettings): Promise<PartitionAnalytics> {
+    const result = await this.store.client.query({
+      query: `SELECT toString(kind) AS kind, entity, seq, body FROM ${TABLE} FINAL
+              WHERE consumer_group = {group:String} AND source_partition = {partition:UInt16}`,
+      query_params: { group: this.consumerGroup, partition },
+      format: 'JSONEachRow',
+    });
+    const rows = await result.json<{ kind: StateRow['kind']; entity: string; seq: number; body: string }>();
+    let progress: PersistedProgress | undefined;
+    const headers: Array<{ viewId: string; body: string }> = [];
+    const samples: Array<{ viewId: string; body: EncodedSample }> = [];
+    const emittedKeys: Array<{ windowStart: number; key: string }> = [];
+    for (const row of rows) {
+      try {
+        if (row.kind === 'progress') progress = JSON.parse(row.body) as PersistedProgress;
+        else if (row.kind === 'view') headers.push({ viewId: row.entity, body: row.body });
+        else if (row.kind === 'sample') samples.push({ viewId: row.entity, body: JSON.parse(row.body) as EncodedSample });
+        else emittedKeys.push({ windowStart: row.seq * 1000, key: row.entity });
+      } catch (error) {
+        throw new StateDecodeError(`${row.kind} ${row.entity} of partition ${partition}`, String(error));
+      }
+    }
+    if (!progress) {
+      this.stateVersions.set(partition, 0);
+      return new PartitionAnalytics(partition, settings);
+    }
+    this.stateVersions.set(partition, progress.stateVersion);
+    const { stateVersion: _stateVersion, ...saved } = progress;
+    return PartitionAnalytics.restore(partition, settings, { progress: saved, views: assembleViews(headers, samples), emittedKeys });
+  }
+
+  /** Writes the changes as one insert (one block: all or nothing). */
+  async persist(partition: number, changes: PartitionChanges): Promise<void> {
+    const stateVersion = (this.stateVersions.get(partition) ?? 0) + 1;
+    const version = String(stateVersion);
+    const base = { consumer_group: this.consumerGroup, source_partition: partition };
+    const rows: StateRow[] = [];
+    for (const { view, sample } of changes.samples) {
+      rows.push({
+        ...base,
+        kind: 'sample',
+        entity: view.viewId,
+        seq: sample.seq,
+        t: sample.t,
+        body: JSON.stringify(encodeSample(sample, view.firstDims)),
+        version: String(SAMPLE_VERSION_BASE - BigInt(sample.t)),
+        is_deleted: 0,
+      });
+    }
+    for (const view of changes.views) rows.push({ ...base, kind: 'view', entity: view.viewId, seq: 0, t: 0, body: encodeViewHeader(view), version, is_deleted: 0 });
+    for (const viewId of changes.removedViews) rows.push({ ...base, kind: 'view', entity: viewId, seq: 0, t: 0, body: '', version, is_deleted: 1 });
+    for (const { windowStart, key } of changes.emittedKeys) {
+      rows.push({ ...base, kind: 'key', entity: key, seq: windowStart / 1000, t: windowStart, body: '', version, is_deleted: 0 });
+    }
+    const progress: PersistedProgress = { ...changes.progress, stateVersion };
+    rows.push({ ...base, kind: 'progress', entity: '', seq: 0, t: 0, body: JSON.stringify(progress), version, is_deleted: 0 });
+    await insertRows(this.store, {
+      table: TABLE,
+      rows,
+      // Unique per write: a retried persist that already landed writes identical rows again, which replace themselves.
+      dedupToken: `${TABLE}:${this.consumerGroup}:${partition}:${stateVersion}:${changes.progress.lastOffset ?? ''}:${rows.length}`,
+    });
+    this.stateVersions.set(partition, stateVersion);
+  }
+
+  /**
+   * Deletes samples folded into their views and keys of closed windows. Only tidiness: a restore
+   * ignores folded samples and keys of closed windows anyway.
+   */
+  async deleteFolded(partition: number, progress: PartitionProgress): Promise<void> {
+    if (progress.foldedThrough === null || progress.nextWindowToClose === null) return;
+    await this.store.client.command({
+      query: `DELETE FROM ${TABLE} WHERE consumer_group = {group:String} AND source_partition = {partition:UInt16}
+              AND ((kind = 'sample' AND t <= {folded:Int64}) OR (kind = 'key' AND t < {next:Int64}))`,
+      query_params: { group: this.consumerGroup, partition, folded: progress.foldedThrough, next: progress.nextWindowToClose },
+    });
+  }
+}

@@ -1,0 +1,323 @@
+import type { Logger } from 'pino';
+import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
+import { SerialQueue } from '../../core/analytics-store/chdb-session.ts';
+import type { Bus, DeliveredMessage, MessageBatch, OutgoingMessage, Subscription } from '../../core/bus/bus.ts';
+import type { AnalyticsSettings } from '../../core/config.ts';
+import { deadLetterMessage, type DeadLetter } from '../../core/dead-letters.ts';
+import type { Metrics } from '../../core/metrics.ts';
+import { enrichedPlayerEventValidator } from '../../core/schemas/player-event.ts';
+import { TOPICS } from '../../core/topics.ts';
+import { publishBounded, windowFinalMessages, windowRowsMessages, type WindowRow } from './aggregate-messages.ts';
+import type { ClosedWindow, IncomingEvent, PartitionAnalytics, SideOutput } from './partition-analytics.ts';
+import { StateStore } from './state-store.ts';
+import { rowKey } from './window-rows.ts';
+
+/**
+ * The viewer-analytics processor: a consumer group over `player.events` that drives one
+ * PartitionAnalytics per assigned partition and publishes window rows and view summaries on
+ * `analytics.aggregates`. For every batch, in this order:
+ *
+ * 1. apply the events (skipping offsets the persisted state already holds);
+ * 2. publish side outputs (late events, events after a view's end) to dead-letters;
+ * 3. persist the changes (state store) — including the keys of rows about to be published;
+ * 4. publish early rows of open windows (at most every `emitIntervalMs`);
+ * 5. close due windows and publish their final chunks;
+ * 6. return, so the bus commits the offsets.
+ *
+ * A crash anywhere repeats from the last persisted state, and every output is a deterministic
+ * function of that state and the log, so what is published again is identical and the sinks'
+ * idempotency keys absorb it. A partition with no events for `idleAdvanceMs`, and nothing left to
+ * read, has its watermark moved on by the wall clock (persisted first), so its last windows close.
+ */
+export interface ViewerAnalyticsPorts {
+  bus: Bus;
+  analytics: AnalyticsStore;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export interface ViewerAnalyticsOptions {
+  settings: AnalyticsSettings;
+  groupId?: string;
+  maxBatchMessages?: number;
+  /** Wall clock, for idle advances and emission pacing. */
+  now?: () => number;
+}
+
+export const VIEWER_ANALYTICS_GROUP = 'viewer-analytics';
+
+interface PartitionRuntime {
+  queue: SerialQueue;
+  analytics: PartitionAnalytics | null;
+  busy: boolean;
+  lastBatchAt: number;
+  lastEmitAt: number;
+  /** Rows published early and not yet final: key → serialized values, per window. */
+  emitted: Map<number, Map<string, string>>;
+  /** Changes applied but not yet published as early rows. */
+  emitPending: boolean;
+  persistedFoldedThrough: number | null;
+}
+
+function processorMetrics(metrics: Metrics) {
+  return {
+    events: metrics.counter('viewer_analytics_events_total', 'Player events by what the processor did with them', ['outcome']),
+    sideOutputs: metrics.counter('viewer_analytics_side_output_total', 'Events sent to dead-letters instead of the windows, by reason', ['reason']),
+    windowsClosed: metrics.counter('viewer_analytics_windows_closed_total', 'Windows closed (final results published)'),
+    viewsEnded: metrics.counter('viewer_analytics_views_ended_total', 'Views ended, by reason', ['reason']),
+    views: metrics.gauge('viewer_analytics_views', 'Views held in memory', ['partition']),
+    watermarkLag: metrics.gauge('viewer_analytics_watermark_lag_seconds', 'Wall clock minus the partition watermark', ['partition']),
+    batchSeconds: metrics.histogram('viewer_analytics_batch_seconds', 'Time to handle one batch, persist included', [], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]),
+    restores: metrics.counter('viewer_analytics_state_restores_total', 'Partition states loaded from the state store'),
+    idleAdvances: metrics.counter('viewer_analytics_idle_advances_total', 'Watermark moves of caught-up idle partitions'),
+    evictions: metrics.counter('viewer_analytics_evictions_total', 'Views ended early because their partition held the most views it may'),
+  };
+}
+
+export class ViewerAnalyticsProcessor {
+  private readonly runtimes = new Map<number, PartitionRuntime>();
+  private readonly stateStore: StateStore;
+  private readonly groupId: string;
+  private readonly now: () => number;
+  private readonly m: ReturnType<typeof processorMetrics>;
+  private subscription: Subscription | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+
+  constructor(
+    private readonly ports: ViewerAnalyticsPorts,
+    private readonly options: ViewerAnalyticsOptions,
+  ) {
+    this.groupId = options.groupId ?? VIEWER_ANALYTICS_GROUP;
+    this.now = options.now ?? Date.now;
+    this.stateStore = new StateStore(ports.analytics, this.groupId);
+    this.m = processorMetrics(ports.metrics);
+  }
+
+  async start(): Promise<void> {
+    this.subscription = await this.ports.bus.subscribe({
+      groupId: this.groupId,
+      topics: [TOPICS.playerEvents],
+      maxInFlightBatches: 8,
+      maxBatchMessages: this.options.maxBatchMessages ?? 2_000,
+      handleBatch: (batch) => this.handleBatch(batch),
+    });
+    const { emitIntervalMs, idleAdvanceMs } = this.options.settings;
+    this.timer = setInterval(() => void this.tick(), Math.max(100, Math.min(emitIntervalMs, idleAdvanceMs) / 2));
+  }
+
+  ready(): Promise<void> {
+    return this.subscription?.ready() ?? Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.subscription?.stop();
+    // Let a tick in progress finish its partition work before the ports close.
+    await Promise.all([...this.runtimes.values()].map((rt) => rt.queue.run(async () => undefined)));
+  }
+
+  private runtime(partition: number): PartitionRuntime {
+    let rt = this.runtimes.get(partition);
+    if (!rt) {
+      rt = { queue: new SerialQueue(), analytics: null, busy: false, lastBatchAt: this.now(), lastEmitAt: 0, emitted: new Map(), emitPending: false, persistedFoldedThrough: null };
+      this.runtimes.set(partition, rt);
+    }
+    return rt;
+  }
+
+  private async handleBatch(batch: MessageBatch): Promise<void> {
+    const rt = this.runtime(batch.partition);
+    const started = performance.now();
+    await rt.queue.run(async () => {
+      rt.busy = true;
+      try {
+        const analytics = await this.loaded(rt, batch.partition, batch.firstOffset);
+        const { events, invalid } = parseEvents(batch.messages);
+        const report = analytics.apply(events);
+        analytics.markRead(batch.lastOffset);
+        for (const [outcome, count] of Object.entries(report.outcomes)) if (count > 0) this.m.events.inc({ outcome }, count);
+        if (invalid.length > 0) this.m.events.inc({ outcome: 'invalid' }, invalid.length);
+        if (report.evicted > 0) this.m.evictions.inc(report.evicted);
+        await this.publishSideOutputs([...invalid, ...report.sideOutputs.map((s) => sideOutputLetter(s, batch.partition))]);
+        rt.lastBatchAt = this.now();
+        rt.emitPending = true;
+        await this.settle(rt, analytics, batch.partition);
+      } catch (error) {
+        // The batch is redelivered; start it again from the persisted state, not from half-applied memory.
+        rt.analytics = null;
+        rt.emitted.clear();
+        throw error;
+      } finally {
+        rt.busy = false;
+      }
+    });
+    this.m.batchSeconds.observe((performance.now() - started) / 1000);
+  }
+
+  /** The partition's state, loaded from the store when missing or stale (another member handled offsets in between). */
+  private async loaded(rt: PartitionRuntime, partition: number, firstOffset?: string): Promise<PartitionAnalytics> {
+    const current = rt.analytics;
+    const stale = current && firstOffset !== undefined && current.progress.lastOffset !== null && Number(firstOffset) > Number(current.progress.lastOffset) + 1;
+    if (current && !stale) return current;
+    const analytics = await this.stateStore.load(partition, this.options.settings);
+    this.m.restores.inc();
+    rt.analytics = analytics;
+    rt.emitted.clear();
+    rt.persistedFoldedThrough = analytics.progress.foldedThrough;
+    return analytics;
+  }
+
+  /** Steps 3–5: persist, publish early rows when due, close due windows. */
+  private async settle(rt: PartitionRuntime, analytics: PartitionAnalytics, partition: number): Promise<void> {
+    const now = this.now();
+    const emitNow = rt.emitPending && now - rt.lastEmitAt >= this.options.settings.emitIntervalMs;
+    const open = emitNow ? analytics.openWindowRows() : null;
+    if (analytics.hasChanges()) {
+      const changes = analytics.takeChanges();
+      await this.stateStore.persist(partition, changes);
+      if (changes.progress.foldedThrough !== rt.persistedFoldedThrough) {
+        rt.persistedFoldedThrough = changes.progress.foldedThrough;
+        await this.stateStore.deleteFolded(partition, changes.progress).catch((error: unknown) => this.ports.logger.warn({ err: error, partition }, 'could not delete folded samples; they are ignored on restore'));
+      }
+    }
+    if (open) {
+      await this.publishEarlyRows(rt, analytics, partition, [...open.rows, ...open.retractions], now);
+      rt.lastEmitAt = now;
+      rt.emitPending = false;
+    }
+    const { closed, sideOutputs } = analytics.closeDueWindows();
+    await this.publishSideOutputs(sideOutputs.map((s) => sideOutputLetter(s, partition)));
+    if (closed.length > 0) await this.publishClosed(rt, analytics, partition, closed, now);
+    this.m.views.set({ partition: String(partition) }, analytics.views.size);
+    if (analytics.progress.watermark !== null) this.m.watermarkLag.set({ partition: String(partition) }, (now - analytics.progress.watermark) / 1000);
+  }
+
+  private async publishEarlyRows(rt: PartitionRuntime, analytics: PartitionAnalytics, partition: number, rows: WindowRow[], now: number): Promise<void> {
+    const changed: WindowRow[] = [];
+    for (const row of rows) {
+      const key = rowKey(row);
+      const values = JSON.stringify(row);
+      let byKey = rt.emitted.get(row.window_start);
+      if (!byKey) {
+        byKey = new Map();
+        rt.emitted.set(row.window_start, byKey);
+      }
+      if (byKey.get(key) === values) continue;
+      byKey.set(key, values);
+      changed.push(row);
+    }
+    if (changed.length === 0) return;
+    await publishBounded(
+      this.ports.bus,
+      TOPICS.analyticsAggregates,
+      windowRowsMessages({ group: this.groupId, source_partition: partition, version: analytics.version(false).toString(), emitted_at: now }, changed),
+    );
+  }
+
+  private async publishClosed(rt: PartitionRuntime, analytics: PartitionAnalytics, partition: number, closed: ClosedWindow[], now: number): Promise<void> {
+    const version = analytics.version(true).toString();
+    const messages: OutgoingMessage[] = [];
+    const retractions: WindowRow[] = [];
+    for (const window of closed) {
+      rt.emitted.delete(window.windowStart);
+      retractions.push(...window.retractions);
+      if (window.rows.length === 0 && window.views.length === 0) continue;
+      messages.push(...windowFinalMessages({ group: this.groupId, source_partition: partition, window_start: window.windowStart, version, emitted_at: now }, window.rows, window.views));
+      for (const view of window.views) this.m.viewsEnded.inc({ reason: view.end_reason });
+    }
+    if (retractions.length > 0) messages.push(...windowRowsMessages({ group: this.groupId, source_partition: partition, version, emitted_at: now }, retractions));
+    if (messages.length > 0) await publishBounded(this.ports.bus, TOPICS.analyticsAggregates, messages);
+    this.m.windowsClosed.inc(closed.length);
+  }
+
+  private async publishSideOutputs(letters: DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    for (const letter of letters) this.m.sideOutputs.inc({ reason: letter.reason.split(':')[0]! });
+    await publishBounded(this.ports.bus, TOPICS.deadLetters, letters.map((letter) => deadLetterMessage(letter, this.now())));
+  }
+
+  /** Publishes pending early rows, and moves the watermark of caught-up idle partitions. */
+  private async tick(): Promise<void> {
+    if (this.ticking || !this.subscription) return;
+    this.ticking = true;
+    try {
+      const assigned = new Set(this.subscription.assignedPartitions()[TOPICS.playerEvents] ?? []);
+      for (const partition of this.runtimes.keys()) if (!assigned.has(partition) && !this.runtimes.get(partition)!.busy) this.runtimes.delete(partition);
+      const now = this.now();
+      const idle = [...assigned].filter((p) => !this.runtime(p).busy && now - this.runtime(p).lastBatchAt >= this.options.settings.idleAdvanceMs);
+      const caughtUp = idle.length > 0 ? await this.caughtUp(idle) : new Set<number>();
+      for (const partition of assigned) {
+        const rt = this.runtime(partition);
+        if (rt.busy) continue;
+        const advance = caughtUp.has(partition);
+        if (!advance && !(rt.emitPending && rt.analytics)) continue;
+        await rt.queue.run(async () => {
+          rt.busy = true;
+          try {
+            const analytics = await this.loaded(rt, partition);
+            if (advance && analytics.advanceIdle(this.now())) {
+              this.m.idleAdvances.inc();
+              rt.emitPending = true;
+            }
+            await this.settle(rt, analytics, partition);
+          } catch (error) {
+            rt.analytics = null;
+            rt.emitted.clear();
+            this.ports.logger.error({ err: error, partition }, 'viewer analytics: idle advance failed; state is reloaded on the next batch');
+          } finally {
+            rt.busy = false;
+          }
+        });
+      }
+    } catch (error) {
+      this.ports.logger.warn({ err: error }, 'viewer analytics: tick failed');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** Partitions whose every message has been applied (nothing more to read right now). */
+  private async caughtUp(partitions: number[]): Promise<Set<number>> {
+    const [committed, end] = await Promise.all([this.ports.bus.committedOffsets(this.groupId, TOPICS.playerEvents), this.ports.bus.endOffsets(TOPICS.playerEvents)]);
+    const result = new Set<number>();
+    for (const partition of partitions) {
+      const applied = this.runtimes.get(partition)?.analytics?.progress.lastOffset;
+      const next = Math.max(applied === null || applied === undefined ? -1 : Number(applied) + 1, committed[partition] ?? -1);
+      const available = end[partition] ?? 0;
+      if (available === 0 || next >= available) result.add(partition);
+    }
+    return result;
+  }
+}
+
+function parseEvents(messages: DeliveredMessage[]): { events: IncomingEvent[]; invalid: DeadLetter[] } {
+  const events: IncomingEvent[] = [];
+  const invalid: DeadLetter[] = [];
+  for (const message of messages) {
+    const origin = `${message.topic}/${message.partition}/${message.offset}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(message.value.toString('utf8'));
+    } catch (error) {
+      invalid.push({ sourceTopic: message.topic, payload: message.value, reason: `invalid player event: not JSON (${(error as Error).message})`, origin });
+      continue;
+    }
+    if (!enrichedPlayerEventValidator.check(value)) {
+      invalid.push({ sourceTopic: message.topic, payload: message.value, reason: 'invalid player event: does not match EnrichedPlayerEvent', errors: enrichedPlayerEventValidator.errors(value), origin });
+      continue;
+    }
+    events.push({ offset: message.offset, event: value, payload: message.value });
+  }
+  return { events, invalid };
+}
+
+function sideOutputLetter(output: SideOutput, partition: number): DeadLetter {
+  return {
+    sourceTopic: TOPICS.playerEvents,
+    payload: output.payload,
+    reason: `${output.reason}: ${output.detail}`,
+    origin: output.offset === undefined ? `viewer-analytics/${partition}` : `${TOPICS.playerEvents}/${partition}/${output.offset}`,
+  };
+}

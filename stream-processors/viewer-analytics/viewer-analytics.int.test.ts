@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAnalyticsStore, type AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
+import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
+import { applyMigrations } from '../../core/analytics-store/migrations.ts';
+import { EmbeddedBus } from '../../core/bus/embedded-bus.ts';
+import type { AnalyticsSettings } from '../../core/config.ts';
+import { Metrics } from '../../core/metrics.ts';
+import { allTopicSpecs, TOPICS } from '../../core/topics.ts';
+import { countViewSummaries, expectAnalyticsToMatchTruth } from '../../test/analytics-truth.ts';
+import { testServices } from '../../test/services.ts';
+import { waitFor } from '../../test/wait-for.ts';
+import { ClickHouseSink } from '../sinks/clickhouse-sink.ts';
+import { collectedEvents } from '../simulator/collector-view.ts';
+import { computeGroundTruth } from '../simulator/ground-truth.ts';
+import { SeededRandom } from '../simulator/seeded-random.ts';
+import { planSimulation } from '../simulator/viewer-scripts.ts';
+import { peakConcurrencyByMinute, viewTotals, viewTotalsByPeriod } from './metric-queries.ts';
+import { ViewerAnalyticsProcessor } from './viewer-analytics-processor.ts';
+
+/**
+ * The processor and the ClickHouse sink on the embedded bus, against the real ClickHouse engine:
+ * a simulation's events (out of order within the allowed lateness) through a processor that is
+ * stopped and replaced half-way, then every metric compared with the ground truth. Then the
+ * final results are published a second time, as a processor that crashed after publishing would:
+ * the rollups must not move.
+ */
+const settings: AnalyticsSettings = {
+  windowMs: 10_000,
+  allowedLatenessMs: 15_000,
+  inactiveAfterMs: 25_000,
+  endAfterSilenceMs: 30_000,
+  pausedEndAfterMs: 45_000,
+  maxRebufferMs: 20_000,
+  emitIntervalMs: 200,
+  idleAdvanceMs: 500,
+  maxViewsPerPartition: 100_000,
+};
+const PARTITIONS = 4;
+const logger = pino({ level: 'silent' });
+
+describe('viewer analytics: processor and ClickHouse sink', () => {
+  let store: AnalyticsStore;
+  let bus: EmbeddedBus;
+
+  beforeAll(async () => {
+    store = await createAnalyticsStore({ kind: 'clickhouse', url: testServices().clickhouseUrl, username: 'default', password: '', database: `va_${randomUUID().replaceAll('-', '')}` });
+    await applyMigrations(store);
+    bus = new EmbeddedBus({ defaultPartitions: PARTITIONS, maxRetainedMessages: 1_000_000, publish: { lingerMs: 2, maxBatchMessages: 2_000, maxBufferedMessages: 100_000 } });
+    await bus.ensureTopics(allTopicSpecs(PARTITIONS));
+  });
+
+  afterAll(async () => {
+    await bus?.close();
+    await store?.client.command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(store.database)}` });
+    await store?.close();
+  });
+
+  it('every metric equals the ground truth, live and rolled up, across a processor restart; re-emitted finals change nothing', async () => {
+    // A run in the recent past, so that the idle watermark (wall clock) closes everything once the events are in.
+    const plan = planSimulation({ viewers: 120, durationMs: 120_000, seed: 21, streams: 2, startAt: Date.now() - 6 * 60_000, maxRebufferMs: settings.maxRebufferMs });
+    const truth = computeGroundTruth(plan, settings);
+    const jitter = new SeededRandom(5);
+    const events = collectedEvents(plan, { deliveryDelayMs: () => jitter.int(0, 6_000) });
+    const metrics = new Metrics();
+    const sink = new ClickHouseSink({ bus, analytics: store, metrics, logger });
+    await sink.start();
+
+    let processor = new ViewerAnalyticsProcessor({ bus, analytics: store, metrics, logger }, { settings, maxBatchMessages: 300 });
+    await processor.start();
+    const half = Math.floor(events.length / 2);
+    const publish = (slice: typeof events) => bus.publish(TOPICS.playerEvents, slice.map((e) => ({ key: e.view_id, value: Buffer.from(JSON.stringify(e)) })));
+    await publish(events.slice(0, half));
+    await waitFor('the first half to be processed', async () => (await bus.committedOffsets('viewer-analytics', TOPICS.playerEvents)).reduce((a, b) => a + Math.max(0, b), 0) >= half, { timeoutMs: 60_000 });
+    await processor.stop();
+    // A new instance: it knows nothing but what the state store holds.
+    processor = new ViewerAnalyticsProcessor({ bus, analytics: store, metrics, logger }, { settings, maxBatchMessages: 300 });
+    await processor.start();
+    await publish(events.slice(half));
+
+    await waitFor('every view to end and be summarized', async () => (await countViewSummaries(store, plan.propertyId)) === truth.views, { timeoutMs: 240_000, intervalMs: 500 });
+    await waitFor('the sink to catch up', async () => {
+      const [committed, end] = await Promise.all([bus.committedOffsets('clickhouse-sink', TOPICS.analyticsAggregates), bus.endOffsets(TOPICS.analyticsAggregates)]);
+      return end.every((e, p) => e === 0 || committed[p] === e);
+    }, { timeoutMs: 60_000 });
+    await processor.stop();
+    expect((await metrics.registry.getSingleMetricAsString('livepulse_viewer_analytics_side_output_total'))).not.toMatch(/reason="late"\} [1-9]/);
+
+    await expectAnalyticsToMatchTruth(store, truth);
+
+    // Re-emission: every final chunk published again (new offsets), as after a processor crash.
+    const before = await snapshotRollups(store, plan.propertyId, Object.keys(truth.streams));
+    const finals: Buffer[] = [];
+    const readerGroup = `reader-${randomUUID()}`;
+    const reader = await bus.subscribe({
+      groupId: readerGroup,
+      topics: [TOPICS.analyticsAggregates],
+      handleBatch: async (batch) => {
+        for (const m of batch.messages) if ((JSON.parse(m.value.toString()) as { type: string }).type === 'viewer_window_final') finals.push(m.value);
+      },
+    });
+    const aggregatesEnd = await bus.endOffsets(TOPICS.analyticsAggregates);
+    await waitFor('reading back the aggregates', async () => (await bus.committedOffsets(readerGroup, TOPICS.analyticsAggregates)).every((c, p) => aggregatesEnd[p] === 0 || c === aggregatesEnd[p]), { timeoutMs: 10_000 });
+    await reader.stop();
+    expect(finals.length).toBeGreaterThan(0);
+    await bus.publish(TOPICS.analyticsAggregates, finals.map((value) => ({ key: 'replayed', value })));
+    await waitFor('the sink to read the replayed finals', async () => {
+      const [committed, end] = await Promise.all([bus.committedOffsets('clickhouse-sink', TOPICS.analyticsAggregates), bus.endOffsets(TOPICS.analyticsAggregates)]);
+      return end.reduce((a, b) => a + b, 0) === aggregatesEnd.reduce((a, b) => a + b, 0) + finals.length && end.every((e, p) => e === 0 || committed[p] === e);
+    }, { timeoutMs: 60_000 });
+    expect(await snapshotRollups(store, plan.propertyId, Object.keys(truth.streams))).toEqual(before);
+    await sink.stop();
+  }, 420_000);
+});
+
+async function snapshotRollups(store: AnalyticsStore, propertyId: string, streams: string[]) {
+  const snapshot: unknown[] = [];
+  for (const streamId of streams) {
+    const scope = { propertyId, streamId };
+    snapshot.push(await peakConcurrencyByMinute(store, scope, 'rollup'), await viewTotalsByPeriod(store, scope, 'start'), await viewTotalsByPeriod(store, scope, 'end', 'hour'), await viewTotals(store, scope));
+  }
+  return snapshot;
+}
