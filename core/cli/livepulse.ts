@@ -10,7 +10,15 @@ Usage:
   livepulse start [service…]          run every service (default) or the named ones
   livepulse services start|stop|status [kafka redis s3 clickhouse]
                                       local real services for development and tests
+  livepulse simulate --viewers N --duration S --collector URL --key K --out truth.json
+                                      play scripted viewers against a collector, with the ground truth
   livepulse config                    print the resolved configuration (secrets redacted)
+  livepulse ivs create-channel|sessions|recordings …
+                                      the Amazon IVS control plane (see \`livepulse ivs\`)
+  livepulse live-stream [--duration S] [--collector URL] …
+                                      a synthetic live broadcast recorded in IVS's layout (see \`livepulse live-stream --help\`)
+  livepulse token --sub <id> --role <stream>=<role> [--name …] [--ttl …]
+                                      mint a development chat token (see \`livepulse token --help\`)
   livepulse help
 
 Configuration comes from the environment; see docs/configuration.md.`;
@@ -58,9 +66,40 @@ async function main(argv: string[]): Promise<number> {
       const { runServicesCommand } = await import('../../infra/local/services.ts');
       return runServicesCommand(rest);
     }
+    case 'simulate': {
+      const { runSimulateCommand } = await import('../../stream-processors/simulator/simulate.ts');
+      return runSimulateCommand(argv.slice(argv.indexOf('simulate') + 1), loadConfig().analytics);
+    }
     case 'config':
       process.stdout.write(`${JSON.stringify(redacted(loadConfig()), null, 2)}\n`);
       return 0;
+    case 'ivs': {
+      const { runIvsCommand } = await import('../ivs/ivs-command.ts');
+      return runIvsCommand(argv.slice(argv.indexOf('ivs') + 1));
+    }
+    case 'live-stream': {
+      const { runLiveStreamCommand, LIVE_STREAM_USAGE } = await import('../../clip-worker/live-stream-command.ts');
+      if (argv.includes('--help')) {
+        process.stdout.write(`${LIVE_STREAM_USAGE}\n`);
+        return 0;
+      }
+      return runLiveStreamCommand(argv.slice(argv.indexOf('live-stream') + 1));
+    }
+    case 'token': {
+      const { mintTokenFromArgs, TokenCommandError, TOKEN_USAGE } = await import('../../chat-gateway/token-command.ts');
+      if (argv.includes('--help')) {
+        process.stdout.write(`${TOKEN_USAGE}\n`);
+        return 0;
+      }
+      try {
+        process.stdout.write(`${await mintTokenFromArgs(argv.slice(argv.indexOf('token') + 1), loadConfig().auth)}\n`);
+        return 0;
+      } catch (error) {
+        if (!(error instanceof TokenCommandError)) throw error;
+        process.stderr.write(`livepulse: ${error.message}\n`);
+        return 2;
+      }
+    }
     case undefined:
     case 'help':
     case '--help':
