@@ -100,6 +100,7 @@ install_versitygw() {
 
 # fakesnow (Snowflake SQL on DuckDB) behind the Snowflake REST test server that the real
 # snowflake-sdk talks to in the Snowflake sink's tests (test/fixtures/snowflake-server.ts).
+# The connector stays below 5: 5.x breaks fakesnow 0.12.1.
 install_fakesnow() {
   local home="$cache_dir/fakesnow-$FAKESNOW_VERSION"
   if [ -f "$home/.complete" ]; then
@@ -110,7 +111,7 @@ install_fakesnow() {
   say "fakesnow $FAKESNOW_VERSION: creating a virtualenv and installing from PyPI"
   rm -rf "$home"
   python3 -m venv "$home" || fail "python3 -m venv failed (Debian: apt-get install python3-venv)"
-  "$home/bin/python" -m pip install --quiet --disable-pip-version-check "fakesnow[server]==$FAKESNOW_VERSION" \
+  "$home/bin/python" -m pip install --quiet --disable-pip-version-check "fakesnow[server]==$FAKESNOW_VERSION" 'snowflake-connector-python<5' \
     || fail "pip install fakesnow[server]==$FAKESNOW_VERSION failed"
   touch "$home/.complete"
 }
