@@ -95,5 +95,13 @@ describe('LingeringPublisher', () => {
     ]);
     expect(batches.map((b) => b[0]!.keys)).toEqual([['1', '2'], ['3', '4'], ['5', '6', '7', '8']]);
   });
+
+  it('never merges publishes past maxBatchBytes (Kafka refuses record batches over 1 MiB)', async () => {
+    const { batches, send } = recordingSender();
+    const publisher = new LingeringPublisher(send, { lingerMs: 20, maxBatchMessages: 1000, maxBufferedMessages: 1000, maxBatchBytes: 1000 });
+    const big = (key: string) => ({ key, value: Buffer.alloc(400) });
+    await Promise.all(['1', '2', '3', '4', '5'].map((k) => publisher.publish('a', [big(k)])));
+    expect(batches.map((b) => b[0]!.keys)).toEqual([['1', '2'], ['3', '4'], ['5']]);
+  });
 });
 

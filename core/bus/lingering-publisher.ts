@@ -17,6 +17,12 @@ export interface LingerTuning {
   /** A batch is sent without waiting for the linger window once it holds this many messages; sends never exceed it except for one oversized publish. */
   maxBatchMessages: number;
   maxBufferedMessages: number;
+  /**
+   * Bytes (keys + values) one send may carry when it merges publishes. Kafka refuses a record
+   * batch over `message.max.bytes` (1 MiB by default) per partition; staying under it overall
+   * keeps every partition's batch under it. Default 900 KiB. A single larger publish goes alone.
+   */
+  maxBatchBytes?: number;
   /** Default: unlimited. */
   maxConcurrentSends?: number;
 }
@@ -26,6 +32,7 @@ export type SendBatch = (batch: Array<{ topic: string; messages: OutgoingMessage
 interface PendingPublish {
   topic: string;
   messages: OutgoingMessage[];
+  bytes: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -58,7 +65,8 @@ export class LingeringPublisher {
     }
     this.bufferedMessages += messages.length;
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ topic, messages, resolve, reject });
+      const bytes = messages.reduce((n, m) => n + m.value.length + Buffer.byteLength(m.key), 0);
+      this.pending.push({ topic, messages, bytes, resolve, reject });
       this.pendingMessages += messages.length;
       if (this.pendingMessages >= this.tuning.maxBatchMessages || this.tuning.lingerMs === 0) this.flush();
       else if (this.sendsInFlight < this.maxConcurrentSends) this.timer ??= setTimeout(() => this.flush(), this.tuning.lingerMs);
@@ -76,14 +84,18 @@ export class LingeringPublisher {
   }
 
   private sendNextBatch(): void {
-    // Whole publishes up to maxBatchMessages; a single larger publish goes alone.
+    // Whole publishes up to maxBatchMessages and maxBatchBytes; a single larger publish goes alone.
+    const maxBytes = this.tuning.maxBatchBytes ?? 900 * 1024;
     const publishes: PendingPublish[] = [];
     let count = 0;
+    let bytes = 0;
     while (this.pending.length > 0) {
       const next = this.pending[0]!;
-      if (publishes.length > 0 && count + next.messages.length > this.tuning.maxBatchMessages) break;
+      const full = count + next.messages.length > this.tuning.maxBatchMessages || bytes + next.bytes > maxBytes;
+      if (publishes.length > 0 && full) break;
       publishes.push(this.pending.shift()!);
       count += next.messages.length;
+      bytes += next.bytes;
     }
     this.pendingMessages -= count;
 
