@@ -1,7 +1,7 @@
 import type { AnalyticsSettings } from '../../core/config.ts';
 import type { PlayerEvent } from '../../core/schemas/player-event.ts';
 import { DIMENSIONS } from '../viewer-analytics/aggregate-messages.ts';
-import { qoeMetrics, quantileExact, type QoeMetrics } from '../viewer-analytics/qoe-formulas.ts';
+import { qoeMetrics, quantileExact, type ViewMetricTotals } from '../viewer-analytics/qoe-formulas.ts';
 import type { ScriptedEvent, ScriptedView, SimulationPlan } from './viewer-scripts.ts';
 
 /**
@@ -14,22 +14,7 @@ export type TruthSettings = Pick<AnalyticsSettings, 'windowMs' | 'inactiveAfterM
 
 type TruthDimension = (typeof DIMENSIONS)[number];
 
-export interface ViewTotals extends QoeMetrics {
-  views: number;
-  unique_viewers: number;
-  watch_ms: number;
-  playing_ms: number;
-  rebuffer_ms: number;
-  rebuffer_count: number;
-  views_with_startup: number;
-  startup_time_p50_ms: number | null;
-  startup_time_p95_ms: number | null;
-  playback_failures: number;
-  startup_failures: number;
-  exits_before_start: number;
-  business_exceptions: number;
-  upscale_weighted_ms: number;
-}
+export type ViewTotals = ViewMetricTotals;
 
 export interface WindowTruth {
   window_start: number;

@@ -1,5 +1,5 @@
 import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
-import { qoeMetrics, type QoeMetrics } from './qoe-formulas.ts';
+import { qoeMetrics, type QoeMetrics, type ViewMetricTotals } from './qoe-formulas.ts';
 
 /**
  * Named queries over the viewer-analytics tables, for dashboards, reports and tests. Window rows
@@ -65,22 +65,8 @@ export function peakConcurrencyByMinute(store: AnalyticsStore, scope: StreamScop
   return rows(store, query, scopeParams(scope));
 }
 
-export interface ViewTotals extends QoeMetrics {
+export interface ViewTotals extends ViewMetricTotals {
   dimension_value: string;
-  views: number;
-  unique_viewers: number;
-  watch_ms: number;
-  playing_ms: number;
-  rebuffer_ms: number;
-  rebuffer_count: number;
-  views_with_startup: number;
-  startup_time_p50_ms: number | null;
-  startup_time_p95_ms: number | null;
-  playback_failures: number;
-  startup_failures: number;
-  exits_before_start: number;
-  business_exceptions: number;
-  upscale_weighted_ms: number;
 }
 
 type ViewSums = Omit<ViewTotals, keyof QoeMetrics | 'startup_time_p50_ms' | 'startup_time_p95_ms'> & { startup: [number, number] };

@@ -62,3 +62,21 @@ export function quantileExact(sortedAscending: readonly number[], level: number)
   const rank = Math.min(sortedAscending.length - 1, Math.floor(level * sortedAscending.length));
   return sortedAscending[rank]!;
 }
+
+/** Totals over a set of views with the metrics derived from them: what queries return and the simulator predicts. */
+export interface ViewMetricTotals extends QoeMetrics {
+  views: number;
+  unique_viewers: number;
+  watch_ms: number;
+  playing_ms: number;
+  rebuffer_ms: number;
+  rebuffer_count: number;
+  views_with_startup: number;
+  startup_time_p50_ms: number | null;
+  startup_time_p95_ms: number | null;
+  playback_failures: number;
+  startup_failures: number;
+  exits_before_start: number;
+  business_exceptions: number;
+  upscale_weighted_ms: number;
+}
