@@ -27,8 +27,10 @@ install_debian_packages() {
   command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
   # Headless Chromium for the browser tests (SDK, live board); driven by playwright-core.
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  # pdftoppm renders the creator report PDFs in their tests.
+  command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
   if [ "${#missing[@]}" -eq 0 ]; then
-    say "redis-server, ffmpeg and chromium: already installed"
+    say "redis-server, ffmpeg, chromium and poppler-utils: already installed"
     return
   fi
   command -v apt-get >/dev/null 2>&1 || fail "apt-get not found: install ${missing[*]} with this system's package manager"
