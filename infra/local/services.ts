@@ -356,16 +356,30 @@ async function ensureService(
   const dir = join(stateDir, service.name);
   const recorded = await readRecord(stateDir, service.name);
   if (recorded) {
-    if (await isServiceProcess(recorded.pid, dir)) {
-      const answers = await service.probe(service.endpoints(recorded.ports)).then(() => true, () => false);
-      if (answers) return { record: recorded, started: false, elapsedMs: 0 };
+    if (await isServiceProcess(recorded.pid, dir) && (await answersWithin(service, recorded, dir))) {
+      return { record: recorded, started: false, elapsedMs: 0 };
     }
-    // Dead, or alive but not answering (hung, half started): replace it.
+    // Dead, or alive but not answering for a whole ready timeout (hung): replace it.
     await stopService(recorded, stateDir);
   }
   const startedAt = Date.now();
   const record = await launch(service, stateDir);
   return { record, started: true, elapsedMs: Date.now() - startedAt };
+}
+
+/**
+ * A live instance that misses one probe is usually just slow (a loaded machine, a broker busy
+ * electing): keep asking for up to its ready timeout rather than replacing it, which would
+ * pull it from under every other test process using it.
+ */
+async function answersWithin(service: ServiceDefinition, record: ServiceRecord, dir: string): Promise<boolean> {
+  const endpoints = service.endpoints(record.ports);
+  const deadline = Date.now() + service.readyTimeoutMs;
+  while (true) {
+    if (await service.probe(endpoints).then(() => true, () => false)) return true;
+    if (Date.now() > deadline || !(await isServiceProcess(record.pid, dir))) return false;
+    await sleep(1_000);
+  }
 }
 
 async function launch(service: ServiceDefinition, stateDir: string): Promise<ServiceRecord> {
