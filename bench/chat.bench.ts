@@ -7,16 +7,18 @@
  * Targets: p99 <= 150 ms and >= 0.8x the bare server's delivered messages/s.
  *
  * Each server runs in its own process; the viewers are split over CLIENT_PROCESSES child
- * processes; the senders run here. After the last send, the run waits until every delivery has
+ * processes; the senders run here. On a machine with two or more cores the server is pinned to
+ * core 0 and this process and its client children to the others (taskset), so the clients'
+ * work does not land on the server's core; BENCH_PIN_CPUS=0 turns that off. After the last send, the run waits until every delivery has
  * landed (or none has for 5 s); delivered/s is over first send to last delivery. The 1-minute
  * load average is recorded, since other work on the machine moves every figure. Settings: BENCH_CLIENTS (2000), BENCH_RATE (20 msg/s),
  * BENCH_SECONDS (30), BENCH_CLIENT_PROCESSES (2).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
@@ -75,6 +77,26 @@ async function stop(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * Server on core 0, clients on the rest: returns the command prefix for the server, after moving
+ * this process (and so the children it forks) off core 0. Empty when pinning is off or impossible.
+ */
+function pinServerApart(): string[] {
+  if (process.env.BENCH_PIN_CPUS === '0' || availableParallelism() < 2) return [];
+  try {
+    execFileSync('taskset', ['-cp', `1-${availableParallelism() - 1}`, String(process.pid)], { stdio: 'ignore' });
+    return ['taskset', '-c', '0'];
+  } catch {
+    return [];
+  }
+}
+const SERVER_PREFIX = pinServerApart();
+/** Spawns a server process, pinned to its own core when SERVER_PREFIX says so. */
+function spawnServer(args: string[], options: Parameters<typeof spawn>[2]): ChildProcess {
+  const [command, ...prefix] = SERVER_PREFIX.length > 0 ? SERVER_PREFIX : [process.execPath];
+  return spawn(command!, SERVER_PREFIX.length > 0 ? [...prefix, process.execPath, ...args] : args, options);
 }
 
 const token = (sub: string) => mintChatToken({ secret: SECRET, sub, name: sub, roles: { [STREAM]: 'viewer' }, ttlSeconds: 3_600 });
@@ -203,7 +225,7 @@ async function main(): Promise<void> {
   let bare: ChildProcess | undefined;
   try {
     const gatewayPort = await freePort();
-    gateway = spawn(process.execPath, ['bin/livepulse.js', 'start', 'chat-gateway'], {
+    gateway = spawnServer(['bin/livepulse.js', 'start', 'chat-gateway'], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
@@ -222,7 +244,7 @@ async function main(): Promise<void> {
     const ours = await run(`http://127.0.0.1:${gatewayPort}`, true);
     await stop(gateway);
 
-    bare = spawn(process.execPath, ['--import', 'tsx', 'bench/chat-bench/bare-server.ts'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PORT: '0' } });
+    bare = spawnServer(['--import', 'tsx', 'bench/chat-bench/bare-server.ts'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PORT: '0' } });
     let barePort = 0;
     bare.stdout!.on('data', (chunk: Buffer) => {
       const match = /listening (\d+)/.exec(chunk.toString());
@@ -246,6 +268,7 @@ async function main(): Promise<void> {
         p99_ms: round(ours.p99Ms),
         connect_s: round(ours.connectSeconds),
         load_avg_1m: round(loadavg()[0]!),
+        server_core: SERVER_PREFIX.length > 0 ? 'pinned apart' : 'shared',
       },
       baseline: {
         bare_delivered_fraction: round(baseline.deliveries / baseline.expectedDeliveries),
