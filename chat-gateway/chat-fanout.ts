@@ -2,8 +2,10 @@ import type { ChatModes } from '../core/moderation/channel-settings.ts';
 import type {
   ChatMessageView,
   HeldMessageView,
+  ClipStaffEvent,
   HeldResolvedEvent,
   MessageRemovedEvent,
+  PromptEvent,
   MessageStatusEvent,
   UserTimeoutEvent,
 } from './protocol.ts';
@@ -22,6 +24,9 @@ export interface ChatFanout {
   /** To the stream's moderators only. */
   held(streamId: string, held: HeldMessageView): void;
   heldResolved(streamId: string, event: HeldResolvedEvent): void;
+  /** To the stream's staff room (hosts, moderators, admins): suggestions and clip news. */
+  prompt(streamId: string, event: PromptEvent): void;
+  clip(streamId: string, event: ClipStaffEvent): void;
   /** To one socket, on whichever node holds it. */
   status(socketId: string, event: MessageStatusEvent): void;
   /** Tells every node to drop its cached copy of the channel's rules. */
@@ -29,4 +34,5 @@ export interface ChatFanout {
 }
 
 export const roomOf = (streamId: string) => `stream:${streamId}`;
+/** The stream's staff: every socket whose role there is moderator, host or admin. */
 export const moderatorRoomOf = (streamId: string) => `mods:${streamId}`;

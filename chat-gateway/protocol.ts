@@ -9,10 +9,13 @@ import type { ChatRole } from './chat-token.ts';
  * what the server sends back. A socket joins one stream at a time. Every client event takes an
  * acknowledgement callback and is answered through it, with a reason when refused.
  *
- * client → server: `join`, `message`, and for moderators `mod:*` (see MODERATOR_EVENTS)
+ * client → server: `join`, `message`, for moderators `mod:*` (see MODERATOR_EVENTS), and for
+ * hosts and moderators `prompt:feedback`. A message `!clip [title]` from a host, moderator or
+ * admin asks for a clip instead of being chat (see chat-commands.ts).
  * server → client: `message`, `message:removed`, `message:held` and `message:held:resolved`
  * (moderators only), `message:status` (the sender of a held message), `user:timeout`, `modes`,
- * `viewers` (at most once a second)
+ * `viewers` (at most once a second), and to the stream's staff (hosts, moderators, admins) only:
+ * `prompt` (a suggestion for the host) and `clip` (a clip was created, updated or failed)
  */
 
 export const CHAT_NAMESPACE = '/chat';
@@ -95,7 +98,18 @@ export type AddTermRequest = Static<typeof AddTermRequest>;
 export type RemoveTermRequest = Static<typeof RemoveTermRequest>;
 export type ShieldRequest = Static<typeof ShieldRequest>;
 
+/** A host's or moderator's verdict on a prompt, stored for the content team's boards. */
+export const PromptFeedbackRequest = Type.Object(
+  {
+    promptId: Id('Prompt'),
+    action: Type.Union([Type.Literal('used'), Type.Literal('dismissed')]),
+  },
+  { additionalProperties: false },
+);
+export type PromptFeedbackRequest = Static<typeof PromptFeedbackRequest>;
+
 export const joinValidator = createValidator(JoinRequest);
+export const promptFeedbackValidator = createValidator(PromptFeedbackRequest);
 export const messageValidator = createValidator(MessageRequest);
 
 /** Moderator events over socket.io and the request each takes; the HTTP API mirrors them. */
@@ -141,6 +155,7 @@ export interface HeldMessageView {
 
 export type MessageAck =
   | { status: 'delivered'; id: string }
+  | ClipCommandAck
   | { status: 'held'; id: string; reason: 'held_for_review'; expiresAt: number }
   | { status: 'rejected'; reason: RejectionReason; detail?: string; retryAfterMs?: number };
 
@@ -181,6 +196,50 @@ export interface UserTimeoutEvent {
   kind: 'timeout' | 'ban' | 'lifted';
   until: number | null;
   reason: string;
+}
+
+/** The answer to `!clip`: the highlight asked for and the clip to follow at `/v1/clips/:clipId`. */
+export interface ClipCommandAck {
+  status: 'command';
+  command: 'clip';
+  highlightId: string;
+  clipId: string;
+  start: number;
+  end: number;
+  /** As typed after `!clip`; the clip itself carries no title yet (the highlight has no field for it). */
+  title?: string;
+}
+
+/** `prompt`: a suggestion for the host (hosts, moderators and admins of the stream only). */
+export interface PromptEvent {
+  id: string;
+  streamId: string;
+  prompt: string;
+  rationale: string;
+  /** Display names of the viewers behind it. */
+  askers: string[];
+  sourceMessageIds: string[];
+  /** 1–5, 5 the most pressing. */
+  priority: number;
+  /** `heuristic` when no model wrote it. */
+  source: 'ai' | 'heuristic';
+  windowStart: number;
+  windowEnd: number;
+  createdAt: number;
+}
+
+/** `clip`: what became of a clip of the stream (hosts, moderators and admins only). */
+export interface ClipStaffEvent {
+  clipId: string;
+  highlightId: string;
+  streamId: string;
+  status: 'created' | 'updated' | 'failed';
+  start: number;
+  end: number;
+  outputs?: Record<string, string>;
+  durationMs?: number;
+  reason?: string;
+  finishedAt: number;
 }
 
 export interface ViewersEvent {

@@ -4,14 +4,21 @@ import { Server } from 'socket.io';
 import { defaultChannelSettings } from '../core/moderation/channel-settings.ts';
 import { ChatModerator } from '../core/moderation/moderate-message.ts';
 import type { ServiceDefinition } from '../core/platform.ts';
+import { profileVersion } from '../clip-worker/clip-profile.ts';
+import { clipId } from '../clip-worker/clip-records.ts';
+import { clipProfileFromConfig } from '../clip-worker/service.ts';
 import { ChannelRulesCache } from './channel-rules-cache.ts';
+import { ChatCommands } from './chat-commands.ts';
+import { startClipListener } from './clip-listener.ts';
 import { chatMetrics } from './chat-metrics.ts';
 import { createChatStore } from './chat-store/create-chat-store.ts';
 import { createChatTokenVerifier } from './chat-token.ts';
 import { HeldMessages } from './held-messages.ts';
+import { startHostPromptListener } from './host-prompt-listener.ts';
 import { MessageIntake } from './message-intake.ts';
 import { moderationRoutes } from './moderation-routes.ts';
 import { ModeratorActions } from './moderator-actions.ts';
+import { PromptFeedback } from './prompt-feedback.ts';
 import { CHAT_NAMESPACE } from './protocol.ts';
 import { registerChatNamespace, SETTINGS_CHANGED_EVENT, socketIoFanout } from './socket-server.ts';
 import { startVerdictListener } from './verdict-listener.ts';
@@ -26,14 +33,15 @@ export const MAX_FRAME_BYTES = 16 * 1_024;
 /**
  * chat-gateway: socket.io chat (namespace `/chat`) on the platform's HTTP server, with the inline
  * heuristics, held messages, AI verdicts from `chat.verdicts`, and the moderator API under
- * `/v1/chat`. With REDIS_URL, nodes share rooms through the socket.io sharded Redis adapter
+ * `/v1/chat`. Each stream's staff room (hosts, moderators, admins) also gets its host prompts
+ * (`host.prompts`) and clip news (`clips`), and its staff may type `!clip`. With REDIS_URL, nodes share rooms through the socket.io sharded Redis adapter
  * (Redis 7+) and share bans, settings, history, held messages and rate limits through Redis.
  */
 export const chatGatewayService: ServiceDefinition = {
   name: 'chat-gateway',
   description: 'socket.io chat with inline moderation, held messages, AI verdicts and moderator tools',
   async start(context) {
-    const { config, logger, bus, liveState, http } = context;
+    const { config, logger, bus, liveState, http, analytics } = context;
     const metrics = chatMetrics(context.metrics);
     const verifier = createChatTokenVerifier(config.auth);
     const store = await createChatStore(config, logger);
@@ -65,7 +73,16 @@ export const chatGatewayService: ServiceDefinition = {
     const intake = new MessageIntake({ chat: config.chat, store, liveState, bus, rules, moderator: new ChatModerator(), held, fanout, metrics, logger });
     const actions = new ModeratorActions({ store, liveState, bus, fanout, held, rules, defaults, metrics });
     const viewers = new ViewerCounts(nsp, { clustered });
-    registerChatNamespace({ nsp, chat: config.chat, verifier, liveState, store, rules, intake, actions, viewers, metrics, logger });
+    const clipProfile = profileVersion(clipProfileFromConfig(config.clips));
+    const commands = new ChatCommands({
+      bus,
+      liveState,
+      clipIdOf: (h) => clipId({ streamId: h.stream_id, startMs: h.start, endMs: h.end, profileVersion: clipProfile }),
+      metrics,
+      logger,
+    });
+    const promptFeedback = new PromptFeedback({ analytics, liveState, metrics });
+    registerChatNamespace({ nsp, chat: config.chat, verifier, liveState, store, rules, intake, actions, commands, promptFeedback, viewers, metrics, logger });
 
     await http.register(moderationRoutes, { verifier, actions, logger });
     // Open websockets would keep the HTTP server from closing; drop them when it starts to.
@@ -75,13 +92,15 @@ export const chatGatewayService: ServiceDefinition = {
     // Joins its consumer group in the background: a rebalance (a crashed node's stale membership
     // can hold one for the session timeout) must not keep chat down.
     const verdicts = await startVerdictListener({ bus, store, held, fanout, metrics, logger });
+    const prompts = await startHostPromptListener({ bus, liveState, fanout, metrics, logger });
+    const clips = await startClipListener({ bus, fanout, metrics, logger });
     viewers.start();
 
     return {
       async stop() {
         viewers.stop();
         held.stop();
-        await verdicts.stop();
+        await Promise.all([verdicts.stop(), prompts.stop(), clips.stop()]);
         nsp.local.disconnectSockets(true);
         await nsp.adapter.close();
         io.engine.close();

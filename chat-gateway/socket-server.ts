@@ -5,16 +5,19 @@ import type { LiveState } from '../core/live-state/live-state.ts';
 import type { Validator } from '../core/schemas/validate.ts';
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { ChannelRulesCache } from './channel-rules-cache.ts';
+import { parseChatCommand, type ChatCommands } from './chat-commands.ts';
 import { moderatorRoomOf, roomOf, type ChatFanout } from './chat-fanout.ts';
 import type { ChatMetrics } from './chat-metrics.ts';
 import type { ChatStore } from './chat-store/chat-store.ts';
 import { anonymousIdentity, canModerate, ChatTokenError, roleOn, type ChatIdentity, type ChatRole, type ChatTokenVerifier } from './chat-token.ts';
 import type { MessageIntake } from './message-intake.ts';
 import { ModerationActionError, rememberRole, type ModeratorActions } from './moderator-actions.ts';
+import type { PromptFeedback } from './prompt-feedback.ts';
 import {
   joinValidator,
   messageValidator,
   MODERATOR_EVENTS,
+  promptFeedbackValidator,
   type Ack,
   type JoinAck,
   type MessageAck,
@@ -86,6 +89,8 @@ export interface ChatNamespaceDeps {
   rules: ChannelRulesCache;
   intake: MessageIntake;
   actions: ModeratorActions;
+  commands: ChatCommands;
+  promptFeedback: PromptFeedback;
   viewers: ViewerCounts;
   metrics: ChatMetrics;
   logger: Logger;
@@ -160,12 +165,13 @@ export function registerChatNamespace(deps: ChatNamespaceDeps): void {
     });
 
     socket.onAny((event: string, ...args: unknown[]) => {
-      if (event === 'join' || event === 'message' || event in MODERATOR_EVENTS) return;
+      if (event === 'join' || event === 'message' || event === PROMPT_FEEDBACK_EVENT || event in MODERATOR_EVENTS) return;
       metrics.rejections.inc({ reason: 'unknown_event' });
       splitArgs(args).ack?.(refusal('unknown_event', `no event named ${JSON.stringify(event.slice(0, 40))}`));
     });
     socket.on('join', (...args: unknown[]) => session.handle(args, (payload) => session.join(payload)));
     socket.on('message', (...args: unknown[]) => session.handle(args, (payload) => session.message(payload)));
+    socket.on(PROMPT_FEEDBACK_EVENT, (...args: unknown[]) => session.handle(args, (payload) => session.promptFeedback(payload)));
     for (const event of Object.keys(MODERATOR_EVENTS) as ModeratorEvent[]) {
       socket.on(event, (...args: unknown[]) => session.handle(args, (payload) => session.moderate(event, payload)));
     }
@@ -250,7 +256,16 @@ class ChatSession {
       const first = messageValidator.errors(payload, 1)[0];
       return refuse('invalid_payload', first ? `${first.path} ${first.message}` : 'invalid payload');
     }
+    // A command is answered through the ack and never becomes chat.
+    const command = parseChatCommand(payload.text);
+    if (command) return this.deps.commands.run(this.identity, this.role, this.streamId, command);
     return this.deps.intake.accept({ identity: this.identity, role: this.role, socketId: this.socket.id }, this.streamId, payload);
+  }
+
+  async promptFeedback(payload: unknown): Promise<Ack<object>> {
+    if (this.streamId === null) return refusal('not_joined', 'join the stream the prompt was for first');
+    if (!promptFeedbackValidator.check(payload)) return invalidPayload(promptFeedbackValidator, payload);
+    return { ok: true, ...(await this.deps.promptFeedback.record(this.identity, this.role, this.streamId, payload)) };
   }
 
   async moderate<E extends ModeratorEvent>(event: E, payload: unknown): Promise<Ack<object>> {
@@ -294,6 +309,8 @@ export function socketIoFanout(nsp: Namespace, onSettingsChanged: (streamId: str
     modes: (streamId, modes) => nsp.to(roomOf(streamId)).emit('modes', modes),
     held: (streamId, held) => nsp.to(moderatorRoomOf(streamId)).emit('message:held', held),
     heldResolved: (streamId, event) => nsp.to(moderatorRoomOf(streamId)).emit('message:held:resolved', event),
+    prompt: (streamId, event) => nsp.to(moderatorRoomOf(streamId)).emit('prompt', event),
+    clip: (streamId, event) => nsp.to(moderatorRoomOf(streamId)).emit('clip', event),
     status: (socketId, event) => nsp.to(socketId).emit('message:status', event),
     settingsChanged: (streamId) => {
       onSettingsChanged(streamId);
@@ -303,3 +320,4 @@ export function socketIoFanout(nsp: Namespace, onSettingsChanged: (streamId: str
 }
 
 export const SETTINGS_CHANGED_EVENT = 'chat:settings-changed';
+export const PROMPT_FEEDBACK_EVENT = 'prompt:feedback';

@@ -154,6 +154,16 @@ const EnvSchema = z.object({
   MODERATION_AI_BUDGET_PER_MINUTE: positiveInt(600),
   MODERATION_AI_BREAKER_FAILURES: positiveInt(5),
   MODERATION_AI_BREAKER_COOLDOWN_MS: positiveInt(30_000),
+  HOST_PROMPTS_WINDOW_MS: z.coerce.number().int().min(5_000).max(600_000).default(90_000),
+  HOST_PROMPTS_INTERVAL_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  HOST_PROMPTS_MIN_MESSAGES: positiveInt(5),
+  HOST_PROMPTS_MAX_SUGGESTIONS: z.coerce.number().int().min(1).max(10).default(3),
+  HOST_PROMPTS_AI_CALLS_PER_STREAM_PER_MINUTE: positiveInt(2),
+  HOST_PROMPTS_AI_CALLS_PER_MINUTE: positiveInt(60),
+  HOST_PROMPTS_AI_TOKENS_PER_MINUTE: positiveInt(100_000),
+  HOST_PROMPTS_AI_MAX_COMPLETION_TOKENS: z.coerce.number().int().min(64).max(4_096).default(600),
+  HOST_PROMPTS_AI_TIMEOUT_MS: positiveInt(10_000),
+  HOST_PROMPTS_AI_MAX_RETRIES: nonNegativeInt(1),
 
   SNOWFLAKE_ACCOUNT: optionalString,
   SNOWFLAKE_USERNAME: optionalString,
@@ -246,6 +256,8 @@ export interface Config {
       breaker: { failureThreshold: number; cooldownMs: number };
     };
   };
+  /** Host prompts (stream-processors/host-prompts): the chat window, its cadence and the AI's cost limits. */
+  hostPrompts: HostPromptSettings;
   warehouse:
     | { kind: 'off' }
     | {
@@ -258,6 +270,27 @@ export interface Config {
         warehouse?: string;
         accessUrl?: string;
       };
+}
+
+/** Host prompts: see docs/host-prompts.md. */
+export interface HostPromptSettings {
+  /** The sliding window of chat a prompt is built from. */
+  windowMs: number;
+  /** How often a stream's window is examined. */
+  intervalMs: number;
+  /** New messages a window needs before it is examined (quiet chat is skipped). */
+  minMessages: number;
+  /** Suggestions per window (K). */
+  maxSuggestions: number;
+  ai: {
+    callsPerStreamPerMinute: number;
+    callsPerMinute: number;
+    /** Estimated prompt tokens plus the completion limit, reserved before each call. */
+    tokensPerMinute: number;
+    maxCompletionTokens: number;
+    timeoutMs: number;
+    maxRetries: number;
+  };
 }
 
 /** Limits and windows of the player-event collector (ingest-api). */
@@ -568,6 +601,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         concurrency: e.MODERATION_AI_CONCURRENCY,
         budgetPerMinute: e.MODERATION_AI_BUDGET_PER_MINUTE,
         breaker: { failureThreshold: e.MODERATION_AI_BREAKER_FAILURES, cooldownMs: e.MODERATION_AI_BREAKER_COOLDOWN_MS },
+      },
+    },
+    hostPrompts: {
+      windowMs: e.HOST_PROMPTS_WINDOW_MS,
+      intervalMs: e.HOST_PROMPTS_INTERVAL_MS,
+      minMessages: e.HOST_PROMPTS_MIN_MESSAGES,
+      maxSuggestions: e.HOST_PROMPTS_MAX_SUGGESTIONS,
+      ai: {
+        callsPerStreamPerMinute: e.HOST_PROMPTS_AI_CALLS_PER_STREAM_PER_MINUTE,
+        callsPerMinute: e.HOST_PROMPTS_AI_CALLS_PER_MINUTE,
+        tokensPerMinute: e.HOST_PROMPTS_AI_TOKENS_PER_MINUTE,
+        maxCompletionTokens: e.HOST_PROMPTS_AI_MAX_COMPLETION_TOKENS,
+        timeoutMs: e.HOST_PROMPTS_AI_TIMEOUT_MS,
+        maxRetries: e.HOST_PROMPTS_AI_MAX_RETRIES,
       },
     },
     warehouse:

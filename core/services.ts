@@ -6,13 +6,14 @@ import { clickHouseSinkService } from '../stream-processors/sinks/clickhouse-sin
 import { snowflakeSinkService } from '../stream-processors/sinks/snowflake-sink.ts';
 import { viewerAnalyticsService } from '../stream-processors/viewer-analytics/service.ts';
 import { moderationService } from '../stream-processors/moderation/service.ts';
+import { hostPromptsService } from '../stream-processors/host-prompts/service.ts';
 import type { ServiceDefinition } from './platform.ts';
 
 /**
  * Every service Livepulse can run, in start order. `npm start` runs them all in one process;
  * `livepulse start <name>` runs one. Each capability adds itself here as it lands.
  */
-export const SERVICES: ServiceDefinition[] = [ingestApiService, chatGatewayService, moderationService, viewerAnalyticsService, clickHouseSinkService, snowflakeSinkService, highlightDetectorService, clipWorkerService];
+export const SERVICES: ServiceDefinition[] = [ingestApiService, chatGatewayService, moderationService, hostPromptsService, viewerAnalyticsService, clickHouseSinkService, snowflakeSinkService, highlightDetectorService, clipWorkerService];
 
 export function findServices(names: string[]): ServiceDefinition[] {
   if (names.length === 0) return SERVICES;

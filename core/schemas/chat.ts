@@ -61,18 +61,24 @@ export const ChatVerdict = Type.Object(
 );
 export type ChatVerdict = Static<typeof ChatVerdict>;
 
-/** `host.prompts`: suggestions for a stream's host. */
+/**
+ * `host.prompts`: a suggested question or talking point for a stream's host, built from one chat
+ * window. `source` says whether a model wrote it or the heuristic clusters alone did. It carries
+ * no personal data beyond the askers' display names.
+ */
 export const HostPrompt = Type.Object(
   {
     schema_v: Type.Literal(1),
     prompt_id: Id('Prompt id'),
     stream_id: Id('Stream'),
-    prompt: Type.String({ maxLength: 500 }),
+    prompt: Type.String({ minLength: 1, maxLength: 500 }),
     rationale: Type.String({ maxLength: 1000 }),
-    source_message_ids: Type.Array(Id('Message'), { maxItems: 50 }),
+    source_message_ids: Type.Array(Id('Message'), { minItems: 1, maxItems: 50 }),
     askers: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 50, description: 'Display names only' }),
-    priority: Type.Integer({ minimum: 1, maximum: 5 }),
-    origin: Type.Union([Type.Literal('ai'), Type.Literal('heuristic')]),
+    priority: Type.Integer({ minimum: 1, maximum: 5, description: '5 is the most pressing' }),
+    source: Type.Union([Type.Literal('ai'), Type.Literal('heuristic')]),
+    model: Type.Optional(Type.String({ maxLength: 128, description: 'The model that wrote it, when source is ai' })),
+    window_start: EpochMs('Start of the chat window the prompt was built from'),
     window_end: EpochMs('End of the chat window the prompt was built from'),
     created_at: EpochMs('Creation time'),
   },
