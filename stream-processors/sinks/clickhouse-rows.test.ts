@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EnrichedPlayerEvent } from '../../core/schemas/player-event.ts';
-import { dateTime, dateTime64, rawEventForClickHouse, viewSummaryForClickHouse } from './clickhouse-rows.ts';
+import { dateTime, dateTime64, DEAD_LETTER_PAYLOAD_LIMIT, deadLetterRowForClickHouse, rawEventForClickHouse, viewSummaryForClickHouse } from './clickhouse-rows.ts';
 
 const at = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
 
@@ -57,5 +57,42 @@ describe('ClickHouse rows', () => {
       '18446744073709551615',
     );
     expect(row).toMatchObject({ playback_failure: 1, startup_failure: 1, business_exception: 0, exit_before_start: 0, version: '18446744073709551615', source_partition: 1, started_at: '2026-01-02 03:04:05.678' });
+  });
+});
+
+describe('dead letter rows', () => {
+  const delivered = (headers: Record<string, string>, value = '{"bad":true}') => ({
+    topic: 'dead-letters',
+    partition: 2,
+    offset: '17',
+    key: 'player.events',
+    value: Buffer.from(value),
+    headers,
+    timestamp: at,
+  });
+
+  it.each<{ name: string; headers: Record<string, string>; row: object }>([
+    {
+      name: 'every header',
+      headers: { 'x-source-topic': 'chat.messages', 'x-reason': 'schema', 'x-errors': '[{"path":"/text"}]', 'x-origin': 'chat.messages/1/9', 'x-failed-at': String(at + 5) },
+      row: { topic: 'chat.messages', key: 'chat.messages/1/9', reason: 'schema [{"path":"/text"}]', failed_at: '2026-01-02 03:04:05.683' },
+    },
+    {
+      name: 'no headers: the key names the topic, the broker time stands in',
+      headers: {},
+      row: { topic: 'player.events', key: '', reason: 'no reason given', failed_at: '2026-01-02 03:04:05.678' },
+    },
+    {
+      name: 'a failed-at that is not a time',
+      headers: { 'x-reason': 'late', 'x-failed-at': 'soon' },
+      row: { topic: 'player.events', key: '', reason: 'late', failed_at: '2026-01-02 03:04:05.678' },
+    },
+  ])('$name', ({ headers, row }) => {
+    expect(deadLetterRowForClickHouse(delivered(headers))).toEqual({ ...row, partition: 2, offset: '17', payload: '{"bad":true}' });
+  });
+
+  it('cuts long payloads in the table (the topic keeps them whole)', () => {
+    const row = deadLetterRowForClickHouse(delivered({}, 'x'.repeat(DEAD_LETTER_PAYLOAD_LIMIT + 10)));
+    expect(row.payload).toHaveLength(DEAD_LETTER_PAYLOAD_LIMIT);
   });
 });

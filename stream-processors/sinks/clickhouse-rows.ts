@@ -1,3 +1,5 @@
+import type { DeliveredMessage } from '../../core/bus/bus.ts';
+import { DEAD_LETTER_HEADERS } from '../../core/dead-letters.ts';
 import type { EnrichedPlayerEvent } from '../../core/schemas/player-event.ts';
 import type { ViewSummary, WindowRow } from '../viewer-analytics/aggregate-messages.ts';
 
@@ -91,5 +93,29 @@ export function rawEventForClickHouse(event: EnrichedPlayerEvent, sourcePartitio
     business_exception: event.error?.business_exception ? 1 : 0,
     source_partition: sourcePartition,
     source_offset: sourceOffset,
+  };
+}
+
+/** Payloads longer than this are cut in the table; the whole letter stays on the topic. */
+export const DEAD_LETTER_PAYLOAD_LIMIT = 65_536;
+
+/**
+ * A `dead-letters` message as a `dead_letters` row. `topic` is the source topic; `partition` and
+ * `offset` are the letter's own position on `dead-letters`, which is where a replay reads it from;
+ * `key` is its origin (`player.events/3/1200`, `POST /v1/events`, …). The field errors follow the
+ * reason. Letters from before the headers existed still land, with what they have.
+ */
+export function deadLetterRowForClickHouse(message: DeliveredMessage) {
+  const headers = message.headers;
+  const failedAt = Number(headers[DEAD_LETTER_HEADERS.failedAt]);
+  const errors = headers[DEAD_LETTER_HEADERS.errors];
+  return {
+    topic: headers[DEAD_LETTER_HEADERS.sourceTopic] ?? message.key ?? '',
+    partition: message.partition,
+    offset: message.offset,
+    key: headers[DEAD_LETTER_HEADERS.origin] ?? '',
+    reason: `${headers[DEAD_LETTER_HEADERS.reason] ?? 'no reason given'}${errors ? ` ${errors}` : ''}`,
+    payload: message.value.subarray(0, DEAD_LETTER_PAYLOAD_LIMIT).toString('utf8'),
+    failed_at: dateTime64(Number.isFinite(failedAt) && failedAt > 0 ? failedAt : message.timestamp),
   };
 }

@@ -9,7 +9,7 @@ import { enrichedPlayerEventValidator } from '../../core/schemas/player-event.ts
 import { TOPICS } from '../../core/topics.ts';
 import { finalChunkToken } from '../viewer-analytics/aggregate-messages.ts';
 import { readAggregatesBatch } from './aggregates-batch.ts';
-import { dateTime64, rawEventForClickHouse, viewSummaryForClickHouse, windowRowForClickHouse } from './clickhouse-rows.ts';
+import { dateTime64, deadLetterRowForClickHouse, rawEventForClickHouse, viewSummaryForClickHouse, windowRowForClickHouse } from './clickhouse-rows.ts';
 
 /**
  * The ClickHouse sink: two consumer groups of its own, so it can lag or fail without holding up
@@ -20,6 +20,8 @@ import { dateTime64, rawEventForClickHouse, viewSummaryForClickHouse, windowRowF
  *   once: its insert token is the chunk's idempotency key, so a chunk re-emitted by a restarted
  *   processor or redelivered to a restarted sink is dropped, and the rollups never count it twice).
  * - `player.events` → `player_events_raw`, for drill-down (insert token per bus batch).
+ * - `dead-letters` → `dead_letters`, so operators can query what failed and why (30-day TTL;
+ *   replays read the topic).
  *
  * Offsets are committed only after the inserts returned.
  */
@@ -33,6 +35,7 @@ export interface ClickHouseSinkPorts {
 export const CLICKHOUSE_SINK_GROUPS = {
   aggregates: 'clickhouse-sink',
   rawEvents: 'clickhouse-sink.raw-events',
+  deadLetters: 'clickhouse-sink.dead-letters',
 } as const;
 
 function sinkMetrics(metrics: Metrics) {
@@ -49,14 +52,14 @@ export class ClickHouseSink {
 
   constructor(
     private readonly ports: ClickHouseSinkPorts,
-    private readonly options: { groups?: { aggregates: string; rawEvents: string }; consume?: Array<'aggregates' | 'raw-events'> } = {},
+    private readonly options: { groups?: Record<keyof typeof CLICKHOUSE_SINK_GROUPS, string>; consume?: Array<'aggregates' | 'raw-events' | 'dead-letters'> } = {},
   ) {
     this.m = sinkMetrics(ports.metrics);
   }
 
   async start(): Promise<void> {
     const groups = this.options.groups ?? CLICKHOUSE_SINK_GROUPS;
-    const consume = this.options.consume ?? ['aggregates', 'raw-events'];
+    const consume = this.options.consume ?? ['aggregates', 'raw-events', 'dead-letters'];
     if (consume.includes('aggregates')) {
       this.subscriptions.push(
         await this.ports.bus.subscribe({
@@ -77,6 +80,18 @@ export class ClickHouseSink {
           maxInFlightBatches: 2,
           maxBatchMessages: 10_000,
           handleBatch: (batch) => this.timed('clickhouse-raw', () => this.writeRawEvents(batch)),
+        }),
+      );
+    }
+    if (consume.includes('dead-letters')) {
+      this.subscriptions.push(
+        await this.ports.bus.subscribe({
+          groupId: groups.deadLetters,
+          topics: [TOPICS.deadLetters],
+          maxBatchMessages: 5_000,
+          handleBatch: (batch) =>
+            // Never dead-letter from here: a letter about a letter would loop.
+            this.timed('clickhouse-dead-letters', () => this.insert('dead_letters', batch.messages.map(deadLetterRowForClickHouse), batchDedupToken(batch))),
         }),
       );
     }
@@ -149,7 +164,7 @@ export class ClickHouseSink {
 /** `livepulse start clickhouse-sink`. */
 export const clickHouseSinkService: ServiceDefinition = {
   name: 'clickhouse-sink',
-  description: 'analytics.aggregates → window rows, view summaries and rollups; player.events → raw events (ClickHouse)',
+  description: 'analytics.aggregates → window rows, view summaries and rollups; player.events → raw events; dead-letters → dead_letters (ClickHouse)',
   async start({ bus, analytics, metrics, logger }) {
     const sink = new ClickHouseSink({ bus, analytics, metrics, logger });
     await sink.start();
