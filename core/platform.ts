@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { createAnalyticsStore, type AnalyticsStore } from './analytics-store/analytics-store.ts';
 import { applyMigrations } from './analytics-store/migrations.ts';
 import type { Bus } from './bus/bus.ts';
+import { withConsumerLagMetric } from './bus/consumer-lag.ts';
 import { createBus } from './bus/create-bus.ts';
 import type { Config } from './config.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health-routes.ts';
@@ -73,7 +74,8 @@ export async function startPlatform(
   if (config.mode === 'embedded') await mkdir(config.dataDir, { recursive: true });
 
   const metrics = new Metrics({ service: services.map((s) => s.name).join('+') || 'platform' });
-  const bus = createBus(config.bus, logger.child({ component: 'bus' }));
+  // Every subscription a service makes is reported as consumer lag on /metrics.
+  const bus = withConsumerLagMetric(createBus(config.bus, logger.child({ component: 'bus' })), metrics);
   const analytics = await createAnalyticsStore(config.analyticsStore);
   const liveState = createLiveState(config.liveState, logger.child({ component: 'live-state' }));
   const objectStore = createObjectStore(config.objectStore);

@@ -42,6 +42,12 @@ export const pipelineHealth: BoardSpec = {
   annotations: [],
   rows: [
     {
+      title: 'Consumer lag',
+      panels: [
+        prometheus('Consumer lag', 'Messages each consumer group has yet to read, per topic (every member reports its group\'s offsets, so the max per partition is taken).', 'short', [['sum by (group, topic) (max by (group, topic, partition) (livepulse_bus_consumer_lag_messages))', '{{group}} {{topic}}']], 24),
+      ],
+    },
+    {
       title: 'Lag and freshness',
       panels: [
         prometheus('Watermark lag', 'Wall clock minus each partition\'s event-time watermark in the viewer-analytics processor.', 's', [['max by (partition) (livepulse_viewer_analytics_watermark_lag_seconds)', 'partition {{partition}}']], 12),
@@ -80,6 +86,26 @@ export const pipelineHealth: BoardSpec = {
           [`sum by (topic) (rate(livepulse_chat_publish_failures_total${RATE}))`, 'chat publish {{topic}}'],
           [`sum by (outcome) (rate(livepulse_clip_job_attempts_total{outcome=~"retried|failed"}${RATE}))`, 'clip job {{outcome}}'],
         ]),
+      ],
+    },
+    {
+      title: 'Dead letters in ClickHouse',
+      panels: [
+        {
+          title: 'Dead letters by source and reason',
+          description: 'What the clickhouse-sink copied from the dead-letters topic in the time range (newest first); replay from the topic (docs/operations.md).',
+          kind: 'table',
+          width: 24,
+          height: 8,
+          targets: [
+            {
+              source: 'clickhouse',
+              format: 'table',
+              sql: 'SELECT topic AS source_topic, substring(reason, 1, 200) AS reason_text, count() AS letters, max(failed_at) AS last_failed_at FROM dead_letters WHERE $__timeFilter(failed_at) GROUP BY source_topic, reason_text ORDER BY last_failed_at DESC LIMIT 50',
+              columns: { source_topic: 'string', reason_text: 'string', letters: 'number', last_failed_at: 'time' },
+            },
+          ],
+        },
       ],
     },
     {
