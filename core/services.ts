@@ -1,5 +1,6 @@
 import { chatGatewayService } from '../chat-gateway/service.ts';
 import { clipWorkerService } from '../clip-worker/service.ts';
+import { liveBoardService } from '../dashboards/live-board/service.ts';
 import { ingestApiService } from '../ingest-api/service.ts';
 import { highlightDetectorService } from '../stream-processors/highlights/service.ts';
 import { clickHouseSinkService } from '../stream-processors/sinks/clickhouse-sink.ts';
@@ -13,7 +14,7 @@ import type { ServiceDefinition } from './platform.ts';
  * Every service Livepulse can run, in start order. `npm start` runs them all in one process;
  * `livepulse start <name>` runs one. Each capability adds itself here as it lands.
  */
-export const SERVICES: ServiceDefinition[] = [ingestApiService, chatGatewayService, moderationService, hostPromptsService, viewerAnalyticsService, clickHouseSinkService, snowflakeSinkService, highlightDetectorService, clipWorkerService];
+export const SERVICES: ServiceDefinition[] = [ingestApiService, chatGatewayService, moderationService, hostPromptsService, viewerAnalyticsService, clickHouseSinkService, snowflakeSinkService, highlightDetectorService, clipWorkerService, liveBoardService];
 
 export function findServices(names: string[]): ServiceDefinition[] {
   if (names.length === 0) return SERVICES;

@@ -187,6 +187,74 @@ export function describeLiveStateContract(name: string, make: () => Promise<Live
       });
     });
 
+    describe('setFields / getAllFields', () => {
+      it('merges fields into a hash, each field written on its own', async () => {
+        await state.setFields(key('stream'), { viewers: '3', chat: 'a' }, 60_000);
+        await state.setFields(key('stream'), { viewers: '5', clips: 'b' }, 60_000);
+        expect(await state.getAllFields([key('stream')])).toEqual([{ viewers: '5', chat: 'a', clips: 'b' }]);
+      });
+
+      it('answers many hashes in order, with {} for missing ones, and [] for none', async () => {
+        await state.setFields(key('a'), { x: '1' }, 60_000);
+        await state.setFields(key('c'), { y: '2' }, 60_000);
+        expect(await state.getAllFields([key('c'), key('b'), key('a')])).toEqual([{ y: '2' }, {}, { x: '1' }]);
+        expect(await state.getAllFields([])).toEqual([]);
+      });
+
+      it('expires the hash after the TTL, which every write renews', async () => {
+        await state.setFields(key('stream'), { x: '1' }, 400);
+        await sleep(250);
+        await state.setFields(key('stream'), { y: '2' }, 400);
+        await sleep(250);
+        expect(await state.getAllFields([key('stream')])).toEqual([{ x: '1', y: '2' }]);
+        await sleep(250);
+        expect(await state.getAllFields([key('stream')])).toEqual([{}]);
+      });
+
+      it('keeps hashes apart from values of the same name', async () => {
+        await state.set(key('shared'), 'value');
+        await state.setFields(key('shared'), { x: '1' }, 60_000);
+        expect([await state.get(key('shared')), await state.getAllFields([key('shared')])]).toEqual(['value', [{ x: '1' }]]);
+      });
+
+      it('rejects a non-positive TTL with RangeError', async () => {
+        await expect(state.setFields(key('stream'), { x: '1' }, 0)).rejects.toThrow(RangeError);
+      });
+    });
+
+    describe('markRecent / recentMembers', () => {
+      it('lists members seen since a time, most recent first, and drops older ones for good', async () => {
+        await state.markRecent(key('streams'), ['a', 'b'], 1_000);
+        await state.markRecent(key('streams'), ['c'], 3_000);
+        await state.markRecent(key('streams'), ['a'], 2_000);
+        expect(await state.recentMembers(key('streams'), 0)).toEqual(['c', 'a', 'b']);
+        expect(await state.recentMembers(key('streams'), 2_000)).toEqual(['c', 'a']);
+        // The previous call dropped b.
+        expect(await state.recentMembers(key('streams'), 0)).toEqual(['c', 'a']);
+      });
+
+      it('never moves a member back in time', async () => {
+        await state.markRecent(key('streams'), ['a'], 5_000);
+        await state.markRecent(key('streams'), ['a'], 1_000);
+        expect(await state.recentMembers(key('streams'), 4_000)).toEqual(['a']);
+      });
+
+      it('orders members seen at the same time in reverse byte order', async () => {
+        await state.markRecent(key('streams'), ['m', 'z', 'a'], 1_000);
+        expect(await state.recentMembers(key('streams'), 0)).toEqual(['z', 'm', 'a']);
+      });
+
+      it('answers a missing key with [] and ignores an empty list', async () => {
+        await state.markRecent(key('streams'), [], 1_000);
+        expect(await state.recentMembers(key('streams'), 0)).toEqual([]);
+      });
+
+      it('rejects a fractional time with RangeError', async () => {
+        await expect(state.markRecent(key('streams'), ['a'], 1.5)).rejects.toThrow(RangeError);
+        await expect(state.recentMembers(key('streams'), 0.5)).rejects.toThrow(RangeError);
+      });
+    });
+
     it('answers ping', async () => {
       await expect(state.ping()).resolves.toBeUndefined();
     });

@@ -23,6 +23,17 @@ export interface LiveState {
   /** Marks many keys at once; returns, in order, whether each was newly set. */
   setManyIfAbsent(keys: string[], value: string, ttlMs: number): Promise<boolean[]>;
   delete(key: string): Promise<void>;
+  /**
+   * Sets some fields of a hash and (re)sets the hash's TTL. Fields are written independently, so
+   * writers that each own different fields of one hash never lose each other's updates.
+   */
+  setFields(key: string, fields: Record<string, string>, ttlMs: number): Promise<void>;
+  /** Every field of each hash, in order ({} for a missing one), in one round trip. */
+  getAllFields(keys: string[]): Promise<Array<Record<string, string>>>;
+  /** Records members as seen at `atMs`; a later time wins, an earlier one never moves a member back. */
+  markRecent(key: string, members: string[], atMs: number): Promise<void>;
+  /** Members last seen at or after `sinceMs`, most recent first; older ones are dropped for good. */
+  recentMembers(key: string, sinceMs: number): Promise<string[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -16,7 +16,20 @@ interface RateLogEntry {
   expiresAt: number;
 }
 
-type Entry = ValueEntry | RateLogEntry;
+interface HashEntry {
+  kind: 'hash';
+  fields: Map<string, string>;
+  expiresAt: number;
+}
+
+interface RecencyEntry {
+  kind: 'recency';
+  /** Member → when it was last seen (the caller's clock, epoch ms). */
+  seenAt: Map<string, number>;
+  expiresAt: number;
+}
+
+type Entry = ValueEntry | RateLogEntry | HashEntry | RecencyEntry;
 
 export interface MemoryLiveStateOptions {
   /** Most keys held (values, counters and rate-limit logs together); past it the soonest-expiring key is evicted. */
@@ -28,6 +41,8 @@ export interface MemoryLiveStateOptions {
 // Values and rate-limit logs live in separate namespaces, as in the Redis adapter.
 const valueKey = (key: string) => `kv:${key}`;
 const rateLogKey = (key: string) => `rate:${key}`;
+const hashKey = (key: string) => `hash:${key}`;
+const recencyKey = (key: string) => `recent:${key}`;
 
 // A monotonic clock, so a wall-clock step cannot stretch or shrink TTLs and rate windows.
 const now = () => performance.now();
@@ -120,6 +135,49 @@ export class MemoryLiveState implements LiveState {
 
   async delete(key: string): Promise<void> {
     this.entries.delete(valueKey(key));
+  }
+
+  async setFields(key: string, fields: Record<string, string>, ttlMs: number): Promise<void> {
+    assertPositiveInteger('ttlMs', ttlMs);
+    const at = now();
+    const mapKey = hashKey(key);
+    const existing = this.liveEntry(mapKey, at);
+    if (existing?.kind === 'hash') {
+      for (const [field, value] of Object.entries(fields)) existing.fields.set(field, value);
+      existing.expiresAt = at + ttlMs;
+      this.trackExpiry(mapKey, existing);
+      return;
+    }
+    this.insert(mapKey, { kind: 'hash', fields: new Map(Object.entries(fields)), expiresAt: at + ttlMs }, at);
+  }
+
+  async getAllFields(keys: string[]): Promise<Array<Record<string, string>>> {
+    const at = now();
+    return keys.map((key) => {
+      const entry = this.liveEntry(hashKey(key), at);
+      return entry?.kind === 'hash' ? Object.fromEntries(entry.fields) : {};
+    });
+  }
+
+  async markRecent(key: string, members: string[], atMs: number): Promise<void> {
+    assertSafeInteger('atMs', atMs);
+    const at = now();
+    const mapKey = recencyKey(key);
+    let entry = this.liveEntry(mapKey, at);
+    if (entry?.kind !== 'recency') {
+      entry = { kind: 'recency', seenAt: new Map(), expiresAt: Infinity };
+      this.insert(mapKey, entry, at);
+    }
+    for (const member of members) entry.seenAt.set(member, Math.max(atMs, entry.seenAt.get(member) ?? -Infinity));
+  }
+
+  async recentMembers(key: string, sinceMs: number): Promise<string[]> {
+    assertSafeInteger('sinceMs', sinceMs);
+    const entry = this.liveEntry(recencyKey(key), now());
+    if (entry?.kind !== 'recency') return [];
+    // Ties in reverse byte order, as Redis's ZREVRANGE has them.
+    for (const [member, seenAt] of entry.seenAt) if (seenAt < sinceMs) entry.seenAt.delete(member);
+    return [...entry.seenAt].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : -1)).map(([member]) => member);
   }
 
   async ping(): Promise<void> {}

@@ -52,6 +52,15 @@ interface LiveStateScripts {
 
 const NOT_AN_INTEGER_REPLY = 'ERR value is not an integer';
 
+/** The replies of a pipeline or transaction, failing on the first command that failed. */
+function throwFirstError(replies: Array<[Error | null, unknown]> | null): unknown[] {
+  if (!replies) throw new Error('redis pipeline was discarded');
+  return replies.map(([error, reply]) => {
+    if (error) throw error;
+    return reply;
+  });
+}
+
 /** Live state shared by every node (distributed mode). */
 export class RedisLiveState implements LiveState {
   readonly kind = 'redis';
@@ -139,6 +148,36 @@ export class RedisLiveState implements LiveState {
     await this.redis.del(this.valueKey(key));
   }
 
+  async setFields(key: string, fields: Record<string, string>, ttlMs: number): Promise<void> {
+    assertPositiveInteger('ttlMs', ttlMs);
+    if (Object.keys(fields).length === 0) {
+      await this.redis.pexpire(this.hashKey(key), ttlMs);
+      return;
+    }
+    const replies = await this.redis.multi().hset(this.hashKey(key), fields).pexpire(this.hashKey(key), ttlMs).exec();
+    throwFirstError(replies);
+  }
+
+  async getAllFields(keys: string[]): Promise<Array<Record<string, string>>> {
+    if (keys.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const key of keys) pipeline.hgetall(this.hashKey(key));
+    return throwFirstError(await pipeline.exec()) as Array<Record<string, string>>;
+  }
+
+  async markRecent(key: string, members: string[], atMs: number): Promise<void> {
+    assertSafeInteger('atMs', atMs);
+    if (members.length === 0) return;
+    // GT: only ever moves a member forward in time, whatever order the writers arrive in.
+    await this.redis.zadd(this.recencyKey(key), 'GT', ...members.flatMap((member) => [atMs, member]));
+  }
+
+  async recentMembers(key: string, sinceMs: number): Promise<string[]> {
+    assertSafeInteger('sinceMs', sinceMs);
+    const replies = await this.redis.multi().zremrangebyscore(this.recencyKey(key), '-inf', `(${sinceMs}`).zrevrange(this.recencyKey(key), 0, -1).exec();
+    return throwFirstError(replies)[1] as string[];
+  }
+
   async ping(): Promise<void> {
     await this.redis.ping();
   }
@@ -157,5 +196,13 @@ export class RedisLiveState implements LiveState {
 
   private rateLogKey(key: string): string {
     return `${this.keyPrefix}rate:${key}`;
+  }
+
+  private hashKey(key: string): string {
+    return `${this.keyPrefix}hash:${key}`;
+  }
+
+  private recencyKey(key: string): string {
+    return `${this.keyPrefix}recent:${key}`;
   }
 }

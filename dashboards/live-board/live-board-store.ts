@@ -1,0 +1,90 @@
+import type { LiveState } from '../../core/live-state/live-state.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { StreamFacets, ViewerPartitionFacet } from './live-stream-state.ts';
+import { liveStreamView, type LiveStreamView } from './live-stream-view.ts';
+
+/**
+ * Where the live board keeps its state in the live-state port (memory embedded, Redis
+ * distributed): one hash per stream, one field per facet (see live-stream-state.ts), and a
+ * recency index of the streams that changed lately, for the overview.
+ */
+export const LIVE_BOARD_KEYS = {
+  streams: 'live-board:streams',
+  stream: (streamId: string) => `live-board:stream:${streamId}`,
+} as const;
+
+const VIEWERS_FIELD_PREFIX = 'viewers:';
+
+export const FACET_FIELDS = {
+  creator: 'creator',
+  chat: 'chat',
+  moderation: 'moderation',
+  highlights: 'highlights',
+  clips: 'clips',
+  viewers: (source: string) => `${VIEWERS_FIELD_PREFIX}${source}`,
+} as const;
+
+export interface LiveBoardStoreOptions {
+  /** A stream's state is dropped this long after its last change. */
+  streamTtlMs: number;
+  /** A stream is listed on the overview while it changed within this long. */
+  activeStreamMs: number;
+}
+
+export const DEFAULT_STORE_OPTIONS: LiveBoardStoreOptions = { streamTtlMs: 6 * 3_600_000, activeStreamMs: 2 * 60_000 };
+
+export class LiveBoardStore {
+  constructor(
+    private readonly liveState: LiveState,
+    private readonly logger: Pick<Logger, 'warn'>,
+    private readonly options: LiveBoardStoreOptions = DEFAULT_STORE_OPTIONS,
+  ) {}
+
+  async load(streamIds: string[]): Promise<StreamFacets[]> {
+    const hashes = await this.liveState.getAllFields(streamIds.map(LIVE_BOARD_KEYS.stream));
+    return hashes.map((fields, index) => this.decode(streamIds[index]!, fields));
+  }
+
+  /** Writes each stream's changed fields and marks the streams active at `atMs`. */
+  async save(fieldsByStream: Map<string, Record<string, string>>, atMs: number): Promise<void> {
+    const streams = [...fieldsByStream.keys()];
+    if (streams.length === 0) return;
+    await Promise.all(streams.map((id) => this.liveState.setFields(LIVE_BOARD_KEYS.stream(id), fieldsByStream.get(id)!, this.options.streamTtlMs)));
+    await this.liveState.markRecent(LIVE_BOARD_KEYS.streams, streams, atMs);
+  }
+
+  /** Streams that changed within `activeStreamMs`, most recent first. */
+  activeStreams(nowMs: number): Promise<string[]> {
+    return this.liveState.recentMembers(LIVE_BOARD_KEYS.streams, nowMs - this.options.activeStreamMs);
+  }
+
+  /** Each stream's live view, or null for a stream with no live state. */
+  async views(streamIds: string[], nowMs: number): Promise<Array<LiveStreamView | null>> {
+    const hashes = await this.liveState.getAllFields(streamIds.map(LIVE_BOARD_KEYS.stream));
+    return hashes.map((fields, index) => (Object.keys(fields).length === 0 ? null : liveStreamView(streamIds[index]!, this.decode(streamIds[index]!, fields), nowMs)));
+  }
+
+  private decode(streamId: string, fields: Record<string, string>): StreamFacets {
+    const facets: StreamFacets = { viewers: {} };
+    for (const [field, raw] of Object.entries(fields)) {
+      if (field === FACET_FIELDS.creator) {
+        facets.creatorId = raw;
+        continue;
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(raw);
+      } catch (error) {
+        // A damaged facet is rebuilt from the next events; the rest of the stream still shows.
+        this.logger.warn({ err: error, streamId, field }, 'live board facet is not JSON; ignoring it');
+        continue;
+      }
+      if (field.startsWith(VIEWERS_FIELD_PREFIX)) facets.viewers[field.slice(VIEWERS_FIELD_PREFIX.length)] = value as ViewerPartitionFacet;
+      else if (field === FACET_FIELDS.chat) facets.chat = value as StreamFacets['chat'];
+      else if (field === FACET_FIELDS.moderation) facets.moderation = value as StreamFacets['moderation'];
+      else if (field === FACET_FIELDS.highlights) facets.highlights = value as StreamFacets['highlights'];
+      else if (field === FACET_FIELDS.clips) facets.clips = value as StreamFacets['clips'];
+    }
+    return facets;
+  }
+}
