@@ -1,6 +1,7 @@
 import { chatGatewayService } from '../chat-gateway/service.ts';
 import { clipWorkerService } from '../clip-worker/service.ts';
 import { liveBoardService } from '../dashboards/live-board/service.ts';
+import { queryApiService } from '../dashboards/query-api/service.ts';
 import { ingestApiService } from '../ingest-api/service.ts';
 import { highlightDetectorService } from '../stream-processors/highlights/service.ts';
 import { clickHouseSinkService } from '../stream-processors/sinks/clickhouse-sink.ts';
@@ -14,7 +15,7 @@ import type { ServiceDefinition } from './platform.ts';
  * Every service Livepulse can run, in start order. `npm start` runs them all in one process;
  * `livepulse start <name>` runs one. Each capability adds itself here as it lands.
  */
-export const SERVICES: ServiceDefinition[] = [ingestApiService, chatGatewayService, moderationService, hostPromptsService, viewerAnalyticsService, clickHouseSinkService, snowflakeSinkService, highlightDetectorService, clipWorkerService, liveBoardService];
+export const SERVICES: ServiceDefinition[] = [ingestApiService, chatGatewayService, moderationService, hostPromptsService, viewerAnalyticsService, clickHouseSinkService, snowflakeSinkService, highlightDetectorService, clipWorkerService, liveBoardService, queryApiService];
 
 export function findServices(names: string[]): ServiceDefinition[] {
   if (names.length === 0) return SERVICES;

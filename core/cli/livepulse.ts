@@ -19,6 +19,8 @@ Usage:
                                       a synthetic live broadcast recorded in IVS's layout (see \`livepulse live-stream --help\`)
   livepulse token --sub <id> --role <stream>=<role> [--name …] [--ttl …]
                                       mint a development chat token (see \`livepulse token --help\`)
+  livepulse api-token --role admin|analyst|creator [--creator ID] [--ttl S]
+                                      mint a development API token for the query API and reports
   livepulse help
 
 Configuration comes from the environment; see docs/configuration.md.`;
@@ -96,6 +98,21 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       } catch (error) {
         if (!(error instanceof TokenCommandError)) throw error;
+        process.stderr.write(`livepulse: ${error.message}\n`);
+        return 2;
+      }
+    }
+    case 'api-token': {
+      const { mintApiTokenFromArgs, ApiTokenCommandError, API_TOKEN_USAGE } = await import('../../dashboards/query-api/api-token-command.ts');
+      if (argv.includes('--help')) {
+        process.stdout.write(`${API_TOKEN_USAGE}\n`);
+        return 0;
+      }
+      try {
+        process.stdout.write(`${await mintApiTokenFromArgs(argv.slice(argv.indexOf('api-token') + 1), loadConfig().auth)}\n`);
+        return 0;
+      } catch (error) {
+        if (!(error instanceof ApiTokenCommandError)) throw error;
         process.stderr.write(`livepulse: ${error.message}\n`);
         return 2;
       }

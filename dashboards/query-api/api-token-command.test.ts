@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { createApiTokenVerifier } from '../../core/http/api-auth.ts';
+import { ApiTokenCommandError, mintApiTokenFromArgs } from './api-token-command.ts';
+
+const auth = { jwtSecret: 'api-token-command-test-secret-0123456789' };
+const verifier = createApiTokenVerifier(auth);
+
+describe('livepulse api-token', () => {
+  it.each([
+    [['--role', 'admin'], { userId: 'dev-admin', role: 'admin', creatorId: undefined }],
+    [['--role', 'analyst', '--sub', 'ana'], { userId: 'ana', role: 'analyst', creatorId: undefined }],
+    [['--role', 'creator', '--creator', 'creator-7', '--ttl', '60'], { userId: 'dev-creator', role: 'creator', creatorId: 'creator-7' }],
+  ])('%j mints a token the query API accepts', async (args, identity) => {
+    expect(await verifier.verify(await mintApiTokenFromArgs(args, auth))).toEqual(identity);
+  });
+
+  it('sets the expiry from --ttl', async () => {
+    const token = await mintApiTokenFromArgs(['--role', 'admin', '--ttl', '120'], auth);
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { iat: number; exp: number };
+    expect(claims.exp - claims.iat).toBe(120);
+  });
+
+  it.each([
+    [[], '--role must be one of admin, analyst, creator'],
+    [['--role', 'owner'], '--role must be one of'],
+    [['--role', 'creator'], 'needs --creator'],
+    [['--role', 'admin', '--creator', 'c1'], 'creator tokens only'],
+    [['--role', 'creator', '--creator', "c'; DROP TABLE clips"], '--creator must be'],
+    [['--role', 'admin', '--ttl', '0'], '--ttl must be'],
+    [['--role', 'admin', '--ttl', '1.5'], '--ttl must be'],
+    [['--role', 'admin', '--bogus'], "Unknown option '--bogus'"],
+  ])('refuses %j', async (args, message) => {
+    await expect(mintApiTokenFromArgs(args, auth)).rejects.toThrow(ApiTokenCommandError);
+    await expect(mintApiTokenFromArgs(args, auth)).rejects.toThrow(message);
+  });
+
+  it('says where tokens come from when there is no HS256 secret', async () => {
+    await expect(mintApiTokenFromArgs(['--role', 'admin'], { jwksUrl: 'https://idp.example/jwks.json' })).rejects.toThrow('get tokens from that identity provider');
+    await expect(mintApiTokenFromArgs(['--role', 'admin'], {})).rejects.toThrow('minting needs LIVEPULSE_JWT_SECRET');
+  });
+});

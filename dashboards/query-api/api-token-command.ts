@@ -1,0 +1,50 @@
+import { parseArgs } from 'node:util';
+import { API_ROLES, mintApiToken, type ApiRole } from '../../core/http/api-auth.ts';
+import type { Config } from '../../core/config.ts';
+import { Id } from '../../core/schemas/common.ts';
+import { createValidator } from '../../core/schemas/validate.ts';
+
+export const API_TOKEN_USAGE = `livepulse api-token --role admin|analyst|creator [--creator <creator id>] [--sub <user id>] [--ttl <seconds>]
+      mints a development API token for the query API and creator reports (HS256, LIVEPULSE_JWT_SECRET);
+      a creator token needs --creator and reads only that creator's streams and reports`;
+
+export class ApiTokenCommandError extends Error {
+  constructor(message: string) {
+    super(`${message}\n\n${API_TOKEN_USAGE}`);
+    this.name = 'ApiTokenCommandError';
+  }
+}
+
+const idValidator = createValidator(Id('id'));
+
+/** `livepulse api-token …`: prints a signed API token for development and tests. */
+export async function mintApiTokenFromArgs(args: string[], auth: Pick<Config['auth'], 'jwtSecret' | 'jwksUrl'>): Promise<string> {
+  if (!auth.jwtSecret) {
+    throw new ApiTokenCommandError(
+      auth.jwksUrl
+        ? 'this server verifies API tokens with LIVEPULSE_JWKS_URL: get tokens from that identity provider (minting needs LIVEPULSE_JWT_SECRET)'
+        : 'minting needs LIVEPULSE_JWT_SECRET',
+    );
+  }
+  let values: { role?: string; creator?: string; sub?: string; ttl?: string };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { role: { type: 'string' }, creator: { type: 'string' }, sub: { type: 'string' }, ttl: { type: 'string', default: '3600' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new ApiTokenCommandError(error instanceof Error ? error.message : String(error));
+  }
+  const role = values.role;
+  if (!role || !(API_ROLES as readonly string[]).includes(role)) throw new ApiTokenCommandError(`--role must be one of ${API_ROLES.join(', ')}`);
+  if (role === 'creator' && !values.creator) throw new ApiTokenCommandError('a creator token needs --creator <creator id>');
+  if (role !== 'creator' && values.creator) throw new ApiTokenCommandError('--creator applies to creator tokens only');
+  for (const [flag, value] of [['--creator', values.creator], ['--sub', values.sub]] as const) {
+    if (value !== undefined && !idValidator.check(value)) throw new ApiTokenCommandError(`${flag} must be 1–128 letters, digits or ._:@/+=-`);
+  }
+  const ttlSeconds = Number(values.ttl);
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > 31_536_000) throw new ApiTokenCommandError('--ttl must be whole seconds between 1 and 31536000');
+  return mintApiToken({ secret: auth.jwtSecret, sub: values.sub ?? `dev-${role}`, role: role as ApiRole, creatorId: values.creator, ttlSeconds });
+}

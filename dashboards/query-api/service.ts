@@ -1,0 +1,23 @@
+import { createApiTokenVerifier } from '../../core/http/api-auth.ts';
+import type { ServiceDefinition } from '../../core/platform.ts';
+import { queryRoutes } from './query-routes.ts';
+
+/**
+ * query-api: authenticated reads over the analytics store for dashboards, apps and creators:
+ * stream metrics, a creator's streams and creator performance reports (JSON, CSV, PDF) under
+ * `/v1`. Stateless: every answer is a query, so stopping it has nothing to flush.
+ */
+export const queryApiService: ServiceDefinition = {
+  name: 'query-api',
+  description: 'stream metrics, creator streams and creator reports over the analytics store',
+  async start(context) {
+    await context.http.register(queryRoutes, {
+      prefix: '/v1',
+      analytics: context.analytics,
+      objectStore: context.objectStore,
+      verifier: createApiTokenVerifier(context.config.auth),
+      logger: context.logger,
+    });
+    return { stop: async () => undefined };
+  },
+};
