@@ -73,11 +73,15 @@ export function checkComposeInvariants(compose: ComposeFile, services: string[])
 
   const livepulse = Object.entries(all).filter(([, s]) => Array.isArray(s.command) && s.command[0] === 'start');
   for (const name of services) {
-    if (!livepulse.some(([, s]) => (s.command as string[])[1] === name)) problems.push(`livepulse service ${name} (core/services.ts) has no container`);
+    if (!livepulse.some(([, s]) => (s.command as string[]).slice(1).includes(name))) problems.push(`livepulse service ${name} (core/services.ts) has no container`);
   }
   for (const [name, service] of livepulse) {
     const command = service.command as string[];
-    if (command.length !== 2 || command[1] !== name) problems.push(`${name}: command should be ["start", "${name}"], got ${JSON.stringify(command)}`);
+    // One service per container, named after it; a container may run several (`dashboards`), each a real service.
+    const runs = command.slice(1);
+    if (runs.length === 0 || (runs.length === 1 ? runs[0] !== name : runs.some((run) => !services.includes(run)))) {
+      problems.push(`${name}: command should be ["start", "${name}"] (or start several known services), got ${JSON.stringify(command)}`);
+    }
     const health = service.healthcheck as { test?: string[] } | undefined;
     if (!health?.test?.join(' ').includes('/readyz')) problems.push(`${name}: no healthcheck on /readyz`);
     const environment = (service.environment ?? {}) as Record<string, unknown>;

@@ -30,6 +30,8 @@ export function parseManifests(text: string): Manifest[] {
 interface ServiceValues {
   enabled: boolean;
   kind: 'http' | 'consumer';
+  /** Services the deployment starts; the entry's name when absent. */
+  run?: string[];
   replicas: number;
   terminationGracePeriodSeconds: number;
   autoscaling?: { enabled: boolean; minReplicas: number; maxReplicas: number };
@@ -52,7 +54,11 @@ const MIN_DRAIN_SECONDS = 15;
 export function checkChartValues(values: ChartValues, services: string[], topics: string[]): string[] {
   const problems: string[] = [];
   if (!isPinnedImage(`${values.image.repository}:${values.image.tag}`)) problems.push(`image.tag "${values.image.tag}" is not pinned`);
-  for (const name of services) if (!values.services[name]) problems.push(`services.${name}: core/services.ts has it, the chart does not`);
+  const deployed = new Set(Object.entries(values.services).flatMap(([name, svc]) => svc.run ?? [name]));
+  for (const name of services) if (!deployed.has(name)) problems.push(`services.${name}: core/services.ts has it, the chart does not`);
+  for (const [name, svc] of Object.entries(values.services)) {
+    for (const run of svc.run ?? []) if (!services.includes(run)) problems.push(`services.${name}.run: ${run} is not a livepulse service`);
+  }
   for (const [name, svc] of Object.entries(values.services)) {
     const where = `services.${name}`;
     if (svc.terminationGracePeriodSeconds < values.preStopSleepSeconds + MIN_DRAIN_SECONDS) {
@@ -119,7 +125,9 @@ export function checkRenderedChart(manifests: Manifest[], topics: string[]): str
     const pod = spec.template.spec;
     const container = pod.containers[0]!;
     const component = spec.selector.matchLabels['app.kubernetes.io/component'];
-    if (container.args?.[0] !== 'start' || container.args[1] !== component) problems.push(`${name}: args should be ["start", "${component}"]`);
+    // ["start", component], or ["start", …services] for a deployment that runs several (`run:` in values; checked there).
+    const runs = container.args?.[0] === 'start' ? container.args.slice(1) : [];
+    if (runs.length === 0 || (runs.length === 1 && runs[0] !== component)) problems.push(`${name}: args should be ["start", "${component}"]`);
     if (!isPinnedImage(container.image)) problems.push(`${name}: image ${container.image} is not pinned`);
     if (container.startupProbe?.httpGet?.path !== '/healthz') problems.push(`${name}: no startupProbe on /healthz`);
     if (container.livenessProbe?.httpGet?.path !== '/healthz') problems.push(`${name}: no livenessProbe on /healthz`);
