@@ -95,6 +95,8 @@ export async function startPlatform(
     // Per-request access logs would dominate the collector's cost; request metrics cover them.
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: true,
+    // Ids in paths may be 128 characters (core/schemas/common.ts); the router's default cut-off is 100.
+    routerOptions: { maxParamLength: 256 },
   });
   const context: PlatformContext = { config, logger, metrics, bus, analytics, liveState, objectStore, http };
 
