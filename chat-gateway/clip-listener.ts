@@ -5,6 +5,7 @@ import { TOPICS } from '../core/topics.ts';
 import type { ChatFanout } from './chat-fanout.ts';
 import type { ChatMetrics } from './chat-metrics.ts';
 import type { ClipStaffEvent } from './protocol.ts';
+import { parseJsonPayload } from '../core/schemas/validate.ts';
 
 export const CLIP_LISTENER_GROUP = 'chat-gateway.clips';
 
@@ -36,12 +37,7 @@ export async function startClipListener(deps: { bus: Bus; fanout: ChatFanout; me
     startFrom: 'latest',
     handleBatch: async (batch) => {
       for (const message of batch.messages) {
-        let value: unknown;
-        try {
-          value = JSON.parse(message.value.toString('utf8'));
-        } catch {
-          value = undefined;
-        }
+        const value = parseJsonPayload(message.value);
         if (!clipEventValidator.check(value)) {
           logger.warn({ origin: `${batch.topic}/${batch.partition}/${message.offset}` }, 'invalid record on clips skipped');
           continue;

@@ -6,6 +6,7 @@ import { TOPICS } from '../core/topics.ts';
 import type { ChatFanout } from './chat-fanout.ts';
 import type { ChatMetrics } from './chat-metrics.ts';
 import type { PromptEvent } from './protocol.ts';
+import { parseJsonPayload } from '../core/schemas/validate.ts';
 
 export const HOST_PROMPT_LISTENER_GROUP = 'chat-gateway.host-prompts';
 
@@ -45,12 +46,7 @@ export async function startHostPromptListener(deps: { bus: Bus; liveState: LiveS
     handleBatch: async (batch) => {
       const prompts: HostPrompt[] = [];
       for (const message of batch.messages) {
-        let value: unknown;
-        try {
-          value = JSON.parse(message.value.toString('utf8'));
-        } catch {
-          value = undefined;
-        }
+        const value = parseJsonPayload(message.value);
         if (hostPromptValidator.check(value)) prompts.push(value);
         else logger.warn({ origin: `${batch.topic}/${batch.partition}/${message.offset}` }, 'invalid record on host.prompts skipped');
       }

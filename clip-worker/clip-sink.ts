@@ -2,6 +2,7 @@ import type { MessageBatch } from '../core/bus/bus.ts';
 import type { DeadLetter } from '../core/dead-letters.ts';
 import { clipEventValidator } from '../core/schemas/highlight.ts';
 import { TOPICS } from '../core/topics.ts';
+import { parseJsonPayload } from '../core/schemas/validate.ts';
 
 /**
  * `clips` events as rows of the `clips` table (a ReplacingMergeTree on finished_at: the latest
@@ -30,12 +31,7 @@ export function clipRows(batch: MessageBatch): { rows: ClipRow[]; deadLetters: D
   const rows: ClipRow[] = [];
   const deadLetters: DeadLetter[] = [];
   for (const message of batch.messages) {
-    let event: unknown;
-    try {
-      event = JSON.parse(message.value.toString('utf8'));
-    } catch {
-      event = undefined;
-    }
+    const event = parseJsonPayload(message.value);
     if (!clipEventValidator.check(event)) {
       deadLetters.push({ sourceTopic: TOPICS.clips, payload: message.value, reason: 'clip event is invalid', errors: clipEventValidator.errors(event), origin: `${batch.topic}/${batch.partition}/${message.offset}` });
       continue;

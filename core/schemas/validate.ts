@@ -47,3 +47,12 @@ export function assertValid<T extends TSchema>(validator: Validator<T>, value: u
   if (validator.check(value)) return value;
   throw new SchemaValidationError(schemaName, validator.errors(value));
 }
+
+/** A bus payload's JSON value, or undefined when the bytes are not JSON: validators then reject it with the rest. */
+export function parseJsonPayload(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}

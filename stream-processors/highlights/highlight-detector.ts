@@ -7,6 +7,7 @@ import { ChatBucketer } from './chat-buckets.ts';
 import { isHype } from './chat-signals.ts';
 import { detectInBucket, highlightFromDetection, initialDetectorState, type DetectorSettings, type DetectorState } from './spike-detector.ts';
 import type { ViewerCounts } from './viewer-counts.ts';
+import { parseJsonPayload } from '../../core/schemas/validate.ts';
 
 /**
  * The highlight detector's state across streams: chat buckets, each stream's baseline, and the
@@ -50,12 +51,7 @@ export class HighlightDetector {
     const counted = this.countedOffsets.get(partitionKey) ?? -1n;
     for (const message of batch.messages) {
       if (BigInt(message.offset) <= counted) continue;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(message.value.toString('utf8'));
-      } catch {
-        parsed = undefined;
-      }
+      const parsed = parseJsonPayload(message.value);
       if (!chatMessageValidator.check(parsed)) {
         deadLetters.push({ sourceTopic: TOPICS.chatMessages, payload: message.value, reason: 'chat message is invalid', errors: chatMessageValidator.errors(parsed), origin: `${batch.topic}/${batch.partition}/${message.offset}` });
         continue;

@@ -2,6 +2,7 @@ import type { MessageBatch } from '../../core/bus/bus.ts';
 import type { DeadLetter } from '../../core/dead-letters.ts';
 import { highlightValidator } from '../../core/schemas/highlight.ts';
 import { TOPICS } from '../../core/topics.ts';
+import { parseJsonPayload } from '../../core/schemas/validate.ts';
 
 /** `highlights` as rows of the `highlights` table; a replayed highlight has the same id and replaces its row. */
 export interface HighlightRow extends Record<string, unknown> {
@@ -23,12 +24,7 @@ export function highlightRows(batch: MessageBatch): { rows: HighlightRow[]; dead
   const rows: HighlightRow[] = [];
   const deadLetters: DeadLetter[] = [];
   for (const message of batch.messages) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(message.value.toString('utf8'));
-    } catch {
-      parsed = undefined;
-    }
+    const parsed = parseJsonPayload(message.value);
     if (!highlightValidator.check(parsed)) {
       deadLetters.push({ sourceTopic: TOPICS.highlights, payload: message.value, reason: 'highlight is invalid', errors: highlightValidator.errors(parsed), origin: `${batch.topic}/${batch.partition}/${message.offset}` });
       continue;

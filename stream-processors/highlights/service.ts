@@ -16,6 +16,7 @@ import { HighlightDetector } from './highlight-detector.ts';
 import { highlightRows } from './highlight-rows.ts';
 import { DEFAULT_DETECTOR_SETTINGS, type DetectorSettings } from './spike-detector.ts';
 import { ViewerCounts } from './viewer-counts.ts';
+import { parseJsonPayload } from '../../core/schemas/validate.ts';
 
 /**
  * highlight-detector: chat spikes and viewer surges into `highlights`, hosts' "clip that"
@@ -107,12 +108,7 @@ export const highlightDetectorService: ServiceDefinition = {
           startFrom: 'latest',
           handleBatch: async (batch) => {
             for (const message of batch.messages) {
-              let parsed: unknown;
-              try {
-                parsed = JSON.parse(message.value.toString('utf8'));
-              } catch {
-                parsed = undefined;
-              }
+              const parsed = parseJsonPayload(message.value);
               // Other processors' aggregates share the topic; only viewer window rows matter here.
               if (aggregatesMessageValidator.check(parsed)) viewers.observe(parsed);
             }

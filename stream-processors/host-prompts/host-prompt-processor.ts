@@ -5,7 +5,7 @@ import type { HostPromptSettings } from '../../core/config.ts';
 import type { LiveState } from '../../core/live-state/live-state.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import { chatMessageValidator, chatVerdictValidator, hostPromptValidator, type HostPrompt } from '../../core/schemas/chat.ts';
-import { assertValid } from '../../core/schemas/validate.ts';
+import { assertValid, parseJsonPayload } from '../../core/schemas/validate.ts';
 import { TOPICS } from '../../core/topics.ts';
 import { CircuitOpenError, type CircuitBreaker } from '../moderation/circuit-breaker.ts';
 import type { ContentClassifier } from '../moderation/content-classifier.ts';
@@ -84,12 +84,7 @@ export class HostPromptProcessor {
   /** Takes one batch of `chat.messages` or `chat.verdicts` into the windows. */
   observe(batch: MessageBatch, now = Date.now()): void {
     for (const message of batch.messages) {
-      let value: unknown;
-      try {
-        value = JSON.parse(message.value.toString('utf8'));
-      } catch {
-        value = undefined;
-      }
+      const value = parseJsonPayload(message.value);
       if (batch.topic === TOPICS.chatMessages && chatMessageValidator.check(value)) {
         this.stream(value.stream_id, now).window.observeMessage(value);
       } else if (batch.topic === TOPICS.chatVerdicts && chatVerdictValidator.check(value)) {

@@ -4,6 +4,7 @@ import type { Bus, MessageBatch } from '../../core/bus/bus.ts';
 import { publishDeadLetters, type DeadLetter } from '../../core/dead-letters.ts';
 import { hostPromptValidator, type HostPrompt } from '../../core/schemas/chat.ts';
 import { dateTime64 } from '../sinks/clickhouse-rows.ts';
+import { parseJsonPayload } from '../../core/schemas/validate.ts';
 
 export const HOST_PROMPT_SINK_GROUP = 'host-prompts.sink';
 
@@ -31,12 +32,7 @@ export function createHostPromptSink(bus: Bus, analytics: AnalyticsStore) {
     const rows: Array<ReturnType<typeof hostPromptRow>> = [];
     const deadLetters: DeadLetter[] = [];
     for (const message of batch.messages) {
-      let value: unknown;
-      try {
-        value = JSON.parse(message.value.toString('utf8'));
-      } catch {
-        value = undefined;
-      }
+      const value = parseJsonPayload(message.value);
       if (hostPromptValidator.check(value)) rows.push(hostPromptRow(value));
       else {
         deadLetters.push({

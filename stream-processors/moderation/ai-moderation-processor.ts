@@ -9,6 +9,7 @@ import { TOPICS } from '../../core/topics.ts';
 import { CircuitOpenError, type CircuitBreaker } from './circuit-breaker.ts';
 import type { Classification, ContentClassifier } from './content-classifier.ts';
 import type { MinuteBudget } from './minute-budget.ts';
+import { parseJsonPayload } from '../../core/schemas/validate.ts';
 
 /** A delivered message older than this is no longer worth a model call (or a removal). */
 export const DELIVERED_STALE_AFTER_MS = 5 * 60_000;
@@ -132,12 +133,7 @@ export class AiModerationProcessor {
     const messages: ChatMessage[] = [];
     const deadLetters: DeadLetter[] = [];
     for (const message of batch.messages) {
-      let value: unknown;
-      try {
-        value = JSON.parse(message.value.toString('utf8'));
-      } catch {
-        value = undefined;
-      }
+      const value = parseJsonPayload(message.value);
       if (chatMessageValidator.check(value)) messages.push(value);
       else {
         deadLetters.push({

@@ -5,6 +5,7 @@ import { publishDeadLetters, type DeadLetter } from '../../core/dead-letters.ts'
 import { chatMessageValidator, chatVerdictValidator, type ChatMessage, type ChatVerdict } from '../../core/schemas/chat.ts';
 import { TOPICS } from '../../core/topics.ts';
 import { dateTime64 } from '../sinks/clickhouse-rows.ts';
+import { parseJsonPayload } from '../../core/schemas/validate.ts';
 
 /**
  * `chat.messages` and `chat.verdicts` into ClickHouse (migration 0010): the message log behind
@@ -52,12 +53,7 @@ function decode<T, R>(batch: MessageBatch, check: (value: unknown) => value is T
   const rows: R[] = [];
   const deadLetters: DeadLetter[] = [];
   for (const message of batch.messages) {
-    let value: unknown;
-    try {
-      value = JSON.parse(message.value.toString('utf8'));
-    } catch {
-      value = undefined;
-    }
+    const value = parseJsonPayload(message.value);
     if (check(value)) rows.push(toRow(value));
     else {
       deadLetters.push({

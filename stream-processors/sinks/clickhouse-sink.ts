@@ -10,6 +10,7 @@ import { TOPICS } from '../../core/topics.ts';
 import { finalChunkToken } from '../viewer-analytics/aggregate-messages.ts';
 import { readAggregatesBatch } from './aggregates-batch.ts';
 import { dateTime64, deadLetterRowForClickHouse, rawEventForClickHouse, viewSummaryForClickHouse, windowRowForClickHouse } from './clickhouse-rows.ts';
+import { parseJsonPayload } from '../../core/schemas/validate.ts';
 
 /**
  * The ClickHouse sink: two consumer groups of its own, so it can lag or fail without holding up
@@ -134,12 +135,7 @@ export class ClickHouseSink {
     const rows: Array<ReturnType<typeof rawEventForClickHouse>> = [];
     let invalid = 0;
     for (const message of batch.messages) {
-      let value: unknown;
-      try {
-        value = JSON.parse(message.value.toString('utf8'));
-      } catch {
-        value = undefined;
-      }
+      const value = parseJsonPayload(message.value);
       // The processor dead-letters invalid player events already; the raw table leaves them out.
       if (enrichedPlayerEventValidator.check(value)) rows.push(rawEventForClickHouse(value, message.partition, message.offset));
       else invalid += 1;
