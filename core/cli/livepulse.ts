@@ -8,6 +8,8 @@ const USAGE = `livepulse — real-time streaming analytics and moderation for li
 
 Usage:
   livepulse start [service…]          run every service (default) or the named ones
+  livepulse demo [--duration S]       every service plus a synthetic live stream, simulated viewers and
+                                      chatters, with progress in the terminal (see docs/demo.md)
   livepulse services start|stop|status [kafka redis s3 clickhouse]
                                       local real services for development and tests
   livepulse simulate --viewers N --duration S --collector URL --key K --out truth.json
@@ -64,6 +66,14 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'start':
       return start(rest);
+    case 'demo': {
+      const { runDemoCommand, DEMO_USAGE } = await import('./demo.ts');
+      if (argv.includes('--help')) {
+        process.stdout.write(`${DEMO_USAGE}\n`);
+        return 0;
+      }
+      return runDemoCommand(argv.slice(argv.indexOf('demo') + 1));
+    }
     case 'services': {
       const { runServicesCommand } = await import('../../infra/local/services.ts');
       return runServicesCommand(rest);
