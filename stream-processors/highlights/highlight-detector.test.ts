@@ -73,6 +73,20 @@ describe('HighlightDetector', () => {
     expect(highlight!.reasons[0]).toMatch(/ 50 messages in 5 s/);
   });
 
+  it('reads viewers from the window covering each bucket, never one that only begins at its end', () => {
+    // A window that has just begun is reported by some partitions only: its count is partial.
+    const asked: number[] = [];
+    class RecordingCounts extends ViewerCounts {
+      override at(streamId: string, atMs: number): number | undefined {
+        asked.push(atMs - T0);
+        return undefined;
+      }
+    }
+    const detector = new HighlightDetector(DEFAULT_DETECTOR_SETTINGS, new RecordingCounts(), { allowedLatenessMs: 2_000, maxEmptyBuckets: 24 });
+    detector.handleChat(batch([chat('st-4', T0, 'u1', 'hi'), chat('st-4', T0 + 30_000, 'u2', 'hello')]), WALL);
+    expect(asked.slice(0, 3)).toEqual([4_999, 9_999, 14_999]);
+  });
+
   it('closes quiet streams on ticks and forgets them when idle', () => {
     const detector = new HighlightDetector(DEFAULT_DETECTOR_SETTINGS, new ViewerCounts(), { allowedLatenessMs: 2_000, maxEmptyBuckets: 24 });
     detector.handleChat(batch([chat('st-3', T0, 'a', 'hi')]), WALL);

@@ -81,7 +81,10 @@ export class HighlightDetector {
       let state = this.states.get(streamId) ?? initialDetectorState();
       for (const bucket of this.bucketer.close(streamId, wallNowMs)) {
         bucketsClosed++;
-        const viewers = this.viewers.at(streamId, bucket.startMs + this.settings.bucketMs);
+        // The window covering the bucket's last instant: at the bucket's end itself a new 10 s
+        // window may just have begun, reported by only some partitions so far, and a partial
+        // count would look like a sudden drop (and inflate the baseline's spread).
+        const viewers = this.viewers.at(streamId, bucket.startMs + this.settings.bucketMs - 1);
         if (viewers !== undefined) bucket.viewers = viewers;
         const step = detectInBucket(state, bucket, this.settings);
         if (step.detection) highlights.push(highlightFromDetection(streamId, step.detection, state.baseline, this.settings, wallNowMs));

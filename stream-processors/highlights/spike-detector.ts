@@ -64,7 +64,7 @@ export interface ChatBucket {
   messages: number;
   uniqueChatters: number;
   hypeMessages: number;
-  /** Concurrent viewers at the bucket's end, when known. */
+  /** Concurrent viewers in the window covering the bucket's end, when known. */
   viewers?: number;
 }
 
