@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnalyticsStore, type AnalyticsStore } from '../core/analytics-store/analytics-store.ts';
@@ -15,6 +13,7 @@ import { simulate } from '../stream-processors/simulator/simulate.ts';
 import { SeededRandom } from '../stream-processors/simulator/seeded-random.ts';
 import { countViewSummaries, expectAnalyticsToMatchTruth } from './analytics-truth.ts';
 import { startSnowflakeTestServer, type SnowflakeTestServer } from './fixtures/snowflake-server.ts';
+import { LivepulseProcess } from './livepulse-process.ts';
 import { testServices } from './services.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -40,58 +39,6 @@ const settings: AnalyticsSettings = {
 };
 const WRITE_KEY = 'lp_dev_write_key';
 const PARTITIONS = 4;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** One `livepulse start <service>` process, restartable. */
-class LivepulseProcess {
-  private child: ChildProcess | null = null;
-  private output = '';
-  url = '';
-  kills = 0;
-
-  constructor(
-    readonly service: string,
-    private readonly env: Record<string, string>,
-  ) {}
-
-  async start(): Promise<void> {
-    const port = await freePort();
-    this.child = spawn(process.execPath, ['bin/livepulse.js', 'start', this.service], {
-      env: { ...process.env, ...this.env, PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString()).slice(-8_000);
-    };
-    this.child.stdout!.on('data', keep);
-    this.child.stderr!.on('data', keep);
-    const child = this.child;
-    await waitFor(`${this.service} to listen`, () => {
-      if (child.exitCode !== null) throw new Error(`${this.service} exited with ${child.exitCode}: ${this.output}`);
-      return this.output.includes('listening on');
-    }, { timeoutMs: 120_000, intervalMs: 100 });
-    this.url = `http://127.0.0.1:${port}`;
-  }
-
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill(signal);
-    await exited;
-    if (signal === 'SIGKILL') this.kills += 1;
-  }
-}
 
 describe('viewer analytics end to end: collector, Kafka, processor and sinks under SIGKILL', () => {
   const id = randomUUID().replaceAll('-', '').slice(0, 12);

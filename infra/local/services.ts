@@ -264,6 +264,19 @@ export async function stopLocalServices(stateDir: string = defaultStateDir, name
   });
 }
 
+/**
+ * Starts a stopped service of `stateDir` again on its old main port, keeping its data, so clients
+ * that know its endpoint reconnect to it: fault-injection tests stop a broker with
+ * `stopLocalServices` and bring it back with this.
+ */
+export async function relaunchLocalService(name: LocalServiceName, stateDir: string, port: number): Promise<void> {
+  await withStateLock(stateDir, async () => {
+    const recorded = await readRecord(stateDir, name);
+    if (recorded && (await isServiceProcess(recorded.pid, join(stateDir, name)))) throw new LocalServiceError(`${name} is still running (pid ${recorded.pid})`);
+    await launch(SERVICES[name], stateDir, [port]);
+  });
+}
+
 export async function localServicesStatus(stateDir: string = defaultStateDir): Promise<LocalServiceStatus[]> {
   return Promise.all(
     LOCAL_SERVICE_NAMES.map(async (name): Promise<LocalServiceStatus> => {
@@ -382,12 +395,13 @@ async function answersWithin(service: ServiceDefinition, record: ServiceRecord, 
   }
 }
 
-async function launch(service: ServiceDefinition, stateDir: string): Promise<ServiceRecord> {
+/** `fixedPorts` come first (a relaunch keeps its endpoint); the rest are picked free. */
+async function launch(service: ServiceDefinition, stateDir: string, fixedPorts: number[] = []): Promise<ServiceRecord> {
   const dir = join(stateDir, service.name);
   await mkdir(dir, { recursive: true });
   const logPath = join(dir, `${service.name}.log`);
   await writeFile(logPath, '');
-  const ports = await freePorts(service.portCount);
+  const ports = [...fixedPorts, ...(await freePorts(service.portCount - fixedPorts.length))];
   const { command, args, version } = await service.prepare(dir, ports, logPath);
 
   const logFd = openSync(logPath, 'a');
