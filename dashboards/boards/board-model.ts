@@ -43,6 +43,34 @@ export interface PanelSpec {
   reduce?: 'lastNotNull' | 'max' | 'sum';
 }
 
+/** A table panel of one ClickHouse query's rows. */
+export const clickHouseTable = (title: string, description: string, sql: string, columns: Record<string, ColumnKind>, width = 12): PanelSpec => ({
+  title,
+  description,
+  kind: 'table',
+  width,
+  height: 9,
+  targets: [{ source: 'clickhouse', format: 'table', sql, columns }],
+});
+
+/** A stat panel: one number (the latest value of `column`) from a ClickHouse query, as a table or over time. */
+export const clickHouseStat = (
+  title: string,
+  description: string,
+  sql: string,
+  column: string,
+  { unit = 'short', width = 6, format = 'table' }: { unit?: string; width?: number; format?: ClickHouseResultFormat } = {},
+): PanelSpec => ({
+  title,
+  description,
+  kind: 'stat',
+  unit,
+  width,
+  height: 4,
+  reduce: 'lastNotNull',
+  targets: [{ source: 'clickhouse', format, sql, columns: format === 'time_series' ? { time: 'time', [column]: 'number' } : { [column]: 'number' } }],
+});
+
 export interface RowSpec {
   title: string;
   panels: PanelSpec[];

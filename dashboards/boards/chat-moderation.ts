@@ -1,29 +1,11 @@
-import type { BoardSpec, PanelSpec } from './board-model.ts';
+import { clickHouseStat, clickHouseTable, type BoardSpec } from './board-model.ts';
 import { creatorVariable, STREAM_SCOPE, streamsVariable } from './scope-filters.ts';
 
 /** Chat and its moderation: the message log (chat_messages) and the audit log (chat_moderation_events), read FINAL so a replayed batch counts once. */
 const MESSAGES = `FROM chat_messages FINAL WHERE $__timeFilter(sent_at) AND ${STREAM_SCOPE}`;
 const VERDICTS = `FROM chat_moderation_events FINAL WHERE $__timeFilter(decided_at) AND ${STREAM_SCOPE}`;
 
-const stat = (title: string, description: string, sql: string, column: string): PanelSpec => ({
-  title,
-  description,
-  kind: 'stat',
-  unit: 'short',
-  width: 6,
-  height: 4,
-  reduce: 'lastNotNull',
-  targets: [{ source: 'clickhouse', format: 'table', sql, columns: { [column]: 'number' } }],
-});
 
-const table = (title: string, description: string, sql: string, columns: Record<string, 'time' | 'number' | 'string'>, width = 12): PanelSpec => ({
-  title,
-  description,
-  kind: 'table',
-  width,
-  height: 9,
-  targets: [{ source: 'clickhouse', format: 'table', sql, columns }],
-});
 
 export const chatModeration: BoardSpec = {
   uid: 'livepulse-chat-moderation',
@@ -39,10 +21,10 @@ export const chatModeration: BoardSpec = {
     {
       title: 'Totals',
       panels: [
-        stat('Messages', 'Chat messages accepted.', `SELECT count() AS messages ${MESSAGES}`, 'messages'),
-        stat('Chatters', 'Distinct users who sent a message.', `SELECT uniqExact(user_id) AS chatters ${MESSAGES}`, 'chatters'),
-        stat('Held or blocked', 'Messages the inline heuristics did not allow at once.', `SELECT countIf(heuristic_decision != 'allow') AS held_or_blocked ${MESSAGES}`, 'held_or_blocked'),
-        stat('Moderation actions', 'Verdicts and moderator actions.', `SELECT count() AS actions ${VERDICTS}`, 'actions'),
+        clickHouseStat('Messages', 'Chat messages accepted.', `SELECT count() AS messages ${MESSAGES}`, 'messages'),
+        clickHouseStat('Chatters', 'Distinct users who sent a message.', `SELECT uniqExact(user_id) AS chatters ${MESSAGES}`, 'chatters'),
+        clickHouseStat('Held or blocked', 'Messages the inline heuristics did not allow at once.', `SELECT countIf(heuristic_decision != 'allow') AS held_or_blocked ${MESSAGES}`, 'held_or_blocked'),
+        clickHouseStat('Moderation actions', 'Verdicts and moderator actions.', `SELECT count() AS actions ${VERDICTS}`, 'actions'),
       ],
     },
     {
@@ -112,14 +94,14 @@ GROUP BY time, action ORDER BY time, action`,
     {
       title: 'Details',
       panels: [
-        table('Flagged categories', 'Rule and classifier categories that fired on messages.', `SELECT category, count() AS messages
+        clickHouseTable('Flagged categories', 'Rule and classifier categories that fired on messages.', `SELECT category, count() AS messages
 FROM chat_messages FINAL ARRAY JOIN flag_categories AS category
 WHERE $__timeFilter(sent_at) AND ${STREAM_SCOPE}
 GROUP BY category ORDER BY messages DESC, category LIMIT 20`, { category: 'string', messages: 'number' }, 8),
-        table('Top chatters', 'Users with the most messages.', `SELECT user_id, any(display_name) AS display_name, count() AS messages
+        clickHouseTable('Top chatters', 'Users with the most messages.', `SELECT user_id, any(display_name) AS display_name, count() AS messages
 ${MESSAGES}
 GROUP BY user_id ORDER BY messages DESC, user_id LIMIT 20`, { user_id: 'string', display_name: 'string', messages: 'number' }, 8),
-        table('Moderation audit log', 'Every verdict and action, newest first: who, what, when, why.', `SELECT decided_at AS time, stream_id, toString(source) AS source, toString(action) AS action, actor_id, target_user_id, message_id, reason, duration_ms / 1000 AS duration_s
+        clickHouseTable('Moderation audit log', 'Every verdict and action, newest first: who, what, when, why.', `SELECT decided_at AS time, stream_id, toString(source) AS source, toString(action) AS action, actor_id, target_user_id, message_id, reason, duration_ms / 1000 AS duration_s
 ${VERDICTS}
 ORDER BY decided_at DESC LIMIT 200`, { time: 'time', stream_id: 'string', source: 'string', action: 'string', actor_id: 'string', target_user_id: 'string', message_id: 'string', reason: 'string', duration_s: 'number' }, 8),
       ],

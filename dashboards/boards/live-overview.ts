@@ -1,4 +1,5 @@
-import type { BoardSpec, PanelSpec } from './board-model.ts';
+import { clickHouseStat, type BoardSpec, type PanelSpec } from './board-model.ts';
+import type { ClickHouseResultFormat } from './clickhouse-query.ts';
 import { creatorVariable, STREAM_SCOPE, streamsVariable, VIEWER_SCOPE } from './scope-filters.ts';
 
 /**
@@ -112,16 +113,8 @@ ORDER BY finished_at DESC LIMIT 100`,
   ],
 });
 
-const stat = (title: string, description: string, sql: string, column: string, format: 'table' | 'time_series' = 'table'): PanelSpec => ({
-  title,
-  description,
-  kind: 'stat',
-  unit: 'short',
-  width: 4,
-  height: 4,
-  reduce: 'lastNotNull',
-  targets: [{ source: 'clickhouse', format, sql, columns: format === 'time_series' ? { time: 'time', [column]: 'number' } : { [column]: 'number' } }],
-});
+const stat = (title: string, description: string, sql: string, column: string, format: ClickHouseResultFormat = 'table'): PanelSpec =>
+  clickHouseStat(title, description, sql, column, { width: 4, format });
 
 export const liveOverview: BoardSpec = {
   uid: 'livepulse-live-overview',

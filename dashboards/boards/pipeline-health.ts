@@ -1,4 +1,4 @@
-import type { BoardSpec, PanelSpec } from './board-model.ts';
+import { clickHouseStat, type BoardSpec, type PanelSpec } from './board-model.ts';
 
 /**
  * The pipeline's health from the services' Prometheus metrics (core/metrics.ts, `livepulse_*`),
@@ -19,16 +19,7 @@ const prometheus = (title: string, description: string, unit: string, queries: A
 
 const p95 = (histogram: string, by: string) => `histogram_quantile(0.95, sum by (le${by ? `, ${by}` : ''}) (rate(${histogram}_bucket${RATE})))`;
 
-const freshness = (title: string, description: string, sql: string, column: string): PanelSpec => ({
-  title,
-  description,
-  kind: 'stat',
-  unit: 's',
-  width: 6,
-  height: 4,
-  reduce: 'lastNotNull',
-  targets: [{ source: 'clickhouse', format: 'table', sql, columns: { [column]: 'number' } }],
-});
+const freshness = (title: string, description: string, sql: string, column: string): PanelSpec => clickHouseStat(title, description, sql, column, { unit: 's' });
 
 export const pipelineHealth: BoardSpec = {
   uid: 'livepulse-pipeline',

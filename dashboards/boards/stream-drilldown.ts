@@ -1,4 +1,4 @@
-import type { BoardSpec, PanelSpec } from './board-model.ts';
+import { clickHouseStat, type BoardSpec, type PanelSpec } from './board-model.ts';
 import { clipsTable, highlightsTable } from './live-overview.ts';
 import { creatorVariable, dimensionVariable, oneStreamVariable, STREAM_CONDITION } from './scope-filters.ts';
 
@@ -29,16 +29,7 @@ GROUP BY time ORDER BY time`,
   ],
 };
 
-const stat = (title: string, description: string, sql: string, column: string, unit = 'short'): PanelSpec => ({
-  title,
-  description,
-  kind: 'stat',
-  unit,
-  width: 6,
-  height: 4,
-  reduce: 'lastNotNull',
-  targets: [{ source: 'clickhouse', format: 'table', sql, columns: { [column]: 'number' } }],
-});
+const stat = (title: string, description: string, sql: string, column: string, unit = 'short'): PanelSpec => clickHouseStat(title, description, sql, column, { unit });
 
 export const streamDrilldown: BoardSpec = {
   uid: 'livepulse-stream',
