@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { errors as joseErrors, SignJWT, type JWTPayload } from 'jose';
+import { createJwtVerifier, MAX_TOKEN_LENGTH } from '../core/http/jwt-verifier.ts';
 import { Id } from '../core/schemas/common.ts';
 import { createValidator } from '../core/schemas/validate.ts';
 
@@ -58,26 +59,13 @@ export class ChatTokenError extends Error {
   }
 }
 
-/** JWTs larger than this are refused before any parsing. */
-export const MAX_TOKEN_LENGTH = 8_192;
-const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
-
 export interface ChatTokenVerifier {
   verify(token: unknown): Promise<ChatIdentity>;
 }
 
 /** A verifier for the configured key: the HS256 secret, or else the JWKS URL. */
 export function createChatTokenVerifier(auth: { jwtSecret?: string; jwksUrl?: string }): ChatTokenVerifier {
-  let verifyJwt: (token: string) => Promise<JWTPayload>;
-  if (auth.jwtSecret) {
-    const secret = new TextEncoder().encode(auth.jwtSecret);
-    verifyJwt = async (token) => (await jwtVerify(token, secret, { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] })).payload;
-  } else if (auth.jwksUrl) {
-    const keys = createRemoteJWKSet(new URL(auth.jwksUrl));
-    verifyJwt = async (token) => (await jwtVerify(token, keys, { algorithms: ASYMMETRIC_ALGORITHMS, requiredClaims: ['exp', 'sub'] })).payload;
-  } else {
-    throw new Error('chat tokens need LIVEPULSE_JWT_SECRET or LIVEPULSE_JWKS_URL');
-  }
+  const verifyJwt = createJwtVerifier(auth, 'chat tokens');
   return {
     async verify(token) {
       if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {

@@ -1,8 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { errors as joseErrors, SignJWT, type JWTPayload } from 'jose';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Id } from '../schemas/common.ts';
 import { createValidator } from '../schemas/validate.ts';
+import { createJwtVerifier, MAX_TOKEN_LENGTH } from './jwt-verifier.ts';
 
 /**
  * Who may read analytics: the query API, the live board and creator reports take a JWT
@@ -45,24 +46,12 @@ export class ApiAuthError extends Error {
   }
 }
 
-const MAX_TOKEN_LENGTH = 8_192;
-const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
-
 export interface ApiTokenVerifier {
   verify(token: unknown): Promise<ApiIdentity>;
 }
 
 export function createApiTokenVerifier(auth: { jwtSecret?: string; jwksUrl?: string }): ApiTokenVerifier {
-  let verifyJwt: (token: string) => Promise<JWTPayload>;
-  if (auth.jwtSecret) {
-    const secret = new TextEncoder().encode(auth.jwtSecret);
-    verifyJwt = async (token) => (await jwtVerify(token, secret, { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] })).payload;
-  } else if (auth.jwksUrl) {
-    const keys = createRemoteJWKSet(new URL(auth.jwksUrl));
-    verifyJwt = async (token) => (await jwtVerify(token, keys, { algorithms: ASYMMETRIC_ALGORITHMS, requiredClaims: ['exp', 'sub'] })).payload;
-  } else {
-    throw new Error('API tokens need LIVEPULSE_JWT_SECRET or LIVEPULSE_JWKS_URL');
-  }
+  const verifyJwt = createJwtVerifier(auth, 'API tokens');
   return {
     async verify(token) {
       if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
