@@ -81,6 +81,7 @@ const EnvSchema = z.object({
   BUS_MAX_BUFFERED_MESSAGES: positiveInt(100_000),
   EMBEDDED_BUS_PARTITIONS: positiveInt(4),
   EMBEDDED_BUS_MAX_RETAINED_MESSAGES: positiveInt(1_000_000),
+  KAFKA_PRODUCERS: z.coerce.number().int().min(1).max(16).default(3),
   KAFKA_CONSUMER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
 
   ANALYTICS_WINDOW_MS: positiveInt(10_000),
@@ -215,6 +216,8 @@ export interface Config {
         ssl: boolean;
         sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
         publish: PublishTuning;
+        /** Idempotent producers publishing side by side; a key always uses the same one. */
+        producers: number;
         /** How long the group waits for a silent member (e.g. one killed with SIGKILL) before reassigning its partitions. */
         consumerSessionTimeoutMs: number;
       };
@@ -569,6 +572,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             ? { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! }
             : undefined,
           publish,
+          producers: e.KAFKA_PRODUCERS,
           consumerSessionTimeoutMs: e.KAFKA_CONSUMER_SESSION_TIMEOUT_MS,
         }
       : { kind: 'embedded', partitions: e.EMBEDDED_BUS_PARTITIONS, maxRetainedMessages: e.EMBEDDED_BUS_MAX_RETAINED_MESSAGES, publish },

@@ -163,6 +163,11 @@ export function describeBusContract(name: string, createBus: (publish?: Partial<
       await expect(bus.publish(topic, Array.from({ length: 11 }, (_, i) => message('k', String(i))))).rejects.toBeInstanceOf(
         BusBackpressureError,
       );
+      // Refused as a whole, also when its keys spread over partitions (and producers): nothing of it is appended.
+      await expect(bus.publish(topic, Array.from({ length: 11 }, (_, i) => message(`k${i}`, String(i))))).rejects.toBeInstanceOf(
+        BusBackpressureError,
+      );
+      expect(await bus.endOffsets(topic)).toEqual(Array.from({ length: PARTITIONS }, () => 0));
       await expect(bus.publish(topic, Array.from({ length: 10 }, (_, i) => message('k', String(i))))).resolves.toBeUndefined();
     });
   });

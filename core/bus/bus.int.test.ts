@@ -22,3 +22,18 @@ describeBusContract(
       publish: { ...tuning, ...publish },
     }),
 );
+
+// Several producers side by side: per-key order and the buffer bound must hold across them.
+describeBusContract(
+  'kafka with three producers',
+  (publish) =>
+    new KafkaBus({
+      brokers: [testServices().kafkaBrokers],
+      clientId: 'bus-contract-lanes',
+      topicPrefix: 'test-lanes.',
+      defaultPartitions: 4,
+      replicationFactor: 1,
+      publish: { ...tuning, ...publish },
+      producers: 3,
+    }),
+);

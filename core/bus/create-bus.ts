@@ -27,6 +27,7 @@ export function createBus(config: Config['bus'], logger: Logger): Bus {
     ssl: config.ssl,
     sasl: config.sasl,
     publish: config.publish,
+    producers: config.producers,
     consumerSessionTimeoutMs: config.consumerSessionTimeoutMs,
     logger: logger.child({ component: 'kafka' }),
     onHandlerError,

@@ -1,6 +1,7 @@
 import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import {
+  BusBackpressureError,
   BusUnavailableError,
   type Bus,
   type DeliveredMessage,
@@ -11,6 +12,7 @@ import {
   type TopicSpec,
 } from './bus.ts';
 import { LingeringPublisher, type LingerTuning } from './lingering-publisher.ts';
+import { murmur2 } from './partitioner.ts';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -22,6 +24,13 @@ export interface KafkaBusOptions {
   ssl?: boolean;
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
   publish: LingerTuning;
+  /**
+   * Idempotent producers publishing side by side (default 1). Each allows one request in flight,
+   * so with one producer every publish in the process queues behind the broker's previous
+   * acknowledgement; with N, N requests are in flight. A key always goes through the same
+   * producer, which keeps per-key order.
+   */
+  producers?: number;
   /** A publish not acknowledged within this time fails with BusUnavailableError (the collector answers 503). */
   publishTimeoutMs?: number;
   /** How long the group waits for a silent member (e.g. one killed with SIGKILL) before reassigning its partitions. */
@@ -46,18 +55,23 @@ function headerValues(headers: Record<string, unknown> | undefined): Record<stri
   return result;
 }
 
+/** One idempotent producer and the linger batching in front of it. */
+interface ProducerLane {
+  producer: Producer;
+  connection: Promise<void> | null;
+  publisher: LingeringPublisher;
+}
+
 /**
- * The bus on Apache Kafka through kafkajs: an idempotent producer with acks=all behind our own
+ * The bus on Apache Kafka through kafkajs: idempotent producers with acks=all behind our own
  * linger batching, and consumer groups whose offsets are committed only after the batch
  * handler resolved. A handler error is rethrown to kafkajs, which seeks back and redelivers.
  */
 export class KafkaBus implements Bus {
   readonly kind = 'kafka';
   private readonly kafka: Kafka;
-  private readonly producer: Producer;
+  private readonly lanes: ProducerLane[];
   private readonly admin: Admin;
-  private readonly publisher: LingeringPublisher;
-  private producerConnection: Promise<void> | null = null;
   private adminConnection: Promise<void> | null = null;
   private readonly subscriptions = new Set<Subscription>();
   private readonly prefix: string;
@@ -81,18 +95,26 @@ export class KafkaBus implements Bus {
           log?.[toPinoLevel(level)]({ kafka: fields }, message);
         },
     });
-    // Idempotence makes broker-side retries safe (no duplicates, order kept per partition).
-    this.producer = this.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // Kafka's murmur2 placement, the same as the embedded log and Java clients.
-      createPartitioner: Partitioners.DefaultPartitioner,
+    const count = Math.max(1, Math.floor(options.producers ?? 1));
+    const tuning: LingerTuning = { ...options.publish, maxConcurrentSends: 1 };
+    this.lanes = Array.from({ length: count }, () => {
+      const lane: ProducerLane = {
+        // Idempotence makes broker-side retries safe (no duplicates, order kept per partition).
+        producer: this.kafka.producer({
+          idempotent: true,
+          maxInFlightRequests: 1,
+          allowAutoTopicCreation: false,
+          // Kafka's murmur2 placement, the same as the embedded log and Java clients.
+          createPartitioner: Partitioners.DefaultPartitioner,
+        }),
+        connection: null,
+        // One send at a time per producer: the idempotent producer allows one request in flight per
+        // broker anyway, and what arrives meanwhile joins the next batch instead of queuing inside kafkajs.
+        publisher: new LingeringPublisher((batch) => this.sendBatch(lane, batch), tuning),
+      };
+      return lane;
     });
     this.admin = this.kafka.admin();
-    // One send at a time: the idempotent producer allows one request in flight per broker anyway,
-    // and what arrives meanwhile joins the next batch instead of queuing inside kafkajs.
-    this.publisher = new LingeringPublisher((batch) => this.sendBatch(batch), { ...options.publish, maxConcurrentSends: 1 });
   }
 
   private topicName(topic: string): string {
@@ -103,12 +125,12 @@ export class KafkaBus implements Bus {
     return name.startsWith(this.prefix) ? name.slice(this.prefix.length) : name;
   }
 
-  private connectProducer(): Promise<void> {
-    this.producerConnection ??= this.producer.connect().catch((error: unknown) => {
-      this.producerConnection = null;
+  private connectProducer(lane: ProducerLane): Promise<void> {
+    lane.connection ??= lane.producer.connect().catch((error: unknown) => {
+      lane.connection = null;
       throw new BusUnavailableError(`cannot connect to Kafka at ${this.options.brokers.join(',')}: ${String(error)}`, { cause: error });
     });
-    return this.producerConnection;
+    return lane.connection;
   }
 
   private connectAdmin(): Promise<void> {
@@ -119,11 +141,11 @@ export class KafkaBus implements Bus {
     return this.adminConnection;
   }
 
-  private async sendBatch(batch: Array<{ topic: string; messages: OutgoingMessage[] }>): Promise<void> {
-    await this.connectProducer();
+  private async sendBatch(lane: ProducerLane, batch: Array<{ topic: string; messages: OutgoingMessage[] }>): Promise<void> {
+    await this.connectProducer(lane);
     const timeoutMs = this.options.publishTimeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
-    const sending = this.producer.sendBatch({
+    const sending = lane.producer.sendBatch({
       acks: -1,
       topicMessages: batch.map(({ topic, messages }) => ({
         topic: this.topicName(topic),
@@ -170,7 +192,20 @@ export class KafkaBus implements Bus {
   }
 
   publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
-    return this.publisher.publish(topic, messages);
+    if (this.lanes.length === 1) return this.lanes[0]!.publisher.publish(topic, messages);
+    const byLane = new Map<ProducerLane, OutgoingMessage[]>();
+    for (const message of messages) {
+      const lane = this.lanes[(murmur2(Buffer.from(message.key, 'utf8')) & 0x7fffffff) % this.lanes.length]!;
+      const list = byLane.get(lane);
+      if (list) list.push(message);
+      else byLane.set(lane, [message]);
+    }
+    // The buffer bound is the bus's, not each producer's. Checked before any lane takes a part,
+    // so a refused publish (a 503) never follows a partial one.
+    const buffered = this.lanes.reduce((n, lane) => n + lane.publisher.buffered, 0);
+    const limit = this.options.publish.maxBufferedMessages;
+    if (buffered + messages.length > limit) return Promise.reject(new BusBackpressureError(buffered, limit));
+    return Promise.all([...byLane].map(([lane, part]) => lane.publisher.publish(topic, part))).then(() => undefined);
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
@@ -219,9 +254,9 @@ export class KafkaBus implements Bus {
   }
 
   async close(): Promise<void> {
-    await this.publisher.drain();
+    await Promise.all(this.lanes.map((lane) => lane.publisher.drain()));
     await Promise.allSettled([...this.subscriptions].map((s) => s.stop()));
-    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+    await Promise.allSettled([...this.lanes.map((lane) => lane.producer.disconnect()), this.admin.disconnect()]);
   }
 }
 
