@@ -18,11 +18,14 @@ import { rowKey } from './window-rows.ts';
  * `analytics.aggregates`. For every batch, in this order:
  *
  * 1. apply the events (skipping offsets the persisted state already holds);
- * 2. publish side outputs (late events, events after a view's end) to dead-letters;
- * 3. persist the changes (state store) — including the keys of rows about to be published;
- * 4. publish early rows of open windows (at most every `emitIntervalMs`);
- * 5. close due windows and publish their final chunks;
- * 6. return, so the bus commits the offsets.
+ * 2. publish side outputs (late events, events after a view's end) to dead-letters, while
+ * 3. persisting the changes (state store) — including the keys of rows about to be published;
+ * 4. then, side by side: publish early rows of open windows (at most every `emitIntervalMs`),
+ *    and close due windows and publish their final chunks;
+ * 5. return once all of it is acknowledged, so the bus commits the offsets.
+ *
+ * Only the order "persist, then publish what depends on it" matters: the publishes themselves
+ * carry versions (later offsets win, a final beats an early row), so they may land in any order.
  *
  * A crash anywhere repeats from the last persisted state, and every output is a deterministic
  * function of that state and the log, so what is published again is identical and the sinks'
@@ -140,10 +143,10 @@ export class ViewerAnalyticsProcessor {
         for (const [outcome, count] of Object.entries(report.outcomes)) if (count > 0) this.m.events.inc({ outcome }, count);
         if (invalid.length > 0) this.m.events.inc({ outcome: 'invalid' }, invalid.length);
         if (report.evicted > 0) this.m.evictions.inc(report.evicted);
-        await this.publishSideOutputs([...invalid, ...report.sideOutputs.map((s) => sideOutputLetter(s, batch.partition))]);
+        const sideOutputs = this.publishSideOutputs([...invalid, ...report.sideOutputs.map((s) => sideOutputLetter(s, batch.partition))]);
         rt.lastBatchAt = this.now();
         rt.emitPending = true;
-        await this.settle(rt, analytics, batch.partition);
+        await Promise.all([sideOutputs, this.settle(rt, analytics, batch.partition)]);
       } catch (error) {
         // The batch is redelivered; start it again from the persisted state, not from half-applied memory.
         rt.analytics = null;
@@ -182,14 +185,16 @@ export class ViewerAnalyticsProcessor {
         await this.stateStore.deleteFolded(partition, changes.progress).catch((error: unknown) => this.ports.logger.warn({ err: error, partition }, 'could not delete folded samples; they are ignored on restore'));
       }
     }
+    const publishes: Array<Promise<void>> = [];
     if (open) {
-      await this.publishEarlyRows(rt, analytics, partition, [...open.rows, ...open.retractions], now);
+      publishes.push(this.publishEarlyRows(rt, analytics, partition, [...open.rows, ...open.retractions], now));
       rt.lastEmitAt = now;
       rt.emitPending = false;
     }
     const { closed, sideOutputs } = analytics.closeDueWindows();
-    await this.publishSideOutputs(sideOutputs.map((s) => sideOutputLetter(s, partition)));
-    if (closed.length > 0) await this.publishClosed(rt, analytics, partition, closed, now);
+    publishes.push(this.publishSideOutputs(sideOutputs.map((s) => sideOutputLetter(s, partition))));
+    if (closed.length > 0) publishes.push(this.publishClosed(rt, analytics, partition, closed, now));
+    await Promise.all(publishes);
     this.m.views.set({ partition: String(partition) }, analytics.views.size);
     if (analytics.progress.watermark !== null) this.m.watermarkLag.set({ partition: String(partition) }, (now - analytics.progress.watermark) / 1000);
   }
