@@ -79,12 +79,13 @@ install_npm_tools() {
     "@cdktf/hcl2json@$CDKTF_HCL2JSON_VERSION" \
     "@kubernetes-models/keda@$KUBERNETES_MODELS_KEDA_VERSION" \
     "@kubernetes-models/prometheus-operator@$KUBERNETES_MODELS_PROMETHEUS_OPERATOR_VERSION" \
+    "tsx@$TSX_VERSION" \
     || fail "npm install of the validators failed"
   say "hashicorp/aws $AWS_PROVIDER_VERSION schema: from @cdktf/provider-aws $CDKTF_PROVIDER_AWS_VERSION (npm pack, about 37 MB)"
   (cd "$scratch" && npm pack --silent "@cdktf/provider-aws@$CDKTF_PROVIDER_AWS_VERSION" >/dev/null) \
     || fail "npm pack @cdktf/provider-aws@$CDKTF_PROVIDER_AWS_VERSION failed"
   tar -xzf "$scratch/cdktf-provider-aws-$CDKTF_PROVIDER_AWS_VERSION.tgz" -C "$scratch" package/.jsii
-  (cd "$repo" && node --max-old-space-size=4096 --import tsx infra/deploy/tools/aws-provider-schema.ts \
+  (cd "$scratch" && node --max-old-space-size=4096 --import tsx "$repo/infra/deploy/tools/aws-provider-schema.ts" \
     "$scratch/package/.jsii" "$scratch/aws-provider-schema.json") || fail "extracting the aws provider schema failed"
   grep -q "\"version\":\"$AWS_PROVIDER_VERSION\"" "$scratch/aws-provider-schema.json" \
     || fail "@cdktf/provider-aws $CDKTF_PROVIDER_AWS_VERSION is not built from hashicorp/aws $AWS_PROVIDER_VERSION"
