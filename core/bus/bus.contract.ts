@@ -157,6 +157,57 @@ export function describeBusContract(name: string, createBus: (publish?: Partial<
       expect(two.received.length).toBeGreaterThan(0);
     });
 
+    it('in manual commit mode reads on without committing, and a failed batch reads again from the last commit', async () => {
+      const bus = open();
+      const topic = await freshTopic(bus);
+      const groupId = `g-${randomUUID()}`;
+      await bus.publish(topic, Array.from({ length: 10 }, (_, i) => message('one-key', `m${i}`)));
+      const partition = partitionForKey('one-key', PARTITIONS);
+      let failNext: string | null = null;
+      const { received, subscription } = await consume(bus, {
+        groupId,
+        topics: [topic],
+        commit: 'manual',
+        maxBatchMessages: 3,
+        onBatch: (messages) => {
+          if (failNext !== null && messages.some((m) => m.value.toString() === failNext)) {
+            failNext = null;
+            throw new Error('handler failed once');
+          }
+        },
+      });
+      await waitFor('all 10', () => received.length >= 10);
+      // Nothing read is committed (the embedded log records its start, 0; Kafka has none, -1).
+      expect((await bus.committedOffsets(groupId, topic))[partition]).toBeLessThanOrEqual(0);
+
+      expect(await subscription.commit(topic, partition, '4')).toBe(true);
+      expect((await bus.committedOffsets(groupId, topic))[partition]).toBe(4);
+      failNext = 'm10';
+      await bus.publish(topic, Array.from({ length: 3 }, (_, i) => message('one-key', `m${10 + i}`)));
+      await waitFor('m4 to m12 again after the failure', () => received.length >= 10 + 9);
+      expect(received.slice(10).map((m) => m.value.toString())).toEqual(Array.from({ length: 9 }, (_, i) => `m${4 + i}`));
+      expect(await subscription.commit(topic, partition, '13')).toBe(true);
+      await waitUntilCommitted(bus, groupId, topic);
+    });
+
+    it('in manual commit mode starts a new member from the last commit, and refuses a commit after stop', async () => {
+      const bus = open();
+      const topic = await freshTopic(bus);
+      const groupId = `g-${randomUUID()}`;
+      const partition = partitionForKey('one-key', PARTITIONS);
+      await bus.publish(topic, Array.from({ length: 6 }, (_, i) => message('one-key', `m${i}`)));
+      const first = await consume(bus, { groupId, topics: [topic], commit: 'manual' });
+      await waitFor('the first member to read all 6', () => first.received.length >= 6);
+      expect(await first.subscription.commit(topic, partition, '2')).toBe(true);
+      await first.subscription.stop();
+      expect(await first.subscription.commit(topic, partition, '6')).toBe(false);
+      expect((await bus.committedOffsets(groupId, topic))[partition]).toBe(2);
+
+      const second = await consume(bus, { groupId, topics: [topic], commit: 'manual' });
+      await waitFor('the second member to read from the commit', () => second.received.length >= 4);
+      expect(second.received.map((m) => m.value.toString())).toEqual(['m2', 'm3', 'm4', 'm5']);
+    });
+
     it('refuses a publish beyond its in-flight buffer instead of growing without bound', async () => {
       const bus = open({ maxBufferedMessages: 10 });
       const topic = await freshTopic(bus);

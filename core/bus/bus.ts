@@ -44,6 +44,14 @@ export interface SubscribeOptions {
   maxInFlightBatches?: number;
   /** Upper bound on messages per batch. Default 1000. */
   maxBatchMessages?: number;
+  /**
+   * When offsets are committed. 'after-batch' (default): once the batch's handler resolved.
+   * 'manual': a resolved handler only moves the member's read position on; the consumer commits
+   * with `Subscription.commit` when its own state is durable (a checkpoint every few seconds
+   * instead of a write per batch). A failed batch, and any new owner of the partition, read
+   * again from the last commit, so a handler must rebuild from its checkpoint.
+   */
+  commit?: 'after-batch' | 'manual';
 }
 
 export interface Subscription {
@@ -53,6 +61,12 @@ export interface Subscription {
   ready(): Promise<void>;
   /** Partitions currently owned by this member, per topic. */
   assignedPartitions(): Record<string, number[]>;
+  /**
+   * Manual commit mode: commits `nextOffset` (the next offset to read) for a partition. Resolves
+   * false, committing nothing, when this member no longer owns the partition: its new owner
+   * starts from the last commit, and a late commit must not move that owner's position.
+   */
+  commit(topic: string, partition: number, nextOffset: string): Promise<boolean>;
 }
 
 export interface TopicSpec {

@@ -63,6 +63,7 @@ export function withConsumerLagMetric(bus: Bus, metrics: Metrics): Bus {
       ...subscription,
       ready: () => subscription.ready(),
       assignedPartitions: () => subscription.assignedPartitions(),
+      commit: (topic, partition, nextOffset) => subscription.commit(topic, partition, nextOffset),
       async stop() {
         if (!stopped) {
           stopped = true;

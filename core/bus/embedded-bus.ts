@@ -192,10 +192,12 @@ class GroupMember implements Subscription {
       committed[partition] = this.options.startFrom === 'latest' ? log.endOffset : log.startOffset;
     }
     const maxBatch = this.options.maxBatchMessages ?? 1000;
+    const manual = this.options.commit === 'manual';
     let backoff = this.bus.retryBackoffMs;
+    // The read position; ahead of the commit only in manual mode.
+    let position = committed[partition]!;
 
     while (this.ownsPartition(ownership)) {
-      const position = committed[partition]!;
       const records = log.read(position, maxBatch);
       if (records.length === 0) {
         await log.waitForData(100);
@@ -220,11 +222,16 @@ class GroupMember implements Subscription {
       await this.semaphore.acquire();
       try {
         await this.options.handleBatch(batch);
-        committed[partition] = records[records.length - 1]!.offset + 1;
+        position = records[records.length - 1]!.offset + 1;
         backoff = this.bus.retryBackoffMs;
-        this.bus.releaseCommitted(topic);
+        if (!manual) {
+          committed[partition] = position;
+          this.bus.releaseCommitted(topic);
+        }
       } catch (error) {
-        // At-least-once: nothing is committed, so the same batch is read again after a pause.
+        // At-least-once: read again from the last commit after a pause (in manual mode that
+        // repeats the batches handled since, as a new owner would).
+        position = committed[partition]!;
         this.bus.reportHandlerError(error, batch, this.group.id);
         await new Promise((resolve) => setTimeout(resolve, backoff));
         backoff = Math.min(backoff * 2, 5_000);
@@ -232,6 +239,13 @@ class GroupMember implements Subscription {
         this.semaphore.release();
       }
     }
+  }
+
+  commit(topic: string, partition: number, nextOffset: string): Promise<boolean> {
+    if (!this.ownsPartition(this.group.ownershipOf(topic, partition))) return Promise.resolve(false);
+    this.group.committedFor(topic, this.bus.partitionCount(topic))[partition] = Number(nextOffset);
+    this.bus.releaseCommitted(topic);
+    return Promise.resolve(true);
   }
 
   async stop(): Promise<void> {

@@ -262,6 +262,12 @@ export class KafkaBus implements Bus {
 
 class KafkaSubscription implements Subscription {
   private assignment: Record<string, number[]> = {};
+  /**
+   * Manual mode: where each partition is read again from after a failed batch — the last commit,
+   * or the first offset this member was given since it joined. Cleared on every join, since
+   * kafkajs then reads from the group's committed offsets itself.
+   */
+  private readonly replayFrom = new Map<string, string>();
   private joined!: Promise<void>;
   private stopping: Promise<void> | null = null;
 
@@ -279,6 +285,7 @@ class KafkaSubscription implements Subscription {
         this.assignment = Object.fromEntries(
           Object.entries(payload.memberAssignment).map(([topic, partitions]) => [bus.logical(topic), [...partitions].sort((a, b) => a - b)]),
         );
+        this.replayFrom.clear();
         resolve();
       });
     });
@@ -293,8 +300,9 @@ class KafkaSubscription implements Subscription {
       throw new BusUnavailableError(`cannot join consumer group ${options.groupId}: ${String(error)}`, { cause: error });
     }
     const maxBatch = options.maxBatchMessages ?? 1000;
+    const manual = options.commit === 'manual';
     await consumer.run({
-      autoCommit: true,
+      autoCommit: !manual,
       // Commit as soon as one offset is resolved, i.e. right after each handled batch.
       autoCommitThreshold: 1,
       eachBatchAutoResolve: false,
@@ -320,14 +328,18 @@ class KafkaSubscription implements Subscription {
             firstOffset: messages[0]!.offset,
             lastOffset: messages[messages.length - 1]!.offset,
           };
+          const partitionKey = `${batch.topic}\u0000${batch.partition}`;
+          if (manual && !this.replayFrom.has(partitionKey)) this.replayFrom.set(partitionKey, delivered.firstOffset);
           try {
             await options.handleBatch(delivered);
           } catch (error) {
             bus.reportHandlerError(error, delivered, options.groupId);
+            // kafkajs retries from its read position; in manual mode that is ahead of the commit.
+            if (manual) consumer.seek({ topic: batch.topic, partition: batch.partition, offset: this.replayFrom.get(partitionKey)! });
             throw error;
           }
           resolveOffset(delivered.lastOffset);
-          await commitOffsetsIfNecessary();
+          if (!manual) await commitOffsetsIfNecessary();
           await heartbeat();
         }
       },
@@ -340,6 +352,14 @@ class KafkaSubscription implements Subscription {
 
   assignedPartitions(): Record<string, number[]> {
     return structuredClone(this.assignment);
+  }
+
+  async commit(topic: string, partition: number, nextOffset: string): Promise<boolean> {
+    if (this.stopping || !(this.assignment[topic] ?? []).includes(partition)) return false;
+    const physical = this.bus.physical(topic);
+    await this.consumer.commitOffsets([{ topic: physical, partition, offset: nextOffset }]);
+    this.replayFrom.set(`${physical}\u0000${partition}`, nextOffset);
+    return true;
   }
 
   stop(): Promise<void> {
