@@ -331,7 +331,7 @@ export interface AnalyticsSettings {
   pausedEndAfterMs: number;
   /** A view rebuffering for longer than this stops counting as concurrent (Mux: 5 min). */
   maxRebufferMs: number;
-  /** Open windows are re-emitted (early results) at most this often per partition. */
+  /** The checkpoint interval per partition: state persisted, open windows re-emitted (early results), offsets committed. */
   emitIntervalMs: number;
   /** A caught-up partition with no events for this long moves its watermark to this long ago. */
   idleAdvanceMs: number;

@@ -203,6 +203,23 @@ describe('partition analytics', () => {
     expect(closed.flatMap((w) => w.rows).filter((r) => r.dimension === 'device').map((r) => r.dimension_value)).toContain('console');
   });
 
+  it('computes early rows only for windows that stay open, so a backlog is not published twice', () => {
+    const events = collectedEvents(plan(16));
+    const partition = new PartitionAnalytics(0, settings);
+    partition.apply(log(events));
+    const { watermark } = partition.progress;
+    const early = partition.openWindowRows().rows;
+    // A window closes once the watermark passes its end plus the allowed lateness.
+    const staysOpen = (start: number) => start + settings.windowMs + settings.allowedLatenessMs > watermark!;
+    expect(early.length).toBeGreaterThan(0);
+    expect(early.every((row) => staysOpen(row.window_start))).toBe(true);
+    const { closed } = partition.closeDueWindows();
+    expect(closed.length).toBeGreaterThan(1);
+    expect(closed.every((w) => !staysOpen(w.windowStart))).toBe(true);
+    // What was closed is final straight away: nothing early to retract.
+    expect(closed.flatMap((w) => w.retractions)).toEqual([]);
+  });
+
   it('bounds memory: past the limit the least recently updated view ends at the watermark', () => {
     const scripted = plan(16);
     const partition = new PartitionAnalytics(0, { ...settings, maxViewsPerPartition: 5 });

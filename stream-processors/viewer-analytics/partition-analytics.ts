@@ -317,9 +317,13 @@ export class PartitionAnalytics {
     const rows: WindowRow[] = [];
     const retractions: WindowRow[] = [];
     if (watermark === null || nextWindowToClose === null) return { rows, retractions };
-    const { windowMs } = this.settings;
+    const { windowMs, allowedLatenessMs } = this.settings;
     const last = windowStartOf(watermark, windowMs);
-    const first = Math.max(nextWindowToClose, this.changedSince === -Infinity ? nextWindowToClose : windowStartOf(this.changedSince, windowMs));
+    // Windows the watermark has passed by the allowed lateness close (final rows) right after
+    // these are persisted, so early rows for them would be replaced at once: a processor catching
+    // up on a backlog would publish every window twice.
+    const firstStillOpen = windowStartOf(watermark - allowedLatenessMs - windowMs, windowMs) + windowMs;
+    const first = Math.max(nextWindowToClose, firstStillOpen, this.changedSince === -Infinity ? nextWindowToClose : windowStartOf(this.changedSince, windowMs));
     this.changedSince = Infinity;
     for (let windowStart = first; windowStart <= last; windowStart += windowMs) {
       const current = windowRows(this.views.values(), windowStart, this.settings);

@@ -15,22 +15,25 @@ import { rowKey } from './window-rows.ts';
 /**
  * The viewer-analytics processor: a consumer group over `player.events` that drives one
  * PartitionAnalytics per assigned partition and publishes window rows and view summaries on
- * `analytics.aggregates`. For every batch, in this order:
+ * `analytics.aggregates`. Every batch is applied in memory (skipping offsets the state already
+ * holds) and its side outputs (late events, events after a view's end) go to dead-letters. Then,
+ * at most every `emitIntervalMs` per partition — a checkpoint, as in Flink or Kafka Streams:
  *
- * 1. apply the events (skipping offsets the persisted state already holds);
- * 2. publish side outputs (late events, events after a view's end) to dead-letters, while
- * 3. persisting the changes (state store) — including the keys of rows about to be published;
- * 4. then, side by side: publish early rows of open windows (at most every `emitIntervalMs`),
- *    and close due windows and publish their final chunks;
- * 5. return once all of it is acknowledged, so the bus commits the offsets.
+ * 1. persist what changed since the last checkpoint (state store), including the keys of rows
+ *    about to be published;
+ * 2. then, side by side: publish early rows of open windows, and close due windows and publish
+ *    their final chunks;
+ * 3. once all of it is acknowledged, commit the offsets it covers (the bus is in manual commit
+ *    mode, so batches in between are read on without a commit).
  *
- * Only the order "persist, then publish what depends on it" matters: the publishes themselves
+ * Only the order "persist, then publish what depends on it, then commit" matters: the publishes
  * carry versions (later offsets win, a final beats an early row), so they may land in any order.
  *
- * A crash anywhere repeats from the last persisted state, and every output is a deterministic
- * function of that state and the log, so what is published again is identical and the sinks'
- * idempotency keys absorb it. A partition with no events for `idleAdvanceMs`, and nothing left to
- * read, has its watermark moved on by the wall clock (persisted first), so its last windows close.
+ * A crash anywhere repeats from the last persisted state and the last commit (the bus reads a
+ * failed partition again from there), and every output is a deterministic function of that state
+ * and the log, so what is published again is identical and the sinks' idempotency keys absorb it.
+ * A partition with no events for `idleAdvanceMs`, and nothing left to read, has its watermark
+ * moved on by the wall clock (persisted first), so its last windows close.
  */
 export interface ViewerAnalyticsPorts {
   bus: Bus;
@@ -59,6 +62,11 @@ interface PartitionRuntime {
   emitted: Map<number, Map<string, string>>;
   /** Changes applied but not yet published as early rows. */
   emitPending: boolean;
+  /** The offset to commit once the applied events are checkpointed; null when all are. */
+  uncommitted: string | null;
+  lastCheckpointAt: number;
+  /** A checkpoint outside a batch failed: the next batch makes the bus read again from the last commit. */
+  replayNeeded: boolean;
   persistedFoldedThrough: number | null;
 }
 
@@ -103,10 +111,12 @@ export class ViewerAnalyticsProcessor {
       topics: [TOPICS.playerEvents],
       maxInFlightBatches: 8,
       maxBatchMessages: this.options.maxBatchMessages ?? 2_000,
+      commit: 'manual',
       handleBatch: (batch) => this.handleBatch(batch),
     });
     const { emitIntervalMs, idleAdvanceMs } = this.options.settings;
-    this.timer = setInterval(() => void this.tick(), Math.max(100, Math.min(emitIntervalMs, idleAdvanceMs) / 2));
+    // Often enough that a partition whose input stopped is checkpointed soon after its interval.
+    this.timer = setInterval(() => void this.tick(), Math.max(100, Math.min(emitIntervalMs, idleAdvanceMs) / 4));
   }
 
   ready(): Promise<void> {
@@ -116,6 +126,15 @@ export class ViewerAnalyticsProcessor {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    // A last checkpoint, so a successor does not redo what this member applied since the previous one.
+    await Promise.all(
+      [...this.runtimes].map(([partition, rt]) =>
+        rt.queue.run(async () => {
+          if (rt.uncommitted === null || !rt.analytics) return;
+          await this.checkpoint(rt, rt.analytics, partition).catch((error: unknown) => this.ports.logger.warn({ err: error, partition }, 'viewer analytics: last checkpoint failed; a successor reads again from the previous one'));
+        }),
+      ),
+    );
     await this.subscription?.stop();
     // Let a tick in progress finish its partition work before the ports close.
     await Promise.all([...this.runtimes.values()].map((rt) => rt.queue.run(async () => undefined)));
@@ -124,7 +143,19 @@ export class ViewerAnalyticsProcessor {
   private runtime(partition: number): PartitionRuntime {
     let rt = this.runtimes.get(partition);
     if (!rt) {
-      rt = { queue: new SerialQueue(), analytics: null, busy: false, lastBatchAt: this.now(), lastEmitAt: 0, emitted: new Map(), emitPending: false, persistedFoldedThrough: null };
+      rt = {
+        queue: new SerialQueue(),
+        analytics: null,
+        busy: false,
+        lastBatchAt: this.now(),
+        lastEmitAt: 0,
+        emitted: new Map(),
+        emitPending: false,
+        uncommitted: null,
+        lastCheckpointAt: this.now(),
+        replayNeeded: false,
+        persistedFoldedThrough: null,
+      };
       this.runtimes.set(partition, rt);
     }
     return rt;
@@ -136,6 +167,10 @@ export class ViewerAnalyticsProcessor {
     await rt.queue.run(async () => {
       rt.busy = true;
       try {
+        if (rt.replayNeeded) {
+          rt.replayNeeded = false;
+          throw new Error(`partition ${batch.partition}: a checkpoint failed; reading again from the last commit`);
+        }
         const analytics = await this.loaded(rt, batch.partition, batch.firstOffset);
         const { events, invalid } = parseEvents(batch.messages);
         const report = analytics.apply(events);
@@ -146,11 +181,14 @@ export class ViewerAnalyticsProcessor {
         const sideOutputs = this.publishSideOutputs([...invalid, ...report.sideOutputs.map((s) => sideOutputLetter(s, batch.partition))]);
         rt.lastBatchAt = this.now();
         rt.emitPending = true;
-        await Promise.all([sideOutputs, this.settle(rt, analytics, batch.partition)]);
+        rt.uncommitted = String(BigInt(batch.lastOffset) + 1n);
+        const due = rt.lastBatchAt - rt.lastCheckpointAt >= this.options.settings.emitIntervalMs;
+        await Promise.all([sideOutputs, due ? this.checkpoint(rt, analytics, batch.partition) : undefined]);
       } catch (error) {
-        // The batch is redelivered; start it again from the persisted state, not from half-applied memory.
+        // The bus reads again from the last commit; start from the persisted state, not from half-applied memory.
         rt.analytics = null;
         rt.emitted.clear();
+        rt.uncommitted = null;
         throw error;
       } finally {
         rt.busy = false;
@@ -159,20 +197,46 @@ export class ViewerAnalyticsProcessor {
     this.m.batchSeconds.observe((performance.now() - started) / 1000);
   }
 
-  /** The partition's state, loaded from the store when missing or stale (another member handled offsets in between). */
+  /**
+   * The partition's state, loaded from the store when missing, or when the batch does not follow
+   * on from memory: read again from the last commit (after a rebalance), or another member
+   * handled offsets in between.
+   */
   private async loaded(rt: PartitionRuntime, partition: number, firstOffset?: string): Promise<PartitionAnalytics> {
     const current = rt.analytics;
-    const stale = current && firstOffset !== undefined && current.progress.lastOffset !== null && Number(firstOffset) > Number(current.progress.lastOffset) + 1;
-    if (current && !stale) return current;
+    const applied = current?.progress.lastOffset ?? null;
+    const followsOn = firstOffset === undefined || applied === null || BigInt(firstOffset) === BigInt(applied) + 1n;
+    if (current && followsOn) return current;
     const analytics = await this.stateStore.load(partition, this.options.settings);
     this.m.restores.inc();
+    const persisted = analytics.progress.lastOffset;
+    if (firstOffset !== undefined && persisted !== null && BigInt(firstOffset) > BigInt(persisted) + 1n) {
+      // Never skip events: the bus reads again from the last commit, which the state always covers.
+      throw new Error(`partition ${partition}: the state holds offsets up to ${persisted} but the batch starts at ${firstOffset}; reading again from the last commit`);
+    }
     rt.analytics = analytics;
     rt.emitted.clear();
+    rt.uncommitted = null;
     rt.persistedFoldedThrough = analytics.progress.foldedThrough;
     return analytics;
   }
 
-  /** Steps 3–5: persist, publish early rows when due, close due windows. */
+  /** Persist, publish early rows and final windows, then commit the offsets the state now holds. */
+  private async checkpoint(rt: PartitionRuntime, analytics: PartitionAnalytics, partition: number): Promise<void> {
+    const uncommitted = rt.uncommitted;
+    await this.settle(rt, analytics, partition);
+    rt.lastCheckpointAt = this.now();
+    if (uncommitted === null || !this.subscription) return;
+    if (rt.uncommitted === uncommitted) rt.uncommitted = null;
+    // A failed or refused commit loses nothing: the state holds these offsets, and reading them again skips them.
+    const committed = await this.subscription.commit(TOPICS.playerEvents, partition, uncommitted).catch((error: unknown) => {
+      this.ports.logger.warn({ err: error, partition }, 'viewer analytics: offset commit failed; the next checkpoint commits');
+      return false;
+    });
+    if (!committed) rt.uncommitted ??= uncommitted;
+  }
+
+  /** Persist, publish early rows when due, close due windows. */
   private async settle(rt: PartitionRuntime, analytics: PartitionAnalytics, partition: number): Promise<void> {
     const now = this.now();
     const emitNow = rt.emitPending && now - rt.lastEmitAt >= this.options.settings.emitIntervalMs;
@@ -253,11 +317,13 @@ export class ViewerAnalyticsProcessor {
       const now = this.now();
       const idle = [...assigned].filter((p) => !this.runtime(p).busy && now - this.runtime(p).lastBatchAt >= this.options.settings.idleAdvanceMs);
       const caughtUp = idle.length > 0 ? await this.caughtUp(idle) : new Set<number>();
-      for (const partition of assigned) {
+      // Partitions side by side: their checkpoints wait on different inserts and acknowledgements.
+      await Promise.all([...assigned].map(async (partition) => {
         const rt = this.runtime(partition);
-        if (rt.busy) continue;
+        if (rt.busy) return;
         const advance = caughtUp.has(partition);
-        if (!advance && !(rt.emitPending && rt.analytics)) continue;
+        const due = rt.analytics !== null && (rt.emitPending || rt.uncommitted !== null) && now - rt.lastCheckpointAt >= this.options.settings.emitIntervalMs;
+        if (!advance && !due) return;
         await rt.queue.run(async () => {
           rt.busy = true;
           try {
@@ -266,16 +332,18 @@ export class ViewerAnalyticsProcessor {
               this.m.idleAdvances.inc();
               rt.emitPending = true;
             }
-            await this.settle(rt, analytics, partition);
+            await this.checkpoint(rt, analytics, partition);
           } catch (error) {
             rt.analytics = null;
             rt.emitted.clear();
-            this.ports.logger.error({ err: error, partition }, 'viewer analytics: idle advance failed; state is reloaded on the next batch');
+            rt.uncommitted = null;
+            rt.replayNeeded = true;
+            this.ports.logger.error({ err: error, partition }, 'viewer analytics: checkpoint failed; the partition is read again from its last commit');
           } finally {
             rt.busy = false;
           }
         });
-      }
+      }));
     } catch (error) {
       this.ports.logger.warn({ err: error }, 'viewer analytics: tick failed');
     } finally {
