@@ -2,8 +2,9 @@
  * bench:freshness — how long from an event being accepted by the collector (its 202) to its
  * effect being visible in a ClickHouse query, at a sustained load (default 10,000 events/s).
  *
- * One `livepulse start ingest-api viewer-analytics clickhouse-sink` process on the real Kafka and
- * ClickHouse; this process is the load: 100,000-odd views sending heartbeats in 50-event
+ * The collector, the viewer-analytics processor and the ClickHouse sink as deployed (the Helm
+ * chart runs each as its own Deployment): three `livepulse start <service>` processes, on the real
+ * Kafka and ClickHouse. `BENCH_LAYOUT=one` runs all three in one process instead. This process is the load: 100,000-odd views sending heartbeats in 50-event
  * requests, and every 250 ms a probe view whose first event is timed from its 202 until the
  * probe's viewer id shows in `viewer_windows` (a query polled every 100 ms). p50 and p95 over
  * the probes of the measured minute.
@@ -24,6 +25,8 @@ const BATCH = 50;
 const HEARTBEAT_MS = 10_000;
 const WRITE_KEY = 'lp_dev_write_key';
 const STREAMS = 20;
+const SERVICES = ['ingest-api', 'viewer-analytics', 'clickhouse-sink'];
+const LAYOUT = process.env.BENCH_LAYOUT === 'one' ? 'one' : 'split';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -56,11 +59,13 @@ async function main(): Promise<void> {
   const services = await startLocalServices(['kafka', 'clickhouse'], { log: (line) => process.stderr.write(`${line}\n`) });
   const id = randomUUID().slice(0, 8);
   const database = `bench_freshness_${id}`;
-  const port = await freePort();
-  const platform = spawn(process.execPath, ['bin/livepulse.js', 'start', 'ingest-api', 'viewer-analytics', 'clickhouse-sink'], {
+  const groups = LAYOUT === 'one' ? [SERVICES] : SERVICES.map((service) => [service]);
+  const ports = await Promise.all(groups.map(() => freePort()));
+  const port = ports[0]!;
+  const platform = groups.map((services_, i) => spawn(process.execPath, ['bin/livepulse.js', 'start', ...services_], {
     env: {
       ...process.env,
-      PORT: String(port),
+      PORT: String(ports[i]),
       KAFKA_BROKERS: services.endpoints.kafkaBrokers!,
       KAFKA_TOPIC_PREFIX: `benchfresh${id}.`,
       CLICKHOUSE_URL: services.endpoints.clickhouseUrl!,
@@ -72,15 +77,20 @@ async function main(): Promise<void> {
       ANALYTICS_EMIT_INTERVAL_MS: '500',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  }));
   const store = await createAnalyticsStore({ kind: 'clickhouse', url: services.endpoints.clickhouseUrl!, username: 'default', password: '', database });
   try {
-    await new Promise<void>((resolve, reject) => {
-      platform.stdout!.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('listening on')) resolve();
-      });
-      platform.once('exit', (code) => reject(new Error(`the platform exited with ${code}`)));
-    });
+    await Promise.all(
+      platform.map(
+        (child) =>
+          new Promise<void>((resolve, reject) => {
+            child.stdout!.on('data', (chunk: Buffer) => {
+              if (chunk.toString().includes('listening on')) resolve();
+            });
+            child.once('exit', (code) => reject(new Error(`a platform process exited with ${code}`)));
+          }),
+      ),
+    );
     const url = `http://127.0.0.1:${port}/v1/events`;
     const views = TARGET_EPS * (HEARTBEAT_MS / 1000);
     const seqs = new Uint32Array(views);
@@ -186,11 +196,15 @@ async function main(): Promise<void> {
         p95_ms: round(percentile(latencies, 95)),
         max_ms: round(latencies.at(-1) ?? NaN),
       },
-      notes: 'accepted (collector 202) → visible in a viewer_windows FINAL query; collector, processor and ClickHouse sink in one process',
+      notes: `accepted (collector 202) → visible in a viewer_windows FINAL query; collector, processor and ClickHouse sink ${LAYOUT === 'one' ? 'in one process' : 'in three processes, as deployed'}`,
     });
   } finally {
-    platform.kill('SIGTERM');
-    await new Promise((resolve) => platform.once('exit', resolve));
+    await Promise.all(
+      platform.map((child) => {
+        child.kill('SIGTERM');
+        return new Promise((resolve) => child.once('exit', resolve));
+      }),
+    );
     await store.client.command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(database)}` }).catch(() => undefined);
     await store.close();
     await services.stop();
