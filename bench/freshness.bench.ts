@@ -9,13 +9,12 @@
  * probe's viewer id shows in `viewer_windows` (a query polled every 100 ms). p50 and p95 over
  * the probes of the measured minute.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { createAnalyticsStore } from '../core/analytics-store/analytics-store.ts';
 import { quoteIdentifier } from '../core/analytics-store/chdb-session.ts';
 import { startLocalServices } from '../infra/local/services.ts';
 import type { PlayerEvent } from '../core/schemas/player-event.ts';
+import { LivepulseProcess } from '../test/livepulse-process.ts';
 import { percentile, recordBenchmark, round } from './harness.ts';
 
 const TARGET_EPS = Number(process.env.BENCH_EVENTS_PER_SECOND ?? 10_000);
@@ -27,17 +26,6 @@ const WRITE_KEY = 'lp_dev_write_key';
 const STREAMS = 20;
 const SERVICES = ['ingest-api', 'viewer-analytics', 'clickhouse-sink'];
 const LAYOUT = process.env.BENCH_LAYOUT === 'one' ? 'one' : 'split';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function heartbeat(view: number, seq: number, now: number, probe?: string): PlayerEvent {
   return {
@@ -60,38 +48,25 @@ async function main(): Promise<void> {
   const id = randomUUID().slice(0, 8);
   const database = `bench_freshness_${id}`;
   const groups = LAYOUT === 'one' ? [SERVICES] : SERVICES.map((service) => [service]);
-  const ports = await Promise.all(groups.map(() => freePort()));
-  const port = ports[0]!;
-  const platform = groups.map((services_, i) => spawn(process.execPath, ['bin/livepulse.js', 'start', ...services_], {
-    env: {
-      ...process.env,
-      PORT: String(ports[i]),
-      KAFKA_BROKERS: services.endpoints.kafkaBrokers!,
-      KAFKA_TOPIC_PREFIX: `benchfresh${id}.`,
-      CLICKHOUSE_URL: services.endpoints.clickhouseUrl!,
-      CLICKHOUSE_DATABASE: database,
-      LIVEPULSE_WRITE_KEYS: `demo:${WRITE_KEY}`,
-      LIVEPULSE_JWT_SECRET: 'bench-jwt-secret-0123456789abcdef0123',
-      LIVEPULSE_IVS_WEBHOOK_SECRET: 'bench-ivs-secret-0123456789',
-      LOG_LEVEL: 'warn',
-      ANALYTICS_EMIT_INTERVAL_MS: '500',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }));
+  const platform = groups.map(
+    (group) =>
+      new LivepulseProcess(group.join('+'), {
+        KAFKA_BROKERS: services.endpoints.kafkaBrokers!,
+        KAFKA_TOPIC_PREFIX: `benchfresh${id}.`,
+        CLICKHOUSE_URL: services.endpoints.clickhouseUrl!,
+        CLICKHOUSE_DATABASE: database,
+        LIVEPULSE_WRITE_KEYS: `demo:${WRITE_KEY}`,
+        LIVEPULSE_JWT_SECRET: 'bench-jwt-secret-0123456789abcdef0123',
+        LIVEPULSE_IVS_WEBHOOK_SECRET: 'bench-ivs-secret-0123456789',
+        LOG_LEVEL: 'warn',
+        ANALYTICS_EMIT_INTERVAL_MS: '500',
+      }, group),
+  );
   const store = await createAnalyticsStore({ kind: 'clickhouse', url: services.endpoints.clickhouseUrl!, username: 'default', password: '', database });
   try {
-    await Promise.all(
-      platform.map(
-        (child) =>
-          new Promise<void>((resolve, reject) => {
-            child.stdout!.on('data', (chunk: Buffer) => {
-              if (chunk.toString().includes('listening on')) resolve();
-            });
-            child.once('exit', (code) => reject(new Error(`a platform process exited with ${code}`)));
-          }),
-      ),
-    );
-    const url = `http://127.0.0.1:${port}/v1/events`;
+    await Promise.all(platform.map((child) => child.start()));
+    // The collector is in the first group in either layout.
+    const url = `${platform[0]!.url}/v1/events`;
     const views = TARGET_EPS * (HEARTBEAT_MS / 1000);
     const seqs = new Uint32Array(views);
     const accepted = new Map<string, number>();
@@ -199,12 +174,7 @@ async function main(): Promise<void> {
       notes: `accepted (collector 202) → visible in a viewer_windows FINAL query; collector, processor and ClickHouse sink ${LAYOUT === 'one' ? 'in one process' : 'in three processes, as deployed'}`,
     });
   } finally {
-    await Promise.all(
-      platform.map((child) => {
-        child.kill('SIGTERM');
-        return new Promise((resolve) => child.once('exit', resolve));
-      }),
-    );
+    await Promise.all(platform.map((child) => child.kill('SIGTERM')));
     await store.client.command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(database)}` }).catch(() => undefined);
     await store.close();
     await services.stop();

@@ -182,13 +182,10 @@ export class ViewerAnalyticsProcessor {
         rt.lastBatchAt = this.now();
         rt.emitPending = true;
         rt.uncommitted = String(BigInt(batch.lastOffset) + 1n);
-        const due = rt.lastBatchAt - rt.lastCheckpointAt >= this.options.settings.emitIntervalMs;
-        await Promise.all([sideOutputs, due ? this.checkpoint(rt, analytics, batch.partition) : undefined]);
+        await Promise.all([sideOutputs, this.checkpointDue(rt, rt.lastBatchAt) ? this.checkpoint(rt, analytics, batch.partition) : undefined]);
       } catch (error) {
         // The bus reads again from the last commit; start from the persisted state, not from half-applied memory.
-        rt.analytics = null;
-        rt.emitted.clear();
-        rt.uncommitted = null;
+        forget(rt);
         throw error;
       } finally {
         rt.busy = false;
@@ -219,6 +216,10 @@ export class ViewerAnalyticsProcessor {
     rt.uncommitted = null;
     rt.persistedFoldedThrough = analytics.progress.foldedThrough;
     return analytics;
+  }
+
+  private checkpointDue(rt: PartitionRuntime, now: number): boolean {
+    return now - rt.lastCheckpointAt >= this.options.settings.emitIntervalMs;
   }
 
   /** Persist, publish early rows and final windows, then commit the offsets the state now holds. */
@@ -322,7 +323,7 @@ export class ViewerAnalyticsProcessor {
         const rt = this.runtime(partition);
         if (rt.busy) return;
         const advance = caughtUp.has(partition);
-        const due = rt.analytics !== null && (rt.emitPending || rt.uncommitted !== null) && now - rt.lastCheckpointAt >= this.options.settings.emitIntervalMs;
+        const due = rt.analytics !== null && (rt.emitPending || rt.uncommitted !== null) && this.checkpointDue(rt, now);
         if (!advance && !due) return;
         await rt.queue.run(async () => {
           rt.busy = true;
@@ -334,9 +335,7 @@ export class ViewerAnalyticsProcessor {
             }
             await this.checkpoint(rt, analytics, partition);
           } catch (error) {
-            rt.analytics = null;
-            rt.emitted.clear();
-            rt.uncommitted = null;
+            forget(rt);
             rt.replayNeeded = true;
             this.ports.logger.error({ err: error, partition }, 'viewer analytics: checkpoint failed; the partition is read again from its last commit');
           } finally {
@@ -363,6 +362,13 @@ export class ViewerAnalyticsProcessor {
     }
     return result;
   }
+}
+
+/** Drops what memory holds for a partition; the next use loads it from the state store. */
+function forget(rt: PartitionRuntime): void {
+  rt.analytics = null;
+  rt.emitted.clear();
+  rt.uncommitted = null;
 }
 
 function parseEvents(messages: DeliveredMessage[]): { events: IncomingEvent[]; invalid: DeadLetter[] } {
