@@ -9,8 +9,16 @@
  * CONCURRENCY connections. Phase 2 offers half that rate and reports its latency, the figure the
  * 100 ms p99 target is about. The baseline then sends the same enriched events, 50 per send,
  * with CONCURRENCY concurrent senders, from a bare idempotent kafkajs producer (acks=all).
+ *
+ * Phase 2 is an open-loop, constant-arrival-rate load (as wrk2 or k6's constant-arrival-rate
+ * run it), not autocannon's `overallRate`: autocannon paces by letting every connection fire its
+ * quota for the second at once and then wait for the next second, so "half the rate" arrives as
+ * full-speed bursts; and it then "corrects" latencies with a 1 ms expected interval, which
+ * records a 100 ms answer a hundred times. Here request i is due at start + i/rate and its
+ * latency runs from that due time, so a generator or server that falls behind is counted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Agent, request } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -51,7 +59,6 @@ const autocannon = createRequire(import.meta.url)('autocannon') as (options: {
   url: string;
   connections: number;
   duration: number;
-  overallRate?: number;
   requests: AutocannonRequest[];
 }) => Promise<AutocannonResult>;
 
@@ -169,13 +176,12 @@ interface LoadFigures {
   errors: number;
 }
 
-async function load(url: string, factory: ReturnType<typeof batchFactory>, overallRate?: number): Promise<LoadFigures> {
+async function load(url: string, factory: ReturnType<typeof batchFactory>): Promise<LoadFigures> {
   let accepted = 0;
   const result = await autocannon({
     url: `${url}/v1/events?key=${WRITE_KEY}`,
     connections: CONCURRENCY,
     duration: DURATION_S,
-    overallRate,
     requests: [
       {
         method: 'POST',
@@ -196,6 +202,64 @@ async function load(url: string, factory: ReturnType<typeof batchFactory>, overa
     accepted_events: accepted,
     non_202: result.non2xx,
     errors: result.errors + result.timeouts,
+  };
+}
+
+/**
+ * Open-loop load at a constant arrival rate over up to CONCURRENCY keep-alive connections:
+ * request i is due at start + i / requestsPerSecond, and its latency is measured from then.
+ */
+async function steadyLoad(url: string, factory: ReturnType<typeof batchFactory>, requestsPerSecond: number): Promise<LoadFigures> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const target = new URL(`${url}/v1/events?key=${WRITE_KEY}`);
+  const latencies: number[] = [];
+  let accepted = 0;
+  let non202 = 0;
+  let errors = 0;
+  const post = (body: string, due: number) =>
+    new Promise<void>((resolve) => {
+      const req = request(target, { method: 'POST', agent, headers: { 'content-type': 'text/plain;charset=UTF-8', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        res.resume();
+        res.once('end', () => {
+          latencies.push(performance.now() - due);
+          if (res.statusCode === 202) accepted += BATCH;
+          else non202++;
+          resolve();
+        });
+      });
+      req.once('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end(body);
+    });
+  const total = Math.round(requestsPerSecond * DURATION_S);
+  const inFlight: Array<Promise<void>> = [];
+  const started = performance.now();
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      for (; sent < total && started + (sent * 1000) / requestsPerSecond <= now; sent++) {
+        inFlight.push(post(factory.body(), started + (sent * 1000) / requestsPerSecond));
+      }
+      if (sent >= total) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  await Promise.all(inFlight);
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return {
+    events_per_s: accepted / seconds,
+    requests_per_s: total / seconds,
+    p50_ms: percentile(latencies, 50),
+    p99_ms: percentile(latencies, 99),
+    accepted_events: accepted,
+    non_202: non202,
+    errors,
   };
 }
 
@@ -245,7 +309,7 @@ async function main(): Promise<void> {
     process.stderr.write(`phase 1: ${CONCURRENCY} connections, ${DURATION_S} s, as fast as it goes\n`);
     const { figures: max, server: maxServer } = await serverLatency(started.url, () => load(started.url, factory));
     process.stderr.write(`${JSON.stringify({ ...max, ...maxServer })}\nphase 2: half of ${round(max.requests_per_s)} requests/s\n`);
-    const { figures: half, server: halfServer } = await serverLatency(started.url, () => load(started.url, factory, Math.max(1, Math.round(max.requests_per_s / 2))));
+    const { figures: half, server: halfServer } = await serverLatency(started.url, () => steadyLoad(started.url, factory, max.requests_per_s / 2));
     process.stderr.write(`${JSON.stringify({ ...half, ...halfServer })}\n`);
 
     const onTopic = (await admin.fetchTopicOffsets(`${topicPrefix}${TOPICS.playerEvents}`)).reduce((n, p) => n + Number(p.high), 0);
@@ -288,7 +352,7 @@ async function main(): Promise<void> {
         bare_kafkajs_send_p99_ms: round(bare.p99_ms),
       },
       ratio: { events_per_s: round(max.events_per_s / bare.events_per_s) },
-      notes: 'collector in its own process (distributed mode, memory live state); autocannon and the bare producer in the bench process; one 2-core machine with the broker',
+      notes: 'collector in its own process (distributed mode, memory live state); autocannon (max), a constant-arrival-rate client (half load) and the bare producer in the bench process; one 2-core machine with the broker',
     });
   } finally {
     collector?.kill('SIGKILL');
