@@ -145,11 +145,13 @@ describe('AiModerationProcessor with the OpenAI SDK against a local server', () 
 
   it('keeps to the per-minute budget, held messages first', async () => {
     const { processor, outcome } = setup({ budget: 2 });
-    const held = chat('i will find you', 'hold', [{ category: 'aggression.threat', score: 1 }]);
+    // The budget counts per calendar minute: both batches must fall in the same one.
+    const at = Math.floor(NOW / 60_000) * 60_000 + 1_000;
+    const held = chat('i will find you', 'hold', [{ category: 'aggression.threat', score: 1 }], at);
     const before = server.requestsTo('moderations').length;
-    await processor.handleBatch(batch(chat('one'), chat('two'), held), NOW);
+    await processor.handleBatch(batch(chat('one', 'allow', [], at), chat('two', 'allow', [], at), held), at);
     expect((server.requestsTo('moderations')[before]!.body as { input: string[] }).input).toEqual(['i will find you', 'one']);
-    expect(await processor.handleBatch(batch(chat('three')), NOW + 1_000)).toEqual([]);
+    expect(await processor.handleBatch(batch(chat('three', 'allow', [], at + 1_000)), at + 1_000)).toEqual([]);
     expect(await outcome('skipped_budget')).toBe(2);
   });
 
