@@ -36,6 +36,14 @@ describe('enrichPlayerEvent', () => {
     expect(enriched.dimensions).toEqual(expected);
   });
 
+  it('adds only the client dimensions it knows, and leaves the event it was given untouched', () => {
+    const event = samplePlayerEvent({ dimensions: { player_name: 'hls.js' } }, receivedAt);
+    const sent = structuredClone(event);
+    const enriched = enrichPlayerEvent(event, receivedAt, { ...context, client: { os: 'Linux' } });
+    expect(Object.keys(enriched.dimensions!)).toEqual(['player_name', 'os']);
+    expect(event).toEqual(sent);
+  });
+
   it('adds nothing the request did not reveal', () => {
     const event = samplePlayerEvent({ dimensions: undefined }, receivedAt);
     const enriched = enrichPlayerEvent(event, receivedAt, { ...context, client: {}, clientIpHash: undefined });
