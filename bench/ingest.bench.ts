@@ -3,7 +3,8 @@
  * kafkajs producer sending the same events in the same 50-event batches as the baseline.
  *
  * The collector runs as it is deployed: `livepulse start ingest-api` in its own process
- * (distributed mode: Kafka bus, acks=all; live state in memory). autocannon drives
+ * (distributed mode: Kafka bus, acks=all; Redis live state, which holds the event_id dedupe
+ * ledger, as docker-compose and the Helm chart configure it). autocannon drives
  * `POST /v1/events` with realistic 50-event batches, every event with its own event_id (so
  * dedupe does not short-cut anything). Phase 1 finds the maximum: events/s and latency with
  * CONCURRENCY connections. Phase 2 offers half that rate and reports its latency, the figure the
@@ -93,8 +94,10 @@ function batchFactory(now: number) {
   };
 }
 
-async function startCollector(brokers: string, topicPrefix: string, dataDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/livepulse.js'), 'start', 'ingest-api'], {
+async function startCollector(brokers: string, redisUrl: string, topicPrefix: string, dataDir: string): Promise<{ url: string; child: ChildProcess }> {
+  // BENCH_COLLECTOR_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, to look inside the collector under load.
+  const nodeArgs = process.env.BENCH_COLLECTOR_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'bin/livepulse.js'), 'start', 'ingest-api'], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
@@ -103,6 +106,7 @@ async function startCollector(brokers: string, topicPrefix: string, dataDir: str
       LOG_LEVEL: 'warn',
       LIVEPULSE_DATA_DIR: dataDir,
       KAFKA_BROKERS: brokers,
+      REDIS_URL: redisUrl,
       KAFKA_TOPIC_PREFIX: topicPrefix,
       KAFKA_PARTITIONS: String(PARTITIONS),
       LIVEPULSE_WRITE_KEYS: `${PROPERTY}:${WRITE_KEY}`,
@@ -290,7 +294,7 @@ async function bareProducer(producer: Producer, topic: string, factory: ReturnTy
 }
 
 async function main(): Promise<void> {
-  const services = await startLocalServices(['kafka'], { log: (line) => process.stderr.write(`${line}\n`) });
+  const services = await startLocalServices(['kafka', 'redis'], { log: (line) => process.stderr.write(`${line}\n`) });
   const brokers = services.endpoints.kafkaBrokers!;
   const topicPrefix = `bench-ingest-${randomUUID().slice(0, 8)}.`;
   const dataDir = await mkdtemp(join(tmpdir(), 'livepulse-bench-ingest-'));
@@ -300,7 +304,7 @@ async function main(): Promise<void> {
   const bareTopic = `${topicPrefix}bare`;
   let collector: ChildProcess | undefined;
   try {
-    const started = await startCollector(brokers, topicPrefix, dataDir);
+    const started = await startCollector(brokers, services.endpoints.redisUrl!, topicPrefix, dataDir);
     collector = started.child;
     const factory = batchFactory(Date.now());
     process.stderr.write(`collector at ${started.url}; warming up\n`);
@@ -352,7 +356,7 @@ async function main(): Promise<void> {
         bare_kafkajs_send_p99_ms: round(bare.p99_ms),
       },
       ratio: { events_per_s: round(max.events_per_s / bare.events_per_s) },
-      notes: 'collector in its own process (distributed mode, memory live state); autocannon (max), a constant-arrival-rate client (half load) and the bare producer in the bench process; one 2-core machine with the broker',
+      notes: 'collector in its own process (distributed mode, Redis live state); autocannon (max), a constant-arrival-rate client (half load) and the bare producer in the bench process; one 2-core machine with the broker',
     });
   } finally {
     collector?.kill('SIGKILL');
