@@ -62,7 +62,8 @@ class PartitionLog {
 
   read(from: number, max: number): Array<StoredRecord & { offset: number }> {
     const start = Math.max(from, this.base) - this.base;
-    return this.records.slice(start, start + max).map((r, i) => ({ ...r, offset: this.base + start + i }));
+    // Object.assign rather than `{...r, offset}`, a literal V8 builds slowly.
+    return this.records.slice(start, start + max).map((r, i) => Object.assign({}, r, { offset: this.base + start + i }));
   }
 
   /** Drops records below `offset`. */

@@ -37,8 +37,8 @@ export function windowRowForClickHouse(row: WindowRow, sourcePartition: number, 
 }
 
 export function viewSummaryForClickHouse(view: ViewSummary, sourcePartition: number, version: string) {
-  return {
-    ...view,
+  // Object.assign rather than `{...view, more}`, a literal V8 builds and serialises slowly.
+  return Object.assign({}, view, {
     source_partition: sourcePartition,
     started_at: dateTime64(view.started_at),
     last_event_at: dateTime64(view.last_event_at),
@@ -48,7 +48,7 @@ export function viewSummaryForClickHouse(view: ViewSummary, sourcePartition: num
     business_exception: view.business_exception ? 1 : 0,
     exit_before_start: view.exit_before_start ? 1 : 0,
     version,
-  };
+  });
 }
 
 export function rawEventForClickHouse(event: EnrichedPlayerEvent, sourcePartition: number, sourceOffset: string) {

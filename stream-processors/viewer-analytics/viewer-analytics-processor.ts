@@ -374,17 +374,17 @@ function forget(rt: PartitionRuntime): void {
 function parseEvents(messages: DeliveredMessage[]): { events: IncomingEvent[]; invalid: DeadLetter[] } {
   const events: IncomingEvent[] = [];
   const invalid: DeadLetter[] = [];
+  const origin = (message: DeliveredMessage) => `${message.topic}/${message.partition}/${message.offset}`;
   for (const message of messages) {
-    const origin = `${message.topic}/${message.partition}/${message.offset}`;
     let value: unknown;
     try {
       value = JSON.parse(message.value.toString('utf8'));
     } catch (error) {
-      invalid.push({ sourceTopic: message.topic, payload: message.value, reason: `invalid player event: not JSON (${(error as Error).message})`, origin });
+      invalid.push({ sourceTopic: message.topic, payload: message.value, reason: `invalid player event: not JSON (${(error as Error).message})`, origin: origin(message) });
       continue;
     }
     if (!enrichedPlayerEventValidator.check(value)) {
-      invalid.push({ sourceTopic: message.topic, payload: message.value, reason: 'invalid player event: does not match EnrichedPlayerEvent', errors: enrichedPlayerEventValidator.errors(value), origin });
+      invalid.push({ sourceTopic: message.topic, payload: message.value, reason: 'invalid player event: does not match EnrichedPlayerEvent', errors: enrichedPlayerEventValidator.errors(value), origin: origin(message) });
       continue;
     }
     events.push({ offset: message.offset, event: value, payload: message.value });
