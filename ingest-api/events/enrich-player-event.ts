@@ -15,8 +15,8 @@ export interface RequestContext {
  * parsed from the User-Agent (a native app knows its device better than its HTTP stack says).
  */
 export function enrichPlayerEvent(event: PlayerEvent, eventTime: number, context: RequestContext): EnrichedPlayerEvent {
-  // Object.assign rather than `{...event, more}`: V8 builds that spread-then-add literal as a slow
-  // dictionary object, which cost the collector ~8 µs per event to build and serialise again.
+  // Object.assign rather than `{...event, more}`: V8 builds such spread-then-add literals slowly and
+  // JSON.stringify walks them slowly, which cost the collector ~8 µs per event (measured).
   const enriched: EnrichedPlayerEvent = Object.assign({}, event, {
     property_id: context.propertyId,
     event_time: eventTime,
