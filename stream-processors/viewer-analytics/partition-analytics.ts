@@ -1,7 +1,7 @@
 import type { AnalyticsSettings } from '../../core/config.ts';
 import type { EnrichedPlayerEvent } from '../../core/schemas/player-event.ts';
 import type { ViewSummary, WindowRow } from './aggregate-messages.ts';
-import { applyEvent, endCandidate, endView, foldSamplesUpTo, forgetSamples, newView, summarizeView, type ApplyOutcome, type Sample, type ViewState } from './view-state.ts';
+import { applyEvent, endCandidate, endView, foldSamplesUpTo, forgetSamples, latestEventTime, newView, summarizeView, type ApplyOutcome, type Sample, type ViewState } from './view-state.ts';
 import { emptyRow, keyOfRowKey, rowKey, windowRows, windowStartOf } from './window-rows.ts';
 
 /**
@@ -111,7 +111,7 @@ export class PartitionAnalytics {
     const analytics = new PartitionAnalytics(partition, settings);
     analytics.progress = { ...saved.progress };
     // Least recently updated first, as the capacity limit expects.
-    const byLastEvent = [...saved.views].sort((a, b) => lastEventTime(a) - lastEventTime(b));
+    const byLastEvent = [...saved.views].sort((a, b) => latestEventTime(a) - latestEventTime(b));
     for (const view of byLastEvent) analytics.views.set(view.viewId, view);
     const next = saved.progress.nextWindowToClose ?? -Infinity;
     for (const { windowStart, key } of saved.emittedKeys) {
@@ -415,12 +415,6 @@ function mayEndBy(view: ViewState, latestSilenceStart: number): boolean {
     if (sample.t < earliest) earliest = sample.t;
   }
   return earliest <= latestSilenceStart;
-}
-
-function lastEventTime(view: ViewState): number {
-  let last = view.baseline?.maxT ?? -Infinity;
-  for (const sample of view.samples) last = Math.max(last, sample.t);
-  return last;
 }
 
 function afterEndSideOutput(view: ViewState, sample: Sample): SideOutput {

@@ -259,6 +259,13 @@ export function isWatchingAt(
   return true;
 }
 
+/** The latest event time the view holds (samples and baseline); -Infinity when it holds none. */
+export function latestEventTime(view: ViewState): number {
+  let latest = view.baseline?.maxT ?? -Infinity;
+  for (const sample of view.samples) if (sample.t > latest) latest = sample.t;
+  return latest;
+}
+
 export function startedAt(view: ViewState): number | undefined {
   let min = view.baseline?.minT;
   for (const sample of view.samples) if (min === undefined || sample.t < min) min = sample.t;

@@ -1,6 +1,6 @@
 import type { AnalyticsSettings } from '../../core/config.ts';
 import { DIMENSIONS, type WindowRow } from './aggregate-messages.ts';
-import { asOf, dimensionsAsOf, isWatchingAt, startedAt, type ViewState } from './view-state.ts';
+import { asOf, dimensionsAsOf, isWatchingAt, latestEventTime, startedAt, type ViewState } from './view-state.ts';
 
 /**
  * One partition's partial result for one tumbling window, for one stream and one dimension value
@@ -83,8 +83,13 @@ function accumulator(view: ViewState, dimension: RowDimension, dimension_value: 
 /** This partition's rows for one window, sorted by key; only (stream, dimension value) pairs some view contributed to. */
 export function windowRows(views: Iterable<ViewState>, windowStart: number, settings: Pick<AnalyticsSettings, 'windowMs' | 'inactiveAfterMs' | 'maxRebufferMs'>): WindowRow[] {
   const last = windowStart + settings.windowMs - 1;
+  // A view adds to a window only with an event in it (start, counter growth) or, to be watching at
+  // its end, one less than inactiveAfterMs before that: views silent since before both (ended or
+  // gone quiet, most of a partition's memory) are passed over without looking at their samples.
+  const silentBefore = Math.min(windowStart, last - settings.inactiveAfterMs + 1);
   const streams = new Map<string, StreamAccumulators>();
   for (const view of views) {
+    if (latestEventTime(view) < silentBefore) continue;
     const atEnd = asOf(view, last);
     if (!atEnd) continue;
     const before = asOf(view, windowStart - 1)?.sample.counters;
