@@ -6,6 +6,7 @@ import { computeGroundTruth } from '../simulator/ground-truth.ts';
 import { SeededRandom } from '../simulator/seeded-random.ts';
 import { planSimulation } from '../simulator/viewer-scripts.ts';
 import { PartitionAnalytics, type ClosedWindow, type PartitionChanges, type PartitionProgress, type SideOutput } from './partition-analytics.ts';
+import { windowRows } from './window-rows.ts';
 import { assembleViews, encodeSample, encodeViewHeader, type EncodedSample, type PersistedSample } from './state-codec.ts';
 
 const settings: AnalyticsSettings = {
@@ -73,7 +74,10 @@ function drive(partition: PartitionAnalytics, entries: Logged[], random: SeededR
     const batch = entries.slice(i, Math.min(stopAfter, i + random.int(1, 40)));
     i += batch.length;
     out.sideOutputs.push(...partition.apply(batch).sideOutputs);
-    if (random.chance(0.5)) partition.openWindowRows();
+    if (random.chance(0.5)) {
+      partition.openWindowRows();
+      expectOpenWindowsAsComputedAfresh(partition);
+    }
     store.persist(partition.takeChanges());
     const { closed, sideOutputs } = partition.closeDueWindows();
     out.finals.push(...closed);
@@ -81,6 +85,20 @@ function drive(partition: PartitionAnalytics, entries: Logged[], random: SeededR
   }
   return out;
 }
+
+/** The running totals of every open window equal its rows computed afresh over every view. */
+function expectOpenWindowsAsComputedAfresh(partition: PartitionAnalytics): void {
+  const { watermark, nextWindowToClose } = partition.progress;
+  if (watermark === null || nextWindowToClose === null) return;
+  for (let windowStart = nextWindowToClose; windowStart <= watermark; windowStart += settings.windowMs) {
+    const totals = partition.openWindowTotals(windowStart);
+    if (totals === undefined) continue;
+    expect(totals).toEqual(windowRows(partition.views.values(), windowStart, settings));
+    openWindowsChecked += 1;
+  }
+}
+/** How many open windows expectOpenWindowsAsComputedAfresh compared, so a test can tell it checked something. */
+let openWindowsChecked = 0;
 
 function finishIdle(partition: PartitionAnalytics, out: RunOutput): RunOutput {
   const lastWatermark = partition.progress.watermark!;
@@ -151,6 +169,36 @@ describe('partition analytics', () => {
     const shuffled = run(duplicated, 5);
     expect(shuffled.sideOutputs).toEqual([]);
     expect(comparable(shuffled)).toEqual(comparable(inOrder));
+  });
+
+  it('keeps the open windows as running totals equal to their rows computed afresh, whatever the order and batching', () => {
+    const scripted = plan(21);
+    const jitter = new SeededRandom(7);
+    const reordered = collectedEvents(scripted, { deliveryDelayMs: () => jitter.int(0, settings.allowedLatenessMs / 2) });
+    const duplicated = reordered.flatMap((e) => (jitter.chance(0.2) ? [e, { ...e, received_at: e.received_at + jitter.int(0, 5_000) }] : [e]));
+    duplicated.sort((a, b) => a.received_at - b.received_at);
+    openWindowsChecked = 0;
+    // drive() compares every open window after each early emission; views start, pause, end and are folded on the way.
+    const out = run(duplicated, 8);
+    expect(openWindowsChecked).toBeGreaterThan(30);
+    expect(out.finals.flatMap((w) => w.views).length).toBeGreaterThan(50);
+  });
+
+  it('publishes early only the rows that changed since the previous emission', () => {
+    const events = collectedEvents(plan(22));
+    const partition = new PartitionAnalytics(0, settings);
+    const entries = log(events);
+    partition.apply(entries.slice(0, 200));
+    const first = partition.openWindowRows().rows;
+    expect(first.length).toBeGreaterThan(0);
+    expect(partition.openWindowRows()).toEqual({ rows: [], retractions: [] });
+    const next = entries[200]!;
+    partition.apply([next]);
+    const changed = partition.openWindowRows().rows;
+    expect(changed.length).toBeGreaterThan(0);
+    // Only rows of the event's stream, and none of its windows before the event.
+    expect(changed.every((row) => row.stream_id === next.event.stream_id && row.window_start + settings.windowMs > next.event.event_time)).toBe(true);
+    expect(changed.length).toBeLessThan(first.length);
   });
 
   it('sends events later than the allowed lateness to the side output, and counts nothing from them', () => {

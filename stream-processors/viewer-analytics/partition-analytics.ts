@@ -2,7 +2,8 @@ import type { AnalyticsSettings } from '../../core/config.ts';
 import type { EnrichedPlayerEvent } from '../../core/schemas/player-event.ts';
 import type { ViewSummary, WindowRow } from './aggregate-messages.ts';
 import { applyEvent, endCandidate, endView, foldSamplesUpTo, forgetSamples, latestEventTime, newView, summarizeView, type ApplyOutcome, type Sample, type ViewState } from './view-state.ts';
-import { emptyRow, keyOfRowKey, rowKey, windowRows, windowStartOf } from './window-rows.ts';
+import { OpenWindows } from './open-windows.ts';
+import { compareRowKeys, emptyRow, keyOfRowKey, rowKey, rowOf, windowRows, windowStartOf } from './window-rows.ts';
 
 /**
  * Viewer analytics for one partition of `player.events`: the deterministic core the processor
@@ -90,18 +91,15 @@ export class PartitionAnalytics {
   private newSamples: Array<{ view: ViewState; sample: Sample }> = [];
   private newKeys: Array<{ windowStart: number; key: string }> = [];
   private progressChanged = false;
-  /**
-   * Earliest event time whose window may have changed since open-window rows were last computed.
-   * A view as of an instant depends on its samples up to that instant, so windows ending before
-   * this are unchanged (dimension folds of out-of-order samples aside, which the final result,
-   * computed afresh, always gets right).
-   */
-  private changedSince = -Infinity;
+  /** Early rows as running totals; every change to a view's samples, end or fold is reported to it. */
+  private readonly openWindows: OpenWindows;
 
   constructor(
     readonly partition: number,
     readonly settings: AnalyticsSettings,
-  ) {}
+  ) {
+    this.openWindows = new OpenWindows(settings);
+  }
 
   static restore(
     partition: number,
@@ -162,10 +160,13 @@ export class PartitionAnalytics {
         const creatorBefore = view.creatorId;
         const outcome = applyEvent(view, event);
         report.outcomes[outcome] += 1;
-        if (view.creatorId !== creatorBefore) this.changedViews.add(view.viewId);
+        if (view.creatorId !== creatorBefore) {
+          this.changedViews.add(view.viewId);
+          this.openWindows.viewChanged(view.viewId);
+        }
         if (outcome === 'applied' || outcome === 'retimed') {
           this.newSamples.push({ view, sample: view.samples.find((s) => s.seq === event.view_seq)! });
-          this.changedSince = Math.min(this.changedSince, event.event_time);
+          this.openWindows.viewChanged(view.viewId);
         }
         if (outcome === 'after_view_end' || outcome === 'view_identity_mismatch') {
           report.sideOutputs.push({
@@ -206,8 +207,6 @@ export class PartitionAnalytics {
   advanceIdle(now: number): boolean {
     const target = now - this.settings.idleAdvanceMs;
     if (this.progress.watermark === null || target <= this.progress.watermark || this.progress.idleTicks >= MAX_IDLE_TICKS) return false;
-    // Windows up to the new watermark open without an event of their own.
-    this.changedSince = Math.min(this.changedSince, this.progress.watermark);
     this.progress.watermark = target;
     this.progress.idleTicks += 1;
     this.progressChanged = true;
@@ -229,7 +228,7 @@ export class PartitionAnalytics {
       if (!end || end.at + this.settings.allowedLatenessMs > watermark) continue;
       for (const sample of endView(view, end)) cut.push(afterEndSideOutput(view, sample));
       this.changedViews.add(view.viewId);
-      this.changedSince = Math.min(this.changedSince, end.at);
+      this.openWindows.viewChanged(view.viewId);
     }
     return cut;
   }
@@ -292,9 +291,11 @@ export class PartitionAnalytics {
           this.views.delete(view.viewId);
           this.changedViews.delete(view.viewId);
           this.removedViews.add(view.viewId);
+          this.openWindows.viewChanged(view.viewId);
         } else if (view.endedAtSeq === undefined) {
           forgetSamples(view);
           this.changedViews.add(view.viewId);
+          this.openWindows.viewChanged(view.viewId);
         }
         continue;
       }
@@ -302,15 +303,19 @@ export class PartitionAnalytics {
       if (next % FOLD_EVERY_MS !== 0) continue;
       const before = view.samples.length;
       foldSamplesUpTo(view, next - 1);
-      if (view.samples.length !== before) this.changedViews.add(view.viewId);
+      if (view.samples.length !== before) {
+        this.changedViews.add(view.viewId);
+        this.openWindows.viewChanged(view.viewId);
+      }
     }
     if (next % FOLD_EVERY_MS === 0) this.progress.foldedThrough = next - 1;
   }
 
   /**
-   * Current rows of every open window (early results), and zero rows for keys published before
-   * that have emptied out. Every returned key is recorded as emitted: persist `takeChanges()`
-   * before publishing these, so a restarted processor still knows which keys to zero out.
+   * Rows of the open windows that changed since the last call (early results; every row of a
+   * window just opened), and zero rows for keys published before that have emptied out. Every
+   * returned key is recorded as emitted: persist `takeChanges()` before publishing these, so a
+   * restarted processor still knows which keys to zero out.
    */
   openWindowRows(): { rows: WindowRow[]; retractions: WindowRow[] } {
     const { watermark, nextWindowToClose } = this.progress;
@@ -318,29 +323,34 @@ export class PartitionAnalytics {
     const retractions: WindowRow[] = [];
     if (watermark === null || nextWindowToClose === null) return { rows, retractions };
     const { windowMs, allowedLatenessMs } = this.settings;
-    const last = windowStartOf(watermark, windowMs);
     // Windows the watermark has passed by the allowed lateness close (final rows) right after
     // these are persisted, so early rows for them would be replaced at once: a processor catching
     // up on a backlog would publish every window twice.
     const firstStillOpen = windowStartOf(watermark - allowedLatenessMs - windowMs, windowMs) + windowMs;
-    const first = Math.max(nextWindowToClose, firstStillOpen, this.changedSince === -Infinity ? nextWindowToClose : windowStartOf(this.changedSince, windowMs));
-    this.changedSince = Infinity;
-    for (let windowStart = first; windowStart <= last; windowStart += windowMs) {
-      const current = windowRows(this.views.values(), windowStart, this.settings);
+    const updates = this.openWindows.update(this.views, Math.max(nextWindowToClose, firstStillOpen), windowStartOf(watermark, windowMs));
+    for (const { windowStart, rows: changed, emptied, rebuilt } of updates) {
       const keys = this.keysOf(windowStart);
       const present = new Set<string>();
-      for (const row of current) {
-        const key = rowKey(row);
-        present.add(key);
-        if (!keys.has(key)) {
-          keys.add(key);
-          this.newKeys.push({ windowStart, key });
+      const windowRowsChanged: WindowRow[] = [];
+      for (const totals of changed) {
+        present.add(totals.rowKey);
+        windowRowsChanged.push(rowOf(totals));
+        if (!keys.has(totals.rowKey)) {
+          keys.add(totals.rowKey);
+          this.newKeys.push({ windowStart, key: totals.rowKey });
         }
       }
-      for (const key of keys) if (!present.has(key)) retractions.push(emptyRow(keyOfRowKey(key)));
-      rows.push(...current);
+      rows.push(...windowRowsChanged.sort(compareRowKeys));
+      // A window built afresh (just opened, or after a restore) zeroes every key it no longer has.
+      if (rebuilt) for (const key of keys) if (!present.has(key)) retractions.push(emptyRow(keyOfRowKey(key)));
+      for (const totals of emptied) if (keys.has(totals.rowKey)) retractions.push(emptyRow(totals.key));
     }
     return { rows, retractions };
+  }
+
+  /** The current early rows of an open window, as the running totals hold them (for tests). */
+  openWindowTotals(windowStart: number): WindowRow[] | undefined {
+    return this.openWindows.rows(windowStart);
   }
 
   private keysOf(windowStart: number): Set<string> {

@@ -1,6 +1,6 @@
 import type { AnalyticsSettings } from '../../core/config.ts';
 import { DIMENSIONS, type WindowRow } from './aggregate-messages.ts';
-import { asOf, dimensionsAsOf, isWatchingAt, latestEventTime, startedAt, type ViewState } from './view-state.ts';
+import { asOf, dimensionsAsOf, isWatchingAt, latestEventTime, startedAt, type DimensionValues, type ViewState } from './view-state.ts';
 
 /**
  * One partition's partial result for one tumbling window, for one stream and one dimension value
@@ -60,91 +60,185 @@ export function windowStartOf(time: number, windowMs: number): number {
   return Math.floor(time / windowMs) * windowMs;
 }
 
-interface Accumulator {
-  key: WindowRowKey;
-  row: WindowCounts;
-  viewers: Set<string>;
+/**
+ * What one view adds to one window's rows: to its stream's `all` row and to one row per
+ * dimension, under the dimension values it had at the window's end.
+ */
+export interface ViewContribution {
+  propertyId: string;
+  creatorId: string;
+  streamId: string;
+  viewerId: string;
+  dims: DimensionValues;
+  watching: boolean;
+  started: boolean;
+  watchMs: number;
+  playingMs: number;
+  rebufferMs: number;
+  rebufferCount: number;
 }
 
-/** One stream's accumulators: the `all` row and a row per value of each dimension. */
-interface StreamAccumulators {
-  all: Accumulator;
-  byDimension: Map<string, Accumulator>[];
-}
-
-function accumulator(view: ViewState, dimension: RowDimension, dimension_value: string, windowStart: number): Accumulator {
-  return {
-    key: { property_id: view.propertyId, creator_id: view.creatorId, stream_id: view.streamId, dimension, dimension_value, window_start: windowStart },
-    row: { concurrent_views: 0, views_started: 0, watch_ms: 0, playing_ms: 0, rebuffer_ms: 0, rebuffer_count: 0 },
-    viewers: new Set(),
-  };
-}
-
-/** This partition's rows for one window, sorted by key; only (stream, dimension value) pairs some view contributed to. */
-export function windowRows(views: Iterable<ViewState>, windowStart: number, settings: Pick<AnalyticsSettings, 'windowMs' | 'inactiveAfterMs' | 'maxRebufferMs'>): WindowRow[] {
+/** The view's contribution to the window starting at `windowStart`, or undefined when it adds nothing. */
+export function viewContribution(view: ViewState, windowStart: number, settings: Pick<AnalyticsSettings, 'windowMs' | 'inactiveAfterMs' | 'maxRebufferMs'>): ViewContribution | undefined {
   const last = windowStart + settings.windowMs - 1;
   // A view adds to a window only with an event in it (start, counter growth) or, to be watching at
   // its end, one less than inactiveAfterMs before that: views silent since before both (ended or
   // gone quiet, most of a partition's memory) are passed over without looking at their samples.
-  const silentBefore = Math.min(windowStart, last - settings.inactiveAfterMs + 1);
-  const streams = new Map<string, StreamAccumulators>();
-  for (const view of views) {
-    if (latestEventTime(view) < silentBefore) continue;
-    const atEnd = asOf(view, last);
-    if (!atEnd) continue;
-    const before = asOf(view, windowStart - 1)?.sample.counters;
-    const now = atEnd.sample.counters;
-    const start = startedAt(view);
-    const watching = isWatchingAt(view, last, settings, atEnd);
-    const started = start !== undefined && start >= windowStart && start <= last;
-    // Counters only grow; a player that sends a smaller value must not make a window negative.
-    const watchMs = Math.max(0, now.watch_ms - (before?.watch_ms ?? 0));
-    const playingMs = Math.max(0, now.playing_ms - (before?.playing_ms ?? 0));
-    const rebufferMs = Math.max(0, now.rebuffer_ms - (before?.rebuffer_ms ?? 0));
-    const rebufferCount = Math.max(0, now.rebuffer_count - (before?.rebuffer_count ?? 0));
-    if (!watching && !started && watchMs === 0 && playingMs === 0 && rebufferMs === 0 && rebufferCount === 0) continue;
+  if (latestEventTime(view) < Math.min(windowStart, last - settings.inactiveAfterMs + 1)) return undefined;
+  const atEnd = asOf(view, last);
+  if (!atEnd) return undefined;
+  const before = asOf(view, windowStart - 1)?.sample.counters;
+  const now = atEnd.sample.counters;
+  const start = startedAt(view);
+  const watching = isWatchingAt(view, last, settings, atEnd);
+  const started = start !== undefined && start >= windowStart && start <= last;
+  // Counters only grow; a player that sends a smaller value must not make a window negative.
+  const watchMs = Math.max(0, now.watch_ms - (before?.watch_ms ?? 0));
+  const playingMs = Math.max(0, now.playing_ms - (before?.playing_ms ?? 0));
+  const rebufferMs = Math.max(0, now.rebuffer_ms - (before?.rebuffer_ms ?? 0));
+  const rebufferCount = Math.max(0, now.rebuffer_count - (before?.rebuffer_count ?? 0));
+  if (!watching && !started && watchMs === 0 && playingMs === 0 && rebufferMs === 0 && rebufferCount === 0) return undefined;
+  return {
+    propertyId: view.propertyId,
+    creatorId: view.creatorId,
+    streamId: view.streamId,
+    viewerId: view.viewerId,
+    dims: dimensionsAsOf(view, atEnd.sample),
+    watching,
+    started,
+    watchMs,
+    playingMs,
+    rebufferMs,
+    rebufferCount,
+  };
+}
 
-    const group = `${view.propertyId}\u0000${view.creatorId}\u0000${view.streamId}`;
-    let stream = streams.get(group);
+export function sameContribution(a: ViewContribution, b: ViewContribution): boolean {
+  if (
+    a.watching !== b.watching || a.started !== b.started || a.watchMs !== b.watchMs || a.playingMs !== b.playingMs ||
+    a.rebufferMs !== b.rebufferMs || a.rebufferCount !== b.rebufferCount || a.creatorId !== b.creatorId ||
+    a.streamId !== b.streamId || a.propertyId !== b.propertyId || a.viewerId !== b.viewerId
+  ) {
+    return false;
+  }
+  for (const dimension of DIMENSIONS) if (a.dims[dimension] !== b.dims[dimension]) return false;
+  return true;
+}
+
+/** One row's running totals: how many views contribute, and each starting viewer with its number of views. */
+export interface RowTotals {
+  key: WindowRowKey;
+  /** rowKey(key), computed once. */
+  rowKey: string;
+  counts: WindowCounts;
+  viewers: Map<string, number>;
+  views: number;
+}
+
+/** One stream's rows: the `all` row and a row per value of each dimension. */
+interface StreamTotals {
+  all: RowTotals;
+  byDimension: Map<string, RowTotals>[];
+}
+
+function rowTotals(c: ViewContribution, dimension: RowDimension, dimension_value: string, windowStart: number): RowTotals {
+  const key: WindowRowKey = { property_id: c.propertyId, creator_id: c.creatorId, stream_id: c.streamId, dimension, dimension_value, window_start: windowStart };
+  return { key, rowKey: rowKey(key), counts: { concurrent_views: 0, views_started: 0, watch_ms: 0, playing_ms: 0, rebuffer_ms: 0, rebuffer_count: 0 }, viewers: new Map(), views: 0 };
+}
+
+/**
+ * One window's rows as running totals of view contributions, which can be added and taken away:
+ * an open window follows its views' changes without going over every view again, and a row whose
+ * last contributing view leaves is gone, exactly as if the rows were computed afresh.
+ */
+export class WindowTotals {
+  private readonly streams = new Map<string, StreamTotals>();
+
+  constructor(readonly windowStart: number) {}
+
+  /** Adds (sign 1) or takes away (sign -1) a contribution; every row it touches goes into `touched`. */
+  add(c: ViewContribution, sign: 1 | -1, touched?: Set<RowTotals>): void {
+    const group = `${c.propertyId}\u0000${c.creatorId}\u0000${c.streamId}`;
+    let stream = this.streams.get(group);
     if (!stream) {
-      stream = { all: accumulator(view, 'all', '', windowStart), byDimension: DIMENSIONS.map(() => new Map()) };
-      streams.set(group, stream);
+      stream = { all: rowTotals(c, 'all', '', this.windowStart), byDimension: DIMENSIONS.map(() => new Map()) };
+      this.streams.set(group, stream);
     }
-    const dims = dimensionsAsOf(view, atEnd.sample);
     for (let d = -1; d < DIMENSIONS.length; d++) {
-      let acc: Accumulator;
+      let totals: RowTotals;
+      const value = d < 0 ? '' : (c.dims[DIMENSIONS[d]!] ?? '');
       if (d < 0) {
-        acc = stream.all;
+        totals = stream.all;
       } else {
-        const dimension = DIMENSIONS[d]!;
-        const value = dims[dimension] ?? '';
         const byValue = stream.byDimension[d]!;
         let found = byValue.get(value);
         if (!found) {
-          found = accumulator(view, dimension, value, windowStart);
+          found = rowTotals(c, DIMENSIONS[d]!, value, this.windowStart);
           byValue.set(value, found);
         }
-        acc = found;
+        totals = found;
       }
-      const row = acc.row;
-      if (watching) row.concurrent_views += 1;
-      if (started) {
-        row.views_started += 1;
-        acc.viewers.add(view.viewerId);
+      const counts = totals.counts;
+      totals.views += sign;
+      if (c.watching) counts.concurrent_views += sign;
+      if (c.started) {
+        counts.views_started += sign;
+        const n = (totals.viewers.get(c.viewerId) ?? 0) + sign;
+        if (n > 0) totals.viewers.set(c.viewerId, n);
+        else totals.viewers.delete(c.viewerId);
       }
-      row.watch_ms += watchMs;
-      row.playing_ms += playingMs;
-      row.rebuffer_ms += rebufferMs;
-      row.rebuffer_count += rebufferCount;
+      counts.watch_ms += sign * c.watchMs;
+      counts.playing_ms += sign * c.playingMs;
+      counts.rebuffer_ms += sign * c.rebufferMs;
+      counts.rebuffer_count += sign * c.rebufferCount;
+      touched?.add(totals);
     }
   }
-  const rows: WindowRow[] = [];
-  for (const stream of streams.values()) {
-    for (const acc of [stream.all, ...stream.byDimension.flatMap((byValue) => [...byValue.values()])]) {
-      rows.push(windowRow(acc.key, acc.row, [...acc.viewers].sort()));
+
+  /**
+   * Drops the rows among `touched` that no view contributes to any more. Separate from `add`, so a
+   * view that moves between rows within one update finds its row again rather than a second one.
+   */
+  removeEmpty(touched: Iterable<RowTotals>): void {
+    for (const totals of touched) {
+      if (totals.views !== 0) continue;
+      const { key } = totals;
+      const group = `${key.property_id}\u0000${key.creator_id}\u0000${key.stream_id}`;
+      const stream = this.streams.get(group);
+      if (!stream) continue;
+      if (key.dimension === 'all') this.streams.delete(group);
+      else stream.byDimension[DIMENSIONS.indexOf(key.dimension)]!.delete(key.dimension_value);
     }
   }
-  return rows.sort(compareRowKeys);
+
+  /** Every row's totals, in no particular order. */
+  allRowTotals(): RowTotals[] {
+    const all: RowTotals[] = [];
+    for (const stream of this.streams.values()) {
+      all.push(stream.all);
+      for (const byValue of stream.byDimension) for (const totals of byValue.values()) all.push(totals);
+    }
+    return all;
+  }
+
+  /** Every row, sorted by key. */
+  rows(): WindowRow[] {
+    return this.allRowTotals().map(rowOf).sort(compareRowKeys);
+  }
+}
+
+export function rowOf(totals: RowTotals): WindowRow {
+  return windowRow(totals.key, totals.counts, [...totals.viewers.keys()].sort());
+}
+
+/** This partition's rows for one window, sorted by key; only (stream, dimension value) pairs some view contributed to. */
+export function windowRows(views: Iterable<ViewState>, windowStart: number, settings: Pick<AnalyticsSettings, 'windowMs' | 'inactiveAfterMs' | 'maxRebufferMs'>): WindowRow[] {
+  const totals = new WindowTotals(windowStart);
+  for (const view of views) {
+    const contribution = viewContribution(view, windowStart, settings);
+    if (contribution) totals.add(contribution, 1);
+  }
+  return totals.rows();
 }
 
 function compareStrings(a: string, b: string): number {
