@@ -261,7 +261,9 @@ export class PartitionAnalytics {
   }
 
   private closeWindow(windowStart: number): ClosedWindow {
-    const rows = windowRows(this.views.values(), windowStart, this.settings);
+    // A window followed for early rows has its final rows at hand; one never followed (a backlog
+    // read faster than the emission interval) is computed here.
+    const rows = this.openWindows.close(windowStart, this.views) ?? windowRows(this.views.values(), windowStart, this.settings);
     const present = new Set(rows.map(rowKey));
     const retractions = [...(this.emittedKeys.get(windowStart) ?? [])]
       .filter((key) => !present.has(key))
@@ -327,7 +329,7 @@ export class PartitionAnalytics {
     // these are persisted, so early rows for them would be replaced at once: a processor catching
     // up on a backlog would publish every window twice.
     const firstStillOpen = windowStartOf(watermark - allowedLatenessMs - windowMs, windowMs) + windowMs;
-    const updates = this.openWindows.update(this.views, Math.max(nextWindowToClose, firstStillOpen), windowStartOf(watermark, windowMs));
+    const updates = this.openWindows.update(this.views, nextWindowToClose, Math.max(nextWindowToClose, firstStillOpen), windowStartOf(watermark, windowMs));
     for (const { windowStart, rows: changed, emptied, rebuilt } of updates) {
       const keys = this.keysOf(windowStart);
       const present = new Set<string>();
