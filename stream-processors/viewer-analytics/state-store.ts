@@ -6,18 +6,19 @@ import { assembleViews, encodeSample, encodeViewHeader, StateDecodeError, type E
 
 /**
  * The processor's state in ClickHouse (table viewer_analytics_state), per consumer group and
- * source partition, in the manner of a Kafka Streams changelog: every batch writes what changed
- * (one row per applied sample, the headers of views that changed, the emitted row keys and the
- * progress) as one insert, before the batch's offsets are committed. Restoring reads the
- * partition's rows with FINAL. A fold (once a minute) rewrites the views' headers with their
- * baselines; the samples it folded are then deleted.
+ * source partition, in the manner of a Kafka Streams changelog: every checkpoint writes what
+ * changed (its applied samples as one row, the headers of views that changed, the emitted row
+ * keys and the progress) as one insert, before the checkpoint's offsets are committed. Restoring
+ * reads the partition's rows with FINAL. A fold (once a minute) rewrites the views' headers with
+ * their baselines; the sample rows it folded entirely are then deleted.
  */
 const TABLE = 'viewer_analytics_state';
 
 interface StateRow extends Record<string, unknown> {
   consumer_group: string;
   source_partition: number;
-  kind: 'progress' | 'view' | 'sample' | 'key';
+  /** `sample`: one sample (written before migration 0022, still read); `samples`: a checkpoint's samples. */
+  kind: 'progress' | 'view' | 'sample' | 'samples' | 'key';
   entity: string;
   seq: number;
   t: number;
@@ -26,8 +27,8 @@ interface StateRow extends Record<string, unknown> {
   is_deleted: 0 | 1;
 }
 
-/** Samples of one seq keep the earliest time: the larger version of the two. */
-const SAMPLE_VERSION_BASE = 2n ** 53n;
+/** A checkpoint's samples as one row's body: pairs of a view id and its samples (view ids are any string, so not object keys). */
+type SampleBatch = Array<[viewId: string, samples: EncodedSample[]]>;
 
 interface PersistedProgress extends PartitionProgress {
   /** Increments with every persist, so the latest rows win in ReplacingMergeTree. */
@@ -59,7 +60,9 @@ export class StateStore {
       try {
         if (row.kind === 'progress') progress = JSON.parse(row.body) as PersistedProgress;
         else if (row.kind === 'view') headers.push({ viewId: row.entity, body: row.body });
-        else if (row.kind === 'sample') samples.push({ viewId: row.entity, body: JSON.parse(row.body) as EncodedSample });
+        else if (row.kind === 'samples') {
+          for (const [viewId, encoded] of JSON.parse(row.body) as SampleBatch) for (const body of encoded) samples.push({ viewId, body });
+        } else if (row.kind === 'sample') samples.push({ viewId: row.entity, body: JSON.parse(row.body) as EncodedSample });
         else emittedKeys.push({ windowStart: row.seq * 1000, key: row.entity });
       } catch (error) {
         throw new StateDecodeError(`${row.kind} ${row.entity} of partition ${partition}`, String(error));
@@ -92,8 +95,19 @@ export class StateStore {
       is_deleted: isDeleted,
     });
     const rows: StateRow[] = [];
-    for (const { view, sample } of changes.samples) {
-      rows.push(row('sample', view.viewId, sample.seq, sample.t, JSON.stringify(encodeSample(sample, view.firstDims)), String(SAMPLE_VERSION_BASE - BigInt(sample.t)), 0));
+    if (changes.samples.length > 0) {
+      // One row for all of them: ClickHouse's cost is per row far more than per byte.
+      const byView = new Map<string, EncodedSample[]>();
+      let latest = -Infinity;
+      for (const { view, sample } of changes.samples) {
+        const encoded = encodeSample(sample, view.firstDims);
+        const list = byView.get(view.viewId);
+        if (list) list.push(encoded);
+        else byView.set(view.viewId, [encoded]);
+        if (sample.t > latest) latest = sample.t;
+      }
+      const batch: SampleBatch = [...byView];
+      rows.push(row('samples', '', stateVersion, latest, JSON.stringify(batch), version, 0));
     }
     for (const view of changes.views) rows.push(row('view', view.viewId, 0, 0, encodeViewHeader(view), version, 0));
     for (const viewId of changes.removedViews) rows.push(row('view', viewId, 0, 0, '', version, 1));
@@ -110,14 +124,14 @@ export class StateStore {
   }
 
   /**
-   * Deletes samples folded into their views and keys of closed windows. Only tidiness: a restore
-   * ignores folded samples and keys of closed windows anyway.
+   * Deletes sample rows whose every sample is folded into its view, and keys of closed windows.
+   * Only tidiness: a restore ignores folded samples and keys of closed windows anyway.
    */
   async deleteFolded(partition: number, progress: PartitionProgress): Promise<void> {
     if (progress.foldedThrough === null || progress.nextWindowToClose === null) return;
     await this.store.client.command({
       query: `DELETE FROM ${TABLE} WHERE consumer_group = {group:String} AND source_partition = {partition:UInt16}
-              AND ((kind = 'sample' AND t <= {folded:Int64}) OR (kind = 'key' AND t < {next:Int64}))`,
+              AND ((kind IN ('sample', 'samples') AND t <= {folded:Int64}) OR (kind = 'key' AND t < {next:Int64}))`,
       query_params: { group: this.consumerGroup, partition, folded: progress.foldedThrough, next: progress.nextWindowToClose },
     });
   }
