@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregatesMessageValidator, finalChunkToken, windowFinalMessages, windowRowsMessages, type WindowFinalMessage, type WindowRow } from './aggregate-messages.ts';
+import { aggregatesMessageValidator, finalChunkToken, windowFinalMessages, windowRowsMessages, type ViewSummary, type WindowFinalMessage, type WindowRow } from './aggregate-messages.ts';
 
 const row = (i: number): WindowRow => ({
   property_id: 'demo',
@@ -33,6 +33,28 @@ describe('aggregates messages', () => {
     for (const m of first) expect(m.value.length).toBeLessThan(20 * 1024);
     expect(parsed.map(finalChunkToken)).toEqual(parsed.map((_, i) => `viewer-final:viewer-analytics:3:1790000000000:${i}`));
     expect(parsed.every((m) => aggregatesMessageValidator.check(m))).toBe(true);
+  });
+
+  it('writes each message as JSON.stringify would, rows and views in order, from the JSON made to size the chunks', () => {
+    const rows = Array.from({ length: 300 }, (_, i) => row(i));
+    // Only the shape matters here: views are serialised like rows.
+    const views = Array.from({ length: 200 }, (_, i) => ({ view_id: `view-${i}`, note: 'quote " and \\ and é' })) as unknown as ViewSummary[];
+    const finals = windowFinalMessages(base, rows, views, 8 * 1024);
+    const early = windowRowsMessages({ group: 'g', source_partition: 1, version: '7', emitted_at: 2 }, rows, 8 * 1024);
+    expect(finals.length).toBeGreaterThan(5);
+    expect(early.length).toBeGreaterThan(3);
+    for (const message of [...finals, ...early]) {
+      const text = message.value.toString();
+      expect(text).toBe(JSON.stringify(JSON.parse(text)));
+    }
+    const parsed = finals.map((m) => JSON.parse(m.value.toString()) as WindowFinalMessage);
+    expect(parsed.flatMap((m) => m.rows)).toEqual(rows);
+    expect(parsed.flatMap((m) => m.views)).toEqual(views);
+    // Chunks are cut by each item's size as {"row":…} / {"view":…} plus a separator, as they always were.
+    for (const m of parsed) {
+      const sized = [...m.rows.map((r) => JSON.stringify({ row: r })), ...m.views.map((v) => JSON.stringify({ view: v }))].reduce((n, json) => n + Buffer.byteLength(json) + 1, 0);
+      expect(sized).toBeLessThanOrEqual(8 * 1024);
+    }
   });
 
   it('validates what it produces and refuses what it does not know', () => {

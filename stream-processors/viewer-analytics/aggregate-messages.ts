@@ -166,34 +166,46 @@ export async function publishBounded(bus: Pick<Bus, 'publish'>, topic: string, m
   await Promise.all(sends);
 }
 
-/** Splits items into runs whose JSON stays under `maxBytes` (one oversized item still gets a run of its own). */
-function packBySize<T>(items: readonly T[], maxBytes: number): T[][] {
-  const runs: T[][] = [];
-  let run: T[] = [];
+/** Splits items into runs whose JSON stays under `maxBytes` (one oversized item still gets a run of its own); each run holds the items' JSON. */
+function packBySize(itemJson: readonly string[], maxBytes: number): string[][] {
+  const runs: string[][] = [];
+  let run: string[] = [];
   let size = 0;
-  for (const item of items) {
-    const itemBytes = Buffer.byteLength(JSON.stringify(item)) + 1;
+  for (const json of itemJson) {
+    const itemBytes = Buffer.byteLength(json) + 1;
     if (run.length > 0 && size + itemBytes > maxBytes) {
       runs.push(run);
       run = [];
       size = 0;
     }
-    run.push(item);
+    run.push(json);
     size += itemBytes;
   }
   if (run.length > 0) runs.push(run);
   return runs;
 }
 
-/** Early rows, split to stay under the message size limit. */
+/**
+ * `JSON.stringify(message)` with its array fields filled from JSON already made: the rows were
+ * serialised once to size the runs, and a message is their concatenation, byte for byte what
+ * stringifying the whole message would give (the arrays are its last fields).
+ */
+function messageJson(head: Record<string, unknown>, arrays: Array<[field: string, itemJson: string[]]>): string {
+  const open = JSON.stringify(head).slice(0, -1);
+  const fields = arrays.map(([field, items]) => `${JSON.stringify(field)}:[${items.join(',')}]`).join(',');
+  return `${open}${open.endsWith('{') ? '' : ','}${fields}}`;
+}
+
+/** Early rows, split to stay under the message size limit. `rowJson`: each row's JSON, when the caller has it already. */
 export function windowRowsMessages(
   base: Omit<WindowRowsMessage, 'type' | 'rows'>,
   rows: readonly WindowRow[],
   maxBytes = MAX_MESSAGE_BYTES,
+  rowJson: readonly string[] = rows.map((row) => JSON.stringify(row)),
 ): OutgoingMessage[] {
-  return packBySize(rows, maxBytes).map((run) => ({
+  return packBySize(rowJson, maxBytes).map((run) => ({
     key: aggregatesKey(base.group, base.source_partition),
-    value: Buffer.from(JSON.stringify({ type: 'viewer_window_rows', ...base, rows: run } satisfies WindowRowsMessage)),
+    value: Buffer.from(messageJson({ type: 'viewer_window_rows', ...base }, [['rows', run]])),
   }));
 }
 
@@ -207,17 +219,17 @@ export function windowFinalMessages(
   views: readonly ViewSummary[],
   maxBytes = MAX_MESSAGE_BYTES,
 ): OutgoingMessage[] {
-  const items: Array<{ row: WindowRow } | { view: ViewSummary }> = [...rows.map((row) => ({ row })), ...views.map((view) => ({ view }))];
+  // Sized as `{"row":…}` and `{"view":…}` items, as the chunks have always been cut (a replay must cut them the same).
+  const items = [...rows.map((row) => `{"row":${JSON.stringify(row)}}`), ...views.map((view) => `{"view":${JSON.stringify(view)}}`)];
   const runs = packBySize(items, maxBytes);
   return runs.map((run, chunk) => {
-    const message: WindowFinalMessage = {
-      type: 'viewer_window_final',
-      ...base,
-      chunk,
-      chunks: runs.length,
-      rows: run.flatMap((item) => ('row' in item ? [item.row] : [])),
-      views: run.flatMap((item) => ('view' in item ? [item.view] : [])),
-    };
-    return { key: aggregatesKey(base.group, base.source_partition), value: Buffer.from(JSON.stringify(message)) };
+    const runRows: string[] = [];
+    const runViews: string[] = [];
+    for (const item of run) {
+      if (item.startsWith('{"row":')) runRows.push(item.slice(7, -1));
+      else runViews.push(item.slice(8, -1));
+    }
+    const head: Omit<WindowFinalMessage, 'rows' | 'views'> = { type: 'viewer_window_final', ...base, chunk, chunks: runs.length };
+    return { key: aggregatesKey(base.group, base.source_partition), value: Buffer.from(messageJson(head, [['rows', runRows], ['views', runViews]])) };
   });
 }

@@ -266,6 +266,7 @@ export class ViewerAnalyticsProcessor {
 
   private async publishEarlyRows(rt: PartitionRuntime, analytics: PartitionAnalytics, partition: number, rows: WindowRow[], now: number): Promise<void> {
     const changed: WindowRow[] = [];
+    const changedJson: string[] = [];
     for (const row of rows) {
       const key = rowKey(row);
       const values = JSON.stringify(row);
@@ -277,12 +278,13 @@ export class ViewerAnalyticsProcessor {
       if (byKey.get(key) === values) continue;
       byKey.set(key, values);
       changed.push(row);
+      changedJson.push(values);
     }
     if (changed.length === 0) return;
     await publishBounded(
       this.ports.bus,
       TOPICS.analyticsAggregates,
-      windowRowsMessages({ group: this.groupId, source_partition: partition, version: analytics.version(false).toString(), emitted_at: now }, changed),
+      windowRowsMessages({ group: this.groupId, source_partition: partition, version: analytics.version(false).toString(), emitted_at: now }, changed, undefined, changedJson),
     );
   }
 
