@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatGatewayService } from '../../chat-gateway/service.ts';
 import { clipWorkerService } from '../../clip-worker/service.ts';
 import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
-import { loadConfig, type AnalyticsSettings } from '../../core/config.ts';
+import { loadConfig } from '../../core/config.ts';
 import { startPlatform, type RunningPlatform } from '../../core/platform.ts';
 import type { ChatMessage, ChatVerdict } from '../../core/schemas/chat.ts';
 import type { ClipEvent, Highlight } from '../../core/schemas/highlight.ts';
@@ -32,6 +32,7 @@ import { expandGrafanaQuery, type VariableState } from './grafana-macros.ts';
 import { pipelineHealth } from './pipeline-health.ts';
 import { qoeByDimensionValue } from './qoe.ts';
 import { peakConcurrency } from './stream-drilldown.ts';
+import { SHORT_ANALYTICS_SETTINGS } from '../../stream-processors/viewer-analytics/testing/short-settings.ts';
 
 /**
  * Every ClickHouse query of every board (panels, template variables, annotations), expanded as
@@ -43,17 +44,7 @@ import { peakConcurrency } from './stream-drilldown.ts';
  * panels that restate a named query (metric-queries.ts) must give its numbers. The Prometheus
  * panels' metrics must be ones the services register.
  */
-const settings: AnalyticsSettings = {
-  windowMs: 10_000,
-  allowedLatenessMs: 15_000,
-  inactiveAfterMs: 25_000,
-  endAfterSilenceMs: 30_000,
-  pausedEndAfterMs: 45_000,
-  maxRebufferMs: 20_000,
-  emitIntervalMs: 200,
-  idleAdvanceMs: 500,
-  maxViewsPerPartition: 100_000,
-};
+const settings = SHORT_ANALYTICS_SETTINGS;
 
 type Row = Record<string, unknown>;
 type JsonResult = { meta: Array<{ name: string; type: string }>; data: Row[] };

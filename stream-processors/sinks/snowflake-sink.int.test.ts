@@ -1,7 +1,6 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedBus } from '../../core/bus/embedded-bus.ts';
-import type { AnalyticsSettings } from '../../core/config.ts';
 import { Metrics } from '../../core/metrics.ts';
 import { allTopicSpecs, TOPICS } from '../../core/topics.ts';
 import { startSnowflakeTestServer, type SnowflakeTestServer } from '../../test/fixtures/snowflake-server.ts';
@@ -13,23 +12,14 @@ import { windowFinalMessages, windowRowsMessages } from '../viewer-analytics/agg
 import { PartitionAnalytics } from '../viewer-analytics/partition-analytics.ts';
 import { SnowflakeSink } from './snowflake-sink.ts';
 import { SnowflakeWarehouse } from './snowflake-warehouse.ts';
+import { SHORT_ANALYTICS_SETTINGS } from '../viewer-analytics/testing/short-settings.ts';
 
 /**
  * The Snowflake sink through the real snowflake-sdk against the Snowflake REST test server
  * (fakesnow): final windows and view summaries land once, early rows never, and the same finals
  * loaded again (a redelivery, a re-emitting processor) leave the tables as they were.
  */
-const settings: AnalyticsSettings = {
-  windowMs: 10_000,
-  allowedLatenessMs: 15_000,
-  inactiveAfterMs: 25_000,
-  endAfterSilenceMs: 30_000,
-  pausedEndAfterMs: 45_000,
-  maxRebufferMs: 20_000,
-  emitIntervalMs: 200,
-  idleAdvanceMs: 500,
-  maxViewsPerPartition: 100_000,
-};
+const settings = SHORT_ANALYTICS_SETTINGS;
 
 describe('Snowflake sink', () => {
   let server: SnowflakeTestServer;

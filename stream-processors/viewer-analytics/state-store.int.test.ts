@@ -4,30 +4,20 @@ import { createAnalyticsStore, type AnalyticsStore } from '../../core/analytics-
 import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
 import { insertRows } from '../../core/analytics-store/insert.ts';
 import { applyMigrations } from '../../core/analytics-store/migrations.ts';
-import type { AnalyticsSettings } from '../../core/config.ts';
 import { testServices } from '../../test/services.ts';
 import { collectedEvents } from '../simulator/collector-view.ts';
 import { planSimulation } from '../simulator/viewer-scripts.ts';
 import { PartitionAnalytics } from './partition-analytics.ts';
 import { encodeSample } from './state-codec.ts';
 import { StateStore } from './state-store.ts';
+import { SHORT_ANALYTICS_SETTINGS } from './testing/short-settings.ts';
 
 /**
  * The processor's state store against the real ClickHouse engine: what a partition persists,
  * checkpoint by checkpoint, loads back as the same views and progress; rows written before the
  * samples of a checkpoint were one row (one per sample) still load; folded sample rows go away.
  */
-const settings: AnalyticsSettings = {
-  windowMs: 10_000,
-  allowedLatenessMs: 15_000,
-  inactiveAfterMs: 25_000,
-  endAfterSilenceMs: 30_000,
-  pausedEndAfterMs: 45_000,
-  maxRebufferMs: 20_000,
-  emitIntervalMs: 200,
-  idleAdvanceMs: 500,
-  maxViewsPerPartition: 100_000,
-};
+const settings = SHORT_ANALYTICS_SETTINGS;
 const START = Date.UTC(2026, 2, 1, 10, 0, 0);
 
 function events() {

@@ -5,7 +5,6 @@ import { createAnalyticsStore, type AnalyticsStore } from '../../core/analytics-
 import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
 import { applyMigrations } from '../../core/analytics-store/migrations.ts';
 import { EmbeddedBus } from '../../core/bus/embedded-bus.ts';
-import type { AnalyticsSettings } from '../../core/config.ts';
 import { Metrics } from '../../core/metrics.ts';
 import { allTopicSpecs, TOPICS } from '../../core/topics.ts';
 import { countViewSummaries, expectAnalyticsToMatchTruth } from '../../test/analytics-truth.ts';
@@ -18,6 +17,7 @@ import { SeededRandom } from '../simulator/seeded-random.ts';
 import { planSimulation } from '../simulator/viewer-scripts.ts';
 import { peakConcurrencyByMinute, viewTotals, viewTotalsByPeriod } from './metric-queries.ts';
 import { ViewerAnalyticsProcessor } from './viewer-analytics-processor.ts';
+import { SHORT_ANALYTICS_SETTINGS } from './testing/short-settings.ts';
 
 /**
  * The processor and the ClickHouse sink on the embedded bus, against the real ClickHouse engine:
@@ -26,17 +26,7 @@ import { ViewerAnalyticsProcessor } from './viewer-analytics-processor.ts';
  * final results are published a second time, as a processor that crashed after publishing would:
  * the rollups must not move.
  */
-const settings: AnalyticsSettings = {
-  windowMs: 10_000,
-  allowedLatenessMs: 15_000,
-  inactiveAfterMs: 25_000,
-  endAfterSilenceMs: 30_000,
-  pausedEndAfterMs: 45_000,
-  maxRebufferMs: 20_000,
-  emitIntervalMs: 200,
-  idleAdvanceMs: 500,
-  maxViewsPerPartition: 100_000,
-};
+const settings = SHORT_ANALYTICS_SETTINGS;
 const PARTITIONS = 4;
 const logger = pino({ level: 'silent' });
 

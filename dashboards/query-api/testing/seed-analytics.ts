@@ -3,7 +3,6 @@ import { pino } from 'pino';
 import type { AnalyticsStore } from '../../../core/analytics-store/analytics-store.ts';
 import { insertRows } from '../../../core/analytics-store/insert.ts';
 import { EmbeddedBus } from '../../../core/bus/embedded-bus.ts';
-import type { AnalyticsSettings } from '../../../core/config.ts';
 import { Metrics } from '../../../core/metrics.ts';
 import { allTopicSpecs, TOPICS } from '../../../core/topics.ts';
 import { countViewSummaries } from '../../../test/analytics-truth.ts';
@@ -13,6 +12,7 @@ import { collectedEvents } from '../../../stream-processors/simulator/collector-
 import { computeGroundTruth, type GroundTruth } from '../../../stream-processors/simulator/ground-truth.ts';
 import { planSimulation, type SimulationPlan } from '../../../stream-processors/simulator/viewer-scripts.ts';
 import { ViewerAnalyticsProcessor } from '../../../stream-processors/viewer-analytics/viewer-analytics-processor.ts';
+import { SHORT_ANALYTICS_SETTINGS } from '../../../stream-processors/viewer-analytics/testing/short-settings.ts';
 
 /**
  * Test data for the query API and reports, written the way production writes it: a simulation's
@@ -20,17 +20,7 @@ import { ViewerAnalyticsProcessor } from '../../../stream-processors/viewer-anal
  * rollups and creator_streams are what the pipeline makes), plus chat, moderation, highlights and
  * clips rows for the simulated streams through `insertRows`, as their sinks write them.
  */
-const SETTINGS: AnalyticsSettings = {
-  windowMs: 10_000,
-  allowedLatenessMs: 15_000,
-  inactiveAfterMs: 25_000,
-  endAfterSilenceMs: 30_000,
-  pausedEndAfterMs: 45_000,
-  maxRebufferMs: 20_000,
-  emitIntervalMs: 200,
-  idleAdvanceMs: 500,
-  maxViewsPerPartition: 100_000,
-};
+const SETTINGS = SHORT_ANALYTICS_SETTINGS;
 
 export interface SeededAnalytics {
   plan: SimulationPlan;
