@@ -142,6 +142,14 @@ export function describeAnalyticsStoreContract(name: string, makeStore: MakeAnal
         expect(await count('events')).toBe(4);
       });
 
+      it('inserts compact rows (values only, columns from the keys) as JSONEachRow would, dedup token included', async () => {
+        // Keys in another order than the table's columns: the column list follows the rows.
+        const rows = [{ name: hostile, id: 7 }, { name: 'plain', id: 8 }];
+        await insertRows(store, { table: 'events', rows, dedupToken: 'compact-0-7-8', compact: true });
+        await insertRows(store, { table: 'events', rows, dedupToken: 'compact-0-7-8', compact: true });
+        expect(await select('SELECT id, name FROM events ORDER BY id', {})).toEqual([{ id: 7, name: hostile }, { id: 8, name: 'plain' }]);
+      });
+
       it('treats an empty batch as a no-op', async () => {
         await insertRows(store, { table: 'events', rows: [], dedupToken: 'empty-0-0-0' });
         expect(await count('events')).toBe(0);

@@ -74,8 +74,27 @@ describe('viewer analytics: processor and ClickHouse sink', () => {
       const [committed, end] = await Promise.all([bus.committedOffsets('clickhouse-sink', TOPICS.analyticsAggregates), bus.endOffsets(TOPICS.analyticsAggregates)]);
       return end.every((e, p) => e === 0 || committed[p] === e);
     }, { timeoutMs: 60_000 });
+    await waitFor('the raw-events sink to catch up', async () => {
+      const [committed, end] = await Promise.all([bus.committedOffsets('clickhouse-sink.raw-events', TOPICS.playerEvents), bus.endOffsets(TOPICS.playerEvents)]);
+      return end.every((e, p) => e === 0 || committed[p] === e);
+    }, { timeoutMs: 60_000 });
     await processor.stop();
     expect((await metrics.registry.getSingleMetricAsString('livepulse_viewer_analytics_side_output_total'))).not.toMatch(/reason="late"\} [1-9]/);
+
+    // Drill-down: every event once in player_events_raw (inserted as compact rows), fields in their columns.
+    const raw = await store.client.query({
+      query: `SELECT count() AS rows, uniqExact(source_partition, source_offset) AS offsets FROM player_events_raw WHERE property_id = {property:String}`,
+      query_params: { property: plan.propertyId },
+      format: 'JSONEachRow',
+    });
+    expect((await raw.json<{ rows: number | string; offsets: number | string }>()).map((r) => [Number(r.rows), Number(r.offsets)])).toEqual([[events.length, events.length]]);
+    const sample = events.find((e) => e.counters.rebuffer_count > 0 && e.dimensions?.cdn) ?? events[0]!;
+    const drill = await store.client.query({
+      query: `SELECT toUnixTimestamp64Milli(event_time) AS event_time, view_seq, watch_ms, rebuffer_count, cdn, player_state FROM player_events_raw WHERE event_id = {id:UUID}`,
+      query_params: { id: sample.event_id },
+      format: 'JSONEachRow',
+    });
+    expect((await drill.json<Record<string, unknown>>()).map((r) => ({ ...r, event_time: Number(r.event_time) }))).toEqual([{ event_time: sample.event_time, view_seq: sample.view_seq, watch_ms: sample.counters.watch_ms, rebuffer_count: sample.counters.rebuffer_count, cdn: sample.dimensions?.cdn ?? '', player_state: sample.player_state }]);
 
     await expectAnalyticsToMatchTruth(store, truth);
 
