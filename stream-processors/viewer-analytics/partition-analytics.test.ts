@@ -201,6 +201,19 @@ describe('partition analytics', () => {
     expect(changed.length).toBeLessThan(first.length);
   });
 
+  it('after a long idle advance closes only the windows something is in, and still folds at the minute boundaries it passes', () => {
+    const partition = new PartitionAnalytics(0, settings);
+    partition.apply(log(collectedEvents(plan(23))));
+    partition.closeDueWindows();
+    const from = partition.progress.nextWindowToClose!;
+    const out = finishIdle(partition, { finals: [], sideOutputs: [] });
+    const to = partition.progress.nextWindowToClose!;
+    expect(out.finals.length).toBeGreaterThan(0);
+    expect(out.finals.every((w) => w.rows.length + w.retractions.length + w.views.length > 0)).toBe(true);
+    expect(out.finals.length).toBeLessThan((to - from) / settings.windowMs / 2);
+    expect(partition.progress.foldedThrough).toBe(Math.floor(to / 60_000) * 60_000 - 1);
+  });
+
   it('sends events later than the allowed lateness to the side output, and counts nothing from them', () => {
     const scripted = plan(13);
     const events = collectedEvents(scripted);

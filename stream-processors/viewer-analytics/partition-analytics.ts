@@ -245,10 +245,14 @@ export class PartitionAnalytics {
     if (watermark === null || next === null || next + windowMs + allowedLatenessMs > watermark) return { closed, sideOutputs: [] };
     const sideOutputs = this.endViews(watermark);
     let windowStart = next;
+    let eventful: EventfulWindows | undefined;
     while (windowStart + windowMs + allowedLatenessMs <= watermark) {
-      if (this.views.size === 0 && this.emittedKeys.size === 0) {
-        // Nothing can contribute to any window up to the watermark: skip to the first open one.
-        windowStart = Math.max(windowStart + windowMs, windowStartOf(watermark - allowedLatenessMs, windowMs));
+      eventful ??= this.eventfulWindows(windowStart);
+      if (windowStart > eventful.rowsUntil && !eventful.starts.has(windowStart)) {
+        // Nothing in this window or up to the next eventful one (a watermark moved far by an
+        // idle advance, say): skip them rather than go over every view for each.
+        const firstOpen = windowStartOf(watermark - allowedLatenessMs, windowMs);
+        windowStart = Math.min(eventful.after(windowStart), Math.max(windowStart + windowMs, firstOpen));
       } else {
         closed.push(this.closeWindow(windowStart));
         windowStart += windowMs;
@@ -256,8 +260,32 @@ export class PartitionAnalytics {
     }
     this.progress.nextWindowToClose = windowStart;
     this.progressChanged = true;
-    if (closed.length > 0) this.prune();
+    if (windowStart !== next) this.prune(next);
     return { closed, sideOutputs };
+  }
+
+  /**
+   * What can be in the windows from `from` on: rows only up to `rowsUntil` (a view adds to a window
+   * only with an event less than max(windowMs, inactiveAfterMs) before the window's end, see
+   * viewContribution), and summaries or zero rows in the windows of `starts` (views' ends, keys
+   * published early).
+   */
+  private eventfulWindows(from: number): EventfulWindows {
+    const { windowMs, inactiveAfterMs } = this.settings;
+    let latest = -Infinity;
+    const starts = new Set<number>();
+    for (const view of this.views.values()) {
+      const t = latestEventTime(view);
+      if (t > latest) latest = t;
+      if (view.ended && view.ended.at >= from) starts.add(windowStartOf(view.ended.at, windowMs));
+    }
+    for (const windowStart of this.emittedKeys.keys()) if (windowStart >= from) starts.add(windowStart);
+    const sorted = [...starts].sort((a, b) => a - b);
+    return {
+      rowsUntil: latest + Math.max(0, inactiveAfterMs - windowMs),
+      starts,
+      after: (windowStart) => sorted.find((start) => start > windowStart) ?? Infinity,
+    };
   }
 
   private closeWindow(windowStart: number): ClosedWindow {
@@ -284,8 +312,12 @@ export class PartitionAnalytics {
    * second view with the same id. The memory lasts as long as the longest silence a view can
    * survive (the paused timeout, Mux's 60 min); after that a new event starts a new view, as in Mux.
    */
-  private prune(): void {
+  private prune(previousNext: number): void {
     const next = this.progress.nextWindowToClose!;
+    // Folds happen at minute boundaries, once the windows before one have all closed (however far
+    // this close moved: a jump over a boundary folds too).
+    const foldThrough = Math.floor(next / FOLD_EVERY_MS) * FOLD_EVERY_MS;
+    const fold = foldThrough > previousNext;
     const forgetBefore = this.progress.watermark! - this.settings.pausedEndAfterMs;
     for (const view of [...this.views.values()]) {
       if (view.ended && view.ended.at < next) {
@@ -302,15 +334,15 @@ export class PartitionAnalytics {
         continue;
       }
       // Folding rewrites the view's stored header, so it happens once a minute rather than at every window.
-      if (next % FOLD_EVERY_MS !== 0) continue;
+      if (!fold) continue;
       const before = view.samples.length;
-      foldSamplesUpTo(view, next - 1);
+      foldSamplesUpTo(view, foldThrough - 1);
       if (view.samples.length !== before) {
         this.changedViews.add(view.viewId);
         this.openWindows.viewChanged(view.viewId);
       }
     }
-    if (next % FOLD_EVERY_MS === 0) this.progress.foldedThrough = next - 1;
+    if (fold) this.progress.foldedThrough = foldThrough - 1;
   }
 
   /**
@@ -413,6 +445,13 @@ export class PartitionAnalytics {
 }
 
 const FOLD_EVERY_MS = 60_000;
+
+interface EventfulWindows {
+  rowsUntil: number;
+  starts: Set<number>;
+  /** The first of `starts` after the given window, or Infinity. */
+  after: (windowStart: number) => number;
+}
 
 /**
  * Whether the view can have ended by now: a viewend or an eviction may end it any time; otherwise
