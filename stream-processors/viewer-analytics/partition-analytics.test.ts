@@ -214,6 +214,19 @@ describe('partition analytics', () => {
     expect(partition.progress.foldedThrough).toBe(Math.floor(to / 60_000) * 60_000 - 1);
   });
 
+  it('ends a view at a silence it resumed after, though its latest event is recent', () => {
+    const base = collectedEvents(plan(24))[0]!;
+    const at = (seq: number, seconds: number): EnrichedPlayerEvent => ({
+      ...base, event_id: `resume-${seq}`, view_seq: seq, event: seq === 0 ? 'viewstart' : 'heartbeat', player_state: 'playing', event_time: START + seconds * 1000, received_at: START + seconds * 1000,
+    });
+    const partition = new PartitionAnalytics(0, settings);
+    // 70 s of silence after 20 s: the view ended at 20 s + 60 s; what came at 90 s and later is cut.
+    partition.apply(log([at(0, 0), at(1, 10), at(2, 20), at(3, 90), at(4, 100), at(5, 105)]));
+    const { sideOutputs } = partition.closeDueWindows();
+    expect(partition.views.get(base.view_id)?.ended).toEqual({ at: START + 80_000, reason: 'silence' });
+    expect(sideOutputs.map((o) => [o.reason, JSON.parse(o.payload.toString()).sample.seq])).toEqual([['after_view_end', 3], ['after_view_end', 4], ['after_view_end', 5]]);
+  });
+
   it('sends events later than the allowed lateness to the side output, and counts nothing from them', () => {
     const scripted = plan(13);
     const events = collectedEvents(scripted);

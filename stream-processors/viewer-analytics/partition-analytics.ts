@@ -223,7 +223,7 @@ export class PartitionAnalytics {
     const cut: SideOutput[] = [];
     const { endAfterSilenceMs, allowedLatenessMs } = this.settings;
     for (const view of this.views.values()) {
-      if (view.ended || !mayEndBy(view, watermark - allowedLatenessMs - endAfterSilenceMs)) continue;
+      if (view.ended || !mayEndBy(view, watermark - allowedLatenessMs - endAfterSilenceMs, endAfterSilenceMs)) continue;
       const end = endCandidate(view, this.settings);
       if (!end || end.at + this.settings.allowedLatenessMs > watermark) continue;
       for (const sample of endView(view, end)) cut.push(afterEndSideOutput(view, sample));
@@ -454,18 +454,22 @@ interface EventfulWindows {
 }
 
 /**
- * Whether the view can have ended by now: a viewend or an eviction may end it any time; otherwise
- * its end is at least the silence timeout after the earliest time it still holds, so most views
- * are ruled out without looking at their samples.
+ * Whether the view can have ended by now (a cheap necessary condition, so most live views are
+ * ruled out without working out their end): a viewend or an eviction may end it any time; a
+ * silence ends it `silenceMs` or more after the latest event before the silence, which must then
+ * be at or before `latestSilenceStart`. The silence is either after its latest event or a gap
+ * between two events; a gap in time order shows in seq order too, against the latest time of the
+ * samples before it (which is no later than the gap's start).
  */
-function mayEndBy(view: ViewState, latestSilenceStart: number): boolean {
+function mayEndBy(view: ViewState, latestSilenceStart: number, silenceMs: number): boolean {
   if (view.evictedAt !== undefined) return true;
-  let earliest = view.baseline?.maxT ?? Infinity;
+  let latest = view.baseline?.maxT ?? -Infinity;
   for (const sample of view.samples) {
     if (sample.viewend) return true;
-    if (sample.t < earliest) earliest = sample.t;
+    if (latest !== -Infinity && latest <= latestSilenceStart && sample.t - latest >= silenceMs) return true;
+    if (sample.t > latest) latest = sample.t;
   }
-  return earliest <= latestSilenceStart;
+  return latest <= latestSilenceStart;
 }
 
 function afterEndSideOutput(view: ViewState, sample: Sample): SideOutput {
