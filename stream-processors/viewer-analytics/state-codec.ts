@@ -1,4 +1,5 @@
 import { PLAYER_STATES, type PlayerState } from '../../core/schemas/player-event.ts';
+import { DIMENSIONS } from './aggregate-messages.ts';
 import type { Baseline, DimensionValues, Sample, SampleCounters, ViewState } from './view-state.ts';
 
 /**
@@ -34,9 +35,10 @@ export class StateDecodeError extends Error {
   }
 }
 
+/** Dimension values hold only DIMENSIONS' keys (built by the processor or decoded from what it wrote). */
 function sameDimensions(a: DimensionValues, b: DimensionValues): boolean {
-  const keysA = Object.keys(a) as Array<keyof DimensionValues>;
-  return keysA.length === Object.keys(b).length && keysA.every((k) => a[k] === b[k]);
+  for (const dimension of DIMENSIONS) if (a[dimension] !== b[dimension]) return false;
+  return true;
 }
 
 export function encodeSample(sample: Sample, viewDims: DimensionValues): EncodedSample {

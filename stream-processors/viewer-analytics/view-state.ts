@@ -228,9 +228,14 @@ function rebufferingSince(view: ViewState, sample: Sample): number {
 }
 
 /** Dimensions as of a sample: what it reported, completed by earlier samples (by seq) for what it left out. */
+function reportsEveryDimension(dims: DimensionValues): boolean {
+  for (const dimension of DIMENSIONS) if (dims[dimension] === undefined) return false;
+  return true;
+}
+
 export function dimensionsAsOf(view: ViewState, sample: Sample): DimensionValues {
   // Players that report every dimension on every event (the common case) need no fold.
-  if (Object.keys(sample.dims).length === DIMENSIONS.length) return sample.dims;
+  if (reportsEveryDimension(sample.dims)) return sample.dims;
   const dims: DimensionValues = { ...view.baseline?.dims };
   for (const s of view.samples) {
     if (s.seq > sample.seq) break;
