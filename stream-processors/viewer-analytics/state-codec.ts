@@ -1,6 +1,5 @@
 import { PLAYER_STATES, type PlayerState } from '../../core/schemas/player-event.ts';
-import { DIMENSIONS } from './aggregate-messages.ts';
-import type { Baseline, DimensionValues, Sample, SampleCounters, ViewState } from './view-state.ts';
+import { sameDimensions, type Baseline, type DimensionValues, type Sample, type SampleCounters, type ViewState } from './view-state.ts';
 
 /**
  * Compact JSON for persisted view state: the processor writes one sample per applied event, so
@@ -33,12 +32,6 @@ export class StateDecodeError extends Error {
     super(`cannot decode persisted ${what}: ${detail}`);
     this.name = 'StateDecodeError';
   }
-}
-
-/** Dimension values hold only DIMENSIONS' keys (built by the processor or decoded from what it wrote). */
-function sameDimensions(a: DimensionValues, b: DimensionValues): boolean {
-  for (const dimension of DIMENSIONS) if (a[dimension] !== b[dimension]) return false;
-  return true;
 }
 
 export function encodeSample(sample: Sample, viewDims: DimensionValues): EncodedSample {

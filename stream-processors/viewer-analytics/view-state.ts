@@ -227,12 +227,18 @@ function rebufferingSince(view: ViewState, sample: Sample): number {
   return since;
 }
 
-/** Dimensions as of a sample: what it reported, completed by earlier samples (by seq) for what it left out. */
 function reportsEveryDimension(dims: DimensionValues): boolean {
   for (const dimension of DIMENSIONS) if (dims[dimension] === undefined) return false;
   return true;
 }
 
+/** Dimension values hold only DIMENSIONS' keys (built from events, or decoded from what the processor wrote). */
+export function sameDimensions(a: DimensionValues, b: DimensionValues): boolean {
+  for (const dimension of DIMENSIONS) if (a[dimension] !== b[dimension]) return false;
+  return true;
+}
+
+/** Dimensions as of a sample: what it reported, completed by earlier samples (by seq) for what it left out. */
 export function dimensionsAsOf(view: ViewState, sample: Sample): DimensionValues {
   // Players that report every dimension on every event (the common case) need no fold.
   if (reportsEveryDimension(sample.dims)) return sample.dims;

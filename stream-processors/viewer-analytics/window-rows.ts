@@ -1,6 +1,6 @@
 import type { AnalyticsSettings } from '../../core/config.ts';
 import { DIMENSIONS, type WindowRow } from './aggregate-messages.ts';
-import { asOf, dimensionsAsOf, isWatchingAt, latestEventTime, startedAt, type DimensionValues, type ViewState } from './view-state.ts';
+import { asOf, dimensionsAsOf, isWatchingAt, latestEventTime, sameDimensions, startedAt, type DimensionValues, type ViewState } from './view-state.ts';
 
 /**
  * One partition's partial result for one tumbling window, for one stream and one dimension value
@@ -121,8 +121,7 @@ export function sameContribution(a: ViewContribution, b: ViewContribution): bool
   ) {
     return false;
   }
-  for (const dimension of DIMENSIONS) if (a.dims[dimension] !== b.dims[dimension]) return false;
-  return true;
+  return sameDimensions(a.dims, b.dims);
 }
 
 /** One row's running totals: how many views contribute, and each starting viewer with its number of views. */
@@ -133,6 +132,10 @@ export interface RowTotals {
   counts: WindowCounts;
   viewers: Map<string, number>;
   views: number;
+}
+
+function streamGroup(propertyId: string, creatorId: string, streamId: string): string {
+  return `${propertyId}\u0000${creatorId}\u0000${streamId}`;
 }
 
 /** One stream's rows: the `all` row and a row per value of each dimension. */
@@ -158,7 +161,7 @@ export class WindowTotals {
 
   /** Adds (sign 1) or takes away (sign -1) a contribution; every row it touches goes into `touched`. */
   add(c: ViewContribution, sign: 1 | -1, touched?: Set<RowTotals>): void {
-    const group = `${c.propertyId}\u0000${c.creatorId}\u0000${c.streamId}`;
+    const group = streamGroup(c.propertyId, c.creatorId, c.streamId);
     let stream = this.streams.get(group);
     if (!stream) {
       stream = { all: rowTotals(c, 'all', '', this.windowStart), byDimension: DIMENSIONS.map(() => new Map()) };
@@ -203,7 +206,7 @@ export class WindowTotals {
     for (const totals of touched) {
       if (totals.views !== 0) continue;
       const { key } = totals;
-      const group = `${key.property_id}\u0000${key.creator_id}\u0000${key.stream_id}`;
+      const group = streamGroup(key.property_id, key.creator_id, key.stream_id);
       const stream = this.streams.get(group);
       if (!stream) continue;
       if (key.dimension === 'all') this.streams.delete(group);
