@@ -190,6 +190,24 @@ export function describeBusContract(name: string, createBus: (publish?: Partial<
       await waitUntilCommitted(bus, groupId, topic);
     });
 
+    it('in manual commit mode reads a caught-up partition again from its last commit when asked, with no new message', async () => {
+      const bus = open();
+      const topic = await freshTopic(bus);
+      const groupId = `g-${randomUUID()}`;
+      const partition = partitionForKey('one-key', PARTITIONS);
+      await bus.publish(topic, Array.from({ length: 10 }, (_, i) => message('one-key', `m${i}`)));
+      const { received, subscription } = await consume(bus, { groupId, topics: [topic], commit: 'manual', maxBatchMessages: 4 });
+      await waitFor('all 10', () => received.length >= 10);
+      expect(await subscription.commit(topic, partition, '6')).toBe(true);
+      subscription.readAgain(topic, partition);
+      await waitFor('m6 to m9 again', () => received.length >= 14);
+      expect(received.slice(10).map((m) => m.value.toString())).toEqual(['m6', 'm7', 'm8', 'm9']);
+      // A partition with nothing delivered has nothing to read again.
+      subscription.readAgain(topic, (partition + 1) % PARTITIONS);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(received).toHaveLength(14);
+    });
+
     it('in manual commit mode starts a new member from the last commit, and refuses a commit after stop', async () => {
       const bus = open();
       const topic = await freshTopic(bus);

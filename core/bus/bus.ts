@@ -67,6 +67,12 @@ export interface Subscription {
    * starts from the last commit, and a late commit must not move that owner's position.
    */
   commit(topic: string, partition: number, nextOffset: string): Promise<boolean>;
+  /**
+   * Manual commit mode: the partition is read again from its last commit, from the next batch on
+   * (what the bus does after a handler throws). For a consumer whose in-memory state was lost
+   * outside a batch — a failed background checkpoint — when no further batch may come to throw.
+   */
+  readAgain(topic: string, partition: number): void;
 }
 
 export interface TopicSpec {

@@ -148,6 +148,8 @@ class GroupMember implements Subscription {
   private assignment: Record<string, number[]> = {};
   private readonly semaphore: Semaphore;
   private readonly loops = new Set<Promise<void>>();
+  /** Partitions (`topic\u0000partition`) to read again from their last commit. */
+  private readonly rewinds = new Set<string>();
 
   constructor(
     private readonly bus: EmbeddedBus,
@@ -199,6 +201,7 @@ class GroupMember implements Subscription {
     let position = committed[partition]!;
 
     while (this.ownsPartition(ownership)) {
+      if (this.rewinds.delete(`${topic}\u0000${partition}`)) position = committed[partition]!;
       const records = log.read(position, maxBatch);
       if (records.length === 0) {
         await log.waitForData(100);
@@ -247,6 +250,10 @@ class GroupMember implements Subscription {
     this.group.committedFor(topic, this.bus.partitionCount(topic))[partition] = Number(nextOffset);
     this.bus.releaseCommitted(topic);
     return Promise.resolve(true);
+  }
+
+  readAgain(topic: string, partition: number): void {
+    this.rewinds.add(`${topic}\u0000${partition}`);
   }
 
   async stop(): Promise<void> {

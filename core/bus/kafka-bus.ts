@@ -362,6 +362,14 @@ class KafkaSubscription implements Subscription {
     return true;
   }
 
+  readAgain(topic: string, partition: number): void {
+    const physical = this.bus.physical(topic);
+    const from = this.replayFrom.get(`${physical}\u0000${partition}`);
+    // Nothing delivered since the last commit (or the assignment): the read position is the commit.
+    if (this.stopping || from === undefined || !(this.assignment[topic] ?? []).includes(partition)) return;
+    this.consumer.seek({ topic: physical, partition, offset: from });
+  }
+
   stop(): Promise<void> {
     // kafkajs waits for running batches, commits resolved offsets and leaves the group.
     this.stopping ??= this.consumer.disconnect().finally(() => this.onStopped());
