@@ -35,6 +35,14 @@ interface PersistedProgress extends PartitionProgress {
   stateVersion: number;
 }
 
+/** One checkpoint's rows, ready to insert. */
+export interface StateWrite {
+  readonly partition: number;
+  readonly stateVersion: number;
+  readonly rows: readonly StateRow[];
+  readonly dedupToken: string;
+}
+
 export class StateStore {
   /** Last state version written per partition. */
   private readonly stateVersions = new Map<number, number>();
@@ -78,7 +86,16 @@ export class StateStore {
   }
 
   /** Writes the changes as one insert (one block: all or nothing). */
-  async persist(partition: number, changes: PartitionChanges): Promise<void> {
+  persist(partition: number, changes: PartitionChanges): Promise<void> {
+    return this.write(this.encode(partition, changes));
+  }
+
+  /**
+   * A checkpoint's rows, encoded now: the changes refer to live views that later batches go on
+   * changing while the write is in flight. One write per partition at a time, each encoded after
+   * the previous one landed, so state versions follow one another.
+   */
+  encode(partition: number, changes: PartitionChanges): StateWrite {
     const stateVersion = (this.stateVersions.get(partition) ?? 0) + 1;
     const version = String(stateVersion);
     // Rows are built by one function, not as `{...base, more}`: V8 builds such spread-then-add
@@ -114,12 +131,13 @@ export class StateStore {
     for (const { windowStart, key } of changes.emittedKeys) rows.push(row('key', key, windowStart / 1000, windowStart, '', version, 0));
     const progress: PersistedProgress = { ...changes.progress, stateVersion };
     rows.push(row('progress', '', 0, 0, JSON.stringify(progress), version, 0));
-    await insertRows(this.store, {
-      table: TABLE,
-      rows,
-      // Unique per write: a retried persist that already landed writes identical rows again, which replace themselves.
-      dedupToken: `${TABLE}:${this.consumerGroup}:${partition}:${stateVersion}:${changes.progress.lastOffset ?? ''}:${rows.length}`,
-    });
+    // Unique per write: a retried persist that already landed writes identical rows again, which replace themselves.
+    const dedupToken = `${TABLE}:${this.consumerGroup}:${partition}:${stateVersion}:${changes.progress.lastOffset ?? ''}:${rows.length}`;
+    return { partition, stateVersion, rows, dedupToken };
+  }
+
+  async write({ partition, stateVersion, rows, dedupToken }: StateWrite): Promise<void> {
+    await insertRows(this.store, { table: TABLE, rows, dedupToken });
     this.stateVersions.set(partition, stateVersion);
   }
 

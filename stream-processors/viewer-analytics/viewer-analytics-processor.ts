@@ -8,8 +8,8 @@ import type { Metrics } from '../../core/metrics.ts';
 import { enrichedPlayerEventValidator } from '../../core/schemas/player-event.ts';
 import { TOPICS } from '../../core/topics.ts';
 import { publishBounded, windowFinalMessages, windowRowsMessages, type WindowRow } from './aggregate-messages.ts';
-import type { ClosedWindow, IncomingEvent, PartitionAnalytics, SideOutput } from './partition-analytics.ts';
-import { StateStore } from './state-store.ts';
+import type { ClosedWindow, IncomingEvent, PartitionAnalytics, PartitionProgress, SideOutput } from './partition-analytics.ts';
+import { StateStore, type StateWrite } from './state-store.ts';
 import { rowKey } from './window-rows.ts';
 
 /**
@@ -17,17 +17,19 @@ import { rowKey } from './window-rows.ts';
  * PartitionAnalytics per assigned partition and publishes window rows and view summaries on
  * `analytics.aggregates`. Every batch is applied in memory (skipping offsets the state already
  * holds) and its side outputs (late events, events after a view's end) go to dead-letters. Then,
- * at most every `emitIntervalMs` per partition — a checkpoint, as in Flink or Kafka Streams:
+ * at most every `emitIntervalMs` per partition — a checkpoint, as in Flink or Kafka Streams. It is
+ * taken at once (what changed since the last one, including the keys of early rows about to be
+ * published; early rows of open windows; due windows closed into final chunks) and then written
+ * while the next batches are applied:
  *
- * 1. persist what changed since the last checkpoint (state store), including the keys of rows
- *    about to be published;
- * 2. then, side by side: publish early rows of open windows, and close due windows and publish
- *    their final chunks;
+ * 1. persist what changed (state store);
+ * 2. then, side by side: publish the early rows and the final chunks;
  * 3. once all of it is acknowledged, commit the offsets it covers (the bus is in manual commit
  *    mode, so batches in between are read on without a commit).
  *
  * Only the order "persist, then publish what depends on it, then commit" matters: the publishes
  * carry versions (later offsets win, a final beats an early row), so they may land in any order.
+ * One checkpoint per partition is written at a time, and the next is taken only after it landed.
  *
  * A crash anywhere repeats from the last persisted state and the last commit (the bus reads a
  * failed partition again from there), and every output is a deterministic function of that state
@@ -65,9 +67,22 @@ interface PartitionRuntime {
   /** The offset to commit once the applied events are checkpointed; null when all are. */
   uncommitted: string | null;
   lastCheckpointAt: number;
-  /** A checkpoint outside a batch failed: the next batch makes the bus read again from the last commit. */
+  /** A checkpoint's write failed: memory holds changes the store does not, so the state is loaded again (the bus reads again from the last commit). */
   replayNeeded: boolean;
   persistedFoldedThrough: number | null;
+  /** The checkpoint being written, if any (it never rejects: a failure sets replayNeeded). */
+  writing: Promise<void> | null;
+}
+
+/** A checkpoint taken and not yet written. */
+interface TakenCheckpoint {
+  /** The offset to commit once the rest is written. */
+  uncommitted: string | null;
+  state: StateWrite | null;
+  /** Progress whose fold moved on: sample rows it folded whole can be deleted. */
+  folded: PartitionProgress | null;
+  aggregates: OutgoingMessage[];
+  letters: DeadLetter[];
 }
 
 function processorMetrics(metrics: Metrics) {
@@ -130,14 +145,16 @@ export class ViewerAnalyticsProcessor {
     await Promise.all(
       [...this.runtimes].map(([partition, rt]) =>
         rt.queue.run(async () => {
-          if (rt.uncommitted === null || !rt.analytics) return;
-          await this.checkpoint(rt, rt.analytics, partition).catch((error: unknown) => this.ports.logger.warn({ err: error, partition }, 'viewer analytics: last checkpoint failed; a successor reads again from the previous one'));
+          if (rt.uncommitted !== null && rt.analytics) {
+            await this.checkpoint(rt, rt.analytics, partition).catch((error: unknown) => this.ports.logger.warn({ err: error, partition }, 'viewer analytics: last checkpoint failed; a successor reads again from the previous one'));
+          }
+          await rt.writing;
         }),
       ),
     );
     await this.subscription?.stop();
     // Let a tick in progress finish its partition work before the ports close.
-    await Promise.all([...this.runtimes.values()].map((rt) => rt.queue.run(async () => undefined)));
+    await Promise.all([...this.runtimes.values()].map((rt) => rt.queue.run(async () => rt.writing)));
   }
 
   private runtime(partition: number): PartitionRuntime {
@@ -155,6 +172,7 @@ export class ViewerAnalyticsProcessor {
         lastCheckpointAt: this.now(),
         replayNeeded: false,
         persistedFoldedThrough: null,
+        writing: null,
       };
       this.runtimes.set(partition, rt);
     }
@@ -167,10 +185,7 @@ export class ViewerAnalyticsProcessor {
     await rt.queue.run(async () => {
       rt.busy = true;
       try {
-        if (rt.replayNeeded) {
-          rt.replayNeeded = false;
-          throw new Error(`partition ${batch.partition}: a checkpoint failed; reading again from the last commit`);
-        }
+        if (rt.replayNeeded) forget(rt);
         const analytics = await this.loaded(rt, batch.partition, batch.firstOffset);
         const { events, invalid } = parseEvents(batch.messages);
         const report = analytics.apply(events);
@@ -178,11 +193,12 @@ export class ViewerAnalyticsProcessor {
         for (const [outcome, count] of Object.entries(report.outcomes)) if (count > 0) this.m.events.inc({ outcome }, count);
         if (invalid.length > 0) this.m.events.inc({ outcome: 'invalid' }, invalid.length);
         if (report.evicted > 0) this.m.evictions.inc(report.evicted);
-        const sideOutputs = this.publishSideOutputs([...invalid, ...report.sideOutputs.map((s) => sideOutputLetter(s, batch.partition))]);
+        // Acknowledged before any checkpoint can commit past them.
+        await this.publishSideOutputs([...invalid, ...report.sideOutputs.map((s) => sideOutputLetter(s, batch.partition))]);
         rt.lastBatchAt = this.now();
         rt.emitPending = true;
         rt.uncommitted = String(BigInt(batch.lastOffset) + 1n);
-        await Promise.all([sideOutputs, this.checkpointDue(rt, rt.lastBatchAt) ? this.checkpoint(rt, analytics, batch.partition) : undefined]);
+        if (this.checkpointDue(rt, rt.lastBatchAt)) await this.checkpoint(rt, analytics, batch.partition);
       } catch (error) {
         // The bus reads again from the last commit; start from the persisted state, not from half-applied memory.
         forget(rt);
@@ -204,6 +220,8 @@ export class ViewerAnalyticsProcessor {
     const applied = current?.progress.lastOffset ?? null;
     const followsOn = firstOffset === undefined || applied === null || BigInt(firstOffset) === BigInt(applied) + 1n;
     if (current && followsOn) return current;
+    // A checkpoint still being written lands first, or the load would miss it.
+    await rt.writing;
     const analytics = await this.stateStore.load(partition, this.options.settings);
     this.m.restores.inc();
     const persisted = analytics.progress.lastOffset;
@@ -222,49 +240,83 @@ export class ViewerAnalyticsProcessor {
     return now - rt.lastCheckpointAt >= this.options.settings.emitIntervalMs;
   }
 
-  /** Persist, publish early rows and final windows, then commit the offsets the state now holds. */
+  /**
+   * Starts a checkpoint and returns once it is taken; its write goes on while the partition's next
+   * batches are applied, as Flink's asynchronous snapshots do. Taking it is synchronous: what
+   * changed is encoded, due windows are closed and every message is built from the same moment of
+   * the state. Writing it is persist, then publish, then commit. Only one is written at a time,
+   * and a checkpoint starts only after the previous one landed: one that failed makes the partition
+   * read again from its last commit, so no later checkpoint can persist a state missing its changes.
+   */
   private async checkpoint(rt: PartitionRuntime, analytics: PartitionAnalytics, partition: number): Promise<void> {
-    const uncommitted = rt.uncommitted;
-    await this.settle(rt, analytics, partition);
-    rt.lastCheckpointAt = this.now();
-    if (uncommitted === null || !this.subscription) return;
-    if (rt.uncommitted === uncommitted) rt.uncommitted = null;
-    // A failed or refused commit loses nothing: the state holds these offsets, and reading them again skips them.
-    const committed = await this.subscription.commit(TOPICS.playerEvents, partition, uncommitted).catch((error: unknown) => {
-      this.ports.logger.warn({ err: error, partition }, 'viewer analytics: offset commit failed; the next checkpoint commits');
-      return false;
-    });
-    if (!committed) rt.uncommitted ??= uncommitted;
+    await rt.writing;
+    // The state in hand holds changes the store lost: the caller forgets it and loads it again.
+    if (rt.replayNeeded) throw new Error(`partition ${partition}: a checkpoint failed; reading again from the last commit`);
+    const taken = this.takeCheckpoint(rt, analytics, partition);
+    const writing: Promise<void> = this.writeCheckpoint(rt, partition, taken)
+      .catch((error: unknown) => {
+        rt.replayNeeded = true;
+        this.subscription?.readAgain(TOPICS.playerEvents, partition);
+        this.ports.logger.error({ err: error, partition }, 'viewer analytics: checkpoint failed; the partition is read again from its last commit');
+      })
+      .finally(() => {
+        if (rt.writing === writing) rt.writing = null;
+      });
+    rt.writing = writing;
   }
 
-  /** Persist, publish early rows when due, close due windows. */
-  private async settle(rt: PartitionRuntime, analytics: PartitionAnalytics, partition: number): Promise<void> {
+  /** What changed (encoded), early rows when due, due windows closed: every message, built now. */
+  private takeCheckpoint(rt: PartitionRuntime, analytics: PartitionAnalytics, partition: number): TakenCheckpoint {
     const now = this.now();
+    const uncommitted = rt.uncommitted;
+    rt.uncommitted = null;
+    rt.lastCheckpointAt = now;
     const emitNow = rt.emitPending && now - rt.lastEmitAt >= this.options.settings.emitIntervalMs;
+    // Before taking the changes: the keys of rows published early are part of them.
     const open = emitNow ? analytics.openWindowRows() : null;
+    let state: StateWrite | null = null;
+    let folded: PartitionProgress | null = null;
     if (analytics.hasChanges()) {
       const changes = analytics.takeChanges();
-      await this.stateStore.persist(partition, changes);
+      state = this.stateStore.encode(partition, changes);
       if (changes.progress.foldedThrough !== rt.persistedFoldedThrough) {
         rt.persistedFoldedThrough = changes.progress.foldedThrough;
-        await this.stateStore.deleteFolded(partition, changes.progress).catch((error: unknown) => this.ports.logger.warn({ err: error, partition }, 'could not delete folded samples; they are ignored on restore'));
+        folded = changes.progress;
       }
     }
-    const publishes: Array<Promise<void>> = [];
+    const aggregates: OutgoingMessage[] = [];
     if (open) {
-      publishes.push(this.publishEarlyRows(rt, analytics, partition, [...open.rows, ...open.retractions], now));
+      aggregates.push(...this.earlyRowsMessages(rt, analytics, partition, [...open.rows, ...open.retractions], now));
       rt.lastEmitAt = now;
       rt.emitPending = false;
     }
+    // Closing changes the state further; those changes go with the next checkpoint, and a replay closes the same windows again.
     const { closed, sideOutputs } = analytics.closeDueWindows();
-    publishes.push(this.publishSideOutputs(sideOutputs.map((s) => sideOutputLetter(s, partition))));
-    if (closed.length > 0) publishes.push(this.publishClosed(rt, analytics, partition, closed, now));
-    await Promise.all(publishes);
+    if (closed.length > 0) aggregates.push(...this.closedMessages(rt, analytics, partition, closed, now));
     this.m.views.set({ partition: String(partition) }, analytics.views.size);
     if (analytics.progress.watermark !== null) this.m.watermarkLag.set({ partition: String(partition) }, (now - analytics.progress.watermark) / 1000);
+    return { uncommitted, state, folded, aggregates, letters: sideOutputs.map((s) => sideOutputLetter(s, partition)) };
   }
 
-  private async publishEarlyRows(rt: PartitionRuntime, analytics: PartitionAnalytics, partition: number, rows: WindowRow[], now: number): Promise<void> {
+  /** Persist, then publish what depends on it, then commit the offsets the persisted state holds. */
+  private async writeCheckpoint(rt: PartitionRuntime, partition: number, taken: TakenCheckpoint): Promise<void> {
+    if (taken.state) await this.stateStore.write(taken.state);
+    if (taken.folded) {
+      // Not waited for: only tidiness (a restore ignores folded samples), and a DELETE is a mutation, slow to queue behind.
+      void this.stateStore.deleteFolded(partition, taken.folded).catch((error: unknown) => this.ports.logger.warn({ err: error, partition }, 'could not delete folded samples; they are ignored on restore'));
+    }
+    await Promise.all([publishBounded(this.ports.bus, TOPICS.analyticsAggregates, taken.aggregates), this.publishSideOutputs(taken.letters)]);
+    if (taken.uncommitted === null || !this.subscription) return;
+    // A failed or refused commit loses nothing: the state holds these offsets, and reading them again skips them.
+    const committed = await this.subscription.commit(TOPICS.playerEvents, partition, taken.uncommitted).catch((error: unknown) => {
+      this.ports.logger.warn({ err: error, partition }, 'viewer analytics: offset commit failed; the next checkpoint commits');
+      return false;
+    });
+    if (!committed) rt.uncommitted ??= taken.uncommitted;
+  }
+
+  /** Early rows that changed since they were last published. */
+  private earlyRowsMessages(rt: PartitionRuntime, analytics: PartitionAnalytics, partition: number, rows: WindowRow[], now: number): OutgoingMessage[] {
     const changed: WindowRow[] = [];
     const changedJson: string[] = [];
     for (const row of rows) {
@@ -280,15 +332,11 @@ export class ViewerAnalyticsProcessor {
       changed.push(row);
       changedJson.push(values);
     }
-    if (changed.length === 0) return;
-    await publishBounded(
-      this.ports.bus,
-      TOPICS.analyticsAggregates,
-      windowRowsMessages({ group: this.groupId, source_partition: partition, version: analytics.version(false).toString(), emitted_at: now }, changed, undefined, changedJson),
-    );
+    if (changed.length === 0) return [];
+    return windowRowsMessages({ group: this.groupId, source_partition: partition, version: analytics.version(false).toString(), emitted_at: now }, changed, undefined, changedJson);
   }
 
-  private async publishClosed(rt: PartitionRuntime, analytics: PartitionAnalytics, partition: number, closed: ClosedWindow[], now: number): Promise<void> {
+  private closedMessages(rt: PartitionRuntime, analytics: PartitionAnalytics, partition: number, closed: ClosedWindow[], now: number): OutgoingMessage[] {
     const version = analytics.version(true).toString();
     const messages: OutgoingMessage[] = [];
     const retractions: WindowRow[] = [];
@@ -300,8 +348,8 @@ export class ViewerAnalyticsProcessor {
       for (const view of window.views) this.m.viewsEnded.inc({ reason: view.end_reason });
     }
     if (retractions.length > 0) messages.push(...windowRowsMessages({ group: this.groupId, source_partition: partition, version, emitted_at: now }, retractions));
-    if (messages.length > 0) await publishBounded(this.ports.bus, TOPICS.analyticsAggregates, messages);
     this.m.windowsClosed.inc(closed.length);
+    return messages;
   }
 
   private async publishSideOutputs(letters: DeadLetter[]): Promise<void> {
@@ -316,7 +364,7 @@ export class ViewerAnalyticsProcessor {
     this.ticking = true;
     try {
       const assigned = new Set(this.subscription.assignedPartitions()[TOPICS.playerEvents] ?? []);
-      for (const partition of this.runtimes.keys()) if (!assigned.has(partition) && !this.runtimes.get(partition)!.busy) this.runtimes.delete(partition);
+      for (const partition of this.runtimes.keys()) if (!assigned.has(partition) && !this.runtimes.get(partition)!.busy && !this.runtimes.get(partition)!.writing) this.runtimes.delete(partition);
       const now = this.now();
       const idle = [...assigned].filter((p) => !this.runtime(p).busy && now - this.runtime(p).lastBatchAt >= this.options.settings.idleAdvanceMs);
       const caughtUp = idle.length > 0 ? await this.caughtUp(idle) : new Set<number>();
@@ -338,7 +386,7 @@ export class ViewerAnalyticsProcessor {
             await this.checkpoint(rt, analytics, partition);
           } catch (error) {
             forget(rt);
-            rt.replayNeeded = true;
+            this.subscription?.readAgain(TOPICS.playerEvents, partition);
             this.ports.logger.error({ err: error, partition }, 'viewer analytics: checkpoint failed; the partition is read again from its last commit');
           } finally {
             rt.busy = false;
@@ -369,6 +417,7 @@ export class ViewerAnalyticsProcessor {
 /** Drops what memory holds for a partition; the next use loads it from the state store. */
 function forget(rt: PartitionRuntime): void {
   rt.analytics = null;
+  rt.replayNeeded = false;
   rt.emitted.clear();
   rt.uncommitted = null;
 }

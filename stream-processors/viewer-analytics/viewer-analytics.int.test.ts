@@ -24,9 +24,10 @@ import { SHORT_ANALYTICS_SETTINGS } from './testing/short-settings.ts';
  * a simulation's events (out of order within the allowed lateness) through a processor that is
  * stopped and replaced half-way, then every metric compared with the ground truth. Then the
  * final results are published a second time, as a processor that crashed after publishing would:
- * the rollups must not move.
+ * the rollups must not move. And a run whose state writes fail now and then.
  */
 const settings = SHORT_ANALYTICS_SETTINGS;
+const STATE_TABLE = 'viewer_analytics_state';
 const PARTITIONS = 4;
 const logger = pino({ level: 'silent' });
 
@@ -70,14 +71,8 @@ describe('viewer analytics: processor and ClickHouse sink', () => {
     await publish(events.slice(half));
 
     await waitFor('every view to end and be summarized', async () => (await countViewSummaries(store, plan.propertyId)) === truth.views, { timeoutMs: 240_000, intervalMs: 500 });
-    await waitFor('the sink to catch up', async () => {
-      const [committed, end] = await Promise.all([bus.committedOffsets('clickhouse-sink', TOPICS.analyticsAggregates), bus.endOffsets(TOPICS.analyticsAggregates)]);
-      return end.every((e, p) => e === 0 || committed[p] === e);
-    }, { timeoutMs: 60_000 });
-    await waitFor('the raw-events sink to catch up', async () => {
-      const [committed, end] = await Promise.all([bus.committedOffsets('clickhouse-sink.raw-events', TOPICS.playerEvents), bus.endOffsets(TOPICS.playerEvents)]);
-      return end.every((e, p) => e === 0 || committed[p] === e);
-    }, { timeoutMs: 60_000 });
+    await waitFor('the sink to catch up', () => caughtUp(bus, 'clickhouse-sink', TOPICS.analyticsAggregates), { timeoutMs: 60_000 });
+    await waitFor('the raw-events sink to catch up', () => caughtUp(bus, 'clickhouse-sink.raw-events', TOPICS.playerEvents), { timeoutMs: 60_000 });
     await processor.stop();
     expect((await metrics.registry.getSingleMetricAsString('livepulse_viewer_analytics_side_output_total'))).not.toMatch(/reason="late"\} [1-9]/);
 
@@ -121,7 +116,64 @@ describe('viewer analytics: processor and ClickHouse sink', () => {
     expect(await snapshotRollups(store, plan.propertyId, Object.keys(truth.streams))).toEqual(before);
     await sink.stop();
   }, 420_000);
+
+  // Checkpoints are written while the next batches are applied. Here state writes fail now and
+  // then — before the insert reaches ClickHouse, or after it landed with the answer lost — and a
+  // failed write must make the partition read again from its last commit, so that no later
+  // checkpoint persists a state missing its changes.
+  it('every metric equals the ground truth when state writes fail before and after landing', async () => {
+    // After the first test's run in event time: this group reads that run's events first.
+    const plan = planSimulation({ viewers: 80, durationMs: 90_000, seed: 33, streams: 2, propertyId: 'failing-state-writes', startAt: Date.now() - 3 * 60_000, maxRebufferMs: settings.maxRebufferMs });
+    const truth = computeGroundTruth(plan, settings);
+    const jitter = new SeededRandom(8);
+    const events = collectedEvents(plan, { deliveryDelayMs: () => jitter.int(0, 6_000) });
+    const metrics = new Metrics();
+    const sink = new ClickHouseSink({ bus, analytics: store, metrics, logger }, { consume: ['aggregates'] });
+    await sink.start();
+    // All in before the processor starts: a partition that reads everything there is moves its
+    // watermark to the wall clock, and events of this past run published after that would be late.
+    await bus.publish(TOPICS.playerEvents, events.map((e) => ({ key: e.view_id, value: Buffer.from(JSON.stringify(e)) })));
+    const failed = { before: 0, after: 0 };
+    // A group of its own, for the same reason: the first test's group is at the wall clock. Small
+    // batches, so that checkpoints are taken and written while later batches are applied.
+    const processor = new ViewerAnalyticsProcessor({ bus, analytics: failingStateWrites(store, new SeededRandom(13), failed), metrics, logger }, { settings, maxBatchMessages: 50, groupId: 'viewer-analytics-failing-writes' });
+    await processor.start();
+
+    await waitFor('every view to end and be summarized', async () => (await countViewSummaries(store, plan.propertyId)) === truth.views, { timeoutMs: 240_000, intervalMs: 500 });
+    await waitFor('the sink to catch up', () => caughtUp(bus, 'clickhouse-sink', TOPICS.analyticsAggregates), { timeoutMs: 60_000 });
+    await processor.stop();
+    await sink.stop();
+
+    expect((await metrics.registry.getSingleMetricAsString('livepulse_viewer_analytics_side_output_total'))).not.toMatch(/reason="late"\} [1-9]/);
+    expect(failed.before).toBeGreaterThan(0);
+    expect(failed.after).toBeGreaterThan(0);
+    await expectAnalyticsToMatchTruth(store, truth);
+  }, 420_000);
 });
+
+/** The store, with inserts into the state table failing on a seeded coin. */
+function failingStateWrites(store: AnalyticsStore, random: SeededRandom, failed: { before: number; after: number }): AnalyticsStore {
+  const insert: AnalyticsStore['client']['insert'] = async (params) => {
+    const roll = params.table === STATE_TABLE ? random.next() : 1;
+    if (roll < 0.08) {
+      failed.before += 1;
+      throw new Error('injected: the state write never reached ClickHouse');
+    }
+    const result = await store.client.insert(params);
+    if (roll < 0.16) {
+      failed.after += 1;
+      throw new Error('injected: the state write landed but its answer was lost');
+    }
+    return result;
+  };
+  const client = new Proxy(store.client, { get: (target, property) => (property === 'insert' ? insert : Reflect.get(target, property, target) as unknown) });
+  return new Proxy(store, { get: (target, property) => (property === 'client' ? client : Reflect.get(target, property, target) as unknown) });
+}
+
+async function caughtUp(bus: EmbeddedBus, groupId: string, topic: string): Promise<boolean> {
+  const [committed, end] = await Promise.all([bus.committedOffsets(groupId, topic), bus.endOffsets(topic)]);
+  return end.every((e, p) => e === 0 || committed[p] === e);
+}
 
 async function snapshotRollups(store: AnalyticsStore, propertyId: string, streams: string[]) {
   const snapshot: unknown[] = [];
