@@ -59,11 +59,12 @@ export function withConsumerLagMetric(bus: Bus, metrics: Metrics): Bus {
     tracked.members += 1;
     groups.set(key, tracked);
     let stopped = false;
+    // Every method is listed, not spread: a spread of a class instance drops its prototype methods.
     return {
-      ...subscription,
       ready: () => subscription.ready(),
       assignedPartitions: () => subscription.assignedPartitions(),
       commit: (topic, partition, nextOffset) => subscription.commit(topic, partition, nextOffset),
+      readAgain: (topic, partition) => subscription.readAgain(topic, partition),
       async stop() {
         if (!stopped) {
           stopped = true;
