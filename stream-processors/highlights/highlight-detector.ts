@@ -87,7 +87,7 @@ export class HighlightDetector {
         const viewers = this.viewers.at(streamId, bucket.startMs + this.settings.bucketMs - 1);
         if (viewers !== undefined) bucket.viewers = viewers;
         const step = detectInBucket(state, bucket, this.settings);
-        if (step.detection) highlights.push(highlightFromDetection(streamId, step.detection, state.baseline, this.settings, wallNowMs));
+        if (step.detection) highlights.push(highlightFromDetection(streamId, step.detection, this.settings, wallNowMs));
         state = step.state;
       }
       this.states.set(streamId, state);

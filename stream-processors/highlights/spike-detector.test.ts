@@ -88,9 +88,19 @@ describe('detectInBucket', () => {
     expect(run([...bursty, hyped]).detections.map((d) => d.index)).toEqual([20]);
   });
 
-  it('restarts the baseline when viewer counts start arriving', () => {
-    const { state } = run([...steady(20, 10), ...steady(3, 10, 200)]);
-    expect(state.baseline).toMatchObject({ perViewer: true, samples: 3 });
+  it('carries the baseline over when viewer counts start arriving, so a spike right after is still seen', () => {
+    // Counts lag chat by the analytics pipeline; a restarted baseline would be blind for the warm-up.
+    const counted = run([...steady(20, 10), ...steady(3, 10, 200)]);
+    expect(counted.detections).toEqual([]);
+    expect(counted.state.baseline).toMatchObject({ perViewer: true, samples: 23 });
+    expect(counted.state.baseline.rate.mean).toBeCloseTo(5, 0);
+    expect(run([...steady(20, 10), ...steady(2, 10, 200), [40, 25, 10, 200]]).detections).toMatchObject([{ index: 22, triggers: ['chat_spike'] }]);
+  });
+
+  it('normalises by the last audience known when a count is zero (every view paused or ended)', () => {
+    const { detections, state } = run([...steady(20, 10, 100), ...steady(2, 10, 0), [40, 25, 10, 0]]);
+    expect(detections).toMatchObject([{ index: 22, triggers: ['chat_spike'] }]);
+    expect(state).toMatchObject({ lastViewers: 100, baseline: { perViewer: true } });
   });
 });
 
@@ -109,7 +119,7 @@ describe('highlight windows', () => {
     let highlight;
     for (const bucket of all) {
       const step = detectInBucket(state, bucket, settings);
-      if (step.detection) highlight = highlightFromDetection('st-AbC123', step.detection, state.baseline, settings, T0 + 200_000);
+      if (step.detection) highlight = highlightFromDetection('st-AbC123', step.detection, settings, T0 + 200_000);
       state = step.state;
     }
     expect(highlight).toBeDefined();

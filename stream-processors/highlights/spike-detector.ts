@@ -75,7 +75,7 @@ interface Ewma {
 
 export interface StreamBaseline {
   samples: number;
-  /** Whether `rate` is per 100 viewers; changing it restarts the baseline. */
+  /** Whether `rate` is per 100 viewers (see `baselineInUnitsOf` for the switch). */
   perViewer: boolean;
   rate: Ewma;
   /** Raw messages per bucket, for the Poisson floor of the rate's deviation. */
@@ -147,9 +147,23 @@ export function scoreBucket(baseline: StreamBaseline, bucket: ChatBucket, viewer
   return result;
 }
 
+/**
+ * The baseline in the units of a bucket normalised by `viewers`. When viewer counts first arrive
+ * (they lag chat by the analytics pipeline), the raw baseline is carried over as if the audience
+ * had been this size all along, rather than restarted: a restart would blind the stream for the
+ * whole warm-up. The EWMA corrects the guess within its half-life.
+ */
+export function baselineInUnitsOf(baseline: StreamBaseline, viewers: number | undefined): StreamBaseline {
+  const perViewer = viewers !== undefined && viewers > 0;
+  if (perViewer === baseline.perViewer) return baseline;
+  if (!perViewer || baseline.samples === 0) return emptyBaseline(perViewer);
+  const scale = 100 / viewers;
+  return { ...baseline, perViewer, rate: { mean: baseline.rate.mean * scale, variance: baseline.rate.variance * scale * scale } };
+}
+
 export function updateBaseline(baseline: StreamBaseline, bucket: ChatBucket, viewers: number | undefined, alpha: number): StreamBaseline {
   const { rate, perViewer } = rateOf(bucket, viewers);
-  const base = perViewer === baseline.perViewer ? baseline : emptyBaseline(perViewer);
+  const base = baselineInUnitsOf(baseline, viewers);
   const first = base.samples === 0;
   const next: StreamBaseline = {
     samples: base.samples + 1,
@@ -166,6 +180,8 @@ export interface Detection {
   onsetMs: number;
   score: BucketScore;
   bucket: ChatBucket;
+  /** The baseline the bucket was scored against. */
+  baseline: StreamBaseline;
   viewers?: number;
 }
 
@@ -175,14 +191,24 @@ export interface DetectionStep {
   detection?: Detection;
 }
 
+/**
+ * The audience to normalise a bucket by: its own count, else the last one known. A count of
+ * zero (every view paused or ended) is no audience to divide by, and flipping to raw counts for
+ * it would restart the baseline.
+ */
+function audienceOf(state: DetectorState, bucket: ChatBucket): number | undefined {
+  return bucket.viewers !== undefined && bucket.viewers > 0 ? bucket.viewers : state.lastViewers;
+}
+
 /** Scores one closed bucket, decides, and folds it into the baseline. */
 export function detectInBucket(state: DetectorState, bucket: ChatBucket, settings: DetectorSettings): DetectionStep {
-  const viewers = bucket.viewers ?? state.lastViewers;
-  const score = scoreBucket(state.baseline, bucket, viewers, settings);
+  const viewers = audienceOf(state, bucket);
+  const baseline = baselineInUnitsOf(state.baseline, viewers);
+  const score = scoreBucket(baseline, bucket, viewers, settings);
   const inCooldown = state.lastOnsetMs !== undefined && bucket.startMs < state.lastOnsetMs + settings.cooldownMs;
   const fires = !inCooldown && (score.chatSpike || score.viewerSurge);
   const next: DetectorState = {
-    baseline: fires ? state.baseline : updateBaseline(state.baseline, bucket, viewers, settings.alpha),
+    baseline: fires ? baseline : updateBaseline(baseline, bucket, viewers, settings.alpha),
   };
   // A surge (a raid) sets a new audience level: measured against the old one it would fire again after every cooldown.
   if (fires && score.viewerSurge && viewers !== undefined) next.baseline = { ...next.baseline, viewers: { mean: viewers, variance: 0 } };
@@ -191,7 +217,7 @@ export function detectInBucket(state: DetectorState, bucket: ChatBucket, setting
   if (lastOnsetMs !== undefined) next.lastOnsetMs = lastOnsetMs;
   const step: DetectionStep = { state: next, score };
   if (fires) {
-    step.detection = { onsetMs: bucket.startMs, score, bucket };
+    step.detection = { onsetMs: bucket.startMs, score, bucket, baseline };
     if (viewers !== undefined) step.detection.viewers = viewers;
   }
   return step;
@@ -212,8 +238,8 @@ function percent(ratio: number): string {
   return `${Math.round(ratio * 100)}%`;
 }
 
-export function detectionReasons(detection: Detection, baseline: StreamBaseline, settings: DetectorSettings): string[] {
-  const { score, bucket } = detection;
+export function detectionReasons(detection: Detection, settings: DetectorSettings): string[] {
+  const { score, bucket, baseline } = detection;
   const reasons: string[] = [];
   if (score.chatSpike) {
     const ratio = baseline.rate.mean > 0 ? `${(score.rate / baseline.rate.mean).toFixed(1)}× baseline` : 'from silence';
@@ -227,7 +253,7 @@ export function detectionReasons(detection: Detection, baseline: StreamBaseline,
   return reasons.map((r) => r.slice(0, 128));
 }
 
-export function highlightFromDetection(streamId: string, detection: Detection, baseline: StreamBaseline, settings: DetectorSettings, detectedAt: number): Highlight {
+export function highlightFromDetection(streamId: string, detection: Detection, settings: DetectorSettings, detectedAt: number): Highlight {
   const { start, end } = highlightWindow(detection.onsetMs, settings);
   const score = Math.max(detection.score.chatSpike ? detection.score.score : 0, detection.score.viewerSurge ? (detection.score.viewerZ ?? 0) : 0);
   return {
@@ -237,7 +263,7 @@ export function highlightFromDetection(streamId: string, detection: Detection, b
     start,
     end,
     score: Math.round(Math.max(0, score) * 100) / 100,
-    reasons: detectionReasons(detection, baseline, settings),
+    reasons: detectionReasons(detection, settings),
     detected_at: detectedAt,
   };
 }
