@@ -32,7 +32,9 @@ export async function expectAnalyticsToMatchTruth(store: AnalyticsStore, truth: 
       const expected = stream.windows.filter((w) => w.dimension === dimension);
       const actual = await windowMetrics(store, { ...scope, dimension });
       const key = (w: { window_start: number; dimension_value: string }) => `${w.window_start}|${w.dimension_value}`;
-      expect(actual.map(key), `${streamId} ${dimension} windows`).toEqual(expected.map(key));
+      const expectedKeys = new Set(expected.map(key));
+      const notInTruth = actual.filter((row) => !expectedKeys.has(key(row)));
+      expect(actual.map(key), `${streamId} ${dimension} windows; rows not in the truth: ${JSON.stringify(notInTruth)}`).toEqual(expected.map(key));
       actual.forEach((row, i) => {
         const want = expected[i]!;
         const { unique_viewers, ...exact } = row;

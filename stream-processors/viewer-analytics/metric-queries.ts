@@ -32,6 +32,14 @@ async function rows<T>(store: AnalyticsStore, query: string, params: Record<stri
 
 const scopeParams = (scope: StreamScope) => ({ property: scope.propertyId, stream: scope.streamId, dimension: scope.dimension ?? 'all' });
 
+/**
+ * A window key somebody was in. The processor replaces an early row whose key emptied out (a late
+ * event moved the view to another key, or ended it before the window) with a zero row, so that the
+ * latest value per key is right; a zero row is not a window anybody was in, and is not listed.
+ * A HAVING condition over a query's sums: its alias for the concurrency sum, and the others by name.
+ */
+const somebodyInWindow = (concurrencyAlias: string) => `${concurrencyAlias} + views_started + watch_ms + playing_ms + rebuffer_ms + rebuffer_count > 0`;
+
 /** Every window of a stream (latest values, summed over partitions), per dimension value. */
 export function windowMetrics(store: AnalyticsStore, scope: StreamScope): Promise<WindowMetrics[]> {
   return rows<WindowMetrics>(
@@ -44,6 +52,7 @@ export function windowMetrics(store: AnalyticsStore, scope: StreamScope): Promis
      FROM viewer_windows FINAL
      WHERE property_id = {property:String} AND stream_id = {stream:String} AND dimension = {dimension:String}
      GROUP BY window_start, dimension_value
+     HAVING ${somebodyInWindow('concurrent_views')}
      ORDER BY window_start, dimension_value`,
     scopeParams(scope),
   );
@@ -198,7 +207,7 @@ function windowsOf(source: MetricSource, where: string): string {
     return `SELECT window_start AS period, sum(concurrent_views) AS peak, sum(concurrent_views) AS window_sum, 1 AS window_count,
               sum(views_started) AS views_started, uniqCombinedMergeState(viewers) AS viewers, sum(watch_ms) AS watch_ms,
               sum(playing_ms) AS playing_ms, sum(rebuffer_ms) AS rebuffer_ms, sum(rebuffer_count) AS rebuffer_count
-            FROM viewer_windows FINAL WHERE ${where} AND ${IN_RANGE('window_start')} GROUP BY period`;
+            FROM viewer_windows FINAL WHERE ${where} AND ${IN_RANGE('window_start')} GROUP BY period HAVING ${somebodyInWindow('peak')}`;
   }
   const table = source === 'minute' ? 'viewer_windows_minute' : 'viewer_windows_hour';
   return `SELECT ${source} AS period, sumMapMerge(concurrent_by_window).2 AS concurrency, arrayMax(concurrency) AS peak,

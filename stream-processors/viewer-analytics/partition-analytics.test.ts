@@ -6,7 +6,8 @@ import { computeGroundTruth } from '../simulator/ground-truth.ts';
 import { SeededRandom } from '../simulator/seeded-random.ts';
 import { planSimulation } from '../simulator/viewer-scripts.ts';
 import { PartitionAnalytics, type ClosedWindow, type PartitionChanges, type PartitionProgress, type SideOutput } from './partition-analytics.ts';
-import { windowRows } from './window-rows.ts';
+import type { WindowRow } from './aggregate-messages.ts';
+import { rowKey, windowRows } from './window-rows.ts';
 import { assembleViews, encodeSample, encodeViewHeader, type EncodedSample, type PersistedSample } from './state-codec.ts';
 
 const settings: AnalyticsSettings = {
@@ -120,6 +121,72 @@ function comparable(out: RunOutput) {
     .map(({ windowStart, rows, views }) => ({ windowStart, rows, views }));
 }
 
+/**
+ * `viewer_windows` as ClickHouse keeps it: the highest version per key (the last insert of equal
+ * versions), with a zero row meaning nobody is in that key any more.
+ */
+class LatestValueTable {
+  private readonly latest = new Map<string, { version: bigint; row: WindowRow }>();
+
+  insert(rows: WindowRow[], version: bigint): void {
+    for (const row of rows) {
+      const previous = this.latest.get(rowKey(row));
+      if (!previous || previous.version <= version) this.latest.set(rowKey(row), { version, row });
+    }
+  }
+
+  /** The rows somebody is in, in the ground truth's shape and order. */
+  rows(): Array<Record<string, unknown>> {
+    return [...this.latest.values()]
+      .map(({ row }) => row)
+      .filter((r) => r.concurrent_views + r.views_started + r.watch_ms + r.playing_ms + r.rebuffer_ms + r.rebuffer_count > 0)
+      .map((row) => ({ stream_id: row.stream_id, ...truthShaped(row) }))
+      .sort(byTruthOrder);
+  }
+}
+
+/** A window row as the ground truth has it (per stream, so without the stream). */
+function truthShaped(r: WindowRow) {
+  return {
+    window_start: r.window_start,
+    dimension: r.dimension,
+    dimension_value: r.dimension_value,
+    concurrent_views: r.concurrent_views,
+    views_started: r.views_started,
+    unique_viewers: r.viewer_ids.length,
+    watch_ms: r.watch_ms,
+    playing_ms: r.playing_ms,
+    rebuffer_ms: r.rebuffer_ms,
+    rebuffer_count: r.rebuffer_count,
+  };
+}
+
+function byTruthOrder(a: { stream_id?: string; window_start: number; dimension: string; dimension_value: string }, b: typeof a): number {
+  const [sa, sb] = [a.stream_id ?? '', b.stream_id ?? ''];
+  return (sa < sb ? -1 : sa > sb ? 1 : 0) || a.window_start - b.window_start || (a.dimension < b.dimension ? -1 : a.dimension > b.dimension ? 1 : 0) || (a.dimension_value < b.dimension_value ? -1 : a.dimension_value > b.dimension_value ? 1 : 0);
+}
+
+/**
+ * Drives a partition as the processor's checkpoints do (apply; early rows; persist; publish the
+ * early rows; close and publish finals and retractions) into `table`. `crashAfter` stops it after
+ * that many checkpoints were persisted, before the last one published anything.
+ */
+function checkpointInto(table: LatestValueTable, partition: PartitionAnalytics, entries: Logged[], random: SeededRandom, store: MemoryStateStore, crashAfter = Infinity): void {
+  let i = 0;
+  let checkpoints = 0;
+  while (i < entries.length) {
+    const batch = entries.slice(i, i + random.int(1, 40));
+    i += batch.length;
+    partition.apply(batch);
+    const open = random.chance(0.7) ? partition.openWindowRows() : null;
+    store.persist(partition.takeChanges());
+    if (++checkpoints >= crashAfter) return;
+    if (open) table.insert([...open.rows, ...open.retractions], partition.version(false));
+    const { closed } = partition.closeDueWindows();
+    table.insert(closed.flatMap((w) => [...w.rows, ...w.retractions]), partition.version(true));
+  }
+}
+
 describe('partition analytics', () => {
   it('matches the ground truth: every window row and every view', () => {
     const scripted = plan(11);
@@ -131,21 +198,7 @@ describe('partition analytics', () => {
     expect(views).toHaveLength(truth.views);
     const rows = out.finals.flatMap((w) => w.rows);
     for (const [streamId, stream] of Object.entries(truth.streams)) {
-      const mine = rows
-        .filter((r) => r.stream_id === streamId)
-        .map((r) => ({
-          window_start: r.window_start,
-          dimension: r.dimension,
-          dimension_value: r.dimension_value,
-          concurrent_views: r.concurrent_views,
-          views_started: r.views_started,
-          unique_viewers: r.viewer_ids.length,
-          watch_ms: r.watch_ms,
-          playing_ms: r.playing_ms,
-          rebuffer_ms: r.rebuffer_ms,
-          rebuffer_count: r.rebuffer_count,
-        }))
-        .sort((a, b) => a.window_start - b.window_start || (a.dimension < b.dimension ? -1 : a.dimension > b.dimension ? 1 : 0) || (a.dimension_value < b.dimension_value ? -1 : a.dimension_value > b.dimension_value ? 1 : 0));
+      const mine = rows.filter((r) => r.stream_id === streamId).map(truthShaped).sort(byTruthOrder);
       expect(mine, streamId).toEqual(stream.windows);
       const streamViews = views.filter((v) => v.stream_id === streamId);
       expect(streamViews.reduce((n, v) => n + v.watch_ms, 0)).toBe(stream.totals.watch_ms);
@@ -316,5 +369,37 @@ describe('partition analytics', () => {
     partition.apply([{ offset: '3', event: { ...events[2]!, view_seq: 99, received_at: events[2]!.received_at + 61_000, event_time: events[2]!.received_at + 60_500 }, payload: Buffer.alloc(0) }]);
     expect(partition.version(false)).toBeGreaterThan(early + 2n);
     expect(partition.progress.idleTicks).toBe(0);
+  });
+  it('leaves the latest-value table equal to the ground truth, with early rows, retractions and crashes between persist and publish', () => {
+    const scripted = plan(25);
+    const jitter = new SeededRandom(5);
+    const reordered = collectedEvents(scripted, { deliveryDelayMs: () => jitter.int(0, settings.allowedLatenessMs / 2) });
+    const duplicated = reordered.flatMap((e) => (jitter.chance(0.1) ? [e, { ...e, received_at: e.received_at + jitter.int(0, 5_000) }] : [e]));
+    duplicated.sort((a, b) => a.received_at - b.received_at);
+    const entries = log(duplicated);
+    const truth = computeGroundTruth(scripted, settings);
+    const expected = Object.entries(truth.streams)
+      .flatMap(([stream_id, stream]) => stream.windows.map((row) => ({ stream_id, ...row })))
+      .sort(byTruthOrder);
+
+    for (const crashes of [0, 1, 3]) {
+      const table = new LatestValueTable();
+      const random = new SeededRandom(100 + crashes);
+      const store = new MemoryStateStore();
+      let partition = new PartitionAnalytics(0, settings);
+      for (let crash = 0; crash < crashes; crash++) {
+        const from = store.progress?.lastOffset === undefined || store.progress.lastOffset === null ? 0 : Math.max(0, Number(store.progress.lastOffset) - random.int(0, 30));
+        checkpointInto(table, partition, entries.slice(from), random, store, random.int(5, 60));
+        partition = store.restore();
+      }
+      const from = store.progress?.lastOffset === undefined || store.progress.lastOffset === null ? 0 : Math.max(0, Number(store.progress.lastOffset) - random.int(0, 30));
+      checkpointInto(table, partition, entries.slice(from), random, store);
+      partition.advanceIdle(partition.progress.watermark! + settings.pausedEndAfterMs + 5 * 60_000);
+      const { closed } = partition.closeDueWindows();
+      table.insert(closed.flatMap((w) => [...w.rows, ...w.retractions]), partition.version(true));
+      const actual = table.rows();
+      expect(actual.length, `${crashes} crashes`).toBeGreaterThan(100);
+      expect(actual, `${crashes} crashes`).toEqual(expected);
+    }
   });
 });

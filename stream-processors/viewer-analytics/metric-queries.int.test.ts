@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAnalyticsStore, type AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
+import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
+import { insertRows } from '../../core/analytics-store/insert.ts';
+import { applyMigrations } from '../../core/analytics-store/migrations.ts';
+import { testServices } from '../../test/services.ts';
+import { dateTime64, windowRowForClickHouse } from '../sinks/clickhouse-rows.ts';
+import { collectedEvents } from '../simulator/collector-view.ts';
+import { planSimulation } from '../simulator/viewer-scripts.ts';
+import { streamMetricsByInterval, windowMetrics } from './metric-queries.ts';
+import { PartitionAnalytics } from './partition-analytics.ts';
+import { SHORT_ANALYTICS_SETTINGS } from './testing/short-settings.ts';
+import type { WindowRow } from './aggregate-messages.ts';
+import { emptyRow } from './window-rows.ts';
+
+/**
+ * Window queries against the real ClickHouse engine, over rows as the processor publishes them:
+ * an early row whose key later empties out is replaced by a zero row (`viewer_windows` keeps the
+ * latest value per key), and a zero row is not a window anybody was in.
+ */
+const settings = SHORT_ANALYTICS_SETTINGS;
+// Recent: the table's TTL drops windows older than 35 days.
+const START = Math.floor(Date.now() / 60_000) * 60_000 - 600_000;
+
+describe('viewer window queries (ClickHouse)', () => {
+  let store: AnalyticsStore;
+
+  beforeAll(async () => {
+    store = await createAnalyticsStore({ kind: 'clickhouse', url: testServices().clickhouseUrl, username: 'default', password: '', database: `mq_${randomUUID().replaceAll('-', '')}` });
+    await applyMigrations(store);
+  });
+
+  afterAll(async () => {
+    await store.client.command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(store.database)}` });
+    await store.close();
+  });
+
+  // One insert per aggregates message, as the sink makes one per bus batch.
+  let inserts = 0;
+  const write = (rows: WindowRow[], version: number, isFinal: boolean) =>
+    insertRows(store, {
+      table: 'viewer_windows',
+      rows: rows.map((row) => Object.assign(windowRowForClickHouse(row, 0, String(version)), { is_final: isFinal ? 1 : 0, emitted_at: dateTime64(START) })),
+      dedupToken: `metric-queries-${++inserts}`,
+    });
+
+  it('does not list a key whose early row was retracted to zero, and the totals are unchanged', async () => {
+    const events = collectedEvents(planSimulation({ viewers: 40, durationMs: 60_000, seed: 15, startAt: START, streams: 1, maxRebufferMs: settings.maxRebufferMs }));
+    const viewId = events[0]!.view_id;
+    const firstOfView = events.filter((e) => e.view_id === viewId);
+    const partition = new PartitionAnalytics(0, settings);
+    partition.apply(firstOfView.slice(0, 2).map((event, i) => ({ offset: String(i), event, payload: Buffer.alloc(0) })));
+    const early = partition.openWindowRows();
+    const earlyDevice = early.rows.find((r) => r.dimension === 'device')!;
+    await write([...early.rows, ...early.retractions], 1, false);
+
+    // A late-but-allowed event says the device was another one all along: the early key empties out.
+    const relabelled = { ...firstOfView[1]!, view_seq: 1_000, event_id: 'relabel', dimensions: { ...firstOfView[1]!.dimensions, device: 'console' } };
+    partition.apply([{ offset: '2', event: relabelled, payload: Buffer.alloc(0) }]);
+    partition.advanceIdle(relabelled.received_at + settings.pausedEndAfterMs + 60_000);
+    const { closed } = partition.closeDueWindows();
+    const finals = closed.flatMap((w) => w.rows);
+    const retractions = closed.flatMap((w) => w.retractions);
+    expect(retractions.map((r) => `${r.dimension}=${r.dimension_value}@${r.window_start}`)).toContain(`device=${earlyDevice.dimension_value}@${earlyDevice.window_start}`);
+    await write(finals, 2, true);
+    await write(retractions, 2, false);
+
+    const scope = { propertyId: earlyDevice.property_id, streamId: earlyDevice.stream_id };
+    const listed = await windowMetrics(store, { ...scope, dimension: 'device' });
+    const expected = finals.filter((r) => r.dimension === 'device').sort((a, b) => a.window_start - b.window_start || (a.dimension_value < b.dimension_value ? -1 : 1));
+    expect(listed.map((r) => [r.window_start, r.dimension_value, r.concurrent_views, r.views_started, r.watch_ms])).toEqual(
+      expected.map((r) => [r.window_start, r.dimension_value, r.concurrent_views, r.views_started, r.watch_ms]),
+    );
+    expect(listed.map((r) => r.dimension_value)).not.toContain(earlyDevice.dimension_value);
+
+    // Per interval, only windows somebody was in count: here a stream total retracted to zero
+    // (as when the only view turns out to have ended before the window).
+    const windows = finals.filter((r) => r.dimension === 'all');
+    const lastWindow = Math.max(...windows.map((r) => r.window_start));
+    await write([emptyRow({ ...windows[0]!, window_start: lastWindow + settings.windowMs })], 3, false);
+    const perWindow = await streamMetricsByInterval(store, scope, { from: START - 3_600_000, to: START + 3_600_000 }, { source: 'window', intervalSeconds: settings.windowMs / 1000 });
+    expect(perWindow.map((r) => [r.period_start, r.peak_concurrent_views, r.views_started])).toEqual(
+      windows.sort((a, b) => a.window_start - b.window_start).map((r) => [r.window_start, r.concurrent_views, r.views_started]),
+    );
+  });
+});
