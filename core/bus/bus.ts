@@ -71,6 +71,7 @@ export interface Subscription {
    * Manual commit mode: the partition is read again from its last commit, from the next batch on
    * (what the bus does after a handler throws). For a consumer whose in-memory state was lost
    * outside a batch — a failed background checkpoint — when no further batch may come to throw.
+   * Never throws: with the broker gone, the consumer's restart reads from the last commit anyway.
    */
   readAgain(topic: string, partition: number): void;
 }

@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { relaunchLocalService, startLocalServices, stopLocalServices } from '../../infra/local/services.ts';
 import { testServices } from '../../test/services.ts';
 import { waitFor } from '../../test/wait-for.ts';
 import { KafkaBus } from './kafka-bus.ts';
@@ -64,4 +66,54 @@ describe('kafka bus: a consumer killed with SIGKILL mid-batch', () => {
       await bus.close();
     }
   });
+});
+
+describe('kafka bus: the broker stops under a manual-commit consumer', () => {
+  it('asking to read again while the consumer is crashed neither throws nor loses the request: once the broker is back, the partition is read from its last commit', async () => {
+    // A broker of its own: this test stops it.
+    const stateDir = mkdtempSync(join(tmpdir(), 'livepulse-outage-kafka-'));
+    const kafka = await startLocalServices(['kafka'], { stateDir });
+    const brokers = kafka.endpoints.kafkaBrokers!;
+    const logged: string[] = [];
+    const bus = new KafkaBus({
+      brokers: [brokers],
+      clientId: 'outage-test',
+      defaultPartitions: 1,
+      replicationFactor: 1,
+      publish: { lingerMs: 0, maxBatchMessages: 100, maxBufferedMessages: 1_000 },
+      consumerSessionTimeoutMs: 6_000,
+      logger: pino({ level: 'error' }, { write: (line: string) => void logged.push(line) }),
+    });
+    const topic = `outage.${randomUUID().slice(0, 8)}`;
+    const received: string[] = [];
+    try {
+      await bus.ensureTopics([{ name: topic, partitions: 1 }]);
+      await bus.publish(topic, Array.from({ length: 10 }, (_, i) => ({ key: 'one-key', value: Buffer.from(`m${i}`) })));
+      const subscription = await bus.subscribe({
+        groupId: `outage-${randomUUID()}`,
+        topics: [topic],
+        commit: 'manual',
+        handleBatch: async (batch) => void received.push(...batch.messages.map((m) => m.value.toString())),
+      });
+      await waitFor('all 10', () => received.length >= 10, { timeoutMs: 60_000 });
+      expect(await subscription.commit(topic, 0, '6')).toBe(true);
+
+      await stopLocalServices(stateDir, ['kafka']);
+      await waitFor('the consumer to crash', () => logged.some((line) => line.includes('Crash: ')), { timeoutMs: 120_000, intervalMs: 200 });
+      // What a checkpoint that failed in the background asks for, through kafkajs's restart delay
+      // (in which it refuses a seek: "Consumer group was not initialized").
+      for (const until = Date.now() + 3_000; Date.now() < until; await new Promise((resolve) => setTimeout(resolve, 20))) {
+        expect(() => subscription.readAgain(topic, 0)).not.toThrow();
+      }
+      expect(subscription.assignedPartitions()).toEqual({});
+
+      await relaunchLocalService('kafka', stateDir, Number(brokers.split(':').at(-1)));
+      await waitFor('m6 to m9 again after the restart', () => received.length >= 14, { timeoutMs: 120_000, intervalMs: 250 });
+      expect(received.slice(10)).toEqual(['m6', 'm7', 'm8', 'm9']);
+    } finally {
+      await bus.close();
+      await kafka.stop();
+      await stopLocalServices(stateDir, ['kafka']);
+    }
+  }, 360_000);
 });

@@ -289,6 +289,13 @@ class KafkaSubscription implements Subscription {
         resolve();
       });
     });
+    // After a crash (the broker gone past kafkajs's retries) and until the restart rejoins, the
+    // member owns nothing: there is no running consumer to seek or commit with, and the restart
+    // reads from the last commit.
+    consumer.on(consumer.events.CRASH, () => {
+      this.assignment = {};
+      this.replayFrom.clear();
+    });
     try {
       await consumer.connect();
       await consumer.subscribe({
@@ -367,7 +374,12 @@ class KafkaSubscription implements Subscription {
     const from = this.replayFrom.get(`${physical}\u0000${partition}`);
     // Nothing delivered since the last commit (or the assignment): the read position is the commit.
     if (this.stopping || from === undefined || !(this.assignment[topic] ?? []).includes(partition)) return;
-    this.consumer.seek({ topic: physical, partition, offset: from });
+    try {
+      this.consumer.seek({ topic: physical, partition, offset: from });
+    } catch {
+      // kafkajs refuses a seek while it has no running consumer (crashed, not yet told us): its
+      // restart reads from the last commit, which is what was asked.
+    }
   }
 
   stop(): Promise<void> {
