@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { testServices } from '../../test/services.ts';
+import { relaunchLocalService, startLocalServices, stopLocalServices } from './services.ts';
 
 // The services that test/global-setup.ts started through infra/local/services.ts really work.
 describe('local services', () => {
@@ -66,5 +71,22 @@ describe('local services', () => {
     const response = await fetch(`${services.clickhouseUrl}/?query=${encodeURIComponent('SELECT 1')}`);
     expect(response.status).toBe(200);
     expect((await response.text()).trim()).toBe('1');
+  });
+
+  it('a service whose fixed port is taken fails at once and says the address is in use; one on free ports starts', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'livepulse-services-'));
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    try {
+      const taken = (squatter.address() as AddressInfo).port;
+      await expect(relaunchLocalService('redis', stateDir, taken)).rejects.toThrow(/redis: .* exited with .* while starting[\s\S]*address already in use/i);
+      const started = await startLocalServices(['redis'], { stateDir });
+      expect(started.endpoints.redisUrl).not.toContain(`:${taken}`);
+      await started.stop();
+    } finally {
+      squatter.close();
+      await stopLocalServices(stateDir, ['redis']);
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 });

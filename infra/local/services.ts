@@ -396,12 +396,33 @@ async function answersWithin(service: ServiceDefinition, record: ServiceRecord, 
 }
 
 /** `fixedPorts` come first (a relaunch keeps its endpoint); the rest are picked free. */
+/** A service exited while starting because a port it was given is taken. */
+class PortTakenError extends LocalServiceError {}
+
+const PORT_TAKEN = /EADDRINUSE|address already in use/i;
+const LAUNCH_ATTEMPTS = 3;
+
+/**
+ * Launches a service on `fixedPorts` plus free ones. A free port can be taken between choosing
+ * it and the service binding it (by another process on the machine); the launch then chooses
+ * again, unless the port was fixed.
+ */
 async function launch(service: ServiceDefinition, stateDir: string, fixedPorts: number[] = []): Promise<ServiceRecord> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = [...fixedPorts, ...(await freePorts(service.portCount - fixedPorts.length))];
+    try {
+      return await launchOn(service, stateDir, ports);
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || fixedPorts.length === service.portCount || attempt === LAUNCH_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function launchOn(service: ServiceDefinition, stateDir: string, ports: number[]): Promise<ServiceRecord> {
   const dir = join(stateDir, service.name);
   await mkdir(dir, { recursive: true });
   const logPath = join(dir, `${service.name}.log`);
   await writeFile(logPath, '');
-  const ports = [...fixedPorts, ...(await freePorts(service.portCount - fixedPorts.length))];
   const { command, args, version } = await service.prepare(dir, ports, logPath);
 
   const logFd = openSync(logPath, 'a');
@@ -428,7 +449,9 @@ async function launch(service: ServiceDefinition, stateDir: string, fixedPorts: 
   while (true) {
     if (exit) {
       await rm(join(dir, 'service.json'), { force: true });
-      throw new LocalServiceError(`${service.name}: ${command} exited with ${exit} while starting.\n${await logTail(logPath)}`);
+      const tail = await logTail(logPath);
+      const message = `${service.name}: ${command} exited with ${exit} while starting.\n${tail}`;
+      throw PORT_TAKEN.test(tail) ? new PortTakenError(message) : new LocalServiceError(message);
     }
     try {
       await service.probe(endpoints);
@@ -573,7 +596,23 @@ async function withStateLock<T>(stateDir: string, work: () => Promise<T>): Promi
 }
 
 /** Ports the OS hands out as free, all held until every one is known so they are distinct. */
+/** Ports this process handed out: services launched side by side must not be given the same one. */
+const handedOutPorts = new Set<number>();
+
 async function freePorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) {
+    for (const port of await unusedPorts(count - ports.length)) {
+      if (handedOutPorts.has(port)) continue;
+      handedOutPorts.add(port);
+      ports.push(port);
+    }
+  }
+  return ports;
+}
+
+/** Ports nothing listens on now, chosen by the kernel (the same one may come back once closed). */
+async function unusedPorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
       const server = createServer();
