@@ -395,7 +395,6 @@ async function answersWithin(service: ServiceDefinition, record: ServiceRecord, 
   }
 }
 
-/** `fixedPorts` come first (a relaunch keeps its endpoint); the rest are picked free. */
 /** A service exited while starting because a port it was given is taken. */
 class PortTakenError extends LocalServiceError {}
 
@@ -403,9 +402,9 @@ const PORT_TAKEN = /EADDRINUSE|address already in use/i;
 const LAUNCH_ATTEMPTS = 3;
 
 /**
- * Launches a service on `fixedPorts` plus free ones. A free port can be taken between choosing
- * it and the service binding it (by another process on the machine); the launch then chooses
- * again, unless the port was fixed.
+ * Launches a service on `fixedPorts` (first: a relaunch keeps its endpoint) plus free ones. A free
+ * port can be taken between choosing it and the service binding it (by another process on the
+ * machine); the launch then chooses again, unless every port was fixed.
  */
 async function launch(service: ServiceDefinition, stateDir: string, fixedPorts: number[] = []): Promise<ServiceRecord> {
   for (let attempt = 1; ; attempt++) {
@@ -595,7 +594,6 @@ async function withStateLock<T>(stateDir: string, work: () => Promise<T>): Promi
   }
 }
 
-/** Ports the OS hands out as free, all held until every one is known so they are distinct. */
 /** Ports this process handed out: services launched side by side must not be given the same one. */
 const handedOutPorts = new Set<number>();
 
@@ -611,7 +609,10 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/** Ports nothing listens on now, chosen by the kernel (the same one may come back once closed). */
+/**
+ * Ports nothing listens on now, chosen by the kernel, all held until every one is known so they
+ * are distinct (once closed, the kernel may hand the same one out again).
+ */
 async function unusedPorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
