@@ -1,13 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { relaunchLocalService, startLocalServices, stopLocalServices } from '../../infra/local/services.ts';
+import { AnswerDroppingProxy } from '../../test/answer-dropping-proxy.ts';
 import { testServices } from '../../test/services.ts';
 import { waitFor } from '../../test/wait-for.ts';
+import { BusUnavailableError } from './bus.ts';
 import { KafkaBus } from './kafka-bus.ts';
 
 const children: ChildProcess[] = [];
@@ -116,4 +119,54 @@ describe('kafka bus: the broker stops under a manual-commit consumer', () => {
       await stopLocalServices(stateDir, ['kafka']);
     }
   }, 360_000);
+});
+
+describe('kafka bus: a batch the broker wrote but whose acknowledgement was lost', () => {
+  it('fails that publish, and later publishes are neither refused as out of order nor dropped as its duplicates', async () => {
+    const [host, port] = testServices().kafkaBrokers.split(':');
+    const proxy = await AnswerDroppingProxy.start({ host: host!, port: Number(port) });
+    const bus = new KafkaBus({
+      brokers: [`127.0.0.1:${proxy.port}`],
+      clientId: 'lost-ack-test',
+      defaultPartitions: 1,
+      replicationFactor: 1,
+      publish: { lingerMs: 0, maxBatchMessages: 100, maxBufferedMessages: 1_000 },
+      // Every connection, including those to the address the broker advertises, goes through the proxy.
+      socketFactory: ({ onConnect }) => connect({ host: '127.0.0.1', port: proxy.port }, onConnect),
+    });
+    const topic = `lost-ack.${randomUUID().slice(0, 8)}`;
+    const batch = (name: string, size: number) => Array.from({ length: size }, (_, i) => ({ key: 'one-key', value: Buffer.from(`${name}${i}`) }));
+    const values = (messages: Array<{ value: Buffer }>) => messages.map((m) => m.value.toString());
+    try {
+      await bus.ensureTopics([{ name: topic, partitions: 1 }]);
+      await bus.publish(topic, batch('a', 3));
+
+      // The broker writes b0..b4, and every answer is lost until kafkajs gives up on the batch.
+      proxy.dropAnswers();
+      await expect(bus.publish(topic, batch('b', 5))).rejects.toThrow(BusUnavailableError);
+      proxy.passAnswers();
+
+      // A batch of another size (which the broker would refuse as out of order, for good) and one
+      // of the lost batch's size (which it would take for that batch's retry and not write).
+      await bus.publish(topic, batch('c', 7));
+      await bus.publish(topic, batch('d', 5));
+
+      const received: string[] = [];
+      const subscription = await bus.subscribe({
+        groupId: `lost-ack-${randomUUID()}`,
+        topics: [topic],
+        handleBatch: async (delivered) => void received.push(...values(delivered.messages)),
+      });
+      try {
+        await waitFor('the four batches', () => received.length >= 20, { timeoutMs: 60_000, intervalMs: 200 });
+      } finally {
+        await subscription.stop();
+      }
+      // At least once: the failed batch was written (a retry of it would be a duplicate for consumers to drop).
+      expect(received).toEqual(values([...batch('a', 3), ...batch('b', 5), ...batch('c', 7), ...batch('d', 5)]));
+    } finally {
+      await bus.close();
+      await proxy.close();
+    }
+  }, 180_000);
 });

@@ -1,4 +1,4 @@
-import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type ISocketFactory, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import {
   BusBackpressureError,
@@ -23,6 +23,8 @@ export interface KafkaBusOptions {
   replicationFactor: number;
   ssl?: boolean;
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  /** How connections to brokers are opened (kafkajs's default: a TCP or TLS socket to each broker), e.g. through a proxy. */
+  socketFactory?: ISocketFactory;
   publish: LingerTuning;
   /**
    * Idempotent producers publishing side by side (default 1). Each allows one request in flight,
@@ -84,6 +86,7 @@ export class KafkaBus implements Bus {
       brokers: options.brokers,
       ssl: options.ssl,
       sasl: options.sasl as SASLOptions | undefined,
+      socketFactory: options.socketFactory,
       connectionTimeout: 3_000,
       requestTimeout: 30_000,
       retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
@@ -99,14 +102,7 @@ export class KafkaBus implements Bus {
     const tuning: LingerTuning = { ...options.publish, maxConcurrentSends: 1 };
     this.lanes = Array.from({ length: count }, () => {
       const lane: ProducerLane = {
-        // Idempotence makes broker-side retries safe (no duplicates, order kept per partition).
-        producer: this.kafka.producer({
-          idempotent: true,
-          maxInFlightRequests: 1,
-          allowAutoTopicCreation: false,
-          // Kafka's murmur2 placement, the same as the embedded log and Java clients.
-          createPartitioner: Partitioners.DefaultPartitioner,
-        }),
+        producer: this.createProducer(),
         connection: null,
         // One send at a time per producer: the idempotent producer allows one request in flight per
         // broker anyway, and what arrives meanwhile joins the next batch instead of queuing inside kafkajs.
@@ -115,6 +111,31 @@ export class KafkaBus implements Bus {
       return lane;
     });
     this.admin = this.kafka.admin();
+  }
+
+  private createProducer(): Producer {
+    // Idempotence makes broker-side retries safe (no duplicates, order kept per partition).
+    return this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // Kafka's murmur2 placement, the same as the embedded log and Java clients.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+  }
+
+  /**
+   * After a failed send the broker may still have written the batch (its answer lost), yet kafkajs
+   * rewinds its sequence numbers, so the broker would refuse every later batch to that partition
+   * as out of order, or take one of the same size for the lost batch's retry and not write it. A
+   * new producer starts a new idempotence session; the failed batch, if written, is then a
+   * duplicate that its publisher's retry adds and consumers drop (at least once).
+   */
+  private renewProducer(lane: ProducerLane): void {
+    const stale = lane.producer;
+    lane.producer = this.createProducer();
+    lane.connection = null;
+    stale.disconnect().catch((error: unknown) => this.options.logger?.warn({ err: error }, 'could not disconnect a renewed Kafka producer'));
   }
 
   private topicName(topic: string): string {
@@ -166,7 +187,8 @@ export class KafkaBus implements Bus {
     } finally {
       clearTimeout(timer);
       // Keep the in-flight count honest until kafkajs has really given up on the batch.
-      await sending.catch(() => undefined);
+      const failed = await sending.then(() => false, () => true);
+      if (failed) this.renewProducer(lane);
     }
   }
 
