@@ -75,6 +75,7 @@ export async function playSimulation(plan: SimulationPlan, options: PlayOptions)
       if (options.signal?.aborted) throw new CollectorDeliveryError('aborted');
       let status = 0;
       let answer: CollectorAnswer | undefined;
+      let refusal = '';
       let networkError: unknown;
       try {
         report.requests += 1;
@@ -87,7 +88,7 @@ export async function playSimulation(plan: SimulationPlan, options: PlayOptions)
         });
         status = response.status;
         if (status === 202 || status === 200) answer = (await response.json()) as CollectorAnswer;
-        else await response.arrayBuffer();
+        else refusal = await response.text();
       } catch (error) {
         networkError = error;
       }
@@ -99,7 +100,9 @@ export async function playSimulation(plan: SimulationPlan, options: PlayOptions)
       }
       const retryable = networkError !== undefined || status === 429 || status === 503 || status >= 500;
       if (!retryable || Date.now() > deadline) {
-        throw new CollectorDeliveryError(`the collector answered ${status || String(networkError)} for a batch of view ${view.viewId}`, { cause: networkError });
+        // The collector's own words (e.g. which bus error), so a failed run says why.
+        const said = refusal ? `: ${refusal.slice(0, 500)}` : '';
+        throw new CollectorDeliveryError(`the collector answered ${status || String(networkError)}${said} for a batch of view ${view.viewId}, attempt ${attempt + 1}`, { cause: networkError });
       }
       report.retries += 1;
       await sleep(Math.min(5_000, 100 * 2 ** attempt) * (0.5 + random.next()));
