@@ -653,9 +653,16 @@ function kafkaServerProperties(port: number, controllerPort: number, dataDir: st
   ].join('\n')}\n`;
 }
 
-/** Kafka's cluster ids are 16 random bytes in unpadded base64url, as `kafka-storage random-uuid` prints. */
-function kafkaClusterId(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * Kafka's cluster ids are 16 random bytes in unpadded base64url, as `kafka-storage random-uuid`
+ * prints. Like Kafka's own `Uuid.randomUuid()`, never one that starts with "-": the storage tool
+ * would read it as an option ("argument --cluster-id: expected one argument").
+ */
+export function kafkaClusterId(random: (size: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function redisAnswersPing(port: number): Promise<void> {
