@@ -27,6 +27,13 @@ function plan(seed: number) {
   return planSimulation({ viewers: 80, durationMs: 150_000, seed, startAt: START, streams: 3, maxRebufferMs: settings.maxRebufferMs });
 }
 
+/** The plan's events as the collector would receive them: late within half the allowed lateness, a share sent twice, in arrival order. */
+function lateAndRepeated(scripted: ReturnType<typeof plan>, jitter: SeededRandom, repeatedShare: number): EnrichedPlayerEvent[] {
+  const reordered = collectedEvents(scripted, { deliveryDelayMs: () => jitter.int(0, settings.allowedLatenessMs / 2) });
+  const repeated = reordered.flatMap((e) => (jitter.chance(repeatedShare) ? [e, { ...e, received_at: e.received_at + jitter.int(0, 5_000) }] : [e]));
+  return repeated.sort((a, b) => a.received_at - b.received_at);
+}
+
 interface Logged {
   offset: string;
   event: EnrichedPlayerEvent;
@@ -220,9 +227,7 @@ describe('partition analytics', () => {
     const scripted = plan(12);
     const inOrder = run(collectedEvents(scripted));
     const jitter = new SeededRandom(99);
-    const reordered = collectedEvents(scripted, { deliveryDelayMs: () => jitter.int(0, settings.allowedLatenessMs / 2) });
-    const duplicated = reordered.flatMap((e) => (jitter.chance(0.2) ? [e, { ...e, received_at: e.received_at + jitter.int(0, 5_000) }] : [e]));
-    duplicated.sort((a, b) => a.received_at - b.received_at);
+    const duplicated = lateAndRepeated(scripted, jitter, 0.2);
     expect(duplicated.map((e) => e.event_id)).not.toEqual(collectedEvents(scripted).map((e) => e.event_id));
 
     const shuffled = run(duplicated, 5);
@@ -233,9 +238,7 @@ describe('partition analytics', () => {
   it('keeps the open windows as running totals equal to their rows computed afresh, whatever the order and batching', () => {
     const scripted = plan(21);
     const jitter = new SeededRandom(7);
-    const reordered = collectedEvents(scripted, { deliveryDelayMs: () => jitter.int(0, settings.allowedLatenessMs / 2) });
-    const duplicated = reordered.flatMap((e) => (jitter.chance(0.2) ? [e, { ...e, received_at: e.received_at + jitter.int(0, 5_000) }] : [e]));
-    duplicated.sort((a, b) => a.received_at - b.received_at);
+    const duplicated = lateAndRepeated(scripted, jitter, 0.2);
     openWindowsChecked = 0;
     // drive() compares every open window after each early emission; views start, pause, end and are folded on the way.
     const out = run(duplicated, 8);
@@ -380,9 +383,7 @@ describe('partition analytics', () => {
   it('leaves the latest-value table equal to the ground truth, with early rows, retractions and crashes between persist and publish', () => {
     const scripted = plan(25);
     const jitter = new SeededRandom(5);
-    const reordered = collectedEvents(scripted, { deliveryDelayMs: () => jitter.int(0, settings.allowedLatenessMs / 2) });
-    const duplicated = reordered.flatMap((e) => (jitter.chance(0.1) ? [e, { ...e, received_at: e.received_at + jitter.int(0, 5_000) }] : [e]));
-    duplicated.sort((a, b) => a.received_at - b.received_at);
+    const duplicated = lateAndRepeated(scripted, jitter, 0.1);
     const entries = log(duplicated);
     const truth = computeGroundTruth(scripted, settings);
     const expected = Object.entries(truth.streams)
