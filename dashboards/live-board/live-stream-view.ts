@@ -9,7 +9,10 @@ export interface LiveStreamView {
   stream_id: string;
   creator_id: string | null;
   viewers: {
-    /** Concurrent viewers in the latest window any source partition reported. */
+    /**
+     * Concurrent viewers in the newest window any source partition has reached, a partition not
+     * there yet counting with its newest figure (never as empty: see live-edge.ts).
+     */
     current: number;
     /** Start of that window (epoch ms), null before any was reported. */
     window_start: number | null;
@@ -66,7 +69,7 @@ function chatSeries(perSecond: Array<[number, number]>, nowMs: number): LiveStre
 }
 
 export function liveStreamView(streamId: string, facets: StreamFacets, nowMs: number): LiveStreamView {
-  const totals = viewerTotals(facets.viewers);
+  const totals = viewerTotals(facets.viewers, facets.sources);
   const latest = totals.at(-1);
   const writerPeak = Math.max(0, ...Object.values(facets.viewers).map((v) => v.peak));
   const perSecond = facets.chat?.per_second ?? [];

@@ -7,10 +7,10 @@ import { deadLetterMessage, type DeadLetter } from '../../core/dead-letters.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import { enrichedPlayerEventValidator } from '../../core/schemas/player-event.ts';
 import { TOPICS } from '../../core/topics.ts';
-import { publishBounded, windowFinalMessages, windowRowsMessages, type WindowRow } from './aggregate-messages.ts';
+import { publishBounded, watermarkMessage, windowFinalMessages, windowRowsMessages, type WindowRow } from './aggregate-messages.ts';
 import type { ClosedWindow, IncomingEvent, PartitionAnalytics, PartitionProgress, SideOutput } from './partition-analytics.ts';
 import { StateStore, type StateWrite } from './state-store.ts';
-import { rowKey } from './window-rows.ts';
+import { rowKey, windowStartOf } from './window-rows.ts';
 
 /**
  * The viewer-analytics processor: a consumer group over `player.events` that drives one
@@ -293,6 +293,8 @@ export class ViewerAnalyticsProcessor {
     // Closing changes the state further; those changes go with the next checkpoint, and a replay closes the same windows again.
     const { closed, sideOutputs } = analytics.closeDueWindows();
     if (closed.length > 0) aggregates.push(...this.closedMessages(rt, analytics, partition, closed, now));
+    // Last, after the rows it vouches for (one key, so it arrives after them): readers can tell a partition that is behind from one without views.
+    if (open) aggregates.push(...this.watermarkMessages(analytics, partition, now));
     this.m.views.set({ partition: String(partition) }, analytics.views.size);
     if (analytics.progress.watermark !== null) this.m.watermarkLag.set({ partition: String(partition) }, (now - analytics.progress.watermark) / 1000);
     return { uncommitted, state, folded, aggregates, letters: sideOutputs.map((s) => sideOutputLetter(s, partition)) };
@@ -350,6 +352,22 @@ export class ViewerAnalyticsProcessor {
     if (retractions.length > 0) messages.push(...windowRowsMessages({ group: this.groupId, source_partition: partition, version, emitted_at: now }, retractions));
     this.m.windowsClosed.inc(closed.length);
     return messages;
+  }
+
+  private watermarkMessages(analytics: PartitionAnalytics, partition: number, now: number): OutgoingMessage[] {
+    const { watermark, nextWindowToClose } = analytics.progress;
+    if (watermark === null || nextWindowToClose === null) return [];
+    return [
+      watermarkMessage({
+        group: this.groupId,
+        source_partition: partition,
+        version: analytics.version(false).toString(),
+        emitted_at: now,
+        watermark,
+        watermark_window_start: windowStartOf(watermark, this.options.settings.windowMs),
+        closed_before: nextWindowToClose,
+      }),
+    ];
   }
 
   private async publishSideOutputs(letters: DeadLetter[]): Promise<void> {

@@ -1,0 +1,72 @@
+/**
+ * Concurrent viewers at the live edge, from per-source-partition window rows. A stream's views
+ * are spread over the processor's source partitions, and each partition reports a window when its
+ * own watermark reaches it: at a window boundary some have reported the new window and others
+ * not yet (an idle partition moves on only `ANALYTICS_IDLE_ADVANCE_MS` later). Summing only the
+ * rows present for the newest window would count the partitions still behind as empty.
+ *
+ * So a source that has not reached a window counts with its figure from the newest window it has
+ * reached (carried forward), and a source that has reached a window without a row for the stream
+ * there has no views of it (0). How far a source has reached comes from its `viewer_watermark`
+ * messages (aggregate-messages.ts). A source whose watermark is unknown (rows from before
+ * watermarks were published) is not carried forward: its figure after its newest row is unknown,
+ * and carrying it could hold up views that ended long ago.
+ *
+ * The same rule runs here (live board, highlight detector) and in SQL (`liveEdgeConcurrencySql`,
+ * the Grafana "now" panels and the creator report).
+ */
+export interface SourceWindows {
+  /** [window start (epoch ms), concurrent views, …] of one source partition for one stream. */
+  windows: ReadonlyArray<readonly [start: number, concurrent: number, ...rest: unknown[]]>;
+  /** Start of the window the source's watermark is in, when known. */
+  reached?: number | undefined;
+}
+
+interface ResolvedSource {
+  counts: Map<number, number>;
+  reached: number;
+  carried: boolean;
+}
+
+function resolve(sources: Iterable<SourceWindows>): ResolvedSource[] {
+  const resolved: ResolvedSource[] = [];
+  for (const source of sources) {
+    const counts = new Map<number, number>();
+    let reached = source.reached ?? -Infinity;
+    for (const [start, concurrent] of source.windows) {
+      counts.set(start, concurrent);
+      if (start > reached) reached = start;
+    }
+    if (reached !== -Infinity) resolved.push({ counts, reached, carried: source.reached !== undefined });
+  }
+  return resolved;
+}
+
+/** The source's figure for window `start`: its row there, or, when it has not reached `start`, its newest figure. */
+function figureAt(source: ResolvedSource, start: number): number {
+  if (start <= source.reached) return source.counts.get(start) ?? 0;
+  return source.carried ? (source.counts.get(source.reached) ?? 0) : 0;
+}
+
+/**
+ * The stream's concurrent viewers per window, oldest first: every window some source has a row
+ * for or has reached, up to the newest reached, each the sum of the sources' figures for it.
+ */
+export function liveEdgeSeries(sources: Iterable<SourceWindows>): Array<[number, number]> {
+  const resolved = resolve(sources);
+  const starts = new Set<number>();
+  for (const source of resolved) {
+    starts.add(source.reached);
+    for (const start of source.counts.keys()) starts.add(start);
+  }
+  return [...starts]
+    .sort((a, b) => a - b)
+    .map((start) => [start, resolved.reduce((total, source) => total + figureAt(source, start), 0)]);
+}
+
+/** The newest point of {@link liveEdgeSeries} at or before `atMs`, or undefined when there is none. */
+export function liveEdgeAt(sources: Iterable<SourceWindows>, atMs: number): [number, number] | undefined {
+  let found: [number, number] | undefined;
+  for (const point of liveEdgeSeries(sources)) if (point[0] <= atMs) found = point;
+  return found;
+}
