@@ -70,3 +70,38 @@ export function liveEdgeAt(sources: Iterable<SourceWindows>, atMs: number): [num
   for (const point of liveEdgeSeries(sources)) if (point[0] <= atMs) found = point;
   return found;
 }
+
+/**
+ * The same rule in SQL, over `viewer_windows` and `viewer_source_watermarks` (migration 0055):
+ * viewers per window and `key` (a column of viewer_windows, e.g. stream_id), for the rows matching
+ * `filter`. The rows of each source partition are summed as they are; a source whose newest row is
+ * at the window it has reached (it still has views) is carried, with that row's figure, into every
+ * later window of the result. Sources with no watermark row are not carried (see above).
+ */
+function liveEdgeWith(filter: string, key: string): string {
+  return `WITH
+  edge_rows AS (SELECT window_start, ${key} AS edge_key, source_partition, concurrent_views FROM viewer_windows FINAL WHERE ${filter}),
+  edge_sources AS (SELECT source_partition, max(watermark_window_start) AS reached FROM viewer_source_watermarks FINAL GROUP BY source_partition),
+  edge_windows AS (SELECT DISTINCT window_start FROM edge_rows
+                   UNION DISTINCT SELECT reached AS window_start FROM edge_sources WHERE reached >= (SELECT min(window_start) FROM edge_rows)),
+  edge_carried AS (SELECT r.edge_key AS edge_key, max(r.window_start) AS newest_row, any(s.reached) AS reached, argMax(r.concurrent_views, r.window_start) AS figure
+                   FROM edge_rows AS r INNER JOIN edge_sources AS s ON s.source_partition = r.source_partition
+                   GROUP BY r.edge_key, r.source_partition HAVING newest_row >= reached AND figure > 0),
+  edge_viewers AS (SELECT window_start, edge_key, sum(viewers) AS viewers FROM (
+                     SELECT window_start, edge_key, concurrent_views AS viewers FROM edge_rows
+                     UNION ALL
+                     SELECT w.window_start AS window_start, c.edge_key AS edge_key, c.figure AS viewers FROM edge_carried AS c CROSS JOIN edge_windows AS w WHERE w.window_start > c.newest_row)
+                   GROUP BY window_start, edge_key)`;
+}
+
+/** Viewers per window and key at the live edge: `(window_start, key, viewers)`, one row per window and key that has rows or carried figures. */
+export function liveEdgeViewersSql(filter: string, key = 'stream_id'): string {
+  return `${liveEdgeWith(filter, key)}
+SELECT window_start, edge_key AS ${key}, viewers FROM edge_viewers`;
+}
+
+/** The viewers of every key together in the newest window of the live edge (one row, `concurrent_viewers`; 0 when nobody watches). */
+export function liveEdgeNowSql(filter: string): string {
+  return `${liveEdgeWith(filter, 'stream_id')}
+SELECT toUInt64(sumIf(viewers, window_start = (SELECT max(window_start) FROM edge_windows))) AS concurrent_viewers FROM edge_viewers`;
+}
