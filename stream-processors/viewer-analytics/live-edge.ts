@@ -105,3 +105,13 @@ export function liveEdgeNowSql(filter: string): string {
   return `${liveEdgeWith(filter, 'stream_id')}
 SELECT toUInt64(sumIf(viewers, window_start = (SELECT max(window_start) FROM edge_windows))) AS concurrent_viewers FROM edge_viewers`;
 }
+
+/**
+ * SQL: the start of the oldest window some source partition has not closed yet (its final rows
+ * not all published), among the sources that reported in the ten minutes before the newest
+ * report (a consumer group no longer running holds nothing up); far in the future when none has
+ * reported. Final-only figures (the creator report) stop before it, so a window counts once every
+ * source has closed it, never with some partitions' finals missing.
+ */
+export const CLOSED_BY_EVERY_SOURCE_SQL = `(SELECT ifNull(minOrNull(closed_before), toDateTime(4294967295, 'UTC')) FROM viewer_source_watermarks FINAL
+  WHERE emitted_at >= (SELECT max(emitted_at) FROM viewer_source_watermarks) - INTERVAL 10 MINUTE)`;

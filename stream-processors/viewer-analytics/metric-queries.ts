@@ -1,4 +1,5 @@
 import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
+import { CLOSED_BY_EVERY_SOURCE_SQL } from './live-edge.ts';
 import { qoeMetrics, ratioPercentage, type QoeMetrics, type ViewMetricTotals } from './qoe-formulas.ts';
 
 /**
@@ -275,11 +276,12 @@ export function creatorConcurrencyByInterval(
 
 /**
  * Concurrent viewers per 10 s window with viewers, summed over partitions and over the streams
- * that share a `key` (a fixed expression: the stream, or '' for all the creator's streams).
+ * that share a `key` (a fixed expression: the stream, or '' for all the creator's streams). Only
+ * windows every source partition has closed: before that, some partitions' finals are missing.
  */
 function creatorWindows(key: 'stream_id' | "''"): string {
   return `SELECT ${key} AS key, window_start, sum(concurrent_views) AS viewers FROM creator_concurrency FINAL
-          WHERE ${CREATOR_FILTER} AND ${IN_RANGE('window_start')}
+          WHERE ${CREATOR_FILTER} AND ${IN_RANGE('window_start')} AND window_start < ${CLOSED_BY_EVERY_SOURCE_SQL}
           GROUP BY key, window_start HAVING viewers > 0`;
 }
 
