@@ -44,6 +44,13 @@ describe('reading a batch', () => {
     expect(read.skipped).toBe(2);
   });
 
+  it('reads each source partition\'s newest progress from its watermark messages', () => {
+    const watermark = (sourcePartition: number, version: number, windowStart: number) => ({ type: 'viewer_watermark', group: 'viewer-analytics', source_partition: sourcePartition, version: String(version), emitted_at: T0, watermark: windowStart + 500, watermark_window_start: windowStart, closed_before: windowStart - 40_000 });
+    const read = readBatch(batch(TOPICS.analyticsAggregates, 0, [watermark(0, 1, T0), rowsMessage(0, 2, [windowRow('s', T0 + 10_000, 1)]), watermark(0, 2, T0 + 10_000), watermark(1, 5, T0)]));
+    expect(Object.fromEntries(read.sources)).toEqual({ 'viewer-analytics:0': { reached: T0 + 10_000, version: '2' }, 'viewer-analytics:1': { reached: T0, version: '5' } });
+    expect([...read.streams.keys()]).toEqual(['s']);
+  });
+
   it('ignores aggregates that are not viewer window rows without calling them unreadable', () => {
     const read = readBatch(batch(TOPICS.analyticsAggregates, 0, [{ type: 'something_else' }]));
     expect([read.streams.size, read.skipped]).toEqual([0, 0]);
@@ -75,6 +82,19 @@ describe('a stream’s live view', () => {
       series: [{ window_start: T0, concurrent: 7 }, { window_start: T0 + 10_000, concurrent: 10 }, { window_start: T0 + 20_000, concurrent: 7 }],
     });
     expect(view.creator_id).toBe('creator-of-s');
+  });
+
+  it('right after a window boundary, counts a partition that has not reached the new window with its newest figure', () => {
+    // Partition 0 has reported the new window; partition 1 is still in the one before: 2 + 1 viewers, not 2.
+    const edge = fold([
+      batch(TOPICS.analyticsAggregates, 0, [rowsMessage(0, 1, [windowRow('e', T0, 2)]), rowsMessage(0, 2, [windowRow('e', T0 + 10_000, 2)])]),
+      batch(TOPICS.analyticsAggregates, 1, [rowsMessage(1, 1, [windowRow('e', T0, 1)])]),
+    ]).get('e')!;
+    const sources = { 'viewer-analytics:0': { reached: T0 + 10_000, version: '2' }, 'viewer-analytics:1': { reached: T0, version: '1' } };
+    expect(liveStreamView('e', { ...edge, sources }, T0 + 11_000).viewers).toMatchObject({ current: 3, window_start: T0 + 10_000 });
+    // Partition 1 reached the new window without a row for the stream: its viewer has gone.
+    const moved = { ...sources, 'viewer-analytics:1': { reached: T0 + 10_000, version: '2' } };
+    expect(liveStreamView('e', { ...edge, sources: moved }, T0 + 12_000).viewers).toMatchObject({ current: 2, window_start: T0 + 10_000 });
   });
 
   it('rates chat over the last 10 s and 60 s', () => {

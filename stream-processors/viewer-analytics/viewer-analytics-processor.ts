@@ -23,7 +23,8 @@ import { rowKey, windowStartOf } from './window-rows.ts';
  * while the next batches are applied:
  *
  * 1. persist what changed (state store);
- * 2. then, side by side: publish the early rows and the final chunks;
+ * 2. then, side by side: publish the early rows and the final chunks, and after them the
+ *    partition's watermark (`viewer_watermark`, when its window moved: see live-edge.ts);
  * 3. once all of it is acknowledged, commit the offsets it covers (the bus is in manual commit
  *    mode, so batches in between are read on without a commit).
  *
@@ -102,6 +103,8 @@ function processorMetrics(metrics: Metrics) {
 
 export class ViewerAnalyticsProcessor {
   private readonly runtimes = new Map<number, PartitionRuntime>();
+  /** Per partition, the progress last published in a `viewer_watermark` message, and when. */
+  private readonly publishedProgress = new Map<number, { progress: string; at: number }>();
   private readonly stateStore: StateStore;
   private readonly groupId: string;
   private readonly now: () => number;
@@ -354,9 +357,19 @@ export class ViewerAnalyticsProcessor {
     return messages;
   }
 
+  /**
+   * The partition's progress, when the window its watermark is in or the windows closed moved on,
+   * or half a window after the last one (so a reader that started from the latest offsets learns
+   * it soon). Not at every emission: an idle partition's watermark moves every emission.
+   */
   private watermarkMessages(analytics: PartitionAnalytics, partition: number, now: number): OutgoingMessage[] {
     const { watermark, nextWindowToClose } = analytics.progress;
     if (watermark === null || nextWindowToClose === null) return [];
+    const { windowMs } = this.options.settings;
+    const progress = `${windowStartOf(watermark, windowMs)}:${nextWindowToClose}`;
+    const last = this.publishedProgress.get(partition);
+    if (last && last.progress === progress && now - last.at < windowMs / 2) return [];
+    this.publishedProgress.set(partition, { progress, at: now });
     return [
       watermarkMessage({
         group: this.groupId,
@@ -364,7 +377,7 @@ export class ViewerAnalyticsProcessor {
         version: analytics.version(false).toString(),
         emitted_at: now,
         watermark,
-        watermark_window_start: windowStartOf(watermark, this.options.settings.windowMs),
+        watermark_window_start: windowStartOf(watermark, windowMs),
         closed_before: nextWindowToClose,
       }),
     ];
