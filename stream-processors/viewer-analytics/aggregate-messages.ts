@@ -130,7 +130,7 @@ export const WatermarkMessageSchema = Type.Object(
     emitted_at: Epoch('Processing time of the emission'),
     watermark: Epoch('The source partition’s watermark (collector time), epoch ms'),
     watermark_window_start: Epoch('Start of the window the watermark is in: every row of the windows up to it has been published'),
-    closed_before: Type.Integer({ description: "Windows starting before this are closed: their final rows have been published" }),
+    closed_before: Type.Integer({ description: 'Windows starting before this are closed: their final rows have been published' }),
   },
   { additionalProperties: false },
 );
