@@ -17,7 +17,7 @@ import { liveBoardService } from '../dashboards/live-board/service.ts';
 import { ingestApiService } from '../ingest-api/service.ts';
 import { clickHouseSinkService } from '../stream-processors/sinks/clickhouse-sink.ts';
 import { viewerAnalyticsService } from '../stream-processors/viewer-analytics/service.ts';
-import { testServices } from './services.ts';
+import { TEST_PLATFORM_SECRETS, testPlatformEnv } from './platform-env.ts';
 import { waitFor } from './wait-for.ts';
 
 /**
@@ -35,8 +35,6 @@ const PARTITIONS = 4;
 const FRESHNESS_MS = 5_000;
 const POLL_MS = 250;
 const POLL_FOR_MS = 60_000;
-const WRITE_KEY = 'live-edge-write-key-0123456789';
-const JWT_SECRET = 'live-edge-test-jwt-secret-0123456789abcdef';
 
 type Action = { at: number; view: number; kind: 'join' | 'heartbeat' | 'pause' | 'resume' | 'leave' };
 interface Change {
@@ -78,19 +76,9 @@ describe('the live edge: every "now" reading is the true count', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'livepulse-live-edge-'));
-    const config = loadConfig({
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      LIVEPULSE_DATA_DIR: dataDir,
-      CLICKHOUSE_URL: testServices().clickhouseUrl,
-      CLICKHOUSE_DATABASE: database,
-      EMBEDDED_BUS_PARTITIONS: String(PARTITIONS),
-      LIVEPULSE_WRITE_KEYS: `demo:${WRITE_KEY}`,
-      LIVEPULSE_JWT_SECRET: JWT_SECRET,
-      LIVEPULSE_IVS_WEBHOOK_SECRET: 'live-edge-test-ivs-secret',
-    });
+    const config = loadConfig(testPlatformEnv(dataDir, database, { EMBEDDED_BUS_PARTITIONS: String(PARTITIONS) }));
     platform = await startPlatform(config, [ingestApiService, viewerAnalyticsService, clickHouseSinkService, liveBoardService], pino({ level: 'silent' }));
-    token = await mintApiToken({ secret: JWT_SECRET, sub: 'live-edge-admin', role: 'admin', ttlSeconds: 3_600 });
+    token = await mintApiToken({ secret: TEST_PLATFORM_SECRETS.jwtSecret, sub: 'live-edge-admin', role: 'admin', ttlSeconds: 3_600 });
   }, 120_000);
 
   afterAll(async () => {
@@ -148,7 +136,7 @@ describe('the live edge: every "now" reading is the true count', () => {
       const before = watching.size;
       if (action.kind === 'join' || action.kind === 'resume') watching.add(action.view);
       if (action.kind === 'pause' || action.kind === 'leave') watching.delete(action.view);
-      const response = await fetch(`${platform.url}/v1/events?key=${WRITE_KEY}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const response = await fetch(`${platform.url}/v1/events?key=${TEST_PLATFORM_SECRETS.writeKey}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       expect(response.status, await response.text()).toBe(202);
       if (watching.size !== before) truth.push({ sentAt: now, acceptedAt: Date.now(), before, after: watching.size });
     };

@@ -22,7 +22,7 @@ import { planSimulation } from '../../stream-processors/simulator/viewer-scripts
 import { peakConcurrencyByMinute, viewTotals, windowMetrics } from '../../stream-processors/viewer-analytics/metric-queries.ts';
 import { viewerAnalyticsService } from '../../stream-processors/viewer-analytics/service.ts';
 import { countViewSummaries } from '../../test/analytics-truth.ts';
-import { testServices } from '../../test/services.ts';
+import { testPlatformEnv } from '../../test/platform-env.ts';
 import { waitFor } from '../../test/wait-for.ts';
 import { clickHouseQueries, type BoardSpec, type ColumnKind } from './board-model.ts';
 import { BOARDS } from './boards.ts';
@@ -78,15 +78,7 @@ describe('the Grafana boards on ClickHouse, over data the services wrote', () =>
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'livepulse-boards-'));
-    const config = loadConfig({
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      LIVEPULSE_DATA_DIR: dataDir,
-      CLICKHOUSE_URL: testServices().clickhouseUrl,
-      CLICKHOUSE_DATABASE: database,
-      LIVEPULSE_WRITE_KEYS: 'demo:boards-write-key',
-      LIVEPULSE_JWT_SECRET: 'boards-test-jwt-secret-0123456789abcdef',
-      LIVEPULSE_IVS_WEBHOOK_SECRET: 'boards-test-ivs-secret',
+    const config = loadConfig(testPlatformEnv(dataDir, database, {
       ANALYTICS_WINDOW_MS: String(settings.windowMs),
       ANALYTICS_ALLOWED_LATENESS_MS: String(settings.allowedLatenessMs),
       ANALYTICS_VIEW_INACTIVE_MS: String(settings.inactiveAfterMs),
@@ -99,7 +91,7 @@ describe('the Grafana boards on ClickHouse, over data the services wrote', () =>
       CLIP_MAX_ATTEMPTS: '1',
       CLIP_RECORDING_GRACE_MS: '1000',
       CLIP_SCAN_INTERVAL_MS: '500',
-    });
+    }));
     platform = await startPlatform(
       config,
       [ingestApiService, chatGatewayService, moderationService, viewerAnalyticsService, clickHouseSinkService, highlightDetectorService, clipWorkerService],

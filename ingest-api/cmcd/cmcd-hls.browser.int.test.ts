@@ -1,12 +1,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '../../core/topics.ts';
 import { waitFor } from '../../test/wait-for.ts';
-import { launchChromium, startPageServer, writeTestHls, type PageServer } from '../testing/browser-playback.ts';
-import { startTestCollector, TEST_WRITE_KEY, type TestCollector } from '../testing/test-collector.ts';
+import { startBrowserPlayback, writeTestHls, type BrowserPlayback } from '../testing/browser-playback.ts';
+import { TEST_WRITE_KEY } from '../testing/test-collector.ts';
 
 /**
  * The hls.js configuration docs/player-integration.md gives, run as written (read from the doc)
@@ -18,11 +17,7 @@ import { startTestCollector, TEST_WRITE_KEY, type TestCollector } from '../testi
 const VIEWER = 'viewer-documented';
 
 let workDir: string;
-let pageServer: PageServer;
-let pageOrigin: string;
-let collector: TestCollector;
-let collectorUrl: string;
-let browser: Browser;
+let playback: BrowserPlayback;
 
 /** The doc's hls.js example, with its placeholders replaced; fails when the doc no longer has what is replaced. */
 async function documentedConfiguration(contentId: string): Promise<string> {
@@ -32,7 +27,7 @@ async function documentedConfiguration(contentId: string): Promise<string> {
   if (!snippet) throw new Error('docs/player-integration.md: no hls.js example under "CMCD only"');
   const replacements: Array<[RegExp, string]> = [
     [/const hls = new Hls\(/, 'new Hls('],
-    [/'https:\/\/collect\.example\.com\/v1\/cmcd\?key=[^']*'/, JSON.stringify(`${collectorUrl}/v1/cmcd?key=${TEST_WRITE_KEY}`)],
+    [/'https:\/\/collect\.example\.com\/v1\/cmcd\?key=[^']*'/, JSON.stringify(`${playback.collectorUrl}/v1/cmcd?key=${TEST_WRITE_KEY}`)],
     [/contentId: '[^']*'/, `contentId: ${JSON.stringify(contentId)}`],
     [/interval: 10,/, 'interval: 2,'],
   ];
@@ -60,10 +55,7 @@ beforeAll(async () => {
   // 10 s of test pattern in 2 s segments.
   await writeTestHls(workDir, { size: '320x180', audio: false });
   let html = '';
-  pageServer = await startPageServer(workDir, () => html);
-  pageOrigin = pageServer.origin;
-  collector = await startTestCollector({ LIVEPULSE_WRITE_KEY_ORIGINS: `demo=${pageOrigin}` });
-  collectorUrl = await collector.app.listen({ port: 0, host: '127.0.0.1' });
+  playback = await startBrowserPlayback(workDir, () => html);
 
   const documented = await documentedConfiguration('documented-stream');
   const withoutIncludeKeys = (await documentedConfiguration('no-include-keys-stream')).replace(/^\s*includeKeys: .*\n/m, '');
@@ -72,13 +64,10 @@ beforeAll(async () => {
     { video: 'documented', config: documented },
     { video: 'without-include-keys', config: withoutIncludeKeys },
   ]);
-  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await collector?.close();
-  await pageServer?.close();
+  await playback?.close();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
@@ -89,14 +78,14 @@ interface StoredEvent {
   viewer_id: string;
   view_id: string;
 }
-const cmcdEvents = (streamId: string) => collector.records(TOPICS.playerEvents).map((r) => r.value as unknown as StoredEvent).filter((e) => e.source === 'cmcd' && e.stream_id === streamId);
+const cmcdEvents = (streamId: string) => playback.collector.records(TOPICS.playerEvents).map((r) => r.value as unknown as StoredEvent).filter((e) => e.source === 'cmcd' && e.stream_id === streamId);
 
 describe('the documented hls.js CMCD configuration in Chromium', () => {
   it('names the viewer; without includeKeys the key never arrives and the collector counts it', async () => {
-    const page = await browser.newPage();
+    const page = await playback.browser.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(pageOrigin);
+    await page.goto(playback.pageOrigin);
     const heartbeats = (streamId: string) => cmcdEvents(streamId).filter((e) => e.event === 'heartbeat').length;
     await waitFor('both players playing and reporting heartbeats', () => heartbeats('documented-stream') >= 2 && heartbeats('no-include-keys-stream') >= 2, { timeoutMs: 60_000, intervalMs: 200 });
     await page.close();
@@ -109,7 +98,7 @@ describe('the documented hls.js CMCD configuration in Chromium', () => {
     const without = cmcdEvents('no-include-keys-stream');
     expect(without.map((e) => e.event)).toContain('playing');
     expect(without.some((e) => e.viewer_id === VIEWER)).toBe(false);
-    const counted = await collector.metrics.registry.getSingleMetricAsString('livepulse_ingest_cmcd_reports_without_viewer_total');
+    const counted = await playback.collector.metrics.registry.getSingleMetricAsString('livepulse_ingest_cmcd_reports_without_viewer_total');
     // Each of its heartbeats was a report line without the key.
     expect(Number(/_total(?:\{[^}]*\})? (\d+)/.exec(counted)?.[1])).toBeGreaterThanOrEqual(heartbeats('no-include-keys-stream'));
   }, 120_000);

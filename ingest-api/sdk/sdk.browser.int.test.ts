@@ -5,8 +5,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '../../core/topics.ts';
 import { waitFor } from '../../test/wait-for.ts';
-import { launchChromium, startPageServer, writeTestHls, type PageServer } from '../testing/browser-playback.ts';
-import { startTestCollector, TEST_WRITE_KEY, type TestCollector } from '../testing/test-collector.ts';
+import { startBrowserPlayback, writeTestHls, type BrowserPlayback } from '../testing/browser-playback.ts';
+import { TEST_WRITE_KEY, type TestCollector } from '../testing/test-collector.ts';
 import { buildSdk } from './build.ts';
 
 /**
@@ -18,12 +18,11 @@ import { buildSdk } from './build.ts';
 const CMCD_SESSION = 'cmcd-browser-session';
 
 let workDir: string;
-let pageServer: PageServer;
+let playback: BrowserPlayback;
 let pageOrigin: string;
 let collector: TestCollector;
 let collectorUrl: string;
 let browser: Browser;
-
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'livepulse-browser-'));
@@ -31,19 +30,12 @@ beforeAll(async () => {
   await writeTestHls(workDir);
   await buildSdk(join(workDir, 'sdk'));
 
-  pageServer = await startPageServer(workDir, pageHtml, { '/livepulse.js': join(workDir, 'sdk', 'livepulse.iife.js') });
-  pageOrigin = pageServer.origin;
-
-  // Only the test page's origin may use the key: CORS and the origin check are part of what is tested.
-  collector = await startTestCollector({ LIVEPULSE_WRITE_KEY_ORIGINS: `demo=${pageOrigin}` });
-  collectorUrl = await collector.app.listen({ port: 0, host: '127.0.0.1' });
-  browser = await launchChromium();
+  playback = await startBrowserPlayback(workDir, pageHtml, { '/livepulse.js': join(workDir, 'sdk', 'livepulse.iife.js') });
+  ({ pageOrigin, collector, collectorUrl, browser } = playback);
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await collector?.close();
-  await pageServer?.close();
+  await playback?.close();
   await rm(workDir, { recursive: true, force: true });
 });
 

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
+import { startTestCollector, type TestCollector } from './test-collector.ts';
 
 /** What the browser tests share: a short HLS stream made by ffmpeg, a page server, and headless Chromium that autoplays it. */
 const require = createRequire(import.meta.url);
@@ -60,5 +61,33 @@ export async function startPageServer(dir: string, html: () => string, extraFile
   return {
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A page server, a collector that only the page's origin may use, and Chromium: what a browser test plays against. */
+export interface BrowserPlayback {
+  pageOrigin: string;
+  collector: TestCollector;
+  collectorUrl: string;
+  browser: Browser;
+  close(): Promise<void>;
+}
+
+export async function startBrowserPlayback(dir: string, html: () => string, extraFiles: Record<string, string> = {}): Promise<BrowserPlayback> {
+  const page = await startPageServer(dir, html, extraFiles);
+  // Only the test page's origin may use the key: CORS and the origin check are part of what is tested.
+  const collector = await startTestCollector({ LIVEPULSE_WRITE_KEY_ORIGINS: `demo=${page.origin}` });
+  const collectorUrl = await collector.app.listen({ port: 0, host: '127.0.0.1' });
+  const browser = await launchChromium();
+  return {
+    pageOrigin: page.origin,
+    collector,
+    collectorUrl,
+    browser,
+    async close() {
+      await browser.close();
+      await collector.close();
+      await page.close();
+    },
   };
 }

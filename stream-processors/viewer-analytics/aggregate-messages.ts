@@ -93,13 +93,18 @@ export const ViewSummarySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** What every message says about where it comes from: the processor's group and source partition, the output version and when. */
+const sourceHead = {
+  group: Type.String({ description: 'Processor consumer group' }),
+  source_partition: Type.Integer({ minimum: 0 }),
+  version: Version,
+  emitted_at: Epoch('Processing time of the emission'),
+};
+
 export const WindowRowsMessageSchema = Type.Object(
   {
     type: Type.Literal('viewer_window_rows'),
-    group: Type.String({ description: 'Processor consumer group' }),
-    source_partition: Type.Integer({ minimum: 0 }),
-    version: Version,
-    emitted_at: Epoch('Processing time of the emission'),
+    ...sourceHead,
     rows: Type.Array(WindowRowSchema),
   },
   { additionalProperties: false },
@@ -108,13 +113,10 @@ export const WindowRowsMessageSchema = Type.Object(
 export const WindowFinalMessageSchema = Type.Object(
   {
     type: Type.Literal('viewer_window_final'),
-    group: Type.String(),
-    source_partition: Type.Integer({ minimum: 0 }),
+    ...sourceHead,
     window_start: Epoch('Window start, epoch ms'),
     chunk: Type.Integer({ minimum: 0 }),
     chunks: Type.Integer({ minimum: 1 }),
-    version: Version,
-    emitted_at: Epoch('Processing time of the emission'),
     rows: Type.Array(WindowRowSchema),
     views: Type.Array(ViewSummarySchema),
   },
@@ -124,10 +126,7 @@ export const WindowFinalMessageSchema = Type.Object(
 export const WatermarkMessageSchema = Type.Object(
   {
     type: Type.Literal('viewer_watermark'),
-    group: Type.String({ description: 'Processor consumer group' }),
-    source_partition: Type.Integer({ minimum: 0 }),
-    version: Version,
-    emitted_at: Epoch('Processing time of the emission'),
+    ...sourceHead,
     watermark: Epoch('The source partition’s watermark (collector time), epoch ms'),
     watermark_window_start: Epoch('Start of the window the watermark is in: every row of the windows up to it has been published'),
     closed_before: Type.Integer({ description: 'Windows starting before this are closed: their final rows have been published' }),
