@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { errors as joseErrors, SignJWT, type JWTPayload } from 'jose';
 import { createJwtVerifier, MAX_TOKEN_LENGTH } from '../core/http/jwt-verifier.ts';
+import { ownValue, recordOf } from '../core/own-value.ts';
 import { Id } from '../core/schemas/common.ts';
 import { createValidator } from '../core/schemas/validate.ts';
 
@@ -37,9 +38,10 @@ const claimsValidator = createValidator(ChatTokenClaims);
 export interface ChatIdentity {
   userId: string;
   name: string;
-  roles: Record<string, ChatRole>;
-  /** Stream id → follow time in epoch ms. */
-  follows: Record<string, number>;
+  /** Stream id → role; a stream id is any client's choice, so read it with `roleOn` (own keys only). */
+  roles: Readonly<Record<string, ChatRole>>;
+  /** Stream id → follow time in epoch ms (no prototype: a stream named `constructor` is just a stream). */
+  follows: Readonly<Record<string, number>>;
   subscriptions: ReadonlySet<string>;
   /** Epoch ms; anonymous identities never expire. */
   expiresAt: number;
@@ -92,8 +94,8 @@ function identityFromClaims(claims: ChatTokenClaims): ChatIdentity {
   return {
     userId: claims.sub,
     name: claims.name,
-    roles: claims.roles,
-    follows: Object.fromEntries(Object.entries(claims.follows ?? {}).map(([stream, seconds]) => [stream, seconds * 1_000])),
+    roles: recordOf(Object.entries(claims.roles)),
+    follows: recordOf(Object.entries(claims.follows ?? {}).map(([stream, seconds]) => [stream, seconds * 1_000])),
     subscriptions: new Set(claims.subscriptions ?? []),
     expiresAt: claims.exp * 1_000,
     anonymous: false,
@@ -101,15 +103,15 @@ function identityFromClaims(claims: ChatTokenClaims): ChatIdentity {
 }
 
 export function anonymousIdentity(connectionId: string): ChatIdentity {
-  return { userId: `anon:${connectionId}`, name: 'anonymous', roles: {}, follows: {}, subscriptions: new Set(), expiresAt: Infinity, anonymous: true };
+  return { userId: `anon:${connectionId}`, name: 'anonymous', roles: recordOf([]), follows: recordOf([]), subscriptions: new Set(), expiresAt: Infinity, anonymous: true };
 }
 
 const RANK: Record<ChatRole, number> = { viewer: 0, moderator: 1, host: 2, admin: 3 };
 
 /** The user's role on a stream: the higher of the stream's own entry and the `*` entry; null if neither. */
 export function roleOn(identity: ChatIdentity, streamId: string): ChatRole | null {
-  const own = identity.roles[streamId];
-  const everywhere = identity.roles['*'];
+  const own = ownValue(identity.roles, streamId);
+  const everywhere = ownValue(identity.roles, '*');
   if (own && everywhere) return RANK[own] >= RANK[everywhere] ? own : everywhere;
   return own ?? everywhere ?? null;
 }

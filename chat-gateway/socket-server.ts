@@ -165,7 +165,7 @@ export function registerChatNamespace(deps: ChatNamespaceDeps): void {
     });
 
     socket.onAny((event: string, ...args: unknown[]) => {
-      if (event === 'join' || event === 'message' || event === PROMPT_FEEDBACK_EVENT || event in MODERATOR_EVENTS) return;
+      if (event === 'join' || event === 'message' || event === PROMPT_FEEDBACK_EVENT || Object.hasOwn(MODERATOR_EVENTS, event)) return;
       metrics.rejections.inc({ reason: 'unknown_event' });
       splitArgs(args).ack?.(refusal('unknown_event', `no event named ${JSON.stringify(event.slice(0, 40))}`));
     });

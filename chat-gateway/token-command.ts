@@ -45,11 +45,12 @@ export async function mintTokenFromArgs(args: string[], auth: Pick<Config['auth'
     allowPositionals: false,
   });
   if (!values.sub) throw new TokenCommandError('--sub is required');
-  const roles: Record<string, ChatRole> = {};
-  for (const [stream, role] of pairs(values.role, 'role')) {
+  const rolePairs = pairs(values.role, 'role');
+  for (const [, role] of rolePairs) {
     if (!(CHAT_ROLES as readonly string[]).includes(role)) throw new TokenCommandError(`unknown role ${JSON.stringify(role)}`);
-    roles[stream] = role as ChatRole;
   }
+  // Object.fromEntries defines own properties: a stream called `__proto__` keeps its role.
+  const roles = Object.fromEntries(rolePairs) as Record<string, ChatRole>;
   const ttlSeconds = Number(values.ttl);
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > 31_536_000) throw new TokenCommandError('--ttl must be whole seconds between 1 and 31536000');
   const follows = Object.fromEntries(pairs(values.follow, 'follow').map(([stream, when]) => [stream, epochSeconds(when)]));

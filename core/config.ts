@@ -393,7 +393,8 @@ export class ConfigError extends Error {
  */
 const ORIGIN_PATTERN = /^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/;
 function parseWriteKeyOrigins(raw: string, writeKeys: WriteKey[], problems: string[]): Record<string, string[]> {
-  const origins: Record<string, string[]> = {};
+  // No prototype: a property may be called `constructor` or `__proto__`.
+  const origins: Record<string, string[]> = Object.create(null);
   for (const entry of raw.split(';').map((e) => e.trim()).filter(Boolean)) {
     const equals = entry.indexOf('=');
     const propertyId = equals === -1 ? '' : entry.slice(0, equals).trim();
