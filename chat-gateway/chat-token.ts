@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { errors as joseErrors, SignJWT, type JWTPayload } from 'jose';
-import { createJwtVerifier, MAX_TOKEN_LENGTH } from '../core/http/jwt-verifier.ts';
+import { createJwtVerifier, MAX_TOKEN_LENGTH, TokenLifetimeError, type JwtVerifierSettings } from '../core/http/jwt-verifier.ts';
 import { ownValue, recordOf } from '../core/own-value.ts';
 import { Id } from '../core/schemas/common.ts';
 import { createValidator } from '../core/schemas/validate.ts';
@@ -48,7 +48,7 @@ export interface ChatIdentity {
   anonymous: boolean;
 }
 
-export type ChatTokenErrorReason = 'invalid_token' | 'expired_token' | 'invalid_claims';
+export type ChatTokenErrorReason = 'invalid_token' | 'expired_token' | 'token_lifetime_too_long' | 'invalid_claims';
 
 export class ChatTokenError extends Error {
   constructor(
@@ -65,8 +65,8 @@ export interface ChatTokenVerifier {
   verify(token: unknown): Promise<ChatIdentity>;
 }
 
-/** A verifier for the configured key: the HS256 secret, or else the JWKS URL. */
-export function createChatTokenVerifier(auth: { jwtSecret?: string; jwksUrl?: string }): ChatTokenVerifier {
+/** A verifier for the configured key (the HS256 secret, or else the JWKS URL) and lifetime cap. */
+export function createChatTokenVerifier(auth: JwtVerifierSettings): ChatTokenVerifier {
   const verifyJwt = createJwtVerifier(auth, 'chat tokens');
   return {
     async verify(token) {
@@ -78,6 +78,7 @@ export function createChatTokenVerifier(auth: { jwtSecret?: string; jwksUrl?: st
         payload = await verifyJwt(token);
       } catch (error) {
         if (error instanceof joseErrors.JWTExpired) throw new ChatTokenError('expired_token', 'token has expired', { cause: error });
+        if (error instanceof TokenLifetimeError) throw new ChatTokenError('token_lifetime_too_long', error.message, { cause: error });
         if (error instanceof joseErrors.JOSEError) throw new ChatTokenError('invalid_token', `token rejected: ${error.code}`, { cause: error });
         throw error;
       }

@@ -148,6 +148,8 @@ describe('loadConfig', () => {
     [{ INGEST_PUBLISH_DEADLINE_MS: '0' }, 'INGEST_PUBLISH_DEADLINE_MS'],
     [{ LIVEPULSE_IVS_WEBHOOK_SECRET: 'short' }, 'LIVEPULSE_IVS_WEBHOOK_SECRET'],
     [{ LIVEPULSE_IP_HASH_SECRET: 'short' }, 'LIVEPULSE_IP_HASH_SECRET'],
+    [{ LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS: '10' }, 'LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS'],
+    [{ LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS: '1e20' }, 'LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS'],
   ])('rejects collector setting %o naming %s', (env, variable) => {
     expect(problemsOf(env).some((p) => p.startsWith(variable))).toBe(true);
   });

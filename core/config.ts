@@ -57,6 +57,7 @@ const EnvSchema = z.object({
   LIVEPULSE_WRITE_KEY_ORIGINS: optionalString,
   LIVEPULSE_IVS_WEBHOOK_SECRET: optionalString,
   LIVEPULSE_IP_HASH_SECRET: optionalString,
+  LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(31_536_000).default(86_400),
 
   INGEST_MAX_EVENTS_PER_REQUEST: positiveInt(300),
   INGEST_MAX_BODY_BYTES: positiveInt(512 * 1024),
@@ -197,6 +198,8 @@ export interface Config {
     ivsWebhookSecret: string;
     /** Names of the credentials that fell back to development values (embedded mode only). */
     developmentCredentials: string[];
+    /** Chat and API tokens living longer than this (`iat` or now to `exp`) are refused. */
+    maxTokenLifetimeSeconds: number;
   };
   ingest: IngestSettings;
   /** Amazon IVS control plane (`livepulse ivs …`, timed metadata); the endpoint is for IVS-compatible test servers. */
@@ -514,7 +517,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     http: { port: e.PORT, host: e.HOST },
     dataDir,
     logLevel: e.LOG_LEVEL,
-    auth: { writeKeys, jwtSecret, jwksUrl: e.LIVEPULSE_JWKS_URL, writeKeyOrigins, ivsWebhookSecret: ivsWebhookSecret!, developmentCredentials },
+    auth: {
+      writeKeys,
+      jwtSecret,
+      jwksUrl: e.LIVEPULSE_JWKS_URL,
+      writeKeyOrigins,
+      ivsWebhookSecret: ivsWebhookSecret!,
+      developmentCredentials,
+      maxTokenLifetimeSeconds: e.LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS,
+    },
     ingest: {
       maxEventsPerRequest: e.INGEST_MAX_EVENTS_PER_REQUEST,
       maxBodyBytes: e.INGEST_MAX_BODY_BYTES,
