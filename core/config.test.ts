@@ -119,6 +119,37 @@ describe('loadConfig', () => {
     expect(loadConfig(realCredentials).auth.ivsWebhookSecret).toBe('ivs-secret-0123456789');
   });
 
+  const DEVELOPMENT_VALUES = {
+    LIVEPULSE_WRITE_KEYS: 'demo:lp_dev_write_key',
+    LIVEPULSE_JWT_SECRET: 'livepulse-dev-only-jwt-secret-do-not-use-in-production',
+    LIVEPULSE_IVS_WEBHOOK_SECRET: 'livepulse-dev-only-ivs-webhook-secret',
+  };
+
+  it.each(Object.entries(DEVELOPMENT_VALUES))('refuses distributed mode with the published development value of %s passed explicitly', (variable, value) => {
+    expect(problemsOf({ ...realCredentials, [variable]: value, KAFKA_BROKERS: 'k:9092' })).toEqual([
+      `${variable}: is the published development value; distributed mode needs one of your own`,
+    ]);
+  });
+
+  it('lists development values passed explicitly in embedded mode as development credentials', () => {
+    expect(loadConfig(DEVELOPMENT_VALUES).auth.developmentCredentials.map((c) => c.split('=')[0])).toEqual(['LIVEPULSE_WRITE_KEYS', 'LIVEPULSE_JWT_SECRET', 'LIVEPULSE_IVS_WEBHOOK_SECRET']);
+    expect(loadConfig({ LIVEPULSE_WRITE_KEYS: 'shop:lp_dev_write_key' }).auth.developmentCredentials).toContain('LIVEPULSE_WRITE_KEYS=shop:lp_dev_write_key');
+  });
+
+  it.each([
+    ['a JWT secret', { LIVEPULSE_JWT_SECRET: 'x'.repeat(32) }],
+    ['a JWKS URL', { LIVEPULSE_JWKS_URL: 'https://id.example/.well-known/jwks.json' }],
+    ['write keys', { LIVEPULSE_WRITE_KEYS: 'shop:wk_0123456789abcdef' }],
+  ])('in embedded mode with %s set, gives the IVS webhook a random secret, not the public one', (_what, env) => {
+    const first = loadConfig(env).auth;
+    expect(first.ivsWebhookSecret).not.toMatch(/dev-only/);
+    expect(first.ivsWebhookSecret.length).toBeGreaterThanOrEqual(32);
+    expect(first.ivsWebhookSecret).not.toBe(loadConfig(env).auth.ivsWebhookSecret);
+    expect(first.randomSecrets).toEqual(['LIVEPULSE_IVS_WEBHOOK_SECRET']);
+    expect(first.developmentCredentials.some((c) => c.startsWith('LIVEPULSE_IVS_WEBHOOK_SECRET'))).toBe(false);
+    expect(loadConfig({}).auth.randomSecrets).toEqual([]);
+  });
+
   it('parses the allowed browser origins per property', () => {
     const config = loadConfig({
       LIVEPULSE_WRITE_KEYS: 'shop:wk_0123456789abcdef,blog:wk_fedcba9876543210',

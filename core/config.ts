@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
 
@@ -196,8 +197,13 @@ export interface Config {
     writeKeyOrigins: Record<string, string[]>;
     /** Shared secret EventBridge sends (API destination header) with IVS state-change events. */
     ivsWebhookSecret: string;
-    /** Names of the credentials that fell back to development values (embedded mode only). */
+    /** The credentials that are published development values, as NAME=value (embedded mode only). */
     developmentCredentials: string[];
+    /**
+     * Secrets neither set nor given development values, because other credentials are set: a
+     * random per-process value stands in, so nothing from outside can match it.
+     */
+    randomSecrets: string[];
     /** Chat and API tokens living longer than this (`iat` or now to `exp`) are refused. */
     maxTokenLifetimeSeconds: number;
   };
@@ -434,15 +440,28 @@ function parseWriteKeys(raw: string): WriteKey[] {
     });
 }
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
-  }
-  const e = parsed.data;
-  const problems: string[] = [];
-  const distributed = Boolean(e.KAFKA_BROKERS || e.CLICKHOUSE_URL || e.REDIS_URL || e.S3_BUCKET);
+interface Credentials {
+  writeKeys: WriteKey[];
+  jwtSecret?: string;
+  ivsWebhookSecret: string;
+  developmentCredentials: string[];
+  randomSecrets: string[];
+}
+
+/**
+ * The credentials, checked. Distributed mode requires real ones and refuses the published
+ * development values even when they are set explicitly. Embedded mode fills in development
+ * values only for a development run, one where no credential is configured: once a real write
+ * key, JWT secret or JWKS URL is set, a missing IVS webhook secret becomes a random one (the
+ * webhook refuses every delivery) rather than the public development secret.
+ */
+function resolveCredentials(e: z.infer<typeof EnvSchema>, distributed: boolean, problems: string[]): Credentials {
   const developmentCredentials: string[] = [];
+  const randomSecrets: string[] = [];
+  const published = (variable: string, value: string) => {
+    if (distributed) problems.push(`${variable}: is the published development value; distributed mode needs one of your own`);
+    else developmentCredentials.push(`${variable}=${value}`);
+  };
 
   let writeKeys: WriteKey[] = [];
   if (e.LIVEPULSE_WRITE_KEYS) {
@@ -450,6 +469,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     for (const wk of writeKeys) {
       if (!/^[A-Za-z0-9._-]{1,64}$/.test(wk.propertyId)) problems.push(`LIVEPULSE_WRITE_KEYS: property id "${wk.propertyId}" must be 1–64 letters, digits, . _ -`);
       if (wk.key.length < 16) problems.push(`LIVEPULSE_WRITE_KEYS: the key for property "${wk.propertyId}" is shorter than 16 characters`);
+      if (wk.key === DEV_WRITE_KEY) published('LIVEPULSE_WRITE_KEYS', `${wk.propertyId}:${DEV_WRITE_KEY}`);
     }
   } else if (distributed) {
     problems.push('LIVEPULSE_WRITE_KEYS: required in distributed mode (comma-separated, `property:key`)');
@@ -460,6 +480,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   let jwtSecret = e.LIVEPULSE_JWT_SECRET;
   if (jwtSecret && jwtSecret.length < 32) problems.push('LIVEPULSE_JWT_SECRET: must be at least 32 characters');
+  if (jwtSecret === DEV_JWT_SECRET) published('LIVEPULSE_JWT_SECRET', DEV_JWT_SECRET);
   if (!jwtSecret && !e.LIVEPULSE_JWKS_URL) {
     if (distributed) problems.push('LIVEPULSE_JWT_SECRET or LIVEPULSE_JWKS_URL: one is required in distributed mode');
     else {
@@ -468,17 +489,34 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
 
-  const writeKeyOrigins = e.LIVEPULSE_WRITE_KEY_ORIGINS ? parseWriteKeyOrigins(e.LIVEPULSE_WRITE_KEY_ORIGINS, writeKeys, problems) : {};
-
+  const realCredentialSet = writeKeys.some((wk) => wk.key !== DEV_WRITE_KEY) || (jwtSecret !== undefined && jwtSecret !== DEV_JWT_SECRET) || e.LIVEPULSE_JWKS_URL !== undefined;
   let ivsWebhookSecret = e.LIVEPULSE_IVS_WEBHOOK_SECRET;
   if (ivsWebhookSecret && ivsWebhookSecret.length < 16) problems.push('LIVEPULSE_IVS_WEBHOOK_SECRET: must be at least 16 characters');
+  if (ivsWebhookSecret === DEV_IVS_WEBHOOK_SECRET) published('LIVEPULSE_IVS_WEBHOOK_SECRET', DEV_IVS_WEBHOOK_SECRET);
   if (!ivsWebhookSecret) {
     if (distributed) problems.push('LIVEPULSE_IVS_WEBHOOK_SECRET: required in distributed mode (the header value of the EventBridge API destination)');
-    else {
+    else if (realCredentialSet) {
+      ivsWebhookSecret = randomBytes(32).toString('base64url');
+      randomSecrets.push('LIVEPULSE_IVS_WEBHOOK_SECRET');
+    } else {
       ivsWebhookSecret = DEV_IVS_WEBHOOK_SECRET;
       developmentCredentials.push(`LIVEPULSE_IVS_WEBHOOK_SECRET=${DEV_IVS_WEBHOOK_SECRET}`);
     }
   }
+  return { writeKeys, jwtSecret, ivsWebhookSecret: ivsWebhookSecret ?? '', developmentCredentials, randomSecrets };
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const distributed = Boolean(e.KAFKA_BROKERS || e.CLICKHOUSE_URL || e.REDIS_URL || e.S3_BUCKET);
+
+  const { writeKeys, jwtSecret, ivsWebhookSecret, developmentCredentials, randomSecrets } = resolveCredentials(e, distributed, problems);
+  const writeKeyOrigins = e.LIVEPULSE_WRITE_KEY_ORIGINS ? parseWriteKeyOrigins(e.LIVEPULSE_WRITE_KEY_ORIGINS, writeKeys, problems) : {};
   if (e.LIVEPULSE_IP_HASH_SECRET && e.LIVEPULSE_IP_HASH_SECRET.length < 16) problems.push('LIVEPULSE_IP_HASH_SECRET: must be at least 16 characters');
 
   if (e.KAFKA_SASL_MECHANISM && !(e.KAFKA_SASL_USERNAME && e.KAFKA_SASL_PASSWORD)) {
@@ -522,8 +560,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       jwtSecret,
       jwksUrl: e.LIVEPULSE_JWKS_URL,
       writeKeyOrigins,
-      ivsWebhookSecret: ivsWebhookSecret!,
+      ivsWebhookSecret,
       developmentCredentials,
+      randomSecrets,
       maxTokenLifetimeSeconds: e.LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS,
     },
     ingest: {

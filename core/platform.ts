@@ -47,6 +47,9 @@ export interface RunningPlatform {
 }
 
 function printDevelopmentCredentials(config: Config, logger: Logger): void {
+  if (config.auth.randomSecrets.length > 0) {
+    logger.warn({ secrets: config.auth.randomSecrets }, 'secrets not set while other credentials are: random values stand in, so /v1/ivs/events refuses every delivery until LIVEPULSE_IVS_WEBHOOK_SECRET is set');
+  }
   if (config.auth.developmentCredentials.length === 0) return;
   const banner = [
     '',
