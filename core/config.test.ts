@@ -27,7 +27,7 @@ describe('loadConfig', () => {
     expect(config.objectStore).toMatchObject({ kind: 'local', root: 'data/objects' });
     expect(config.ai.kind).toBe('off');
     expect(config.warehouse.kind).toBe('off');
-    expect(config.http).toEqual({ port: 8080, host: '127.0.0.1' });
+    expect(config.http).toEqual({ port: 8080, host: '127.0.0.1', trustedProxies: [] });
     expect(config.auth.writeKeys).toEqual([{ key: 'lp_dev_write_key', propertyId: 'demo' }]);
     expect(config.auth.developmentCredentials.map((c) => c.split('=')[0])).toEqual(['LIVEPULSE_WRITE_KEYS', 'LIVEPULSE_JWT_SECRET', 'LIVEPULSE_IVS_WEBHOOK_SECRET']);
   });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { parseTrustedProxies } from './http/trusted-proxies.ts';
 
 /**
  * The one typed configuration of Livepulse, read from the environment.
@@ -49,6 +50,7 @@ const brokerList = z
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   HOST: z.string().trim().default('127.0.0.1'),
+  LIVEPULSE_TRUSTED_PROXIES: optionalString,
   LIVEPULSE_DATA_DIR: z.string().trim().default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
@@ -186,7 +188,12 @@ export interface WriteKey {
 
 export interface Config {
   mode: 'embedded' | 'distributed';
-  http: { port: number; host: string };
+  http: {
+    port: number;
+    host: string;
+    /** Addresses and CIDR ranges whose X-Forwarded-For is believed; none by default. */
+    trustedProxies: string[];
+  };
   dataDir: string;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   auth: {
@@ -517,6 +524,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const { writeKeys, jwtSecret, ivsWebhookSecret, developmentCredentials, randomSecrets } = resolveCredentials(e, distributed, problems);
   const writeKeyOrigins = e.LIVEPULSE_WRITE_KEY_ORIGINS ? parseWriteKeyOrigins(e.LIVEPULSE_WRITE_KEY_ORIGINS, writeKeys, problems) : {};
+  const trusted = parseTrustedProxies(e.LIVEPULSE_TRUSTED_PROXIES ?? '');
+  if (!trusted.ok) problems.push(...trusted.problems.map((problem) => `LIVEPULSE_TRUSTED_PROXIES: ${problem}`));
+  const trustedProxies = trusted.ok ? trusted.proxies : [];
   if (e.LIVEPULSE_IP_HASH_SECRET && e.LIVEPULSE_IP_HASH_SECRET.length < 16) problems.push('LIVEPULSE_IP_HASH_SECRET: must be at least 16 characters');
 
   if (e.KAFKA_SASL_MECHANISM && !(e.KAFKA_SASL_USERNAME && e.KAFKA_SASL_PASSWORD)) {
@@ -552,7 +562,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   return {
     mode: distributed ? 'distributed' : 'embedded',
-    http: { port: e.PORT, host: e.HOST },
+    http: { port: e.PORT, host: e.HOST, trustedProxies },
     dataDir,
     logLevel: e.LOG_LEVEL,
     auth: {
