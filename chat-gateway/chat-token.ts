@@ -109,15 +109,17 @@ export function anonymousIdentity(connectionId: string): ChatIdentity {
 
 const RANK: Record<ChatRole, number> = { viewer: 0, moderator: 1, host: 2, admin: 3 };
 
-/** The user's role on a stream: the higher of the stream's own entry and the `*` entry; null if neither. */
-export function roleOn(identity: ChatIdentity, streamId: string): ChatRole | null {
-  const own = ownValue(identity.roles, streamId);
-  const everywhere = ownValue(identity.roles, '*');
-  if (own && everywhere) return RANK[own] >= RANK[everywhere] ? own : everywhere;
-  return own ?? everywhere ?? null;
+export const roleRank = (role: ChatRole | null | undefined): number => (role == null ? -1 : RANK[role]);
+
+/** The highest of some roles; null when there is none. */
+export function highestRole(...roles: Array<ChatRole | null | undefined>): ChatRole | null {
+  return roles.reduce<ChatRole | null>((best, role) => (roleRank(role) > roleRank(best) ? role! : best), null);
 }
 
-export const roleRank = (role: ChatRole | null): number => (role === null ? -1 : RANK[role]);
+/** The user's role on a stream by their token: the higher of the stream's own entry and the `*` entry; null if neither. */
+export function roleOn(identity: ChatIdentity, streamId: string): ChatRole | null {
+  return highestRole(ownValue(identity.roles, streamId), ownValue(identity.roles, '*'));
+}
 
 /** Hosts, moderators and admins moderate; Twitch's broadcaster has every moderator power. */
 export const canModerate = (role: ChatRole | null): boolean => roleRank(role) >= RANK.moderator;

@@ -9,7 +9,7 @@ import { parseChatCommand, type ChatCommands } from './chat-commands.ts';
 import { moderatorRoomOf, roomOf, type ChatFanout } from './chat-fanout.ts';
 import type { ChatMetrics } from './chat-metrics.ts';
 import type { ChatStore } from './chat-store/chat-store.ts';
-import { anonymousIdentity, canModerate, ChatTokenError, roleOn, type ChatIdentity, type ChatRole, type ChatTokenVerifier } from './chat-token.ts';
+import { anonymousIdentity, canModerate, ChatTokenError, type ChatIdentity, type ChatRole, type ChatTokenVerifier } from './chat-token.ts';
 import type { MessageIntake } from './message-intake.ts';
 import { ModerationActionError, rememberRole, type ModeratorActions } from './moderator-actions.ts';
 import type { PromptFeedback } from './prompt-feedback.ts';
@@ -212,8 +212,8 @@ class ChatSession {
   async join(payload: unknown): Promise<Ack<JoinAck>> {
     if (!joinValidator.check(payload)) return invalidPayload(joinValidator, payload);
     const { streamId } = payload;
-    const { store, rules, chat, viewers, liveState } = this.deps;
-    const role = this.identity.anonymous ? null : roleOn(this.identity, streamId);
+    const { store, rules, chat, viewers, liveState, actions } = this.deps;
+    const role = this.identity.anonymous ? null : await actions.roleOf(this.identity, streamId);
     const { settings } = await rules.get(streamId);
     if (role === null && !settings.modes.anonymous_viewers) {
       return refusal('forbidden', `stream ${streamId} does not admit viewers without a role`);
@@ -298,6 +298,9 @@ const moderatorHandlers: { [E in ModeratorEvent]: ModeratorHandler<E> } = {
   'mod:modes': (actions, actor, streamId, request) => actions.setModes(actor, streamId, request),
   'mod:policy': (actions, actor, streamId, request) => actions.setPolicy(actor, streamId, request),
   'mod:shield': (actions, actor, streamId, request) => actions.setShield(actor, streamId, request.enabled),
+  'mod:staff:add': (actions, actor, streamId, request) => actions.grantStaff(actor, streamId, request),
+  'mod:staff:remove': (actions, actor, streamId, request) => actions.revokeStaff(actor, streamId, request),
+  'mod:staff:list': (actions, actor, streamId) => actions.listStaff(actor, streamId),
 };
 
 /** The socket.io side of ChatFanout: rooms reach every node through the adapter. */
