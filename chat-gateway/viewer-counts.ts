@@ -4,6 +4,9 @@ import { roomOf } from './chat-fanout.ts';
 import type { ViewersEvent } from './protocol.ts';
 
 const PEER_EVENT = 'chat:viewer-counts';
+
+const isStreamCount = (entry: unknown): entry is [string, number] =>
+  Array.isArray(entry) && entry.length === 2 && typeof entry[0] === 'string' && typeof entry[1] === 'number';
 const ROOM_PREFIX = roomOf('');
 
 /**
@@ -26,9 +29,8 @@ export class ViewerCounts {
   ) {
     if (options.clustered) {
       nsp.on(PEER_EVENT, (nodeId: unknown, counts: unknown) => {
-        if (typeof nodeId === 'string' && nodeId !== this.nodeId && typeof counts === 'object' && counts !== null) {
-          const numbers = Object.entries(counts).filter((entry): entry is [string, number] => typeof entry[1] === 'number');
-          this.peers.set(nodeId, { counts: new Map(numbers), at: Date.now() });
+        if (typeof nodeId === 'string' && nodeId !== this.nodeId && Array.isArray(counts)) {
+          this.peers.set(nodeId, { counts: new Map(counts.filter(isStreamCount)), at: Date.now() });
         }
       });
     }
@@ -50,8 +52,8 @@ export class ViewerCounts {
 
   tick(now = Date.now()): void {
     const local = this.localCounts();
-    // Object.fromEntries defines own properties, so a `__proto__` stream id travels like any other.
-    if (this.options.clustered) this.nsp.serverSideEmit(PEER_EVENT, this.nodeId, Object.fromEntries(local));
+    // Entries, not an object: a decoder would read a `__proto__` key as the object's prototype.
+    if (this.options.clustered) this.nsp.serverSideEmit(PEER_EVENT, this.nodeId, [...local]);
     const streams = new Set(local.keys());
     for (const [nodeId, peer] of this.peers) {
       if (now - peer.at > this.peerTtlMs()) this.peers.delete(nodeId);
