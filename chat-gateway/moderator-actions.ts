@@ -230,7 +230,10 @@ export class ModeratorActions {
   async revokeStaff(actor: ChatIdentity, streamId: string, request: StaffRequest): Promise<{ revoked: boolean }> {
     const role = this.requireHost(actor, streamId, 'revoke moderator rights');
     await this.audit(actor, role, streamId, { action: 'staff', targetUserId: request.userId, reason: 'no longer a moderator', details: { op: 'revoke' } });
-    return this.done('staff', { revoked: await this.staff.revoke(streamId, request.userId) });
+    const revoked = await this.staff.revoke(streamId, request.userId);
+    // The role they joined with came from the grant; their next join records their token's.
+    if (revoked) await this.deps.liveState.delete(liveKeys.lastRole(streamId, request.userId));
+    return this.done('staff', { revoked });
   }
 
   async listStaff(actor: ChatIdentity, streamId: string): Promise<{ moderators: string[] }> {

@@ -252,6 +252,8 @@ describe('stream staff', () => {
     expect(await host.request('mod:staff:remove', { userId: 'helper' })).toEqual({ ok: true, revoked: true });
     // Every action checks the grant again, so a revocation takes effect at once.
     expect(await helper.request('mod:unban', { userId: 'troll' })).toMatchObject({ ok: false, reason: 'forbidden' });
+    const mod = await joined('token-mod', stream, 'moderator');
+    expect(await mod.request('mod:timeout', { userId: 'helper', durationSeconds: 60 })).toMatchObject({ ok: true });
     expect((await helper.join(stream)).role).toBe('viewer');
     expect(await host.request('mod:staff:remove', { userId: 'helper' })).toEqual({ ok: true, revoked: false });
   });

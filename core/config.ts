@@ -510,6 +510,7 @@ function resolveCredentials(e: z.infer<typeof EnvSchema>, distributed: boolean, 
       developmentCredentials.push(`LIVEPULSE_IVS_WEBHOOK_SECRET=${DEV_IVS_WEBHOOK_SECRET}`);
     }
   }
+  // Unset only in distributed mode, where a problem is recorded and loadConfig throws.
   return { writeKeys, jwtSecret, ivsWebhookSecret: ivsWebhookSecret ?? '', developmentCredentials, randomSecrets };
 }
 
