@@ -131,6 +131,19 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it("refuses distributed mode with .env.example's change-me placeholders", () => {
+    const placeholders = {
+      LIVEPULSE_WRITE_KEYS: 'demo:change-me-write-key-0123456789',
+      LIVEPULSE_JWT_SECRET: 'change-me-jwt-secret-0123456789abcdef0123456789',
+      LIVEPULSE_IVS_WEBHOOK_SECRET: 'change-me-ivs-webhook-secret-0123',
+      LIVEPULSE_IP_HASH_SECRET: 'change-me-ip-hash-secret-0123456',
+    };
+    expect(problemsOf({ ...placeholders, KAFKA_BROKERS: 'k:9092' })).toEqual(
+      Object.keys(placeholders).map((variable) => expect.stringMatching(new RegExp(`^${variable}: still a change-me placeholder from .env.example`))),
+    );
+    expect(loadConfig(placeholders).mode).toBe('embedded');
+  });
+
   it('lists development values passed explicitly in embedded mode as development credentials', () => {
     expect(loadConfig(DEVELOPMENT_VALUES).auth.developmentCredentials.map((c) => c.split('=')[0])).toEqual(['LIVEPULSE_WRITE_KEYS', 'LIVEPULSE_JWT_SECRET', 'LIVEPULSE_IVS_WEBHOOK_SECRET']);
     expect(loadConfig({ LIVEPULSE_WRITE_KEYS: 'shop:lp_dev_write_key' }).auth.developmentCredentials).toContain('LIVEPULSE_WRITE_KEYS=shop:lp_dev_write_key');

@@ -12,6 +12,8 @@ import { parseTrustedProxies } from './http/trusted-proxies.ts';
 const DEV_WRITE_KEY = 'lp_dev_write_key';
 const DEV_JWT_SECRET = 'livepulse-dev-only-jwt-secret-do-not-use-in-production';
 const DEV_IVS_WEBHOOK_SECRET = 'livepulse-dev-only-ivs-webhook-secret';
+/** infra/deploy/.env.example's placeholders ("replace every change-me value"): as public as the development values. */
+const PLACEHOLDER = /^change-me/;
 
 const optionalString = z
   .string()
@@ -469,6 +471,9 @@ function resolveCredentials(e: z.infer<typeof EnvSchema>, distributed: boolean, 
     if (distributed) problems.push(`${variable}: is the published development value; distributed mode needs one of your own`);
     else developmentCredentials.push(`${variable}=${value}`);
   };
+  const placeholder = (variable: string, value: string | undefined) => {
+    if (distributed && value !== undefined && PLACEHOLDER.test(value)) problems.push(`${variable}: still a change-me placeholder from .env.example; replace it (e.g. openssl rand -hex 32)`);
+  };
 
   let writeKeys: WriteKey[] = [];
   if (e.LIVEPULSE_WRITE_KEYS) {
@@ -477,6 +482,7 @@ function resolveCredentials(e: z.infer<typeof EnvSchema>, distributed: boolean, 
       if (!/^[A-Za-z0-9._-]{1,64}$/.test(wk.propertyId)) problems.push(`LIVEPULSE_WRITE_KEYS: property id "${wk.propertyId}" must be 1–64 letters, digits, . _ -`);
       if (wk.key.length < 16) problems.push(`LIVEPULSE_WRITE_KEYS: the key for property "${wk.propertyId}" is shorter than 16 characters`);
       if (wk.key === DEV_WRITE_KEY) published('LIVEPULSE_WRITE_KEYS', `${wk.propertyId}:${DEV_WRITE_KEY}`);
+      placeholder('LIVEPULSE_WRITE_KEYS', wk.key);
     }
   } else if (distributed) {
     problems.push('LIVEPULSE_WRITE_KEYS: required in distributed mode (comma-separated, `property:key`)');
@@ -488,6 +494,7 @@ function resolveCredentials(e: z.infer<typeof EnvSchema>, distributed: boolean, 
   let jwtSecret = e.LIVEPULSE_JWT_SECRET;
   if (jwtSecret && jwtSecret.length < 32) problems.push('LIVEPULSE_JWT_SECRET: must be at least 32 characters');
   if (jwtSecret === DEV_JWT_SECRET) published('LIVEPULSE_JWT_SECRET', DEV_JWT_SECRET);
+  placeholder('LIVEPULSE_JWT_SECRET', jwtSecret);
   if (!jwtSecret && !e.LIVEPULSE_JWKS_URL) {
     if (distributed) problems.push('LIVEPULSE_JWT_SECRET or LIVEPULSE_JWKS_URL: one is required in distributed mode');
     else {
@@ -500,6 +507,8 @@ function resolveCredentials(e: z.infer<typeof EnvSchema>, distributed: boolean, 
   let ivsWebhookSecret = e.LIVEPULSE_IVS_WEBHOOK_SECRET;
   if (ivsWebhookSecret && ivsWebhookSecret.length < 16) problems.push('LIVEPULSE_IVS_WEBHOOK_SECRET: must be at least 16 characters');
   if (ivsWebhookSecret === DEV_IVS_WEBHOOK_SECRET) published('LIVEPULSE_IVS_WEBHOOK_SECRET', DEV_IVS_WEBHOOK_SECRET);
+  placeholder('LIVEPULSE_IVS_WEBHOOK_SECRET', ivsWebhookSecret);
+  placeholder('LIVEPULSE_IP_HASH_SECRET', e.LIVEPULSE_IP_HASH_SECRET);
   if (!ivsWebhookSecret) {
     if (distributed) problems.push('LIVEPULSE_IVS_WEBHOOK_SECRET: required in distributed mode (the header value of the EventBridge API destination)');
     else if (realCredentialSet) {
