@@ -77,10 +77,8 @@ export class ModeratorActions {
   }
 
   /** The user's role on the stream: their token's, raised to moderator if the stream's staff includes them. */
-  async roleOf(identity: ChatIdentity, streamId: string): Promise<ChatRole | null> {
-    const byToken = roleOn(identity, streamId);
-    if (identity.anonymous || roleRank(byToken) >= roleRank('moderator')) return byToken;
-    return (await this.staff.isModerator(streamId, identity.userId)) ? 'moderator' : byToken;
+  roleOf(identity: ChatIdentity, streamId: string): Promise<ChatRole | null> {
+    return this.staff.roleOf(identity, streamId);
   }
 
   async deleteMessage(actor: ChatIdentity, streamId: string, request: DeleteMessageRequest): Promise<{ removed: boolean }> {

@@ -1,4 +1,5 @@
 import type { LiveState } from '../core/live-state/live-state.ts';
+import { roleOn, roleRank, type ChatIdentity, type ChatRole } from './chat-token.ts';
 
 /**
  * A stream's staff: the moderators its host or an admin granted (`mod:staff:add`,
@@ -9,6 +10,13 @@ import type { LiveState } from '../core/live-state/live-state.ts';
  */
 export class StreamStaff {
   constructor(private readonly liveState: LiveState) {}
+
+  /** The user's role on the stream: their token's, raised to moderator if the stream's staff includes them. */
+  async roleOf(identity: ChatIdentity, streamId: string): Promise<ChatRole | null> {
+    const byToken = roleOn(identity, streamId);
+    if (identity.anonymous || roleRank(byToken) >= roleRank('moderator')) return byToken;
+    return (await this.isModerator(streamId, identity.userId)) ? 'moderator' : byToken;
+  }
 
   isModerator(streamId: string, userId: string): Promise<boolean> {
     return this.liveState.hasMember(staffKey(streamId), userId);
