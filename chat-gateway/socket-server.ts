@@ -1,6 +1,8 @@
+import type { BlockList } from 'node:net';
 import type { Logger } from 'pino';
 import type { DefaultEventsMap, Namespace, Socket } from 'socket.io';
 import type { Config } from '../core/config.ts';
+import { clientAddress } from '../core/http/trusted-proxies.ts';
 import type { LiveState } from '../core/live-state/live-state.ts';
 import type { Validator } from '../core/schemas/validate.ts';
 import type { Static, TSchema } from '@sinclair/typebox';
@@ -83,6 +85,8 @@ function connectError(reason: string, detail: string, retryAfterMs?: number): Er
 export interface ChatNamespaceDeps {
   nsp: Namespace;
   chat: Config['chat'];
+  /** LIVEPULSE_TRUSTED_PROXIES: whose X-Forwarded-For names an anonymous reader's address. */
+  trustedProxies: BlockList;
   verifier: ChatTokenVerifier;
   liveState: LiveState;
   store: ChatStore;
@@ -103,7 +107,7 @@ export interface ChatNamespaceDeps {
  * through its acknowledgement, and counted against a per-socket event limit.
  */
 export function registerChatNamespace(deps: ChatNamespaceDeps): void {
-  const { nsp, chat, verifier, liveState, metrics, logger } = deps;
+  const { nsp, chat, trustedProxies, verifier, liveState, metrics, logger } = deps;
 
   nsp.use((socket, next) => {
     authenticate(socket as ChatSocket).then(
@@ -126,7 +130,9 @@ export function registerChatNamespace(deps: ChatNamespaceDeps): void {
       logger.error({ err: error }, 'chat token verification failed unexpectedly');
       throw connectError('unavailable', 'authentication is unavailable; try again');
     }
-    const limiterKey = identity.anonymous ? `address:${socket.handshake.address}` : `user:${identity.userId}`;
+    // Behind a load balancer every reader connects from its address: count the client's, as HTTP does.
+    const address = clientAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], trustedProxies);
+    const limiterKey = identity.anonymous ? `address:${address}` : `user:${identity.userId}`;
     const rate = await liveState.consumeRate(`chat:connect:${limiterKey}`, chat.connectionsPerMinute, 60_000).catch((error: unknown) => {
       logger.error({ err: error }, 'connection rate limit unavailable');
       throw connectError('unavailable', 'chat is temporarily unavailable; try again');

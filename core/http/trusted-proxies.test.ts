@@ -1,3 +1,4 @@
+import Fastify from 'fastify';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { startPlatform, type ServiceDefinition } from '../platform.ts';
-import { parseTrustedProxies } from './trusted-proxies.ts';
+import { clientAddress, parseTrustedProxies, trustedProxyRanges, trustProxyOption } from './trusted-proxies.ts';
 
 describe('parseTrustedProxies', () => {
   it.each([
@@ -69,5 +70,27 @@ describe('the platform HTTP server and X-Forwarded-For', () => {
     expect(await addressSeen({ LIVEPULSE_TRUSTED_PROXIES: '127.0.0.1' }, '198.51.100.7')).toBe('198.51.100.7');
     expect(await addressSeen({ LIVEPULSE_TRUSTED_PROXIES: '127.0.0.0/8' }, '198.51.100.7, 203.0.113.9')).toBe('203.0.113.9');
     expect(await addressSeen({ LIVEPULSE_TRUSTED_PROXIES: '10.0.0.0/8' }, '198.51.100.7')).toBe('127.0.0.1');
+  });
+});
+
+describe('clientAddress (socket.io handshakes) walks X-Forwarded-For as Fastify does', () => {
+  it.each([
+    [[], '203.0.113.9', '198.51.100.7'],
+    [['203.0.113.9'], '203.0.113.9', '198.51.100.7'],
+    [['203.0.113.0/24'], '203.0.113.9', '198.51.100.7, 203.0.113.5'],
+    [['203.0.113.9'], '203.0.113.9', '198.51.100.7, 10.1.2.3'],
+    [['203.0.113.9', '10.0.0.0/8'], '203.0.113.9', '198.51.100.7, 10.1.2.3'],
+    [['uniquelocal'], '10.0.0.2', '198.51.100.7'],
+    [['loopback'], '127.0.0.1', 'not-an-address, 198.51.100.7'],
+    [['loopback'], '127.0.0.1', ''],
+    [['10.0.0.0/8'], '203.0.113.9', '198.51.100.7'],
+    [['::1'], '::1', '2001:db8::7'],
+    [['127.0.0.1'], '::ffff:127.0.0.1', '198.51.100.7'],
+  ])('trusting %j, from %s with %j', async (proxies, peer, forwardedFor) => {
+    const app = Fastify({ trustProxy: trustProxyOption(proxies) });
+    app.get('/', async (request) => request.ip);
+    const fastifySays = (await app.inject({ url: '/', remoteAddress: peer, headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} })).body;
+    await app.close();
+    expect(clientAddress(peer, forwardedFor || undefined, trustedProxyRanges(proxies))).toBe(fastifySays);
   });
 });
