@@ -196,7 +196,7 @@ describe('a message that fails deterministically is quarantined; the partition g
       const rows = await query<{ n: string }>(`SELECT count() AS n FROM dead_letters WHERE reason LIKE 'quarantined by %'`);
       return Number(rows[0]!.n) >= CASES.length;
     }, { timeoutMs: 60_000 });
-  });
+  }, 600_000);
 
   it('ClickHouse stopped for 60 s quarantines nothing and loses nothing', async () => {
     const before = await quarantinedCount();
