@@ -47,10 +47,17 @@ const TRANSIENT_CLICKHOUSE_TYPES = new Set([
 /** HTTP answers of a dependency that is overloaded or away. */
 const TRANSIENT_STATUSES = new Set([408, 429, 502, 503, 504]);
 
-/** What drivers without codes say (snowflake-sdk: "Network error. Could not reach Snowflake."). */
-const TRANSIENT_MESSAGE = /ECONNREFUSED|ECONNRESET|socket hang up|network error|connection (?:refused|reset|closed|terminated)|other side closed|timed out|timeout|service unavailable|temporarily unavailable/i;
+/**
+ * What drivers without codes say: snowflake-sdk "Network error. Could not reach Snowflake.",
+ * ioredis "Connection is closed." and "Reached the max retries per request limit".
+ */
+const TRANSIENT_MESSAGE = /ECONNREFUSED|ECONNRESET|socket hang up|network error|connection (?:refused|reset|closed|terminated)|connection is closed|max retries per request|other side closed|timed out|timeout|service unavailable|temporarily unavailable/i;
 
-const TRANSIENT_NAMES = new Set(['TimeoutError', 'SnowflakeUnavailableError', 'ConnectionTimeoutError']);
+/** Error classes of the drivers in use that only ever mean "away" (the AWS SDK's, kafkajs's, openai's, ioredis's). */
+const TRANSIENT_NAMES = new Set([
+  'TimeoutError', 'AbortError', 'SnowflakeUnavailableError', 'ConnectionTimeoutError', 'APIConnectionError', 'APIConnectionTimeoutError',
+  'MaxRetriesPerRequestError', 'KafkaJSConnectionError', 'KafkaJSRequestTimeoutError', 'KafkaJSConnectionClosedError',
+]);
 
 /** The error and its causes (`cause`, AggregateError's `errors`), breadth first, a bounded number. */
 function causes(error: unknown): unknown[] {
@@ -74,11 +81,12 @@ export function classifyFailure(error: unknown): FailureKind {
   for (const candidate of causes(error)) {
     if (candidate instanceof BusUnavailableError || candidate instanceof BusBackpressureError) return 'transient';
     if (typeof candidate !== 'object' || candidate === null) continue;
-    const { code, type, name, message, status, statusCode } = candidate as Record<string, unknown>;
+    const { code, type, name, message, status, statusCode, $metadata } = candidate as Record<string, unknown>;
+    const httpStatusCode = ($metadata as { httpStatusCode?: unknown } | undefined)?.httpStatusCode;
     if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return 'transient';
     if (typeof type === 'string' && TRANSIENT_CLICKHOUSE_TYPES.has(type)) return 'transient';
     if (typeof name === 'string' && TRANSIENT_NAMES.has(name)) return 'transient';
-    if ([status, statusCode].some((s) => typeof s === 'number' && TRANSIENT_STATUSES.has(s))) return 'transient';
+    if ([status, statusCode, httpStatusCode].some((s) => typeof s === 'number' && TRANSIENT_STATUSES.has(s))) return 'transient';
     if (typeof message === 'string' && TRANSIENT_MESSAGE.test(message)) return 'transient';
   }
   return 'deterministic';
