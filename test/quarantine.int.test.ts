@@ -9,11 +9,15 @@ import { loadConfig } from '../core/config.ts';
 import { DEAD_LETTER_HEADERS } from '../core/dead-letters.ts';
 import { verdictRecord } from '../core/moderation/verdict-records.ts';
 import { startPlatform, type RunningPlatform } from '../core/platform.ts';
-import type { ChatMessage } from '../core/schemas/chat.ts';
+import type { ChatMessage, HostPrompt } from '../core/schemas/chat.ts';
+import type { Highlight } from '../core/schemas/highlight.ts';
 import type { EnrichedPlayerEvent } from '../core/schemas/player-event.ts';
 import { TOPICS } from '../core/topics.ts';
 import { relaunchLocalService, startLocalServices, stopLocalServices } from '../infra/local/services.ts';
 import { samplePlayerEvent } from '../ingest-api/events/sample-player-events.ts';
+import { HIGHLIGHT_GROUPS, highlightDetectorService } from '../stream-processors/highlights/service.ts';
+import { HOST_PROMPT_SINK_GROUP } from '../stream-processors/host-prompts/host-prompt-sink.ts';
+import { hostPromptsService } from '../stream-processors/host-prompts/service.ts';
 import { moderationService } from '../stream-processors/moderation/service.ts';
 import { MODERATION_SINK_GROUP } from '../stream-processors/moderation/moderation-sink.ts';
 import { CLICKHOUSE_SINK_GROUPS, clickHouseSinkService } from '../stream-processors/sinks/clickhouse-sink.ts';
@@ -94,11 +98,29 @@ function chatVerdict(id: string, refused = false): string {
   return JSON.stringify({ ...verdictRecord({ streamId: `s-${run}`, source: 'moderator', action: 'ban', actorId: 'mod-1', targetUserId: 'u1', reason: refused ? REFUSED : 'spam' }, now), verdict_id: id });
 }
 
+function highlight(id: string, refused = false): string {
+  const value: Highlight = {
+    schema_v: 1, highlight_id: id, stream_id: `s-${run}`, start: now - 20_000, end: now - 5_000, score: 4.2, reasons: ['chat spike'],
+    requested_by: refused ? REFUSED : 'viewer-1', detected_at: now,
+  };
+  return JSON.stringify(value);
+}
+
+function hostPrompt(id: string, refused = false): string {
+  const value: HostPrompt = {
+    schema_v: 1, prompt_id: id, stream_id: `s-${run}`, prompt: refused ? REFUSED : 'What is next on stream?', rationale: 'asked by several viewers',
+    source_message_ids: ['m-1'], askers: ['Viewer'], priority: 3, source: 'heuristic', window_start: now - 60_000, window_end: now, created_at: now,
+  };
+  return JSON.stringify(value);
+}
+
 const CASES: TopicCase[] = [
   { topic: TOPICS.playerEvents, group: CLICKHOUSE_SINK_GROUPS.rawEvents, table: 'player_events_raw', idColumn: 'toString(event_id)', refuse: `cdn != '${REFUSED}'`, key: `quarantine-view-${run}`, message: playerEvent, surrogateIn: 'edge-cdn' },
   { topic: TOPICS.analyticsAggregates, group: CLICKHOUSE_SINK_GROUPS.aggregates, table: 'viewer_windows', idColumn: 'stream_id', refuse: `stream_id != '${REFUSED}'`, key: `s-${run}`, message: windowRows, surrogateIn: 'edge-cdn' },
   { topic: TOPICS.chatMessages, group: MODERATION_SINK_GROUP, table: 'chat_messages', idColumn: 'message_id', refuse: `text != '${REFUSED}'`, key: `s-${run}`, message: chatMessage, surrogateIn: 'hello' },
   { topic: TOPICS.chatVerdicts, group: MODERATION_SINK_GROUP, table: 'chat_moderation_events', idColumn: 'verdict_id', refuse: `reason != '${REFUSED}'`, key: `s-${run}`, message: chatVerdict, surrogateIn: 'spam' },
+  { topic: TOPICS.highlights, group: HIGHLIGHT_GROUPS.sink, table: 'highlights', idColumn: 'highlight_id', refuse: `requested_by != '${REFUSED}'`, key: `s-${run}`, message: highlight, surrogateIn: 'chat spike' },
+  { topic: TOPICS.hostPrompts, group: HOST_PROMPT_SINK_GROUP, table: 'host_prompts', idColumn: 'prompt_id', refuse: `prompt != '${REFUSED}'`, key: `s-${run}`, message: hostPrompt, surrogateIn: 'What is next' },
 ];
 
 describe('a message that fails deterministically is quarantined; the partition goes on', () => {
@@ -143,7 +165,7 @@ describe('a message that fails deterministically is quarantined; the partition g
       ANALYTICS_EMIT_INTERVAL_MS: String(settings.emitIntervalMs),
       ANALYTICS_IDLE_ADVANCE_MS: String(settings.idleAdvanceMs),
     });
-    platform = await startPlatform(config, [viewerAnalyticsService, clickHouseSinkService, moderationService], pino({ level: 'silent' }));
+    platform = await startPlatform(config, [viewerAnalyticsService, clickHouseSinkService, moderationService, highlightDetectorService, hostPromptsService], pino({ level: 'silent' }));
     for (const c of CASES) {
       await platform.context.analytics.client.command({ query: `ALTER TABLE ${c.table} ADD CONSTRAINT IF NOT EXISTS quarantine_test CHECK ${c.refuse}` });
     }
