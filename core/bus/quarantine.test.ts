@@ -105,6 +105,13 @@ describe('settleBatch', () => {
     expect(outcome.sleeps).toEqual([200, 400]);
   });
 
+  it('tries the delivered batch and the single bad message `attempts` times, the halves between once', async () => {
+    const outcome = await run([0, 1, 2, 3, 4, 5, 6, 7], new Set([5]));
+    await outcome.result;
+    // 0-7 three times; halves 0-3 (lands), 4-7 once; 4-5 once; 4 lands; 5 three times; 6-7 lands.
+    expect(outcome.sleeps).toEqual([200, 400, 200, 400]);
+  });
+
   it('rethrows a transient failure at once, for the bus to redeliver, and quarantines nothing', async () => {
     const outcome = await run([0, 1, 2], new Set([1]), 'transient');
     await expect(outcome.result).rejects.toThrow('refused');

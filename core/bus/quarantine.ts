@@ -14,12 +14,12 @@ import { BusBackpressureError, BusUnavailableError, type Bus, type DeliveredMess
  * has one, is asked whether the dependency answers. A transient failure is rethrown to the bus,
  * which redelivers the batch after its own backoff, for as long as it takes. A deterministic one
  * is retried `attempts` times with doubling backoff, then the batch is split in halves, each
- * settled the same way, so the good half lands at its first try and only the message that fails
- * alone is quarantined. Sub-batches keep their messages' offsets, so a sink's insert token built
+ * settled the same way (one try each), so the good half lands at its first try and only the
+ * message that fails alone is quarantined, after `attempts` tries of its own. Sub-batches keep their messages' offsets, so a sink's insert token built
  * from first/last offsets is the same on every redelivery of the same batch.
  */
 export interface QuarantinePolicy {
-  /** Tries of a failing batch (and of the single message it is narrowed to) before it is split or quarantined. */
+  /** Tries of a failing batch as delivered, and of the single message it is narrowed to, before it is split or quarantined. */
   attempts: number;
   /** Pause before the second try; doubles for each further one, up to `maxBackoffMs`. */
   firstBackoffMs: number;
@@ -132,9 +132,14 @@ const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /**
  * Handles a batch so that a deterministic failure costs only the message that causes it. Rejects
  * only with a transient failure (or one from quarantining), which the bus answers by redelivery.
+ *
+ * The batch as delivered, and the single message it is narrowed to, get `attempts` tries with
+ * backoff; the halves in between get one each: the failure is known to be deterministic by then,
+ * and the bisection stays short (a Kafka member runs it without a heartbeat).
  */
-export async function settleBatch(batch: MessageBatch, options: SettleOptions): Promise<void> {
+export async function settleBatch(batch: MessageBatch, options: SettleOptions, tries = options.policy.attempts): Promise<void> {
   const sleep = options.sleep ?? pause;
+  const allowed = batch.messages.length === 1 ? options.policy.attempts : tries;
   for (let attempt = 1; ; attempt++) {
     try {
       await options.handle(batch);
@@ -142,7 +147,7 @@ export async function settleBatch(batch: MessageBatch, options: SettleOptions): 
     } catch (error) {
       if ((await options.kindOf(error)) === 'transient') throw error;
       options.onRetry?.(batch, error, attempt);
-      if (attempt < options.policy.attempts) {
+      if (attempt < allowed) {
         await sleep(backoffMs(options.policy, attempt));
         continue;
       }
@@ -151,7 +156,7 @@ export async function settleBatch(batch: MessageBatch, options: SettleOptions): 
         return;
       }
       // In order, so a sink sees its partition's offsets rise as ever.
-      for (const half of splitBatch(batch)) await settleBatch(half, options);
+      for (const half of splitBatch(batch)) await settleBatch(half, options, 1);
       return;
     }
   }
