@@ -100,6 +100,22 @@ export function describeQuarantine(name: string, createBus: () => Bus): void {
       expect(counted).toContain(`livepulse_bus_quarantined_messages_total{group="${groupId}",topic="${topic}"} 1`);
     });
 
+    it('leaves a dead letter it cannot handle where it is, on dead-letters, instead of writing a letter about it', async () => {
+      const { bus, metrics } = await setUp();
+      const groupId = `letters-sink-${randomUUID().slice(0, 8)}`;
+      const marker = randomUUID();
+      const before = (await bus.endOffsets(TOPICS.deadLetters))[0]!;
+      await bus.publish(TOPICS.deadLetters, ['bad', 'good'].map((value) => ({ key: 'some.topic', value: Buffer.from(`${marker}:${value}`) })));
+      const sink = new TokenSink((m) => (m.value.toString().endsWith(':bad') ? new Error('Cannot parse input') : null));
+      await bus.subscribe({ groupId, topics: [TOPICS.deadLetters], handleBatch: (batch) => sink.write(batch) });
+      await waitFor('the group to commit past both letters', async () => (await bus.committedOffsets(groupId, TOPICS.deadLetters))[0] === before + 2, { timeoutMs: 120_000, intervalMs: 100 });
+      expect(sink.writes.get(`${marker}:good`)).toBe(1);
+      expect(sink.writes.has(`${marker}:bad`)).toBe(false);
+      expect((await bus.endOffsets(TOPICS.deadLetters))[0]).toBe(before + 2);
+      const counted = await metrics.registry.getSingleMetricAsString('livepulse_bus_quarantined_messages_total');
+      expect(counted).toContain(`livepulse_bus_quarantined_messages_total{group="${groupId}",topic="${TOPICS.deadLetters}"} 1`);
+    });
+
     it('waits out a dependency that is away, however long, and quarantines nothing', async () => {
       const { bus, topic, letters, publish, caughtUp } = await setUp();
       let away = true;
