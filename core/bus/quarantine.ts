@@ -208,7 +208,7 @@ export function withQuarantine(bus: Bus, { metrics, logger, policy = DEFAULT_QUA
           },
           quarantine,
           onRetry: (failed, error, attempt) =>
-            logger.warn({ err: error, group, topic: failed.topic, partition: failed.partition, firstOffset: failed.firstOffset, lastOffset: failed.lastOffset, attempt }, 'batch failed deterministically; trying again'),
+            logger.warn({ err: error, group, topic: failed.topic, partition: failed.partition, firstOffset: failed.firstOffset, lastOffset: failed.lastOffset, attempt }, 'batch failed deterministically'),
         }),
     };
   };
