@@ -124,7 +124,7 @@ describe('viewer analytics end to end: collector, Kafka, processor and sinks und
     await chaos;
     expect(report.rejected).toEqual([]);
 
-    await waitFor('every view to end and be summarized in ClickHouse', async () => (await countViewSummaries(store, truth.property_id)) === truth.views, { timeoutMs: 180_000, intervalMs: 1_000 });
+    await waitForProgress('every view to end and be summarized in ClickHouse', async () => truth.views - (await countViewSummaries(store, truth.property_id)), { stallMs: 180_000, intervalMs: 1_000 });
     // One more kill of each after the last windows closed: the restarts must not add anything.
     await processor.kill('SIGKILL');
     await processor.start();
