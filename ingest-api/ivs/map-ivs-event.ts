@@ -1,6 +1,7 @@
 import type { StreamLifecycleEvent } from '../../core/schemas/stream-lifecycle.ts';
 import { streamLifecycleValidator } from '../../core/schemas/stream-lifecycle.ts';
 import type { FieldError } from '../../core/schemas/validate.ts';
+import { illFormedTextErrors } from '../../core/schemas/well-formed-text.ts';
 import type { IvsEvent } from './ivs-event.ts';
 
 /**
@@ -31,6 +32,9 @@ export function channelIdFromArn(arn: string): string | undefined {
 }
 
 export function mapIvsEvent(event: IvsEvent): IvsMapping {
+  // The envelope schema is fastify's (Ajv), which has no rule for it; named by the IVS field, not the mapped one.
+  const textErrors = illFormedTextErrors(event, 5);
+  if (textErrors.length > 0) return { kind: 'invalid', errors: textErrors };
   const channelId = channelIdFromArn(event.resources[0]!);
   if (!channelId) return { kind: 'invalid', errors: [{ path: '/resources/0', message: 'is not an IVS channel ARN' }] };
   const occurredAt = Date.parse(event.time);
