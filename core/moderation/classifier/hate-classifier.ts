@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Finding } from '../findings.ts';
+import { LinearTextModel } from './linear-model.ts';
+
+/**
+ * The local hate classifier: the committed model file (trained by `npm run train:moderation`, see
+ * docs/moderation-model-card.md) read once, scoring the folded text of a message in microseconds,
+ * no network. A text at or above the model's threshold is an `identity.classifier` finding of
+ * severity 3: held at the default identity level (3) and above, for a moderator or the AI to
+ * release or deny; never blocked on the model's word alone.
+ */
+
+export const HATE_MODEL_FILE = fileURLToPath(new URL('./hate-model.bin', import.meta.url));
+export const CLASSIFIER_RULE = 'identity.classifier';
+export const CLASSIFIER_SEVERITY = 3;
+
+export class HateClassifier {
+  constructor(readonly model: LinearTextModel) {}
+
+  static fromFile(path = HATE_MODEL_FILE): HateClassifier {
+    return new HateClassifier(LinearTextModel.fromBytes(readFileSync(path)));
+  }
+
+  /** The probability that the folded text is hateful. */
+  probability(folded: string): number {
+    return this.model.probability(folded);
+  }
+
+  flags(folded: string): boolean {
+    return this.model.logit(folded) >= this.model.header.threshold;
+  }
+
+  /** A finding when the model flags the folded text, with its probability as the detail. */
+  finding(folded: string): Finding | null {
+    const logit = this.model.logit(folded);
+    if (logit < this.model.header.threshold) return null;
+    return { rule: CLASSIFIER_RULE, severity: CLASSIFIER_SEVERITY, detail: `p=${(1 / (1 + Math.exp(-logit))).toFixed(2)}` };
+  }
+}
+
+let shared: HateClassifier | undefined;
+
+/** The committed model, loaded on first use and shared by every moderator in the process. */
+export function committedHateClassifier(): HateClassifier {
+  shared ??= HateClassifier.fromFile();
+  return shared;
+}

@@ -1,0 +1,26 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { HATE_MODEL_FILE } from '../core/moderation/classifier/hate-classifier.ts';
+import { decodeModel } from '../core/moderation/classifier/linear-model.ts';
+import { DEFAULT_TRAINING, trainHateModel } from './hate-model-training.ts';
+
+const dataDir = resolve(fileURLToPath(new URL('../', import.meta.url)), process.env.LIVEPULSE_EVAL_DATA ?? '../shared/data');
+
+describe('train:moderation', () => {
+  it('produces exactly the committed model file for the committed settings and seed', async () => {
+    const { bytes } = await trainHateModel(dataDir, DEFAULT_TRAINING);
+    const committed = await readFile(HATE_MODEL_FILE);
+    expect(bytes.length).toBe(committed.length);
+    expect(bytes.equals(committed), 'hate-model.bin is stale: run npm run train:moderation and commit it').toBe(true);
+  });
+
+  it('gives a different model for a different seed, and the same one again for the same seed', async () => {
+    const quick = { ...DEFAULT_TRAINING, epochs: 1, limit: 2_000 };
+    const [a, b, c] = await Promise.all([trainHateModel(dataDir, quick), trainHateModel(dataDir, quick), trainHateModel(dataDir, { ...quick, seed: quick.seed + 1 })]);
+    expect(a.bytes.equals(b.bytes)).toBe(true);
+    expect(a.bytes.equals(c.bytes)).toBe(false);
+    expect(decodeModel(a.bytes).header.about).toMatchObject({ trainRows: 2_000, training: { seed: quick.seed, limit: 2_000 } });
+  });
+});
