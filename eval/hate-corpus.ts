@@ -20,8 +20,9 @@ import {
  * - RedditBias: `biased`; `not biased`, including comments that quote or rebut a stereotype, is not.
  * - Jigsaw templates: `toxic` rows, which attach an insult to an identity term; `nontoxic` rows
  *   are identity-neutral mentions ("I am gay", "hug lesbian"). The `you_occupation` template's
- *   toxic rows insult a job, not a group, and are left out; `name_adj` is 94 % of the file and is
- *   subsampled to one row in ten so it does not drown the real data.
+ *   toxic rows insult a job, not a group ("You are a disgusting farmer"): not hateful, and what
+ *   teaches the model that an insult word alone is not hate. `name_adj` is 94 % of the file and
+ *   is subsampled to one row in ten so it does not drown the real data.
  * - YouTube Spam Collection: every comment, spam or not, is non-hateful chat.
  *
  * Splits: 70 % train, 15 % validation (threshold choice), 15 % test (figures), by a seeded hash
@@ -72,9 +73,9 @@ export const HATE_DATASETS: readonly DatasetLabeling[] = [
   {
     dataset: 'jigsaw',
     load: jigsawIdentityTemplates,
-    hateful: (r) => r.label === 'toxic',
-    category: (r) => `${r.category} ${r.label === 'toxic' ? 'toxic' : 'identity-neutral'}`,
-    keep: (r, seed) => !(r.category === 'you_occupation' && r.label === 'toxic') && (r.category !== 'name_adj' || unitHash(`${seed}/jigsaw`, r.text) < JIGSAW_NAME_ADJ_KEPT),
+    hateful: (r) => r.label === 'toxic' && r.category !== 'you_occupation',
+    category: (r) => `${r.category} ${r.label !== 'toxic' ? 'identity-neutral' : r.category === 'you_occupation' ? 'insult, no group' : 'toxic'}`,
+    keep: (r, seed) => r.category !== 'name_adj' || unitHash(`${seed}/jigsaw`, r.text) < JIGSAW_NAME_ADJ_KEPT,
   },
   { dataset: 'youtube', load: youtubeSpam, hateful: () => false, category: (r) => r.label },
 ];

@@ -43,7 +43,7 @@ describe('AI moderation loop', () => {
   it('removes a delivered message the AI flags from every client, and audits it', async () => {
     const sender = await viewer('sender', 'ai-1');
     const watcher = await viewer('watcher', 'ai-1');
-    const ack = await sender.send('you are all stupid lol');
+    const ack = await sender.send('what an idiot move lol');
     expect(ack.status).toBe('delivered');
     await watcher.waitForEvent('message', (m: { id: string }) => m.id === ack.id);
     expect(await watcher.waitForEvent('message:removed', (e: { id: string }) => e.id === ack.id)).toEqual({ id: ack.id, reason: 'AI: harassment' });
