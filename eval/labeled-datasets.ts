@@ -179,3 +179,37 @@ export async function jigsawIdentityTemplates(dataDir: string): Promise<LabeledT
   const { file, rows } = await verifiedCsv(join(dataDir, 'jigsaw-identity-templates'));
   return rows.map((record) => ({ text: record.phrase!, label: record.toxicity!, source: file, category: record.template! }));
 }
+
+export interface CsvLabeling {
+  textColumn: string;
+  labelColumn: string;
+  /** The label value of the positive (hateful) class; every other value is negative. */
+  positiveLabel: string;
+  categoryColumn?: string;
+}
+
+export class CsvColumnError extends Error {
+  constructor(column: string, header: readonly string[]) {
+    super(`the CSV has no column ${JSON.stringify(column)}; its columns are ${header.map((h) => JSON.stringify(h)).join(', ')}`);
+    this.name = 'CsvColumnError';
+  }
+}
+
+/** An operator's labelled CSV as evaluation rows; rows with an empty text are skipped. */
+export function labeledCsv(text: string, labeling: CsvLabeling): Array<{ text: string; positive: boolean; category: string }> {
+  const [header = [], ...rows] = parseCsv(text.replace(/^\ufeff/, '')).filter((row) => row.length > 1 || row[0] !== '');
+  const column = (name: string) => {
+    const index = header.indexOf(name);
+    if (index === -1) throw new CsvColumnError(name, header);
+    return index;
+  };
+  const textAt = column(labeling.textColumn);
+  const labelAt = column(labeling.labelColumn);
+  const categoryAt = labeling.categoryColumn === undefined ? undefined : column(labeling.categoryColumn);
+  return rows
+    .filter((row) => (row[textAt] ?? '').trim() !== '')
+    .map((row) => {
+      const label = (row[labelAt] ?? '').trim();
+      return { text: row[textAt]!, positive: label === labeling.positiveLabel, category: `data/${categoryAt === undefined ? label : (row[categoryAt] ?? '')}` };
+    });
+}

@@ -50,6 +50,7 @@ describe('isCounterSpeech', () => {
     ['whoever says they would hurt her should be punished', true],
     ['calling women "kitchen appliances" is sexist and not ok', true],
     ['she called me a f*g, reported her', true],
+    ['Using racist terms like that is nasty and not ok. Pls stop.', true],
     ['that is racist', false],
     ['they said hi', false],
   ])('%j → %s', (text, expected) => {

@@ -83,8 +83,8 @@ const CONDEMNING = new RegExp(
     'reported (?:him|her|them|it|this)', 'report (?:him|her|them|it|this)', 'stop saying', 'don t say', 'cal(?:ing|ed)? (?:it |this |that |them |him |her )?out',
   ].join('|')})(?![a-z])`,
 );
-/** Someone else's words, reported: a quoting verb, or quotation marks in the raw text. */
-const REPORTING = /(?<![a-z])(?:said|says|saying|wrote|writes|tweeted|posted|yeled|shouted|caled (?:me|her|him|them|us|you)|cal (?:me|her|him|them|us|you)|told (?:me|her|him|them|us)|telling|if you say|to say|to cal)(?![a-z])/;
+/** Someone else's words, reported or mentioned: a quoting verb, "words like …", or quotation marks in the raw text. */
+const REPORTING = /(?<![a-z])(?:said|says|saying|wrote|writes|tweeted|posted|yeled|shouted|caled (?:me|her|him|them|us|you)|cal (?:me|her|him|them|us|you)|told (?:me|her|him|them|us)|telling|if you say|to say|to cal|(?:terms|words|slurs|names) like|the word|using)(?![a-z])/;
 const QUOTED = /["“”«»]|(?:^|\s)'[^']{2,}'(?=$|[\s,.!?;:])/;
 /** "whoever says …", "anyone who …" with a condemnation: speech about speech. */
 const WHOEVER = /(?<![a-z])(?:whoever|anyone who|anybody who|people who|those who|someone who|everyone who)(?![a-z])/;
