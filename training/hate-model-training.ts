@@ -92,7 +92,7 @@ export async function trainHateModel(dataDir: string, settings: HateTraining): P
     threshold,
     about: {
       task: 'hateful (hate speech, sexism, negative group stereotypes, identity-directed insults) vs not',
-      features: 'hashed word 1-2-grams and char 3-5-grams of foldForMatching(text)',
+      features: 'hashed word 1-2-grams and char 3-6-grams of foldForMatching(text)',
       training: { ...recorded, ...(settings.limit !== undefined && { limit: settings.limit }) },
       splitSeed: SPLIT_SEED,
       trainRows: train.length,

@@ -1,5 +1,5 @@
 /**
- * The classifier's features: word unigrams and bigrams and character 3- to 5-grams of the folded
+ * The classifier's features: word unigrams and bigrams and character 3- to 6-grams of the folded
  * text (`foldForMatching`: lowercase Latin words, lookalikes, leetspeak, spacing and repeats folded
  * away, so "1d10t" and "idiot" share features), hashed into 2^bits buckets (the hashing trick: no
  * vocabulary to ship). Built on char codes with FNV-1a and a murmur3 finaliser, no substrings: this
@@ -12,8 +12,10 @@ const SPACE = 32;
 /** Seeds that keep the feature kinds apart in the hash space. */
 const WORD_SEED = 0x9e3779b9;
 const BIGRAM_SEED = 0x85ebca6b;
-const CHAR_SEEDS = [0, 0, 0, 0x27d4eb2f, 0x165667b1, 0xd3a2646c];
-export const CHAR_NGRAM_SIZES = [3, 4, 5] as const;
+/** Character n-grams from 3 to 6 characters; one seed per length. */
+const MIN_CHAR_NGRAM = 3;
+const MAX_CHAR_NGRAM = 6;
+const CHAR_SEEDS = [0, 0, 0, 0x27d4eb2f, 0x165667b1, 0xd3a2646c, 0x5bd1e995];
 
 function finalise(h: number): number {
   h ^= h >>> 16;
@@ -36,8 +38,8 @@ export class HashedFeatures {
   /** Fills the buffer with the bucket of every feature of `folded`; returns how many. */
   extract(folded: string): { indices: Uint32Array; count: number } {
     const length = folded.length;
-    // Per character: up to three char n-grams, plus at most one word and one bigram.
-    const capacity = 5 * (length + 2);
+    // Per character: up to four char n-grams, plus at most one word and one bigram.
+    const capacity = (MAX_CHAR_NGRAM - MIN_CHAR_NGRAM + 3) * (length + 2);
     if (this.buffer.length < capacity) this.buffer = new Uint32Array(2 ** Math.ceil(Math.log2(capacity)));
     const out = this.buffer;
     const shift = this.shift;
@@ -70,9 +72,9 @@ export class HashedFeatures {
     const at = (i: number) => (i === 0 || i === padded - 1 ? SPACE : folded.charCodeAt(i - 1));
     for (let start = 0; start < padded; start++) {
       let g = FNV_OFFSET;
-      for (let n = 1; n <= 5 && start + n <= padded; n++) {
+      for (let n = 1; n <= MAX_CHAR_NGRAM && start + n <= padded; n++) {
         g = Math.imul(g ^ at(start + n - 1), FNV_PRIME);
-        if (n >= 3) out[count++] = finalise(g ^ CHAR_SEEDS[n]!) >>> shift;
+        if (n >= MIN_CHAR_NGRAM) out[count++] = finalise(g ^ CHAR_SEEDS[n]!) >>> shift;
       }
     }
     return { indices: out, count };

@@ -16,8 +16,8 @@ describe('HashedFeatures', () => {
     ['', 0],
     ['a', 1 + 1],
     ['ab', 1 + 2 + 1],
-    ['abc de', 2 + 1 + 6 + 5 + 4],
-  ])('%j has %i features (words, bigrams, char 3-5-grams over the padded text)', (text, expected) => {
+    ['abc de', 2 + 1 + 6 + 5 + 4 + 3],
+  ])('%j has %i features (words, bigrams, char 3- to 6-grams over the padded text)', (text, expected) => {
     expect(of(text)).toHaveLength(expected);
   });
 
