@@ -56,8 +56,13 @@ function figures(rows: readonly CorpusRow[], flagged: readonly boolean[]): Split
   return { rows: rows.length, recall: round(tp + fn === 0 ? 0 : tp / (tp + fn)), fpr: round(fp + tn === 0 ? 0 : fp / (fp + tn)) };
 }
 
-export async function trainHateModel(dataDir: string, settings: HateTraining): Promise<{ bytes: Buffer; header: ModelHeader; model: LinearTextModel }> {
-  const corpus = await loadHateCorpus(dataDir);
+/** `corpus`: the rows of `loadHateCorpus(dataDir)`, when the caller already has them. */
+export async function trainHateModel(
+  dataDir: string,
+  settings: HateTraining,
+  corpus?: readonly CorpusRow[],
+): Promise<{ bytes: Buffer; header: ModelHeader; model: LinearTextModel }> {
+  corpus ??= await loadHateCorpus(dataDir);
   const folded = new Map<CorpusRow, string>(corpus.map((row) => [row, foldForMatching(row.text)]));
   let train = corpus.filter((row) => row.split === 'train');
   if (settings.limit !== undefined) train = train.slice(0, settings.limit);
