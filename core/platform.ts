@@ -7,6 +7,7 @@ import { withConsumerLagMetric } from './bus/consumer-lag.ts';
 import { createBus } from './bus/create-bus.ts';
 import type { Config } from './config.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health-routes.ts';
+import { trustProxyOption } from './http/trusted-proxies.ts';
 import { createLiveState } from './live-state/create-live-state.ts';
 import type { LiveState } from './live-state/live-state.ts';
 import type { Logger } from './logger.ts';
@@ -47,6 +48,9 @@ export interface RunningPlatform {
 }
 
 function printDevelopmentCredentials(config: Config, logger: Logger): void {
+  if (config.auth.randomSecrets.length > 0) {
+    logger.warn({ secrets: config.auth.randomSecrets }, 'secrets not set while other credentials are: random values stand in, so /v1/ivs/events refuses every delivery until LIVEPULSE_IVS_WEBHOOK_SECRET is set');
+  }
   if (config.auth.developmentCredentials.length === 0) return;
   const banner = [
     '',
@@ -94,7 +98,8 @@ export async function startPlatform(
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
     // Per-request access logs would dominate the collector's cost; request metrics cover them.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: true,
+    // X-Forwarded-For counts only from the configured proxies (LIVEPULSE_TRUSTED_PROXIES).
+    trustProxy: trustProxyOption(config.http.trustedProxies),
     // Ids in paths may be 128 characters (core/schemas/common.ts); the router's default cut-off is 100.
     routerOptions: { maxParamLength: 256 },
   });

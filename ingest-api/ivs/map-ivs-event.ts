@@ -10,18 +10,19 @@ import type { IvsEvent } from './ivs-event.ts';
  */
 export type IvsMapping = { kind: 'lifecycle'; event: StreamLifecycleEvent } | { kind: 'ignored'; reason: string } | { kind: 'invalid'; errors: FieldError[] };
 
-const STREAM_KINDS: Record<string, StreamLifecycleEvent['kind']> = {
-  'Stream Start': 'stream_start',
-  'Stream End': 'stream_end',
-  'Stream Failure': 'stream_failure',
-};
+// Maps: the names come from the request, and "constructor" must be just an untracked name.
+const STREAM_KINDS = new Map<string, StreamLifecycleEvent['kind']>([
+  ['Stream Start', 'stream_start'],
+  ['Stream End', 'stream_end'],
+  ['Stream Failure', 'stream_failure'],
+]);
 
-const RECORDING_KINDS: Record<string, StreamLifecycleEvent['kind']> = {
-  'Recording Start': 'recording_start',
-  'Recording End': 'recording_end',
-  'Recording Start Failure': 'recording_failure',
-  'Recording End Failure': 'recording_failure',
-};
+const RECORDING_KINDS = new Map<string, StreamLifecycleEvent['kind']>([
+  ['Recording Start', 'recording_start'],
+  ['Recording End', 'recording_end'],
+  ['Recording Start Failure', 'recording_failure'],
+  ['Recording End Failure', 'recording_failure'],
+]);
 
 /** `arn:aws:ivs:us-west-2:123456789012:channel/AbCdEf` → `AbCdEf`. */
 export function channelIdFromArn(arn: string): string | undefined {
@@ -36,13 +37,13 @@ export function mapIvsEvent(event: IvsEvent): IvsMapping {
 
   let mapped: StreamLifecycleEvent;
   if (event['detail-type'] === 'IVS Stream State Change') {
-    const kind = STREAM_KINDS[event.detail.event_name];
+    const kind = STREAM_KINDS.get(event.detail.event_name);
     // Session Created/Ended and takeovers carry nothing the lifecycle needs: Stream Start/End are the authoritative pair.
     if (!kind) return { kind: 'ignored', reason: `stream event "${event.detail.event_name}" is not tracked` };
     mapped = { schema_v: 1, event_id: event.id, channel_id: channelId, stream_id: event.detail.stream_id, kind, occurred_at: occurredAt };
     if (event.detail.code) mapped.reason = event.detail.code.slice(0, 512);
   } else {
-    const kind = RECORDING_KINDS[event.detail.recording_status];
+    const kind = RECORDING_KINDS.get(event.detail.recording_status);
     if (!kind) return { kind: 'ignored', reason: `recording status "${event.detail.recording_status}" is not tracked` };
     const detail = event.detail;
     mapped = { schema_v: 1, event_id: event.id, channel_id: channelId, stream_id: detail.stream_id, kind, occurred_at: occurredAt };
