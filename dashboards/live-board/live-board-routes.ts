@@ -4,12 +4,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { readManifest } from '../../clip-worker/clip-job.ts';
-import { requireApiIdentity, type ApiTokenVerifier } from '../../core/http/api-auth.ts';
+import { requireApiIdentity, type ApiIdentity, type ApiTokenVerifier } from '../../core/http/api-auth.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ObjectStore } from '../../core/object-store/object-store.ts';
+import { decideStreamAccess } from '../../core/streams/stream-ownership.ts';
+import type { StreamRegistry } from '../../core/streams/stream-registry.ts';
 import { resolveByteRange } from './byte-range.ts';
 import type { LiveBoardStore } from './live-board-store.ts';
-import { mayReadStream, overviewFor, type LiveOverviewFeed } from './live-overview.ts';
+import { overviewFor, type LiveOverviewFeed } from './live-overview.ts';
 
 const PUBLIC_DIRECTORY = join(dirname(fileURLToPath(import.meta.url)), 'public');
 const UPLOT_DIST = join(dirname(createRequire(import.meta.url).resolve('uplot')), '..', 'dist');
@@ -29,6 +31,8 @@ export interface LiveBoardRouteOptions {
   store: LiveBoardStore;
   feed: LiveOverviewFeed;
   verifier: ApiTokenVerifier;
+  /** Who owns each stream: decides every read here (core/streams/). */
+  registry: StreamRegistry;
   objectStore: ObjectStore;
   logger: Logger;
   /** How often the board gets a snapshot over SSE. */
@@ -49,7 +53,12 @@ export async function liveBoardPageRoutes(app: FastifyInstance): Promise<void> {
 
 /** The authenticated API under `/v1`: a stream's live view, the SSE feed, clip files. */
 export async function liveBoardApiRoutes(app: FastifyInstance, options: LiveBoardRouteOptions): Promise<void> {
-  const { store, feed, verifier, objectStore, logger, pushIntervalMs } = options;
+  const { store, feed, verifier, registry, objectStore, logger, pushIntervalMs } = options;
+  /** The registry's refusal (403, or 404 for a creator asking about an unregistered stream), or null when the token may read the stream. */
+  const refusal = async (identity: ApiIdentity, streamId: string) => {
+    const access = decideStreamAccess(identity, streamId, await registry.ownerOf(streamId));
+    return access.kind === 'refused' ? { status: access.statusCode, body: { error: access.code, message: access.message } } : null;
+  };
   app.addHook('onRequest', requireApiIdentity(verifier));
   const openStreams = new Set<() => void>();
   // Open event streams would keep the HTTP server from closing; end them when it starts to.
@@ -68,9 +77,11 @@ export async function liveBoardApiRoutes(app: FastifyInstance, options: LiveBoar
     },
     async (request, reply) => {
       const { streamId } = request.params;
+      // Access first, so a refusal says nothing about whether the stream has live state.
+      const refused = await refusal(request.apiIdentity!, streamId);
+      if (refused) return reply.code(refused.status).send(refused.body);
       const [view] = await store.views([streamId], Date.now());
       if (!view) return reply.code(404).send({ error: 'not_found', message: `no live state for stream ${streamId}` });
-      if (!mayReadStream(request.apiIdentity!, view)) return reply.code(403).send({ error: 'forbidden', message: `this token may not read stream ${streamId}` });
       return view;
     },
   );
@@ -133,10 +144,8 @@ export async function liveBoardApiRoutes(app: FastifyInstance, options: LiveBoar
       const manifest = await readManifest(objectStore, clipId, request.log as Logger);
       const output = manifest?.outputs[name];
       if (!manifest || !output) return reply.code(404).send({ error: 'not_found', message: `clip ${clipId} has no ${name}` });
-      if (request.apiIdentity!.role === 'creator') {
-        const [view] = await store.views([manifest.stream_id], Date.now());
-        if (!view || !mayReadStream(request.apiIdentity!, view)) return reply.code(403).send({ error: 'forbidden', message: `this token may not read clips of stream ${manifest.stream_id}` });
-      }
+      const refused = await refusal(request.apiIdentity!, manifest.stream_id);
+      if (refused) return reply.code(403).send({ error: 'forbidden', message: `this token may not read clips of stream ${manifest.stream_id}: ${refused.body.message}` });
       const range = resolveByteRange(request.headers.range, output.bytes);
       reply.header('accept-ranges', 'bytes').header('content-type', output.content_type).header('cache-control', 'private, max-age=3600');
       if (range.kind === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${output.bytes}`).send();

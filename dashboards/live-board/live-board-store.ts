@@ -1,12 +1,14 @@
 import type { LiveState } from '../../core/live-state/live-state.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { StreamOwnerLookup } from '../../core/streams/stream-registry.ts';
 import type { StreamFacets, ViewerPartitionFacet } from './live-stream-state.ts';
 import { liveStreamView, type LiveStreamView } from './live-stream-view.ts';
 
 /**
  * Where the live board keeps its state in the live-state port (memory embedded, Redis
  * distributed): one hash per stream, one field per facet (see live-stream-state.ts), and a
- * recency index of the streams that changed lately, for the overview.
+ * recency index of the streams that changed lately, for the overview. A view's owner comes from
+ * the stream registry, never from the facets.
  */
 export const LIVE_BOARD_KEYS = {
   streams: 'live-board:streams',
@@ -14,9 +16,9 @@ export const LIVE_BOARD_KEYS = {
 } as const;
 
 const VIEWERS_FIELD_PREFIX = 'viewers:';
+const LEGACY_CREATOR_FIELD = 'creator';
 
 export const FACET_FIELDS = {
-  creator: 'creator',
   chat: 'chat',
   moderation: 'moderation',
   highlights: 'highlights',
@@ -36,6 +38,7 @@ export const DEFAULT_STORE_OPTIONS: LiveBoardStoreOptions = { streamTtlMs: 6 * 3
 export class LiveBoardStore {
   constructor(
     private readonly liveState: LiveState,
+    private readonly owners: StreamOwnerLookup,
     private readonly logger: Pick<Logger, 'warn'>,
     private readonly options: LiveBoardStoreOptions = DEFAULT_STORE_OPTIONS,
   ) {}
@@ -58,19 +61,20 @@ export class LiveBoardStore {
     return this.liveState.recentMembers(LIVE_BOARD_KEYS.streams, nowMs - this.options.activeStreamMs);
   }
 
-  /** Each stream's live view, or null for a stream with no live state. */
+  /** Each stream's live view with its registered owner, or null for a stream with no live state. */
   async views(streamIds: string[], nowMs: number): Promise<Array<LiveStreamView | null>> {
-    const hashes = await this.liveState.getAllFields(streamIds.map(LIVE_BOARD_KEYS.stream));
-    return hashes.map((fields, index) => (Object.keys(fields).length === 0 ? null : liveStreamView(streamIds[index]!, this.decode(streamIds[index]!, fields), nowMs)));
+    const [hashes, owners] = await Promise.all([this.liveState.getAllFields(streamIds.map(LIVE_BOARD_KEYS.stream)), this.owners.ownersOf(streamIds)]);
+    return hashes.map((fields, index) => {
+      const streamId = streamIds[index]!;
+      return Object.keys(fields).length === 0 ? null : liveStreamView(streamId, this.decode(streamId, fields), nowMs, owners.get(streamId)?.creator_id ?? null);
+    });
   }
 
   private decode(streamId: string, fields: Record<string, string>): StreamFacets {
     const facets: StreamFacets = { viewers: {} };
     for (const [field, raw] of Object.entries(fields)) {
-      if (field === FACET_FIELDS.creator) {
-        facets.creatorId = raw;
-        continue;
-      }
+      // Earlier versions kept a player's creator hint here; ownership is the registry's now.
+      if (field === LEGACY_CREATOR_FIELD) continue;
       let value: unknown;
       try {
         value = JSON.parse(raw);
