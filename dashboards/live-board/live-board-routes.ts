@@ -54,9 +54,13 @@ export async function liveBoardPageRoutes(app: FastifyInstance): Promise<void> {
 /** The authenticated API under `/v1`: a stream's live view, the SSE feed, clip files. */
 export async function liveBoardApiRoutes(app: FastifyInstance, options: LiveBoardRouteOptions): Promise<void> {
   const { store, feed, verifier, registry, objectStore, logger, pushIntervalMs } = options;
-  /** The registry's refusal (403, or 404 for a creator asking about an unregistered stream), or null when the token may read the stream. */
-  const refusal = async (identity: ApiIdentity, streamId: string) => {
-    const access = decideStreamAccess(identity, streamId, await registry.ownerOf(streamId));
+  /**
+   * The registry's refusal (403, or 404 for a creator asking about an unregistered stream), or null
+   * when the token may read the stream. `knownOwner` is the owner a live view already carries.
+   */
+  const refusal = async (identity: ApiIdentity, streamId: string, knownOwner?: string | null) => {
+    const owner = knownOwner !== undefined ? knownOwner : ((await registry.ownerOf(streamId))?.creator_id ?? null);
+    const access = decideStreamAccess(identity, streamId, owner === null ? null : { creator_id: owner });
     return access.kind === 'refused' ? { status: access.statusCode, body: { error: access.code, message: access.message } } : null;
   };
   app.addHook('onRequest', requireApiIdentity(verifier));
@@ -77,10 +81,11 @@ export async function liveBoardApiRoutes(app: FastifyInstance, options: LiveBoar
     },
     async (request, reply) => {
       const { streamId } = request.params;
-      // Access first, so a refusal says nothing about whether the stream has live state.
-      const refused = await refusal(request.apiIdentity!, streamId);
-      if (refused) return reply.code(refused.status).send(refused.body);
+      // The view carries its registered owner (read alongside the state); a refusal comes before
+      // the 404, so it says nothing about whether the stream has live state.
       const [view] = await store.views([streamId], Date.now());
+      const refused = await refusal(request.apiIdentity!, streamId, view ? view.creator_id : undefined);
+      if (refused) return reply.code(refused.status).send(refused.body);
       if (!view) return reply.code(404).send({ error: 'not_found', message: `no live state for stream ${streamId}` });
       return view;
     },
