@@ -84,7 +84,7 @@ export class StreamRegistry implements StreamOwnerLookup {
   async ownersOf(streamIds: string[]): Promise<Map<string, StreamOwner>> {
     const ids = [...new Set(streamIds)];
     const owners = new Map<string, StreamOwner>();
-    const cached = await Promise.all(ids.map((id) => this.liveState.get(STREAM_REGISTRY_KEYS.owner(id))));
+    const cached = await this.liveState.getMany(ids.map(STREAM_REGISTRY_KEYS.owner));
     const misses: string[] = [];
     ids.forEach((id, index) => {
       const entry = cached[index];
