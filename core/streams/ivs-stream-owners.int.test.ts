@@ -92,14 +92,16 @@ describe('IVS stream owners from channel tags', () => {
     expect(ivsServer.requests.filter((r) => r.operation === 'GetChannel').every((r) => r.status === 200)).toBe(true);
   });
 
-  it("leaves an untagged channel's stream unregistered: admins only", async () => {
+  it("leaves an untagged channel's stream unregistered (admins only), and one whose tag is no creator id", async () => {
     const streamId = await goLive(`untagged-${id}`, {});
+    const badTag = await goLive(`bad-tag-${id}`, { [CHANNEL_CREATOR_TAG]: "Jane's channel" });
     const bus = platform.context.bus as EmbeddedBus;
     await waitFor('the registry to read every Stream Start', async () => {
       const [committed, end] = await Promise.all([bus.committedOffsets(IVS_STREAM_OWNERS_GROUP, TOPICS.streamLifecycle), bus.endOffsets(TOPICS.streamLifecycle)]);
       return end.every((e, p) => e === 0 || committed[p] === e);
     }, { timeoutMs: 60_000, intervalMs: 250 });
     expect((await get(`/v1/streams/${streamId}/owner`, await token('admin'))).status).toBe(404);
+    expect((await get(`/v1/streams/${badTag}/owner`, await token('admin'))).status).toBe(404);
     expect((await get(`/v1/streams/${streamId}/owner`, await token('creator', `creator-${id}`))).status).toBe(404);
     // Nor may a creator claim it in the channel's place.
     const claim = await fetch(`${platform.url}/v1/streams`, { method: 'POST', headers: { authorization: `Bearer ${await token('creator', `creator-${id}`)}`, 'content-type': 'application/json' }, body: JSON.stringify({ stream_id: streamId }) });

@@ -1,7 +1,8 @@
 import type { Bus, MessageBatch, Subscription } from '../bus/bus.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { parseJsonPayload } from '../schemas/validate.ts';
+import { Id } from '../schemas/common.ts';
+import { createValidator, parseJsonPayload } from '../schemas/validate.ts';
 import { streamLifecycleValidator } from '../schemas/stream-lifecycle.ts';
 import { TOPICS } from '../topics.ts';
 import type { StreamRegistry } from './stream-registry.ts';
@@ -14,6 +15,9 @@ import type { StreamRegistry } from './stream-registry.ts';
  * plane cannot describe, leaves the stream unregistered: shown to admins only, which fails safe.
  */
 export const IVS_STREAM_OWNERS_GROUP = 'stream-registry';
+
+/** A tag value is free text in IVS; as a creator id it must be one (core/schemas/common.ts). */
+const creatorIdValidator = createValidator(Id('Creator id'));
 
 export interface IvsStreamStart {
   streamId: string;
@@ -46,7 +50,7 @@ export interface IvsStreamOwnersPorts {
 }
 
 export function subscribeIvsStreamOwners({ bus, registry, channels, metrics, logger }: IvsStreamOwnersPorts): Promise<Subscription> {
-  const outcomes = metrics.counter('stream_owner_ivs_lookups_total', 'IVS Stream Starts looked up for their channel owner, by outcome (registered, untagged, lookup_failed)', ['outcome']);
+  const outcomes = metrics.counter('stream_owner_ivs_lookups_total', 'IVS Stream Starts looked up for their channel owner, by outcome (registered, untagged, invalid_tag, lookup_failed)', ['outcome']);
   return bus.subscribe({
     groupId: IVS_STREAM_OWNERS_GROUP,
     topics: [TOPICS.streamLifecycle],
@@ -64,6 +68,12 @@ export function subscribeIvsStreamOwners({ bus, registry, channels, metrics, log
         if (creatorId === null) {
           outcomes.inc({ outcome: 'untagged' });
           logger.warn({ streamId, channelArn }, 'IVS channel has no livepulse:creator_id tag; the stream stays unregistered (admins only)');
+          continue;
+        }
+        const tag = creatorId;
+        if (!creatorIdValidator.check(creatorId)) {
+          outcomes.inc({ outcome: 'invalid_tag' });
+          logger.warn({ streamId, channelArn, tag: tag.slice(0, 256) }, 'IVS channel livepulse:creator_id tag is not a creator id (1–128 of A-Z a-z 0-9 ._:@/+=-); the stream stays unregistered (admins only)');
           continue;
         }
         // A failed registry write throws: the batch is delivered again.

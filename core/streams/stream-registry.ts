@@ -116,7 +116,8 @@ export class StreamRegistry implements StreamOwnerLookup {
       return { owner: decision.owner, created: false, reassigned: false };
     }
     const at = this.now();
-    const owner: StreamOwner = { ...decision.owner, registered_at: at };
+    // The API's schemas check ids on the way in; IVS tags and other callers are checked here, before anything is written.
+    const owner = checkedOwner({ ...decision.owner, registered_at: at }, `registration of stream ${claim.streamId}`);
     await insertRows(this.store, { table: 'stream_owners', rows: [{ ...owner, registered_at: clickHouseTime(at), version: at }], dedupToken: `stream-owner-${randomUUID()}` });
     await this.cache(owner.stream_id, owner);
     return { owner, created: true, reassigned: decision.reassigned };
