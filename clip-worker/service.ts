@@ -225,6 +225,7 @@ export const clipWorkerService: ServiceDefinition = {
             await writeRecordingEvents(analytics, batch, rows);
             if (deadLetters.length > 0) await publishDeadLetters(bus, deadLetters);
           },
+          dependencyCheck: () => analytics.ping(),
         }),
       );
       subscriptions.push(
@@ -236,6 +237,7 @@ export const clipWorkerService: ServiceDefinition = {
             await insertRows(analytics, { table: 'clips', rows, dedupToken: batchDedupToken(batch) });
             if (deadLetters.length > 0) await publishDeadLetters(bus, deadLetters);
           },
+          dependencyCheck: () => analytics.ping(),
         }),
       );
     } catch (error) {

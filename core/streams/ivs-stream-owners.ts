@@ -47,13 +47,16 @@ export interface IvsStreamOwnersPorts {
   channels: ChannelCreators;
   metrics: Metrics;
   logger: Pick<Logger, 'warn' | 'info'>;
+  /** Resolves while the registry's store answers: a failed write then is the store's, and the batch waits (core/bus/bus.ts). */
+  dependencyCheck: () => Promise<void>;
 }
 
-export function subscribeIvsStreamOwners({ bus, registry, channels, metrics, logger }: IvsStreamOwnersPorts): Promise<Subscription> {
+export function subscribeIvsStreamOwners({ bus, registry, channels, metrics, logger, dependencyCheck }: IvsStreamOwnersPorts): Promise<Subscription> {
   const outcomes = metrics.counter('stream_owner_ivs_lookups_total', 'IVS Stream Starts looked up for their channel owner, by outcome (registered, untagged, invalid_tag, lookup_failed)', ['outcome']);
   return bus.subscribe({
     groupId: IVS_STREAM_OWNERS_GROUP,
     topics: [TOPICS.streamLifecycle],
+    dependencyCheck,
     handleBatch: async (batch) => {
       for (const { streamId, channelArn } of ivsStreamStarts(batch)) {
         let creatorId: string | null;

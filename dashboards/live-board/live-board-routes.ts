@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { readManifest } from '../../clip-worker/clip-job.ts';
 import { requireApiIdentity, type ApiIdentity, type ApiTokenVerifier } from '../../core/http/api-auth.ts';
 import type { Logger } from '../../core/logger.ts';
+import { ownValue } from '../../core/own-value.ts';
 import type { ObjectStore } from '../../core/object-store/object-store.ts';
 import { decideStreamAccess } from '../../core/streams/stream-ownership.ts';
 import type { StreamRegistry } from '../../core/streams/stream-registry.ts';
@@ -45,7 +46,7 @@ export async function liveBoardPageRoutes(app: FastifyInstance): Promise<void> {
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(await readFile(join(PUBLIC_DIRECTORY, 'index.html')));
   });
   app.get<{ Params: { name: string } }>('/live/assets/:name', { schema: { hide: true } }, async (request, reply) => {
-    const asset = ASSETS[request.params.name];
+    const asset = ownValue(ASSETS, request.params.name);
     if (!asset) return reply.code(404).send({ error: 'not_found', message: `no asset ${request.params.name}` });
     return reply.type(asset.contentType).header('cache-control', 'no-cache').send(await readFile(asset.path));
   });
@@ -147,7 +148,7 @@ export async function liveBoardApiRoutes(app: FastifyInstance, options: LiveBoar
     async (request, reply) => {
       const { clipId, name } = request.params;
       const manifest = await readManifest(objectStore, clipId, request.log as Logger);
-      const output = manifest?.outputs[name];
+      const output = manifest ? ownValue(manifest.outputs, name) : undefined;
       if (!manifest || !output) return reply.code(404).send({ error: 'not_found', message: `clip ${clipId} has no ${name}` });
       const refused = await refusal(request.apiIdentity!, manifest.stream_id);
       if (refused) return reply.code(403).send({ error: 'forbidden', message: `this token may not read clips of stream ${manifest.stream_id}: ${refused.body.message}` });
