@@ -9,6 +9,7 @@ import { clipWorkerService } from '../../clip-worker/service.ts';
 import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
 import { loadConfig } from '../../core/config.ts';
 import { startPlatform, type RunningPlatform } from '../../core/platform.ts';
+import { StreamRegistry } from '../../core/streams/stream-registry.ts';
 import type { ChatMessage, ChatVerdict } from '../../core/schemas/chat.ts';
 import type { ClipEvent, Highlight } from '../../core/schemas/highlight.ts';
 import { TOPICS } from '../../core/topics.ts';
@@ -98,6 +99,11 @@ describe('the Grafana boards on ClickHouse, over data the services wrote', () =>
       pino({ level: 'silent' }),
     );
     const { bus } = platform.context;
+    // Creators and their streams come from the stream registry: an admin registers the simulated ones.
+    const registry = new StreamRegistry(platform.context.analytics, platform.context.liveState);
+    for (const [streamId, stream] of Object.entries(truth.streams)) {
+      await registry.register({ source: 'api', streamId, creatorId: stream.creator_id, identity: { userId: 'boards-test-admin', role: 'admin' }, reassign: false });
+    }
 
     const events = collectedEvents(plan);
     for (let i = 0; i < events.length; i += 2_000) {

@@ -94,7 +94,6 @@ export function foldStream(facets: StreamFacets, inputs: StreamInputs): Record<s
     for (const update of inputs.viewers) {
       viewers[update.source] = foldViewerWindows(viewers[update.source], update);
       touched.add(update.source);
-      fields[FACET_FIELDS.creator] = update.creatorId;
     }
     for (const source of touched) {
       const facet = viewers[source]!;

@@ -1,5 +1,6 @@
 import type { LiveState } from '../../core/live-state/live-state.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { StreamOwnerLookup } from '../../core/streams/stream-registry.ts';
 import type { SourceProgress, StreamFacets, ViewerPartitionFacet } from './live-stream-state.ts';
 import { liveStreamView, type LiveStreamView } from './live-stream-view.ts';
 
@@ -7,7 +8,8 @@ import { liveStreamView, type LiveStreamView } from './live-stream-view.ts';
  * Where the live board keeps its state in the live-state port (memory embedded, Redis
  * distributed): one hash per stream, one field per facet (see live-stream-state.ts), one hash of
  * how far each viewer-analytics source partition has got (shared by all streams), and a recency
- * index of the streams that changed lately, for the overview.
+ * index of the streams that changed lately, for the overview. A view's owner comes from the
+ * stream registry, never from the facets.
  */
 export const LIVE_BOARD_KEYS = {
   streams: 'live-board:streams',
@@ -16,9 +18,9 @@ export const LIVE_BOARD_KEYS = {
 } as const;
 
 const VIEWERS_FIELD_PREFIX = 'viewers:';
+const LEGACY_CREATOR_FIELD = 'creator';
 
 export const FACET_FIELDS = {
-  creator: 'creator',
   chat: 'chat',
   moderation: 'moderation',
   highlights: 'highlights',
@@ -38,6 +40,7 @@ export const DEFAULT_STORE_OPTIONS: LiveBoardStoreOptions = { streamTtlMs: 6 * 3
 export class LiveBoardStore {
   constructor(
     private readonly liveState: LiveState,
+    private readonly owners: StreamOwnerLookup,
     private readonly logger: Pick<Logger, 'warn'>,
     private readonly options: LiveBoardStoreOptions = DEFAULT_STORE_OPTIONS,
   ) {}
@@ -72,11 +75,17 @@ export class LiveBoardStore {
     return this.liveState.recentMembers(LIVE_BOARD_KEYS.streams, nowMs - this.options.activeStreamMs);
   }
 
-  /** Each stream's live view, or null for a stream with no live state. */
+  /** Each stream's live view with its registered owner, or null for a stream with no live state. */
   async views(streamIds: string[], nowMs: number): Promise<Array<LiveStreamView | null>> {
-    const [sourceFields, ...hashes] = await this.liveState.getAllFields([LIVE_BOARD_KEYS.sources, ...streamIds.map(LIVE_BOARD_KEYS.stream)]);
+    const [[sourceFields, ...hashes], owners] = await Promise.all([
+      this.liveState.getAllFields([LIVE_BOARD_KEYS.sources, ...streamIds.map(LIVE_BOARD_KEYS.stream)]),
+      this.owners.ownersOf(streamIds),
+    ]);
     const sources = this.decodeSources(sourceFields ?? {});
-    return hashes.map((fields, index) => (Object.keys(fields).length === 0 ? null : liveStreamView(streamIds[index]!, { ...this.decode(streamIds[index]!, fields), sources }, nowMs)));
+    return hashes.map((fields, index) => {
+      const streamId = streamIds[index]!;
+      return Object.keys(fields).length === 0 ? null : liveStreamView(streamId, { ...this.decode(streamId, fields), sources }, nowMs, owners.get(streamId)?.creator_id ?? null);
+    });
   }
 
   private decodeSources(fields: Record<string, string>): Record<string, SourceProgress> {
@@ -95,10 +104,8 @@ export class LiveBoardStore {
   private decode(streamId: string, fields: Record<string, string>): StreamFacets {
     const facets: StreamFacets = { viewers: {} };
     for (const [field, raw] of Object.entries(fields)) {
-      if (field === FACET_FIELDS.creator) {
-        facets.creatorId = raw;
-        continue;
-      }
+      // Earlier versions kept a player's creator hint here; ownership is the registry's now.
+      if (field === LEGACY_CREATOR_FIELD) continue;
       let value: unknown;
       try {
         value = JSON.parse(raw);

@@ -72,8 +72,8 @@ export interface ClipsFacet {
   clips: ClipSummary[];
 }
 
+/** A stream's live facets. Who owns the stream is not among them: that is the stream registry's (core/streams/). */
 export interface StreamFacets {
-  creatorId?: string;
   /** Source (`group:partition`) → that partition's viewer windows. */
   viewers: Record<string, ViewerPartitionFacet>;
   /** Source → how far it has got (shared by every stream: one record per source partition). */

@@ -146,8 +146,9 @@ export async function viewTotalsByPeriod(
 /*
  * Time-ranged queries for the query API and creator reports (dashboards/). Ranges are half-open
  * [from, to) in epoch ms. `source` says which table answers: the live 10 s windows (kept 35
- * days), or the minute or hour rollups (final windows only) for longer ranges. Creator and stream
- * ownership come from `creator_streams` (migration 0050), which is sorted by creator.
+ * days), or the minute or hour rollups (final windows only) for longer ranges. A creator's
+ * streams come from `creator_streams` (migration 0050, sorted by creator), limited to those the
+ * stream registry gives the creator.
  */
 export type MetricSource = 'window' | 'minute' | 'hour';
 
@@ -176,15 +177,20 @@ function creatorStreamsQuery(where: string, having = ''): string {
     ORDER BY first_at, stream_id, property_id`;
 }
 
-/** Who owns a stream: usually one row; more only if two properties reuse a stream id. */
+/** The properties and creator hints a stream's viewer data carries; who owns it is the registry's answer (core/streams/). */
 export function streamOwners(store: AnalyticsStore, streamId: string): Promise<CreatorStream[]> {
   return rows<CreatorStream>(store, creatorStreamsQuery('stream_id = {stream:String}'), { stream: streamId });
 }
 
-/** A creator's streams that had viewers in the range (every stream when no range), oldest first. */
+/**
+ * A creator's streams that had viewers in the range (every stream when no range), oldest first:
+ * the streams the registry (`stream_owners`, core/streams/) gives the creator, with the windows
+ * whose creator_id names it. A player's creator_id alone never puts a stream here.
+ */
 export function creatorStreams(store: AnalyticsStore, creatorId: string, range?: TimeRange): Promise<CreatorStream[]> {
   const overlaps = range ? `HAVING last_at >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC') AND first_at < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')` : '';
-  return rows<CreatorStream>(store, creatorStreamsQuery('creator_id = {creator:String}', overlaps), { creator: creatorId, ...(range ? rangeParams(range) : {}) });
+  const registered = 'creator_id = {creator:String} AND stream_id IN (SELECT stream_id FROM stream_owners FINAL WHERE creator_id = {creator:String})';
+  return rows<CreatorStream>(store, creatorStreamsQuery(registered, overlaps), { creator: creatorId, ...(range ? rangeParams(range) : {}) });
 }
 
 export interface IntervalMetrics {
