@@ -14,6 +14,7 @@ import { expandGrafanaQuery, type VariableState } from '../dashboards/boards/gra
 import { liveOverview } from '../dashboards/boards/live-overview.ts';
 import { peakConcurrency } from '../dashboards/boards/stream-drilldown.ts';
 import { liveBoardService } from '../dashboards/live-board/service.ts';
+import { queryApiService } from '../dashboards/query-api/service.ts';
 import { ingestApiService } from '../ingest-api/service.ts';
 import { clickHouseSinkService } from '../stream-processors/sinks/clickhouse-sink.ts';
 import { viewerAnalyticsService } from '../stream-processors/viewer-analytics/service.ts';
@@ -25,7 +26,8 @@ import { waitFor } from './wait-for.ts';
  * three bus partitions send heartbeats at their own offsets (so at each 10 s boundary some
  * partitions reach the new window at once and the idle ones only `ANALYTICS_IDLE_ADVANCE_MS`
  * later), join, pause, resume and leave at staggered offsets inside windows. For 60 s, every
- * 250 ms, the live endpoint and the expanded SQL of each panel that shows "now" are read: every
+ * 250 ms, the live endpoint, the newest 10 s point of `/metrics` and the expanded SQL of each
+ * panel that shows "now" are read: every
  * reading must be the true count, or, within the documented freshness delay after a real change,
  * the count before it. The analytics settings are the production defaults.
  */
@@ -77,7 +79,7 @@ describe('the live edge: every "now" reading is the true count', () => {
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'livepulse-live-edge-'));
     const config = loadConfig(testPlatformEnv(dataDir, database, { EMBEDDED_BUS_PARTITIONS: String(PARTITIONS) }));
-    platform = await startPlatform(config, [ingestApiService, viewerAnalyticsService, clickHouseSinkService, liveBoardService], pino({ level: 'silent' }));
+    platform = await startPlatform(config, [ingestApiService, viewerAnalyticsService, clickHouseSinkService, liveBoardService, queryApiService], pino({ level: 'silent' }));
     token = await mintApiToken({ secret: TEST_PLATFORM_SECRETS.jwtSecret, sub: 'live-edge-admin', role: 'admin', ttlSeconds: 3_600 });
   }, 120_000);
 
@@ -87,7 +89,7 @@ describe('the live edge: every "now" reading is the true count', () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('through GET /v1/streams/:id/live and the Grafana "now" panels, for 60 s of joins, pauses and leaves', async () => {
+  it('through GET /v1/streams/:id/live, the newest point of /metrics and the Grafana "now" panels, for 60 s of joins, pauses and leaves', async () => {
     // Polling starts at a window boundary, at least 25 s from now (the first three join before it).
     const pollFrom = Math.ceil((Date.now() + 25_000) / WINDOW_MS) * WINDOW_MS;
     const heartbeatOffsets = [200, 1_300, 4_100, 6_200, 7_700, 9_100];
@@ -165,14 +167,29 @@ describe('the live edge: every "now" reading is the true count', () => {
       { path: 'Stream drill-down › Concurrent viewers (newest point)', sql: (peakConcurrency.targets[0] as { sql: string }).sql, variables: drilldownVariables, value: newestPoint },
     ];
     const readings: Reading[] = [];
-    const read = async (path: string, fetchValue: () => Promise<number>) => {
+    const read = async (path: string, fetchValue: () => Promise<number | undefined>) => {
       const startedAt = Date.now();
       const value = await fetchValue();
-      readings.push({ path, startedAt, finishedAt: Date.now(), value });
+      if (value !== undefined) readings.push({ path, startedAt, finishedAt: Date.now(), value });
     };
     const live = async () => {
       const response = await fetch(`${platform.url}/v1/streams/${streamId}/live`, { headers: { authorization: `Bearer ${token}` } });
       return response.status === 404 ? 0 : ((await response.json()) as { viewers: { current: number } }).viewers.current;
+    };
+    // The query API's newest 10 s point, as a client polling for the latest figure reads it. The
+    // API knows a stream once its first window is final (creator_streams): 404 until then, a
+    // figure never.
+    const metricsPath = 'GET /v1/streams/:id/metrics (newest 10 s point)';
+    const metricsNotFoundAt: number[] = [];
+    const metrics = async () => {
+      const now = Date.now();
+      const response = await fetch(`${platform.url}/v1/streams/${streamId}/metrics?interval=10s&from=${now - 5 * 60_000}&to=${now + WINDOW_MS}`, { headers: { authorization: `Bearer ${token}` } });
+      if (response.status === 404) {
+        metricsNotFoundAt.push(now);
+        return undefined;
+      }
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { points: Array<{ peak_concurrent_views: number }> }).points.at(-1)?.peak_concurrent_views ?? 0;
     };
     const grafana = (panel: (typeof nowPanels)[number]) => async () => {
       const now = Date.now();
@@ -187,7 +204,7 @@ describe('the live edge: every "now" reading is the true count', () => {
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, pollFrom - Date.now())));
     while (Date.now() < pollFrom + POLL_FOR_MS) {
       const tick = Date.now();
-      await Promise.all([read('GET /v1/streams/:id/live', live), ...nowPanels.map((panel) => read(panel.path, grafana(panel)))]);
+      await Promise.all([read('GET /v1/streams/:id/live', live), read(metricsPath, metrics), ...nowPanels.map((panel) => read(panel.path, grafana(panel)))]);
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, tick + POLL_MS - Date.now())));
     }
     await player;
@@ -211,9 +228,11 @@ describe('the live edge: every "now" reading is the true count', () => {
       .filter((reading) => !allowed(reading).has(reading.value))
       .map((r) => `${r.path} at ${((r.startedAt % WINDOW_MS) / 1000).toFixed(2)} s into a window (t+${((r.startedAt - pollFrom) / 1000).toFixed(2)} s): ${r.value}, true ${[...allowed(r)].join(' or ')}`);
     const paths = new Set(readings.map((r) => r.path));
-    expect(paths.size).toBe(1 + nowPanels.length);
+    expect(paths.size).toBe(2 + nowPanels.length);
     for (const path of paths) expect(readings.filter((r) => r.path === path).length, path).toBeGreaterThan(POLL_FOR_MS / POLL_MS / 4);
     expect(truth.filter((c) => c.acceptedAt >= pollFrom).length).toBe(6);
+    const firstMetricsFigure = Math.min(...readings.filter((r) => r.path === metricsPath).map((r) => r.startedAt));
+    expect(metricsNotFoundAt.filter((at) => at > firstMetricsFigure), '/metrics 404 after it had answered').toEqual([]);
     expect(wrong).toEqual([]);
   }, 180_000);
 });

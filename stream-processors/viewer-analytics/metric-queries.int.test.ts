@@ -45,6 +45,14 @@ describe('viewer window queries (ClickHouse)', () => {
       dedupToken: `metric-queries-${++inserts}`,
     });
 
+  /** A source partition's `viewer_watermark`, as the sink stores it: the window it has reached and the windows it has closed. */
+  const watermark = (sourcePartition: number, at: { windowStart: number; closedBefore: number; emittedAt: number }) =>
+    insertRows(store, {
+      table: 'viewer_source_watermarks',
+      rows: [watermarkRowForClickHouse({ type: 'viewer_watermark', group: 'g', source_partition: sourcePartition, version: String(at.windowStart), emitted_at: at.emittedAt, watermark: at.windowStart + 5_000, watermark_window_start: at.windowStart, closed_before: at.closedBefore })],
+      dedupToken: `watermark-${sourcePartition}-${at.windowStart}-${at.closedBefore}-${at.emittedAt}`,
+    });
+
   it('does not list a key whose early row was retracted to zero, and the totals are unchanged', async () => {
     const events = collectedEvents(planSimulation({ viewers: 40, durationMs: 60_000, seed: 15, startAt: START, streams: 1, maxRebufferMs: settings.maxRebufferMs }));
     const viewId = events[0]!.view_id;
@@ -90,12 +98,7 @@ describe('viewer window queries (ClickHouse)', () => {
     const w = (n: number) => START + n * settings.windowMs;
     const finals = async (sourcePartition: number, rows: WindowRow[]) =>
       insertRows(store, { table: 'viewer_window_finals', rows: rows.map((r) => windowRowForClickHouse(r, sourcePartition, '1')), dedupToken: `finals-${sourcePartition}-${++inserts}` });
-    const closed = async (sourcePartition: number, closedBefore: number) =>
-      insertRows(store, {
-        table: 'viewer_source_watermarks',
-        rows: [watermarkRowForClickHouse({ type: 'viewer_watermark', group: 'g', source_partition: sourcePartition, version: String(closedBefore), emitted_at: START, watermark: closedBefore + 45_000, watermark_window_start: closedBefore + 40_000, closed_before: closedBefore })],
-        dedupToken: `closed-${sourcePartition}-${closedBefore}`,
-      });
+    const closed = (sourcePartition: number, closedBefore: number) => watermark(sourcePartition, { windowStart: closedBefore + 40_000, closedBefore, emittedAt: START });
     // Partition 0 has closed windows 0 and 1; partition 1 only window 0 (its final for window 1 is still to come).
     await finals(0, [row(w(0), 2), row(w(1), 2)]);
     await finals(1, [row(w(0), 3)]);
@@ -109,5 +112,30 @@ describe('viewer window queries (ClickHouse)', () => {
     await finals(1, [row(w(1), 3)]);
     await closed(1, w(2));
     expect(await concurrency()).toEqual([[w(0), 5], [w(1), 5]]);
+  });
+
+  it('ends the 10 s metrics at the newest window every source partition has reached', async () => {
+    // Sources 2 and 3, reported later than the closing test's (0 and 1), which fall out of the ten-minute lookback.
+    const emittedAt = START + 20 * 60_000;
+    const w = (n: number) => START + n * settings.windowMs;
+    const row = (windowStart: number, concurrent: number): WindowRow => ({ ...emptyRow({ property_id: 'p', creator_id: 'reaching-creator', stream_id: 'reaching-stream', dimension: 'all', dimension_value: '', window_start: windowStart }), concurrent_views: concurrent, views_started: 1, watch_ms: 1_000 * concurrent });
+    const early = (sourcePartition: number, rows: WindowRow[]) =>
+      insertRows(store, { table: 'viewer_windows', rows: rows.map((r) => Object.assign(windowRowForClickHouse(r, sourcePartition, '1'), { is_final: 0, emitted_at: dateTime64(emittedAt) })), dedupToken: `reaching-${sourcePartition}-${++inserts}` });
+    // Right after a boundary: source partition 2 has reached window 1 and reported it; 3 is still in window 0.
+    await early(2, [row(w(0), 2), row(w(1), 2)]);
+    await early(3, [row(w(0), 3)]);
+    await watermark(2, { windowStart: w(1), closedBefore: w(0), emittedAt });
+    await watermark(3, { windowStart: w(0), closedBefore: w(0), emittedAt });
+    const scope = { propertyId: 'p', streamId: 'reaching-stream' };
+    const points = async () =>
+      (await streamMetricsByInterval(store, scope, { from: w(0), to: w(10) }, { source: 'window', intervalSeconds: settings.windowMs / 1000 })).map((r) => [r.period_start, r.peak_concurrent_views, r.views_started, r.watch_ms]);
+    expect(await points()).toEqual([[w(0), 5, 2, 5_000]]);
+    // Once 3 reaches window 1 (its rows first, as the sink writes them), window 1 shows with both.
+    await early(3, [row(w(1), 3)]);
+    await watermark(3, { windowStart: w(1), closedBefore: w(0), emittedAt });
+    expect(await points()).toEqual([
+      [w(0), 5, 2, 5_000],
+      [w(1), 5, 2, 5_000],
+    ]);
   });
 });
