@@ -1,4 +1,4 @@
-import { liveEdgeViewersSql } from '../../stream-processors/viewer-analytics/live-edge.ts';
+import { liveEdgeViewersSql, REACHED_BY_EVERY_SOURCE_SQL } from '../../stream-processors/viewer-analytics/live-edge.ts';
 import { clickHouseStat, type BoardSpec, type PanelSpec } from './board-model.ts';
 import { clipsTable, highlightsTable } from './live-overview.ts';
 import { creatorVariable, dimensionVariable, oneStreamVariable, STREAM_CONDITION } from './scope-filters.ts';
@@ -10,6 +10,8 @@ import { creatorVariable, dimensionVariable, oneStreamVariable, STREAM_CONDITION
 const rowsOf = (dimension: string) => `dimension = ${dimension} AND $__timeFilter(window_start) AND ${STREAM_CONDITION}`;
 const windowsOf = (dimension: string) => `FROM viewer_windows FINAL
 WHERE ${rowsOf(dimension)}`;
+/** Per-window flows (views started, rebuffering) up to the newest window every source partition has reached, so a chart never ends on a partial window (live-edge.ts). */
+const reachedWindowsOf = (dimension: string) => `${windowsOf(dimension)} AND window_start <= ${REACHED_BY_EVERY_SOURCE_SQL}`;
 /** Concurrent viewers per window (and `key`), a source partition behind at the live edge counting with its newest figure (live-edge.ts). */
 const liveEdgeOf = (dimension: string, key: string) => liveEdgeViewersSql(rowsOf(dimension), key);
 
@@ -104,7 +106,7 @@ GROUP BY time, dimension_value ORDER BY time, dimension_value`,
               source: 'clickhouse',
               format: 'time_series',
               sql: `SELECT $__timeInterval(window_start) AS time, 100 * sum(rebuffer_ms) / nullIf(sum(watch_ms), 0) AS rebuffer_percentage
-${windowsOf("'all'")}
+${reachedWindowsOf("'all'")}
 GROUP BY time ORDER BY time`,
               columns: { time: 'time', rebuffer_percentage: 'number' },
             },
@@ -124,7 +126,7 @@ GROUP BY time ORDER BY time`,
               source: 'clickhouse',
               format: 'time_series',
               sql: `SELECT $__timeInterval(window_start) AS time, toUInt64(sum(views_started)) AS views_started
-${windowsOf("'all'")}
+${reachedWindowsOf("'all'")}
 GROUP BY time ORDER BY time`,
               columns: { time: 'time', views_started: 'number' },
             },

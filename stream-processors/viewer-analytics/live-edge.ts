@@ -107,11 +107,24 @@ SELECT toUInt64(sumIf(viewers, window_start = (SELECT max(window_start) FROM edg
 }
 
 /**
- * SQL: the start of the oldest window some source partition has not closed yet (its final rows
- * not all published), among the sources that reported in the ten minutes before the newest
- * report (a consumer group no longer running holds nothing up); far in the future when none has
- * reported. Final-only figures (the creator report) stop before it, so a window counts once every
- * source has closed it, never with some partitions' finals missing.
+ * SQL: the smallest `column` of viewer_source_watermarks among the source partitions that reported
+ * in the ten minutes before the newest report (a consumer group no longer running holds nothing
+ * up); far in the future when none has reported (rows from before watermarks existed).
  */
-export const CLOSED_BY_EVERY_SOURCE_SQL = `(SELECT ifNull(minOrNull(closed_before), toDateTime(4294967295, 'UTC')) FROM viewer_source_watermarks FINAL
+const everySourceAt = (column: 'closed_before' | 'watermark_window_start') => `(SELECT ifNull(minOrNull(${column}), toDateTime(4294967295, 'UTC')) FROM viewer_source_watermarks FINAL
   WHERE emitted_at >= (SELECT max(emitted_at) FROM viewer_source_watermarks) - INTERVAL 10 MINUTE)`;
+
+/**
+ * SQL: the start of the oldest window some source partition has not closed yet (its final rows
+ * not all published). Final-only figures (the creator report) stop before it, so a window counts
+ * once every source has closed it, never with some partitions' finals missing.
+ */
+export const CLOSED_BY_EVERY_SOURCE_SQL = everySourceAt('closed_before');
+
+/**
+ * SQL: the start of the newest window every source partition has reached (its rows so far, early
+ * ones included, all published). Per-window figures that cannot be carried forward (views started,
+ * watch time, unique viewers: flows, not a state like concurrency) stop at it, so their newest
+ * window never lacks the partitions that have not reached it yet (`GET /v1/streams/:id/metrics`).
+ */
+export const REACHED_BY_EVERY_SOURCE_SQL = everySourceAt('watermark_window_start');

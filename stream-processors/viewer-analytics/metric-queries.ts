@@ -1,5 +1,5 @@
 import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
-import { CLOSED_BY_EVERY_SOURCE_SQL } from './live-edge.ts';
+import { CLOSED_BY_EVERY_SOURCE_SQL, REACHED_BY_EVERY_SOURCE_SQL } from './live-edge.ts';
 import { qoeMetrics, ratioPercentage, type QoeMetrics, type ViewMetricTotals } from './qoe-formulas.ts';
 
 /**
@@ -208,13 +208,18 @@ export interface IntervalMetrics {
   rebuffer_percentage: number | null;
 }
 
-/** Per 10 s window (summed over partitions), the columns every interval query aggregates. */
+/**
+ * Per 10 s window (summed over partitions), the columns every interval query aggregates. Live
+ * windows only up to the newest one every source partition has reached: a newer one still lacks
+ * the partitions behind (docs/analytics.md, "The live edge").
+ */
 function windowsOf(source: MetricSource, where: string): string {
   if (source === 'window') {
     return `SELECT window_start AS period, sum(concurrent_views) AS peak, sum(concurrent_views) AS window_sum, 1 AS window_count,
               sum(views_started) AS views_started, uniqCombinedMergeState(viewers) AS viewers, sum(watch_ms) AS watch_ms,
               sum(playing_ms) AS playing_ms, sum(rebuffer_ms) AS rebuffer_ms, sum(rebuffer_count) AS rebuffer_count
-            FROM viewer_windows FINAL WHERE ${where} AND ${IN_RANGE('window_start')} GROUP BY period HAVING ${somebodyInWindow('peak')}`;
+            FROM viewer_windows FINAL WHERE ${where} AND ${IN_RANGE('window_start')} AND window_start <= ${REACHED_BY_EVERY_SOURCE_SQL}
+            GROUP BY period HAVING ${somebodyInWindow('peak')}`;
   }
   const table = source === 'minute' ? 'viewer_windows_minute' : 'viewer_windows_hour';
   return `SELECT ${source} AS period, sumMapMerge(concurrent_by_window).2 AS concurrency, arrayMax(concurrency) AS peak,
