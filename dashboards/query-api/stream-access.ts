@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { ApiAuthError, type ApiIdentity } from '../../core/http/api-auth.ts';
 import { decideStreamAccess } from '../../core/streams/stream-ownership.ts';
 import type { StreamRegistry } from '../../core/streams/stream-registry.ts';
-import { streamOwners, type CreatorStream } from '../../stream-processors/viewer-analytics/metric-queries.ts';
+import { liveStreamProperties, streamOwners, type CreatorStream } from '../../stream-processors/viewer-analytics/metric-queries.ts';
 
 /** A refusal the query API answers as `{statusCode, error, message}`. */
 export class QueryApiError extends Error {
@@ -44,10 +44,16 @@ export async function assertMayReadStream(registry: StreamRegistry, identity: Ap
   return owner?.creator_id ?? null;
 }
 
-/** Access from the registry first (so a refusal says nothing about the data), then the property with data. */
+/**
+ * Access from the registry first (so a refusal says nothing about the data), then the property
+ * with data: from creator_streams, or, for a stream whose first window is not final yet, from its
+ * live windows (a stream that just went live has figures at the live edge, not a 404).
+ */
 export async function readableStream(store: AnalyticsStore, registry: StreamRegistry, identity: ApiIdentity, streamId: string, property?: string): Promise<ReadableStream> {
   const creatorId = await assertMayReadStream(registry, identity, streamId);
-  return { stream_id: streamId, property_id: chooseStreamProperty(streamId, await streamOwners(store, streamId), property), creator_id: creatorId };
+  const owners = await streamOwners(store, streamId);
+  const withData = owners.length > 0 ? owners : await liveStreamProperties(store, streamId);
+  return { stream_id: streamId, property_id: chooseStreamProperty(streamId, withData, property), creator_id: creatorId };
 }
 
 /** The identity the query API's onRequest hook set; every route runs behind that hook. */

@@ -8,7 +8,7 @@ import { testServices } from '../../test/services.ts';
 import { dateTime64, watermarkRowForClickHouse, windowRowForClickHouse } from '../sinks/clickhouse-rows.ts';
 import { collectedEvents } from '../simulator/collector-view.ts';
 import { planSimulation } from '../simulator/viewer-scripts.ts';
-import { creatorConcurrencyByInterval, streamMetricsByInterval, windowMetrics } from './metric-queries.ts';
+import { creatorConcurrencyByInterval, liveStreamProperties, streamMetricsByInterval, streamOwners, windowMetrics } from './metric-queries.ts';
 import { PartitionAnalytics } from './partition-analytics.ts';
 import { SHORT_ANALYTICS_SETTINGS } from './testing/short-settings.ts';
 import type { WindowRow } from './aggregate-messages.ts';
@@ -130,6 +130,9 @@ describe('viewer window queries (ClickHouse)', () => {
     const points = async () =>
       (await streamMetricsByInterval(store, scope, { from: w(0), to: w(10) }, { source: 'window', intervalSeconds: settings.windowMs / 1000 })).map((r) => [r.period_start, r.peak_concurrent_views, r.views_started, r.watch_ms]);
     expect(await points()).toEqual([[w(0), 5, 2, 5_000]]);
+    // No window of it is final yet: only its live windows know the stream (the query API's property lookup).
+    expect(await streamOwners(store, 'reaching-stream')).toEqual([]);
+    expect(await liveStreamProperties(store, 'reaching-stream')).toEqual([{ property_id: 'p' }]);
     // Once 3 reaches window 1 (its rows first, as the sink writes them), window 1 shows with both.
     await early(3, [row(w(1), 3)]);
     await watermark(3, { windowStart: w(1), closedBefore: w(0), emittedAt });

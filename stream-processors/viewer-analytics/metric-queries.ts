@@ -183,6 +183,15 @@ export function streamOwners(store: AnalyticsStore, streamId: string): Promise<C
 }
 
 /**
+ * The properties whose live windows (final or not) name the stream. creator_streams learns of a
+ * stream from its first final window, the allowed lateness after its first view; until then only
+ * the live windows know it.
+ */
+export async function liveStreamProperties(store: AnalyticsStore, streamId: string): Promise<Array<{ property_id: string }>> {
+  return rows(store, `SELECT DISTINCT property_id FROM viewer_windows WHERE stream_id = {stream:String} AND dimension = 'all' ORDER BY property_id`, { stream: streamId });
+}
+
+/**
  * A creator's streams that had viewers in the range (every stream when no range), oldest first:
  * the streams the registry (`stream_owners`, core/streams/) gives the creator, with the windows
  * whose creator_id names it. A player's creator_id alone never puts a stream here.
