@@ -81,6 +81,8 @@ const EnvSchema = z.object({
   BUS_MAX_BUFFERED_MESSAGES: positiveInt(100_000),
   EMBEDDED_BUS_PARTITIONS: positiveInt(4),
   EMBEDDED_BUS_MAX_RETAINED_MESSAGES: positiveInt(1_000_000),
+  // full: an acknowledged publish is fsynced (survives a power loss); normal: written, survives the process only.
+  EMBEDDED_BUS_SYNC: z.enum(['full', 'normal']).default('full'),
   KAFKA_PRODUCERS: z.coerce.number().int().min(1).max(16).default(3),
   KAFKA_CONSUMER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
 
@@ -205,7 +207,15 @@ export interface Config {
   highlights: HighlightDetectorSettings;
   analytics: AnalyticsSettings;
   bus:
-    | { kind: 'embedded'; partitions: number; maxRetainedMessages: number; publish: PublishTuning }
+    | {
+        kind: 'embedded';
+        /** The log's SQLite file, in the data directory. */
+        path: string;
+        synchronous: 'full' | 'normal';
+        partitions: number;
+        maxRetainedMessages: number;
+        publish: PublishTuning;
+      }
     | {
         kind: 'kafka';
         brokers: string[];
@@ -575,7 +585,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           producers: e.KAFKA_PRODUCERS,
           consumerSessionTimeoutMs: e.KAFKA_CONSUMER_SESSION_TIMEOUT_MS,
         }
-      : { kind: 'embedded', partitions: e.EMBEDDED_BUS_PARTITIONS, maxRetainedMessages: e.EMBEDDED_BUS_MAX_RETAINED_MESSAGES, publish },
+      : {
+          kind: 'embedded',
+          path: join(dataDir, 'bus', 'log.sqlite'),
+          synchronous: e.EMBEDDED_BUS_SYNC,
+          partitions: e.EMBEDDED_BUS_PARTITIONS,
+          maxRetainedMessages: e.EMBEDDED_BUS_MAX_RETAINED_MESSAGES,
+          publish,
+        },
     analyticsStore: e.CLICKHOUSE_URL
       ? { kind: 'clickhouse', url: e.CLICKHOUSE_URL, username: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE }
       : { kind: 'chdb', path: join(dataDir, 'chdb'), database: e.CLICKHOUSE_DATABASE },

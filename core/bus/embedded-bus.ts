@@ -1,5 +1,6 @@
 import {
   BusBackpressureError,
+  BusUnavailableError,
   type Bus,
   type DeliveredMessage,
   type MessageBatch,
@@ -8,20 +9,31 @@ import {
   type Subscription,
   type TopicSpec,
 } from './bus.ts';
+import { EmbeddedLogStore, type AppendRecord, type LogSynchronous, type StoredRecord } from './embedded-log-store.ts';
 import { LingeringPublisher, type LingerTuning } from './lingering-publisher.ts';
 import { partitionForKey } from './partitioner.ts';
 
 /**
- * The embedded bus: an in-process partitioned log with consumer groups and committed offsets,
- * for one machine. It keeps Kafka's semantics (per-key ordering, at-least-once, commit after
- * the handler, partitions shared within a group) so domain code runs unchanged on Kafka.
+ * The embedded bus: a partitioned log with consumer groups and committed offsets, for one
+ * machine. It keeps Kafka's semantics (per-key ordering, at-least-once, commit after the
+ * handler, partitions shared within a group) so domain code runs unchanged on Kafka.
  *
- * Memory is bounded: records every known group has committed are dropped; a topic no group
- * reads keeps only its newest `maxRetainedMessages` (like size retention); and a publish that
- * would push a lagging topic past the bound is refused with BusBackpressureError rather than
- * dropping anything a group has yet to read. Nothing survives the process: use Kafka for that.
+ * Durable: the log and the committed offsets are kept in one SQLite database (WAL mode; see
+ * embedded-log-store.ts), so a publish resolves only once its records are on local disk, and a
+ * restart — after SIGKILL or a graceful stop — resumes every group from its last commit with
+ * offsets going on where they were. Each topic has a random id created with it (`logId`).
+ *
+ * Storage is bounded: records every known group (every group that ever committed on the topic,
+ * since commits are kept) has committed are deleted; a topic no group reads keeps only its newest
+ * `maxRetainedMessages` (like size retention); and a publish that would push a lagging topic past
+ * the bound is refused with BusBackpressureError rather than deleting anything a group has yet
+ * to read.
  */
 export interface EmbeddedBusOptions {
+  /** The SQLite file of the log; ':memory:' (default) keeps nothing across the process, for tests. */
+  path?: string;
+  /** When an append counts as written (default 'full': fsynced). See embedded-log-store.ts. */
+  synchronous?: LogSynchronous;
   defaultPartitions: number;
   maxRetainedMessages: number;
   publish: LingerTuning;
@@ -30,49 +42,46 @@ export interface EmbeddedBusOptions {
   onHandlerError?: (error: unknown, batch: MessageBatch, groupId: string) => void;
 }
 
-interface StoredRecord {
-  key: string;
-  value: Buffer;
-  headers: Record<string, string>;
-  timestamp: number;
-}
+/** Records of one partition are deleted in chunks, so a busy partition does not pay a delete per commit. */
+const RETENTION_CHUNK = 1024;
 
+/** One partition's bounds (the records are in the store) and the members waiting for its next append. */
 class PartitionLog {
-  /** Offset of records[0]. */
-  private base = 0;
-  private records: StoredRecord[] = [];
   private waiters: Array<() => void> = [];
 
-  get endOffset(): number {
-    return this.base + this.records.length;
-  }
-  get startOffset(): number {
-    return this.base;
-  }
+  constructor(
+    private readonly store: EmbeddedLogStore,
+    private readonly topic: string,
+    private readonly partition: number,
+    /** First offset still stored. */
+    public startOffset: number,
+    /** Next offset to append. */
+    public endOffset: number,
+  ) {}
+
   get size(): number {
-    return this.records.length;
+    return this.endOffset - this.startOffset;
   }
 
-  append(record: StoredRecord): void {
-    this.records.push(record);
+  /** Called once the records up to `end` are stored. */
+  appended(end: number): void {
+    this.endOffset = end;
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();
   }
 
-  read(from: number, max: number): Array<StoredRecord & { offset: number }> {
-    const start = Math.max(from, this.base) - this.base;
-    // Object.assign rather than `{...r, offset}`, a literal V8 builds slowly.
-    return this.records.slice(start, start + max).map((r, i) => Object.assign({}, r, { offset: this.base + start + i }));
+  read(from: number, max: number): StoredRecord[] {
+    if (from >= this.endOffset) return [];
+    return this.store.read(this.topic, this.partition, Math.max(from, this.startOffset), max);
   }
 
-  /** Drops records below `offset`. */
+  /** Deletes records below `offset`. */
   truncateBefore(offset: number): void {
-    const drop = Math.min(offset, this.endOffset) - this.base;
-    if (drop <= 0) return;
-    // Splicing in chunks keeps this O(n) amortised without copying on every commit.
-    this.records = this.records.slice(drop);
-    this.base += drop;
+    const to = Math.min(offset, this.endOffset);
+    if (to <= this.startOffset) return;
+    this.store.deleteBefore(this.topic, this.partition, to);
+    this.startOffset = to;
   }
 
   /** Resolves at the next append, or after `ms` (so stopping members notice promptly). */
@@ -88,6 +97,7 @@ class PartitionLog {
 }
 
 interface Topic {
+  topicId: string;
   partitions: PartitionLog[];
 }
 
@@ -228,10 +238,7 @@ class GroupMember implements Subscription {
         await this.options.handleBatch(batch);
         position = records[records.length - 1]!.offset + 1;
         backoff = this.bus.retryBackoffMs;
-        if (!manual) {
-          committed[partition] = position;
-          this.bus.releaseCommitted(topic);
-        }
+        if (!manual) this.bus.commitOffset(this.group, topic, partition, position);
       } catch (error) {
         // At-least-once: read again from the last commit after a pause (in manual mode that
         // repeats the batches handled since, as a new owner would).
@@ -247,8 +254,11 @@ class GroupMember implements Subscription {
 
   commit(topic: string, partition: number, nextOffset: string): Promise<boolean> {
     if (!this.ownsPartition(this.group.ownershipOf(topic, partition))) return Promise.resolve(false);
-    this.group.committedFor(topic, this.bus.partitionCount(topic))[partition] = Number(nextOffset);
-    this.bus.releaseCommitted(topic);
+    try {
+      this.bus.commitOffset(this.group, topic, partition, Number(nextOffset));
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return Promise.resolve(true);
   }
 
@@ -266,6 +276,7 @@ class GroupMember implements Subscription {
 
 export class EmbeddedBus implements Bus {
   readonly kind = 'embedded';
+  private readonly store: EmbeddedLogStore;
   private readonly topics = new Map<string, Topic>();
   private readonly groups = new Map<string, ConsumerGroup>();
   private readonly publisher: LingeringPublisher;
@@ -274,9 +285,17 @@ export class EmbeddedBus implements Bus {
 
   constructor(private readonly options: EmbeddedBusOptions) {
     this.retryBackoffMs = options.retryBackoffMs ?? 100;
-    this.publisher = new LingeringPublisher(async (batch) => {
-      for (const { topic, messages } of batch) this.append(topic, messages);
-    }, options.publish);
+    this.store = new EmbeddedLogStore(options.path ?? ':memory:', options.synchronous ?? 'full');
+    for (const stored of this.store.topics()) {
+      this.topics.set(stored.name, {
+        topicId: stored.topicId,
+        partitions: stored.partitions.map(({ start, end }, p) => new PartitionLog(this.store, stored.name, p, start, end)),
+      });
+    }
+    for (const { groupId, topic, partition, nextOffset } of this.store.committedOffsets()) {
+      this.group(groupId).committedFor(topic, this.partitionCount(topic))[partition] = nextOffset;
+    }
+    this.publisher = new LingeringPublisher(async (batch) => this.append(batch), options.publish);
   }
 
   async ensureTopics(topics: TopicSpec[]): Promise<void> {
@@ -286,10 +305,20 @@ export class EmbeddedBus implements Bus {
   private topic(name: string, partitions = this.options.defaultPartitions): Topic {
     let topic = this.topics.get(name);
     if (!topic) {
-      topic = { partitions: Array.from({ length: partitions }, () => new PartitionLog()) };
+      const stored = this.store.createTopic(name, partitions);
+      topic = { topicId: stored.topicId, partitions: stored.partitions.map((_, p) => new PartitionLog(this.store, name, p, 0, 0)) };
       this.topics.set(name, topic);
     }
     return topic;
+  }
+
+  private group(groupId: string): ConsumerGroup {
+    let group = this.groups.get(groupId);
+    if (!group) {
+      group = new ConsumerGroup(groupId);
+      this.groups.set(groupId, group);
+    }
+    return group;
   }
 
   partitionCount(topic: string): number {
@@ -298,6 +327,11 @@ export class EmbeddedBus implements Bus {
 
   partitionLog(topic: string, partition: number): PartitionLog {
     return this.topic(topic).partitions[partition]!;
+  }
+
+  /** The topic's random id, created with it in this log's database. */
+  async logId(topic: string): Promise<string> {
+    return `embedded:${this.topic(topic).topicId}`;
   }
 
   publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
@@ -309,14 +343,28 @@ export class EmbeddedBus implements Bus {
     return this.publisher.publish(topic, messages);
   }
 
-  private append(topic: string, messages: OutgoingMessage[]): void {
-    const t = this.topic(topic);
+  /** One transaction for the whole linger batch: its publishes resolve once it is stored. */
+  private append(batch: Array<{ topic: string; messages: OutgoingMessage[] }>): void {
     const timestamp = Date.now();
-    for (const m of messages) {
-      const partition = partitionForKey(m.key, t.partitions.length);
-      t.partitions[partition]!.append({ key: m.key, value: m.value, headers: m.headers ?? {}, timestamp });
+    const ends = new Map<PartitionLog, number>();
+    const records = batch.map(({ topic, messages }) => {
+      const t = this.topic(topic);
+      const appended: AppendRecord[] = messages.map((m) => {
+        const partition = partitionForKey(m.key, t.partitions.length);
+        const log = t.partitions[partition]!;
+        const offset = ends.get(log) ?? log.endOffset;
+        ends.set(log, offset + 1);
+        return { partition, offset, key: m.key, value: m.value, headers: m.headers ?? {}, timestamp };
+      });
+      return { topic, records: appended };
+    });
+    try {
+      this.store.append(records);
+    } catch (error) {
+      throw new BusUnavailableError(`the embedded bus could not write its log ${this.store.path}: ${String(error)}`, { cause: error });
     }
-    if (!this.hasReaders(topic)) this.applySizeRetention(t);
+    for (const [log, end] of ends) log.appended(end);
+    for (const { topic } of batch) if (!this.hasReaders(topic)) this.applySizeRetention(this.topic(topic));
   }
 
   private retainedMessages(topic: string): number {
@@ -331,12 +379,18 @@ export class EmbeddedBus implements Bus {
   private applySizeRetention(topic: Topic): void {
     const perPartition = Math.ceil(this.options.maxRetainedMessages / topic.partitions.length);
     for (const log of topic.partitions) {
-      if (log.size > perPartition) log.truncateBefore(log.endOffset - perPartition);
+      if (log.size >= perPartition + RETENTION_CHUNK) log.truncateBefore(log.endOffset - perPartition);
     }
   }
 
-  /** Drops records that every group reading the topic has committed. */
-  releaseCommitted(topic: string): void {
+  /** Stores a group's commit, then deletes what every group reading the topic has committed. */
+  commitOffset(group: ConsumerGroup, topic: string, partition: number, nextOffset: number): void {
+    this.store.commitOffset(group.id, topic, partition, nextOffset);
+    group.committedFor(topic, this.partitionCount(topic))[partition] = nextOffset;
+    this.releaseCommitted(topic);
+  }
+
+  private releaseCommitted(topic: string): void {
     const t = this.topic(topic);
     t.partitions.forEach((log, partition) => {
       let lowest = Infinity;
@@ -344,8 +398,7 @@ export class EmbeddedBus implements Bus {
         const offsets = group.committed.get(topic);
         if (offsets) lowest = Math.min(lowest, offsets[partition] === -1 ? log.startOffset : offsets[partition]!);
       }
-      // Truncate in chunks so a busy partition does not copy its array on every commit.
-      if (Number.isFinite(lowest) && lowest - log.startOffset >= 1024) log.truncateBefore(lowest);
+      if (Number.isFinite(lowest) && lowest - log.startOffset >= RETENTION_CHUNK) log.truncateBefore(lowest);
     });
   }
 
@@ -355,11 +408,7 @@ export class EmbeddedBus implements Bus {
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     if (this.closed) throw new Error('bus is closed');
-    let group = this.groups.get(options.groupId);
-    if (!group) {
-      group = new ConsumerGroup(options.groupId);
-      this.groups.set(options.groupId, group);
-    }
+    const group = this.group(options.groupId);
     for (const topic of options.topics) group.committedFor(topic, this.partitionCount(topic));
     const member = new GroupMember(this, group, options);
     group.members.push(member);
@@ -410,5 +459,6 @@ export class EmbeddedBus implements Bus {
     this.closed = true;
     const members = [...this.groups.values()].flatMap((g) => g.members);
     await Promise.all(members.map((m) => m.stop()));
+    this.store.close();
   }
 }
