@@ -16,6 +16,7 @@ import { startSnowflakeTestServer, type SnowflakeTestServer } from './fixtures/s
 import { LivepulseProcess } from './livepulse-process.ts';
 import { testServices } from './services.ts';
 import { waitFor } from './wait-for.ts';
+import { analyticsSettingsEnvironment } from './process-environment.ts';
 
 /**
  * End to end, as deployed: simulated viewers → the real collector (HTTP) → Kafka → the
@@ -75,14 +76,7 @@ describe('viewer analytics end to end: collector, Kafka, processor and sinks und
       SNOWFLAKE_PASSWORD: snowflake.settings.password,
       SNOWFLAKE_ACCESS_URL: snowflake.settings.accessUrl!,
       LOG_LEVEL: 'warn',
-      ANALYTICS_WINDOW_MS: String(settings.windowMs),
-      ANALYTICS_ALLOWED_LATENESS_MS: String(settings.allowedLatenessMs),
-      ANALYTICS_VIEW_INACTIVE_MS: String(settings.inactiveAfterMs),
-      ANALYTICS_VIEW_END_SILENCE_MS: String(settings.endAfterSilenceMs),
-      ANALYTICS_PAUSED_VIEW_END_MS: String(settings.pausedEndAfterMs),
-      ANALYTICS_MAX_REBUFFER_MS: String(settings.maxRebufferMs),
-      ANALYTICS_EMIT_INTERVAL_MS: String(settings.emitIntervalMs),
-      ANALYTICS_IDLE_ADVANCE_MS: String(settings.idleAdvanceMs),
+      ...analyticsSettingsEnvironment(settings),
     };
     for (const service of ['ingest-api', 'viewer-analytics', 'clickhouse-sink', 'snowflake-sink']) processes.push(new LivepulseProcess(service, env));
     await Promise.all(processes.map((p) => p.start()));
