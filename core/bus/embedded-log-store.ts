@@ -61,7 +61,7 @@ export interface StoredCommit {
 
 export class EmbeddedLogInUseError extends Error {
   constructor(readonly path: string, options?: { cause?: unknown }) {
-    super(`the embedded bus log ${path} is in use by another process: embedded mode runs one process per data directory (LIVEPULSE_DATA_DIR)`, options);
+    super(`the embedded bus log ${path} is open elsewhere (another process, or another bus in this one): embedded mode runs one process per data directory (LIVEPULSE_DATA_DIR)`, options);
     this.name = 'EmbeddedLogInUseError';
   }
 }
