@@ -83,6 +83,7 @@ const EnvSchema = z.object({
   EMBEDDED_BUS_MAX_RETAINED_MESSAGES: positiveInt(1_000_000),
   // full: an acknowledged publish is fsynced (survives a power loss); normal: written, survives the process only.
   EMBEDDED_BUS_SYNC: z.enum(['full', 'normal']).default('full'),
+  EMBEDDED_BUS_GROUP_RETENTION_MS: positiveInt(3_600_000),
   KAFKA_PRODUCERS: z.coerce.number().int().min(1).max(16).default(3),
   KAFKA_CONSUMER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
 
@@ -212,6 +213,8 @@ export interface Config {
         /** The log's SQLite file, in the data directory. */
         path: string;
         synchronous: 'full' | 'normal';
+        /** How long a consumer group without members holds back its topics' retention. */
+        groupRetentionMs: number;
         partitions: number;
         maxRetainedMessages: number;
         publish: PublishTuning;
@@ -589,6 +592,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           kind: 'embedded',
           path: join(dataDir, 'bus', 'log.sqlite'),
           synchronous: e.EMBEDDED_BUS_SYNC,
+          groupRetentionMs: e.EMBEDDED_BUS_GROUP_RETENTION_MS,
           partitions: e.EMBEDDED_BUS_PARTITIONS,
           maxRetainedMessages: e.EMBEDDED_BUS_MAX_RETAINED_MESSAGES,
           publish,

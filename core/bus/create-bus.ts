@@ -14,6 +14,7 @@ export function createBus(config: Config['bus'], logger: Logger): Bus {
     return new EmbeddedBus({
       path: config.path,
       synchronous: config.synchronous,
+      groupRetentionMs: config.groupRetentionMs,
       defaultPartitions: config.partitions,
       maxRetainedMessages: config.maxRetainedMessages,
       publish: config.publish,

@@ -23,8 +23,8 @@ import { partitionForKey } from './partitioner.ts';
  * restart — after SIGKILL or a graceful stop — resumes every group from its last commit with
  * offsets going on where they were. Each topic has a random id created with it (`logId`).
  *
- * Storage is bounded: records every known group (every group that ever committed on the topic,
- * since commits are kept) has committed are deleted; a topic no group reads keeps only its newest
+ * Storage is bounded: records every known group (one with a member, or that had one within
+ * `groupRetentionMs`; commits are kept across restarts) has committed are deleted; a topic no such group reads keeps only its newest
  * `maxRetainedMessages` (like size retention); and a publish that would push a lagging topic past
  * the bound is refused with BusBackpressureError rather than deleting anything a group has yet
  * to read.
@@ -37,9 +37,18 @@ export interface EmbeddedBusOptions {
   defaultPartitions: number;
   maxRetainedMessages: number;
   publish: LingerTuning;
+  /**
+   * How long a group with no member keeps holding the records it has not committed (default 1 h,
+   * as Kafka expires an empty group's offsets). After that it no longer holds back retention or
+   * causes backpressure, so a service stopped for good does not stall its topics; when it comes
+   * back it reads from its commit, or from the oldest record kept if that was deleted meanwhile.
+   */
+  groupRetentionMs?: number;
   /** Delay before a failed batch is redelivered; doubles up to 5 s. */
   retryBackoffMs?: number;
   onHandlerError?: (error: unknown, batch: MessageBatch, groupId: string) => void;
+  /** Wall clock, for group retention. */
+  now?: () => number;
 }
 
 /** Records of one partition are deleted in chunks, so a busy partition does not pay a delete per commit. */
@@ -112,8 +121,15 @@ class ConsumerGroup {
   /** topic → next offset to read, per partition. */
   readonly committed = new Map<string, number[]>();
   readonly ownership = new Map<string, PartitionOwnership>();
+  /** When a member last joined, left or committed (epoch ms). */
+  lastActiveAt = -Infinity;
 
   constructor(readonly id: string) {}
+
+  /** Whether the group's commits hold back retention: it has a member, or had one within `retentionMs`. */
+  holdsRecords(now: number, retentionMs: number): boolean {
+    return this.members.length > 0 || now - this.lastActiveAt < retentionMs;
+  }
 
   committedFor(topic: string, partitions: number): number[] {
     let offsets = this.committed.get(topic);
@@ -281,10 +297,12 @@ export class EmbeddedBus implements Bus {
   private readonly groups = new Map<string, ConsumerGroup>();
   private readonly publisher: LingeringPublisher;
   readonly retryBackoffMs: number;
+  private readonly now: () => number;
   private closed = false;
 
   constructor(private readonly options: EmbeddedBusOptions) {
     this.retryBackoffMs = options.retryBackoffMs ?? 100;
+    this.now = options.now ?? Date.now;
     this.store = new EmbeddedLogStore(options.path ?? ':memory:', options.synchronous ?? 'full');
     for (const stored of this.store.topics()) {
       this.topics.set(stored.name, {
@@ -292,8 +310,13 @@ export class EmbeddedBus implements Bus {
         partitions: stored.partitions.map(({ start, end }, p) => new PartitionLog(this.store, stored.name, p, start, end)),
       });
     }
+    // A group from the file counts as active from this start: it was away because the process
+    // was, and its services subscribe one after another in the next moments.
+    const openedAt = this.now();
     for (const { groupId, topic, partition, nextOffset } of this.store.committedOffsets()) {
-      this.group(groupId).committedFor(topic, this.partitionCount(topic))[partition] = nextOffset;
+      const group = this.group(groupId);
+      group.committedFor(topic, this.partitionCount(topic))[partition] = nextOffset;
+      group.lastActiveAt = openedAt;
     }
     this.publisher = new LingeringPublisher(async (batch) => this.append(batch), options.publish);
   }
@@ -371,9 +394,15 @@ export class EmbeddedBus implements Bus {
     return this.topic(topic).partitions.reduce((n, p) => n + p.size, 0);
   }
 
+  /** Groups whose commits on the topic hold back its retention. */
+  private readers(topic: string): ConsumerGroup[] {
+    const now = this.now();
+    const retentionMs = this.options.groupRetentionMs ?? 3_600_000;
+    return [...this.groups.values()].filter((group) => group.committed.has(topic) && group.holdsRecords(now, retentionMs));
+  }
+
   private hasReaders(topic: string): boolean {
-    for (const group of this.groups.values()) if (group.committed.has(topic)) return true;
-    return false;
+    return this.readers(topic).length > 0;
   }
 
   private applySizeRetention(topic: Topic): void {
@@ -385,18 +414,20 @@ export class EmbeddedBus implements Bus {
 
   /** Stores a group's commit, then deletes what every group reading the topic has committed. */
   commitOffset(group: ConsumerGroup, topic: string, partition: number, nextOffset: number): void {
-    this.store.commitOffset(group.id, topic, partition, nextOffset);
+    group.lastActiveAt = this.now();
+    this.store.commitOffset(group.id, topic, partition, nextOffset, group.lastActiveAt);
     group.committedFor(topic, this.partitionCount(topic))[partition] = nextOffset;
     this.releaseCommitted(topic);
   }
 
   private releaseCommitted(topic: string): void {
     const t = this.topic(topic);
+    const readers = this.readers(topic);
     t.partitions.forEach((log, partition) => {
       let lowest = Infinity;
-      for (const group of this.groups.values()) {
-        const offsets = group.committed.get(topic);
-        if (offsets) lowest = Math.min(lowest, offsets[partition] === -1 ? log.startOffset : offsets[partition]!);
+      for (const group of readers) {
+        const offset = group.committed.get(topic)![partition]!;
+        lowest = Math.min(lowest, offset === -1 ? log.startOffset : offset);
       }
       if (Number.isFinite(lowest) && lowest - log.startOffset >= RETENTION_CHUNK) log.truncateBefore(lowest);
     });
@@ -409,6 +440,7 @@ export class EmbeddedBus implements Bus {
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     if (this.closed) throw new Error('bus is closed');
     const group = this.group(options.groupId);
+    group.lastActiveAt = this.now();
     for (const topic of options.topics) group.committedFor(topic, this.partitionCount(topic));
     const member = new GroupMember(this, group, options);
     group.members.push(member);
@@ -420,6 +452,7 @@ export class EmbeddedBus implements Bus {
     const group = member.group;
     const index = group.members.indexOf(member);
     if (index !== -1) group.members.splice(index, 1);
+    group.lastActiveAt = this.now();
     for (const ownership of group.ownership.values()) if (ownership.owner === member) ownership.owner = null;
     this.rebalance(group);
   }

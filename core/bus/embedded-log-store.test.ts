@@ -20,7 +20,7 @@ describe('embedded log store (SQLite)', () => {
     const first = new EmbeddedLogStore(path);
     const created = first.createTopic('player.events', 2);
     first.append([{ topic: 'player.events', records: [record(0, 0, 'a', { seq: '1' }), record(0, 1, 'b'), record(1, 0, 'c')] }]);
-    first.commitOffset('group-a', 'player.events', 0, 1);
+    first.commitOffset('group-a', 'player.events', 0, 1, 1_790_000_000_500);
     first.close();
 
     const second = new EmbeddedLogStore(path);

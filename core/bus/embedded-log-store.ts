@@ -245,9 +245,9 @@ export class EmbeddedLogStore {
     );
   }
 
-  commitOffset(groupId: string, topic: string, partition: number, nextOffset: number): void {
+  commitOffset(groupId: string, topic: string, partition: number, nextOffset: number, committedAt: number): void {
     const topicNo = this.topicNumber(topic);
-    this.withSynchronous('normal', () => this.statements.commit.run(groupId, topicNo, partition, nextOffset, Date.now()));
+    this.withSynchronous('normal', () => this.statements.commit.run(groupId, topicNo, partition, nextOffset, committedAt));
   }
 
   committedOffsets(): StoredCommit[] {
