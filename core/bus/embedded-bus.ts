@@ -24,10 +24,10 @@ import { partitionForKey } from './partitioner.ts';
  * offsets going on where they were. Each topic has a random id created with it (`logId`).
  *
  * Storage is bounded: records every known group (one with a member, or that had one within
- * `groupRetentionMs`; commits are kept across restarts) has committed are deleted; a topic no such group reads keeps only its newest
- * `maxRetainedMessages` (like size retention); and a publish that would push a lagging topic past
- * the bound is refused with BusBackpressureError rather than deleting anything a group has yet
- * to read.
+ * `groupRetentionMs`; commits are kept across restarts) has committed are deleted; a topic no
+ * such group reads keeps only its newest `maxRetainedMessages` (like size retention); and a
+ * publish that would push a lagging topic past the bound is refused with BusBackpressureError
+ * rather than deleting anything a group has yet to read.
  */
 export interface EmbeddedBusOptions {
   /** The SQLite file of the log; ':memory:' (default) keeps nothing across the process, for tests. */
