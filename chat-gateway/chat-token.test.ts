@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
-import { anonymousIdentity, canConfigurePolicy, canModerate, ChatTokenError, createChatTokenVerifier, mintChatToken, roleOn, type ChatIdentity } from './chat-token.ts';
+import { anonymousIdentity, canConfigurePolicy, canModerate, ChatTokenError, createChatTokenVerifier, highestRole, mintChatToken, roleOn, type ChatIdentity } from './chat-token.ts';
 
 const SECRET = 'chat-token-test-secret-0123456789abcdef';
 
@@ -69,6 +69,16 @@ describe('roles', () => {
     [{ s1: 'viewer', '*': 'admin' }, 's1', 'admin'],
   ] as const)('%o on %s is %s', (roles, stream, expected) => {
     expect(roleOn(identity(roles), stream)).toBe(expected);
+  });
+
+  it.each([
+    [[], null],
+    [[null, undefined], null],
+    [['viewer', null], 'viewer'],
+    [['moderator', 'viewer', 'host'], 'host'],
+    [['admin', 'moderator'], 'admin'],
+  ] as const)('the highest of %j is %s', (roles, expected) => {
+    expect(highestRole(...roles)).toBe(expected);
   });
 
   it('moderators moderate, hosts and admins also set policy', () => {

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { errors as joseErrors, SignJWT, type JWTPayload } from 'jose';
-import { createJwtVerifier, MAX_TOKEN_LENGTH } from '../core/http/jwt-verifier.ts';
+import { createJwtVerifier, MAX_TOKEN_LENGTH, TokenLifetimeError, type JwtVerifierSettings } from '../core/http/jwt-verifier.ts';
+import { ownValue, recordOf } from '../core/own-value.ts';
 import { Id } from '../core/schemas/common.ts';
 import { createValidator } from '../core/schemas/validate.ts';
 
@@ -37,16 +38,17 @@ const claimsValidator = createValidator(ChatTokenClaims);
 export interface ChatIdentity {
   userId: string;
   name: string;
-  roles: Record<string, ChatRole>;
-  /** Stream id → follow time in epoch ms. */
-  follows: Record<string, number>;
+  /** Stream id → role; a stream id is any client's choice, so read it with `roleOn` (own keys only). */
+  roles: Readonly<Record<string, ChatRole>>;
+  /** Stream id → follow time in epoch ms (no prototype: a stream named `constructor` is just a stream). */
+  follows: Readonly<Record<string, number>>;
   subscriptions: ReadonlySet<string>;
   /** Epoch ms; anonymous identities never expire. */
   expiresAt: number;
   anonymous: boolean;
 }
 
-export type ChatTokenErrorReason = 'invalid_token' | 'expired_token' | 'invalid_claims';
+export type ChatTokenErrorReason = 'invalid_token' | 'expired_token' | 'token_lifetime_too_long' | 'invalid_claims';
 
 export class ChatTokenError extends Error {
   constructor(
@@ -63,8 +65,8 @@ export interface ChatTokenVerifier {
   verify(token: unknown): Promise<ChatIdentity>;
 }
 
-/** A verifier for the configured key: the HS256 secret, or else the JWKS URL. */
-export function createChatTokenVerifier(auth: { jwtSecret?: string; jwksUrl?: string }): ChatTokenVerifier {
+/** A verifier for the configured key (the HS256 secret, or else the JWKS URL) and lifetime cap. */
+export function createChatTokenVerifier(auth: JwtVerifierSettings): ChatTokenVerifier {
   const verifyJwt = createJwtVerifier(auth, 'chat tokens');
   return {
     async verify(token) {
@@ -76,6 +78,7 @@ export function createChatTokenVerifier(auth: { jwtSecret?: string; jwksUrl?: st
         payload = await verifyJwt(token);
       } catch (error) {
         if (error instanceof joseErrors.JWTExpired) throw new ChatTokenError('expired_token', 'token has expired', { cause: error });
+        if (error instanceof TokenLifetimeError) throw new ChatTokenError('token_lifetime_too_long', error.message, { cause: error });
         if (error instanceof joseErrors.JOSEError) throw new ChatTokenError('invalid_token', `token rejected: ${error.code}`, { cause: error });
         throw error;
       }
@@ -92,8 +95,8 @@ function identityFromClaims(claims: ChatTokenClaims): ChatIdentity {
   return {
     userId: claims.sub,
     name: claims.name,
-    roles: claims.roles,
-    follows: Object.fromEntries(Object.entries(claims.follows ?? {}).map(([stream, seconds]) => [stream, seconds * 1_000])),
+    roles: recordOf(Object.entries(claims.roles)),
+    follows: recordOf(Object.entries(claims.follows ?? {}).map(([stream, seconds]) => [stream, seconds * 1_000])),
     subscriptions: new Set(claims.subscriptions ?? []),
     expiresAt: claims.exp * 1_000,
     anonymous: false,
@@ -101,20 +104,22 @@ function identityFromClaims(claims: ChatTokenClaims): ChatIdentity {
 }
 
 export function anonymousIdentity(connectionId: string): ChatIdentity {
-  return { userId: `anon:${connectionId}`, name: 'anonymous', roles: {}, follows: {}, subscriptions: new Set(), expiresAt: Infinity, anonymous: true };
+  return { userId: `anon:${connectionId}`, name: 'anonymous', roles: recordOf([]), follows: recordOf([]), subscriptions: new Set(), expiresAt: Infinity, anonymous: true };
 }
 
 const RANK: Record<ChatRole, number> = { viewer: 0, moderator: 1, host: 2, admin: 3 };
 
-/** The user's role on a stream: the higher of the stream's own entry and the `*` entry; null if neither. */
-export function roleOn(identity: ChatIdentity, streamId: string): ChatRole | null {
-  const own = identity.roles[streamId];
-  const everywhere = identity.roles['*'];
-  if (own && everywhere) return RANK[own] >= RANK[everywhere] ? own : everywhere;
-  return own ?? everywhere ?? null;
+export const roleRank = (role: ChatRole | null | undefined): number => (role == null ? -1 : RANK[role]);
+
+/** The highest of some roles; null when there is none. */
+export function highestRole(...roles: Array<ChatRole | null | undefined>): ChatRole | null {
+  return roles.reduce<ChatRole | null>((best, role) => (roleRank(role) > roleRank(best) ? role! : best), null);
 }
 
-export const roleRank = (role: ChatRole | null): number => (role === null ? -1 : RANK[role]);
+/** The user's role on a stream by their token: the higher of the stream's own entry and the `*` entry; null if neither. */
+export function roleOn(identity: ChatIdentity, streamId: string): ChatRole | null {
+  return highestRole(ownValue(identity.roles, streamId), ownValue(identity.roles, '*'));
+}
 
 /** Hosts, moderators and admins moderate; Twitch's broadcaster has every moderator power. */
 export const canModerate = (role: ChatRole | null): boolean => roleRank(role) >= RANK.moderator;

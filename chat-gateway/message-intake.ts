@@ -8,6 +8,7 @@ import { findingToFlag } from '../core/moderation/findings.ts';
 import type { ChannelRules, ChatModerator, ModerationOutcome } from '../core/moderation/moderate-message.ts';
 import { findLinks } from '../core/moderation/spam-signals.ts';
 import { foldForMatching } from '../core/moderation/text-folding.ts';
+import { ownValue } from '../core/own-value.ts';
 import { chatMessageValidator, type ChatMessage } from '../core/schemas/chat.ts';
 import { assertValid } from '../core/schemas/validate.ts';
 import { TOPICS } from '../core/topics.ts';
@@ -105,7 +106,7 @@ export class MessageIntake {
     if (!flood.allowed) return rejected('rate_limited', { retryAfterMs: flood.retryAfterMs });
 
     const { settings, rules: channelRules } = await rules.get(streamId, now);
-    const sender = { privileged, subscriber: identity.subscriptions.has(streamId), followedAt: identity.follows[streamId] };
+    const sender = { privileged, subscriber: identity.subscriptions.has(streamId), followedAt: ownValue(identity.follows, streamId) };
     const modeProblem = modeRejection(settings.modes, sender, text, channelRules.channelEmotes, now);
     if (modeProblem) return rejected(modeProblem);
 

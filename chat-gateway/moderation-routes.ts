@@ -119,4 +119,7 @@ export async function moderationRoutes(
   app.get(`${prefix}/policy`, route(async (actor, streamId) => ({ policy: (await actions.getSettings(actor, streamId)).policy })));
   app.patch(`${prefix}/policy`, route((actor, streamId, request) => actions.setPolicy(actor, streamId, validBody(autoModPolicyPatchValidator, objectBody(request)))));
   app.put(`${prefix}/shield`, route((actor, streamId, request) => actions.setShield(actor, streamId, body(MODERATOR_EVENTS['mod:shield'], request).enabled)));
+  app.get(`${prefix}/staff`, route((actor, streamId) => actions.listStaff(actor, streamId)));
+  app.put(`${prefix}/staff/:userId`, route((actor, streamId, request) => actions.grantStaff(actor, streamId, { userId: param(request, 'userId') })));
+  app.delete(`${prefix}/staff/:userId`, route((actor, streamId, request) => actions.revokeStaff(actor, streamId, { userId: param(request, 'userId') })));
 }

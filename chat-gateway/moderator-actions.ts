@@ -15,9 +15,10 @@ import type { ChannelRulesCache } from './channel-rules-cache.ts';
 import type { ChatFanout } from './chat-fanout.ts';
 import type { ChatMetrics } from './chat-metrics.ts';
 import type { ChatStore, Sanction } from './chat-store/chat-store.ts';
-import { canConfigurePolicy, canModerate, CHAT_ROLES, roleOn, roleRank, type ChatIdentity, type ChatRole } from './chat-token.ts';
+import { canConfigurePolicy, canModerate, CHAT_ROLES, highestRole, roleOn, roleRank, type ChatIdentity, type ChatRole } from './chat-token.ts';
 import type { HeldMessages } from './held-messages.ts';
 import { liveKeys } from './message-intake.ts';
+import { StreamStaff } from './stream-staff.ts';
 import type {
   AddTermRequest,
   BanRequest,
@@ -27,6 +28,7 @@ import type {
   RejectionReason,
   RemoveTermRequest,
   ReviewRequest,
+  StaffRequest,
   TimeoutRequest,
   UnbanRequest,
 } from './protocol.ts';
@@ -43,16 +45,22 @@ export class ModerationActionError extends Error {
 }
 
 const forbidden = (message: string) => new ModerationActionError('forbidden', message);
-const ROLE_TTL_MS = 24 * 60 * 60_000;
+const VIEWER_ROLE_TTL_MS = 24 * 60 * 60_000;
+/** CHAT_HISTORY_SIZE's ceiling: a deleted message's author is looked up in the whole history kept. */
+const HISTORY_LOOKUP = 500;
 const DEFAULT_PERMIT_SECONDS = 60;
 
 /**
  * Every moderator tool, shared by the socket.io events and the HTTP API: authorise the actor on
  * the stream, audit the action on `chat.verdicts` (who, what, when, why) before it takes effect,
- * apply it to the shared store, and tell the clients. Roles come only from the actor's verified
- * token; a moderator cannot sanction the host, an admin, another moderator or themselves.
+ * apply it to the shared store, and tell the clients. A role comes from the actor's verified
+ * token or from the stream's staff (moderators its host or an admin granted, kept server-side);
+ * a moderator cannot sanction (time out, ban, delete the messages of) the host, an admin, another
+ * moderator or themselves.
  */
 export class ModeratorActions {
+  private readonly staff: StreamStaff;
+
   constructor(
     private readonly deps: {
       store: ChatStore;
@@ -64,14 +72,23 @@ export class ModeratorActions {
       defaults: () => ChannelSettings;
       metrics: ChatMetrics;
     },
-  ) {}
+  ) {
+    this.staff = new StreamStaff(deps.liveState);
+  }
+
+  /** The user's role on the stream: their token's, raised to moderator if the stream's staff includes them. */
+  roleOf(identity: ChatIdentity, streamId: string): Promise<ChatRole | null> {
+    return this.staff.roleOf(identity, streamId);
+  }
 
   async deleteMessage(actor: ChatIdentity, streamId: string, request: DeleteMessageRequest): Promise<{ removed: boolean }> {
-    const role = this.requireModerator(actor, streamId);
+    const role = await this.requireModerator(actor, streamId);
     const reason = request.reason ?? 'removed by a moderator';
     // A held message is not in the room yet: deleting it is denying it.
     const denied = await this.deps.held.resolve(streamId, request.messageId, 'deny', { source: 'moderator', actorId: actor.userId, reason });
     if (denied) return this.done('deny', { removed: true });
+    const message = (await this.deps.store.recentHistory(streamId, HISTORY_LOOKUP)).find((m) => m.id === request.messageId);
+    if (message && message.userId !== actor.userId) await this.requireOutranks(actor, role, streamId, message.userId, message.role);
     await this.audit(actor, role, streamId, { action: 'remove', messageId: request.messageId, reason });
     const removed = await this.deps.store.removeFromHistory(streamId, { messageId: request.messageId });
     this.deps.fanout.removed(streamId, { id: request.messageId, reason });
@@ -88,7 +105,7 @@ export class ModeratorActions {
   }
 
   async unban(actor: ChatIdentity, streamId: string, request: UnbanRequest): Promise<{ lifted: boolean }> {
-    const role = this.requireModerator(actor, streamId);
+    const role = await this.requireModerator(actor, streamId);
     const reason = 'lifted by a moderator';
     await this.audit(actor, role, streamId, { action: 'unban', targetUserId: request.userId, reason });
     const lifted = await this.deps.store.deleteSanction(streamId, request.userId);
@@ -106,7 +123,7 @@ export class ModeratorActions {
 
   /** Nightbot/Fossabot `!permit`: the user may post links for `seconds` (default 60). */
   async permit(actor: ChatIdentity, streamId: string, request: PermitRequest): Promise<{ userId: string; expiresAt: number }> {
-    const role = this.requireModerator(actor, streamId);
+    const role = await this.requireModerator(actor, streamId);
     const seconds = request.seconds ?? DEFAULT_PERMIT_SECONDS;
     await this.audit(actor, role, streamId, { action: 'permit', targetUserId: request.userId, reason: `links allowed for ${seconds} s`, durationMs: seconds * 1_000 });
     await this.deps.liveState.set(liveKeys.linkPermit(streamId, request.userId), actor.userId, seconds * 1_000);
@@ -114,25 +131,25 @@ export class ModeratorActions {
   }
 
   async listHeld(actor: ChatIdentity, streamId: string): Promise<{ held: HeldMessageView[] }> {
-    this.requireModerator(actor, streamId);
+    await this.requireModerator(actor, streamId);
     const held = await this.deps.store.listHeld(streamId, Date.now());
     return { held: held.map(({ message, reasons, heldAt, expiresAt }) => ({ message, reasons, heldAt, expiresAt })) };
   }
 
   async listSanctions(actor: ChatIdentity, streamId: string): Promise<{ sanctions: Sanction[] }> {
-    this.requireModerator(actor, streamId);
+    await this.requireModerator(actor, streamId);
     return { sanctions: await this.deps.store.listSanctions(streamId, Date.now()) };
   }
 
   async listTerms(actor: ChatIdentity, streamId: string): Promise<{ terms: ChannelTerm[] }> {
-    this.requireModerator(actor, streamId);
+    await this.requireModerator(actor, streamId);
     const now = Date.now();
     const terms = await this.deps.store.listTerms(streamId);
     return { terms: terms.filter((t) => t.expires_at === undefined || t.expires_at > now).sort((a, b) => a.created_at - b.created_at) };
   }
 
   async addTerm(actor: ChatIdentity, streamId: string, request: AddTermRequest): Promise<{ term: ChannelTerm }> {
-    const role = this.requireModerator(actor, streamId);
+    const role = await this.requireModerator(actor, streamId);
     const now = Date.now();
     const term: ChannelTerm = {
       id: randomUUID(),
@@ -161,7 +178,7 @@ export class ModeratorActions {
   }
 
   async removeTerm(actor: ChatIdentity, streamId: string, request: RemoveTermRequest): Promise<{ term: ChannelTerm }> {
-    const role = this.requireModerator(actor, streamId);
+    const role = await this.requireModerator(actor, streamId);
     const existing = (await this.deps.store.listTerms(streamId)).find((t) => t.id === request.termId);
     if (!existing) throw new ModerationActionError('not_found', `no term ${request.termId} on this stream`);
     await this.audit(actor, role, streamId, { action: termAction(existing), reason: `${existing.kind} term removed`, details: { op: 'remove', term: existing } });
@@ -171,12 +188,12 @@ export class ModeratorActions {
   }
 
   async getSettings(actor: ChatIdentity, streamId: string): Promise<ChannelSettings> {
-    this.requireModerator(actor, streamId);
+    await this.requireModerator(actor, streamId);
     return (await this.deps.rules.get(streamId)).settings;
   }
 
   async setModes(actor: ChatIdentity, streamId: string, patch: ChatModesPatch): Promise<{ modes: ChatModes }> {
-    const role = this.requireModerator(actor, streamId);
+    const role = await this.requireModerator(actor, streamId);
     await this.audit(actor, role, streamId, { action: 'modes', reason: 'chat modes changed', details: patch });
     const settings = await this.updateSettings(streamId, (s) => ({ ...s, modes: { ...s.modes, ...patch } }));
     this.deps.fanout.modes(streamId, settings.modes);
@@ -184,7 +201,7 @@ export class ModeratorActions {
   }
 
   async setShield(actor: ChatIdentity, streamId: string, enabled: boolean): Promise<{ modes: ChatModes; policy: AutoModPolicy }> {
-    const role = this.requireModerator(actor, streamId);
+    const role = await this.requireModerator(actor, streamId);
     await this.audit(actor, role, streamId, { action: 'modes', reason: enabled ? 'shield mode on' : 'shield mode off', details: { shield: enabled } });
     const settings = await this.updateSettings(streamId, (s) => setShieldMode(s, enabled));
     this.deps.fanout.modes(streamId, settings.modes);
@@ -192,11 +209,34 @@ export class ModeratorActions {
   }
 
   async setPolicy(actor: ChatIdentity, streamId: string, patch: AutoModPolicyPatch): Promise<{ policy: AutoModPolicy }> {
-    const role = roleOn(actor, streamId);
-    if (!canConfigurePolicy(role)) throw forbidden('only the host or an admin may change AutoMod levels');
-    await this.audit(actor, role!, streamId, { action: 'policy', reason: 'AutoMod policy changed', details: patch });
+    const role = this.requireHost(actor, streamId, 'change AutoMod levels');
+    await this.audit(actor, role, streamId, { action: 'policy', reason: 'AutoMod policy changed', details: patch });
     const settings = await this.updateSettings(streamId, (s) => ({ ...s, policy: applyPolicyPatch(s.policy, patch) }));
     return this.done('policy', { policy: settings.policy });
+  }
+
+  /** Twitch's `/mod`: the host or an admin makes a user a moderator of the stream. */
+  async grantStaff(actor: ChatIdentity, streamId: string, request: StaffRequest): Promise<{ userId: string; role: 'moderator' }> {
+    const role = this.requireHost(actor, streamId, 'grant moderator rights');
+    if (request.userId.startsWith('anon:')) throw new ModerationActionError('invalid_payload', 'anonymous readers cannot be staff');
+    await this.audit(actor, role, streamId, { action: 'staff', targetUserId: request.userId, reason: 'made a moderator', details: { op: 'grant', role: 'moderator' } });
+    await this.staff.grant(streamId, request.userId);
+    return this.done('staff', { userId: request.userId, role: 'moderator' });
+  }
+
+  /** Twitch's `/unmod`: only grants are revoked; a role in the user's token stays the token issuer's to change. */
+  async revokeStaff(actor: ChatIdentity, streamId: string, request: StaffRequest): Promise<{ revoked: boolean }> {
+    const role = this.requireHost(actor, streamId, 'revoke moderator rights');
+    await this.audit(actor, role, streamId, { action: 'staff', targetUserId: request.userId, reason: 'no longer a moderator', details: { op: 'revoke' } });
+    const revoked = await this.staff.revoke(streamId, request.userId);
+    // The role they joined with came from the grant; their next join records their token's.
+    if (revoked) await this.deps.liveState.delete(liveKeys.lastRole(streamId, request.userId));
+    return this.done('staff', { revoked });
+  }
+
+  async listStaff(actor: ChatIdentity, streamId: string): Promise<{ moderators: string[] }> {
+    await this.requireModerator(actor, streamId);
+    return { moderators: await this.staff.list(streamId) };
   }
 
   private async sanction(
@@ -208,7 +248,7 @@ export class ModeratorActions {
     reason: string,
     durationMs?: number,
   ): Promise<{ sanction: Sanction }> {
-    const role = this.requireModerator(actor, streamId);
+    const role = await this.requireModerator(actor, streamId);
     await this.requireOutranks(actor, role, streamId, userId);
     await this.audit(actor, role, streamId, { action: kind, targetUserId: userId, reason, ...(durationMs !== undefined && { durationMs }) });
     const sanction: Sanction = { kind, user_id: userId, until, reason, by: actor.userId, at: Date.now() };
@@ -220,7 +260,7 @@ export class ModeratorActions {
   }
 
   private async review(actor: ChatIdentity, streamId: string, request: ReviewRequest, action: 'release' | 'deny'): Promise<{ id: string }> {
-    this.requireModerator(actor, streamId);
+    await this.requireModerator(actor, streamId);
     const held = await this.deps.held.resolve(streamId, request.messageId, action, {
       source: 'moderator',
       actorId: actor.userId,
@@ -230,17 +270,28 @@ export class ModeratorActions {
     return this.done(action, { id: request.messageId });
   }
 
-  private requireModerator(actor: ChatIdentity, streamId: string): ChatRole {
-    const role = roleOn(actor, streamId);
+  private async requireModerator(actor: ChatIdentity, streamId: string): Promise<ChatRole> {
+    const role = await this.roleOf(actor, streamId);
     if (!canModerate(role)) throw forbidden(`moderating stream ${streamId} needs the moderator, host or admin role`);
     return role!;
   }
 
-  /** The target's role is the one they last joined the stream with; a user never seen counts as a viewer. */
-  private async requireOutranks(actor: ChatIdentity, actorRole: ChatRole, streamId: string, targetUserId: string): Promise<void> {
+  /** Host and admin powers come from the token only: staff are moderators, never hosts. */
+  private requireHost(actor: ChatIdentity, streamId: string, what: string): ChatRole {
+    const role = roleOn(actor, streamId);
+    if (!canConfigurePolicy(role)) throw forbidden(`only the host or an admin may ${what}`);
+    return role!;
+  }
+
+  /**
+   * The target's role is the highest of: staff (a grant never lapses), the role they last joined
+   * the stream with, and the badge on the message being deleted; a user never seen is a viewer.
+   */
+  private async requireOutranks(actor: ChatIdentity, actorRole: ChatRole, streamId: string, targetUserId: string, badge?: ChatRole): Promise<void> {
     if (targetUserId === actor.userId) throw forbidden('you cannot sanction yourself');
-    const stored = await this.deps.liveState.get(liveKeys.lastRole(streamId, targetUserId));
-    const targetRole = (CHAT_ROLES as readonly string[]).includes(stored ?? '') ? (stored as ChatRole) : 'viewer';
+    const [stored, isStaff] = await Promise.all([this.deps.liveState.get(liveKeys.lastRole(streamId, targetUserId)), this.staff.isModerator(streamId, targetUserId)]);
+    const joinedAs = (CHAT_ROLES as readonly string[]).includes(stored ?? '') ? (stored as ChatRole) : null;
+    const targetRole = highestRole('viewer', joinedAs, isStaff ? 'moderator' : null, badge) ?? 'viewer';
     if (roleRank(targetRole) >= roleRank(actorRole)) throw forbidden(`a ${actorRole} cannot sanction a ${targetRole}`);
   }
 
@@ -270,7 +321,12 @@ export class ModeratorActions {
 
 const termAction = (term: ChannelTerm) => (term.kind === 'blocked' ? 'blocked_terms' : 'permitted_terms');
 
-/** Remembers the role a user joined a stream with, for `requireOutranks`. */
+/**
+ * Remembers the role a user joined a stream with, for `requireOutranks`: a moderator's, host's or
+ * admin's until they join with another, so their protection does not lapse while they are away;
+ * a viewer's for a day.
+ */
 export function rememberRole(liveState: LiveState, streamId: string, userId: string, role: ChatRole): Promise<void> {
-  return liveState.set(liveKeys.lastRole(streamId, userId), role, ROLE_TTL_MS);
+  const key = liveKeys.lastRole(streamId, userId);
+  return canModerate(role) ? liveState.set(key, role) : liveState.set(key, role, VIEWER_ROLE_TTL_MS);
 }

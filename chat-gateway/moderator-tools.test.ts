@@ -212,6 +212,86 @@ describe('chat modes', () => {
   });
 });
 
+/**
+ * A stream's staff: moderators its host or an admin granted, kept server-side and checked for
+ * every sanction. docs/moderation.md promises that a moderator cannot sanction another
+ * moderator; before staff, a moderator who had not joined in the last 24 h counted as a viewer.
+ */
+describe('stream staff', () => {
+  it('protects a moderator the host granted from other moderators, whether or not they joined lately', async () => {
+    const stream = newStream();
+    const host = await joined('host', stream, 'host');
+    expect(await host.request('mod:staff:add', { userId: 'granted-mod' })).toEqual({ ok: true, userId: 'granted-mod', role: 'moderator' });
+    const mod = await joined('token-mod', stream, 'moderator');
+    for (const [event, payload] of [
+      ['mod:ban', { userId: 'granted-mod' }],
+      ['mod:timeout', { userId: 'granted-mod', durationSeconds: 60 }],
+    ] as const) {
+      expect(await mod.request(event, payload)).toEqual({ ok: false, reason: 'forbidden', detail: 'a moderator cannot sanction a moderator' });
+    }
+    // The host still can.
+    expect(await host.request('mod:timeout', { userId: 'granted-mod', durationSeconds: 60 })).toMatchObject({ ok: true });
+    expect(await waitFor('the grant audited', () => verdicts.find((v) => v.stream_id === stream && v.action === 'staff'))).toMatchObject({
+      source: 'moderator',
+      actor_id: 'host',
+      target_user_id: 'granted-mod',
+      details: JSON.stringify({ op: 'grant', role: 'moderator' }),
+    });
+  });
+
+  it('makes a granted user a moderator at their next join, and a revoked one no longer', async () => {
+    const stream = newStream();
+    const host = await joined('host', stream, 'host');
+    await joined('troll', stream, 'viewer');
+    expect(await host.request('mod:staff:add', { userId: 'helper' })).toMatchObject({ ok: true });
+    const helper = await joined('helper', stream, 'viewer');
+    expect((await helper.join(stream)).role).toBe('moderator');
+    expect(await helper.request('mod:timeout', { userId: 'troll', durationSeconds: 60 })).toMatchObject({ ok: true });
+    expect(await helper.request('mod:staff:list')).toEqual({ ok: true, moderators: ['helper'] });
+
+    expect(await host.request('mod:staff:remove', { userId: 'helper' })).toEqual({ ok: true, revoked: true });
+    // Every action checks the grant again, so a revocation takes effect at once.
+    expect(await helper.request('mod:unban', { userId: 'troll' })).toMatchObject({ ok: false, reason: 'forbidden' });
+    const mod = await joined('token-mod', stream, 'moderator');
+    expect(await mod.request('mod:timeout', { userId: 'helper', durationSeconds: 60 })).toMatchObject({ ok: true });
+    expect((await helper.join(stream)).role).toBe('viewer');
+    expect(await host.request('mod:staff:remove', { userId: 'helper' })).toEqual({ ok: true, revoked: false });
+  });
+
+  it('lets only the host or an admin grant and revoke, and never to an anonymous reader', async () => {
+    const stream = newStream();
+    const mod = await joined('mod', stream, 'moderator');
+    const viewer = await joined('viewer', stream, 'viewer');
+    const admin = await joined('admin', stream, 'admin');
+    for (const client of [mod, viewer]) {
+      expect(await client.request('mod:staff:add', { userId: 'friend' })).toEqual({ ok: false, reason: 'forbidden', detail: 'only the host or an admin may grant moderator rights' });
+      expect(await client.request('mod:staff:remove', { userId: 'mod' })).toMatchObject({ ok: false, reason: 'forbidden' });
+    }
+    expect(await viewer.request('mod:staff:list')).toMatchObject({ ok: false, reason: 'forbidden' });
+    expect(await admin.request('mod:staff:add', { userId: 'anon:abc' })).toEqual({ ok: false, reason: 'invalid_payload', detail: 'anonymous readers cannot be staff' });
+    expect(await admin.request('mod:staff:add', { userId: 'not valid!' })).toMatchObject({ ok: false, reason: 'invalid_payload' });
+  });
+
+  it('keeps a moderator from deleting the messages of the host or of another moderator', async () => {
+    const stream = newStream();
+    const host = await joined('host', stream, 'host');
+    const viewer = await joined('viewer', stream, 'viewer');
+    expect(await host.request('mod:staff:add', { userId: 'other-mod' })).toMatchObject({ ok: true });
+    const otherMod = await joined('other-mod', stream, 'viewer');
+    const mod = await joined('mod', stream, 'moderator');
+    const fromHost = await host.send('welcome everyone');
+    const fromOtherMod = await otherMod.send('please keep it friendly');
+    const fromViewer = await viewer.send('hi all');
+    const fromSelf = await mod.send('my own typo');
+    expect(await mod.request('mod:delete', { messageId: fromHost.id })).toEqual({ ok: false, reason: 'forbidden', detail: 'a moderator cannot sanction a host' });
+    expect(await mod.request('mod:delete', { messageId: fromOtherMod.id })).toEqual({ ok: false, reason: 'forbidden', detail: 'a moderator cannot sanction a moderator' });
+    expect(await mod.request('mod:delete', { messageId: fromViewer.id })).toEqual({ ok: true, removed: true });
+    expect(await mod.request('mod:delete', { messageId: fromSelf.id })).toEqual({ ok: true, removed: true });
+    expect(await host.request('mod:delete', { messageId: fromOtherMod.id })).toEqual({ ok: true, removed: true });
+  });
+
+});
+
 describe('moderator HTTP API', () => {
   const api = async (method: string, path: string, token: string | null, body?: unknown) => {
     const response = await fetch(`${gateway.url}${path}`, {
@@ -257,5 +337,18 @@ describe('moderator HTTP API', () => {
     expect(await api('POST', `/v1/chat/streams/${stream}/bans`, token, ['array'])).toMatchObject({ status: 400, body: { error: 'invalid_payload' } });
     expect(await api('PATCH', `/v1/chat/streams/${stream}/modes`, token, {})).toMatchObject({ status: 400, body: { error: 'invalid_payload' } });
     expect(await api('DELETE', `/v1/chat/streams/${stream}/bans/${encodeURIComponent('bad id!')}`, token)).toMatchObject({ status: 400 });
+  });
+
+  it('is managed over HTTP too: PUT, GET and DELETE /v1/chat/streams/:id/staff', async () => {
+    const stream = newStream();
+    const base = `/v1/chat/streams/${stream}/staff`;
+    const hostToken = await testToken('http-host', { [stream]: 'host' });
+    const modToken = await testToken('http-mod', { [stream]: 'moderator' });
+    expect(await api('PUT', `${base}/new-mod`, hostToken)).toEqual({ status: 200, body: { userId: 'new-mod', role: 'moderator' } });
+    expect(await api('PUT', `${base}/mods-friend`, modToken)).toMatchObject({ status: 403, body: { error: 'forbidden' } });
+    expect(await api('GET', base, modToken)).toEqual({ status: 200, body: { moderators: ['new-mod'] } });
+    expect(await api('PUT', `${base}/bad%20id`, hostToken)).toMatchObject({ status: 400, body: { error: 'invalid_payload' } });
+    expect(await api('DELETE', `${base}/new-mod`, hostToken)).toEqual({ status: 200, body: { revoked: true } });
+    expect(await api('GET', base, hostToken)).toEqual({ status: 200, body: { moderators: [] } });
   });
 });

@@ -86,6 +86,8 @@ export const AddTermRequest = Type.Object(
 );
 export const RemoveTermRequest = Type.Object({ termId: Id('Term') }, { additionalProperties: false });
 export const ShieldRequest = Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false });
+/** A user to make, or no longer make, a moderator of the stream (hosts and admins only). */
+export const StaffRequest = Type.Object({ userId: Id('User') }, { additionalProperties: false });
 export const EmptyRequest = Type.Object({}, { additionalProperties: false });
 
 export type DeleteMessageRequest = Static<typeof DeleteMessageRequest>;
@@ -97,6 +99,7 @@ export type PermitRequest = Static<typeof PermitRequest>;
 export type AddTermRequest = Static<typeof AddTermRequest>;
 export type RemoveTermRequest = Static<typeof RemoveTermRequest>;
 export type ShieldRequest = Static<typeof ShieldRequest>;
+export type StaffRequest = Static<typeof StaffRequest>;
 
 /** A host's or moderator's verdict on a prompt, stored for the content team's boards. */
 export const PromptFeedbackRequest = Type.Object(
@@ -129,6 +132,9 @@ export const MODERATOR_EVENTS = {
   'mod:modes': createValidator(ChatModesPatch),
   'mod:policy': createValidator(AutoModPolicyPatch),
   'mod:shield': createValidator(ShieldRequest),
+  'mod:staff:add': createValidator(StaffRequest),
+  'mod:staff:remove': createValidator(StaffRequest),
+  'mod:staff:list': createValidator(EmptyRequest),
 } as const;
 export type ModeratorEvent = keyof typeof MODERATOR_EVENTS;
 

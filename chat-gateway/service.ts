@@ -1,6 +1,7 @@
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
+import { trustedProxyRanges } from '../core/http/trusted-proxies.ts';
 import { defaultChannelSettings } from '../core/moderation/channel-settings.ts';
 import { ChatModerator } from '../core/moderation/moderate-message.ts';
 import type { ServiceDefinition } from '../core/platform.ts';
@@ -82,7 +83,8 @@ export const chatGatewayService: ServiceDefinition = {
       logger,
     });
     const promptFeedback = new PromptFeedback({ analytics, liveState, metrics });
-    registerChatNamespace({ nsp, chat: config.chat, verifier, liveState, store, rules, intake, actions, commands, promptFeedback, viewers, metrics, logger });
+    const trustedProxies = trustedProxyRanges(config.http.trustedProxies);
+    registerChatNamespace({ nsp, chat: config.chat, trustedProxies, verifier, liveState, store, rules, intake, actions, commands, promptFeedback, viewers, metrics, logger });
 
     await http.register(moderationRoutes, { verifier, actions, logger });
     // Open websockets would keep the HTTP server from closing; drop them when it starts to.

@@ -1,6 +1,8 @@
+import type { BlockList } from 'node:net';
 import type { Logger } from 'pino';
 import type { DefaultEventsMap, Namespace, Socket } from 'socket.io';
 import type { Config } from '../core/config.ts';
+import { clientAddress } from '../core/http/trusted-proxies.ts';
 import type { LiveState } from '../core/live-state/live-state.ts';
 import type { Validator } from '../core/schemas/validate.ts';
 import type { Static, TSchema } from '@sinclair/typebox';
@@ -9,7 +11,7 @@ import { parseChatCommand, type ChatCommands } from './chat-commands.ts';
 import { moderatorRoomOf, roomOf, type ChatFanout } from './chat-fanout.ts';
 import type { ChatMetrics } from './chat-metrics.ts';
 import type { ChatStore } from './chat-store/chat-store.ts';
-import { anonymousIdentity, canModerate, ChatTokenError, roleOn, type ChatIdentity, type ChatRole, type ChatTokenVerifier } from './chat-token.ts';
+import { anonymousIdentity, canModerate, ChatTokenError, type ChatIdentity, type ChatRole, type ChatTokenVerifier } from './chat-token.ts';
 import type { MessageIntake } from './message-intake.ts';
 import { ModerationActionError, rememberRole, type ModeratorActions } from './moderator-actions.ts';
 import type { PromptFeedback } from './prompt-feedback.ts';
@@ -83,6 +85,8 @@ function connectError(reason: string, detail: string, retryAfterMs?: number): Er
 export interface ChatNamespaceDeps {
   nsp: Namespace;
   chat: Config['chat'];
+  /** LIVEPULSE_TRUSTED_PROXIES: whose X-Forwarded-For names an anonymous reader's address. */
+  trustedProxies: BlockList;
   verifier: ChatTokenVerifier;
   liveState: LiveState;
   store: ChatStore;
@@ -103,7 +107,7 @@ export interface ChatNamespaceDeps {
  * through its acknowledgement, and counted against a per-socket event limit.
  */
 export function registerChatNamespace(deps: ChatNamespaceDeps): void {
-  const { nsp, chat, verifier, liveState, metrics, logger } = deps;
+  const { nsp, chat, trustedProxies, verifier, liveState, metrics, logger } = deps;
 
   nsp.use((socket, next) => {
     authenticate(socket as ChatSocket).then(
@@ -126,7 +130,9 @@ export function registerChatNamespace(deps: ChatNamespaceDeps): void {
       logger.error({ err: error }, 'chat token verification failed unexpectedly');
       throw connectError('unavailable', 'authentication is unavailable; try again');
     }
-    const limiterKey = identity.anonymous ? `address:${socket.handshake.address}` : `user:${identity.userId}`;
+    // Behind a load balancer every reader connects from its address: count the client's, as HTTP does.
+    const address = clientAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], trustedProxies);
+    const limiterKey = identity.anonymous ? `address:${address}` : `user:${identity.userId}`;
     const rate = await liveState.consumeRate(`chat:connect:${limiterKey}`, chat.connectionsPerMinute, 60_000).catch((error: unknown) => {
       logger.error({ err: error }, 'connection rate limit unavailable');
       throw connectError('unavailable', 'chat is temporarily unavailable; try again');
@@ -165,7 +171,7 @@ export function registerChatNamespace(deps: ChatNamespaceDeps): void {
     });
 
     socket.onAny((event: string, ...args: unknown[]) => {
-      if (event === 'join' || event === 'message' || event === PROMPT_FEEDBACK_EVENT || event in MODERATOR_EVENTS) return;
+      if (event === 'join' || event === 'message' || event === PROMPT_FEEDBACK_EVENT || Object.hasOwn(MODERATOR_EVENTS, event)) return;
       metrics.rejections.inc({ reason: 'unknown_event' });
       splitArgs(args).ack?.(refusal('unknown_event', `no event named ${JSON.stringify(event.slice(0, 40))}`));
     });
@@ -212,8 +218,8 @@ class ChatSession {
   async join(payload: unknown): Promise<Ack<JoinAck>> {
     if (!joinValidator.check(payload)) return invalidPayload(joinValidator, payload);
     const { streamId } = payload;
-    const { store, rules, chat, viewers, liveState } = this.deps;
-    const role = this.identity.anonymous ? null : roleOn(this.identity, streamId);
+    const { store, rules, chat, viewers, liveState, actions } = this.deps;
+    const role = this.identity.anonymous ? null : await actions.roleOf(this.identity, streamId);
     const { settings } = await rules.get(streamId);
     if (role === null && !settings.modes.anonymous_viewers) {
       return refusal('forbidden', `stream ${streamId} does not admit viewers without a role`);
@@ -298,6 +304,9 @@ const moderatorHandlers: { [E in ModeratorEvent]: ModeratorHandler<E> } = {
   'mod:modes': (actions, actor, streamId, request) => actions.setModes(actor, streamId, request),
   'mod:policy': (actions, actor, streamId, request) => actions.setPolicy(actor, streamId, request),
   'mod:shield': (actions, actor, streamId, request) => actions.setShield(actor, streamId, request.enabled),
+  'mod:staff:add': (actions, actor, streamId, request) => actions.grantStaff(actor, streamId, request),
+  'mod:staff:remove': (actions, actor, streamId, request) => actions.revokeStaff(actor, streamId, request),
+  'mod:staff:list': (actions, actor, streamId) => actions.listStaff(actor, streamId),
 };
 
 /** The socket.io side of ChatFanout: rooms reach every node through the adapter. */

@@ -18,6 +18,7 @@ describe('livepulse token', () => {
     [['--sub', 'a', '--role', 's1=owner'], /unknown role "owner"/],
     [['--sub', 'a', '--role', 's1'], /--role must look like <stream>=<value>/],
     [['--sub', 'a', '--ttl', '0'], /--ttl must be whole seconds/],
+    [['--sub', 'a', '--ttl', '86401'], /--ttl must be whole seconds between 1 and 86400 \(LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS\)/],
     [['--sub', 'a', '--follow', 's1=yesterday'], /--follow needs an ISO date/],
   ])('refuses %j', async (args, message) => {
     await expect(mintTokenFromArgs(args, auth)).rejects.toThrow(TokenCommandError);

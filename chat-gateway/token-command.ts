@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../core/config.ts';
+import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from '../core/http/jwt-verifier.ts';
 import { CHAT_ROLES, mintChatToken, type ChatRole } from './chat-token.ts';
 
 export const TOKEN_USAGE = `livepulse token --sub <user id> [--name <display name>] --role <stream>=<role> [--role …]
@@ -29,7 +30,7 @@ function epochSeconds(value: string): number {
 }
 
 /** `livepulse token …`: prints a signed chat token for development and tests. */
-export async function mintTokenFromArgs(args: string[], auth: Pick<Config['auth'], 'jwtSecret'>): Promise<string> {
+export async function mintTokenFromArgs(args: string[], auth: Pick<Config['auth'], 'jwtSecret'> & Partial<Pick<Config['auth'], 'maxTokenLifetimeSeconds'>>): Promise<string> {
   if (!auth.jwtSecret) throw new TokenCommandError('minting needs LIVEPULSE_JWT_SECRET (tokens for a JWKS setup come from its identity provider)');
   const { values } = parseArgs({
     args,
@@ -45,13 +46,17 @@ export async function mintTokenFromArgs(args: string[], auth: Pick<Config['auth'
     allowPositionals: false,
   });
   if (!values.sub) throw new TokenCommandError('--sub is required');
-  const roles: Record<string, ChatRole> = {};
-  for (const [stream, role] of pairs(values.role, 'role')) {
+  const rolePairs = pairs(values.role, 'role');
+  for (const [, role] of rolePairs) {
     if (!(CHAT_ROLES as readonly string[]).includes(role)) throw new TokenCommandError(`unknown role ${JSON.stringify(role)}`);
-    roles[stream] = role as ChatRole;
   }
+  // Object.fromEntries defines own properties: a stream called `__proto__` keeps its role.
+  const roles = Object.fromEntries(rolePairs) as Record<string, ChatRole>;
   const ttlSeconds = Number(values.ttl);
-  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > 31_536_000) throw new TokenCommandError('--ttl must be whole seconds between 1 and 31536000');
+  const maxSeconds = auth.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > maxSeconds) {
+    throw new TokenCommandError(`--ttl must be whole seconds between 1 and ${maxSeconds} (LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS)`);
+  }
   const follows = Object.fromEntries(pairs(values.follow, 'follow').map(([stream, when]) => [stream, epochSeconds(when)]));
   return mintChatToken({
     secret: auth.jwtSecret,

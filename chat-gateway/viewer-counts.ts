@@ -4,6 +4,9 @@ import { roomOf } from './chat-fanout.ts';
 import type { ViewersEvent } from './protocol.ts';
 
 const PEER_EVENT = 'chat:viewer-counts';
+
+const isStreamCount = (entry: unknown): entry is [string, number] =>
+  Array.isArray(entry) && entry.length === 2 && typeof entry[0] === 'string' && typeof entry[1] === 'number';
 const ROOM_PREFIX = roomOf('');
 
 /**
@@ -15,7 +18,8 @@ const ROOM_PREFIX = roomOf('');
  */
 export class ViewerCounts {
   private readonly nodeId = randomUUID();
-  private readonly peers = new Map<string, { counts: Record<string, number>; at: number }>();
+  /** Maps, not plain objects: stream ids are clients' choice (`constructor` is a valid one). */
+  private readonly peers = new Map<string, { counts: Map<string, number>; at: number }>();
   private readonly emitted = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
@@ -25,8 +29,8 @@ export class ViewerCounts {
   ) {
     if (options.clustered) {
       nsp.on(PEER_EVENT, (nodeId: unknown, counts: unknown) => {
-        if (typeof nodeId === 'string' && nodeId !== this.nodeId && typeof counts === 'object' && counts !== null) {
-          this.peers.set(nodeId, { counts: counts as Record<string, number>, at: Date.now() });
+        if (typeof nodeId === 'string' && nodeId !== this.nodeId && Array.isArray(counts)) {
+          this.peers.set(nodeId, { counts: new Map(counts.filter(isStreamCount)), at: Date.now() });
         }
       });
     }
@@ -43,25 +47,26 @@ export class ViewerCounts {
 
   /** The stream's current total across nodes. */
   count(streamId: string): number {
-    return (this.localCounts()[streamId] ?? 0) + this.peerTotal(streamId, Date.now());
+    return (this.localCounts().get(streamId) ?? 0) + this.peerTotal(streamId, Date.now());
   }
 
   tick(now = Date.now()): void {
     const local = this.localCounts();
-    if (this.options.clustered) this.nsp.serverSideEmit(PEER_EVENT, this.nodeId, local);
-    const streams = new Set(Object.keys(local));
+    // Entries, not an object: a decoder would read a `__proto__` key as the object's prototype.
+    if (this.options.clustered) this.nsp.serverSideEmit(PEER_EVENT, this.nodeId, [...local]);
+    const streams = new Set(local.keys());
     for (const [nodeId, peer] of this.peers) {
       if (now - peer.at > this.peerTtlMs()) this.peers.delete(nodeId);
-      else for (const streamId of Object.keys(peer.counts)) streams.add(streamId);
+      else for (const streamId of peer.counts.keys()) streams.add(streamId);
     }
     for (const streamId of this.emitted.keys()) streams.add(streamId);
     for (const streamId of streams) {
-      const total = (local[streamId] ?? 0) + this.peerTotal(streamId, now);
+      const total = (local.get(streamId) ?? 0) + this.peerTotal(streamId, now);
       if (this.emitted.get(streamId) === total) continue;
       if (total === 0) this.emitted.delete(streamId);
       else this.emitted.set(streamId, total);
       // Only this node's sockets: every node tells its own viewers the same total.
-      if (local[streamId]) this.nsp.local.to(roomOf(streamId)).emit('viewers', { streamId, count: total } satisfies ViewersEvent);
+      if (local.get(streamId)) this.nsp.local.to(roomOf(streamId)).emit('viewers', { streamId, count: total } satisfies ViewersEvent);
     }
   }
 
@@ -71,14 +76,14 @@ export class ViewerCounts {
 
   private peerTotal(streamId: string, now: number): number {
     let total = 0;
-    for (const peer of this.peers.values()) if (now - peer.at <= this.peerTtlMs()) total += peer.counts[streamId] ?? 0;
+    for (const peer of this.peers.values()) if (now - peer.at <= this.peerTtlMs()) total += peer.counts.get(streamId) ?? 0;
     return total;
   }
 
-  private localCounts(): Record<string, number> {
-    const counts: Record<string, number> = {};
+  private localCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
     for (const [room, sockets] of this.nsp.adapter.rooms) {
-      if (room.startsWith(ROOM_PREFIX)) counts[room.slice(ROOM_PREFIX.length)] = sockets.size;
+      if (room.startsWith(ROOM_PREFIX)) counts.set(room.slice(ROOM_PREFIX.length), sockets.size);
     }
     return counts;
   }

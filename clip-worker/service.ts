@@ -215,6 +215,7 @@ export const clipWorkerService: ServiceDefinition = {
             await writeRecordingEvents(analytics, batch, rows);
             if (deadLetters.length > 0) await publishDeadLetters(bus, deadLetters);
           },
+          dependencyCheck: () => analytics.ping(),
         }),
       );
       subscriptions.push(
@@ -226,6 +227,7 @@ export const clipWorkerService: ServiceDefinition = {
             await insertRows(analytics, { table: 'clips', rows, dedupToken: batchDedupToken(batch) });
             if (deadLetters.length > 0) await publishDeadLetters(bus, deadLetters);
           },
+          dependencyCheck: () => analytics.ping(),
         }),
       );
     } catch (error) {

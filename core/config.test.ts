@@ -27,7 +27,7 @@ describe('loadConfig', () => {
     expect(config.objectStore).toMatchObject({ kind: 'local', root: 'data/objects' });
     expect(config.ai.kind).toBe('off');
     expect(config.warehouse.kind).toBe('off');
-    expect(config.http).toEqual({ port: 8080, host: '127.0.0.1' });
+    expect(config.http).toEqual({ port: 8080, host: '127.0.0.1', trustedProxies: [] });
     expect(config.auth.writeKeys).toEqual([{ key: 'lp_dev_write_key', propertyId: 'demo' }]);
     expect(config.auth.developmentCredentials.map((c) => c.split('=')[0])).toEqual(['LIVEPULSE_WRITE_KEYS', 'LIVEPULSE_JWT_SECRET', 'LIVEPULSE_IVS_WEBHOOK_SECRET']);
   });
@@ -119,6 +119,50 @@ describe('loadConfig', () => {
     expect(loadConfig(realCredentials).auth.ivsWebhookSecret).toBe('ivs-secret-0123456789');
   });
 
+  const DEVELOPMENT_VALUES = {
+    LIVEPULSE_WRITE_KEYS: 'demo:lp_dev_write_key',
+    LIVEPULSE_JWT_SECRET: 'livepulse-dev-only-jwt-secret-do-not-use-in-production',
+    LIVEPULSE_IVS_WEBHOOK_SECRET: 'livepulse-dev-only-ivs-webhook-secret',
+  };
+
+  it.each(Object.entries(DEVELOPMENT_VALUES))('refuses distributed mode with the published development value of %s passed explicitly', (variable, value) => {
+    expect(problemsOf({ ...realCredentials, [variable]: value, KAFKA_BROKERS: 'k:9092' })).toEqual([
+      `${variable}: is the published development value; distributed mode needs one of your own`,
+    ]);
+  });
+
+  it("refuses distributed mode with .env.example's change-me placeholders", () => {
+    const placeholders = {
+      LIVEPULSE_WRITE_KEYS: 'demo:change-me-write-key-0123456789',
+      LIVEPULSE_JWT_SECRET: 'change-me-jwt-secret-0123456789abcdef0123456789',
+      LIVEPULSE_IVS_WEBHOOK_SECRET: 'change-me-ivs-webhook-secret-0123',
+      LIVEPULSE_IP_HASH_SECRET: 'change-me-ip-hash-secret-0123456',
+    };
+    expect(problemsOf({ ...placeholders, KAFKA_BROKERS: 'k:9092' })).toEqual(
+      Object.keys(placeholders).map((variable) => expect.stringMatching(new RegExp(`^${variable}: still a change-me placeholder from .env.example`))),
+    );
+    expect(loadConfig(placeholders).mode).toBe('embedded');
+  });
+
+  it('lists development values passed explicitly in embedded mode as development credentials', () => {
+    expect(loadConfig(DEVELOPMENT_VALUES).auth.developmentCredentials.map((c) => c.split('=')[0])).toEqual(['LIVEPULSE_WRITE_KEYS', 'LIVEPULSE_JWT_SECRET', 'LIVEPULSE_IVS_WEBHOOK_SECRET']);
+    expect(loadConfig({ LIVEPULSE_WRITE_KEYS: 'shop:lp_dev_write_key' }).auth.developmentCredentials).toContain('LIVEPULSE_WRITE_KEYS=shop:lp_dev_write_key');
+  });
+
+  it.each([
+    ['a JWT secret', { LIVEPULSE_JWT_SECRET: 'x'.repeat(32) }],
+    ['a JWKS URL', { LIVEPULSE_JWKS_URL: 'https://id.example/.well-known/jwks.json' }],
+    ['write keys', { LIVEPULSE_WRITE_KEYS: 'shop:wk_0123456789abcdef' }],
+  ])('in embedded mode with %s set, gives the IVS webhook a random secret, not the public one', (_what, env) => {
+    const first = loadConfig(env).auth;
+    expect(first.ivsWebhookSecret).not.toMatch(/dev-only/);
+    expect(first.ivsWebhookSecret.length).toBeGreaterThanOrEqual(32);
+    expect(first.ivsWebhookSecret).not.toBe(loadConfig(env).auth.ivsWebhookSecret);
+    expect(first.randomSecrets).toEqual(['LIVEPULSE_IVS_WEBHOOK_SECRET']);
+    expect(first.developmentCredentials.some((c) => c.startsWith('LIVEPULSE_IVS_WEBHOOK_SECRET'))).toBe(false);
+    expect(loadConfig({}).auth.randomSecrets).toEqual([]);
+  });
+
   it('parses the allowed browser origins per property', () => {
     const config = loadConfig({
       LIVEPULSE_WRITE_KEYS: 'shop:wk_0123456789abcdef,blog:wk_fedcba9876543210',
@@ -148,6 +192,8 @@ describe('loadConfig', () => {
     [{ INGEST_PUBLISH_DEADLINE_MS: '0' }, 'INGEST_PUBLISH_DEADLINE_MS'],
     [{ LIVEPULSE_IVS_WEBHOOK_SECRET: 'short' }, 'LIVEPULSE_IVS_WEBHOOK_SECRET'],
     [{ LIVEPULSE_IP_HASH_SECRET: 'short' }, 'LIVEPULSE_IP_HASH_SECRET'],
+    [{ LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS: '10' }, 'LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS'],
+    [{ LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS: '1e20' }, 'LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS'],
   ])('rejects collector setting %o naming %s', (env, variable) => {
     expect(problemsOf(env).some((p) => p.startsWith(variable))).toBe(true);
   });

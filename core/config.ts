@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { parseTrustedProxies } from './http/trusted-proxies.ts';
 
 /**
  * The one typed configuration of Livepulse, read from the environment.
@@ -10,6 +12,8 @@ import { z } from 'zod';
 const DEV_WRITE_KEY = 'lp_dev_write_key';
 const DEV_JWT_SECRET = 'livepulse-dev-only-jwt-secret-do-not-use-in-production';
 const DEV_IVS_WEBHOOK_SECRET = 'livepulse-dev-only-ivs-webhook-secret';
+/** infra/deploy/.env.example's placeholders ("replace every change-me value"): as public as the development values. */
+const PLACEHOLDER = /^change-me/;
 
 const optionalString = z
   .string()
@@ -48,6 +52,7 @@ const brokerList = z
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   HOST: z.string().trim().default('127.0.0.1'),
+  LIVEPULSE_TRUSTED_PROXIES: optionalString,
   LIVEPULSE_DATA_DIR: z.string().trim().default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
@@ -57,6 +62,7 @@ const EnvSchema = z.object({
   LIVEPULSE_WRITE_KEY_ORIGINS: optionalString,
   LIVEPULSE_IVS_WEBHOOK_SECRET: optionalString,
   LIVEPULSE_IP_HASH_SECRET: optionalString,
+  LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(31_536_000).default(86_400),
 
   INGEST_MAX_EVENTS_PER_REQUEST: positiveInt(300),
   INGEST_MAX_BODY_BYTES: positiveInt(512 * 1024),
@@ -187,7 +193,12 @@ export interface WriteKey {
 
 export interface Config {
   mode: 'embedded' | 'distributed';
-  http: { port: number; host: string };
+  http: {
+    port: number;
+    host: string;
+    /** Addresses and CIDR ranges whose X-Forwarded-For is believed; none by default. */
+    trustedProxies: string[];
+  };
   dataDir: string;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   auth: {
@@ -198,8 +209,15 @@ export interface Config {
     writeKeyOrigins: Record<string, string[]>;
     /** Shared secret EventBridge sends (API destination header) with IVS state-change events. */
     ivsWebhookSecret: string;
-    /** Names of the credentials that fell back to development values (embedded mode only). */
+    /** The credentials that are published development values, as NAME=value (embedded mode only). */
     developmentCredentials: string[];
+    /**
+     * Secrets neither set nor given development values, because other credentials are set: a
+     * random per-process value stands in, so nothing from outside can match it.
+     */
+    randomSecrets: string[];
+    /** Chat and API tokens living longer than this (`iat` or now to `exp`) are refused. */
+    maxTokenLifetimeSeconds: number;
   };
   ingest: IngestSettings;
   /** Amazon IVS control plane (`livepulse ivs …`, timed metadata); the endpoint is for IVS-compatible test servers. */
@@ -406,7 +424,8 @@ export class ConfigError extends Error {
  */
 const ORIGIN_PATTERN = /^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/;
 function parseWriteKeyOrigins(raw: string, writeKeys: WriteKey[], problems: string[]): Record<string, string[]> {
-  const origins: Record<string, string[]> = {};
+  // No prototype: a property may be called `constructor` or `__proto__`.
+  const origins: Record<string, string[]> = Object.create(null);
   for (const entry of raw.split(';').map((e) => e.trim()).filter(Boolean)) {
     const equals = entry.indexOf('=');
     const propertyId = equals === -1 ? '' : entry.slice(0, equals).trim();
@@ -443,15 +462,31 @@ function parseWriteKeys(raw: string): WriteKey[] {
     });
 }
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
-  }
-  const e = parsed.data;
-  const problems: string[] = [];
-  const distributed = Boolean(e.KAFKA_BROKERS || e.CLICKHOUSE_URL || e.REDIS_URL || e.S3_BUCKET);
+interface Credentials {
+  writeKeys: WriteKey[];
+  jwtSecret?: string;
+  ivsWebhookSecret: string;
+  developmentCredentials: string[];
+  randomSecrets: string[];
+}
+
+/**
+ * The credentials, checked. Distributed mode requires real ones and refuses the published
+ * development values even when they are set explicitly. Embedded mode fills in development
+ * values only for a development run, one where no credential is configured: once a real write
+ * key, JWT secret or JWKS URL is set, a missing IVS webhook secret becomes a random one (the
+ * webhook refuses every delivery) rather than the public development secret.
+ */
+function resolveCredentials(e: z.infer<typeof EnvSchema>, distributed: boolean, problems: string[]): Credentials {
   const developmentCredentials: string[] = [];
+  const randomSecrets: string[] = [];
+  const published = (variable: string, value: string) => {
+    if (distributed) problems.push(`${variable}: is the published development value; distributed mode needs one of your own`);
+    else developmentCredentials.push(`${variable}=${value}`);
+  };
+  const placeholder = (variable: string, value: string | undefined) => {
+    if (distributed && value !== undefined && PLACEHOLDER.test(value)) problems.push(`${variable}: still a change-me placeholder from .env.example; replace it (e.g. openssl rand -hex 32)`);
+  };
 
   let writeKeys: WriteKey[] = [];
   if (e.LIVEPULSE_WRITE_KEYS) {
@@ -459,6 +494,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     for (const wk of writeKeys) {
       if (!/^[A-Za-z0-9._-]{1,64}$/.test(wk.propertyId)) problems.push(`LIVEPULSE_WRITE_KEYS: property id "${wk.propertyId}" must be 1–64 letters, digits, . _ -`);
       if (wk.key.length < 16) problems.push(`LIVEPULSE_WRITE_KEYS: the key for property "${wk.propertyId}" is shorter than 16 characters`);
+      if (wk.key === DEV_WRITE_KEY) published('LIVEPULSE_WRITE_KEYS', `${wk.propertyId}:${DEV_WRITE_KEY}`);
+      placeholder('LIVEPULSE_WRITE_KEYS', wk.key);
     }
   } else if (distributed) {
     problems.push('LIVEPULSE_WRITE_KEYS: required in distributed mode (comma-separated, `property:key`)');
@@ -469,6 +506,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   let jwtSecret = e.LIVEPULSE_JWT_SECRET;
   if (jwtSecret && jwtSecret.length < 32) problems.push('LIVEPULSE_JWT_SECRET: must be at least 32 characters');
+  if (jwtSecret === DEV_JWT_SECRET) published('LIVEPULSE_JWT_SECRET', DEV_JWT_SECRET);
+  placeholder('LIVEPULSE_JWT_SECRET', jwtSecret);
   if (!jwtSecret && !e.LIVEPULSE_JWKS_URL) {
     if (distributed) problems.push('LIVEPULSE_JWT_SECRET or LIVEPULSE_JWKS_URL: one is required in distributed mode');
     else {
@@ -477,17 +516,40 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
 
-  const writeKeyOrigins = e.LIVEPULSE_WRITE_KEY_ORIGINS ? parseWriteKeyOrigins(e.LIVEPULSE_WRITE_KEY_ORIGINS, writeKeys, problems) : {};
-
+  const realCredentialSet = writeKeys.some((wk) => wk.key !== DEV_WRITE_KEY) || (jwtSecret !== undefined && jwtSecret !== DEV_JWT_SECRET) || e.LIVEPULSE_JWKS_URL !== undefined;
   let ivsWebhookSecret = e.LIVEPULSE_IVS_WEBHOOK_SECRET;
   if (ivsWebhookSecret && ivsWebhookSecret.length < 16) problems.push('LIVEPULSE_IVS_WEBHOOK_SECRET: must be at least 16 characters');
+  if (ivsWebhookSecret === DEV_IVS_WEBHOOK_SECRET) published('LIVEPULSE_IVS_WEBHOOK_SECRET', DEV_IVS_WEBHOOK_SECRET);
+  placeholder('LIVEPULSE_IVS_WEBHOOK_SECRET', ivsWebhookSecret);
+  placeholder('LIVEPULSE_IP_HASH_SECRET', e.LIVEPULSE_IP_HASH_SECRET);
   if (!ivsWebhookSecret) {
     if (distributed) problems.push('LIVEPULSE_IVS_WEBHOOK_SECRET: required in distributed mode (the header value of the EventBridge API destination)');
-    else {
+    else if (realCredentialSet) {
+      ivsWebhookSecret = randomBytes(32).toString('base64url');
+      randomSecrets.push('LIVEPULSE_IVS_WEBHOOK_SECRET');
+    } else {
       ivsWebhookSecret = DEV_IVS_WEBHOOK_SECRET;
       developmentCredentials.push(`LIVEPULSE_IVS_WEBHOOK_SECRET=${DEV_IVS_WEBHOOK_SECRET}`);
     }
   }
+  // Unset only in distributed mode, where a problem is recorded and loadConfig throws.
+  return { writeKeys, jwtSecret, ivsWebhookSecret: ivsWebhookSecret ?? '', developmentCredentials, randomSecrets };
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const distributed = Boolean(e.KAFKA_BROKERS || e.CLICKHOUSE_URL || e.REDIS_URL || e.S3_BUCKET);
+
+  const { writeKeys, jwtSecret, ivsWebhookSecret, developmentCredentials, randomSecrets } = resolveCredentials(e, distributed, problems);
+  const writeKeyOrigins = e.LIVEPULSE_WRITE_KEY_ORIGINS ? parseWriteKeyOrigins(e.LIVEPULSE_WRITE_KEY_ORIGINS, writeKeys, problems) : {};
+  const trusted = parseTrustedProxies(e.LIVEPULSE_TRUSTED_PROXIES ?? '');
+  if (!trusted.ok) problems.push(...trusted.problems.map((problem) => `LIVEPULSE_TRUSTED_PROXIES: ${problem}`));
+  const trustedProxies = trusted.ok ? trusted.proxies : [];
   if (e.LIVEPULSE_IP_HASH_SECRET && e.LIVEPULSE_IP_HASH_SECRET.length < 16) problems.push('LIVEPULSE_IP_HASH_SECRET: must be at least 16 characters');
 
   if (e.KAFKA_SASL_MECHANISM && !(e.KAFKA_SASL_USERNAME && e.KAFKA_SASL_PASSWORD)) {
@@ -523,10 +585,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   return {
     mode: distributed ? 'distributed' : 'embedded',
-    http: { port: e.PORT, host: e.HOST },
+    http: { port: e.PORT, host: e.HOST, trustedProxies },
     dataDir,
     logLevel: e.LOG_LEVEL,
-    auth: { writeKeys, jwtSecret, jwksUrl: e.LIVEPULSE_JWKS_URL, writeKeyOrigins, ivsWebhookSecret: ivsWebhookSecret!, developmentCredentials },
+    auth: {
+      writeKeys,
+      jwtSecret,
+      jwksUrl: e.LIVEPULSE_JWKS_URL,
+      writeKeyOrigins,
+      ivsWebhookSecret,
+      developmentCredentials,
+      randomSecrets,
+      maxTokenLifetimeSeconds: e.LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS,
+    },
     ingest: {
       maxEventsPerRequest: e.INGEST_MAX_EVENTS_PER_REQUEST,
       maxBodyBytes: e.INGEST_MAX_BODY_BYTES,

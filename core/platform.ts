@@ -5,8 +5,10 @@ import { applyMigrations } from './analytics-store/migrations.ts';
 import type { Bus } from './bus/bus.ts';
 import { withConsumerLagMetric } from './bus/consumer-lag.ts';
 import { createBus } from './bus/create-bus.ts';
+import { withQuarantine } from './bus/quarantine.ts';
 import type { Config } from './config.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health-routes.ts';
+import { trustProxyOption } from './http/trusted-proxies.ts';
 import { createLiveState } from './live-state/create-live-state.ts';
 import type { LiveState } from './live-state/live-state.ts';
 import type { Logger } from './logger.ts';
@@ -47,6 +49,9 @@ export interface RunningPlatform {
 }
 
 function printDevelopmentCredentials(config: Config, logger: Logger): void {
+  if (config.auth.randomSecrets.length > 0) {
+    logger.warn({ secrets: config.auth.randomSecrets }, 'secrets not set while other credentials are: random values stand in, so /v1/ivs/events refuses every delivery until LIVEPULSE_IVS_WEBHOOK_SECRET is set');
+  }
   if (config.auth.developmentCredentials.length === 0) return;
   const banner = [
     '',
@@ -74,8 +79,10 @@ export async function startPlatform(
   if (config.mode === 'embedded') await mkdir(config.dataDir, { recursive: true });
 
   const metrics = new Metrics({ service: services.map((s) => s.name).join('+') || 'platform' });
-  // Every subscription a service makes is reported as consumer lag on /metrics.
-  const bus = withConsumerLagMetric(createBus(config.bus, logger.child({ component: 'bus' })), metrics);
+  // Every subscription a service makes is reported as consumer lag on /metrics, and quarantines
+  // what fails deterministically instead of stalling its partition (core/bus/quarantine.ts).
+  const busLogger = logger.child({ component: 'bus' });
+  const bus = withConsumerLagMetric(withQuarantine(createBus(config.bus, busLogger), { metrics, logger: busLogger }), metrics);
   const analytics = await createAnalyticsStore(config.analyticsStore);
   const liveState = createLiveState(config.liveState, logger.child({ component: 'live-state' }));
   const objectStore = createObjectStore(config.objectStore);
@@ -94,7 +101,8 @@ export async function startPlatform(
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
     // Per-request access logs would dominate the collector's cost; request metrics cover them.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: true,
+    // X-Forwarded-For counts only from the configured proxies (LIVEPULSE_TRUSTED_PROXIES).
+    trustProxy: trustProxyOption(config.http.trustedProxies),
     // Ids in paths may be 128 characters (core/schemas/common.ts); the router's default cut-off is 100.
     routerOptions: { maxParamLength: 256 },
   });

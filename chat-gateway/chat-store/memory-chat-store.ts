@@ -5,15 +5,22 @@ import type { ChannelTerm } from '../../core/moderation/term-rules.ts';
 import type { ChatMessageView } from '../protocol.ts';
 import { activeSanction, HELD_RETENTION_MS, type ChatStore, type HeldMessage, type HistoryRemoval, type Sanction } from './chat-store.ts';
 
+/** Maps, not plain objects: user and term ids are clients' choice, and `__proto__` is a valid id. */
 interface DurableStreamState {
-  sanctions: Record<string, Sanction>;
+  sanctions: Map<string, Sanction>;
   settings: ChannelSettings | null;
-  terms: Record<string, ChannelTerm>;
+  terms: Map<string, ChannelTerm>;
+}
+
+interface StreamStateRecord {
+  sanctions?: Record<string, Sanction>;
+  settings?: ChannelSettings | null;
+  terms?: Record<string, ChannelTerm>;
 }
 
 interface StateFile {
   format: 1;
-  streams: Record<string, DurableStreamState>;
+  streams: Record<string, StreamStateRecord>;
 }
 
 export class ChatStateFileError extends Error {
@@ -69,24 +76,22 @@ export class MemoryChatStore implements ChatStore {
   }
 
   async putSanction(streamId: string, sanction: Sanction): Promise<void> {
-    this.stream(streamId).sanctions[sanction.user_id] = sanction;
+    this.stream(streamId).sanctions.set(sanction.user_id, sanction);
     await this.persist();
   }
 
   async getSanction(streamId: string, userId: string, now: number): Promise<Sanction | null> {
-    return activeSanction(this.durable.get(streamId)?.sanctions[userId], now);
+    return activeSanction(this.durable.get(streamId)?.sanctions.get(userId), now);
   }
 
   async deleteSanction(streamId: string, userId: string): Promise<boolean> {
-    const sanctions = this.durable.get(streamId)?.sanctions;
-    if (!sanctions?.[userId]) return false;
-    delete sanctions[userId];
+    if (!this.durable.get(streamId)?.sanctions.delete(userId)) return false;
     await this.persist();
     return true;
   }
 
   async listSanctions(streamId: string, now: number): Promise<Sanction[]> {
-    return Object.values(this.durable.get(streamId)?.sanctions ?? {}).filter((s) => activeSanction(s, now));
+    return [...(this.durable.get(streamId)?.sanctions.values() ?? [])].filter((s) => activeSanction(s, now));
   }
 
   async getSettings(streamId: string): Promise<ChannelSettings | null> {
@@ -102,22 +107,22 @@ export class MemoryChatStore implements ChatStore {
   }
 
   async listTerms(streamId: string): Promise<ChannelTerm[]> {
-    return Object.values(this.durable.get(streamId)?.terms ?? {});
+    return [...(this.durable.get(streamId)?.terms.values() ?? [])];
   }
 
   async putTerm(streamId: string, term: ChannelTerm, limit: number): Promise<boolean> {
     const terms = this.stream(streamId).terms;
-    if (!terms[term.id] && Object.keys(terms).length >= limit) return false;
-    terms[term.id] = term;
+    if (!terms.has(term.id) && terms.size >= limit) return false;
+    terms.set(term.id, term);
     await this.persist();
     return true;
   }
 
   async deleteTerm(streamId: string, termId: string): Promise<ChannelTerm | null> {
     const terms = this.durable.get(streamId)?.terms;
-    const term = terms?.[termId];
+    const term = terms?.get(termId);
     if (!terms || !term) return null;
-    delete terms[termId];
+    terms.delete(termId);
     await this.persist();
     return term;
   }
@@ -152,7 +157,7 @@ export class MemoryChatStore implements ChatStore {
   private stream(streamId: string): DurableStreamState {
     let state = this.durable.get(streamId);
     if (!state) {
-      state = { sanctions: {}, settings: null, terms: {} };
+      state = { sanctions: new Map(), settings: null, terms: new Map() };
       this.durable.set(streamId, state);
     }
     return state;
@@ -177,8 +182,8 @@ export class MemoryChatStore implements ChatStore {
     }
     const now = Date.now();
     for (const [streamId, state] of Object.entries(parsed.streams)) {
-      const sanctions = Object.fromEntries(Object.entries(state.sanctions ?? {}).filter(([, s]) => activeSanction(s, now)));
-      this.durable.set(streamId, { sanctions, settings: state.settings ?? null, terms: state.terms ?? {} });
+      const sanctions = new Map(Object.entries(state.sanctions ?? {}).filter(([, s]) => activeSanction(s, now)));
+      this.durable.set(streamId, { sanctions, settings: state.settings ?? null, terms: new Map(Object.entries(state.terms ?? {})) });
     }
   }
 
@@ -186,7 +191,12 @@ export class MemoryChatStore implements ChatStore {
   private persist(): Promise<void> {
     const path = this.statePath;
     if (!path) return Promise.resolve();
-    const snapshot: StateFile = { format: 1, streams: Object.fromEntries(this.durable) };
+    // Object.fromEntries defines own properties, so a `__proto__` id is written like any other.
+    const streams = [...this.durable].map(([streamId, state]): [string, StreamStateRecord] => [
+      streamId,
+      { sanctions: Object.fromEntries(state.sanctions), settings: state.settings, terms: Object.fromEntries(state.terms) },
+    ]);
+    const snapshot: StateFile = { format: 1, streams: Object.fromEntries(streams) };
     const text = JSON.stringify(snapshot);
     const write = this.writing.then(async () => {
       await mkdir(dirname(path), { recursive: true });

@@ -67,12 +67,13 @@ export class ChatClient {
   }
 
   /** Connects and resolves once connected; rejects with the server's `connect_error`. */
-  static async connect(url: string, token?: string, options: { auth?: Record<string, unknown> } = {}): Promise<ChatClient> {
+  static async connect(url: string, token?: string, options: { auth?: Record<string, unknown>; headers?: Record<string, string> } = {}): Promise<ChatClient> {
     const socket = connectSocket(`${url}${CHAT_NAMESPACE}`, {
       transports: ['websocket'],
       reconnection: false,
       forceNew: true,
       auth: options.auth ?? (token === undefined ? {} : { token }),
+      ...(options.headers && { extraHeaders: options.headers }),
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());

@@ -3,7 +3,7 @@ import { errors as joseErrors, SignJWT, type JWTPayload } from 'jose';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Id } from '../schemas/common.ts';
 import { createValidator } from '../schemas/validate.ts';
-import { createJwtVerifier, MAX_TOKEN_LENGTH } from './jwt-verifier.ts';
+import { createJwtVerifier, MAX_TOKEN_LENGTH, TokenLifetimeError, type JwtVerifierSettings } from './jwt-verifier.ts';
 
 /**
  * Who may read analytics: the query API, the live board and creator reports take a JWT
@@ -50,7 +50,7 @@ export interface ApiTokenVerifier {
   verify(token: unknown): Promise<ApiIdentity>;
 }
 
-export function createApiTokenVerifier(auth: { jwtSecret?: string; jwksUrl?: string }): ApiTokenVerifier {
+export function createApiTokenVerifier(auth: JwtVerifierSettings): ApiTokenVerifier {
   const verifyJwt = createJwtVerifier(auth, 'API tokens');
   return {
     async verify(token) {
@@ -62,6 +62,7 @@ export function createApiTokenVerifier(auth: { jwtSecret?: string; jwksUrl?: str
         payload = await verifyJwt(token);
       } catch (error) {
         if (error instanceof joseErrors.JWTExpired) throw new ApiAuthError(401, 'token has expired', { cause: error });
+        if (error instanceof TokenLifetimeError) throw new ApiAuthError(401, error.message, { cause: error });
         if (error instanceof joseErrors.JOSEError) throw new ApiAuthError(401, `token rejected: ${error.code}`, { cause: error });
         throw error;
       }

@@ -47,7 +47,7 @@ export const ChatVerdict = Type.Object(
     action: Type.Union(
       [
         'allow', 'hold', 'remove', 'release', 'deny', 'timeout', 'ban', 'unban', 'permit',
-        'modes', 'policy', 'blocked_terms', 'permitted_terms',
+        'modes', 'policy', 'blocked_terms', 'permitted_terms', 'staff',
       ].map((a) => Type.Literal(a)),
     ),
     actor_id: Type.Optional(Id('Moderator (or model) that decided')),

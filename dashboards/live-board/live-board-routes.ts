@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { readManifest } from '../../clip-worker/clip-job.ts';
 import { requireApiIdentity, type ApiTokenVerifier } from '../../core/http/api-auth.ts';
 import type { Logger } from '../../core/logger.ts';
+import { ownValue } from '../../core/own-value.ts';
 import type { ObjectStore } from '../../core/object-store/object-store.ts';
 import { resolveByteRange } from './byte-range.ts';
 import type { LiveBoardStore } from './live-board-store.ts';
@@ -41,7 +42,7 @@ export async function liveBoardPageRoutes(app: FastifyInstance): Promise<void> {
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(await readFile(join(PUBLIC_DIRECTORY, 'index.html')));
   });
   app.get<{ Params: { name: string } }>('/live/assets/:name', { schema: { hide: true } }, async (request, reply) => {
-    const asset = ASSETS[request.params.name];
+    const asset = ownValue(ASSETS, request.params.name);
     if (!asset) return reply.code(404).send({ error: 'not_found', message: `no asset ${request.params.name}` });
     return reply.type(asset.contentType).header('cache-control', 'no-cache').send(await readFile(asset.path));
   });
@@ -131,7 +132,7 @@ export async function liveBoardApiRoutes(app: FastifyInstance, options: LiveBoar
     async (request, reply) => {
       const { clipId, name } = request.params;
       const manifest = await readManifest(objectStore, clipId, request.log as Logger);
-      const output = manifest?.outputs[name];
+      const output = manifest ? ownValue(manifest.outputs, name) : undefined;
       if (!manifest || !output) return reply.code(404).send({ error: 'not_found', message: `clip ${clipId} has no ${name}` });
       if (request.apiIdentity!.role === 'creator') {
         const [view] = await store.views([manifest.stream_id], Date.now());

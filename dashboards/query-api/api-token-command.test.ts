@@ -28,6 +28,7 @@ describe('livepulse api-token', () => {
     [['--role', 'creator', '--creator', "c'; DROP TABLE clips"], '--creator must be'],
     [['--role', 'admin', '--ttl', '0'], '--ttl must be'],
     [['--role', 'admin', '--ttl', '1.5'], '--ttl must be'],
+    [['--role', 'admin', '--ttl', '86401'], '--ttl must be whole seconds between 1 and 86400'],
     [['--role', 'admin', '--bogus'], "Unknown option '--bogus'"],
   ])('refuses %j', async (args, message) => {
     await expect(mintApiTokenFromArgs(args, auth)).rejects.toThrow(ApiTokenCommandError);

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { API_ROLES, mintApiToken, type ApiRole } from '../../core/http/api-auth.ts';
 import type { Config } from '../../core/config.ts';
+import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from '../../core/http/jwt-verifier.ts';
 import { Id } from '../../core/schemas/common.ts';
 import { createValidator } from '../../core/schemas/validate.ts';
 
@@ -18,7 +19,10 @@ export class ApiTokenCommandError extends Error {
 const idValidator = createValidator(Id('id'));
 
 /** `livepulse api-token …`: prints a signed API token for development and tests. */
-export async function mintApiTokenFromArgs(args: string[], auth: Pick<Config['auth'], 'jwtSecret' | 'jwksUrl'>): Promise<string> {
+export async function mintApiTokenFromArgs(
+  args: string[],
+  auth: Pick<Config['auth'], 'jwtSecret' | 'jwksUrl'> & Partial<Pick<Config['auth'], 'maxTokenLifetimeSeconds'>>,
+): Promise<string> {
   if (!auth.jwtSecret) {
     throw new ApiTokenCommandError(
       auth.jwksUrl
@@ -45,6 +49,9 @@ export async function mintApiTokenFromArgs(args: string[], auth: Pick<Config['au
     if (value !== undefined && !idValidator.check(value)) throw new ApiTokenCommandError(`${flag} must be 1–128 letters, digits or ._:@/+=-`);
   }
   const ttlSeconds = Number(values.ttl);
-  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > 31_536_000) throw new ApiTokenCommandError('--ttl must be whole seconds between 1 and 31536000');
+  const maxSeconds = auth.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > maxSeconds) {
+    throw new ApiTokenCommandError(`--ttl must be whole seconds between 1 and ${maxSeconds} (LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS)`);
+  }
   return mintApiToken({ secret: auth.jwtSecret, sub: values.sub ?? `dev-${role}`, role: role as ApiRole, creatorId: values.creator, ttlSeconds });
 }

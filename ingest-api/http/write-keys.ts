@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { WriteKey } from '../../core/config.ts';
+import { ownValue } from '../../core/own-value.ts';
 
 /**
  * Write keys identify the property (player app) that sends events. They are public in the
@@ -23,7 +24,7 @@ export class WriteKeyDirectory {
 
   constructor(keys: readonly WriteKey[], originsByProperty: Record<string, string[]>) {
     for (const { key, propertyId } of keys) {
-      this.byDigest.set(digest(key), { propertyId, allowedOrigins: originsByProperty[propertyId] ?? ['*'] });
+      this.byDigest.set(digest(key), { propertyId, allowedOrigins: ownValue(originsByProperty, propertyId) ?? ['*'] });
     }
     this.everyOrigin = [...this.byDigest.values()].flatMap((k) => k.allowedOrigins);
   }

@@ -62,6 +62,11 @@ describe('POST /v1/ivs/events', () => {
     expect(response.json()).toMatchObject({ error: 'unauthorized', message: expect.stringContaining(IVS_SECRET_HEADER) });
   });
 
+  it('refuses the public development secret once an embedded server has real credentials', async () => {
+    collector = await startTestCollector({ LIVEPULSE_JWT_SECRET: 'j'.repeat(32), LIVEPULSE_WRITE_KEYS: 'shop:wk_0123456789abcdef' });
+    expect((await deliver(ivsStreamEvent('Stream Start'), 'livepulse-dev-only-ivs-webhook-secret')).statusCode).toBe(401);
+  });
+
   it.each([
     ['another source', { ...ivsStreamEvent('Stream Start'), source: 'aws.s3' }],
     ['another detail type', { ...ivsStreamEvent('Stream Start'), 'detail-type': 'IVS Limit Breach' }],

@@ -8,6 +8,7 @@ import { MemoryLiveState } from '../../core/live-state/memory-live-state.ts';
 import { highlightValidator, type Highlight } from '../../core/schemas/highlight.ts';
 import { allTopicSpecs, TOPICS } from '../../core/topics.ts';
 import { createChatTokenVerifier } from '../../chat-gateway/chat-token.ts';
+import { StreamStaff } from '../../chat-gateway/stream-staff.ts';
 import { clipRequestRoutes, InvalidClipRequestError, requestedHighlight } from './clip-requests.ts';
 
 const AT = Date.parse('2026-05-01T20:00:07.400Z');
@@ -88,6 +89,13 @@ describe('POST /v1/streams/:streamId/clips', () => {
     expect(tooLong.json()).toMatchObject({ error: 'invalid_request', message: expect.stringMatching(/a clip is 5–60 s/) });
     expect(tooLong.statusCode).toBe(400);
     expect(published).toEqual([]);
+  });
+
+  it("accepts a moderator the stream's host granted, as chat's !clip does", async () => {
+    const authorization = `Bearer ${await token({ 'st-1': 'viewer' }, 'granted-mod')}`;
+    expect((await app.inject({ method: 'POST', url: '/v1/streams/st-1/clips', headers: { authorization } })).statusCode).toBe(403);
+    await new StreamStaff(liveState).grant('st-1', 'granted-mod');
+    expect((await app.inject({ method: 'POST', url: '/v1/streams/st-1/clips', headers: { authorization } })).statusCode).toBe(202);
   });
 
   it('limits requests per user and stream', async () => {

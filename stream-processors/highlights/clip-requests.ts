@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { canModerate, ChatTokenError, roleOn, type ChatTokenVerifier } from '../../chat-gateway/chat-token.ts';
+import { canModerate, ChatTokenError, type ChatTokenVerifier } from '../../chat-gateway/chat-token.ts';
+import { StreamStaff } from '../../chat-gateway/stream-staff.ts';
 import { BusBackpressureError, BusUnavailableError, type Bus } from '../../core/bus/bus.ts';
 import type { LiveState } from '../../core/live-state/live-state.ts';
 import { highlightValidator, MAX_HIGHLIGHT_MS, type Highlight } from '../../core/schemas/highlight.ts';
@@ -84,6 +85,7 @@ export interface ClipRequestRouteOptions {
 
 export async function clipRequestRoutes(app: FastifyInstance, options: ClipRequestRouteOptions): Promise<void> {
   const { bus, liveState, tokens, clipIdOf, perUserPerMinute = 6, now = Date.now } = options;
+  const staff = new StreamStaff(liveState);
 
   // Who asked, found before the body is read or validated: an unauthenticated caller learns nothing about the API.
   const callers = new WeakMap<FastifyRequest, string>();
@@ -114,8 +116,8 @@ export async function clipRequestRoutes(app: FastifyInstance, options: ClipReque
           throw error;
         }
         const { streamId } = request.params as { streamId: string };
-        // Hosts, moderators and admins: the roles that moderate the stream's chat.
-        if (!canModerate(roleOn(identity, streamId))) return reply.code(403).send({ error: 'forbidden', message: `clips of ${streamId} may be requested by its hosts and moderators` });
+        // Hosts, moderators and admins: the roles that moderate the stream's chat, granted staff included.
+        if (!canModerate(await staff.roleOf(identity, streamId))) return reply.code(403).send({ error: 'forbidden', message: `clips of ${streamId} may be requested by its hosts and moderators` });
         callers.set(request, identity.userId);
       },
     },

@@ -61,6 +61,8 @@ export class ClickHouseSink {
   async start(): Promise<void> {
     const groups = this.options.groups ?? CLICKHOUSE_SINK_GROUPS;
     const consume = this.options.consume ?? ['aggregates', 'raw-events', 'dead-letters'];
+    // A failed insert while ClickHouse does not answer is its absence, not the batch's fault: nothing is quarantined.
+    const dependencyCheck = () => this.ports.analytics.ping();
     if (consume.includes('aggregates')) {
       this.subscriptions.push(
         await this.ports.bus.subscribe({
@@ -70,6 +72,7 @@ export class ClickHouseSink {
           // A final chunk costs two inserts of its own; small batches keep a handler well inside the consumer session.
           maxBatchMessages: 25,
           handleBatch: (batch) => this.timed('clickhouse', () => this.writeAggregates(batch)),
+          dependencyCheck,
         }),
       );
     }
@@ -81,6 +84,7 @@ export class ClickHouseSink {
           maxInFlightBatches: 2,
           maxBatchMessages: 10_000,
           handleBatch: (batch) => this.timed('clickhouse-raw', () => this.writeRawEvents(batch)),
+          dependencyCheck,
         }),
       );
     }
@@ -93,6 +97,7 @@ export class ClickHouseSink {
           handleBatch: (batch) =>
             // Never dead-letter from here: a letter about a letter would loop.
             this.timed('clickhouse-dead-letters', () => this.insert('dead_letters', batch.messages.map(deadLetterRowForClickHouse), batchDedupToken(batch))),
+          dependencyCheck,
         }),
       );
     }
