@@ -33,7 +33,8 @@ export interface LayerFigures {
   precision: number;
 }
 
-const HATE_RULES = (() => {
+/** The default channel policy with the spam filters off: the policy every layer is measured at. */
+export const EVALUATED_RULES = (() => {
   const settings = defaultChannelSettings({ anonymousViewers: true });
   return compileChannelRules({ ...settings, policy: applyPolicyPatch(settings.policy, { levels: { spam: 0 } }) }, [], 0);
 })();
@@ -48,12 +49,10 @@ export const HATE_VERDICT_RULES = /^(?:identity\.|aggression\.(?:threat|targeted
 
 /** The outcome as a hate verdict: the policy's decision on the hate findings alone. */
 export function hateVerdict(outcome: ModerationOutcome): ModerationOutcome {
-  const { decision, deciding } = decide(outcome.findings.filter((f) => HATE_VERDICT_RULES.test(f.rule)), HATE_RULES.levels);
+  const { decision, deciding } = decide(outcome.findings.filter((f) => HATE_VERDICT_RULES.test(f.rule)), EVALUATED_RULES.levels);
   return { ...outcome, decision, deciding };
 }
 
-const rulesOnly = new ChatModerator(undefined, null);
-const local = new ChatModerator();
 
 /**
  * The three local layers' hate verdicts on every row: the rules alone, the classifier alone, and
@@ -61,13 +60,15 @@ const local = new ChatModerator();
  */
 export function localFlags(rows: readonly EvaluatedRow[]): { flags: Record<(typeof LOCAL_LAYERS)[number], boolean[]>; outcomes: ModerationOutcome[] } {
   const classifier = committedHateClassifier();
+  const rulesOnly = new ChatModerator(undefined, null);
+  const local = new ChatModerator(undefined, classifier);
   const flags = { rules: [] as boolean[], classifier: [] as boolean[], local: [] as boolean[] };
   const outcomes: ModerationOutcome[] = [];
   for (const row of rows) {
-    const outcome = hateVerdict(local.moderate(row.text, HATE_RULES));
+    const outcome = hateVerdict(local.moderate(row.text, EVALUATED_RULES));
     outcomes.push(outcome);
     flags.local.push(outcome.decision !== 'allow');
-    flags.rules.push(hateVerdict(rulesOnly.moderate(row.text, HATE_RULES)).decision !== 'allow');
+    flags.rules.push(hateVerdict(rulesOnly.moderate(row.text, EVALUATED_RULES)).decision !== 'allow');
     flags.classifier.push(classifier.flags(outcome.folded));
   }
   return { flags, outcomes };
