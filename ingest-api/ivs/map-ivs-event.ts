@@ -44,13 +44,13 @@ export function mapIvsEvent(event: IvsEvent): IvsMapping {
     const kind = STREAM_KINDS.get(event.detail.event_name);
     // Session Created/Ended and takeovers carry nothing the lifecycle needs: Stream Start/End are the authoritative pair.
     if (!kind) return { kind: 'ignored', reason: `stream event "${event.detail.event_name}" is not tracked` };
-    mapped = { schema_v: 1, event_id: event.id, channel_id: channelId, stream_id: event.detail.stream_id, kind, occurred_at: occurredAt };
+    mapped = { schema_v: 1, event_id: event.id, channel_id: channelId, channel_arn: event.resources[0]!, stream_id: event.detail.stream_id, kind, occurred_at: occurredAt };
     if (event.detail.code) mapped.reason = event.detail.code.slice(0, 512);
   } else {
     const kind = RECORDING_KINDS.get(event.detail.recording_status);
     if (!kind) return { kind: 'ignored', reason: `recording status "${event.detail.recording_status}" is not tracked` };
     const detail = event.detail;
-    mapped = { schema_v: 1, event_id: event.id, channel_id: channelId, stream_id: detail.stream_id, kind, occurred_at: occurredAt };
+    mapped = { schema_v: 1, event_id: event.id, channel_id: channelId, channel_arn: event.resources[0]!, stream_id: detail.stream_id, kind, occurred_at: occurredAt };
     if (detail.recording_s3_key_prefix) mapped.recording_prefix = detail.recording_s3_key_prefix;
     if (detail.recording_s3_bucket_name) mapped.recording_bucket = detail.recording_s3_bucket_name;
     if (detail.recording_status_reason) mapped.reason = detail.recording_status_reason.slice(0, 512);
