@@ -73,7 +73,7 @@ export class ModeratorActions {
       metrics: ChatMetrics;
     },
   ) {
-    this.staff = new StreamStaff(deps.liveState);
+    this.staff = new StreamStaff(deps.store);
   }
 
   /** The user's role on the stream: their token's, raised to moderator if the stream's staff includes them. */
