@@ -12,6 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { insertRows } from '../core/analytics-store/insert.ts';
 import { loadConfig, type Config } from '../core/config.ts';
 import { mintApiToken } from '../core/http/api-auth.ts';
 import { startPlatform, type RunningPlatform } from '../core/platform.ts';
@@ -32,6 +33,13 @@ async function seed(platform: RunningPlatform): Promise<void> {
   const now = Date.now();
   const firstWindow = Math.floor(now / 10_000) * 10_000 - (WINDOWS - 1) * 10_000;
   const streamIds = Array.from({ length: STREAMS }, (_, i) => `bench-stream-${i}`);
+  // Every stream registered to its creator, as in production (core/streams/): each read asks the registry.
+  const registeredAt = new Date(now).toISOString().replace('T', ' ').replace('Z', '');
+  await insertRows(platform.context.analytics, {
+    table: 'stream_owners',
+    rows: streamIds.map((streamId, i) => ({ stream_id: streamId, creator_id: `creator-${i % 100}`, source: 'api', channel_arn: '', registered_by: 'bench', registered_at: registeredAt, version: now })),
+    dedupToken: `bench-live-owners-${now}`,
+  });
   for (let partition = 0; partition < SOURCE_PARTITIONS; partition++) {
     // One message per window per source partition, rows for every stream, as the processor emits them.
     for (let w = 0; w < WINDOWS; w++) {

@@ -1,7 +1,9 @@
 /**
- * bench:moderation — the inline heuristics (`ChatModerator.moderate`, everything the gateway runs
- * per message: folding, offensive language, spam signals, channel terms, the policy) on one
- * core, in messages per second and per-message latency. Target: 20,000 messages/s per core.
+ * bench:moderation — the inline path (`ChatModerator.moderate`, everything the gateway runs per
+ * message: folding, offensive language, targeted-harm and context rules, the local hate
+ * classifier, spam signals, channel terms, the policy) on one core, in messages per second and
+ * per-message latency. Target: 20,000 messages/s per core. Beside it, the classifier's own cost
+ * (folding + features + scoring) and the rules without the classifier.
  * "Per core" is measured in CPU time of this single-threaded process (process.cpuUsage), which
  * stays meaningful on a shared, busy machine; wall-clock throughput is reported beside it.
  *
@@ -15,7 +17,9 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { englishDataset, englishRecommendedTransformers, RegExpMatcher } from 'obscenity';
 import { defaultChannelSettings } from '../core/moderation/channel-settings.ts';
+import { committedHateClassifier } from '../core/moderation/classifier/hate-classifier.ts';
 import { ChatModerator, compileChannelRules } from '../core/moderation/moderate-message.ts';
+import { foldForMatching } from '../core/moderation/text-folding.ts';
 import type { ChannelTerm } from '../core/moderation/term-rules.ts';
 import { davidsonHateOffensive, youtubeSpam } from '../eval/labeled-datasets.ts';
 import { percentile, recordBenchmark, round } from './harness.ts';
@@ -73,17 +77,22 @@ async function main(): Promise<void> {
   }));
   const rules = compileChannelRules(defaultChannelSettings({ anonymousViewers: true }), terms, now);
   const moderator = new ChatModerator();
+  const rulesOnly = new ChatModerator(undefined, null);
+  const classifier = committedHateClassifier();
   const obscenity = new RegExpMatcher({ ...englishDataset.build(), ...englishRecommendedTransformers });
 
   const comments = youtube.map((item) => item.text);
   const tweets = davidson.map((item) => item.text);
   const ours = measure(comments, (text) => moderator.moderate(text, rules));
   const oursWorst = measure(tweets, (text) => moderator.moderate(text, rules));
+  const withoutClassifier = measure(comments, (text) => rulesOnly.moderate(text, rules));
+  const classifierAlone = measure(comments, (text) => classifier.flags(foldForMatching(text)));
+  const classifierAloneWorst = measure(tweets, (text) => classifier.flags(foldForMatching(text)));
   const baseline = measure(comments, (text) => obscenity.hasMatch(text));
   const baselineWorst = measure(tweets, (text) => obscenity.hasMatch(text));
 
   await recordBenchmark({
-    name: 'moderation heuristics (1 core)',
+    name: 'moderation inline path with classifier (1 core)',
     command: 'npm run bench:moderation',
     measured: {
       youtube_msgs_per_core_s: round(ours.perCore),
@@ -93,6 +102,11 @@ async function main(): Promise<void> {
       davidson_msgs_per_core_s: round(oursWorst.perCore),
       davidson_p50_us: round(oursWorst.p50Us),
       davidson_p99_us: round(oursWorst.p99Us),
+      rules_without_classifier_youtube_msgs_per_core_s: round(withoutClassifier.perCore),
+      classifier_youtube_msgs_per_core_s: round(classifierAlone.perCore),
+      classifier_youtube_p99_us: round(classifierAlone.p99Us),
+      classifier_davidson_msgs_per_core_s: round(classifierAloneWorst.perCore),
+      classifier_davidson_p99_us: round(classifierAloneWorst.p99Us),
     },
     baseline: {
       obscenity_only_youtube_msgs_per_core_s: round(baseline.perCore),

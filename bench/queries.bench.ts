@@ -83,6 +83,7 @@ async function main(): Promise<void> {
       viewer_windows_minute: await count(store, 'viewer_windows_minute'),
       view_rollup_minute: await count(store, 'view_rollup_minute'),
       chat_messages: await count(store, 'chat_messages'),
+      stream_owners: await count(store, 'stream_owners'),
     };
     process.stderr.write(`rows: ${JSON.stringify(rows)}\n`);
 
@@ -93,6 +94,9 @@ async function main(): Promise<void> {
     const report = (format: string) => async (i: number) => {
       await fetchOk(`${platform.url}/v1/creators/bench-creator-${i % CREATORS}/report?from=${from}&to=${to}&format=${format}`, await creatorToken(i));
     };
+    // A report of no streams would be fast and measure nothing: the creators' streams must be registered.
+    const sample = (await (await fetch(`${platform.url}/v1/creators/bench-creator-0/report?from=${from}&to=${to}`, { headers: { authorization: `Bearer ${await creatorToken(0)}` } })).json()) as { stream_count: number };
+    if (!(sample.stream_count > 0)) throw new Error(`the creator report has no streams (${JSON.stringify(sample).slice(0, 200)}); is the month's stream registry generated?`);
     const reportJson = await time('30-day report, JSON', REQUESTS, report('json'));
     const reportCsv = await time('30-day report, CSV', REQUESTS, report('csv'));
     const reportPdf = await time('30-day report, PDF', Math.max(5, Math.floor(REQUESTS / 3)), report('pdf'));

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../core/config.ts';
+import { mintApiToken } from '../core/http/api-auth.ts';
 import { IvsControlPlane } from '../core/ivs/ivs-control-plane.ts';
 import { parseChannelArn } from '../core/ivs/recording-layout.ts';
 import { S3ObjectStore } from '../core/object-store/s3-object-store.ts';
@@ -134,7 +135,12 @@ describe('highlights to clips on Kafka, Redis, S3, ClickHouse and IVS', () => {
     );
     expect(Object.keys(clip!.outputs).sort()).toEqual(['manifest', 'mp4', 'sprite', 'sprite_vtt', 'thumbnail', 'vertical']);
 
-    const status = await fetch(`${platform.url}/v1/clips/${clip!.clip_id}`);
+    // The status is the clip's stream's: a token is needed, and the stream registry decides (unregistered here: admins only).
+    expect((await fetch(`${platform.url}/v1/clips/${clip!.clip_id}`)).status).toBe(401);
+    const analyst = await mintApiToken({ secret: platform.context.config.auth.jwtSecret!, sub: 'analyst-1', role: 'analyst', ttlSeconds: 300 });
+    expect((await fetch(`${platform.url}/v1/clips/${clip!.clip_id}`, { headers: { authorization: `Bearer ${analyst}` } })).status).toBe(403);
+    const admin = await mintApiToken({ secret: platform.context.config.auth.jwtSecret!, sub: 'admin-1', role: 'admin', ttlSeconds: 300 });
+    const status = await fetch(`${platform.url}/v1/clips/${clip!.clip_id}`, { headers: { authorization: `Bearer ${admin}` } });
     expect(status.status).toBe(200);
     const body = (await status.json()) as { manifest: ClipManifest; status: { state: string } };
     expect(body.manifest).toMatchObject({ complete: true, highlight_id: highlight!.highlight_id, recording: { prefix: recording.prefix } });

@@ -7,11 +7,14 @@ import { batchDedupToken, insertRows } from '../core/analytics-store/insert.ts';
 import type { Subscription } from '../core/bus/bus.ts';
 import type { Config } from '../core/config.ts';
 import { publishDeadLetters } from '../core/dead-letters.ts';
+import { createApiTokenVerifier, requireApiIdentity } from '../core/http/api-auth.ts';
 import { IvsControlPlane } from '../core/ivs/ivs-control-plane.ts';
 import { TimedMetadataPublisher } from '../core/ivs/timed-metadata.ts';
 import type { Logger } from '../core/logger.ts';
 import type { PlatformContext, ServiceDefinition } from '../core/platform.ts';
 import { assertValid } from '../core/schemas/validate.ts';
+import { decideStreamAccess } from '../core/streams/stream-ownership.ts';
+import { StreamRegistry } from '../core/streams/stream-registry.ts';
 import { clipEventValidator, type ClipEvent, type Highlight } from '../core/schemas/highlight.ts';
 import { TOPICS } from '../core/topics.ts';
 import { ClipJob, readManifest } from './clip-job.ts';
@@ -66,7 +69,10 @@ async function removeStaleWorkDirectories(directory: string, logger: Logger): Pr
   }
 }
 
+/** `GET /v1/clips/:clipId` behind an API token; who may read a clip is the stream registry's answer for its stream. */
 async function clipRoutes(app: FastifyInstance, { queue, context }: { queue: ClipJobQueue; context: PlatformContext }): Promise<void> {
+  const registry = new StreamRegistry(context.analytics, context.liveState);
+  app.addHook('onRequest', requireApiIdentity(createApiTokenVerifier(context.config.auth)));
   app.get<{ Params: { clipId: string } }>(
     '/clips/:clipId',
     {
@@ -87,6 +93,10 @@ async function clipRoutes(app: FastifyInstance, { queue, context }: { queue: Cli
           .catch(() => null),
       ]);
       if (!status && !manifest && !failure) return reply.code(404).send({ error: 'not_found', message: `no clip ${clipId}` });
+      // A failure record alone names no stream: only admins read it.
+      const streamId = status?.stream_id ?? manifest?.stream_id;
+      const access = decideStreamAccess(request.apiIdentity!, streamId ?? '(unknown)', streamId === undefined ? null : await registry.ownerOf(streamId));
+      if (access.kind === 'refused') return reply.code(403).send({ error: 'forbidden', message: `this token may not read clip ${clipId}: ${access.message}` });
       return { clip_id: clipId, status, manifest, failure };
     },
   );
@@ -215,6 +225,7 @@ export const clipWorkerService: ServiceDefinition = {
             await writeRecordingEvents(analytics, batch, rows);
             if (deadLetters.length > 0) await publishDeadLetters(bus, deadLetters);
           },
+          dependencyCheck: () => analytics.ping(),
         }),
       );
       subscriptions.push(
@@ -226,6 +237,7 @@ export const clipWorkerService: ServiceDefinition = {
             await insertRows(analytics, { table: 'clips', rows, dedupToken: batchDedupToken(batch) });
             if (deadLetters.length > 0) await publishDeadLetters(bus, deadLetters);
           },
+          dependencyCheck: () => analytics.ping(),
         }),
       );
     } catch (error) {

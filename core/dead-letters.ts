@@ -15,6 +15,8 @@ export interface DeadLetter {
   errors?: FieldError[];
   /** Where it came from, e.g. `player.events/3/1200` or `POST /v1/events`. */
   origin?: string;
+  /** A message a consumer could not handle (core/bus/quarantine.ts): which one, and the message's place and key, for a replay. */
+  quarantine?: { consumerGroup: string; partition: number; offset: string; key: string | null; attempts: number; headers: Record<string, string> };
 }
 
 export const DEAD_LETTER_HEADERS = {
@@ -23,6 +25,13 @@ export const DEAD_LETTER_HEADERS = {
   errors: 'x-errors',
   origin: 'x-origin',
   failedAt: 'x-failed-at',
+  consumerGroup: 'x-consumer-group',
+  sourcePartition: 'x-source-partition',
+  sourceOffset: 'x-source-offset',
+  sourceKey: 'x-source-key',
+  attempts: 'x-attempts',
+  /** Prefix of the quarantined message's own headers, kept for a replay. */
+  sourceHeaderPrefix: 'x-source-header-',
 } as const;
 
 export function deadLetterMessage(letter: DeadLetter, now = Date.now()): OutgoingMessage {
@@ -33,6 +42,15 @@ export function deadLetterMessage(letter: DeadLetter, now = Date.now()): Outgoin
   };
   if (letter.errors?.length) headers[DEAD_LETTER_HEADERS.errors] = JSON.stringify(letter.errors.slice(0, 20)).slice(0, 4096);
   if (letter.origin) headers[DEAD_LETTER_HEADERS.origin] = letter.origin;
+  const quarantine = letter.quarantine;
+  if (quarantine) {
+    headers[DEAD_LETTER_HEADERS.consumerGroup] = quarantine.consumerGroup;
+    headers[DEAD_LETTER_HEADERS.sourcePartition] = String(quarantine.partition);
+    headers[DEAD_LETTER_HEADERS.sourceOffset] = quarantine.offset;
+    headers[DEAD_LETTER_HEADERS.attempts] = String(quarantine.attempts);
+    if (quarantine.key !== null) headers[DEAD_LETTER_HEADERS.sourceKey] = quarantine.key;
+    for (const [name, value] of Object.entries(quarantine.headers)) headers[`${DEAD_LETTER_HEADERS.sourceHeaderPrefix}${name}`] = value;
+  }
   return { key: letter.sourceTopic, value: letter.payload, headers };
 }
 

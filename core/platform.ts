@@ -5,6 +5,7 @@ import { applyMigrations } from './analytics-store/migrations.ts';
 import type { Bus } from './bus/bus.ts';
 import { withConsumerLagMetric } from './bus/consumer-lag.ts';
 import { createBus } from './bus/create-bus.ts';
+import { withQuarantine } from './bus/quarantine.ts';
 import type { Config } from './config.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health-routes.ts';
 import { trustProxyOption } from './http/trusted-proxies.ts';
@@ -84,8 +85,10 @@ export async function startPlatform(
   if (config.mode === 'embedded') await mkdir(config.dataDir, { recursive: true });
 
   const metrics = new Metrics({ service: services.map((s) => s.name).join('+') || 'platform' });
-  // Every subscription a service makes is reported as consumer lag on /metrics.
-  const bus = withConsumerLagMetric(createBus(config.bus, logger.child({ component: 'bus' })), metrics);
+  // Every subscription a service makes is reported as consumer lag on /metrics, and quarantines
+  // what fails deterministically instead of stalling its partition (core/bus/quarantine.ts).
+  const busLogger = logger.child({ component: 'bus' });
+  const bus = withConsumerLagMetric(withQuarantine(createBus(config.bus, busLogger), { metrics, logger: busLogger }), metrics);
   const analytics = await createAnalyticsStore(config.analyticsStore);
   const liveState = createLiveState(config.liveState, logger.child({ component: 'live-state' }));
   const objectStore = createObjectStore(config.objectStore);

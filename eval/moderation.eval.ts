@@ -1,187 +1,182 @@
 /**
- * eval:moderation — precision, recall and false-positive rate of the inline heuristics (and of
- * heuristics + AI when an OpenAI-compatible endpoint is configured) on third-party labelled data:
- *   - the YouTube Spam Collection (spam vs ham comments), at the default policy and each spam level;
- *   - Davidson et al.'s hate/offensive tweets (hate or offensive vs neither), at each overall level.
+ * eval:moderation — how well each moderation layer catches hate, alone and combined: the rules
+ * (word lists, phrases, context rules), the local classifier, the two together as the gateway runs
+ * them, and with --backend an AI endpoint and the deployed local + AI combination. Recall on the
+ * hateful rows, false-positive rate on the rest, precision; per dataset and per category.
  *
- * Data: LIVEPULSE_EVAL_DATA, default ../shared/data relative to the repository. Each file is
- * checked against its pinned sha256 before use. AI: OPENAI_API_KEY (+ OPENAI_BASE_URL), on a
- * seeded sample of EVAL_AI_SAMPLE messages per set (default 300).
+ *   npm run eval:moderation
+ *       the held-out test split of every labelled set in ../shared/data (eval/hate-corpus.ts: rows
+ *       the classifier was never trained on), plus the spam filters on the YouTube Spam Collection
+ *   npm run eval:moderation -- --data FILE.csv --text-column text --label-column label --positive-label hateful [--category-column c]
+ *       any labelled CSV, every row
+ *   --backend openai|chat   also measure the configured AI (OPENAI_API_KEY, OPENAI_BASE_URL;
+ *       `openai`: /moderations, `chat`: a guard model over chat completions, MODERATION_AI_GUARD_MODEL)
+ *       on a seeded sample of --ai-sample rows (default 300)
+ *
+ * The last line of output is JSON: rows evaluated and recall, false-positive rate and precision
+ * per layer and for the combined local verdict.
  */
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { OpenAI } from 'openai';
 import { loadConfig } from '../core/config.ts';
-import { createLogger } from '../core/logger.ts';
-import { applyPolicyPatch, defaultChannelSettings, type ChannelSettings } from '../core/moderation/channel-settings.ts';
-import { categoryOfRule } from '../core/moderation/findings.ts';
-import { ChatModerator, compileChannelRules, type ChannelRules } from '../core/moderation/moderate-message.ts';
-import { AutoClassifier } from '../stream-processors/moderation/auto-classifier.ts';
+import { applyPolicyPatch, defaultChannelSettings } from '../core/moderation/channel-settings.ts';
+import { seededRandom, shuffled } from '../core/moderation/classifier/logistic-regression.ts';
+import { ChatModerator, compileChannelRules } from '../core/moderation/moderate-message.ts';
 import type { ContentClassifier } from '../stream-processors/moderation/content-classifier.ts';
 import { GuardChatClassifier } from '../stream-processors/moderation/guard-chat-classifier.ts';
 import { OpenAiModerationClassifier } from '../stream-processors/moderation/openai-moderation-classifier.ts';
-import { davidsonHateOffensive, youtubeSpam, type LabeledText } from './labeled-datasets.ts';
+import { loadHateCorpus } from './hate-corpus.ts';
+import { labeledCsv, youtubeSpam } from './labeled-datasets.ts';
+import { aiFlags, combinedWithAi, figures, figuresBy, localFlags, LOCAL_LAYERS, type EvaluatedRow, type Layer, type LayerFigures } from './moderation-layers.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
-const dataDir = resolve(repoRoot, process.env.LIVEPULSE_EVAL_DATA ?? '../shared/data');
-const aiSample = Number(process.env.EVAL_AI_SAMPLE ?? 300);
-const moderator = new ChatModerator();
-const NOW = Date.now();
-
-interface Confusion {
-  tp: number;
-  fp: number;
-  tn: number;
-  fn: number;
-}
-
-interface Scores {
-  n: number;
-  precision: number;
-  recall: number;
-  fpr: number;
-  f1: number;
-}
-
-function scores(c: Confusion): Scores {
-  const precision = c.tp + c.fp === 0 ? 0 : c.tp / (c.tp + c.fp);
-  const recall = c.tp + c.fn === 0 ? 0 : c.tp / (c.tp + c.fn);
-  return {
-    n: c.tp + c.fp + c.tn + c.fn,
-    precision,
-    recall,
-    fpr: c.fp + c.tn === 0 ? 0 : c.fp / (c.fp + c.tn),
-    f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall),
-  };
-}
-
-function confusion(items: LabeledText[], isPositive: (item: LabeledText) => boolean, predicted: (item: LabeledText, index: number) => boolean): Confusion {
-  const c: Confusion = { tp: 0, fp: 0, tn: 0, fn: 0 };
-  items.forEach((item, index) => {
-    const actual = isPositive(item);
-    const guess = predicted(item, index);
-    if (actual && guess) c.tp++;
-    else if (actual) c.fn++;
-    else if (guess) c.fp++;
-    else c.tn++;
-  });
-  return c;
-}
-
-function rulesWith(change: (settings: ChannelSettings) => ChannelSettings): ChannelRules {
-  return compileChannelRules(change(defaultChannelSettings({ anonymousViewers: true })), [], NOW);
-}
-
-/** Flagged = held or blocked (anything a viewer would not see at once). */
-const flaggedBy = (rules: ChannelRules) => (item: LabeledText) => moderator.moderate(item.text, rules).decision !== 'allow';
-
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
+const LAYER_NAMES: Record<Layer, string> = { rules: 'rules', classifier: 'classifier', local: 'rules + classifier', ai: 'AI', 'local+ai': 'local + AI' };
 
-/** A deterministic sample (mulberry32), so runs compare. */
-function sample<T>(items: T[], size: number, seed = 42): T[] {
-  let state = seed;
-  const random = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-  const copy = [...items];
-  for (let i = copy.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
-  }
-  return copy.slice(0, size);
+export interface EvaluationReport {
+  lines: string[];
+  summary: Record<string, unknown>;
 }
 
-function classifierFromConfig(): ContentClassifier | null {
+const brief = (f: LayerFigures) => ({ recall: f.recall, fpr: f.fpr, precision: f.precision });
+
+/** Every layer on `rows`, with the AI on a seeded sample when a classifier is given. */
+export async function evaluate(rows: readonly EvaluatedRow[], options: { ai?: ContentClassifier; aiSample?: number; title: string }): Promise<EvaluationReport> {
+  const { flags, outcomes } = localFlags(rows);
+  const lines: string[] = [`## ${options.title} (${rows.length} rows, ${rows.filter((r) => r.positive).length} hateful)`, ''];
+  const dataset = (r: EvaluatedRow) => r.category.split('/')[0]!;
+  const layers: Record<string, ReturnType<typeof brief>> = {};
+  const byDataset = LOCAL_LAYERS.map((layer) => figuresBy(rows, flags[layer], dataset));
+
+  lines.push(row(['set', 'rows', 'hateful', ...LOCAL_LAYERS.flatMap((l) => [`${LAYER_NAMES[l]} recall`, `${LAYER_NAMES[l]} FP`])]), row(Array(3 + 2 * LOCAL_LAYERS.length).fill('---')));
+  for (const name of byDataset[0]!.keys()) {
+    const first = byDataset[0]!.get(name)!;
+    lines.push(row([name, first.rows, first.positives, ...byDataset.flatMap((m) => [pct(m.get(name)!.recall), pct(m.get(name)!.fpr)])]));
+  }
+  const overall = LOCAL_LAYERS.map((layer) => figures(rows, flags[layer]));
+  lines.push(row(['**all**', rows.length, overall[0]!.positives, ...overall.flatMap((f) => [pct(f.recall), pct(f.fpr)])]));
+  LOCAL_LAYERS.forEach((layer, i) => (layers[layer] = brief(overall[i]!)));
+
+  // Per category: the share flagged (recall for hateful categories, false positives for the rest).
+  lines.push('', row(['category', 'rows', 'hateful?', ...LOCAL_LAYERS.map((l) => `${LAYER_NAMES[l]} flagged`)]), row(Array(3 + LOCAL_LAYERS.length).fill('---')));
+  const byCategory = LOCAL_LAYERS.map((layer) => figuresBy(rows, flags[layer], (r) => `${r.category}${r.positive ? '' : ' '}`));
+  for (const key of [...byCategory[0]!.keys()].sort()) {
+    const first = byCategory[0]!.get(key)!;
+    const flaggedShare = (f: LayerFigures) => (first.positives > 0 ? f.recall : f.fpr);
+    lines.push(row([key.trim(), first.rows, first.positives > 0 ? 'yes' : 'no', ...byCategory.map((m) => pct(flaggedShare(m.get(key)!)))]));
+  }
+
+  // The false-positive traps the issue names, each as one figure for the combined local verdict.
+  const share = (match: (r: EvaluatedRow) => boolean) => {
+    const picked = rows.flatMap((r, i) => (match(r) && !r.positive ? [i] : []));
+    return picked.length === 0 ? null : figures(picked.map((i) => rows[i]!), picked.map((i) => flags.local[i]!)).fpr;
+  };
+  const traps = {
+    counter_speech_flagged: share((r) => r.category.includes('counterspeech')),
+    identity_neutral_flagged: share((r) => r.category.includes('identity-neutral')),
+    quoting_or_rebuttal_flagged: share((r) => r.category.includes('quoting or rebuttal')),
+  };
+  const trapLines = Object.entries(traps).flatMap(([k, v]) => (v === null ? [] : [`${k.replace(/_/g, ' ')}: ${pct(v)}`]));
+  if (trapLines.length > 0) lines.push('', `Combined local verdict — ${trapLines.join(' · ')}`);
+
+  const summary: Record<string, unknown> = {
+    rows: rows.length,
+    layers,
+    datasets: Object.fromEntries([...byDataset[2]!].map(([name, f]) => [name, { rows: f.rows, ...brief(f) }])),
+    ...traps,
+  };
+
+  if (options.ai) {
+    const sample = shuffled(rows.map((_, i) => i), seededRandom(42)).slice(0, options.aiSample ?? 300);
+    const sampled = sample.map((i) => rows[i]!);
+    const ai = await aiFlags(options.ai, sampled.map((r) => r.text));
+    const withAi = sample.map((i, j) => combinedWithAi(outcomes[i]!, ai[j]!));
+    const sampleFigures: Array<[Layer, LayerFigures]> = [
+      ...LOCAL_LAYERS.map((layer): [Layer, LayerFigures] => [layer, figures(sampled, sample.map((i) => flags[layer][i]!))]),
+      ['ai', figures(sampled, ai)],
+      ['local+ai', figures(sampled, withAi)],
+    ];
+    // The model is known only after the first call: the auto backend may have fallen back to the guard model.
+    lines.push('', `### With the AI (${options.ai.kind}: ${options.ai.model}), seeded sample of ${sampled.length} rows`, '');
+    lines.push(row(['layer', 'recall', 'false-positive rate', 'precision']), row(['---', '---', '---', '---']));
+    for (const [layer, f] of sampleFigures) lines.push(row([LAYER_NAMES[layer], pct(f.recall), pct(f.fpr), pct(f.precision)]));
+    summary.ai_sample = { rows: sampled.length, model: options.ai.model, kind: options.ai.kind, layers: Object.fromEntries(sampleFigures.map(([l, f]) => [l, brief(f)])) };
+  }
+  return { lines, summary };
+}
+
+/** The spam filters (rules only) at each spam level on the YouTube Spam Collection. */
+async function spamTable(dataDir: string): Promise<{ lines: string[]; summary: Record<string, unknown> }> {
+  const youtube = await youtubeSpam(dataDir);
+  const moderator = new ChatModerator(undefined, null);
+  const rows: EvaluatedRow[] = youtube.map((item) => ({ text: item.text, positive: item.label === 'spam', category: `youtube/${item.label}` }));
+  const lines = [`## Spam filters — YouTube Spam Collection (${rows.length} comments, ${rows.filter((r) => r.positive).length} spam)`, ''];
+  lines.push(row(['spam level', 'precision', 'recall', 'false-positive rate']), row(['---', '---', '---', '---']));
+  const summary: Record<string, unknown> = {};
+  for (const level of [1, 2, 3, 4]) {
+    const settings = defaultChannelSettings({ anonymousViewers: true });
+    const rules = compileChannelRules({ ...settings, policy: applyPolicyPatch(settings.policy, { levels: { spam: level } }) }, [], 0);
+    const f = figures(rows, rows.map((r) => moderator.moderate(r.text, rules).decision !== 'allow'));
+    lines.push(row([level === 2 ? '2 (default)' : level, pct(f.precision), pct(f.recall), pct(f.fpr)]));
+    summary[`spam_level_${level}`] = brief(f);
+  }
+  return { lines, summary };
+}
+
+function aiFromConfig(backend: string | undefined): ContentClassifier | undefined {
+  if (backend === undefined) return undefined;
+  if (backend !== 'openai' && backend !== 'chat') throw new Error(`--backend must be openai or chat, got ${JSON.stringify(backend)}`);
   const config = loadConfig();
-  if (config.ai.kind !== 'openai') return null;
+  if (config.ai.kind !== 'openai') throw new Error('--backend needs OPENAI_API_KEY (and OPENAI_BASE_URL for a local or compatible server)');
   const tuning = config.moderation.ai;
   const client = new OpenAI({ apiKey: config.ai.apiKey, baseURL: config.ai.baseURL, timeout: tuning.timeoutMs, maxRetries: tuning.maxRetries });
-  const moderations = new OpenAiModerationClassifier(client, config.ai.moderationModel);
-  const guard = new GuardChatClassifier(client, tuning.guardModel, tuning.concurrency);
-  if (tuning.backend === 'moderations') return moderations;
-  if (tuning.backend === 'chat') return guard;
-  return new AutoClassifier(moderations, guard, createLogger('warn'));
-}
-
-async function aiFlags(classifier: ContentClassifier, texts: string[]): Promise<boolean[]> {
-  const flags: boolean[] = [];
-  for (let start = 0; start < texts.length; start += 32) {
-    for (const result of await classifier.classify(texts.slice(start, start + 32))) flags.push(result.flagged);
-  }
-  return flags;
+  return backend === 'openai' ? new OpenAiModerationClassifier(client, config.ai.moderationModel) : new GuardChatClassifier(client, tuning.guardModel, tuning.concurrency);
 }
 
 async function main(): Promise<void> {
-  const [youtube, davidson] = await Promise.all([youtubeSpam(dataDir), davidsonHateOffensive(dataDir)]);
-  const out: string[] = [`# Moderation evaluation (${new Date().toISOString().slice(0, 10)})`, '', `data: ${dataDir}`, ''];
-  const summary: Record<string, unknown> = {};
+  const { values } = parseArgs({
+    options: {
+      data: { type: 'string' },
+      'text-column': { type: 'string' },
+      'label-column': { type: 'string' },
+      'positive-label': { type: 'string' },
+      'category-column': { type: 'string' },
+      backend: { type: 'string' },
+      'ai-sample': { type: 'string', default: process.env.EVAL_AI_SAMPLE ?? '300' },
+    },
+  });
+  const ai = aiFromConfig(values.backend);
+  const aiSample = Number(values['ai-sample']);
+  if (!Number.isInteger(aiSample) || aiSample < 1) throw new Error(`--ai-sample must be a positive integer, got ${values['ai-sample']}`);
+  const out: string[] = [`# Moderation evaluation (${new Date().toISOString().slice(0, 10)})`, ''];
+  let summary: Record<string, unknown>;
 
-  // YouTube Spam Collection: the spam filters at each spam level, the rest of the policy at its default.
-  const isSpam = (item: LabeledText) => item.label === 'spam';
-  out.push(`## YouTube Spam Collection — spam vs ham (${youtube.length} comments, ${youtube.filter(isSpam).length} spam)`, '');
-  out.push(row(['spam level', 'precision', 'recall', 'false-positive rate', 'F1']), row(['---', '---', '---', '---', '---']));
-  for (const level of [1, 2, 3, 4]) {
-    const rules = rulesWith((s) => ({ ...s, policy: applyPolicyPatch(s.policy, { levels: { spam: level } }) }));
-    const s = scores(confusion(youtube, isSpam, flaggedBy(rules)));
-    out.push(row([level === 2 ? '2 (default)' : level, pct(s.precision), pct(s.recall), pct(s.fpr), pct(s.f1)]));
-    summary[`youtube_spam_level_${level}`] = s;
-  }
-  const cpu = process.cpuUsage();
-  const defaultRules = rulesWith((s) => s);
-  for (const item of youtube) moderator.moderate(item.text, defaultRules);
-  for (const item of davidson) moderator.moderate(item.text, defaultRules);
-  const { user, system } = process.cpuUsage(cpu);
-  const perMessageUs = (user + system) / (youtube.length + davidson.length);
-  out.push('', `Heuristics CPU time over both sets, first pass (no warm-up): ${perMessageUs.toFixed(1)} µs per message (bench:moderation measures warm throughput).`, '');
-
-  // Davidson: the graded content categories at each overall level; spam filters off, since
-  // @mentions and t.co links are how tweets look, not chat spam.
-  const isOffensive = (item: LabeledText) => item.label !== 'neither';
-  out.push(`## Davidson et al. — hate or offensive vs neither (${davidson.length} tweets: ${davidson.filter((d) => d.label === 'hate').length} hate, ${davidson.filter((d) => d.label === 'offensive').length} offensive, ${davidson.filter((d) => d.label === 'neither').length} neither)`, '');
-  out.push(row(['overall level', 'precision', 'recall', 'recall on hate', 'recall on offensive', 'false-positive rate (neither)']), row(['---', '---', '---', '---', '---', '---']));
-  for (const level of [1, 2, 3, 4]) {
-    const rules = rulesWith((s) => ({ ...s, policy: applyPolicyPatch(applyPolicyPatch(s.policy, { overall_level: level }), { levels: { spam: 0 } }) }));
-    const predicted = davidson.map((item) => moderator.moderate(item.text, rules).decision !== 'allow');
-    const all = scores(confusion(davidson, isOffensive, (_, i) => predicted[i]!));
-    const hateRecall = scores(confusion(davidson.filter((d) => d.label !== 'offensive'), (d) => d.label === 'hate', (d) => predicted[davidson.indexOf(d)]!)).recall;
-    const offensiveRecall = scores(confusion(davidson.filter((d) => d.label !== 'hate'), (d) => d.label === 'offensive', (d) => predicted[davidson.indexOf(d)]!)).recall;
-    out.push(row([level === 2 ? '2 (default)' : level, pct(all.precision), pct(all.recall), pct(hateRecall), pct(offensiveRecall), pct(all.fpr)]));
-    summary[`davidson_level_${level}`] = { ...all, recall_hate: hateRecall, recall_offensive: offensiveRecall };
-  }
-  // Which rules fire on the "neither" class at the default level: where the false positives come from.
-  const fpRules = new Map<string, number>();
-  for (const item of davidson.filter((d) => d.label === 'neither')) {
-    const outcome = moderator.moderate(item.text, rulesWith((s) => ({ ...s, policy: applyPolicyPatch(s.policy, { levels: { spam: 0 } }) })));
-    if (outcome.decision !== 'allow') for (const f of outcome.deciding) fpRules.set(`${categoryOfRule(f.rule)}:${f.detail ?? f.rule}`, (fpRules.get(`${categoryOfRule(f.rule)}:${f.detail ?? f.rule}`) ?? 0) + 1);
-  }
-  out.push('', `False positives on "neither" at the default level, by rule: ${[...fpRules].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([r, n]) => `${r} ${n}`).join(', ')}`, '');
-
-  const classifier = classifierFromConfig();
-  if (classifier) {
-    const rows: string[] = [];
-    for (const [name, items, isPositive, rules] of [
-      ['YouTube spam', sample(youtube, aiSample), isSpam, defaultRules],
-      ['Davidson', sample(davidson, aiSample), isOffensive, rulesWith((s) => ({ ...s, policy: applyPolicyPatch(s.policy, { levels: { spam: 0 } }) }))],
-    ] as const) {
-      const heuristic = items.map(flaggedBy(rules));
-      const ai = await aiFlags(classifier, items.map((i) => i.text));
-      const h = scores(confusion(items, isPositive, (_, i) => heuristic[i]!));
-      const both = scores(confusion(items, isPositive, (_, i) => heuristic[i]! || ai[i]!));
-      rows.push(row([name, pct(h.precision), pct(h.recall), pct(h.fpr), pct(both.precision), pct(both.recall), pct(both.fpr)]));
-      summary[`ai_${name.replace(/\W+/g, '_').toLowerCase()}`] = { model: classifier.model, heuristics: h, heuristics_plus_ai: both };
-    }
-    // The model is known only after the first call: the auto backend may have fallen back to the guard model.
-    out.push(`## Heuristics + AI (${classifier.kind}: ${classifier.model}), seeded samples of ${aiSample}`, '');
-    out.push(row(['set', 'heuristics precision', 'heuristics recall', 'heuristics FPR', '+AI precision', '+AI recall', '+AI FPR']), row(['---', '---', '---', '---', '---', '---', '---']), ...rows);
+  if (values.data) {
+    const missing = (['text-column', 'label-column', 'positive-label'] as const).filter((k) => values[k] === undefined);
+    if (missing.length > 0) throw new Error(`--data needs ${missing.map((k) => `--${k}`).join(', ')}`);
+    const rows = labeledCsv(await readFile(values.data, 'utf8'), {
+      textColumn: values['text-column']!,
+      labelColumn: values['label-column']!,
+      positiveLabel: values['positive-label']!,
+      ...(values['category-column'] !== undefined && { categoryColumn: values['category-column'] }),
+    });
+    const report = await evaluate(rows, { ...(ai && { ai }), aiSample, title: values.data });
+    out.push(...report.lines);
+    summary = { data: values.data, ...report.summary };
   } else {
-    out.push('AI not configured (set OPENAI_API_KEY, and OPENAI_BASE_URL for a local server): heuristics only.');
+    const dataDir = resolve(repoRoot, process.env.LIVEPULSE_EVAL_DATA ?? '../shared/data');
+    const heldOut = (await loadHateCorpus(dataDir)).filter((r) => r.split === 'test');
+    const rows = heldOut.map((r) => ({ text: r.text, positive: r.hateful, category: `${r.dataset}/${r.category}` }));
+    const report = await evaluate(rows, { ...(ai && { ai }), aiSample, title: 'Hate — held-out test split of every labelled set' });
+    const spam = await spamTable(dataDir);
+    out.push(`data: ${dataDir}`, '', ...report.lines, '', ...spam.lines);
+    summary = { data: dataDir, split: 'test', ...report.summary, spam: spam.summary };
   }
-
-  process.stdout.write(`${out.join('\n')}\n\n${JSON.stringify({ name: 'moderation-eval', data: dataDir, heuristics_us_per_message: perMessageUs, ...summary })}\n`);
+  process.stdout.write(`${out.join('\n')}\n\n${JSON.stringify({ name: 'moderation-eval', ...summary })}\n`);
 }
 
-await main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

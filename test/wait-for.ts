@@ -17,3 +17,34 @@ export async function waitFor<T>(
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
+
+/**
+ * Polls `remaining` — messages a consumer has yet to handle, rows yet to arrive — until it is 0.
+ * Fails only when it has not shrunk for `stallMs`, so a busy machine makes the wait longer, not
+ * red, while a consumer that stopped moving is still reported (with how much it left).
+ */
+export async function waitForProgress(
+  what: string,
+  remaining: () => number | Promise<number>,
+  { stallMs = 120_000, intervalMs = 500 }: { stallMs?: number; intervalMs?: number } = {},
+): Promise<void> {
+  let lowest = Number.POSITIVE_INFINITY;
+  let movedAt = Date.now();
+  let last: unknown;
+  for (;;) {
+    try {
+      const left = await remaining();
+      if (left <= 0) return;
+      if (left < lowest) {
+        lowest = left;
+        movedAt = Date.now();
+      }
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() - movedAt > stallMs) {
+      throw new Error(`no progress for ${stallMs} ms waiting for ${what} (${Number.isFinite(lowest) ? `${lowest} left` : 'never measured'})${last ? `: ${String(last)}` : ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

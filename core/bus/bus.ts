@@ -3,6 +3,18 @@
  * Semantics both adapters honour (and the contract suite checks): per-key ordering within a
  * topic, at-least-once delivery to each consumer group, offsets committed only after the batch
  * handler resolved, and partitions shared among the members of one group.
+ *
+ * Quarantine (quarantine.ts, applied to every bus the platform hands out): one message that
+ * fails deterministically never stalls its partition. A handler failure is transient when the
+ * error says the dependency is away — connection refused/reset, timeouts, DNS, HTTP 408/429/502/
+ * 503/504, ClickHouse's overload and network error types, the bus's own unavailability — or when
+ * the subscription's `dependencyCheck` fails too; the batch is then redelivered as the adapter
+ * always did, for as long as it takes, and nothing is quarantined. Any other failure is
+ * deterministic: the batch is tried again a bounded number of times with backoff, then split in
+ * halves down to the message that fails, which goes to `dead-letters` with the group, the
+ * error, its topic/partition/offset, key, headers and original bytes; the rest of the batch is
+ * handled in sub-batches whose first/last offsets stay deterministic. Manual-commit consumers
+ * replay from their own checkpoints and are left as they are: they dead-letter bad input themselves.
  */
 export interface OutgoingMessage {
   /** Partitioning key: the same key always lands in the same partition, in order. */
@@ -52,6 +64,12 @@ export interface SubscribeOptions {
    * again from the last commit, so a handler must rebuild from its checkpoint.
    */
   commit?: 'after-batch' | 'manual';
+  /**
+   * Resolves when the dependency the handler writes to (ClickHouse, Snowflake, …) answers. Asked
+   * after a failure the error alone does not mark as transient: if it rejects, the failure is
+   * the dependency's, not the message's, and nothing is quarantined (see above).
+   */
+  dependencyCheck?: () => Promise<void>;
 }
 
 export interface Subscription {

@@ -22,7 +22,11 @@ import { ivsEventBridgeEvent, type IvsBroadcastTransition } from '../ivs/eventbr
 import { startPlatform, type RunningPlatform } from '../platform.ts';
 import { clipEventValidator, highlightValidator, type ClipEvent, type Highlight } from '../schemas/highlight.ts';
 import { SERVICES } from '../services.ts';
+import { StreamRegistry } from '../streams/stream-registry.ts';
 import { TOPICS } from '../topics.ts';
+
+/** The demo stream's owner in the stream registry (core/streams/). */
+const DEMO_CREATOR = 'demo-creator';
 
 /**
  * `livepulse demo`: the whole platform in one process (the `start` path), plus what a newcomer
@@ -233,12 +237,15 @@ class Demo {
       subscriptions.push(...(await this.watchTopics()));
       this.room = await ChatRoom.open({ url, streamId: this.streamId, jwtSecret: this.jwtSecret, runId: this.runId, seed: args.seed, onEvent: (event) => this.onChatEvent(event) });
       this.boardToken = await mintApiToken({ secret: this.jwtSecret, sub: 'demo-viewer', role: 'analyst', ttlSeconds: 12 * 3_600 });
+      // The synthetic channel has no IVS control plane to carry an owner tag: the operator registers the stream, as an admin would.
+      const registry = new StreamRegistry(this.platform.context.analytics, this.platform.context.liveState);
+      await registry.register({ source: 'api', streamId: this.streamId, creatorId: DEMO_CREATOR, identity: { userId: 'demo-operator', role: 'admin' }, reassign: false });
 
       const audienceStart = Math.ceil((Date.now() + 2_000) / 10_000) * 10_000;
       print('');
       print(`  platform    ${url}  (health ${url}/readyz, metrics ${url}/metrics, API docs ${url}/docs)`);
       print(`  live board  ${url}/live?token=${this.boardToken}`);
-      print(`  stream      ${this.streamId}: a synthetic broadcast (${this.renditions.map((r) => r.name).join(' + ')}), recorded in IVS's layout`);
+      print(`  stream      ${this.streamId}: a synthetic broadcast (${this.renditions.map((r) => r.name).join(' + ')}), recorded in IVS's layout, registered to ${DEMO_CREATOR}`);
       print(`  viewers     ${args.viewers} simulated per wave, most arriving as the stream goes live; a new wave every ${AUDIENCE_ROUND_EVERY_MS / 1_000} s`);
       print(`  chat        ${args.chatters} simulated chatters, a moderator and the host; first hype spike about ${elapsed(audienceStart + 5_000 + FIRST_HYPE_SPIKE_MS - this.startedAt)} in`);
       print(`  ${args.durationMs === undefined ? 'Ctrl-C to stop.' : `stops after ${Math.round(args.durationMs / 1_000)} s (or Ctrl-C).`}`);
@@ -329,7 +336,7 @@ class Demo {
       const roundStart = startAt + round * AUDIENCE_ROUND_EVERY_MS;
       if (this.args.durationMs !== undefined && roundStart >= this.startedAt + this.args.durationMs) break;
       // Planned for a whole round even near the end of a --duration run, so the audience does not thin out before the stop.
-      const plan = planDemoAudience({ streamId: this.streamId, creatorId: 'demo-creator', startAt: roundStart, durationMs: ROUND_MS, viewers: this.args.viewers, seed: this.args.seed * 100 + round });
+      const plan = planDemoAudience({ streamId: this.streamId, creatorId: DEMO_CREATOR, startAt: roundStart, durationMs: ROUND_MS, viewers: this.args.viewers, seed: this.args.seed * 100 + round });
       rounds.push(
         playSimulation(plan, { collectorUrl: this.platform.url, writeKey, signal: this.stop.signal }).then(
           () => undefined,
@@ -423,7 +430,7 @@ class Demo {
     const status = `${this.platform.url}/v1/clips/${clip.clip_id}`;
     // The live board serves clip files (with byte ranges, so a browser can play and seek); without it, the status has the object keys.
     const playable = this.platform.context.http.hasRoute({ method: 'GET', url: '/v1/clips/:clipId/files/:name' }) ? ` · play ${status}/files/mp4?token=${this.boardToken}` : '';
-    this.say(`clip ready (${Math.round((clip.duration_ms ?? clip.end - clip.start) / 1_000)} s): ${status}${playable}`);
+    this.say(`clip ready (${Math.round((clip.duration_ms ?? clip.end - clip.start) / 1_000)} s): ${status}?token=${this.boardToken}${playable}`);
   }
 
   /** Viewer counts, highlights and clips from the documented topics, each read by a consumer group of the demo's own from the latest offset. */

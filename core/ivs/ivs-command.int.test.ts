@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIvsTestServer, type IvsTestServer } from '../../test/fixtures/ivs-test-server.ts';
+import { IvsControlPlane } from './ivs-control-plane.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -27,6 +28,19 @@ describe('livepulse ivs', () => {
     const streamId = server.startStream(created.channelArn);
     const sessions = JSON.parse((await livepulse('sessions', created.channelArn)).stdout) as Array<{ streamId: string }>;
     expect(sessions.map((s) => s.streamId)).toEqual([streamId]);
+  });
+
+  it("tags a channel with its creator, whom the stream registry then reads from GetChannel", async () => {
+    const owned = JSON.parse((await livepulse('create-channel', 'owned', '--bucket', 'livepulse-media', '--creator', 'creator-7')).stdout) as { channelArn: string };
+    const untagged = JSON.parse((await livepulse('create-channel', 'untagged', '--bucket', 'livepulse-media')).stdout) as { channelArn: string };
+    const ivs = new IvsControlPlane({ region: server.region, endpoint: server.url, credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } });
+    try {
+      expect([await ivs.channelCreator(owned.channelArn), await ivs.channelCreator(untagged.channelArn)]).toEqual(['creator-7', null]);
+    } finally {
+      ivs.close();
+    }
+    const refused = await livepulse('create-channel', 'bad', '--bucket', 'livepulse-media', '--creator', "x'; --").catch((error: { code: number; stderr: string }) => error);
+    expect(refused).toMatchObject({ code: 2, stderr: expect.stringContaining('--creator must be') });
   });
 
   it('explains what is missing', async () => {

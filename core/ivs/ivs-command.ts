@@ -2,16 +2,17 @@ import { parseArgs } from 'node:util';
 import type { ChannelLatencyMode, ChannelType } from '@aws-sdk/client-ivs';
 import { createAnalyticsStore } from '../analytics-store/analytics-store.ts';
 import { loadConfig } from '../config.ts';
-import { IvsControlPlane } from './ivs-control-plane.ts';
+import { CHANNEL_CREATOR_TAG, IvsControlPlane } from './ivs-control-plane.ts';
 import { ClickHouseRecordingLocator } from './recording-index.ts';
 
 /**
  * `livepulse ivs …`: the IVS control plane from the command line. Credentials come from the
  * AWS chain; `IVS_REGION` and `IVS_ENDPOINT` from the environment like everything else.
  */
-export const IVS_USAGE = `livepulse ivs create-channel <name> [--bucket <s3-bucket>] [--type STANDARD|BASIC|ADVANCED_SD|ADVANCED_HD]
+export const IVS_USAGE = `livepulse ivs create-channel <name> [--creator <creator-id>] [--bucket <s3-bucket>] [--type STANDARD|BASIC|ADVANCED_SD|ADVANCED_HD]
                    [--latency LOW|NORMAL] [--reconnect-window <seconds>]
-                                      a channel that auto-records to S3 (bucket: S3_BUCKET by default)
+                                      a channel that auto-records to S3 (bucket: S3_BUCKET by default);
+                                      --creator tags it ${CHANNEL_CREATOR_TAG}, which makes its streams that creator's
   livepulse ivs sessions <channel-arn> the channel's stream sessions, newest first
   livepulse ivs recordings <stream-id> where the stream's recordings are (from stream.lifecycle events)`;
 
@@ -33,6 +34,7 @@ export async function runIvsCommand(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       bucket: { type: 'string' },
+      creator: { type: 'string' },
       type: { type: 'string', default: 'STANDARD' },
       latency: { type: 'string', default: 'LOW' },
       'reconnect-window': { type: 'string', default: '0' },
@@ -61,6 +63,7 @@ export async function runIvsCommand(argv: string[]): Promise<number> {
         if (!bucket) return fail('--bucket is required when S3_BUCKET is not set');
         if (!CHANNEL_TYPES.includes(values.type!)) return fail(`--type must be one of ${CHANNEL_TYPES.join(', ')}`);
         if (!LATENCY_MODES.includes(values.latency!)) return fail(`--latency must be one of ${LATENCY_MODES.join(', ')}`);
+        if (values.creator !== undefined && !/^[A-Za-z0-9._:@/+=-]{1,128}$/.test(values.creator)) return fail('--creator must be 1–128 characters of A-Z a-z 0-9 ._:@/+=-');
         const reconnectWindowSeconds = Number(values['reconnect-window']);
         if (!Number.isInteger(reconnectWindowSeconds) || reconnectWindowSeconds < 0 || reconnectWindowSeconds > 300) return fail('--reconnect-window must be 0–300 seconds');
         const recording = await ivs.createRecordingConfiguration({ name: `${argument}-recording`, bucketName: bucket, reconnectWindowSeconds, tags: { 'livepulse:channel': argument } });
@@ -69,7 +72,7 @@ export async function runIvsCommand(argv: string[]): Promise<number> {
           recordingConfigurationArn: recording.arn,
           type: values.type as ChannelType,
           latencyMode: values.latency as ChannelLatencyMode,
-          tags: { 'livepulse:channel': argument },
+          tags: { 'livepulse:channel': argument, ...(values.creator ? { [CHANNEL_CREATOR_TAG]: values.creator } : {}) },
         });
         print({
           channelArn: channel.arn,

@@ -1,6 +1,7 @@
 import {
   CreateChannelCommand,
   CreateRecordingConfigurationCommand,
+  GetChannelCommand,
   GetRecordingConfigurationCommand,
   GetStreamSessionCommand,
   IvsClient,
@@ -68,6 +69,13 @@ export interface ChannelRequest {
   tags?: Record<string, string>;
 }
 
+/**
+ * The channel tag naming the creator who owns the channel's streams. The stream registry reads it
+ * when the channel's Stream Start arrives (core/streams/ivs-stream-owners.ts); whoever may tag
+ * channels in the AWS account decides ownership, never a player.
+ */
+export const CHANNEL_CREATOR_TAG = 'livepulse:creator_id';
+
 export interface CreatedChannel {
   channel: Channel;
   streamKey: string;
@@ -130,6 +138,13 @@ export class IvsControlPlane {
       }),
     );
     return { channel: channel!, streamKey: streamKey!.value! };
+  }
+
+  /** The creator a channel's {@link CHANNEL_CREATOR_TAG} tag names, or null when it has none. */
+  async channelCreator(channelArn: string): Promise<string | null> {
+    const { channel } = await this.client.send(new GetChannelCommand({ arn: channelArn }));
+    const creator = channel?.tags?.[CHANNEL_CREATOR_TAG]?.trim();
+    return creator ? creator : null;
   }
 
   /** Every stream session of a channel, newest first, across pages. */

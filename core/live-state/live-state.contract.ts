@@ -148,6 +148,16 @@ export function describeLiveStateContract(name: string, make: () => Promise<Live
         expect(await state.get(key('ban'))).toBe('permanent');
       });
 
+      it('reads many values at once, in order, with null for missing and expired ones', async () => {
+        await state.set(key('a'), 'first');
+        await state.set(key('b'), 'second', 200);
+        await state.set(key('c'), 'third');
+        expect(await state.getMany([key('c'), key('missing'), key('a'), key('b'), key('a')])).toEqual(['third', null, 'first', 'second', 'first']);
+        await sleep(250);
+        expect(await state.getMany([key('a'), key('b')])).toEqual(['first', null]);
+        expect(await state.getMany([])).toEqual([]);
+      });
+
       it('deletes values and counters; deleting a missing key is fine', async () => {
         await state.set(key('ban'), 'permanent');
         await state.increment(key('views'), 3, 60_000);

@@ -17,6 +17,8 @@ export interface LiveState {
   /** Adds `by` to a counter and returns the new value; the TTL is set when the counter is created. */
   increment(key: string, by: number, ttlMs: number): Promise<number>;
   get(key: string): Promise<string | null>;
+  /** Many values at once, in order (null for a missing one), in one round trip. */
+  getMany(keys: string[]): Promise<Array<string | null>>;
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   /** Sets only if absent (SET NX): true if this call set it. The dedupe primitive. */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;

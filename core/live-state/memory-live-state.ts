@@ -116,6 +116,11 @@ export class MemoryLiveState implements LiveState {
     return this.liveValue(valueKey(key), now())?.value ?? null;
   }
 
+  async getMany(keys: string[]): Promise<Array<string | null>> {
+    const at = now();
+    return keys.map((key) => this.liveValue(valueKey(key), at)?.value ?? null);
+  }
+
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
     if (ttlMs !== undefined) assertPositiveInteger('ttlMs', ttlMs);
     const at = now();

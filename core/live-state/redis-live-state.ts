@@ -117,6 +117,11 @@ export class RedisLiveState implements LiveState {
     return this.redis.get(this.valueKey(key));
   }
 
+  async getMany(keys: string[]): Promise<Array<string | null>> {
+    if (keys.length === 0) return [];
+    return this.redis.mget(keys.map((key) => this.valueKey(key)));
+  }
+
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
     if (ttlMs === undefined) {
       await this.redis.set(this.valueKey(key), value);

@@ -24,6 +24,16 @@ describe('channel settings', () => {
     expect(levelsForOverall(overall, 1)).toEqual({ ...expected, spam: 1 });
   });
 
+  it('a channel may list reclaimed terms: validated, de-duplicated, and optional in settings stored before they existed', () => {
+    const settings = defaultChannelSettings({ anonymousViewers: true });
+    expect(settings.policy.reclaimed_terms).toBeUndefined();
+    expect(autoModPolicyPatchValidator.check({ reclaimed_terms: ['dyke', 'queer'] })).toBe(true);
+    expect(autoModPolicyPatchValidator.check({ reclaimed_terms: ['Dyke!'] })).toBe(false);
+    const policy = applyPolicyPatch(settings.policy, { reclaimed_terms: ['dyke', 'dyke', 'queer'] });
+    expect(policy.reclaimed_terms).toEqual(['dyke', 'queer']);
+    expect(channelSettingsValidator.check({ ...settings, policy })).toBe(true);
+  });
+
   it('an overall level resets categories; a category change clears the overall level (Twitch semantics)', () => {
     const policy = defaultChannelSettings({ anonymousViewers: false }).policy;
     const strict = applyPolicyPatch(policy, { overall_level: 4 });

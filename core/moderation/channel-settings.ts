@@ -36,6 +36,9 @@ export const CategoryLevels = Type.Object(
 );
 export type CategoryLevels = Static<typeof CategoryLevels>;
 
+/** A word as the word lists name it: lowercase letters, e.g. "dyke", "queer". */
+const ReclaimedTerm = Type.String({ minLength: 2, maxLength: 30, pattern: '^[a-z]+$' });
+
 export const AutoModPolicy = Type.Object(
   {
     /** The preset last chosen; null once a single category was changed (as Twitch does). */
@@ -45,6 +48,11 @@ export const AutoModPolicy = Type.Object(
     allowed_link_domains: Type.Array(Type.String({ minLength: 3, maxLength: 253, pattern: '^[a-z0-9.-]+\\.[a-z]{2,}$' }), { maxItems: 100 }),
     /** The channel's emote names, for emote-only mode and emote spam. */
     channel_emotes: Type.Array(Type.String({ minLength: 2, maxLength: 32, pattern: '^[A-Za-z0-9_]+$' }), { maxItems: 500 }),
+    /**
+     * Slurs this channel's community has reclaimed: not caught when a member uses one of themselves
+     * ("as a dyke myself"), still caught when aimed at someone. Absent in settings stored before it existed.
+     */
+    reclaimed_terms: Type.Optional(Type.Array(ReclaimedTerm, { maxItems: 50 })),
   },
   { additionalProperties: false, $id: 'AutoModPolicy' },
 );
@@ -71,6 +79,7 @@ export const AutoModPolicyPatch = Type.Object(
     levels: Type.Optional(Type.Partial(CategoryLevels, { additionalProperties: false })),
     allowed_link_domains: Type.Optional(AutoModPolicy.properties.allowed_link_domains),
     channel_emotes: Type.Optional(AutoModPolicy.properties.channel_emotes),
+    reclaimed_terms: Type.Optional(Type.Array(ReclaimedTerm, { maxItems: 50 })),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -138,6 +147,7 @@ export function applyPolicyPatch(policy: AutoModPolicy, patch: AutoModPolicyPatc
   }
   if (patch.allowed_link_domains) next = { ...next, allowed_link_domains: [...new Set(patch.allowed_link_domains.map((d) => d.toLowerCase()))] };
   if (patch.channel_emotes) next = { ...next, channel_emotes: [...new Set(patch.channel_emotes)] };
+  if (patch.reclaimed_terms) next = { ...next, reclaimed_terms: [...new Set(patch.reclaimed_terms)] };
   return next;
 }
 

@@ -24,6 +24,12 @@ describe('OffensiveLanguageDetector', () => {
     ['phonetic spelling obscenity misses', 'phuck off', ['profanity.word:1']],
     ['sexual term', 'watch porn', ['sexual.word:2']],
     ['slur obscenity lacks', 'go home beaner', ['identity.slur:4']],
+    // Plural and inflected forms of listed words.
+    ['a plural obscenity misses', 'trannies', ['identity.slur:4']],
+    ['a variant spelling in the plural', 'spicks', ['identity.slur:4']],
+    ['an inflection obscenity misses', 'raping', ['aggression.word:4']],
+    ['plural', 'kikes and chinks', ['identity.slur:4', 'identity.slur:4']],
+    ['past tense', 'raped', ['aggression.word:4']],
     ['self-harm encouragement', 'just kys', ['aggression.self_harm:4']],
     ['self-harm, spaced and stretched', 'k y s', ['aggression.self_harm:4']],
     ['self-harm in leetspeak', 'k1ll yourself', ['aggression.self_harm:4']],

@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import './formats.ts';
+import { illFormedTextErrors, isWellFormedValue } from './well-formed-text.ts';
 
 /** One problem with one field, in the shape every API answer and dead letter uses. */
 export interface FieldError {
@@ -15,18 +16,23 @@ export interface Validator<T extends TSchema> {
   errors(value: unknown, limit?: number): FieldError[];
 }
 
-/** Compiles a schema once; checking is then a plain function call on the hot path. */
+/**
+ * Compiles a schema once; checking is then a plain function call on the hot path. Besides the
+ * schema, every string and key must be well-formed Unicode text (well-formed-text.ts): no schema
+ * anywhere accepts a lone surrogate.
+ */
 export function createValidator<T extends TSchema>(schema: T): Validator<T> {
   const compiled = TypeCompiler.Compile(schema);
   return {
     schema,
-    check: (value): value is Static<T> => compiled.Check(value),
+    check: (value): value is Static<T> => compiled.Check(value) && isWellFormedValue(value),
     errors(value, limit = 10) {
       const found: FieldError[] = [];
       for (const error of compiled.Errors(value)) {
         found.push({ path: error.path || '/', message: error.message });
         if (found.length >= limit) break;
       }
+      if (found.length < limit) found.push(...illFormedTextErrors(value, limit - found.length));
       return found;
     },
   };

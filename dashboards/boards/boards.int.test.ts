@@ -9,6 +9,7 @@ import { clipWorkerService } from '../../clip-worker/service.ts';
 import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
 import { loadConfig } from '../../core/config.ts';
 import { startPlatform, type RunningPlatform } from '../../core/platform.ts';
+import { StreamRegistry } from '../../core/streams/stream-registry.ts';
 import type { ChatMessage, ChatVerdict } from '../../core/schemas/chat.ts';
 import type { ClipEvent, Highlight } from '../../core/schemas/highlight.ts';
 import { TOPICS } from '../../core/topics.ts';
@@ -22,7 +23,7 @@ import { planSimulation } from '../../stream-processors/simulator/viewer-scripts
 import { peakConcurrencyByMinute, viewTotals, windowMetrics } from '../../stream-processors/viewer-analytics/metric-queries.ts';
 import { viewerAnalyticsService } from '../../stream-processors/viewer-analytics/service.ts';
 import { countViewSummaries } from '../../test/analytics-truth.ts';
-import { testServices } from '../../test/services.ts';
+import { testPlatformEnv } from '../../test/platform-env.ts';
 import { waitFor } from '../../test/wait-for.ts';
 import { clickHouseQueries, type BoardSpec, type ColumnKind } from './board-model.ts';
 import { BOARDS } from './boards.ts';
@@ -78,15 +79,7 @@ describe('the Grafana boards on ClickHouse, over data the services wrote', () =>
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'livepulse-boards-'));
-    const config = loadConfig({
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      LIVEPULSE_DATA_DIR: dataDir,
-      CLICKHOUSE_URL: testServices().clickhouseUrl,
-      CLICKHOUSE_DATABASE: database,
-      LIVEPULSE_WRITE_KEYS: 'demo:boards-write-key',
-      LIVEPULSE_JWT_SECRET: 'boards-test-jwt-secret-0123456789abcdef',
-      LIVEPULSE_IVS_WEBHOOK_SECRET: 'boards-test-ivs-secret',
+    const config = loadConfig(testPlatformEnv(dataDir, database, {
       ANALYTICS_WINDOW_MS: String(settings.windowMs),
       ANALYTICS_ALLOWED_LATENESS_MS: String(settings.allowedLatenessMs),
       ANALYTICS_VIEW_INACTIVE_MS: String(settings.inactiveAfterMs),
@@ -99,13 +92,18 @@ describe('the Grafana boards on ClickHouse, over data the services wrote', () =>
       CLIP_MAX_ATTEMPTS: '1',
       CLIP_RECORDING_GRACE_MS: '1000',
       CLIP_SCAN_INTERVAL_MS: '500',
-    });
+    }));
     platform = await startPlatform(
       config,
       [ingestApiService, chatGatewayService, moderationService, viewerAnalyticsService, clickHouseSinkService, highlightDetectorService, clipWorkerService],
       pino({ level: 'silent' }),
     );
     const { bus } = platform.context;
+    // Creators and their streams come from the stream registry: an admin registers the simulated ones.
+    const registry = new StreamRegistry(platform.context.analytics, platform.context.liveState);
+    for (const [streamId, stream] of Object.entries(truth.streams)) {
+      await registry.register({ source: 'api', streamId, creatorId: stream.creator_id, identity: { userId: 'boards-test-admin', role: 'admin' }, reassign: false });
+    }
 
     const events = collectedEvents(plan);
     for (let i = 0; i < events.length; i += 2_000) {

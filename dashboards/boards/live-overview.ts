@@ -1,16 +1,17 @@
 import { clickHouseStat, type BoardSpec, type PanelSpec } from './board-model.ts';
 import type { ClickHouseResultFormat } from './clickhouse-query.ts';
+import { liveEdgeNowSql, liveEdgeViewersSql } from '../../stream-processors/viewer-analytics/live-edge.ts';
 import { creatorVariable, STREAM_SCOPE, streamsVariable, VIEWER_SCOPE } from './scope-filters.ts';
 
 /**
  * Live overview: every stream right now. Concurrency is the sum over source partitions of each
  * 10 s window's rows (read FINAL: the latest early or final result per key, as
- * metric-queries.ts does), and over a coarser interval its peak.
+ * metric-queries.ts does), and over a coarser interval its peak. At the live edge a source
+ * partition that has not reached the newest window yet counts with its newest figure, never as
+ * empty (live-edge.ts), so the right end of every chart and the "now" stat never read a partial window.
  */
-const WINDOW_TOTALS = `SELECT window_start, stream_id, sum(concurrent_views) AS viewers
-  FROM viewer_windows FINAL
-  WHERE dimension = 'all' AND $__timeFilter(window_start) AND ${VIEWER_SCOPE}
-  GROUP BY window_start, stream_id`;
+const VIEWER_ROWS = `dimension = 'all' AND $__timeFilter(window_start) AND ${VIEWER_SCOPE}`;
+const WINDOW_TOTALS = liveEdgeViewersSql(VIEWER_ROWS);
 
 export const concurrentViewersPerStream: PanelSpec = {
   title: 'Concurrent viewers per stream',
@@ -132,13 +133,9 @@ export const liveOverview: BoardSpec = {
       panels: [
         stat(
           'Concurrent viewers',
-          'Viewers of the selected streams in the latest 10 s window.',
-          `SELECT window_start AS time, toUInt64(sum(concurrent_views)) AS concurrent_viewers
-FROM viewer_windows FINAL
-WHERE dimension = 'all' AND $__timeFilter(window_start) AND ${VIEWER_SCOPE}
-GROUP BY window_start ORDER BY window_start`,
+          'Viewers of the selected streams now: the newest 10 s window any source partition has reached, a partition not there yet counting with its newest figure.',
+          liveEdgeNowSql(VIEWER_ROWS),
           'concurrent_viewers',
-          'time_series',
         ),
         stat('Streams with viewers', 'Streams that had a viewer in the time range.', `SELECT uniqExact(stream_id) AS streams FROM viewer_windows FINAL WHERE dimension = 'all' AND concurrent_views > 0 AND $__timeFilter(window_start) AND ${VIEWER_SCOPE}`, 'streams'),
         stat('Chat messages', 'Chat messages accepted in the time range.', `SELECT count() AS messages FROM chat_messages FINAL WHERE $__timeFilter(sent_at) AND ${STREAM_SCOPE}`, 'messages'),

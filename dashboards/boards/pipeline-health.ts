@@ -67,16 +67,20 @@ export const pipelineHealth: BoardSpec = {
           [`sum by (source) (rate(livepulse_ingest_dead_letters_total${RATE}))`, 'collector {{source}}'],
           [`sum by (reason) (rate(livepulse_viewer_analytics_side_output_total${RATE}))`, 'viewer analytics {{reason}}'],
           [`sum by (sink) (rate(livepulse_sink_invalid_messages_total${RATE}))`, 'sink {{sink}}'],
-        ]),
+        ], 6),
         prometheus('Rejected', 'Events and chat messages refused, per second, by reason.', 'ops', [
           [`sum by (reason) (rate(livepulse_ingest_events_rejected_total${RATE}))`, 'collector {{reason}}'],
           [`sum by (reason) (rate(livepulse_chat_rejections_total${RATE}))`, 'chat {{reason}}'],
-        ]),
+        ], 6),
+        prometheus('Quarantined', 'Messages a consumer group could not handle after its retries, moved to dead-letters so the partition goes on (docs/operations.md, "Quarantine"); and failed batch runs by kind: transient ones wait for the dependency, deterministic ones are retried, then quarantined.', 'short', [
+          [`sum by (group, topic) (increase(livepulse_bus_quarantined_messages_total${RATE}))`, 'quarantined {{group}} {{topic}}'],
+          [`sum by (group, kind) (increase(livepulse_bus_handler_failures_total${RATE}))`, 'failed {{kind}} {{group}}'],
+        ], 6),
         prometheus('Errors', 'Collector 5xx answers, failed bus publishes from chat, and failed clip job attempts, per second.', 'ops', [
           [`sum by (route) (rate(livepulse_ingest_requests_total{status=~"5.."}${RATE}))`, 'collector 5xx {{route}}'],
           [`sum by (topic) (rate(livepulse_chat_publish_failures_total${RATE}))`, 'chat publish {{topic}}'],
           [`sum by (outcome) (rate(livepulse_clip_job_attempts_total{outcome=~"retried|failed"}${RATE}))`, 'clip job {{outcome}}'],
-        ]),
+        ], 6),
       ],
     },
     {

@@ -1,3 +1,4 @@
+import { liveEdgeViewersSql } from '../../stream-processors/viewer-analytics/live-edge.ts';
 import { clickHouseStat, type BoardSpec, type PanelSpec } from './board-model.ts';
 import { clipsTable, highlightsTable } from './live-overview.ts';
 import { creatorVariable, dimensionVariable, oneStreamVariable, STREAM_CONDITION } from './scope-filters.ts';
@@ -6,8 +7,11 @@ import { creatorVariable, dimensionVariable, oneStreamVariable, STREAM_CONDITION
  * One stream in detail, with its highlights and clips as annotations. The per-window figures sum
  * the source partitions' rows of viewer_windows FINAL, as metric-queries.ts `windowMetrics` does.
  */
+const rowsOf = (dimension: string) => `dimension = ${dimension} AND $__timeFilter(window_start) AND ${STREAM_CONDITION}`;
 const windowsOf = (dimension: string) => `FROM viewer_windows FINAL
-WHERE dimension = ${dimension} AND $__timeFilter(window_start) AND ${STREAM_CONDITION}`;
+WHERE ${rowsOf(dimension)}`;
+/** Concurrent viewers per window (and `key`), a source partition behind at the live edge counting with its newest figure (live-edge.ts). */
+const liveEdgeOf = (dimension: string, key: string) => liveEdgeViewersSql(rowsOf(dimension), key);
 
 export const peakConcurrency: PanelSpec = {
   title: 'Concurrent viewers',
@@ -22,7 +26,7 @@ export const peakConcurrency: PanelSpec = {
       source: 'clickhouse',
       format: 'time_series',
       sql: `SELECT $__timeInterval(window_start) AS time, toUInt32(max(viewers)) AS concurrent_viewers
-FROM (SELECT window_start, sum(concurrent_views) AS viewers ${windowsOf("'all'")} GROUP BY window_start)
+FROM (${liveEdgeOf("'all'", 'stream_id')})
 GROUP BY time ORDER BY time`,
       columns: { time: 'time', concurrent_viewers: 'number' },
     },
@@ -76,7 +80,7 @@ FROM clips FINAL WHERE $__timeFilter(window_start) AND ${STREAM_CONDITION}`,
               source: 'clickhouse',
               format: 'time_series',
               sql: `SELECT $__timeInterval(window_start) AS time, dimension_value, toUInt32(max(viewers)) AS concurrent_viewers
-FROM (SELECT window_start, dimension_value, sum(concurrent_views) AS viewers ${windowsOf('${dimension:singlequote}')} GROUP BY window_start, dimension_value)
+FROM (${liveEdgeOf('${dimension:singlequote}', 'dimension_value')})
 GROUP BY time, dimension_value ORDER BY time, dimension_value`,
               columns: { time: 'time', dimension_value: 'string', concurrent_viewers: 'number' },
             },

@@ -11,6 +11,8 @@ import { testServices } from '../../test/services.ts';
 import { waitFor } from '../../test/wait-for.ts';
 import { subscribeLiveBoard } from './live-board-consumer.ts';
 import { LiveBoardStore } from './live-board-store.ts';
+import type { StreamOwner } from '../../core/streams/stream-ownership.ts';
+import type { StreamOwnerLookup } from '../../core/streams/stream-registry.ts';
 import { chatMessage, rowsMessage, verdict, windowRow } from './testing/live-board-fixtures.ts';
 
 /**
@@ -22,6 +24,11 @@ const PARTITIONS = 4;
 const STREAMS = 24;
 const logger = pino({ level: 'silent' });
 const keyPrefix = `livepulse-test:${randomUUID()}:`;
+/** The registry's answer for this test: even streams registered (to owners other than their events' creator_id), odd ones not. */
+const registeredOwners: StreamOwnerLookup = {
+  ownersOf: async (ids) =>
+    new Map(ids.filter((id) => Number(id.split('-')[1]) % 2 === 0).map((id): [string, StreamOwner] => [id, { stream_id: id, creator_id: `owner-of-${id}`, source: 'api', channel_arn: '', registered_by: 'test', registered_at: Date.now() }])),
+};
 
 describe('live board consumers sharing a group over Redis', () => {
   let bus: EmbeddedBus;
@@ -34,11 +41,11 @@ describe('live board consumers sharing a group over Redis', () => {
     await bus.ensureTopics(allTopicSpecs(PARTITIONS));
     for (let member = 0; member < 3; member++) states.push(new RedisLiveState({ url: testServices().redisUrl, keyPrefix }));
     for (const state of states.slice(0, 2)) {
-      const subscription = await subscribeLiveBoard({ bus, store: new LiveBoardStore(state, logger), metrics: new Metrics({ service: 'test' }) });
+      const subscription = await subscribeLiveBoard({ bus, store: new LiveBoardStore(state, registeredOwners, logger), metrics: new Metrics({ service: 'test' }) });
       await subscription.ready();
       members.push(subscription);
     }
-    reader = new LiveBoardStore(states[2]!, logger);
+    reader = new LiveBoardStore(states[2]!, registeredOwners, logger);
   });
 
   afterAll(async () => {
@@ -81,7 +88,7 @@ describe('live board consumers sharing a group over Redis', () => {
         { window_start: t0, concurrent: sourcesSum((n) => n, i) },
         { window_start: t0 + 10_000, concurrent: sourcesSum((n) => 2 * n, i) },
       ]);
-      expect(view!.creator_id).toBe(`creator-of-stream-${i}`);
+      expect(view!.creator_id).toBe(i % 2 === 0 ? `owner-of-stream-${i}` : null);
       expect(view!.chat.last_10s).toBe(i + 1);
     });
     expect((await reader.activeStreams(Date.now())).sort()).toEqual([...streamIds].sort());

@@ -9,11 +9,14 @@ import {
   foldChat,
   foldClips,
   foldHighlights,
+  foldSourceProgress,
   foldVerdicts,
   foldViewerWindows,
   peakAfter,
+  sourceProgressOf,
   viewerWindowUpdates,
   type Positioned,
+  type SourceProgress,
   type StreamFacets,
   type ViewerWindowUpdate,
 } from './live-stream-state.ts';
@@ -31,6 +34,8 @@ export interface StreamInputs {
 
 export interface ReadBatch {
   streams: Map<string, StreamInputs>;
+  /** Each source partition's newest progress in the batch. */
+  sources: Map<string, SourceProgress>;
   /** Messages that are not what their topic carries. Their owners dead-letter them; the board skips them. */
   skipped: number;
 }
@@ -54,6 +59,7 @@ export function readBatch(batch: MessageBatch): ReadBatch {
     }
     return inputs;
   };
+  const sources = new Map<string, SourceProgress>();
   let skipped = 0;
   for (const message of batch.messages) {
     const value = parseJson(message.value);
@@ -61,6 +67,8 @@ export function readBatch(batch: MessageBatch): ReadBatch {
     if (batch.topic === TOPICS.analyticsAggregates) {
       // Other processors' aggregates share the topic; only viewer window rows count viewers.
       if (!aggregatesMessageValidator.check(value)) continue;
+      const progress = sourceProgressOf(value);
+      if (progress) sources.set(progress[0], foldSourceProgress(sources.get(progress[0]), progress[1]));
       for (const [streamId, update] of viewerWindowUpdates(value)) inputsOf(streamId).viewers.push(update);
     } else if (batch.topic === TOPICS.chatMessages && chatMessageValidator.check(value)) {
       inputsOf(value.stream_id).chat.push({ ...position, value });
@@ -74,7 +82,7 @@ export function readBatch(batch: MessageBatch): ReadBatch {
       skipped += 1;
     }
   }
-  return { streams, skipped };
+  return { streams, sources, skipped };
 }
 
 /** Folds one stream's inputs into its facets; returns the fields that changed, encoded for the store. */
@@ -86,7 +94,6 @@ export function foldStream(facets: StreamFacets, inputs: StreamInputs): Record<s
     for (const update of inputs.viewers) {
       viewers[update.source] = foldViewerWindows(viewers[update.source], update);
       touched.add(update.source);
-      fields[FACET_FIELDS.creator] = update.creatorId;
     }
     for (const source of touched) {
       const facet = viewers[source]!;
@@ -115,7 +122,7 @@ export async function subscribeLiveBoard({ bus, store, metrics, now = Date.now }
     topics: LIVE_BOARD_TOPICS,
     startFrom: 'latest',
     handleBatch: async (batch) => {
-      const { streams, skipped: unreadable } = readBatch(batch);
+      const { streams, sources, skipped: unreadable } = readBatch(batch);
       if (unreadable > 0) skipped.inc({ topic: batch.topic }, unreadable);
       const streamIds = [...streams.keys()];
       const facets = await store.load(streamIds);
@@ -125,6 +132,11 @@ export async function subscribeLiveBoard({ bus, store, metrics, now = Date.now }
         if (Object.keys(fields).length > 0) writes.set(streamId, fields);
       });
       await store.save(writes, now());
+      // After the rows: a reader that sees how far a source got has its rows up to there.
+      if (sources.size > 0) {
+        const stored = await store.sources();
+        await store.saveSources(Object.fromEntries([...sources].map(([source, progress]) => [source, foldSourceProgress(stored[source], progress)])));
+      }
       folded.inc({ topic: batch.topic }, batch.messages.length - unreadable);
     },
   });

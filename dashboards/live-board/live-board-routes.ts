@@ -4,13 +4,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { readManifest } from '../../clip-worker/clip-job.ts';
-import { requireApiIdentity, type ApiTokenVerifier } from '../../core/http/api-auth.ts';
+import { requireApiIdentity, type ApiIdentity, type ApiTokenVerifier } from '../../core/http/api-auth.ts';
 import type { Logger } from '../../core/logger.ts';
 import { ownValue } from '../../core/own-value.ts';
 import type { ObjectStore } from '../../core/object-store/object-store.ts';
+import { decideStreamAccess } from '../../core/streams/stream-ownership.ts';
+import type { StreamRegistry } from '../../core/streams/stream-registry.ts';
 import { resolveByteRange } from './byte-range.ts';
 import type { LiveBoardStore } from './live-board-store.ts';
-import { mayReadStream, overviewFor, type LiveOverviewFeed } from './live-overview.ts';
+import { overviewFor, type LiveOverviewFeed } from './live-overview.ts';
 
 const PUBLIC_DIRECTORY = join(dirname(fileURLToPath(import.meta.url)), 'public');
 const UPLOT_DIST = join(dirname(createRequire(import.meta.url).resolve('uplot')), '..', 'dist');
@@ -30,6 +32,8 @@ export interface LiveBoardRouteOptions {
   store: LiveBoardStore;
   feed: LiveOverviewFeed;
   verifier: ApiTokenVerifier;
+  /** Who owns each stream: decides every read here (core/streams/). */
+  registry: StreamRegistry;
   objectStore: ObjectStore;
   logger: Logger;
   /** How often the board gets a snapshot over SSE. */
@@ -50,7 +54,16 @@ export async function liveBoardPageRoutes(app: FastifyInstance): Promise<void> {
 
 /** The authenticated API under `/v1`: a stream's live view, the SSE feed, clip files. */
 export async function liveBoardApiRoutes(app: FastifyInstance, options: LiveBoardRouteOptions): Promise<void> {
-  const { store, feed, verifier, objectStore, logger, pushIntervalMs } = options;
+  const { store, feed, verifier, registry, objectStore, logger, pushIntervalMs } = options;
+  /**
+   * The registry's refusal (403, or 404 for a creator asking about an unregistered stream), or null
+   * when the token may read the stream. `knownOwner` is the owner a live view already carries.
+   */
+  const refusal = async (identity: ApiIdentity, streamId: string, knownOwner?: string | null) => {
+    const owner = knownOwner !== undefined ? knownOwner : ((await registry.ownerOf(streamId))?.creator_id ?? null);
+    const access = decideStreamAccess(identity, streamId, owner === null ? null : { creator_id: owner });
+    return access.kind === 'refused' ? { status: access.statusCode, body: { error: access.code, message: access.message } } : null;
+  };
   app.addHook('onRequest', requireApiIdentity(verifier));
   const openStreams = new Set<() => void>();
   // Open event streams would keep the HTTP server from closing; end them when it starts to.
@@ -69,9 +82,12 @@ export async function liveBoardApiRoutes(app: FastifyInstance, options: LiveBoar
     },
     async (request, reply) => {
       const { streamId } = request.params;
+      // The view carries its registered owner (read alongside the state); a refusal comes before
+      // the 404, so it says nothing about whether the stream has live state.
       const [view] = await store.views([streamId], Date.now());
+      const refused = await refusal(request.apiIdentity!, streamId, view ? view.creator_id : undefined);
+      if (refused) return reply.code(refused.status).send(refused.body);
       if (!view) return reply.code(404).send({ error: 'not_found', message: `no live state for stream ${streamId}` });
-      if (!mayReadStream(request.apiIdentity!, view)) return reply.code(403).send({ error: 'forbidden', message: `this token may not read stream ${streamId}` });
       return view;
     },
   );
@@ -134,10 +150,8 @@ export async function liveBoardApiRoutes(app: FastifyInstance, options: LiveBoar
       const manifest = await readManifest(objectStore, clipId, request.log as Logger);
       const output = manifest ? ownValue(manifest.outputs, name) : undefined;
       if (!manifest || !output) return reply.code(404).send({ error: 'not_found', message: `clip ${clipId} has no ${name}` });
-      if (request.apiIdentity!.role === 'creator') {
-        const [view] = await store.views([manifest.stream_id], Date.now());
-        if (!view || !mayReadStream(request.apiIdentity!, view)) return reply.code(403).send({ error: 'forbidden', message: `this token may not read clips of stream ${manifest.stream_id}` });
-      }
+      const refused = await refusal(request.apiIdentity!, manifest.stream_id);
+      if (refused) return reply.code(403).send({ error: 'forbidden', message: `this token may not read clips of stream ${manifest.stream_id}: ${refused.body.message}` });
       const range = resolveByteRange(request.headers.range, output.bytes);
       reply.header('accept-ranges', 'bytes').header('content-type', output.content_type).header('cache-control', 'private, max-age=3600');
       if (range.kind === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${output.bytes}`).send();

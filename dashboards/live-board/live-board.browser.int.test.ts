@@ -12,6 +12,7 @@ import { mintApiToken } from '../../core/http/api-auth.ts';
 import { startPlatform, type RunningPlatform } from '../../core/platform.ts';
 import type { ChatMessage, ChatVerdict } from '../../core/schemas/chat.ts';
 import type { ClipEvent, Highlight } from '../../core/schemas/highlight.ts';
+import { StreamRegistry } from '../../core/streams/stream-registry.ts';
 import { TOPICS } from '../../core/topics.ts';
 import { ingestApiService } from '../../ingest-api/service.ts';
 import { computeGroundTruth, type GroundTruth } from '../../stream-processors/simulator/ground-truth.ts';
@@ -66,6 +67,11 @@ describe('live board in headless Chromium, embedded', () => {
     // The busiest stream is the one the page is checked on.
     [streamId] = Object.entries(truth.streams).sort((a, b) => b[1].totals.views - a[1].totals.views).map(([id]) => id) as [string];
     creatorId = truth.streams[streamId]!.creator_id;
+    // The creators register their streams: the board shows a creator what the registry gives it.
+    const registry = new StreamRegistry(platform.context.analytics, platform.context.liveState);
+    for (const [id, stream] of Object.entries(truth.streams)) {
+      await registry.register({ source: 'api', streamId: id, creatorId: stream.creator_id, identity: { userId: stream.creator_id, role: 'creator', creatorId: stream.creator_id }, reassign: false });
+    }
     simulation = playSimulation(plan, { collectorUrl: platform.url, writeKey: config.auth.writeKeys[0]!.key, flushIntervalMs: 1_000 });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'] });
   }, 120_000);

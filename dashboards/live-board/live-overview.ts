@@ -1,5 +1,6 @@
-import { mayReadCreator, type ApiIdentity } from '../../core/http/api-auth.ts';
+import type { ApiIdentity } from '../../core/http/api-auth.ts';
 import type { Logger } from '../../core/logger.ts';
+import { decideStreamAccess } from '../../core/streams/stream-ownership.ts';
 import type { LiveBoardStore } from './live-board-store.ts';
 import type { LiveStreamView } from './live-stream-view.ts';
 
@@ -15,10 +16,9 @@ export interface LiveOverview {
 /** Streams the board draws at once; the overview keeps the busiest. */
 export const MAX_BOARD_STREAMS = 24;
 
-/** A stream's live view may be read by admins, analysts and the creator whose stream it is. */
-export function mayReadStream(identity: ApiIdentity, view: Pick<LiveStreamView, 'creator_id'>): boolean {
-  if (identity.role !== 'creator') return true;
-  return view.creator_id !== null && mayReadCreator(identity, view.creator_id);
+/** The registry's rule (core/streams/): admins read every stream, analysts registered ones, a creator its own. */
+export function mayReadStream(identity: ApiIdentity, view: Pick<LiveStreamView, 'stream_id' | 'creator_id'>): boolean {
+  return decideStreamAccess(identity, view.stream_id, view.creator_id === null ? null : { creator_id: view.creator_id }).kind === 'allowed';
 }
 
 export function overviewFor(identity: ApiIdentity, views: LiveStreamView[], at: number, maxStreams = MAX_BOARD_STREAMS): LiveOverview {

@@ -3,11 +3,13 @@ import {
   foldChat,
   foldClips,
   foldHighlights,
+  foldSourceProgress,
   foldVerdicts,
   foldViewerWindows,
   peakAfter,
   RETAINED_CHAT_SECONDS,
   RETAINED_VIEWER_WINDOWS,
+  sourceProgressOf,
   viewerTotals,
   viewerWindowUpdates,
   type Positioned,
@@ -55,6 +57,26 @@ describe('viewer windows', () => {
     expect(viewerTotals(viewers)).toEqual([[T0, 8], [T0 + 10_000, 4]]);
     expect(peakAfter(viewers, 0)).toBe(8);
     expect(peakAfter(viewers, 11)).toBe(11);
+  });
+
+  it('at the live edge, a partition that has not reached the newest window counts with its newest figure', () => {
+    // Partition 0 has reported the window after the boundary; partition 1 is still in the one before.
+    const viewers = {
+      'g:0': { creator_id: 'c', windows: [[T0, 1, '1'], [T0 + 10_000, 1, '2']] as Array<[number, number, string]>, peak: 0 },
+      'g:1': { creator_id: 'c', windows: [[T0, 1, '1']] as Array<[number, number, string]>, peak: 0 },
+    };
+    expect(viewerTotals(viewers, { 'g:0': { reached: T0 + 10_000, version: '2' }, 'g:1': { reached: T0, version: '1' } })).toEqual([[T0, 2], [T0 + 10_000, 2]]);
+    // Once partition 1 is there without a row, its views are gone.
+    expect(viewerTotals(viewers, { 'g:0': { reached: T0 + 10_000, version: '2' }, 'g:1': { reached: T0 + 10_000, version: '3' } })).toEqual([[T0, 2], [T0 + 10_000, 1]]);
+  });
+
+  it('reads how far a source got from its watermark messages; an older one never moves it back', () => {
+    const watermark = { type: 'viewer_watermark' as const, group: 'g', source_partition: 2, version: '9', emitted_at: T0, watermark: T0 + 12_000, watermark_window_start: T0 + 10_000, closed_before: T0 - 20_000 };
+    expect(sourceProgressOf(watermark)).toEqual(['g:2', { reached: T0 + 10_000, version: '9' }]);
+    expect(sourceProgressOf(rowsMessage(2, 9, [windowRow('s', T0, 1)]))).toBeUndefined();
+    expect(viewerWindowUpdates(watermark).size).toBe(0);
+    expect(foldSourceProgress({ reached: T0 + 10_000, version: '9' }, { reached: T0, version: '8' })).toEqual({ reached: T0 + 10_000, version: '9' });
+    expect(foldSourceProgress({ reached: T0, version: '9' }, { reached: T0 + 10_000, version: '10' })).toEqual({ reached: T0 + 10_000, version: '10' });
   });
 });
 

@@ -1,6 +1,7 @@
 import type { ChatMessage, ChatVerdict } from '../../core/schemas/chat.ts';
 import type { ClipEvent, Highlight } from '../../core/schemas/highlight.ts';
 import type { AggregatesMessage } from '../../stream-processors/viewer-analytics/aggregate-messages.ts';
+import { liveEdgeSeries } from '../../stream-processors/viewer-analytics/live-edge.ts';
 
 /**
  * The live state of one stream, as facets. Each facet has exactly one writer at a time: the
@@ -71,14 +72,22 @@ export interface ClipsFacet {
   clips: ClipSummary[];
 }
 
+/** A stream's live facets. Who owns the stream is not among them: that is the stream registry's (core/streams/). */
 export interface StreamFacets {
-  creatorId?: string;
   /** Source (`group:partition`) → that partition's viewer windows. */
   viewers: Record<string, ViewerPartitionFacet>;
+  /** Source → how far it has got (shared by every stream: one record per source partition). */
+  sources?: Record<string, SourceProgress>;
   chat?: ChatFacet;
   moderation?: ModerationFacet;
   highlights?: HighlightsFacet;
   clips?: ClipsFacet;
+}
+
+/** How far a source partition has got: the window its watermark is in, from its `viewer_watermark` messages. */
+export interface SourceProgress {
+  reached: number;
+  version: string;
 }
 
 /** A validated message with where it sat on the bus. */
@@ -97,9 +106,16 @@ export interface ViewerWindowUpdate {
   windows: Array<[number, number]>;
 }
 
+/** The source and its progress when the message is a watermark, else undefined. */
+export function sourceProgressOf(message: AggregatesMessage): [string, SourceProgress] | undefined {
+  if (message.type !== 'viewer_watermark') return undefined;
+  return [`${message.group}:${message.source_partition}`, { reached: message.watermark_window_start, version: message.version }];
+}
+
 /** Splits an aggregates message into per-stream updates (only `all` rows count viewers). */
 export function viewerWindowUpdates(message: AggregatesMessage): Map<string, ViewerWindowUpdate> {
   const updates = new Map<string, ViewerWindowUpdate>();
+  if (message.type === 'viewer_watermark') return updates;
   const source = `${message.group}:${message.source_partition}`;
   for (const row of message.rows) {
     if (row.dimension !== 'all') continue;
@@ -115,6 +131,11 @@ export function viewerWindowUpdates(message: AggregatesMessage): Map<string, Vie
 
 const newerOrSameVersion = (candidate: string, current: string) => BigInt(candidate) >= BigInt(current);
 
+/** A source's progress after an update: a redelivered older watermark never moves it back. */
+export function foldSourceProgress(current: SourceProgress | undefined, next: SourceProgress): SourceProgress {
+  return !current || newerOrSameVersion(next.version, current.version) ? next : current;
+}
+
 export function foldViewerWindows(facet: ViewerPartitionFacet | undefined, update: ViewerWindowUpdate): ViewerPartitionFacet {
   const byStart = new Map<number, [number, number, string]>((facet?.windows ?? []).map((w) => [w[0], w]));
   for (const [start, concurrent] of update.windows) {
@@ -126,19 +147,20 @@ export function foldViewerWindows(facet: ViewerPartitionFacet | undefined, updat
 }
 
 /**
- * Concurrent viewers of a stream per window: the sum over source partitions of each one's count,
- * exact because every view lives in one partition (the rule of highlights/viewer-counts.ts). A
- * partition with no row for a window has no views of the stream in it.
+ * Concurrent viewers of a stream per window, at the live edge: summed over source partitions
+ * (exact, because every view lives in one partition), a partition that has not reached a window
+ * yet counting with its newest figure rather than as empty (live-edge.ts). `sources` says how far
+ * each partition has got; without it, only the rows present are summed.
  */
-export function viewerTotals(viewers: Record<string, ViewerPartitionFacet>): Array<[number, number]> {
-  const totals = new Map<number, number>();
-  for (const facet of Object.values(viewers)) {
-    for (const [start, concurrent] of facet.windows) totals.set(start, (totals.get(start) ?? 0) + concurrent);
-  }
-  return [...totals].sort((a, b) => a[0] - b[0]);
+export function viewerTotals(viewers: Record<string, ViewerPartitionFacet>, sources: Record<string, SourceProgress> = {}): Array<[number, number]> {
+  return liveEdgeSeries(Object.entries(viewers).map(([source, facet]) => ({ windows: facet.windows, reached: sources[source]?.reached })));
 }
 
-/** The writer's peak after an update: the best total it can see, and never lower than before. */
+/**
+ * The writer's peak after an update: the best total it can see, and never lower than before. Only
+ * rows present are summed (a window some partition has not reported yet can only read lower, so
+ * it never raises the peak).
+ */
 export function peakAfter(viewers: Record<string, ViewerPartitionFacet>, previousPeak: number): number {
   return viewerTotals(viewers).reduce((peak, [, total]) => Math.max(peak, total), previousPeak);
 }

@@ -7,9 +7,13 @@ import { viewerTotals, type ClipSummary, type StreamFacets } from './live-stream
  */
 export interface LiveStreamView {
   stream_id: string;
+  /** The registered owner (core/streams/); null for an unregistered stream, which only admins see. */
   creator_id: string | null;
   viewers: {
-    /** Concurrent viewers in the latest window any source partition reported. */
+    /**
+     * Concurrent viewers in the newest window any source partition has reached, a partition not
+     * there yet counting with its newest figure (never as empty: see live-edge.ts).
+     */
     current: number;
     /** Start of that window (epoch ms), null before any was reported. */
     window_start: number | null;
@@ -65,8 +69,8 @@ function chatSeries(perSecond: Array<[number, number]>, nowMs: number): LiveStre
   return bins.map((messages, index) => ({ at: (firstBin + index) * CHAT_BIN_SECONDS * 1_000, per_min: (messages * 60) / CHAT_BIN_SECONDS }));
 }
 
-export function liveStreamView(streamId: string, facets: StreamFacets, nowMs: number): LiveStreamView {
-  const totals = viewerTotals(facets.viewers);
+export function liveStreamView(streamId: string, facets: StreamFacets, nowMs: number, ownerId: string | null): LiveStreamView {
+  const totals = viewerTotals(facets.viewers, facets.sources);
   const latest = totals.at(-1);
   const writerPeak = Math.max(0, ...Object.values(facets.viewers).map((v) => v.peak));
   const perSecond = facets.chat?.per_second ?? [];
@@ -75,7 +79,7 @@ export function liveStreamView(streamId: string, facets: StreamFacets, nowMs: nu
   const highlights = facets.highlights?.highlights ?? [];
   return {
     stream_id: streamId,
-    creator_id: facets.creatorId ?? null,
+    creator_id: ownerId,
     viewers: {
       current: latest?.[1] ?? 0,
       window_start: latest?.[0] ?? null,

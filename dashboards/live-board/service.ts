@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createApiTokenVerifier, mintApiToken } from '../../core/http/api-auth.ts';
 import type { ServiceDefinition } from '../../core/platform.ts';
+import { StreamRegistry } from '../../core/streams/stream-registry.ts';
 import { subscribeLiveBoard } from './live-board-consumer.ts';
 import { liveBoardApiRoutes, liveBoardPageRoutes } from './live-board-routes.ts';
 import { LiveBoardStore } from './live-board-store.ts';
@@ -19,12 +20,13 @@ export const liveBoardService: ServiceDefinition = {
   name: 'live-board',
   description: 'live per-stream numbers (viewers, chat, moderation, highlights, clips), the /live page and its API',
   async start(context) {
-    const { config, logger, metrics, bus, liveState, objectStore, http } = context;
-    const store = new LiveBoardStore(liveState, logger);
+    const { config, logger, metrics, bus, liveState, analytics, objectStore, http } = context;
+    const registry = new StreamRegistry(analytics, liveState);
+    const store = new LiveBoardStore(liveState, registry, logger);
     const feed = new LiveOverviewFeed(store, logger, PUSH_INTERVAL_MS);
     const verifier = createApiTokenVerifier(config.auth);
     await http.register(liveBoardPageRoutes);
-    await http.register(liveBoardApiRoutes, { prefix: '/v1', store, feed, verifier, objectStore, logger, pushIntervalMs: PUSH_INTERVAL_MS });
+    await http.register(liveBoardApiRoutes, { prefix: '/v1', store, feed, verifier, registry, objectStore, logger, pushIntervalMs: PUSH_INTERVAL_MS });
 
     // Embedded mode with the development JWT secret: print a board URL that opens as admin.
     const developmentSecret = config.auth.developmentCredentials.some((c) => c.startsWith('LIVEPULSE_JWT_SECRET=')) ? config.auth.jwtSecret : undefined;

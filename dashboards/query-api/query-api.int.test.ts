@@ -91,6 +91,13 @@ describe('query API and creator reports over simulated analytics', () => {
       LIVEPULSE_JWT_SECRET: SECRET, LIVEPULSE_WRITE_KEYS: 'demo:lp_test_write_key', LIVEPULSE_IVS_WEBHOOK_SECRET: 'query-api-test-ivs-secret',
     });
     platform = await startPlatform(config, [queryApiService], pino({ level: 'silent' }));
+    // Each creator registers its streams: who may read them is the registry's answer, not the events' creator_id.
+    for (const [creatorId, streamIds] of Object.entries(streamsOf)) {
+      for (const streamId of streamIds) {
+        const response = await fetch(`${platform.url}/v1/streams`, { method: 'POST', headers: { authorization: `Bearer ${await token('creator', creatorId)}`, 'content-type': 'application/json' }, body: JSON.stringify({ stream_id: streamId }) });
+        if (response.status !== 201) throw new Error(`registering ${streamId}: ${response.status} ${await response.text()}`);
+      }
+    }
     // The best clip has a poster in the object store, as the clip worker leaves it.
     const poster = join(dataDir, 'poster.jpg');
     await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x180', '-frames:v', '1', '-y', poster]);
@@ -184,6 +191,37 @@ describe('query API and creator reports over simulated analytics', () => {
       }
       // ?token= works where a browser cannot set headers (a download link).
       expect((await fetch(`${platform.url}/v1/creators/${mine}/report?format=csv&token=${creatorToken}`)).status).toBe(200);
+    });
+
+    it('registers streams: first registration wins, admins reassign, analysts only read', async () => {
+      const [mine, theirs] = creators as [string, string];
+      const theirStream = streamsOf[theirs]![0]!;
+      const send = async (method: string, path: string, bearer: string, body: unknown) => {
+        const response = await fetch(`${platform.url}${path}`, { method, headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        return { status: response.status, body: (await response.json()) as { creator_id?: string; error?: string } };
+      };
+      const [myToken, theirToken, admin, analyst] = await Promise.all([token('creator', mine), token('creator', theirs), token('admin'), token('analyst')]);
+      const cases: Array<[string, string, string, string, unknown, number, string | undefined]> = [
+        ['their stream, by me', 'POST', '/v1/streams', myToken, { stream_id: theirStream }, 409, 'stream_owned'],
+        ['their stream, again by them', 'POST', '/v1/streams', theirToken, { stream_id: theirStream }, 200, undefined],
+        ['a stream for someone else, by me', 'POST', '/v1/streams', myToken, { stream_id: `new-${id}`, creator_id: theirs }, 403, 'forbidden'],
+        ['by an analyst', 'POST', '/v1/streams', analyst, { stream_id: `new-${id}`, creator_id: mine }, 403, 'forbidden'],
+        ['by an admin without a creator', 'POST', '/v1/streams', admin, { stream_id: `new-${id}` }, 400, 'invalid_request'],
+        ['an IVS stream id, by me', 'POST', '/v1/streams', myToken, { stream_id: `st-${id}` }, 409, 'ivs_stream'],
+        ['a hostile id', 'POST', '/v1/streams', myToken, { stream_id: HOSTILE_SQL }, 400, 'invalid_request'],
+        ['a reassignment, by them', 'PUT', `/v1/streams/${theirStream}/owner`, theirToken, { creator_id: mine }, 403, 'forbidden'],
+      ];
+      for (const [what, method, path, bearer, body, status, error] of cases) {
+        const answer = await send(method, path, bearer, body);
+        expect([what, answer.status, answer.body.error]).toEqual([what, status, error]);
+      }
+      // An admin moves their stream to me: I read it, they no longer do; then it goes back.
+      expect((await send('PUT', `/v1/streams/${theirStream}/owner`, admin, { creator_id: mine })).body.creator_id).toBe(mine);
+      expect((await get(`/v1/streams/${theirStream}/metrics`, myToken)).status).toBe(200);
+      expect((await get(`/v1/streams/${theirStream}/metrics`, theirToken)).status).toBe(403);
+      expect((await get(`/v1/streams/${theirStream}/owner`, analyst)).status).toBe(200);
+      expect((await send('PUT', `/v1/streams/${theirStream}/owner`, admin, { creator_id: theirs })).body.creator_id).toBe(theirs);
+      expect((await get(`/v1/streams/${theirStream}/owner`, theirToken)).status).toBe(200);
     });
 
     it('refuses hostile parameters with 400s naming the parameter, and nothing breaks', async () => {

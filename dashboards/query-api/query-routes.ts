@@ -3,15 +3,19 @@ import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.
 import { ApiAuthError, assertMayReadCreator, requireApiIdentity, type ApiTokenVerifier } from '../../core/http/api-auth.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ObjectStore } from '../../core/object-store/object-store.ts';
+import { StreamRegistrationError, type StreamRegistry } from '../../core/streams/stream-registry.ts';
 import { creatorStreams, streamMetricsByInterval } from '../../stream-processors/viewer-analytics/metric-queries.ts';
 import { creatorReportRoute } from '../reports/report-route.ts';
 import { CreatorParams, CreatorStreamsAnswer, CreatorStreamsQuery, ProblemAnswer, StreamMetricsAnswer, StreamMetricsQuery, StreamParams, UnauthorizedAnswer } from './query-schemas.ts';
 import { identityOf, readableStream, QueryApiError } from './stream-access.ts';
+import { streamRegistryRoutes } from './stream-registry-routes.ts';
 import { parseTimestamp, planStreamMetrics, QueryParameterError } from './time-range.ts';
 
 export interface QueryApiOptions {
   analytics: AnalyticsStore;
   verifier: ApiTokenVerifier;
+  /** Who owns each stream: every read is decided by it (core/streams/). */
+  registry: StreamRegistry;
   logger: Logger;
   /** Reads clip thumbnails for PDF reports. */
   objectStore: Pick<ObjectStore, 'get'>;
@@ -28,7 +32,7 @@ function problemHandler(logger: Logger) {
     const send = (statusCode: number, code: string, message: string) => reply.code(statusCode).send({ statusCode, error: code, message });
     if (error.validation) return send(400, 'invalid_request', error.message);
     if (error instanceof QueryParameterError) return send(400, 'invalid_request', error.message);
-    if (error instanceof QueryApiError) return send(error.statusCode, error.code, error.message);
+    if (error instanceof QueryApiError || error instanceof StreamRegistrationError) return send(error.statusCode, error.code, error.message);
     if (error instanceof ApiAuthError) return send(error.statusCode, error.statusCode === 401 ? 'unauthorized' : 'forbidden', error.message);
     logger.error({ err: error, url: request.url }, 'query API request failed');
     return send(500, 'internal_error', 'the query failed; see the server log');
@@ -38,9 +42,10 @@ function problemHandler(logger: Logger) {
 export const PROBLEMS = { 400: ProblemAnswer, 401: UnauthorizedAnswer, 403: ProblemAnswer, 404: ProblemAnswer, 409: ProblemAnswer };
 
 /**
- * `GET /v1/streams/:id/metrics`, `GET /v1/creators/:id/streams` and
- * `GET /v1/creators/:id/report`, all behind an API token (core/http/api-auth.ts). Every value
- * from the request reaches ClickHouse as a bound `{name:Type}` parameter.
+ * `GET /v1/streams/:id/metrics`, `GET /v1/creators/:id/streams`, `GET /v1/creators/:id/report`
+ * and the stream registry's routes, all behind an API token (core/http/api-auth.ts). Who may read
+ * a stream is the registry's answer, never the data's creator_id. Every value from the request
+ * reaches ClickHouse as a bound `{name:Type}` parameter.
  */
 export async function queryRoutes(app: FastifyInstance, options: QueryApiOptions): Promise<void> {
   const now = options.now ?? Date.now;
@@ -60,7 +65,7 @@ export async function queryRoutes(app: FastifyInstance, options: QueryApiOptions
     },
     async (request) => {
       const plan = planStreamMetrics(request.query, now());
-      const stream = await readableStream(options.analytics, identityOf(request), request.params.id, request.query.property);
+      const stream = await readableStream(options.analytics, options.registry, identityOf(request), request.params.id, request.query.property);
       const points = await streamMetricsByInterval(options.analytics, { propertyId: stream.property_id, streamId: stream.stream_id }, plan.range, plan);
       return { stream_id: stream.stream_id, property_id: stream.property_id, creator_id: stream.creator_id, from: plan.range.from, to: plan.range.to, interval: plan.interval, source: plan.source, points };
     },
@@ -70,7 +75,7 @@ export async function queryRoutes(app: FastifyInstance, options: QueryApiOptions
     '/creators/:id/streams',
     {
       schema: {
-        summary: "A creator's streams (those with viewers in the range, if one is given), oldest first",
+        summary: "A creator's registered streams with viewer data (in the range, if one is given), oldest first",
         tags: ['query'],
         params: CreatorParams,
         querystring: CreatorStreamsQuery,
@@ -88,5 +93,6 @@ export async function queryRoutes(app: FastifyInstance, options: QueryApiOptions
     },
   );
 
+  await app.register(streamRegistryRoutes, { registry: options.registry, problems: PROBLEMS });
   await app.register(creatorReportRoute, { analytics: options.analytics, objectStore: options.objectStore, logger: options.logger, now });
 }

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id } from '../../core/schemas/common.ts';
+import { StreamOwner } from '../../core/streams/stream-ownership.ts';
 import { INTERVALS } from './time-range.ts';
 
 /**
@@ -56,7 +57,7 @@ export const IntervalPoint = Type.Object({
 export const StreamMetricsAnswer = Type.Object({
   stream_id: Type.String(),
   property_id: Type.String(),
-  creator_id: Type.String(),
+  creator_id: Type.Union([Type.String(), Type.Null()], { description: 'The registered owner; null for an unregistered stream (admins only)' }),
   from: Type.Number(),
   to: Type.Number(),
   interval: Type.String(),
@@ -75,6 +76,20 @@ export const CreatorStreamsAnswer = Type.Object({
     }),
   ),
 });
+
+export const RegisterStreamBody = Type.Object(
+  {
+    stream_id: Id('Stream id, as players report it'),
+    creator_id: Type.Optional(Id("Owner: a creator token's own creator (the default); required from an admin")),
+  },
+  { additionalProperties: false },
+);
+export type RegisterStreamBody = Static<typeof RegisterStreamBody>;
+
+export const ReassignStreamBody = Type.Object({ creator_id: Id('The new owner') }, { additionalProperties: false });
+export type ReassignStreamBody = Static<typeof ReassignStreamBody>;
+
+export const StreamOwnerAnswer = StreamOwner;
 
 export const ProblemAnswer = Type.Object({ statusCode: Type.Integer(), error: Type.String(), message: Type.String() });
 /** What core/http/api-auth.ts answers to a missing or bad token (the onRequest hook has no statusCode field). */

@@ -1,6 +1,8 @@
 import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
 import type { FastifyRequest } from 'fastify';
-import { ApiAuthError, mayReadCreator, type ApiIdentity } from '../../core/http/api-auth.ts';
+import { ApiAuthError, type ApiIdentity } from '../../core/http/api-auth.ts';
+import { decideStreamAccess } from '../../core/streams/stream-ownership.ts';
+import type { StreamRegistry } from '../../core/streams/stream-registry.ts';
 import { streamOwners, type CreatorStream } from '../../stream-processors/viewer-analytics/metric-queries.ts';
 
 /** A refusal the query API answers as `{statusCode, error, message}`. */
@@ -15,25 +17,37 @@ export class QueryApiError extends Error {
   }
 }
 
-/**
- * Which of a stream's owners the caller means, and whether they may read it: 404 when no creator
- * has the stream, 409 when two properties use its id and none was named, 403 when a creator token
- * asks for another creator's stream. Pure over the owner rows, so the rules are table-tested.
- */
-export function chooseReadableStream(identity: ApiIdentity, streamId: string, owners: CreatorStream[], property?: string): CreatorStream {
-  const candidates = property === undefined ? owners : owners.filter((o) => o.property_id === property);
-  if (candidates.length === 0) throw new QueryApiError(404, 'not_found', `no stream ${streamId}${property === undefined ? '' : ` in property ${property}`} has viewer data`);
-  if (candidates.length > 1) {
-    const properties = [...new Set(candidates.map((c) => c.property_id))];
-    if (properties.length > 1) throw new QueryApiError(409, 'ambiguous_stream', `stream ${streamId} exists in properties ${properties.join(', ')}; name one with ?property=`);
-  }
-  const readable = candidates.find((c) => mayReadCreator(identity, c.creator_id));
-  if (!readable) throw new QueryApiError(403, 'forbidden', `this token may read creator ${identity.creatorId ?? '(none)'} only, and stream ${streamId} is not theirs`);
-  return readable;
+/** A stream the caller may read: which property's data to show, and its registered owner (null: unregistered, admins only). */
+export interface ReadableStream {
+  stream_id: string;
+  property_id: string;
+  creator_id: string | null;
 }
 
-export async function readableStream(store: AnalyticsStore, identity: ApiIdentity, streamId: string, property?: string): Promise<CreatorStream> {
-  return chooseReadableStream(identity, streamId, await streamOwners(store, streamId), property);
+/**
+ * Which property's data the caller means: 404 when no property has viewer data for the stream,
+ * 409 when two properties use its id and none was named. The rows' creator_id (a player's hint)
+ * plays no part. Pure over the rows, so the rules are table-tested.
+ */
+export function chooseStreamProperty(streamId: string, rows: Pick<CreatorStream, 'property_id'>[], property?: string): string {
+  const properties = [...new Set(rows.map((r) => r.property_id))].filter((p) => property === undefined || p === property);
+  if (properties.length === 0) throw new QueryApiError(404, 'not_found', `no stream ${streamId}${property === undefined ? '' : ` in property ${property}`} has viewer data`);
+  if (properties.length > 1) throw new QueryApiError(409, 'ambiguous_stream', `stream ${streamId} exists in properties ${properties.join(', ')}; name one with ?property=`);
+  return properties[0]!;
+}
+
+/** Throws the registry's refusal (403 or 404) unless the identity may read the stream; resolves to its owner. */
+export async function assertMayReadStream(registry: StreamRegistry, identity: ApiIdentity, streamId: string): Promise<string | null> {
+  const owner = await registry.ownerOf(streamId);
+  const access = decideStreamAccess(identity, streamId, owner);
+  if (access.kind === 'refused') throw new QueryApiError(access.statusCode, access.code, access.message);
+  return owner?.creator_id ?? null;
+}
+
+/** Access from the registry first (so a refusal says nothing about the data), then the property with data. */
+export async function readableStream(store: AnalyticsStore, registry: StreamRegistry, identity: ApiIdentity, streamId: string, property?: string): Promise<ReadableStream> {
+  const creatorId = await assertMayReadStream(registry, identity, streamId);
+  return { stream_id: streamId, property_id: chooseStreamProperty(streamId, await streamOwners(store, streamId), property), creator_id: creatorId };
 }
 
 /** The identity the query API's onRequest hook set; every route runs behind that hook. */

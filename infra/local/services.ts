@@ -11,7 +11,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { appendFile, mkdir, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, readlink, realpath, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -547,7 +547,9 @@ function isAlive(pid: number): boolean {
 async function isServiceProcess(pid: number, dir: string): Promise<boolean> {
   if (!isAlive(pid)) return false;
   try {
-    return (await readlink(`/proc/${pid}/cwd`)).startsWith(dir);
+    // The kernel reports the resolved cwd; a checkout whose .livepulse is a symlink (a git
+    // worktree sharing the main checkout's services) must compare resolved paths too.
+    return (await readlink(`/proc/${pid}/cwd`)).startsWith(await realpath(dir).catch(() => dir));
   } catch (error) {
     // Without /proc (macOS) a live pid is the best evidence there is.
     return errorCode(error) === 'ENOENT' && !existsSync('/proc/self');

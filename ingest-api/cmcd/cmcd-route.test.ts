@@ -45,6 +45,17 @@ const cmcdEvents = () =>
     .sort((a, b) => a.view_seq - b.view_seq);
 
 describe('POST /v1/cmcd', () => {
+  it('counts report lines that do not name their viewer (hls.js sends the custom key only when the target includes it)', async () => {
+    collector = await startTestCollector();
+    const withoutViewer = async () => (await collector.metrics.registry.getSingleMetricAsString('livepulse_ingest_cmcd_reports_without_viewer_total')).match(/_total(?:\{[^}]*\})? (\d+)/)?.[1];
+    const line = (sn: number, extra = '') => `cid="stream-9",e=ps,sid="sess-anon",sn=${sn},sta=p,ts=${Date.now() - 1_000 + sn},v=2${extra}`;
+    expect((await post(line(0))).statusCode).toBe(204);
+    expect((await post(`${line(1)}\n${line(2)}`)).statusCode).toBe(204);
+    expect(await withoutViewer()).toBe('3');
+    expect((await post(line(3, ',livepulse-viewer="viewer-7"'))).statusCode).toBe(204);
+    expect(await withoutViewer()).toBe('3');
+  });
+
   it('turns a CML reporter session into canonical player events, with no SDK', async () => {
     collector = await startTestCollector();
     const answers: number[] = [];

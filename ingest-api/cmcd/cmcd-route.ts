@@ -11,7 +11,7 @@ import { CmcdQuery, errorResponses } from '../http/api-schemas.ts';
 import { authenticateWriteKey } from '../http/collector-hooks.ts';
 import { IngestHttpError, retryShortly } from '../http/ingest-errors.ts';
 import { MalformedBodyError } from '../http/strict-json.ts';
-import { applyCmcdReport, sessionIdOf } from './cmcd-session.ts';
+import { applyCmcdReport, namesViewer, sessionIdOf, VIEWER_ID_KEY } from './cmcd-session.ts';
 import { CmcdSessionStore, SessionBusyError } from './cmcd-session-store.ts';
 import { decodeCmcdReport, TooManyCmcdLinesError, type CmcdLine } from './decode-cmcd-report.ts';
 
@@ -33,6 +33,9 @@ interface Rejection {
 export async function cmcdRoute(app: FastifyInstance, { collector }: { collector: Collector }): Promise<void> {
   const { settings, ports, metrics, publishPorts } = collector;
   const sessions = new CmcdSessionStore(ports.liveState, { ttlMs: SESSION_TTL_MS });
+  // hls.js event targets send only standard keys unless the target lists the custom key in `includeKeys`: say so, or unique viewers silently count sessions.
+  const withoutViewer = ports.metrics.counter('ingest_cmcd_reports_without_viewer_total', `CMCD report lines without the ${VIEWER_ID_KEY} key: their session id stands in for the viewer, so unique viewers count sessions`);
+  let warnedWithoutViewer = false;
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/cmcd', { parseAs: 'buffer', bodyLimit: settings.maxBodyBytes }, (_request, body, done) => {
@@ -70,6 +73,14 @@ export async function cmcdRoute(app: FastifyInstance, { collector }: { collector
         throw error;
       }
       if (report.lines.length === 0 && report.rejected.length === 0) throw new IngestHttpError(400, 'malformed_body', 'the report has no lines');
+      const anonymous = report.lines.filter((line) => !namesViewer(line.data)).length;
+      if (anonymous > 0) {
+        withoutViewer.inc(anonymous);
+        if (!warnedWithoutViewer) {
+          warnedWithoutViewer = true;
+          ports.logger.warn({ propertyId }, `CMCD reports arrive without the ${VIEWER_ID_KEY} key, so unique viewers count sessions; an hls.js event target sends it only when its includeKeys lists it (docs/player-integration.md). Counted in livepulse_ingest_cmcd_reports_without_viewer_total; warned once.`);
+        }
+      }
 
       const rejected: Rejection[] = [...report.rejected];
       const bySession = new Map<string, CmcdLine[]>();

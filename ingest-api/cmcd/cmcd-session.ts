@@ -93,6 +93,11 @@ const DURATION_MAX = 2_592_000_000;
 /** CMCD custom key a page can set (hls.js `reporterCallback`) to name the viewer. */
 export const VIEWER_ID_KEY = 'livepulse-viewer';
 
+/** Whether a report names its viewer; without it, the session id stands in and unique viewers count sessions. */
+export function namesViewer(data: CmcdV2Data): boolean {
+  return typeof (data as Record<string, unknown>)[VIEWER_ID_KEY] === 'string';
+}
+
 export function sessionIdOf(data: CmcdV2Data): { ok: true; sid: string } | { ok: false; error: FieldError } {
   const sid = data.sid;
   if (typeof sid !== 'string') return { ok: false, error: { path: '/sid', message: 'the session id (sid) is required to follow a session' } };

@@ -15,6 +15,8 @@ describe('mapIvsEvent', () => {
         schema_v: 1,
         event_id: '01234567-0123-0123-0123-0123456789ab',
         channel_id: 'AbCdEfGh1234',
+        // Where the stream registry reads the channel's owner tag.
+        channel_arn: 'arn:aws:ivs:us-west-2:123456789012:channel/AbCdEfGh1234',
         stream_id: 'st-1A2b3c4D5e6F678gH90IjkL',
         kind,
         occurred_at: Date.parse('2027-03-01T18:00:05Z'),

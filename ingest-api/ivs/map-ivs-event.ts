@@ -1,6 +1,7 @@
 import type { StreamLifecycleEvent } from '../../core/schemas/stream-lifecycle.ts';
 import { streamLifecycleValidator } from '../../core/schemas/stream-lifecycle.ts';
 import type { FieldError } from '../../core/schemas/validate.ts';
+import { illFormedTextErrors } from '../../core/schemas/well-formed-text.ts';
 import type { IvsEvent } from './ivs-event.ts';
 
 /**
@@ -31,6 +32,9 @@ export function channelIdFromArn(arn: string): string | undefined {
 }
 
 export function mapIvsEvent(event: IvsEvent): IvsMapping {
+  // The envelope schema is fastify's (Ajv), which has no rule for it; named by the IVS field, not the mapped one.
+  const textErrors = illFormedTextErrors(event, 5);
+  if (textErrors.length > 0) return { kind: 'invalid', errors: textErrors };
   const channelId = channelIdFromArn(event.resources[0]!);
   if (!channelId) return { kind: 'invalid', errors: [{ path: '/resources/0', message: 'is not an IVS channel ARN' }] };
   const occurredAt = Date.parse(event.time);
@@ -40,13 +44,13 @@ export function mapIvsEvent(event: IvsEvent): IvsMapping {
     const kind = STREAM_KINDS.get(event.detail.event_name);
     // Session Created/Ended and takeovers carry nothing the lifecycle needs: Stream Start/End are the authoritative pair.
     if (!kind) return { kind: 'ignored', reason: `stream event "${event.detail.event_name}" is not tracked` };
-    mapped = { schema_v: 1, event_id: event.id, channel_id: channelId, stream_id: event.detail.stream_id, kind, occurred_at: occurredAt };
+    mapped = { schema_v: 1, event_id: event.id, channel_id: channelId, channel_arn: event.resources[0]!, stream_id: event.detail.stream_id, kind, occurred_at: occurredAt };
     if (event.detail.code) mapped.reason = event.detail.code.slice(0, 512);
   } else {
     const kind = RECORDING_KINDS.get(event.detail.recording_status);
     if (!kind) return { kind: 'ignored', reason: `recording status "${event.detail.recording_status}" is not tracked` };
     const detail = event.detail;
-    mapped = { schema_v: 1, event_id: event.id, channel_id: channelId, stream_id: detail.stream_id, kind, occurred_at: occurredAt };
+    mapped = { schema_v: 1, event_id: event.id, channel_id: channelId, channel_arn: event.resources[0]!, stream_id: detail.stream_id, kind, occurred_at: occurredAt };
     if (detail.recording_s3_key_prefix) mapped.recording_prefix = detail.recording_s3_key_prefix;
     if (detail.recording_s3_bucket_name) mapped.recording_bucket = detail.recording_s3_bucket_name;
     if (detail.recording_status_reason) mapped.reason = detail.recording_status_reason.slice(0, 512);

@@ -1,16 +1,12 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
-import { promisify } from 'node:util';
-import { chromium, type Browser } from 'playwright-core';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '../../core/topics.ts';
 import { waitFor } from '../../test/wait-for.ts';
-import { startTestCollector, TEST_WRITE_KEY, type TestCollector } from '../testing/test-collector.ts';
+import { startBrowserPlayback, writeTestHls, type BrowserPlayback } from '../testing/browser-playback.ts';
+import { TEST_WRITE_KEY, type TestCollector } from '../testing/test-collector.ts';
 import { buildSdk } from './build.ts';
 
 /**
@@ -19,63 +15,27 @@ import { buildSdk } from './build.ts';
  * hls.js sends CMCD v2 event reports to the collector too, so both paths are checked against the
  * same playback.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CMCD_SESSION = 'cmcd-browser-session';
-const require = createRequire(import.meta.url);
 
 let workDir: string;
-let pageServer: Server;
+let playback: BrowserPlayback;
 let pageOrigin: string;
 let collector: TestCollector;
 let collectorUrl: string;
 let browser: Browser;
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.m3u8': 'application/vnd.apple.mpegurl', '.ts': 'video/mp2t' };
-
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'livepulse-browser-'));
   // 10 s of 640x360 test pattern with a tone, in 2 s segments.
-  await promisify(execFile)('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error',
-    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', '10', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '50',
-    '-c:a', 'aac', '-b:a', '64k',
-    '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod', '-hls_segment_filename', join(workDir, 'seg%03d.ts'),
-    join(workDir, 'index.m3u8'),
-  ]);
+  await writeTestHls(workDir);
   await buildSdk(join(workDir, 'sdk'));
 
-  pageServer = createServer(async (request, response) => {
-    const path = new URL(request.url!, 'http://page').pathname;
-    const file =
-      path === '/' ? null
-      : path === '/hls.js' ? require.resolve('hls.js/dist/hls.min.js')
-      : path === '/livepulse.js' ? join(workDir, 'sdk', 'livepulse.iife.js')
-      : join(workDir, normalize(path).replace(/^(\.\.[/\\])+/, ''));
-    try {
-      const body = file ? await readFile(file) : Buffer.from(pageHtml());
-      response.writeHead(200, { 'content-type': TYPES[file ? extname(file) : '.html'] ?? 'application/octet-stream' }).end(body);
-    } catch {
-      response.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
-  pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
-
-  // Only the test page's origin may use the key: CORS and the origin check are part of what is tested.
-  collector = await startTestCollector({ LIVEPULSE_WRITE_KEY_ORIGINS: `demo=${pageOrigin}` });
-  collectorUrl = await collector.app.listen({ port: 0, host: '127.0.0.1' });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
-  });
+  playback = await startBrowserPlayback(workDir, pageHtml, { '/livepulse.js': join(workDir, 'sdk', 'livepulse.iife.js') });
+  ({ pageOrigin, collector, collectorUrl, browser } = playback);
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await collector?.close();
-  await new Promise((resolve) => pageServer?.close(resolve));
+  await playback?.close();
   await rm(workDir, { recursive: true, force: true });
 });
 

@@ -145,6 +145,7 @@ export const highlightDetectorService: ServiceDefinition = {
             await insertRows(analytics, { table: 'highlights', rows, dedupToken: batchDedupToken(batch) });
             if (deadLetters.length > 0) await publishDeadLetters(bus, deadLetters);
           },
+          dependencyCheck: () => analytics.ping(),
         }),
       );
     } catch (error) {

@@ -43,6 +43,25 @@ describe('ViewerCounts', () => {
     expect(counts.at('other', W0)).toBeUndefined();
   });
 
+  it('counts a partition that has not reached the newest window with its newest figure, not as empty', () => {
+    const counts = new ViewerCounts();
+    const watermark = (sourcePartition: number, version: number, windowStart: number) =>
+      counts.observe({ type: 'viewer_watermark', group: 'viewer-analytics', source_partition: sourcePartition, version: String(version), emitted_at: windowStart, watermark: windowStart + 1, watermark_window_start: windowStart, closed_before: windowStart - 30_000 });
+    counts.observe(rows(0, 1, W0, { s: 40 }));
+    counts.observe(rows(1, 1, W0, { s: 25 }));
+    watermark(0, 1, W0);
+    watermark(1, 1, W0);
+    counts.observe(rows(0, 2, W0 + 10_000, { s: 41 }));
+    watermark(0, 2, W0 + 10_000);
+    expect(counts.at('s', W0 + 12_000)).toBe(66);
+    // Partition 1 got there with no row for the stream: its views have gone.
+    watermark(1, 2, W0 + 10_000);
+    expect(counts.at('s', W0 + 12_000)).toBe(41);
+    // A redelivered older watermark changes nothing.
+    watermark(1, 1, W0);
+    expect(counts.at('s', W0 + 12_000)).toBe(41);
+  });
+
   it('reads only the per-stream total, not the dimension breakdowns', () => {
     const counts = new ViewerCounts();
     counts.observe(rows(0, 1, W0, { s: 10 }, 'device'));

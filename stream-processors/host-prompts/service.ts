@@ -70,6 +70,7 @@ export const hostPromptsService: ServiceDefinition = {
           groupId: HOST_PROMPT_SINK_GROUP,
           topics: [TOPICS.hostPrompts],
           handleBatch: createHostPromptSink(bus, analytics),
+          dependencyCheck: () => analytics.ping(),
         }),
       );
     } catch (error) {

@@ -12,7 +12,7 @@ import { OpenAiTestServer } from '../../test/fixtures/openai-test-server.ts';
 import { AiModerationProcessor, verdictFor } from './ai-moderation-processor.ts';
 import { AutoClassifier } from './auto-classifier.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
-import type { ContentClassifier } from './content-classifier.ts';
+import type { Classification, ContentClassifier } from './content-classifier.ts';
 import { GuardChatClassifier } from './guard-chat-classifier.ts';
 import { MinuteBudget } from './minute-budget.ts';
 import { OpenAiModerationClassifier } from './openai-moderation-classifier.ts';
@@ -72,11 +72,15 @@ function setup(options: { classifier?: (client: OpenAI) => ContentClassifier; bu
 describe('verdictFor', () => {
   const flagged = { flagged: true, categories: [{ name: 'harassment', score: 0.93 }] };
   const clean = { flagged: false, categories: [] };
+  const only = (name: string): Classification => ({ flagged: true, categories: [{ name, score: 0.8 }] });
   it.each([
     ['a delivered message the AI flags is removed', chat('x'), flagged, 'remove'],
     ['a delivered clean message needs nothing', chat('x'), clean, null],
     ['a held message the AI flags is denied', chat('x', 'hold', [{ category: 'aggression.threat', score: 1 }]), flagged, 'deny'],
     ['a held message the AI clears is released', chat('x', 'hold', [{ category: 'aggression.threat', score: 1 }]), clean, 'release'],
+    ['a held message flagged only for a category no chat policy has is released', chat('x', 'hold', [{ category: 'identity.classifier', score: 0.75 }]), only('illicit'), 'release'],
+    ['a delivered message flagged only for illicit content stays', chat('x'), only('illicit'), null],
+    ['a held message the guard model calls hate is denied', chat('x', 'hold', [{ category: 'identity.classifier', score: 0.75 }]), only('hate'), 'deny'],
     ['a message held for a link waits for a moderator', chat('x', 'hold', [{ category: 'spam.links', score: 0.75 }]), clean, null],
     ['a message held for a blocked term waits for a moderator', chat('x', 'hold', [{ category: 'terms.hold', score: 1 }, { category: 'profanity.word', score: 0.25 }]), clean, null],
   ] as const)('%s', (_name, message, result, action) => {

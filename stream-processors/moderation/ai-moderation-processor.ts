@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Bus, MessageBatch } from '../../core/bus/bus.ts';
 import { publishDeadLetters, type DeadLetter } from '../../core/dead-letters.ts';
 import type { Metrics } from '../../core/metrics.ts';
+import { policyCategoryOfAi } from '../../core/moderation/ai-categories.ts';
 import { aiCanClear } from '../../core/moderation/findings.ts';
 import { verdictRecord, type VerdictInput } from '../../core/moderation/verdict-records.ts';
 import { chatMessageValidator, type ChatMessage, type ChatVerdict } from '../../core/schemas/chat.ts';
@@ -24,12 +25,14 @@ const ACTOR_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 export function verdictFor(message: ChatMessage, result: Classification): Pick<VerdictInput, 'action' | 'reason' | 'flags'> | null {
   const flags = result.categories.map((c) => ({ category: `ai.${c.name}`.slice(0, 64), score: Math.min(1, Math.max(0, c.score)) }));
   const named = result.categories.map((c) => c.name).join(', ');
+  // Only categories the chat policy has (identity, aggression, sexual) remove or deny a message.
+  const flagged = result.flagged && result.categories.some((c) => policyCategoryOfAi(c.name) !== null);
   if (message.heuristic_decision === 'hold') {
-    if (result.flagged) return { action: 'deny', reason: `AI: ${named}`, flags };
+    if (flagged) return { action: 'deny', reason: `AI: ${named}`, flags };
     if (aiCanClear(message.flags.map((f) => f.category))) return { action: 'release', reason: 'AI found nothing harmful', flags };
     return null;
   }
-  if (message.heuristic_decision === 'allow' && result.flagged) return { action: 'remove', reason: `AI: ${named}`, flags };
+  if (message.heuristic_decision === 'allow' && flagged) return { action: 'remove', reason: `AI: ${named}`, flags };
   return null;
 }
 

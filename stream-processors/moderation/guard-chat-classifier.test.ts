@@ -2,7 +2,8 @@ import { OpenAI } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAiTestServer } from '../../test/fixtures/openai-test-server.ts';
 import { ClassifierOutputError } from './content-classifier.ts';
-import { GUARD_SYSTEM_PROMPT, GuardChatClassifier, parseGuardAnswer } from './guard-chat-classifier.ts';
+import { policyCategoryOfAi } from '../../core/moderation/ai-categories.ts';
+import { GUARD_CATEGORIES, GUARD_SYSTEM_PROMPT, GuardChatClassifier, parseGuardAnswer } from './guard-chat-classifier.ts';
 
 describe('parseGuardAnswer', () => {
   it.each([
@@ -18,6 +19,13 @@ describe('parseGuardAnswer', () => {
 
   it.each(['I cannot help with that', '', 'maybe'])('refuses %j', (answer) => {
     expect(() => parseGuardAnswer('llama-guard3', answer)).toThrow(ClassifierOutputError);
+  });
+});
+
+describe('GUARD_CATEGORIES', () => {
+  it('maps every hazard code chat acts on to a channel-policy category (non-violent crime to none)', () => {
+    const mapped = Object.fromEntries(Object.entries(GUARD_CATEGORIES).flatMap(([code, c]) => (c ? [[code, policyCategoryOfAi(c.name)]] : [])));
+    expect(mapped).toEqual({ S1: 'aggression', S2: null, S3: 'sexual', S4: 'sexual', S5: 'aggression', S7: 'aggression', S9: 'aggression', S10: 'identity', S11: 'aggression', S12: 'sexual', S15: 'aggression' });
   });
 });
 

@@ -15,7 +15,7 @@ let gateway: ChatGatewayUnderTest;
 const clients: ChatClient[] = [];
 
 beforeAll(async () => {
-  ai = await OpenAiTestServer.start({ apiKey: 'sk-local', flagWords: ['idiot', 'stupid'] });
+  ai = await OpenAiTestServer.start({ apiKey: 'sk-local', flagWords: ['idiot', 'stupid', 'wipe them', 'greedy'] });
   gateway = await startChatGateway(
     { OPENAI_API_KEY: 'sk-local', OPENAI_BASE_URL: ai.url, MODERATION_AI_TIMEOUT_MS: '500', MODERATION_AI_MAX_RETRIES: '0', MODERATION_AI_BREAKER_FAILURES: '50', CHAT_HOLD_TIMEOUT_MS: '2000' },
     { services: [chatGatewayService, moderationService] },
@@ -43,7 +43,7 @@ describe('AI moderation loop', () => {
   it('removes a delivered message the AI flags from every client, and audits it', async () => {
     const sender = await viewer('sender', 'ai-1');
     const watcher = await viewer('watcher', 'ai-1');
-    const ack = await sender.send('you are all stupid lol');
+    const ack = await sender.send('what an idiot move lol');
     expect(ack.status).toBe('delivered');
     await watcher.waitForEvent('message', (m: { id: string }) => m.id === ack.id);
     expect(await watcher.waitForEvent('message:removed', (e: { id: string }) => e.id === ack.id)).toEqual({ id: ack.id, reason: 'AI: harassment' });
@@ -53,6 +53,32 @@ describe('AI moderation loop', () => {
     expect(audit).toEqual({ action: 'remove', source: 'ai', actor_id: 'omni-moderation-latest' });
     const logged = await waitFor('message row', async () => (await rows<{ heuristic_decision: string }>(`SELECT heuristic_decision FROM chat_messages WHERE message_id = '${ack.id}'`))[0]);
     expect(logged.heuristic_decision).toBe('allow');
+  });
+
+  it('holds implicit hate with no listed word inline, so no other viewer ever has it, and the AI denies it', async () => {
+    const sender = await viewer('implicit-sender', 'ai-4');
+    const watcher = await viewer('implicit-watcher', 'ai-4');
+    const mod = await viewer('implicit-mod', 'ai-4', 'moderator');
+    const hateful = await sender.send('we should wipe them all out');
+    expect(hateful.status).toBe('held');
+    expect(await mod.waitForEvent('message:held', (h: { message: { id: string } }) => h.message.id === hateful.id)).toMatchObject({ reasons: ['aggression.targeted_threat'] });
+    expect(await sender.waitForEvent('message:status', (s: { id: string }) => s.id === hateful.id)).toMatchObject({ status: 'denied' });
+    expect(await mod.waitForEvent('message:held:resolved', (r: { id: string }) => r.id === hateful.id)).toMatchObject({ by: 'ai' });
+    // Room messages arrive in order: once a later message has reached the watcher, the held one never will.
+    const later = await sender.send('anyway, great stream');
+    await watcher.waitForEvent('message', (m: { id: string }) => m.id === later.id);
+    expect(watcher.events<{ id: string }>('message').map((m) => m.id)).not.toContain(hateful.id);
+  });
+
+  it('holds a stereotype the classifier alone catches, and delivers counter-speech that quotes a threat', async () => {
+    const sender = await viewer('counter-sender', 'ai-5');
+    const watcher = await viewer('counter-watcher', 'ai-5');
+    const stereotype = await sender.send('jews are greedy and control the banks');
+    expect(stereotype.status).toBe('held');
+    const counter = await sender.send('whoever says they would hurt her should be punished');
+    expect(counter.status).toBe('delivered');
+    await watcher.waitForEvent('message', (m: { id: string }) => m.id === counter.id);
+    expect(watcher.events<{ id: string }>('message').map((m) => m.id)).not.toContain(stereotype.id);
   });
 
   it('releases a held message the AI clears, before the hold times out', async () => {

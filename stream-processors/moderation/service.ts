@@ -32,6 +32,7 @@ export const moderationService: ServiceDefinition = {
         topics: [TOPICS.chatMessages, TOPICS.chatVerdicts],
         maxBatchMessages: 1_000,
         handleBatch: createModerationSink(bus, analytics),
+        dependencyCheck: () => analytics.ping(),
       }),
     );
 

@@ -1,16 +1,17 @@
 import type { MessageBatch } from '../../core/bus/bus.ts';
 import type { DeadLetter } from '../../core/dead-letters.ts';
-import { aggregatesMessageValidator, type WindowFinalMessage, type WindowRowsMessage } from '../viewer-analytics/aggregate-messages.ts';
+import { aggregatesMessageValidator, type WatermarkMessage, type WindowFinalMessage, type WindowRowsMessage } from '../viewer-analytics/aggregate-messages.ts';
 
 /** One batch of `analytics.aggregates`, sorted by message type; what does not parse goes to dead-letters. */
 export interface AggregatesBatch {
   early: WindowRowsMessage[];
   finals: WindowFinalMessage[];
+  watermarks: WatermarkMessage[];
   invalid: DeadLetter[];
 }
 
 export function readAggregatesBatch(batch: MessageBatch): AggregatesBatch {
-  const result: AggregatesBatch = { early: [], finals: [], invalid: [] };
+  const result: AggregatesBatch = { early: [], finals: [], watermarks: [], invalid: [] };
   for (const message of batch.messages) {
     const origin = `${message.topic}/${message.partition}/${message.offset}`;
     let value: unknown;
@@ -25,7 +26,8 @@ export function readAggregatesBatch(batch: MessageBatch): AggregatesBatch {
       continue;
     }
     if (value.type === 'viewer_window_rows') result.early.push(value);
-    else result.finals.push(value);
+    else if (value.type === 'viewer_window_final') result.finals.push(value);
+    else result.watermarks.push(value);
   }
   return result;
 }

@@ -1,7 +1,7 @@
 import type { DeliveredMessage } from '../../core/bus/bus.ts';
 import { DEAD_LETTER_HEADERS } from '../../core/dead-letters.ts';
 import type { EnrichedPlayerEvent } from '../../core/schemas/player-event.ts';
-import type { ViewSummary, WindowRow } from '../viewer-analytics/aggregate-messages.ts';
+import type { ViewSummary, WatermarkMessage, WindowRow } from '../viewer-analytics/aggregate-messages.ts';
 
 /**
  * Rows as the ClickHouse tables of migrations 0020/0021 take them (JSONEachRow). Times go as
@@ -33,6 +33,18 @@ export function windowRowForClickHouse(row: WindowRow, sourcePartition: number, 
     rebuffer_ms: row.rebuffer_ms,
     rebuffer_count: row.rebuffer_count,
     version,
+  };
+}
+
+export function watermarkRowForClickHouse(message: WatermarkMessage) {
+  return {
+    consumer_group: message.group,
+    source_partition: message.source_partition,
+    watermark: dateTime64(message.watermark),
+    watermark_window_start: dateTime(message.watermark_window_start),
+    closed_before: dateTime(Math.max(0, message.closed_before)),
+    version: message.version,
+    emitted_at: dateTime64(message.emitted_at),
   };
 }
 

@@ -9,7 +9,7 @@ import { enrichedPlayerEventValidator } from '../../core/schemas/player-event.ts
 import { TOPICS } from '../../core/topics.ts';
 import { finalChunkToken } from '../viewer-analytics/aggregate-messages.ts';
 import { readAggregatesBatch } from './aggregates-batch.ts';
-import { dateTime64, deadLetterRowForClickHouse, rawEventForClickHouse, viewSummaryForClickHouse, windowRowForClickHouse } from './clickhouse-rows.ts';
+import { dateTime64, deadLetterRowForClickHouse, rawEventForClickHouse, viewSummaryForClickHouse, watermarkRowForClickHouse, windowRowForClickHouse } from './clickhouse-rows.ts';
 import { parseJsonPayload } from '../../core/schemas/validate.ts';
 
 /**
@@ -20,6 +20,8 @@ import { parseJsonPayload } from '../../core/schemas/validate.ts';
  *   highest version wins), `viewer_window_finals` and `view_summaries` (each final chunk inserted
  *   once: its insert token is the chunk's idempotency key, so a chunk re-emitted by a restarted
  *   processor or redelivered to a restarted sink is dropped, and the rollups never count it twice).
+ *   `viewer_watermark` messages → `viewer_source_watermarks` (how far each source partition has
+ *   got, written after the batch's rows), which the live-edge queries read.
  * - `player.events` → `player_events_raw`, for drill-down (insert token per bus batch).
  * - `dead-letters` → `dead_letters`, so operators can query what failed and why (30-day TTL;
  *   replays read the topic).
@@ -61,6 +63,8 @@ export class ClickHouseSink {
   async start(): Promise<void> {
     const groups = this.options.groups ?? CLICKHOUSE_SINK_GROUPS;
     const consume = this.options.consume ?? ['aggregates', 'raw-events', 'dead-letters'];
+    // A failed insert while ClickHouse does not answer is its absence, not the batch's fault: nothing is quarantined.
+    const dependencyCheck = () => this.ports.analytics.ping();
     if (consume.includes('aggregates')) {
       this.subscriptions.push(
         await this.ports.bus.subscribe({
@@ -70,6 +74,7 @@ export class ClickHouseSink {
           // A final chunk costs two inserts of its own; small batches keep a handler well inside the consumer session.
           maxBatchMessages: 25,
           handleBatch: (batch) => this.timed('clickhouse', () => this.writeAggregates(batch)),
+          dependencyCheck,
         }),
       );
     }
@@ -81,6 +86,7 @@ export class ClickHouseSink {
           maxInFlightBatches: 2,
           maxBatchMessages: 10_000,
           handleBatch: (batch) => this.timed('clickhouse-raw', () => this.writeRawEvents(batch)),
+          dependencyCheck,
         }),
       );
     }
@@ -93,6 +99,7 @@ export class ClickHouseSink {
           handleBatch: (batch) =>
             // Never dead-letter from here: a letter about a letter would loop.
             this.timed('clickhouse-dead-letters', () => this.insert('dead_letters', batch.messages.map(deadLetterRowForClickHouse), batchDedupToken(batch))),
+          dependencyCheck,
         }),
       );
     }
@@ -113,7 +120,7 @@ export class ClickHouseSink {
   }
 
   private async writeAggregates(batch: MessageBatch): Promise<void> {
-    const { early, finals, invalid } = readAggregatesBatch(batch);
+    const { early, finals, watermarks, invalid } = readAggregatesBatch(batch);
     await this.deadLetter('clickhouse', invalid);
     // The latest-value table needs no token of its own per chunk: a repeated row replaces itself.
     const latest = [...early, ...finals].flatMap((message) =>
@@ -131,6 +138,8 @@ export class ClickHouseSink {
       await this.insert('viewer_window_finals', message.rows.map((row) => windowRowForClickHouse(row, message.source_partition, message.version)), token);
       await this.insert('view_summaries', message.views.map((view) => viewSummaryForClickHouse(view, message.source_partition, message.version)), token);
     }
+    // After the rows: a query that sees how far a source got finds its rows up to there (live-edge.ts).
+    await this.insert('viewer_source_watermarks', watermarks.map(watermarkRowForClickHouse), batchDedupToken(batch));
   }
 
   private async writeRawEvents(batch: MessageBatch): Promise<void> {

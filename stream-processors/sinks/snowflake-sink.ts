@@ -57,6 +57,8 @@ export class SnowflakeSink {
       topics: [TOPICS.analyticsAggregates],
       maxBatchMessages: 2_000,
       handleBatch: (batch) => this.load(batch),
+      // Snowflake away (or its session lost) is no fault of the batch: nothing is quarantined meanwhile.
+      dependencyCheck: async () => void (await this.warehouse!.execute('SELECT 1')),
     });
   }
 

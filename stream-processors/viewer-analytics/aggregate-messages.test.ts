@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregatesMessageValidator, finalChunkToken, windowFinalMessages, windowRowsMessages, type ViewSummary, type WindowFinalMessage, type WindowRow } from './aggregate-messages.ts';
+import { aggregatesKey, aggregatesMessageValidator, finalChunkToken, watermarkMessage, windowFinalMessages, windowRowsMessages, type ViewSummary, type WindowFinalMessage, type WindowRow } from './aggregate-messages.ts';
 
 const row = (i: number): WindowRow => ({
   property_id: 'demo',
@@ -62,5 +62,13 @@ describe('aggregates messages', () => {
     expect(aggregatesMessageValidator.check(JSON.parse(early!.value.toString()))).toBe(true);
     expect(aggregatesMessageValidator.check({ type: 'viewer_window_rows', group: 'g', source_partition: 0, version: '-1', emitted_at: 1, rows: [] })).toBe(false);
     expect(aggregatesMessageValidator.errors({ type: 'something_else' }).length).toBeGreaterThan(0);
+  });
+
+  it('publishes a source partition\'s watermark under the key of its rows, so it follows them', () => {
+    const message = watermarkMessage({ group: 'g', source_partition: 3, version: '5', emitted_at: 10, watermark: 25_000, watermark_window_start: 20_000, closed_before: 0 });
+    expect(message.key).toBe(aggregatesKey('g', 3));
+    const parsed: unknown = JSON.parse(message.value.toString());
+    expect(aggregatesMessageValidator.check(parsed)).toBe(true);
+    expect(parsed).toMatchObject({ type: 'viewer_watermark', watermark_window_start: 20_000 });
   });
 });

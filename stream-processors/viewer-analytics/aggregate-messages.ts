@@ -13,6 +13,12 @@ import { createValidator } from '../../core/schemas/validate.ts';
  *   same chunks, so `(group, partition, window, chunk)` is a stable idempotency key: a processor
  *   that crashed and re-emitted a window cannot make a sink count it twice.
  *
+ * - `viewer_watermark`: how far the source partition has got (its watermark, and the window it is
+ *   in), published after the early rows of each emission. A reader that has it knows the source
+ *   published every row it has for the windows up to `watermark_window_start`: a stream with no
+ *   row there has no views in that partition, and a source that has not reached the newest window
+ *   yet is behind, not empty (see live-edge.ts).
+ *
  * Messages are keyed by source partition, so everything one processor partition emits stays in
  * order on one aggregates partition.
  */
@@ -87,13 +93,18 @@ export const ViewSummarySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** What every message says about where it comes from: the processor's group and source partition, the output version and when. */
+const sourceHead = {
+  group: Type.String({ description: 'Processor consumer group' }),
+  source_partition: Type.Integer({ minimum: 0 }),
+  version: Version,
+  emitted_at: Epoch('Processing time of the emission'),
+};
+
 export const WindowRowsMessageSchema = Type.Object(
   {
     type: Type.Literal('viewer_window_rows'),
-    group: Type.String({ description: 'Processor consumer group' }),
-    source_partition: Type.Integer({ minimum: 0 }),
-    version: Version,
-    emitted_at: Epoch('Processing time of the emission'),
+    ...sourceHead,
     rows: Type.Array(WindowRowSchema),
   },
   { additionalProperties: false },
@@ -102,25 +113,34 @@ export const WindowRowsMessageSchema = Type.Object(
 export const WindowFinalMessageSchema = Type.Object(
   {
     type: Type.Literal('viewer_window_final'),
-    group: Type.String(),
-    source_partition: Type.Integer({ minimum: 0 }),
+    ...sourceHead,
     window_start: Epoch('Window start, epoch ms'),
     chunk: Type.Integer({ minimum: 0 }),
     chunks: Type.Integer({ minimum: 1 }),
-    version: Version,
-    emitted_at: Epoch('Processing time of the emission'),
     rows: Type.Array(WindowRowSchema),
     views: Type.Array(ViewSummarySchema),
   },
   { additionalProperties: false },
 );
 
-export const AggregatesMessageSchema = Type.Union([WindowRowsMessageSchema, WindowFinalMessageSchema]);
+export const WatermarkMessageSchema = Type.Object(
+  {
+    type: Type.Literal('viewer_watermark'),
+    ...sourceHead,
+    watermark: Epoch('The source partition’s watermark (collector time), epoch ms'),
+    watermark_window_start: Epoch('Start of the window the watermark is in: every row of the windows up to it has been published'),
+    closed_before: Type.Integer({ description: 'Windows starting before this are closed: their final rows have been published' }),
+  },
+  { additionalProperties: false },
+);
+
+export const AggregatesMessageSchema = Type.Union([WindowRowsMessageSchema, WindowFinalMessageSchema, WatermarkMessageSchema]);
 
 export type WindowRow = Static<typeof WindowRowSchema>;
 export type ViewSummary = Static<typeof ViewSummarySchema>;
 export type WindowRowsMessage = Static<typeof WindowRowsMessageSchema>;
 export type WindowFinalMessage = Static<typeof WindowFinalMessageSchema>;
+export type WatermarkMessage = Static<typeof WatermarkMessageSchema>;
 export type AggregatesMessage = Static<typeof AggregatesMessageSchema>;
 
 export const aggregatesMessageValidator = createValidator(AggregatesMessageSchema);
@@ -207,6 +227,11 @@ export function windowRowsMessages(
     key: aggregatesKey(base.group, base.source_partition),
     value: Buffer.from(messageJson({ type: 'viewer_window_rows', ...base }, [['rows', run]])),
   }));
+}
+
+/** The source partition's progress, published last in an emission (after the rows it vouches for). */
+export function watermarkMessage(message: Omit<WatermarkMessage, 'type'>): OutgoingMessage {
+  return { key: aggregatesKey(message.group, message.source_partition), value: Buffer.from(JSON.stringify({ type: 'viewer_watermark', ...message })) };
 }
 
 /**

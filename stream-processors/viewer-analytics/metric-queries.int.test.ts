@@ -5,10 +5,10 @@ import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
 import { insertRows } from '../../core/analytics-store/insert.ts';
 import { applyMigrations } from '../../core/analytics-store/migrations.ts';
 import { testServices } from '../../test/services.ts';
-import { dateTime64, windowRowForClickHouse } from '../sinks/clickhouse-rows.ts';
+import { dateTime64, watermarkRowForClickHouse, windowRowForClickHouse } from '../sinks/clickhouse-rows.ts';
 import { collectedEvents } from '../simulator/collector-view.ts';
 import { planSimulation } from '../simulator/viewer-scripts.ts';
-import { streamMetricsByInterval, windowMetrics } from './metric-queries.ts';
+import { creatorConcurrencyByInterval, streamMetricsByInterval, windowMetrics } from './metric-queries.ts';
 import { PartitionAnalytics } from './partition-analytics.ts';
 import { SHORT_ANALYTICS_SETTINGS } from './testing/short-settings.ts';
 import type { WindowRow } from './aggregate-messages.ts';
@@ -83,5 +83,31 @@ describe('viewer window queries (ClickHouse)', () => {
     expect(perWindow.map((r) => [r.period_start, r.peak_concurrent_views, r.views_started])).toEqual(
       windows.sort((a, b) => a.window_start - b.window_start).map((r) => [r.window_start, r.concurrent_views, r.views_started]),
     );
+  });
+
+  it("counts a window in the creator's concurrency only once every source partition has closed it", async () => {
+    const row = (windowStart: number, concurrent: number): WindowRow => ({ ...emptyRow({ property_id: 'p', creator_id: 'closing-creator', stream_id: 'closing-stream', dimension: 'all', dimension_value: '', window_start: windowStart }), concurrent_views: concurrent });
+    const w = (n: number) => START + n * settings.windowMs;
+    const finals = async (sourcePartition: number, rows: WindowRow[]) =>
+      insertRows(store, { table: 'viewer_window_finals', rows: rows.map((r) => windowRowForClickHouse(r, sourcePartition, '1')), dedupToken: `finals-${sourcePartition}-${++inserts}` });
+    const closed = async (sourcePartition: number, closedBefore: number) =>
+      insertRows(store, {
+        table: 'viewer_source_watermarks',
+        rows: [watermarkRowForClickHouse({ type: 'viewer_watermark', group: 'g', source_partition: sourcePartition, version: String(closedBefore), emitted_at: START, watermark: closedBefore + 45_000, watermark_window_start: closedBefore + 40_000, closed_before: closedBefore })],
+        dedupToken: `closed-${sourcePartition}-${closedBefore}`,
+      });
+    // Partition 0 has closed windows 0 and 1; partition 1 only window 0 (its final for window 1 is still to come).
+    await finals(0, [row(w(0), 2), row(w(1), 2)]);
+    await finals(1, [row(w(0), 3)]);
+    await closed(0, w(2));
+    await closed(1, w(1));
+    const scope = { creatorId: 'closing-creator', streams: [{ property_id: 'p', stream_id: 'closing-stream' }] };
+    const range = { from: w(0), to: w(10) };
+    const concurrency = async () => (await creatorConcurrencyByInterval(store, scope, range, { intervalSeconds: settings.windowMs / 1000 })).map((r) => [r.period_start, r.peak_concurrent_views]);
+    expect(await concurrency()).toEqual([[w(0), 5]]);
+    // Once partition 1 closes window 1 too, it counts with both partitions.
+    await finals(1, [row(w(1), 3)]);
+    await closed(1, w(2));
+    expect(await concurrency()).toEqual([[w(0), 5], [w(1), 5]]);
   });
 });

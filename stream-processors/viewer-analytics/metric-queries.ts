@@ -1,4 +1,5 @@
 import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
+import { CLOSED_BY_EVERY_SOURCE_SQL } from './live-edge.ts';
 import { qoeMetrics, ratioPercentage, type QoeMetrics, type ViewMetricTotals } from './qoe-formulas.ts';
 
 /**
@@ -145,8 +146,9 @@ export async function viewTotalsByPeriod(
 /*
  * Time-ranged queries for the query API and creator reports (dashboards/). Ranges are half-open
  * [from, to) in epoch ms. `source` says which table answers: the live 10 s windows (kept 35
- * days), or the minute or hour rollups (final windows only) for longer ranges. Creator and stream
- * ownership come from `creator_streams` (migration 0050), which is sorted by creator.
+ * days), or the minute or hour rollups (final windows only) for longer ranges. A creator's
+ * streams come from `creator_streams` (migration 0050, sorted by creator), limited to those the
+ * stream registry gives the creator.
  */
 export type MetricSource = 'window' | 'minute' | 'hour';
 
@@ -175,15 +177,20 @@ function creatorStreamsQuery(where: string, having = ''): string {
     ORDER BY first_at, stream_id, property_id`;
 }
 
-/** Who owns a stream: usually one row; more only if two properties reuse a stream id. */
+/** The properties and creator hints a stream's viewer data carries; who owns it is the registry's answer (core/streams/). */
 export function streamOwners(store: AnalyticsStore, streamId: string): Promise<CreatorStream[]> {
   return rows<CreatorStream>(store, creatorStreamsQuery('stream_id = {stream:String}'), { stream: streamId });
 }
 
-/** A creator's streams that had viewers in the range (every stream when no range), oldest first. */
+/**
+ * A creator's streams that had viewers in the range (every stream when no range), oldest first:
+ * the streams the registry (`stream_owners`, core/streams/) gives the creator, with the windows
+ * whose creator_id names it. A player's creator_id alone never puts a stream here.
+ */
 export function creatorStreams(store: AnalyticsStore, creatorId: string, range?: TimeRange): Promise<CreatorStream[]> {
   const overlaps = range ? `HAVING last_at >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC') AND first_at < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')` : '';
-  return rows<CreatorStream>(store, creatorStreamsQuery('creator_id = {creator:String}', overlaps), { creator: creatorId, ...(range ? rangeParams(range) : {}) });
+  const registered = 'creator_id = {creator:String} AND stream_id IN (SELECT stream_id FROM stream_owners FINAL WHERE creator_id = {creator:String})';
+  return rows<CreatorStream>(store, creatorStreamsQuery(registered, overlaps), { creator: creatorId, ...(range ? rangeParams(range) : {}) });
 }
 
 export interface IntervalMetrics {
@@ -275,11 +282,12 @@ export function creatorConcurrencyByInterval(
 
 /**
  * Concurrent viewers per 10 s window with viewers, summed over partitions and over the streams
- * that share a `key` (a fixed expression: the stream, or '' for all the creator's streams).
+ * that share a `key` (a fixed expression: the stream, or '' for all the creator's streams). Only
+ * windows every source partition has closed: before that, some partitions' finals are missing.
  */
 function creatorWindows(key: 'stream_id' | "''"): string {
   return `SELECT ${key} AS key, window_start, sum(concurrent_views) AS viewers FROM creator_concurrency FINAL
-          WHERE ${CREATOR_FILTER} AND ${IN_RANGE('window_start')}
+          WHERE ${CREATOR_FILTER} AND ${IN_RANGE('window_start')} AND window_start < ${CLOSED_BY_EVERY_SOURCE_SQL}
           GROUP BY key, window_start HAVING viewers > 0`;
 }
 

@@ -7,10 +7,10 @@ import { deadLetterMessage, type DeadLetter } from '../../core/dead-letters.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import { enrichedPlayerEventValidator } from '../../core/schemas/player-event.ts';
 import { TOPICS } from '../../core/topics.ts';
-import { publishBounded, windowFinalMessages, windowRowsMessages, type WindowRow } from './aggregate-messages.ts';
+import { publishBounded, watermarkMessage, windowFinalMessages, windowRowsMessages, type WindowRow } from './aggregate-messages.ts';
 import type { ClosedWindow, IncomingEvent, PartitionAnalytics, PartitionProgress, SideOutput } from './partition-analytics.ts';
 import { StateStore, type StateWrite } from './state-store.ts';
-import { rowKey } from './window-rows.ts';
+import { rowKey, windowStartOf } from './window-rows.ts';
 
 /**
  * The viewer-analytics processor: a consumer group over `player.events` that drives one
@@ -23,7 +23,8 @@ import { rowKey } from './window-rows.ts';
  * while the next batches are applied:
  *
  * 1. persist what changed (state store);
- * 2. then, side by side: publish the early rows and the final chunks;
+ * 2. then, side by side: publish the early rows and the final chunks, and after them the
+ *    partition's watermark (`viewer_watermark`, when its window moved: see live-edge.ts);
  * 3. once all of it is acknowledged, commit the offsets it covers (the bus is in manual commit
  *    mode, so batches in between are read on without a commit).
  *
@@ -102,6 +103,8 @@ function processorMetrics(metrics: Metrics) {
 
 export class ViewerAnalyticsProcessor {
   private readonly runtimes = new Map<number, PartitionRuntime>();
+  /** Per partition, the progress last published in a `viewer_watermark` message, and when. */
+  private readonly publishedProgress = new Map<number, { progress: string; at: number }>();
   private readonly stateStore: StateStore;
   private readonly groupId: string;
   private readonly now: () => number;
@@ -293,6 +296,8 @@ export class ViewerAnalyticsProcessor {
     // Closing changes the state further; those changes go with the next checkpoint, and a replay closes the same windows again.
     const { closed, sideOutputs } = analytics.closeDueWindows();
     if (closed.length > 0) aggregates.push(...this.closedMessages(rt, analytics, partition, closed, now));
+    // Last, after the rows it vouches for (one key, so it arrives after them): readers can tell a partition that is behind from one without views.
+    if (open) aggregates.push(...this.watermarkMessages(analytics, partition, now));
     this.m.views.set({ partition: String(partition) }, analytics.views.size);
     if (analytics.progress.watermark !== null) this.m.watermarkLag.set({ partition: String(partition) }, (now - analytics.progress.watermark) / 1000);
     return { uncommitted, state, folded, aggregates, letters: sideOutputs.map((s) => sideOutputLetter(s, partition)) };
@@ -350,6 +355,32 @@ export class ViewerAnalyticsProcessor {
     if (retractions.length > 0) messages.push(...windowRowsMessages({ group: this.groupId, source_partition: partition, version, emitted_at: now }, retractions));
     this.m.windowsClosed.inc(closed.length);
     return messages;
+  }
+
+  /**
+   * The partition's progress, when the window its watermark is in or the windows closed moved on,
+   * or half a window after the last one (so a reader that started from the latest offsets learns
+   * it soon). Not at every emission: an idle partition's watermark moves every emission.
+   */
+  private watermarkMessages(analytics: PartitionAnalytics, partition: number, now: number): OutgoingMessage[] {
+    const { watermark, nextWindowToClose } = analytics.progress;
+    if (watermark === null || nextWindowToClose === null) return [];
+    const { windowMs } = this.options.settings;
+    const progress = `${windowStartOf(watermark, windowMs)}:${nextWindowToClose}`;
+    const last = this.publishedProgress.get(partition);
+    if (last && last.progress === progress && now - last.at < windowMs / 2) return [];
+    this.publishedProgress.set(partition, { progress, at: now });
+    return [
+      watermarkMessage({
+        group: this.groupId,
+        source_partition: partition,
+        version: analytics.version(false).toString(),
+        emitted_at: now,
+        watermark,
+        watermark_window_start: windowStartOf(watermark, windowMs),
+        closed_before: nextWindowToClose,
+      }),
+    ];
   }
 
   private async publishSideOutputs(letters: DeadLetter[]): Promise<void> {

@@ -3,7 +3,8 @@ import type { AnalyticsStore } from '../../../core/analytics-store/analytics-sto
 
 /**
  * A simulated month of analytics for benchmarks, generated inside the analytics store with
- * INSERT … SELECT … FROM numbers() into the tables the pipeline writes: the minute and hour
+ * INSERT … SELECT … FROM numbers() into the tables the pipeline writes: the stream registry (every
+ * stream registered to its creator, as in production), the minute and hour
  * window rollups, creator_concurrency, view_summaries (whose materialized views fill the view rollups),
  * creator_streams, chat_messages, chat_moderation_events, highlights and clips. Streams last
  * 1–4 h, are spread over the month and shared out among the creators; viewer curves rise, wobble
@@ -36,6 +37,11 @@ const concurrencyAt = (t: string) =>
 
 function generators(PROPERTY: string): Array<{ what: string; sql: string }> {
   return [
+    {
+      what: 'stream_owners',
+      sql: `INSERT INTO stream_owners (stream_id, creator_id, source, channel_arn, registered_by, registered_at, version)
+            SELECT stream_id, creator_id, 'api', '', 'bench', toDateTime64(start_s, 3, 'UTC'), start_s FROM (${STREAMS_SQL})`,
+    },
     {
       what: 'creator_streams',
       sql: `INSERT INTO creator_streams (creator_id, property_id, stream_id, first_window, last_window)

@@ -31,6 +31,8 @@ resource "aws_ivs_channel" "this" {
   latency_mode                = each.value.latency_mode
   authorized                  = each.value.authorized
   recording_configuration_arn = aws_ivs_recording_configuration.this.arn
+  # Who owns the channel's streams (core/streams/ivs-stream-owners.ts reads it at each Stream Start).
+  tags = { for key, value in { "livepulse:creator_id" = each.value.creator_id } : key => value if value != null }
 }
 
 # Each channel's default stream key (for the broadcaster's encoder).

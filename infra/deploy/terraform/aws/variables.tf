@@ -16,11 +16,12 @@ variable "name" {
 }
 
 variable "channels" {
-  description = "IVS channels to create, by key (the key becomes part of the channel name)."
+  description = "IVS channels to create, by key (the key becomes part of the channel name). creator_id tags the channel livepulse:creator_id: its streams become that creator's in Livepulse's stream registry; without it they are shown to admins only."
   type = map(object({
     type         = optional(string, "STANDARD")
     latency_mode = optional(string, "LOW")
     authorized   = optional(bool, false)
+    creator_id   = optional(string)
   }))
   default = {
     main = {}
