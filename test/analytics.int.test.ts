@@ -38,7 +38,7 @@ const settings: AnalyticsSettings = {
   idleAdvanceMs: 1_000,
   maxViewsPerPartition: 100_000,
 };
-const WRITE_KEY = 'lp_dev_write_key';
+const WRITE_KEY = 'e2e_write_key_0123456789';
 const PARTITIONS = 4;
 
 describe('viewer analytics end to end: collector, Kafka, processor and sinks under SIGKILL', () => {
