@@ -5,11 +5,17 @@
  * Publish is measured the way the collector publishes: many concurrent callers, each sending a
  * 50-event batch and waiting for acks=all. The adapter merges concurrent callers into shared
  * producer batches (linger); the bare baseline sends each caller's batch as its own request.
+ * The embedded adapter is measured on a log file on disk three times: appends fsynced (the
+ * default), written to the OS only (EMBEDDED_BUS_SYNC=normal), and with SQLite's synchronous=OFF,
+ * the baseline that shows what durability costs.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Bus, OutgoingMessage } from '../core/bus/bus.ts';
 import { EmbeddedBus } from '../core/bus/embedded-bus.ts';
+import type { LogSynchronous } from '../core/bus/embedded-log-store.ts';
 import { KafkaBus } from '../core/bus/kafka-bus.ts';
 import { startLocalServices } from '../infra/local/services.ts';
 import { percentile, recordBenchmark, round } from './harness.ts';
@@ -116,6 +122,24 @@ async function measureBareConsume(kafka: Kafka, topic: string): Promise<number> 
   return rate;
 }
 
+/** The embedded bus on a log file of its own in the data directory (on disk, as deployed). */
+async function measureEmbedded(synchronous: LogSynchronous, payloads: OutgoingMessage[]) {
+  await mkdir(join(process.cwd(), 'data'), { recursive: true });
+  const dir = await mkdtemp(join(process.cwd(), 'data', 'bench-bus-'));
+  const path = join(dir, 'log.sqlite');
+  const bus = new EmbeddedBus({ path, synchronous, defaultPartitions: PARTITIONS, maxRetainedMessages: TOTAL * 2, publish: tuning });
+  try {
+    await bus.ensureTopics([{ name: 'bench', partitions: PARTITIONS }]);
+    const publish = await measurePublish((messages) => bus.publish('bench', messages), payloads);
+    const consume = await measureAdapterConsume(bus, 'bench');
+    const logBytes = (await stat(path)).size + (await stat(`${path}-wal`).catch(() => ({ size: 0 }))).size;
+    return { publish, consume, logBytes };
+  } finally {
+    await bus.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const services = await startLocalServices(['kafka'], { log: (line) => process.stderr.write(`${line}\n`) });
   const brokers = services.endpoints.kafkaBrokers!;
@@ -145,11 +169,9 @@ async function main(): Promise<void> {
     const adapterConsume = await measureAdapterConsume(kafkaBus, adapterTopic);
     await kafkaBus.close();
 
-    const embeddedBus = new EmbeddedBus({ defaultPartitions: PARTITIONS, maxRetainedMessages: TOTAL * 2, publish: tuning });
-    await embeddedBus.ensureTopics([{ name: 'bench', partitions: PARTITIONS }]);
-    const embedded = await measurePublish((messages) => embeddedBus.publish('bench', messages), payloads);
-    const embeddedConsume = await measureAdapterConsume(embeddedBus, 'bench');
-    await embeddedBus.close();
+    // What the embedded log's durability costs: the same log with its appends fsynced (the
+    // default), written to the OS only, and with no write ordering at all.
+    const embedded = { full: await measureEmbedded('full', payloads), normal: await measureEmbedded('normal', payloads), off: await measureEmbedded('off', payloads) };
 
     await recordBenchmark({
       name: 'bus',
@@ -162,19 +184,28 @@ async function main(): Promise<void> {
         kafka_publish_p50_ms: round(adapter.p50_ms),
         kafka_publish_p99_ms: round(adapter.p99_ms),
         kafka_consume_eps: round(adapterConsume),
-        embedded_publish_eps: round(embedded.events_per_s),
-        embedded_publish_p99_ms: round(embedded.p99_ms),
-        embedded_consume_eps: round(embeddedConsume),
+        embedded_publish_eps: round(embedded.full.publish.events_per_s),
+        embedded_publish_p50_ms: round(embedded.full.publish.p50_ms),
+        embedded_publish_p99_ms: round(embedded.full.publish.p99_ms),
+        embedded_consume_eps: round(embedded.full.consume),
+        embedded_normal_publish_eps: round(embedded.normal.publish.events_per_s),
+        embedded_normal_publish_p99_ms: round(embedded.normal.publish.p99_ms),
+        embedded_log_bytes_per_event: round(embedded.full.logBytes / TOTAL),
       },
       baseline: {
         bare_kafkajs_publish_eps: round(bare.events_per_s),
         bare_kafkajs_publish_p50_ms: round(bare.p50_ms),
         bare_kafkajs_publish_p99_ms: round(bare.p99_ms),
         bare_kafkajs_consume_eps: round(bareConsume),
+        embedded_sync_off_publish_eps: round(embedded.off.publish.events_per_s),
+        embedded_sync_off_publish_p99_ms: round(embedded.off.publish.p99_ms),
+        embedded_sync_off_consume_eps: round(embedded.off.consume),
       },
       ratio: {
         kafka_publish: round(adapter.events_per_s / bare.events_per_s),
         kafka_consume: round(adapterConsume / bareConsume),
+        embedded_publish_fsync_vs_off: round(embedded.full.publish.events_per_s / embedded.off.publish.events_per_s),
+        embedded_publish_vs_kafka: round(embedded.full.publish.events_per_s / adapter.events_per_s),
       },
     });
   } finally {

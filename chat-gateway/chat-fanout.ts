@@ -27,6 +27,12 @@ export interface ChatFanout {
   /** To the stream's staff room (hosts, moderators, admins): suggestions and clip news. */
   prompt(streamId: string, event: PromptEvent): void;
   clip(streamId: string, event: ClipStaffEvent): void;
+  /**
+   * Takes the user's sockets that are staff by a grant out of the stream's staff room, on every
+   * node, so a revoked moderator gets no more held messages, prompts or clip news, and its
+   * socket acts with its token's role again.
+   */
+  staffRevoked(streamId: string, userId: string): void;
   /** To one socket, on whichever node holds it. */
   status(socketId: string, event: MessageStatusEvent): void;
   /** Tells every node to drop its cached copy of the channel's rules. */
@@ -36,3 +42,8 @@ export interface ChatFanout {
 export const roomOf = (streamId: string) => `stream:${streamId}`;
 /** The stream's staff: every socket whose role there is moderator, host or admin. */
 export const moderatorRoomOf = (streamId: string) => `mods:${streamId}`;
+/**
+ * The sockets of one user that are on the stream's staff by a grant, not by their token: what a
+ * revocation empties. JSON keeps any stream and user id apart.
+ */
+export const grantedRoomOf = (streamId: string, userId: string) => `granted:${JSON.stringify([streamId, userId])}`;

@@ -70,7 +70,7 @@ async function stopNode(node: { child: ChildProcess }): Promise<void> {
   clearTimeout(timer);
 }
 
-async function joined(url: string, sub: string, stream: string, role: 'viewer' | 'moderator' = 'viewer') {
+async function joined(url: string, sub: string, stream: string, role: 'viewer' | 'moderator' | 'host' = 'viewer') {
   const c = await ChatClient.connect(url, await testToken(sub, { [stream]: role }));
   clients.push(c);
   expect((await c.join(stream)).ok).toBe(true);
@@ -180,6 +180,27 @@ describe('two gateway processes behind one Redis', () => {
     expect(await mod.request('mod:approve', { messageId: held.id })).toMatchObject({ ok: true });
     expect(await viewerB.waitForEvent('message:status', (s: { id: string }) => s.id === held.id)).toMatchObject({ status: 'delivered' });
     await onA.waitForEvent('message', (m: { id: string }) => m.id === held.id);
+  });
+
+  it("takes a revoked moderator's sockets on another node out of the staff room at once", async () => {
+    const stream = `cluster-${randomUUID().slice(0, 8)}`;
+    const [a, b] = nodes;
+    const host = await joined(a!.url, 'host', stream, 'host');
+    expect(await host.request('mod:staff:add', { userId: 'helper' })).toMatchObject({ ok: true });
+    const helper = await joined(b!.url, 'helper', stream);
+    const witness = await joined(b!.url, 'token-mod', stream, 'moderator');
+    const poster = await joined(a!.url, 'poster', stream);
+    const heldBefore = await poster.sendHeld('my clips are at clips.example.com');
+    await helper.waitForHeld(heldBefore);
+
+    expect(await host.request('mod:staff:remove', { userId: 'helper' })).toEqual({ ok: true, revoked: true });
+    // The revocation reaches node B through the adapter: there the helper's socket acts as a viewer again.
+    await waitFor('the revocation on node B', async () => (await helper.send('!clip')).reason === 'forbidden', { timeoutMs: 30_000, intervalMs: 500 });
+    await witness.waitForHeld(await poster.sendHeld('and more at store.example.com'));
+    // An answer on the helper's own connection comes after anything the room sent it before.
+    expect(await helper.request('mod:held:list')).toMatchObject({ ok: false, reason: 'forbidden' });
+    expect(helper.heldIds()).toEqual([heldBefore]);
+    expect((await helper.send('see helper.example.com')).status).toBe('held');
   });
 
   it('applies an AI verdict from Kafka once, on every node', async () => {

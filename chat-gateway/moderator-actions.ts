@@ -73,7 +73,7 @@ export class ModeratorActions {
       metrics: ChatMetrics;
     },
   ) {
-    this.staff = new StreamStaff(deps.liveState);
+    this.staff = new StreamStaff(deps.store);
   }
 
   /** The user's role on the stream: their token's, raised to moderator if the stream's staff includes them. */
@@ -229,8 +229,11 @@ export class ModeratorActions {
     const role = this.requireHost(actor, streamId, 'revoke moderator rights');
     await this.audit(actor, role, streamId, { action: 'staff', targetUserId: request.userId, reason: 'no longer a moderator', details: { op: 'revoke' } });
     const revoked = await this.staff.revoke(streamId, request.userId);
-    // The role they joined with came from the grant; their next join records their token's.
-    if (revoked) await this.deps.liveState.delete(liveKeys.lastRole(streamId, request.userId));
+    if (revoked) {
+      // The role they joined with came from the grant; their next join records their token's.
+      await this.deps.liveState.delete(liveKeys.lastRole(streamId, request.userId));
+      this.deps.fanout.staffRevoked(streamId, request.userId);
+    }
     return this.done('staff', { revoked });
   }
 

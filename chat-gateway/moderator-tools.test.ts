@@ -258,6 +258,29 @@ describe('stream staff', () => {
     expect(await host.request('mod:staff:remove', { userId: 'helper' })).toEqual({ ok: true, revoked: false });
   });
 
+  it("takes a revoked moderator's open socket out of the staff room at once, and its privileges with it", async () => {
+    const stream = newStream();
+    const host = await joined('host', stream, 'host');
+    expect(await host.request('mod:staff:add', { userId: 'helper' })).toMatchObject({ ok: true });
+    const helper = await joined('helper', stream, 'viewer');
+    const witness = await joined('token-mod', stream, 'moderator');
+    const poster = await joined('poster', stream, 'viewer');
+    const heldBefore = await poster.sendHeld('my clips are at clips.example.com');
+    await helper.waitForHeld(heldBefore);
+
+    expect(await host.request('mod:staff:remove', { userId: 'helper' })).toEqual({ ok: true, revoked: true });
+    await witness.waitForHeld(await poster.sendHeld('and more at store.example.com'));
+    // An answer on the helper's own connection comes after anything the room sent it before.
+    expect(await helper.request('mod:held:list')).toMatchObject({ ok: false, reason: 'forbidden' });
+    expect(helper.heldIds()).toEqual([heldBefore]);
+    // Its messages are a viewer's again: moderated, and no !clip.
+    expect((await helper.send('see helper.example.com')).status).toBe('held');
+    expect(await helper.send('!clip')).toMatchObject({ status: 'rejected', reason: 'forbidden' });
+    // A moderator by token stays in the room whatever happens to grants.
+    expect(await host.request('mod:staff:remove', { userId: 'token-mod' })).toEqual({ ok: true, revoked: false });
+    await witness.waitForHeld(await poster.sendHeld('last one at shop.example.com'));
+  });
+
   it('lets only the host or an admin grant and revoke, and never to an anonymous reader', async () => {
     const stream = newStream();
     const mod = await joined('mod', stream, 'moderator');

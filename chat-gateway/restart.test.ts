@@ -9,21 +9,33 @@ afterAll(async () => {
   await Promise.all(dataDirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-it('keeps bans, timeouts, modes and terms across a restart in embedded mode', async () => {
+async function freshDataDir(): Promise<string> {
   const dataDir = await mkdtemp(join(tmpdir(), 'livepulse-chat-restart-'));
   dataDirs.push(dataDir);
+  return dataDir;
+}
+
+/** Runs a gateway on `dataDir`, makes each moderator request on `stream` as the token's holder (each must succeed), and stops it. */
+async function moderateThenStop(dataDir: string, stream: string, token: string, requests: Array<[event: string, payload: object, answer?: object]>): Promise<void> {
+  const gateway = await startChatGateway({}, { dataDir });
+  const client = await ChatClient.connect(gateway.url, token);
+  await client.join(stream);
+  for (const [event, payload, answer] of requests) expect(await client.request(event, payload)).toMatchObject({ ok: true, ...answer });
+  client.close();
+  await gateway.stop();
+}
+
+it('keeps bans, timeouts, modes and terms across a restart in embedded mode', async () => {
+  const dataDir = await freshDataDir();
   const stream = 'restart-stream';
   const modToken = await testToken('mod', { [stream]: 'moderator' });
 
-  const first = await startChatGateway({}, { dataDir });
-  const mod = await ChatClient.connect(first.url, modToken);
-  await mod.join(stream);
-  expect(await mod.request('mod:ban', { userId: 'banned-user', reason: 'abuse' })).toMatchObject({ ok: true });
-  expect(await mod.request('mod:timeout', { userId: 'quiet-user', durationSeconds: 3_600 })).toMatchObject({ ok: true });
-  expect(await mod.request('mod:modes', { emote_only: true })).toMatchObject({ ok: true });
-  expect(await mod.request('mod:terms:add', { kind: 'blocked', text: 'forbidden*' })).toMatchObject({ ok: true });
-  mod.close();
-  await first.stop();
+  await moderateThenStop(dataDir, stream, modToken, [
+    ['mod:ban', { userId: 'banned-user', reason: 'abuse' }],
+    ['mod:timeout', { userId: 'quiet-user', durationSeconds: 3_600 }],
+    ['mod:modes', { emote_only: true }],
+    ['mod:terms:add', { kind: 'blocked', text: 'forbidden*' }],
+  ]);
 
   const second = await startChatGateway({}, { dataDir });
   try {
@@ -39,6 +51,31 @@ it('keeps bans, timeouts, modes and terms across a restart in embedded mode', as
     await mod2.join(stream);
     expect((await mod2.request<{ terms: Array<{ text: string }> }>('mod:terms:list')).terms.map((t) => t.text)).toEqual(['forbidden*']);
     for (const c of [banned, quiet, fresh, mod2]) c.close();
+  } finally {
+    await second.stop();
+  }
+});
+
+it("keeps a stream's staff across a restart in embedded mode: a grant and a revocation", async () => {
+  const dataDir = await freshDataDir();
+  const stream = 'restart-staff-stream';
+  await moderateThenStop(dataDir, stream, await testToken('host', { [stream]: 'host' }), [
+    ['mod:staff:add', { userId: 'helper' }],
+    ['mod:staff:add', { userId: 'former' }],
+    ['mod:staff:remove', { userId: 'former' }, { revoked: true }],
+  ]);
+
+  const second = await startChatGateway({}, { dataDir });
+  try {
+    const helper = await ChatClient.connect(second.url, await testToken('helper', { [stream]: 'viewer' }));
+    const former = await ChatClient.connect(second.url, await testToken('former', { [stream]: 'viewer' }));
+    const mod = await ChatClient.connect(second.url, await testToken('token-mod', { [stream]: 'moderator' }));
+    expect((await helper.join(stream)).role).toBe('moderator');
+    expect((await former.join(stream)).role).toBe('viewer');
+    await mod.join(stream);
+    expect(await mod.request('mod:ban', { userId: 'helper' })).toEqual({ ok: false, reason: 'forbidden', detail: 'a moderator cannot sanction a moderator' });
+    expect(await mod.request('mod:staff:list')).toEqual({ ok: true, moderators: ['helper'] });
+    for (const c of [helper, former, mod]) c.close();
   } finally {
     await second.stop();
   }

@@ -8,10 +8,10 @@ import type { Validator } from '../core/schemas/validate.ts';
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { ChannelRulesCache } from './channel-rules-cache.ts';
 import { parseChatCommand, type ChatCommands } from './chat-commands.ts';
-import { moderatorRoomOf, roomOf, type ChatFanout } from './chat-fanout.ts';
+import { grantedRoomOf, moderatorRoomOf, roomOf, type ChatFanout } from './chat-fanout.ts';
 import type { ChatMetrics } from './chat-metrics.ts';
 import type { ChatStore } from './chat-store/chat-store.ts';
-import { anonymousIdentity, canModerate, ChatTokenError, type ChatIdentity, type ChatRole, type ChatTokenVerifier } from './chat-token.ts';
+import { anonymousIdentity, canModerate, ChatTokenError, roleOn, type ChatIdentity, type ChatRole, type ChatTokenVerifier } from './chat-token.ts';
 import type { MessageIntake } from './message-intake.ts';
 import { ModerationActionError, rememberRole, type ModeratorActions } from './moderator-actions.ts';
 import type { PromptFeedback } from './prompt-feedback.ts';
@@ -188,7 +188,9 @@ export function registerChatNamespace(deps: ChatNamespaceDeps): void {
 class ChatSession {
   readonly identity: ChatIdentity;
   private streamId: string | null = null;
-  private role: ChatRole | null = null;
+  private joinedRole: ChatRole | null = null;
+  /** Set when a staff grant, not the token, made this socket a moderator of its stream. */
+  private grant: { room: string; roleByToken: ChatRole | null } | null = null;
 
   constructor(
     private readonly socket: ChatSocket,
@@ -215,6 +217,15 @@ class ChatSession {
     );
   }
 
+  /**
+   * The role this socket acts with: the one it joined with, except that a grant's lasts only
+   * while the socket is in its grant room, which a revocation empties on every node.
+   */
+  private get role(): ChatRole | null {
+    if (this.grant && !this.socket.rooms.has(this.grant.room)) return this.grant.roleByToken;
+    return this.joinedRole;
+  }
+
   async join(payload: unknown): Promise<Ack<JoinAck>> {
     if (!joinValidator.check(payload)) return invalidPayload(joinValidator, payload);
     const { streamId } = payload;
@@ -224,31 +235,50 @@ class ChatSession {
     if (role === null && !settings.modes.anonymous_viewers) {
       return refusal('forbidden', `stream ${streamId} does not admit viewers without a role`);
     }
-    if (this.streamId !== null && this.streamId !== streamId) {
-      await this.socket.leave(roomOf(this.streamId));
-      await this.socket.leave(moderatorRoomOf(this.streamId));
-    }
-    await this.socket.join(roomOf(streamId));
-    if (canModerate(role)) await this.socket.join(moderatorRoomOf(streamId));
-    else await this.socket.leave(moderatorRoomOf(streamId));
+    await this.enterRooms(streamId, role);
     this.streamId = streamId;
-    this.role = role;
+    this.joinedRole = role;
+    const actingRole = this.role;
 
     const [history, sanction] = await Promise.all([
       store.recentHistory(streamId, chat.historySize),
-      role === null ? null : store.getSanction(streamId, this.identity.userId, Date.now()),
-      role === null ? undefined : rememberRole(liveState, streamId, this.identity.userId, role),
+      actingRole === null ? null : store.getSanction(streamId, this.identity.userId, Date.now()),
+      actingRole === null ? undefined : rememberRole(liveState, streamId, this.identity.userId, actingRole),
     ]);
     return {
       ok: true,
       streamId,
-      role: role ?? 'anonymous',
-      canChat: role !== null,
+      role: actingRole ?? 'anonymous',
+      canChat: actingRole !== null,
       history,
       modes: settings.modes,
       viewers: viewers.count(streamId),
       ...(sanction && { sanction: { kind: sanction.kind, until: sanction.until, reason: sanction.reason } }),
     };
+  }
+
+  /**
+   * Leaves the previous stream's rooms and enters this one's: its staff room for staff, and the
+   * grant room too when a grant rather than the token made the socket staff.
+   */
+  private async enterRooms(streamId: string, role: ChatRole | null): Promise<void> {
+    if (this.streamId !== null && this.streamId !== streamId) {
+      await this.socket.leave(roomOf(this.streamId));
+      await this.socket.leave(moderatorRoomOf(this.streamId));
+    }
+    if (this.grant) await this.socket.leave(this.grant.room);
+    const roleByToken = roleOn(this.identity, streamId);
+    this.grant = canModerate(role) && !canModerate(roleByToken) ? { room: grantedRoomOf(streamId, this.identity.userId), roleByToken } : null;
+    // In the grant room before the staff room, and the grant read again after: a revocation
+    // either finds the socket there or is seen by the second read.
+    if (this.grant) await this.socket.join(this.grant.room);
+    await this.socket.join(roomOf(streamId));
+    if (canModerate(role)) await this.socket.join(moderatorRoomOf(streamId));
+    else await this.socket.leave(moderatorRoomOf(streamId));
+    if (this.grant && !canModerate(await this.deps.actions.roleOf(this.identity, streamId))) {
+      await this.socket.leave(this.grant.room);
+      await this.socket.leave(moderatorRoomOf(streamId));
+    }
   }
 
   async message(payload: unknown): Promise<MessageAck> {
@@ -320,6 +350,11 @@ export function socketIoFanout(nsp: Namespace, onSettingsChanged: (streamId: str
     heldResolved: (streamId, event) => nsp.to(moderatorRoomOf(streamId)).emit('message:held:resolved', event),
     prompt: (streamId, event) => nsp.to(moderatorRoomOf(streamId)).emit('prompt', event),
     clip: (streamId, event) => nsp.to(moderatorRoomOf(streamId)).emit('clip', event),
+    staffRevoked: (streamId, userId) => {
+      const granted = grantedRoomOf(streamId, userId);
+      // Through the adapter, so the user's sockets on other nodes leave too.
+      nsp.in(granted).socketsLeave([moderatorRoomOf(streamId), granted]);
+    },
     status: (socketId, event) => nsp.to(socketId).emit('message:status', event),
     settingsChanged: (streamId) => {
       onSettingsChanged(streamId);

@@ -1,15 +1,19 @@
-import type { LiveState } from '../core/live-state/live-state.ts';
+import type { ChatStore } from './chat-store/chat-store.ts';
 import { roleOn, roleRank, type ChatIdentity, type ChatRole } from './chat-token.ts';
+
+/** Where a stream's staff is kept: the chat store, beside the bans it protects them from. */
+export type StaffRoster = Pick<ChatStore, 'grantStaff' | 'revokeStaff' | 'isStaff' | 'listStaff'>;
 
 /**
  * A stream's staff: the moderators its host or an admin granted (`mod:staff:add`,
- * `PUT /v1/chat/streams/:id/staff/:userId`), kept server-side in live state so every gateway node
- * and every action sees the same list. A grant lasts until it is revoked: unlike the role a user
- * last joined with, it does not lapse when the moderator stays away, so another moderator can
- * never sanction them. Anonymous readers are never staff.
+ * `PUT /v1/chat/streams/:id/staff/:userId`), kept server-side in the chat store, so every gateway
+ * node and every action sees the same list and a restart keeps it (embedded mode writes it to the
+ * chat state file with the bans). A grant lasts until it is revoked: unlike the role a user last
+ * joined with, it does not lapse when the moderator stays away, so another moderator can never
+ * sanction them. Anonymous readers are never staff.
  */
 export class StreamStaff {
-  constructor(private readonly liveState: LiveState) {}
+  constructor(private readonly roster: StaffRoster) {}
 
   /** The user's role on the stream: their token's, raised to moderator if the stream's staff includes them. */
   async roleOf(identity: ChatIdentity, streamId: string): Promise<ChatRole | null> {
@@ -19,21 +23,19 @@ export class StreamStaff {
   }
 
   isModerator(streamId: string, userId: string): Promise<boolean> {
-    return this.liveState.hasMember(staffKey(streamId), userId);
+    return this.roster.isStaff(streamId, userId);
   }
 
   grant(streamId: string, userId: string): Promise<void> {
-    return this.liveState.addMembers(staffKey(streamId), [userId]);
+    return this.roster.grantStaff(streamId, userId);
   }
 
   /** True if the user was staff. */
-  async revoke(streamId: string, userId: string): Promise<boolean> {
-    return (await this.liveState.removeMembers(staffKey(streamId), [userId])) > 0;
+  revoke(streamId: string, userId: string): Promise<boolean> {
+    return this.roster.revokeStaff(streamId, userId);
   }
 
   list(streamId: string): Promise<string[]> {
-    return this.liveState.members(staffKey(streamId));
+    return this.roster.listStaff(streamId);
   }
 }
-
-export const staffKey = (streamId: string) => `chat:staff:${streamId}`;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../core/config.ts';
 import { createChatTokenVerifier } from './chat-token.ts';
 import { mintTokenFromArgs, TokenCommandError } from './token-command.ts';
 
@@ -27,5 +28,10 @@ describe('livepulse token', () => {
 
   it('cannot mint without a shared secret', async () => {
     await expect(mintTokenFromArgs(['--sub', 'a'], { jwtSecret: undefined })).rejects.toThrow(/LIVEPULSE_JWT_SECRET/);
+  });
+
+  it('refuses to mint with the random secret that stands in for an unset one, which no server shares', async () => {
+    const configured = loadConfig({ LIVEPULSE_WRITE_KEYS: 'shop:wk_0123456789abcdef' }).auth;
+    await expect(mintTokenFromArgs(['--sub', 'a'], configured)).rejects.toThrow(/LIVEPULSE_JWT_SECRET is not set/);
   });
 });

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { Config } from '../core/config.ts';
+import { tokenSigningSecret, type Config } from '../core/config.ts';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from '../core/http/jwt-verifier.ts';
 import { CHAT_ROLES, mintChatToken, type ChatRole } from './chat-token.ts';
 
@@ -30,8 +30,12 @@ function epochSeconds(value: string): number {
 }
 
 /** `livepulse token …`: prints a signed chat token for development and tests. */
-export async function mintTokenFromArgs(args: string[], auth: Pick<Config['auth'], 'jwtSecret'> & Partial<Pick<Config['auth'], 'maxTokenLifetimeSeconds'>>): Promise<string> {
-  if (!auth.jwtSecret) throw new TokenCommandError('minting needs LIVEPULSE_JWT_SECRET (tokens for a JWKS setup come from its identity provider)');
+export async function mintTokenFromArgs(
+  args: string[],
+  auth: Pick<Config['auth'], 'jwtSecret'> & Partial<Pick<Config['auth'], 'jwksUrl' | 'randomSecrets' | 'maxTokenLifetimeSeconds'>>,
+): Promise<string> {
+  const signing = tokenSigningSecret(auth);
+  if ('problem' in signing) throw new TokenCommandError(signing.problem);
   const { values } = parseArgs({
     args,
     options: {
@@ -59,7 +63,7 @@ export async function mintTokenFromArgs(args: string[], auth: Pick<Config['auth'
   }
   const follows = Object.fromEntries(pairs(values.follow, 'follow').map(([stream, when]) => [stream, epochSeconds(when)]));
   return mintChatToken({
-    secret: auth.jwtSecret,
+    secret: signing.secret,
     sub: values.sub,
     name: values.name ?? values.sub,
     roles,

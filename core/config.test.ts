@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
+import { createApiTokenVerifier, mintApiToken } from './http/api-auth.ts';
 
 const realCredentials = {
   LIVEPULSE_WRITE_KEYS: 'shop:wk_0123456789abcdef',
@@ -158,9 +159,34 @@ describe('loadConfig', () => {
     expect(first.ivsWebhookSecret).not.toMatch(/dev-only/);
     expect(first.ivsWebhookSecret.length).toBeGreaterThanOrEqual(32);
     expect(first.ivsWebhookSecret).not.toBe(loadConfig(env).auth.ivsWebhookSecret);
-    expect(first.randomSecrets).toEqual(['LIVEPULSE_IVS_WEBHOOK_SECRET']);
+    expect(first.randomSecrets).toContain('LIVEPULSE_IVS_WEBHOOK_SECRET');
     expect(first.developmentCredentials.some((c) => c.startsWith('LIVEPULSE_IVS_WEBHOOK_SECRET'))).toBe(false);
     expect(loadConfig({}).auth.randomSecrets).toEqual([]);
+  });
+
+  it.each([
+    ['write keys', { LIVEPULSE_WRITE_KEYS: 'shop:wk_0123456789abcdef' }],
+    ['an IVS webhook secret', { LIVEPULSE_IVS_WEBHOOK_SECRET: 'ivs-secret-0123456789' }],
+    ['an IP hash secret', { LIVEPULSE_IP_HASH_SECRET: 'ip-hash-secret-0123' }],
+  ])('in embedded mode with %s set but no JWT secret, signs tokens with a random secret, not the public one', (_what, env) => {
+    const first = loadConfig(env).auth;
+    expect(first.jwtSecret).not.toBe(DEVELOPMENT_VALUES.LIVEPULSE_JWT_SECRET);
+    expect(first.jwtSecret!.length).toBeGreaterThanOrEqual(32);
+    expect(first.jwtSecret).not.toBe(loadConfig(env).auth.jwtSecret);
+    expect(first.randomSecrets).toContain('LIVEPULSE_JWT_SECRET');
+    expect(first.developmentCredentials.filter((c) => !c.startsWith('LIVEPULSE_WRITE_KEYS='))).toEqual([]);
+  });
+
+  it('refuses an admin token signed with the published development secret once a real write key is set', async () => {
+    const forged = await mintApiToken({ secret: DEVELOPMENT_VALUES.LIVEPULSE_JWT_SECRET, sub: 'attacker', role: 'admin', ttlSeconds: 600 });
+    await expect(createApiTokenVerifier(loadConfig({ LIVEPULSE_WRITE_KEYS: 'shop:wk_0123456789abcdef' }).auth).verify(forged)).rejects.toThrow();
+    expect(await createApiTokenVerifier(loadConfig({}).auth).verify(forged)).toMatchObject({ role: 'admin' });
+  });
+
+  it('keeps the JWT secret unset, not random, when tokens are verified with a JWKS URL', () => {
+    const auth = loadConfig({ LIVEPULSE_JWKS_URL: 'https://id.example/.well-known/jwks.json' }).auth;
+    expect(auth.jwtSecret).toBeUndefined();
+    expect(auth.randomSecrets).toEqual(['LIVEPULSE_IVS_WEBHOOK_SECRET']);
   });
 
   it('parses the allowed browser origins per property', () => {

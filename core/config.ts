@@ -87,6 +87,9 @@ const EnvSchema = z.object({
   BUS_MAX_BUFFERED_MESSAGES: positiveInt(100_000),
   EMBEDDED_BUS_PARTITIONS: positiveInt(4),
   EMBEDDED_BUS_MAX_RETAINED_MESSAGES: positiveInt(1_000_000),
+  // full: an acknowledged publish is fsynced (survives a power loss); normal: written, survives the process only.
+  EMBEDDED_BUS_SYNC: z.enum(['full', 'normal']).default('full'),
+  EMBEDDED_BUS_GROUP_RETENTION_MS: positiveInt(3_600_000),
   KAFKA_PRODUCERS: z.coerce.number().int().min(1).max(16).default(3),
   KAFKA_CONSUMER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
 
@@ -223,7 +226,17 @@ export interface Config {
   highlights: HighlightDetectorSettings;
   analytics: AnalyticsSettings;
   bus:
-    | { kind: 'embedded'; partitions: number; maxRetainedMessages: number; publish: PublishTuning }
+    | {
+        kind: 'embedded';
+        /** The log's SQLite file, in the data directory. */
+        path: string;
+        synchronous: 'full' | 'normal';
+        /** How long a consumer group without members holds back its topics' retention. */
+        groupRetentionMs: number;
+        partitions: number;
+        maxRetainedMessages: number;
+        publish: PublishTuning;
+      }
     | {
         kind: 'kafka';
         brokers: string[];
@@ -459,10 +472,12 @@ interface Credentials {
 
 /**
  * The credentials, checked. Distributed mode requires real ones and refuses the published
- * development values even when they are set explicitly. Embedded mode fills in development
- * values only for a development run, one where no credential is configured: once a real write
- * key, JWT secret or JWKS URL is set, a missing IVS webhook secret becomes a random one (the
- * webhook refuses every delivery) rather than the public development secret.
+ * development values even when they are set explicitly. Embedded mode fills in the development
+ * JWT and IVS webhook secrets only for a development run, one where no credential of the
+ * operator's own is set: once a real write key, JWT secret, JWKS URL, IVS webhook secret or IP
+ * hash secret is set, a missing JWT or IVS webhook secret becomes a random per-process one, which
+ * nobody outside can match (every token, every webhook delivery is refused), rather than the
+ * public development secret anyone could sign admin tokens with.
  */
 function resolveCredentials(e: z.infer<typeof EnvSchema>, distributed: boolean, problems: string[]): Credentials {
   const developmentCredentials: string[] = [];
@@ -491,36 +506,58 @@ function resolveCredentials(e: z.infer<typeof EnvSchema>, distributed: boolean, 
     developmentCredentials.push(`LIVEPULSE_WRITE_KEYS=demo:${DEV_WRITE_KEY}`);
   }
 
+  // Decided before any development value is filled in: only the operator's own values count.
+  const realCredentialSet =
+    writeKeys.some((wk) => wk.key !== DEV_WRITE_KEY) ||
+    [e.LIVEPULSE_JWT_SECRET, e.LIVEPULSE_IVS_WEBHOOK_SECRET].some((secret) => secret !== undefined && secret !== DEV_JWT_SECRET && secret !== DEV_IVS_WEBHOOK_SECRET) ||
+    e.LIVEPULSE_JWKS_URL !== undefined ||
+    e.LIVEPULSE_IP_HASH_SECRET !== undefined;
+  /** Distributed mode's problem, a random secret once real credentials are set, or else the development value. */
+  const missingSecret = (variable: string, developmentValue: string, problem: string): string | undefined => {
+    if (distributed) {
+      problems.push(problem);
+      return undefined;
+    }
+    if (realCredentialSet) {
+      randomSecrets.push(variable);
+      return randomBytes(32).toString('base64url');
+    }
+    developmentCredentials.push(`${variable}=${developmentValue}`);
+    return developmentValue;
+  };
+
   let jwtSecret = e.LIVEPULSE_JWT_SECRET;
   if (jwtSecret && jwtSecret.length < 32) problems.push('LIVEPULSE_JWT_SECRET: must be at least 32 characters');
   if (jwtSecret === DEV_JWT_SECRET) published('LIVEPULSE_JWT_SECRET', DEV_JWT_SECRET);
   placeholder('LIVEPULSE_JWT_SECRET', jwtSecret);
   if (!jwtSecret && !e.LIVEPULSE_JWKS_URL) {
-    if (distributed) problems.push('LIVEPULSE_JWT_SECRET or LIVEPULSE_JWKS_URL: one is required in distributed mode');
-    else {
-      jwtSecret = DEV_JWT_SECRET;
-      developmentCredentials.push(`LIVEPULSE_JWT_SECRET=${DEV_JWT_SECRET}`);
-    }
+    jwtSecret = missingSecret('LIVEPULSE_JWT_SECRET', DEV_JWT_SECRET, 'LIVEPULSE_JWT_SECRET or LIVEPULSE_JWKS_URL: one is required in distributed mode');
   }
 
-  const realCredentialSet = writeKeys.some((wk) => wk.key !== DEV_WRITE_KEY) || (jwtSecret !== undefined && jwtSecret !== DEV_JWT_SECRET) || e.LIVEPULSE_JWKS_URL !== undefined;
   let ivsWebhookSecret = e.LIVEPULSE_IVS_WEBHOOK_SECRET;
   if (ivsWebhookSecret && ivsWebhookSecret.length < 16) problems.push('LIVEPULSE_IVS_WEBHOOK_SECRET: must be at least 16 characters');
   if (ivsWebhookSecret === DEV_IVS_WEBHOOK_SECRET) published('LIVEPULSE_IVS_WEBHOOK_SECRET', DEV_IVS_WEBHOOK_SECRET);
   placeholder('LIVEPULSE_IVS_WEBHOOK_SECRET', ivsWebhookSecret);
   placeholder('LIVEPULSE_IP_HASH_SECRET', e.LIVEPULSE_IP_HASH_SECRET);
   if (!ivsWebhookSecret) {
-    if (distributed) problems.push('LIVEPULSE_IVS_WEBHOOK_SECRET: required in distributed mode (the header value of the EventBridge API destination)');
-    else if (realCredentialSet) {
-      ivsWebhookSecret = randomBytes(32).toString('base64url');
-      randomSecrets.push('LIVEPULSE_IVS_WEBHOOK_SECRET');
-    } else {
-      ivsWebhookSecret = DEV_IVS_WEBHOOK_SECRET;
-      developmentCredentials.push(`LIVEPULSE_IVS_WEBHOOK_SECRET=${DEV_IVS_WEBHOOK_SECRET}`);
-    }
+    ivsWebhookSecret = missingSecret('LIVEPULSE_IVS_WEBHOOK_SECRET', DEV_IVS_WEBHOOK_SECRET, 'LIVEPULSE_IVS_WEBHOOK_SECRET: required in distributed mode (the header value of the EventBridge API destination)');
   }
   // Unset only in distributed mode, where a problem is recorded and loadConfig throws.
   return { writeKeys, jwtSecret, ivsWebhookSecret: ivsWebhookSecret ?? '', developmentCredentials, randomSecrets };
+}
+
+/**
+ * The secret this process signs tokens with (`livepulse token`, `livepulse api-token`), or why it
+ * cannot sign tokens a server would accept: none is set, tokens come from a JWKS identity
+ * provider, or a random per-process secret stands in, which no other process shares.
+ */
+export function tokenSigningSecret(auth: Pick<Config['auth'], 'jwtSecret' | 'jwksUrl'> & Partial<Pick<Config['auth'], 'randomSecrets'>>): { secret: string } | { problem: string } {
+  if (auth.jwtSecret && auth.randomSecrets?.includes('LIVEPULSE_JWT_SECRET')) {
+    return { problem: 'LIVEPULSE_JWT_SECRET is not set, and other credentials are, so the server signs with a random secret of its own: set LIVEPULSE_JWT_SECRET for the server and for this command' };
+  }
+  if (auth.jwtSecret) return { secret: auth.jwtSecret };
+  if (auth.jwksUrl) return { problem: 'this server verifies tokens with LIVEPULSE_JWKS_URL: get tokens from that identity provider (minting needs LIVEPULSE_JWT_SECRET)' };
+  return { problem: 'minting needs LIVEPULSE_JWT_SECRET' };
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -646,7 +683,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           producers: e.KAFKA_PRODUCERS,
           consumerSessionTimeoutMs: e.KAFKA_CONSUMER_SESSION_TIMEOUT_MS,
         }
-      : { kind: 'embedded', partitions: e.EMBEDDED_BUS_PARTITIONS, maxRetainedMessages: e.EMBEDDED_BUS_MAX_RETAINED_MESSAGES, publish },
+      : {
+          kind: 'embedded',
+          path: join(dataDir, 'bus', 'log.sqlite'),
+          synchronous: e.EMBEDDED_BUS_SYNC,
+          groupRetentionMs: e.EMBEDDED_BUS_GROUP_RETENTION_MS,
+          partitions: e.EMBEDDED_BUS_PARTITIONS,
+          maxRetainedMessages: e.EMBEDDED_BUS_MAX_RETAINED_MESSAGES,
+          publish,
+        },
     analyticsStore: e.CLICKHOUSE_URL
       ? { kind: 'clickhouse', url: e.CLICKHOUSE_URL, username: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE }
       : { kind: 'chdb', path: join(dataDir, 'chdb'), database: e.CLICKHOUSE_DATABASE },

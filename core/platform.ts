@@ -48,9 +48,15 @@ export interface RunningPlatform {
   stop(): Promise<void>;
 }
 
+/** What a random per-process secret (see resolveCredentials) means for the people using the server. */
+const RANDOM_SECRET_EFFECTS = new Map([
+  ['LIVEPULSE_JWT_SECRET', 'every chat and API token is refused (chat is read-only for anonymous readers, the query API and live board answer 401) and livepulse token / api-token refuse to mint'],
+  ['LIVEPULSE_IVS_WEBHOOK_SECRET', '/v1/ivs/events refuses every delivery'],
+]);
+
 function printDevelopmentCredentials(config: Config, logger: Logger): void {
-  if (config.auth.randomSecrets.length > 0) {
-    logger.warn({ secrets: config.auth.randomSecrets }, 'secrets not set while other credentials are: random values stand in, so /v1/ivs/events refuses every delivery until LIVEPULSE_IVS_WEBHOOK_SECRET is set');
+  for (const secret of config.auth.randomSecrets) {
+    logger.warn({ secret }, `${secret} is not set while other credentials are: a random per-process value stands in for the public development one, so ${RANDOM_SECRET_EFFECTS.get(secret) ?? 'nothing from outside matches it'} until it is set`);
   }
   if (config.auth.developmentCredentials.length === 0) return;
   const banner = [

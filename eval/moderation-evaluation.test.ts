@@ -5,7 +5,7 @@ import { OpenAiModerationClassifier } from '../stream-processors/moderation/open
 import { OpenAiTestServer } from '../test/fixtures/openai-test-server.ts';
 import { CsvColumnError, labeledCsv } from './labeled-datasets.ts';
 import { evaluate } from './moderation.eval.ts';
-import { combinedWithAi, figures } from './moderation-layers.ts';
+import { combinedWithAi, figures, localFlags } from './moderation-layers.ts';
 
 const CSV = [
   'message,verdict,kind',
@@ -51,6 +51,20 @@ describe('figures and the local + AI combination', () => {
     ['delivered, AI flags: removed', outcome('allow', []), true, true],
   ])('%s', (_name, local, ai, flagged) => {
     expect(combinedWithAi(local, ai)).toBe(flagged);
+  });
+});
+
+describe('localFlags', () => {
+  it.each([
+    // Held in chat by the channel's content filters, but no verdict of hate.
+    ['they sell dildos at that shop', false],
+    ['the rape trial starts on monday', false],
+    // Slurs, threats and implicit hate are.
+    ['kikes', true],
+    ['i will kill you', true],
+    ['we should wipe them all out', true],
+  ])('%j is a hate verdict of the combined local layer: %s', (text, flagged) => {
+    expect(localFlags([{ text, positive: flagged, category: 'c' }]).flags.local).toEqual([flagged]);
   });
 });
 

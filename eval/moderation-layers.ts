@@ -2,13 +2,16 @@ import { applyPolicyPatch, defaultChannelSettings } from '../core/moderation/cha
 import { committedHateClassifier } from '../core/moderation/classifier/hate-classifier.ts';
 import { aiCanClear } from '../core/moderation/findings.ts';
 import { ChatModerator, compileChannelRules, type ModerationOutcome } from '../core/moderation/moderate-message.ts';
+import { decide } from '../core/moderation/policy.ts';
 import type { ContentClassifier } from '../stream-processors/moderation/content-classifier.ts';
 
 /**
  * Each moderation layer's verdict on labelled texts, alone and combined, and the figures that
  * eval:moderation reports: recall on the positive (hateful) rows, false-positive rate on the
- * negative ones, precision, overall and per category. "Flagged" is anything a viewer would not
- * see at once (held or blocked) at the default policy with the spam filters off: spam is not hate.
+ * negative ones, precision, overall and per category. "Flagged" is a hate verdict: held or
+ * blocked at the default policy by a finding in the hate sense (`HATE_VERDICT_RULES`). A message
+ * the channel's sexual-content, profanity, insult or spam filters hold is held in chat all the
+ * same, but that is the channel's content filter, not a verdict that the message is hateful.
  */
 
 export const LOCAL_LAYERS = ['rules', 'classifier', 'local'] as const;
@@ -30,24 +33,42 @@ export interface LayerFigures {
   precision: number;
 }
 
-const HATE_RULES = (() => {
+/** The default channel policy with the spam filters off: the policy every layer is measured at. */
+export const EVALUATED_RULES = (() => {
   const settings = defaultChannelSettings({ anonymousViewers: true });
   return compileChannelRules({ ...settings, policy: applyPolicyPatch(settings.policy, { levels: { spam: 0 } }) }, [], 0);
 })();
 
-const rulesOnly = new ChatModerator(undefined, null);
-const local = new ChatModerator();
+/**
+ * The findings that say a message is hateful: any identity finding (slurs, dehumanisation,
+ * derogation, the classifier) and threats or death wishes, against a group or a person. Not
+ * sexual words, swearing, personal insults ("you idiot"), a violent word on its own ("rape" in a
+ * news post) or spam: a channel filters those, but they are no verdict of hate.
+ */
+export const HATE_VERDICT_RULES = /^(?:identity\.|aggression\.(?:threat|targeted_threat|death_wish|self_harm)$)/;
 
-/** The three local layers' flags on every row: the rules alone, the classifier alone, and both as the gateway runs them. */
+/** The outcome as a hate verdict: the policy's decision on the hate findings alone. */
+export function hateVerdict(outcome: ModerationOutcome): ModerationOutcome {
+  const { decision, deciding } = decide(outcome.findings.filter((f) => HATE_VERDICT_RULES.test(f.rule)), EVALUATED_RULES.levels);
+  return { ...outcome, decision, deciding };
+}
+
+
+/**
+ * The three local layers' hate verdicts on every row: the rules alone, the classifier alone, and
+ * both as the gateway runs them; the outcomes are hate verdicts too.
+ */
 export function localFlags(rows: readonly EvaluatedRow[]): { flags: Record<(typeof LOCAL_LAYERS)[number], boolean[]>; outcomes: ModerationOutcome[] } {
   const classifier = committedHateClassifier();
+  const rulesOnly = new ChatModerator(undefined, null);
+  const local = new ChatModerator(undefined, classifier);
   const flags = { rules: [] as boolean[], classifier: [] as boolean[], local: [] as boolean[] };
   const outcomes: ModerationOutcome[] = [];
   for (const row of rows) {
-    const outcome = local.moderate(row.text, HATE_RULES);
+    const outcome = hateVerdict(local.moderate(row.text, EVALUATED_RULES));
     outcomes.push(outcome);
     flags.local.push(outcome.decision !== 'allow');
-    flags.rules.push(rulesOnly.moderate(row.text, HATE_RULES).decision !== 'allow');
+    flags.rules.push(hateVerdict(rulesOnly.moderate(row.text, EVALUATED_RULES)).decision !== 'allow');
     flags.classifier.push(classifier.flags(outcome.folded));
   }
   return { flags, outcomes };

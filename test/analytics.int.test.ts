@@ -15,6 +15,7 @@ import { countViewSummaries, expectAnalyticsToMatchTruth } from './analytics-tru
 import { startSnowflakeTestServer, type SnowflakeTestServer } from './fixtures/snowflake-server.ts';
 import { LivepulseProcess } from './livepulse-process.ts';
 import { testServices } from './services.ts';
+import { analyticsSettingsEnvironment } from './process-environment.ts';
 import { waitFor, waitForProgress } from './wait-for.ts';
 
 /**
@@ -37,7 +38,7 @@ const settings: AnalyticsSettings = {
   idleAdvanceMs: 1_000,
   maxViewsPerPartition: 100_000,
 };
-const WRITE_KEY = 'lp_dev_write_key';
+const WRITE_KEY = 'e2e_write_key_0123456789';
 const PARTITIONS = 4;
 
 describe('viewer analytics end to end: collector, Kafka, processor and sinks under SIGKILL', () => {
@@ -75,14 +76,7 @@ describe('viewer analytics end to end: collector, Kafka, processor and sinks und
       SNOWFLAKE_PASSWORD: snowflake.settings.password,
       SNOWFLAKE_ACCESS_URL: snowflake.settings.accessUrl!,
       LOG_LEVEL: 'warn',
-      ANALYTICS_WINDOW_MS: String(settings.windowMs),
-      ANALYTICS_ALLOWED_LATENESS_MS: String(settings.allowedLatenessMs),
-      ANALYTICS_VIEW_INACTIVE_MS: String(settings.inactiveAfterMs),
-      ANALYTICS_VIEW_END_SILENCE_MS: String(settings.endAfterSilenceMs),
-      ANALYTICS_PAUSED_VIEW_END_MS: String(settings.pausedEndAfterMs),
-      ANALYTICS_MAX_REBUFFER_MS: String(settings.maxRebufferMs),
-      ANALYTICS_EMIT_INTERVAL_MS: String(settings.emitIntervalMs),
-      ANALYTICS_IDLE_ADVANCE_MS: String(settings.idleAdvanceMs),
+      ...analyticsSettingsEnvironment(settings),
     };
     for (const service of ['ingest-api', 'viewer-analytics', 'clickhouse-sink', 'snowflake-sink']) processes.push(new LivepulseProcess(service, env));
     await Promise.all(processes.map((p) => p.start()));

@@ -9,6 +9,7 @@ import { createAnalyticsStore, type AnalyticsStore } from '../core/analytics-sto
 import { loadConfig } from '../core/config.ts';
 import { LocalObjectStore } from '../core/object-store/local-object-store.ts';
 import { peakConcurrencyByMinute } from '../stream-processors/viewer-analytics/metric-queries.ts';
+import { embeddedEnvironment } from './process-environment.ts';
 
 /**
  * `livepulse demo` as a newcomer runs it: one process in embedded mode (its own data directory
@@ -17,12 +18,9 @@ import { peakConcurrencyByMinute } from '../stream-processors/viewer-analytics/m
  * viewers, removed the scripted abuse with the reasons in the audit log, fired a highlight on the
  * hype spike, sent the host prompts, and produced a clip ffprobe accepts.
  */
-const DISTRIBUTED_OR_PROCESS_SETTINGS = /^(KAFKA_|CLICKHOUSE_|REDIS_|S3_|OPENAI_|SNOWFLAKE_|LIVEPULSE_|PORT$|HOST$|CLIP_|HIGHLIGHT_|CHAT_|ANALYTICS_)/;
-
 function demoEnvironment(dataDir: string): Record<string, string> {
-  const env = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !DISTRIBUTED_OR_PROCESS_SETTINGS.test(entry[0])));
   // Light media settings: the machine running the tests is shared, and the stream must keep up with real time.
-  return { ...env, LIVEPULSE_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', CLIP_X264_PRESET: 'ultrafast', CLIP_VERTICAL_SIZE: '180x320' };
+  return embeddedEnvironment(dataDir, { PORT: '0', LOG_LEVEL: 'info', CLIP_X264_PRESET: 'ultrafast', CLIP_VERTICAL_SIZE: '180x320' });
 }
 
 interface DemoRun {

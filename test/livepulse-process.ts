@@ -30,14 +30,19 @@ export class LivepulseProcess {
   readonly unexpectedExits: string[] = [];
   private stopping = false;
 
+  private port: number | null = null;
+
+  /** `samePort`: every restart listens where the first start did, as a deployment's address stays (clients retry meanwhile). */
   constructor(
     readonly name: string,
     private readonly env: Record<string, string>,
     readonly services: string[] = [name],
+    private readonly options: { samePort?: boolean } = {},
   ) {}
 
   async start(): Promise<void> {
-    const port = await freePort();
+    const port = (this.options.samePort ? this.port : null) ?? (await freePort());
+    this.port = port;
     // A fresh output: "listening on" from the previous run must not count for this one.
     this.output = '';
     this.partialLine = '';

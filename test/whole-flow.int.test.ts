@@ -35,6 +35,7 @@ import { OpenAiTestServer } from './fixtures/openai-test-server.ts';
 import { LivepulseProcess } from './livepulse-process.ts';
 import { testServices } from './services.ts';
 import { waitFor } from './wait-for.ts';
+import { analyticsSettingsEnvironment } from './process-environment.ts';
 
 /**
  * The whole flow, as deployed, on the distributed adapters and real services: a synthetic live
@@ -157,14 +158,7 @@ describe('the whole flow on real services, with a processor, the broker and a cl
       HOST_PROMPTS_INTERVAL_MS: '10000',
       HOST_PROMPTS_MIN_MESSAGES: '3',
       LOG_LEVEL: 'warn',
-      ANALYTICS_WINDOW_MS: String(settings.windowMs),
-      ANALYTICS_ALLOWED_LATENESS_MS: String(settings.allowedLatenessMs),
-      ANALYTICS_VIEW_INACTIVE_MS: String(settings.inactiveAfterMs),
-      ANALYTICS_VIEW_END_SILENCE_MS: String(settings.endAfterSilenceMs),
-      ANALYTICS_PAUSED_VIEW_END_MS: String(settings.pausedEndAfterMs),
-      ANALYTICS_MAX_REBUFFER_MS: String(settings.maxRebufferMs),
-      ANALYTICS_EMIT_INTERVAL_MS: String(settings.emitIntervalMs),
-      ANALYTICS_IDLE_ADVANCE_MS: String(settings.idleAdvanceMs),
+      ...analyticsSettingsEnvironment(settings),
     };
     front = new LivepulseProcess('front', env, ['ingest-api', 'chat-gateway']);
     processor = new LivepulseProcess('viewer-analytics', env);

@@ -24,6 +24,14 @@ describe('train:moderation', () => {
     expect(bytes.equals(committed), 'hate-model.bin is stale: run npm run train:moderation and commit it').toBe(true);
   }, TRAINING_TIMEOUT_MS);
 
+  it('sets the threshold so the rules and the classifier together keep to the validation budget', async () => {
+    const { header } = decodeModel(await readFile(HATE_MODEL_FILE));
+    const withRules = header.about.validationWithRules as { fpr: number; recall: number };
+    expect(withRules.fpr).toBeLessThanOrEqual(DEFAULT_TRAINING.validationMaxFpr);
+    // The lowest such threshold: the budget is spent, not left over.
+    expect(withRules.fpr).toBeGreaterThan(DEFAULT_TRAINING.validationMaxFpr - 0.005);
+  });
+
   it('gives a different model for a different seed, and the same one again for the same seed', async () => {
     const quick = { ...DEFAULT_TRAINING, epochs: 1, limit: 2_000 };
     const a = await trainHateModel(dataDir, quick, corpus);

@@ -95,6 +95,18 @@ export function describeChatStoreContract(name: string, make: () => Promise<Chat
       expect((await store.listTerms(stream)).map((t) => t.id)).toEqual(['t2']);
     });
 
+    it("keeps a stream's staff: grants, revocations and the sorted list, whatever the user ids", async () => {
+      expect(await store.listStaff(stream)).toEqual([]);
+      for (const userId of ['zoe', 'ann', 'constructor', '__proto__', 'ann']) await store.grantStaff(stream, userId);
+      expect(await store.listStaff(stream)).toEqual(['__proto__', 'ann', 'constructor', 'zoe']);
+      expect([await store.isStaff(stream, 'ann'), await store.isStaff(stream, '__proto__'), await store.isStaff(stream, 'toString'), await store.isStaff(`${stream}-other`, 'ann')]).toEqual([true, true, false, false]);
+      expect(await store.revokeStaff(stream, 'ann')).toBe(true);
+      expect(await store.revokeStaff(stream, 'ann')).toBe(false);
+      expect(await store.revokeStaff(`${stream}-other`, 'zoe')).toBe(false);
+      expect(await store.isStaff(stream, 'ann')).toBe(false);
+      expect(await store.listStaff(stream)).toEqual(['__proto__', 'constructor', 'zoe']);
+    });
+
     it('hands a held message to exactly one taker', async () => {
       await store.putHeld(stream, held('h1', Date.now() + 60_000));
       await store.putHeld(stream, held('h2', Date.now() + 60_000));

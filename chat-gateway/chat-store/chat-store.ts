@@ -4,11 +4,12 @@ import type { ChatMessageView } from '../protocol.ts';
 
 /**
  * The gateway's own state, shared by every gateway node: recent history per stream, bans and
- * timeouts, channel settings and terms, and messages held for review. Live state (core) has only
- * keys and counters; this needs lists, maps and atomic take-once, so it is a port of its own with
- * the same two adapters. Memory (embedded mode) keeps bans, timeouts, settings and terms in a file
- * under the data directory so they survive a restart; Redis (distributed mode) is itself the
- * durable copy every node reads. Every moderator action is also audited on `chat.verdicts` and in
+ * timeouts, the stream's staff (moderators its host or an admin granted), channel settings and
+ * terms, and messages held for review. Live state (core) has only keys and counters; this needs
+ * lists, maps and atomic take-once, so it is a port of its own with the same two adapters. Memory
+ * (embedded mode) keeps bans, timeouts, staff, settings and terms in a file under the data
+ * directory so they survive a restart; Redis (distributed mode) is itself the durable copy every
+ * node reads. Every moderator action is also audited on `chat.verdicts` and in
  * ClickHouse, but the gateway never has to replay that to know who is banned.
  */
 
@@ -51,6 +52,14 @@ export interface ChatStore {
   /** True if there was one to lift. */
   deleteSanction(streamId: string, userId: string): Promise<boolean>;
   listSanctions(streamId: string, now: number): Promise<Sanction[]>;
+
+  /** Makes the user one of the stream's staff (a moderator); granting twice is one grant. */
+  grantStaff(streamId: string, userId: string): Promise<void>;
+  /** True if the user was staff. */
+  revokeStaff(streamId: string, userId: string): Promise<boolean>;
+  isStaff(streamId: string, userId: string): Promise<boolean>;
+  /** The stream's staff, sorted. */
+  listStaff(streamId: string): Promise<string[]>;
 
   getSettings(streamId: string): Promise<ChannelSettings | null>;
   /**

@@ -19,7 +19,7 @@ describe('MemoryChatStore persistence', () => {
     await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
-  it('brings bans, live timeouts, settings and terms back after a restart, not history or held messages', async () => {
+  it('brings bans, live timeouts, settings, terms and staff back after a restart, not history or held messages', async () => {
     const path = await stateFile();
     const now = Date.now();
     const first = await MemoryChatStore.open(path);
@@ -29,6 +29,9 @@ describe('MemoryChatStore persistence', () => {
     await first.updateSettings('s1', defaultChannelSettings({ anonymousViewers: true }), (s) => ({ ...s, modes: { ...s.modes, emote_only: true } }));
     await first.putTerm('s1', { id: 't1', kind: 'blocked', text: 'spoiler*', action: 'block', created_by: 'mod', created_at: now }, 10);
     await first.appendHistory('s1', { id: 'm1', streamId: 's1', userId: 'u', name: 'u', text: 'hi', sentAt: now }, 10);
+    await first.grantStaff('s1', 'helper');
+    await first.grantStaff('s1', 'former');
+    await first.revokeStaff('s1', 'former');
     await first.close();
     await new Promise((resolve) => setTimeout(resolve, 60));
 
@@ -39,6 +42,7 @@ describe('MemoryChatStore persistence', () => {
     expect((await second.getSettings('s1'))?.modes.emote_only).toBe(true);
     expect((await second.listTerms('s1')).map((t) => t.text)).toEqual(['spoiler*']);
     expect(await second.recentHistory('s1', 10)).toEqual([]);
+    expect(await second.listStaff('s1')).toEqual(['helper']);
     expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ format: 1 });
   });
 
@@ -46,9 +50,24 @@ describe('MemoryChatStore persistence', () => {
     const path = await stateFile();
     const first = await MemoryChatStore.open(path);
     await first.putSanction('s1', { kind: 'ban', user_id: 'x', until: null, reason: 'r', by: 'm', at: Date.now() });
+    await first.close();
     await writeFile(path, '{"format":1,"streams":');
     await expect(MemoryChatStore.open(path)).rejects.toThrow(ChatStateFileError);
     await writeFile(path, '{"format":99}');
     await expect(MemoryChatStore.open(path)).rejects.toThrow(/unknown format/);
+  });
+
+  it('is one store per state file in a process, as the gateway and the clip route share it, until every opener closed it', async () => {
+    const path = await stateFile();
+    const gateway = await MemoryChatStore.open(path);
+    const clipRoute = await MemoryChatStore.open(path);
+    await gateway.grantStaff('s1', 'helper');
+    expect(await clipRoute.isStaff('s1', 'helper')).toBe(true);
+    await gateway.close();
+    await clipRoute.revokeStaff('s1', 'helper');
+    await clipRoute.close();
+    const reopened = await MemoryChatStore.open(path);
+    expect(await reopened.listStaff('s1')).toEqual([]);
+    await reopened.close();
   });
 });

@@ -1,5 +1,5 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { ChannelSettings } from '../../core/moderation/channel-settings.ts';
 import type { ChannelTerm } from '../../core/moderation/term-rules.ts';
 import type { ChatMessageView } from '../protocol.ts';
@@ -8,12 +8,15 @@ import { activeSanction, HELD_RETENTION_MS, type ChatStore, type HeldMessage, ty
 /** Maps, not plain objects: user and term ids are clients' choice, and `__proto__` is a valid id. */
 interface DurableStreamState {
   sanctions: Map<string, Sanction>;
+  staff: Set<string>;
   settings: ChannelSettings | null;
   terms: Map<string, ChannelTerm>;
 }
 
 interface StreamStateRecord {
   sanctions?: Record<string, Sanction>;
+  /** Added after format 1 was first written; a file without it has no staff. */
+  staff?: string[];
   settings?: ChannelSettings | null;
   terms?: Record<string, ChannelTerm>;
 }
@@ -29,14 +32,21 @@ export class ChatStateFileError extends Error {
     reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`chat state file ${path} cannot be read: ${reason}; fix or move it away (bans and settings live there)`, options);
+    super(`chat state file ${path} cannot be read: ${reason}; fix or move it away (bans, staff and settings live there)`, options);
     this.name = 'ChatStateFileError';
   }
 }
 
 /**
- * The embedded-mode chat store: one process, in memory. Bans, timeouts, settings and terms are
- * also written to a JSON file (atomically: temp file, then rename) before a change resolves, and
+ * The stores open in this process, by state file: the services of one process (the gateway, the
+ * highlight detector's clip route) share one, since two copies of one file would each overwrite
+ * the other's changes and never see them.
+ */
+const openStores = new Map<string, { store: Promise<MemoryChatStore>; users: number }>();
+
+/**
+ * The embedded-mode chat store: one process, in memory. Bans, timeouts, staff, settings and terms
+ * are also written to a JSON file (atomically: temp file, then rename) before a change resolves, and
  * read back at start, so they survive a restart. History and held messages are in memory only:
  * a restart drops the sockets that were waiting on them anyway.
  */
@@ -49,11 +59,26 @@ export class MemoryChatStore implements ChatStore {
 
   private constructor(private readonly statePath: string | undefined) {}
 
-  /** Opens the store, loading `statePath` when given and present. */
+  /**
+   * Opens the store, loading `statePath` when given and present. Opening a file this process
+   * already has open returns the same store, until every opener closed it.
+   */
   static async open(statePath?: string): Promise<MemoryChatStore> {
-    const store = new MemoryChatStore(statePath);
-    if (statePath) await store.load(statePath);
-    return store;
+    if (!statePath) return new MemoryChatStore(undefined);
+    const path = resolve(statePath);
+    let entry = openStores.get(path);
+    if (!entry) {
+      const store = new MemoryChatStore(path);
+      entry = { store: store.load(path).then(() => store), users: 0 };
+      openStores.set(path, entry);
+    }
+    entry.users++;
+    try {
+      return await entry.store;
+    } catch (error) {
+      if (openStores.get(path) === entry) openStores.delete(path);
+      throw error;
+    }
   }
 
   async appendHistory(streamId: string, message: ChatMessageView, keep: number): Promise<void> {
@@ -92,6 +117,27 @@ export class MemoryChatStore implements ChatStore {
 
   async listSanctions(streamId: string, now: number): Promise<Sanction[]> {
     return [...(this.durable.get(streamId)?.sanctions.values() ?? [])].filter((s) => activeSanction(s, now));
+  }
+
+  async grantStaff(streamId: string, userId: string): Promise<void> {
+    const staff = this.stream(streamId).staff;
+    if (staff.has(userId)) return;
+    staff.add(userId);
+    await this.persist();
+  }
+
+  async revokeStaff(streamId: string, userId: string): Promise<boolean> {
+    if (!this.durable.get(streamId)?.staff.delete(userId)) return false;
+    await this.persist();
+    return true;
+  }
+
+  async isStaff(streamId: string, userId: string): Promise<boolean> {
+    return this.durable.get(streamId)?.staff.has(userId) ?? false;
+  }
+
+  async listStaff(streamId: string): Promise<string[]> {
+    return [...(this.durable.get(streamId)?.staff ?? [])].sort();
   }
 
   async getSettings(streamId: string): Promise<ChannelSettings | null> {
@@ -152,12 +198,14 @@ export class MemoryChatStore implements ChatStore {
 
   async close(): Promise<void> {
     await this.writing;
+    const entry = this.statePath === undefined ? undefined : openStores.get(this.statePath);
+    if (entry && --entry.users === 0) openStores.delete(this.statePath!);
   }
 
   private stream(streamId: string): DurableStreamState {
     let state = this.durable.get(streamId);
     if (!state) {
-      state = { sanctions: new Map(), settings: null, terms: new Map() };
+      state = { sanctions: new Map(), staff: new Set(), settings: null, terms: new Map() };
       this.durable.set(streamId, state);
     }
     return state;
@@ -183,7 +231,7 @@ export class MemoryChatStore implements ChatStore {
     const now = Date.now();
     for (const [streamId, state] of Object.entries(parsed.streams)) {
       const sanctions = new Map(Object.entries(state.sanctions ?? {}).filter(([, s]) => activeSanction(s, now)));
-      this.durable.set(streamId, { sanctions, settings: state.settings ?? null, terms: new Map(Object.entries(state.terms ?? {})) });
+      this.durable.set(streamId, { sanctions, staff: new Set(state.staff ?? []), settings: state.settings ?? null, terms: new Map(Object.entries(state.terms ?? {})) });
     }
   }
 
@@ -194,7 +242,7 @@ export class MemoryChatStore implements ChatStore {
     // Object.fromEntries defines own properties, so a `__proto__` id is written like any other.
     const streams = [...this.durable].map(([streamId, state]): [string, StreamStateRecord] => [
       streamId,
-      { sanctions: Object.fromEntries(state.sanctions), settings: state.settings, terms: Object.fromEntries(state.terms) },
+      { sanctions: Object.fromEntries(state.sanctions), staff: [...state.staff], settings: state.settings, terms: Object.fromEntries(state.terms) },
     ]);
     const snapshot: StateFile = { format: 1, streams: Object.fromEntries(streams) };
     const text = JSON.stringify(snapshot);

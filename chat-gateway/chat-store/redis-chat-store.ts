@@ -12,6 +12,7 @@ import { activeSanction, HELD_RETENTION_MS, type ChatStore, type HeldMessage, ty
  *
  *   …:{s}:history    list of message JSON, newest first, trimmed
  *   …:{s}:sanctions  hash user id → sanction JSON
+ *   …:{s}:staff      set of user ids granted moderator
  *   …:{s}:settings   hash { v: version, doc: settings JSON }
  *   …:{s}:terms      hash term id → term JSON
  *   …:{s}:held       sorted set of held message ids by deadline; …:{s}:held:<id> the message, with a TTL
@@ -144,6 +145,22 @@ export class RedisChatStore implements ChatStore {
     return Object.values(all)
       .map((raw) => JSON.parse(raw) as Sanction)
       .filter((s) => activeSanction(s, now));
+  }
+
+  async grantStaff(streamId: string, userId: string): Promise<void> {
+    await this.redis.sadd(this.key(streamId, 'staff'), userId);
+  }
+
+  async revokeStaff(streamId: string, userId: string): Promise<boolean> {
+    return (await this.redis.srem(this.key(streamId, 'staff'), userId)) > 0;
+  }
+
+  async isStaff(streamId: string, userId: string): Promise<boolean> {
+    return (await this.redis.sismember(this.key(streamId, 'staff'), userId)) === 1;
+  }
+
+  async listStaff(streamId: string): Promise<string[]> {
+    return (await this.redis.smembers(this.key(streamId, 'staff'))).sort();
   }
 
   async getSettings(streamId: string): Promise<ChannelSettings | null> {

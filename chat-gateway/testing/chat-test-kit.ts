@@ -98,6 +98,22 @@ export class ChatClient {
     return this.request<{ status: string; id?: string; reason?: string; detail?: string; retryAfterMs?: number; expiresAt?: number }>('message', { text, clientMessageId });
   }
 
+  /** Sends a message the inline heuristics hold for review (a link will do) and returns its id. */
+  async sendHeld(text: string): Promise<string> {
+    const ack = await this.send(text);
+    if (ack.status !== 'held') throw new Error(`expected ${JSON.stringify(text)} to be held, got ${JSON.stringify(ack)}`);
+    return ack.id!;
+  }
+
+  /** The ids of the held messages this (staff) client was shown. */
+  heldIds(): string[] {
+    return this.events<{ message: { id: string } }>('message:held').map((h) => h.message.id);
+  }
+
+  waitForHeld(messageId: string): Promise<unknown> {
+    return this.waitForEvent('message:held', (h: { message: { id: string } }) => h.message.id === messageId);
+  }
+
   events<T = Record<string, unknown>>(event: string): T[] {
     return this.received.filter((r) => r.event === event).map((r) => r.payload as T);
   }

@@ -9,11 +9,17 @@ import { partitionForKey } from './partitioner.ts';
  * The behaviour every bus adapter must have. Run against the embedded log and a real Kafka
  * broker alike (core/bus/bus.int.test.ts); domain code may rely on exactly this.
  */
-export function describeBusContract(name: string, createBus: (publish?: Partial<LingerTuning>) => Bus): void {
+export interface BusFactoryOptions {
+  publish?: Partial<LingerTuning>;
+  /** A bus on the same log as the last one this test made (closed by then): Kafka's same cluster, the embedded log's same file. */
+  sameLog?: boolean;
+}
+
+export function describeBusContract(name: string, createBus: (options: BusFactoryOptions) => Bus): void {
   describe(`bus contract: ${name}`, () => {
     const opened: Bus[] = [];
-    const open = (publish?: Partial<LingerTuning>) => {
-      const bus = createBus(publish);
+    const open = (publish?: Partial<LingerTuning>, sameLog = false) => {
+      const bus = createBus({ publish, sameLog });
       opened.push(bus);
       return bus;
     };
@@ -224,6 +230,43 @@ export function describeBusContract(name: string, createBus: (publish?: Partial<
       const second = await consume(bus, { groupId, topics: [topic], commit: 'manual' });
       await waitFor('the second member to read from the commit', () => second.received.length >= 4);
       expect(second.received.map((m) => m.value.toString())).toEqual(['m2', 'm3', 'm4', 'm5']);
+    });
+
+    it('keeps acknowledged records, committed offsets and the log id when the bus is closed and opened again on the same log', async () => {
+      const first = open();
+      const topic = await freshTopic(first);
+      const groupId = `g-${randomUUID()}`;
+      const partition = partitionForKey('one-key', PARTITIONS);
+      await first.publish(topic, Array.from({ length: 10 }, (_, i) => message('one-key', `m${i}`, { seq: String(i) })));
+      const reader = await consume(first, { groupId, topics: [topic], commit: 'manual' });
+      await waitFor('all 10', () => reader.received.length >= 10);
+      expect(await reader.subscription.commit(topic, partition, '6')).toBe(true);
+      const logId = await first.logId(topic);
+      await first.close();
+
+      const second = open(undefined, true);
+      expect(await second.logId(topic)).toBe(logId);
+      expect((await second.endOffsets(topic))[partition]).toBe(10);
+      expect((await second.committedOffsets(groupId, topic))[partition]).toBe(6);
+      const resumed = await consume(second, { groupId, topics: [topic] });
+      await waitFor('m6 to m9 from the commit', () => resumed.received.length >= 4);
+      expect(resumed.received.map((m) => [m.offset, m.value.toString(), m.headers.seq])).toEqual(
+        [6, 7, 8, 9].map((i) => [String(i), `m${i}`, String(i)]),
+      );
+      // Offsets go on from where the log was, never from 0 again.
+      await second.publish(topic, [message('one-key', 'm10')]);
+      await waitFor('m10', () => resumed.received.length >= 5);
+      expect(resumed.received.at(-1)!.offset).toBe('10');
+    });
+
+    it("names each topic's log with an id of its own that stays the same", async () => {
+      const bus = open();
+      const one = await freshTopic(bus);
+      const two = await freshTopic(bus);
+      const id = await bus.logId(one);
+      expect(id).toMatch(/\S{8,}/);
+      expect(await bus.logId(two)).not.toBe(id);
+      expect(await bus.logId(one)).toBe(id);
     });
 
     it('refuses a publish beyond its in-flight buffer instead of growing without bound', async () => {

@@ -1,24 +1,29 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { testServices } from '../../test/services.ts';
 import { Metrics } from '../metrics.ts';
-import { describeBusContract } from './bus.contract.ts';
+import { describeBusContract, type BusFactoryOptions } from './bus.contract.ts';
 import { withConsumerLagMetric } from './consumer-lag.ts';
 import { EmbeddedBus } from './embedded-bus.ts';
 import { KafkaBus } from './kafka-bus.ts';
 
 const tuning = { lingerMs: 5, maxBatchMessages: 500, maxBufferedMessages: 10_000 };
 
-describeBusContract(
-  'embedded',
-  (publish) => new EmbeddedBus({ defaultPartitions: 4, maxRetainedMessages: 100_000, publish: { ...tuning, ...publish }, retryBackoffMs: 20 }),
-);
+/** Each bus on a log file of its own, or on the previous one's when the test asks for the same log. */
+function embeddedLogPaths(): (sameLog: boolean | undefined) => string {
+  const dir = mkdtempSync(join(tmpdir(), 'livepulse-bus-contract-'));
+  let count = 0;
+  return (sameLog) => join(dir, `log-${sameLog ? count : ++count}.sqlite`);
+}
+const embeddedPath = embeddedLogPaths();
+const embedded = ({ publish, sameLog }: BusFactoryOptions) =>
+  new EmbeddedBus({ path: embeddedPath(sameLog), defaultPartitions: 4, maxRetainedMessages: 100_000, publish: { ...tuning, ...publish }, retryBackoffMs: 20 });
+
+describeBusContract('embedded', embedded);
 
 // The platform hands services the bus wrapped for its lag metric: the wrapper must keep the contract.
-describeBusContract('embedded with the consumer lag metric', (publish) =>
-  withConsumerLagMetric(
-    new EmbeddedBus({ defaultPartitions: 4, maxRetainedMessages: 100_000, publish: { ...tuning, ...publish }, retryBackoffMs: 20 }),
-    new Metrics(),
-  ),
-);
+describeBusContract('embedded with the consumer lag metric', (options) => withConsumerLagMetric(embedded(options), new Metrics()));
 
 // One producer, and several side by side: per-key order and the buffer bound must hold across them.
 for (const { name, producers } of [
@@ -27,7 +32,7 @@ for (const { name, producers } of [
 ]) {
   describeBusContract(
     name,
-    (publish) =>
+    ({ publish }) =>
       new KafkaBus({
         brokers: [testServices().kafkaBrokers],
         clientId: `bus-contract-${producers}`,

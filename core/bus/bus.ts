@@ -1,5 +1,5 @@
 /**
- * The bus port. Embedded: an in-process partitioned log. Distributed: Apache Kafka.
+ * The bus port. Embedded: an in-process partitioned log on local disk (SQLite). Distributed: Apache Kafka.
  * Semantics both adapters honour (and the contract suite checks): per-key ordering within a
  * topic, at-least-once delivery to each consumer group, offsets committed only after the batch
  * handler resolved, and partitions shared among the members of one group.
@@ -104,7 +104,8 @@ export interface Bus {
   /** Creates missing topics; existing ones are left as they are. */
   ensureTopics(topics: TopicSpec[]): Promise<void>;
   /**
-   * Resolves once every message is durably appended (acks=all on Kafka). Concurrent calls
+   * Resolves once every message is durably appended: acks=all on Kafka; embedded, committed to
+   * the log's SQLite file and fsynced (EMBEDDED_BUS_SYNC=full, the default). Concurrent calls
    * share producer batches within the linger window. Rejects with BusBackpressureError when
    * the in-flight buffer is full, and BusUnavailableError when the bus cannot be reached.
    */
@@ -114,6 +115,20 @@ export interface Bus {
   committedOffsets(groupId: string, topic: string): Promise<number[]>;
   /** Highest offset + 1 of each partition. */
   endOffsets(topic: string): Promise<number[]>;
+  /**
+   * The identity of the topic's log: the same for as long as the topic's offsets name the same
+   * records, and different for a log whose offsets name other records even where they look alike.
+   * Whatever keeps positions in a topic outside the bus (a processor's saved state) keeps this id
+   * beside them and discards them when the topic's id has changed: the group's committed offsets,
+   * kept by the bus with the log, are then gone too and the topic is read from its start.
+   * - embedded: a random id created with the topic in the log's database; a new database (a new
+   *   or deleted data directory) is a new log.
+   * - Kafka: the cluster id and the topic's name. kafkajs 2.2 speaks Metadata up to v6, before
+   *   Kafka's topic ids (v10), so a topic deleted and created again under the same name on the
+   *   same cluster keeps its id here: reset the consumers' saved state when doing that (see
+   *   docs/operations.md).
+   */
+  logId(topic: string): Promise<string>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -12,6 +12,9 @@ export function createBus(config: Config['bus'], logger: Logger): Bus {
     );
   if (config.kind === 'embedded') {
     return new EmbeddedBus({
+      path: config.path,
+      synchronous: config.synchronous,
+      groupRetentionMs: config.groupRetentionMs,
       defaultPartitions: config.partitions,
       maxRetainedMessages: config.maxRetainedMessages,
       publish: config.publish,

@@ -1,5 +1,6 @@
 import {
   BusBackpressureError,
+  BusUnavailableError,
   type Bus,
   type DeliveredMessage,
   type MessageBatch,
@@ -8,71 +9,88 @@ import {
   type Subscription,
   type TopicSpec,
 } from './bus.ts';
+import { EmbeddedLogStore, type AppendRecord, type LogSynchronous, type StoredRecord } from './embedded-log-store.ts';
 import { LingeringPublisher, type LingerTuning } from './lingering-publisher.ts';
 import { partitionForKey } from './partitioner.ts';
 
 /**
- * The embedded bus: an in-process partitioned log with consumer groups and committed offsets,
- * for one machine. It keeps Kafka's semantics (per-key ordering, at-least-once, commit after
- * the handler, partitions shared within a group) so domain code runs unchanged on Kafka.
+ * The embedded bus: a partitioned log with consumer groups and committed offsets, for one
+ * machine. It keeps Kafka's semantics (per-key ordering, at-least-once, commit after the
+ * handler, partitions shared within a group) so domain code runs unchanged on Kafka.
  *
- * Memory is bounded: records every known group has committed are dropped; a topic no group
- * reads keeps only its newest `maxRetainedMessages` (like size retention); and a publish that
- * would push a lagging topic past the bound is refused with BusBackpressureError rather than
- * dropping anything a group has yet to read. Nothing survives the process: use Kafka for that.
+ * Durable: the log and the committed offsets are kept in one SQLite database (WAL mode; see
+ * embedded-log-store.ts), so a publish resolves only once its records are on local disk, and a
+ * restart — after SIGKILL or a graceful stop — resumes every group from its last commit with
+ * offsets going on where they were. Each topic has a random id created with it (`logId`).
+ *
+ * Storage is bounded: records every known group (one with a member, or that had one within
+ * `groupRetentionMs`; commits are kept across restarts) has committed are deleted; a topic no
+ * such group reads keeps only its newest `maxRetainedMessages` (like size retention); and a
+ * publish that would push a lagging topic past the bound is refused with BusBackpressureError
+ * rather than deleting anything a group has yet to read.
  */
 export interface EmbeddedBusOptions {
+  /** The SQLite file of the log; ':memory:' (default) keeps nothing across the process, for tests. */
+  path?: string;
+  /** When an append counts as written (default 'full': fsynced). See embedded-log-store.ts. */
+  synchronous?: LogSynchronous;
   defaultPartitions: number;
   maxRetainedMessages: number;
   publish: LingerTuning;
+  /**
+   * How long a group with no member keeps holding the records it has not committed (default 1 h,
+   * as Kafka expires an empty group's offsets). After that it no longer holds back retention or
+   * causes backpressure, so a service stopped for good does not stall its topics; when it comes
+   * back it reads from its commit, or from the oldest record kept if that was deleted meanwhile.
+   */
+  groupRetentionMs?: number;
   /** Delay before a failed batch is redelivered; doubles up to 5 s. */
   retryBackoffMs?: number;
   onHandlerError?: (error: unknown, batch: MessageBatch, groupId: string) => void;
+  /** Wall clock, for group retention. */
+  now?: () => number;
 }
 
-interface StoredRecord {
-  key: string;
-  value: Buffer;
-  headers: Record<string, string>;
-  timestamp: number;
-}
+/** Records of one partition are deleted in chunks, so a busy partition does not pay a delete per commit. */
+const RETENTION_CHUNK = 1024;
 
+/** One partition's bounds (the records are in the store) and the members waiting for its next append. */
 class PartitionLog {
-  /** Offset of records[0]. */
-  private base = 0;
-  private records: StoredRecord[] = [];
   private waiters: Array<() => void> = [];
 
-  get endOffset(): number {
-    return this.base + this.records.length;
-  }
-  get startOffset(): number {
-    return this.base;
-  }
+  constructor(
+    private readonly store: EmbeddedLogStore,
+    private readonly topic: string,
+    private readonly partition: number,
+    /** First offset still stored. */
+    public startOffset: number,
+    /** Next offset to append. */
+    public endOffset: number,
+  ) {}
+
   get size(): number {
-    return this.records.length;
+    return this.endOffset - this.startOffset;
   }
 
-  append(record: StoredRecord): void {
-    this.records.push(record);
+  /** Called once the records up to `end` are stored. */
+  appended(end: number): void {
+    this.endOffset = end;
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();
   }
 
-  read(from: number, max: number): Array<StoredRecord & { offset: number }> {
-    const start = Math.max(from, this.base) - this.base;
-    // Object.assign rather than `{...r, offset}`, a literal V8 builds slowly.
-    return this.records.slice(start, start + max).map((r, i) => Object.assign({}, r, { offset: this.base + start + i }));
+  read(from: number, max: number): StoredRecord[] {
+    if (from >= this.endOffset) return [];
+    return this.store.read(this.topic, this.partition, Math.max(from, this.startOffset), max);
   }
 
-  /** Drops records below `offset`. */
+  /** Deletes records below `offset`. */
   truncateBefore(offset: number): void {
-    const drop = Math.min(offset, this.endOffset) - this.base;
-    if (drop <= 0) return;
-    // Splicing in chunks keeps this O(n) amortised without copying on every commit.
-    this.records = this.records.slice(drop);
-    this.base += drop;
+    const to = Math.min(offset, this.endOffset);
+    if (to <= this.startOffset) return;
+    this.store.deleteBefore(this.topic, this.partition, to);
+    this.startOffset = to;
   }
 
   /** Resolves at the next append, or after `ms` (so stopping members notice promptly). */
@@ -88,6 +106,7 @@ class PartitionLog {
 }
 
 interface Topic {
+  topicId: string;
   partitions: PartitionLog[];
 }
 
@@ -102,8 +121,15 @@ class ConsumerGroup {
   /** topic → next offset to read, per partition. */
   readonly committed = new Map<string, number[]>();
   readonly ownership = new Map<string, PartitionOwnership>();
+  /** When a member last joined, left or committed (epoch ms). */
+  lastActiveAt = -Infinity;
 
   constructor(readonly id: string) {}
+
+  /** Whether the group's commits hold back retention: it has a member, or had one within `retentionMs`. */
+  holdsRecords(now: number, retentionMs: number): boolean {
+    return this.members.length > 0 || now - this.lastActiveAt < retentionMs;
+  }
 
   committedFor(topic: string, partitions: number): number[] {
     let offsets = this.committed.get(topic);
@@ -228,10 +254,7 @@ class GroupMember implements Subscription {
         await this.options.handleBatch(batch);
         position = records[records.length - 1]!.offset + 1;
         backoff = this.bus.retryBackoffMs;
-        if (!manual) {
-          committed[partition] = position;
-          this.bus.releaseCommitted(topic);
-        }
+        if (!manual) this.bus.commitOffset(this.group, topic, partition, position);
       } catch (error) {
         // At-least-once: read again from the last commit after a pause (in manual mode that
         // repeats the batches handled since, as a new owner would).
@@ -247,8 +270,11 @@ class GroupMember implements Subscription {
 
   commit(topic: string, partition: number, nextOffset: string): Promise<boolean> {
     if (!this.ownsPartition(this.group.ownershipOf(topic, partition))) return Promise.resolve(false);
-    this.group.committedFor(topic, this.bus.partitionCount(topic))[partition] = Number(nextOffset);
-    this.bus.releaseCommitted(topic);
+    try {
+      this.bus.commitOffset(this.group, topic, partition, Number(nextOffset));
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return Promise.resolve(true);
   }
 
@@ -266,17 +292,33 @@ class GroupMember implements Subscription {
 
 export class EmbeddedBus implements Bus {
   readonly kind = 'embedded';
+  private readonly store: EmbeddedLogStore;
   private readonly topics = new Map<string, Topic>();
   private readonly groups = new Map<string, ConsumerGroup>();
   private readonly publisher: LingeringPublisher;
   readonly retryBackoffMs: number;
+  private readonly now: () => number;
   private closed = false;
 
   constructor(private readonly options: EmbeddedBusOptions) {
     this.retryBackoffMs = options.retryBackoffMs ?? 100;
-    this.publisher = new LingeringPublisher(async (batch) => {
-      for (const { topic, messages } of batch) this.append(topic, messages);
-    }, options.publish);
+    this.now = options.now ?? Date.now;
+    this.store = new EmbeddedLogStore(options.path ?? ':memory:', options.synchronous ?? 'full');
+    for (const stored of this.store.topics()) {
+      this.topics.set(stored.name, {
+        topicId: stored.topicId,
+        partitions: stored.partitions.map(({ start, end }, p) => new PartitionLog(this.store, stored.name, p, start, end)),
+      });
+    }
+    // A group from the file counts as active from this start: it was away because the process
+    // was, and its services subscribe one after another in the next moments.
+    const openedAt = this.now();
+    for (const { groupId, topic, partition, nextOffset } of this.store.committedOffsets()) {
+      const group = this.group(groupId);
+      group.committedFor(topic, this.partitionCount(topic))[partition] = nextOffset;
+      group.lastActiveAt = openedAt;
+    }
+    this.publisher = new LingeringPublisher(async (batch) => this.append(batch), options.publish);
   }
 
   async ensureTopics(topics: TopicSpec[]): Promise<void> {
@@ -286,10 +328,20 @@ export class EmbeddedBus implements Bus {
   private topic(name: string, partitions = this.options.defaultPartitions): Topic {
     let topic = this.topics.get(name);
     if (!topic) {
-      topic = { partitions: Array.from({ length: partitions }, () => new PartitionLog()) };
+      const stored = this.store.createTopic(name, partitions);
+      topic = { topicId: stored.topicId, partitions: stored.partitions.map((_, p) => new PartitionLog(this.store, name, p, 0, 0)) };
       this.topics.set(name, topic);
     }
     return topic;
+  }
+
+  private group(groupId: string): ConsumerGroup {
+    let group = this.groups.get(groupId);
+    if (!group) {
+      group = new ConsumerGroup(groupId);
+      this.groups.set(groupId, group);
+    }
+    return group;
   }
 
   partitionCount(topic: string): number {
@@ -298,6 +350,11 @@ export class EmbeddedBus implements Bus {
 
   partitionLog(topic: string, partition: number): PartitionLog {
     return this.topic(topic).partitions[partition]!;
+  }
+
+  /** The topic's random id, created with it in this log's database. */
+  async logId(topic: string): Promise<string> {
+    return `embedded:${this.topic(topic).topicId}`;
   }
 
   publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
@@ -309,43 +366,70 @@ export class EmbeddedBus implements Bus {
     return this.publisher.publish(topic, messages);
   }
 
-  private append(topic: string, messages: OutgoingMessage[]): void {
-    const t = this.topic(topic);
+  /** One transaction for the whole linger batch: its publishes resolve once it is stored. */
+  private append(batch: Array<{ topic: string; messages: OutgoingMessage[] }>): void {
     const timestamp = Date.now();
-    for (const m of messages) {
-      const partition = partitionForKey(m.key, t.partitions.length);
-      t.partitions[partition]!.append({ key: m.key, value: m.value, headers: m.headers ?? {}, timestamp });
+    const ends = new Map<PartitionLog, number>();
+    const records = batch.map(({ topic, messages }) => {
+      const t = this.topic(topic);
+      const appended: AppendRecord[] = messages.map((m) => {
+        const partition = partitionForKey(m.key, t.partitions.length);
+        const log = t.partitions[partition]!;
+        const offset = ends.get(log) ?? log.endOffset;
+        ends.set(log, offset + 1);
+        return { partition, offset, key: m.key, value: m.value, headers: m.headers ?? {}, timestamp };
+      });
+      return { topic, records: appended };
+    });
+    try {
+      this.store.append(records);
+    } catch (error) {
+      throw new BusUnavailableError(`the embedded bus could not write its log ${this.store.path}: ${String(error)}`, { cause: error });
     }
-    if (!this.hasReaders(topic)) this.applySizeRetention(t);
+    for (const [log, end] of ends) log.appended(end);
+    for (const { topic } of batch) if (!this.hasReaders(topic)) this.applySizeRetention(this.topic(topic));
   }
 
   private retainedMessages(topic: string): number {
     return this.topic(topic).partitions.reduce((n, p) => n + p.size, 0);
   }
 
+  /** Groups whose commits on the topic hold back its retention. */
+  private readers(topic: string): ConsumerGroup[] {
+    const now = this.now();
+    const retentionMs = this.options.groupRetentionMs ?? 3_600_000;
+    return [...this.groups.values()].filter((group) => group.committed.has(topic) && group.holdsRecords(now, retentionMs));
+  }
+
   private hasReaders(topic: string): boolean {
-    for (const group of this.groups.values()) if (group.committed.has(topic)) return true;
-    return false;
+    return this.readers(topic).length > 0;
   }
 
   private applySizeRetention(topic: Topic): void {
     const perPartition = Math.ceil(this.options.maxRetainedMessages / topic.partitions.length);
     for (const log of topic.partitions) {
-      if (log.size > perPartition) log.truncateBefore(log.endOffset - perPartition);
+      if (log.size >= perPartition + RETENTION_CHUNK) log.truncateBefore(log.endOffset - perPartition);
     }
   }
 
-  /** Drops records that every group reading the topic has committed. */
-  releaseCommitted(topic: string): void {
+  /** Stores a group's commit, then deletes what every group reading the topic has committed. */
+  commitOffset(group: ConsumerGroup, topic: string, partition: number, nextOffset: number): void {
+    group.lastActiveAt = this.now();
+    this.store.commitOffset(group.id, topic, partition, nextOffset, group.lastActiveAt);
+    group.committedFor(topic, this.partitionCount(topic))[partition] = nextOffset;
+    this.releaseCommitted(topic);
+  }
+
+  private releaseCommitted(topic: string): void {
     const t = this.topic(topic);
+    const readers = this.readers(topic);
     t.partitions.forEach((log, partition) => {
       let lowest = Infinity;
-      for (const group of this.groups.values()) {
-        const offsets = group.committed.get(topic);
-        if (offsets) lowest = Math.min(lowest, offsets[partition] === -1 ? log.startOffset : offsets[partition]!);
+      for (const group of readers) {
+        const offset = group.committed.get(topic)![partition]!;
+        lowest = Math.min(lowest, offset === -1 ? log.startOffset : offset);
       }
-      // Truncate in chunks so a busy partition does not copy its array on every commit.
-      if (Number.isFinite(lowest) && lowest - log.startOffset >= 1024) log.truncateBefore(lowest);
+      if (Number.isFinite(lowest) && lowest - log.startOffset >= RETENTION_CHUNK) log.truncateBefore(lowest);
     });
   }
 
@@ -355,11 +439,8 @@ export class EmbeddedBus implements Bus {
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     if (this.closed) throw new Error('bus is closed');
-    let group = this.groups.get(options.groupId);
-    if (!group) {
-      group = new ConsumerGroup(options.groupId);
-      this.groups.set(options.groupId, group);
-    }
+    const group = this.group(options.groupId);
+    group.lastActiveAt = this.now();
     for (const topic of options.topics) group.committedFor(topic, this.partitionCount(topic));
     const member = new GroupMember(this, group, options);
     group.members.push(member);
@@ -371,6 +452,7 @@ export class EmbeddedBus implements Bus {
     const group = member.group;
     const index = group.members.indexOf(member);
     if (index !== -1) group.members.splice(index, 1);
+    group.lastActiveAt = this.now();
     for (const ownership of group.ownership.values()) if (ownership.owner === member) ownership.owner = null;
     this.rebalance(group);
   }
@@ -410,5 +492,6 @@ export class EmbeddedBus implements Bus {
     this.closed = true;
     const members = [...this.groups.values()].flatMap((g) => g.members);
     await Promise.all(members.map((m) => m.stop()));
+    this.store.close();
   }
 }

@@ -270,6 +270,13 @@ export class KafkaBus implements Bus {
     return [...offsets].sort((a, b) => a.partition - b.partition).map((p) => Number(p.high));
   }
 
+  /** See Bus.logId: the cluster id and the topic's physical name (kafkajs cannot read topic ids). */
+  async logId(topic: string): Promise<string> {
+    await this.connectAdmin();
+    const { clusterId } = await this.admin.describeCluster();
+    return `kafka:${clusterId}/${this.topicName(topic)}`;
+  }
+
   async ping(): Promise<void> {
     await this.connectAdmin();
     await this.admin.describeCluster();

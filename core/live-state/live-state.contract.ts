@@ -265,40 +265,6 @@ export function describeLiveStateContract(name: string, make: () => Promise<Live
       });
     });
 
-    describe('addMembers / removeMembers / hasMember / members', () => {
-      it('keeps each member once, lists them in byte order, and removes them', async () => {
-        await state.addMembers(key('staff'), ['zoe', 'ann', 'émile']);
-        await state.addMembers(key('staff'), ['ann', 'bob']);
-        expect(await state.members(key('staff'))).toEqual(['ann', 'bob', 'zoe', 'émile']);
-        expect([await state.hasMember(key('staff'), 'bob'), await state.hasMember(key('staff'), 'eve')]).toEqual([true, false]);
-        expect(await state.removeMembers(key('staff'), ['bob', 'eve'])).toBe(1);
-        expect(await state.members(key('staff'))).toEqual(['ann', 'zoe', 'émile']);
-      });
-
-      it('answers a missing set as empty, and a set emptied by removal is missing', async () => {
-        expect(await state.members(key('none'))).toEqual([]);
-        expect(await state.hasMember(key('none'), 'ann')).toBe(false);
-        expect(await state.removeMembers(key('none'), ['ann'])).toBe(0);
-        await state.addMembers(key('staff'), ['ann']);
-        expect(await state.removeMembers(key('staff'), ['ann'])).toBe(1);
-        expect(await state.members(key('staff'))).toEqual([]);
-        await state.addMembers(key('staff'), []);
-        expect(await state.members(key('staff'))).toEqual([]);
-      });
-
-      it('treats members named like Object members as members like any other', async () => {
-        await state.addMembers(key('staff'), ['constructor']);
-        expect([await state.hasMember(key('staff'), 'constructor'), await state.hasMember(key('staff'), 'toString')]).toEqual([true, false]);
-      });
-
-      it('keeps sets apart from values and hashes of the same name', async () => {
-        await state.set(key('shared'), 'value');
-        await state.setFields(key('shared'), { x: '1' }, 60_000);
-        await state.addMembers(key('shared'), ['ann']);
-        expect([await state.get(key('shared')), await state.getAllFields([key('shared')]), await state.members(key('shared'))]).toEqual(['value', [{ x: '1' }], ['ann']]);
-      });
-    });
-
     it('answers ping', async () => {
       await expect(state.ping()).resolves.toBeUndefined();
     });

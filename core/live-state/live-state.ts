@@ -36,14 +36,6 @@ export interface LiveState {
   markRecent(key: string, members: string[], atMs: number): Promise<void>;
   /** Members last seen at or after `sinceMs`, most recent first; older ones are dropped for good. */
   recentMembers(key: string, sinceMs: number): Promise<string[]>;
-  /** Adds members to a set. Sets have no TTL: a member stays until it is removed. */
-  addMembers(key: string, members: string[]): Promise<void>;
-  /** Removes members from a set; returns how many of them were in it. */
-  removeMembers(key: string, members: string[]): Promise<number>;
-  /** Whether `member` is in the set (false for a missing set). */
-  hasMember(key: string, member: string): Promise<boolean>;
-  /** Every member of the set, in byte order ([] for a missing set). */
-  members(key: string): Promise<string[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

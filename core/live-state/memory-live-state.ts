@@ -29,13 +29,7 @@ interface RecencyEntry {
   expiresAt: number;
 }
 
-interface SetEntry {
-  kind: 'set';
-  members: Set<string>;
-  expiresAt: number;
-}
-
-type Entry = ValueEntry | RateLogEntry | HashEntry | RecencyEntry | SetEntry;
+type Entry = ValueEntry | RateLogEntry | HashEntry | RecencyEntry;
 
 export interface MemoryLiveStateOptions {
   /** Most keys held (values, counters and rate-limit logs together); past it the soonest-expiring key is evicted. */
@@ -49,10 +43,6 @@ const valueKey = (key: string) => `kv:${key}`;
 const rateLogKey = (key: string) => `rate:${key}`;
 const hashKey = (key: string) => `hash:${key}`;
 const recencyKey = (key: string) => `recent:${key}`;
-const setKey = (key: string) => `set:${key}`;
-
-/** Byte order (UTF-8), as Redis sorts. */
-const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 // A monotonic clock, so a wall-clock step cannot stretch or shrink TTLs and rate windows.
 const now = () => performance.now();
@@ -193,39 +183,6 @@ export class MemoryLiveState implements LiveState {
     // Ties in reverse byte order, as Redis's ZREVRANGE has them.
     for (const [member, seenAt] of entry.seenAt) if (seenAt < sinceMs) entry.seenAt.delete(member);
     return [...entry.seenAt].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : -1)).map(([member]) => member);
-  }
-
-  async addMembers(key: string, members: string[]): Promise<void> {
-    if (members.length === 0) return;
-    const at = now();
-    const mapKey = setKey(key);
-    let entry = this.liveEntry(mapKey, at);
-    if (entry?.kind !== 'set') {
-      entry = { kind: 'set', members: new Set(), expiresAt: Infinity };
-      this.insert(mapKey, entry, at);
-    }
-    for (const member of members) entry.members.add(member);
-  }
-
-  async removeMembers(key: string, members: string[]): Promise<number> {
-    const mapKey = setKey(key);
-    const entry = this.liveEntry(mapKey, now());
-    if (entry?.kind !== 'set') return 0;
-    let removed = 0;
-    for (const member of members) if (entry.members.delete(member)) removed++;
-    // As in Redis, a set without members does not exist.
-    if (entry.members.size === 0) this.entries.delete(mapKey);
-    return removed;
-  }
-
-  async hasMember(key: string, member: string): Promise<boolean> {
-    const entry = this.liveEntry(setKey(key), now());
-    return entry?.kind === 'set' && entry.members.has(member);
-  }
-
-  async members(key: string): Promise<string[]> {
-    const entry = this.liveEntry(setKey(key), now());
-    return entry?.kind === 'set' ? [...entry.members].sort(byBytes) : [];
   }
 
   async ping(): Promise<void> {}

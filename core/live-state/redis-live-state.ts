@@ -183,24 +183,6 @@ export class RedisLiveState implements LiveState {
     return throwFirstError(replies)[1] as string[];
   }
 
-  async addMembers(key: string, members: string[]): Promise<void> {
-    if (members.length > 0) await this.redis.sadd(this.setKey(key), ...members);
-  }
-
-  async removeMembers(key: string, members: string[]): Promise<number> {
-    return members.length === 0 ? 0 : this.redis.srem(this.setKey(key), ...members);
-  }
-
-  async hasMember(key: string, member: string): Promise<boolean> {
-    return (await this.redis.sismember(this.setKey(key), member)) === 1;
-  }
-
-  async members(key: string): Promise<string[]> {
-    // SMEMBERS has no order; sort in byte order, as the memory adapter answers.
-    const members = await this.redis.smembersBuffer(this.setKey(key));
-    return members.sort(Buffer.compare).map((member) => member.toString('utf8'));
-  }
-
   async ping(): Promise<void> {
     await this.redis.ping();
   }
@@ -227,9 +209,5 @@ export class RedisLiveState implements LiveState {
 
   private recencyKey(key: string): string {
     return `${this.keyPrefix}recent:${key}`;
-  }
-
-  private setKey(key: string): string {
-    return `${this.keyPrefix}set:${key}`;
   }
 }

@@ -8,6 +8,7 @@ const NOW = 1_800_000_000_000;
 const settings = defaultChannelSettings({ anonymousViewers: true });
 const defaultRules = compileChannelRules(settings, [], NOW);
 const reclaiming = compileChannelRules({ ...settings, policy: applyPolicyPatch(settings.policy, { reclaimed_terms: ['dyke', 'fag'] }) }, [], NOW);
+const strict = compileChannelRules({ ...settings, policy: applyPolicyPatch(settings.policy, { levels: { identity: 4 } }) }, [], NOW);
 const rulesOnly = new ChatModerator(undefined, null);
 const withClassifier = new ChatModerator();
 
@@ -117,6 +118,17 @@ describe('ChatModerator with the context rules and the classifier, at the defaul
     expect(withClassifier.moderate("i'm a proud fag lol", reclaiming).decision).toBe('allow');
     expect(withClassifier.moderate('you dyke', reclaiming).decision).toBe('hold');
     expect(withClassifier.moderate('shut up fag', reclaiming).decision).toBe('block');
+  });
+
+  // The word lists alone: whether the classifier holds the message as well is its own call.
+  it.each([
+    ['wassup my nigga', 'allow', 'hold'],
+    ['my niggas pulled up', 'allow', 'hold'],
+    ['shut up nigger', 'block', 'block'],
+    ['my nigga called him a nigger', 'block', 'block'],
+  ] as const)('the vernacular spelling is not the slur by itself: %j → %s, %s at the strictest identity level', (text, byDefault, strictly) => {
+    expect(rulesOnly.moderate(text, defaultRules).decision).toBe(byDefault);
+    expect(rulesOnly.moderate(text, strict).decision).toBe(strictly);
   });
 
   it('holds implicit hate the rules cannot see through the classifier alone', () => {

@@ -59,6 +59,23 @@ describe('OffensiveLanguageDetector', () => {
     expect(detect(text)).toEqual([]);
   });
 
+  it.each([
+    ['the muzzies are at it again', 'muzzie'],
+    ['go home mudslimes', 'mudslime'],
+    ['look at that sheboon', 'sheboon'],
+    ['jigaboos everywhere', 'jigaboo'],
+    ['another mudshark', 'mudshark'],
+    ['pakis out', 'paki'],
+    ['the yids again', 'yid'],
+    ['some zhid said so', 'zhid'],
+  ])('finds the slur in %j', (text, word) => {
+    expect(detect(text)).toContainEqual(expect.objectContaining({ rule: 'identity.slur', detail: word }));
+  });
+
+  it.each(['flights to pakistan', 'she speaks yiddish', 'put a muzzle on the dog'])('finds no slur in %j', (text) => {
+    expect(detect(text)).toEqual([]);
+  });
+
   it('names the word and reports each word once', () => {
     expect(detect('fuck fuck FUCK')).toEqual([{ rule: 'profanity.word', severity: 1, detail: 'fuck' }]);
   });

@@ -47,6 +47,9 @@ const WORD_CLASSES: Record<string, WordClass> = {
   kike: SLUR, nigger: SLUR, fag: SLUR, tranny: SLUR, beaner: SLUR, wetback: SLUR, spic: SLUR,
   gook: SLUR, raghead: SLUR, towelhead: SLUR, coon: SLUR, shemale: SLUR,
   retard: rule('identity', 3), spastic: rule('identity', 3), dyke: rule('identity', 3), negro: rule('identity', 2),
+  // Slurs of the hateful posts in the training data that the lists lacked.
+  jigaboo: SLUR, sheboon: SLUR, mudshark: SLUR, zhid: SLUR, mudslime: SLUR, muzrat: SLUR, muzzie: SLUR,
+  goatfucker: SLUR, paki: rule('identity', 3), yid: rule('identity', 3), chinaman: rule('identity', 3), mooslim: rule('identity', 3),
   // Sexual content.
   anal: rule('sexual', 2), anus: rule('sexual', 1), bestiality: rule('sexual', 4), blowjob: rule('sexual', 3),
   boob: rule('sexual', 1), buttplug: rule('sexual', 3), cum: rule('sexual', 2), deepthroat: rule('sexual', 3),
@@ -89,6 +92,18 @@ function supplementaryDataset(): DataSet<PhraseMetadata> {
     .addAll(phrase('hoe', pattern`|hoe|`, pattern`|hoes|`))
     .addAll(phrase('thot', pattern`|thot|`, pattern`|thots|`))
     .addAll(phrase('skank', pattern`|skank`))
+    .addAll(phrase('jigaboo', pattern`|jigaboo`, pattern`|jigabo`))
+    .addAll(phrase('sheboon', pattern`|sheboon`))
+    .addAll(phrase('mudshark', pattern`|mudshark`))
+    .addAll(phrase('zhid', pattern`|zhid|`, pattern`|zhids|`))
+    .addAll(phrase('mudslime', pattern`|mudslime`))
+    .addAll(phrase('muzrat', pattern`|muzrat`))
+    .addAll(phrase('muzzie', pattern`|muzzie`, pattern`|muzie`))
+    .addAll(phrase('goatfucker', pattern`|goatfucker`, pattern`|goat fucker`))
+    .addAll(phrase('paki', pattern`|paki|`, pattern`|pakis|`))
+    .addAll(phrase('yid', pattern`|yid|`, pattern`|yids|`))
+    .addAll(phrase('chinaman', pattern`|chinaman`, pattern`|chinamen`))
+    .addAll(phrase('mooslim', pattern`|mooslim`, pattern`|moslim`))
     .addAll(phrase('dumbass', pattern`dumbass`, pattern`dumass`))
     .addAll(phrase('jackass', pattern`jackass`));
 }

@@ -34,6 +34,7 @@ import { pipelineHealth } from './pipeline-health.ts';
 import { qoeByDimensionValue } from './qoe.ts';
 import { peakConcurrency } from './stream-drilldown.ts';
 import { SHORT_ANALYTICS_SETTINGS } from '../../stream-processors/viewer-analytics/testing/short-settings.ts';
+import { analyticsSettingsEnvironment } from '../../test/process-environment.ts';
 
 /**
  * Every ClickHouse query of every board (panels, template variables, annotations), expanded as
@@ -80,14 +81,7 @@ describe('the Grafana boards on ClickHouse, over data the services wrote', () =>
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'livepulse-boards-'));
     const config = loadConfig(testPlatformEnv(dataDir, database, {
-      ANALYTICS_WINDOW_MS: String(settings.windowMs),
-      ANALYTICS_ALLOWED_LATENESS_MS: String(settings.allowedLatenessMs),
-      ANALYTICS_VIEW_INACTIVE_MS: String(settings.inactiveAfterMs),
-      ANALYTICS_VIEW_END_SILENCE_MS: String(settings.endAfterSilenceMs),
-      ANALYTICS_PAUSED_VIEW_END_MS: String(settings.pausedEndAfterMs),
-      ANALYTICS_MAX_REBUFFER_MS: String(settings.maxRebufferMs),
-      ANALYTICS_EMIT_INTERVAL_MS: String(settings.emitIntervalMs),
-      ANALYTICS_IDLE_ADVANCE_MS: String(settings.idleAdvanceMs),
+      ...analyticsSettingsEnvironment(settings),
       // A highlight without a recording fails at once: the clip worker writes a `failed` clip.
       CLIP_MAX_ATTEMPTS: '1',
       CLIP_RECORDING_GRACE_MS: '1000',

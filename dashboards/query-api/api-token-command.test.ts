@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../core/config.ts';
 import { createApiTokenVerifier } from '../../core/http/api-auth.ts';
 import { ApiTokenCommandError, mintApiTokenFromArgs } from './api-token-command.ts';
 
@@ -18,6 +19,11 @@ describe('livepulse api-token', () => {
     const token = await mintApiTokenFromArgs(['--role', 'admin', '--ttl', '120'], auth);
     const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { iat: number; exp: number };
     expect(claims.exp - claims.iat).toBe(120);
+  });
+
+  it('refuses to mint with the random secret that stands in for an unset one, which no server shares', async () => {
+    const configured = loadConfig({ LIVEPULSE_WRITE_KEYS: 'shop:wk_0123456789abcdef' }).auth;
+    await expect(mintApiTokenFromArgs(['--role', 'admin'], configured)).rejects.toThrow(/LIVEPULSE_JWT_SECRET is not set/);
   });
 
   it.each([

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { API_ROLES, mintApiToken, type ApiRole } from '../../core/http/api-auth.ts';
-import type { Config } from '../../core/config.ts';
+import { tokenSigningSecret, type Config } from '../../core/config.ts';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from '../../core/http/jwt-verifier.ts';
 import { Id } from '../../core/schemas/common.ts';
 import { createValidator } from '../../core/schemas/validate.ts';
@@ -21,15 +21,10 @@ const idValidator = createValidator(Id('id'));
 /** `livepulse api-token …`: prints a signed API token for development and tests. */
 export async function mintApiTokenFromArgs(
   args: string[],
-  auth: Pick<Config['auth'], 'jwtSecret' | 'jwksUrl'> & Partial<Pick<Config['auth'], 'maxTokenLifetimeSeconds'>>,
+  auth: Pick<Config['auth'], 'jwtSecret' | 'jwksUrl'> & Partial<Pick<Config['auth'], 'randomSecrets' | 'maxTokenLifetimeSeconds'>>,
 ): Promise<string> {
-  if (!auth.jwtSecret) {
-    throw new ApiTokenCommandError(
-      auth.jwksUrl
-        ? 'this server verifies API tokens with LIVEPULSE_JWKS_URL: get tokens from that identity provider (minting needs LIVEPULSE_JWT_SECRET)'
-        : 'minting needs LIVEPULSE_JWT_SECRET',
-    );
-  }
+  const signing = tokenSigningSecret(auth);
+  if ('problem' in signing) throw new ApiTokenCommandError(signing.problem);
   let values: { role?: string; creator?: string; sub?: string; ttl?: string };
   try {
     ({ values } = parseArgs({
@@ -53,5 +48,5 @@ export async function mintApiTokenFromArgs(
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > maxSeconds) {
     throw new ApiTokenCommandError(`--ttl must be whole seconds between 1 and ${maxSeconds} (LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS)`);
   }
-  return mintApiToken({ secret: auth.jwtSecret, sub: values.sub ?? `dev-${role}`, role: role as ApiRole, creatorId: values.creator, ttlSeconds });
+  return mintApiToken({ secret: signing.secret, sub: values.sub ?? `dev-${role}`, role: role as ApiRole, creatorId: values.creator, ttlSeconds });
 }

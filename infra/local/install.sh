@@ -29,8 +29,12 @@ install_debian_packages() {
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   # pdftoppm renders the creator report PDFs in their tests.
   command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+  # better-sqlite3 (the embedded bus's log) compiles from source where its prebuilt binary cannot be fetched.
+  command -v g++ >/dev/null 2>&1 || missing+=(g++)
+  command -v make >/dev/null 2>&1 || missing+=(make)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
   if [ "${#missing[@]}" -eq 0 ]; then
-    say "redis-server, ffmpeg, chromium and poppler-utils: already installed"
+    say "redis-server, ffmpeg, chromium, poppler-utils and a C++ toolchain: already installed"
     return
   fi
   command -v apt-get >/dev/null 2>&1 || fail "apt-get not found: install ${missing[*]} with this system's package manager"

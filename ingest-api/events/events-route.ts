@@ -13,7 +13,7 @@ import { validateBatchEvents, type RejectedEvent } from './validate-batch.ts';
 /**
  * `POST /v1/events`: a batch `{metadata, events}` from the SDK or any player, as
  * application/json or as text/plain (what navigator.sendBeacon sends, so browsers need no
- * preflight). 202 means every accepted event is in Kafka.
+ * preflight). 202 means every accepted event is stored on the bus (Kafka, or the embedded log on disk).
  */
 export async function eventsRoute(app: FastifyInstance, { collector }: { collector: Collector }): Promise<void> {
   const { settings, ports, metrics, publishPorts } = collector;
@@ -37,7 +37,7 @@ export async function eventsRoute(app: FastifyInstance, { collector }: { collect
         summary: 'Send a batch of player events',
         description:
           'Accepts application/json and text/plain (navigator.sendBeacon). Each event is validated against PlayerEvent on its own: ' +
-          'the answer lists the rejected ones by index. 202 means the accepted events are stored in Kafka (acks=all). ' +
+          'the answer lists the rejected ones by index. 202 means the accepted events are stored on the bus: in Kafka (acks=all), or in embedded mode fsynced to its log on local disk. ' +
           'On 503, retry after Retry-After seconds; retries are deduplicated by event_id.',
         tags: ['player events'],
         security: [{ bearerWriteKey: [] }, { queryWriteKey: [] }],

@@ -8,7 +8,7 @@ import { MemoryLiveState } from '../../core/live-state/memory-live-state.ts';
 import { highlightValidator, type Highlight } from '../../core/schemas/highlight.ts';
 import { allTopicSpecs, TOPICS } from '../../core/topics.ts';
 import { createChatTokenVerifier } from '../../chat-gateway/chat-token.ts';
-import { StreamStaff } from '../../chat-gateway/stream-staff.ts';
+import { MemoryChatStore } from '../../chat-gateway/chat-store/memory-chat-store.ts';
 import { clipRequestRoutes, InvalidClipRequestError, requestedHighlight } from './clip-requests.ts';
 
 const AT = Date.parse('2026-05-01T20:00:07.400Z');
@@ -35,6 +35,7 @@ describe('POST /v1/streams/:streamId/clips', () => {
   let app: FastifyInstance;
   let bus: EmbeddedBus;
   let liveState: MemoryLiveState;
+  let chatStore: MemoryChatStore;
   let published: OutgoingMessage[];
 
   const token = (roles: Record<string, string>, sub = 'host-1') => new SignJWT({ roles, name: sub }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('5m').sign(secret);
@@ -50,14 +51,16 @@ describe('POST /v1/streams/:streamId/clips', () => {
       },
     });
     liveState = new MemoryLiveState();
+    chatStore = await MemoryChatStore.open();
     app = Fastify();
-    await app.register(clipRequestRoutes, { prefix: '/v1', bus: recording, liveState, tokens: createChatTokenVerifier(config.auth), clipIdOf: (h: Highlight) => `clip_for_${h.highlight_id}`, perUserPerMinute: 2, now: () => AT });
+    await app.register(clipRequestRoutes, { prefix: '/v1', bus: recording, liveState, staffRoster: chatStore, tokens: createChatTokenVerifier(config.auth), clipIdOf: (h: Highlight) => `clip_for_${h.highlight_id}`, perUserPerMinute: 2, now: () => AT });
   });
 
   afterEach(async () => {
     await app.close();
     await bus.close();
     await liveState.close();
+    await chatStore.close();
   });
 
   it('publishes the highlight for a host and answers where to follow the clip', async () => {
@@ -94,7 +97,7 @@ describe('POST /v1/streams/:streamId/clips', () => {
   it("accepts a moderator the stream's host granted, as chat's !clip does", async () => {
     const authorization = `Bearer ${await token({ 'st-1': 'viewer' }, 'granted-mod')}`;
     expect((await app.inject({ method: 'POST', url: '/v1/streams/st-1/clips', headers: { authorization } })).statusCode).toBe(403);
-    await new StreamStaff(liveState).grant('st-1', 'granted-mod');
+    await chatStore.grantStaff('st-1', 'granted-mod');
     expect((await app.inject({ method: 'POST', url: '/v1/streams/st-1/clips', headers: { authorization } })).statusCode).toBe(202);
   });
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { canModerate, ChatTokenError, type ChatTokenVerifier } from '../../chat-gateway/chat-token.ts';
-import { StreamStaff } from '../../chat-gateway/stream-staff.ts';
+import { StreamStaff, type StaffRoster } from '../../chat-gateway/stream-staff.ts';
 import { BusBackpressureError, BusUnavailableError, type Bus } from '../../core/bus/bus.ts';
 import type { LiveState } from '../../core/live-state/live-state.ts';
 import { highlightValidator, MAX_HIGHLIGHT_MS, type Highlight } from '../../core/schemas/highlight.ts';
@@ -74,6 +74,8 @@ interface ClipRequestBody {
 export interface ClipRequestRouteOptions {
   bus: Bus;
   liveState: LiveState;
+  /** The streams' staff (the chat store's): moderators a host granted may ask too. */
+  staffRoster: StaffRoster;
   /** The chat gateway's tokens: `roles` maps a stream id (or `*`) to viewer, moderator, host or admin. */
   tokens: ChatTokenVerifier;
   /** The clip id the clip worker will give the highlight, so the caller can poll its status. */
@@ -84,8 +86,8 @@ export interface ClipRequestRouteOptions {
 }
 
 export async function clipRequestRoutes(app: FastifyInstance, options: ClipRequestRouteOptions): Promise<void> {
-  const { bus, liveState, tokens, clipIdOf, perUserPerMinute = 6, now = Date.now } = options;
-  const staff = new StreamStaff(liveState);
+  const { bus, liveState, staffRoster, tokens, clipIdOf, perUserPerMinute = 6, now = Date.now } = options;
+  const staff = new StreamStaff(staffRoster);
 
   // Who asked, found before the body is read or validated: an unauthenticated caller learns nothing about the API.
   const callers = new WeakMap<FastifyRequest, string>();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { createChatStore } from '../../chat-gateway/chat-store/create-chat-store.ts';
 import { createChatTokenVerifier } from '../../chat-gateway/chat-token.ts';
 import { batchDedupToken, insertRows } from '../../core/analytics-store/insert.ts';
 import type { Subscription } from '../../core/bus/bus.ts';
@@ -81,10 +82,13 @@ export const highlightDetectorService: ServiceDefinition = {
     };
 
     const version = profileVersion(clipProfileFromConfig(config.clips));
+    // Granted moderators may ask for clips: their grants are in the chat store (in embedded mode the gateway's own instance).
+    const chatStore = await createChatStore(config, logger);
     await context.http.register(clipRequestRoutes, {
       prefix: '/v1',
       bus,
       liveState,
+      staffRoster: chatStore,
       tokens: createChatTokenVerifier(config.auth),
       clipIdOf: (h: Highlight) => clipId({ streamId: h.stream_id, startMs: h.start, endMs: h.end, profileVersion: version }),
     });
@@ -147,6 +151,7 @@ export const highlightDetectorService: ServiceDefinition = {
     } catch (error) {
       clearInterval(timer);
       await Promise.allSettled(subscriptions.map((s) => s.stop()));
+      await chatStore.close();
       throw error;
     }
 
@@ -155,6 +160,7 @@ export const highlightDetectorService: ServiceDefinition = {
         clearInterval(timer);
         await Promise.allSettled(subscriptions.map((s) => s.stop()));
         await ticking;
+        await chatStore.close();
       },
     };
   },

@@ -19,6 +19,7 @@ import { SHORT_ANALYTICS_SETTINGS } from './testing/short-settings.ts';
  */
 const settings = SHORT_ANALYTICS_SETTINGS;
 const START = Date.UTC(2026, 2, 1, 10, 0, 0);
+const LOG_ID = 'embedded:log-one';
 
 function events() {
   const plan = planSimulation({ viewers: 40, durationMs: 150_000, seed: 31, startAt: START, streams: 2, maxRebufferMs: settings.maxRebufferMs });
@@ -45,7 +46,7 @@ describe('viewer analytics state store (ClickHouse)', () => {
   });
 
   it('loads back what every checkpoint persisted, with a checkpoint\'s samples written as one row', async () => {
-    const stateStore = new StateStore(store, 'group-a');
+    const stateStore = new StateStore(store, 'group-a', LOG_ID);
     const partition = await stateStore.load(0, settings);
     const log = events();
     let checkpoints = 0;
@@ -58,7 +59,7 @@ describe('viewer analytics state store (ClickHouse)', () => {
     await stateStore.persist(0, partition.takeChanges());
     expect(partition.views.size).toBeGreaterThan(10);
 
-    const restored = await new StateStore(store, 'group-a').load(0, settings);
+    const restored = await new StateStore(store, 'group-a', LOG_ID).load(0, settings);
     expect(snapshot(restored)).toEqual(snapshot(partition));
     const rows = await (await store.client.query({ query: `SELECT toString(kind) AS kind, count() AS n FROM viewer_analytics_state FINAL WHERE consumer_group = 'group-a' GROUP BY kind ORDER BY kind`, format: 'JSONEachRow' })).json<{ kind: string; n: string }>();
     const byKind = Object.fromEntries(rows.map((r) => [r.kind, Number(r.n)]));
@@ -69,7 +70,7 @@ describe('viewer analytics state store (ClickHouse)', () => {
   });
 
   it('still loads samples persisted one per row, as before migration 0022', async () => {
-    const stateStore = new StateStore(store, 'group-b');
+    const stateStore = new StateStore(store, 'group-b', LOG_ID);
     const partition = await stateStore.load(0, settings);
     const log = events().slice(0, 120);
     partition.apply(log);
@@ -85,12 +86,36 @@ describe('viewer analytics state store (ClickHouse)', () => {
       })),
       dedupToken: 'old-format-samples',
     });
-    const restored = await new StateStore(store, 'group-b').load(0, settings);
+    const restored = await new StateStore(store, 'group-b', LOG_ID).load(0, settings);
     expect(snapshot(restored)).toEqual(snapshot(partition));
   });
 
+  it('discards a state saved from another log, and keeps one saved before log ids existed', async () => {
+    const log = events().slice(0, 200);
+    const saved = await new StateStore(store, 'group-d', LOG_ID).load(0, settings);
+    saved.apply(log);
+    await new StateStore(store, 'group-d', LOG_ID).persist(0, saved.takeChanges());
+
+    const stale: Array<[number, string]> = [];
+    const onNewLog = new StateStore(store, 'group-d', 'embedded:log-two', (partition, savedLogId) => void stale.push([partition, savedLogId]));
+    const rebuilt = await onNewLog.load(0, settings);
+    expect(stale).toEqual([[0, LOG_ID]]);
+    expect(snapshot(rebuilt)).toEqual(snapshot(new PartitionAnalytics(0, settings)));
+    // Its rows are gone: what the new log's state persists is all a later load finds.
+    rebuilt.apply(log.slice(0, 20));
+    await onNewLog.persist(0, rebuilt.takeChanges());
+    expect(snapshot(await new StateStore(store, 'group-d', 'embedded:log-two').load(0, settings))).toEqual(snapshot(rebuilt));
+
+    // A progress row without a log id (written before there were any) belongs to the current log.
+    await store.client.command({
+      query: `ALTER TABLE viewer_analytics_state UPDATE body = replaceRegexpOne(body, ',"logId":"[^"]*"', '') WHERE consumer_group = 'group-d' AND kind = 'progress' SETTINGS mutations_sync = 1`,
+    });
+    const adopted = await new StateStore(store, 'group-d', 'kafka:any-cluster/player.events', () => expect.fail('a state without a log id is kept')).load(0, settings);
+    expect(snapshot(adopted)).toEqual(snapshot(rebuilt));
+  });
+
   it('deletes sample rows once a fold holds every sample in them; the state still loads whole', async () => {
-    const stateStore = new StateStore(store, 'group-c');
+    const stateStore = new StateStore(store, 'group-c', LOG_ID);
     const partition = await stateStore.load(0, settings);
     const log = events();
     for (let i = 0; i < log.length; i += 50) {
@@ -104,7 +129,7 @@ describe('viewer analytics state store (ClickHouse)', () => {
     expect(folded).not.toBeNull();
     const remaining = await (await store.client.query({ query: `SELECT min(t) AS oldest FROM viewer_analytics_state WHERE consumer_group = 'group-c' AND kind = 'samples'`, format: 'JSONEachRow' })).json<{ oldest: string }>();
     expect(Number(remaining[0]!.oldest)).toBeGreaterThan(folded!);
-    const restored = await new StateStore(store, 'group-c').load(0, settings);
+    const restored = await new StateStore(store, 'group-c', LOG_ID).load(0, settings);
     expect(snapshot(restored)).toEqual(snapshot(partition));
   });
 });

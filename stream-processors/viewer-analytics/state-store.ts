@@ -10,7 +10,8 @@ import { assembleViews, encodeSample, encodeViewHeader, StateDecodeError, type E
  * changed (its applied samples as one row, the headers of views that changed, the emitted row
  * keys and the progress) as one insert, before the checkpoint's offsets are committed. Restoring
  * reads the partition's rows with FINAL. A fold (once a minute) rewrites the views' headers with
- * their baselines; the sample rows it folded entirely are then deleted.
+ * their baselines; the sample rows it folded entirely are then deleted. The progress names the
+ * bus log its offsets count (Bus.logId): a state saved from another log is discarded on load.
  */
 const TABLE = 'viewer_analytics_state';
 
@@ -33,6 +34,11 @@ type SampleBatch = Array<[viewId: string, samples: EncodedSample[]]>;
 interface PersistedProgress extends PartitionProgress {
   /** Increments with every persist, so the latest rows win in ReplacingMergeTree. */
   stateVersion: number;
+  /**
+   * The bus's id of the log whose offsets `lastOffset` counts (Bus.logId). Absent in states
+   * written before log ids existed: those are taken to belong to the current log.
+   */
+  logId?: string;
 }
 
 /** One checkpoint's rows, ready to insert. */
@@ -43,13 +49,24 @@ export interface StateWrite {
   readonly dedupToken: string;
 }
 
+/** Whether a saved state's offsets count the records of the log the partition is read from now. */
+export function stateBelongsToLog(savedLogId: string | undefined, currentLogId: string): boolean {
+  return savedLogId === undefined || savedLogId === currentLogId;
+}
+
 export class StateStore {
   /** Last state version written per partition. */
   private readonly stateVersions = new Map<number, number>();
 
+  /**
+   * `logId`: the id of the log the partitions are read from now (Bus.logId of the source topic).
+   * A partition's saved state from another log is deleted on load, and `onStaleState` told.
+   */
   constructor(
     private readonly store: AnalyticsStore,
     private readonly consumerGroup: string,
+    private readonly logId: string,
+    private readonly onStaleState?: (partition: number, savedLogId: string) => void,
   ) {}
 
   async load(partition: number, settings: AnalyticsSettings): Promise<PartitionAnalytics> {
@@ -76,12 +93,24 @@ export class StateStore {
         throw new StateDecodeError(`${row.kind} ${row.entity} of partition ${partition}`, String(error));
       }
     }
+    if (progress && !stateBelongsToLog(progress.logId, this.logId)) {
+      // Its offsets name another log's records: applying the new log's first events as if they
+      // were those would skip them. The group's commits went with that log, so this partition is
+      // read from its start. Versions go on above the old ones (ReplacingMergeTree keeps the latest).
+      await this.store.client.command({
+        query: `DELETE FROM ${TABLE} WHERE consumer_group = {group:String} AND source_partition = {partition:UInt16}`,
+        query_params: { group: this.consumerGroup, partition },
+      });
+      this.onStaleState?.(partition, progress.logId!);
+      this.stateVersions.set(partition, progress.stateVersion);
+      return new PartitionAnalytics(partition, settings);
+    }
     if (!progress) {
       this.stateVersions.set(partition, 0);
       return new PartitionAnalytics(partition, settings);
     }
     this.stateVersions.set(partition, progress.stateVersion);
-    const { stateVersion: _stateVersion, ...saved } = progress;
+    const { stateVersion: _stateVersion, logId: _logId, ...saved } = progress;
     return PartitionAnalytics.restore(partition, settings, { progress: saved, views: assembleViews(headers, samples), emittedKeys });
   }
 
@@ -129,7 +158,7 @@ export class StateStore {
     for (const view of changes.views) rows.push(row('view', view.viewId, 0, 0, encodeViewHeader(view), version, 0));
     for (const viewId of changes.removedViews) rows.push(row('view', viewId, 0, 0, '', version, 1));
     for (const { windowStart, key } of changes.emittedKeys) rows.push(row('key', key, windowStart / 1000, windowStart, '', version, 0));
-    const progress: PersistedProgress = { ...changes.progress, stateVersion };
+    const progress: PersistedProgress = { ...changes.progress, stateVersion, logId: this.logId };
     rows.push(row('progress', '', 0, 0, JSON.stringify(progress), version, 0));
     // Unique per write: a retried persist that already landed writes identical rows again, which replace themselves.
     const dedupToken = `${TABLE}:${this.consumerGroup}:${partition}:${stateVersion}:${changes.progress.lastOffset ?? ''}:${rows.length}`;

@@ -96,6 +96,7 @@ function processorMetrics(metrics: Metrics) {
     watermarkLag: metrics.gauge('viewer_analytics_watermark_lag_seconds', 'Wall clock minus the partition watermark', ['partition']),
     batchSeconds: metrics.histogram('viewer_analytics_batch_seconds', 'Time to handle one batch, persist included', [], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]),
     restores: metrics.counter('viewer_analytics_state_restores_total', 'Partition states loaded from the state store'),
+    staleStates: metrics.counter('viewer_analytics_stale_states_total', 'Partition states discarded on load because they were saved from another bus log'),
     idleAdvances: metrics.counter('viewer_analytics_idle_advances_total', 'Watermark moves of caught-up idle partitions'),
     evictions: metrics.counter('viewer_analytics_evictions_total', 'Views ended early because their partition held the most views it may'),
   };
@@ -105,7 +106,8 @@ export class ViewerAnalyticsProcessor {
   private readonly runtimes = new Map<number, PartitionRuntime>();
   /** Per partition, the progress last published in a `viewer_watermark` message, and when. */
   private readonly publishedProgress = new Map<number, { progress: string; at: number }>();
-  private readonly stateStore: StateStore;
+  /** Made at start, once the source topic's log id is known. */
+  private stateStore!: StateStore;
   private readonly groupId: string;
   private readonly now: () => number;
   private readonly m: ReturnType<typeof processorMetrics>;
@@ -119,11 +121,15 @@ export class ViewerAnalyticsProcessor {
   ) {
     this.groupId = options.groupId ?? VIEWER_ANALYTICS_GROUP;
     this.now = options.now ?? Date.now;
-    this.stateStore = new StateStore(ports.analytics, this.groupId);
     this.m = processorMetrics(ports.metrics);
   }
 
   async start(): Promise<void> {
+    const logId = await this.ports.bus.logId(TOPICS.playerEvents);
+    this.stateStore = new StateStore(this.ports.analytics, this.groupId, logId, (partition, savedLogId) => {
+      this.m.staleStates.inc();
+      this.ports.logger.warn({ partition, savedLogId, logId }, 'viewer analytics: the saved state counts offsets of another log; discarded, the partition is rebuilt from this log');
+    });
     this.subscription = await this.ports.bus.subscribe({
       groupId: this.groupId,
       topics: [TOPICS.playerEvents],

@@ -149,6 +149,48 @@ describe('viewer analytics: processor and ClickHouse sink', () => {
     expect(failed.after).toBeGreaterThan(0);
     await expectAnalyticsToMatchTruth(store, truth);
   }, 420_000);
+
+  // The state store keeps a partition's offsets; a new log (a new embedded database, say) numbers
+  // its offsets from 0 again. A state saved from another log must be discarded, not taken to hold
+  // the new log's first events (which it would skip as already applied).
+  it('discards a state saved from another log: on a new log every event is applied, none skipped as already applied', async () => {
+    const groupId = 'viewer-analytics-new-log';
+    const busOptions = { defaultPartitions: PARTITIONS, maxRetainedMessages: 1_000_000, publish: { lingerMs: 2, maxBatchMessages: 2_000, maxBufferedMessages: 100_000 } };
+    const runOn = async (log: EmbeddedBus, propertyId: string, minutesAgo: number) => {
+      const plan = planSimulation({ viewers: 40, durationMs: 60_000, seed: 41, streams: 1, propertyId, startAt: Date.now() - minutesAgo * 60_000, maxRebufferMs: settings.maxRebufferMs });
+      const events = collectedEvents(plan);
+      await log.publish(TOPICS.playerEvents, events.map((e) => ({ key: e.view_id, value: Buffer.from(JSON.stringify(e)) })));
+      const metrics = new Metrics();
+      const processor = new ViewerAnalyticsProcessor({ bus: log, analytics: store, metrics, logger }, { settings, maxBatchMessages: 200, groupId });
+      await processor.start();
+      return { plan, metrics, processor };
+    };
+
+    const oldLog = new EmbeddedBus(busOptions);
+    await oldLog.ensureTopics(allTopicSpecs(PARTITIONS));
+    const old = await runOn(oldLog, 'old-log', 6);
+    await waitFor('the old log to be read and committed', () => caughtUp(oldLog, groupId, TOPICS.playerEvents), { timeoutMs: 60_000 });
+    await old.processor.stop();
+    await oldLog.close();
+
+    const newLog = new EmbeddedBus(busOptions);
+    await newLog.ensureTopics(allTopicSpecs(PARTITIONS));
+    const sink = new ClickHouseSink({ bus: newLog, analytics: store, metrics: new Metrics(), logger }, { consume: ['aggregates'] });
+    await sink.start();
+    const fresh = await runOn(newLog, 'new-log', 3);
+    try {
+      await waitFor('the new log to be read and committed', () => caughtUp(newLog, groupId, TOPICS.playerEvents), { timeoutMs: 60_000 });
+      expect(await fresh.metrics.registry.getSingleMetricAsString('livepulse_viewer_analytics_events_total')).not.toMatch(/outcome="already_applied"\} [1-9]/);
+      const truth = computeGroundTruth(fresh.plan, settings);
+      await waitFor('every view to end and be summarized', async () => (await countViewSummaries(store, fresh.plan.propertyId)) === truth.views, { timeoutMs: 240_000, intervalMs: 500 });
+      await waitFor('the sink to catch up', () => caughtUp(newLog, 'clickhouse-sink', TOPICS.analyticsAggregates), { timeoutMs: 60_000 });
+      await expectAnalyticsToMatchTruth(store, truth);
+    } finally {
+      await fresh.processor.stop();
+      await sink.stop();
+      await newLog.close();
+    }
+  }, 420_000);
 });
 
 /** The store, with inserts into the state table failing on a seeded coin. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HashedFeatures } from './hashed-features.ts';
 import { decodeModel, encodeModel, LinearTextModel, ModelFormatError, type ModelHeader } from './linear-model.ts';
-import { quantise, thresholdForFalsePositiveRate, trainLogisticRegression } from './logistic-regression.ts';
+import { quantise, thresholdForFalsePositiveRate, thresholdForFlagBudget, trainLogisticRegression } from './logistic-regression.ts';
 
 const header = (bits = 8): ModelHeader => ({ version: 1, bits, weightScale: 0.5, bias: -1, threshold: 0, about: { note: 'test' } });
 
@@ -87,5 +87,14 @@ describe('training', () => {
     const threshold = thresholdForFalsePositiveRate(scores, maxFpr);
     expect(threshold).toBeGreaterThan(boundary);
     expect(scores.filter((s) => s >= threshold).length / scores.length).toBeLessThanOrEqual(maxFpr);
+  });
+
+  it.each([
+    [[3, 2, 1, 0], 2, 2],
+    [[3, 2, 1, 0], 0, 0],
+    [[3, 2, 1, 0], -3, 0],
+    [[3, 2, 1, 0], 4, 4],
+  ])('thresholdForFlagBudget(%j, %i) flags %i of them', (scores, budget, flagged) => {
+    expect(scores.filter((s) => s >= thresholdForFlagBudget(scores, budget)).length).toBe(flagged);
   });
 });

@@ -94,8 +94,17 @@ export function quantise(weights: Float64Array): { weights: Int8Array; scale: nu
  */
 export function thresholdForFalsePositiveRate(negativeScores: readonly number[], maxFpr: number): number {
   if (negativeScores.length === 0) throw new RangeError('no negative scores to set a threshold on');
+  return thresholdForFlagBudget(negativeScores, Math.floor(maxFpr * negativeScores.length));
+}
+
+/**
+ * The lowest threshold that flags at most `allowed` of the negative scores; a budget of zero or
+ * less flags none of them. Scores at or above it are flagged.
+ */
+export function thresholdForFlagBudget(negativeScores: readonly number[], budget: number): number {
+  if (negativeScores.length === 0) return -Infinity;
+  const allowed = Math.max(0, budget);
   const sorted = [...negativeScores].sort((a, b) => b - a);
-  const allowed = Math.floor(maxFpr * sorted.length);
   // Flag strictly above the (allowed+1)-th highest negative score.
   const boundary = sorted[Math.min(allowed, sorted.length - 1)]!;
   return allowed >= sorted.length ? -Infinity : nextUp(boundary);

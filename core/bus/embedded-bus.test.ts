@@ -1,0 +1,72 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../test/wait-for.ts';
+import { BusBackpressureError } from './bus.ts';
+import { EmbeddedBus } from './embedded-bus.ts';
+
+/**
+ * Retention of the embedded log past what the contract says: a group holds back its topics while
+ * it has a member and for `groupRetentionMs` after (also after a restart, counted from the start),
+ * then no longer, so a service stopped for good does not stall its topics with backpressure.
+ */
+const RETENTION_MS = 1_000;
+const message = (value: string) => ({ key: 'k', value: Buffer.from(value) });
+
+function busAt(path: string, clock: { now: number }): EmbeddedBus {
+  return new EmbeddedBus({
+    path,
+    defaultPartitions: 1,
+    maxRetainedMessages: 10,
+    groupRetentionMs: RETENTION_MS,
+    publish: { lingerMs: 0, maxBatchMessages: 100, maxBufferedMessages: 1_000 },
+    now: () => clock.now,
+  });
+}
+
+async function groupThatReadOneAndLeft(bus: EmbeddedBus): Promise<void> {
+  await bus.ensureTopics([{ name: 't', partitions: 1 }]);
+  await bus.publish('t', [message('m0')]);
+  const subscription = await bus.subscribe({ groupId: 'gone', topics: ['t'], handleBatch: async () => undefined });
+  await waitFor('the commit', async () => (await bus.committedOffsets('gone', 't'))[0] === 1);
+  await subscription.stop();
+}
+
+/** The topic is at its bound: refused while the group holds it, taken once its retention ran out. */
+async function expectHeldUntilRetentionRunsOut(bus: EmbeddedBus, clock: { now: number }): Promise<void> {
+  await bus.publish('t', Array.from({ length: 9 }, (_, i) => message(`m${i + 1}`)));
+  await expect(bus.publish('t', [message('over')])).rejects.toBeInstanceOf(BusBackpressureError);
+  clock.now += RETENTION_MS;
+  await expect(bus.publish('t', [message('over')])).resolves.toBeUndefined();
+}
+
+describe('embedded bus: group retention', () => {
+  it('a group without members holds its topic for the group retention, then no longer causes backpressure', async () => {
+    const clock = { now: 1_000_000 };
+    const bus = busAt(join(mkdtempSync(join(tmpdir(), 'livepulse-retention-')), 'log.sqlite'), clock);
+    try {
+      await groupThatReadOneAndLeft(bus);
+      await expectHeldUntilRetentionRunsOut(bus, clock);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('a group known from the log file holds its topic from the restart on, for the group retention', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'livepulse-retention-')), 'log.sqlite');
+    const clock = { now: 1_000_000 };
+    const first = busAt(path, clock);
+    await groupThatReadOneAndLeft(first);
+    await first.close();
+
+    // Restarted long after: the group has not been away by choice, and may subscribe any moment.
+    clock.now += 100 * RETENTION_MS;
+    const second = busAt(path, clock);
+    try {
+      await expectHeldUntilRetentionRunsOut(second, clock);
+    } finally {
+      await second.close();
+    }
+  });
+});
