@@ -1,17 +1,41 @@
 /**
  * bench:processors — events per second the viewer-analytics processor sustains from the real
  * Kafka broker into the ClickHouse engine (its state store and, through analytics.aggregates and
- * the ClickHouse sink, the window rows and view summaries), against a bare kafkajs consumer reading
- * the same events from the same broker in the same run (the baseline).
+ * the ClickHouse sink, the window rows and view summaries), against two baselines reading the
+ * same events from the same broker in the same run:
+ *
+ * - Kafka Streams (the headline baseline, what a user would pick instead): bench/kafka-streams/,
+ *   a Java app on the broker's own Kafka version, exactly-once v2, computing per stream and 10 s
+ *   event-time window the concurrent viewers and watch time. Per view (the input's key, so no
+ *   repartition) a RocksDB store backed by a changelog topic keeps the latest sample by view_seq
+ *   per open window; each change of a view's contribution goes, keyed by stream and window,
+ *   through a repartition topic into a second changelog-backed store that sums them, and on to an
+ *   output topic. Window close and lateness follow the processor's: the watermark is the
+ *   partition's highest received_at, and an event more than the allowed lateness (30 s) behind it
+ *   is dropped. Differences from the processor's rows (window-rows.ts): a viewer is a view heard
+ *   from in the window whose latest sample is in a watching state — the processor also counts a
+ *   view silent for less than inactiveAfterMs (25 s) and leaves out rebuffering longer than
+ *   maxRebufferMs and views it ended after a silence; no other dimension, views started, playing
+ *   or rebuffer figures; ended views are never evicted from the store. Built with mvn + javac into
+ *   the livepulse cache on first use (bench/kafka-streams-app.ts); 2 stream threads (the cores).
+ * - A bare kafkajs consumer, kept for reference.
  *
  * The events are a simulation's (collector-shaped, clock-corrected), pre-loaded into Kafka so
- * both sides read a backlog at full speed. Both are measured from their first batch to the last
- * event (the processor: to its group having committed every offset). The ClickHouse sink then
+ * every side reads a backlog at full speed. Each is measured from its first batch (Kafka Streams:
+ * its first record) to the last event (the processor and Kafka Streams: to their groups having
+ * committed every input offset, polled through the admin API). The ClickHouse sink then
  * drains the processor's output on its own, and `processor_and_clickhouse_sink_eps` is the events
  * over the two phases' sum; the raw-events sink (player.events → player_events_raw) is measured
  * separately afterwards on the same backlog.
+ *
+ * `npm run bench:processors -- --check` runs a small load (BENCH_VIEWERS 300 unless set) and,
+ * instead of recording figures, compares Kafka Streams' per-window viewers and watch time with
+ * the processor's `all` rows in viewer_windows, failing beyond the definition differences above.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { pino } from 'pino';
 import { createAnalyticsStore } from '../core/analytics-store/analytics-store.ts';
@@ -28,9 +52,17 @@ import { collectedEvents } from '../stream-processors/simulator/collector-view.t
 import { planSimulation } from '../stream-processors/simulator/viewer-scripts.ts';
 import { ViewerAnalyticsProcessor } from '../stream-processors/viewer-analytics/viewer-analytics-processor.ts';
 import { recordBenchmark, round } from './harness.ts';
+import { buildKafkaStreamsApp, startKafkaStreamsApp } from './kafka-streams-app.ts';
+import { compareWindowFigures, type WindowFigures } from './window-figures.ts';
 
-const VIEWERS = Number(process.env.BENCH_VIEWERS ?? 20_000);
-const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 240_000);
+const CHECK = process.argv.includes('--check');
+const VIEWERS = Number(process.env.BENCH_VIEWERS ?? (CHECK ? 300 : 20_000));
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? (CHECK ? 120_000 : 240_000));
+const KAFKA_STREAMS_THREADS = Number(process.env.BENCH_KAFKA_STREAMS_THREADS ?? 2);
+const KAFKA_STREAMS_OUTPUT = 'kafka-streams.viewer-windows';
+// Kafka Streams counts a subset of the processor's viewers (no 25 s carry-over of silent views).
+const CHECK_TOLERANCES = { watchMsTotal: 0.01, viewersTotalBelow: 0.25 };
+const log = (line: string) => process.stderr.write(`${line}\n`);
 const PARTITIONS = 6;
 const settings: AnalyticsSettings = {
   windowMs: 10_000,
@@ -53,7 +85,8 @@ async function until(what: string, condition: () => Promise<boolean>, timeoutMs 
 }
 
 async function main(): Promise<void> {
-  const services = await startLocalServices(['kafka', 'clickhouse'], { log: (line) => process.stderr.write(`${line}\n`) });
+  const kafkaStreamsClasspath = await buildKafkaStreamsApp(log);
+  const services = await startLocalServices(['kafka', 'clickhouse'], { log });
   const brokers = services.endpoints.kafkaBrokers!;
   const logger = pino({ level: 'warn' });
   // A finished run (in the past), so windows close as the backlog is read.
@@ -66,14 +99,17 @@ async function main(): Promise<void> {
   const id = randomUUID().slice(0, 8);
   const kafka = new Kafka({ clientId: 'bench-processors', brokers: [brokers], logLevel: logLevel.ERROR });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const admin = kafka.admin();
   const store = await createAnalyticsStore({ kind: 'clickhouse', url: services.endpoints.clickhouseUrl!, username: 'default', password: '', database: `bench_processors_${id}` });
   const bus = new KafkaBus({ brokers: [brokers], clientId: 'bench-processors', topicPrefix: `benchproc${id}.`, defaultPartitions: PARTITIONS, replicationFactor: 1, publish: { lingerMs: 5, maxBatchMessages: 2_000, maxBufferedMessages: 200_000 }, logger });
+  const kafkaStreamsStateDir = await mkdtemp(join(tmpdir(), 'bench-kafka-streams-'));
   try {
     await applyMigrations(store);
     // The bus prefixes names, so `bare` is created as the baseline's topic next to the processor's.
-    await bus.ensureTopics([...allTopicSpecs(PARTITIONS), { name: 'bare', partitions: PARTITIONS }]);
+    await bus.ensureTopics([...allTopicSpecs(PARTITIONS), { name: 'bare', partitions: PARTITIONS }, { name: KAFKA_STREAMS_OUTPUT, partitions: PARTITIONS }]);
     const bareTopic = `benchproc${id}.bare`;
     await producer.connect();
+    await admin.connect();
     for (let i = 0; i < messages.length; i += 2_000) {
       const slice = messages.slice(i, i + 2_000);
       // Fresh topics may take a moment to reach the broker's metadata.
@@ -106,6 +142,44 @@ async function main(): Promise<void> {
     await until('the bare consumer', async () => bareDone > 0);
     await bare.disconnect();
     const bareRate = messages.length / ((bareDone - bareStarted) / 1000);
+    // A partition that never got a message has no committed offset (-1).
+    const committed = async (group: string, topic: string, target: number[]) => (await bus.committedOffsets(group, topic)).every((c, p) => target[p] === 0 || c >= target[p]!);
+    const end = await bus.endOffsets(TOPICS.playerEvents);
+
+    // Baseline: Kafka Streams on the same events, from its first record to its group having
+    // committed every input offset; then (reported apart) until its repartition topic is drained too.
+    const kafkaStreamsGroup = `bench-kafka-streams-${id}`;
+    const kafkaStreams = startKafkaStreamsApp(
+      {
+        classpath: kafkaStreamsClasspath,
+        bootstrap: brokers,
+        input: `benchproc${id}.${TOPICS.playerEvents}`,
+        output: `benchproc${id}.${KAFKA_STREAMS_OUTPUT}`,
+        applicationId: kafkaStreamsGroup,
+        stateDir: kafkaStreamsStateDir,
+        threads: KAFKA_STREAMS_THREADS,
+        windowMs: settings.windowMs,
+        graceMs: settings.allowedLatenessMs,
+        inMemoryStores: process.env.BENCH_KAFKA_STREAMS_IN_MEMORY === '1',
+      },
+      log,
+    );
+    let kafkaStreamsRate: number;
+    let kafkaStreamsAllStagesRate: number;
+    try {
+      const kafkaStreamsStarted = await kafkaStreams.firstRecord;
+      await until('Kafka Streams to commit every event', () => committed(kafkaStreamsGroup, TOPICS.playerEvents, end));
+      kafkaStreamsRate = messages.length / ((performance.now() - kafkaStreamsStarted) / 1000);
+      const repartition = `${kafkaStreamsGroup}-stream-windows-repartition`;
+      const repartitionEnd = await admin.fetchTopicOffsets(repartition);
+      await until('Kafka Streams to sum every window change', async () => {
+        const [offsets] = await admin.fetchOffsets({ groupId: kafkaStreamsGroup, topics: [repartition] });
+        return repartitionEnd.every(({ partition, high }) => Number(high) === 0 || Number(offsets!.partitions.find((p) => p.partition === partition)?.offset ?? -1) >= Number(high));
+      });
+      kafkaStreamsAllStagesRate = messages.length / ((performance.now() - kafkaStreamsStarted) / 1000);
+    } finally {
+      await kafkaStreams.stop();
+    }
 
     // Measured: the processor alone (its state in ClickHouse), from its first batch as the
     // baseline is, so neither pays for the group join; then the ClickHouse sink on the processor's
@@ -129,10 +203,7 @@ async function main(): Promise<void> {
       },
     });
     const processor = new ViewerAnalyticsProcessor({ bus: timedBus, analytics: store, metrics, logger }, { settings });
-    const end = await bus.endOffsets(TOPICS.playerEvents);
     await processor.start();
-    // A partition that never got a message has no committed offset (-1).
-    const committed = async (group: string, topic: string, target: number[]) => (await bus.committedOffsets(group, topic)).every((c, p) => target[p] === 0 || c >= target[p]!);
     await until('the processor to commit every event', () => committed('viewer-analytics', TOPICS.playerEvents, end));
     const processorDone = performance.now();
     await processor.stop();
@@ -147,6 +218,29 @@ async function main(): Promise<void> {
     const processorRate = messages.length / processorSeconds;
     // One after the other on the 2 cores: the events' whole way from player.events to the ClickHouse tables.
     const endToEndRate = messages.length / (processorSeconds + sinkSeconds);
+
+    if (CHECK) {
+      // Kafka Streams' latest figures per window (its output is a changelog of the sums).
+      const checkGroup = `bench-check-${id}`;
+      const outputEnd = await bus.endOffsets(KAFKA_STREAMS_OUTPUT);
+      const reader = kafka.consumer({ groupId: checkGroup });
+      await reader.connect();
+      await reader.subscribe({ topics: [`benchproc${id}.${KAFKA_STREAMS_OUTPUT}`], fromBeginning: true });
+      const kafkaStreamsFigures = new Map<string, WindowFigures>();
+      await reader.run({ eachMessage: async ({ message }) => void kafkaStreamsFigures.set(String(message.key), JSON.parse(String(message.value)) as WindowFigures) });
+      await until('the Kafka Streams output', () => committed(checkGroup, KAFKA_STREAMS_OUTPUT, outputEnd));
+      await reader.disconnect();
+      const processorFigures = await store.client.query({
+        query: `SELECT stream_id, toUnixTimestamp(window_start) * 1000 AS window_start, toUInt64(sum(concurrent_views)) AS viewers, toUInt64(sum(watch_ms)) AS watch_ms
+                FROM viewer_windows FINAL WHERE dimension = 'all' GROUP BY stream_id, window_start`,
+        format: 'JSONEachRow',
+        clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+      });
+      const comparison = compareWindowFigures(await processorFigures.json<WindowFigures>(), [...kafkaStreamsFigures.values()], CHECK_TOLERANCES);
+      process.stdout.write(`${JSON.stringify({ check: 'kafka-streams vs processor', events: messages.length, views: plan.views.length, kafka_streams_eps: round(kafkaStreamsRate), ...comparison })}\n`);
+      if (comparison.problems.length > 0) throw new Error(`Kafka Streams and the processor disagree beyond the definition differences: ${comparison.problems.join('; ')}`);
+      return;
+    }
 
     // The raw-events sink on the same backlog, on its own.
     const rawSink = new ClickHouseSink({ bus, analytics: store, metrics, logger }, { consume: ['raw-events'] });
@@ -168,12 +262,19 @@ async function main(): Promise<void> {
         processor_and_clickhouse_sink_eps: round(endToEndRate),
         raw_events_sink_eps: round(rawRate),
       },
-      baseline: { bare_kafkajs_consume_eps: round(bareRate) },
-      ratio: { processor: round(processorRate / bareRate), processor_and_clickhouse_sink: round(endToEndRate / bareRate) },
-      notes: 'processor and baseline timed from their first batch; the sink runs after the processor, on its output backlog (group join included)',
+      baseline: { kafka_streams_eps: round(kafkaStreamsRate), kafka_streams_all_stages_eps: round(kafkaStreamsAllStagesRate), bare_kafkajs_consume_eps: round(bareRate) },
+      ratio: {
+        processor_vs_kafka_streams: round(processorRate / kafkaStreamsRate),
+        processor_and_clickhouse_sink_vs_kafka_streams: round(endToEndRate / kafkaStreamsRate),
+        processor_vs_bare: round(processorRate / bareRate),
+        processor_and_clickhouse_sink_vs_bare: round(endToEndRate / bareRate),
+      },
+      notes: `processor and bare consumer timed from their first batch, Kafka Streams (exactly_once_v2, ${KAFKA_STREAMS_THREADS} threads, ${process.env.BENCH_KAFKA_STREAMS_IN_MEMORY === '1' ? 'in-memory' : 'RocksDB'} stores) from its first record, both stateful sides to their input offsets committed; the sink runs after the processor, on its output backlog (group join included)`,
     });
   } finally {
     await producer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    await rm(kafkaStreamsStateDir, { recursive: true, force: true });
     await bus.close();
     await store.client.command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(store.database)}` }).catch(() => undefined);
     await store.close();
