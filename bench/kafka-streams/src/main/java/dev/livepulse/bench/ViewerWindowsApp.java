@@ -157,7 +157,7 @@ public final class ViewerWindowsApp {
   static Topology topology(String input, String output, long windowMs, long graceMs, boolean inMemoryStores) {
     StreamsBuilder builder = new StreamsBuilder();
     StoreBuilder<KeyValueStore<String, ViewHistory>> viewStore = Stores.keyValueStoreBuilder(store(VIEW_STORE, inMemoryStores), Serdes.String(), ViewHistory.HistorySerde.serde()).withCachingEnabled();
-    StoreBuilder<KeyValueStore<String, Long>> watermarkStore = Stores.keyValueStoreBuilder(store(WATERMARK_STORE, inMemoryStores), Serdes.String(), Serdes.Long());
+    StoreBuilder<KeyValueStore<String, Long>> watermarkStore = Stores.keyValueStoreBuilder(store(WATERMARK_STORE, inMemoryStores), Serdes.String(), Serdes.Long()).withCachingEnabled();
     builder.addStateStore(viewStore);
     builder.addStateStore(watermarkStore);
     builder.stream(input, Consumed.with(Serdes.String(), Serdes.ByteArray()))
