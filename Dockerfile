@@ -14,7 +14,9 @@ ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
 # better-sqlite3 (the embedded bus's log) compiles from source where its prebuilt binary cannot be
-# fetched; the toolchain stays in this stage, only node_modules reaches the runtime image.
+# fetched; the toolchain stays in this stage, only node_modules reaches the runtime image. It is not
+# pinned: the pinned base image fixes the Debian release, and nothing of it ships.
+# hadolint ignore=DL3008
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 # `npm install` with the lockfile rather than `npm ci`, as in .ci/run: some registries lack other
@@ -27,6 +29,7 @@ RUN --mount=type=cache,target=/root/.npm \
 # --- build: the browser SDK bundles (esbuild is a dev dependency) -------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
+# hadolint ignore=DL3008
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \

@@ -5,6 +5,7 @@ import { SignJWT } from 'jose';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config.ts';
+import { mintApiToken } from '../core/http/api-auth.ts';
 import { ivsEventBridgeEvent, type IvsBroadcast } from '../core/ivs/eventbridge-events.ts';
 import { startPlatform, type RunningPlatform } from '../core/platform.ts';
 import { IVS_SECRET_HEADER } from '../ingest-api/ivs/ivs-route.ts';
@@ -82,10 +83,12 @@ describe('"clip that" on a live broadcast, embedded', () => {
     expect(request.status).toBe(202);
     const { clip_id: clipId, status_url: statusUrl } = (await request.json()) as { clip_id: string; status_url: string };
 
+    // The clip's status is behind an API token, like every read (an admin's: the stream is unregistered).
+    const adminToken = await mintApiToken({ secret: running.auth.jwtSecret!, sub: 'admin-1', role: 'admin', ttlSeconds: 600 });
     const manifest = await waitFor(
       'the clip to be complete',
       async () => {
-        const response = await fetch(`${platform.url}${statusUrl}`);
+        const response = await fetch(`${platform.url}${statusUrl}`, { headers: { authorization: `Bearer ${adminToken}` } });
         if (response.status !== 200) return null;
         const body = (await response.json()) as { manifest: ClipManifest | null };
         return body.manifest?.complete ? body.manifest : null;
