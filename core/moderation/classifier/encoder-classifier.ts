@@ -22,7 +22,7 @@ const DEFAULT_RULES = compileChannelRules(defaultChannelSettings({ anonymousView
 
 /** A stand-in classifier that always finds, so the moderator shows whether the context lets a model's finding stand. */
 const ALWAYS_FINDS = {
-  finding: (folded: string) => (folded.split(' ').length >= CLASSIFIER_MIN_WORDS && folded !== '' ? { rule: CLASSIFIER_RULE, severity: 3 as const, detail: 'model' } : null),
+  finding: (folded: string) => (folded.split(' ').length >= CLASSIFIER_MIN_WORDS ? { rule: CLASSIFIER_RULE, severity: 3 as const, detail: 'model' } : null),
 };
 const contextProbe = new ChatModerator(undefined, ALWAYS_FINDS);
 
