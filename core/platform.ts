@@ -8,6 +8,7 @@ import { createBus } from './bus/create-bus.ts';
 import { withQuarantine } from './bus/quarantine.ts';
 import type { Config } from './config.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health-routes.ts';
+import { openApiDocument } from './http/openapi.ts';
 import { trustProxyOption } from './http/trusted-proxies.ts';
 import { createLiveState } from './live-state/create-live-state.ts';
 import type { LiveState } from './live-state/live-state.ts';
@@ -133,6 +134,8 @@ export async function startPlatform(
   };
 
   try {
+    // Before any route: the document lists only what is registered after it.
+    await openApiDocument(http);
     await http.register(healthRoutes, { checks, metrics });
     for (const definition of services) {
       const service = await definition.start({ ...context, logger: logger.child({ service: definition.name }) });

@@ -4,6 +4,7 @@ import { BusBackpressureError, BusUnavailableError } from '../../core/bus/bus.ts
 import { DEAD_LETTER_HEADERS } from '../../core/dead-letters.ts';
 import type { LiveState } from '../../core/live-state/live-state.ts';
 import { MemoryLiveState } from '../../core/live-state/memory-live-state.ts';
+import { PlayerEvent } from '../../core/schemas/player-event.ts';
 import { TOPICS } from '../../core/topics.ts';
 import { waitFor } from '../../test/wait-for.ts';
 import { controllableBus, type ControllableBus } from '../testing/controllable-bus.ts';
@@ -305,8 +306,20 @@ describe('POST /v1/events', () => {
     const response = await collector.app.inject({ method: 'GET', url: '/docs/json' });
     expect(response.statusCode).toBe(200);
     const document = response.json();
-    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/v1/events', '/v1/cmcd', '/v1/ivs/events']));
-    expect(document.components.schemas.PlayerEvent.properties.counters).toBeDefined();
-    expect(document.paths['/v1/events'].post.responses['202']).toBeDefined();
+    expect(Object.keys(document.paths).sort()).toEqual(['/v1/cmcd', '/v1/events', '/v1/ivs/events']);
+    // The shared schema is the one the route validates with, field for field.
+    const published = document.components.schemas.PlayerEvent;
+    expect(Object.keys(published.properties)).toEqual(Object.keys(PlayerEvent.properties));
+    expect(published.required).toEqual(PlayerEvent.required);
+    expect(Object.keys(published.properties.counters.properties)).toEqual(Object.keys(PlayerEvent.properties.counters.properties));
+    const events = document.paths['/v1/events'].post;
+    expect(events).toMatchObject({ tags: ['player events'], security: [{ bearerWriteKey: [] }, { queryWriteKey: [] }] });
+    expect(events.responses['202'].content['application/json'].schema).toMatchObject({
+      required: ['accepted', 'duplicates', 'rejected'],
+      properties: { accepted: { type: 'integer' }, duplicates: { type: 'integer' }, rejected: { type: 'array', items: { $ref: '#/components/schemas/RejectedEvent' } } },
+    });
+    expect(Object.keys(events.responses).sort()).toEqual(['202', '400', '401', '403', '408', '413', '415', '503']);
+    expect(document.paths['/v1/ivs/events'].post.security).toEqual([{ ivsSecret: [] }]);
+    expect(Object.keys(document.components.securitySchemes)).toEqual(expect.arrayContaining(['bearerWriteKey', 'queryWriteKey', 'ivsSecret']));
   });
 });
