@@ -55,22 +55,11 @@ const RANDOM_SECRET_EFFECTS = new Map([
   ['LIVEPULSE_IVS_WEBHOOK_SECRET', '/v1/ivs/events refuses every delivery'],
 ]);
 
-function printDevelopmentCredentials(config: Config, logger: Logger): void {
+/** Random stand-ins for unset secrets; the development-credentials banner is the CLI's (core/cli/development-credentials.ts). */
+function warnAboutRandomSecrets(config: Config, logger: Logger): void {
   for (const secret of config.auth.randomSecrets) {
     logger.warn({ secret }, `${secret} is not set while other credentials are: a random per-process value stands in for the public development one, so ${RANDOM_SECRET_EFFECTS.get(secret) ?? 'nothing from outside matches it'} until it is set`);
   }
-  if (config.auth.developmentCredentials.length === 0) return;
-  const banner = [
-    '',
-    '================ DEVELOPMENT CREDENTIALS (embedded mode only) ================',
-    ...config.auth.developmentCredentials.map((c) => `  ${c}`),
-    '  These are public defaults. Set real values before exposing this server;',
-    '  distributed mode refuses to start without them.',
-    '==============================================================================',
-    '',
-  ].join('\n');
-  process.stderr.write(banner);
-  logger.warn({ credentials: config.auth.developmentCredentials.map((c) => c.split('=')[0]) }, 'using development credentials');
 }
 
 /**
@@ -82,7 +71,7 @@ export async function startPlatform(
   services: ServiceDefinition[],
   logger: Logger,
 ): Promise<RunningPlatform> {
-  printDevelopmentCredentials(config, logger);
+  warnAboutRandomSecrets(config, logger);
   if (config.mode === 'embedded') await mkdir(config.dataDir, { recursive: true });
 
   const metrics = new Metrics({ service: services.map((s) => s.name).join('+') || 'platform' });

@@ -16,6 +16,7 @@ import { planSimulation, STEP_MS, type SimulationPlan } from '../../stream-proce
 import { aggregatesMessageValidator } from '../../stream-processors/viewer-analytics/aggregate-messages.ts';
 import type { Subscription } from '../bus/bus.ts';
 import { CommandUsageError } from '../command-usage-error.ts';
+import { logDevelopmentCredentials } from './development-credentials.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { mintApiToken } from '../http/api-auth.ts';
 import { ivsEventBridgeEvent, type IvsBroadcastTransition } from '../ivs/eventbridge-events.ts';
@@ -204,6 +205,7 @@ class Demo {
     print(`Livepulse demo: starting every service (${config.mode} mode); logs in ${relative(process.cwd(), logFile) || logFile}`);
     this.platform = await startPlatform(config, SERVICES, logger);
     const { url } = this.platform;
+    await logDevelopmentCredentials(config, logger, { url, liveBoard: true });
 
     let signals = 0;
     const onSignal = (signal: string) => {

@@ -1,4 +1,5 @@
 import { loadConfig } from '../config.ts';
+import { logDevelopmentCredentials } from './development-credentials.ts';
 import { createLogger } from '../logger.ts';
 import { startPlatform } from '../platform.ts';
 import { findServices } from '../services.ts';
@@ -6,10 +7,11 @@ import { findServices } from '../services.ts';
 /** `livepulse start [service…]`: runs until SIGTERM or SIGINT (a second one exits at once). */
 export async function runStartCommand(names: string[]): Promise<number> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { format: config.logFormat });
   const services = findServices(names);
   const platform = await startPlatform(config, services, logger);
   process.stdout.write(`livepulse ${config.mode} mode listening on ${platform.url} (services: ${services.map((s) => s.name).join(', ') || 'none'})\n`);
+  await logDevelopmentCredentials(config, logger, { url: platform.url, liveBoard: services.some((s) => s.name === 'live-board') });
 
   let signals = 0;
   const shutdown = (signal: string) => {
