@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BusBackpressureError, BusUnavailableError } from '../../core/bus/bus.ts';
@@ -199,7 +200,7 @@ describe('POST /v1/events', () => {
       // Still in flight: a retry now must not be taken for stored.
       expect((await post({ events })).json()).toMatchObject({ error: 'retry' });
       open();
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
       expect((await post({ events })).json()).toMatchObject(retried);
       expect(collector.records(TOPICS.playerEvents)).toHaveLength(3);
     });
@@ -247,7 +248,7 @@ describe('POST /v1/events', () => {
     });
     expect(response.statusCode).toBe(415);
     // A timer still armed would now fire into a stream nobody reads: an uncaught error fails this run.
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250);
   });
 
   it('answers 408 to a body that trickles in too slowly', async () => {
