@@ -100,6 +100,7 @@ describe('a wrong command line', () => {
     // Checked by the command itself: its message, with no stack trace.
     [['token', '--sub', 'alice', '--role', 's1=owner'], /^livepulse token: unknown role "owner"\n\(see livepulse token --help\)\n$/],
     [['demo', '--duration', '5'], /^livepulse demo: --duration must be an integer of at least 30\n/],
+    [['start', 'nope'], /^livepulse start: unknown service nope; known services: ingest-api, /],
   ])('%j exits 2 and says why', (args, message) => {
     const run = livepulse(args);
     expect(run.status, run.stderr).toBe(2);
