@@ -7,9 +7,10 @@ import type { Metrics } from '../../core/metrics.ts';
 import type { ServiceDefinition } from '../../core/platform.ts';
 import { enrichedPlayerEventValidator } from '../../core/schemas/player-event.ts';
 import { TOPICS } from '../../core/topics.ts';
-import { finalChunkToken } from '../viewer-analytics/aggregate-messages.ts';
+import type { WindowFinalMessage } from '../viewer-analytics/aggregate-messages.ts';
 import { readAggregatesBatch } from './aggregates-batch.ts';
-import { dateTime64, deadLetterRowForClickHouse, rawEventForClickHouse, viewSummaryForClickHouse, watermarkRowForClickHouse, windowRowForClickHouse } from './clickhouse-rows.ts';
+import { dateTime64, deadLetterRowForClickHouse, rawEventForClickHouse, watermarkRowForClickHouse, windowRowForClickHouse } from './clickhouse-rows.ts';
+import { distinctFinalChunks, planFinalChunkInserts, writtenChunkKey, type FinalTable } from './final-chunk-inserts.ts';
 import { parseJsonPayload } from '../../core/schemas/validate.ts';
 
 /**
@@ -17,9 +18,11 @@ import { parseJsonPayload } from '../../core/schemas/validate.ts';
  * the processor or the Snowflake sink.
  *
  * - `analytics.aggregates` → `viewer_windows` (latest value per key: early rows and finals, the
- *   highest version wins), `viewer_window_finals` and `view_summaries` (each final chunk inserted
- *   once: its insert token is the chunk's idempotency key, so a chunk re-emitted by a restarted
- *   processor or redelivered to a restarted sink is dropped, and the rollups never count it twice).
+ *   highest version wins), `viewer_window_finals` and `view_summaries` (each final chunk written
+ *   once: a batch's chunks go in one insert per table partition, leaving out the chunks the
+ *   `viewer_final_chunks` ledger says are there, so a chunk re-emitted by a restarted processor or
+ *   redelivered to a restarted sink is dropped, and the rollups never count it twice; see
+ *   final-chunk-inserts.ts).
  *   `viewer_watermark` messages → `viewer_source_watermarks` (how far each source partition has
  *   got, written after the batch's rows), which the live-edge queries read.
  * - `player.events` → `player_events_raw`, for drill-down (insert token per bus batch).
@@ -71,8 +74,9 @@ export class ClickHouseSink {
           groupId: groups.aggregates,
           topics: [TOPICS.analyticsAggregates],
           maxInFlightBatches: 4,
-          // A final chunk costs two inserts of its own; small batches keep a handler well inside the consumer session.
-          maxBatchMessages: 25,
+          // A batch costs the same few inserts however many messages it carries, so the more the better,
+          // up to what one insert parses well inside the consumer session (messages are ≤ 128 KiB).
+          maxBatchMessages: 500,
           handleBatch: (batch) => this.timed('clickhouse', () => this.writeAggregates(batch)),
           dependencyCheck,
         }),
@@ -133,13 +137,22 @@ export class ClickHouseSink {
       ),
     );
     await this.insert('viewer_windows', latest, batchDedupToken(batch));
-    for (const message of finals) {
-      const token = finalChunkToken(message);
-      await this.insert('viewer_window_finals', message.rows.map((row) => windowRowForClickHouse(row, message.source_partition, message.version)), token);
-      await this.insert('view_summaries', message.views.map((view) => viewSummaryForClickHouse(view, message.source_partition, message.version)), token);
-    }
+    const written = await this.writtenFinalChunks(finals);
+    for (const insert of planFinalChunkInserts(finals, written)) await this.insert(insert.table, insert.rows, insert.dedupToken);
     // After the rows: a query that sees how far a source got finds its rows up to there (live-edge.ts).
     await this.insert('viewer_source_watermarks', watermarks.map(watermarkRowForClickHouse), batchDedupToken(batch));
+  }
+
+  /** Which of the finals' chunks each table partition holds already ({@link writtenChunkKey}). */
+  private async writtenFinalChunks(finals: readonly WindowFinalMessage[]): Promise<Set<string>> {
+    if (finals.length === 0) return new Set();
+    const result = await this.ports.analytics.client.query({
+      query: 'SELECT DISTINCT final_chunk, target, part FROM viewer_final_chunks WHERE final_chunk IN {chunks:Array(String)}',
+      query_params: { chunks: [...distinctFinalChunks(finals).keys()] },
+      format: 'JSONEachRow',
+    });
+    const rows = await result.json<{ final_chunk: string; target: FinalTable; part: number }>();
+    return new Set(rows.map((row) => writtenChunkKey(row.target, Number(row.part), row.final_chunk)));
   }
 
   private async writeRawEvents(batch: MessageBatch): Promise<void> {
