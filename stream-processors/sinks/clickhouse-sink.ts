@@ -5,13 +5,12 @@ import type { Bus, MessageBatch, Subscription } from '../../core/bus/bus.ts';
 import { publishDeadLetters, type DeadLetter } from '../../core/dead-letters.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import type { ServiceDefinition } from '../../core/platform.ts';
-import { enrichedPlayerEventValidator } from '../../core/schemas/player-event.ts';
+import { readPlayerEventMessage } from '../../core/schemas/player-event-message.ts';
 import { TOPICS } from '../../core/topics.ts';
 import type { WindowFinalMessage } from '../viewer-analytics/aggregate-messages.ts';
 import { readAggregatesBatch } from './aggregates-batch.ts';
 import { dateTime64, deadLetterRowForClickHouse, rawEventForClickHouse, watermarkRowForClickHouse, windowRowForClickHouse } from './clickhouse-rows.ts';
 import { distinctFinalChunks, planFinalChunkInserts, writtenChunkKey, type FinalTable } from './final-chunk-inserts.ts';
-import { parseJsonPayload } from '../../core/schemas/validate.ts';
 
 /**
  * The ClickHouse sink: two consumer groups of its own, so it can lag or fail without holding up
@@ -159,9 +158,9 @@ export class ClickHouseSink {
     const rows: Array<ReturnType<typeof rawEventForClickHouse>> = [];
     let invalid = 0;
     for (const message of batch.messages) {
-      const value = parseJsonPayload(message.value);
       // The processor dead-letters invalid player events already; the raw table leaves them out.
-      if (enrichedPlayerEventValidator.check(value)) rows.push(rawEventForClickHouse(value, message.partition, message.offset));
+      const { event } = readPlayerEventMessage(message);
+      if (event) rows.push(rawEventForClickHouse(event, message.partition, message.offset));
       else invalid += 1;
     }
     if (invalid > 0) this.m.invalid.inc({ sink: 'clickhouse-raw' }, invalid);
