@@ -140,6 +140,13 @@ describe('ClickHouse sink: analytics aggregates in few inserts', () => {
     await drain(reemitted, 'sink-batches');
     expect(insertsPerTable(reemitted)).toEqual({ viewer_windows: 1, viewer_window_finals: 1, view_summaries: 1 });
     expect(await figures()).toEqual(expected(4));
+    // The ledger knows each chunk's window, for a backfill that deletes a range (docs/operations.md).
+    const ledger = await store.client.query({ query: 'SELECT target, toUnixTimestamp(window_start) * 1000 AS window_start, count() AS chunks FROM viewer_final_chunks GROUP BY ALL ORDER BY ALL', format: 'JSONEachRow' });
+    expect((await ledger.json<{ target: string; window_start: string | number; chunks: string | number }>()).map((r) => [r.target, Number(r.window_start), Number(r.chunks)])).toEqual(
+      ['view_summaries', 'viewer_window_finals'].flatMap((target) =>
+        [...first.windows, ...fourth.windows].map((w, i) => [target, WINDOW + i * 10_000, w.parsed.filter((m) => (target === 'view_summaries' ? m.views : m.rows).length > 0).length]),
+      ),
+    );
   });
 
   it('counts a batch once when its insert landed but the answer was lost', async () => {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
+import { SerialQueue } from '../../core/analytics-store/chdb-session.ts';
 import { batchDedupToken, insertRows } from '../../core/analytics-store/insert.ts';
 import type { Bus, MessageBatch, Subscription } from '../../core/bus/bus.ts';
 import { publishDeadLetters, type DeadLetter } from '../../core/dead-letters.ts';
@@ -54,6 +55,7 @@ function sinkMetrics(metrics: Metrics) {
 export class ClickHouseSink {
   private readonly subscriptions: Subscription[] = [];
   private readonly m: ReturnType<typeof sinkMetrics>;
+  private readonly finalsInOrder = new SerialQueue();
 
   constructor(
     private readonly ports: ClickHouseSinkPorts,
@@ -136,8 +138,12 @@ export class ClickHouseSink {
       ),
     );
     await this.insert('viewer_windows', latest, batchDedupToken(batch));
-    const written = await this.writtenFinalChunks(finals);
-    for (const insert of planFinalChunkInserts(finals, written)) await this.insert(insert.table, insert.rows, insert.dedupToken);
+    // One batch at a time from lookup to insert: batches of two partitions carrying the same chunk
+    // (a hand replay under another key, a repartitioned topic) cannot both find it missing.
+    await this.finalsInOrder.run(async () => {
+      const written = await this.writtenFinalChunks(finals);
+      for (const insert of planFinalChunkInserts(finals, written)) await this.insert(insert.table, insert.rows, insert.dedupToken);
+    });
     // After the rows: a query that sees how far a source got finds its rows up to there (live-edge.ts).
     await this.insert('viewer_source_watermarks', watermarks.map(watermarkRowForClickHouse), batchDedupToken(batch));
   }

@@ -9,24 +9,28 @@ ALTER TABLE viewer_window_finals ADD COLUMN IF NOT EXISTS final_chunk String DEF
 
 ALTER TABLE view_summaries ADD COLUMN IF NOT EXISTS final_chunk String DEFAULT '' CODEC(ZSTD(1));
 
--- One row per chunk, table and table partition (toYYYYMM of its partition key); repeats are harmless.
+-- One row per chunk, table and table partition (toYYYYMM of its partition key); repeats are
+-- harmless. `window_start` is the chunk's window, read from its key
+-- (`viewer-final:<group>:<source partition>:<window start ms>:<chunk>`), so a backfill can
+-- delete a range here as in the tables (docs/operations.md).
 CREATE TABLE IF NOT EXISTS viewer_final_chunks (
   final_chunk String,
   target LowCardinality(String),
   part UInt32,
-  written_at DateTime('UTC') DEFAULT now()
+  window_start DateTime('UTC')
 )
 ENGINE = ReplacingMergeTree
 ORDER BY (final_chunk, target, part)
-TTL written_at + INTERVAL 35 DAY
+TTL window_start + INTERVAL 35 DAY
 SETTINGS non_replicated_deduplication_window = 1000;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS viewer_final_chunks_from_finals_mv TO viewer_final_chunks AS
-SELECT DISTINCT final_chunk, 'viewer_window_finals' AS target, toYYYYMM(window_start) AS part
+SELECT DISTINCT final_chunk, 'viewer_window_finals' AS target, toYYYYMM(window_start) AS part, window_start
 FROM viewer_window_finals
 WHERE final_chunk != '';
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS viewer_final_chunks_from_summaries_mv TO viewer_final_chunks AS
-SELECT DISTINCT final_chunk, 'view_summaries' AS target, toYYYYMM(ended_at) AS part
+SELECT DISTINCT final_chunk, 'view_summaries' AS target, toYYYYMM(ended_at) AS part,
+  toDateTime(intDiv(toUInt64(splitByChar(':', final_chunk)[-2]), 1000), 'UTC') AS window_start
 FROM view_summaries
 WHERE final_chunk != '';
