@@ -137,12 +137,16 @@ export class ClickHouseSink {
         }),
       ),
     );
-    await this.insert('viewer_windows', latest, batchDedupToken(batch));
+    // Compact: every row comes from one literal (see insertRows), and chDB parses it faster.
+    await this.insert('viewer_windows', latest, batchDedupToken(batch), true);
     // One batch at a time from lookup to insert: batches of two partitions carrying the same chunk
     // (a hand replay under another key, a repartitioned topic) cannot both find it missing.
     await this.finalsInOrder.run(async () => {
       const written = await this.writtenFinalChunks(finals);
-      for (const insert of planFinalChunkInserts(finals, written)) await this.insert(insert.table, insert.rows, insert.dedupToken);
+      for (const insert of planFinalChunkInserts(finals, written)) {
+        // Final rows come from one literal; view summaries copy the message's fields, in its order.
+        await this.insert(insert.table, insert.rows, insert.dedupToken, insert.table === 'viewer_window_finals');
+      }
     });
     // After the rows: a query that sees how far a source got finds its rows up to there (live-edge.ts).
     await this.insert('viewer_source_watermarks', watermarks.map(watermarkRowForClickHouse), batchDedupToken(batch));
