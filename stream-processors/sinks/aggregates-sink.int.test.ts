@@ -149,6 +149,25 @@ describe('ClickHouse sink: analytics aggregates in few inserts', () => {
     );
   });
 
+  it('writes a batch of hundreds of final chunks as one insert per table, and adds nothing when they come again', async () => {
+    const before = await figures();
+    // A row or view per chunk: seven windows of 65 chunks, more keys than one request's URL holds.
+    const windows = Array.from({ length: 7 }, (_, i) => closedWindow({ sourcePartition: SOURCE_PARTITION, windowStart: WINDOW + 60_000 + i * 10_000, rows: 40, views: 25, maxBytes: 100, propertyId: PROPERTY }));
+    const messages = windows.flatMap((w) => w.messages);
+    expect(messages.length).toBeGreaterThan(400);
+    expect(messages.length).toBeLessThanOrEqual(500);
+    await bus.publish(TOPICS.analyticsAggregates, messages);
+    const inserts: RecordedInsert[] = [];
+    await drain(inserts, 'sink-batches');
+    expect(insertsPerTable(inserts)).toEqual({ viewer_windows: 1, viewer_window_finals: 1, view_summaries: 1 });
+    await bus.publish(TOPICS.analyticsAggregates, messages);
+    const again: RecordedInsert[] = [];
+    await drain(again, 'sink-batches');
+    expect(insertsPerTable(again)).toEqual({ viewer_windows: 1 });
+    const after = await figures();
+    expect(Object.fromEntries(Object.entries(after).map(([name, value]) => [name, value - before[name as keyof typeof before]]))).toEqual(expected(7));
+  });
+
   it('counts a batch once when its insert landed but the answer was lost', async () => {
     const before = await figures();
     const fifth = publishWindows([WINDOW + 40_000, WINDOW + 50_000]);

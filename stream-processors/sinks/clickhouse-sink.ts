@@ -44,6 +44,9 @@ export const CLICKHOUSE_SINK_GROUPS = {
   deadLetters: 'clickhouse-sink.dead-letters',
 } as const;
 
+/** Chunk keys per ledger lookup: ~60 bytes each in the URL. */
+const LEDGER_LOOKUP_PAGE = 100;
+
 function sinkMetrics(metrics: Metrics) {
   return {
     rows: metrics.counter('sink_rows_written_total', 'Rows written by a sink (before the store drops repeated tokens)', ['sink', 'table']),
@@ -154,14 +157,18 @@ export class ClickHouseSink {
 
   /** Which of the finals' chunks each table partition holds already ({@link writtenChunkKey}). */
   private async writtenFinalChunks(finals: readonly WindowFinalMessage[]): Promise<Set<string>> {
-    if (finals.length === 0) return new Set();
-    const result = await this.ports.analytics.client.query({
-      query: 'SELECT DISTINCT final_chunk, target, part FROM viewer_final_chunks WHERE final_chunk IN {chunks:Array(String)}',
-      query_params: { chunks: [...distinctFinalChunks(finals).keys()] },
-      format: 'JSONEachRow',
-    });
-    const rows = await result.json<{ final_chunk: string; target: FinalTable; part: number }>();
-    return new Set(rows.map((row) => writtenChunkKey(row.target, Number(row.part), row.final_chunk)));
+    const written = new Set<string>();
+    const chunks = [...distinctFinalChunks(finals).keys()];
+    // Parameters travel in the URL, which HTTP servers bound (16 KiB in Node's): a page of keys at a time.
+    for (let start = 0; start < chunks.length; start += LEDGER_LOOKUP_PAGE) {
+      const result = await this.ports.analytics.client.query({
+        query: 'SELECT DISTINCT final_chunk, target, part FROM viewer_final_chunks WHERE final_chunk IN {chunks:Array(String)}',
+        query_params: { chunks: chunks.slice(start, start + LEDGER_LOOKUP_PAGE) },
+        format: 'JSONEachRow',
+      });
+      for (const row of await result.json<{ final_chunk: string; target: FinalTable; part: number }>()) written.add(writtenChunkKey(row.target, Number(row.part), row.final_chunk));
+    }
+    return written;
   }
 
   private async writeRawEvents(batch: MessageBatch): Promise<void> {
