@@ -7,7 +7,7 @@ import { createStructureCheck, type FieldError } from './validate.ts';
  * and the raw-events sink: the JSON of one EnrichedPlayerEvent, keyed by view_id (the public
  * contract; anything may still publish plain JSON). The collector validated every event before
  * publishing it, and says so in a header naming the schema it checked against, so its readers
- * parse the JSON and skip the second full check (about as costly as the parse itself; see
+ * parse the JSON and skip the second full check (nearly as costly as the parse itself; see
  * docs/benchmarks.md). What they still check on such a message is what their code relies on —
  * the schema's structure (types, required fields, known values, numeric ranges) and well-formed
  * text, which ClickHouse needs — so a damaged message is dead-lettered, never applied. A message
