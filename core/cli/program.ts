@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 // Type imports only: they vanish at run time, so building the program loads none of these modules.
 import type { ApiTokenOptions } from '../../dashboards/query-api/api-token-command.ts';
 import type { TokenOptions } from '../../chat-gateway/token-command.ts';
@@ -10,7 +10,7 @@ import type { DemoOptions } from './demo.ts';
 /**
  * Every `livepulse` command, its options and its help, in one place (commander). Each action
  * imports its implementation when it runs, so `--help` and a mistyped option answer without
- * loading the services (see docs/operations.md). An action resolves to the process exit code.
+ * loading the services (docs/architecture.md, Runtime). An action resolves to the process exit code.
  */
 export type Run = (command: () => Promise<number>) => void;
 
@@ -46,15 +46,15 @@ export function buildProgram(run: Run): Command {
   const services = program
     .command('services')
     .description('local real services (Kafka, Redis, S3 gateway, ClickHouse over chDB) for development and tests; see docs/local-services.md');
-  const serviceNames = new Command().argument('[names...]', 'kafka, redis, s3, clickhouse (default: all)');
+  const serviceNames = () => new Argument('[names...]', 'kafka, redis, s3, clickhouse (default: all)');
   const servicesAction = (action: 'start' | 'stop' | 'status') => (names: string[] = []) =>
     run(async () => (await import('../../infra/local/services.ts')).runServicesCommand(action, names));
   services
     .command('start')
     .description('start (or reuse) the services; progress on stderr, their endpoints on stdout as env lines')
-    .addArgument(serviceNames.registeredArguments[0]!)
+    .addArgument(serviceNames())
     .action(servicesAction('start'));
-  services.command('stop').description('stop the services').addArgument(serviceNames.registeredArguments[0]!).action(servicesAction('stop'));
+  services.command('stop').description('stop the services').addArgument(serviceNames()).action(servicesAction('stop'));
   services.command('status').description('which services run, and their endpoints as env lines').action(() => servicesAction('status')());
 
   program
