@@ -32,6 +32,7 @@
  * instead of recording figures, compares Kafka Streams' per-window viewers and watch time with
  * the processor's `all` rows in viewer_windows, failing beyond the definition differences above.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -81,7 +82,7 @@ async function until(what: string, condition: () => Promise<boolean>, timeoutMs 
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
           break;
         } catch (error) {
           if (attempt >= 20) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 500));
+          await sleep(500);
         }
       }
     }
