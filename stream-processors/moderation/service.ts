@@ -5,7 +5,6 @@ import { TOPICS } from '../../core/topics.ts';
 import { AiModerationProcessor } from './ai-moderation-processor.ts';
 import { AutoClassifier } from './auto-classifier.ts';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.ts';
-import { EncoderHateClassifier } from '../../core/moderation/classifier/encoder-classifier.ts';
 import { EncoderModerationProcessor } from './encoder-moderation-processor.ts';
 import type { ContentClassifier } from './content-classifier.ts';
 import { GuardChatClassifier } from './guard-chat-classifier.ts';
@@ -42,6 +41,8 @@ export const moderationService: ServiceDefinition = {
     );
 
     if (config.moderation.encoder.enabled) {
+      // Imported here: onnxruntime's native library is for the processes that run the encoder only.
+      const { EncoderHateClassifier } = await import('../../core/moderation/classifier/encoder-classifier.ts');
       const classifier = await EncoderHateClassifier.load();
       const processor = new EncoderModerationProcessor({
         bus,
