@@ -31,7 +31,7 @@ export interface HeadTraining {
   limit?: number;
 }
 
-export const DEFAULT_HEAD_TRAINING: HeadTraining = { hidden: 32, epochs: 8, learningRate: 0.05, l2: 1e-6, seed: 20261207, ngramWeights: [0, 0.5, 1, 2], validationMaxFpr: 0.08 };
+export const DEFAULT_HEAD_TRAINING: HeadTraining = { hidden: 256, epochs: 8, learningRate: 0.05, l2: 1e-6, seed: 20261207, ngramWeights: [0, 0.5, 1, 2], validationMaxFpr: 0.08 };
 
 export interface DenseExample {
   x: Float32Array;

@@ -31,8 +31,8 @@ describe('encoder moderation loop', () => {
     const sender = await viewer('enc-sender', 'enc-1');
     const watcher = await viewer('enc-watcher', 'enc-1');
     // Sent first: its verdict (none) comes before the hateful message's.
-    const counter = await sender.send('saying women are too emotional to lead is sexist');
-    const hateful = await sender.send('women are too emotional to lead');
+    const counter = await sender.send('saying black people are criminals is racist');
+    const hateful = await sender.send('black people are criminals');
     expect([counter.status, hateful.status]).toEqual(['delivered', 'delivered']);
     const removal = await watcher.waitForEvent('message:removed', (e: { id: string }) => e.id === hateful.id, ENCODER_WAIT_MS);
     expect(removal).toEqual({ id: hateful.id, reason: expect.stringMatching(/^classifier: hateful \(p=0\.\d\d\)$/) });
@@ -68,7 +68,7 @@ describe('encoder moderation loop', () => {
     const threat = await sender.send('i will find you at the meetup');
     expect(threat.status).toBe('held');
     // A message the encoder removes, sent after: once its removal is in, the threat's verdict (none) was decided.
-    const later = await sender.send('women are too emotional to lead');
+    const later = await sender.send('black people are criminals');
     await mod.waitForEvent('message:removed', (e: { id: string }) => e.id === later.id, ENCODER_WAIT_MS);
     expect(mod.events<{ id: string }>('message:held:resolved').map((r) => r.id)).not.toContain(threat.id);
   });
