@@ -3,8 +3,8 @@ import { decodeModelFile, encodeModelFile, requireFiniteFields } from './model-f
 /**
  * The classifier head over sentence embeddings: one hidden layer of ReLU units, then a logit, to
  * which the n-gram model's logit is added (stacking the two local models: the n-gram model knows
- * the words, the encoder the meaning). A linear head over the embeddings alone added nothing over
- * the n-gram model on the validation split; the hidden layer is what pays (model card).
+ * the words, the encoder the meaning). A linear head over the embeddings added nothing over the
+ * n-gram model in exploratory runs; the hidden layer is what pays (model card).
  *
  * File: the magic `LPEH`, a little-endian uint32 header length, a JSON header (`EncoderHeadHeader`),
  * then float32 weights: hidden × dimensions input weights (row per hidden unit), hidden biases,
