@@ -33,6 +33,8 @@ async function start(names: string[]): Promise<number> {
   const services = findServices(names);
   const platform = await startPlatform(config, services, logger);
   process.stdout.write(`livepulse ${config.mode} mode listening on ${platform.url} (services: ${services.map((s) => s.name).join(', ') || 'none'})\n`);
+  // A service that cannot go on (e.g. its worker threads keep crashing) has stopped the platform.
+  void platform.failed.then(() => process.exit(1));
 
   let signals = 0;
   const shutdown = (signal: string) => {
