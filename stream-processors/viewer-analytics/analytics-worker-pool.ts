@@ -11,6 +11,7 @@ export interface WorkerData {
   config: Config;
   /** The main registry's default labels, so the threads' series add up with the main thread's. */
   metricLabels: Record<string, string>;
+  groupId?: string;
 }
 
 export type ToWorker = { type: 'metrics'; id: number } | { type: 'ping'; id: number } | { type: 'stop' };
@@ -25,6 +26,8 @@ export interface AnalyticsWorkerPoolOptions {
   /** Called once when workers keep crashing (more than the policy allows). */
   onGiveUp: (error: Error) => void;
   crashPolicy?: CrashPolicy;
+  /** The consumer group (the processor's own by default); tests on a shared broker use one of their own. */
+  groupId?: string;
   /** How long a stopping worker may take for its last checkpoint before it is terminated. */
   stopTimeoutMs?: number;
 }
@@ -123,7 +126,7 @@ export class AnalyticsWorkerPool {
   /** Resolves once the worker is ready; an `initial` one that exits before rejects (the pool does not start). */
   private launch(slot: Slot, initial: boolean): Promise<void> {
     const { config, metrics } = this.options;
-    const worker = new Worker(ENTRY, { workerData: { index: slot.index, config, metricLabels: metrics.defaultLabels } satisfies WorkerData, name: `viewer-analytics-${slot.index}` });
+    const worker = new Worker(ENTRY, { workerData: { index: slot.index, config, metricLabels: metrics.defaultLabels, groupId: this.options.groupId } satisfies WorkerData, name: `viewer-analytics-${slot.index}` });
     slot.worker = worker;
     slot.ready = false;
     slot.lastError = null;

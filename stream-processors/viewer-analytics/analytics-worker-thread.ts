@@ -16,15 +16,19 @@ import { ViewerAnalyticsProcessor } from './viewer-analytics-processor.ts';
  * restarts it.
  */
 const port = parentPort!;
-const { index, config, metricLabels } = workerData as WorkerData;
+const { index, config, metricLabels, groupId } = workerData as WorkerData;
 const post = (message: FromWorker) => port.postMessage(message);
 
 const logger = createLogger(config.logLevel).child({ service: 'viewer-analytics', worker: index });
 const metrics = new Metrics(metricLabels, { processMetrics: false });
 const held = trackSubscription(createServiceBus(config.bus, metrics, logger));
 const analytics = await createAnalyticsStore(config.analyticsStore);
-const processor = new ViewerAnalyticsProcessor({ bus: held.bus, analytics, metrics, logger }, { settings: config.analytics });
+const processor = new ViewerAnalyticsProcessor({ bus: held.bus, analytics, metrics, logger }, { settings: config.analytics, groupId });
 let stopping: Promise<void> | null = null;
+const started = (async () => {
+  await processor.start();
+  await processor.ready();
+})();
 
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
@@ -39,6 +43,8 @@ port.on('message', (message: ToWorker) => {
       return;
     case 'stop':
       stopping ??= (async () => {
+        // A stop during the start waits for it: the subscription it makes must be stopped too.
+        await started.catch(() => undefined);
         await processor.stop();
         await Promise.allSettled([held.bus.close(), analytics.close()]);
         logger.info('viewer analytics worker stopped');
@@ -48,8 +54,7 @@ port.on('message', (message: ToWorker) => {
   }
 });
 
-await processor.start();
-await processor.ready();
+await started;
 logger.info('viewer analytics worker started');
 post({ type: 'ready' });
 
