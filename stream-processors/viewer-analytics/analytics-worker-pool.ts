@@ -59,6 +59,7 @@ export class AnalyticsWorkerPool {
   private readonly slots: Slot[];
   private readonly crashTimes: number[] = [];
   private stopping = false;
+  private stopped: Promise<void> | null = null;
   private nextRequestId = 0;
   private removeMetricsSource: (() => void) | null = null;
   /** Crashed workers started again, for tests and logs. */
@@ -94,7 +95,12 @@ export class AnalyticsWorkerPool {
   };
 
   /** Asks every worker to take its last checkpoint and stop; one that takes too long is terminated. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.stopped ??= this.stopWorkers();
+    return this.stopped;
+  }
+
+  private async stopWorkers(): Promise<void> {
     this.stopping = true;
     this.removeMetricsSource?.();
     const timeoutMs = this.options.stopTimeoutMs ?? 60_000;
