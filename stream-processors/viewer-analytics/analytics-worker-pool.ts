@@ -28,6 +28,8 @@ export interface AnalyticsWorkerPoolOptions {
   crashPolicy?: CrashPolicy;
   /** The consumer group (the processor's own by default); tests on a shared broker use one of their own. */
   groupId?: string;
+  /** Called when a worker has joined the group (the bench times the pool from the first). */
+  onWorkerReady?: (index: number) => void;
   /** How long a stopping worker may take for its last checkpoint before it is terminated. */
   stopTimeoutMs?: number;
 }
@@ -140,6 +142,7 @@ export class AnalyticsWorkerPool {
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'ready') {
           slot.ready = true;
+          this.options.onWorkerReady?.(slot.index);
           resolve();
           return;
         }
