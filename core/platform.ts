@@ -133,7 +133,9 @@ export async function startPlatform(
     if (failure) return;
     failure = error;
     logger.fatal({ err: error }, 'a service cannot go on; stopping');
-    void stop().finally(() => reportFailure(error));
+    void stop()
+      .catch((stopError: unknown) => logger.error({ err: stopError }, 'the platform did not stop cleanly'))
+      .then(() => reportFailure(error));
   };
   const context: PlatformContext = { config, logger, metrics, bus, analytics, liveState, objectStore, http, fail };
 
