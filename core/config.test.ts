@@ -72,6 +72,7 @@ describe('loadConfig', () => {
     [{ CLICKHOUSE_URL: 'ch.example:8123' }, 'CLICKHOUSE_URL'],
     [{ REDIS_URL: 'http://cache:6379' }, 'REDIS_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
     [{ KAFKA_SSL: 'maybe' }, 'KAFKA_SSL'],
     [{ BUS_LINGER_MS: '-1' }, 'BUS_LINGER_MS'],
     [{ CLICKHOUSE_DATABASE: 'db; DROP' }, 'CLICKHOUSE_DATABASE'],

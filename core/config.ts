@@ -55,6 +55,8 @@ const EnvSchema = z.object({
   LIVEPULSE_TRUSTED_PROXIES: optionalString,
   LIVEPULSE_DATA_DIR: z.string().trim().default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // auto: coloured lines for a person at a terminal, JSON lines for everything else (collectors, files, pipes).
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 
   LIVEPULSE_WRITE_KEYS: optionalString,
   LIVEPULSE_JWT_SECRET: optionalString,
@@ -203,6 +205,8 @@ export interface Config {
   };
   dataDir: string;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  /** `auto` is `pretty` when stdout is a terminal, else `json` (core/logger.ts). */
+  logFormat: z.infer<typeof EnvSchema>['LOG_FORMAT'];
   auth: {
     writeKeys: WriteKey[];
     jwtSecret?: string;
@@ -620,6 +624,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     http: { port: e.PORT, host: e.HOST, trustedProxies },
     dataDir,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     auth: {
       writeKeys,
       jwtSecret,

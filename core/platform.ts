@@ -8,6 +8,7 @@ import { createBus } from './bus/create-bus.ts';
 import { withQuarantine } from './bus/quarantine.ts';
 import type { Config } from './config.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health-routes.ts';
+import { openApiDocument } from './http/openapi.ts';
 import { trustProxyOption } from './http/trusted-proxies.ts';
 import { createLiveState } from './live-state/create-live-state.ts';
 import type { LiveState } from './live-state/live-state.ts';
@@ -68,22 +69,11 @@ const RANDOM_SECRET_EFFECTS = new Map([
   ['LIVEPULSE_IVS_WEBHOOK_SECRET', '/v1/ivs/events refuses every delivery'],
 ]);
 
-function printDevelopmentCredentials(config: Config, logger: Logger): void {
+/** Random stand-ins for unset secrets; the development-credentials banner is the CLI's (core/cli/development-credentials.ts). */
+function warnAboutRandomSecrets(config: Config, logger: Logger): void {
   for (const secret of config.auth.randomSecrets) {
     logger.warn({ secret }, `${secret} is not set while other credentials are: a random per-process value stands in for the public development one, so ${RANDOM_SECRET_EFFECTS.get(secret) ?? 'nothing from outside matches it'} until it is set`);
   }
-  if (config.auth.developmentCredentials.length === 0) return;
-  const banner = [
-    '',
-    '================ DEVELOPMENT CREDENTIALS (embedded mode only) ================',
-    ...config.auth.developmentCredentials.map((c) => `  ${c}`),
-    '  These are public defaults. Set real values before exposing this server;',
-    '  distributed mode refuses to start without them.',
-    '==============================================================================',
-    '',
-  ].join('\n');
-  process.stderr.write(banner);
-  logger.warn({ credentials: config.auth.developmentCredentials.map((c) => c.split('=')[0]) }, 'using development credentials');
 }
 
 /**
@@ -95,7 +85,7 @@ export async function startPlatform(
   services: ServiceDefinition[],
   logger: Logger,
 ): Promise<RunningPlatform> {
-  printDevelopmentCredentials(config, logger);
+  warnAboutRandomSecrets(config, logger);
   if (config.mode === 'embedded') await mkdir(config.dataDir, { recursive: true });
 
   const metrics = new Metrics({ service: services.map((s) => s.name).join('+') || 'platform' });
@@ -158,6 +148,8 @@ export async function startPlatform(
   };
 
   try {
+    // Before any route: the document lists only what is registered after it.
+    await openApiDocument(http);
     await http.register(healthRoutes, { checks, metrics });
     for (const definition of services) {
       const service = await definition.start({ ...context, logger: logger.child({ service: definition.name }) });

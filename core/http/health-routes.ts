@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Metrics } from '../metrics.ts';
+import { documentRoutes } from './openapi.ts';
 
 /** A dependency the process needs before it can serve: bus, store, live state, object store. */
 export interface ReadinessCheck {
@@ -16,6 +17,7 @@ export async function healthRoutes(
   app: FastifyInstance,
   { checks, metrics, timeoutMs = 2_000 }: { checks: ReadinessCheck[]; metrics: Metrics; timeoutMs?: number },
 ): Promise<void> {
+  documentRoutes(app, { tags: ['operations'] });
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../../core/config.ts';
 import type { ReadinessCheck } from '../../core/http/health-routes.ts';
-import type { Logger } from '../../core/logger.ts';
+import { resolveLogFormat, type LogFormat, type Logger } from '../../core/logger.ts';
 import { countsOnly, type Metrics, type MetricsSnapshot } from '../../core/metrics.ts';
 import { crashVerdict, DEFAULT_CRASH_POLICY, type CrashPolicy } from './worker-threads-plan.ts';
 
@@ -11,6 +11,8 @@ export interface WorkerData {
   config: Config;
   /** The main registry's default labels, so the threads' series add up with the main thread's. */
   metricLabels: Record<string, string>;
+  /** Resolved here: a worker's stdout is a pipe to this thread, never a terminal. */
+  logFormat: LogFormat;
   groupId?: string;
 }
 
@@ -134,7 +136,7 @@ export class AnalyticsWorkerPool {
   /** Resolves once the worker is ready; an `initial` one that exits before rejects (the pool does not start). */
   private launch(slot: Slot, initial: boolean): Promise<void> {
     const { config, metrics } = this.options;
-    const worker = new Worker(ENTRY, { workerData: { index: slot.index, config, metricLabels: metrics.defaultLabels, groupId: this.options.groupId } satisfies WorkerData, name: `viewer-analytics-${slot.index}` });
+    const worker = new Worker(ENTRY, { workerData: { index: slot.index, config, metricLabels: metrics.defaultLabels, logFormat: resolveLogFormat(config.logFormat, process.stdout.isTTY === true), groupId: this.options.groupId } satisfies WorkerData, name: `viewer-analytics-${slot.index}` });
     slot.worker = worker;
     slot.ready = false;
     slot.lastError = null;

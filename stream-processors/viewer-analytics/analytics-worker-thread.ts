@@ -16,10 +16,10 @@ import { ViewerAnalyticsProcessor } from './viewer-analytics-processor.ts';
  * restarts it.
  */
 const port = parentPort!;
-const { index, config, metricLabels, groupId } = workerData as WorkerData;
+const { index, config, metricLabels, logFormat, groupId } = workerData as WorkerData;
 const post = (message: FromWorker) => port.postMessage(message);
 
-const logger = createLogger(config.logLevel).child({ service: 'viewer-analytics', worker: index });
+const logger = createLogger(config.logLevel, { format: logFormat }).child({ service: 'viewer-analytics', worker: index });
 const metrics = new Metrics(metricLabels, { processMetrics: false });
 const held = trackSubscription(createServiceBus(config.bus, metrics, logger));
 const analytics = await createAnalyticsStore(config.analyticsStore);
