@@ -120,13 +120,13 @@ function handledEvents(exposition: string): number {
   return [...exposition.matchAll(/^livepulse_viewer_analytics_events_total\{[^}]*\} (\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
 }
 
-/** Every window row and view summary, as the sink stored them, without the columns that say when they were emitted. */
+/** Every window row and view summary, as the sink stored them, without the columns that say when they were emitted or name the group. */
 async function storedResults(store: AnalyticsStore, propertyId: string): Promise<{ windows: unknown[]; summaries: unknown[] }> {
   const rows = async (table: string, exceptColumns: string) => {
     const result = await store.client.query({ query: `SELECT * EXCEPT (${exceptColumns}) FROM ${table} FINAL WHERE property_id = {property:String} ORDER BY ALL`, query_params: { property: propertyId }, format: 'JSONEachRow' });
     return result.json();
   };
-  return { windows: await rows('viewer_windows', 'version, emitted_at'), summaries: await rows('view_summaries', 'version') };
+  return { windows: await rows('viewer_windows', 'version, emitted_at'), summaries: await rows('view_summaries', 'version, final_chunk') };
 }
 
 describe('viewer analytics in worker threads, on Kafka', () => {
