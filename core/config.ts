@@ -104,6 +104,8 @@ const EnvSchema = z.object({
   ANALYTICS_EMIT_INTERVAL_MS: positiveInt(1_000),
   ANALYTICS_IDLE_ADVANCE_MS: positiveInt(2_000),
   ANALYTICS_MAX_VIEWS_PER_PARTITION: positiveInt(200_000),
+  // Kafka only (the embedded bus is one in-process log): auto = the available cores, capped by player.events' partitions.
+  ANALYTICS_WORKER_THREADS: z.string().trim().regex(/^(auto|[1-9]\d{0,2})$/, 'must be auto or a whole number of threads from 1 to 999').default('auto'),
 
   CLICKHOUSE_URL: url(['http:', 'https:']).optional(),
   CLICKHOUSE_USER: z.string().trim().default('default'),
@@ -231,6 +233,12 @@ export interface Config {
   clips: ClipWorkerSettings;
   highlights: HighlightDetectorSettings;
   analytics: AnalyticsSettings;
+  /**
+   * Worker threads running the viewer-analytics processor, each a member of its consumer group
+   * (Kafka only; the embedded bus is one in-process log, so there it stays in the main thread).
+   * `auto`: the available cores, capped by the partitions of player.events; 1: in the main thread.
+   */
+  analyticsWorkerThreads: number | 'auto';
   bus:
     | {
         kind: 'embedded';
@@ -676,6 +684,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       idleAdvanceMs: e.ANALYTICS_IDLE_ADVANCE_MS,
       maxViewsPerPartition: e.ANALYTICS_MAX_VIEWS_PER_PARTITION,
     },
+    analyticsWorkerThreads: e.ANALYTICS_WORKER_THREADS === 'auto' ? 'auto' : Number(e.ANALYTICS_WORKER_THREADS),
     bus: e.KAFKA_BROKERS
       ? {
           kind: 'kafka',

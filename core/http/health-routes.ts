@@ -11,7 +11,7 @@ export interface ReadinessCheck {
 /**
  * `/healthz`: the process is alive (no dependency checks, so a broker outage does not get
  * every pod restarted). `/readyz`: every dependency answered within the timeout.
- * `/metrics`: Prometheus text format.
+ * `/metrics`: Prometheus text format, worker threads' metrics summed in.
  */
 export async function healthRoutes(
   app: FastifyInstance,
@@ -45,6 +45,6 @@ export async function healthRoutes(
 
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
+    return metrics.exposition();
   });
 }
