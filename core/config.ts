@@ -168,6 +168,8 @@ const EnvSchema = z.object({
   MODERATION_AI_BUDGET_PER_MINUTE: positiveInt(600),
   MODERATION_AI_BREAKER_FAILURES: positiveInt(5),
   MODERATION_AI_BREAKER_COOLDOWN_MS: positiveInt(30_000),
+  MODERATION_ENCODER: boolean(true),
+  MODERATION_ENCODER_BATCH_SIZE: z.coerce.number().int().min(1).max(256).default(32),
   HOST_PROMPTS_WINDOW_MS: z.coerce.number().int().min(5_000).max(600_000).default(90_000),
   HOST_PROMPTS_INTERVAL_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   HOST_PROMPTS_MIN_MESSAGES: positiveInt(5),
@@ -301,6 +303,8 @@ export interface Config {
       budgetPerMinute: number;
       breaker: { failureThreshold: number; cooldownMs: number };
     };
+    /** The sentence-encoder layer in the moderation processor (local, no network; docs/moderation.md). */
+    encoder: { enabled: boolean; batchSize: number };
   };
   /** Host prompts (stream-processors/host-prompts): the chat window, its cadence and the AI's cost limits. */
   hostPrompts: HostPromptSettings;
@@ -736,6 +740,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         budgetPerMinute: e.MODERATION_AI_BUDGET_PER_MINUTE,
         breaker: { failureThreshold: e.MODERATION_AI_BREAKER_FAILURES, cooldownMs: e.MODERATION_AI_BREAKER_COOLDOWN_MS },
       },
+      encoder: { enabled: e.MODERATION_ENCODER, batchSize: e.MODERATION_ENCODER_BATCH_SIZE },
     },
     hostPrompts: {
       windowMs: e.HOST_PROMPTS_WINDOW_MS,
