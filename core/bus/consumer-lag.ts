@@ -82,6 +82,7 @@ export function withConsumerLagMetric(bus: Bus, metrics: Metrics): Bus {
     subscribe: async (options) => track(options, await bus.subscribe(options)),
     committedOffsets: (groupId, topic) => bus.committedOffsets(groupId, topic),
     endOffsets: (topic) => bus.endOffsets(topic),
+    readPartition: (topic, partition, onBatch) => bus.readPartition(topic, partition, onBatch),
     logId: (topic) => bus.logId(topic),
     ping: () => bus.ping(),
     close: () => bus.close(),

@@ -220,6 +220,7 @@ export function withQuarantine(bus: Bus, { metrics, logger, policy = DEFAULT_QUA
     subscribe: (options) => bus.subscribe(settled(options)),
     committedOffsets: (groupId, topic) => bus.committedOffsets(groupId, topic),
     endOffsets: (topic) => bus.endOffsets(topic),
+    readPartition: (topic, partition, onBatch) => bus.readPartition(topic, partition, onBatch),
     logId: (topic) => bus.logId(topic),
     ping: () => bus.ping(),
     close: () => bus.close(),
