@@ -203,7 +203,7 @@ async function main(): Promise<void> {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const processor = new ViewerAnalyticsProcessor({ bus: timedBus, analytics: store, metrics, logger }, { settings });
+    const processor = new ViewerAnalyticsProcessor({ bus: timedBus, metrics, logger }, { settings });
     await processor.start();
     await until('the processor to commit every event', () => committed('viewer-analytics', TOPICS.playerEvents, end));
     const processorDone = performance.now();

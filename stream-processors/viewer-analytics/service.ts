@@ -5,8 +5,8 @@ import { ViewerAnalyticsProcessor } from './viewer-analytics-processor.ts';
 export const viewerAnalyticsService: ServiceDefinition = {
   name: 'viewer-analytics',
   description: 'player events → concurrency, engagement and QoE windows and view summaries on analytics.aggregates',
-  async start({ bus, analytics, metrics, logger, config }) {
-    const processor = new ViewerAnalyticsProcessor({ bus, analytics, metrics, logger }, { settings: config.analytics });
+  async start({ bus, metrics, logger, config }) {
+    const processor = new ViewerAnalyticsProcessor({ bus, metrics, logger }, { settings: config.analytics });
     await processor.start();
     return { stop: () => processor.stop() };
   },
