@@ -1,5 +1,4 @@
-import type { Bus, DeliveredMessage, OutgoingMessage } from '../../core/bus/bus.ts';
-import { tombstoneMessage } from '../../core/bus/bus.ts';
+import { BusBackpressureError, tombstoneMessage, type Bus, type DeliveredMessage, type OutgoingMessage } from '../../core/bus/bus.ts';
 import type { AnalyticsSettings } from '../../core/config.ts';
 import { PartitionAnalytics, type PartitionChanges, type PartitionProgress } from './partition-analytics.ts';
 import { assembleViews, encodeSample, encodeViewHeader, StateDecodeError, type EncodedSample, type PersistedSample } from './state-codec.ts';
@@ -177,9 +176,33 @@ export class StateStore {
     return { partition, messages };
   }
 
-  /** Resolves once the checkpoint is on the bus (acks=all; embedded: in the log's SQLite file). */
-  async write({ messages }: StateWrite): Promise<void> {
-    await this.bus.publish(this.topic, [...messages]);
+  /**
+   * Resolves once the checkpoint is on the bus (acks=all; embedded: in the log's SQLite file).
+   * A publish refused for backpressure appended nothing, so it is tried again once there is room
+   * (a fold's checkpoint holds a header per view, and every partition folds at the same minute);
+   * a checkpoint larger than the whole buffer never fits, and says so.
+   */
+  async write({ partition, messages }: StateWrite): Promise<void> {
+    for (let pause = 20; ; pause = Math.min(pause * 2, 1_000)) {
+      try {
+        await this.bus.publish(this.topic, [...messages]);
+        return;
+      } catch (error) {
+        if (!(error instanceof BusBackpressureError)) throw error;
+        if (messages.length > error.limit) throw new CheckpointTooLargeError(partition, messages.length, error.limit);
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}
+
+export class CheckpointTooLargeError extends Error {
+  constructor(readonly partition: number, readonly records: number, readonly limit: number) {
+    super(
+      `partition ${partition}: a checkpoint of ${records} changelog records cannot be published through a bus buffer of ${limit} messages; ` +
+        'raise BUS_MAX_BUFFERED_MESSAGES above the views a partition holds (a fold writes a header per view), or lower ANALYTICS_MAX_VIEWS_PER_PARTITION',
+    );
+    this.name = 'CheckpointTooLargeError';
   }
 }
 
