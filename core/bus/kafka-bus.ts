@@ -282,7 +282,8 @@ export class KafkaBus implements Bus {
 
   private async checkPartitions(topic: string, messages: OutgoingMessage[]): Promise<void> {
     let count = this.partitionCounts.get(topic);
-    if (count === undefined) {
+    // Fetched again when a message names a partition beyond it: partitions may have been added.
+    if (count === undefined || messages.some(({ partition }) => partition! >= count!)) {
       await this.connectAdmin();
       const { topics } = await this.admin.fetchTopicMetadata({ topics: [this.topicName(topic)] });
       count = topics[0]?.partitions.length ?? 0;

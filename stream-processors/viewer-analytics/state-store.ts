@@ -105,7 +105,7 @@ export class StateStore {
       // Its offsets name another log's records: applying the new log's first events as if they
       // were those would skip them. The group's commits went with that log, so this partition is
       // read from its start.
-      await this.bus.publish(this.topic, [...latest.keys()].map((key) => tombstoneMessage(key, partition)));
+      await this.write({ partition, messages: [...latest.keys()].map((key) => tombstoneMessage(key, partition)) });
       this.onStaleState?.(partition, progress.logId);
       this.ledgers.set(partition, { checkpoint: progress.checkpoint, sampleRecords: new Map(), keyRecords: new Map() });
       return new PartitionAnalytics(partition, settings);

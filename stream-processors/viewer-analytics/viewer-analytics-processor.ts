@@ -37,8 +37,10 @@ import { rowKey, windowStartOf } from './window-rows.ts';
  * and the log, so what is published again is identical and the sinks' idempotency keys absorb it.
  * A partition with no events for `idleAdvanceMs`, and nothing left to read, has its watermark
  * moved on by the wall clock (persisted first), so its last windows close.
+ *
+ * It has no analytics store: its state lives on the bus, and ClickHouse gets only what the sinks
+ * write from its outputs.
  */
-/** No analytics store: the processor's state lives on the bus, and ClickHouse gets only what the sinks write. */
 export interface ViewerAnalyticsPorts {
   bus: Bus;
   metrics: Metrics;
