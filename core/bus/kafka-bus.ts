@@ -77,6 +77,12 @@ function headerValues(headers: Record<string, unknown> | undefined): Record<stri
  * partition is one record batch, and a changelog checkpoint must land whole, however large.
  */
 const COMPACTED_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/**
+ * Kafka never compacts the active segment, which rolls after 7 days or 1 GiB by default: a
+ * changelog written every second would be restored from that much. Rolled every 10 minutes, what
+ * a restore reads beyond the latest records stays about ten minutes of checkpoints.
+ */
+const COMPACTED_SEGMENT_MS = 10 * 60 * 1000;
 
 function deliveredMessage(topic: string, partition: number, m: KafkaMessage): DeliveredMessage {
   const message: DeliveredMessage = {
@@ -263,6 +269,7 @@ export class KafkaBus implements Bus {
             ? [
                 { name: 'cleanup.policy', value: 'compact' },
                 { name: 'max.message.bytes', value: String(COMPACTED_MAX_MESSAGE_BYTES) },
+                { name: 'segment.ms', value: String(COMPACTED_SEGMENT_MS) },
               ]
             : undefined,
         })),
