@@ -46,6 +46,7 @@ import type { Bus } from '../core/bus/bus.ts';
 import { KafkaBus } from '../core/bus/kafka-bus.ts';
 import type { AnalyticsSettings } from '../core/config.ts';
 import { Metrics } from '../core/metrics.ts';
+import { playerEventMessage } from '../core/schemas/player-event-message.ts';
 import { allTopicSpecs, TOPICS } from '../core/topics.ts';
 import { startLocalServices } from '../infra/local/services.ts';
 import { ClickHouseSink } from '../stream-processors/sinks/clickhouse-sink.ts';
@@ -93,7 +94,8 @@ async function main(): Promise<void> {
   // A finished run (in the past), so windows close as the backlog is read.
   const plan = planSimulation({ viewers: VIEWERS, durationMs: DURATION_MS, seed: 9, streams: 20, startAt: Date.now() - DURATION_MS - 30 * 60_000 });
   const events = collectedEvents(plan, { deliveryDelayMs: (i) => (i * 7_919) % 3_000 });
-  const messages = events.map((e) => ({ key: e.view_id, value: Buffer.from(JSON.stringify(e)) }));
+  // As the collector publishes them: stamped as validated (core/schemas/player-event-message.ts).
+  const messages = events.map(playerEventMessage);
   const payloadBytes = Math.round(messages.reduce((n, m) => n + m.value.length, 0) / messages.length);
   process.stderr.write(`${messages.length} events from ${plan.views.length} views, ${payloadBytes} bytes each\n`);
 

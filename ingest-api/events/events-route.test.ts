@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BusBackpressureError, BusUnavailableError } from '../../core/bus/bus.ts';
 import { DEAD_LETTER_HEADERS } from '../../core/dead-letters.ts';
 import type { LiveState } from '../../core/live-state/live-state.ts';
+import { PLAYER_EVENT_SCHEMA_HEADER, VALIDATED_PLAYER_EVENT_SCHEMA } from '../../core/schemas/player-event-message.ts';
 import { MemoryLiveState } from '../../core/live-state/memory-live-state.ts';
 import { TOPICS } from '../../core/topics.ts';
 import { waitFor } from '../../test/wait-for.ts';
@@ -76,6 +77,8 @@ describe('POST /v1/events', () => {
     expect(stored.map((r) => r.value.event_id).sort()).toEqual(events.map((e) => e.event_id).sort());
     const first = stored.find((r) => r.value.event_id === events[0]!.event_id)!;
     expect(first.key).toBe(events[0]!.view_id);
+    // Its readers take the collector's word for it instead of checking it in full again.
+    expect(stored.map((r) => r.headers[PLAYER_EVENT_SCHEMA_HEADER])).toEqual(stored.map(() => VALIDATED_PLAYER_EVENT_SCHEMA));
     expect(first.value).toMatchObject({
       property_id: TEST_PROPERTY,
       source: 'sdk',

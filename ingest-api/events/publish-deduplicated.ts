@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Bus, OutgoingMessage } from '../../core/bus/bus.ts';
 import type { EnrichedPlayerEvent } from '../../core/schemas/player-event.ts';
+import { playerEventMessage } from '../../core/schemas/player-event-message.ts';
 import { TOPICS } from '../../core/topics.ts';
 import type { EventSource, IngestMetrics, IngestRoute } from '../ingest-metrics.ts';
 import type { EventIdLedger } from './event-id-ledger.ts';
@@ -103,11 +104,10 @@ export async function publishDeduplicated(batch: DeduplicatedBatch, ports: Publi
   return { published: fresh.length, duplicates, inFlight };
 }
 
-export function playerEventMessage(event: EnrichedPlayerEvent): OutgoingMessage {
-  return { key: event.view_id, value: Buffer.from(JSON.stringify(event)) };
-}
-
-/** Player events onto `player.events`, keyed by view_id, deduplicated by property and event_id. */
+/**
+ * Player events onto `player.events`, keyed by view_id, deduplicated by property and event_id; each
+ * message says the event was validated here, so its readers need not check it in full again.
+ */
 export function publishPlayerEvents(events: EnrichedPlayerEvent[], route: 'events' | 'cmcd', ports: PublishPorts): Promise<PublishOutcome> {
   return publishDeduplicated(
     {

@@ -1,25 +1,28 @@
 import type { Logger } from 'pino';
 import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
+import { SerialQueue } from '../../core/analytics-store/chdb-session.ts';
 import { batchDedupToken, insertRows } from '../../core/analytics-store/insert.ts';
 import type { Bus, MessageBatch, Subscription } from '../../core/bus/bus.ts';
 import { publishDeadLetters, type DeadLetter } from '../../core/dead-letters.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import type { ServiceDefinition } from '../../core/platform.ts';
-import { enrichedPlayerEventValidator } from '../../core/schemas/player-event.ts';
+import { readPlayerEventMessage } from '../../core/schemas/player-event-message.ts';
 import { TOPICS } from '../../core/topics.ts';
-import { finalChunkToken } from '../viewer-analytics/aggregate-messages.ts';
+import type { WindowFinalMessage } from '../viewer-analytics/aggregate-messages.ts';
 import { readAggregatesBatch } from './aggregates-batch.ts';
-import { dateTime64, deadLetterRowForClickHouse, rawEventForClickHouse, viewSummaryForClickHouse, watermarkRowForClickHouse, windowRowForClickHouse } from './clickhouse-rows.ts';
-import { parseJsonPayload } from '../../core/schemas/validate.ts';
+import { dateTime64, deadLetterRowForClickHouse, rawEventForClickHouse, watermarkRowForClickHouse, windowRowForClickHouse } from './clickhouse-rows.ts';
+import { distinctFinalChunks, planFinalChunkInserts, writtenChunkKey, type FinalTable } from './final-chunk-inserts.ts';
 
 /**
  * The ClickHouse sink: two consumer groups of its own, so it can lag or fail without holding up
  * the processor or the Snowflake sink.
  *
  * - `analytics.aggregates` → `viewer_windows` (latest value per key: early rows and finals, the
- *   highest version wins), `viewer_window_finals` and `view_summaries` (each final chunk inserted
- *   once: its insert token is the chunk's idempotency key, so a chunk re-emitted by a restarted
- *   processor or redelivered to a restarted sink is dropped, and the rollups never count it twice).
+ *   highest version wins), `viewer_window_finals` and `view_summaries` (each final chunk written
+ *   once: a batch's chunks go in one insert per table partition, leaving out the chunks the
+ *   `viewer_final_chunks` ledger says are there, so a chunk re-emitted by a restarted processor or
+ *   redelivered to a restarted sink is dropped, and the rollups never count it twice; see
+ *   final-chunk-inserts.ts).
  *   `viewer_watermark` messages → `viewer_source_watermarks` (how far each source partition has
  *   got, written after the batch's rows), which the live-edge queries read.
  * - `player.events` → `player_events_raw`, for drill-down (insert token per bus batch).
@@ -41,6 +44,9 @@ export const CLICKHOUSE_SINK_GROUPS = {
   deadLetters: 'clickhouse-sink.dead-letters',
 } as const;
 
+/** Chunk keys per ledger lookup: ~60 bytes each in the URL. */
+const LEDGER_LOOKUP_PAGE = 100;
+
 function sinkMetrics(metrics: Metrics) {
   return {
     rows: metrics.counter('sink_rows_written_total', 'Rows written by a sink (before the store drops repeated tokens)', ['sink', 'table']),
@@ -52,6 +58,7 @@ function sinkMetrics(metrics: Metrics) {
 export class ClickHouseSink {
   private readonly subscriptions: Subscription[] = [];
   private readonly m: ReturnType<typeof sinkMetrics>;
+  private readonly finalsInOrder = new SerialQueue();
 
   constructor(
     private readonly ports: ClickHouseSinkPorts,
@@ -71,8 +78,9 @@ export class ClickHouseSink {
           groupId: groups.aggregates,
           topics: [TOPICS.analyticsAggregates],
           maxInFlightBatches: 4,
-          // A final chunk costs two inserts of its own; small batches keep a handler well inside the consumer session.
-          maxBatchMessages: 25,
+          // A batch costs the same few inserts however many messages it carries, so the more the better,
+          // up to what one insert parses well inside the consumer session (messages are ≤ 128 KiB).
+          maxBatchMessages: 500,
           handleBatch: (batch) => this.timed('clickhouse', () => this.writeAggregates(batch)),
           dependencyCheck,
         }),
@@ -132,23 +140,44 @@ export class ClickHouseSink {
         }),
       ),
     );
-    await this.insert('viewer_windows', latest, batchDedupToken(batch));
-    for (const message of finals) {
-      const token = finalChunkToken(message);
-      await this.insert('viewer_window_finals', message.rows.map((row) => windowRowForClickHouse(row, message.source_partition, message.version)), token);
-      await this.insert('view_summaries', message.views.map((view) => viewSummaryForClickHouse(view, message.source_partition, message.version)), token);
-    }
+    // Compact: every row comes from one literal (see insertRows), and chDB parses it faster.
+    await this.insert('viewer_windows', latest, batchDedupToken(batch), true);
+    // One batch at a time from lookup to insert: batches of two partitions carrying the same chunk
+    // (a hand replay under another key, a repartitioned topic) cannot both find it missing.
+    await this.finalsInOrder.run(async () => {
+      const written = await this.writtenFinalChunks(finals);
+      for (const insert of planFinalChunkInserts(finals, written)) {
+        // Final rows come from one literal; view summaries copy the message's fields, in its order.
+        await this.insert(insert.table, insert.rows, insert.dedupToken, insert.table === 'viewer_window_finals');
+      }
+    });
     // After the rows: a query that sees how far a source got finds its rows up to there (live-edge.ts).
     await this.insert('viewer_source_watermarks', watermarks.map(watermarkRowForClickHouse), batchDedupToken(batch));
+  }
+
+  /** Which of the finals' chunks each table partition holds already ({@link writtenChunkKey}). */
+  private async writtenFinalChunks(finals: readonly WindowFinalMessage[]): Promise<Set<string>> {
+    const written = new Set<string>();
+    const chunks = [...distinctFinalChunks(finals).keys()];
+    // Parameters travel in the URL, which HTTP servers bound (16 KiB in Node's): a page of keys at a time.
+    for (let start = 0; start < chunks.length; start += LEDGER_LOOKUP_PAGE) {
+      const result = await this.ports.analytics.client.query({
+        query: 'SELECT DISTINCT final_chunk, target, part FROM viewer_final_chunks WHERE final_chunk IN {chunks:Array(String)}',
+        query_params: { chunks: chunks.slice(start, start + LEDGER_LOOKUP_PAGE) },
+        format: 'JSONEachRow',
+      });
+      for (const row of await result.json<{ final_chunk: string; target: FinalTable; part: number }>()) written.add(writtenChunkKey(row.target, Number(row.part), row.final_chunk));
+    }
+    return written;
   }
 
   private async writeRawEvents(batch: MessageBatch): Promise<void> {
     const rows: Array<ReturnType<typeof rawEventForClickHouse>> = [];
     let invalid = 0;
     for (const message of batch.messages) {
-      const value = parseJsonPayload(message.value);
       // The processor dead-letters invalid player events already; the raw table leaves them out.
-      if (enrichedPlayerEventValidator.check(value)) rows.push(rawEventForClickHouse(value, message.partition, message.offset));
+      const { event } = readPlayerEventMessage(message);
+      if (event) rows.push(rawEventForClickHouse(event, message.partition, message.offset));
       else invalid += 1;
     }
     if (invalid > 0) this.m.invalid.inc({ sink: 'clickhouse-raw' }, invalid);

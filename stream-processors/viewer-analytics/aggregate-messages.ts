@@ -145,7 +145,10 @@ export type AggregatesMessage = Static<typeof AggregatesMessageSchema>;
 
 export const aggregatesMessageValidator = createValidator(AggregatesMessageSchema);
 
-/** The idempotency key of one final chunk; sinks use it as their insert/merge token. */
+/**
+ * The idempotency key of one final chunk; sinks use it as their merge key and keep it with the
+ * rows (the ClickHouse ledger of migration 0058 reads the window start back out of it).
+ */
 export function finalChunkToken(message: Pick<WindowFinalMessage, 'group' | 'source_partition' | 'window_start' | 'chunk'>): string {
   return `viewer-final:${message.group}:${message.source_partition}:${message.window_start}:${message.chunk}`;
 }

@@ -4,7 +4,7 @@ import type { Bus, DeliveredMessage, MessageBatch, OutgoingMessage, Subscription
 import type { AnalyticsSettings } from '../../core/config.ts';
 import { deadLetterMessage, type DeadLetter } from '../../core/dead-letters.ts';
 import type { Metrics } from '../../core/metrics.ts';
-import { enrichedPlayerEventValidator } from '../../core/schemas/player-event.ts';
+import { readPlayerEventMessage } from '../../core/schemas/player-event-message.ts';
 import { stateChangelogTopic, TOPICS } from '../../core/topics.ts';
 import { publishBounded, watermarkMessage, windowFinalMessages, windowRowsMessages, type WindowRow } from './aggregate-messages.ts';
 import type { ClosedWindow, IncomingEvent, PartitionAnalytics, SideOutput } from './partition-analytics.ts';
@@ -454,20 +454,11 @@ function forget(rt: PartitionRuntime): void {
 function parseEvents(messages: DeliveredMessage[]): { events: IncomingEvent[]; invalid: DeadLetter[] } {
   const events: IncomingEvent[] = [];
   const invalid: DeadLetter[] = [];
-  const origin = (message: DeliveredMessage) => `${message.topic}/${message.partition}/${message.offset}`;
   for (const message of messages) {
-    let value: unknown;
-    try {
-      value = JSON.parse(message.value.toString('utf8'));
-    } catch (error) {
-      invalid.push({ sourceTopic: message.topic, payload: message.value, reason: `invalid player event: not JSON (${(error as Error).message})`, origin: origin(message) });
-      continue;
-    }
-    if (!enrichedPlayerEventValidator.check(value)) {
-      invalid.push({ sourceTopic: message.topic, payload: message.value, reason: 'invalid player event: does not match EnrichedPlayerEvent', errors: enrichedPlayerEventValidator.errors(value), origin: origin(message) });
-      continue;
-    }
-    events.push({ offset: message.offset, event: value, payload: message.value });
+    // The collector's events are checked for what the processor relies on only (player-event-message.ts).
+    const reading = readPlayerEventMessage(message);
+    if (reading.event) events.push({ offset: message.offset, event: reading.event, payload: message.value });
+    else invalid.push({ sourceTopic: message.topic, payload: message.value, reason: `invalid player event: ${reading.problem}`, errors: reading.errors, origin: `${message.topic}/${message.partition}/${message.offset}` });
   }
   return { events, invalid };
 }
