@@ -4,8 +4,9 @@
 # holds the sources, the production dependencies (tsx is one of them) and, for clip-worker, ffmpeg.
 #
 # Targets:
-#   runtime   (default) with ffmpeg: runs every service, clip-worker included
+#   runtime   (default) with ffmpeg: runs every service, clip-worker included, on a ClickHouse server
 #   slim      without ffmpeg: every service except clip-worker (no ffmpeg and its libraries)
+#   embedded  runtime plus chDB (~540 MB), for embedded mode (no CLICKHOUSE_URL) in a container
 
 # Debian (glibc) rather than Alpine: chDB's prebuilt libchdb.so is linux-*-gnu only.
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
@@ -22,9 +23,12 @@ COPY package.json package-lock.json ./
 # `npm install` with the lockfile rather than `npm ci`, as in .ci/run: some registries lack other
 # platforms' optional builds (e.g. @chdb/lib-darwin-arm64), which `npm ci`'s strict check rejects.
 # --omit=dev still installs tsx, which is a runtime dependency.
+# chDB, an optional dependency that only the embedded analytics store loads, is set aside: only
+# the `embedded` target ships it.
 RUN --mount=type=cache,target=/root/.npm \
     npm install --omit=dev --no-audit --no-fund \
-    && npm ls tsx >/dev/null
+    && npm ls tsx >/dev/null \
+    && mkdir /chdb && mv node_modules/chdb node_modules/@chdb /chdb/
 
 # --- build: the browser SDK bundles (esbuild is a dev dependency) -------------------------------
 FROM ${NODE_IMAGE} AS build
@@ -81,3 +85,10 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && ffmpeg -hide_banner -version >/dev/null
 USER 10001:10001
+
+# --- embedded: runtime plus chDB, for one container without a ClickHouse server ----------------
+FROM runtime AS embedded
+COPY --from=prod-deps /chdb/ ./node_modules/
+
+# --- default: `docker build .` builds the last stage, which is runtime ---------------------------
+FROM runtime

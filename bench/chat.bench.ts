@@ -14,6 +14,7 @@
  * load average is recorded, since other work on the machine moves every figure. Settings: BENCH_CLIENTS (2000), BENCH_RATE (20 msg/s),
  * BENCH_SECONDS (30), BENCH_CLIENT_PROCESSES (2).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -162,7 +163,7 @@ async function run(url: string, withTokens: boolean): Promise<RunFigures> {
   let delivered = -1;
   let idleSince = performance.now();
   while (performance.now() - idleSince < DRAIN_IDLE_MS) {
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     const counts = await Promise.all(
       children.map(
         (child) =>

@@ -10,6 +10,7 @@
  * copy of the same 30 s, and the same vertical encode — so the ratio shows what the worker adds
  * (fetching, loudness, verification, uploads) over ffmpeg alone.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
     for (;;) {
       const result = await analytics.client.query({ query: 'SELECT count() AS n FROM recording_events WHERE stream_id = {s:String}', query_params: { s: recording.streamId }, format: 'JSONEachRow' });
       if (Number((await result.json<{ n: string }>())[0]!.n) > 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
     }
 
     const created: number[] = [];
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
           if (event) return event;
           const failed = events.find((e) => e.highlight_id === highlight.highlight_id && e.status === 'failed');
           if (failed) throw new Error(`clip failed: ${failed.reason}`);
-          await new Promise((resolve) => setTimeout(resolve, 5));
+          await sleep(5);
         }
       };
       created.push((await wait('created')).receivedAt - sentAt);

@@ -9,6 +9,7 @@
  * probe's viewer id shows in `viewer_windows` (a query polled every 100 ms). p50 and p95 over
  * the probes of the measured minute.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { createAnalyticsStore } from '../core/analytics-store/analytics-store.ts';
 import { quoteIdentifier } from '../core/analytics-store/chdb-session.ts';
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
             .finally(() => inFlight.delete(request));
           inFlight.add(request);
         }
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await sleep(5);
       }
       await Promise.all(inFlight);
     })();
@@ -128,7 +129,7 @@ async function main(): Promise<void> {
             () => undefined,
           ),
         );
-        await new Promise((resolve) => setTimeout(resolve, 250));
+        await sleep(250);
       }
       await Promise.all(pending);
     })();
@@ -144,7 +145,7 @@ async function main(): Promise<void> {
         const now = Date.now();
         for (const { viewer } of (await result?.json<{ viewer: string }>()) ?? []) if (!seen.has(viewer)) seen.set(viewer, now);
         if (Date.now() > stopAt && [...accepted.keys()].every((v) => seen.has(v))) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sleep(100);
       }
     })();
     await Promise.all([load, probes]);

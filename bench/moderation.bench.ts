@@ -3,7 +3,9 @@
  * message: folding, offensive language, targeted-harm and context rules, the local hate
  * classifier, spam signals, channel terms, the policy) on one core, in messages per second and
  * per-message latency. Target: 20,000 messages/s per core. Beside it, the classifier's own cost
- * (folding + features + scoring) and the rules without the classifier.
+ * (folding + features + scoring) and the rules without the classifier. Then the encoder layer the
+ * moderation processor runs (not inline: milliseconds a message): sentence embedding on
+ * onnxruntime with one thread, head, n-gram stacking and context, one message at a time.
  * "Per core" is measured in CPU time of this single-threaded process (process.cpuUsage), which
  * stays meaningful on a shared, busy machine; wall-clock throughput is reported beside it.
  *
@@ -17,6 +19,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { englishDataset, englishRecommendedTransformers, RegExpMatcher } from 'obscenity';
 import { defaultChannelSettings } from '../core/moderation/channel-settings.ts';
+import { EncoderHateClassifier } from '../core/moderation/classifier/encoder-classifier.ts';
 import { committedHateClassifier } from '../core/moderation/classifier/hate-classifier.ts';
 import { ChatModerator, compileChannelRules } from '../core/moderation/moderate-message.ts';
 import { foldForMatching } from '../core/moderation/text-folding.ts';
@@ -35,6 +38,28 @@ interface Figures {
   wall: number;
   p50Us: number;
   p99Us: number;
+}
+
+/** The encoder layer, message by message over the corpus, as `measure` does for the inline path. */
+async function measureEncoder(encoder: EncoderHateClassifier, texts: string[]): Promise<Figures> {
+  for (const text of texts.slice(0, 50)) await encoder.score([text]);
+  const samples: number[] = [];
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  for (let i = 0; performance.now() - started < MEASURE_MS * 2; i++) {
+    const t0 = performance.now();
+    await encoder.score([texts[i % texts.length]!]);
+    samples.push(performance.now() - t0);
+  }
+  const wallMs = performance.now() - started;
+  const { user, system } = process.cpuUsage(cpu);
+  samples.sort((a, b) => a - b);
+  return {
+    perCore: samples.length / ((user + system) / 1e6),
+    wall: samples.length / (wallMs / 1_000),
+    p50Us: percentile(samples, 50) * 1_000,
+    p99Us: percentile(samples, 99) * 1_000,
+  };
 }
 
 /** Warms up, then runs passes over the corpus for MEASURE_MS; a second pass times every call. */
@@ -90,6 +115,10 @@ async function main(): Promise<void> {
   const classifierAloneWorst = measure(tweets, (text) => classifier.flags(foldForMatching(text)));
   const baseline = measure(comments, (text) => obscenity.hasMatch(text));
   const baselineWorst = measure(tweets, (text) => obscenity.hasMatch(text));
+  const encoder = await EncoderHateClassifier.load({ threads: 1 });
+  const encoderComments = await measureEncoder(encoder, comments);
+  const encoderTweets = await measureEncoder(encoder, tweets);
+  await encoder.close();
 
   await recordBenchmark({
     name: 'moderation inline path with classifier (1 core)',
@@ -107,6 +136,11 @@ async function main(): Promise<void> {
       classifier_youtube_p99_us: round(classifierAlone.p99Us),
       classifier_davidson_msgs_per_core_s: round(classifierAloneWorst.perCore),
       classifier_davidson_p99_us: round(classifierAloneWorst.p99Us),
+      encoder_youtube_msgs_per_core_s: round(encoderComments.perCore),
+      encoder_youtube_p50_ms: round(encoderComments.p50Us / 1_000),
+      encoder_youtube_p99_ms: round(encoderComments.p99Us / 1_000),
+      encoder_davidson_msgs_per_core_s: round(encoderTweets.perCore),
+      encoder_davidson_p99_ms: round(encoderTweets.p99Us / 1_000),
     },
     baseline: {
       obscenity_only_youtube_msgs_per_core_s: round(baseline.perCore),
@@ -116,7 +150,7 @@ async function main(): Promise<void> {
       youtube_vs_obscenity_only: round(ours.perCore / baseline.perCore),
       davidson_vs_obscenity_only: round(oursWorst.perCore / baselineWorst.perCore),
     },
-    notes: `target >= 20000 msgs/s per core; corpora: ${comments.length} YouTube comments, ${tweets.length} tweets`,
+    notes: `target >= 20000 msgs/s per core (inline path); encoder: moderation processor, 1 onnxruntime thread; corpora: ${comments.length} YouTube comments, ${tweets.length} tweets`,
   });
 }
 

@@ -29,13 +29,18 @@
  * over the two phases' sum; the raw-events sink (player.events → player_events_raw) is measured
  * separately afterwards on the same backlog.
  *
+ * The processor runs as `livepulse start viewer-analytics` does on Kafka: in worker threads, one per
+ * available core up to the partitions (BENCH_ANALYTICS_WORKER_THREADS=N to choose; 1: in the main
+ * thread).
+ *
  * `npm run bench:processors -- --check` runs a small load (BENCH_VIEWERS 300 unless set) and,
  * instead of recording figures, compares Kafka Streams' per-window viewers and watch time with
  * the processor's `all` rows in viewer_windows, failing beyond the definition differences above.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { pino } from 'pino';
@@ -44,7 +49,7 @@ import { quoteIdentifier } from '../core/analytics-store/chdb-session.ts';
 import { applyMigrations } from '../core/analytics-store/migrations.ts';
 import type { Bus } from '../core/bus/bus.ts';
 import { KafkaBus } from '../core/bus/kafka-bus.ts';
-import type { AnalyticsSettings } from '../core/config.ts';
+import { loadConfig, type AnalyticsSettings } from '../core/config.ts';
 import { Metrics } from '../core/metrics.ts';
 import { playerEventMessage } from '../core/schemas/player-event-message.ts';
 import { allTopicSpecs, TOPICS } from '../core/topics.ts';
@@ -52,7 +57,9 @@ import { startLocalServices } from '../infra/local/services.ts';
 import { ClickHouseSink } from '../stream-processors/sinks/clickhouse-sink.ts';
 import { collectedEvents } from '../stream-processors/simulator/collector-view.ts';
 import { planSimulation } from '../stream-processors/simulator/viewer-scripts.ts';
+import { AnalyticsWorkerPool } from '../stream-processors/viewer-analytics/analytics-worker-pool.ts';
 import { ViewerAnalyticsProcessor } from '../stream-processors/viewer-analytics/viewer-analytics-processor.ts';
+import { analyticsThreadCount } from '../stream-processors/viewer-analytics/worker-threads-plan.ts';
 import { recordBenchmark, round } from './harness.ts';
 import { buildKafkaStreamsApp, startKafkaStreamsApp } from './kafka-streams-app.ts';
 import { compareWindowFigures, type WindowFigures } from './window-figures.ts';
@@ -66,6 +73,14 @@ const KAFKA_STREAMS_OUTPUT = 'kafka-streams.viewer-windows';
 const CHECK_TOLERANCES = { watchMsTotal: 0.01, viewersTotalBelow: 0.25 };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const PARTITIONS = 6;
+// As `livepulse start viewer-analytics` runs it on Kafka: ANALYTICS_WORKER_THREADS=auto unless set.
+const ANALYTICS_THREADS = analyticsThreadCount({
+  setting: process.env.BENCH_ANALYTICS_WORKER_THREADS ? Number(process.env.BENCH_ANALYTICS_WORKER_THREADS) : 'auto',
+  busKind: 'kafka',
+  analyticsStoreKind: 'clickhouse',
+  availableCores: availableParallelism(),
+  partitions: PARTITIONS,
+}).threads;
 const settings: AnalyticsSettings = {
   windowMs: 10_000,
   allowedLatenessMs: 30_000,
@@ -82,7 +97,7 @@ async function until(what: string, condition: () => Promise<boolean>, timeoutMs 
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 
@@ -122,7 +137,7 @@ async function main(): Promise<void> {
           break;
         } catch (error) {
           if (attempt >= 20) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 500));
+          await sleep(500);
         }
       }
     }
@@ -207,8 +222,29 @@ async function main(): Promise<void> {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const processor = new ViewerAnalyticsProcessor({ bus: timedBus, metrics, logger }, { settings });
-    await processor.start();
+    let processor: { stop(): Promise<void> };
+    if (ANALYTICS_THREADS === 1) {
+      const inThread = new ViewerAnalyticsProcessor({ bus: timedBus, metrics, logger }, { settings });
+      await inThread.start();
+      processor = inThread;
+    } else {
+      // Worker threads have buses of their own: timed from the first one having joined the group
+      // (it reads at once; the rebalance when the others join is part of the run).
+      const config = loadConfig({
+        KAFKA_BROKERS: brokers,
+        KAFKA_TOPIC_PREFIX: `benchproc${id}.`,
+        KAFKA_PARTITIONS: String(PARTITIONS),
+        CLICKHOUSE_URL: services.endpoints.clickhouseUrl!,
+        CLICKHOUSE_DATABASE: store.database,
+        LIVEPULSE_WRITE_KEYS: 'bench:bench_processors_write_key',
+        LIVEPULSE_JWT_SECRET: 'bench-processors-jwt-secret-0123456789abcdef',
+        LIVEPULSE_IVS_WEBHOOK_SECRET: 'bench-processors-ivs-secret',
+        LOG_LEVEL: 'warn',
+      });
+      const pool = new AnalyticsWorkerPool({ config: { ...config, analytics: settings }, threads: ANALYTICS_THREADS, metrics, logger, onWorkerReady: () => (firstBatchAt ||= performance.now()), onGiveUp: (error) => log(`analytics workers gave up: ${error.message}`) });
+      await pool.start();
+      processor = pool;
+    }
     await until('the processor to commit every event', () => committed('viewer-analytics', TOPICS.playerEvents, end));
     const processorDone = performance.now();
     await processor.stop();
@@ -264,6 +300,7 @@ async function main(): Promise<void> {
         views: plan.views.length,
         payload_bytes: payloadBytes,
         partitions: PARTITIONS,
+        processor_threads: ANALYTICS_THREADS,
         processor_eps: round(processorRate),
         processor_and_clickhouse_sink_eps: round(endToEndRate),
         raw_events_sink_eps: round(rawRate),
@@ -275,7 +312,7 @@ async function main(): Promise<void> {
         processor_vs_bare: round(processorRate / bareRate),
         processor_and_clickhouse_sink_vs_bare: round(endToEndRate / bareRate),
       },
-      notes: `processor and bare consumer timed from their first batch, Kafka Streams (exactly_once_v2, ${KAFKA_STREAMS_THREADS} threads, ${process.env.BENCH_KAFKA_STREAMS_IN_MEMORY === '1' ? 'in-memory' : 'RocksDB'} stores) from its first record, both stateful sides to their input offsets committed; the sink runs after the processor, on its output backlog (group join included)`,
+      notes: `processor (${ANALYTICS_THREADS === 1 ? 'in the main thread' : `${ANALYTICS_THREADS} worker threads, timed from the first having joined the group`}) and bare consumer timed from their first batch, Kafka Streams (exactly_once_v2, ${KAFKA_STREAMS_THREADS} threads, ${process.env.BENCH_KAFKA_STREAMS_IN_MEMORY === '1' ? 'in-memory' : 'RocksDB'} stores) from its first record, both stateful sides to their input offsets committed; the sink runs after the processor, on its output backlog (group join included)`,
     });
   } finally {
     await producer.disconnect().catch(() => undefined);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageBatch } from '../core/bus/bus.ts';
@@ -103,7 +104,7 @@ describe('chat gateway: joining and messaging', () => {
     const ack = await alice.send('you f4ggot');
     expect(ack).toMatchObject({ status: 'rejected', reason: 'blocked', detail: 'identity.slur' });
     await waitFor('blocked record', () => published.find((m) => m.text === 'you f4ggot' && m.heuristic_decision === 'block'));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     expect(bob.events<{ text: string }>('message').some((m) => m.text === 'you f4ggot')).toBe(false);
   });
 

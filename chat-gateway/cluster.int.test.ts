@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -224,7 +225,7 @@ describe('two gateway processes behind one Redis', () => {
       { timeoutMs: 90_000, intervalMs: 3_000 },
     );
     await waitFor('removal on node A', () => removedOn(onA) > 0);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await sleep(1_000);
     // Each verdict is applied by one node and reaches each client once.
     expect(removedOn(onB)).toBeLessThanOrEqual(published);
     expect(removedOn(onA)).toBe(removedOn(onB));

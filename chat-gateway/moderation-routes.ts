@@ -1,6 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { CHAT_TOKEN_SECURITY, documentRoutes } from '../core/http/openapi.ts';
 import { autoModPolicyPatchValidator, chatModesPatchValidator } from '../core/moderation/channel-settings.ts';
 import { Id } from '../core/schemas/common.ts';
 import { createValidator, type Validator } from '../core/schemas/validate.ts';
@@ -52,6 +53,7 @@ export async function moderationRoutes(
   app: FastifyInstance,
   { verifier, actions, logger }: { verifier: ChatTokenVerifier; actions: ModeratorActions; logger: Logger },
 ): Promise<void> {
+  documentRoutes(app, { tags: ['moderation'], security: CHAT_TOKEN_SECURITY });
   const actorOf = async (request: FastifyRequest): Promise<ChatIdentity> => {
     const header = request.headers.authorization;
     const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;

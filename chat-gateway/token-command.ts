@@ -1,16 +1,24 @@
-import { parseArgs } from 'node:util';
+import { CommandUsageError } from '../core/command-usage-error.ts';
 import { tokenSigningSecret, type Config } from '../core/config.ts';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from '../core/http/jwt-verifier.ts';
 import { CHAT_ROLES, mintChatToken, type ChatRole } from './chat-token.ts';
 
-export const TOKEN_USAGE = `livepulse token --sub <user id> [--name <display name>] --role <stream>=<role> [--role …]
-                [--ttl <seconds>] [--follow <stream>=<ISO date or epoch seconds>] [--subscriber <stream>]
-      mints a development chat token (HS256, LIVEPULSE_JWT_SECRET); roles: ${CHAT_ROLES.join(', ')};
-      <stream> may be * for every stream`;
+/** `livepulse token`'s options as the command line gives them (core/cli/program.ts). */
+export interface TokenOptions {
+  sub?: string;
+  name?: string;
+  /** `<stream>=<role>`, repeatable. */
+  role?: string[];
+  /** Whole seconds, as typed. */
+  ttl: string;
+  /** `<stream>=<ISO date or epoch seconds>`. */
+  follow?: string[];
+  subscriber?: string[];
+}
 
-export class TokenCommandError extends Error {
+export class TokenCommandError extends CommandUsageError {
   constructor(message: string) {
-    super(`${message}\n\n${TOKEN_USAGE}`);
+    super(message);
     this.name = 'TokenCommandError';
   }
 }
@@ -30,25 +38,12 @@ function epochSeconds(value: string): number {
 }
 
 /** `livepulse token …`: prints a signed chat token for development and tests. */
-export async function mintTokenFromArgs(
-  args: string[],
+export async function mintTokenFromOptions(
+  values: TokenOptions,
   auth: Pick<Config['auth'], 'jwtSecret'> & Partial<Pick<Config['auth'], 'jwksUrl' | 'randomSecrets' | 'maxTokenLifetimeSeconds'>>,
 ): Promise<string> {
   const signing = tokenSigningSecret(auth);
   if ('problem' in signing) throw new TokenCommandError(signing.problem);
-  const { values } = parseArgs({
-    args,
-    options: {
-      sub: { type: 'string' },
-      name: { type: 'string' },
-      role: { type: 'string', multiple: true },
-      ttl: { type: 'string', default: '3600' },
-      follow: { type: 'string', multiple: true },
-      subscriber: { type: 'string', multiple: true },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
   if (!values.sub) throw new TokenCommandError('--sub is required');
   const rolePairs = pairs(values.role, 'role');
   for (const [, role] of rolePairs) {
@@ -69,6 +64,6 @@ export async function mintTokenFromArgs(
     roles,
     ttlSeconds,
     ...(Object.keys(follows).length > 0 && { follows }),
-    ...(values.subscriber && { subscriptions: values.subscriber }),
+    ...(values.subscriber?.length && { subscriptions: values.subscriber }),
   });
 }

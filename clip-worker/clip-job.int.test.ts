@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,7 +169,7 @@ describe('clip jobs on IVS recordings in S3', () => {
         for await (const object of s3.list(`ivs/v1/${TEST_ACCOUNT}/LiveClip/`)) {
           if (object.key.endsWith('events/recording-started.json')) return object.key.replace(/\/events\/recording-started\.json$/, '');
         }
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sleep(100);
       }
     })();
     const prefix = await prefixKnown;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,7 +74,7 @@ describe('"clip that" on a live broadcast, embedded', () => {
     const { streamId, startedAt } = await live;
 
     // Eight seconds in, the host asks for the last six seconds and two more.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, startedAt.getTime() + 8_000 - Date.now())));
+    await sleep(Math.max(0, startedAt.getTime() + 8_000 - Date.now()));
     const token = await new SignJWT({ roles: { [streamId]: 'host' }, name: 'Host' }).setProtectedHeader({ alg: 'HS256' }).setSubject('host-1').setExpirationTime('5m').sign(new TextEncoder().encode(running.auth.jwtSecret!));
     const request = await fetch(`${platform.url}/v1/streams/${streamId}/clips`, {
       method: 'POST',

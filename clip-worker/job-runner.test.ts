@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,7 +160,7 @@ describe('ClipJobRunner', () => {
       execute: async (record) => {
         running++;
         most = Math.max(most, running);
-        await new Promise((resolve) => setTimeout(resolve, 80));
+        await sleep(80);
         running--;
         return done(record);
       },
@@ -197,7 +198,7 @@ describe('ClipJobRunner', () => {
     const ran: string[] = [];
     const { runner: r } = runner({ execute: async (record) => (ran.push(record.clip_id), done(record)) });
     r.start();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     expect(ran).toEqual([]);
     await waitFor('the job to be taken over', () => ran.length === 1, { timeoutMs: 5_000 });
   });

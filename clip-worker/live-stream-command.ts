@@ -1,10 +1,10 @@
-import { parseArgs } from 'node:util';
+import { CommandUsageError } from '../core/command-usage-error.ts';
 import { loadConfig } from '../core/config.ts';
 import { ivsEventBridgeEvent, type IvsBroadcast, type IvsBroadcastTransition } from '../core/ivs/eventbridge-events.ts';
 import { createObjectStore } from '../core/object-store/create-object-store.ts';
 import { IVS_SECRET_HEADER } from '../ingest-api/ivs/ivs-route.ts';
 import { FluentFfmpeg } from './ffmpeg/ffmpeg.ts';
-import { DEMO_RENDITIONS, ivsStyleId, runSyntheticStream, type SyntheticRendition } from './synthetic-stream.ts';
+import { ivsStyleId, runSyntheticStream, type SyntheticRendition } from './synthetic-stream.ts';
 
 /**
  * `livepulse live-stream`: a synthetic broadcast recorded into the configured object store in
@@ -12,45 +12,41 @@ import { DEMO_RENDITIONS, ivsStyleId, runSyntheticStream, type SyntheticRenditio
  * posted to the collector, so the clip worker can find the recording. Ctrl-C ends the broadcast
  * early; what was recorded is finalised as IVS would.
  */
-export const LIVE_STREAM_USAGE = `livepulse live-stream [--channel <id>] [--account <12 digits>] [--stream-id <st-…>] [--duration <seconds>]
-                      [--renditions 720p30,360p30] [--segment <seconds>] [--collector <url>]
-                                      a synthetic live broadcast recorded in IVS's S3 layout`;
+/** `livepulse live-stream`'s options as the command line gives them (core/cli/program.ts). */
+export interface LiveStreamOptions {
+  channel: string;
+  account: string;
+  streamId?: string;
+  duration: string;
+  /** Comma-separated rendition names, e.g. `720p30,360p30`. */
+  renditions: string;
+  segment: string;
+  collector?: string;
+}
 
 /** `720p30` → 1280×720 at 30 fps; IVS's `160p30` is 284 wide. */
 export function renditionFromName(name: string): SyntheticRendition {
   const match = /^(\d{2,4})p(\d{2})$/.exec(name);
-  if (!match) throw new RangeError(`rendition "${name}" is not <height>p<fps>, e.g. 720p30`);
+  if (!match) throw new CommandUsageError(`rendition "${name}" is not <height>p<fps>, e.g. 720p30`);
   const height = Number(match[1]);
   const width = Math.round((height * 16) / 9 / 2) * 2;
   const videoKbps = Math.max(200, Math.round((width * height * 2.6) / 1000));
   return { name, width, height, videoKbps };
 }
 
-export async function runLiveStreamCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      channel: { type: 'string', default: 'LivepulseDemo' },
-      account: { type: 'string', default: '000000000000' },
-      'stream-id': { type: 'string' },
-      duration: { type: 'string', default: '300' },
-      renditions: { type: 'string', default: DEMO_RENDITIONS.map((r) => r.name).join(',') },
-      segment: { type: 'string', default: '4' },
-      collector: { type: 'string' },
-    },
-  });
+export async function runLiveStreamCommand(values: LiveStreamOptions): Promise<number> {
   const config = loadConfig();
-  const renditions = values.renditions!.split(',').map((name) => renditionFromName(name.trim()));
+  const renditions = values.renditions.split(',').map((name) => renditionFromName(name.trim()));
   const durationSeconds = Number(values.duration);
   const segmentSeconds = Number(values.segment);
-  if (!(durationSeconds > 0) || !(segmentSeconds > 0)) throw new RangeError('--duration and --segment must be positive numbers of seconds');
+  if (!(durationSeconds > 0) || !(segmentSeconds > 0)) throw new CommandUsageError('--duration and --segment must be positive numbers of seconds');
   const objectStore = createObjectStore(config.objectStore);
   const ffmpeg = new FluentFfmpeg({ ffmpegPath: config.clips.ffmpegPath, ffprobePath: config.clips.ffprobePath });
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort(new Error('the broadcaster stopped (SIGINT)')));
   process.once('SIGTERM', () => stop.abort(new Error('the broadcaster stopped (SIGTERM)')));
 
-  const streamId = values['stream-id'] ?? `st-${ivsStyleId()}`;
+  const streamId = values.streamId ?? `st-${ivsStyleId()}`;
   const post = async (broadcast: IvsBroadcast, transitions: IvsBroadcastTransition[], durationMs = 0) => {
     if (!values.collector) return;
     const events = transitions.map((t) => ivsEventBridgeEvent(broadcast, t, new Date(), durationMs));
@@ -77,8 +73,8 @@ export async function runLiveStreamCommand(argv: string[]): Promise<number> {
       objectStore,
       ffmpeg,
       region: config.ivs.region,
-      accountId: values.account!,
-      channelId: values.channel!,
+      accountId: values.account,
+      channelId: values.channel,
       streamId,
       durationSeconds,
       segmentSeconds,

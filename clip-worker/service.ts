@@ -8,6 +8,7 @@ import type { Subscription } from '../core/bus/bus.ts';
 import type { Config } from '../core/config.ts';
 import { publishDeadLetters } from '../core/dead-letters.ts';
 import { createApiTokenVerifier, requireApiIdentity } from '../core/http/api-auth.ts';
+import { API_TOKEN_SECURITY, documentRoutes } from '../core/http/openapi.ts';
 import { IvsControlPlane } from '../core/ivs/ivs-control-plane.ts';
 import { TimedMetadataPublisher } from '../core/ivs/timed-metadata.ts';
 import type { Logger } from '../core/logger.ts';
@@ -73,6 +74,7 @@ async function removeStaleWorkDirectories(directory: string, logger: Logger): Pr
 async function clipRoutes(app: FastifyInstance, { queue, context }: { queue: ClipJobQueue; context: PlatformContext }): Promise<void> {
   const registry = new StreamRegistry(context.analytics, context.liveState);
   app.addHook('onRequest', requireApiIdentity(createApiTokenVerifier(context.config.auth)));
+  documentRoutes(app, { tags: ['clips'], security: API_TOKEN_SECURITY });
   app.get<{ Params: { clipId: string } }>(
     '/clips/:clipId',
     {

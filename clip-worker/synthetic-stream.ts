@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -284,7 +285,7 @@ export async function runSyntheticStream(options: SyntheticStreamOptions): Promi
       .finally(() => (encoding = false));
     while (encoding) {
       await publishNewSegments(false);
-      await Promise.race([encoder, new Promise((resolve) => setTimeout(resolve, pollIntervalMs))]);
+      await Promise.race([encoder, sleep(pollIntervalMs)]);
     }
     await encoder;
     await publishNewSegments(true);

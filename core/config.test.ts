@@ -72,6 +72,7 @@ describe('loadConfig', () => {
     [{ CLICKHOUSE_URL: 'ch.example:8123' }, 'CLICKHOUSE_URL'],
     [{ REDIS_URL: 'http://cache:6379' }, 'REDIS_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
     [{ KAFKA_SSL: 'maybe' }, 'KAFKA_SSL'],
     [{ BUS_LINGER_MS: '-1' }, 'BUS_LINGER_MS'],
     [{ CLICKHOUSE_DATABASE: 'db; DROP' }, 'CLICKHOUSE_DATABASE'],
@@ -351,7 +352,19 @@ describe('loadConfig: viewer analytics', () => {
     [{ ANALYTICS_PAUSED_VIEW_END_MS: '30000' }, 'ANALYTICS_PAUSED_VIEW_END_MS'],
     [{ ANALYTICS_ALLOWED_LATENESS_MS: '-1' }, 'ANALYTICS_ALLOWED_LATENESS_MS'],
     [{ KAFKA_CONSUMER_SESSION_TIMEOUT_MS: '1000' }, 'KAFKA_CONSUMER_SESSION_TIMEOUT_MS'],
+    [{ ANALYTICS_WORKER_THREADS: '0' }, 'ANALYTICS_WORKER_THREADS'],
+    [{ ANALYTICS_WORKER_THREADS: 'all' }, 'ANALYTICS_WORKER_THREADS'],
+    [{ ANALYTICS_WORKER_THREADS: '2.5' }, 'ANALYTICS_WORKER_THREADS'],
   ])('rejects %o naming %s', (env, variable) => {
     expect(problemsOf(env).some((p) => p.startsWith(variable))).toBe(true);
+  });
+
+  it.each([
+    [{}, 'auto'],
+    [{ ANALYTICS_WORKER_THREADS: 'auto' }, 'auto'],
+    [{ ANALYTICS_WORKER_THREADS: '1' }, 1],
+    [{ ANALYTICS_WORKER_THREADS: ' 12 ' }, 12],
+  ] as const)('reads the viewer-analytics worker threads from %o: %s', (env, threads) => {
+    expect(loadConfig(env).analyticsWorkerThreads).toBe(threads);
   });
 });

@@ -55,6 +55,8 @@ const EnvSchema = z.object({
   LIVEPULSE_TRUSTED_PROXIES: optionalString,
   LIVEPULSE_DATA_DIR: z.string().trim().default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // auto: coloured lines for a person at a terminal, JSON lines for everything else (collectors, files, pipes).
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 
   LIVEPULSE_WRITE_KEYS: optionalString,
   LIVEPULSE_JWT_SECRET: optionalString,
@@ -102,6 +104,8 @@ const EnvSchema = z.object({
   ANALYTICS_EMIT_INTERVAL_MS: positiveInt(1_000),
   ANALYTICS_IDLE_ADVANCE_MS: positiveInt(2_000),
   ANALYTICS_MAX_VIEWS_PER_PARTITION: positiveInt(200_000),
+  // Kafka only (the embedded bus is one in-process log): auto = the available cores, capped by player.events' partitions.
+  ANALYTICS_WORKER_THREADS: z.string().trim().regex(/^(auto|[1-9]\d{0,2})$/, 'must be auto or a whole number of threads from 1 to 999').default('auto'),
 
   CLICKHOUSE_URL: url(['http:', 'https:']).optional(),
   CLICKHOUSE_USER: z.string().trim().default('default'),
@@ -164,6 +168,8 @@ const EnvSchema = z.object({
   MODERATION_AI_BUDGET_PER_MINUTE: positiveInt(600),
   MODERATION_AI_BREAKER_FAILURES: positiveInt(5),
   MODERATION_AI_BREAKER_COOLDOWN_MS: positiveInt(30_000),
+  MODERATION_ENCODER: boolean(true),
+  MODERATION_ENCODER_BATCH_SIZE: z.coerce.number().int().min(1).max(256).default(32),
   HOST_PROMPTS_WINDOW_MS: z.coerce.number().int().min(5_000).max(600_000).default(90_000),
   HOST_PROMPTS_INTERVAL_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   HOST_PROMPTS_MIN_MESSAGES: positiveInt(5),
@@ -201,6 +207,8 @@ export interface Config {
   };
   dataDir: string;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  /** `auto` is `pretty` when stdout is a terminal, else `json` (core/logger.ts). */
+  logFormat: z.infer<typeof EnvSchema>['LOG_FORMAT'];
   auth: {
     writeKeys: WriteKey[];
     jwtSecret?: string;
@@ -225,6 +233,12 @@ export interface Config {
   clips: ClipWorkerSettings;
   highlights: HighlightDetectorSettings;
   analytics: AnalyticsSettings;
+  /**
+   * Worker threads running the viewer-analytics processor, each a member of its consumer group
+   * (Kafka only; the embedded bus is one in-process log, so there it stays in the main thread).
+   * `auto`: the available cores, capped by the partitions of player.events; 1: in the main thread.
+   */
+  analyticsWorkerThreads: number | 'auto';
   bus:
     | {
         kind: 'embedded';
@@ -289,6 +303,8 @@ export interface Config {
       budgetPerMinute: number;
       breaker: { failureThreshold: number; cooldownMs: number };
     };
+    /** The sentence-encoder layer in the moderation processor (local, no network; docs/moderation.md). */
+    encoder: { enabled: boolean; batchSize: number };
   };
   /** Host prompts (stream-processors/host-prompts): the chat window, its cadence and the AI's cost limits. */
   hostPrompts: HostPromptSettings;
@@ -612,6 +628,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     http: { port: e.PORT, host: e.HOST, trustedProxies },
     dataDir,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     auth: {
       writeKeys,
       jwtSecret,
@@ -667,6 +684,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       idleAdvanceMs: e.ANALYTICS_IDLE_ADVANCE_MS,
       maxViewsPerPartition: e.ANALYTICS_MAX_VIEWS_PER_PARTITION,
     },
+    analyticsWorkerThreads: e.ANALYTICS_WORKER_THREADS === 'auto' ? 'auto' : Number(e.ANALYTICS_WORKER_THREADS),
     bus: e.KAFKA_BROKERS
       ? {
           kind: 'kafka',
@@ -722,6 +740,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         budgetPerMinute: e.MODERATION_AI_BUDGET_PER_MINUTE,
         breaker: { failureThreshold: e.MODERATION_AI_BREAKER_FAILURES, cooldownMs: e.MODERATION_AI_BREAKER_COOLDOWN_MS },
       },
+      encoder: { enabled: e.MODERATION_ENCODER, batchSize: e.MODERATION_ENCODER_BATCH_SIZE },
     },
     hostPrompts: {
       windowMs: e.HOST_PROMPTS_WINDOW_MS,

@@ -8,6 +8,7 @@ import { createBus } from './bus/create-bus.ts';
 import { withQuarantine } from './bus/quarantine.ts';
 import type { Config } from './config.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health-routes.ts';
+import { openApiDocument } from './http/openapi.ts';
 import { trustProxyOption } from './http/trusted-proxies.ts';
 import { createLiveState } from './live-state/create-live-state.ts';
 import type { LiveState } from './live-state/live-state.ts';
@@ -28,6 +29,8 @@ export interface PlatformContext {
   objectStore: ObjectStore;
   /** Routes are registered before the server listens. */
   http: FastifyInstance;
+  /** For a service that cannot go on (its workers keep crashing): the platform stops and the process exits non-zero. */
+  fail(error: Error): void;
 }
 
 export interface RunningService {
@@ -46,6 +49,18 @@ export interface RunningPlatform {
   url: string;
   context: PlatformContext;
   stop(): Promise<void>;
+  /** Resolves when a service failed for good (PlatformContext.fail) and the platform has stopped. */
+  failed: Promise<Error>;
+}
+
+/**
+ * The bus as every consumer gets it: every subscription is reported as consumer lag on /metrics,
+ * and what fails deterministically is quarantined instead of stalling its partition
+ * (core/bus/quarantine.ts). Worker threads build theirs the same way.
+ */
+export function createServiceBus(config: Config['bus'], metrics: Metrics, logger: Logger): Bus {
+  const busLogger = logger.child({ component: 'bus' });
+  return withConsumerLagMetric(withQuarantine(createBus(config, busLogger), { metrics, logger: busLogger }), metrics);
 }
 
 /** What a random per-process secret (see resolveCredentials) means for the people using the server. */
@@ -54,22 +69,11 @@ const RANDOM_SECRET_EFFECTS = new Map([
   ['LIVEPULSE_IVS_WEBHOOK_SECRET', '/v1/ivs/events refuses every delivery'],
 ]);
 
-function printDevelopmentCredentials(config: Config, logger: Logger): void {
+/** Random stand-ins for unset secrets; the development-credentials banner is the CLI's (core/cli/development-credentials.ts). */
+function warnAboutRandomSecrets(config: Config, logger: Logger): void {
   for (const secret of config.auth.randomSecrets) {
     logger.warn({ secret }, `${secret} is not set while other credentials are: a random per-process value stands in for the public development one, so ${RANDOM_SECRET_EFFECTS.get(secret) ?? 'nothing from outside matches it'} until it is set`);
   }
-  if (config.auth.developmentCredentials.length === 0) return;
-  const banner = [
-    '',
-    '================ DEVELOPMENT CREDENTIALS (embedded mode only) ================',
-    ...config.auth.developmentCredentials.map((c) => `  ${c}`),
-    '  These are public defaults. Set real values before exposing this server;',
-    '  distributed mode refuses to start without them.',
-    '==============================================================================',
-    '',
-  ].join('\n');
-  process.stderr.write(banner);
-  logger.warn({ credentials: config.auth.developmentCredentials.map((c) => c.split('=')[0]) }, 'using development credentials');
 }
 
 /**
@@ -81,14 +85,11 @@ export async function startPlatform(
   services: ServiceDefinition[],
   logger: Logger,
 ): Promise<RunningPlatform> {
-  printDevelopmentCredentials(config, logger);
+  warnAboutRandomSecrets(config, logger);
   if (config.mode === 'embedded') await mkdir(config.dataDir, { recursive: true });
 
   const metrics = new Metrics({ service: services.map((s) => s.name).join('+') || 'platform' });
-  // Every subscription a service makes is reported as consumer lag on /metrics, and quarantines
-  // what fails deterministically instead of stalling its partition (core/bus/quarantine.ts).
-  const busLogger = logger.child({ component: 'bus' });
-  const bus = withConsumerLagMetric(withQuarantine(createBus(config.bus, busLogger), { metrics, logger: busLogger }), metrics);
+  const bus = createServiceBus(config.bus, metrics, logger);
   const analytics = await createAnalyticsStore(config.analyticsStore);
   const liveState = createLiveState(config.liveState, logger.child({ component: 'live-state' }));
   const objectStore = createObjectStore(config.objectStore);
@@ -112,7 +113,21 @@ export async function startPlatform(
     // Ids in paths may be 128 characters (core/schemas/common.ts); the router's default cut-off is 100.
     routerOptions: { maxParamLength: 256 },
   });
-  const context: PlatformContext = { config, logger, metrics, bus, analytics, liveState, objectStore, http };
+  let stop: () => Promise<void> = async () => undefined;
+  let reportFailure: (error: Error) => void = () => undefined;
+  const failed = new Promise<Error>((resolve) => {
+    reportFailure = resolve;
+  });
+  let failure: Error | null = null;
+  const fail = (error: Error) => {
+    if (failure) return;
+    failure = error;
+    logger.fatal({ err: error }, 'a service cannot go on; stopping');
+    void stop()
+      .catch((stopError: unknown) => logger.error({ err: stopError }, 'the platform did not stop cleanly'))
+      .then(() => reportFailure(error));
+  };
+  const context: PlatformContext = { config, logger, metrics, bus, analytics, liveState, objectStore, http, fail };
 
   const running: Array<{ name: string; service: RunningService }> = [];
   const checks: ReadinessCheck[] = [
@@ -133,6 +148,8 @@ export async function startPlatform(
   };
 
   try {
+    // Before any route: the document lists only what is registered after it.
+    await openApiDocument(http);
     await http.register(healthRoutes, { checks, metrics });
     for (const definition of services) {
       const service = await definition.start({ ...context, logger: logger.child({ service: definition.name }) });
@@ -153,17 +170,14 @@ export async function startPlatform(
   logger.info({ url, mode: config.mode, services: services.map((s) => s.name) }, 'livepulse is up');
 
   let stopping: Promise<void> | null = null;
-  return {
-    url,
-    context,
-    stop() {
-      stopping ??= (async () => {
-        // Stop taking requests first, then let consumers finish and commit, then flush the bus.
-        await http.close();
-        await stopServices();
-        await closePorts();
-      })();
-      return stopping;
-    },
+  stop = () => {
+    stopping ??= (async () => {
+      // Stop taking requests first, then let consumers finish and commit, then flush the bus.
+      await http.close();
+      await stopServices();
+      await closePorts();
+    })();
+    return stopping;
   };
+  return { url, context, stop, failed };
 }

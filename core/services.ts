@@ -9,6 +9,7 @@ import { snowflakeSinkService } from '../stream-processors/sinks/snowflake-sink.
 import { viewerAnalyticsService } from '../stream-processors/viewer-analytics/service.ts';
 import { moderationService } from '../stream-processors/moderation/service.ts';
 import { hostPromptsService } from '../stream-processors/host-prompts/service.ts';
+import { CommandUsageError } from './command-usage-error.ts';
 import type { ServiceDefinition } from './platform.ts';
 
 /**
@@ -22,7 +23,7 @@ export function findServices(names: string[]): ServiceDefinition[] {
   const unknown = names.filter((n) => !SERVICES.some((s) => s.name === n));
   if (unknown.length > 0) {
     const known = SERVICES.map((s) => s.name).join(', ') || '(none yet)';
-    throw new Error(`unknown service ${unknown.join(', ')}; known services: ${known}`);
+    throw new CommandUsageError(`unknown service ${unknown.join(', ')}; known services: ${known}`);
   }
   return SERVICES.filter((s) => names.includes(s.name));
 }

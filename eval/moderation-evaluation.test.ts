@@ -63,8 +63,8 @@ describe('localFlags', () => {
     ['kikes', true],
     ['i will kill you', true],
     ['we should wipe them all out', true],
-  ])('%j is a hate verdict of the combined local layer: %s', (text, flagged) => {
-    expect(localFlags([{ text, positive: flagged, category: 'c' }]).flags.local).toEqual([flagged]);
+  ])('%j is a hate verdict of the inline layers: %s', async (text, flagged) => {
+    expect((await localFlags([{ text, positive: flagged, category: 'c' }])).flags.local).toEqual([flagged]);
   });
 });
 
@@ -82,7 +82,7 @@ describe('evaluate', () => {
     const { lines, summary } = await evaluate(labeledCsv(CSV, labeling), { title: 'operator set' });
     expect(lines[0]).toBe('## operator set (6 rows, 3 hateful)');
     expect(summary).toMatchObject({ rows: 6, layers: { rules: { recall: 0.6667 }, local: { recall: 1, fpr: 0, precision: 1 } } });
-    expect(Object.keys(summary.layers as object)).toEqual(['rules', 'classifier', 'local']);
+    expect(Object.keys(summary.layers as object)).toEqual(['rules', 'classifier', 'local', 'encoder', 'local+encoder']);
   });
 
   it.each([

@@ -1,9 +1,12 @@
 import { applyPolicyPatch, defaultChannelSettings } from '../core/moderation/channel-settings.ts';
+import { EncoderHateClassifier } from '../core/moderation/classifier/encoder-classifier.ts';
 import { committedHateClassifier } from '../core/moderation/classifier/hate-classifier.ts';
 import { aiCanClear } from '../core/moderation/findings.ts';
 import { ChatModerator, compileChannelRules, type ModerationOutcome } from '../core/moderation/moderate-message.ts';
 import { decide } from '../core/moderation/policy.ts';
 import type { ContentClassifier } from '../stream-processors/moderation/content-classifier.ts';
+import { encoderAction } from '../stream-processors/moderation/encoder-moderation-processor.ts';
+import { embedTexts } from '../training/encoder-embeddings.ts';
 
 /**
  * Each moderation layer's verdict on labelled texts, alone and combined, and the figures that
@@ -14,7 +17,7 @@ import type { ContentClassifier } from '../stream-processors/moderation/content-
  * same, but that is the channel's content filter, not a verdict that the message is hateful.
  */
 
-export const LOCAL_LAYERS = ['rules', 'classifier', 'local'] as const;
+export const LOCAL_LAYERS = ['rules', 'classifier', 'local', 'encoder', 'local+encoder'] as const;
 export type Layer = (typeof LOCAL_LAYERS)[number] | 'ai' | 'local+ai';
 
 export interface EvaluatedRow {
@@ -54,11 +57,10 @@ export function hateVerdict(outcome: ModerationOutcome): ModerationOutcome {
 }
 
 
-/**
- * The three local layers' hate verdicts on every row: the rules alone, the classifier alone, and
- * both as the gateway runs them; the outcomes are hate verdicts too.
- */
-export function localFlags(rows: readonly EvaluatedRow[]): { flags: Record<(typeof LOCAL_LAYERS)[number], boolean[]>; outcomes: ModerationOutcome[] } {
+type LocalLayer = (typeof LOCAL_LAYERS)[number];
+
+/** The inline layers' hate verdicts on every row: the rules alone, the n-gram classifier alone, and both as the gateway runs them. */
+export function inlineFlags(rows: readonly EvaluatedRow[]): { flags: Record<'rules' | 'classifier' | 'local', boolean[]>; outcomes: ModerationOutcome[] } {
   const classifier = committedHateClassifier();
   const rulesOnly = new ChatModerator(undefined, null);
   const local = new ChatModerator(undefined, classifier);
@@ -72,6 +74,31 @@ export function localFlags(rows: readonly EvaluatedRow[]): { flags: Record<(type
     flags.classifier.push(classifier.flags(outcome.folded));
   }
   return { flags, outcomes };
+}
+
+/** The verdict once the encoder layer has acted on the inline one (encoderAction): removed, released, or as it was. */
+export function afterEncoder(outcome: ModerationOutcome, encoderFlagged: boolean): boolean {
+  const action = encoderAction(outcome.decision, outcome.findings.map((f) => f.rule), encoderFlagged);
+  return action === 'remove' ? true : action === 'release' ? false : outcome.decision !== 'allow';
+}
+
+/**
+ * Every local layer's hate verdict on every row: the inline ones, the encoder layer alone (its
+ * stacked score, where the context lets a model's finding stand) and the verdict after it, which
+ * is what a viewer ends up with when no AI is configured. Embeddings come from the cache
+ * (training/encoder-embeddings.ts) where they can.
+ */
+export async function localFlags(rows: readonly EvaluatedRow[], encoder?: EncoderHateClassifier): Promise<{ flags: Record<LocalLayer, boolean[]>; outcomes: ModerationOutcome[] }> {
+  const { flags, outcomes } = inlineFlags(rows);
+  const classifier = encoder ?? (await EncoderHateClassifier.load());
+  try {
+    const texts = rows.map((r) => r.text);
+    const scores = classifier.scoreEmbedded(texts, await embedTexts(classifier.encoder, texts));
+    const encoderFlagged = scores.map((s) => s.finding !== null);
+    return { flags: { ...flags, encoder: encoderFlagged, 'local+encoder': outcomes.map((o, i) => afterEncoder(o, encoderFlagged[i]!)) }, outcomes };
+  } finally {
+    if (!encoder) await classifier.close();
+  }
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * eval:moderation — how well each moderation layer catches hate, alone and combined: the rules
- * (word lists, phrases, context rules), the local classifier, the two together as the gateway runs
- * them, and with --backend an AI endpoint and the deployed local + AI combination. Recall on the
+ * (word lists, phrases, context rules), the n-gram classifier, the two together as the gateway runs
+ * them inline, the sentence-encoder layer (stacked with the n-gram score) alone and after the
+ * inline verdict as the moderation processor applies it, and with --backend an AI endpoint and the
+ * deployed inline + AI combination. Recall on the
  * hateful rows, false-positive rate on the rest, precision; per dataset and per category.
  *
  *   npm run eval:moderation
@@ -35,7 +37,15 @@ import { aiFlags, combinedWithAi, figures, figuresBy, localFlags, LOCAL_LAYERS, 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
-const LAYER_NAMES: Record<Layer, string> = { rules: 'rules', classifier: 'classifier', local: 'rules + classifier', ai: 'AI', 'local+ai': 'local + AI' };
+const LAYER_NAMES: Record<Layer, string> = {
+  rules: 'rules',
+  classifier: 'n-gram classifier',
+  local: 'rules + n-gram (inline)',
+  encoder: 'encoder (stacked)',
+  'local+encoder': 'rules + n-gram + encoder',
+  ai: 'AI',
+  'local+ai': 'local + AI',
+};
 
 export interface EvaluationReport {
   lines: string[];
@@ -46,7 +56,7 @@ const brief = (f: LayerFigures) => ({ recall: f.recall, fpr: f.fpr, precision: f
 
 /** Every layer on `rows`, with the AI on a seeded sample when a classifier is given. */
 export async function evaluate(rows: readonly EvaluatedRow[], options: { ai?: ContentClassifier; aiSample?: number; title: string }): Promise<EvaluationReport> {
-  const { flags, outcomes } = localFlags(rows);
+  const { flags, outcomes } = await localFlags(rows);
   const lines: string[] = [`## ${options.title} (${rows.length} rows, ${rows.filter((r) => r.positive).length} hateful)`, ''];
   const dataset = (r: EvaluatedRow) => r.category.split('/')[0]!;
   const layers: Record<string, ReturnType<typeof brief>> = {};
@@ -73,7 +83,7 @@ export async function evaluate(rows: readonly EvaluatedRow[], options: { ai?: Co
   // The false-positive traps the issue names, each as one figure for the combined local verdict.
   const share = (match: (r: EvaluatedRow) => boolean) => {
     const picked = rows.flatMap((r, i) => (match(r) && !r.positive ? [i] : []));
-    return picked.length === 0 ? null : figures(picked.map((i) => rows[i]!), picked.map((i) => flags.local[i]!)).fpr;
+    return picked.length === 0 ? null : figures(picked.map((i) => rows[i]!), picked.map((i) => flags['local+encoder'][i]!)).fpr;
   };
   const traps = {
     counter_speech_flagged: share((r) => r.category.includes('counterspeech')),
@@ -81,12 +91,12 @@ export async function evaluate(rows: readonly EvaluatedRow[], options: { ai?: Co
     quoting_or_rebuttal_flagged: share((r) => r.category.includes('quoting or rebuttal')),
   };
   const trapLines = Object.entries(traps).flatMap(([k, v]) => (v === null ? [] : [`${k.replace(/_/g, ' ')}: ${pct(v)}`]));
-  if (trapLines.length > 0) lines.push('', `Combined local verdict — ${trapLines.join(' · ')}`);
+  if (trapLines.length > 0) lines.push('', `Combined local verdict (rules + n-gram + encoder) — ${trapLines.join(' · ')}`);
 
   const summary: Record<string, unknown> = {
     rows: rows.length,
     layers,
-    datasets: Object.fromEntries([...byDataset[2]!].map(([name, f]) => [name, { rows: f.rows, ...brief(f) }])),
+    datasets: Object.fromEntries([...byDataset[LOCAL_LAYERS.indexOf('local+encoder')]!].map(([name, f]) => [name, { rows: f.rows, ...brief(f) }])),
     ...traps,
   };
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -106,7 +107,7 @@ async function sendUntilAccepted(body: string): Promise<Answer> {
   for (let attempt = 0; ; attempt++) {
     const answer = await send(eventsPath, body, { 'content-type': pick(['application/json', 'text/plain;charset=UTF-8']) });
     if (answer.status !== 503 || attempt > 20) return answer;
-    await new Promise((resolve) => setTimeout(resolve, Number(answer.retryAfter ?? 1) * 100));
+    await sleep(Number(answer.retryAfter ?? 1) * 100);
   }
 }
 
@@ -264,7 +265,7 @@ describe('the collector under hostile input (fuzz, seed printed in the test name
     });
     try {
       await waitFor('every valid event on the topic', () => [...expected].every((id) => seen.has(id)), { timeoutMs: 90_000, intervalMs: 250 });
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await sleep(2_000);
     } finally {
       await consumer.disconnect();
     }

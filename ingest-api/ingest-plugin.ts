@@ -1,6 +1,4 @@
 import cors from '@fastify/cors';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { PlayerEvent } from '../core/schemas/player-event.ts';
 import { cmcdRoute } from './cmcd/cmcd-route.ts';
@@ -15,32 +13,13 @@ import { ivsEventsRoute } from './ivs/ivs-route.ts';
 const routeOf = (request: FastifyRequest) => (request.routeOptions.config as { ingestRoute?: IngestRoute } | undefined)?.ingestRoute;
 
 /**
- * The collector's HTTP surface: `/v1/events`, `/v1/cmcd` and `/v1/ivs/events`, with the OpenAPI
- * document and its UI at `/docs`. Each route is its own encapsulated plugin, because each
- * accepts different content types and authenticates differently.
+ * The collector's HTTP surface: `/v1/events`, `/v1/cmcd` and `/v1/ivs/events`, described in the
+ * platform's OpenAPI document (core/http/openapi.ts). Each route is its own encapsulated plugin,
+ * because each accepts different content types and authenticates differently.
  */
 export async function ingestApi(app: FastifyInstance, ports: CollectorPorts): Promise<void> {
   const collector = createCollector(ports);
   const { settings, metrics } = collector;
-
-  await app.register(swagger, {
-    openapi: {
-      info: {
-        title: 'Livepulse collector API',
-        version: '1',
-        description: 'Player events (SDK beacons), CMCD v2 event reports and Amazon IVS state changes into the Livepulse bus.',
-      },
-      components: {
-        securitySchemes: {
-          bearerWriteKey: { type: 'http', scheme: 'bearer', description: 'Write key of the property' },
-          queryWriteKey: { type: 'apiKey', in: 'query', name: 'key', description: 'Write key, for clients that cannot set headers' },
-          ivsSecret: { type: 'apiKey', in: 'header', name: 'x-livepulse-ivs-secret', description: 'LIVEPULSE_IVS_WEBHOOK_SECRET' },
-        },
-      },
-    },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(
     async (v1) => {

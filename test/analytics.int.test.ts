@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,7 +107,6 @@ describe('viewer analytics end to end: collector, Kafka, processor and sinks und
     });
 
     // SIGKILL at random moments while traffic flows, each victim restarted right away.
-    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     const chaos = (async () => {
       for (const victim of [processor, clickhouseSink, processor, snowflakeSink, clickhouseSink, processor]) {
         await sleep(random.int(3_000, 9_000));

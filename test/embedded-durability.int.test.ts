@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -77,7 +78,6 @@ describe('embedded mode: the platform process killed with SIGKILL five times and
       chaos: { seed: 17, shuffle: true, duplicateShare: 0.05, holdBackShare: 0.1, maxHoldBackMs: 2_000 },
       settings,
     });
-    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     const chaos = (async () => {
       for (let kill = 0; kill < 5; kill++) {
         // Up long enough between kills for the viewers' retries to get through.

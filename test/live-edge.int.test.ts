@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -144,7 +145,7 @@ describe('the live edge: every "now" reading is the true count', () => {
     };
     const player = (async () => {
       for (const action of actions) {
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, action.at - Date.now())));
+        await sleep(Math.max(0, action.at - Date.now()));
         await send(action);
       }
     })();
@@ -192,13 +193,13 @@ describe('the live edge: every "now" reading is the true count', () => {
     };
 
     // The three first viewers show everywhere before the polls start.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, pollFrom - 3_000 - Date.now())));
+    await sleep(Math.max(0, pollFrom - 3_000 - Date.now()));
     await waitFor('the three first viewers on the live endpoint', async () => (await live()) === 3, { timeoutMs: 30_000, intervalMs: 200 });
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, pollFrom - Date.now())));
+    await sleep(Math.max(0, pollFrom - Date.now()));
     while (Date.now() < pollFrom + POLL_FOR_MS) {
       const tick = Date.now();
       await Promise.all([read('GET /v1/streams/:id/live', live), read('GET /v1/streams/:id/metrics (newest 10 s point)', metrics), ...nowPanels.map((panel) => read(panel.path, grafana(panel)))]);
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, tick + POLL_MS - Date.now())));
+      await sleep(Math.max(0, tick + POLL_MS - Date.now()));
     }
     await player;
 

@@ -82,16 +82,18 @@ export class LivepulseProcess {
     return waitFor(`${this.name} to log ${what}`, () => found, { timeoutMs, intervalMs: 50 }).finally(() => this.lineListeners.delete(listener));
   }
 
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  /** Resolves with the exit code (null when a signal ended it). */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     this.stopping = true;
     // SIGKILL takes the whole group down at once; SIGTERM goes to livepulse, which stops its children itself.
     if (signal === 'SIGKILL') process.kill(-child.pid!, signal);
     else child.kill(signal);
-    await exited;
+    const code = await exited;
     if (signal === 'SIGKILL') this.kills += 1;
+    return code;
   }
 
   private readLines(chunk: Buffer): void {

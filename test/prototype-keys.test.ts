@@ -9,7 +9,7 @@ import { MemoryChatStore } from '../chat-gateway/chat-store/memory-chat-store.ts
 import { createChatTokenVerifier, roleOn } from '../chat-gateway/chat-token.ts';
 import { chatGatewayService } from '../chat-gateway/service.ts';
 import { ChatClient, startChatGateway, testToken, TEST_JWT_SECRET, type ChatGatewayUnderTest } from '../chat-gateway/testing/chat-test-kit.ts';
-import { mintTokenFromArgs } from '../chat-gateway/token-command.ts';
+import { mintTokenFromOptions } from '../chat-gateway/token-command.ts';
 import { ViewerCounts } from '../chat-gateway/viewer-counts.ts';
 import { loadConfig } from '../core/config.ts';
 import { mintApiToken } from '../core/http/api-auth.ts';
@@ -52,7 +52,7 @@ describe.each(MEMBER_NAMES)('ids named %s', (name) => {
     expect(roleOn(elsewhere, name)).toBeNull();
     const there = await verifier.verify(await testToken('u1', { [name]: 'moderator' }));
     expect([roleOn(there, name), roleOn(there, 's1')]).toEqual(['moderator', null]);
-    const minted = await mintTokenFromArgs(['--sub', 'u1', '--role', `${name}=host`], { jwtSecret: TEST_JWT_SECRET });
+    const minted = await mintTokenFromOptions({ sub: 'u1', role: [`${name}=host`], ttl: '3600' }, { jwtSecret: TEST_JWT_SECRET });
     expect(roleOn(await verifier.verify(minted), name)).toBe('host');
   });
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -233,7 +234,7 @@ describe('a message that fails deterministically is quarantined; the partition g
         return CASES.every((c) => failures.some((v) => v.labels.group === c.group && v.labels.topic === c.topic && v.labels.kind === 'transient' && v.value > 0));
       }, { timeoutMs: 60_000, intervalMs: 500 });
       // The outage itself: a fixed minute, as the issue describes, not a bound on anything.
-      await new Promise((resolve) => setTimeout(resolve, 60_000));
+      await sleep(60_000);
       expect(await quarantinedCount()).toBe(before);
     } finally {
       await relaunchLocalService('clickhouse', stateDir, clickhousePort);

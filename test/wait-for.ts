@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /** Polls until `condition` holds (or returns a value), failing with `what` after `timeoutMs`. */
 export async function waitFor<T>(
   what: string,
@@ -13,7 +15,7 @@ export async function waitFor<T>(
     } catch (error) {
       last = error;
     }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    await sleep(intervalMs);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
@@ -45,6 +47,6 @@ export async function waitForProgress(
     if (Date.now() - movedAt > stallMs) {
       throw new Error(`no progress for ${stallMs} ms waiting for ${what} (${Number.isFinite(lowest) ? `${lowest} left` : 'never measured'})${last ? `: ${String(last)}` : ''}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    await sleep(intervalMs);
   }
 }

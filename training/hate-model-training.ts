@@ -30,7 +30,7 @@ export const DEFAULT_TRAINING: HateTraining = { bits: 18, epochs: 10, learningRa
  * set (Davidson's 6 % hate, the templates' identity-neutral rows) is learnt as well as the larger,
  * and no set's base rate becomes the model's prior.
  */
-function balancedWeights(rows: readonly CorpusRow[]): number[] {
+export function balancedWeights(rows: readonly CorpusRow[]): number[] {
   const counts = new Map<string, number>();
   const key = (row: CorpusRow) => `${row.dataset}/${row.hateful}`;
   for (const row of rows) counts.set(key(row), (counts.get(key(row)) ?? 0) + 1);
@@ -50,7 +50,7 @@ export interface SplitFigures {
   fpr: number;
 }
 
-function figures(rows: readonly CorpusRow[], flagged: readonly boolean[]): SplitFigures {
+export function splitFigures(rows: readonly CorpusRow[], flagged: readonly boolean[]): SplitFigures {
   let tp = 0, fn = 0, fp = 0, tn = 0;
   rows.forEach((row, i) => {
     if (row.hateful && flagged[i]) tp++;
@@ -112,7 +112,7 @@ export async function trainHateModel(
   const byDataset = Object.fromEntries(
     [...new Set(validation.map((r) => r.dataset))].map((dataset) => {
       const picked = validation.flatMap((row, i) => (row.dataset === dataset ? [i] : []));
-      return [dataset, figures(picked.map((i) => validation[i]!), picked.map((i) => flagged[i]!))];
+      return [dataset, splitFigures(picked.map((i) => validation[i]!), picked.map((i) => flagged[i]!))];
     }),
   );
 
@@ -130,8 +130,8 @@ export async function trainHateModel(
       splitSeed: SPLIT_SEED,
       trainRows: train.length,
       trainRowsDigest: createHash('sha256').update(train.map((r) => `${r.hateful ? 1 : 0}${r.text}`).join('\n')).digest('hex'),
-      validation: { all: figures(validation, flagged), ...byDataset },
-      validationWithRules: figures(validation, combined(threshold)),
+      validation: { all: splitFigures(validation, flagged), ...byDataset },
+      validationWithRules: splitFigures(validation, combined(threshold)),
     },
   };
   const bytes = encodeModel(header, int8);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { applyPolicyPatch, defaultChannelSettings } from '../../core/moderation/channel-settings.ts';
@@ -119,7 +120,7 @@ export function describeChatStoreContract(name: string, make: () => Promise<Chat
 
     it('lists held messages only until their deadline, but lets the timeout take them after it', async () => {
       await store.putHeld(stream, held('soon', Date.now() + 150));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sleep(300);
       expect(await store.listHeld(stream, Date.now())).toEqual([]);
       expect((await store.takeHeld(stream, 'soon'))?.message.id).toBe('soon');
     });

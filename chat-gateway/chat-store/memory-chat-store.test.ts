@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +34,7 @@ describe('MemoryChatStore persistence', () => {
     await first.grantStaff('s1', 'former');
     await first.revokeStaff('s1', 'former');
     await first.close();
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await sleep(60);
 
     const second = await MemoryChatStore.open(path);
     expect(await second.getSanction('s1', 'troll', Date.now())).toMatchObject({ kind: 'ban' });

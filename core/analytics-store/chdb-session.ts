@@ -1,5 +1,5 @@
 import { ClickHouseError, type ClickHouseClientConfigOptions } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
+import { importOptional } from '../optional-module.ts';
 import { SqlSplitError, splitSqlStatements } from './migrations.ts';
 
 /**
@@ -164,6 +164,11 @@ function asClientError(error: unknown): unknown {
 
 /** A `@clickhouse/client` connection to the chDB data directory at `path`. */
 export async function createSettingsScopedChdbConnection(path: string): Promise<ClientConnection> {
+  // chDB is ~540 MB and an optional dependency: only a process with the embedded store loads it.
+  const { createChdbConnection } = await importOptional('chdb/connection', () => import('chdb/connection'), {
+    neededFor: 'the embedded analytics store (no CLICKHOUSE_URL)',
+    remedy: 'run `npm install chdb`, or set CLICKHOUSE_URL to use a ClickHouse server',
+  });
   const chdb = createChdbConnection({ path });
   const baseline = await SessionSettingsBaseline.read(
     async (sql) => (await chdb.chdb.queryAsync(sql, { format: 'JSONEachRow' })).text(),

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { FluentFfmpeg } from '../../clip-worker/ffmpeg/ffmpeg.ts';
 import { renditionFromName } from '../../clip-worker/live-stream-command.ts';
-import { DEMO_RENDITIONS, ivsStyleId, runSyntheticStream, type SyntheticBroadcast } from '../../clip-worker/synthetic-stream.ts';
+import { ivsStyleId, runSyntheticStream, type SyntheticBroadcast } from '../../clip-worker/synthetic-stream.ts';
 import { IVS_SECRET_HEADER } from '../../ingest-api/ivs/ivs-route.ts';
 import { ViewerCounts } from '../../stream-processors/highlights/viewer-counts.ts';
 import { hypeSpikeTimes, planChatScript } from '../../stream-processors/simulator/chat-scripts.ts';
@@ -16,6 +15,8 @@ import { SeededRandom } from '../../stream-processors/simulator/seeded-random.ts
 import { planSimulation, STEP_MS, type SimulationPlan } from '../../stream-processors/simulator/viewer-scripts.ts';
 import { aggregatesMessageValidator } from '../../stream-processors/viewer-analytics/aggregate-messages.ts';
 import type { Subscription } from '../bus/bus.ts';
+import { CommandUsageError } from '../command-usage-error.ts';
+import { logDevelopmentCredentials } from './development-credentials.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { mintApiToken } from '../http/api-auth.ts';
 import { ivsEventBridgeEvent, type IvsBroadcastTransition } from '../ivs/eventbridge-events.ts';
@@ -36,14 +37,19 @@ const DEMO_CREATOR = 'demo-creator';
  * its public surfaces (the collector, IVS events, socket.io chat) and watches the documented
  * topics (`analytics.aggregates`, `highlights`, `clips`) and the host's socket (`prompt`) to report progress.
  */
-export const DEMO_USAGE = `livepulse demo [--duration <seconds>] [--viewers N] [--chatters N] [--seed N] [--renditions 720p30,360p30]
-  Runs every service (as \`livepulse start\`) with a synthetic live stream, simulated viewers and
-  chatters, printing progress; until Ctrl-C, or for --duration seconds. Logs go to
-  $LIVEPULSE_DATA_DIR/demo.log. See docs/demo.md.`;
+/** `livepulse demo`'s options as the command line gives them (core/cli/program.ts). */
+export interface DemoOptions {
+  duration?: string;
+  viewers: string;
+  chatters: string;
+  seed?: string;
+  /** Comma-separated rendition names, e.g. `720p30,360p30`. */
+  renditions: string;
+}
 
-export class DemoUsageError extends Error {
+export class DemoUsageError extends CommandUsageError {
   constructor(problem: string) {
-    super(`${problem}\n\n${DEMO_USAGE}`);
+    super(problem);
     this.name = 'DemoUsageError';
   }
 }
@@ -136,22 +142,7 @@ interface DemoArgs {
   renditions: string;
 }
 
-function parseDemoArgs(argv: string[]): DemoArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        duration: { type: 'string' },
-        viewers: { type: 'string', default: '80' },
-        chatters: { type: 'string', default: '30' },
-        seed: { type: 'string' },
-        renditions: { type: 'string', default: DEMO_RENDITIONS.map((r) => r.name).join(',') },
-      },
-    }));
-  } catch (error) {
-    throw new DemoUsageError(error instanceof Error ? error.message : String(error));
-  }
+function demoArgs(values: DemoOptions): DemoArgs {
   const positive = (name: string, value: string | undefined, min = 1): number => {
     const parsed = Number(value);
     if (!Number.isInteger(parsed) || parsed < min) throw new DemoUsageError(`--${name} must be an integer of at least ${min}`);
@@ -162,20 +153,13 @@ function parseDemoArgs(argv: string[]): DemoArgs {
     viewers: positive('viewers', values.viewers, 10),
     chatters: positive('chatters', values.chatters, 10),
     seed: values.seed === undefined ? Date.now() % 1_000_000 : positive('seed', values.seed),
-    renditions: values.renditions!,
+    renditions: values.renditions,
   };
 }
 
-/** Parses `livepulse demo` arguments and runs it; resolves to the process exit code. */
-export async function runDemoCommand(argv: string[]): Promise<number> {
-  let args: DemoArgs;
-  try {
-    args = parseDemoArgs(argv);
-  } catch (error) {
-    if (!(error instanceof DemoUsageError)) throw error;
-    process.stderr.write(`livepulse demo: ${error.message}\n`);
-    return 2;
-  }
+/** Checks `livepulse demo`'s options and runs it; resolves to the process exit code. */
+export async function runDemoCommand(options: DemoOptions): Promise<number> {
+  const args = demoArgs(options);
   const config = loadConfig();
   if (!config.auth.jwtSecret) {
     process.stderr.write('livepulse demo: chat and API tokens are minted with LIVEPULSE_JWT_SECRET, which is not set (a JWKS URL alone cannot sign)\n');
@@ -221,6 +205,7 @@ class Demo {
     print(`Livepulse demo: starting every service (${config.mode} mode); logs in ${relative(process.cwd(), logFile) || logFile}`);
     this.platform = await startPlatform(config, SERVICES, logger);
     const { url } = this.platform;
+    await logDevelopmentCredentials(config, logger, { url, liveBoard: true });
 
     let signals = 0;
     const onSignal = (signal: string) => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Metrics } from '../metrics.ts';
+import { documentRoutes } from './openapi.ts';
 
 /** A dependency the process needs before it can serve: bus, store, live state, object store. */
 export interface ReadinessCheck {
@@ -10,12 +11,13 @@ export interface ReadinessCheck {
 /**
  * `/healthz`: the process is alive (no dependency checks, so a broker outage does not get
  * every pod restarted). `/readyz`: every dependency answered within the timeout.
- * `/metrics`: Prometheus text format.
+ * `/metrics`: Prometheus text format, worker threads' metrics summed in.
  */
 export async function healthRoutes(
   app: FastifyInstance,
   { checks, metrics, timeoutMs = 2_000 }: { checks: ReadinessCheck[]; metrics: Metrics; timeoutMs?: number },
 ): Promise<void> {
+  documentRoutes(app, { tags: ['operations'] });
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
@@ -43,6 +45,6 @@ export async function healthRoutes(
 
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
+    return metrics.exposition();
   });
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ChannelNotBroadcasting, ConflictException, CreateChannelCommand, CreateRecordingConfigurationCommand, IvsClient, PutMetadataCommand, ThrottlingException, ValidationException } from '@aws-sdk/client-ivs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,7 +76,7 @@ describe('IVS control plane through @aws-sdk/client-ivs against the IVS test dou
     for (let i = 0; i < 4; i++) await raw.send(new PutMetadataCommand({ channelArn, metadata: `m${i}` }));
     await expect(raw.send(new PutMetadataCommand({ channelArn, metadata: 'sixth' }))).rejects.toBeInstanceOf(ThrottlingException);
     server.endStream(channelArn);
-    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    await sleep(1_050);
     await expect(raw.send(new PutMetadataCommand({ channelArn, metadata: 'after the end' }))).rejects.toBeInstanceOf(ChannelNotBroadcasting);
   });
 

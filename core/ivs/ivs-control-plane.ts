@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateChannelCommand,
   CreateRecordingConfigurationCommand,
@@ -118,7 +119,7 @@ export class IvsControlPlane {
     const deadline = Date.now() + timeoutMs;
     while (configuration.state === RecordingConfigurationState.Creating) {
       if (Date.now() > deadline) throw new RecordingConfigurationNotActiveError(configuration.arn!, configuration.state);
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      await sleep(pollMs);
       configuration = (await this.client.send(new GetRecordingConfigurationCommand({ arn: configuration.arn }))).recordingConfiguration!;
     }
     if (configuration.state !== RecordingConfigurationState.Active) {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ChannelNotBroadcasting, ResourceNotFoundException, ThrottlingException } from '@aws-sdk/client-ivs';
 import type { LiveState } from '../live-state/live-state.ts';
 import type { Logger } from '../logger.ts';
@@ -140,8 +141,4 @@ export class TimedMetadataPublisher {
       }
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -59,7 +59,7 @@ export class ChatModerator {
   /** `hateClassifier` null runs the rules alone (the evaluation's heuristics-only layer). */
   constructor(
     private readonly offensiveLanguage = new OffensiveLanguageDetector(),
-    private readonly hateClassifier: HateClassifier | null = committedHateClassifier(),
+    private readonly hateClassifier: Pick<HateClassifier, 'finding'> | null = committedHateClassifier(),
   ) {}
 
   moderate(text: string, rules: ChannelRules, { linkPermitted = false }: { linkPermitted?: boolean } = {}): ModerationOutcome {

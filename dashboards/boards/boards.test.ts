@@ -6,7 +6,7 @@ import { createDashboardValidator } from './dashboard-schema.ts';
 import { boardJson, DASHBOARDS_DIR } from './generate.ts';
 import { macroCalls, swallowingCalls } from './grafana-macros.ts';
 
-type GridPanel = { id: number; type: string; gridPos: { x: number; y: number; w: number; h: number }; targets?: Array<Record<string, unknown>> };
+type GridPanel = { id: number; type: string; title: string; gridPos: { x: number; y: number; w: number; h: number }; targets?: Array<Record<string, unknown>> };
 
 const parsed = (board: BoardSpec) => JSON.parse(boardJson(board)) as { uid: string; refresh: string; panels: GridPanel[]; templating: { list: Array<{ name: string }> } };
 const validate = createDashboardValidator();
@@ -35,11 +35,20 @@ describe.each(BOARDS.map((b) => [b.uid, b] as const))('board %s', (_uid, board) 
     }
   });
 
-  it('gives every query a refId and a datasource', () => {
-    for (const panel of parsed(board).panels.filter((p) => p.type !== 'row')) {
-      expect(panel.targets!.length).toBeGreaterThan(0);
-      for (const target of panel.targets!) expect(target).toMatchObject({ refId: expect.any(String), datasource: { uid: expect.stringMatching(/^livepulse-/) } });
-    }
+  it("renders each panel's queries as the spec states them, each with its refId and datasource", () => {
+    const rendered = parsed(board).panels.filter((p) => p.type !== 'row');
+    const specs = board.rows.flatMap((row) => row.panels);
+    expect(rendered.map((panel) => panel.title)).toEqual(specs.map((spec) => spec.title));
+    specs.forEach((spec, i) => {
+      const expected = spec.targets.map((target, t) => ({
+        refId: String.fromCharCode(65 + t),
+        ...(target.source === 'clickhouse'
+          ? { rawSql: target.sql, datasource: { uid: 'livepulse-clickhouse' } }
+          : { expr: target.expr, legendFormat: target.legend, datasource: { uid: 'livepulse-prometheus' } }),
+      }));
+      expect(spec.targets.length, spec.title).toBeGreaterThan(0);
+      expect(rendered[i]!.targets, spec.title).toMatchObject(expected);
+    });
   });
 
   it('uses only macros the plugin knows, never one that swallows later text, and only declared variables', () => {

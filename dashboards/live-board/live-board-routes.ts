@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { readManifest } from '../../clip-worker/clip-job.ts';
 import { requireApiIdentity, type ApiIdentity, type ApiTokenVerifier } from '../../core/http/api-auth.ts';
+import { API_TOKEN_SECURITY, documentRoutes } from '../../core/http/openapi.ts';
 import type { Logger } from '../../core/logger.ts';
 import { ownValue } from '../../core/own-value.ts';
 import type { ObjectStore } from '../../core/object-store/object-store.ts';
@@ -65,6 +66,7 @@ export async function liveBoardApiRoutes(app: FastifyInstance, options: LiveBoar
     return access.kind === 'refused' ? { status: access.statusCode, body: { error: access.code, message: access.message } } : null;
   };
   app.addHook('onRequest', requireApiIdentity(verifier));
+  documentRoutes(app, { tags: ['live'], security: API_TOKEN_SECURITY });
   const openStreams = new Set<() => void>();
   // Open event streams would keep the HTTP server from closing; end them when it starts to.
   app.addHook('preClose', async () => {

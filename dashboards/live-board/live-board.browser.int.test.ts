@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -154,7 +155,7 @@ describe('live board in headless Chromium, embedded', () => {
     const until = Date.now() + 3_500;
     while (Date.now() < until) {
       stamps.add((await page.locator('#updated-at').getAttribute('data-at')) ?? '');
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sleep(200);
     }
     expect(stamps.size).toBeGreaterThanOrEqual(3);
 
@@ -168,7 +169,7 @@ describe('live board in headless Chromium, embedded', () => {
     // Once every view ended and every window is final, the viewer series equals the ground truth.
     const report = await simulation;
     expect(report.rejected).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, truth.last_view_end + 12_000 - Date.now())));
+    await sleep(Math.max(0, truth.last_view_end + 12_000 - Date.now()));
     const expected = new Map(truth.streams[streamId]!.windows.filter((w) => w.dimension === 'all').map((w) => [w.window_start, w.concurrent_views]));
     const series = await waitFor(
       'the final viewer windows',

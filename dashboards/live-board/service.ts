@@ -1,5 +1,4 @@
-import type { AddressInfo } from 'node:net';
-import { createApiTokenVerifier, mintApiToken } from '../../core/http/api-auth.ts';
+import { createApiTokenVerifier } from '../../core/http/api-auth.ts';
 import type { ServiceDefinition } from '../../core/platform.ts';
 import { StreamRegistry } from '../../core/streams/stream-registry.ts';
 import { subscribeLiveBoard } from './live-board-consumer.ts';
@@ -9,7 +8,6 @@ import { LiveOverviewFeed } from './live-overview.ts';
 
 /** The board gets a snapshot this often (the page must update at least once a second). */
 const PUSH_INTERVAL_MS = 1_000;
-const DEVELOPMENT_TOKEN_TTL_SECONDS = 12 * 3_600;
 
 /**
  * live-board: folds viewer counts, chat, verdicts, highlights and clips into per-stream live
@@ -27,20 +25,6 @@ export const liveBoardService: ServiceDefinition = {
     const verifier = createApiTokenVerifier(config.auth);
     await http.register(liveBoardPageRoutes);
     await http.register(liveBoardApiRoutes, { prefix: '/v1', store, feed, verifier, registry, objectStore, logger, pushIntervalMs: PUSH_INTERVAL_MS });
-
-    // Embedded mode with the development JWT secret: print a board URL that opens as admin.
-    const developmentSecret = config.auth.developmentCredentials.some((c) => c.startsWith('LIVEPULSE_JWT_SECRET=')) ? config.auth.jwtSecret : undefined;
-    if (developmentSecret) {
-      http.server.once('listening', () => {
-        const { port } = http.server.address() as AddressInfo;
-        const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
-        void mintApiToken({ secret: developmentSecret, sub: 'development-admin', role: 'admin', ttlSeconds: DEVELOPMENT_TOKEN_TTL_SECONDS }).then((token) => {
-          const url = `http://${host}:${port}/live?token=${token}`;
-          process.stderr.write(`\n  DEVELOPMENT CREDENTIALS (embedded mode only): live board as a development admin (12 h):\n  ${url}\n\n`);
-          logger.warn({ liveBoard: `http://${host}:${port}/live` }, 'live board URL with a development admin token printed to stderr');
-        });
-      });
-    }
 
     const subscription = await subscribeLiveBoard({ bus, store, metrics });
     return {

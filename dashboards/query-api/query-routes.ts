@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
 import { ApiAuthError, assertMayReadCreator, requireApiIdentity, type ApiTokenVerifier } from '../../core/http/api-auth.ts';
+import { API_TOKEN_SECURITY, documentRoutes } from '../../core/http/openapi.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ObjectStore } from '../../core/object-store/object-store.ts';
 import { StreamRegistrationError, type StreamRegistry } from '../../core/streams/stream-registry.ts';
@@ -50,6 +51,7 @@ export const PROBLEMS = { 400: ProblemAnswer, 401: UnauthorizedAnswer, 403: Prob
 export async function queryRoutes(app: FastifyInstance, options: QueryApiOptions): Promise<void> {
   const now = options.now ?? Date.now;
   app.addHook('onRequest', requireApiIdentity(options.verifier));
+  documentRoutes(app, { tags: ['query'], security: API_TOKEN_SECURITY });
   app.setErrorHandler(problemHandler(options.logger));
 
   app.get<{ Params: { id: string }; Querystring: StreamMetricsQuery }>(

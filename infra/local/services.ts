@@ -302,17 +302,16 @@ export async function localServicesStatus(stateDir: string = defaultStateDir): P
  * `livepulse services start [names…] | stop [names…] | status`: progress goes to stderr and the
  * endpoints to stdout as env lines, so `set -a; . <(livepulse services start)` points a shell at them.
  */
-export async function runServicesCommand(args: string[]): Promise<number> {
-  const [command, ...rest] = args;
+export async function runServicesCommand(action: 'start' | 'stop' | 'status', requested: string[]): Promise<number> {
   const stderr = (line: string) => process.stderr.write(`${line}\n`);
-  const unknown = rest.filter((name) => !LOCAL_SERVICE_NAMES.includes(name as LocalServiceName));
+  const unknown = requested.filter((name) => !LOCAL_SERVICE_NAMES.includes(name as LocalServiceName));
   if (unknown.length > 0) {
     stderr(`unknown service ${unknown.join(', ')}; known: ${LOCAL_SERVICE_NAMES.join(', ')}`);
     return 2;
   }
-  const names = rest.length > 0 ? (rest as LocalServiceName[]) : [...LOCAL_SERVICE_NAMES];
+  const names = requested.length > 0 ? (requested as LocalServiceName[]) : [...LOCAL_SERVICE_NAMES];
   try {
-    switch (command) {
+    switch (action) {
       case 'start': {
         const { endpoints } = await startLocalServices(names, { log: stderr });
         process.stdout.write(envLines(endpoints));
@@ -333,9 +332,6 @@ export async function runServicesCommand(args: string[]): Promise<number> {
         process.stdout.write(envLines(endpoints));
         return statuses.some((s) => s.state === 'not answering') ? 1 : 0;
       }
-      default:
-        stderr('usage: livepulse services start|stop [kafka redis s3 clickhouse] | status');
-        return 2;
     }
   } catch (error) {
     stderr(errorMessage(error));
@@ -758,7 +754,12 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-// `node --import tsx infra/local/services.ts start|stop|status` works without the CLI too.
+// `node --import tsx infra/local/services.ts start|stop|status [names…]` works without the CLI too.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = await runServicesCommand(process.argv.slice(2));
+  const [action, ...names] = process.argv.slice(2);
+  if (action === 'start' || action === 'stop' || action === 'status') process.exitCode = await runServicesCommand(action, names);
+  else {
+    process.stderr.write('usage: services.ts start|stop [kafka redis s3 clickhouse] | status\n');
+    process.exitCode = 2;
+  }
 }

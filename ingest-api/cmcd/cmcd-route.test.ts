@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CMCD_KEYS, CmcdReporter, type CmcdEventType } from '@svta/cml-cmcd';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BusUnavailableError } from '../../core/bus/bus.ts';
@@ -62,7 +63,7 @@ describe('POST /v1/cmcd', () => {
     const r = reporter('sess-1', { answers });
     r.update({ sf: 'h', sta: 'd' });
     r.update({ sta: 's' });
-    await new Promise((resolve) => setTimeout(resolve, 120));
+    await sleep(120);
     r.update({ sta: 'p', br: [2500], st: 'l' });
     r.recordEvent('bc', { br: [4500] });
     r.update({ sta: 'a' });
@@ -141,7 +142,7 @@ describe('POST /v1/cmcd', () => {
     await waitFor('three reports answered', () => answers.length === 3);
     r.recordEvent('t');
     r.recordEvent('t');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     // The quit report is stored and answered 410; the reporter then drops the session's later reports itself.
     expect(answers).toEqual([204, 204, 410]);
     expect(cmcdEvents().map((e) => e.event)).toEqual(['viewstart', 'playing', 'viewend']);

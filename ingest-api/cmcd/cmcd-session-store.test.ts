@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryLiveState } from '../../core/live-state/memory-live-state.ts';
 import { waitFor } from '../../test/wait-for.ts';
@@ -10,7 +11,6 @@ afterEach(async () => {
 });
 
 const stateWithSeq = (viewSeq: number): CmcdSessionState => ({ ...newSessionState('s', { v: 2, ts: 1 } as never), viewSeq });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('CmcdSessionStore', () => {
   it('runs the requests of one session one after another, each seeing the state the previous stored', async () => {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import type { LiveState } from '../../core/live-state/live-state.ts';
 import type { CmcdSessionState } from './cmcd-session.ts';
@@ -79,7 +80,7 @@ export class CmcdSessionStore {
       if (await this.liveState.setIfAbsent(leaseKey(sessionKey), token, this.leaseMs)) return;
       const waited = Date.now() - started;
       if (waited >= this.maxWaitMs) throw new SessionBusyError(sessionKey, waited);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await sleep(delay);
     }
   }
 }

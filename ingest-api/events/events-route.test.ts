@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BusBackpressureError, BusUnavailableError } from '../../core/bus/bus.ts';
@@ -5,6 +6,7 @@ import { DEAD_LETTER_HEADERS } from '../../core/dead-letters.ts';
 import type { LiveState } from '../../core/live-state/live-state.ts';
 import { PLAYER_EVENT_SCHEMA_HEADER, VALIDATED_PLAYER_EVENT_SCHEMA } from '../../core/schemas/player-event-message.ts';
 import { MemoryLiveState } from '../../core/live-state/memory-live-state.ts';
+import { PlayerEvent } from '../../core/schemas/player-event.ts';
 import { TOPICS } from '../../core/topics.ts';
 import { waitFor } from '../../test/wait-for.ts';
 import { controllableBus, type ControllableBus } from '../testing/controllable-bus.ts';
@@ -201,7 +203,7 @@ describe('POST /v1/events', () => {
       // Still in flight: a retry now must not be taken for stored.
       expect((await post({ events })).json()).toMatchObject({ error: 'retry' });
       open();
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
       expect((await post({ events })).json()).toMatchObject(retried);
       expect(collector.records(TOPICS.playerEvents)).toHaveLength(3);
     });
@@ -249,7 +251,7 @@ describe('POST /v1/events', () => {
     });
     expect(response.statusCode).toBe(415);
     // A timer still armed would now fire into a stream nobody reads: an uncaught error fails this run.
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250);
   });
 
   it('answers 408 to a body that trickles in too slowly', async () => {
@@ -308,8 +310,20 @@ describe('POST /v1/events', () => {
     const response = await collector.app.inject({ method: 'GET', url: '/docs/json' });
     expect(response.statusCode).toBe(200);
     const document = response.json();
-    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/v1/events', '/v1/cmcd', '/v1/ivs/events']));
-    expect(document.components.schemas.PlayerEvent.properties.counters).toBeDefined();
-    expect(document.paths['/v1/events'].post.responses['202']).toBeDefined();
+    expect(Object.keys(document.paths).sort()).toEqual(['/v1/cmcd', '/v1/events', '/v1/ivs/events']);
+    // The shared schema is the one the route validates with, field for field.
+    const published = document.components.schemas.PlayerEvent;
+    expect(Object.keys(published.properties)).toEqual(Object.keys(PlayerEvent.properties));
+    expect(published.required).toEqual(PlayerEvent.required);
+    expect(Object.keys(published.properties.counters.properties)).toEqual(Object.keys(PlayerEvent.properties.counters.properties));
+    const events = document.paths['/v1/events'].post;
+    expect(events).toMatchObject({ tags: ['player events'], security: [{ bearerWriteKey: [] }, { queryWriteKey: [] }] });
+    expect(events.responses['202'].content['application/json'].schema).toMatchObject({
+      required: ['accepted', 'duplicates', 'rejected'],
+      properties: { accepted: { type: 'integer' }, duplicates: { type: 'integer' }, rejected: { type: 'array', items: { $ref: '#/components/schemas/RejectedEvent' } } },
+    });
+    expect(Object.keys(events.responses).sort()).toEqual(['202', '400', '401', '403', '408', '413', '415', '503']);
+    expect(document.paths['/v1/ivs/events'].post.security).toEqual([{ ivsSecret: [] }]);
+    expect(Object.keys(document.components.securitySchemes)).toEqual(expect.arrayContaining(['bearerWriteKey', 'queryWriteKey', 'ivsSecret']));
   });
 });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,7 +87,7 @@ describe('browser SDK in Chromium with hls.js', () => {
     const inPage = <T>(script: string) => page.evaluate(script) as Promise<T>;
     await waitFor('playback to pass 3 s', async () => (await inPage<number>('document.getElementById("video").currentTime')) > 3, { timeoutMs: 30_000, intervalMs: 100 });
     await inPage('document.getElementById("video").pause()');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     await inPage('(() => { const video = document.getElementById("video"); video.currentTime = 6; return video.play(); })()');
     await waitFor('the stream to end', () => inPage<boolean>('document.getElementById("video").ended'), { timeoutMs: 30_000, intervalMs: 200 });
     // Leaving the page fires pagehide: the SDK ends the view with sendBeacon.

@@ -5,6 +5,7 @@ import { EmbeddedBus } from '../../core/bus/embedded-bus.ts';
 import { loadConfig, type Config } from '../../core/config.ts';
 import type { LiveState } from '../../core/live-state/live-state.ts';
 import { MemoryLiveState } from '../../core/live-state/memory-live-state.ts';
+import { openApiDocument } from '../../core/http/openapi.ts';
 import { Metrics } from '../../core/metrics.ts';
 import { allTopicSpecs } from '../../core/topics.ts';
 import { ingestApi } from '../ingest-plugin.ts';
@@ -12,7 +13,7 @@ import { ingestApi } from '../ingest-plugin.ts';
 /**
  * The collector on its own fastify instance with the embedded bus and in-memory live state: what
  * the route tests drive with `app.inject`. Production wiring is the same plugin on the platform's
- * server (ingest-api/service.ts).
+ * server (ingest-api/service.ts), with the platform's OpenAPI document before it.
  */
 export const TEST_WRITE_KEY = 'lp_dev_write_key';
 export const TEST_PROPERTY = 'demo';
@@ -38,6 +39,7 @@ export async function startTestCollector(
   const liveState = ports.liveState ?? new MemoryLiveState();
   const metrics = new Metrics();
   const app = Fastify({ trustProxy: true, logger: false });
+  await openApiDocument(app);
   await app.register(ingestApi, { config, logger: pino({ level: 'silent' }), metrics, bus: ports.bus ? ports.bus(embedded) : embedded, liveState });
   await app.ready();
   return {

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { canModerate, ChatTokenError, type ChatTokenVerifier } from '../../chat-gateway/chat-token.ts';
 import { StreamStaff, type StaffRoster } from '../../chat-gateway/stream-staff.ts';
 import { BusBackpressureError, BusUnavailableError, type Bus } from '../../core/bus/bus.ts';
+import { CHAT_TOKEN_SECURITY, documentRoutes } from '../../core/http/openapi.ts';
 import type { LiveState } from '../../core/live-state/live-state.ts';
 import { highlightValidator, MAX_HIGHLIGHT_MS, type Highlight } from '../../core/schemas/highlight.ts';
 import { TOPICS } from '../../core/topics.ts';
@@ -88,6 +89,7 @@ export interface ClipRequestRouteOptions {
 export async function clipRequestRoutes(app: FastifyInstance, options: ClipRequestRouteOptions): Promise<void> {
   const { bus, liveState, staffRoster, tokens, clipIdOf, perUserPerMinute = 6, now = Date.now } = options;
   const staff = new StreamStaff(staffRoster);
+  documentRoutes(app, { tags: ['clips'], security: CHAT_TOKEN_SECURITY });
 
   // Who asked, found before the body is read or validated: an unauthenticated caller learns nothing about the API.
   const callers = new WeakMap<FastifyRequest, string>();

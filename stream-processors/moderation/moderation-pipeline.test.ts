@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatGatewayService } from '../../chat-gateway/service.ts';
-import { ChatClient, startChatGateway, testToken, type ChatGatewayUnderTest } from '../../chat-gateway/testing/chat-test-kit.ts';
+import { ChatClient, startChatGateway, type ChatGatewayUnderTest } from '../../chat-gateway/testing/chat-test-kit.ts';
+import { analyticsRows, joinedViewer } from './pipeline-test-kit.ts';
 import { OpenAiTestServer } from '../../test/fixtures/openai-test-server.ts';
 import { waitFor } from '../../test/wait-for.ts';
 import { moderationService } from './service.ts';
@@ -27,17 +28,8 @@ afterAll(async () => {
   await ai.close();
 });
 
-async function viewer(sub: string, stream: string, role: 'viewer' | 'moderator' = 'viewer') {
-  const c = await ChatClient.connect(gateway.url, await testToken(sub, { [stream]: role }));
-  clients.push(c);
-  await c.join(stream);
-  return c;
-}
-
-async function rows<T>(query: string): Promise<T[]> {
-  const result = await gateway.platform.context.analytics.client.query({ query, format: 'JSONEachRow' });
-  return result.json<T>();
-}
+const viewer = (sub: string, stream: string, role: 'viewer' | 'moderator' = 'viewer') => joinedViewer(gateway, clients, sub, stream, role);
+const rows = <T>(query: string) => analyticsRows<T>(gateway, query);
 
 describe('AI moderation loop', () => {
   it('removes a delivered message the AI flags from every client, and audits it', async () => {

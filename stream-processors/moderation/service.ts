@@ -5,6 +5,7 @@ import { TOPICS } from '../../core/topics.ts';
 import { AiModerationProcessor } from './ai-moderation-processor.ts';
 import { AutoClassifier } from './auto-classifier.ts';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.ts';
+import { EncoderModerationProcessor } from './encoder-moderation-processor.ts';
 import type { ContentClassifier } from './content-classifier.ts';
 import { GuardChatClassifier } from './guard-chat-classifier.ts';
 import { MinuteBudget } from './minute-budget.ts';
@@ -12,19 +13,22 @@ import { createModerationSink, MODERATION_SINK_GROUP } from './moderation-sink.t
 import { OpenAiModerationClassifier } from './openai-moderation-classifier.ts';
 
 export const AI_MODERATION_GROUP = 'moderation.ai';
+export const ENCODER_MODERATION_GROUP = 'moderation.encoder';
 const CIRCUIT_STATE_VALUE: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
 /**
- * moderation: the AI stage of chat moderation (when an OpenAI-compatible endpoint is configured)
- * and the sink of chat messages and moderation verdicts into ClickHouse (always). With AI off,
- * the inline heuristics are the whole decision and held messages resolve by moderator or timeout.
+ * moderation: the sentence-encoder layer of chat moderation (local, on unless MODERATION_ENCODER=false),
+ * the AI stage (when an OpenAI-compatible endpoint is configured) and the sink of chat messages
+ * and moderation verdicts into ClickHouse (always). With both off, the inline heuristics are the
+ * whole decision and held messages resolve by moderator or timeout.
  */
 export const moderationService: ServiceDefinition = {
   name: 'moderation',
-  description: 'AI verdicts on chat (OpenAI moderation or a guard model) and the moderation audit log in ClickHouse',
+  description: 'Encoder and AI verdicts on chat (local sentence encoder; OpenAI moderation or a guard model) and the moderation audit log in ClickHouse',
   async start(context) {
     const { config, logger, metrics, bus, analytics, liveState } = context;
     const subscriptions: Subscription[] = [];
+    const closers: Array<() => Promise<void>> = [];
 
     subscriptions.push(
       await bus.subscribe({
@@ -35,6 +39,36 @@ export const moderationService: ServiceDefinition = {
         dependencyCheck: () => analytics.ping(),
       }),
     );
+
+    if (config.moderation.encoder.enabled) {
+      // Imported here: onnxruntime's native library is for the processes that run the encoder only.
+      const { EncoderHateClassifier } = await import('../../core/moderation/classifier/encoder-classifier.ts');
+      const classifier = await EncoderHateClassifier.load();
+      const processor = new EncoderModerationProcessor({
+        bus,
+        classifier,
+        batchSize: config.moderation.encoder.batchSize,
+        holdTimeoutMs: config.chat.hold.timeoutMs,
+        metrics,
+        logger,
+      });
+      subscriptions.push(
+        await bus.subscribe({
+          groupId: ENCODER_MODERATION_GROUP,
+          topics: [TOPICS.chatMessages],
+          // Like the AI stage: a backlog of old chat is not worth removing from screens long moved on.
+          startFrom: 'latest',
+          maxBatchMessages: config.moderation.encoder.batchSize * 4,
+          // One batch at a time: the encoder is CPU-bound, a second batch would only queue behind it.
+          maxInFlightBatches: 1,
+          handleBatch: async (batch) => {
+            await processor.handleBatch(batch);
+          },
+        }),
+      );
+      closers.push(() => classifier.close());
+      logger.info({ model: classifier.model, batchSize: config.moderation.encoder.batchSize }, 'encoder chat moderation on');
+    }
 
     if (config.ai.kind === 'openai') {
       const tuning = config.moderation.ai;
@@ -82,6 +116,7 @@ export const moderationService: ServiceDefinition = {
     return {
       async stop() {
         await Promise.all(subscriptions.map((s) => s.stop()));
+        await Promise.all(closers.map((close) => close()));
       },
     };
   },

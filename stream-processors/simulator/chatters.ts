@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { io as connectSocket, type Socket } from 'socket.io-client';
 import { mintChatToken, type ChatRole } from '../../chat-gateway/chat-token.ts';
 import {
@@ -179,7 +180,7 @@ export class ChatRoom {
 
   private humanDelay(): Promise<void> {
     const [min, max] = this.options.moderatorDelayMs ?? [1_500, 4_000];
-    return new Promise((resolve) => setTimeout(resolve, this.random.int(min, max)));
+    return sleep(this.random.int(min, max));
   }
 
   private async moderate(event: string, payload: Record<string, unknown>): Promise<void> {

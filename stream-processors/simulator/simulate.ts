@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { CommandUsageError } from '../../core/command-usage-error.ts';
 import type { AnalyticsSettings } from '../../core/config.ts';
 import { computeGroundTruth, type GroundTruth } from './ground-truth.ts';
 import { playSimulation, type PlayOptions, type PlayReport } from './traffic-player.ts';
@@ -36,52 +36,34 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
   return { plan, truth, report };
 }
 
-export const SIMULATE_USAGE = `livepulse simulate --viewers N --duration SECONDS --collector URL --key WRITE_KEY --out truth.json
-    [--seed N] [--streams N] [--flush-interval MS] [--chaos]
-  Plays N scripted viewers (joins, startup delays, rebuffers, pauses, quality switches, fatal
-  errors, leaves) against the collector in real time and writes the ground truth of every metric
-  (computed with this configuration's ANALYTICS_* windows and timeouts) to --out.`;
+/** `livepulse simulate`'s options as the command line gives them (core/cli/program.ts). */
+export interface SimulateCommandOptions {
+  viewers: string;
+  duration: string;
+  collector: string;
+  key: string;
+  out: string;
+  seed?: string;
+  streams?: string;
+  flushInterval: string;
+  chaos?: boolean;
+}
 
-export class SimulateUsageError extends Error {
+export class SimulateUsageError extends CommandUsageError {
   constructor(problem: string) {
-    super(`${problem}\n\n${SIMULATE_USAGE}`);
+    super(problem);
     this.name = 'SimulateUsageError';
   }
 }
 
-/** Parses `livepulse simulate` arguments and runs it; resolves to the process exit code. */
-export async function runSimulateCommand(argv: string[], settings: AnalyticsSettings): Promise<number> {
-  try {
-    return await runSimulate(argv, settings);
-  } catch (error) {
-    if (!(error instanceof SimulateUsageError)) throw error;
-    process.stderr.write(`livepulse simulate: ${error.message}\n`);
-    return 2;
-  }
-}
-
-async function runSimulate(argv: string[], settings: AnalyticsSettings): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      viewers: { type: 'string' },
-      duration: { type: 'string' },
-      collector: { type: 'string' },
-      key: { type: 'string' },
-      out: { type: 'string' },
-      seed: { type: 'string' },
-      streams: { type: 'string' },
-      'flush-interval': { type: 'string' },
-      chaos: { type: 'boolean' },
-    },
-  });
+/** Runs `livepulse simulate`; resolves to the process exit code. */
+export async function runSimulateCommand(values: SimulateCommandOptions, settings: AnalyticsSettings): Promise<number> {
   const number = (name: string, value: string | undefined, fallback?: number): number => {
     if (value === undefined && fallback !== undefined) return fallback;
     const parsed = Number(value);
     if (value === undefined || !Number.isInteger(parsed) || parsed <= 0) throw new SimulateUsageError(`--${name} must be a positive integer`);
     return parsed;
   };
-  if (!values.collector || !values.key || !values.out) throw new SimulateUsageError('--collector, --key and --out are required');
   const run = await simulate({
     viewers: number('viewers', values.viewers),
     durationMs: number('duration', values.duration) * 1000,
@@ -89,7 +71,7 @@ async function runSimulate(argv: string[], settings: AnalyticsSettings): Promise
     streams: values.streams === undefined ? undefined : number('streams', values.streams),
     collectorUrl: values.collector,
     writeKey: values.key,
-    flushIntervalMs: number('flush-interval', values['flush-interval'], 10_000),
+    flushIntervalMs: number('flush-interval', values.flushInterval),
     chaos: values.chaos ? { shuffle: true, duplicateShare: 0.05, holdBackShare: 0.1, maxHoldBackMs: Math.min(5_000, settings.allowedLatenessMs / 3) } : undefined,
     settings,
     truthFile: values.out,

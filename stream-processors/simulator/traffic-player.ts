@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { PlayerEvent, PlayerEventType } from '../../core/schemas/player-event.ts';
 import { SeededRandom } from './seeded-random.ts';
 import type { ScriptedView, SimulationPlan } from './viewer-scripts.ts';
@@ -164,8 +165,4 @@ function shuffleInPlace<T>(items: T[], random: SeededRandom): void {
     const j = random.int(0, i);
     [items[i], items[j]] = [items[j]!, items[i]!];
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,4 +1,4 @@
-import snowflake from 'snowflake-sdk';
+import type snowflake from 'snowflake-sdk';
 import type { Logger } from 'pino';
 import type { Config } from '../../core/config.ts';
 import type { BindValue } from './snowflake-statements.ts';
@@ -33,6 +33,9 @@ export class SnowflakeWarehouse {
   private constructor(private readonly connection: snowflake.Connection) {}
 
   static async connect(settings: SnowflakeSettings, logger?: Logger): Promise<SnowflakeWarehouse> {
+    // Loaded here, not at import: the driver and its AWS/Azure/GCP clients are ~100 modules that
+    // only a process whose Snowflake sink is configured needs.
+    const { default: snowflake } = await import('snowflake-sdk');
     // The driver's own logger writes files and console lines; its messages go through ours instead.
     snowflake.configure({
       customLogger: {

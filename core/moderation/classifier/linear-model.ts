@@ -1,4 +1,5 @@
 import { HashedFeatures } from './hashed-features.ts';
+import { decodeModelFile, encodeModelFile, requireFiniteFields } from './model-file.ts';
 
 /**
  * A logistic-regression model over hashed features, and its file format.
@@ -33,30 +34,16 @@ export class ModelFormatError extends Error {
 
 export function encodeModel(header: ModelHeader, weights: Int8Array): Buffer {
   if (weights.length !== 2 ** header.bits) throw new RangeError(`expected ${2 ** header.bits} weights for ${header.bits} bits, got ${weights.length}`);
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
-  const prefix = Buffer.alloc(8);
-  prefix.write(MAGIC, 0, 'latin1');
-  prefix.writeUInt32LE(json.length, 4);
-  return Buffer.concat([prefix, json, Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength)]);
+  return encodeModelFile(MAGIC, header, Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength));
 }
 
 export function decodeModel(bytes: Uint8Array): { header: ModelHeader; weights: Int8Array } {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buffer.length < 8 || buffer.toString('latin1', 0, 4) !== MAGIC) throw new ModelFormatError(`missing the ${MAGIC} magic`);
-  const headerLength = buffer.readUInt32LE(4);
-  if (8 + headerLength > buffer.length) throw new ModelFormatError(`header of ${headerLength} bytes runs past the end of the file`);
-  let header: ModelHeader;
-  try {
-    header = JSON.parse(buffer.toString('utf8', 8, 8 + headerLength)) as ModelHeader;
-  } catch (error) {
-    throw new ModelFormatError(`header is not JSON (${(error as Error).message})`);
-  }
+  const fail = (reason: string) => new ModelFormatError(reason);
+  const { header: parsed, body } = decodeModelFile(MAGIC, bytes, fail);
+  const header = parsed as unknown as ModelHeader;
   if (header.version !== MODEL_FORMAT_VERSION) throw new ModelFormatError(`format version ${header.version}, this code reads ${MODEL_FORMAT_VERSION}`);
-  for (const field of ['bits', 'weightScale', 'bias', 'threshold'] as const) {
-    if (typeof header[field] !== 'number' || !Number.isFinite(header[field])) throw new ModelFormatError(`header field ${field} is not a finite number`);
-  }
+  requireFiniteFields(parsed, ['bits', 'weightScale', 'bias', 'threshold'], fail);
   const expected = 2 ** header.bits;
-  const body = buffer.subarray(8 + headerLength);
   if (body.length !== expected) throw new ModelFormatError(`${body.length} weight bytes, expected ${expected} for ${header.bits} bits`);
   return { header, weights: new Int8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)) };
 }

@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENCODER_DIR, EncoderFileError, meanPooled, SentenceEncoder, truncatedIds, type EncoderManifest } from './sentence-encoder.ts';
+
+describe('meanPooled', () => {
+  it.each([
+    // [hidden (rows × tokens × dims), mask, rows, tokens, dims, expected]
+    ['one token is its own direction', [3, 4], [1], 1, 1, 2, [[0.6, 0.8]]],
+    ['the mean of the kept tokens, normalised', [1, 0, 0, 1], [1, 1], 1, 2, 2, [[Math.SQRT1_2, Math.SQRT1_2]]],
+    ['padding ignored', [0, 2, 9, 9], [1, 0], 1, 2, 2, [[0, 1]]],
+    ['rows pooled apart', [1, 0, 0, 5, 0, 3, 4, 0], [1, 0, 1, 1], 2, 2, 2, [[1, 0], [0.8, 0.6]]],
+    ['an all-zero row stays zero, not NaN', [0, 0], [1], 1, 1, 2, [[0, 0]]],
+  ])('%s', (_name, hidden, mask, rows, tokens, dims, expected) => {
+    const pooled = meanPooled(Float32Array.from(hidden), mask, rows, tokens, dims);
+    expect(pooled.map((v) => [...v].map((x) => Math.round(x * 1e6) / 1e6))).toEqual(expected.map((v) => v.map((x) => Math.round(x * 1e6) / 1e6)));
+  });
+
+  it('refuses shapes that do not add up', () => {
+    expect(() => meanPooled(new Float32Array(5), [1, 1], 1, 2, 2)).toThrow(RangeError);
+    expect(() => meanPooled(new Float32Array(4), [1], 1, 2, 2)).toThrow(RangeError);
+  });
+});
+
+describe('truncatedIds', () => {
+  it.each([
+    [[101, 7, 102], 4, [101, 7, 102]],
+    [[101, 7, 8, 9, 102], 4, [101, 7, 8, 102]],
+  ])('%j cut to %i tokens keeps the closing separator', (ids, max, expected) => {
+    expect(truncatedIds(ids, max)).toEqual(expected);
+  });
+});
+
+describe('the committed sentence encoder', () => {
+  let encoder: SentenceEncoder;
+  beforeAll(async () => {
+    encoder = await SentenceEncoder.load();
+  });
+  afterAll(async () => {
+    await encoder.close();
+  });
+
+  it('is the file training/export-encoder.sh produced: the manifest names its hashes, and the files have them', () => {
+    const manifest = JSON.parse(readFileSync(join(ENCODER_DIR, 'manifest.json'), 'utf8')) as EncoderManifest;
+    // Two runs of the export recipe gave these bytes (model card, "Reproducibility").
+    expect(manifest.sha256['encoder-int8.onnx']).toBe('b845ee3fd5e6a779949aee93621c0431283c70c23d857ffd743a6c8d090b99e8');
+    for (const [file, sha256] of Object.entries(manifest.sha256)) {
+      expect(createHash('sha256').update(readFileSync(join(ENCODER_DIR, file))).digest('hex'), file).toBe(sha256);
+    }
+    expect(manifest).toMatchObject({ licence: 'Apache-2.0', dimensions: 384, maxTokens: 128 });
+  });
+
+  it('refuses a copy whose files do not match the manifest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'encoder-'));
+    for (const file of ['manifest.json', 'encoder-int8.onnx', 'tokenizer_config.json']) copyFileSync(join(ENCODER_DIR, file), join(dir, file));
+    writeFileSync(join(dir, 'tokenizer.json'), '{}');
+    await expect(SentenceEncoder.load(dir)).rejects.toThrow(EncoderFileError);
+  });
+
+  // Token ids and pooled embeddings as the Python tokenizer and onnxruntime give them for the same files.
+  it.each([
+    ["people like her don't deserve to live", [101, 2111, 2066, 2014, 2123, 1005, 1056, 10107, 2000, 2444, 102], [0.02692, -0.05317, 0.01812, -0.00067]],
+    ['gg', [101, 1043, 2290, 102], [-0.09524, 0.02826, 0.04222, 0.01251]],
+    ['Ünïcödé café 🤬 f.u.c.k', [101, 27260, 7668, 100, 1042, 1012, 1057, 1012, 1039, 1012, 1047, 102], [0.00496, -0.01531, 0.0051, 0.00543]],
+  ])('reads %j as the reference implementation does', async (text, ids, firstDimensions) => {
+    expect(encoder.tokenIds(text)).toEqual(ids);
+    const [embedding] = await encoder.embed([text]);
+    expect([...embedding!.slice(0, 4)].map((x) => Math.round(x * 1e4) / 1e4)).toEqual(firstDimensions.map((x) => Math.round(x * 1e4) / 1e4));
+    expect(Math.hypot(...embedding!)).toBeCloseTo(1, 5);
+    // The same beside a longer text: a score does not depend on its batch.
+    const [inBatch] = await encoder.embed([text, 'hello world, this is a longer message than the others']);
+    expect([...inBatch!]).toEqual([...embedding!]);
+  });
+
+  it('places texts that mean the same near each other, and unrelated ones apart', async () => {
+    const [a, b, c] = await encoder.embed(['that boss fight was brutal', 'the boss battle was really hard', 'women should not be allowed to vote']);
+    const cosine = (x: Float32Array, y: Float32Array) => x.reduce((sum, v, i) => sum + v * y[i]!, 0);
+    expect(cosine(a!, b!)).toBeGreaterThan(cosine(a!, c!) + 0.3);
+  });
+});
