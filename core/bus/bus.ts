@@ -171,6 +171,27 @@ export class BusBackpressureError extends Error {
   }
 }
 
+/**
+ * A bus that forwards every call to `bus` but those `overrides` replace: for wrappers (quarantine,
+ * lag metric, a thread's subscription tracking). Every method is listed, not spread: a spread of
+ * a class instance drops its prototype methods.
+ */
+export function forwardingBus(bus: Bus, overrides: Partial<Omit<Bus, 'kind'>>): Bus {
+  return {
+    kind: bus.kind,
+    ensureTopics: (topics) => bus.ensureTopics(topics),
+    publish: (topic, messages) => bus.publish(topic, messages),
+    subscribe: (options) => bus.subscribe(options),
+    committedOffsets: (groupId, topic) => bus.committedOffsets(groupId, topic),
+    endOffsets: (topic) => bus.endOffsets(topic),
+    readPartition: (topic, partition, onBatch) => bus.readPartition(topic, partition, onBatch),
+    logId: (topic) => bus.logId(topic),
+    ping: () => bus.ping(),
+    close: () => bus.close(),
+    ...overrides,
+  };
+}
+
 /** A publish naming a partition the topic does not have. */
 export class PartitionOutOfRangeError extends Error {
   constructor(readonly topic: string, readonly partition: number, readonly partitions: number) {

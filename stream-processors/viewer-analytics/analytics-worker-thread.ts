@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Bus, Subscription } from '../../core/bus/bus.ts';
+import { forwardingBus, type Bus, type Subscription } from '../../core/bus/bus.ts';
 import { createLogger } from '../../core/logger.ts';
 import { heldPartitionsOnly, Metrics } from '../../core/metrics.ts';
 import { createServiceBus } from '../../core/platform.ts';
@@ -61,17 +61,6 @@ function trackSubscription(bus: Bus): { bus: Bus; partitions: () => Set<number> 
   let subscription: Subscription | null = null;
   return {
     partitions: () => new Set(subscription?.assignedPartitions()[TOPICS.playerEvents] ?? []),
-    bus: {
-      kind: bus.kind,
-      ensureTopics: (topics) => bus.ensureTopics(topics),
-      publish: (topic, messages) => bus.publish(topic, messages),
-      subscribe: async (options) => (subscription = await bus.subscribe(options)),
-      committedOffsets: (groupId, topic) => bus.committedOffsets(groupId, topic),
-      endOffsets: (topic) => bus.endOffsets(topic),
-      readPartition: (topic, partition, onBatch) => bus.readPartition(topic, partition, onBatch),
-      logId: (topic) => bus.logId(topic),
-      ping: () => bus.ping(),
-      close: () => bus.close(),
-    },
+    bus: forwardingBus(bus, { subscribe: async (options) => (subscription = await bus.subscribe(options)) }),
   };
 }
