@@ -275,9 +275,28 @@ export class KafkaBus implements Bus {
         })),
       });
     } catch (error) {
-      // Another process may have created them first; that is fine if they exist now.
+      // Another process may have created them first; that is fine if they exist now, once their
+      // partitions have leaders (its waitForLeaders was its own): until then reading their
+      // offsets fails with "not the leader".
       const now = new Set(await this.admin.listTopics());
       if (!missing.every((t) => now.has(this.topicName(t.name)))) throw error;
+      for (const t of missing) await this.topicOffsets(this.topicName(t.name));
+    }
+  }
+
+  /**
+   * A topic's offsets per partition. Just after a topic is created its partitions may not have
+   * leaders yet for a moment (kafkajs's admin does not retry the "not the leader" it then gets):
+   * retriable errors are tried again for up to 5 s.
+   */
+  private async topicOffsets(physical: string): Promise<Array<{ partition: number; offset: string; high: string; low: string }>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.admin.fetchTopicOffsets(physical);
+      } catch (error) {
+        if ((error as { retriable?: boolean }).retriable !== true || attempt >= 50) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 
@@ -356,7 +375,7 @@ export class KafkaBus implements Bus {
 
   async endOffsets(topic: string): Promise<number[]> {
     await this.connectAdmin();
-    const offsets = await this.admin.fetchTopicOffsets(this.topicName(topic));
+    const offsets = await this.topicOffsets(this.topicName(topic));
     return [...offsets].sort((a, b) => a.partition - b.partition).map((p) => Number(p.high));
   }
 
@@ -369,7 +388,7 @@ export class KafkaBus implements Bus {
   async readPartition(topic: string, partition: number, onBatch: (messages: DeliveredMessage[]) => void | Promise<void>): Promise<void> {
     await this.connectAdmin();
     const physical = this.topicName(topic);
-    const offsets = await this.admin.fetchTopicOffsets(physical);
+    const offsets = await this.topicOffsets(physical);
     const bounds = offsets.find((o) => o.partition === partition);
     if (!bounds) throw new PartitionOutOfRangeError(topic, partition, offsets.length);
     const end = BigInt(bounds.high);
