@@ -18,6 +18,15 @@ export const TOPICS = {
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
 
+/**
+ * The compacted topic holding a viewer-analytics consumer group's state (Kafka Streams'
+ * `<application.id>-<store>-changelog`): one per group, partitioned like `player.events`.
+ * The processor creates it when it starts; `viewer-analytics.state-changelog` for the default group.
+ */
+export function stateChangelogTopic(groupId: string): string {
+  return `${groupId}.state-changelog`;
+}
+
 export function allTopicSpecs(partitions: number): TopicSpec[] {
-  return Object.values(TOPICS).map((name) => ({ name, partitions }));
+  return [...Object.values(TOPICS).map((name) => ({ name, partitions })), { name: stateChangelogTopic('viewer-analytics'), partitions, compacted: true }];
 }

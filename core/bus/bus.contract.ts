@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/wait-for.ts';
-import { BusBackpressureError, type Bus, type DeliveredMessage, type SubscribeOptions, type Subscription } from './bus.ts';
+import { BusBackpressureError, PartitionOutOfRangeError, tombstoneMessage, type Bus, type DeliveredMessage, type SubscribeOptions, type Subscription } from './bus.ts';
 import type { LingerTuning } from './lingering-publisher.ts';
 import { partitionForKey } from './partitioner.ts';
 
@@ -267,6 +267,70 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
       expect(id).toMatch(/\S{8,}/);
       expect(await bus.logId(two)).not.toBe(id);
       expect(await bus.logId(one)).toBe(id);
+    });
+
+    /** Every record of one partition, as `readPartition` gives them. */
+    async function readWhole(bus: Bus, topic: string, partition: number): Promise<DeliveredMessage[]> {
+      const read: DeliveredMessage[] = [];
+      await bus.readPartition(topic, partition, (messages) => void read.push(...messages));
+      return read;
+    }
+
+    /** The last record per key, tombstones deleting: what a changelog's reader restores. */
+    function latestPerKey(messages: DeliveredMessage[]): Record<string, string> {
+      const latest = new Map<string, string | null>();
+      for (const m of messages) latest.set(m.key!, m.tombstone ? null : m.value.toString());
+      return Object.fromEntries([...latest].filter((entry): entry is [string, string] => entry[1] !== null));
+    }
+
+    it('appends a message to the partition it names, whatever its key, and refuses a partition the topic lacks', async () => {
+      const bus = open();
+      const topic = await freshTopic(bus);
+      const keys = Array.from({ length: 12 }, (_, i) => `entity-${i}`);
+      await bus.publish(topic, keys.map((key) => ({ ...message(key, key), partition: 2 })));
+      expect((await readWhole(bus, topic, 2)).map((m) => [m.partition, m.key, m.value.toString()])).toEqual(keys.map((key) => [2, key, key]));
+      expect((await bus.endOffsets(topic)).filter((_, p) => p !== 2)).toEqual([0, 0, 0]);
+      const wrong = bus.publish(topic, [{ ...message('k', 'v'), partition: PARTITIONS }]);
+      await expect(wrong).rejects.toBeInstanceOf(PartitionOutOfRangeError);
+      await expect(wrong).rejects.toThrow(`topic ${topic} has ${PARTITIONS} partitions; a message names partition ${PARTITIONS}`);
+    });
+
+    it('reads one partition of a compacted topic up to its end at the call: the last record per key wins and a tombstone deletes its key', async () => {
+      const bus = open();
+      const topic = `contract.compacted.${randomUUID().slice(0, 8)}`;
+      await bus.ensureTopics([{ name: topic, partitions: PARTITIONS, compacted: true }]);
+      expect(await readWhole(bus, topic, 1)).toEqual([]);
+      await bus.publish(topic, ['a', 'b', 'c', 'd'].map((key) => ({ ...message(key, `${key}1`), partition: 1 })));
+      await bus.publish(topic, [{ ...message('b', 'b2'), partition: 1 }, tombstoneMessage('c', 1), { ...message('a', 'a2', { h: 'x' }), partition: 1 }]);
+      // Another partition's records are another partition's.
+      await bus.publish(topic, [{ ...message('a', 'elsewhere'), partition: 3 }]);
+      const read = await readWhole(bus, topic, 1);
+      expect(read.every((m) => m.topic === topic && m.partition === 1)).toBe(true);
+      expect(read.map((m) => Number(m.offset))).toEqual([...read.map((m) => Number(m.offset))].sort((x, y) => x - y));
+      expect(latestPerKey(read)).toEqual({ a: 'a2', b: 'b2', d: 'd1' });
+      expect(read.find((m) => m.value.toString() === 'a2')!.headers.h).toBe('x');
+      expect(latestPerKey(await readWhole(bus, topic, 3))).toEqual({ a: 'elsewhere' });
+
+      // What is appended while a read runs is left to the next one.
+      const during: DeliveredMessage[] = [];
+      await bus.readPartition(topic, 1, async (messages) => {
+        during.push(...messages);
+        await bus.publish(topic, [{ ...message('e', 'e1'), partition: 1 }]);
+      });
+      expect(latestPerKey(during)).toEqual({ a: 'a2', b: 'b2', d: 'd1' });
+      expect(latestPerKey(await readWhole(bus, topic, 1))).toEqual({ a: 'a2', b: 'b2', d: 'd1', e: 'e1' });
+      await expect(bus.readPartition(topic, PARTITIONS, () => undefined)).rejects.toBeInstanceOf(PartitionOutOfRangeError);
+    });
+
+    it('lands one large publish to a partition of a compacted topic whole, past the batch and byte limits', async () => {
+      const bus = open({ maxBatchMessages: 50, maxBufferedMessages: 5_000 });
+      const topic = `contract.compacted.${randomUUID().slice(0, 8)}`;
+      await bus.ensureTopics([{ name: topic, partitions: PARTITIONS, compacted: true }]);
+      // 3,000 records of 1 KiB: three times Kafka's default record batch limit.
+      const values = Array.from({ length: 3_000 }, (_, i) => `${i}:`.padEnd(1024, 'x'));
+      await bus.publish(topic, values.map((value, i) => ({ ...message(`entity-${i}`, value), partition: 0 })));
+      const read = await readWhole(bus, topic, 0);
+      expect(read.map((m) => m.value.toString())).toEqual(values);
     });
 
     it('refuses a publish beyond its in-flight buffer instead of growing without bound', async () => {

@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
 import { testServices } from '../../test/services.ts';
 import { Metrics } from '../metrics.ts';
 import { describeBusContract, type BusFactoryOptions } from './bus.contract.ts';
@@ -44,3 +47,22 @@ for (const { name, producers } of [
       }),
   );
 }
+
+// Kafka compacts lazily, so the contract cannot see it; the topic's configuration says it will.
+describe('kafka bus: compacted topics', () => {
+  it('are created with cleanup.policy=compact, room for one large checkpoint, and segments that roll', async () => {
+    const bus = new KafkaBus({ brokers: [testServices().kafkaBrokers], clientId: 'bus-compacted', topicPrefix: 'test-compacted.', defaultPartitions: 2, replicationFactor: 1, publish: tuning });
+    const admin = new Kafka({ brokers: [testServices().kafkaBrokers], clientId: 'bus-compacted-admin', logLevel: logLevel.NOTHING }).admin();
+    try {
+      const topic = `changelog.${randomUUID().slice(0, 8)}`;
+      await bus.ensureTopics([{ name: topic, partitions: 2, compacted: true }]);
+      await admin.connect();
+      const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: `test-compacted.${topic}`, configNames: ['cleanup.policy', 'max.message.bytes', 'segment.ms'] }] });
+      const configs = Object.fromEntries(resources[0]!.configEntries.map((entry) => [entry.configName, entry.configValue]));
+      expect(configs).toEqual({ 'cleanup.policy': 'compact', 'max.message.bytes': String(64 * 1024 * 1024), 'segment.ms': String(10 * 60 * 1000) });
+    } finally {
+      await admin.disconnect();
+      await bus.close();
+    }
+  });
+});

@@ -15,12 +15,28 @@
  * error, its topic/partition/offset, key, headers and original bytes; the rest of the batch is
  * handled in sub-batches whose first/last offsets stay deterministic. Manual-commit consumers
  * replay from their own checkpoints and are left as they are: they dead-letter bad input themselves.
+ *
+ * Compacted topics (`TopicSpec.compacted`) keep the latest record per key instead of a time or
+ * size window, as a Kafka Streams changelog does; a tombstone deletes its key. Compaction is lazy
+ * on Kafka (older records and tombstones linger until the cleaner runs) and immediate on the
+ * embedded log, so whoever reads one (`readPartition`) takes the last record per key and treats
+ * a tombstone as "absent". The messages one publish call sends to one partition are appended
+ * together or not at all: one record batch on Kafka (compacted topics are created with a
+ * `max.message.bytes` large enough for one), one SQLite transaction on the embedded log.
  */
 export interface OutgoingMessage {
   /** Partitioning key: the same key always lands in the same partition, in order. */
   key: string;
   value: Buffer;
   headers?: Record<string, string>;
+  /**
+   * The partition to append to, instead of the key's. For a topic partitioned like another one
+   * (a changelog whose partition p holds the state of source partition p). Must be below the
+   * topic's partition count.
+   */
+  partition?: number;
+  /** Deletes the key on a compacted topic (Kafka: a null value). `value` must be empty. */
+  tombstone?: boolean;
 }
 
 export interface DeliveredMessage {
@@ -33,6 +49,8 @@ export interface DeliveredMessage {
   headers: Record<string, string>;
   /** Broker append time, epoch ms. */
   timestamp: number;
+  /** A tombstone (a null value on Kafka): `value` is empty. */
+  tombstone?: boolean;
 }
 
 /** One partition's slice of messages, in offset order. */
@@ -97,6 +115,11 @@ export interface Subscription {
 export interface TopicSpec {
   name: string;
   partitions: number;
+  /**
+   * Keeps the latest record per key (Kafka: cleanup.policy=compact), never cut by time or size
+   * retention; tombstones delete keys. For changelogs: state that a reader rebuilds from the start.
+   */
+  compacted?: boolean;
 }
 
 export interface Bus {
@@ -115,6 +138,14 @@ export interface Bus {
   committedOffsets(groupId: string, topic: string): Promise<number[]>;
   /** Highest offset + 1 of each partition. */
   endOffsets(topic: string): Promise<number[]>;
+  /**
+   * Reads one partition from its first stored record up to its end offset at the time of the call
+   * (records appended later are not read), in offset order, in batches; resolves after the last
+   * batch's handler resolved. Outside any consumer group: nothing is committed. For restoring
+   * state from a changelog (compacted topics keep earlier records of a key and tombstones on Kafka
+   * until compacted: the reader takes the last record per key).
+   */
+  readPartition(topic: string, partition: number, onBatch: (messages: DeliveredMessage[]) => void | Promise<void>): Promise<void>;
   /**
    * The identity of the topic's log: the same for as long as the topic's offsets name the same
    * records, and different for a log whose offsets name other records even where they look alike.
@@ -138,6 +169,40 @@ export class BusBackpressureError extends Error {
     super(`bus publish buffer is full (${bufferedMessages} of ${limit} messages in flight); retry later`);
     this.name = 'BusBackpressureError';
   }
+}
+
+/**
+ * A bus that forwards every call to `bus` but those `overrides` replace: for wrappers (quarantine,
+ * lag metric, a thread's subscription tracking). Every method is listed, not spread: a spread of
+ * a class instance drops its prototype methods.
+ */
+export function forwardingBus(bus: Bus, overrides: Partial<Omit<Bus, 'kind'>>): Bus {
+  return {
+    kind: bus.kind,
+    ensureTopics: (topics) => bus.ensureTopics(topics),
+    publish: (topic, messages) => bus.publish(topic, messages),
+    subscribe: (options) => bus.subscribe(options),
+    committedOffsets: (groupId, topic) => bus.committedOffsets(groupId, topic),
+    endOffsets: (topic) => bus.endOffsets(topic),
+    readPartition: (topic, partition, onBatch) => bus.readPartition(topic, partition, onBatch),
+    logId: (topic) => bus.logId(topic),
+    ping: () => bus.ping(),
+    close: () => bus.close(),
+    ...overrides,
+  };
+}
+
+/** A publish naming a partition the topic does not have. */
+export class PartitionOutOfRangeError extends Error {
+  constructor(readonly topic: string, readonly partition: number, readonly partitions: number) {
+    super(`topic ${topic} has ${partitions} partitions; a message names partition ${partition}`);
+    this.name = 'PartitionOutOfRangeError';
+  }
+}
+
+/** The message that deletes `key` on a compacted topic. */
+export function tombstoneMessage(key: string, partition?: number): OutgoingMessage {
+  return partition === undefined ? { key, value: Buffer.alloc(0), tombstone: true } : { key, value: Buffer.alloc(0), tombstone: true, partition };
 }
 
 export class BusUnavailableError extends Error {

@@ -1,6 +1,6 @@
 import { Gauge } from 'prom-client';
 import type { Metrics } from '../metrics.ts';
-import type { Bus, SubscribeOptions, Subscription } from './bus.ts';
+import { forwardingBus, type Bus, type SubscribeOptions, type Subscription } from './bus.ts';
 
 /**
  * Consumer lag — messages a group has yet to read — as the Prometheus gauge
@@ -75,15 +75,5 @@ export function withConsumerLagMetric(bus: Bus, metrics: Metrics): Bus {
       },
     };
   };
-  return {
-    kind: bus.kind,
-    ensureTopics: (topics) => bus.ensureTopics(topics),
-    publish: (topic, messages) => bus.publish(topic, messages),
-    subscribe: async (options) => track(options, await bus.subscribe(options)),
-    committedOffsets: (groupId, topic) => bus.committedOffsets(groupId, topic),
-    endOffsets: (topic) => bus.endOffsets(topic),
-    logId: (topic) => bus.logId(topic),
-    ping: () => bus.ping(),
-    close: () => bus.close(),
-  };
+  return forwardingBus(bus, { subscribe: async (options) => track(options, await bus.subscribe(options)) });
 }

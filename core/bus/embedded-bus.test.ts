@@ -70,3 +70,24 @@ describe('embedded bus: group retention', () => {
     }
   });
 });
+
+describe('embedded bus: compacted topics', () => {
+  it('are never cut by retention nor refused for size: they keep the latest record of every key', async () => {
+    const clock = { now: 1_000_000 };
+    const bus = busAt(join(mkdtempSync(join(tmpdir(), 'livepulse-compacted-')), 'log.sqlite'), clock);
+    try {
+      await bus.ensureTopics([{ name: 'changelog', partitions: 1, compacted: true }]);
+      // Five times the bound of 10 retained messages, as 50 keys, twice over.
+      for (const round of [1, 2]) {
+        for (let i = 0; i < 50; i += 10) {
+          await bus.publish('changelog', Array.from({ length: 10 }, (_, j) => ({ key: `k${i + j}`, value: Buffer.from(`${round}`) })));
+        }
+      }
+      const read: string[] = [];
+      await bus.readPartition('changelog', 0, (messages) => void read.push(...messages.map((m) => `${m.key}=${m.value.toString()}`)));
+      expect(read).toEqual(Array.from({ length: 50 }, (_, i) => `k${i}=2`));
+    } finally {
+      await bus.close();
+    }
+  });
+});

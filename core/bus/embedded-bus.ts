@@ -1,6 +1,7 @@
 import {
   BusBackpressureError,
   BusUnavailableError,
+  PartitionOutOfRangeError,
   type Bus,
   type DeliveredMessage,
   type MessageBatch,
@@ -27,7 +28,9 @@ import { partitionForKey } from './partitioner.ts';
  * `groupRetentionMs`; commits are kept across restarts) has committed are deleted; a topic no
  * such group reads keeps only its newest `maxRetainedMessages` (like size retention); and a
  * publish that would push a lagging topic past the bound is refused with BusBackpressureError
- * rather than deleting anything a group has yet to read.
+ * rather than deleting anything a group has yet to read. Compacted topics are the exception:
+ * they keep each key's latest record (compacted as they are appended to, see
+ * embedded-log-store.ts) and nothing else bounds them, nor do they cause backpressure.
  */
 export interface EmbeddedBusOptions {
   /** The SQLite file of the log; ':memory:' (default) keeps nothing across the process, for tests. */
@@ -107,6 +110,7 @@ class PartitionLog {
 
 interface Topic {
   topicId: string;
+  compacted: boolean;
   partitions: PartitionLog[];
 }
 
@@ -233,15 +237,7 @@ class GroupMember implements Subscription {
         await log.waitForData(100);
         continue;
       }
-      const messages: DeliveredMessage[] = records.map((r) => ({
-        topic,
-        partition,
-        offset: String(r.offset),
-        key: r.key,
-        value: r.value,
-        headers: r.headers,
-        timestamp: r.timestamp,
-      }));
+      const messages = delivered(topic, partition, records);
       const batch: MessageBatch = {
         topic,
         partition,
@@ -307,6 +303,7 @@ export class EmbeddedBus implements Bus {
     for (const stored of this.store.topics()) {
       this.topics.set(stored.name, {
         topicId: stored.topicId,
+        compacted: stored.compacted,
         partitions: stored.partitions.map(({ start, end }, p) => new PartitionLog(this.store, stored.name, p, start, end)),
       });
     }
@@ -322,14 +319,14 @@ export class EmbeddedBus implements Bus {
   }
 
   async ensureTopics(topics: TopicSpec[]): Promise<void> {
-    for (const spec of topics) this.topic(spec.name, spec.partitions);
+    for (const spec of topics) this.topic(spec.name, spec.partitions, spec.compacted);
   }
 
-  private topic(name: string, partitions = this.options.defaultPartitions): Topic {
+  private topic(name: string, partitions = this.options.defaultPartitions, compacted = false): Topic {
     let topic = this.topics.get(name);
     if (!topic) {
-      const stored = this.store.createTopic(name, partitions);
-      topic = { topicId: stored.topicId, partitions: stored.partitions.map((_, p) => new PartitionLog(this.store, name, p, 0, 0)) };
+      const stored = this.store.createTopic(name, partitions, compacted);
+      topic = { topicId: stored.topicId, compacted, partitions: stored.partitions.map((_, p) => new PartitionLog(this.store, name, p, 0, 0)) };
       this.topics.set(name, topic);
     }
     return topic;
@@ -359,6 +356,14 @@ export class EmbeddedBus implements Bus {
 
   publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('bus is closed'));
+    const t = this.topic(topic);
+    for (const m of messages) {
+      if (m.partition !== undefined && !(Number.isInteger(m.partition) && m.partition >= 0 && m.partition < t.partitions.length)) {
+        return Promise.reject(new PartitionOutOfRangeError(topic, m.partition, t.partitions.length));
+      }
+    }
+    // A compacted topic holds one record per key, however far its readers are behind.
+    if (t.compacted) return this.publisher.publish(topic, messages);
     const retained = this.retainedMessages(topic);
     if (retained + this.publisher.buffered + messages.length > this.options.maxRetainedMessages && this.hasReaders(topic)) {
       return Promise.reject(new BusBackpressureError(retained + this.publisher.buffered, this.options.maxRetainedMessages));
@@ -373,11 +378,13 @@ export class EmbeddedBus implements Bus {
     const records = batch.map(({ topic, messages }) => {
       const t = this.topic(topic);
       const appended: AppendRecord[] = messages.map((m) => {
-        const partition = partitionForKey(m.key, t.partitions.length);
+        const partition = m.partition ?? partitionForKey(m.key, t.partitions.length);
         const log = t.partitions[partition]!;
         const offset = ends.get(log) ?? log.endOffset;
         ends.set(log, offset + 1);
-        return { partition, offset, key: m.key, value: m.value, headers: m.headers ?? {}, timestamp };
+        const record: AppendRecord = { partition, offset, key: m.key, value: m.value, headers: m.headers ?? {}, timestamp };
+        if (m.tombstone) record.tombstone = true;
+        return record;
       });
       return { topic, records: appended };
     });
@@ -387,7 +394,7 @@ export class EmbeddedBus implements Bus {
       throw new BusUnavailableError(`the embedded bus could not write its log ${this.store.path}: ${String(error)}`, { cause: error });
     }
     for (const [log, end] of ends) log.appended(end);
-    for (const { topic } of batch) if (!this.hasReaders(topic)) this.applySizeRetention(this.topic(topic));
+    for (const { topic } of batch) if (!this.topic(topic).compacted && !this.hasReaders(topic)) this.applySizeRetention(this.topic(topic));
   }
 
   private retainedMessages(topic: string): number {
@@ -422,6 +429,7 @@ export class EmbeddedBus implements Bus {
 
   private releaseCommitted(topic: string): void {
     const t = this.topic(topic);
+    if (t.compacted) return;
     const readers = this.readers(topic);
     t.partitions.forEach((log, partition) => {
       let lowest = Infinity;
@@ -482,6 +490,20 @@ export class EmbeddedBus implements Bus {
     return this.topic(topic).partitions.map((p) => p.endOffset);
   }
 
+  async readPartition(topic: string, partition: number, onBatch: (messages: DeliveredMessage[]) => void | Promise<void>): Promise<void> {
+    const t = this.topic(topic);
+    if (!(Number.isInteger(partition) && partition >= 0 && partition < t.partitions.length)) throw new PartitionOutOfRangeError(topic, partition, t.partitions.length);
+    const log = t.partitions[partition]!;
+    const end = log.endOffset;
+    let position = log.startOffset;
+    while (position < end && !this.closed) {
+      const records = log.read(position, 1000).filter((r) => r.offset < end);
+      if (records.length === 0) return;
+      await onBatch(delivered(topic, partition, records));
+      position = records[records.length - 1]!.offset + 1;
+    }
+  }
+
   async ping(): Promise<void> {
     if (this.closed) throw new Error('bus is closed');
   }
@@ -494,4 +516,12 @@ export class EmbeddedBus implements Bus {
     await Promise.all(members.map((m) => m.stop()));
     this.store.close();
   }
+}
+
+function delivered(topic: string, partition: number, records: StoredRecord[]): DeliveredMessage[] {
+  return records.map((r) => {
+    const message: DeliveredMessage = { topic, partition, offset: String(r.offset), key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp };
+    if (r.tombstone) message.tombstone = true;
+    return message;
+  });
 }

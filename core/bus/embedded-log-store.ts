@@ -24,6 +24,11 @@ import Database from 'better-sqlite3';
  *
  * One process per database: the file is opened with an exclusive lock, so a second process on
  * the same data directory fails at once instead of sharing consumer groups it cannot see.
+ *
+ * Compacted topics are compacted as they are appended to: `compacted_keys` holds each key's
+ * latest offset, and an append deletes the record it replaces; a tombstone deletes it and is not
+ * stored itself (its offset stays used). So readers of a compacted topic never meet a tombstone
+ * here, where Kafka shows them until its cleaner has run.
  */
 export type LogSynchronous = 'full' | 'normal' | 'off';
 
@@ -33,12 +38,14 @@ export interface StoredRecord {
   value: Buffer;
   headers: Record<string, string>;
   timestamp: number;
+  tombstone?: boolean;
 }
 
 export interface StoredTopic {
   name: string;
   /** Random id created with the topic (a UUID). */
   topicId: string;
+  compacted: boolean;
   /** Per partition: first offset still stored and the next offset to append. */
   partitions: Array<{ start: number; end: number }>;
 }
@@ -50,6 +57,7 @@ export interface AppendRecord {
   value: Buffer;
   headers: Record<string, string>;
   timestamp: number;
+  tombstone?: boolean;
 }
 
 export interface StoredCommit {
@@ -66,7 +74,8 @@ export class EmbeddedLogInUseError extends Error {
   }
 }
 
-const SCHEMA_VERSION = 1;
+/** 2: compacted topics (topics.compacted, compacted_keys) and tombstones (records.tombstone). */
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS topics (
@@ -74,7 +83,8 @@ CREATE TABLE IF NOT EXISTS topics (
   name TEXT NOT NULL UNIQUE,
   topic_id TEXT NOT NULL,
   partitions INTEGER NOT NULL,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  compacted INTEGER NOT NULL DEFAULT 0
 );
 -- The log end survives retention deleting every record: offsets never go back.
 CREATE TABLE IF NOT EXISTS partitions (
@@ -92,7 +102,8 @@ CREATE TABLE IF NOT EXISTS records (
   key TEXT NOT NULL,
   value BLOB NOT NULL,
   headers TEXT,
-  timestamp INTEGER NOT NULL
+  timestamp INTEGER NOT NULL,
+  tombstone INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS records_position ON records (topic_no, partition, offset);
 CREATE TABLE IF NOT EXISTS group_offsets (
@@ -103,7 +114,21 @@ CREATE TABLE IF NOT EXISTS group_offsets (
   committed_at INTEGER NOT NULL,
   PRIMARY KEY (group_id, topic_no, partition)
 ) WITHOUT ROWID;
+-- Compacted topics only: each key's latest offset, so an append finds the record it replaces.
+CREATE TABLE IF NOT EXISTS compacted_keys (
+  topic_no INTEGER NOT NULL,
+  partition INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  offset INTEGER NOT NULL,
+  PRIMARY KEY (topic_no, partition, key)
+) WITHOUT ROWID;
 `;
+
+/** Columns a log written by an earlier schema version lacks (CREATE TABLE IF NOT EXISTS leaves its tables as they are). */
+const UPGRADES: Array<{ table: string; column: string; definition: string }> = [
+  { table: 'topics', column: 'compacted', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'records', column: 'tombstone', definition: 'INTEGER' },
+];
 
 interface RecordRow {
   offset: number;
@@ -111,11 +136,13 @@ interface RecordRow {
   value: Buffer;
   headers: string | null;
   timestamp: number;
+  tombstone: number | null;
 }
 
 export class EmbeddedLogStore {
   private readonly db: Database.Database;
   private readonly topicNumbers = new Map<string, number>();
+  private readonly compactedTopics = new Set<number>();
   private readonly statements: ReturnType<EmbeddedLogStore['prepareStatements']>;
   private readonly appendTransaction: (batch: Array<{ topic: string; records: AppendRecord[] }>) => void;
 
@@ -135,6 +162,10 @@ export class EmbeddedLogStore {
       this.db.pragma('journal_size_limit = 67108864');
       this.db.exec('BEGIN IMMEDIATE');
       this.db.exec(SCHEMA);
+      for (const { table, column, definition } of UPGRADES) {
+        const columns = this.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
+        if (!columns.some((c) => c.name === column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+      }
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
       this.db.exec('COMMIT');
     } catch (error) {
@@ -147,34 +178,54 @@ export class EmbeddedLogStore {
       const ends = new Map<string, { topicNo: number; partition: number; end: number }>();
       for (const { topic, records } of batch) {
         const topicNo = this.topicNumber(topic);
+        const compacted = this.compactedTopics.has(topicNo);
         for (const r of records) {
-          this.statements.insertRecord.run(topicNo, r.partition, r.offset, r.key, r.value, headersText(r.headers), r.timestamp);
+          if (compacted) this.compact(topicNo, r);
+          if (!compacted || !r.tombstone) {
+            this.statements.insertRecord.run(topicNo, r.partition, r.offset, r.key, r.value, headersText(r.headers), r.timestamp, r.tombstone ? 1 : null);
+          }
           ends.set(`${topicNo}/${r.partition}`, { topicNo, partition: r.partition, end: r.offset + 1 });
         }
       }
       for (const { topicNo, partition, end } of ends.values()) this.statements.setEnd.run(end, topicNo, partition);
     });
-    for (const { topic_no, name } of this.db.prepare('SELECT topic_no, name FROM topics').all() as Array<{ topic_no: number; name: string }>) {
+    for (const { topic_no, name, compacted } of this.db.prepare('SELECT topic_no, name, compacted FROM topics').all() as Array<{ topic_no: number; name: string; compacted: number }>) {
       this.topicNumbers.set(name, topic_no);
+      if (compacted) this.compactedTopics.add(topic_no);
     }
   }
 
   private prepareStatements() {
     return {
-      insertTopic: this.db.prepare('INSERT INTO topics (name, topic_id, partitions, created_at) VALUES (?, ?, ?, ?)'),
+      insertTopic: this.db.prepare('INSERT INTO topics (name, topic_id, partitions, created_at, compacted) VALUES (?, ?, ?, ?, ?)'),
       insertPartition: this.db.prepare('INSERT INTO partitions (topic_no, partition, start_offset, end_offset) VALUES (?, ?, 0, 0)'),
-      insertRecord: this.db.prepare('INSERT INTO records (topic_no, partition, offset, key, value, headers, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertRecord: this.db.prepare('INSERT INTO records (topic_no, partition, offset, key, value, headers, timestamp, tombstone) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      latestOfKey: this.db.prepare('SELECT offset FROM compacted_keys WHERE topic_no = ? AND partition = ? AND key = ?'),
+      setLatestOfKey: this.db.prepare(
+        `INSERT INTO compacted_keys (topic_no, partition, key, offset) VALUES (?, ?, ?, ?)
+         ON CONFLICT (topic_no, partition, key) DO UPDATE SET offset = excluded.offset`,
+      ),
+      forgetKey: this.db.prepare('DELETE FROM compacted_keys WHERE topic_no = ? AND partition = ? AND key = ?'),
+      deleteAt: this.db.prepare('DELETE FROM records WHERE topic_no = ? AND partition = ? AND offset = ?'),
       setEnd: this.db.prepare('UPDATE partitions SET end_offset = ? WHERE topic_no = ? AND partition = ?'),
       setStart: this.db.prepare('UPDATE partitions SET start_offset = ? WHERE topic_no = ? AND partition = ?'),
       deleteBefore: this.db.prepare('DELETE FROM records WHERE topic_no = ? AND partition = ? AND offset < ?'),
       read: this.db.prepare(
-        'SELECT offset, key, value, headers, timestamp FROM records WHERE topic_no = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?',
+        'SELECT offset, key, value, headers, timestamp, tombstone FROM records WHERE topic_no = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?',
       ),
       commit: this.db.prepare(
         `INSERT INTO group_offsets (group_id, topic_no, partition, next_offset, committed_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (group_id, topic_no, partition) DO UPDATE SET next_offset = excluded.next_offset, committed_at = excluded.committed_at`,
       ),
     };
+  }
+
+  /** Deletes the record `r` replaces on a compacted topic, and records `r` as its key's latest (a tombstone: forgets the key). */
+  private compact(topicNo: number, r: AppendRecord): void {
+    const previous = this.statements.latestOfKey.get(topicNo, r.partition, r.key) as { offset: number } | undefined;
+    if (previous) this.statements.deleteAt.run(topicNo, r.partition, previous.offset);
+    if (r.tombstone) this.statements.forgetKey.run(topicNo, r.partition, r.key);
+    else this.statements.setLatestOfKey.run(topicNo, r.partition, r.key, r.offset);
   }
 
   private topicNumber(topic: string): number {
@@ -185,11 +236,12 @@ export class EmbeddedLogStore {
 
   /** Every topic with its id and partition bounds, as stored. */
   topics(): StoredTopic[] {
-    const topics = this.db.prepare('SELECT topic_no, name, topic_id, partitions FROM topics ORDER BY topic_no').all() as Array<{
+    const topics = this.db.prepare('SELECT topic_no, name, topic_id, partitions, compacted FROM topics ORDER BY topic_no').all() as Array<{
       topic_no: number;
       name: string;
       topic_id: string;
       partitions: number;
+      compacted: number;
     }>;
     const bounds = this.db.prepare('SELECT topic_no, partition, start_offset, end_offset FROM partitions').all() as Array<{
       topic_no: number;
@@ -200,22 +252,23 @@ export class EmbeddedLogStore {
     return topics.map((t) => {
       const partitions = Array.from({ length: t.partitions }, () => ({ start: 0, end: 0 }));
       for (const b of bounds) if (b.topic_no === t.topic_no) partitions[b.partition] = { start: b.start_offset, end: b.end_offset };
-      return { name: t.name, topicId: t.topic_id, partitions };
+      return { name: t.name, topicId: t.topic_id, compacted: t.compacted === 1, partitions };
     });
   }
 
   /** Creates a topic with a new random id; its offsets start at 0. */
-  createTopic(name: string, partitions: number): StoredTopic {
+  createTopic(name: string, partitions: number, compacted = false): StoredTopic {
     const topicId = randomUUID();
     this.withSynchronous('normal', () =>
       this.db.transaction(() => {
-        const { lastInsertRowid } = this.statements.insertTopic.run(name, topicId, partitions, Date.now());
+        const { lastInsertRowid } = this.statements.insertTopic.run(name, topicId, partitions, Date.now(), compacted ? 1 : 0);
         const topicNo = Number(lastInsertRowid);
         for (let p = 0; p < partitions; p++) this.statements.insertPartition.run(topicNo, p);
         this.topicNumbers.set(name, topicNo);
+        if (compacted) this.compactedTopics.add(topicNo);
       })(),
     );
-    return { name, topicId, partitions: Array.from({ length: partitions }, () => ({ start: 0, end: 0 })) };
+    return { name, topicId, compacted, partitions: Array.from({ length: partitions }, () => ({ start: 0, end: 0 })) };
   }
 
   /** Appends records at the offsets given, in one transaction: when this returns, all of them are stored (see `synchronous`). */
@@ -225,13 +278,17 @@ export class EmbeddedLogStore {
 
   read(topic: string, partition: number, from: number, max: number): StoredRecord[] {
     const rows = this.statements.read.all(this.topicNumber(topic), partition, from, max) as RecordRow[];
-    return rows.map((row) => ({
-      offset: row.offset,
-      key: row.key,
-      value: row.value,
-      headers: row.headers === null ? {} : (JSON.parse(row.headers) as Record<string, string>),
-      timestamp: row.timestamp,
-    }));
+    return rows.map((row) => {
+      const record: StoredRecord = {
+        offset: row.offset,
+        key: row.key,
+        value: row.value,
+        headers: row.headers === null ? {} : (JSON.parse(row.headers) as Record<string, string>),
+        timestamp: row.timestamp,
+      };
+      if (row.tombstone) record.tombstone = true;
+      return record;
+    });
   }
 
   /** Deletes the records below `offset` (retention). */

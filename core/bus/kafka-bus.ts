@@ -1,8 +1,23 @@
-import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type ISocketFactory, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import {
+  AssignerProtocol,
+  Kafka,
+  Partitioners,
+  logLevel as KafkaLogLevel,
+  type Admin,
+  type Consumer,
+  type ISocketFactory,
+  type KafkaMessage,
+  type LogEntry,
+  type PartitionAssigner,
+  type Producer,
+  type SASLOptions,
+} from 'kafkajs';
 import type { Logger } from 'pino';
 import {
   BusBackpressureError,
   BusUnavailableError,
+  PartitionOutOfRangeError,
   type Bus,
   type DeliveredMessage,
   type MessageBatch,
@@ -57,6 +72,50 @@ function headerValues(headers: Record<string, unknown> | undefined): Record<stri
   return result;
 }
 
+/**
+ * What a compacted topic's record batch may weigh (Kafka's default is 1 MiB): a publish to one
+ * partition is one record batch, and a changelog checkpoint must land whole, however large.
+ */
+const COMPACTED_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/**
+ * Kafka never compacts the active segment, which rolls after 7 days or 1 GiB by default: a
+ * changelog written every second would be restored from that much. Rolled every 10 minutes, what
+ * a restore reads beyond the latest records stays about ten minutes of checkpoints.
+ */
+const COMPACTED_SEGMENT_MS = 10 * 60 * 1000;
+
+function deliveredMessage(topic: string, partition: number, m: KafkaMessage): DeliveredMessage {
+  const message: DeliveredMessage = {
+    topic,
+    partition,
+    offset: m.offset,
+    key: m.key ? m.key.toString('utf8') : null,
+    value: m.value ?? Buffer.alloc(0),
+    headers: headerValues(m.headers),
+    timestamp: Number(m.timestamp),
+  };
+  if (m.value === null) message.tombstone = true;
+  return message;
+}
+
+/**
+ * kafkajs has no manual assignment (tulios/kafkajs#373); its maintainers' way to read chosen
+ * partitions is an assigner that hands them to the group's only member.
+ */
+function assignerOf(topic: string, partition: number): PartitionAssigner {
+  const name = 'LivepulseOnePartition';
+  return () => ({
+    name,
+    version: 1,
+    assign: async ({ members }) =>
+      members.map((member, i) => ({
+        memberId: member.memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: i === 0 ? { [topic]: [partition] } : {}, userData: Buffer.alloc(0) }),
+      })),
+    protocol: ({ topics }) => ({ name, metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }) }),
+  });
+}
+
 /** One idempotent producer and the linger batching in front of it. */
 interface ProducerLane {
   producer: Producer;
@@ -77,6 +136,8 @@ export class KafkaBus implements Bus {
   private adminConnection: Promise<void> | null = null;
   private readonly subscriptions = new Set<Subscription>();
   private readonly prefix: string;
+  /** Partition counts of topics published to with explicit partitions, to refuse a wrong one clearly. */
+  private readonly partitionCounts = new Map<string, number>();
 
   constructor(private readonly options: KafkaBusOptions) {
     this.prefix = options.topicPrefix ?? '';
@@ -170,7 +231,7 @@ export class KafkaBus implements Bus {
       acks: -1,
       topicMessages: batch.map(({ topic, messages }) => ({
         topic: this.topicName(topic),
-        messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+        messages: messages.map((m) => ({ key: m.key, value: m.tombstone ? null : m.value, headers: m.headers, partition: m.partition })),
       })),
     });
     const timeout = new Promise<never>((_, reject) => {
@@ -204,20 +265,68 @@ export class KafkaBus implements Bus {
           topic: this.topicName(t.name),
           numPartitions: t.partitions,
           replicationFactor: this.options.replicationFactor,
+          configEntries: t.compacted
+            ? [
+                { name: 'cleanup.policy', value: 'compact' },
+                { name: 'max.message.bytes', value: String(COMPACTED_MAX_MESSAGE_BYTES) },
+                { name: 'segment.ms', value: String(COMPACTED_SEGMENT_MS) },
+              ]
+            : undefined,
         })),
       });
     } catch (error) {
-      // Another process may have created them first; that is fine if they exist now.
+      // Another process may have created them first; that is fine if they exist now, once their
+      // partitions have leaders (its waitForLeaders was its own): until then reading their
+      // offsets fails with "not the leader".
       const now = new Set(await this.admin.listTopics());
       if (!missing.every((t) => now.has(this.topicName(t.name)))) throw error;
+      for (const t of missing) await this.topicOffsets(this.topicName(t.name));
+    }
+  }
+
+  /**
+   * A topic's offsets per partition. Just after a topic is created its partitions may not have
+   * leaders yet for a moment (kafkajs's admin does not retry the "not the leader" it then gets):
+   * retriable errors are tried again for up to 5 s.
+   */
+  private async topicOffsets(physical: string): Promise<Array<{ partition: number; offset: string; high: string; low: string }>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.admin.fetchTopicOffsets(physical);
+      } catch (error) {
+        if ((error as { retriable?: boolean }).retriable !== true || attempt >= 50) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 
   publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
+    const explicit = messages.filter((m) => m.partition !== undefined);
+    if (explicit.length === 0) return this.publishToLanes(topic, messages);
+    return this.checkPartitions(topic, explicit).then(() => this.publishToLanes(topic, messages));
+  }
+
+  private async checkPartitions(topic: string, messages: OutgoingMessage[]): Promise<void> {
+    let count = this.partitionCounts.get(topic);
+    // Fetched again when a message names a partition beyond it: partitions may have been added.
+    if (count === undefined || messages.some(({ partition }) => partition! >= count!)) {
+      await this.connectAdmin();
+      const { topics } = await this.admin.fetchTopicMetadata({ topics: [this.topicName(topic)] });
+      count = topics[0]?.partitions.length ?? 0;
+      this.partitionCounts.set(topic, count);
+    }
+    for (const { partition } of messages) {
+      if (!(Number.isInteger(partition) && partition! >= 0 && partition! < count)) throw new PartitionOutOfRangeError(topic, partition!, count);
+    }
+  }
+
+  private publishToLanes(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (this.lanes.length === 1) return this.lanes[0]!.publisher.publish(topic, messages);
     const byLane = new Map<ProducerLane, OutgoingMessage[]>();
     for (const message of messages) {
-      const lane = this.lanes[(murmur2(Buffer.from(message.key, 'utf8')) & 0x7fffffff) % this.lanes.length]!;
+      // A partition named explicitly goes through one producer, so one publish to it stays one record batch.
+      const spread = message.partition ?? murmur2(Buffer.from(message.key, 'utf8')) & 0x7fffffff;
+      const lane = this.lanes[spread % this.lanes.length]!;
       const list = byLane.get(lane);
       if (list) list.push(message);
       else byLane.set(lane, [message]);
@@ -266,8 +375,64 @@ export class KafkaBus implements Bus {
 
   async endOffsets(topic: string): Promise<number[]> {
     await this.connectAdmin();
-    const offsets = await this.admin.fetchTopicOffsets(this.topicName(topic));
+    const offsets = await this.topicOffsets(this.topicName(topic));
     return [...offsets].sort((a, b) => a.partition - b.partition).map((p) => Number(p.high));
+  }
+
+  /**
+   * A throwaway consumer group whose only member is assigned the partition, reading from its
+   * earliest offset up to the end offset it had when called; nothing is committed, and the group
+   * is deleted afterwards. Joining costs the broker's group.initial.rebalance.delay.ms (3 s by
+   * default; 0 in infra/local).
+   */
+  async readPartition(topic: string, partition: number, onBatch: (messages: DeliveredMessage[]) => void | Promise<void>): Promise<void> {
+    await this.connectAdmin();
+    const physical = this.topicName(topic);
+    const offsets = await this.topicOffsets(physical);
+    const bounds = offsets.find((o) => o.partition === partition);
+    if (!bounds) throw new PartitionOutOfRangeError(topic, partition, offsets.length);
+    const end = BigInt(bounds.high);
+    if (BigInt(bounds.low) >= end) return;
+    const groupId = `${this.options.clientId}.read-partition.${randomUUID()}`;
+    const consumer = this.kafka.consumer({
+      groupId,
+      partitionAssigners: [assignerOf(physical, partition)],
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 16 * 1024 * 1024,
+      // A failure ends the read (and rejects it) instead of restarting the consumer.
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000, restartOnFailure: async () => false },
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [physical], fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        let failed = false;
+        consumer.on(consumer.events.CRASH, ({ payload }) => reject(new BusUnavailableError(`reading ${topic}/${partition} failed: ${String(payload.error)}`, { cause: payload.error })));
+        // After each batch, also one of only control records or compacted-away messages.
+        consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+          if (!failed && payload.partition === partition && BigInt(payload.lastOffset) + 1n >= end) resolve();
+        });
+        consumer
+          .run({
+            autoCommit: false,
+            eachBatch: async ({ batch }) => {
+              if (failed) return;
+              const messages = batch.messages.filter((m) => BigInt(m.offset) < end).map((m) => deliveredMessage(topic, partition, m));
+              try {
+                if (messages.length > 0) await onBatch(messages);
+              } catch (error) {
+                failed = true;
+                reject(error);
+              }
+            },
+          })
+          .catch(reject);
+      });
+    } finally {
+      // Tidiness only: an empty group without commits expires on its own.
+      await consumer.disconnect().catch((error: unknown) => this.options.logger?.warn({ err: error, groupId }, 'could not disconnect a partition reader'));
+      await this.admin.deleteGroups([groupId]).catch((error: unknown) => this.options.logger?.warn({ err: error, groupId }, 'could not delete a partition reader\'s group'));
+    }
   }
 
   /** See Bus.logId: the cluster id and the topic's physical name (kafkajs cannot read topic ids). */
@@ -348,15 +513,7 @@ class KafkaSubscription implements Subscription {
         for (let start = 0; start < batch.messages.length; start += maxBatch) {
           if (!isRunning() || isStale()) return;
           const slice = batch.messages.slice(start, start + maxBatch);
-          const messages: DeliveredMessage[] = slice.map((m) => ({
-            topic,
-            partition: batch.partition,
-            offset: m.offset,
-            key: m.key ? m.key.toString('utf8') : null,
-            value: m.value ?? Buffer.alloc(0),
-            headers: headerValues(m.headers),
-            timestamp: Number(m.timestamp),
-          }));
+          const messages = slice.map((m) => deliveredMessage(topic, batch.partition, m));
           const delivered: MessageBatch = {
             topic,
             partition: batch.partition,

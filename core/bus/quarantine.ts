@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { deadLetterMessage } from '../dead-letters.ts';
 import type { Metrics } from '../metrics.ts';
 import { TOPICS } from '../topics.ts';
-import { BusBackpressureError, BusUnavailableError, type Bus, type DeliveredMessage, type MessageBatch, type SubscribeOptions } from './bus.ts';
+import { BusBackpressureError, BusUnavailableError, forwardingBus, type Bus, type DeliveredMessage, type MessageBatch, type SubscribeOptions } from './bus.ts';
 
 /**
  * The consumer side of "one bad message never stalls a pipeline", once for every consumer: the
@@ -213,15 +213,5 @@ export function withQuarantine(bus: Bus, { metrics, logger, policy = DEFAULT_QUA
     };
   };
 
-  return {
-    kind: bus.kind,
-    ensureTopics: (topics) => bus.ensureTopics(topics),
-    publish: (topic, messages) => bus.publish(topic, messages),
-    subscribe: (options) => bus.subscribe(settled(options)),
-    committedOffsets: (groupId, topic) => bus.committedOffsets(groupId, topic),
-    endOffsets: (topic) => bus.endOffsets(topic),
-    logId: (topic) => bus.logId(topic),
-    ping: () => bus.ping(),
-    close: () => bus.close(),
-  };
+  return forwardingBus(bus, { subscribe: (options) => bus.subscribe(settled(options)) });
 }

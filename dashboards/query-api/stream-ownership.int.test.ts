@@ -79,8 +79,6 @@ describe('a forged creator_id on a player event claims nothing', () => {
     [victim, victimStreams] = [...byCreator.entries()].sort((a, b) => b[1].length - a[1].length)[0]!;
     target = victimStreams[0]!;
     await seedChatAndClips(store, Object.entries(seeded.truth.streams).map(([streamId, s]) => ({ streamId, at: s.windows[0]!.window_start })));
-    // The history came through a pipeline whose bus is gone; the platform's processor starts on a new log.
-    await store.client.command({ query: 'TRUNCATE TABLE viewer_analytics_state' });
 
     dataDir = await mkdtemp(join(tmpdir(), 'livepulse-ownership-'));
     const config = loadConfig({

@@ -136,7 +136,7 @@ describe('viewer analytics in worker threads, on Kafka', () => {
     const single = await isolatedRun('vaone');
     const singleSink = await startSink(single);
     await publishEvents(single.bus, simulation.events);
-    const processor = new ViewerAnalyticsProcessor({ bus: single.bus, analytics: single.store, metrics: new Metrics(), logger }, { settings, groupId: single.groups.processor });
+    const processor = new ViewerAnalyticsProcessor({ bus: single.bus, metrics: new Metrics(), logger }, { settings, groupId: single.groups.processor });
     cleanups.push(() => processor.stop());
     await processor.start();
     await waitForResults(single, simulation);

@@ -1,6 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { createAnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
-import type { Bus, Subscription } from '../../core/bus/bus.ts';
+import { forwardingBus, type Bus, type Subscription } from '../../core/bus/bus.ts';
 import { createLogger } from '../../core/logger.ts';
 import { heldPartitionsOnly, Metrics } from '../../core/metrics.ts';
 import { createServiceBus } from '../../core/platform.ts';
@@ -9,8 +8,8 @@ import type { FromWorker, ToWorker, WorkerData } from './analytics-worker-pool.t
 import { ViewerAnalyticsProcessor } from './viewer-analytics-processor.ts';
 
 /**
- * One worker thread of the viewer-analytics pool: ports of its own (bus connection, ClickHouse
- * client, logger, metrics registry) and one ViewerAnalyticsProcessor, a member of the same
+ * One worker thread of the viewer-analytics pool: ports of its own (bus connection, logger,
+ * metrics registry; the processor's state is on the bus, so no ClickHouse client) and one ViewerAnalyticsProcessor, a member of the same
  * consumer group as its siblings. It answers the main thread's metrics and readiness requests
  * and stops on request after its last checkpoint. An uncaught error ends the thread; the pool
  * restarts it.
@@ -22,8 +21,7 @@ const post = (message: FromWorker) => port.postMessage(message);
 const logger = createLogger(config.logLevel, { format: logFormat }).child({ service: 'viewer-analytics', worker: index });
 const metrics = new Metrics(metricLabels, { processMetrics: false });
 const held = trackSubscription(createServiceBus(config.bus, metrics, logger));
-const analytics = await createAnalyticsStore(config.analyticsStore);
-const processor = new ViewerAnalyticsProcessor({ bus: held.bus, analytics, metrics, logger }, { settings: config.analytics, groupId });
+const processor = new ViewerAnalyticsProcessor({ bus: held.bus, metrics, logger }, { settings: config.analytics, groupId });
 let stopping: Promise<void> | null = null;
 const started = (async () => {
   await processor.start();
@@ -36,7 +34,7 @@ port.on('message', (message: ToWorker) => {
       void metrics.snapshot().then((snapshot) => post({ type: 'metrics', id: message.id, snapshot: heldPartitionsOnly(snapshot, held.partitions()) }));
       return;
     case 'ping':
-      Promise.all([processor.ready(), held.bus.ping(), analytics.ping()]).then(
+      Promise.all([processor.ready(), held.bus.ping()]).then(
         () => post({ type: 'pong', id: message.id }),
         (error: unknown) => post({ type: 'pong', id: message.id, error: error instanceof Error ? error.message : String(error) }),
       );
@@ -46,7 +44,7 @@ port.on('message', (message: ToWorker) => {
         // A stop during the start waits for it: the subscription it makes must be stopped too.
         await started.catch(() => undefined);
         await processor.stop();
-        await Promise.allSettled([held.bus.close(), analytics.close()]);
+        await held.bus.close().catch((error: unknown) => logger.warn({ err: error }, 'viewer analytics worker: closing its bus failed'));
         logger.info('viewer analytics worker stopped');
         port.close();
       })();
@@ -63,16 +61,6 @@ function trackSubscription(bus: Bus): { bus: Bus; partitions: () => Set<number> 
   let subscription: Subscription | null = null;
   return {
     partitions: () => new Set(subscription?.assignedPartitions()[TOPICS.playerEvents] ?? []),
-    bus: {
-      kind: bus.kind,
-      ensureTopics: (topics) => bus.ensureTopics(topics),
-      publish: (topic, messages) => bus.publish(topic, messages),
-      subscribe: async (options) => (subscription = await bus.subscribe(options)),
-      committedOffsets: (groupId, topic) => bus.committedOffsets(groupId, topic),
-      endOffsets: (topic) => bus.endOffsets(topic),
-      logId: (topic) => bus.logId(topic),
-      ping: () => bus.ping(),
-      close: () => bus.close(),
-    },
+    bus: forwardingBus(bus, { subscribe: async (options) => (subscription = await bus.subscribe(options)) }),
   };
 }

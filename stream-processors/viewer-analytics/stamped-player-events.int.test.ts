@@ -57,7 +57,7 @@ describe('stamped player events: read without the second full check, damaged one
     await bus.publish(TOPICS.playerEvents, messages);
 
     const metrics = new Metrics();
-    const processor = new ViewerAnalyticsProcessor({ bus, analytics: store, metrics, logger }, { settings: SHORT_ANALYTICS_SETTINGS, groupId: 'stamped-processor' });
+    const processor = new ViewerAnalyticsProcessor({ bus, metrics, logger }, { settings: SHORT_ANALYTICS_SETTINGS, groupId: 'stamped-processor' });
     const sink = new ClickHouseSink({ bus, analytics: store, metrics, logger }, { consume: ['raw-events'] });
     await processor.start();
     await sink.start();

@@ -1,185 +1,213 @@
+import { BusBackpressureError, tombstoneMessage, type Bus, type DeliveredMessage, type OutgoingMessage } from '../../core/bus/bus.ts';
 import type { AnalyticsSettings } from '../../core/config.ts';
-import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
-import { insertRows } from '../../core/analytics-store/insert.ts';
 import { PartitionAnalytics, type PartitionChanges, type PartitionProgress } from './partition-analytics.ts';
-import { assembleViews, encodeSample, encodeViewHeader, StateDecodeError, type EncodedSample } from './state-codec.ts';
+import { assembleViews, encodeSample, encodeViewHeader, StateDecodeError, type EncodedSample, type PersistedSample } from './state-codec.ts';
 
 /**
- * The processor's state in ClickHouse (table viewer_analytics_state), per consumer group and
- * source partition, in the manner of a Kafka Streams changelog: every checkpoint writes what
- * changed (its applied samples as one row, the headers of views that changed, the emitted row
- * keys and the progress) as one insert, before the checkpoint's offsets are committed. Restoring
- * reads the partition's rows with FINAL. A fold (once a minute) rewrites the views' headers with
- * their baselines; the sample rows it folded entirely are then deleted. The progress names the
- * bus log its offsets count (Bus.logId): a state saved from another log is discarded on load.
+ * The processor's state on the bus, the Kafka Streams way: each source partition's state is kept
+ * in memory (PartitionAnalytics) and made durable in a compacted changelog topic whose partition
+ * p holds the state of source partition p. A checkpoint publishes what changed as records keyed
+ * per entity — `progress`, `view:<id>` (a view's header), `samples:<n>` (checkpoint n's applied
+ * samples, one record), `key:<window start>:<row key>` (a row key published early) — and
+ * tombstones for what went away: views forgotten, sample records a fold holds entirely, keys of
+ * closed windows. One checkpoint is one publish to one partition, which the bus appends whole or
+ * not at all. Restoring reads the partition from its start, keeps the last record per key
+ * (compaction is lazy on Kafka) and assembles the views as before.
+ *
+ * The progress names the bus log its offsets count (Bus.logId of the source topic): a state
+ * saved from another log is discarded on load (tombstoned, so it does not come back).
  */
-const TABLE = 'viewer_analytics_state';
-
-interface StateRow extends Record<string, unknown> {
-  consumer_group: string;
-  source_partition: number;
-  /** `sample`: one sample (written before migration 0022, still read); `samples`: a checkpoint's samples. */
-  kind: 'progress' | 'view' | 'sample' | 'samples' | 'key';
-  entity: string;
-  seq: number;
-  t: number;
-  body: string;
-  version: string;
-  is_deleted: 0 | 1;
-}
-
-/** A checkpoint's samples as one row's body: pairs of a view id and its samples (view ids are any string, so not object keys). */
 type SampleBatch = Array<[viewId: string, samples: EncodedSample[]]>;
 
 interface PersistedProgress extends PartitionProgress {
-  /** Increments with every persist, so the latest rows win in ReplacingMergeTree. */
-  stateVersion: number;
-  /**
-   * The bus's id of the log whose offsets `lastOffset` counts (Bus.logId). Absent in states
-   * written before log ids existed: those are taken to belong to the current log.
-   */
-  logId?: string;
+  /** Numbers the checkpoints of a partition; `samples:<checkpoint>` holds checkpoint n's samples. */
+  checkpoint: number;
+  /** The bus's id of the log whose offsets `lastOffset` counts (Bus.logId). */
+  logId: string;
 }
 
-/** One checkpoint's rows, ready to insert. */
+const PROGRESS_KEY = 'progress';
+const VIEW_PREFIX = 'view:';
+const SAMPLES_PREFIX = 'samples:';
+const KEY_PREFIX = 'key:';
+
+/** What the store knows of one partition's changelog: enough to tombstone what a fold or a close leaves behind. */
+interface PartitionLedger {
+  checkpoint: number;
+  /** Sample records still live, with the latest sample time in each. */
+  sampleRecords: Map<string, number>;
+  /** Row-key records still live, per window start. */
+  keyRecords: Map<number, string[]>;
+}
+
+/** One checkpoint's records, encoded when it was taken. */
 export interface StateWrite {
   readonly partition: number;
-  readonly stateVersion: number;
-  readonly rows: readonly StateRow[];
-  readonly dedupToken: string;
-}
-
-/** Whether a saved state's offsets count the records of the log the partition is read from now. */
-export function stateBelongsToLog(savedLogId: string | undefined, currentLogId: string): boolean {
-  return savedLogId === undefined || savedLogId === currentLogId;
+  readonly messages: readonly OutgoingMessage[];
 }
 
 export class StateStore {
-  /** Last state version written per partition. */
-  private readonly stateVersions = new Map<number, number>();
+  private readonly ledgers = new Map<number, PartitionLedger>();
 
   /**
-   * `logId`: the id of the log the partitions are read from now (Bus.logId of the source topic).
-   * A partition's saved state from another log is deleted on load, and `onStaleState` told.
+   * `topic`: the changelog (partitioned like the source topic). `logId`: the id of the log the
+   * partitions are read from now (Bus.logId of the source topic); a partition's state saved from
+   * another log is discarded on load, and `onStaleState` told.
    */
   constructor(
-    private readonly store: AnalyticsStore,
-    private readonly consumerGroup: string,
+    private readonly bus: Pick<Bus, 'publish' | 'readPartition'>,
+    private readonly topic: string,
     private readonly logId: string,
     private readonly onStaleState?: (partition: number, savedLogId: string) => void,
   ) {}
 
   async load(partition: number, settings: AnalyticsSettings): Promise<PartitionAnalytics> {
-    const result = await this.store.client.query({
-      query: `SELECT toString(kind) AS kind, entity, seq, body FROM ${TABLE} FINAL
-              WHERE consumer_group = {group:String} AND source_partition = {partition:UInt16}`,
-      query_params: { group: this.consumerGroup, partition },
-      format: 'JSONEachRow',
+    const latest = new Map<string, DeliveredMessage>();
+    await this.bus.readPartition(this.topic, partition, (messages) => {
+      for (const message of messages) {
+        if (message.key === null) continue;
+        if (message.tombstone) latest.delete(message.key);
+        else latest.set(message.key, message);
+      }
     });
-    const rows = await result.json<{ kind: StateRow['kind']; entity: string; seq: number; body: string }>();
+    const ledger: PartitionLedger = { checkpoint: 0, sampleRecords: new Map(), keyRecords: new Map() };
+    this.ledgers.set(partition, ledger);
     let progress: PersistedProgress | undefined;
     const headers: Array<{ viewId: string; body: string }> = [];
-    const samples: Array<{ viewId: string; body: EncodedSample }> = [];
+    const samples: PersistedSample[] = [];
     const emittedKeys: Array<{ windowStart: number; key: string }> = [];
-    for (const row of rows) {
+    for (const [key, message] of latest) {
+      const body = message.value.toString('utf8');
       try {
-        if (row.kind === 'progress') progress = JSON.parse(row.body) as PersistedProgress;
-        else if (row.kind === 'view') headers.push({ viewId: row.entity, body: row.body });
-        else if (row.kind === 'samples') {
-          for (const [viewId, encoded] of JSON.parse(row.body) as SampleBatch) for (const body of encoded) samples.push({ viewId, body });
-        } else if (row.kind === 'sample') samples.push({ viewId: row.entity, body: JSON.parse(row.body) as EncodedSample });
-        else emittedKeys.push({ windowStart: row.seq * 1000, key: row.entity });
+        if (key === PROGRESS_KEY) progress = JSON.parse(body) as PersistedProgress;
+        else if (key.startsWith(VIEW_PREFIX)) headers.push({ viewId: key.slice(VIEW_PREFIX.length), body });
+        else if (key.startsWith(SAMPLES_PREFIX)) {
+          let latestT = -Infinity;
+          for (const [viewId, encoded] of JSON.parse(body) as SampleBatch) {
+            for (const sample of encoded) {
+              samples.push({ viewId, body: sample });
+              if (sample[1] > latestT) latestT = sample[1];
+            }
+          }
+          ledger.sampleRecords.set(key, latestT);
+        } else if (key.startsWith(KEY_PREFIX)) {
+          const separator = key.indexOf(':', KEY_PREFIX.length);
+          const windowStart = Number(key.slice(KEY_PREFIX.length, separator));
+          if (separator === -1 || !Number.isSafeInteger(windowStart)) throw new Error('no window start');
+          emittedKeys.push({ windowStart, key: key.slice(separator + 1) });
+          addKeyRecord(ledger, windowStart, key);
+        } else throw new Error('unknown kind of record');
       } catch (error) {
-        throw new StateDecodeError(`${row.kind} ${row.entity} of partition ${partition}`, String(error));
+        throw new StateDecodeError(`changelog record ${key} of partition ${partition}`, String(error));
       }
     }
-    if (progress && !stateBelongsToLog(progress.logId, this.logId)) {
+    if (progress && progress.logId !== this.logId) {
       // Its offsets name another log's records: applying the new log's first events as if they
       // were those would skip them. The group's commits went with that log, so this partition is
-      // read from its start. Versions go on above the old ones (ReplacingMergeTree keeps the latest).
-      await this.store.client.command({
-        query: `DELETE FROM ${TABLE} WHERE consumer_group = {group:String} AND source_partition = {partition:UInt16}`,
-        query_params: { group: this.consumerGroup, partition },
-      });
-      this.onStaleState?.(partition, progress.logId!);
-      this.stateVersions.set(partition, progress.stateVersion);
+      // read from its start.
+      await this.write({ partition, messages: [...latest.keys()].map((key) => tombstoneMessage(key, partition)) });
+      this.onStaleState?.(partition, progress.logId);
+      this.ledgers.set(partition, { checkpoint: progress.checkpoint, sampleRecords: new Map(), keyRecords: new Map() });
       return new PartitionAnalytics(partition, settings);
     }
-    if (!progress) {
-      this.stateVersions.set(partition, 0);
-      return new PartitionAnalytics(partition, settings);
-    }
-    this.stateVersions.set(partition, progress.stateVersion);
-    const { stateVersion: _stateVersion, logId: _logId, ...saved } = progress;
+    if (!progress) return new PartitionAnalytics(partition, settings);
+    ledger.checkpoint = progress.checkpoint;
+    const { checkpoint: _checkpoint, logId: _logId, ...saved } = progress;
     return PartitionAnalytics.restore(partition, settings, { progress: saved, views: assembleViews(headers, samples), emittedKeys });
   }
 
-  /** Writes the changes as one insert (one block: all or nothing). */
+  /** Publishes the changes as one checkpoint. */
   persist(partition: number, changes: PartitionChanges): Promise<void> {
     return this.write(this.encode(partition, changes));
   }
 
   /**
-   * A checkpoint's rows, encoded now: the changes refer to live views that later batches go on
-   * changing while the write is in flight. One write per partition at a time, each encoded after
-   * the previous one landed, so state versions follow one another.
+   * A checkpoint's records, encoded now: the changes refer to live views that later batches go on
+   * changing while the write is in flight. One write per partition at a time; a failed one makes
+   * the processor load the partition again (which reads the ledger again too).
    */
   encode(partition: number, changes: PartitionChanges): StateWrite {
-    const stateVersion = (this.stateVersions.get(partition) ?? 0) + 1;
-    const version = String(stateVersion);
-    // Rows are built by one function, not as `{...base, more}`: V8 builds such spread-then-add
-    // literals slowly and JSON.stringify walks them slowly (measured ~9 µs against 0.5 µs per row).
-    const row = (kind: StateRow['kind'], entity: string, seq: number, t: number, body: string, rowVersion: string, isDeleted: 0 | 1): StateRow => ({
-      consumer_group: this.consumerGroup,
-      source_partition: partition,
-      kind,
-      entity,
-      seq,
-      t,
-      body,
-      version: rowVersion,
-      is_deleted: isDeleted,
-    });
-    const rows: StateRow[] = [];
+    const ledger = this.ledgers.get(partition);
+    if (!ledger) throw new Error(`partition ${partition}: encoding a checkpoint of a state never loaded`);
+    ledger.checkpoint += 1;
+    const messages: OutgoingMessage[] = [];
+    const record = (key: string, value: string): OutgoingMessage => ({ key, value: Buffer.from(value), partition });
+    const { foldedThrough, nextWindowToClose } = changes.progress;
+    // What the fold holds entirely (a restore would skip it) and the keys of closed windows go first.
+    if (foldedThrough !== null) {
+      for (const [key, latestT] of ledger.sampleRecords) {
+        if (latestT > foldedThrough) continue;
+        messages.push(tombstoneMessage(key, partition));
+        ledger.sampleRecords.delete(key);
+      }
+    }
+    if (nextWindowToClose !== null) {
+      for (const [windowStart, keys] of ledger.keyRecords) {
+        if (windowStart >= nextWindowToClose) continue;
+        for (const key of keys) messages.push(tombstoneMessage(key, partition));
+        ledger.keyRecords.delete(windowStart);
+      }
+    }
     if (changes.samples.length > 0) {
-      // One row for all of them: ClickHouse's cost is per row far more than per byte.
+      // One record for all of them: per-record costs dominate, and they are written and dropped together.
       const byView = new Map<string, EncodedSample[]>();
-      let latest = -Infinity;
+      let latestT = -Infinity;
       for (const { view, sample } of changes.samples) {
         const encoded = encodeSample(sample, view.firstDims);
         const list = byView.get(view.viewId);
         if (list) list.push(encoded);
         else byView.set(view.viewId, [encoded]);
-        if (sample.t > latest) latest = sample.t;
+        if (sample.t > latestT) latestT = sample.t;
       }
-      const batch: SampleBatch = [...byView];
-      rows.push(row('samples', '', stateVersion, latest, JSON.stringify(batch), version, 0));
+      const key = `${SAMPLES_PREFIX}${ledger.checkpoint}`;
+      messages.push(record(key, JSON.stringify([...byView] satisfies SampleBatch)));
+      ledger.sampleRecords.set(key, latestT);
     }
-    for (const view of changes.views) rows.push(row('view', view.viewId, 0, 0, encodeViewHeader(view), version, 0));
-    for (const viewId of changes.removedViews) rows.push(row('view', viewId, 0, 0, '', version, 1));
-    for (const { windowStart, key } of changes.emittedKeys) rows.push(row('key', key, windowStart / 1000, windowStart, '', version, 0));
-    const progress: PersistedProgress = { ...changes.progress, stateVersion, logId: this.logId };
-    rows.push(row('progress', '', 0, 0, JSON.stringify(progress), version, 0));
-    // Unique per write: a retried persist that already landed writes identical rows again, which replace themselves.
-    const dedupToken = `${TABLE}:${this.consumerGroup}:${partition}:${stateVersion}:${changes.progress.lastOffset ?? ''}:${rows.length}`;
-    return { partition, stateVersion, rows, dedupToken };
-  }
-
-  async write({ partition, stateVersion, rows, dedupToken }: StateWrite): Promise<void> {
-    await insertRows(this.store, { table: TABLE, rows, dedupToken });
-    this.stateVersions.set(partition, stateVersion);
+    for (const view of changes.views) messages.push(record(`${VIEW_PREFIX}${view.viewId}`, encodeViewHeader(view)));
+    for (const viewId of changes.removedViews) messages.push(tombstoneMessage(`${VIEW_PREFIX}${viewId}`, partition));
+    for (const { windowStart, key } of changes.emittedKeys) {
+      if (nextWindowToClose !== null && windowStart < nextWindowToClose) continue;
+      const recordKey = `${KEY_PREFIX}${windowStart}:${key}`;
+      messages.push(record(recordKey, ''));
+      addKeyRecord(ledger, windowStart, recordKey);
+    }
+    const progress: PersistedProgress = { ...changes.progress, checkpoint: ledger.checkpoint, logId: this.logId };
+    messages.push(record(PROGRESS_KEY, JSON.stringify(progress)));
+    return { partition, messages };
   }
 
   /**
-   * Deletes sample rows whose every sample is folded into its view, and keys of closed windows.
-   * Only tidiness: a restore ignores folded samples and keys of closed windows anyway.
+   * Resolves once the checkpoint is on the bus (acks=all; embedded: in the log's SQLite file).
+   * A publish refused for backpressure appended nothing, so it is tried again once there is room
+   * (a fold's checkpoint holds a header per view, and every partition folds at the same minute);
+   * a checkpoint larger than the whole buffer never fits, and says so.
    */
-  async deleteFolded(partition: number, progress: PartitionProgress): Promise<void> {
-    if (progress.foldedThrough === null || progress.nextWindowToClose === null) return;
-    await this.store.client.command({
-      query: `DELETE FROM ${TABLE} WHERE consumer_group = {group:String} AND source_partition = {partition:UInt16}
-              AND ((kind IN ('sample', 'samples') AND t <= {folded:Int64}) OR (kind = 'key' AND t < {next:Int64}))`,
-      query_params: { group: this.consumerGroup, partition, folded: progress.foldedThrough, next: progress.nextWindowToClose },
-    });
+  async write({ partition, messages }: StateWrite): Promise<void> {
+    for (let pause = 20; ; pause = Math.min(pause * 2, 1_000)) {
+      try {
+        await this.bus.publish(this.topic, [...messages]);
+        return;
+      } catch (error) {
+        if (!(error instanceof BusBackpressureError)) throw error;
+        if (messages.length > error.limit) throw new CheckpointTooLargeError(partition, messages.length, error.limit);
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
   }
+}
+
+export class CheckpointTooLargeError extends Error {
+  constructor(readonly partition: number, readonly records: number, readonly limit: number) {
+    super(
+      `partition ${partition}: a checkpoint of ${records} changelog records cannot be published through a bus buffer of ${limit} messages; ` +
+        'raise BUS_MAX_BUFFERED_MESSAGES above the views a partition holds (a fold writes a header per view), or lower ANALYTICS_MAX_VIEWS_PER_PARTITION',
+    );
+    this.name = 'CheckpointTooLargeError';
+  }
+}
+
+function addKeyRecord(ledger: PartitionLedger, windowStart: number, key: string): void {
+  const keys = ledger.keyRecords.get(windowStart);
+  if (keys) keys.push(key);
+  else ledger.keyRecords.set(windowStart, [key]);
 }

@@ -1,14 +1,13 @@
 import type { Logger } from 'pino';
-import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
 import { SerialQueue } from '../../core/analytics-store/chdb-session.ts';
 import type { Bus, DeliveredMessage, MessageBatch, OutgoingMessage, Subscription } from '../../core/bus/bus.ts';
 import type { AnalyticsSettings } from '../../core/config.ts';
 import { deadLetterMessage, type DeadLetter } from '../../core/dead-letters.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import { readPlayerEventMessage } from '../../core/schemas/player-event-message.ts';
-import { TOPICS } from '../../core/topics.ts';
+import { stateChangelogTopic, TOPICS } from '../../core/topics.ts';
 import { publishBounded, watermarkMessage, windowFinalMessages, windowRowsMessages, type WindowRow } from './aggregate-messages.ts';
-import type { ClosedWindow, IncomingEvent, PartitionAnalytics, PartitionProgress, SideOutput } from './partition-analytics.ts';
+import type { ClosedWindow, IncomingEvent, PartitionAnalytics, SideOutput } from './partition-analytics.ts';
 import { StateStore, type StateWrite } from './state-store.ts';
 import { rowKey, windowStartOf } from './window-rows.ts';
 
@@ -22,7 +21,8 @@ import { rowKey, windowStartOf } from './window-rows.ts';
  * published; early rows of open windows; due windows closed into final chunks) and then written
  * while the next batches are applied:
  *
- * 1. persist what changed (state store);
+ * 1. persist what changed (state-store.ts: records on the group's compacted changelog topic, in
+ *    the partition of the same number);
  * 2. then, side by side: publish the early rows and the final chunks, and after them the
  *    partition's watermark (`viewer_watermark`, when its window moved: see live-edge.ts);
  * 3. once all of it is acknowledged, commit the offsets it covers (the bus is in manual commit
@@ -37,10 +37,12 @@ import { rowKey, windowStartOf } from './window-rows.ts';
  * and the log, so what is published again is identical and the sinks' idempotency keys absorb it.
  * A partition with no events for `idleAdvanceMs`, and nothing left to read, has its watermark
  * moved on by the wall clock (persisted first), so its last windows close.
+ *
+ * It has no analytics store: its state lives on the bus, and ClickHouse gets only what the sinks
+ * write from its outputs.
  */
 export interface ViewerAnalyticsPorts {
   bus: Bus;
-  analytics: AnalyticsStore;
   metrics: Metrics;
   logger: Logger;
 }
@@ -70,7 +72,6 @@ interface PartitionRuntime {
   lastCheckpointAt: number;
   /** A checkpoint's write failed: memory holds changes the store does not, so the state is loaded again (the bus reads again from the last commit). */
   replayNeeded: boolean;
-  persistedFoldedThrough: number | null;
   /** The checkpoint being written, if any (it never rejects: a failure sets replayNeeded). */
   writing: Promise<void> | null;
 }
@@ -80,8 +81,6 @@ interface TakenCheckpoint {
   /** The offset to commit once the rest is written. */
   uncommitted: string | null;
   state: StateWrite | null;
-  /** Progress whose fold moved on: sample rows it folded whole can be deleted. */
-  folded: PartitionProgress | null;
   aggregates: OutgoingMessage[];
   letters: DeadLetter[];
 }
@@ -95,7 +94,7 @@ function processorMetrics(metrics: Metrics) {
     views: metrics.gauge('viewer_analytics_views', 'Views held in memory', ['partition']),
     watermarkLag: metrics.gauge('viewer_analytics_watermark_lag_seconds', 'Wall clock minus the partition watermark', ['partition']),
     batchSeconds: metrics.histogram('viewer_analytics_batch_seconds', 'Time to handle one batch, persist included', [], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]),
-    restores: metrics.counter('viewer_analytics_state_restores_total', 'Partition states loaded from the state store'),
+    restores: metrics.counter('viewer_analytics_state_restores_total', 'Partition states restored from the state changelog'),
     staleStates: metrics.counter('viewer_analytics_stale_states_total', 'Partition states discarded on load because they were saved from another bus log'),
     idleAdvances: metrics.counter('viewer_analytics_idle_advances_total', 'Watermark moves of caught-up idle partitions'),
     evictions: metrics.counter('viewer_analytics_evictions_total', 'Views ended early because their partition held the most views it may'),
@@ -126,7 +125,15 @@ export class ViewerAnalyticsProcessor {
 
   async start(): Promise<void> {
     const logId = await this.ports.bus.logId(TOPICS.playerEvents);
-    this.stateStore = new StateStore(this.ports.analytics, this.groupId, logId, (partition, savedLogId) => {
+    const changelog = stateChangelogTopic(this.groupId);
+    // Partitioned like the source: the state of partition p lives in changelog partition p.
+    const partitions = (await this.ports.bus.endOffsets(TOPICS.playerEvents)).length;
+    await this.ports.bus.ensureTopics([{ name: changelog, partitions, compacted: true }]);
+    const changelogPartitions = (await this.ports.bus.endOffsets(changelog)).length;
+    if (changelogPartitions < partitions) {
+      throw new Error(`the state changelog ${changelog} has ${changelogPartitions} partitions, fewer than ${TOPICS.playerEvents}'s ${partitions}: delete it (see docs/operations.md) so that it is created again`);
+    }
+    this.stateStore = new StateStore(this.ports.bus, changelog, logId, (partition, savedLogId) => {
       this.m.staleStates.inc();
       this.ports.logger.warn({ partition, savedLogId, logId }, 'viewer analytics: the saved state counts offsets of another log; discarded, the partition is rebuilt from this log');
     });
@@ -180,7 +187,6 @@ export class ViewerAnalyticsProcessor {
         uncommitted: null,
         lastCheckpointAt: this.now(),
         replayNeeded: false,
-        persistedFoldedThrough: null,
         writing: null,
       };
       this.runtimes.set(partition, rt);
@@ -241,7 +247,6 @@ export class ViewerAnalyticsProcessor {
     rt.analytics = analytics;
     rt.emitted.clear();
     rt.uncommitted = null;
-    rt.persistedFoldedThrough = analytics.progress.foldedThrough;
     return analytics;
   }
 
@@ -283,16 +288,7 @@ export class ViewerAnalyticsProcessor {
     const emitNow = rt.emitPending && now - rt.lastEmitAt >= this.options.settings.emitIntervalMs;
     // Before taking the changes: the keys of rows published early are part of them.
     const open = emitNow ? analytics.openWindowRows() : null;
-    let state: StateWrite | null = null;
-    let folded: PartitionProgress | null = null;
-    if (analytics.hasChanges()) {
-      const changes = analytics.takeChanges();
-      state = this.stateStore.encode(partition, changes);
-      if (changes.progress.foldedThrough !== rt.persistedFoldedThrough) {
-        rt.persistedFoldedThrough = changes.progress.foldedThrough;
-        folded = changes.progress;
-      }
-    }
+    const state = analytics.hasChanges() ? this.stateStore.encode(partition, analytics.takeChanges()) : null;
     const aggregates: OutgoingMessage[] = [];
     if (open) {
       aggregates.push(...this.earlyRowsMessages(rt, analytics, partition, [...open.rows, ...open.retractions], now));
@@ -306,16 +302,12 @@ export class ViewerAnalyticsProcessor {
     if (open) aggregates.push(...this.watermarkMessages(analytics, partition, now));
     this.m.views.set({ partition: String(partition) }, analytics.views.size);
     if (analytics.progress.watermark !== null) this.m.watermarkLag.set({ partition: String(partition) }, (now - analytics.progress.watermark) / 1000);
-    return { uncommitted, state, folded, aggregates, letters: sideOutputs.map((s) => sideOutputLetter(s, partition)) };
+    return { uncommitted, state, aggregates, letters: sideOutputs.map((s) => sideOutputLetter(s, partition)) };
   }
 
   /** Persist, then publish what depends on it, then commit the offsets the persisted state holds. */
   private async writeCheckpoint(rt: PartitionRuntime, partition: number, taken: TakenCheckpoint): Promise<void> {
     if (taken.state) await this.stateStore.write(taken.state);
-    if (taken.folded) {
-      // Not waited for: only tidiness (a restore ignores folded samples), and a DELETE is a mutation, slow to queue behind.
-      void this.stateStore.deleteFolded(partition, taken.folded).catch((error: unknown) => this.ports.logger.warn({ err: error, partition }, 'could not delete folded samples; they are ignored on restore'));
-    }
     await Promise.all([publishBounded(this.ports.bus, TOPICS.analyticsAggregates, taken.aggregates), this.publishSideOutputs(taken.letters)]);
     if (taken.uncommitted === null || !this.subscription) return;
     // A failed or refused commit loses nothing: the state holds these offsets, and reading them again skips them.

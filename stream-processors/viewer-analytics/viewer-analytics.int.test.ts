@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnalyticsStore, type AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
 import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
 import { applyMigrations } from '../../core/analytics-store/migrations.ts';
+import type { Bus } from '../../core/bus/bus.ts';
 import { EmbeddedBus } from '../../core/bus/embedded-bus.ts';
 import { Metrics } from '../../core/metrics.ts';
 import { allTopicSpecs, TOPICS } from '../../core/topics.ts';
@@ -27,7 +28,6 @@ import { SHORT_ANALYTICS_SETTINGS } from './testing/short-settings.ts';
  * the rollups must not move. And a run whose state writes fail now and then.
  */
 const settings = SHORT_ANALYTICS_SETTINGS;
-const STATE_TABLE = 'viewer_analytics_state';
 const PARTITIONS = 4;
 const logger = pino({ level: 'silent' });
 
@@ -58,7 +58,7 @@ describe('viewer analytics: processor and ClickHouse sink', () => {
     const sink = new ClickHouseSink({ bus, analytics: store, metrics, logger });
     await sink.start();
 
-    let processor = new ViewerAnalyticsProcessor({ bus, analytics: store, metrics, logger }, { settings, maxBatchMessages: 300 });
+    let processor = new ViewerAnalyticsProcessor({ bus, metrics, logger }, { settings, maxBatchMessages: 300 });
     await processor.start();
     const half = Math.floor(events.length / 2);
     const publish = (slice: typeof events) => bus.publish(TOPICS.playerEvents, slice.map((e) => ({ key: e.view_id, value: Buffer.from(JSON.stringify(e)) })));
@@ -66,7 +66,7 @@ describe('viewer analytics: processor and ClickHouse sink', () => {
     await waitFor('the first half to be processed', async () => (await bus.committedOffsets('viewer-analytics', TOPICS.playerEvents)).reduce((a, b) => a + Math.max(0, b), 0) >= half, { timeoutMs: 60_000 });
     await processor.stop();
     // A new instance: it knows nothing but what the state store holds.
-    processor = new ViewerAnalyticsProcessor({ bus, analytics: store, metrics, logger }, { settings, maxBatchMessages: 300 });
+    processor = new ViewerAnalyticsProcessor({ bus, metrics, logger }, { settings, maxBatchMessages: 300 });
     await processor.start();
     await publish(events.slice(half));
 
@@ -118,7 +118,7 @@ describe('viewer analytics: processor and ClickHouse sink', () => {
   }, 420_000);
 
   // Checkpoints are written while the next batches are applied. Here state writes fail now and
-  // then — before the insert reaches ClickHouse, or after it landed with the answer lost — and a
+  // then — before the publish reaches the changelog, or after it landed with the answer lost — and a
   // failed write must make the partition read again from its last commit, so that no later
   // checkpoint persists a state missing its changes.
   it('every metric equals the ground truth when state writes fail before and after landing', async () => {
@@ -136,7 +136,7 @@ describe('viewer analytics: processor and ClickHouse sink', () => {
     const failed = { before: 0, after: 0 };
     // A group of its own, for the same reason: the first test's group is at the wall clock. Small
     // batches, so that checkpoints are taken and written while later batches are applied.
-    const processor = new ViewerAnalyticsProcessor({ bus, analytics: failingStateWrites(store, new SeededRandom(13), failed), metrics, logger }, { settings, maxBatchMessages: 50, groupId: 'viewer-analytics-failing-writes' });
+    const processor = new ViewerAnalyticsProcessor({ bus: failingChangelogWrites(bus, new SeededRandom(13), failed), metrics, logger }, { settings, maxBatchMessages: 50, groupId: 'viewer-analytics-failing-writes' });
     await processor.start();
 
     await waitFor('every view to end and be summarized', async () => (await countViewSummaries(store, plan.propertyId)) === truth.views, { timeoutMs: 240_000, intervalMs: 500 });
@@ -161,7 +161,7 @@ describe('viewer analytics: processor and ClickHouse sink', () => {
       const events = collectedEvents(plan);
       await log.publish(TOPICS.playerEvents, events.map((e) => ({ key: e.view_id, value: Buffer.from(JSON.stringify(e)) })));
       const metrics = new Metrics();
-      const processor = new ViewerAnalyticsProcessor({ bus: log, analytics: store, metrics, logger }, { settings, maxBatchMessages: 200, groupId });
+      const processor = new ViewerAnalyticsProcessor({ bus: log, metrics, logger }, { settings, maxBatchMessages: 200, groupId });
       await processor.start();
       return { plan, metrics, processor };
     };
@@ -193,23 +193,21 @@ describe('viewer analytics: processor and ClickHouse sink', () => {
   }, 420_000);
 });
 
-/** The store, with inserts into the state table failing on a seeded coin. */
-function failingStateWrites(store: AnalyticsStore, random: SeededRandom, failed: { before: number; after: number }): AnalyticsStore {
-  const insert: AnalyticsStore['client']['insert'] = async (params) => {
-    const roll = params.table === STATE_TABLE ? random.next() : 1;
+/** The bus, with publishes to the state changelog failing on a seeded coin. */
+function failingChangelogWrites(bus: Bus, random: SeededRandom, failed: { before: number; after: number }): Bus {
+  const publish: Bus['publish'] = async (topic, messages) => {
+    const roll = topic.endsWith('.state-changelog') ? random.next() : 1;
     if (roll < 0.08) {
       failed.before += 1;
-      throw new Error('injected: the state write never reached ClickHouse');
+      throw new Error('injected: the state write never reached the changelog');
     }
-    const result = await store.client.insert(params);
+    await bus.publish(topic, messages);
     if (roll < 0.16) {
       failed.after += 1;
       throw new Error('injected: the state write landed but its answer was lost');
     }
-    return result;
   };
-  const client = new Proxy(store.client, { get: (target, property) => (property === 'insert' ? insert : Reflect.get(target, property, target) as unknown) });
-  return new Proxy(store, { get: (target, property) => (property === 'client' ? client : Reflect.get(target, property, target) as unknown) });
+  return new Proxy(bus, { get: (target, property) => (property === 'publish' ? publish : Reflect.get(target, property, target) as unknown) });
 }
 
 async function caughtUp(bus: EmbeddedBus, groupId: string, topic: string): Promise<boolean> {

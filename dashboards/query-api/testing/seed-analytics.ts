@@ -36,7 +36,7 @@ export async function seedSimulatedViewers(store: AnalyticsStore, options: { vie
   const truth = computeGroundTruth(plan, SETTINGS);
   const metrics = new Metrics();
   const sink = new ClickHouseSink({ bus, analytics: store, metrics, logger });
-  const processor = new ViewerAnalyticsProcessor({ bus, analytics: store, metrics, logger }, { settings: SETTINGS, maxBatchMessages: 500 });
+  const processor = new ViewerAnalyticsProcessor({ bus, metrics, logger }, { settings: SETTINGS, maxBatchMessages: 500 });
   try {
     await sink.start();
     await processor.start();
