@@ -10,7 +10,7 @@
  * the probes of the measured minute.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createAnalyticsStore } from '../core/analytics-store/analytics-store.ts';
 import { quoteIdentifier } from '../core/analytics-store/chdb-session.ts';
 import { startLocalServices } from '../infra/local/services.ts';
@@ -23,7 +23,8 @@ const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 60_000);
 const WARMUP_MS = 15_000;
 const BATCH = 50;
 const HEARTBEAT_MS = 10_000;
-const WRITE_KEY = 'lp_dev_write_key';
+// A key of the run's own: distributed mode refuses the published development key.
+const WRITE_KEY = `lp_bench_${randomBytes(16).toString('hex')}`;
 const STREAMS = 20;
 const SERVICES = ['ingest-api', 'viewer-analytics', 'clickhouse-sink'];
 const LAYOUT = process.env.BENCH_LAYOUT === 'one' ? 'one' : 'split';
