@@ -8,7 +8,7 @@
 #   slim      without ffmpeg: every service except clip-worker (no ffmpeg and its libraries)
 
 # Debian (glibc) rather than Alpine: chDB's prebuilt libchdb.so is linux-*-gnu only.
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # --- production dependencies -------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS prod-deps
