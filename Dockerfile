@@ -7,7 +7,8 @@
 #   runtime   (default) with ffmpeg: runs every service, clip-worker included
 #   slim      without ffmpeg: every service except clip-worker (no ffmpeg and its libraries)
 
-# Debian (glibc) rather than Alpine: chDB's prebuilt libchdb.so is linux-*-gnu only.
+# Debian (glibc) rather than Alpine: chDB's prebuilt libchdb.so is linux-*-gnu only. The Node.js
+# version is NODE_VERSION in infra/local/versions.env, which tests and CI run on (validate.sh checks).
 ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # --- production dependencies -------------------------------------------------------------------
