@@ -8,8 +8,9 @@
 #   slim      without ffmpeg: every service except clip-worker (no ffmpeg and its libraries)
 #   embedded  runtime plus chDB (~540 MB), for embedded mode (no CLICKHOUSE_URL) in a container
 
-# Debian (glibc) rather than Alpine: chDB's prebuilt libchdb.so is linux-*-gnu only.
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# Debian (glibc) rather than Alpine: chDB's prebuilt libchdb.so is linux-*-gnu only. The Node.js
+# version is NODE_VERSION in infra/local/versions.env, which tests and CI run on (validate.sh checks).
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # --- production dependencies -------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS prod-deps

@@ -4,4 +4,7 @@
 import { register } from 'tsx/esm/api';
 
 register();
+// Before anything loads a native addon built for another Node.js.
+const { requireNodeRuntime } = await import('../core/node-runtime.ts');
+requireNodeRuntime();
 await import('../core/cli/livepulse.ts');

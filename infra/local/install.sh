@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real services that development, tests and CI run locally (see docs/local-services.md):
+#   Node.js 24                from the npm registry, when the machine's node is older (use-node.sh)
 #   redis-server and ffmpeg   from Debian's packages
 #   Apache Kafka (KRaft)      jars from Maven Central, fetched with mvn
 #   versitygw (S3 gateway)    built from the Go module proxy with `go install`
@@ -122,7 +123,20 @@ install_fakesnow() {
   touch "$home/.complete"
 }
 
+# Under `npm test` (pretest), npm and the tests run on the node of the shell that started them: when it is
+# older than the runtime, the tests would run on it, with native addons built for it. Say so rather than do it.
+require_node_runtime() {
+  [ -n "${npm_node_execpath:-}" ] || return 0
+  local running
+  running="$("$npm_node_execpath" -p process.versions.node)"
+  [ "${running%%.*}" -ge "${NODE_VERSION%%.*}" ] \
+    || fail "npm runs on Node.js v$running and Livepulse on ${NODE_VERSION%%.*}: run \`. infra/local/use-node.sh\` in this shell, then \`npm rebuild\` (native addons are built for one Node.js) and \`npm test\` again"
+}
+
 mkdir -p "$cache_dir"
+# shellcheck source=use-node.sh
+. "$here/use-node.sh"
+require_node_runtime
 install_debian_packages
 require_java17
 install_kafka

@@ -35,6 +35,7 @@ const ENV_EXAMPLE = join(DEPLOY_DIR, '.env.example');
 const CHART = join(DEPLOY_DIR, 'helm', 'livepulse');
 const TERRAFORM = join(DEPLOY_DIR, 'terraform', 'aws');
 const DOCKERFILE = join(REPO_DIR, 'Dockerfile');
+const LOCAL_VERSIONS = join(REPO_DIR, 'infra', 'local', 'versions.env');
 const TOPIC_NAMES: string[] = Object.values(TOPICS);
 
 /** The values files rendered: the defaults and every ci/*-values.yaml. */
@@ -180,7 +181,9 @@ export const STEPS: Step[] = [
       const text = readFileSync(DOCKERFILE, 'utf8');
       const problems: string[] = [];
       const nodeImage = /^ARG NODE_IMAGE=(\S+)$/m.exec(text)?.[1] ?? '';
-      if (!isPinnedImage(nodeImage) || !nodeImage.startsWith('node:20')) problems.push(`base image "${nodeImage}" is not a pinned node:20 image`);
+      // The Node.js that development, tests and CI run on (infra/local/use-node.sh).
+      const nodeVersion = parseEnvFile(readFileSync(LOCAL_VERSIONS, 'utf8')).NODE_VERSION;
+      if (!isPinnedImage(nodeImage) || !nodeImage.startsWith(`node:${nodeVersion}-`)) problems.push(`base image "${nodeImage}" is not node:${nodeVersion}-… (NODE_VERSION in infra/local/versions.env)`);
       for (const from of text.matchAll(/^FROM\s+(\S+)/gm)) if (!from[1]!.startsWith('${NODE_IMAGE}') && !/^[a-z-]+$/.test(from[1]!)) problems.push(`FROM ${from[1]} is neither \${NODE_IMAGE} nor a stage`);
       if (!/--omit=dev/.test(text)) problems.push('production dependencies are not installed with --omit=dev');
       if (!/^USER 10001/m.test(text)) problems.push('does not run as a non-root user');
