@@ -61,9 +61,9 @@ describe('livepulse --help', () => {
       expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
       const path = args.filter((arg) => arg !== '--help' && arg !== 'help');
       expect(run.stdout).toMatch(new RegExp(`^Usage: livepulse ${path.map((name) => `${name} `).join('')}`));
-      // Nothing ran: no data directory, and no module beyond the command line's own two.
+      // Nothing ran: no data directory, and no module beyond the command line's own and the runtime check.
       expect(run.dataDirContents).toEqual([]);
-      expect(run.projectModules.sort()).toEqual(['bin/livepulse.js', 'core/cli/livepulse.ts', 'core/cli/program.ts']);
+      expect(run.projectModules.sort()).toEqual(['bin/livepulse.js', 'core/cli/livepulse.ts', 'core/cli/program.ts', 'core/node-runtime.ts']);
     },
   );
 
