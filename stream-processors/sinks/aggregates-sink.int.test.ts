@@ -1,15 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAnalyticsStore, type AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
-import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
-import { applyMigrations } from '../../core/analytics-store/migrations.ts';
+import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
 import type { OutgoingMessage } from '../../core/bus/bus.ts';
 import { EmbeddedBus } from '../../core/bus/embedded-bus.ts';
 import { Metrics } from '../../core/metrics.ts';
 import { allTopicSpecs, TOPICS } from '../../core/topics.ts';
 import { waitFor } from '../../test/wait-for.ts';
-import { testServices } from '../../test/services.ts';
+import { createThrowawayAnalyticsStore, dropThrowawayAnalyticsStore } from '../../test/throwaway-analytics-store.ts';
 import { aggregatesKey, watermarkMessage, windowRowsMessages } from '../viewer-analytics/aggregate-messages.ts';
 import { ClickHouseSink } from './clickhouse-sink.ts';
 import { closedWindow, windowRow } from './testing/final-chunks.ts';
@@ -35,16 +32,14 @@ describe('ClickHouse sink: analytics aggregates in few inserts', () => {
   let bus: EmbeddedBus;
 
   beforeAll(async () => {
-    store = await createAnalyticsStore({ kind: 'clickhouse', url: testServices().clickhouseUrl, username: 'default', password: '', database: `sb_${randomUUID().replaceAll('-', '')}` });
-    await applyMigrations(store);
+    store = await createThrowawayAnalyticsStore('sb');
     bus = new EmbeddedBus({ defaultPartitions: 2, maxRetainedMessages: 100_000, publish: { lingerMs: 2, maxBatchMessages: 1_000, maxBufferedMessages: 100_000 } });
     await bus.ensureTopics(allTopicSpecs(2));
   });
 
   afterAll(async () => {
     await bus?.close();
-    await store?.client.command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(store.database)}` });
-    await store?.close();
+    await dropThrowawayAnalyticsStore(store);
   });
 
   /** The store as the sink sees it, recording every insert and losing the answer of the first one into `loseAnswerOf`. */

@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAnalyticsStore, type AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
-import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
-import { applyMigrations } from '../../core/analytics-store/migrations.ts';
+import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
 import { EmbeddedBus } from '../../core/bus/embedded-bus.ts';
 import { publishDeadLetters } from '../../core/dead-letters.ts';
 import { Metrics } from '../../core/metrics.ts';
 import { allTopicSpecs, TOPICS } from '../../core/topics.ts';
-import { testServices } from '../../test/services.ts';
+import { createThrowawayAnalyticsStore, dropThrowawayAnalyticsStore } from '../../test/throwaway-analytics-store.ts';
 import { waitFor } from '../../test/wait-for.ts';
 import { ClickHouseSink } from './clickhouse-sink.ts';
 
@@ -18,16 +16,14 @@ describe('ClickHouse sink: dead letters', () => {
   let bus: EmbeddedBus;
 
   beforeAll(async () => {
-    store = await createAnalyticsStore({ kind: 'clickhouse', url: testServices().clickhouseUrl, username: 'default', password: '', database: `dl_${randomUUID().replaceAll('-', '')}` });
-    await applyMigrations(store);
+    store = await createThrowawayAnalyticsStore('dl');
     bus = new EmbeddedBus({ defaultPartitions: 2, maxRetainedMessages: 10_000, publish: { lingerMs: 2, maxBatchMessages: 100, maxBufferedMessages: 10_000 } });
     await bus.ensureTopics(allTopicSpecs(2));
   });
 
   afterAll(async () => {
     await bus?.close();
-    await store?.client.command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(store.database)}` });
-    await store?.close();
+    await dropThrowawayAnalyticsStore(store);
   });
 
   const count = async () => {

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAnalyticsStore, type AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
-import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
-import { applyMigrations } from '../../core/analytics-store/migrations.ts';
+import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
 import type { DeliveredMessage, OutgoingMessage } from '../../core/bus/bus.ts';
 import { EmbeddedBus } from '../../core/bus/embedded-bus.ts';
 import { DEAD_LETTER_HEADERS } from '../../core/dead-letters.ts';
@@ -11,7 +9,7 @@ import { Metrics } from '../../core/metrics.ts';
 import { PLAYER_EVENT_SCHEMA_HEADER, playerEventMessage, VALIDATED_PLAYER_EVENT_SCHEMA } from '../../core/schemas/player-event-message.ts';
 import { allTopicSpecs, TOPICS } from '../../core/topics.ts';
 import { samplePlayerEvents } from '../../ingest-api/events/sample-player-events.ts';
-import { testServices } from '../../test/services.ts';
+import { createThrowawayAnalyticsStore, dropThrowawayAnalyticsStore } from '../../test/throwaway-analytics-store.ts';
 import { waitFor } from '../../test/wait-for.ts';
 import { ClickHouseSink } from '../sinks/clickhouse-sink.ts';
 import { SHORT_ANALYTICS_SETTINGS } from './testing/short-settings.ts';
@@ -30,16 +28,14 @@ describe('stamped player events: read without the second full check, damaged one
   let bus: EmbeddedBus;
 
   beforeAll(async () => {
-    store = await createAnalyticsStore({ kind: 'clickhouse', url: testServices().clickhouseUrl, username: 'default', password: '', database: `st_${randomUUID().replaceAll('-', '')}` });
-    await applyMigrations(store);
+    store = await createThrowawayAnalyticsStore('st');
     bus = new EmbeddedBus({ defaultPartitions: 1, maxRetainedMessages: 10_000, publish: { lingerMs: 2, maxBatchMessages: 1_000, maxBufferedMessages: 10_000 } });
     await bus.ensureTopics(allTopicSpecs(1));
   });
 
   afterAll(async () => {
     await bus?.close();
-    await store?.client.command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(store.database)}` });
-    await store?.close();
+    await dropThrowawayAnalyticsStore(store);
   });
 
   it('applies the good ones, dead-letters the damaged ones with the field at fault, and the raw table holds the good ones', async () => {
