@@ -32,7 +32,7 @@ import { murmur2 } from './partitioner.ts';
 export interface KafkaBusOptions {
   brokers: string[];
   clientId: string;
-  /** Prepended to every topic name (environments sharing a cluster); domain code never sees it. */
+  /** Prepended to every topic name and consumer group id (environments sharing a cluster); domain code never sees it. */
   topicPrefix?: string;
   defaultPartitions: number;
   replicationFactor: number;
@@ -203,6 +203,40 @@ export class KafkaBus implements Bus {
     return this.prefix + topic;
   }
 
+  /**
+   * Group ids carry the topic prefix too: deployments that share a cluster run the same services
+   * under the same group ids, and one group across prefixes would hand one deployment's
+   * partitions to the other's members, which never read them (kafkajs assigns every subscribed
+   * topic of the group to every member).
+   */
+  private groupName(groupId: string): string {
+    return this.prefix + groupId;
+  }
+
+  /**
+   * Before group ids carried the prefix, a prefixed deployment committed under the bare group id,
+   * on its own (prefixed) topics. The first time the prefixed group subscribes, it starts from
+   * those commits instead of from the start or end of the topics. Best effort: a group that has
+   * commits already, or a broker that refuses, keeps what it has.
+   */
+  private async adoptUnprefixedCommits(groupId: string, topics: readonly string[]): Promise<void> {
+    if (this.prefix === '') return;
+    try {
+      await this.connectAdmin();
+      const physical = topics.map((t) => this.topicName(t));
+      const [mine, legacy] = await Promise.all([this.admin.fetchOffsets({ groupId: this.groupName(groupId), topics: physical }), this.admin.fetchOffsets({ groupId, topics: physical })]);
+      if (mine.some((t) => t.partitions.some((p) => Number(p.offset) >= 0))) return;
+      for (const { topic, partitions } of legacy) {
+        const committed = partitions.filter((p) => Number(p.offset) >= 0).map((p) => ({ partition: p.partition, offset: p.offset }));
+        if (committed.length === 0) continue;
+        await this.admin.setOffsets({ groupId: this.groupName(groupId), topic, partitions: committed });
+        this.options.logger?.info({ groupId: this.groupName(groupId), from: groupId, topic, partitions: committed.length }, 'consumer group: took over the commits made under the unprefixed group id');
+      }
+    } catch (error) {
+      this.options.logger?.warn({ err: error, groupId: this.groupName(groupId) }, 'consumer group: could not take over the commits of the unprefixed group id');
+    }
+  }
+
   private logicalTopic(name: string): string {
     return name.startsWith(this.prefix) ? name.slice(this.prefix.length) : name;
   }
@@ -340,8 +374,10 @@ export class KafkaBus implements Bus {
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    const groupId = this.groupName(options.groupId);
+    await this.adoptUnprefixedCommits(options.groupId, options.topics);
     const consumer = this.kafka.consumer({
-      groupId: options.groupId,
+      groupId,
       allowAutoTopicCreation: false,
       sessionTimeout: this.options.consumerSessionTimeoutMs ?? 30_000,
       heartbeatInterval: 3_000,
@@ -368,7 +404,7 @@ export class KafkaBus implements Bus {
 
   async committedOffsets(groupId: string, topic: string): Promise<number[]> {
     await this.connectAdmin();
-    const [result] = await this.admin.fetchOffsets({ groupId, topics: [this.topicName(topic)] });
+    const [result] = await this.admin.fetchOffsets({ groupId: this.groupName(groupId), topics: [this.topicName(topic)] });
     const partitions = [...(result?.partitions ?? [])].sort((a, b) => a.partition - b.partition);
     return partitions.map((p) => Number(p.offset));
   }
@@ -393,7 +429,7 @@ export class KafkaBus implements Bus {
     if (!bounds) throw new PartitionOutOfRangeError(topic, partition, offsets.length);
     const end = BigInt(bounds.high);
     if (BigInt(bounds.low) >= end) return;
-    const groupId = `${this.options.clientId}.read-partition.${randomUUID()}`;
+    const groupId = this.groupName(`${this.options.clientId}.read-partition.${randomUUID()}`);
     const consumer = this.kafka.consumer({
       groupId,
       partitionAssigners: [assignerOf(physical, partition)],
