@@ -12,7 +12,7 @@ import { ivsStyleId, runSyntheticStream, type SyntheticRendition } from './synth
  * posted to the collector, so the clip worker can find the recording. Ctrl-C ends the broadcast
  * early; what was recorded is finalised as IVS would.
  */
-/** `livepulse live-stream`'s options as the command line gives them (core/cli/program.ts). */
+/** `livepulse live-stream`'s options as the command line gives them (app/cli/program.ts). */
 export interface LiveStreamOptions {
   channel: string;
   account: string;

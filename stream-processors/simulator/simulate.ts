@@ -36,7 +36,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
   return { plan, truth, report };
 }
 
-/** `livepulse simulate`'s options as the command line gives them (core/cli/program.ts). */
+/** `livepulse simulate`'s options as the command line gives them (app/cli/program.ts). */
 export interface SimulateCommandOptions {
   viewers: string;
   duration: string;

@@ -4,7 +4,7 @@ import type { ApiTokenOptions } from '../../dashboards/query-api/api-token-comma
 import type { TokenOptions } from '../../chat-gateway/token-command.ts';
 import type { LiveStreamOptions } from '../../clip-worker/live-stream-command.ts';
 import type { SimulateCommandOptions } from '../../stream-processors/simulator/simulate.ts';
-import type { CreateChannelOptions } from '../ivs/ivs-command.ts';
+import type { CreateChannelOptions } from '../../core/ivs/ivs-command.ts';
 import type { DemoOptions } from './demo.ts';
 
 /**
@@ -74,7 +74,7 @@ export function buildProgram(run: Run): Command {
     .option('--chaos', 'shuffle, duplicate and hold back events')
     .action((options: SimulateCommandOptions) =>
       run(async () => {
-        const [{ runSimulateCommand }, { loadConfig }] = await Promise.all([import('../../stream-processors/simulator/simulate.ts'), import('../config.ts')]);
+        const [{ runSimulateCommand }, { loadConfig }] = await Promise.all([import('../../stream-processors/simulator/simulate.ts'), import('../../core/config.ts')]);
         return runSimulateCommand(options, loadConfig().analytics);
       }));
 
@@ -95,17 +95,17 @@ export function buildProgram(run: Run): Command {
     .addOption(new Option('--type <type>', 'channel type').choices(['STANDARD', 'BASIC', 'ADVANCED_SD', 'ADVANCED_HD']).default('STANDARD'))
     .addOption(new Option('--latency <mode>', 'latency mode').choices(['LOW', 'NORMAL']).default('LOW'))
     .option('--reconnect-window <seconds>', 'merge reconnects within this many seconds into one recording (0–300)', '0')
-    .action((name: string, options: CreateChannelOptions) => run(async () => (await import('../ivs/ivs-command.ts')).runCreateChannel(name, options)));
+    .action((name: string, options: CreateChannelOptions) => run(async () => (await import('../../core/ivs/ivs-command.ts')).runCreateChannel(name, options)));
   ivs
     .command('sessions')
     .description("the channel's stream sessions, newest first")
     .argument('<channel-arn>', 'the channel')
-    .action((arn: string) => run(async () => (await import('../ivs/ivs-command.ts')).runSessions(arn)));
+    .action((arn: string) => run(async () => (await import('../../core/ivs/ivs-command.ts')).runSessions(arn)));
   ivs
     .command('recordings')
     .description("where the stream's recordings are (from stream.lifecycle events)")
     .argument('<stream-id>', 'the stream')
-    .action((streamId: string) => run(async () => (await import('../ivs/ivs-command.ts')).runRecordings(streamId)));
+    .action((streamId: string) => run(async () => (await import('../../core/ivs/ivs-command.ts')).runRecordings(streamId)));
 
   program
     .command('live-stream')
@@ -130,7 +130,7 @@ export function buildProgram(run: Run): Command {
     .option('--subscriber <stream>', 'subscribes to the stream; repeatable', collect)
     .action((options: TokenOptions) =>
       run(async () => {
-        const [{ mintTokenFromOptions }, { loadConfig }] = await Promise.all([import('../../chat-gateway/token-command.ts'), import('../config.ts')]);
+        const [{ mintTokenFromOptions }, { loadConfig }] = await Promise.all([import('../../chat-gateway/token-command.ts'), import('../../core/config.ts')]);
         printLine(await mintTokenFromOptions(options, loadConfig().auth));
         return 0;
       }));
@@ -144,7 +144,7 @@ export function buildProgram(run: Run): Command {
     .option('--ttl <seconds>', 'lifetime', '3600')
     .action((options: ApiTokenOptions) =>
       run(async () => {
-        const [{ mintApiTokenFromOptions }, { loadConfig }] = await Promise.all([import('../../dashboards/query-api/api-token-command.ts'), import('../config.ts')]);
+        const [{ mintApiTokenFromOptions }, { loadConfig }] = await Promise.all([import('../../dashboards/query-api/api-token-command.ts'), import('../../core/config.ts')]);
         printLine(await mintApiTokenFromOptions(options, loadConfig().auth));
         return 0;
       }));

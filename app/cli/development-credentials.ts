@@ -1,6 +1,6 @@
-import type { Config } from '../config.ts';
-import { mintApiToken } from '../http/api-auth.ts';
-import type { Logger } from '../logger.ts';
+import type { Config } from '../../core/config.ts';
+import { mintApiToken } from '../../core/http/api-auth.ts';
+import type { Logger } from '../../core/logger.ts';
 
 /** The live board URL's development admin token lasts a working day. */
 const LIVE_BOARD_TOKEN_TTL_SECONDS = 12 * 3_600;

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import type { RouteOptions } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testPlatformEnv } from '../../test/platform-env.ts';
-import { loadConfig } from '../config.ts';
-import { startPlatform, type RunningPlatform, type ServiceDefinition } from '../platform.ts';
-import { SERVICES } from '../services.ts';
+import { testPlatformEnv } from '../test/platform-env.ts';
+import { loadConfig } from '../core/config.ts';
+import { startPlatform, type RunningPlatform, type ServiceDefinition } from '../core/platform.ts';
+import { SERVICES } from './services.ts';
 
 interface OpenApiOperation {
   tags?: string[];

@@ -1,7 +1,7 @@
-import { loadConfig } from '../config.ts';
+import { loadConfig } from '../../core/config.ts';
 import { logDevelopmentCredentials } from './development-credentials.ts';
-import { createLogger } from '../logger.ts';
-import { startPlatform } from '../platform.ts';
+import { createLogger } from '../../core/logger.ts';
+import { startPlatform } from '../../core/platform.ts';
 import { findServices } from '../services.ts';
 
 /** `livepulse start [service…]`: runs until SIGTERM or SIGINT (a second one exits at once). */

@@ -1,4 +1,4 @@
-import { loadConfig } from '../config.ts';
+import { loadConfig } from '../../core/config.ts';
 
 function redacted(value: unknown): unknown {
   return JSON.parse(

@@ -9,8 +9,8 @@ import { snowflakeSinkService } from '../stream-processors/sinks/snowflake-sink.
 import { viewerAnalyticsService } from '../stream-processors/viewer-analytics/service.ts';
 import { moderationService } from '../stream-processors/moderation/service.ts';
 import { hostPromptsService } from '../stream-processors/host-prompts/service.ts';
-import { CommandUsageError } from './command-usage-error.ts';
-import type { ServiceDefinition } from './platform.ts';
+import { CommandUsageError } from '../core/command-usage-error.ts';
+import type { ServiceDefinition } from '../core/platform.ts';
 
 /**
  * Every service Livepulse can run, in start order. `npm start` runs them all in one process;

@@ -5,7 +5,7 @@ import { hypeSpikeTimes, planChatScript } from '../../stream-processors/simulato
 import type { ChatReport } from '../../stream-processors/simulator/chatters.ts';
 import { computeGroundTruth } from '../../stream-processors/simulator/ground-truth.ts';
 import { STEP_MS } from '../../stream-processors/simulator/viewer-scripts.ts';
-import { playerEventValidator } from '../schemas/player-event.ts';
+import { playerEventValidator } from '../../core/schemas/player-event.ts';
 import { elapsed, FIRST_HYPE_SPIKE_MS, planDemoAudience, ROUND_MS, statusLine } from './demo.ts';
 
 const START = Date.UTC(2026, 10, 23, 18, 0, 0);

@@ -3,7 +3,7 @@ import { buildProgram } from './program.ts';
 
 /**
  * The `livepulse` executable (bin/livepulse.js): commander parses the command line
- * (core/cli/program.ts), then the chosen command's implementation is loaded and run.
+ * (app/cli/program.ts), then the chosen command's implementation is loaded and run.
  * Exit codes: 0 done (and --help), 1 failed, 2 the command line was wrong.
  */
 const USAGE_EXIT_CODE = 2;
@@ -17,7 +17,7 @@ function commandPath(command: Command): string {
 
 /** Errors that are the user's to fix are printed without a stack trace. */
 async function reportFailure(error: unknown, path: string): Promise<number> {
-  const [{ ConfigError }, { CommandUsageError }] = await Promise.all([import('../config.ts'), import('../command-usage-error.ts')]);
+  const [{ ConfigError }, { CommandUsageError }] = await Promise.all([import('../../core/config.ts'), import('../../core/command-usage-error.ts')]);
   if (error instanceof CommandUsageError) {
     process.stderr.write(`livepulse ${path}: ${error.message}\n(see livepulse ${path} --help)\n`);
     return USAGE_EXIT_CODE;

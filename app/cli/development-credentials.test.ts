@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../config.ts';
-import { createApiTokenVerifier } from '../http/api-auth.ts';
-import { createLogger } from '../logger.ts';
+import { loadConfig } from '../../core/config.ts';
+import { createApiTokenVerifier } from '../../core/http/api-auth.ts';
+import { createLogger } from '../../core/logger.ts';
 import { developmentCredentialsBanner, logDevelopmentCredentials } from './development-credentials.ts';
 
 describe('developmentCredentialsBanner', () => {

@@ -14,17 +14,17 @@ import { CollectorDeliveryError, playSimulation } from '../../stream-processors/
 import { SeededRandom } from '../../stream-processors/simulator/seeded-random.ts';
 import { planSimulation, STEP_MS, type SimulationPlan } from '../../stream-processors/simulator/viewer-scripts.ts';
 import { aggregatesMessageValidator } from '../../stream-processors/viewer-analytics/aggregate-messages.ts';
-import type { Subscription } from '../bus/bus.ts';
-import { CommandUsageError } from '../command-usage-error.ts';
+import type { Subscription } from '../../core/bus/bus.ts';
+import { CommandUsageError } from '../../core/command-usage-error.ts';
 import { logDevelopmentCredentials } from './development-credentials.ts';
-import { loadConfig, type Config } from '../config.ts';
-import { mintApiToken } from '../http/api-auth.ts';
-import { ivsEventBridgeEvent, type IvsBroadcastTransition } from '../ivs/eventbridge-events.ts';
-import { startPlatform, type RunningPlatform } from '../platform.ts';
-import { clipEventValidator, highlightValidator, type ClipEvent, type Highlight } from '../schemas/highlight.ts';
+import { loadConfig, type Config } from '../../core/config.ts';
+import { mintApiToken } from '../../core/http/api-auth.ts';
+import { ivsEventBridgeEvent, type IvsBroadcastTransition } from '../../core/ivs/eventbridge-events.ts';
+import { startPlatform, type RunningPlatform } from '../../core/platform.ts';
+import { clipEventValidator, highlightValidator, type ClipEvent, type Highlight } from '../../core/schemas/highlight.ts';
 import { SERVICES } from '../services.ts';
-import { StreamRegistry } from '../streams/stream-registry.ts';
-import { TOPICS } from '../topics.ts';
+import { StreamRegistry } from '../../core/streams/stream-registry.ts';
+import { TOPICS } from '../../core/topics.ts';
 
 /** The demo stream's owner in the stream registry (core/streams/). */
 const DEMO_CREATOR = 'demo-creator';
@@ -37,7 +37,7 @@ const DEMO_CREATOR = 'demo-creator';
  * its public surfaces (the collector, IVS events, socket.io chat) and watches the documented
  * topics (`analytics.aggregates`, `highlights`, `clips`) and the host's socket (`prompt`) to report progress.
  */
-/** `livepulse demo`'s options as the command line gives them (core/cli/program.ts). */
+/** `livepulse demo`'s options as the command line gives them (app/cli/program.ts). */
 export interface DemoOptions {
   duration?: string;
   viewers: string;

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHAT_ROLES } from '../../chat-gateway/chat-token.ts';
 import { DEMO_RENDITIONS } from '../../clip-worker/synthetic-stream.ts';
-import { API_ROLES } from '../http/api-auth.ts';
+import { API_ROLES } from '../../core/http/api-auth.ts';
 import { buildProgram } from './program.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'livepulse-cli-'));
@@ -63,7 +63,7 @@ describe('livepulse --help', () => {
       expect(run.stdout).toMatch(new RegExp(`^Usage: livepulse ${path.map((name) => `${name} `).join('')}`));
       // Nothing ran: no data directory, and no module beyond the command line's own and the runtime check.
       expect(run.dataDirContents).toEqual([]);
-      expect(run.projectModules.sort()).toEqual(['bin/livepulse.js', 'core/cli/livepulse.ts', 'core/cli/program.ts', 'core/node-runtime.ts']);
+      expect(run.projectModules.sort()).toEqual(['app/cli/livepulse.ts', 'app/cli/program.ts', 'bin/livepulse.js', 'core/node-runtime.ts']);
     },
   );
 
