@@ -12,7 +12,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createAnalyticsStore } from '../core/analytics-store/analytics-store.ts';
-import { quoteIdentifier } from '../core/analytics-store/chdb-session.ts';
+import { quoteIdentifier } from '../core/analytics-store/sql-quoting.ts';
 import { startLocalServices } from '../infra/local/services.ts';
 import type { PlayerEvent } from '../core/schemas/player-event.ts';
 import { LivepulseProcess } from '../test/livepulse-process.ts';

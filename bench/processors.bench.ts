@@ -45,7 +45,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { pino } from 'pino';
 import { createAnalyticsStore } from '../core/analytics-store/analytics-store.ts';
-import { quoteIdentifier } from '../core/analytics-store/chdb-session.ts';
+import { quoteIdentifier } from '../core/analytics-store/sql-quoting.ts';
 import { applyMigrations } from '../core/analytics-store/migrations.ts';
 import type { Bus } from '../core/bus/bus.ts';
 import { KafkaBus } from '../core/bus/kafka-bus.ts';

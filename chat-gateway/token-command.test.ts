@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config.ts';
-import { createChatTokenVerifier } from './chat-token.ts';
+import { createChatTokenVerifier } from '../core/chat/chat-token.ts';
 import { mintTokenFromOptions, TokenCommandError, type TokenOptions } from './token-command.ts';
 
 /** What the command line gives when an option is left out (app/cli/program.ts). */

@@ -8,7 +8,7 @@ import type { ClipEvent } from '../core/schemas/highlight.ts';
 import { testServices } from '../test/services.ts';
 import { ClipJob, type ClipJobDependencies, type JobReporter } from './clip-job.ts';
 import { classifyFailure, NoRecordingError, RecordingNotReadyError, WindowOutsideRecordingError } from './clip-errors.ts';
-import { clipId, clipKeys, OUTPUT_FILES, type ClipJobRecord, type ClipManifest, type OutputName } from './clip-records.ts';
+import { clipId, clipKeys, OUTPUT_FILES, type ClipJobRecord, type ClipManifest, type OutputName } from '../core/clips/clip-records.ts';
 import { FluentFfmpeg, type MediaProbe } from './ffmpeg/ffmpeg.ts';
 import { runSyntheticStream, type SyntheticRecording } from './synthetic-stream.ts';
 import { emptyStore, ObservedObjectStore, StaticRecordingLocator, TEST_ACCOUNT, TEST_CLIP_PROFILE, TEST_RENDITIONS, testJobDependencies, testS3Store } from './testing/clip-fixtures.ts';

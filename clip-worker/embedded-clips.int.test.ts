@@ -13,7 +13,7 @@ import { IVS_SECRET_HEADER } from '../ingest-api/ivs/ivs-route.ts';
 import { ingestApiService } from '../ingest-api/service.ts';
 import { highlightDetectorService } from '../stream-processors/highlights/service.ts';
 import { waitFor } from '../test/wait-for.ts';
-import type { ClipManifest } from './clip-records.ts';
+import type { ClipManifest } from '../core/clips/clip-records.ts';
 import { FluentFfmpeg } from './ffmpeg/ffmpeg.ts';
 import { clipWorkerService } from './service.ts';
 import { runSyntheticStream, type SyntheticBroadcast } from './synthetic-stream.ts';

@@ -17,7 +17,7 @@ import { highlightDetectorService } from '../stream-processors/highlights/servic
 import { startIvsTestServer, type IvsTestServer } from '../test/fixtures/ivs-test-server.ts';
 import { testServices } from '../test/services.ts';
 import { waitFor } from '../test/wait-for.ts';
-import type { ClipManifest } from './clip-records.ts';
+import type { ClipManifest } from '../core/clips/clip-records.ts';
 import { FluentFfmpeg } from './ffmpeg/ffmpeg.ts';
 import { clipWorkerService } from './service.ts';
 import { runSyntheticStream, type SyntheticRecording } from './synthetic-stream.ts';

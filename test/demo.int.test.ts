@@ -8,7 +8,7 @@ import { mediaProblems } from '../clip-worker/verify-clip.ts';
 import { createAnalyticsStore, type AnalyticsStore } from '../core/analytics-store/analytics-store.ts';
 import { loadConfig } from '../core/config.ts';
 import { LocalObjectStore } from '../core/object-store/local-object-store.ts';
-import { peakConcurrencyByMinute } from '../stream-processors/viewer-analytics/metric-queries.ts';
+import { peakConcurrencyByMinute } from '../core/analytics/metric-queries.ts';
 import { embeddedEnvironment } from './process-environment.ts';
 
 /**

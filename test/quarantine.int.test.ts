@@ -22,7 +22,7 @@ import { hostPromptsService } from '../stream-processors/host-prompts/service.ts
 import { moderationService } from '../stream-processors/moderation/service.ts';
 import { MODERATION_SINK_GROUP } from '../stream-processors/moderation/moderation-sink.ts';
 import { CLICKHOUSE_SINK_GROUPS, clickHouseSinkService } from '../stream-processors/sinks/clickhouse-sink.ts';
-import type { WindowRow, WindowRowsMessage } from '../stream-processors/viewer-analytics/aggregate-messages.ts';
+import type { WindowRow, WindowRowsMessage } from '../core/analytics/aggregate-messages.ts';
 import { viewerAnalyticsService } from '../stream-processors/viewer-analytics/service.ts';
 import { SHORT_ANALYTICS_SETTINGS } from '../stream-processors/viewer-analytics/testing/short-settings.ts';
 import { waitFor, waitForProgress } from './wait-for.ts';

@@ -8,12 +8,12 @@ import { ivsStyleId, runSyntheticStream, type SyntheticBroadcast } from '../../c
 import { IVS_SECRET_HEADER } from '../../ingest-api/ivs/ivs-route.ts';
 import { ViewerCounts } from '../../stream-processors/highlights/viewer-counts.ts';
 import { hypeSpikeTimes, planChatScript } from '../../stream-processors/simulator/chat-scripts.ts';
-import type { PromptEvent } from '../../chat-gateway/protocol.ts';
+import type { PromptEvent } from '../../core/chat/protocol.ts';
 import { ChatRoom, type ChatReport, type ChatRoomEvent } from '../../stream-processors/simulator/chatters.ts';
 import { CollectorDeliveryError, playSimulation } from '../../stream-processors/simulator/traffic-player.ts';
 import { SeededRandom } from '../../stream-processors/simulator/seeded-random.ts';
 import { planSimulation, STEP_MS, type SimulationPlan } from '../../stream-processors/simulator/viewer-scripts.ts';
-import { aggregatesMessageValidator } from '../../stream-processors/viewer-analytics/aggregate-messages.ts';
+import { aggregatesMessageValidator } from '../../core/analytics/aggregate-messages.ts';
 import type { Subscription } from '../../core/bus/bus.ts';
 import { CommandUsageError } from '../../core/command-usage-error.ts';
 import { logDevelopmentCredentials } from './development-credentials.ts';

@@ -8,7 +8,7 @@ import { TEST_PLATFORM_SECRETS } from '../../test/platform-env.ts';
 import { testServices } from '../../test/services.ts';
 import { waitFor } from '../../test/wait-for.ts';
 import { createAnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
-import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
+import { quoteIdentifier } from '../../core/analytics-store/sql-quoting.ts';
 
 /** The packages a process loaded, from test/fixtures/module-recorder.mjs's record. */
 async function packagesLoaded(recordFile: string): Promise<Set<string>> {

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatGatewayService } from '../../chat-gateway/service.ts';
 import { clipWorkerService } from '../../clip-worker/service.ts';
-import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
+import { quoteIdentifier } from '../../core/analytics-store/sql-quoting.ts';
 import { loadConfig } from '../../core/config.ts';
 import { startPlatform, type RunningPlatform } from '../../core/platform.ts';
 import { StreamRegistry } from '../../core/streams/stream-registry.ts';
@@ -20,7 +20,7 @@ import { clickHouseSinkService } from '../../stream-processors/sinks/clickhouse-
 import { collectedEvents } from '../../stream-processors/simulator/collector-view.ts';
 import { computeGroundTruth } from '../../stream-processors/simulator/ground-truth.ts';
 import { planSimulation } from '../../stream-processors/simulator/viewer-scripts.ts';
-import { peakConcurrencyByMinute, viewTotals, windowMetrics } from '../../stream-processors/viewer-analytics/metric-queries.ts';
+import { peakConcurrencyByMinute, viewTotals, windowMetrics } from '../../core/analytics/metric-queries.ts';
 import { viewerAnalyticsService } from '../../stream-processors/viewer-analytics/service.ts';
 import { countViewSummaries } from '../../test/analytics-truth.ts';
 import { testPlatformEnv } from '../../test/platform-env.ts';

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clipId as deterministicClipId, clipKeys, type ClipManifest } from '../../clip-worker/clip-records.ts';
+import { clipId as deterministicClipId, clipKeys, type ClipManifest } from '../../core/clips/clip-records.ts';
 import { loadConfig } from '../../core/config.ts';
 import { mintApiToken } from '../../core/http/api-auth.ts';
 import { startPlatform, type RunningPlatform } from '../../core/platform.ts';

@@ -21,7 +21,18 @@ import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Kafka, logLevel } from 'kafkajs';
-import type { LocalServiceEndpoints } from '../../test/services.ts';
+
+/** Endpoints of the real services that `livepulse services start` (and test/global-setup.ts) started or found running. */
+export interface LocalServiceEndpoints {
+  /** host:port of the single-node KRaft broker. */
+  kafkaBrokers: string;
+  /** redis://127.0.0.1:port */
+  redisUrl: string;
+  /** The S3-compatible server, with a bucket created for tests. */
+  s3: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string };
+  /** http://127.0.0.1:port of the ClickHouse HTTP interface served over chDB. */
+  clickhouseUrl: string;
+}
 
 export type LocalServiceName = 'kafka' | 'redis' | 's3' | 'clickhouse';
 export const LOCAL_SERVICE_NAMES: readonly LocalServiceName[] = ['kafka', 'redis', 's3', 'clickhouse'];

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { io as connectSocket, type Socket } from 'socket.io-client';
-import { mintChatToken, type ChatRole } from '../../chat-gateway/chat-token.ts';
+import { mintChatToken, type ChatRole } from '../../core/chat/chat-token.ts';
 import {
   CHAT_NAMESPACE,
   type ClipStaffEvent,
@@ -9,7 +9,7 @@ import {
   type MessageAck,
   type MessageRemovedEvent,
   type PromptEvent,
-} from '../../chat-gateway/protocol.ts';
+} from '../../core/chat/protocol.ts';
 import type { ChatLineKind, ChatScript, ScriptedChatLine } from './chat-scripts.ts';
 import { SeededRandom } from './seeded-random.ts';
 

@@ -1,7 +1,7 @@
 import type { AnalyticsSettings } from '../../core/config.ts';
 import type { PlayerEvent } from '../../core/schemas/player-event.ts';
-import { DIMENSIONS } from '../viewer-analytics/aggregate-messages.ts';
-import { qoeMetrics, quantileExact, type ViewMetricTotals } from '../viewer-analytics/qoe-formulas.ts';
+import { DIMENSIONS } from '../../core/analytics/aggregate-messages.ts';
+import { qoeMetrics, quantileExact, type ViewMetricTotals } from '../../core/analytics/qoe-formulas.ts';
 import type { ScriptedEvent, ScriptedView, SimulationPlan } from './viewer-scripts.ts';
 
 /**

@@ -8,7 +8,7 @@ import { waitFor } from '../../test/wait-for.ts';
 import { collectedEvents } from '../simulator/collector-view.ts';
 import { computeGroundTruth } from '../simulator/ground-truth.ts';
 import { planSimulation } from '../simulator/viewer-scripts.ts';
-import { windowFinalMessages, windowRowsMessages } from '../viewer-analytics/aggregate-messages.ts';
+import { windowFinalMessages, windowRowsMessages } from '../../core/analytics/aggregate-messages.ts';
 import { PartitionAnalytics } from '../viewer-analytics/partition-analytics.ts';
 import { SnowflakeSink } from './snowflake-sink.ts';
 import { SnowflakeWarehouse } from './snowflake-warehouse.ts';

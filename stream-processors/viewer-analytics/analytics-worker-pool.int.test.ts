@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAnalyticsStore, type AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
-import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
+import { quoteIdentifier } from '../../core/analytics-store/sql-quoting.ts';
 import { applyMigrations } from '../../core/analytics-store/migrations.ts';
 import { KafkaBus } from '../../core/bus/kafka-bus.ts';
 import { loadConfig, type AnalyticsSettings } from '../../core/config.ts';

@@ -6,7 +6,7 @@ import { computeGroundTruth } from '../simulator/ground-truth.ts';
 import { SeededRandom } from '../simulator/seeded-random.ts';
 import { planSimulation } from '../simulator/viewer-scripts.ts';
 import { PartitionAnalytics, type ClosedWindow, type PartitionChanges, type PartitionProgress, type SideOutput } from './partition-analytics.ts';
-import type { WindowRow } from './aggregate-messages.ts';
+import type { WindowRow } from '../../core/analytics/aggregate-messages.ts';
 import { rowKey, windowRows } from './window-rows.ts';
 import { assembleViews, encodeSample, encodeViewHeader, type EncodedSample, type PersistedSample } from './state-codec.ts';
 

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { EpochMs, Id } from '../core/schemas/common.ts';
-import { Highlight } from '../core/schemas/highlight.ts';
-import { createValidator } from '../core/schemas/validate.ts';
+import type { Logger } from '../logger.ts';
+import { ObjectNotFoundError, type ObjectStore } from '../object-store/object-store.ts';
+import { EpochMs, Id } from '../schemas/common.ts';
+import { Highlight } from '../schemas/highlight.ts';
+import { createValidator } from '../schemas/validate.ts';
 
 /**
  * The clip worker's durable records, all in the object store beside the media:
@@ -112,6 +114,29 @@ export const ClipManifest = Type.Object(
 );
 export type ClipManifest = Static<typeof ClipManifest>;
 export const clipManifestValidator = createValidator(ClipManifest);
+
+/** A clip's manifest, or null when there is none yet (or it is unreadable and the clip will be made again). */
+export async function readManifest(store: ObjectStore, id: string, logger: Logger): Promise<ClipManifest | null> {
+  let raw: Buffer;
+  try {
+    raw = await store.get(clipKeys.manifest(id));
+  } catch (error) {
+    if (error instanceof ObjectNotFoundError) return null;
+    throw error;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  if (!clipManifestValidator.check(parsed)) {
+    // A manifest we cannot read commits nothing: the clip is made again over the same keys.
+    logger.warn({ clipId: id }, 'clip manifest is unreadable; the clip will be made again');
+    return null;
+  }
+  return parsed;
+}
 
 export const ClipFailure = Type.Object(
   {

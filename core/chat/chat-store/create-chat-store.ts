@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Config } from '../../core/config.ts';
+import type { Config } from '../../config.ts';
 import type { ChatStore } from './chat-store.ts';
 import { MemoryChatStore } from './memory-chat-store.ts';
 import { RedisChatStore } from './redis-chat-store.ts';

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { Bus, OutgoingMessage } from '../../core/bus/bus.ts';
-import { createValidator } from '../../core/schemas/validate.ts';
+import type { Bus, OutgoingMessage } from '../bus/bus.ts';
+import { createValidator } from '../schemas/validate.ts';
 
 /**
  * What the viewer-analytics processor publishes on `analytics.aggregates`, and what the sinks

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EnrichedPlayerEvent } from '../../core/schemas/player-event.ts';
+import type { EnrichedPlayerEvent } from '../schemas/player-event.ts';
 import { dateTime, dateTime64, DEAD_LETTER_PAYLOAD_LIMIT, deadLetterRowForClickHouse, rawEventForClickHouse, viewSummaryForClickHouse } from './clickhouse-rows.ts';
 
 const at = Date.UTC(2026, 0, 2, 3, 4, 5, 678);

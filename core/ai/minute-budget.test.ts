@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryLiveState } from '../../core/live-state/memory-live-state.ts';
+import { MemoryLiveState } from '../live-state/memory-live-state.ts';
 import { MinuteBudget } from './minute-budget.ts';
 
 const state = new MemoryLiveState();

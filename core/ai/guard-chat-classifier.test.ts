@@ -2,7 +2,7 @@ import { OpenAI } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAiTestServer } from '../../test/fixtures/openai-test-server.ts';
 import { ClassifierOutputError } from './content-classifier.ts';
-import { policyCategoryOfAi } from '../../core/moderation/ai-categories.ts';
+import { policyCategoryOfAi } from '../moderation/ai-categories.ts';
 import { GUARD_CATEGORIES, GUARD_SYSTEM_PROMPT, GuardChatClassifier, parseGuardAnswer } from './guard-chat-classifier.ts';
 
 describe('parseGuardAnswer', () => {

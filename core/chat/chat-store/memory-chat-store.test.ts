@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultChannelSettings } from '../../core/moderation/channel-settings.ts';
+import { defaultChannelSettings } from '../../moderation/channel-settings.ts';
 import { describeChatStoreContract } from './chat-store.contract.ts';
 import { ChatStateFileError, MemoryChatStore } from './memory-chat-store.ts';
 

@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAnalyticsStore, type AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
-import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
-import { insertRows } from '../../core/analytics-store/insert.ts';
-import { applyMigrations } from '../../core/analytics-store/migrations.ts';
+import { createAnalyticsStore, type AnalyticsStore } from '../analytics-store/analytics-store.ts';
+import { quoteIdentifier } from '../analytics-store/sql-quoting.ts';
+import { insertRows } from '../analytics-store/insert.ts';
+import { applyMigrations } from '../analytics-store/migrations.ts';
 import { testServices } from '../../test/services.ts';
-import { dateTime64, watermarkRowForClickHouse, windowRowForClickHouse } from '../sinks/clickhouse-rows.ts';
-import { collectedEvents } from '../simulator/collector-view.ts';
-import { planSimulation } from '../simulator/viewer-scripts.ts';
+import { dateTime64, watermarkRowForClickHouse, windowRowForClickHouse } from './clickhouse-rows.ts';
+import { collectedEvents } from '../../stream-processors/simulator/collector-view.ts';
+import { planSimulation } from '../../stream-processors/simulator/viewer-scripts.ts';
 import { creatorConcurrencyByInterval, liveStreamProperties, streamMetricsByInterval, streamOwners, windowMetrics } from './metric-queries.ts';
-import { PartitionAnalytics } from './partition-analytics.ts';
-import { SHORT_ANALYTICS_SETTINGS } from './testing/short-settings.ts';
+import { PartitionAnalytics } from '../../stream-processors/viewer-analytics/partition-analytics.ts';
+import { SHORT_ANALYTICS_SETTINGS } from '../../stream-processors/viewer-analytics/testing/short-settings.ts';
 import type { WindowRow } from './aggregate-messages.ts';
-import { emptyRow } from './window-rows.ts';
+import { emptyRow } from '../../stream-processors/viewer-analytics/window-rows.ts';
 
 /**
  * Window queries against the real ClickHouse engine, over rows as the processor publishes them:

@@ -1,4 +1,4 @@
-import type { LiveState } from '../../core/live-state/live-state.ts';
+import type { LiveState } from '../live-state/live-state.ts';
 
 /**
  * A per-minute budget of messages sent to the AI, shared by every processor instance through live

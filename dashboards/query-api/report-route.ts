@@ -4,14 +4,14 @@ import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.
 import { assertMayReadCreator } from '../../core/http/api-auth.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ObjectStore } from '../../core/object-store/object-store.ts';
-import type { CreatorReportRow } from '../../stream-processors/viewer-analytics/metric-queries.ts';
-import { CreatorParams, CreatorReportQuery, ProblemAnswer, UnauthorizedAnswer } from '../query-api/query-schemas.ts';
-import { identityOf } from '../query-api/stream-access.ts';
-import { planCreatorReport } from '../query-api/time-range.ts';
-import { loadReportSummary, streamRows, type CreatorReportSummary } from './report-data.ts';
-import { formatDay } from './report-format.ts';
-import { renderCreatorReportPdf } from './report-pdf.ts';
-import { csvReport, jsonReport } from './report-text.ts';
+import type { CreatorReportRow } from '../../core/analytics/metric-queries.ts';
+import { CreatorParams, CreatorReportQuery, ProblemAnswer, UnauthorizedAnswer } from './query-schemas.ts';
+import { identityOf } from './stream-access.ts';
+import { planCreatorReport } from '../../core/analytics/time-range.ts';
+import { loadReportSummary, streamRows, type CreatorReportSummary } from '../reports/report-data.ts';
+import { formatDay } from '../reports/report-format.ts';
+import { renderCreatorReportPdf } from '../reports/report-pdf.ts';
+import { csvReport, jsonReport } from '../reports/report-text.ts';
 
 export interface ReportRouteOptions {
   analytics: AnalyticsStore;

@@ -1,4 +1,4 @@
-import type { MetricSource, TimeRange } from '../../stream-processors/viewer-analytics/metric-queries.ts';
+import type { MetricSource, TimeRange } from './metric-queries.ts';
 
 /**
  * Turning `from`, `to` and `interval` query parameters into a range the analytics store can

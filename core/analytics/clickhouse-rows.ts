@@ -1,7 +1,7 @@
-import type { DeliveredMessage } from '../../core/bus/bus.ts';
-import { DEAD_LETTER_HEADERS } from '../../core/dead-letters.ts';
-import type { EnrichedPlayerEvent } from '../../core/schemas/player-event.ts';
-import type { ViewSummary, WatermarkMessage, WindowRow } from '../viewer-analytics/aggregate-messages.ts';
+import type { DeliveredMessage } from '../bus/bus.ts';
+import { DEAD_LETTER_HEADERS } from '../dead-letters.ts';
+import type { EnrichedPlayerEvent } from '../schemas/player-event.ts';
+import type { ViewSummary, WatermarkMessage, WindowRow } from './aggregate-messages.ts';
 
 /**
  * Rows as the ClickHouse tables of migrations 0020/0021 take them (JSONEachRow). Times go as

@@ -1,9 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { errors as joseErrors, SignJWT, type JWTPayload } from 'jose';
-import { createJwtVerifier, MAX_TOKEN_LENGTH, TokenLifetimeError, type JwtVerifierSettings } from '../core/http/jwt-verifier.ts';
-import { ownValue, recordOf } from '../core/own-value.ts';
-import { Id } from '../core/schemas/common.ts';
-import { createValidator } from '../core/schemas/validate.ts';
+import { createJwtVerifier, MAX_TOKEN_LENGTH, TokenLifetimeError, type JwtVerifierSettings } from '../http/jwt-verifier.ts';
+import { ownValue, recordOf } from '../own-value.ts';
+import { Id } from '../schemas/common.ts';
+import { createValidator } from '../schemas/validate.ts';
 
 /**
  * Chat identities: a JWT in the socket.io handshake (`auth: {token}`) or an HTTP

@@ -1,5 +1,25 @@
 import { createHash } from 'node:crypto';
-import type { LoudnessTarget, SpriteProfile, VerticalProfile } from './ffmpeg/commands.ts';
+import type { Config } from '../config.ts';
+
+export interface LoudnessTarget {
+  /** Integrated loudness, LUFS (EBU R128 is -23; social platforms play around -14). */
+  integratedLufs: number;
+  /** Ceiling for the true peak after the gain, dBTP. */
+  truePeakDb: number;
+}
+
+export interface VerticalProfile {
+  width: number;
+  height: number;
+  crf: number;
+  preset: string;
+}
+
+export interface SpriteProfile {
+  intervalMs: number;
+  tileWidth: number;
+  columns: number;
+}
 
 /**
  * What a clip is made of. Its fingerprint is part of every clip id, so changing any setting
@@ -47,4 +67,14 @@ function canonical(value: unknown): string {
 /** Short, stable hash of the profile's settings (key order does not matter). */
 export function profileVersion(profile: ClipProfile): string {
   return createHash('sha256').update(`clip-profile-1\u0000${canonical(profile)}`).digest('hex').slice(0, 12);
+}
+
+/** The profile the configuration asks for (CLIP_* settings); every service that names clips derives their ids from it. */
+export function clipProfileFromConfig(settings: Config['clips']): ClipProfile {
+  return {
+    ...DEFAULT_CLIP_PROFILE,
+    loudness: { ...DEFAULT_CLIP_PROFILE.loudness, integratedLufs: settings.loudnessLufs },
+    landscape: { ...DEFAULT_CLIP_PROFILE.landscape, preset: settings.x264Preset },
+    vertical: { ...DEFAULT_CLIP_PROFILE.vertical, ...settings.vertical, preset: settings.x264Preset },
+  };
 }

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { applyPolicyPatch, defaultChannelSettings } from '../../core/moderation/channel-settings.ts';
-import type { ChannelTerm } from '../../core/moderation/term-rules.ts';
+import { applyPolicyPatch, defaultChannelSettings } from '../../moderation/channel-settings.ts';
+import type { ChannelTerm } from '../../moderation/term-rules.ts';
 import type { ChatMessageView } from '../protocol.ts';
 import { HELD_RETENTION_MS, type ChatStore, type HeldMessage, type Sanction } from './chat-store.ts';
 

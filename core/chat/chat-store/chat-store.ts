@@ -1,5 +1,5 @@
-import type { ChannelSettings } from '../../core/moderation/channel-settings.ts';
-import type { ChannelTerm } from '../../core/moderation/term-rules.ts';
+import type { ChannelSettings } from '../../moderation/channel-settings.ts';
+import type { ChannelTerm } from '../../moderation/term-rules.ts';
 import type { ChatMessageView } from '../protocol.ts';
 
 /**

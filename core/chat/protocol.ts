@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ChatModesPatch, AutoModPolicyPatch, type ChatModes } from '../core/moderation/channel-settings.ts';
-import { Id } from '../core/schemas/common.ts';
-import { createValidator } from '../core/schemas/validate.ts';
+import { ChatModesPatch, AutoModPolicyPatch, type ChatModes } from '../moderation/channel-settings.ts';
+import { Id } from '../schemas/common.ts';
+import { createValidator } from '../schemas/validate.ts';
 import type { ChatRole } from './chat-token.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { testServices } from '../../test/services.ts';
+import { testServices } from '../../../test/services.ts';
 import { describeChatStoreContract } from './chat-store.contract.ts';
 import { RedisChatStore } from './redis-chat-store.ts';
 

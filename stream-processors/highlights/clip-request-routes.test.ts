@@ -7,9 +7,10 @@ import { loadConfig } from '../../core/config.ts';
 import { MemoryLiveState } from '../../core/live-state/memory-live-state.ts';
 import { highlightValidator, type Highlight } from '../../core/schemas/highlight.ts';
 import { allTopicSpecs, TOPICS } from '../../core/topics.ts';
-import { createChatTokenVerifier } from '../../chat-gateway/chat-token.ts';
-import { MemoryChatStore } from '../../chat-gateway/chat-store/memory-chat-store.ts';
-import { clipRequestRoutes, InvalidClipRequestError, requestedHighlight } from './clip-requests.ts';
+import { createChatTokenVerifier } from '../../core/chat/chat-token.ts';
+import { MemoryChatStore } from '../../core/chat/chat-store/memory-chat-store.ts';
+import { InvalidClipRequestError, requestedHighlight } from '../../core/clips/clip-requests.ts';
+import { clipRequestRoutes } from './clip-request-routes.ts';
 
 const AT = Date.parse('2026-05-01T20:00:07.400Z');
 

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { ChannelSettings } from '../../core/moderation/channel-settings.ts';
-import type { ChannelTerm } from '../../core/moderation/term-rules.ts';
+import type { ChannelSettings } from '../../moderation/channel-settings.ts';
+import type { ChannelTerm } from '../../moderation/term-rules.ts';
 import type { ChatMessageView } from '../protocol.ts';
 import { activeSanction, HELD_RETENTION_MS, type ChatStore, type HeldMessage, type HistoryRemoval, type Sanction } from './chat-store.ts';
 

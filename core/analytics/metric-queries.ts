@@ -1,4 +1,4 @@
-import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
+import type { AnalyticsStore } from '../analytics-store/analytics-store.ts';
 import { CLOSED_BY_EVERY_SOURCE_SQL, REACHED_BY_EVERY_SOURCE_SQL } from './live-edge.ts';
 import { qoeMetrics, ratioPercentage, type QoeMetrics, type ViewMetricTotals } from './qoe-formulas.ts';
 

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAnalyticsStore, type AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
-import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
-import { insertRows } from '../../core/analytics-store/insert.ts';
-import { applyMigrations } from '../../core/analytics-store/migrations.ts';
+import { createAnalyticsStore, type AnalyticsStore } from '../analytics-store/analytics-store.ts';
+import { quoteIdentifier } from '../analytics-store/sql-quoting.ts';
+import { insertRows } from '../analytics-store/insert.ts';
+import { applyMigrations } from '../analytics-store/migrations.ts';
 import { testServices } from '../../test/services.ts';
-import { dateTime64, watermarkRowForClickHouse, windowRowForClickHouse } from '../sinks/clickhouse-rows.ts';
+import { dateTime64, watermarkRowForClickHouse, windowRowForClickHouse } from './clickhouse-rows.ts';
 import { liveEdgeNowSql, liveEdgeSeries, liveEdgeViewersSql } from './live-edge.ts';
 import { LIVE_EDGE_CASES, w } from './testing/live-edge-cases.ts';
-import { emptyRow } from './window-rows.ts';
+import { emptyRow } from '../../stream-processors/viewer-analytics/window-rows.ts';
 
 /**
  * The live-edge rule's SQL twin against its pure core, case by case (testing/live-edge-cases.ts),
