@@ -19,7 +19,7 @@ import { pino } from 'pino';
 import type { Histogram } from 'prom-client';
 import { FluentFfmpeg } from '../clip-worker/ffmpeg/ffmpeg.ts';
 import { clipWorkerService } from '../clip-worker/service.ts';
-import { DEMO_RENDITIONS, runSyntheticStream } from '../clip-worker/synthetic-stream.ts';
+import { DEMO_RENDITIONS, runSyntheticStream } from '../tools/live-stream/synthetic-stream.ts';
 import { emptyStore } from '../clip-worker/testing/clip-fixtures.ts';
 import { loadConfig } from '../core/config.ts';
 import { parseMediaPlaylist } from '../core/ivs/hls-playlist.ts';

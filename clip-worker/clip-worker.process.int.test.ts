@@ -20,7 +20,7 @@ import { waitFor } from '../test/wait-for.ts';
 import { clipId, clipKeys, type ClipJobRecord, type ClipManifest } from '../core/clips/clip-records.ts';
 import { clipProfileFromConfig, profileVersion } from '../core/clips/clip-profile.ts';
 import { FluentFfmpeg } from './ffmpeg/ffmpeg.ts';
-import { runSyntheticStream, type SyntheticRecording } from './synthetic-stream.ts';
+import { runSyntheticStream, type SyntheticRecording } from '../tools/live-stream/synthetic-stream.ts';
 import { distributedEnv, emptyStore, TEST_ACCOUNT, TEST_RENDITIONS } from './testing/clip-fixtures.ts';
 import { mediaProblems } from './verify-clip.ts';
 

@@ -16,7 +16,7 @@ import { waitFor } from '../test/wait-for.ts';
 import type { ClipManifest } from '../core/clips/clip-records.ts';
 import { FluentFfmpeg } from './ffmpeg/ffmpeg.ts';
 import { clipWorkerService } from './service.ts';
-import { runSyntheticStream, type SyntheticBroadcast } from './synthetic-stream.ts';
+import { runSyntheticStream, type SyntheticBroadcast } from '../tools/live-stream/synthetic-stream.ts';
 import { TEST_ACCOUNT, TEST_RENDITIONS } from './testing/clip-fixtures.ts';
 import { mediaProblems } from './verify-clip.ts';
 

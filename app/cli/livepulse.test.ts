@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHAT_ROLES } from '../../core/chat/chat-token.ts';
-import { DEMO_RENDITIONS } from '../../clip-worker/synthetic-stream.ts';
+import { DEMO_RENDITIONS } from '../../tools/live-stream/synthetic-stream.ts';
 import { API_ROLES } from '../../core/http/api-auth.ts';
 import { buildProgram } from './program.ts';
 

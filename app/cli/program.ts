@@ -2,10 +2,10 @@ import { Argument, Command, Option } from 'commander';
 // Type imports only: they vanish at run time, so building the program loads none of these modules.
 import type { ApiTokenOptions } from '../../dashboards/query-api/api-token-command.ts';
 import type { TokenOptions } from '../../chat-gateway/token-command.ts';
-import type { LiveStreamOptions } from '../../clip-worker/live-stream-command.ts';
-import type { SimulateCommandOptions } from '../../stream-processors/simulator/simulate.ts';
+import type { LiveStreamOptions } from '../../tools/live-stream/live-stream-command.ts';
+import type { SimulateCommandOptions } from '../../tools/simulator/simulate.ts';
 import type { CreateChannelOptions } from '../../core/ivs/ivs-command.ts';
-import type { DemoOptions } from './demo.ts';
+import type { DemoOptions } from '../../tools/demo/plan.ts';
 
 /**
  * Every `livepulse` command, its options and its help, in one place (commander). Each action
@@ -41,7 +41,15 @@ export function buildProgram(run: Run): Command {
     .option('--chatters <n>', 'simulated chatters (at least 10)', '30')
     .option('--seed <n>', 'seed of the audience and chat scripts (default: from the clock)')
     .option('--renditions <list>', 'renditions of the synthetic stream, <height>p<fps>', '720p30,360p30')
-    .action((options: DemoOptions) => run(async () => (await import('./demo.ts')).runDemoCommand(options)));
+    .action((options: DemoOptions) =>
+      run(async () => {
+        const [{ runDemoCommand }, { SERVICES }, { logDevelopmentCredentials }] = await Promise.all([
+          import('../../tools/demo/run.ts'),
+          import('../services.ts'),
+          import('./development-credentials.ts'),
+        ]);
+        return runDemoCommand(options, { services: SERVICES, logDevelopmentCredentials });
+      }));
 
   const services = program
     .command('services')
@@ -74,7 +82,7 @@ export function buildProgram(run: Run): Command {
     .option('--chaos', 'shuffle, duplicate and hold back events')
     .action((options: SimulateCommandOptions) =>
       run(async () => {
-        const [{ runSimulateCommand }, { loadConfig }] = await Promise.all([import('../../stream-processors/simulator/simulate.ts'), import('../../core/config.ts')]);
+        const [{ runSimulateCommand }, { loadConfig }] = await Promise.all([import('../../tools/simulator/simulate.ts'), import('../../core/config.ts')]);
         return runSimulateCommand(options, loadConfig().analytics);
       }));
 
@@ -117,7 +125,7 @@ export function buildProgram(run: Run): Command {
     .option('--renditions <list>', 'renditions, <height>p<fps>', '720p30,360p30')
     .option('--segment <seconds>', 'HLS segment length', '4')
     .option('--collector <url>', 'post the IVS state changes to this collector')
-    .action((options: LiveStreamOptions) => run(async () => (await import('../../clip-worker/live-stream-command.ts')).runLiveStreamCommand(options)));
+    .action((options: LiveStreamOptions) => run(async () => (await import('../../tools/live-stream/live-stream-command.ts')).runLiveStreamCommand(options)));
 
   program
     .command('token')

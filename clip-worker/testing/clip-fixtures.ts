@@ -9,7 +9,7 @@ import type { ClipJobDependencies } from '../clip-job.ts';
 import { DEFAULT_CLIP_PROFILE, profileVersion, type ClipProfile } from '../../core/clips/clip-profile.ts';
 import type { Ffmpeg } from '../ffmpeg/ffmpeg.ts';
 import type { RecordingCandidate, RecordingLocator } from '../../core/ivs/recording-index.ts';
-import type { SyntheticRecording } from '../synthetic-stream.ts';
+import type { SyntheticRecording } from '../../tools/live-stream/synthetic-stream.ts';
 
 /** What the clip worker's tests share: small recordings, a small profile, and seams to observe writes. */
 export const TEST_ACCOUNT = '123456789012';

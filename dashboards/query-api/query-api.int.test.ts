@@ -12,7 +12,7 @@ import { applyMigrations } from '../../core/analytics-store/migrations.ts';
 import { loadConfig } from '../../core/config.ts';
 import { mintApiToken, type ApiRole } from '../../core/http/api-auth.ts';
 import { startPlatform, type RunningPlatform } from '../../core/platform.ts';
-import type { StreamTruth } from '../../stream-processors/simulator/ground-truth.ts';
+import type { StreamTruth } from '../../tools/simulator/ground-truth.ts';
 import { testServices } from '../../test/services.ts';
 import { CSV_HEADER, formatCount } from '../reports/report-format.ts';
 import { queryApiService } from './service.ts';

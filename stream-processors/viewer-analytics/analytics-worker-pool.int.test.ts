@@ -16,10 +16,10 @@ import { analyticsSettingsEnvironment } from '../../test/process-environment.ts'
 import { testServices } from '../../test/services.ts';
 import { waitFor, waitForProgress } from '../../test/wait-for.ts';
 import { ClickHouseSink } from '../sinks/clickhouse-sink.ts';
-import { collectedEvents } from '../simulator/collector-view.ts';
-import { computeGroundTruth } from '../simulator/ground-truth.ts';
-import { SeededRandom } from '../simulator/seeded-random.ts';
-import { planSimulation } from '../simulator/viewer-scripts.ts';
+import { collectedEvents } from '../../tools/simulator/collector-view.ts';
+import { computeGroundTruth } from '../../tools/simulator/ground-truth.ts';
+import { SeededRandom } from '../../tools/simulator/seeded-random.ts';
+import { planSimulation } from '../../tools/simulator/viewer-scripts.ts';
 import { AnalyticsWorkerPool } from './analytics-worker-pool.ts';
 import type { CrashPolicy } from './worker-threads-plan.ts';
 import { SHORT_ANALYTICS_SETTINGS } from './testing/short-settings.ts';

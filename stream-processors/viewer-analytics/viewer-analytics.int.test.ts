@@ -12,10 +12,10 @@ import { countViewSummaries, expectAnalyticsToMatchTruth } from '../../test/anal
 import { testServices } from '../../test/services.ts';
 import { waitFor } from '../../test/wait-for.ts';
 import { ClickHouseSink } from '../sinks/clickhouse-sink.ts';
-import { collectedEvents } from '../simulator/collector-view.ts';
-import { computeGroundTruth } from '../simulator/ground-truth.ts';
-import { SeededRandom } from '../simulator/seeded-random.ts';
-import { planSimulation } from '../simulator/viewer-scripts.ts';
+import { collectedEvents } from '../../tools/simulator/collector-view.ts';
+import { computeGroundTruth } from '../../tools/simulator/ground-truth.ts';
+import { SeededRandom } from '../../tools/simulator/seeded-random.ts';
+import { planSimulation } from '../../tools/simulator/viewer-scripts.ts';
 import { peakConcurrencyByMinute, viewTotals, viewTotalsByPeriod } from '../../core/analytics/metric-queries.ts';
 import { ViewerAnalyticsProcessor } from './viewer-analytics-processor.ts';
 import { SHORT_ANALYTICS_SETTINGS } from './testing/short-settings.ts';

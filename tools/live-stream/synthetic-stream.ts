@@ -3,12 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serializeMediaPlaylist, serializeMultivariantPlaylist, parseMediaPlaylist, type MediaSegment } from '../core/ivs/hls-playlist.ts';
-import { pmtPidsOfSegment, rangeStartBeforeKeyframe } from '../core/ivs/mpegts.ts';
-import type { RecordingMetadata } from '../core/ivs/recording-metadata.ts';
-import { channelArn, recordingKeys, recordingPrefix } from '../core/ivs/recording-layout.ts';
-import type { ObjectStore } from '../core/object-store/object-store.ts';
-import { FfmpegAbortedError, type Ffmpeg } from './ffmpeg/ffmpeg.ts';
+import { serializeMediaPlaylist, serializeMultivariantPlaylist, parseMediaPlaylist, type MediaSegment } from '../../core/ivs/hls-playlist.ts';
+import { pmtPidsOfSegment, rangeStartBeforeKeyframe } from '../../core/ivs/mpegts.ts';
+import type { RecordingMetadata } from '../../core/ivs/recording-metadata.ts';
+import { channelArn, recordingKeys, recordingPrefix } from '../../core/ivs/recording-layout.ts';
+import type { ObjectStore } from '../../core/object-store/object-store.ts';
+import { FfmpegAbortedError, type Ffmpeg } from '../../clip-worker/ffmpeg/ffmpeg.ts';
 
 /**
  * A synthetic live broadcast recorded the way IVS auto-record writes to S3: ffmpeg encodes a

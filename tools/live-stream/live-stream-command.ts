@@ -1,10 +1,10 @@
-import { CommandUsageError } from '../core/command-usage-error.ts';
-import { loadConfig } from '../core/config.ts';
-import { ivsEventBridgeEvent, type IvsBroadcast, type IvsBroadcastTransition } from '../core/ivs/eventbridge-events.ts';
-import { createObjectStore } from '../core/object-store/create-object-store.ts';
-import { IVS_SECRET_HEADER } from '../ingest-api/ivs/ivs-route.ts';
-import { FluentFfmpeg } from './ffmpeg/ffmpeg.ts';
-import { ivsStyleId, runSyntheticStream, type SyntheticRendition } from './synthetic-stream.ts';
+import { CommandUsageError } from '../../core/command-usage-error.ts';
+import { loadConfig, type Config } from '../../core/config.ts';
+import { ivsEventBridgeEvent, type IvsBroadcast, type IvsBroadcastTransition } from '../../core/ivs/eventbridge-events.ts';
+import { createObjectStore } from '../../core/object-store/create-object-store.ts';
+import { IVS_SECRET_HEADER } from '../../ingest-api/ivs/ivs-route.ts';
+import { FluentFfmpeg } from '../../clip-worker/ffmpeg/ffmpeg.ts';
+import { ivsStyleId, runSyntheticStream, type SyntheticBroadcast, type SyntheticRendition } from './synthetic-stream.ts';
 
 /**
  * `livepulse live-stream`: a synthetic broadcast recorded into the configured object store in
@@ -34,6 +34,35 @@ export function renditionFromName(name: string): SyntheticRendition {
   return { name, width, height, videoKbps };
 }
 
+/**
+ * Posts to a collector the IVS state changes an EventBridge rule would send for a synthetic
+ * broadcast; resolves to the collector's refusal, or null when it took them.
+ */
+export async function postIvsTransitions(
+  collector: string,
+  config: Pick<Config, 'auth' | 'objectStore'>,
+  b: SyntheticBroadcast,
+  transitions: IvsBroadcastTransition[],
+  durationMs = 0,
+): Promise<{ status: number; body: string } | null> {
+  const broadcast: IvsBroadcast = {
+    region: b.region,
+    accountId: b.accountId,
+    channelId: b.channelId,
+    channelName: b.channelId,
+    streamId: b.streamId,
+    recordingPrefix: b.prefix,
+    recordingSessionId: b.recordingId,
+    bucket: config.objectStore.kind === 's3' ? config.objectStore.bucket : 'local',
+  };
+  const response = await fetch(new URL('/v1/ivs/events', collector), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', [IVS_SECRET_HEADER]: config.auth.ivsWebhookSecret },
+    body: JSON.stringify(transitions.map((t) => ivsEventBridgeEvent(broadcast, t, new Date(), durationMs))),
+  });
+  return response.ok ? null : { status: response.status, body: await response.text() };
+}
+
 export async function runLiveStreamCommand(values: LiveStreamOptions): Promise<number> {
   const config = loadConfig();
   const renditions = values.renditions.split(',').map((name) => renditionFromName(name.trim()));
@@ -47,26 +76,11 @@ export async function runLiveStreamCommand(values: LiveStreamOptions): Promise<n
   process.once('SIGTERM', () => stop.abort(new Error('the broadcaster stopped (SIGTERM)')));
 
   const streamId = values.streamId ?? `st-${ivsStyleId()}`;
-  const post = async (broadcast: IvsBroadcast, transitions: IvsBroadcastTransition[], durationMs = 0) => {
+  const post = async (broadcast: SyntheticBroadcast, transitions: IvsBroadcastTransition[], durationMs = 0) => {
     if (!values.collector) return;
-    const events = transitions.map((t) => ivsEventBridgeEvent(broadcast, t, new Date(), durationMs));
-    const response = await fetch(new URL('/v1/ivs/events', values.collector), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', [IVS_SECRET_HEADER]: config.auth.ivsWebhookSecret },
-      body: JSON.stringify(events),
-    });
-    if (!response.ok) process.stderr.write(`collector answered ${response.status}: ${await response.text()}\n`);
+    const refusal = await postIvsTransitions(values.collector, config, broadcast, transitions, durationMs);
+    if (refusal) process.stderr.write(`collector answered ${refusal.status}: ${refusal.body}\n`);
   };
-  const toBroadcast = (b: { region: string; accountId: string; channelId: string; streamId: string; prefix: string; recordingId: string }): IvsBroadcast => ({
-    region: b.region,
-    accountId: b.accountId,
-    channelId: b.channelId,
-    channelName: b.channelId,
-    streamId: b.streamId,
-    recordingPrefix: b.prefix,
-    recordingSessionId: b.recordingId,
-    bucket: config.objectStore.kind === 's3' ? config.objectStore.bucket : 'local',
-  });
 
   try {
     const recording = await runSyntheticStream({
@@ -84,11 +98,11 @@ export async function runLiveStreamCommand(values: LiveStreamOptions): Promise<n
       onEvent: async (event) => {
         if (event.kind === 'recording_start') {
           process.stdout.write(`live: stream ${event.broadcast.streamId} recording to ${event.broadcast.prefix}\n`);
-          await post(toBroadcast(event.broadcast), ['Stream Start', 'Recording Start']);
+          await post(event.broadcast, ['Stream Start', 'Recording Start']);
         } else if (event.kind === 'segment') {
           process.stdout.write(`segment ${event.rendition}/${event.segment.uri} at ${new Date(event.segment.programDateTimeMs!).toISOString()}\n`);
         } else {
-          await post(toBroadcast(event.broadcast), ['Recording End', 'Stream End'], event.durationMs);
+          await post(event.broadcast, ['Recording End', 'Stream End'], event.durationMs);
         }
       },
     });

@@ -12,6 +12,7 @@ import {
 } from '../../core/chat/protocol.ts';
 import type { ChatLineKind, ChatScript, ScriptedChatLine } from './chat-scripts.ts';
 import { SeededRandom } from './seeded-random.ts';
+import { sleepUntil } from './sleep-until.ts';
 
 /**
  * Plays chat scripts against the chat gateway over socket.io, as real viewers would: one socket
@@ -258,19 +259,4 @@ async function joinedSocket(options: ChatRoomOptions, userId: string, name: stri
     socket.close();
     throw error;
   }
-}
-
-/** Resolves true at `at`, or false at once when aborted. */
-function sleepUntil(at: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const done = (value: boolean) => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(value);
-    };
-    const onAbort = () => done(false);
-    const timer = setTimeout(() => done(true), Math.max(0, at - Date.now()));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

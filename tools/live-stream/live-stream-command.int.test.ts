@@ -5,12 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseMediaPlaylist } from '../core/ivs/hls-playlist.ts';
-import { recordingKeys } from '../core/ivs/recording-layout.ts';
-import { LocalObjectStore } from '../core/object-store/local-object-store.ts';
-import { IVS_SECRET_HEADER } from '../ingest-api/ivs/ivs-route.ts';
-import type { IvsEvent } from '../ingest-api/ivs/ivs-event.ts';
-import { mapIvsEvent } from '../ingest-api/ivs/map-ivs-event.ts';
+import { parseMediaPlaylist } from '../../core/ivs/hls-playlist.ts';
+import { recordingKeys } from '../../core/ivs/recording-layout.ts';
+import { LocalObjectStore } from '../../core/object-store/local-object-store.ts';
+import { IVS_SECRET_HEADER } from '../../ingest-api/ivs/ivs-route.ts';
+import type { IvsEvent } from '../../ingest-api/ivs/ivs-event.ts';
+import { mapIvsEvent } from '../../ingest-api/ivs/map-ivs-event.ts';
 import { renditionFromName } from './live-stream-command.ts';
 
 describe('renditionFromName', () => {

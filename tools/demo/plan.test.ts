@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { isHype } from '../../stream-processors/highlights/chat-signals.ts';
 import { DEFAULT_DETECTOR_SETTINGS, detectInBucket, initialDetectorState } from '../../stream-processors/highlights/spike-detector.ts';
-import { hypeSpikeTimes, planChatScript } from '../../stream-processors/simulator/chat-scripts.ts';
-import type { ChatReport } from '../../stream-processors/simulator/chatters.ts';
-import { computeGroundTruth } from '../../stream-processors/simulator/ground-truth.ts';
-import { STEP_MS } from '../../stream-processors/simulator/viewer-scripts.ts';
+import { hypeSpikeTimes, planChatScript } from '../simulator/chat-scripts.ts';
+import { computeGroundTruth } from '../simulator/ground-truth.ts';
+import { STEP_MS } from '../simulator/viewer-scripts.ts';
 import { playerEventValidator } from '../../core/schemas/player-event.ts';
-import { elapsed, FIRST_HYPE_SPIKE_MS, planDemoAudience, ROUND_MS, statusLine } from './demo.ts';
+import { FIRST_HYPE_SPIKE_MS, planDemoAudience, ROUND_MS } from './plan.ts';
 
 const START = Date.UTC(2026, 10, 23, 18, 0, 0);
 const settings = { windowMs: 10_000, inactiveAfterMs: 25_000, endAfterSilenceMs: 60_000, pausedEndAfterMs: 3_600_000, maxRebufferMs: 300_000 };
@@ -71,35 +70,5 @@ describe('planDemoAudience', () => {
     expect(onsets).toHaveLength(1);
     expect(onsets[0]).toBeGreaterThanOrEqual(FIRST_HYPE_SPIKE_MS - bucketMs);
     expect(onsets[0]).toBeLessThan(FIRST_HYPE_SPIKE_MS + 6_000);
-  });
-});
-
-describe('progress lines', () => {
-  it.each([
-    [0, '00:00'],
-    [59_999, '00:59'],
-    [61_000, '01:01'],
-    [3_600_000, '60:00'],
-    [-5, '00:00'],
-  ])('elapsed(%i) is %s', (ms, text) => {
-    expect(elapsed(ms)).toBe(text);
-  });
-
-  it('sums the chat outcomes and names the blocked ones', () => {
-    const counts = (sent: number, delivered: number, held: number, rejected: number) => ({ sent, delivered, held, rejected });
-    const chat: ChatReport = {
-      byKind: { chat: counts(10, 10, 0, 0), question: counts(3, 3, 0, 0), spam: counts(4, 0, 2, 2), abuse: counts(3, 1, 1, 1), hype: counts(20, 20, 0, 0) },
-      rejections: { duplicate: 2, blocked: 1 },
-      removed: 1,
-      denied: 3,
-      released: 0,
-      timeouts: 1,
-      prompts: 2,
-      clips: 1,
-    };
-    expect(statusLine({ viewers: 42, chat, highlights: 1, clips: 1, prompts: 2 })).toBe(
-      'viewers 42 · chat 40 sent: 34 shown, 3 held, 3 refused (1 blocked) · moderation 1 removed, 3 denied, 1 timeouts · highlights 1 · clips 1 · prompts 2',
-    );
-    expect(statusLine({ viewers: undefined, chat: { ...chat, rejections: {} }, highlights: 0, clips: 0, prompts: 0 })).toMatch(/^viewers – · chat 40 sent: 34 shown, 3 held, 3 refused · /);
   });
 });

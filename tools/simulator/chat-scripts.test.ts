@@ -4,8 +4,8 @@ import { DUPLICATE_WINDOW_MS, isNearDuplicate } from '../../core/moderation/chat
 import { ChatModerator, compileChannelRules } from '../../core/moderation/moderate-message.ts';
 import { foldForMatching } from '../../core/moderation/text-folding.ts';
 import type { ModerationDecision } from '../../core/schemas/chat.ts';
-import { isHype } from '../highlights/chat-signals.ts';
-import { DEFAULT_DETECTOR_SETTINGS, detectInBucket, initialDetectorState, type ChatBucket } from '../highlights/spike-detector.ts';
+import { isHype } from '../../stream-processors/highlights/chat-signals.ts';
+import { DEFAULT_DETECTOR_SETTINGS, detectInBucket, initialDetectorState, type ChatBucket } from '../../stream-processors/highlights/spike-detector.ts';
 import { CHAT_LINE_KINDS, hypeSpikeTimes, planChatScript, type ChatScript, type Persona } from './chat-scripts.ts';
 
 const SPIKES = [65_000, 215_000, 365_000];
