@@ -18,7 +18,7 @@ describe('import layers', () => {
     ['core/x.ts', "import { a } from '../chat-gateway/service.ts';", 'core/ must not import chat-gateway/'],
     ['core/x.ts', "import { SERVICES } from '../app/services.ts';", 'core/ must not import app/'],
     ['core/x.ts', "import { a } from '../tools/simulator/simulate.ts';", 'core/ must not import tools/'],
-    ['core/x.ts', "import { a } from '../infra/local/services.ts';", 'core/ must not import infra/'],
+    ['core/x.ts', "import { a } from '../infra/local/process-supervisor.ts';", 'core/ must not import infra/'],
     ['core/bus/x.ts', "import { waitFor } from '../../test/wait-for.ts';", 'core/ must not import test/'],
     ['core/x.ts', "const m = await import('../dashboards/query-api/service.ts');", 'core/ must not import dashboards/'],
     // a service imports core only

@@ -29,7 +29,7 @@ import { startPlatform } from '../core/platform.ts';
 import { clipEventValidator, type ClipEvent, type Highlight } from '../core/schemas/highlight.ts';
 import type { StreamLifecycleEvent } from '../core/schemas/stream-lifecycle.ts';
 import { TOPICS } from '../core/topics.ts';
-import { startLocalServices } from '../infra/local/services.ts';
+import { startLocalServices } from '../infra/local/process-supervisor.ts';
 import { percentile, recordBenchmark, round } from './harness.ts';
 
 const CLIPS = Number(process.env.BENCH_CLIPS ?? 5);

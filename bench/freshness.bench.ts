@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createAnalyticsStore } from '../core/analytics-store/analytics-store.ts';
 import { quoteIdentifier } from '../core/analytics-store/sql-quoting.ts';
-import { startLocalServices } from '../infra/local/services.ts';
+import { startLocalServices } from '../infra/local/process-supervisor.ts';
 import type { PlayerEvent } from '../core/schemas/player-event.ts';
 import { LivepulseProcess } from '../test/livepulse-process.ts';
 import { percentile, recordBenchmark, round } from './harness.ts';

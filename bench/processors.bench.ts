@@ -53,7 +53,7 @@ import { loadConfig, type AnalyticsSettings } from '../core/config.ts';
 import { Metrics } from '../core/metrics.ts';
 import { playerEventMessage } from '../core/schemas/player-event-message.ts';
 import { allTopicSpecs, TOPICS } from '../core/topics.ts';
-import { startLocalServices } from '../infra/local/services.ts';
+import { startLocalServices } from '../infra/local/process-supervisor.ts';
 import { ClickHouseSink } from '../stream-processors/sinks/clickhouse-sink.ts';
 import { collectedEvents } from '../tools/simulator/collector-view.ts';
 import { planSimulation } from '../tools/simulator/viewer-scripts.ts';

@@ -14,7 +14,7 @@ import type { ChatMessage, HostPrompt } from '../core/schemas/chat.ts';
 import type { Highlight } from '../core/schemas/highlight.ts';
 import type { EnrichedPlayerEvent } from '../core/schemas/player-event.ts';
 import { TOPICS } from '../core/topics.ts';
-import { relaunchLocalService, startLocalServices, stopLocalServices } from '../infra/local/services.ts';
+import { relaunchLocalService, startLocalServices, stopLocalServices } from '../infra/local/process-supervisor.ts';
 import { samplePlayerEvent } from '../ingest-api/events/sample-player-events.ts';
 import { HIGHLIGHT_GROUPS, highlightDetectorService } from '../stream-processors/highlights/service.ts';
 import { HOST_PROMPT_SINK_GROUP } from '../stream-processors/host-prompts/host-prompt-sink.ts';

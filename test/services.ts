@@ -1,5 +1,5 @@
 import { inject } from 'vitest';
-import type { LocalServiceEndpoints } from '../infra/local/services.ts';
+import type { LocalServiceEndpoints } from '../infra/local/service-definitions.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

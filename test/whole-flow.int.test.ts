@@ -22,7 +22,7 @@ import { DEAD_LETTER_HEADERS } from '../core/dead-letters.ts';
 import { ivsEventBridgeEvent, type IvsBroadcastTransition } from '../core/ivs/eventbridge-events.ts';
 import { S3ObjectStore } from '../core/object-store/s3-object-store.ts';
 import { allTopicSpecs, TOPICS } from '../core/topics.ts';
-import { relaunchLocalService, startLocalServices, stopLocalServices } from '../infra/local/services.ts';
+import { relaunchLocalService, startLocalServices, stopLocalServices } from '../infra/local/process-supervisor.ts';
 import { samplePlayerEvent } from '../ingest-api/events/sample-player-events.ts';
 import { IVS_SECRET_HEADER } from '../ingest-api/ivs/ivs-route.ts';
 import { computeGroundTruth } from '../tools/simulator/ground-truth.ts';

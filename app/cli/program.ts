@@ -56,7 +56,7 @@ export function buildProgram(run: Run): Command {
     .description('local real services (Kafka, Redis, S3 gateway, ClickHouse over chDB) for development and tests; see docs/local-services.md');
   const serviceNames = () => new Argument('[names...]', 'kafka, redis, s3, clickhouse (default: all)');
   const servicesAction = (action: 'start' | 'stop' | 'status') => (names: string[] = []) =>
-    run(async () => (await import('../../infra/local/services.ts')).runServicesCommand(action, names));
+    run(async () => (await import('../../infra/local/services-command.ts')).runServicesCommand(action, names));
   services
     .command('start')
     .description('start (or reuse) the services; progress on stderr, their endpoints on stdout as env lines')

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { parseRecordingPrefix } from '../../core/ivs/recording-layout.ts';
 import type { ObjectBody, ObjectInfo, ObjectStore, PutOptions } from '../../core/object-store/object-store.ts';
 import { S3ObjectStore } from '../../core/object-store/s3-object-store.ts';
-import type { LocalServiceEndpoints } from '../../infra/local/services.ts';
+import type { LocalServiceEndpoints } from '../../infra/local/service-definitions.ts';
 import type { ClipJobDependencies } from '../clip-job.ts';
 import { DEFAULT_CLIP_PROFILE, profileVersion, type ClipProfile } from '../../core/clips/clip-profile.ts';
 import type { Ffmpeg } from '../ffmpeg/ffmpeg.ts';
