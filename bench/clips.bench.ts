@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Histogram } from 'prom-client';
-import { FluentFfmpeg } from '../clip-worker/ffmpeg/ffmpeg.ts';
+import { FfmpegRunner } from '../clip-worker/ffmpeg/ffmpeg.ts';
 import { clipWorkerService } from '../clip-worker/service.ts';
 import { DEMO_RENDITIONS, runSyntheticStream } from '../tools/live-stream/synthetic-stream.ts';
 import { emptyStore } from '../clip-worker/testing/clip-fixtures.ts';
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   Object.assign(process.env, env);
   const config = loadConfig(env);
   const store = new S3ObjectStore({ bucket: s3.bucket, endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, prefix: env.S3_PREFIX });
-  const ffmpeg = new FluentFfmpeg();
+  const ffmpeg = new FfmpegRunner();
 
   try {
     process.stderr.write(`encoding a ${RECORDING_SECONDS} s 720p30 + 360p30 recording…\n`);

@@ -18,7 +18,7 @@ import { startIvsTestServer, type IvsTestServer } from '../test/fixtures/ivs-tes
 import { testServices } from '../test/services.ts';
 import { waitFor } from '../test/wait-for.ts';
 import type { ClipManifest } from '../core/clips/clip-records.ts';
-import { FluentFfmpeg } from './ffmpeg/ffmpeg.ts';
+import { FfmpegRunner } from './ffmpeg/ffmpeg.ts';
 import { clipWorkerService } from './service.ts';
 import { runSyntheticStream, type SyntheticRecording } from '../tools/live-stream/synthetic-stream.ts';
 import { distributedEnv, emptyStore, TEST_RENDITIONS } from './testing/clip-fixtures.ts';
@@ -34,7 +34,7 @@ describe('highlights to clips on Kafka, Redis, S3, ClickHouse and IVS', () => {
   const services = testServices();
   const run = randomUUID().slice(0, 8);
   const isolation = { topicPrefix: `clips-${run}.`, database: `clips_${run}`, s3Prefix: `clips-e2e-${run}` };
-  const ffmpeg = new FluentFfmpeg();
+  const ffmpeg = new FfmpegRunner();
   let ivs: IvsTestServer;
   let platform: RunningPlatform;
   let store: S3ObjectStore;

@@ -21,7 +21,7 @@ import { ClipJob } from './clip-job.ts';
 import { clipProfileFromConfig, profileVersion } from '../core/clips/clip-profile.ts';
 import { clipKeys, readManifest, type ClipFailure, type ClipJobRecord } from '../core/clips/clip-records.ts';
 import { clipRows } from './clip-sink.ts';
-import { FluentFfmpeg } from './ffmpeg/ffmpeg.ts';
+import { FfmpegRunner } from './ffmpeg/ffmpeg.ts';
 import { takeInHighlights } from './highlight-intake.ts';
 import { ClipJobQueue } from './job-queue.ts';
 import { ClipJobRunner } from './job-runner.ts';
@@ -100,7 +100,7 @@ export const clipWorkerService: ServiceDefinition = {
   async start(context) {
     const { config, logger, metrics, bus, objectStore, liveState, analytics } = context;
     const settings = config.clips;
-    const ffmpeg = new FluentFfmpeg({ ffmpegPath: settings.ffmpegPath, ffprobePath: settings.ffprobePath });
+    const ffmpeg = new FfmpegRunner({ ffmpegPath: settings.ffmpegPath, ffprobePath: settings.ffprobePath });
     const profile = clipProfileFromConfig(settings);
     const version = profileVersion(profile);
     const workDirectory = settings.workDirectory ?? tmpdir();

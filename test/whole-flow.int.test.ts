@@ -9,7 +9,7 @@ import type { PromptEvent } from '../core/chat/protocol.ts';
 import { ChatClient } from '../chat-gateway/testing/chat-test-kit.ts';
 import { clipId, clipKeys, clipManifestValidator } from '../core/clips/clip-records.ts';
 import { clipProfileFromConfig, profileVersion } from '../core/clips/clip-profile.ts';
-import { FluentFfmpeg } from '../clip-worker/ffmpeg/ffmpeg.ts';
+import { FfmpegRunner } from '../clip-worker/ffmpeg/ffmpeg.ts';
 import { runSyntheticStream, type SyntheticBroadcast, type SyntheticRecording } from '../tools/live-stream/synthetic-stream.ts';
 import { TEST_RENDITIONS, emptyStore } from '../clip-worker/testing/clip-fixtures.ts';
 import { mediaProblems } from '../clip-worker/verify-clip.ts';
@@ -86,7 +86,7 @@ const HYPE_LINES = ['no way!!! PogChamp', 'clip it', 'what a play', 'LETS GO', '
 describe('the whole flow on real services, with a processor, the broker and a clip worker failing mid-run', () => {
   const services = testServices();
   const id = randomUUID().replaceAll('-', '').slice(0, 12);
-  const ffmpeg = new FluentFfmpeg();
+  const ffmpeg = new FfmpegRunner();
   let kafkaStateDir: string;
   let brokerPort: number;
   let scratch: string;

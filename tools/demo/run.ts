@@ -9,7 +9,7 @@ import type { IvsBroadcastTransition } from '../../core/ivs/eventbridge-events.t
 import type { Logger } from '../../core/logger.ts';
 import { startPlatform, type RunningPlatform, type ServiceDefinition } from '../../core/platform.ts';
 import { StreamRegistry } from '../../core/streams/stream-registry.ts';
-import { FluentFfmpeg } from '../../clip-worker/ffmpeg/ffmpeg.ts';
+import { FfmpegRunner } from '../../clip-worker/ffmpeg/ffmpeg.ts';
 import { postIvsTransitions, renditionFromName } from '../live-stream/live-stream-command.ts';
 import { ivsStyleId, runSyntheticStream, type SyntheticBroadcast } from '../live-stream/synthetic-stream.ts';
 import { hypeSpikeTimes, planChatScript } from '../simulator/chat-scripts.ts';
@@ -155,7 +155,7 @@ class Demo {
     try {
       const recording = await runSyntheticStream({
         objectStore: platform.context.objectStore,
-        ffmpeg: new FluentFfmpeg({ ffmpegPath: config.clips.ffmpegPath, ffprobePath: config.clips.ffprobePath }),
+        ffmpeg: new FfmpegRunner({ ffmpegPath: config.clips.ffmpegPath, ffprobePath: config.clips.ffprobePath }),
         region: config.ivs.region,
         accountId: '000000000000',
         channelId: 'LivepulseDemo',

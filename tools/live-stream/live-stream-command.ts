@@ -3,7 +3,7 @@ import { loadConfig, type Config } from '../../core/config.ts';
 import { ivsEventBridgeEvent, type IvsBroadcast, type IvsBroadcastTransition } from '../../core/ivs/eventbridge-events.ts';
 import { createObjectStore } from '../../core/object-store/create-object-store.ts';
 import { IVS_SECRET_HEADER } from '../../ingest-api/ivs/ivs-route.ts';
-import { FluentFfmpeg } from '../../clip-worker/ffmpeg/ffmpeg.ts';
+import { FfmpegRunner } from '../../clip-worker/ffmpeg/ffmpeg.ts';
 import { ivsStyleId, runSyntheticStream, type SyntheticBroadcast, type SyntheticRendition } from './synthetic-stream.ts';
 
 /**
@@ -70,7 +70,7 @@ export async function runLiveStreamCommand(values: LiveStreamOptions): Promise<n
   const segmentSeconds = Number(values.segment);
   if (!(durationSeconds > 0) || !(segmentSeconds > 0)) throw new CommandUsageError('--duration and --segment must be positive numbers of seconds');
   const objectStore = createObjectStore(config.objectStore);
-  const ffmpeg = new FluentFfmpeg({ ffmpegPath: config.clips.ffmpegPath, ffprobePath: config.clips.ffprobePath });
+  const ffmpeg = new FfmpegRunner({ ffmpegPath: config.clips.ffmpegPath, ffprobePath: config.clips.ffprobePath });
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort(new Error('the broadcaster stopped (SIGINT)')));
   process.once('SIGTERM', () => stop.abort(new Error('the broadcaster stopped (SIGTERM)')));
