@@ -17,7 +17,7 @@ import type { Bus, OutgoingMessage } from '../core/bus/bus.ts';
 import { EmbeddedBus } from '../core/bus/embedded-bus.ts';
 import type { LogSynchronous } from '../core/bus/embedded-log-store.ts';
 import { KafkaBus } from '../core/bus/kafka-bus.ts';
-import { startLocalServices } from '../infra/local/services.ts';
+import { startLocalServices } from '../infra/local/process-supervisor.ts';
 import { percentile, recordBenchmark, round } from './harness.ts';
 
 const TOTAL = Number(process.env.BENCH_MESSAGES ?? 100_000);

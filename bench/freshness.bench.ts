@@ -12,8 +12,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createAnalyticsStore, type AnalyticsStore } from '../core/analytics-store/analytics-store.ts';
-import { quoteIdentifier } from '../core/analytics-store/chdb-session.ts';
-import { startLocalServices } from '../infra/local/services.ts';
+import { quoteIdentifier } from '../core/analytics-store/sql-quoting.ts';
+import { startLocalServices } from '../infra/local/process-supervisor.ts';
 import type { PlayerEvent } from '../core/schemas/player-event.ts';
 import { LivepulseProcess } from '../test/livepulse-process.ts';
 import { percentile, recordBenchmark, round } from './harness.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { quoteIdentifier } from '../core/analytics-store/chdb-session.ts';
+import { quoteIdentifier } from '../core/analytics-store/sql-quoting.ts';
 import { partitionForKey } from '../core/bus/partitioner.ts';
 import { loadConfig } from '../core/config.ts';
 import { mintApiToken } from '../core/http/api-auth.ts';

@@ -14,7 +14,7 @@ import type { ChatMessage, HostPrompt } from '../core/schemas/chat.ts';
 import type { Highlight } from '../core/schemas/highlight.ts';
 import type { EnrichedPlayerEvent } from '../core/schemas/player-event.ts';
 import { TOPICS } from '../core/topics.ts';
-import { relaunchLocalService, startLocalServices, stopLocalServices } from '../infra/local/services.ts';
+import { relaunchLocalService, startLocalServices, stopLocalServices } from '../infra/local/process-supervisor.ts';
 import { samplePlayerEvent } from '../ingest-api/events/sample-player-events.ts';
 import { HIGHLIGHT_GROUPS, highlightDetectorService } from '../stream-processors/highlights/service.ts';
 import { HOST_PROMPT_SINK_GROUP } from '../stream-processors/host-prompts/host-prompt-sink.ts';
@@ -22,7 +22,7 @@ import { hostPromptsService } from '../stream-processors/host-prompts/service.ts
 import { moderationService } from '../stream-processors/moderation/service.ts';
 import { MODERATION_SINK_GROUP } from '../stream-processors/moderation/moderation-sink.ts';
 import { CLICKHOUSE_SINK_GROUPS, clickHouseSinkService } from '../stream-processors/sinks/clickhouse-sink.ts';
-import type { WindowRow, WindowRowsMessage } from '../stream-processors/viewer-analytics/aggregate-messages.ts';
+import type { WindowRow, WindowRowsMessage } from '../core/analytics/aggregate-messages.ts';
 import { viewerAnalyticsService } from '../stream-processors/viewer-analytics/service.ts';
 import { SHORT_ANALYTICS_SETTINGS } from '../stream-processors/viewer-analytics/testing/short-settings.ts';
 import { waitFor, waitForProgress } from './wait-for.ts';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { relaunchLocalService, startLocalServices, stopLocalServices } from '../../infra/local/services.ts';
+import { relaunchLocalService, startLocalServices, stopLocalServices } from '../../infra/local/process-supervisor.ts';
 import { AnswerDroppingProxy } from '../../test/answer-dropping-proxy.ts';
 import { testServices } from '../../test/services.ts';
 import { waitFor } from '../../test/wait-for.ts';

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnalyticsStore, type AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
 import type { EmbeddedBus } from '../../core/bus/embedded-bus.ts';
-import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
+import { quoteIdentifier } from '../../core/analytics-store/sql-quoting.ts';
 import { applyMigrations } from '../../core/analytics-store/migrations.ts';
 import { loadConfig } from '../../core/config.ts';
 import { mintApiToken, type ApiRole } from '../../core/http/api-auth.ts';

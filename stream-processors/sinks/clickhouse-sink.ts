@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
-import { SerialQueue } from '../../core/analytics-store/chdb-session.ts';
+import { SerialQueue } from '../../core/serial-queue.ts';
 import { batchDedupToken, insertRows } from '../../core/analytics-store/insert.ts';
 import type { Bus, MessageBatch, Subscription } from '../../core/bus/bus.ts';
 import { publishDeadLetters, type DeadLetter } from '../../core/dead-letters.ts';
@@ -8,9 +8,9 @@ import type { Metrics } from '../../core/metrics.ts';
 import type { ServiceDefinition } from '../../core/platform.ts';
 import { readPlayerEventMessage } from '../../core/schemas/player-event-message.ts';
 import { TOPICS } from '../../core/topics.ts';
-import type { WindowFinalMessage } from '../viewer-analytics/aggregate-messages.ts';
+import type { WindowFinalMessage } from '../../core/analytics/aggregate-messages.ts';
 import { readAggregatesBatch } from './aggregates-batch.ts';
-import { dateTime64, deadLetterRowForClickHouse, rawEventForClickHouse, watermarkRowForClickHouse, windowRowForClickHouse } from './clickhouse-rows.ts';
+import { dateTime64, deadLetterRowForClickHouse, rawEventForClickHouse, watermarkRowForClickHouse, windowRowForClickHouse } from '../../core/analytics/clickhouse-rows.ts';
 import { distinctFinalChunks, planFinalChunkInserts, writtenChunkKey, type FinalTable } from './final-chunk-inserts.ts';
 
 /**

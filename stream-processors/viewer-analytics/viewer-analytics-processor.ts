@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import { SerialQueue } from '../../core/analytics-store/chdb-session.ts';
+import { SerialQueue } from '../../core/serial-queue.ts';
 import type { Bus, DeliveredMessage, MessageBatch, OutgoingMessage, Subscription } from '../../core/bus/bus.ts';
 import type { AnalyticsSettings } from '../../core/config.ts';
 import { deadLetterMessage, type DeadLetter } from '../../core/dead-letters.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import { readPlayerEventMessage } from '../../core/schemas/player-event-message.ts';
 import { stateChangelogTopic, TOPICS } from '../../core/topics.ts';
-import { publishBounded, watermarkMessage, windowFinalMessages, windowRowsMessages, type WindowRow } from './aggregate-messages.ts';
+import { publishBounded, watermarkMessage, windowFinalMessages, windowRowsMessages, type WindowRow } from '../../core/analytics/aggregate-messages.ts';
 import type { ClosedWindow, IncomingEvent, PartitionAnalytics, SideOutput } from './partition-analytics.ts';
 import { StateStore, type StateWrite } from './state-store.ts';
 import { rowKey, windowStartOf } from './window-rows.ts';
