@@ -7,9 +7,14 @@ import {
   ListOffsetTimestamps,
   Producer,
   findErrorBy,
+  kGetConnection,
   offsetCommitV8,
   stringSerializer,
+  type Broker,
+  type Callback,
+  type Connection,
   type ConsumerGroupJoinPayload,
+  type ProducerOptions,
   type RecordsBatch,
   type SASLOptions,
 } from '@platformatic/kafka';
@@ -28,7 +33,29 @@ import { compactedTopicConfig, type KafkaBusOptions } from './kafka-bus.ts';
 import { ProducerLanes } from './producer-lanes.ts';
 import { murmur2 } from './partitioner.ts';
 
-export type PlatformaticKafkaBusOptions = Omit<KafkaBusOptions, 'socketFactory'>;
+export type PlatformaticKafkaBusOptions = Omit<KafkaBusOptions, 'socketFactory'> & {
+  /**
+   * Where producers connect for a broker the cluster advertises (default: the advertised address),
+   * e.g. through a proxy; kafkajs's socketFactory does this for the other adapter.
+   */
+  brokerRoute?: (advertised: Broker) => Broker;
+};
+
+type BusProducer = Producer<string, Buffer, string, string>;
+
+/** A producer whose connections to brokers go where `route` says. */
+class RoutedProducer extends Producer<string, Buffer, string, string> {
+  constructor(
+    options: ProducerOptions<string, Buffer, string, string>,
+    private readonly route: (advertised: Broker) => Broker,
+  ) {
+    super(options);
+  }
+
+  override [kGetConnection](broker: Broker, callback: Callback<Connection>): void {
+    super[kGetConnection](this.route(broker), callback);
+  }
+}
 
 /**
  * Kafka's key placement (Java's and kafkajs's DefaultPartitioner, the embedded log's): murmur2 of
@@ -98,7 +125,7 @@ function nextOffsetAfter(batches: RecordsBatch[] | null | undefined): bigint | u
  */
 export class PlatformaticKafkaBus implements Bus {
   readonly kind = 'kafka';
-  private readonly lanes: ProducerLanes<Producer<string, Buffer, string, string>>;
+  private readonly lanes: ProducerLanes<BusProducer>;
   private readonly admin: Admin;
   /** Outside any group: offsets and metadata for the bus's own reads. */
   private readonly offsetsReader: Consumer;
@@ -118,14 +145,18 @@ export class PlatformaticKafkaBus implements Bus {
     this.offsetsReader = this.readerConsumer('offsets');
   }
 
-  /** Connection settings every client of the bus shares: SSL and SASL mapped as the kafkajs adapter maps them. */
-  clientOptions(role: string) {
+  /**
+   * Connection settings every client of the bus shares: SSL and SASL mapped as the kafkajs adapter
+   * maps them. A consumer retries less: its fetch loop joins again after a failure anyway, and the
+   * library nests retries (a fetch's metadata request retries within each fetch attempt).
+   */
+  clientOptions(role: string, retries = 8) {
     const { sasl, ssl } = this.options;
     return {
       clientId: `${this.options.clientId}.${role}`,
       bootstrapBrokers: this.options.brokers,
       connectTimeout: 3_000,
-      retries: 8,
+      retries,
       retryDelay,
       tls: ssl ? {} : undefined,
       sasl: sasl ? ({ mechanism: sasl.mechanism.toUpperCase(), username: sasl.username, password: sasl.password } as SASLOptions) : undefined,
@@ -134,19 +165,21 @@ export class PlatformaticKafkaBus implements Bus {
 
   /** A consumer that never joins its group: fetches and offset listings only. */
   readerConsumer(role: string): Consumer {
-    return new Consumer({ ...this.clientOptions(role), groupId: `${this.options.clientId}.${role}`, autocommit: false });
+    return new Consumer({ ...this.clientOptions(role, 3), groupId: `${this.options.clientId}.${role}`, autocommit: false });
   }
 
-  private createProducer(): Producer<string, Buffer, string, string> {
+  private createProducer(): BusProducer {
     // Idempotent with acks=all; after a failed send the library itself starts a new idempotence
     // session (a new producer id) for the next one, which the kafkajs adapter does by hand.
-    return new Producer<string, Buffer, string, string>({
+    const options: ProducerOptions<string, Buffer, string, string> = {
       ...this.clientOptions('producer'),
       idempotent: true,
       autocreateTopics: false,
       partitioner: kafkaKeyPartition,
       serializers: { key: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },
-    });
+    };
+    const route = this.options.brokerRoute;
+    return route ? new RoutedProducer(options, route) : new Producer(options);
   }
 
   physical(name: string): string {
@@ -162,7 +195,7 @@ export class PlatformaticKafkaBus implements Bus {
     return new BusUnavailableError(`${what} (Kafka at ${this.options.brokers.join(',')}): ${String(error)}`, { cause: error });
   }
 
-  private async sendBatch(producer: Producer<string, Buffer, string, string>, batch: Array<{ topic: string; messages: OutgoingMessage[] }>): Promise<void> {
+  private async sendBatch(producer: BusProducer, batch: Array<{ topic: string; messages: OutgoingMessage[] }>): Promise<void> {
     const timeoutMs = this.options.publishTimeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
     // One record batch per partition per send (the Produce request groups by partition), so one
@@ -401,7 +434,7 @@ class PlatformaticSubscription implements Subscription {
     private readonly bus: PlatformaticKafkaBus,
     private readonly onStopped: () => void,
   ) {
-    const client = bus.clientOptions('consumer');
+    const client = bus.clientOptions('consumer', 3);
     this.consumer = new Consumer({
       ...client,
       groupId: options.groupId,
