@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testServices } from '../../test/services.ts';
 import { waitFor } from '../../test/wait-for.ts';
@@ -85,4 +86,33 @@ describe('kafka bus on @platformatic/kafka beside kafkajs', () => {
     expect([...partitionsOf('kafkajs')].some((p) => partitionsOf('platformatic').has(p))).toBe(false);
     await Promise.all([a.stop(), b.stop()]);
   }, 120_000);
+
+  for (const [client, open] of [['kafkajs', kafkajs], ['platformatic', platformatic]] as const) {
+    it(`${client}: a group whose committed position retention deleted reads on from the log's start`, async () => {
+      const bus = open();
+      const topic = await freshTopic(bus, 1);
+      const groupId = `g-${randomUUID()}`;
+      await bus.publish(topic, Array.from({ length: 10 }, (_, i) => ({ key: 'one-key', value: Buffer.from(`m${i}`) })));
+      const first: string[] = [];
+      const reader = await bus.subscribe({ groupId, topics: [topic], commit: 'manual', handleBatch: async (batch) => void first.push(...batch.messages.map((m) => m.value.toString())) });
+      await waitFor('all 10', () => first.length >= 10);
+      expect(await reader.commit(topic, 0, '2')).toBe(true);
+      await reader.stop();
+
+      const admin = new Kafka({ brokers: [testServices().kafkaBrokers], clientId: 'delete-records', logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      try {
+        const physical = `${options().topicPrefix}${topic}`;
+        await admin.fetchTopicMetadata({ topics: [physical] });
+        await admin.deleteTopicRecords({ topic: physical, partitions: [{ partition: 0, offset: '6' }] });
+      } finally {
+        await admin.disconnect();
+      }
+      const after: string[] = [];
+      const resumed = await bus.subscribe({ groupId, topics: [topic], handleBatch: async (batch) => void after.push(...batch.messages.map((m) => m.value.toString())) });
+      await waitFor('m6 to m9 from the log start', () => after.length >= 4, { timeoutMs: 60_000 });
+      await resumed.stop();
+      expect(after).toEqual(['m6', 'm7', 'm8', 'm9']);
+    }, 120_000);
+  }
 });

@@ -42,6 +42,7 @@ export type PlatformaticKafkaBusOptions = Omit<KafkaBusOptions, 'socketFactory'>
 };
 
 type BusProducer = Producer<string, Buffer, string, string>;
+type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
 
 /** A producer whose connections to brokers go where `route` says. */
 class RoutedProducer extends Producer<string, Buffer, string, string> {
@@ -68,8 +69,14 @@ export function kafkaKeyPartition(_message: unknown, key: Buffer | undefined): n
 }
 
 const LOG_APPEND_TIME = 0x08;
-/** A fetch waits at most this long for new records: an idle partition answers, and stop() returns, within it. */
-const FETCH_WAIT_MS = 500;
+/** Kafka's error code for a fetch position outside the partition's log. */
+const OFFSET_OUT_OF_RANGE = 1;
+/**
+ * A fetch waits at most this long for new records. A partition whose queue empties during a
+ * fetch it was not part of waits for that fetch to return (one fetch per broker at a time, as the
+ * broker keeps one fetch session per client), so this bounds that wait too, and stop()'s.
+ */
+const FETCH_WAIT_MS = 250;
 const MAX_BYTES_PER_PARTITION = 4 * 1024 * 1024;
 
 function retryDelay(_client: unknown, _operation: string, attempt: number): number {
@@ -545,13 +552,15 @@ class PlatformaticSubscription implements Subscription {
     });
   }
 
-  /** Positions of newly assigned partitions: the group's commit, else where startFrom says. */
-  private async resolvePositions(): Promise<void> {
+  /** Positions of newly assigned partitions: the group's commit (unless `ignoreCommits`), else where startFrom says. */
+  private async resolvePositions(ignoreCommits = false): Promise<void> {
     const unresolved = [...this.readers.values()].filter((r) => r.position === null);
     if (unresolved.length === 0) return;
     const byTopic = new Map<string, PartitionReader[]>();
     for (const reader of unresolved) byTopic.set(reader.physical, [...(byTopic.get(reader.physical) ?? []), reader]);
-    const committed = await this.consumer.listCommittedOffsets({ topics: [...byTopic].map(([topic, readers]) => ({ topic, partitions: readers.map((r) => r.partition) })) });
+    const committed = ignoreCommits
+      ? new Map<string, bigint[]>()
+      : await this.consumer.listCommittedOffsets({ topics: [...byTopic].map(([topic, readers]) => ({ topic, partitions: readers.map((r) => r.partition) })) });
     const fallback = (this.options.startFrom ?? 'earliest') === 'earliest' ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST;
     for (const [physical, readers] of byTopic) {
       const commits = committed.get(physical) ?? [];
@@ -580,22 +589,37 @@ class PlatformaticSubscription implements Subscription {
         try {
           const byTopic = new Map<string, typeof requested>();
           for (const r of requested) byTopic.set(r.reader.physical, [...(byTopic.get(r.reader.physical) ?? []), r]);
-          const response = await this.consumer.fetch({
-            node,
-            maxWaitTime: FETCH_WAIT_MS,
-            connectionPool: this.fetchPool,
-            topics: [...byTopic].map(([physical, rs]) => ({
-              topicId: metadata.topics.get(physical)!.id,
-              partitions: rs.map(({ reader, from }) => ({ partition: reader.partition, fetchOffset: from, partitionMaxBytes: MAX_BYTES_PER_PARTITION, currentLeaderEpoch: -1, lastFetchedEpoch: -1 })),
-            })),
-          });
           const idOf = new Map([...byTopic.keys()].map((physical) => [metadata.topics.get(physical)!.id, physical]));
+          const matching = (topicId: string, partition: number) => {
+            const match = requested.find((r) => r.reader.physical === idOf.get(topicId) && r.reader.partition === partition);
+            return match && this.current(match.reader, match.version) && match.reader.position === match.from ? match.reader : undefined;
+          };
+          let response: FetchResponse;
+          try {
+            response = await this.consumer.fetch({
+              node,
+              maxWaitTime: FETCH_WAIT_MS,
+              connectionPool: this.fetchPool,
+              topics: [...byTopic].map(([physical, rs]) => ({
+                topicId: metadata.topics.get(physical)!.id,
+                partitions: rs.map(({ reader, from }) => ({ partition: reader.partition, fetchOffset: from, partitionMaxBytes: MAX_BYTES_PER_PARTITION, currentLeaderEpoch: -1, lastFetchedEpoch: -1 })),
+              })),
+            });
+          } catch (error) {
+            const outOfRange = findErrorBy(error as Error, 'apiId', 'OFFSET_OUT_OF_RANGE') as { response?: FetchResponse } | null;
+            const failed = outOfRange?.response ?? (error as { response?: FetchResponse }).response;
+            if (!outOfRange || !failed) throw error;
+            // Retention deleted what the position points to (or it is past the end): read on from
+            // where startFrom says, as Kafka's auto.offset.reset (and kafkajs) would.
+            const lost = failed.responses.flatMap((t) => t.partitions.filter((p) => p.errorCode === OFFSET_OUT_OF_RANGE).map((p) => matching(t.topicId, p.partitionIndex)));
+            for (const reader of lost) if (reader) reader.position = null;
+            await this.resolvePositions(true);
+            return;
+          }
           for (const topicResponse of response.responses) {
-            const physical = idOf.get(topicResponse.topicId);
             for (const fetched of topicResponse.partitions) {
-              const match = requested.find((r) => r.reader.physical === physical && r.reader.partition === fetched.partitionIndex);
-              if (!match || !this.current(match.reader, match.version) || match.reader.position !== match.from) continue;
-              this.enqueue(match.reader, fetched.records ?? [], match.from);
+              const reader = matching(topicResponse.topicId, fetched.partitionIndex);
+              if (reader) this.enqueue(reader, fetched.records ?? [], reader.position!);
             }
           }
         } finally {
