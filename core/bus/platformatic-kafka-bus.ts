@@ -432,6 +432,8 @@ class PlatformaticSubscription implements Subscription {
   private loop: Promise<void> = Promise.resolve();
   private wake: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
+  private rebalancing = false;
+  private membershipLost = false;
   private readonly manual: boolean;
   private readonly maxInFlight: number;
   private readonly maxBatch: number;
@@ -453,6 +455,8 @@ class PlatformaticSubscription implements Subscription {
       isolationLevel: FetchIsolationLevels.READ_COMMITTED,
       // kafkajs's protocol name and subscription version: members of both clients can share one group.
       protocols: [{ name: 'RoundRobinAssigner', version: 0 }],
+      // Asked before every JoinGroup, including the library's own rejoins on a rebalance.
+      protocolsMetadata: () => this.quiesce(),
     });
     this.fetchPool = new ConnectionPool(client.clientId, { connectTimeout: client.connectTimeout, tls: client.tls, sasl: client.sasl });
     this.manual = options.commit === 'manual';
@@ -462,10 +466,16 @@ class PlatformaticSubscription implements Subscription {
 
   async start(): Promise<void> {
     const { consumer, options, bus } = this;
-    // The library reports a failed rejoin as an 'error' event; the fetch loop rejoins on its own.
-    consumer.on('error', (error: unknown) => bus.warn({ err: error, groupId: options.groupId }, 'Kafka consumer group error'));
+    // A rejoin the library gave up on ends its heartbeats: the member is out of the group until
+    // the fetch loop joins again.
+    consumer.on('error', (error: unknown) => {
+      bus.error({ err: error, groupId: options.groupId }, 'Kafka consumer lost the broker; it joins its group again');
+      this.membershipLost = true;
+      this.wake?.();
+    });
     this.joined = new Promise<void>((resolve) => {
       consumer.on('consumer:group:join', (payload: ConsumerGroupJoinPayload) => {
+        this.rebalancing = false;
         this.onJoin(payload);
         resolve();
       });
@@ -478,6 +488,18 @@ class PlatformaticSubscription implements Subscription {
       throw new BusUnavailableError(`cannot join consumer group ${options.groupId}: ${String(error)}`, { cause: error });
     }
     this.loop = this.fetchLoop();
+  }
+
+  /**
+   * Holds the member's (re)join until its running batches are done, and starts no new one until
+   * the join: as with kafkajs, which heartbeats only between batches, a partition's new owner never
+   * reads it while its old owner still handles a batch of it. The library would otherwise join
+   * again at once, from its heartbeat timer. Resolves to the subscription's user data (none).
+   */
+  private async quiesce(): Promise<Buffer> {
+    this.rebalancing = true;
+    while (this.handling.size > 0) await Promise.allSettled([...this.handling]);
+    return Buffer.alloc(0);
   }
 
   /** Every join, as kafkajs does, reads each assigned partition again from the group's commit. */
@@ -507,6 +529,14 @@ class PlatformaticSubscription implements Subscription {
 
   private async fetchLoop(): Promise<void> {
     while (!this.stopping) {
+      if (this.membershipLost) {
+        // What kafkajs calls a crash: nothing is owned until the member has joined again, and
+        // then every partition is read from its last commit.
+        this.membershipLost = false;
+        this.readers = new Map();
+        await this.rejoin();
+        continue;
+      }
       try {
         await this.resolvePositions();
         const now = Date.now();
@@ -518,11 +548,9 @@ class PlatformaticSubscription implements Subscription {
         await this.fetch(due);
       } catch (error) {
         if (this.stopping) return;
-        // What kafkajs calls a crash: the broker is gone past the retries. Nothing is owned until
-        // the member has joined again, and then every partition is read from its last commit.
+        // The broker is gone past the retries.
         this.bus.error({ err: error, groupId: this.options.groupId }, 'Kafka consumer lost the broker; it joins its group again');
-        this.readers = new Map();
-        await this.rejoin();
+        this.membershipLost = true;
       }
     }
   }
@@ -641,7 +669,7 @@ class PlatformaticSubscription implements Subscription {
 
   /** Hands queued batches to the handler: at most maxInFlightBatches at once, one per partition, in offset order. */
   private dispatch(): void {
-    if (this.stopping) return;
+    if (this.stopping || this.rebalancing) return;
     for (const reader of this.readers.values()) {
       if (this.handling.size >= this.maxInFlight) return;
       if (reader.queue.length === 0 || this.busy.has(reader.key)) continue;
