@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testServices } from '../../test/services.ts';
 import { waitFor } from '../../test/wait-for.ts';
-import type { Bus, DeliveredMessage } from './bus.ts';
+import { BusUnavailableError, type Bus, type DeliveredMessage } from './bus.ts';
 import { KafkaBus, type KafkaBusOptions } from './kafka-bus.ts';
 import { partitionForKey } from './partitioner.ts';
 import { PlatformaticKafkaBus } from './platformatic-kafka-bus.ts';
@@ -114,5 +115,19 @@ describe('kafka bus on @platformatic/kafka beside kafkajs', () => {
       await resumed.stop();
       expect(after).toEqual(['m6', 'm7', 'm8', 'm9']);
     }, 120_000);
+  }
+
+  for (const [client, Adapter] of [['kafkajs', KafkaBus], ['platformatic', PlatformaticKafkaBus]] as const) {
+    it(`${client}: a cluster nobody answers for fails publish, subscribe and ping with BusUnavailableError`, async () => {
+      const server = createServer();
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      await new Promise((resolve) => server.close(resolve));
+      const bus = new Adapter({ ...options(), brokers: [`127.0.0.1:${port}`], publishTimeoutMs: 2_000 });
+      opened.push(bus);
+      await expect(bus.publish('anything', [{ key: 'k', value: Buffer.from('v') }])).rejects.toBeInstanceOf(BusUnavailableError);
+      await expect(bus.subscribe({ groupId: `g-${randomUUID()}`, topics: ['anything'], handleBatch: async () => undefined })).rejects.toBeInstanceOf(BusUnavailableError);
+      await expect(bus.ping()).rejects.toBeInstanceOf(BusUnavailableError);
+    }, 180_000);
   }
 });
