@@ -128,14 +128,14 @@ for (const adapter of adapters) {
       const live = await liveRecords(bus, topic, 0);
       const kinds = [...live.keys()].map((key) => key.split(':')[0]);
       expect(kinds.filter((k) => k === 'progress')).toHaveLength(1);
-      expect(kinds).toContain('key');
+      expect(kinds).toContain('keys');
       expect(kinds).toContain('samples');
       for (const [key, record] of live) {
         if (key.startsWith('samples:')) {
           const latest = Math.max(...(JSON.parse(record.value.toString()) as Array<[string, Array<[number, number]>]>).flatMap(([, samples]) => samples.map((s) => s[1])));
           expect(latest).toBeGreaterThan(foldedThrough!);
         }
-        if (key.startsWith('key:')) expect(Number(key.split(':')[1])).toBeGreaterThanOrEqual(nextWindowToClose!);
+        if (key.startsWith('keys:')) expect(Number(key.split(':')[1])).toBeGreaterThanOrEqual(nextWindowToClose!);
       }
       // Views the partition forgot (ended long enough ago) have no header left.
       const forgotten = [...viewsSeen].filter((viewId) => !partition.views.has(viewId));
@@ -145,6 +145,44 @@ for (const adapter of adapters) {
 
       const restored = await new StateStore(bus, topic, LOG_ID).load(0, settings);
       expect(snapshot(restored)).toEqual(snapshot(partition));
+    });
+
+    it('writes the row keys a checkpoint published early in one record per window, and still reads the one-per-key records of earlier versions', async () => {
+      const topic = await freshChangelog();
+      const stateStore = new StateStore(bus, topic, LOG_ID);
+      const partition = await stateStore.load(0, settings);
+      const log = events();
+      let newKeys = 0;
+      let keyRecords = 0;
+      for (let i = 0; i < log.length; i += 60) {
+        partition.apply(log.slice(i, i + 60));
+        partition.openWindowRows();
+        partition.closeDueWindows();
+        const changes = partition.takeChanges();
+        const windows = new Set(changes.emittedKeys.map((k) => k.windowStart));
+        newKeys += changes.emittedKeys.length;
+        const write = stateStore.encode(0, changes);
+        const records = write.messages.filter((m) => m.key!.startsWith('key') && !m.tombstone);
+        // Far fewer keys than a record each: one record per window (KEYS_PER_RECORD is well above these).
+        expect(records.length).toBeLessThanOrEqual(windows.size);
+        keyRecords += records.length;
+        await stateStore.write(write);
+      }
+      expect(newKeys).toBeGreaterThan(keyRecords * 3);
+
+      // A record as earlier versions wrote it, for a window still open: restored as an emitted key,
+      // and tombstoned with the window's other key records when it closes.
+      const openWindow = Math.max(...partition.emittedKeys.keys());
+      const legacyRowKey = JSON.stringify(['property-legacy', 'creator-legacy', 'stream-legacy', 'all', '', openWindow]);
+      await bus.publish(topic, [{ key: `key:${openWindow}:${legacyRowKey}`, value: Buffer.alloc(0), partition: 0 }]);
+      const restoringStore = new StateStore(bus, topic, LOG_ID);
+      const restored = await restoringStore.load(0, settings);
+      expect(restored.emittedKeys.get(openWindow)).toContain(legacyRowKey);
+      restored.advanceIdle(restored.progress.watermark! + settings.windowMs + settings.allowedLatenessMs + settings.idleAdvanceMs + 1);
+      restored.closeDueWindows();
+      await restoringStore.persist(0, restored.takeChanges());
+      const live = await liveRecords(bus, topic, 0);
+      expect([...live.keys()].filter((key) => key.startsWith('key'))).toEqual([]);
     });
 
     it('discards a state saved from another log, for good', async () => {
