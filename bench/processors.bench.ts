@@ -33,6 +33,9 @@
  * available core up to the partitions (BENCH_ANALYTICS_WORKER_THREADS=N to choose; 1: in the main
  * thread).
  *
+ * The processor and the sinks use the Kafka client KAFKA_CLIENT names (kafkajs, the default, or
+ * platformatic: @platformatic/kafka), as `livepulse start` does; the baselines are unchanged.
+ *
  * `npm run bench:processors -- --check` runs a small load (BENCH_VIEWERS 300 unless set) and,
  * instead of recording figures, compares Kafka Streams' per-window viewers and watch time with
  * the processor's `all` rows in viewer_windows, failing beyond the definition differences above.
@@ -48,7 +51,8 @@ import { createAnalyticsStore } from '../core/analytics-store/analytics-store.ts
 import { quoteIdentifier } from '../core/analytics-store/sql-quoting.ts';
 import { applyMigrations } from '../core/analytics-store/migrations.ts';
 import { forwardingBus, type Bus } from '../core/bus/bus.ts';
-import { KafkaBus } from '../core/bus/kafka-bus.ts';
+import { KafkaBus, type KafkaBusOptions } from '../core/bus/kafka-bus.ts';
+import { PlatformaticKafkaBus } from '../core/bus/platformatic-kafka-bus.ts';
 import { loadConfig, type AnalyticsSettings } from '../core/config.ts';
 import { Metrics } from '../core/metrics.ts';
 import { playerEventMessage } from '../core/schemas/player-event-message.ts';
@@ -73,6 +77,8 @@ const KAFKA_STREAMS_OUTPUT = 'kafka-streams.viewer-windows';
 const CHECK_TOLERANCES = { watchMsTotal: 0.01, viewersTotalBelow: 0.25 };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const PARTITIONS = 6;
+const KAFKA_CLIENT = process.env.KAFKA_CLIENT ?? 'kafkajs';
+if (KAFKA_CLIENT !== 'kafkajs' && KAFKA_CLIENT !== 'platformatic') throw new Error(`KAFKA_CLIENT: must be kafkajs or platformatic, not ${KAFKA_CLIENT}`);
 // As `livepulse start viewer-analytics` runs it on Kafka: ANALYTICS_WORKER_THREADS=auto unless set.
 const ANALYTICS_THREADS = analyticsThreadCount({
   setting: process.env.BENCH_ANALYTICS_WORKER_THREADS ? Number(process.env.BENCH_ANALYTICS_WORKER_THREADS) : 'auto',
@@ -105,6 +111,11 @@ function sum(values: number[]): number {
   return values.reduce((total, value) => total + value, 0);
 }
 
+/** The bus on the Kafka client KAFKA_CLIENT names. */
+function clientBus(options: KafkaBusOptions): Bus {
+  return KAFKA_CLIENT === 'platformatic' ? new PlatformaticKafkaBus(options) : new KafkaBus(options);
+}
+
 /**
  * The processor as `livepulse start viewer-analytics` runs it on Kafka (worker threads unless
  * one), timed from its first batch: the first thread to join reads at once, and the rebalance
@@ -128,6 +139,7 @@ async function startProcessor(bus: Bus, brokers: string, topicPrefix: string, da
   }
   const config = loadConfig({
     KAFKA_BROKERS: brokers,
+    KAFKA_CLIENT,
     KAFKA_TOPIC_PREFIX: topicPrefix,
     KAFKA_PARTITIONS: String(PARTITIONS),
     CLICKHOUSE_URL: clickhouseUrl,
@@ -149,7 +161,7 @@ async function startProcessor(bus: Bus, brokers: string, topicPrefix: string, da
  */
 async function runAsDeployed(messages: Array<{ key: string; value: Buffer; headers?: Record<string, string> }>, topicPrefix: string, brokers: string, clickhouseUrl: string, logger: Logger): Promise<{ untilQueryableRate: number; processorRate: number }> {
   const store = await createAnalyticsStore({ kind: 'clickhouse', url: clickhouseUrl, username: 'default', password: '', database: `bench_processors_${topicPrefix.replace(/\W/g, '')}` });
-  const bus = new KafkaBus({ brokers: [brokers], clientId: 'bench-processors-deployed', topicPrefix, defaultPartitions: PARTITIONS, replicationFactor: 1, publish: { lingerMs: 5, maxBatchMessages: 2_000, maxBufferedMessages: 200_000 }, logger });
+  const bus = clientBus({ brokers: [brokers], clientId: 'bench-processors-deployed', topicPrefix, defaultPartitions: PARTITIONS, replicationFactor: 1, publish: { lingerMs: 5, maxBatchMessages: 2_000, maxBufferedMessages: 200_000 }, logger });
   try {
     await applyMigrations(store);
     await bus.ensureTopics(allTopicSpecs(PARTITIONS));
@@ -189,13 +201,14 @@ async function main(): Promise<void> {
   const messages = events.map(playerEventMessage);
   const payloadBytes = Math.round(messages.reduce((n, m) => n + m.value.length, 0) / messages.length);
   process.stderr.write(`${messages.length} events from ${plan.views.length} views, ${payloadBytes} bytes each\n`);
+  log(`processor and sinks on the ${KAFKA_CLIENT} Kafka client (KAFKA_CLIENT)`);
 
   const id = randomUUID().slice(0, 8);
   const kafka = new Kafka({ clientId: 'bench-processors', brokers: [brokers], logLevel: logLevel.ERROR });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   const admin = kafka.admin();
   const store = await createAnalyticsStore({ kind: 'clickhouse', url: services.endpoints.clickhouseUrl!, username: 'default', password: '', database: `bench_processors_${id}` });
-  const bus = new KafkaBus({ brokers: [brokers], clientId: 'bench-processors', topicPrefix: `benchproc${id}.`, defaultPartitions: PARTITIONS, replicationFactor: 1, publish: { lingerMs: 5, maxBatchMessages: 2_000, maxBufferedMessages: 200_000 }, logger });
+  const bus = clientBus({ brokers: [brokers], clientId: 'bench-processors', topicPrefix: `benchproc${id}.`, defaultPartitions: PARTITIONS, replicationFactor: 1, publish: { lingerMs: 5, maxBatchMessages: 2_000, maxBufferedMessages: 200_000 }, logger });
   const kafkaStreamsStateDir = await mkdtemp(join(tmpdir(), 'bench-kafka-streams-'));
   try {
     await applyMigrations(store);
@@ -360,7 +373,7 @@ async function main(): Promise<void> {
         processor_vs_bare: round(processorRate / bareRate),
         processor_and_clickhouse_sink_vs_bare: round(endToEndRate / bareRate),
       },
-      notes: `processor (${ANALYTICS_THREADS === 1 ? 'in the main thread' : `${ANALYTICS_THREADS} worker threads, timed from the first having joined the group`}) and bare consumer timed from their first batch, Kafka Streams (exactly_once_v2, ${KAFKA_STREAMS_THREADS} threads, ${process.env.BENCH_KAFKA_STREAMS_IN_MEMORY === '1' ? 'in-memory' : 'RocksDB'} stores) from its first record, both stateful sides to their input offsets committed; the sink runs after the processor, on its output backlog (group join included); as deployed: the sink joined first and runs beside the processor on a copy of the events, timed from the processor's first batch to the sink's last commit`,
+      notes: `${KAFKA_CLIENT} Kafka client for the processor and sinks; processor (${ANALYTICS_THREADS === 1 ? 'in the main thread' : `${ANALYTICS_THREADS} worker threads, timed from the first having joined the group`}) and bare consumer timed from their first batch, Kafka Streams (exactly_once_v2, ${KAFKA_STREAMS_THREADS} threads, ${process.env.BENCH_KAFKA_STREAMS_IN_MEMORY === '1' ? 'in-memory' : 'RocksDB'} stores) from its first record, both stateful sides to their input offsets committed; the sink runs after the processor, on its output backlog (group join included); as deployed: the sink joined first and runs beside the processor on a copy of the events, timed from the processor's first batch to the sink's last commit`,
     });
   } finally {
     await producer.disconnect().catch(() => undefined);

@@ -4,7 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { testServices } from '../../test/services.ts';
 import { waitFor } from '../../test/wait-for.ts';
 import type { DeliveredMessage, Subscription } from './bus.ts';
-import { KafkaBus } from './kafka-bus.ts';
+import { KafkaBus, type KafkaBusOptions } from './kafka-bus.ts';
+import { PlatformaticKafkaBus } from './platformatic-kafka-bus.ts';
 
 /**
  * Two deployments on one Kafka cluster, told apart by KAFKA_TOPIC_PREFIX, run services with the
@@ -13,20 +14,26 @@ import { KafkaBus } from './kafka-bus.ts';
  * partitions, which it never reads (kafkajs: "Consumer group received unsubscribed topics").
  */
 const tuning = { lingerMs: 2, maxBatchMessages: 500, maxBufferedMessages: 10_000 };
-const open: KafkaBus[] = [];
+const open: Array<KafkaBus | PlatformaticKafkaBus> = [];
 const subscriptions: Subscription[] = [];
 afterAll(async () => {
   await Promise.all(subscriptions.map((s) => s.stop().catch(() => undefined)));
   await Promise.all(open.map((bus) => bus.close()));
 });
 
-function deployment(prefix: string): KafkaBus {
-  const bus = new KafkaBus({ brokers: [testServices().kafkaBrokers], clientId: `groups-${prefix}`, topicPrefix: prefix, defaultPartitions: 4, replicationFactor: 1, publish: tuning });
+const clients = [
+  { name: 'kafkajs', open: (options: KafkaBusOptions) => new KafkaBus(options) },
+  { name: '@platformatic/kafka', open: (options: KafkaBusOptions) => new PlatformaticKafkaBus(options) },
+];
+
+for (const client of clients) {
+function deployment(prefix: string): KafkaBus | PlatformaticKafkaBus {
+  const bus = client.open({ brokers: [testServices().kafkaBrokers], clientId: `groups-${prefix}`, topicPrefix: prefix, defaultPartitions: 4, replicationFactor: 1, publish: tuning });
   open.push(bus);
   return bus;
 }
 
-describe('kafka bus: consumer groups of deployments that share a cluster', () => {
+describe(`kafka bus on ${client.name}: consumer groups of deployments that share a cluster`, () => {
   it('each deployment reads every message of its own topics with the same group id at the same time', { timeout: 180_000 }, async () => {
     const run = randomUUID().slice(0, 8);
     const groupId = `shared-service-${run}`;
@@ -87,3 +94,4 @@ describe('kafka bus: consumer groups of deployments that share a cluster', () =>
     expect(await bus.committedOffsets(groupId, 'events')).toEqual([25, 25]);
   });
 });
+}

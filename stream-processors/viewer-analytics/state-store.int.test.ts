@@ -7,6 +7,7 @@ import { applyMigrations } from '../../core/analytics-store/migrations.ts';
 import type { Bus, DeliveredMessage } from '../../core/bus/bus.ts';
 import { EmbeddedBus } from '../../core/bus/embedded-bus.ts';
 import { KafkaBus } from '../../core/bus/kafka-bus.ts';
+import { PlatformaticKafkaBus } from '../../core/bus/platformatic-kafka-bus.ts';
 import { Metrics } from '../../core/metrics.ts';
 import { allTopicSpecs, stateChangelogTopic, TOPICS } from '../../core/topics.ts';
 import { testServices } from '../../test/services.ts';
@@ -59,6 +60,10 @@ const adapters: Array<{ name: string; open: () => Bus }> = [
   {
     name: 'kafka',
     open: () => new KafkaBus({ brokers: [testServices().kafkaBrokers], clientId: 'state-store-test', topicPrefix: `state-${randomUUID().slice(0, 8)}.`, defaultPartitions: PARTITIONS, replicationFactor: 1, publish: tuning }),
+  },
+  {
+    name: 'kafka (@platformatic/kafka)',
+    open: () => new PlatformaticKafkaBus({ brokers: [testServices().kafkaBrokers], clientId: 'state-store-test', topicPrefix: `state-${randomUUID().slice(0, 8)}.`, defaultPartitions: PARTITIONS, replicationFactor: 1, publish: tuning }),
   },
 ];
 
