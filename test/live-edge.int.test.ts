@@ -17,7 +17,7 @@ import { peakConcurrency } from '../dashboards/boards/stream-drilldown.ts';
 import { liveBoardService } from '../dashboards/live-board/service.ts';
 import { queryApiService } from '../dashboards/query-api/service.ts';
 import { ingestApiService } from '../ingest-api/service.ts';
-import { clickHouseSinkService } from '../stream-processors/sinks/clickhouse-sink.ts';
+import { clickHouseSinkService } from '../stream-processors/sinks/service.ts';
 import { viewerAnalyticsService } from '../stream-processors/viewer-analytics/service.ts';
 import { TEST_PLATFORM_SECRETS, testPlatformEnv } from './platform-env.ts';
 import { waitFor } from './wait-for.ts';

@@ -21,7 +21,8 @@ import { HOST_PROMPT_SINK_GROUP } from '../stream-processors/host-prompts/host-p
 import { hostPromptsService } from '../stream-processors/host-prompts/service.ts';
 import { moderationService } from '../stream-processors/moderation/service.ts';
 import { MODERATION_SINK_GROUP } from '../stream-processors/moderation/moderation-sink.ts';
-import { CLICKHOUSE_SINK_GROUPS, clickHouseSinkService } from '../stream-processors/sinks/clickhouse-sink.ts';
+import { CLICKHOUSE_SINK_GROUPS } from '../stream-processors/sinks/clickhouse-sink.ts';
+import { clickHouseSinkService } from '../stream-processors/sinks/service.ts';
 import type { WindowRow, WindowRowsMessage } from '../core/analytics/aggregate-messages.ts';
 import { viewerAnalyticsService } from '../stream-processors/viewer-analytics/service.ts';
 import { SHORT_ANALYTICS_SETTINGS } from '../stream-processors/viewer-analytics/testing/short-settings.ts';

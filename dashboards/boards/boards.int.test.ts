@@ -16,7 +16,7 @@ import { TOPICS } from '../../core/topics.ts';
 import { ingestApiService } from '../../ingest-api/service.ts';
 import { highlightDetectorService } from '../../stream-processors/highlights/service.ts';
 import { moderationService } from '../../stream-processors/moderation/service.ts';
-import { clickHouseSinkService } from '../../stream-processors/sinks/clickhouse-sink.ts';
+import { clickHouseSinkService } from '../../stream-processors/sinks/service.ts';
 import { collectedEvents } from '../../tools/simulator/collector-view.ts';
 import { computeGroundTruth } from '../../tools/simulator/ground-truth.ts';
 import { planSimulation } from '../../tools/simulator/viewer-scripts.ts';

@@ -14,7 +14,7 @@ import { startPlatform, type RunningPlatform } from '../../core/platform.ts';
 import { TOPICS } from '../../core/topics.ts';
 import { samplePlayerEvent } from '../../ingest-api/events/sample-player-events.ts';
 import { ingestApiService } from '../../ingest-api/service.ts';
-import { clickHouseSinkService } from '../../stream-processors/sinks/clickhouse-sink.ts';
+import { clickHouseSinkService } from '../../stream-processors/sinks/service.ts';
 import { viewerAnalyticsService } from '../../stream-processors/viewer-analytics/service.ts';
 import { testServices } from '../../test/services.ts';
 import { waitFor } from '../../test/wait-for.ts';
