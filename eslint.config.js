@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { importLayers } from './import-layers.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'data/**', 'dist/**', '.livepulse/**', 'dashboards/grafana/**', 'ingest-api/sdk/dist/**'] },
@@ -13,4 +14,6 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  // Which folder may import which (import-layers.js).
+  ...importLayers,
 );

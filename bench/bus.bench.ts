@@ -1,6 +1,7 @@
 /**
- * bench:bus — publish and consume throughput of both bus adapters, with a bare kafkajs
- * producer and consumer on the same payloads against the same broker as the baseline.
+ * bench:bus — publish and consume throughput of the bus adapters (Kafka through kafkajs and
+ * through @platformatic/kafka, and the embedded log), with a bare kafkajs producer and consumer
+ * on the same payloads against the same broker as the baseline.
  *
  * Publish is measured the way the collector publishes: many concurrent callers, each sending a
  * 50-event batch and waiting for acks=all. The adapter merges concurrent callers into shared
@@ -16,8 +17,9 @@ import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Bus, OutgoingMessage } from '../core/bus/bus.ts';
 import { EmbeddedBus } from '../core/bus/embedded-bus.ts';
 import type { LogSynchronous } from '../core/bus/embedded-log-store.ts';
-import { KafkaBus } from '../core/bus/kafka-bus.ts';
-import { startLocalServices } from '../infra/local/services.ts';
+import { KafkaBus, type KafkaBusOptions } from '../core/bus/kafka-bus.ts';
+import { PlatformaticKafkaBus } from '../core/bus/platformatic-kafka-bus.ts';
+import { startLocalServices } from '../infra/local/process-supervisor.ts';
 import { percentile, recordBenchmark, round } from './harness.ts';
 
 const TOTAL = Number(process.env.BENCH_MESSAGES ?? 100_000);
@@ -122,6 +124,17 @@ async function measureBareConsume(kafka: Kafka, topic: string): Promise<number> 
   return rate;
 }
 
+/** A Kafka adapter publishing to a topic of its own, then consuming it. */
+async function measureKafkaAdapter(bus: Bus, topic: string, payloads: OutgoingMessage[]) {
+  try {
+    const publish = await measurePublish((messages) => bus.publish(topic, messages), payloads);
+    const consume = await measureAdapterConsume(bus, topic);
+    return { publish, consume };
+  } finally {
+    await bus.close();
+  }
+}
+
 /** The embedded bus on a log file of its own in the data directory (on disk, as deployed). */
 async function measureEmbedded(synchronous: LogSynchronous, payloads: OutgoingMessage[]) {
   await mkdir(join(process.cwd(), 'data'), { recursive: true });
@@ -151,7 +164,8 @@ async function main(): Promise<void> {
     await admin.connect();
     const bareTopic = `bench.bare.${randomUUID().slice(0, 8)}`;
     const adapterTopic = `bench.adapter.${randomUUID().slice(0, 8)}`;
-    await admin.createTopics({ waitForLeaders: true, topics: [bareTopic, adapterTopic].map((topic) => ({ topic, numPartitions: PARTITIONS })) });
+    const platformaticTopic = `bench.platformatic.${randomUUID().slice(0, 8)}`;
+    await admin.createTopics({ waitForLeaders: true, topics: [bareTopic, adapterTopic, platformaticTopic].map((topic) => ({ topic, numPartitions: PARTITIONS })) });
     await admin.disconnect();
 
     // Baseline: bare kafkajs, same durability settings (idempotent, acks=all), no linger.
@@ -164,10 +178,10 @@ async function main(): Promise<void> {
     await producer.disconnect();
     const bareConsume = await measureBareConsume(kafka, bareTopic);
 
-    const kafkaBus = new KafkaBus({ brokers: [brokers], clientId: 'bench-adapter', defaultPartitions: PARTITIONS, replicationFactor: 1, publish: tuning });
-    const adapter = await measurePublish((messages) => kafkaBus.publish(adapterTopic, messages), payloads);
-    const adapterConsume = await measureAdapterConsume(kafkaBus, adapterTopic);
-    await kafkaBus.close();
+    // The two Kafka adapters with the same settings, each on a topic of its own.
+    const adapterOptions: KafkaBusOptions = { brokers: [brokers], clientId: 'bench-adapter', defaultPartitions: PARTITIONS, replicationFactor: 1, publish: tuning };
+    const { publish: adapter, consume: adapterConsume } = await measureKafkaAdapter(new KafkaBus(adapterOptions), adapterTopic, payloads);
+    const platformatic = await measureKafkaAdapter(new PlatformaticKafkaBus(adapterOptions), platformaticTopic, payloads);
 
     // What the embedded log's durability costs: the same log with its appends fsynced (the
     // default), written to the OS only, and with no write ordering at all.
@@ -184,6 +198,10 @@ async function main(): Promise<void> {
         kafka_publish_p50_ms: round(adapter.p50_ms),
         kafka_publish_p99_ms: round(adapter.p99_ms),
         kafka_consume_eps: round(adapterConsume),
+        platformatic_publish_eps: round(platformatic.publish.events_per_s),
+        platformatic_publish_p50_ms: round(platformatic.publish.p50_ms),
+        platformatic_publish_p99_ms: round(platformatic.publish.p99_ms),
+        platformatic_consume_eps: round(platformatic.consume),
         embedded_publish_eps: round(embedded.full.publish.events_per_s),
         embedded_publish_p50_ms: round(embedded.full.publish.p50_ms),
         embedded_publish_p99_ms: round(embedded.full.publish.p99_ms),
@@ -204,6 +222,10 @@ async function main(): Promise<void> {
       ratio: {
         kafka_publish: round(adapter.events_per_s / bare.events_per_s),
         kafka_consume: round(adapterConsume / bareConsume),
+        platformatic_publish: round(platformatic.publish.events_per_s / bare.events_per_s),
+        platformatic_consume: round(platformatic.consume / bareConsume),
+        platformatic_vs_kafkajs_publish: round(platformatic.publish.events_per_s / adapter.events_per_s),
+        platformatic_vs_kafkajs_consume: round(platformatic.consume / adapterConsume),
         embedded_publish_fsync_vs_off: round(embedded.full.publish.events_per_s / embedded.off.publish.events_per_s),
         embedded_publish_vs_kafka: round(embedded.full.publish.events_per_s / adapter.events_per_s),
       },

@@ -23,7 +23,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
-import { mintChatToken } from '../chat-gateway/chat-token.ts';
+import { mintChatToken } from '../core/chat/chat-token.ts';
 import { encodeNumber, histogramPercentile, merge, newHistogram, nowMs } from './chat-bench/latency-histogram.ts';
 import { recordBenchmark, round } from './harness.ts';
 

@@ -17,9 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Histogram } from 'prom-client';
-import { FluentFfmpeg } from '../clip-worker/ffmpeg/ffmpeg.ts';
+import { FfmpegRunner } from '../clip-worker/ffmpeg/ffmpeg.ts';
 import { clipWorkerService } from '../clip-worker/service.ts';
-import { DEMO_RENDITIONS, runSyntheticStream } from '../clip-worker/synthetic-stream.ts';
+import { DEMO_RENDITIONS, runSyntheticStream } from '../tools/live-stream/synthetic-stream.ts';
 import { emptyStore } from '../clip-worker/testing/clip-fixtures.ts';
 import { loadConfig } from '../core/config.ts';
 import { parseMediaPlaylist } from '../core/ivs/hls-playlist.ts';
@@ -29,7 +29,7 @@ import { startPlatform } from '../core/platform.ts';
 import { clipEventValidator, type ClipEvent, type Highlight } from '../core/schemas/highlight.ts';
 import type { StreamLifecycleEvent } from '../core/schemas/stream-lifecycle.ts';
 import { TOPICS } from '../core/topics.ts';
-import { startLocalServices } from '../infra/local/services.ts';
+import { startLocalServices } from '../infra/local/process-supervisor.ts';
 import { percentile, recordBenchmark, round } from './harness.ts';
 
 const CLIPS = Number(process.env.BENCH_CLIPS ?? 5);
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   Object.assign(process.env, env);
   const config = loadConfig(env);
   const store = new S3ObjectStore({ bucket: s3.bucket, endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, prefix: env.S3_PREFIX });
-  const ffmpeg = new FluentFfmpeg();
+  const ffmpeg = new FfmpegRunner();
 
   try {
     process.stderr.write(`encoding a ${RECORDING_SECONDS} s 720p30 + 360p30 recording…\n`);

@@ -11,9 +11,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createAnalyticsStore } from '../core/analytics-store/analytics-store.ts';
-import { quoteIdentifier } from '../core/analytics-store/chdb-session.ts';
-import { startLocalServices } from '../infra/local/services.ts';
+import { createAnalyticsStore, type AnalyticsStore } from '../core/analytics-store/analytics-store.ts';
+import { quoteIdentifier } from '../core/analytics-store/sql-quoting.ts';
+import { startLocalServices } from '../infra/local/process-supervisor.ts';
 import type { PlayerEvent } from '../core/schemas/player-event.ts';
 import { LivepulseProcess } from '../test/livepulse-process.ts';
 import { percentile, recordBenchmark, round } from './harness.ts';
@@ -23,6 +23,9 @@ const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 60_000);
 const WARMUP_MS = 15_000;
 const BATCH = 50;
 const HEARTBEAT_MS = 10_000;
+// A probe not visible within 30 s is late; one still missing after two minutes counts as lost.
+const LATE_AFTER_MS = 30_000;
+const LOST_AFTER_MS = 120_000;
 // A key of the run's own: distributed mode refuses the published development key.
 const WRITE_KEY = `lp_bench_${randomBytes(16).toString('hex')}`;
 const STREAMS = 20;
@@ -45,6 +48,19 @@ function heartbeat(view: number, seq: number, now: number, probe?: string): Play
   };
 }
 
+/** How many of the viewers' events reached each table: raw events, finals, early rows (viewer_windows before FINAL). */
+async function probeTrail(store: AnalyticsStore, viewers: string[]): Promise<Record<string, number>> {
+  const count = async (query: string) => {
+    const result = await store.client.query({ query, query_params: { viewers }, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } });
+    return (await result.json<{ n: number }>())[0]?.n ?? 0;
+  };
+  return {
+    lost_in_raw_events: await count('SELECT count() AS n FROM player_events_raw WHERE viewer_id IN {viewers:Array(String)}'),
+    lost_in_window_finals: await count('SELECT count() AS n FROM viewer_window_finals WHERE hasAny(viewer_ids, {viewers:Array(String)})'),
+    lost_in_window_rows: await count('SELECT count() AS n FROM viewer_windows WHERE hasAny(viewer_ids, {viewers:Array(String)})'),
+  };
+}
+
 async function main(): Promise<void> {
   const services = await startLocalServices(['kafka', 'clickhouse'], { log: (line) => process.stderr.write(`${line}\n`) });
   const id = randomUUID().slice(0, 8);
@@ -64,6 +80,7 @@ async function main(): Promise<void> {
         ANALYTICS_EMIT_INTERVAL_MS: '500',
       }, group),
   );
+  let keepDatabase = false;
   const store = await createAnalyticsStore({ kind: 'clickhouse', url: services.endpoints.clickhouseUrl!, username: 'default', password: '', database });
   try {
     await Promise.all(platform.map((child) => child.start()));
@@ -137,7 +154,7 @@ async function main(): Promise<void> {
 
     // Visibility: which probe viewers a ClickHouse query shows.
     const watch = (async () => {
-      while (Date.now() < stopAt + 30_000 && seen.size < accepted.size + 1) {
+      while (Date.now() < stopAt + LOST_AFTER_MS) {
         const result = await store.client.query({
           query: `SELECT DISTINCT arrayJoin(viewer_ids) AS viewer FROM viewer_windows FINAL
                   WHERE stream_id = 'freshness-probe' AND dimension = 'all' AND window_start >= now() - INTERVAL 5 MINUTE`,
@@ -159,7 +176,13 @@ async function main(): Promise<void> {
       .map(([viewer, at]) => seen.get(viewer)! - at)
       .sort((a, b) => a - b);
     // Percentiles are over the probes that became visible; the others are counted on their own.
-    const missing = measured.length - latencies.length;
+    const late = measured.length - latencies.filter((ms) => ms <= LATE_AFTER_MS).length;
+    const lost = measured.filter(([viewer]) => !seen.has(viewer)).map(([viewer]) => viewer);
+    // Where a lost probe stopped: on the bus (the raw-events sink wrote it), in the processor's
+    // early rows or its final rows. The database is kept for a look.
+    keepDatabase = lost.length > 0;
+    const lostTrail = lost.length > 0 ? await probeTrail(store, lost) : null;
+    if (lostTrail) process.stderr.write(`probes never visible: ${lost.join(', ')}; ${JSON.stringify(lostTrail)}; database ${database} kept\n`);
     await recordBenchmark({
       name: 'freshness',
       command: 'npm run bench:freshness',
@@ -168,7 +191,9 @@ async function main(): Promise<void> {
         achieved_eps: round(achievedEps),
         failed_events: failed,
         probes: measured.length,
-        not_visible_within_30s: missing,
+        not_visible_within_30s: late,
+        never_visible_within_120s: lost.length,
+        ...(lostTrail ?? {}),
         p50_ms: round(percentile(latencies, 50)),
         p95_ms: round(percentile(latencies, 95)),
         max_ms: round(latencies.at(-1) ?? NaN),
@@ -177,7 +202,7 @@ async function main(): Promise<void> {
     });
   } finally {
     await Promise.all(platform.map((child) => child.kill('SIGTERM')));
-    await store.client.command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(database)}` }).catch(() => undefined);
+    if (!keepDatabase) await store.client.command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(database)}` }).catch(() => undefined);
     await store.close();
     await services.stop();
   }

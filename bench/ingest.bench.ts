@@ -29,7 +29,7 @@ import { createRequire } from 'node:module';
 import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
 import type { EnrichedPlayerEvent } from '../core/schemas/player-event.ts';
 import { TOPICS } from '../core/topics.ts';
-import { startLocalServices } from '../infra/local/services.ts';
+import { startLocalServices } from '../infra/local/process-supervisor.ts';
 import { percentile, recordBenchmark, round } from './harness.ts';
 
 const BATCH = 50;

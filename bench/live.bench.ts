@@ -18,7 +18,7 @@ import { mintApiToken } from '../core/http/api-auth.ts';
 import { startPlatform, type RunningPlatform } from '../core/platform.ts';
 import { TOPICS } from '../core/topics.ts';
 import { liveBoardService } from '../dashboards/live-board/service.ts';
-import { startLocalServices } from '../infra/local/services.ts';
+import { startLocalServices } from '../infra/local/process-supervisor.ts';
 import { waitFor } from '../test/wait-for.ts';
 import { percentile, recordBenchmark, round } from './harness.ts';
 

@@ -6,8 +6,8 @@
  */
 import { readPlayerEventMessage, playerEventMessage } from '../core/schemas/player-event-message.ts';
 import { enrichedPlayerEventValidator } from '../core/schemas/player-event.ts';
-import { collectedEvents } from '../stream-processors/simulator/collector-view.ts';
-import { planSimulation } from '../stream-processors/simulator/viewer-scripts.ts';
+import { collectedEvents } from '../tools/simulator/collector-view.ts';
+import { planSimulation } from '../tools/simulator/viewer-scripts.ts';
 
 const ROUNDS = 15;
 const plan = planSimulation({ viewers: 2_000, durationMs: 120_000, seed: 7, streams: 4, startAt: Date.now() - 600_000, maxRebufferMs: 20_000 });

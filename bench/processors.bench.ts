@@ -33,6 +33,9 @@
  * available core up to the partitions (BENCH_ANALYTICS_WORKER_THREADS=N to choose; 1: in the main
  * thread).
  *
+ * The processor and the sinks use the Kafka client KAFKA_CLIENT names (kafkajs, the default, or
+ * platformatic: @platformatic/kafka), as `livepulse start` does; the baselines are unchanged.
+ *
  * `npm run bench:processors -- --check` runs a small load (BENCH_VIEWERS 300 unless set) and,
  * instead of recording figures, compares Kafka Streams' per-window viewers and watch time with
  * the processor's `all` rows in viewer_windows, failing beyond the definition differences above.
@@ -43,22 +46,23 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { createAnalyticsStore } from '../core/analytics-store/analytics-store.ts';
-import { quoteIdentifier } from '../core/analytics-store/chdb-session.ts';
+import { quoteIdentifier } from '../core/analytics-store/sql-quoting.ts';
 import { applyMigrations } from '../core/analytics-store/migrations.ts';
-import type { Bus } from '../core/bus/bus.ts';
-import { KafkaBus } from '../core/bus/kafka-bus.ts';
+import { forwardingBus, type Bus } from '../core/bus/bus.ts';
+import { KafkaBus, type KafkaBusOptions } from '../core/bus/kafka-bus.ts';
+import { PlatformaticKafkaBus } from '../core/bus/platformatic-kafka-bus.ts';
 import { loadConfig, type AnalyticsSettings } from '../core/config.ts';
 import { Metrics } from '../core/metrics.ts';
 import { playerEventMessage } from '../core/schemas/player-event-message.ts';
-import { allTopicSpecs, TOPICS } from '../core/topics.ts';
-import { startLocalServices } from '../infra/local/services.ts';
+import { allTopicSpecs, stateChangelogTopic, TOPICS } from '../core/topics.ts';
+import { startLocalServices } from '../infra/local/process-supervisor.ts';
 import { ClickHouseSink } from '../stream-processors/sinks/clickhouse-sink.ts';
-import { collectedEvents } from '../stream-processors/simulator/collector-view.ts';
-import { planSimulation } from '../stream-processors/simulator/viewer-scripts.ts';
+import { collectedEvents } from '../tools/simulator/collector-view.ts';
+import { planSimulation } from '../tools/simulator/viewer-scripts.ts';
 import { AnalyticsWorkerPool } from '../stream-processors/viewer-analytics/analytics-worker-pool.ts';
-import { ViewerAnalyticsProcessor } from '../stream-processors/viewer-analytics/viewer-analytics-processor.ts';
+import { ViewerAnalyticsProcessor, VIEWER_ANALYTICS_GROUP } from '../stream-processors/viewer-analytics/viewer-analytics-processor.ts';
 import { analyticsThreadCount } from '../stream-processors/viewer-analytics/worker-threads-plan.ts';
 import { recordBenchmark, round } from './harness.ts';
 import { buildKafkaStreamsApp, startKafkaStreamsApp } from './kafka-streams-app.ts';
@@ -73,6 +77,8 @@ const KAFKA_STREAMS_OUTPUT = 'kafka-streams.viewer-windows';
 const CHECK_TOLERANCES = { watchMsTotal: 0.01, viewersTotalBelow: 0.25 };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const PARTITIONS = 6;
+const KAFKA_CLIENT = process.env.KAFKA_CLIENT ?? 'kafkajs';
+if (KAFKA_CLIENT !== 'kafkajs' && KAFKA_CLIENT !== 'platformatic') throw new Error(`KAFKA_CLIENT: must be kafkajs or platformatic, not ${KAFKA_CLIENT}`);
 // As `livepulse start viewer-analytics` runs it on Kafka: ANALYTICS_WORKER_THREADS=auto unless set.
 const ANALYTICS_THREADS = analyticsThreadCount({
   setting: process.env.BENCH_ANALYTICS_WORKER_THREADS ? Number(process.env.BENCH_ANALYTICS_WORKER_THREADS) : 'auto',
@@ -101,6 +107,88 @@ async function until(what: string, condition: () => Promise<boolean>, timeoutMs 
   }
 }
 
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+/** The bus on the Kafka client KAFKA_CLIENT names. */
+function clientBus(options: KafkaBusOptions): Bus {
+  return KAFKA_CLIENT === 'platformatic' ? new PlatformaticKafkaBus(options) : new KafkaBus(options);
+}
+
+/**
+ * The processor as `livepulse start viewer-analytics` runs it on Kafka (worker threads unless
+ * one), timed from its first batch: the first thread to join reads at once, and the rebalance
+ * when the others join is part of the run.
+ */
+async function startProcessor(bus: Bus, brokers: string, topicPrefix: string, database: string, clickhouseUrl: string, metrics: Metrics, logger: Logger): Promise<{ processor: { stop(): Promise<void> }; firstBatchAt: () => number }> {
+  let firstBatchAt = 0;
+  if (ANALYTICS_THREADS === 1) {
+    const timedSubscribe: Bus['subscribe'] = (options) =>
+      bus.subscribe({
+        ...options,
+        handleBatch: (batch) => {
+          firstBatchAt ||= performance.now();
+          return options.handleBatch(batch);
+        },
+      });
+    const timedBus = forwardingBus(bus, { subscribe: timedSubscribe });
+    const processor = new ViewerAnalyticsProcessor({ bus: timedBus, metrics, logger }, { settings });
+    await processor.start();
+    return { processor, firstBatchAt: () => firstBatchAt };
+  }
+  const config = loadConfig({
+    KAFKA_BROKERS: brokers,
+    KAFKA_CLIENT,
+    KAFKA_TOPIC_PREFIX: topicPrefix,
+    KAFKA_PARTITIONS: String(PARTITIONS),
+    CLICKHOUSE_URL: clickhouseUrl,
+    CLICKHOUSE_DATABASE: database,
+    LIVEPULSE_WRITE_KEYS: 'bench:bench_processors_write_key',
+    LIVEPULSE_JWT_SECRET: 'bench-processors-jwt-secret-0123456789abcdef',
+    LIVEPULSE_IVS_WEBHOOK_SECRET: 'bench-processors-ivs-secret',
+    LOG_LEVEL: 'warn',
+  });
+  const pool = new AnalyticsWorkerPool({ config: { ...config, analytics: settings }, threads: ANALYTICS_THREADS, metrics, logger, onWorkerReady: () => (firstBatchAt ||= performance.now()), onGiveUp: (error) => log(`analytics workers gave up: ${error.message}`) });
+  await pool.start();
+  return { processor: pool, firstBatchAt: () => firstBatchAt };
+}
+
+/**
+ * Processor and ClickHouse sink side by side, as the platform runs them: the events loaded under a
+ * prefix of their own, the sink joined before the processor starts, and the rate counted from the
+ * processor's first batch until the sink has committed the last aggregate (every figure queryable).
+ */
+async function runAsDeployed(messages: Array<{ key: string; value: Buffer; headers?: Record<string, string> }>, topicPrefix: string, brokers: string, clickhouseUrl: string, logger: Logger): Promise<{ untilQueryableRate: number; processorRate: number }> {
+  const store = await createAnalyticsStore({ kind: 'clickhouse', url: clickhouseUrl, username: 'default', password: '', database: `bench_processors_${topicPrefix.replace(/\W/g, '')}` });
+  const bus = clientBus({ brokers: [brokers], clientId: 'bench-processors-deployed', topicPrefix, defaultPartitions: PARTITIONS, replicationFactor: 1, publish: { lingerMs: 5, maxBatchMessages: 2_000, maxBufferedMessages: 200_000 }, logger });
+  try {
+    await applyMigrations(store);
+    await bus.ensureTopics(allTopicSpecs(PARTITIONS));
+    for (let i = 0; i < messages.length; i += 2_000) await bus.publish(TOPICS.playerEvents, messages.slice(i, i + 2_000));
+    const end = await bus.endOffsets(TOPICS.playerEvents);
+    const committed = async (group: string, topic: string, target: number[]) => (await bus.committedOffsets(group, topic)).every((c, p) => target[p] === 0 || c >= target[p]!);
+    const metrics = new Metrics();
+    const sink = new ClickHouseSink({ bus, analytics: store, metrics, logger }, { consume: ['aggregates'] });
+    await sink.start();
+    await sink.ready();
+    const running = await startProcessor(bus, brokers, topicPrefix, store.database, clickhouseUrl, metrics, logger);
+    await until('the processor (as deployed) to commit every event', () => committed('viewer-analytics', TOPICS.playerEvents, end));
+    const processorDone = performance.now();
+    await running.processor.stop();
+    const aggregatesEnd = await bus.endOffsets(TOPICS.analyticsAggregates);
+    await until('the sink (as deployed) to write every aggregate', () => committed('clickhouse-sink', TOPICS.analyticsAggregates, aggregatesEnd));
+    const queryableAt = performance.now();
+    await sink.stop();
+    const seconds = (at: number) => (at - running.firstBatchAt()) / 1000;
+    return { untilQueryableRate: messages.length / seconds(queryableAt), processorRate: messages.length / seconds(processorDone) };
+  } finally {
+    await bus.close();
+    await store.client.command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(store.database)}` }).catch(() => undefined);
+    await store.close();
+  }
+}
+
 async function main(): Promise<void> {
   const kafkaStreamsClasspath = await buildKafkaStreamsApp(log);
   const services = await startLocalServices(['kafka', 'clickhouse'], { log });
@@ -113,13 +201,14 @@ async function main(): Promise<void> {
   const messages = events.map(playerEventMessage);
   const payloadBytes = Math.round(messages.reduce((n, m) => n + m.value.length, 0) / messages.length);
   process.stderr.write(`${messages.length} events from ${plan.views.length} views, ${payloadBytes} bytes each\n`);
+  log(`processor and sinks on the ${KAFKA_CLIENT} Kafka client (KAFKA_CLIENT)`);
 
   const id = randomUUID().slice(0, 8);
   const kafka = new Kafka({ clientId: 'bench-processors', brokers: [brokers], logLevel: logLevel.ERROR });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   const admin = kafka.admin();
   const store = await createAnalyticsStore({ kind: 'clickhouse', url: services.endpoints.clickhouseUrl!, username: 'default', password: '', database: `bench_processors_${id}` });
-  const bus = new KafkaBus({ brokers: [brokers], clientId: 'bench-processors', topicPrefix: `benchproc${id}.`, defaultPartitions: PARTITIONS, replicationFactor: 1, publish: { lingerMs: 5, maxBatchMessages: 2_000, maxBufferedMessages: 200_000 }, logger });
+  const bus = clientBus({ brokers: [brokers], clientId: 'bench-processors', topicPrefix: `benchproc${id}.`, defaultPartitions: PARTITIONS, replicationFactor: 1, publish: { lingerMs: 5, maxBatchMessages: 2_000, maxBufferedMessages: 200_000 }, logger });
   const kafkaStreamsStateDir = await mkdtemp(join(tmpdir(), 'bench-kafka-streams-'));
   try {
     await applyMigrations(store);
@@ -205,49 +294,10 @@ async function main(): Promise<void> {
     // group join; then the ClickHouse sink on the processor's
     // output (analytics.aggregates), which it consumes as a separate group in production too.
     const metrics = new Metrics();
-    let firstBatchAt = 0;
-    const timedSubscribe: Bus['subscribe'] = (options) =>
-      bus.subscribe({
-        ...options,
-        handleBatch: (batch) => {
-          firstBatchAt ||= performance.now();
-          return options.handleBatch(batch);
-        },
-      });
-    // The real bus in every other respect (methods bound to it, so its state stays its own).
-    const timedBus = new Proxy(bus, {
-      get: (target, property) => {
-        if (property === 'subscribe') return timedSubscribe;
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-    let processor: { stop(): Promise<void> };
-    if (ANALYTICS_THREADS === 1) {
-      const inThread = new ViewerAnalyticsProcessor({ bus: timedBus, metrics, logger }, { settings });
-      await inThread.start();
-      processor = inThread;
-    } else {
-      // Worker threads have buses of their own: timed from the first one having joined the group
-      // (it reads at once; the rebalance when the others join is part of the run).
-      const config = loadConfig({
-        KAFKA_BROKERS: brokers,
-        KAFKA_TOPIC_PREFIX: `benchproc${id}.`,
-        KAFKA_PARTITIONS: String(PARTITIONS),
-        CLICKHOUSE_URL: services.endpoints.clickhouseUrl!,
-        CLICKHOUSE_DATABASE: store.database,
-        LIVEPULSE_WRITE_KEYS: 'bench:bench_processors_write_key',
-        LIVEPULSE_JWT_SECRET: 'bench-processors-jwt-secret-0123456789abcdef',
-        LIVEPULSE_IVS_WEBHOOK_SECRET: 'bench-processors-ivs-secret',
-        LOG_LEVEL: 'warn',
-      });
-      const pool = new AnalyticsWorkerPool({ config: { ...config, analytics: settings }, threads: ANALYTICS_THREADS, metrics, logger, onWorkerReady: () => (firstBatchAt ||= performance.now()), onGiveUp: (error) => log(`analytics workers gave up: ${error.message}`) });
-      await pool.start();
-      processor = pool;
-    }
+    const alone = await startProcessor(bus, brokers, `benchproc${id}.`, store.database, services.endpoints.clickhouseUrl!, metrics, logger);
     await until('the processor to commit every event', () => committed('viewer-analytics', TOPICS.playerEvents, end));
     const processorDone = performance.now();
-    await processor.stop();
+    await alone.processor.stop();
     const aggregatesEnd = await bus.endOffsets(TOPICS.analyticsAggregates);
     const sink = new ClickHouseSink({ bus, analytics: store, metrics, logger }, { consume: ['aggregates'] });
     const sinkStarted = performance.now();
@@ -255,10 +305,12 @@ async function main(): Promise<void> {
     await until('the ClickHouse sink to write every aggregate', () => committed('clickhouse-sink', TOPICS.analyticsAggregates, aggregatesEnd));
     const sinkSeconds = (performance.now() - sinkStarted) / 1000;
     await sink.stop();
-    const processorSeconds = (processorDone - firstBatchAt) / 1000;
+    const processorSeconds = (processorDone - alone.firstBatchAt()) / 1000;
     const processorRate = messages.length / processorSeconds;
     // One after the other on the 2 cores: the events' whole way from player.events to the ClickHouse tables.
     const endToEndRate = messages.length / (processorSeconds + sinkSeconds);
+    const changelogRecords = sum(await bus.endOffsets(stateChangelogTopic(VIEWER_ANALYTICS_GROUP)));
+    const aggregatesMessages = sum(aggregatesEnd);
 
     if (CHECK) {
       // Kafka Streams' latest figures per window (its output is a changelog of the sums).
@@ -284,6 +336,10 @@ async function main(): Promise<void> {
       return;
     }
 
+    // As deployed: the sink already running beside the processor, on a copy of the events under a
+    // topic prefix and database of their own, until the sink has written the last aggregate.
+    const deployed = await runAsDeployed(messages, `benchproc${id}d.`, brokers, services.endpoints.clickhouseUrl!, logger);
+
     // The raw-events sink on the same backlog, on its own.
     const rawSink = new ClickHouseSink({ bus, analytics: store, metrics, logger }, { consume: ['raw-events'] });
     const rawStarted = performance.now();
@@ -303,16 +359,21 @@ async function main(): Promise<void> {
         processor_threads: ANALYTICS_THREADS,
         processor_eps: round(processorRate),
         processor_and_clickhouse_sink_eps: round(endToEndRate),
+        until_queryable_as_deployed_eps: round(deployed.untilQueryableRate),
+        processor_beside_sink_eps: round(deployed.processorRate),
+        changelog_records: changelogRecords,
+        aggregates_messages: aggregatesMessages,
         raw_events_sink_eps: round(rawRate),
       },
       baseline: { kafka_streams_eps: round(kafkaStreamsRate), kafka_streams_all_stages_eps: round(kafkaStreamsAllStagesRate), bare_kafkajs_consume_eps: round(bareRate) },
       ratio: {
         processor_vs_kafka_streams: round(processorRate / kafkaStreamsRate),
         processor_and_clickhouse_sink_vs_kafka_streams: round(endToEndRate / kafkaStreamsRate),
+        until_queryable_as_deployed_vs_kafka_streams: round(deployed.untilQueryableRate / kafkaStreamsRate),
         processor_vs_bare: round(processorRate / bareRate),
         processor_and_clickhouse_sink_vs_bare: round(endToEndRate / bareRate),
       },
-      notes: `processor (${ANALYTICS_THREADS === 1 ? 'in the main thread' : `${ANALYTICS_THREADS} worker threads, timed from the first having joined the group`}) and bare consumer timed from their first batch, Kafka Streams (exactly_once_v2, ${KAFKA_STREAMS_THREADS} threads, ${process.env.BENCH_KAFKA_STREAMS_IN_MEMORY === '1' ? 'in-memory' : 'RocksDB'} stores) from its first record, both stateful sides to their input offsets committed; the sink runs after the processor, on its output backlog (group join included)`,
+      notes: `${KAFKA_CLIENT} Kafka client for the processor and sinks; processor (${ANALYTICS_THREADS === 1 ? 'in the main thread' : `${ANALYTICS_THREADS} worker threads, timed from the first having joined the group`}) and bare consumer timed from their first batch, Kafka Streams (exactly_once_v2, ${KAFKA_STREAMS_THREADS} threads, ${process.env.BENCH_KAFKA_STREAMS_IN_MEMORY === '1' ? 'in-memory' : 'RocksDB'} stores) from its first record, both stateful sides to their input offsets committed; the sink runs after the processor, on its output backlog (group join included); as deployed: the sink joined first and runs beside the processor on a copy of the events, timed from the processor's first batch to the sink's last commit`,
     });
   } finally {
     await producer.disconnect().catch(() => undefined);

@@ -23,9 +23,9 @@ import { mintApiToken } from '../core/http/api-auth.ts';
 import { startPlatform } from '../core/platform.ts';
 import { queryApiService } from '../dashboards/query-api/service.ts';
 import { generateMonth } from '../dashboards/query-api/testing/simulated-month.ts';
-import { planCreatorReport, planStreamMetrics } from '../dashboards/query-api/time-range.ts';
+import { planCreatorReport, planStreamMetrics } from '../core/analytics/time-range.ts';
 import { loadReportSummary, streamRows } from '../dashboards/reports/report-data.ts';
-import { streamMetricsByInterval } from '../stream-processors/viewer-analytics/metric-queries.ts';
+import { streamMetricsByInterval } from '../core/analytics/metric-queries.ts';
 import { percentile, recordBenchmark, round } from './harness.ts';
 
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 1_000);

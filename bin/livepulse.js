@@ -7,4 +7,4 @@ register();
 // Before anything loads a native addon built for another Node.js.
 const { requireNodeRuntime } = await import('../core/node-runtime.ts');
 requireNodeRuntime();
-await import('../core/cli/livepulse.ts');
+await import('../app/cli/livepulse.ts');

@@ -1,6 +1,6 @@
 import type { ChannelSettings } from '../core/moderation/channel-settings.ts';
 import { compileChannelRules, type ChannelRules } from '../core/moderation/moderate-message.ts';
-import type { ChatStore } from './chat-store/chat-store.ts';
+import type { ChatStore } from '../core/chat/chat-store/chat-store.ts';
 
 export interface ChannelView {
   settings: ChannelSettings;

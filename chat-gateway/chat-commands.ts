@@ -2,10 +2,10 @@ import type { Logger } from 'pino';
 import { BusBackpressureError, BusUnavailableError, type Bus } from '../core/bus/bus.ts';
 import type { LiveState } from '../core/live-state/live-state.ts';
 import type { Highlight } from '../core/schemas/highlight.ts';
-import { DEFAULT_SECONDS_AFTER, DEFAULT_SECONDS_BEFORE, publishClipRequest } from '../stream-processors/highlights/clip-requests.ts';
+import { DEFAULT_SECONDS_AFTER, DEFAULT_SECONDS_BEFORE, publishClipRequest } from '../core/clips/clip-requests.ts';
 import type { ChatMetrics } from './chat-metrics.ts';
-import { canModerate, type ChatIdentity, type ChatRole } from './chat-token.ts';
-import type { MessageAck } from './protocol.ts';
+import { canModerate, type ChatIdentity, type ChatRole } from '../core/chat/chat-token.ts';
+import type { MessageAck } from '../core/chat/protocol.ts';
 
 /**
  * Chat commands: a message that is a command is run, answered through the message's

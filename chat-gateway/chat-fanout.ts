@@ -8,7 +8,7 @@ import type {
   PromptEvent,
   MessageStatusEvent,
   UserTimeoutEvent,
-} from './protocol.ts';
+} from '../core/chat/protocol.ts';
 
 /**
  * Everything the gateway tells clients, by audience. The socket.io implementation reaches every

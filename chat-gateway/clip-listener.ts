@@ -4,7 +4,7 @@ import { clipEventValidator, type ClipEvent } from '../core/schemas/highlight.ts
 import { TOPICS } from '../core/topics.ts';
 import type { ChatFanout } from './chat-fanout.ts';
 import type { ChatMetrics } from './chat-metrics.ts';
-import type { ClipStaffEvent } from './protocol.ts';
+import type { ClipStaffEvent } from '../core/chat/protocol.ts';
 import { parseJsonPayload } from '../core/schemas/validate.ts';
 
 export const CLIP_LISTENER_GROUP = 'chat-gateway.clips';

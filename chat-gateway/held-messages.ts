@@ -3,8 +3,8 @@ import type { Bus } from '../core/bus/bus.ts';
 import type { Config } from '../core/config.ts';
 import type { ChatFanout } from './chat-fanout.ts';
 import type { ChatMetrics } from './chat-metrics.ts';
-import type { ChatStore, HeldMessage } from './chat-store/chat-store.ts';
-import type { HeldResolvedEvent } from './protocol.ts';
+import type { ChatStore, HeldMessage } from '../core/chat/chat-store/chat-store.ts';
+import type { HeldResolvedEvent } from '../core/chat/protocol.ts';
 import { publishVerdict } from '../core/moderation/verdict-records.ts';
 
 export type HeldResolution = { source: 'moderator'; actorId: string; reason?: string } | { source: 'ai'; reason: string } | { source: 'timeout' };

@@ -5,7 +5,7 @@ import { hostPromptValidator, type HostPrompt } from '../core/schemas/chat.ts';
 import { TOPICS } from '../core/topics.ts';
 import type { ChatFanout } from './chat-fanout.ts';
 import type { ChatMetrics } from './chat-metrics.ts';
-import type { PromptEvent } from './protocol.ts';
+import type { PromptEvent } from '../core/chat/protocol.ts';
 import { parseJsonPayload } from '../core/schemas/validate.ts';
 
 export const HOST_PROMPT_LISTENER_GROUP = 'chat-gateway.host-prompts';

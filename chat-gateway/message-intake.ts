@@ -15,10 +15,10 @@ import { TOPICS } from '../core/topics.ts';
 import type { ChannelRulesCache } from './channel-rules-cache.ts';
 import type { ChatFanout } from './chat-fanout.ts';
 import type { ChatMetrics } from './chat-metrics.ts';
-import type { ChatStore } from './chat-store/chat-store.ts';
-import { canModerate, roleRank, type ChatIdentity, type ChatRole } from './chat-token.ts';
+import type { ChatStore } from '../core/chat/chat-store/chat-store.ts';
+import { canModerate, roleRank, type ChatIdentity, type ChatRole } from '../core/chat/chat-token.ts';
 import type { HeldMessages } from './held-messages.ts';
-import type { ChatMessageView, MessageAck, MessageRequest, RejectionReason } from './protocol.ts';
+import type { ChatMessageView, MessageAck, MessageRequest, RejectionReason } from '../core/chat/protocol.ts';
 
 /** Live-state keys the intake shares across nodes. */
 export const liveKeys = {

@@ -5,9 +5,9 @@ import { CHAT_TOKEN_SECURITY, documentRoutes } from '../core/http/openapi.ts';
 import { autoModPolicyPatchValidator, chatModesPatchValidator } from '../core/moderation/channel-settings.ts';
 import { Id } from '../core/schemas/common.ts';
 import { createValidator, type Validator } from '../core/schemas/validate.ts';
-import { ChatTokenError, type ChatIdentity, type ChatTokenVerifier } from './chat-token.ts';
+import { ChatTokenError, type ChatIdentity, type ChatTokenVerifier } from '../core/chat/chat-token.ts';
 import { ModerationActionError, type ModeratorActions } from './moderator-actions.ts';
-import { MODERATOR_EVENTS, type RejectionReason } from './protocol.ts';
+import { MODERATOR_EVENTS, type RejectionReason } from '../core/chat/protocol.ts';
 
 /**
  * The moderator tools over HTTP, for dashboards and bots: the same actions, rules and audit as

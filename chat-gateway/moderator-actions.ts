@@ -14,11 +14,11 @@ import { InvalidTermError, MAX_TERMS_PER_CHANNEL, validateTerm, type ChannelTerm
 import type { ChannelRulesCache } from './channel-rules-cache.ts';
 import type { ChatFanout } from './chat-fanout.ts';
 import type { ChatMetrics } from './chat-metrics.ts';
-import type { ChatStore, Sanction } from './chat-store/chat-store.ts';
-import { canConfigurePolicy, canModerate, CHAT_ROLES, highestRole, roleOn, roleRank, type ChatIdentity, type ChatRole } from './chat-token.ts';
+import type { ChatStore, Sanction } from '../core/chat/chat-store/chat-store.ts';
+import { canConfigurePolicy, canModerate, CHAT_ROLES, highestRole, roleOn, roleRank, type ChatIdentity, type ChatRole } from '../core/chat/chat-token.ts';
 import type { HeldMessages } from './held-messages.ts';
 import { liveKeys } from './message-intake.ts';
-import { StreamStaff } from './stream-staff.ts';
+import { StreamStaff } from '../core/chat/stream-staff.ts';
 import type {
   AddTermRequest,
   BanRequest,
@@ -31,7 +31,7 @@ import type {
   StaffRequest,
   TimeoutRequest,
   UnbanRequest,
-} from './protocol.ts';
+} from '../core/chat/protocol.ts';
 import { publishVerdict } from '../core/moderation/verdict-records.ts';
 
 export class ModerationActionError extends Error {

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatVerdict } from '../core/schemas/chat.ts';
 import { TOPICS } from '../core/topics.ts';
 import { waitFor } from '../test/wait-for.ts';
-import type { ChatRole } from './chat-token.ts';
+import type { ChatRole } from '../core/chat/chat-token.ts';
 import { ChatClient, startChatGateway, testToken, type ChatGatewayUnderTest } from './testing/chat-test-kit.ts';
 
 let gateway: ChatGatewayUnderTest;

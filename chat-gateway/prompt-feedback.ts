@@ -1,12 +1,12 @@
 import type { AnalyticsStore } from '../core/analytics-store/analytics-store.ts';
 import { insertRows } from '../core/analytics-store/insert.ts';
 import type { LiveState } from '../core/live-state/live-state.ts';
-import { dateTime64 } from '../stream-processors/sinks/clickhouse-rows.ts';
+import { dateTime64 } from '../core/analytics/clickhouse-rows.ts';
 import type { ChatMetrics } from './chat-metrics.ts';
-import { canModerate, type ChatIdentity, type ChatRole } from './chat-token.ts';
+import { canModerate, type ChatIdentity, type ChatRole } from '../core/chat/chat-token.ts';
 import { deliveredPromptKey } from './host-prompt-listener.ts';
 import { ModerationActionError } from './moderator-actions.ts';
-import type { PromptFeedbackRequest } from './protocol.ts';
+import type { PromptFeedbackRequest } from '../core/chat/protocol.ts';
 
 /**
  * `prompt:feedback`: a host or moderator marks a prompt of their stream used or dismissed. The

@@ -10,8 +10,8 @@ import type { ChannelRulesCache } from './channel-rules-cache.ts';
 import { parseChatCommand, type ChatCommands } from './chat-commands.ts';
 import { grantedRoomOf, moderatorRoomOf, roomOf, type ChatFanout } from './chat-fanout.ts';
 import type { ChatMetrics } from './chat-metrics.ts';
-import type { ChatStore } from './chat-store/chat-store.ts';
-import { anonymousIdentity, canModerate, ChatTokenError, roleOn, type ChatIdentity, type ChatRole, type ChatTokenVerifier } from './chat-token.ts';
+import type { ChatStore } from '../core/chat/chat-store/chat-store.ts';
+import { anonymousIdentity, canModerate, ChatTokenError, roleOn, type ChatIdentity, type ChatRole, type ChatTokenVerifier } from '../core/chat/chat-token.ts';
 import type { MessageIntake } from './message-intake.ts';
 import { ModerationActionError, rememberRole, type ModeratorActions } from './moderator-actions.ts';
 import type { PromptFeedback } from './prompt-feedback.ts';
@@ -25,7 +25,7 @@ import {
   type MessageAck,
   type ModeratorEvent,
   type RejectionReason,
-} from './protocol.ts';
+} from '../core/chat/protocol.ts';
 import type { ViewerCounts } from './viewer-counts.ts';
 
 interface SocketData {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config.ts';
-import { createChatTokenVerifier } from './chat-token.ts';
+import { createChatTokenVerifier } from '../core/chat/chat-token.ts';
 import { mintTokenFromOptions, TokenCommandError, type TokenOptions } from './token-command.ts';
 
-/** What the command line gives when an option is left out (core/cli/program.ts). */
+/** What the command line gives when an option is left out (app/cli/program.ts). */
 const options = (given: Partial<TokenOptions>): TokenOptions => ({ ttl: '3600', ...given });
 
 const auth = { jwtSecret: 'token-command-test-secret-0123456789' };

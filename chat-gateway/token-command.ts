@@ -1,9 +1,9 @@
 import { CommandUsageError } from '../core/command-usage-error.ts';
 import { tokenSigningSecret, type Config } from '../core/config.ts';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from '../core/http/jwt-verifier.ts';
-import { CHAT_ROLES, mintChatToken, type ChatRole } from './chat-token.ts';
+import { CHAT_ROLES, mintChatToken, type ChatRole } from '../core/chat/chat-token.ts';
 
-/** `livepulse token`'s options as the command line gives them (core/cli/program.ts). */
+/** `livepulse token`'s options as the command line gives them (app/cli/program.ts). */
 export interface TokenOptions {
   sub?: string;
   name?: string;

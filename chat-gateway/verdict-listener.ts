@@ -5,7 +5,7 @@ import { chatVerdictValidator, type ChatVerdict } from '../core/schemas/chat.ts'
 import { TOPICS } from '../core/topics.ts';
 import type { ChatFanout } from './chat-fanout.ts';
 import type { ChatMetrics } from './chat-metrics.ts';
-import type { ChatStore } from './chat-store/chat-store.ts';
+import type { ChatStore } from '../core/chat/chat-store/chat-store.ts';
 import type { HeldMessages } from './held-messages.ts';
 
 export const VERDICT_LISTENER_GROUP = 'chat-gateway.verdicts';

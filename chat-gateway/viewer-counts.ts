@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Namespace } from 'socket.io';
 import { roomOf } from './chat-fanout.ts';
-import type { ViewersEvent } from './protocol.ts';
+import type { ViewersEvent } from '../core/chat/protocol.ts';
 
 const PEER_EVENT = 'chat:viewer-counts';
 

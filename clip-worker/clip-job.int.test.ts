@@ -8,13 +8,13 @@ import type { ClipEvent } from '../core/schemas/highlight.ts';
 import { testServices } from '../test/services.ts';
 import { ClipJob, type ClipJobDependencies, type JobReporter } from './clip-job.ts';
 import { classifyFailure, NoRecordingError, RecordingNotReadyError, WindowOutsideRecordingError } from './clip-errors.ts';
-import { clipId, clipKeys, OUTPUT_FILES, type ClipJobRecord, type ClipManifest, type OutputName } from './clip-records.ts';
-import { FluentFfmpeg, type MediaProbe } from './ffmpeg/ffmpeg.ts';
-import { runSyntheticStream, type SyntheticRecording } from './synthetic-stream.ts';
+import { clipId, clipKeys, OUTPUT_FILES, type ClipJobRecord, type ClipManifest, type OutputName } from '../core/clips/clip-records.ts';
+import { FfmpegRunner, type MediaProbe } from './ffmpeg/ffmpeg.ts';
+import { runSyntheticStream, type SyntheticRecording } from '../tools/live-stream/synthetic-stream.ts';
 import { emptyStore, ObservedObjectStore, StaticRecordingLocator, TEST_ACCOUNT, TEST_CLIP_PROFILE, TEST_RENDITIONS, testJobDependencies, testS3Store } from './testing/clip-fixtures.ts';
 import { mediaProblems } from './verify-clip.ts';
 
-const ffmpeg = new FluentFfmpeg();
+const ffmpeg = new FfmpegRunner();
 const reporter: JobReporter = { status: () => undefined, progress: () => undefined };
 
 /**

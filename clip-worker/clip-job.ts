@@ -3,7 +3,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { channelArn } from '../core/ivs/recording-layout.ts';
 import type { Logger } from '../core/logger.ts';
-import { ObjectNotFoundError, type ObjectStore } from '../core/object-store/object-store.ts';
+import type { ObjectStore } from '../core/object-store/object-store.ts';
 import type { ClipEvent } from '../core/schemas/highlight.ts';
 import {
   ClipVerificationError,
@@ -14,8 +14,8 @@ import {
   classifyFailure,
 } from './clip-errors.ts';
 import { decideCut, fetchRanges, selectSource, type ClipWindow, type Cut, type SourceSelection } from './clip-plan.ts';
-import type { ClipProfile } from './clip-profile.ts';
-import { clipKeys, clipManifestValidator, OUTPUT_FILES, type ClipJobRecord, type ClipManifest, type ClipStatus, type OutputDescription, type OutputName } from './clip-records.ts';
+import type { ClipProfile } from '../core/clips/clip-profile.ts';
+import { clipKeys, OUTPUT_FILES, readManifest, type ClipJobRecord, type ClipManifest, type ClipStatus, type OutputDescription, type OutputName } from '../core/clips/clip-records.ts';
 import {
   landscapeClipInvocation,
   loudnessFilter,
@@ -82,28 +82,6 @@ const CONTENT_TYPES: Record<OutputName, string> = {
   sprite: 'image/jpeg',
   sprite_vtt: 'text/vtt',
 };
-
-export async function readManifest(store: ObjectStore, id: string, logger: Logger): Promise<ClipManifest | null> {
-  let raw: Buffer;
-  try {
-    raw = await store.get(clipKeys.manifest(id));
-  } catch (error) {
-    if (error instanceof ObjectNotFoundError) return null;
-    throw error;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  if (!clipManifestValidator.check(parsed)) {
-    // A manifest we cannot read commits nothing: the clip is made again over the same keys.
-    logger.warn({ clipId: id }, 'clip manifest is unreadable; the clip will be made again');
-    return null;
-  }
-  return parsed;
-}
 
 export function clipEventFromManifest(manifest: ClipManifest, finishedAt: number): ClipEvent {
   const outputs: Record<string, string> = Object.fromEntries(Object.entries(manifest.outputs).map(([name, output]) => [name, output.key]));

@@ -17,11 +17,10 @@ import type { StreamLifecycleEvent } from '../core/schemas/stream-lifecycle.ts';
 import { allTopicSpecs, TOPICS } from '../core/topics.ts';
 import { testServices } from '../test/services.ts';
 import { waitFor } from '../test/wait-for.ts';
-import { clipId, clipKeys, type ClipJobRecord, type ClipManifest } from './clip-records.ts';
-import { profileVersion } from './clip-profile.ts';
-import { FluentFfmpeg } from './ffmpeg/ffmpeg.ts';
-import { clipProfileFromConfig } from './service.ts';
-import { runSyntheticStream, type SyntheticRecording } from './synthetic-stream.ts';
+import { clipId, clipKeys, type ClipJobRecord, type ClipManifest } from '../core/clips/clip-records.ts';
+import { clipProfileFromConfig, profileVersion } from '../core/clips/clip-profile.ts';
+import { FfmpegRunner } from './ffmpeg/ffmpeg.ts';
+import { runSyntheticStream, type SyntheticRecording } from '../tools/live-stream/synthetic-stream.ts';
 import { distributedEnv, emptyStore, TEST_ACCOUNT, TEST_RENDITIONS } from './testing/clip-fixtures.ts';
 import { mediaProblems } from './verify-clip.ts';
 
@@ -94,7 +93,7 @@ describe('clip workers in separate processes', () => {
     analytics = await createAnalyticsStore(config.analyticsStore);
     redis = new Redis(services.redisUrl);
     store = new S3ObjectStore({ bucket: services.s3.bucket, endpoint: services.s3.endpoint, region: services.s3.region, forcePathStyle: true, prefix: isolation.s3Prefix, credentials: { accessKeyId: services.s3.accessKeyId, secretAccessKey: services.s3.secretAccessKey } });
-    recording = await runSyntheticStream({ objectStore: store, ffmpeg: new FluentFfmpeg(), accountId: TEST_ACCOUNT, channelId: 'ProcessTest', durationSeconds: 12, segmentSeconds: 4, renditions: TEST_RENDITIONS, realtime: false, startedAt: new Date(Date.now() - 120_000) });
+    recording = await runSyntheticStream({ objectStore: store, ffmpeg: new FfmpegRunner(), accountId: TEST_ACCOUNT, channelId: 'ProcessTest', durationSeconds: 12, segmentSeconds: 4, renditions: TEST_RENDITIONS, realtime: false, startedAt: new Date(Date.now() - 120_000) });
     const lifecycle: StreamLifecycleEvent = { schema_v: 1, event_id: `${recording.streamId}-start`, channel_id: 'ProcessTest', stream_id: recording.streamId, kind: 'recording_start', occurred_at: recording.startedAt.getTime(), recording_prefix: recording.prefix };
     await bus.publish(TOPICS.streamLifecycle, [{ key: 'ProcessTest', value: Buffer.from(JSON.stringify(lifecycle)) }]);
   }, 180_000);
@@ -167,7 +166,7 @@ describe('clip workers in separate processes', () => {
     const manifest = JSON.parse((await store.get(clipKeys.manifest(id))).toString()) as ClipManifest;
     expect(manifest.created_at).toBe(afterA.created_at);
     expect(Object.keys(manifest.outputs).sort()).toEqual(['mp4', 'sprite', 'sprite_vtt', 'thumbnail', 'vertical']);
-    const ffmpeg = new FluentFfmpeg();
+    const ffmpeg = new FfmpegRunner();
     for (const name of ['mp4', 'vertical'] as const) {
       const path = join(scratch, `${name}.mp4`);
       await writeFile(path, await store.get(clipKeys.output(id, name)));

@@ -13,10 +13,10 @@ import { IVS_SECRET_HEADER } from '../ingest-api/ivs/ivs-route.ts';
 import { ingestApiService } from '../ingest-api/service.ts';
 import { highlightDetectorService } from '../stream-processors/highlights/service.ts';
 import { waitFor } from '../test/wait-for.ts';
-import type { ClipManifest } from './clip-records.ts';
-import { FluentFfmpeg } from './ffmpeg/ffmpeg.ts';
+import type { ClipManifest } from '../core/clips/clip-records.ts';
+import { FfmpegRunner } from './ffmpeg/ffmpeg.ts';
 import { clipWorkerService } from './service.ts';
-import { runSyntheticStream, type SyntheticBroadcast } from './synthetic-stream.ts';
+import { runSyntheticStream, type SyntheticBroadcast } from '../tools/live-stream/synthetic-stream.ts';
 import { TEST_ACCOUNT, TEST_RENDITIONS } from './testing/clip-fixtures.ts';
 import { mediaProblems } from './verify-clip.ts';
 
@@ -42,7 +42,7 @@ describe('"clip that" on a live broadcast, embedded', () => {
 
   it('makes the clip a host asked for while the stream was live', async () => {
     const { objectStore, config: running } = platform.context;
-    const ffmpeg = new FluentFfmpeg();
+    const ffmpeg = new FfmpegRunner();
     const post = async (broadcast: SyntheticBroadcast, transitions: Parameters<typeof ivsEventBridgeEvent>[1][]) => {
       const b: IvsBroadcast = { region: broadcast.region, accountId: broadcast.accountId, channelId: broadcast.channelId, channelName: 'embedded', streamId: broadcast.streamId, recordingPrefix: broadcast.prefix, recordingSessionId: broadcast.recordingId, bucket: 'local' };
       const response = await fetch(`${platform.url}/v1/ivs/events`, {

@@ -2,7 +2,7 @@ import type { MessageBatch } from '../core/bus/bus.ts';
 import type { DeadLetter } from '../core/dead-letters.ts';
 import { highlightValidator, MAX_HIGHLIGHT_MS, type Highlight } from '../core/schemas/highlight.ts';
 import { TOPICS } from '../core/topics.ts';
-import { clipId } from './clip-records.ts';
+import { clipId } from '../core/clips/clip-records.ts';
 import type { ClipJobQueue, EnqueueOutcome } from './job-queue.ts';
 
 /**

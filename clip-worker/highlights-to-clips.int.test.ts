@@ -17,10 +17,10 @@ import { highlightDetectorService } from '../stream-processors/highlights/servic
 import { startIvsTestServer, type IvsTestServer } from '../test/fixtures/ivs-test-server.ts';
 import { testServices } from '../test/services.ts';
 import { waitFor } from '../test/wait-for.ts';
-import type { ClipManifest } from './clip-records.ts';
-import { FluentFfmpeg } from './ffmpeg/ffmpeg.ts';
+import type { ClipManifest } from '../core/clips/clip-records.ts';
+import { FfmpegRunner } from './ffmpeg/ffmpeg.ts';
 import { clipWorkerService } from './service.ts';
-import { runSyntheticStream, type SyntheticRecording } from './synthetic-stream.ts';
+import { runSyntheticStream, type SyntheticRecording } from '../tools/live-stream/synthetic-stream.ts';
 import { distributedEnv, emptyStore, TEST_RENDITIONS } from './testing/clip-fixtures.ts';
 import { mediaProblems } from './verify-clip.ts';
 
@@ -34,7 +34,7 @@ describe('highlights to clips on Kafka, Redis, S3, ClickHouse and IVS', () => {
   const services = testServices();
   const run = randomUUID().slice(0, 8);
   const isolation = { topicPrefix: `clips-${run}.`, database: `clips_${run}`, s3Prefix: `clips-e2e-${run}` };
-  const ffmpeg = new FluentFfmpeg();
+  const ffmpeg = new FfmpegRunner();
   let ivs: IvsTestServer;
   let platform: RunningPlatform;
   let store: S3ObjectStore;

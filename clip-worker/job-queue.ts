@@ -2,7 +2,7 @@ import type { LiveState } from '../core/live-state/live-state.ts';
 import type { Logger } from '../core/logger.ts';
 import { ObjectNotFoundError, type ObjectStore } from '../core/object-store/object-store.ts';
 import type { Highlight } from '../core/schemas/highlight.ts';
-import { clipJobRecordValidator, clipKeys, jobIdFromKey, JOBS_PREFIX, type ClipFailure, type ClipJobRecord, type ClipStatus } from './clip-records.ts';
+import { clipJobRecordValidator, clipKeys, jobIdFromKey, JOBS_PREFIX, type ClipFailure, type ClipJobRecord, type ClipStatus } from '../core/clips/clip-records.ts';
 
 /**
  * The clip job queue: durable job records in the object store (they survive every worker), and

@@ -11,7 +11,7 @@ import type { Highlight } from '../core/schemas/highlight.ts';
 import { waitFor } from '../test/wait-for.ts';
 import type { ClipJobResult, JobReporter } from './clip-job.ts';
 import { CorruptRecordingError, RecordingNotReadyError } from './clip-errors.ts';
-import { clipId, clipKeys, type ClipJobRecord, type ClipManifest } from './clip-records.ts';
+import { clipId, clipKeys, type ClipJobRecord, type ClipManifest } from '../core/clips/clip-records.ts';
 import { ClipJobQueue } from './job-queue.ts';
 import { ClipJobRunner } from './job-runner.ts';
 

@@ -2,7 +2,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { ClipJobResult, JobReporter } from './clip-job.ts';
 import { classifyFailure, JobPreemptedError, RecordingNotReadyError, retryDelayMs } from './clip-errors.ts';
-import type { ClipJobRecord, ClipStatus } from './clip-records.ts';
+import type { ClipJobRecord, ClipStatus } from '../core/clips/clip-records.ts';
 import type { FfmpegProgress } from './ffmpeg/progress.ts';
 import type { ClipJobQueue, Lease } from './job-queue.ts';
 

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { batchDedupToken, insertRows } from '../core/analytics-store/insert.ts';
 import type { Subscription } from '../core/bus/bus.ts';
-import type { Config } from '../core/config.ts';
 import { publishDeadLetters } from '../core/dead-letters.ts';
 import { createApiTokenVerifier, requireApiIdentity } from '../core/http/api-auth.ts';
 import { API_TOKEN_SECURITY, documentRoutes } from '../core/http/openapi.ts';
@@ -18,11 +17,11 @@ import { decideStreamAccess } from '../core/streams/stream-ownership.ts';
 import { StreamRegistry } from '../core/streams/stream-registry.ts';
 import { clipEventValidator, type ClipEvent, type Highlight } from '../core/schemas/highlight.ts';
 import { TOPICS } from '../core/topics.ts';
-import { ClipJob, readManifest } from './clip-job.ts';
-import { DEFAULT_CLIP_PROFILE, profileVersion, type ClipProfile } from './clip-profile.ts';
-import { clipKeys, type ClipFailure, type ClipJobRecord } from './clip-records.ts';
+import { ClipJob } from './clip-job.ts';
+import { clipProfileFromConfig, profileVersion } from '../core/clips/clip-profile.ts';
+import { clipKeys, readManifest, type ClipFailure, type ClipJobRecord } from '../core/clips/clip-records.ts';
 import { clipRows } from './clip-sink.ts';
-import { FluentFfmpeg } from './ffmpeg/ffmpeg.ts';
+import { FfmpegRunner } from './ffmpeg/ffmpeg.ts';
 import { takeInHighlights } from './highlight-intake.ts';
 import { ClipJobQueue } from './job-queue.ts';
 import { ClipJobRunner } from './job-runner.ts';
@@ -44,15 +43,6 @@ export const CLIP_WORKER_GROUPS = {
   recordings: 'clip-worker.recordings',
   sink: 'clip-worker.sink',
 } as const;
-
-export function clipProfileFromConfig(settings: Config['clips']): ClipProfile {
-  return {
-    ...DEFAULT_CLIP_PROFILE,
-    loudness: { ...DEFAULT_CLIP_PROFILE.loudness, integratedLufs: settings.loudnessLufs },
-    landscape: { ...DEFAULT_CLIP_PROFILE.landscape, preset: settings.x264Preset },
-    vertical: { ...DEFAULT_CLIP_PROFILE.vertical, ...settings.vertical, preset: settings.x264Preset },
-  };
-}
 
 /** Temporary job directories older than this are leftovers of a killed worker on this host. */
 const STALE_WORK_DIRECTORY_MS = 6 * 3_600_000;
@@ -110,7 +100,7 @@ export const clipWorkerService: ServiceDefinition = {
   async start(context) {
     const { config, logger, metrics, bus, objectStore, liveState, analytics } = context;
     const settings = config.clips;
-    const ffmpeg = new FluentFfmpeg({ ffmpegPath: settings.ffmpegPath, ffprobePath: settings.ffprobePath });
+    const ffmpeg = new FfmpegRunner({ ffmpegPath: settings.ffmpegPath, ffprobePath: settings.ffprobePath });
     const profile = clipProfileFromConfig(settings);
     const version = profileVersion(profile);
     const workDirectory = settings.workDirectory ?? tmpdir();

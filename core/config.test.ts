@@ -344,6 +344,12 @@ describe('loadConfig: viewer analytics', () => {
     expect(config.bus).toMatchObject({ kind: 'kafka', consumerSessionTimeoutMs: 6_000 });
   });
 
+  it('chooses the Kafka client library: kafkajs unless KAFKA_CLIENT says platformatic, and refuses another', () => {
+    expect(loadConfig({ ...realCredentials, KAFKA_BROKERS: 'k:9092' }).bus).toMatchObject({ kind: 'kafka', client: 'kafkajs' });
+    expect(loadConfig({ ...realCredentials, KAFKA_BROKERS: 'k:9092', KAFKA_CLIENT: 'platformatic' }).bus).toMatchObject({ kind: 'kafka', client: 'platformatic' });
+    expect(() => loadConfig({ ...realCredentials, KAFKA_BROKERS: 'k:9092', KAFKA_CLIENT: 'rdkafka' })).toThrow(/KAFKA_CLIENT/);
+  });
+
   it.each([
     [{ ANALYTICS_WINDOW_MS: '7000' }, 'ANALYTICS_WINDOW_MS'],
     [{ ANALYTICS_WINDOW_MS: '1500' }, 'ANALYTICS_WINDOW_MS'],

@@ -76,6 +76,8 @@ const EnvSchema = z.object({
 
   KAFKA_BROKERS: brokerList.optional(),
   KAFKA_CLIENT_ID: z.string().trim().default('livepulse'),
+  // Which Kafka client library the bus uses; both keep the same topics, groups, offsets and key placement.
+  KAFKA_CLIENT: z.enum(['kafkajs', 'platformatic']).default('kafkajs'),
   KAFKA_TOPIC_PREFIX: z.string().trim().regex(/^[A-Za-z0-9._-]*$/, 'must contain only letters, digits, . _ -').default(''),
   KAFKA_PARTITIONS: positiveInt(6),
   KAFKA_REPLICATION_FACTOR: positiveInt(1),
@@ -253,6 +255,8 @@ export interface Config {
       }
     | {
         kind: 'kafka';
+        /** The client library: kafkajs, or @platformatic/kafka (core/bus/platformatic-kafka-bus.ts). */
+        client: 'kafkajs' | 'platformatic';
         brokers: string[];
         clientId: string;
         topicPrefix: string;
@@ -688,6 +692,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bus: e.KAFKA_BROKERS
       ? {
           kind: 'kafka',
+          client: e.KAFKA_CLIENT,
           brokers: e.KAFKA_BROKERS,
           clientId: e.KAFKA_CLIENT_ID,
           topicPrefix: e.KAFKA_TOPIC_PREFIX,

@@ -69,7 +69,7 @@ const RANDOM_SECRET_EFFECTS = new Map([
   ['LIVEPULSE_IVS_WEBHOOK_SECRET', '/v1/ivs/events refuses every delivery'],
 ]);
 
-/** Random stand-ins for unset secrets; the development-credentials banner is the CLI's (core/cli/development-credentials.ts). */
+/** Random stand-ins for unset secrets; the development-credentials banner is the CLI's (app/cli/development-credentials.ts). */
 function warnAboutRandomSecrets(config: Config, logger: Logger): void {
   for (const secret of config.auth.randomSecrets) {
     logger.warn({ secret }, `${secret} is not set while other credentials are: a random per-process value stands in for the public development one, so ${RANDOM_SECRET_EFFECTS.get(secret) ?? 'nothing from outside matches it'} until it is set`);

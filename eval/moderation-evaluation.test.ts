@@ -1,7 +1,7 @@
 import { OpenAI } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GuardChatClassifier } from '../stream-processors/moderation/guard-chat-classifier.ts';
-import { OpenAiModerationClassifier } from '../stream-processors/moderation/openai-moderation-classifier.ts';
+import { GuardChatClassifier } from '../core/ai/guard-chat-classifier.ts';
+import { OpenAiModerationClassifier } from '../core/ai/openai-moderation-classifier.ts';
 import { OpenAiTestServer } from '../test/fixtures/openai-test-server.ts';
 import { CsvColumnError, labeledCsv } from './labeled-datasets.ts';
 import { evaluate } from './moderation.eval.ts';

@@ -4,7 +4,7 @@ import { committedHateClassifier } from '../core/moderation/classifier/hate-clas
 import { aiCanClear } from '../core/moderation/findings.ts';
 import { ChatModerator, compileChannelRules, type ModerationOutcome } from '../core/moderation/moderate-message.ts';
 import { decide } from '../core/moderation/policy.ts';
-import type { ContentClassifier } from '../stream-processors/moderation/content-classifier.ts';
+import type { ContentClassifier } from '../core/ai/content-classifier.ts';
 import { encoderAction } from '../stream-processors/moderation/encoder-moderation-processor.ts';
 import { embedTexts } from '../training/encoder-embeddings.ts';
 

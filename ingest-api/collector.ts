@@ -8,7 +8,7 @@ import type { Metrics } from '../core/metrics.ts';
 import { hashClientIp, UserAgentParser } from './events/client-context.ts';
 import type { RequestContext } from './events/enrich-player-event.ts';
 import { EventIdLedger } from './events/event-id-ledger.ts';
-import type { PublishPorts } from './events/publish-deduplicated.ts';
+import type { PublishPorts } from './events/publish-player-events.ts';
 import { WriteKeyDirectory, type ResolvedWriteKey } from './http/write-keys.ts';
 import { ingestMetrics, type EventSource, type IngestMetrics } from './ingest-metrics.ts';
 

@@ -1,8 +1,8 @@
 import { expect } from 'vitest';
 import type { AnalyticsStore } from '../core/analytics-store/analytics-store.ts';
-import type { GroundTruth, ViewTotals as TruthTotals } from '../stream-processors/simulator/ground-truth.ts';
-import { DIMENSIONS } from '../stream-processors/viewer-analytics/aggregate-messages.ts';
-import { peakConcurrencyByMinute, viewTotals, viewTotalsByPeriod, windowMetrics, type ViewTotals } from '../stream-processors/viewer-analytics/metric-queries.ts';
+import type { GroundTruth, ViewTotals as TruthTotals } from '../tools/simulator/ground-truth.ts';
+import { DIMENSIONS } from '../core/analytics/aggregate-messages.ts';
+import { peakConcurrencyByMinute, viewTotals, viewTotalsByPeriod, windowMetrics, type ViewTotals } from '../core/analytics/metric-queries.ts';
 
 /**
  * Compares what ClickHouse says (live tables and rollups) with a simulation's ground truth:

@@ -3,12 +3,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FluentFfmpeg } from '../clip-worker/ffmpeg/ffmpeg.ts';
+import { FfmpegRunner } from '../clip-worker/ffmpeg/ffmpeg.ts';
 import { mediaProblems } from '../clip-worker/verify-clip.ts';
 import { createAnalyticsStore, type AnalyticsStore } from '../core/analytics-store/analytics-store.ts';
 import { loadConfig } from '../core/config.ts';
 import { LocalObjectStore } from '../core/object-store/local-object-store.ts';
-import { peakConcurrencyByMinute } from '../stream-processors/viewer-analytics/metric-queries.ts';
+import { peakConcurrencyByMinute } from '../core/analytics/metric-queries.ts';
 import { embeddedEnvironment } from './process-environment.ts';
 
 /**
@@ -124,7 +124,7 @@ describe('livepulse demo', () => {
     expect(run.lines.some((line) => line.includes(` clip ready `) && line.includes(`/v1/clips/${clip!.clip_id}`))).toBe(true);
     const path = join(dataDir, 'clip.mp4');
     await writeFile(path, await new LocalObjectStore({ root: join(dataDir, 'objects') }).get(clip!.outputs.mp4!));
-    const ffmpeg = new FluentFfmpeg();
+    const ffmpeg = new FfmpegRunner();
     expect(mediaProblems(await ffmpeg.probe(path), { durationMs: clip!.duration_ms, toleranceMs: 500, video: true, audio: true })).toEqual([]);
     await ffmpeg.decodeCheck(path);
   });

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startLocalServices } from '../infra/local/services.ts';
+import { startLocalServices } from '../infra/local/process-supervisor.ts';
 
 /**
  * Starts (or finds already running) the real Kafka, Redis, S3 and ClickHouse that contract and

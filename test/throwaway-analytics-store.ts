@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createAnalyticsStore, type AnalyticsStore } from '../core/analytics-store/analytics-store.ts';
-import { quoteIdentifier } from '../core/analytics-store/chdb-session.ts';
+import { quoteIdentifier } from '../core/analytics-store/sql-quoting.ts';
 import { applyMigrations } from '../core/analytics-store/migrations.ts';
 import { testServices } from './services.ts';
 

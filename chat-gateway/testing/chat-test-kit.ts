@@ -7,9 +7,9 @@ import { loadConfig, type Config } from '../../core/config.ts';
 import { createLogger } from '../../core/logger.ts';
 import { startPlatform, type RunningPlatform, type ServiceDefinition } from '../../core/platform.ts';
 import { waitFor } from '../../test/wait-for.ts';
-import { mintChatToken, type ChatRole } from '../chat-token.ts';
+import { mintChatToken, type ChatRole } from '../../core/chat/chat-token.ts';
 import { chatGatewayService } from '../service.ts';
-import { CHAT_NAMESPACE } from '../protocol.ts';
+import { CHAT_NAMESPACE } from '../../core/chat/protocol.ts';
 
 /** The HS256 secret test gateways verify with. */
 export const TEST_JWT_SECRET = 'chat-gateway-test-secret-0123456789abcdef';

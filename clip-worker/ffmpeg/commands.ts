@@ -1,36 +1,17 @@
 import type { Cut } from '../clip-plan.ts';
+import type { LoudnessTarget, SpriteProfile, VerticalProfile } from '../../core/clips/clip-profile.ts';
 import type { FfmpegInvocation } from './ffmpeg.ts';
 
 /**
  * The ffmpeg invocations of a clip, as pure functions of the plan and the profile, so what runs
  * is readable and tested without running it.
  */
-export interface LoudnessTarget {
-  /** Integrated loudness, LUFS (EBU R128 is -23; social platforms play around -14). */
-  integratedLufs: number;
-  /** Ceiling for the true peak after the gain, dBTP. */
-  truePeakDb: number;
-}
-
 /** The ebur128 filter's summary of the clip's audio. */
 export interface LoudnessMeasurement {
   /** -Infinity for silence. */
   integratedLufs: number;
   truePeakDb: number;
   rangeLu: number;
-}
-
-export interface VerticalProfile {
-  width: number;
-  height: number;
-  crf: number;
-  preset: string;
-}
-
-export interface SpriteProfile {
-  intervalMs: number;
-  tileWidth: number;
-  columns: number;
 }
 
 export const seconds = (ms: number) => (ms / 1000).toFixed(3);

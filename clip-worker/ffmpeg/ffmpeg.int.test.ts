@@ -2,12 +2,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FfmpegAbortedError, FfmpegFailedError, FfmpegUnavailableError, FluentFfmpeg, MediaDecodeError, MediaProbeError } from './ffmpeg.ts';
+import { FfmpegAbortedError, FfmpegFailedError, FfmpegUnavailableError, FfmpegRunner, MediaDecodeError, MediaProbeError } from './ffmpeg.ts';
 import type { FfmpegProgress } from './progress.ts';
 
 /** The ffmpeg adapter against the real ffmpeg and ffprobe. */
-describe('FluentFfmpeg', () => {
-  const ffmpeg = new FluentFfmpeg();
+describe('FfmpegRunner', () => {
+  const ffmpeg = new FfmpegRunner();
   let dir: string;
   let clip: string;
 
@@ -71,7 +71,7 @@ describe('FluentFfmpeg', () => {
     const failed = ffmpeg.run({ label: 'bad filter', inputs: [{ path: clip }], outputs: [{ path: '-', options: ['-vf', 'nosuchfilter', '-f', 'null'] }] });
     await expect(failed).rejects.toBeInstanceOf(FfmpegFailedError);
     await expect(failed).rejects.toThrow(/ffmpeg \(bad filter\) failed: ffmpeg exited with code 1: .*nosuchfilter/);
-    await expect(new FluentFfmpeg({ ffmpegPath: '/nonexistent/ffmpeg' }).version()).rejects.toBeInstanceOf(FfmpegUnavailableError);
+    await expect(new FfmpegRunner({ ffmpegPath: '/nonexistent/ffmpeg' }).version()).rejects.toBeInstanceOf(FfmpegUnavailableError);
     expect(await ffmpeg.version()).toMatch(/^ffmpeg version/);
   });
 });

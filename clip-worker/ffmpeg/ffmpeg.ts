@@ -146,16 +146,17 @@ function verbatim(options: string[], apply: (...options: string[]) => unknown): 
   apply(...options);
 }
 
-export interface FluentFfmpegOptions {
+export interface FfmpegRunnerOptions {
   ffmpegPath?: string;
   ffprobePath?: string;
 }
 
-export class FluentFfmpeg implements Ffmpeg {
+/** The Ffmpeg port on the ffmpeg and ffprobe executables (through fluent-ffmpeg). */
+export class FfmpegRunner implements Ffmpeg {
   private readonly ffmpegPath: string;
   private readonly ffprobePath: string;
 
-  constructor({ ffmpegPath = 'ffmpeg', ffprobePath = 'ffprobe' }: FluentFfmpegOptions = {}) {
+  constructor({ ffmpegPath = 'ffmpeg', ffprobePath = 'ffprobe' }: FfmpegRunnerOptions = {}) {
     this.ffmpegPath = ffmpegPath;
     this.ffprobePath = ffprobePath;
   }

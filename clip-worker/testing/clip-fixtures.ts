@@ -4,12 +4,12 @@ import { pino } from 'pino';
 import { parseRecordingPrefix } from '../../core/ivs/recording-layout.ts';
 import type { ObjectBody, ObjectInfo, ObjectStore, PutOptions } from '../../core/object-store/object-store.ts';
 import { S3ObjectStore } from '../../core/object-store/s3-object-store.ts';
-import type { LocalServiceEndpoints } from '../../test/services.ts';
+import type { LocalServiceEndpoints } from '../../infra/local/service-definitions.ts';
 import type { ClipJobDependencies } from '../clip-job.ts';
-import { DEFAULT_CLIP_PROFILE, profileVersion, type ClipProfile } from '../clip-profile.ts';
+import { DEFAULT_CLIP_PROFILE, profileVersion, type ClipProfile } from '../../core/clips/clip-profile.ts';
 import type { Ffmpeg } from '../ffmpeg/ffmpeg.ts';
 import type { RecordingCandidate, RecordingLocator } from '../../core/ivs/recording-index.ts';
-import type { SyntheticRecording } from '../synthetic-stream.ts';
+import type { SyntheticRecording } from '../../tools/live-stream/synthetic-stream.ts';
 
 /** What the clip worker's tests share: small recordings, a small profile, and seams to observe writes. */
 export const TEST_ACCOUNT = '123456789012';

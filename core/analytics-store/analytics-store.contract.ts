@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ClickHouseError } from '@clickhouse/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AnalyticsStore } from './analytics-store.ts';
-import { quoteIdentifier } from './chdb-session.ts';
+import { quoteIdentifier } from './sql-quoting.ts';
 import { insertRows } from './insert.ts';
 import { applyMigrations, MigrationChecksumError } from './migrations.ts';
 

@@ -2,7 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
-import { createSettingsScopedChdbConnection, quoteIdentifier } from './chdb-session.ts';
+import { createSettingsScopedChdbConnection } from './chdb-session.ts';
+import { quoteIdentifier } from './sql-quoting.ts';
 
 /**
  * The analytics store port: a `@clickhouse/client` bound to Livepulse's database.

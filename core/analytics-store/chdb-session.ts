@@ -1,6 +1,8 @@
 import { ClickHouseError, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 import { importOptional } from '../optional-module.ts';
+import { SerialQueue } from '../serial-queue.ts';
 import { SqlSplitError, splitSqlStatements } from './migrations.ts';
+import { quoteString } from './sql-quoting.ts';
 
 /**
  * Living with one chDB session. On a ClickHouse server, settings sent with a query apply to that
@@ -12,28 +14,6 @@ import { SqlSplitError, splitSqlStatements } from './migrations.ts';
  * multi-statement queries, which chDB would run but a ClickHouse server rejects. A `SET` sent as a
  * query of its own still persists on the session; pass settings with the call instead.
  */
-
-/** Runs tasks one after another, in call order. */
-export class SerialQueue {
-  #tail: Promise<unknown> = Promise.resolve();
-
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.#tail.then(task);
-    // The chain only orders tasks; each caller still sees its own task's rejection through `result`.
-    this.#tail = result.catch(() => undefined);
-    return result;
-  }
-}
-
-/** A ClickHouse string literal with `\` and `'` escaped. */
-export function quoteString(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
-
-/** A ClickHouse identifier in backquotes, for names we do not control (e.g. a test's database). */
-export function quoteIdentifier(name: string): string {
-  return `\`${name.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
-}
 
 /** True when `sql` holds more than one statement (a server runs one statement per request). */
 export function isMultiStatement(sql: string): boolean {

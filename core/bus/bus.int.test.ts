@@ -10,6 +10,7 @@ import { describeBusContract, type BusFactoryOptions } from './bus.contract.ts';
 import { withConsumerLagMetric } from './consumer-lag.ts';
 import { EmbeddedBus } from './embedded-bus.ts';
 import { KafkaBus } from './kafka-bus.ts';
+import { PlatformaticKafkaBus } from './platformatic-kafka-bus.ts';
 
 const tuning = { lingerMs: 5, maxBatchMessages: 500, maxBufferedMessages: 10_000 };
 
@@ -28,15 +29,17 @@ describeBusContract('embedded', embedded);
 // The platform hands services the bus wrapped for its lag metric: the wrapper must keep the contract.
 describeBusContract('embedded with the consumer lag metric', (options) => withConsumerLagMetric(embedded(options), new Metrics()));
 
-// One producer, and several side by side: per-key order and the buffer bound must hold across them.
-for (const { name, producers } of [
-  { name: 'kafka', producers: 1 },
-  { name: 'kafka with three producers', producers: 3 },
+// Each client, with one producer and several side by side: per-key order and the buffer bound must hold across them.
+for (const { name, producers, Adapter } of [
+  { name: 'kafka', producers: 1, Adapter: KafkaBus },
+  { name: 'kafka with three producers', producers: 3, Adapter: KafkaBus },
+  { name: 'kafka on @platformatic/kafka', producers: 1, Adapter: PlatformaticKafkaBus },
+  { name: 'kafka on @platformatic/kafka with three producers', producers: 3, Adapter: PlatformaticKafkaBus },
 ]) {
   describeBusContract(
     name,
     ({ publish }) =>
-      new KafkaBus({
+      new Adapter({
         brokers: [testServices().kafkaBrokers],
         clientId: `bus-contract-${producers}`,
         topicPrefix: `test-${producers}.`,

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { Bus, MessageBatch } from './bus.ts';
 import { EmbeddedBus } from './embedded-bus.ts';
 import { KafkaBus } from './kafka-bus.ts';
+import { PlatformaticKafkaBus } from './platformatic-kafka-bus.ts';
 
 export function createBus(config: Config['bus'], logger: Logger): Bus {
   const onHandlerError = (error: unknown, batch: MessageBatch, groupId: string) =>
@@ -21,7 +22,8 @@ export function createBus(config: Config['bus'], logger: Logger): Bus {
       onHandlerError,
     });
   }
-  return new KafkaBus({
+  const Adapter = config.client === 'platformatic' ? PlatformaticKafkaBus : KafkaBus;
+  return new Adapter({
     brokers: config.brokers,
     clientId: config.clientId,
     topicPrefix: config.topicPrefix,

@@ -15,7 +15,6 @@ import {
 } from 'kafkajs';
 import type { Logger } from 'pino';
 import {
-  BusBackpressureError,
   BusUnavailableError,
   PartitionOutOfRangeError,
   type Bus,
@@ -26,13 +25,13 @@ import {
   type Subscription,
   type TopicSpec,
 } from './bus.ts';
-import { LingeringPublisher, type LingerTuning } from './lingering-publisher.ts';
-import { murmur2 } from './partitioner.ts';
+import type { LingerTuning } from './lingering-publisher.ts';
+import { ProducerLanes } from './producer-lanes.ts';
 
 export interface KafkaBusOptions {
   brokers: string[];
   clientId: string;
-  /** Prepended to every topic name (environments sharing a cluster); domain code never sees it. */
+  /** Prepended to every topic name and consumer group id (environments sharing a cluster); domain code never sees it. */
   topicPrefix?: string;
   defaultPartitions: number;
   replicationFactor: number;
@@ -84,6 +83,15 @@ const COMPACTED_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
  */
 const COMPACTED_SEGMENT_MS = 10 * 60 * 1000;
 
+/** The configuration a compacted topic is created with, by either Kafka adapter. */
+export function compactedTopicConfig(): Array<{ name: string; value: string }> {
+  return [
+    { name: 'cleanup.policy', value: 'compact' },
+    { name: 'max.message.bytes', value: String(COMPACTED_MAX_MESSAGE_BYTES) },
+    { name: 'segment.ms', value: String(COMPACTED_SEGMENT_MS) },
+  ];
+}
+
 function deliveredMessage(topic: string, partition: number, m: KafkaMessage): DeliveredMessage {
   const message: DeliveredMessage = {
     topic,
@@ -117,10 +125,9 @@ function assignerOf(topic: string, partition: number): PartitionAssigner {
 }
 
 /** One idempotent producer and the linger batching in front of it. */
-interface ProducerLane {
+interface ProducerClient {
   producer: Producer;
   connection: Promise<void> | null;
-  publisher: LingeringPublisher;
 }
 
 /**
@@ -131,13 +138,11 @@ interface ProducerLane {
 export class KafkaBus implements Bus {
   readonly kind = 'kafka';
   private readonly kafka: Kafka;
-  private readonly lanes: ProducerLane[];
+  private readonly lanes: ProducerLanes<ProducerClient>;
   private readonly admin: Admin;
   private adminConnection: Promise<void> | null = null;
   private readonly subscriptions = new Set<Subscription>();
   private readonly prefix: string;
-  /** Partition counts of topics published to with explicit partitions, to refuse a wrong one clearly. */
-  private readonly partitionCounts = new Map<string, number>();
 
   constructor(private readonly options: KafkaBusOptions) {
     this.prefix = options.topicPrefix ?? '';
@@ -159,18 +164,13 @@ export class KafkaBus implements Bus {
           log?.[toPinoLevel(level)]({ kafka: fields }, message);
         },
     });
-    const count = Math.max(1, Math.floor(options.producers ?? 1));
-    const tuning: LingerTuning = { ...options.publish, maxConcurrentSends: 1 };
-    this.lanes = Array.from({ length: count }, () => {
-      const lane: ProducerLane = {
-        producer: this.createProducer(),
-        connection: null,
-        // One send at a time per producer: the idempotent producer allows one request in flight per
-        // broker anyway, and what arrives meanwhile joins the next batch instead of queuing inside kafkajs.
-        publisher: new LingeringPublisher((batch) => this.sendBatch(lane, batch), tuning),
-      };
-      return lane;
-    });
+    this.lanes = new ProducerLanes(
+      options.producers ?? 1,
+      options.publish,
+      () => ({ producer: this.createProducer(), connection: null }),
+      (lane, batch) => this.sendBatch(lane.client, batch),
+      (topic) => this.partitionCount(topic),
+    );
     this.admin = this.kafka.admin();
   }
 
@@ -192,7 +192,7 @@ export class KafkaBus implements Bus {
    * new producer starts a new idempotence session; the failed batch, if written, is then a
    * duplicate that its publisher's retry adds and consumers drop (at least once).
    */
-  private renewProducer(lane: ProducerLane): void {
+  private renewProducer(lane: ProducerClient): void {
     const stale = lane.producer;
     lane.producer = this.createProducer();
     lane.connection = null;
@@ -203,11 +203,45 @@ export class KafkaBus implements Bus {
     return this.prefix + topic;
   }
 
+  /**
+   * Group ids carry the topic prefix too: deployments that share a cluster run the same services
+   * under the same group ids, and one group across prefixes would hand one deployment's
+   * partitions to the other's members, which never read them (kafkajs assigns every subscribed
+   * topic of the group to every member).
+   */
+  private groupName(groupId: string): string {
+    return this.prefix + groupId;
+  }
+
+  /**
+   * Before group ids carried the prefix, a prefixed deployment committed under the bare group id,
+   * on its own (prefixed) topics. The first time the prefixed group subscribes, it starts from
+   * those commits instead of from the start or end of the topics. Best effort: a group that has
+   * commits already, or a broker that refuses, keeps what it has.
+   */
+  private async adoptUnprefixedCommits(groupId: string, topics: readonly string[]): Promise<void> {
+    if (this.prefix === '') return;
+    try {
+      await this.connectAdmin();
+      const physical = topics.map((t) => this.topicName(t));
+      const [mine, legacy] = await Promise.all([this.admin.fetchOffsets({ groupId: this.groupName(groupId), topics: physical }), this.admin.fetchOffsets({ groupId, topics: physical })]);
+      if (mine.some((t) => t.partitions.some((p) => Number(p.offset) >= 0))) return;
+      for (const { topic, partitions } of legacy) {
+        const committed = partitions.filter((p) => Number(p.offset) >= 0).map((p) => ({ partition: p.partition, offset: p.offset }));
+        if (committed.length === 0) continue;
+        await this.admin.setOffsets({ groupId: this.groupName(groupId), topic, partitions: committed });
+        this.options.logger?.info({ groupId: this.groupName(groupId), from: groupId, topic, partitions: committed.length }, 'consumer group: took over the commits made under the unprefixed group id');
+      }
+    } catch (error) {
+      this.options.logger?.warn({ err: error, groupId: this.groupName(groupId) }, 'consumer group: could not take over the commits of the unprefixed group id');
+    }
+  }
+
   private logicalTopic(name: string): string {
     return name.startsWith(this.prefix) ? name.slice(this.prefix.length) : name;
   }
 
-  private connectProducer(lane: ProducerLane): Promise<void> {
+  private connectProducer(lane: ProducerClient): Promise<void> {
     lane.connection ??= lane.producer.connect().catch((error: unknown) => {
       lane.connection = null;
       throw new BusUnavailableError(`cannot connect to Kafka at ${this.options.brokers.join(',')}: ${String(error)}`, { cause: error });
@@ -223,7 +257,7 @@ export class KafkaBus implements Bus {
     return this.adminConnection;
   }
 
-  private async sendBatch(lane: ProducerLane, batch: Array<{ topic: string; messages: OutgoingMessage[] }>): Promise<void> {
+  private async sendBatch(lane: ProducerClient, batch: Array<{ topic: string; messages: OutgoingMessage[] }>): Promise<void> {
     await this.connectProducer(lane);
     const timeoutMs = this.options.publishTimeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
@@ -265,13 +299,7 @@ export class KafkaBus implements Bus {
           topic: this.topicName(t.name),
           numPartitions: t.partitions,
           replicationFactor: this.options.replicationFactor,
-          configEntries: t.compacted
-            ? [
-                { name: 'cleanup.policy', value: 'compact' },
-                { name: 'max.message.bytes', value: String(COMPACTED_MAX_MESSAGE_BYTES) },
-                { name: 'segment.ms', value: String(COMPACTED_SEGMENT_MS) },
-              ]
-            : undefined,
+          configEntries: t.compacted ? compactedTopicConfig() : undefined,
         })),
       });
     } catch (error) {
@@ -301,47 +329,20 @@ export class KafkaBus implements Bus {
   }
 
   publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
-    const explicit = messages.filter((m) => m.partition !== undefined);
-    if (explicit.length === 0) return this.publishToLanes(topic, messages);
-    return this.checkPartitions(topic, explicit).then(() => this.publishToLanes(topic, messages));
+    return this.lanes.publish(topic, messages);
   }
 
-  private async checkPartitions(topic: string, messages: OutgoingMessage[]): Promise<void> {
-    let count = this.partitionCounts.get(topic);
-    // Fetched again when a message names a partition beyond it: partitions may have been added.
-    if (count === undefined || messages.some(({ partition }) => partition! >= count!)) {
-      await this.connectAdmin();
-      const { topics } = await this.admin.fetchTopicMetadata({ topics: [this.topicName(topic)] });
-      count = topics[0]?.partitions.length ?? 0;
-      this.partitionCounts.set(topic, count);
-    }
-    for (const { partition } of messages) {
-      if (!(Number.isInteger(partition) && partition! >= 0 && partition! < count)) throw new PartitionOutOfRangeError(topic, partition!, count);
-    }
-  }
-
-  private publishToLanes(topic: string, messages: OutgoingMessage[]): Promise<void> {
-    if (this.lanes.length === 1) return this.lanes[0]!.publisher.publish(topic, messages);
-    const byLane = new Map<ProducerLane, OutgoingMessage[]>();
-    for (const message of messages) {
-      // A partition named explicitly goes through one producer, so one publish to it stays one record batch.
-      const spread = message.partition ?? murmur2(Buffer.from(message.key, 'utf8')) & 0x7fffffff;
-      const lane = this.lanes[spread % this.lanes.length]!;
-      const list = byLane.get(lane);
-      if (list) list.push(message);
-      else byLane.set(lane, [message]);
-    }
-    // The buffer bound is the bus's, not each producer's. Checked before any lane takes a part,
-    // so a refused publish (a 503) never follows a partial one.
-    const buffered = this.lanes.reduce((n, lane) => n + lane.publisher.buffered, 0);
-    const limit = this.options.publish.maxBufferedMessages;
-    if (buffered + messages.length > limit) return Promise.reject(new BusBackpressureError(buffered, limit));
-    return Promise.all([...byLane].map(([lane, part]) => lane.publisher.publish(topic, part))).then(() => undefined);
+  private async partitionCount(topic: string): Promise<number> {
+    await this.connectAdmin();
+    const { topics } = await this.admin.fetchTopicMetadata({ topics: [this.topicName(topic)] });
+    return topics[0]?.partitions.length ?? 0;
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    const groupId = this.groupName(options.groupId);
+    await this.adoptUnprefixedCommits(options.groupId, options.topics);
     const consumer = this.kafka.consumer({
-      groupId: options.groupId,
+      groupId,
       allowAutoTopicCreation: false,
       sessionTimeout: this.options.consumerSessionTimeoutMs ?? 30_000,
       heartbeatInterval: 3_000,
@@ -368,7 +369,7 @@ export class KafkaBus implements Bus {
 
   async committedOffsets(groupId: string, topic: string): Promise<number[]> {
     await this.connectAdmin();
-    const [result] = await this.admin.fetchOffsets({ groupId, topics: [this.topicName(topic)] });
+    const [result] = await this.admin.fetchOffsets({ groupId: this.groupName(groupId), topics: [this.topicName(topic)] });
     const partitions = [...(result?.partitions ?? [])].sort((a, b) => a.partition - b.partition);
     return partitions.map((p) => Number(p.offset));
   }
@@ -393,7 +394,7 @@ export class KafkaBus implements Bus {
     if (!bounds) throw new PartitionOutOfRangeError(topic, partition, offsets.length);
     const end = BigInt(bounds.high);
     if (BigInt(bounds.low) >= end) return;
-    const groupId = `${this.options.clientId}.read-partition.${randomUUID()}`;
+    const groupId = this.groupName(`${this.options.clientId}.read-partition.${randomUUID()}`);
     const consumer = this.kafka.consumer({
       groupId,
       partitionAssigners: [assignerOf(physical, partition)],
@@ -448,9 +449,9 @@ export class KafkaBus implements Bus {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.lanes.map((lane) => lane.publisher.drain()));
+    await this.lanes.drain();
     await Promise.allSettled([...this.subscriptions].map((s) => s.stop()));
-    await Promise.allSettled([...this.lanes.map((lane) => lane.producer.disconnect()), this.admin.disconnect()]);
+    await Promise.allSettled([...this.lanes.clients().map((lane) => lane.producer.disconnect()), this.admin.disconnect()]);
   }
 }
 

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createChatTokenVerifier } from '../../chat-gateway/chat-token.ts';
+import { createChatTokenVerifier } from '../chat/chat-token.ts';
 import { loadConfig } from '../config.ts';
 import { createApiTokenVerifier } from './api-auth.ts';
 import { assertTokenLifetime, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from './jwt-verifier.ts';

@@ -12,7 +12,7 @@ export type SecurityRequirements = Array<Record<string, string[]>>;
 
 /** The query API, live board and clip routes: an API token (core/http/api-auth.ts). */
 export const API_TOKEN_SECURITY: SecurityRequirements = [{ apiToken: [] }, { apiTokenQuery: [] }];
-/** The moderation and clip-request routes: a chat token (chat-gateway/chat-token.ts). */
+/** The moderation and clip-request routes: a chat token (core/chat/chat-token.ts). */
 export const CHAT_TOKEN_SECURITY: SecurityRequirements = [{ chatToken: [] }];
 
 const SECURITY_SCHEMES = {

@@ -7,7 +7,7 @@ import { loadConfig } from '../config.ts';
 import { CHANNEL_CREATOR_TAG, IvsControlPlane } from './ivs-control-plane.ts';
 import { ClickHouseRecordingLocator } from './recording-index.ts';
 
-/** `livepulse ivs create-channel`'s options as the command line gives them (core/cli/program.ts). */
+/** `livepulse ivs create-channel`'s options as the command line gives them (app/cli/program.ts). */
 export interface CreateChannelOptions {
   creator?: string;
   bucket?: string;

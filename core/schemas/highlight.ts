@@ -1,9 +1,15 @@
+import { createHash } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { EpochMs, Id } from './common.ts';
 import { createValidator } from './validate.ts';
 
 /** Longest clip a highlight may ask for (YouTube and Twitch clips are 5–60 s). */
 export const MAX_HIGHLIGHT_MS = 60_000;
+
+/** A highlight's deterministic id: the same stream and window always name the same highlight. */
+export function highlightId(streamId: string, startMs: number, endMs: number): string {
+  return `hl_${createHash('sha256').update(`${streamId}\u0000${startMs}\u0000${endMs}`).digest('hex').slice(0, 32)}`;
+}
 
 /** `highlights`: a detected (or requested) highlight window. */
 export const Highlight = Type.Object(

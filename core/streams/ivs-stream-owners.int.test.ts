@@ -10,7 +10,7 @@ import { IVS_SECRET_HEADER } from '../../ingest-api/ivs/ivs-route.ts';
 import { startIvsTestServer, type IvsTestServer } from '../../test/fixtures/ivs-test-server.ts';
 import { testServices } from '../../test/services.ts';
 import { waitFor } from '../../test/wait-for.ts';
-import { quoteIdentifier } from '../analytics-store/chdb-session.ts';
+import { quoteIdentifier } from '../analytics-store/sql-quoting.ts';
 import type { EmbeddedBus } from '../bus/embedded-bus.ts';
 import { loadConfig } from '../config.ts';
 import { mintApiToken } from '../http/api-auth.ts';

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testServices } from '../../test/services.ts';
 import { createAnalyticsStore, type AnalyticsStore } from '../analytics-store/analytics-store.ts';
-import { quoteIdentifier } from '../analytics-store/chdb-session.ts';
+import { quoteIdentifier } from '../analytics-store/sql-quoting.ts';
 import { applyMigrations } from '../analytics-store/migrations.ts';
 import type { ApiIdentity } from '../http/api-auth.ts';
 import type { LiveState } from '../live-state/live-state.ts';

@@ -1,6 +1,6 @@
 import { clickHouseStat, type BoardSpec, type PanelSpec } from './board-model.ts';
 import type { ClickHouseResultFormat } from './clickhouse-query.ts';
-import { liveEdgeNowSql, liveEdgeViewersSql } from '../../stream-processors/viewer-analytics/live-edge.ts';
+import { liveEdgeNowSql, liveEdgeViewersSql } from '../../core/analytics/live-edge.ts';
 import { creatorVariable, STREAM_SCOPE, streamsVariable, VIEWER_SCOPE } from './scope-filters.ts';
 
 /**

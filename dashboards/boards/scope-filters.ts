@@ -1,4 +1,4 @@
-import { DIMENSIONS } from '../../stream-processors/viewer-analytics/aggregate-messages.ts';
+import { DIMENSIONS } from '../../core/analytics/aggregate-messages.ts';
 import type { VariableSpec } from './board-model.ts';
 
 /**

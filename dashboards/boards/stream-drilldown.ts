@@ -1,4 +1,4 @@
-import { liveEdgeViewersSql, REACHED_BY_EVERY_SOURCE_SQL } from '../../stream-processors/viewer-analytics/live-edge.ts';
+import { liveEdgeViewersSql, REACHED_BY_EVERY_SOURCE_SQL } from '../../core/analytics/live-edge.ts';
 import { clickHouseStat, type BoardSpec, type PanelSpec } from './board-model.ts';
 import { clipsTable, highlightsTable } from './live-overview.ts';
 import { creatorVariable, dimensionVariable, oneStreamVariable, STREAM_CONDITION } from './scope-filters.ts';

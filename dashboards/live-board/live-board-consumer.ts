@@ -3,7 +3,7 @@ import type { Metrics } from '../../core/metrics.ts';
 import { chatMessageValidator, chatVerdictValidator, type ChatMessage, type ChatVerdict } from '../../core/schemas/chat.ts';
 import { clipEventValidator, highlightValidator, type ClipEvent, type Highlight } from '../../core/schemas/highlight.ts';
 import { TOPICS } from '../../core/topics.ts';
-import { aggregatesMessageValidator } from '../../stream-processors/viewer-analytics/aggregate-messages.ts';
+import { aggregatesMessageValidator } from '../../core/analytics/aggregate-messages.ts';
 import { FACET_FIELDS, type LiveBoardStore } from './live-board-store.ts';
 import {
   foldChat,

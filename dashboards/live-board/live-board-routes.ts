@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { readManifest } from '../../clip-worker/clip-job.ts';
+import { readManifest } from '../../core/clips/clip-records.ts';
 import { requireApiIdentity, type ApiIdentity, type ApiTokenVerifier } from '../../core/http/api-auth.ts';
 import { API_TOKEN_SECURITY, documentRoutes } from '../../core/http/openapi.ts';
 import type { Logger } from '../../core/logger.ts';

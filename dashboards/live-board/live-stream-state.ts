@@ -1,7 +1,7 @@
 import type { ChatMessage, ChatVerdict } from '../../core/schemas/chat.ts';
 import type { ClipEvent, Highlight } from '../../core/schemas/highlight.ts';
-import type { AggregatesMessage } from '../../stream-processors/viewer-analytics/aggregate-messages.ts';
-import { liveEdgeSeries } from '../../stream-processors/viewer-analytics/live-edge.ts';
+import type { AggregatesMessage } from '../../core/analytics/aggregate-messages.ts';
+import { liveEdgeSeries } from '../../core/analytics/live-edge.ts';
 
 /**
  * The live state of one stream, as facets. Each facet has exactly one writer at a time: the

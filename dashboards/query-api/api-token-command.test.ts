@@ -3,7 +3,7 @@ import { loadConfig } from '../../core/config.ts';
 import { createApiTokenVerifier } from '../../core/http/api-auth.ts';
 import { ApiTokenCommandError, mintApiTokenFromOptions, type ApiTokenOptions } from './api-token-command.ts';
 
-/** What the command line gives when an option is left out (core/cli/program.ts). */
+/** What the command line gives when an option is left out (app/cli/program.ts). */
 const options = (given: Partial<ApiTokenOptions>): ApiTokenOptions => ({ ttl: '3600', ...given });
 
 const auth = { jwtSecret: 'api-token-command-test-secret-0123456789' };

@@ -5,7 +5,7 @@ import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from '../../core/http/jwt-verifier
 import { Id } from '../../core/schemas/common.ts';
 import { createValidator } from '../../core/schemas/validate.ts';
 
-/** `livepulse api-token`'s options as the command line gives them (core/cli/program.ts). */
+/** `livepulse api-token`'s options as the command line gives them (app/cli/program.ts). */
 export interface ApiTokenOptions {
   role?: string;
   creator?: string;

@@ -5,12 +5,12 @@ import { API_TOKEN_SECURITY, documentRoutes } from '../../core/http/openapi.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ObjectStore } from '../../core/object-store/object-store.ts';
 import { StreamRegistrationError, type StreamRegistry } from '../../core/streams/stream-registry.ts';
-import { creatorStreams, streamMetricsByInterval } from '../../stream-processors/viewer-analytics/metric-queries.ts';
-import { creatorReportRoute } from '../reports/report-route.ts';
+import { creatorStreams, streamMetricsByInterval } from '../../core/analytics/metric-queries.ts';
+import { creatorReportRoute } from './report-route.ts';
 import { CreatorParams, CreatorStreamsAnswer, CreatorStreamsQuery, ProblemAnswer, StreamMetricsAnswer, StreamMetricsQuery, StreamParams, UnauthorizedAnswer } from './query-schemas.ts';
 import { identityOf, readableStream, QueryApiError } from './stream-access.ts';
 import { streamRegistryRoutes } from './stream-registry-routes.ts';
-import { parseTimestamp, planStreamMetrics, QueryParameterError } from './time-range.ts';
+import { parseTimestamp, planStreamMetrics, QueryParameterError } from '../../core/analytics/time-range.ts';
 
 export interface QueryApiOptions {
   analytics: AnalyticsStore;

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id } from '../../core/schemas/common.ts';
 import { StreamOwner } from '../../core/streams/stream-ownership.ts';
-import { INTERVALS } from './time-range.ts';
+import { INTERVALS } from '../../core/analytics/time-range.ts';
 
 /**
  * Request and answer schemas of the query API. Fastify compiles them once: they validate the path

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { ApiAuthError, type ApiIdentity } from '../../core/http/api-auth.ts';
 import { decideStreamAccess } from '../../core/streams/stream-ownership.ts';
 import type { StreamRegistry } from '../../core/streams/stream-registry.ts';
-import { liveStreamProperties, streamOwners, type CreatorStream } from '../../stream-processors/viewer-analytics/metric-queries.ts';
+import { liveStreamProperties, streamOwners, type CreatorStream } from '../../core/analytics/metric-queries.ts';
 
 /** A refusal the query API answers as `{statusCode, error, message}`. */
 export class QueryApiError extends Error {

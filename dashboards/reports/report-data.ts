@@ -7,8 +7,8 @@ import {
   type CreatorScope,
   type CreatorStream,
   type TimeRange,
-} from '../../stream-processors/viewer-analytics/metric-queries.ts';
-import type { ReportPlan } from '../query-api/time-range.ts';
+} from '../../core/analytics/metric-queries.ts';
+import type { ReportPlan } from '../../core/analytics/time-range.ts';
 
 /**
  * What a creator report is made of. Everything here is bounded (one row per stream at most, one

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CreatorReportRow } from '../../stream-processors/viewer-analytics/metric-queries.ts';
-import { qoeMetrics } from '../../stream-processors/viewer-analytics/qoe-formulas.ts';
+import type { CreatorReportRow } from '../../core/analytics/metric-queries.ts';
+import { qoeMetrics } from '../../core/analytics/qoe-formulas.ts';
 import { CSV_HEADER, csvCell, csvRow, formatDuration, formatHours, formatPercentage, formatPeriod } from './report-format.ts';
 
 describe('csvCell', () => {

@@ -1,4 +1,4 @@
-import type { CreatorReportRow, CreatorStream } from '../../stream-processors/viewer-analytics/metric-queries.ts';
+import type { CreatorReportRow, CreatorStream } from '../../core/analytics/metric-queries.ts';
 
 /**
  * How report figures read: as CSV cells (machine-readable, safe to open in a spreadsheet) and as

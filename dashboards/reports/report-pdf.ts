@@ -1,5 +1,5 @@
 import PDFDocument from 'pdfkit';
-import type { CreatorReportRow } from '../../stream-processors/viewer-analytics/metric-queries.ts';
+import type { CreatorReportRow } from '../../core/analytics/metric-queries.ts';
 import { labelledIndexes, largestInOrder, niceScale } from './chart-scale.ts';
 import type { CreatorReportSummary } from './report-data.ts';
 import { averageViewDurationMs, formatCount, formatDateTime, formatDay, formatDuration, formatHours, formatPercentage, formatPeriod } from './report-format.ts';

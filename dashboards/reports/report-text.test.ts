@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CreatorReportRow } from '../../stream-processors/viewer-analytics/metric-queries.ts';
-import { qoeMetrics } from '../../stream-processors/viewer-analytics/qoe-formulas.ts';
+import type { CreatorReportRow } from '../../core/analytics/metric-queries.ts';
+import { qoeMetrics } from '../../core/analytics/qoe-formulas.ts';
 import type { CreatorReportSummary } from './report-data.ts';
 import { CSV_HEADER } from './report-format.ts';
 import { csvReport, jsonReport } from './report-text.ts';

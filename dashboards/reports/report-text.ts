@@ -1,4 +1,4 @@
-import type { CreatorReportRow } from '../../stream-processors/viewer-analytics/metric-queries.ts';
+import type { CreatorReportRow } from '../../core/analytics/metric-queries.ts';
 import type { CreatorReportSummary } from './report-data.ts';
 import { CSV_HEADER, csvLine, csvRow } from './report-format.ts';
 

@@ -36,14 +36,9 @@ import { parseArgs, promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { ClickHouseError, parseError } from '@clickhouse/client';
 import { Session, type ChdbResult } from 'chdb';
-import {
-  MULTI_STATEMENT_ERROR,
-  SerialQueue,
-  SessionSettingsBaseline,
-  isMultiStatement,
-  quoteIdentifier,
-  quoteString,
-} from '../../core/analytics-store/chdb-session.ts';
+import { MULTI_STATEMENT_ERROR, SessionSettingsBaseline, isMultiStatement } from '../../core/analytics-store/chdb-session.ts';
+import { SerialQueue } from '../../core/serial-queue.ts';
+import { quoteIdentifier, quoteString } from '../../core/analytics-store/sql-quoting.ts';
 
 /** URL parameters with a meaning of their own; ClickHouse applies every other one as a setting. */
 const RESERVED_PARAMETERS = new Set([

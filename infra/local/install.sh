@@ -5,7 +5,7 @@
 #   Apache Kafka (KRaft)      jars from Maven Central, fetched with mvn
 #   versitygw (S3 gateway)    built from the Go module proxy with `go install`
 # Idempotent: whatever is already installed or cached is skipped, so a second run takes seconds.
-# The cache lives in $LIVEPULSE_CACHE_DIR (default ~/.cache/livepulse); infra/local/services.ts reads it.
+# The cache lives in $LIVEPULSE_CACHE_DIR (default ~/.cache/livepulse); infra/local/service-definitions.ts reads it.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { kafkaClusterId } from './services.ts';
+import { kafkaClusterId } from './service-definitions.ts';
 
 describe('kafkaClusterId', () => {
   it('is 16 bytes in unpadded base64url', () => {

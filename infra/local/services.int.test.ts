@@ -8,9 +8,9 @@ import { Redis } from 'ioredis';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { testServices } from '../../test/services.ts';
-import { relaunchLocalService, startLocalServices, stopLocalServices } from './services.ts';
+import { relaunchLocalService, startLocalServices, stopLocalServices } from './process-supervisor.ts';
 
-// The services that test/global-setup.ts started through infra/local/services.ts really work.
+// The services that test/global-setup.ts started through infra/local/process-supervisor.ts really work.
 describe('local services', () => {
   const services = testServices();
 

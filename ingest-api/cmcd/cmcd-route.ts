@@ -6,7 +6,7 @@ import { TOPICS } from '../../core/topics.ts';
 import type { Collector } from '../collector.ts';
 import { clockOffsetMs, correctEventTime } from '../events/clock-skew.ts';
 import { enrichPlayerEvent } from '../events/enrich-player-event.ts';
-import { publishPlayerEvents } from '../events/publish-deduplicated.ts';
+import { publishPlayerEvents } from '../events/publish-player-events.ts';
 import { CmcdQuery, errorResponses } from '../http/api-schemas.ts';
 import { authenticateWriteKey } from '../http/collector-hooks.ts';
 import { IngestHttpError, retryShortly } from '../http/ingest-errors.ts';

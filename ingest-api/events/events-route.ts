@@ -7,7 +7,7 @@ import { authenticateWriteKey } from '../http/collector-hooks.ts';
 import { IngestHttpError, retryShortly } from '../http/ingest-errors.ts';
 import { parseStrictJson } from '../http/strict-json.ts';
 import { enrichPlayerEvent } from './enrich-player-event.ts';
-import { publishPlayerEvents } from './publish-deduplicated.ts';
+import { publishPlayerEvents } from './publish-player-events.ts';
 import { validateBatchEvents, type RejectedEvent } from './validate-batch.ts';
 
 /**

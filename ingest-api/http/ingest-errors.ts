@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { BusBackpressureError, BusUnavailableError } from '../../core/bus/bus.ts';
-import { PublishDeadlineError } from '../events/publish-deduplicated.ts';
+import { PublishDeadlineError } from '../events/publish-player-events.ts';
 import type { IngestMetrics, IngestRoute } from '../ingest-metrics.ts';
 import type { FieldError } from '../../core/schemas/validate.ts';
 import { MalformedBodyError } from './strict-json.ts';

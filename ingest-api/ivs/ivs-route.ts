@@ -4,7 +4,7 @@ import type { FieldError } from '../../core/schemas/validate.ts';
 import { TOPICS } from '../../core/topics.ts';
 import type { Collector } from '../collector.ts';
 import { EventIdLedger } from '../events/event-id-ledger.ts';
-import { publishDeduplicated } from '../events/publish-deduplicated.ts';
+import { publishDeduplicated } from '../events/publish-player-events.ts';
 import { errorResponses, IvsAnswerSchema } from '../http/api-schemas.ts';
 import { IngestHttpError, retryShortly, unauthorized } from '../http/ingest-errors.ts';
 import { parseStrictJson } from '../http/strict-json.ts';

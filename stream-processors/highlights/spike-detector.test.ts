@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { highlightValidator } from '../../core/schemas/highlight.ts';
+import { highlightId, highlightValidator } from '../../core/schemas/highlight.ts';
 import {
   DEFAULT_DETECTOR_SETTINGS,
   detectInBucket,
   highlightFromDetection,
-  highlightId,
   highlightWindow,
   initialDetectorState,
   type ChatBucket,

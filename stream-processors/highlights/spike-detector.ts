@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import type { Highlight } from '../../core/schemas/highlight.ts';
+import { highlightId, type Highlight } from '../../core/schemas/highlight.ts';
 
 /**
  * Highlight detection, pure. Per stream, chat is counted in buckets (5 s by default) and each
@@ -221,10 +220,6 @@ export function detectInBucket(state: DetectorState, bucket: ChatBucket, setting
     if (viewers !== undefined) step.detection.viewers = viewers;
   }
   return step;
-}
-
-export function highlightId(streamId: string, startMs: number, endMs: number): string {
-  return `hl_${createHash('sha256').update(`${streamId}\u0000${startMs}\u0000${endMs}`).digest('hex').slice(0, 32)}`;
 }
 
 /** The clip window of a detection: pre-roll before the onset (chat reacts late), post-roll after, capped. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { WindowRowsMessage } from '../viewer-analytics/aggregate-messages.ts';
+import type { WindowRowsMessage } from '../../core/analytics/aggregate-messages.ts';
 import { ViewerCounts } from './viewer-counts.ts';
 
 const W0 = Date.parse('2026-05-01T20:00:00.000Z');

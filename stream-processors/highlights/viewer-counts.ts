@@ -1,5 +1,5 @@
-import type { AggregatesMessage } from '../viewer-analytics/aggregate-messages.ts';
-import { liveEdgeAt } from '../viewer-analytics/live-edge.ts';
+import type { AggregatesMessage } from '../../core/analytics/aggregate-messages.ts';
+import { liveEdgeAt } from '../../core/analytics/live-edge.ts';
 
 /**
  * Concurrent viewers per stream, from the viewer-analytics processor's window rows on

@@ -3,7 +3,7 @@ import { batchDedupToken, insertRows } from '../../core/analytics-store/insert.t
 import type { Bus, MessageBatch } from '../../core/bus/bus.ts';
 import { publishDeadLetters, type DeadLetter } from '../../core/dead-letters.ts';
 import { hostPromptValidator, type HostPrompt } from '../../core/schemas/chat.ts';
-import { dateTime64 } from '../sinks/clickhouse-rows.ts';
+import { dateTime64 } from '../../core/analytics/clickhouse-rows.ts';
 import { parseJsonPayload } from '../../core/schemas/validate.ts';
 
 export const HOST_PROMPT_SINK_GROUP = 'host-prompts.sink';

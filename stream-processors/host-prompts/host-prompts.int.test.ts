@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatClient, startChatGateway, testToken, type ChatGatewayUnderTest } from '../../chat-gateway/testing/chat-test-kit.ts';
 import { chatGatewayService } from '../../chat-gateway/service.ts';
-import type { ClipStaffEvent, PromptEvent } from '../../chat-gateway/protocol.ts';
+import type { ClipStaffEvent, PromptEvent } from '../../core/chat/protocol.ts';
 import type { ClipEvent, Highlight } from '../../core/schemas/highlight.ts';
 import { TOPICS } from '../../core/topics.ts';
 import { OpenAiTestServer } from '../../test/fixtures/openai-test-server.ts';

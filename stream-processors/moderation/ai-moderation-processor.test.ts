@@ -10,12 +10,12 @@ import { chatVerdictValidator, type ChatMessage } from '../../core/schemas/chat.
 import { TOPICS } from '../../core/topics.ts';
 import { OpenAiTestServer } from '../../test/fixtures/openai-test-server.ts';
 import { AiModerationProcessor, verdictFor } from './ai-moderation-processor.ts';
-import { AutoClassifier } from './auto-classifier.ts';
-import { CircuitBreaker } from './circuit-breaker.ts';
-import type { Classification, ContentClassifier } from './content-classifier.ts';
-import { GuardChatClassifier } from './guard-chat-classifier.ts';
-import { MinuteBudget } from './minute-budget.ts';
-import { OpenAiModerationClassifier } from './openai-moderation-classifier.ts';
+import { AutoClassifier } from '../../core/ai/auto-classifier.ts';
+import { CircuitBreaker } from '../../core/ai/circuit-breaker.ts';
+import type { Classification, ContentClassifier } from '../../core/ai/content-classifier.ts';
+import { GuardChatClassifier } from '../../core/ai/guard-chat-classifier.ts';
+import { MinuteBudget } from '../../core/ai/minute-budget.ts';
+import { OpenAiModerationClassifier } from '../../core/ai/openai-moderation-classifier.ts';
 
 const NOW = Date.now();
 let offset = 0;

@@ -7,9 +7,9 @@ import { aiCanClear } from '../../core/moderation/findings.ts';
 import { verdictRecord, type VerdictInput } from '../../core/moderation/verdict-records.ts';
 import { chatMessageValidator, type ChatMessage, type ChatVerdict } from '../../core/schemas/chat.ts';
 import { TOPICS } from '../../core/topics.ts';
-import { CircuitOpenError, type CircuitBreaker } from './circuit-breaker.ts';
-import type { Classification, ContentClassifier } from './content-classifier.ts';
-import type { MinuteBudget } from './minute-budget.ts';
+import { CircuitOpenError, type CircuitBreaker } from '../../core/ai/circuit-breaker.ts';
+import type { Classification, ContentClassifier } from '../../core/ai/content-classifier.ts';
+import type { MinuteBudget } from '../../core/ai/minute-budget.ts';
 import { parseJsonPayload } from '../../core/schemas/validate.ts';
 
 /** A delivered message older than this is no longer worth a model call (or a removal). */

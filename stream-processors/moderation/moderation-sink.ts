@@ -4,7 +4,7 @@ import type { Bus, MessageBatch } from '../../core/bus/bus.ts';
 import { publishDeadLetters, type DeadLetter } from '../../core/dead-letters.ts';
 import { chatMessageValidator, chatVerdictValidator, type ChatMessage, type ChatVerdict } from '../../core/schemas/chat.ts';
 import { TOPICS } from '../../core/topics.ts';
-import { dateTime64 } from '../sinks/clickhouse-rows.ts';
+import { dateTime64 } from '../../core/analytics/clickhouse-rows.ts';
 import { parseJsonPayload } from '../../core/schemas/validate.ts';
 
 /**

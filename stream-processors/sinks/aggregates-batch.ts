@@ -1,6 +1,6 @@
 import type { MessageBatch } from '../../core/bus/bus.ts';
 import type { DeadLetter } from '../../core/dead-letters.ts';
-import { aggregatesMessageValidator, type WatermarkMessage, type WindowFinalMessage, type WindowRowsMessage } from '../viewer-analytics/aggregate-messages.ts';
+import { aggregatesMessageValidator, type WatermarkMessage, type WindowFinalMessage, type WindowRowsMessage } from '../../core/analytics/aggregate-messages.ts';
 
 /** One batch of `analytics.aggregates`, sorted by message type; what does not parse goes to dead-letters. */
 export interface AggregatesBatch {

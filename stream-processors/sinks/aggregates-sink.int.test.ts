@@ -7,7 +7,7 @@ import { Metrics } from '../../core/metrics.ts';
 import { allTopicSpecs, TOPICS } from '../../core/topics.ts';
 import { waitFor } from '../../test/wait-for.ts';
 import { createThrowawayAnalyticsStore, dropThrowawayAnalyticsStore } from '../../test/throwaway-analytics-store.ts';
-import { aggregatesKey, watermarkMessage, windowRowsMessages } from '../viewer-analytics/aggregate-messages.ts';
+import { aggregatesKey, watermarkMessage, windowRowsMessages } from '../../core/analytics/aggregate-messages.ts';
 import { ClickHouseSink } from './clickhouse-sink.ts';
 import { closedWindow, windowRow } from './testing/final-chunks.ts';
 

@@ -1,16 +1,15 @@
 import type { Logger } from 'pino';
 import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
-import { SerialQueue } from '../../core/analytics-store/chdb-session.ts';
+import { SerialQueue } from '../../core/serial-queue.ts';
 import { batchDedupToken, insertRows } from '../../core/analytics-store/insert.ts';
 import type { Bus, MessageBatch, Subscription } from '../../core/bus/bus.ts';
 import { publishDeadLetters, type DeadLetter } from '../../core/dead-letters.ts';
 import type { Metrics } from '../../core/metrics.ts';
-import type { ServiceDefinition } from '../../core/platform.ts';
 import { readPlayerEventMessage } from '../../core/schemas/player-event-message.ts';
 import { TOPICS } from '../../core/topics.ts';
-import type { WindowFinalMessage } from '../viewer-analytics/aggregate-messages.ts';
+import type { WindowFinalMessage } from '../../core/analytics/aggregate-messages.ts';
 import { readAggregatesBatch } from './aggregates-batch.ts';
-import { dateTime64, deadLetterRowForClickHouse, rawEventForClickHouse, watermarkRowForClickHouse, windowRowForClickHouse } from './clickhouse-rows.ts';
+import { dateTime64, deadLetterRowForClickHouse, rawEventForClickHouse, watermarkRowForClickHouse, windowRowForClickHouse } from '../../core/analytics/clickhouse-rows.ts';
 import { distinctFinalChunks, planFinalChunkInserts, writtenChunkKey, type FinalTable } from './final-chunk-inserts.ts';
 
 /**
@@ -57,14 +56,14 @@ function sinkMetrics(metrics: Metrics) {
 
 export class ClickHouseSink {
   private readonly subscriptions: Subscription[] = [];
-  private readonly m: ReturnType<typeof sinkMetrics>;
+  private readonly meters: ReturnType<typeof sinkMetrics>;
   private readonly finalsInOrder = new SerialQueue();
 
   constructor(
     private readonly ports: ClickHouseSinkPorts,
     private readonly options: { groups?: Record<keyof typeof CLICKHOUSE_SINK_GROUPS, string>; consume?: Array<'aggregates' | 'raw-events' | 'dead-letters'> } = {},
   ) {
-    this.m = sinkMetrics(ports.metrics);
+    this.meters = sinkMetrics(ports.metrics);
   }
 
   async start(): Promise<void> {
@@ -124,7 +123,7 @@ export class ClickHouseSink {
   private async timed(sink: string, write: () => Promise<void>): Promise<void> {
     const started = performance.now();
     await write();
-    this.m.batchSeconds.observe({ sink }, (performance.now() - started) / 1000);
+    this.meters.batchSeconds.observe({ sink }, (performance.now() - started) / 1000);
   }
 
   private async writeAggregates(batch: MessageBatch): Promise<void> {
@@ -180,7 +179,7 @@ export class ClickHouseSink {
       if (event) rows.push(rawEventForClickHouse(event, message.partition, message.offset));
       else invalid += 1;
     }
-    if (invalid > 0) this.m.invalid.inc({ sink: 'clickhouse-raw' }, invalid);
+    if (invalid > 0) this.meters.invalid.inc({ sink: 'clickhouse-raw' }, invalid);
     // Compact: the raw table is the widest and most written one, and every row comes from one literal.
     await this.insert('player_events_raw', rows, batchDedupToken(batch), true);
   }
@@ -188,23 +187,12 @@ export class ClickHouseSink {
   private async insert(table: string, rows: Array<Record<string, unknown>>, dedupToken: string, compact = false): Promise<void> {
     if (rows.length === 0) return;
     await insertRows(this.ports.analytics, { table, rows, dedupToken, compact });
-    this.m.rows.inc({ sink: 'clickhouse', table }, rows.length);
+    this.meters.rows.inc({ sink: 'clickhouse', table }, rows.length);
   }
 
   private async deadLetter(sink: string, letters: DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
-    this.m.invalid.inc({ sink }, letters.length);
+    this.meters.invalid.inc({ sink }, letters.length);
     await publishDeadLetters(this.ports.bus, letters);
   }
 }
-
-/** `livepulse start clickhouse-sink`. */
-export const clickHouseSinkService: ServiceDefinition = {
-  name: 'clickhouse-sink',
-  description: 'analytics.aggregates → window rows, view summaries and rollups; player.events → raw events; dead-letters → dead_letters (ClickHouse)',
-  async start({ bus, analytics, metrics, logger }) {
-    const sink = new ClickHouseSink({ bus, analytics, metrics, logger });
-    await sink.start();
-    return { stop: () => sink.stop() };
-  },
-};

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { finalChunkToken, type WindowFinalMessage } from '../viewer-analytics/aggregate-messages.ts';
+import { finalChunkToken, type WindowFinalMessage } from '../../core/analytics/aggregate-messages.ts';
 import { planFinalChunkInserts, writtenChunkKey, yearMonth } from './final-chunk-inserts.ts';
 import { closedWindow } from './testing/final-chunks.ts';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { finalChunkToken, type WindowFinalMessage } from '../viewer-analytics/aggregate-messages.ts';
-import { viewSummaryForClickHouse, windowRowForClickHouse } from './clickhouse-rows.ts';
+import { finalChunkToken, type WindowFinalMessage } from '../../core/analytics/aggregate-messages.ts';
+import { viewSummaryForClickHouse, windowRowForClickHouse } from '../../core/analytics/clickhouse-rows.ts';
 
 /**
  * The final chunks of one bus batch as one insert per table and table partition, instead of two

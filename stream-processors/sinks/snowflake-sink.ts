@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import type { Bus, MessageBatch, Subscription } from '../../core/bus/bus.ts';
 import { publishDeadLetters } from '../../core/dead-letters.ts';
 import type { Metrics } from '../../core/metrics.ts';
-import type { ServiceDefinition } from '../../core/platform.ts';
 import { TOPICS } from '../../core/topics.ts';
 import { readAggregatesBatch } from './aggregates-batch.ts';
 import {
@@ -88,18 +87,3 @@ export class SnowflakeSink {
     if (rows.length > 0) this.rows.inc({ sink: 'snowflake', table: table.name }, rows.length);
   }
 }
-
-/** `livepulse start snowflake-sink`: idle (and says so) unless SNOWFLAKE_* configure a warehouse. */
-export const snowflakeSinkService: ServiceDefinition = {
-  name: 'snowflake-sink',
-  description: 'finalized analytics.aggregates → Snowflake (MERGE on window keys), when a warehouse is configured',
-  async start({ config, bus, metrics, logger }) {
-    if (config.warehouse.kind === 'off') {
-      logger.info('no Snowflake warehouse configured (SNOWFLAKE_ACCOUNT, SNOWFLAKE_USERNAME, SNOWFLAKE_PASSWORD); the Snowflake sink stays idle');
-      return { stop: async () => undefined };
-    }
-    const sink = new SnowflakeSink({ bus, metrics, logger }, config.warehouse);
-    await sink.start();
-    return { stop: () => sink.stop() };
-  },
-};

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { WindowRow } from '../viewer-analytics/aggregate-messages.ts';
+import type { WindowRow } from '../../core/analytics/aggregate-messages.ts';
 import { createTableStatement, latestPerKey, mergeStatement, utcText, VIEWER_WINDOWS, type LoadedWindowRow } from './snowflake-statements.ts';
 
 const row: WindowRow = {

@@ -1,4 +1,4 @@
-import type { ViewSummary, WindowRow } from '../viewer-analytics/aggregate-messages.ts';
+import type { ViewSummary, WindowRow } from '../../core/analytics/aggregate-messages.ts';
 
 /**
  * The Snowflake side of the warehouse sink: table definitions and batched, idempotent MERGE

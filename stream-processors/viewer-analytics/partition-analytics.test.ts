@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { AnalyticsSettings } from '../../core/config.ts';
 import type { EnrichedPlayerEvent } from '../../core/schemas/player-event.ts';
-import { collectedEvents } from '../simulator/collector-view.ts';
-import { computeGroundTruth } from '../simulator/ground-truth.ts';
-import { SeededRandom } from '../simulator/seeded-random.ts';
-import { planSimulation } from '../simulator/viewer-scripts.ts';
+import { collectedEvents } from '../../tools/simulator/collector-view.ts';
+import { computeGroundTruth } from '../../tools/simulator/ground-truth.ts';
+import { SeededRandom } from '../../tools/simulator/seeded-random.ts';
+import { planSimulation } from '../../tools/simulator/viewer-scripts.ts';
 import { PartitionAnalytics, type ClosedWindow, type PartitionChanges, type PartitionProgress, type SideOutput } from './partition-analytics.ts';
-import type { WindowRow } from './aggregate-messages.ts';
+import type { WindowRow } from '../../core/analytics/aggregate-messages.ts';
 import { rowKey, windowRows } from './window-rows.ts';
 import { assembleViews, encodeSample, encodeViewHeader, type EncodedSample, type PersistedSample } from './state-codec.ts';
 

@@ -1,6 +1,6 @@
 import type { AnalyticsSettings } from '../../core/config.ts';
 import type { EnrichedPlayerEvent } from '../../core/schemas/player-event.ts';
-import type { ViewSummary, WindowRow } from './aggregate-messages.ts';
+import type { ViewSummary, WindowRow } from '../../core/analytics/aggregate-messages.ts';
 import { applyEvent, endCandidate, endView, foldSamplesUpTo, forgetSamples, latestEventTime, newView, summarizeView, type ApplyOutcome, type Sample, type ViewState } from './view-state.ts';
 import { OpenWindows } from './open-windows.ts';
 import { compareRowKeys, emptyRow, keyOfRowKey, rowKey, rowOf, windowRows, windowStartOf } from './window-rows.ts';

@@ -2,17 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnalyticsStore, type AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
-import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
+import { quoteIdentifier } from '../../core/analytics-store/sql-quoting.ts';
 import { applyMigrations } from '../../core/analytics-store/migrations.ts';
 import type { Bus, DeliveredMessage } from '../../core/bus/bus.ts';
 import { EmbeddedBus } from '../../core/bus/embedded-bus.ts';
 import { KafkaBus } from '../../core/bus/kafka-bus.ts';
+import { PlatformaticKafkaBus } from '../../core/bus/platformatic-kafka-bus.ts';
 import { Metrics } from '../../core/metrics.ts';
 import { allTopicSpecs, stateChangelogTopic, TOPICS } from '../../core/topics.ts';
 import { testServices } from '../../test/services.ts';
 import { waitFor } from '../../test/wait-for.ts';
-import { collectedEvents } from '../simulator/collector-view.ts';
-import { planSimulation } from '../simulator/viewer-scripts.ts';
+import { collectedEvents } from '../../tools/simulator/collector-view.ts';
+import { planSimulation } from '../../tools/simulator/viewer-scripts.ts';
 import { PartitionAnalytics } from './partition-analytics.ts';
 import { CheckpointTooLargeError, StateStore } from './state-store.ts';
 import { SHORT_ANALYTICS_SETTINGS } from './testing/short-settings.ts';
@@ -59,6 +60,10 @@ const adapters: Array<{ name: string; open: () => Bus }> = [
   {
     name: 'kafka',
     open: () => new KafkaBus({ brokers: [testServices().kafkaBrokers], clientId: 'state-store-test', topicPrefix: `state-${randomUUID().slice(0, 8)}.`, defaultPartitions: PARTITIONS, replicationFactor: 1, publish: tuning }),
+  },
+  {
+    name: 'kafka (@platformatic/kafka)',
+    open: () => new PlatformaticKafkaBus({ brokers: [testServices().kafkaBrokers], clientId: 'state-store-test', topicPrefix: `state-${randomUUID().slice(0, 8)}.`, defaultPartitions: PARTITIONS, replicationFactor: 1, publish: tuning }),
   },
 ];
 
@@ -123,14 +128,14 @@ for (const adapter of adapters) {
       const live = await liveRecords(bus, topic, 0);
       const kinds = [...live.keys()].map((key) => key.split(':')[0]);
       expect(kinds.filter((k) => k === 'progress')).toHaveLength(1);
-      expect(kinds).toContain('key');
+      expect(kinds).toContain('keys');
       expect(kinds).toContain('samples');
       for (const [key, record] of live) {
         if (key.startsWith('samples:')) {
           const latest = Math.max(...(JSON.parse(record.value.toString()) as Array<[string, Array<[number, number]>]>).flatMap(([, samples]) => samples.map((s) => s[1])));
           expect(latest).toBeGreaterThan(foldedThrough!);
         }
-        if (key.startsWith('key:')) expect(Number(key.split(':')[1])).toBeGreaterThanOrEqual(nextWindowToClose!);
+        if (key.startsWith('keys:')) expect(Number(key.split(':')[1])).toBeGreaterThanOrEqual(nextWindowToClose!);
       }
       // Views the partition forgot (ended long enough ago) have no header left.
       const forgotten = [...viewsSeen].filter((viewId) => !partition.views.has(viewId));
@@ -140,6 +145,44 @@ for (const adapter of adapters) {
 
       const restored = await new StateStore(bus, topic, LOG_ID).load(0, settings);
       expect(snapshot(restored)).toEqual(snapshot(partition));
+    });
+
+    it('writes the row keys a checkpoint published early in one record per window, and still reads the one-per-key records of earlier versions', async () => {
+      const topic = await freshChangelog();
+      const stateStore = new StateStore(bus, topic, LOG_ID);
+      const partition = await stateStore.load(0, settings);
+      const log = events();
+      let newKeys = 0;
+      let keyRecords = 0;
+      for (let i = 0; i < log.length; i += 60) {
+        partition.apply(log.slice(i, i + 60));
+        partition.openWindowRows();
+        partition.closeDueWindows();
+        const changes = partition.takeChanges();
+        const windows = new Set(changes.emittedKeys.map((k) => k.windowStart));
+        newKeys += changes.emittedKeys.length;
+        const write = stateStore.encode(0, changes);
+        const records = write.messages.filter((m) => m.key!.startsWith('key') && !m.tombstone);
+        // Far fewer keys than a record each: one record per window (KEYS_PER_RECORD is well above these).
+        expect(records.length).toBeLessThanOrEqual(windows.size);
+        keyRecords += records.length;
+        await stateStore.write(write);
+      }
+      expect(newKeys).toBeGreaterThan(keyRecords * 3);
+
+      // A record as earlier versions wrote it, for a window still open: restored as an emitted key,
+      // and tombstoned with the window's other key records when it closes.
+      const openWindow = Math.max(...partition.emittedKeys.keys());
+      const legacyRowKey = JSON.stringify(['property-legacy', 'creator-legacy', 'stream-legacy', 'all', '', openWindow]);
+      await bus.publish(topic, [{ key: `key:${openWindow}:${legacyRowKey}`, value: Buffer.alloc(0), partition: 0 }]);
+      const restoringStore = new StateStore(bus, topic, LOG_ID);
+      const restored = await restoringStore.load(0, settings);
+      expect(restored.emittedKeys.get(openWindow)).toContain(legacyRowKey);
+      restored.advanceIdle(restored.progress.watermark! + settings.windowMs + settings.allowedLatenessMs + settings.idleAdvanceMs + 1);
+      restored.closeDueWindows();
+      await restoringStore.persist(0, restored.takeChanges());
+      const live = await liveRecords(bus, topic, 0);
+      expect([...live.keys()].filter((key) => key.startsWith('key'))).toEqual([]);
     });
 
     it('discards a state saved from another log, for good', async () => {

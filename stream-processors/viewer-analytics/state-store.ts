@@ -8,9 +8,12 @@ import { assembleViews, encodeSample, encodeViewHeader, StateDecodeError, type E
  * in memory (PartitionAnalytics) and made durable in a compacted changelog topic whose partition
  * p holds the state of source partition p. A checkpoint publishes what changed as records keyed
  * per entity — `progress`, `view:<id>` (a view's header), `samples:<n>` (checkpoint n's applied
- * samples, one record), `key:<window start>:<row key>` (a row key published early) — and
- * tombstones for what went away: views forgotten, sample records a fold holds entirely, keys of
- * closed windows. One checkpoint is one publish to one partition, which the bus appends whole or
+ * samples, one record), `keys:<window start>:<n>:<chunk>` (the row keys checkpoint n published
+ * early for the first time in that window, up to KEYS_PER_RECORD a record) — and tombstones for
+ * what went away: views forgotten, sample records a fold holds entirely, the key records of
+ * closed windows. Row keys go many to a record because a window has hundreds (stream ×
+ * dimension value): one record each made two thirds of the changelog (a record and, at the
+ * close, its tombstone), and the bus pays per record. One checkpoint is one publish to one partition, which the bus appends whole or
  * not at all. Restoring reads the partition from its start, keeps the last record per key
  * (compaction is lazy on Kafka) and assembles the views as before.
  *
@@ -29,14 +32,18 @@ interface PersistedProgress extends PartitionProgress {
 const PROGRESS_KEY = 'progress';
 const VIEW_PREFIX = 'view:';
 const SAMPLES_PREFIX = 'samples:';
-const KEY_PREFIX = 'key:';
+const KEYS_PREFIX = 'keys:';
+/** Earlier versions wrote one record per row key: still read, and tombstoned when their window closes. */
+const LEGACY_KEY_PREFIX = 'key:';
+/** Row keys are up to a few hundred bytes: a record stays far under the bus's message size. */
+const KEYS_PER_RECORD = 256;
 
 /** What the store knows of one partition's changelog: enough to tombstone what a fold or a close leaves behind. */
 interface PartitionLedger {
   checkpoint: number;
   /** Sample records still live, with the latest sample time in each. */
   sampleRecords: Map<string, number>;
-  /** Row-key records still live, per window start. */
+  /** Row-key records (`keys:` and legacy `key:`) still live, per window start. */
   keyRecords: Map<number, string[]>;
 }
 
@@ -90,11 +97,15 @@ export class StateStore {
             }
           }
           ledger.sampleRecords.set(key, latestT);
-        } else if (key.startsWith(KEY_PREFIX)) {
-          const separator = key.indexOf(':', KEY_PREFIX.length);
-          const windowStart = Number(key.slice(KEY_PREFIX.length, separator));
-          if (separator === -1 || !Number.isSafeInteger(windowStart)) throw new Error('no window start');
-          emittedKeys.push({ windowStart, key: key.slice(separator + 1) });
+        } else if (key.startsWith(KEYS_PREFIX)) {
+          const windowStart = windowStartOfKeyRecord(key, KEYS_PREFIX);
+          const keys: unknown = JSON.parse(body);
+          if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new Error('not a list of row keys');
+          for (const rowKey of keys as string[]) emittedKeys.push({ windowStart, key: rowKey });
+          addKeyRecord(ledger, windowStart, key);
+        } else if (key.startsWith(LEGACY_KEY_PREFIX)) {
+          const windowStart = windowStartOfKeyRecord(key, LEGACY_KEY_PREFIX);
+          emittedKeys.push({ windowStart, key: key.slice(key.indexOf(':', LEGACY_KEY_PREFIX.length) + 1) });
           addKeyRecord(ledger, windowStart, key);
         } else throw new Error('unknown kind of record');
       } catch (error) {
@@ -165,11 +176,19 @@ export class StateStore {
     }
     for (const view of changes.views) messages.push(record(`${VIEW_PREFIX}${view.viewId}`, encodeViewHeader(view)));
     for (const viewId of changes.removedViews) messages.push(tombstoneMessage(`${VIEW_PREFIX}${viewId}`, partition));
+    const newKeys = new Map<number, string[]>();
     for (const { windowStart, key } of changes.emittedKeys) {
       if (nextWindowToClose !== null && windowStart < nextWindowToClose) continue;
-      const recordKey = `${KEY_PREFIX}${windowStart}:${key}`;
-      messages.push(record(recordKey, ''));
-      addKeyRecord(ledger, windowStart, recordKey);
+      const keys = newKeys.get(windowStart);
+      if (keys) keys.push(key);
+      else newKeys.set(windowStart, [key]);
+    }
+    for (const [windowStart, keys] of newKeys) {
+      for (let chunk = 0; chunk * KEYS_PER_RECORD < keys.length; chunk++) {
+        const recordKey = `${KEYS_PREFIX}${windowStart}:${ledger.checkpoint}:${chunk}`;
+        messages.push(record(recordKey, JSON.stringify(keys.slice(chunk * KEYS_PER_RECORD, (chunk + 1) * KEYS_PER_RECORD))));
+        addKeyRecord(ledger, windowStart, recordKey);
+      }
     }
     const progress: PersistedProgress = { ...changes.progress, checkpoint: ledger.checkpoint, logId: this.logId };
     messages.push(record(PROGRESS_KEY, JSON.stringify(progress)));
@@ -204,6 +223,14 @@ export class CheckpointTooLargeError extends Error {
     );
     this.name = 'CheckpointTooLargeError';
   }
+}
+
+/** The window start in `<prefix><window start>:…`. */
+function windowStartOfKeyRecord(key: string, prefix: string): number {
+  const separator = key.indexOf(':', prefix.length);
+  const windowStart = Number(key.slice(prefix.length, separator));
+  if (separator === -1 || !Number.isSafeInteger(windowStart)) throw new Error('no window start');
+  return windowStart;
 }
 
 function addKeyRecord(ledger: PartitionLedger, windowStart: number, key: string): void {

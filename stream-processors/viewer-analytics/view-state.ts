@@ -1,6 +1,6 @@
 import type { AnalyticsSettings } from '../../core/config.ts';
 import type { EnrichedPlayerEvent, PlayerState } from '../../core/schemas/player-event.ts';
-import { DIMENSIONS, type ViewSummary } from './aggregate-messages.ts';
+import { DIMENSIONS, type ViewSummary } from '../../core/analytics/aggregate-messages.ts';
 
 /**
  * One view's state, built from its player events in any order.

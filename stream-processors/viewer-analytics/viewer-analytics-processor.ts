@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import { SerialQueue } from '../../core/analytics-store/chdb-session.ts';
+import { SerialQueue } from '../../core/serial-queue.ts';
 import type { Bus, DeliveredMessage, MessageBatch, OutgoingMessage, Subscription } from '../../core/bus/bus.ts';
 import type { AnalyticsSettings } from '../../core/config.ts';
 import { deadLetterMessage, type DeadLetter } from '../../core/dead-letters.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import { readPlayerEventMessage } from '../../core/schemas/player-event-message.ts';
 import { stateChangelogTopic, TOPICS } from '../../core/topics.ts';
-import { publishBounded, watermarkMessage, windowFinalMessages, windowRowsMessages, type WindowRow } from './aggregate-messages.ts';
+import { publishBounded, watermarkMessage, windowFinalMessages, windowRowsMessages, type WindowRow } from '../../core/analytics/aggregate-messages.ts';
 import type { ClosedWindow, IncomingEvent, PartitionAnalytics, SideOutput } from './partition-analytics.ts';
 import { StateStore, type StateWrite } from './state-store.ts';
 import { rowKey, windowStartOf } from './window-rows.ts';
@@ -109,7 +109,7 @@ export class ViewerAnalyticsProcessor {
   private stateStore!: StateStore;
   private readonly groupId: string;
   private readonly now: () => number;
-  private readonly m: ReturnType<typeof processorMetrics>;
+  private readonly meters: ReturnType<typeof processorMetrics>;
   private subscription: Subscription | null = null;
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
@@ -120,7 +120,7 @@ export class ViewerAnalyticsProcessor {
   ) {
     this.groupId = options.groupId ?? VIEWER_ANALYTICS_GROUP;
     this.now = options.now ?? Date.now;
-    this.m = processorMetrics(ports.metrics);
+    this.meters = processorMetrics(ports.metrics);
   }
 
   async start(): Promise<void> {
@@ -134,7 +134,7 @@ export class ViewerAnalyticsProcessor {
       throw new Error(`the state changelog ${changelog} has ${changelogPartitions} partitions, fewer than ${TOPICS.playerEvents}'s ${partitions}: delete it (see docs/operations.md) so that it is created again`);
     }
     this.stateStore = new StateStore(this.ports.bus, changelog, logId, (partition, savedLogId) => {
-      this.m.staleStates.inc();
+      this.meters.staleStates.inc();
       this.ports.logger.warn({ partition, savedLogId, logId }, 'viewer analytics: the saved state counts offsets of another log; discarded, the partition is rebuilt from this log');
     });
     this.subscription = await this.ports.bus.subscribe({
@@ -159,24 +159,24 @@ export class ViewerAnalyticsProcessor {
     this.timer = null;
     // A last checkpoint, so a successor does not redo what this member applied since the previous one.
     await Promise.all(
-      [...this.runtimes].map(([partition, rt]) =>
-        rt.queue.run(async () => {
-          if (rt.uncommitted !== null && rt.analytics) {
-            await this.checkpoint(rt, rt.analytics, partition).catch((error: unknown) => this.ports.logger.warn({ err: error, partition }, 'viewer analytics: last checkpoint failed; a successor reads again from the previous one'));
+      [...this.runtimes].map(([partition, runtime]) =>
+        runtime.queue.run(async () => {
+          if (runtime.uncommitted !== null && runtime.analytics) {
+            await this.checkpoint(runtime, runtime.analytics, partition).catch((error: unknown) => this.ports.logger.warn({ err: error, partition }, 'viewer analytics: last checkpoint failed; a successor reads again from the previous one'));
           }
-          await rt.writing;
+          await runtime.writing;
         }),
       ),
     );
     await this.subscription?.stop();
     // Let a tick in progress finish its partition work before the ports close.
-    await Promise.all([...this.runtimes.values()].map((rt) => rt.queue.run(async () => rt.writing)));
+    await Promise.all([...this.runtimes.values()].map((runtime) => runtime.queue.run(async () => runtime.writing)));
   }
 
   private runtime(partition: number): PartitionRuntime {
-    let rt = this.runtimes.get(partition);
-    if (!rt) {
-      rt = {
+    let runtime = this.runtimes.get(partition);
+    if (!runtime) {
+      runtime = {
         queue: new SerialQueue(),
         analytics: null,
         busy: false,
@@ -189,40 +189,40 @@ export class ViewerAnalyticsProcessor {
         replayNeeded: false,
         writing: null,
       };
-      this.runtimes.set(partition, rt);
+      this.runtimes.set(partition, runtime);
     }
-    return rt;
+    return runtime;
   }
 
   private async handleBatch(batch: MessageBatch): Promise<void> {
-    const rt = this.runtime(batch.partition);
+    const runtime = this.runtime(batch.partition);
     const started = performance.now();
-    await rt.queue.run(async () => {
-      rt.busy = true;
+    await runtime.queue.run(async () => {
+      runtime.busy = true;
       try {
-        if (rt.replayNeeded) forget(rt);
-        const analytics = await this.loaded(rt, batch.partition, batch.firstOffset);
+        if (runtime.replayNeeded) forget(runtime);
+        const analytics = await this.loaded(runtime, batch.partition, batch.firstOffset);
         const { events, invalid } = parseEvents(batch.messages);
         const report = analytics.apply(events);
         analytics.markRead(batch.lastOffset);
-        for (const [outcome, count] of Object.entries(report.outcomes)) if (count > 0) this.m.events.inc({ outcome }, count);
-        if (invalid.length > 0) this.m.events.inc({ outcome: 'invalid' }, invalid.length);
-        if (report.evicted > 0) this.m.evictions.inc(report.evicted);
+        for (const [outcome, count] of Object.entries(report.outcomes)) if (count > 0) this.meters.events.inc({ outcome }, count);
+        if (invalid.length > 0) this.meters.events.inc({ outcome: 'invalid' }, invalid.length);
+        if (report.evicted > 0) this.meters.evictions.inc(report.evicted);
         // Acknowledged before any checkpoint can commit past them.
         await this.publishSideOutputs([...invalid, ...report.sideOutputs.map((s) => sideOutputLetter(s, batch.partition))]);
-        rt.lastBatchAt = this.now();
-        rt.emitPending = true;
-        rt.uncommitted = String(BigInt(batch.lastOffset) + 1n);
-        if (this.checkpointDue(rt, rt.lastBatchAt)) await this.checkpoint(rt, analytics, batch.partition);
+        runtime.lastBatchAt = this.now();
+        runtime.emitPending = true;
+        runtime.uncommitted = String(BigInt(batch.lastOffset) + 1n);
+        if (this.checkpointDue(runtime, runtime.lastBatchAt)) await this.checkpoint(runtime, analytics, batch.partition);
       } catch (error) {
         // The bus reads again from the last commit; start from the persisted state, not from half-applied memory.
-        forget(rt);
+        forget(runtime);
         throw error;
       } finally {
-        rt.busy = false;
+        runtime.busy = false;
       }
     });
-    this.m.batchSeconds.observe((performance.now() - started) / 1000);
+    this.meters.batchSeconds.observe((performance.now() - started) / 1000);
   }
 
   /**
@@ -230,28 +230,28 @@ export class ViewerAnalyticsProcessor {
    * on from memory: read again from the last commit (after a rebalance), or another member
    * handled offsets in between.
    */
-  private async loaded(rt: PartitionRuntime, partition: number, firstOffset?: string): Promise<PartitionAnalytics> {
-    const current = rt.analytics;
+  private async loaded(runtime: PartitionRuntime, partition: number, firstOffset?: string): Promise<PartitionAnalytics> {
+    const current = runtime.analytics;
     const applied = current?.progress.lastOffset ?? null;
     const followsOn = firstOffset === undefined || applied === null || BigInt(firstOffset) === BigInt(applied) + 1n;
     if (current && followsOn) return current;
     // A checkpoint still being written lands first, or the load would miss it.
-    await rt.writing;
+    await runtime.writing;
     const analytics = await this.stateStore.load(partition, this.options.settings);
-    this.m.restores.inc();
+    this.meters.restores.inc();
     const persisted = analytics.progress.lastOffset;
     if (firstOffset !== undefined && persisted !== null && BigInt(firstOffset) > BigInt(persisted) + 1n) {
       // Never skip events: the bus reads again from the last commit, which the state always covers.
       throw new Error(`partition ${partition}: the state holds offsets up to ${persisted} but the batch starts at ${firstOffset}; reading again from the last commit`);
     }
-    rt.analytics = analytics;
-    rt.emitted.clear();
-    rt.uncommitted = null;
+    runtime.analytics = analytics;
+    runtime.emitted.clear();
+    runtime.uncommitted = null;
     return analytics;
   }
 
-  private checkpointDue(rt: PartitionRuntime, now: number): boolean {
-    return now - rt.lastCheckpointAt >= this.options.settings.emitIntervalMs;
+  private checkpointDue(runtime: PartitionRuntime, now: number): boolean {
+    return now - runtime.lastCheckpointAt >= this.options.settings.emitIntervalMs;
   }
 
   /**
@@ -262,51 +262,51 @@ export class ViewerAnalyticsProcessor {
    * and a checkpoint starts only after the previous one landed: one that failed makes the partition
    * read again from its last commit, so no later checkpoint can persist a state missing its changes.
    */
-  private async checkpoint(rt: PartitionRuntime, analytics: PartitionAnalytics, partition: number): Promise<void> {
-    await rt.writing;
+  private async checkpoint(runtime: PartitionRuntime, analytics: PartitionAnalytics, partition: number): Promise<void> {
+    await runtime.writing;
     // The state in hand holds changes the store lost: the caller forgets it and loads it again.
-    if (rt.replayNeeded) throw new Error(`partition ${partition}: a checkpoint failed; reading again from the last commit`);
-    const taken = this.takeCheckpoint(rt, analytics, partition);
-    const writing: Promise<void> = this.writeCheckpoint(rt, partition, taken)
+    if (runtime.replayNeeded) throw new Error(`partition ${partition}: a checkpoint failed; reading again from the last commit`);
+    const taken = this.takeCheckpoint(runtime, analytics, partition);
+    const writing: Promise<void> = this.writeCheckpoint(runtime, partition, taken)
       .catch((error: unknown) => {
-        rt.replayNeeded = true;
+        runtime.replayNeeded = true;
         this.subscription?.readAgain(TOPICS.playerEvents, partition);
         this.ports.logger.error({ err: error, partition }, 'viewer analytics: checkpoint failed; the partition is read again from its last commit');
       })
       .finally(() => {
-        if (rt.writing === writing) rt.writing = null;
+        if (runtime.writing === writing) runtime.writing = null;
       });
-    rt.writing = writing;
+    runtime.writing = writing;
   }
 
   /** What changed (encoded), early rows when due, due windows closed: every message, built now. */
-  private takeCheckpoint(rt: PartitionRuntime, analytics: PartitionAnalytics, partition: number): TakenCheckpoint {
+  private takeCheckpoint(runtime: PartitionRuntime, analytics: PartitionAnalytics, partition: number): TakenCheckpoint {
     const now = this.now();
-    const uncommitted = rt.uncommitted;
-    rt.uncommitted = null;
-    rt.lastCheckpointAt = now;
-    const emitNow = rt.emitPending && now - rt.lastEmitAt >= this.options.settings.emitIntervalMs;
+    const uncommitted = runtime.uncommitted;
+    runtime.uncommitted = null;
+    runtime.lastCheckpointAt = now;
+    const emitNow = runtime.emitPending && now - runtime.lastEmitAt >= this.options.settings.emitIntervalMs;
     // Before taking the changes: the keys of rows published early are part of them.
     const open = emitNow ? analytics.openWindowRows() : null;
     const state = analytics.hasChanges() ? this.stateStore.encode(partition, analytics.takeChanges()) : null;
     const aggregates: OutgoingMessage[] = [];
     if (open) {
-      aggregates.push(...this.earlyRowsMessages(rt, analytics, partition, [...open.rows, ...open.retractions], now));
-      rt.lastEmitAt = now;
-      rt.emitPending = false;
+      aggregates.push(...this.earlyRowsMessages(runtime, analytics, partition, [...open.rows, ...open.retractions], now));
+      runtime.lastEmitAt = now;
+      runtime.emitPending = false;
     }
     // Closing changes the state further; those changes go with the next checkpoint, and a replay closes the same windows again.
     const { closed, sideOutputs } = analytics.closeDueWindows();
-    if (closed.length > 0) aggregates.push(...this.closedMessages(rt, analytics, partition, closed, now));
+    if (closed.length > 0) aggregates.push(...this.closedMessages(runtime, analytics, partition, closed, now));
     // Last, after the rows it vouches for (one key, so it arrives after them): readers can tell a partition that is behind from one without views.
     if (open) aggregates.push(...this.watermarkMessages(analytics, partition, now));
-    this.m.views.set({ partition: String(partition) }, analytics.views.size);
-    if (analytics.progress.watermark !== null) this.m.watermarkLag.set({ partition: String(partition) }, (now - analytics.progress.watermark) / 1000);
+    this.meters.views.set({ partition: String(partition) }, analytics.views.size);
+    if (analytics.progress.watermark !== null) this.meters.watermarkLag.set({ partition: String(partition) }, (now - analytics.progress.watermark) / 1000);
     return { uncommitted, state, aggregates, letters: sideOutputs.map((s) => sideOutputLetter(s, partition)) };
   }
 
   /** Persist, then publish what depends on it, then commit the offsets the persisted state holds. */
-  private async writeCheckpoint(rt: PartitionRuntime, partition: number, taken: TakenCheckpoint): Promise<void> {
+  private async writeCheckpoint(runtime: PartitionRuntime, partition: number, taken: TakenCheckpoint): Promise<void> {
     if (taken.state) await this.stateStore.write(taken.state);
     await Promise.all([publishBounded(this.ports.bus, TOPICS.analyticsAggregates, taken.aggregates), this.publishSideOutputs(taken.letters)]);
     if (taken.uncommitted === null || !this.subscription) return;
@@ -315,20 +315,20 @@ export class ViewerAnalyticsProcessor {
       this.ports.logger.warn({ err: error, partition }, 'viewer analytics: offset commit failed; the next checkpoint commits');
       return false;
     });
-    if (!committed) rt.uncommitted ??= taken.uncommitted;
+    if (!committed) runtime.uncommitted ??= taken.uncommitted;
   }
 
   /** Early rows that changed since they were last published. */
-  private earlyRowsMessages(rt: PartitionRuntime, analytics: PartitionAnalytics, partition: number, rows: WindowRow[], now: number): OutgoingMessage[] {
+  private earlyRowsMessages(runtime: PartitionRuntime, analytics: PartitionAnalytics, partition: number, rows: WindowRow[], now: number): OutgoingMessage[] {
     const changed: WindowRow[] = [];
     const changedJson: string[] = [];
     for (const row of rows) {
       const key = rowKey(row);
       const values = JSON.stringify(row);
-      let byKey = rt.emitted.get(row.window_start);
+      let byKey = runtime.emitted.get(row.window_start);
       if (!byKey) {
         byKey = new Map();
-        rt.emitted.set(row.window_start, byKey);
+        runtime.emitted.set(row.window_start, byKey);
       }
       if (byKey.get(key) === values) continue;
       byKey.set(key, values);
@@ -339,19 +339,19 @@ export class ViewerAnalyticsProcessor {
     return windowRowsMessages({ group: this.groupId, source_partition: partition, version: analytics.version(false).toString(), emitted_at: now }, changed, undefined, changedJson);
   }
 
-  private closedMessages(rt: PartitionRuntime, analytics: PartitionAnalytics, partition: number, closed: ClosedWindow[], now: number): OutgoingMessage[] {
+  private closedMessages(runtime: PartitionRuntime, analytics: PartitionAnalytics, partition: number, closed: ClosedWindow[], now: number): OutgoingMessage[] {
     const version = analytics.version(true).toString();
     const messages: OutgoingMessage[] = [];
     const retractions: WindowRow[] = [];
     for (const window of closed) {
-      rt.emitted.delete(window.windowStart);
+      runtime.emitted.delete(window.windowStart);
       retractions.push(...window.retractions);
       if (window.rows.length === 0 && window.views.length === 0) continue;
       messages.push(...windowFinalMessages({ group: this.groupId, source_partition: partition, window_start: window.windowStart, version, emitted_at: now }, window.rows, window.views));
-      for (const view of window.views) this.m.viewsEnded.inc({ reason: view.end_reason });
+      for (const view of window.views) this.meters.viewsEnded.inc({ reason: view.end_reason });
     }
     if (retractions.length > 0) messages.push(...windowRowsMessages({ group: this.groupId, source_partition: partition, version, emitted_at: now }, retractions));
-    this.m.windowsClosed.inc(closed.length);
+    this.meters.windowsClosed.inc(closed.length);
     return messages;
   }
 
@@ -383,7 +383,7 @@ export class ViewerAnalyticsProcessor {
 
   private async publishSideOutputs(letters: DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
-    for (const letter of letters) this.m.sideOutputs.inc({ reason: letter.reason.split(':')[0]! });
+    for (const letter of letters) this.meters.sideOutputs.inc({ reason: letter.reason.split(':')[0]! });
     await publishBounded(this.ports.bus, TOPICS.deadLetters, letters.map((letter) => deadLetterMessage(letter, this.now())));
   }
 
@@ -399,26 +399,26 @@ export class ViewerAnalyticsProcessor {
       const caughtUp = idle.length > 0 ? await this.caughtUp(idle) : new Set<number>();
       // Partitions side by side: their checkpoints wait on different inserts and acknowledgements.
       await Promise.all([...assigned].map(async (partition) => {
-        const rt = this.runtime(partition);
-        if (rt.busy) return;
+        const runtime = this.runtime(partition);
+        if (runtime.busy) return;
         const advance = caughtUp.has(partition);
-        const due = rt.analytics !== null && (rt.emitPending || rt.uncommitted !== null) && this.checkpointDue(rt, now);
+        const due = runtime.analytics !== null && (runtime.emitPending || runtime.uncommitted !== null) && this.checkpointDue(runtime, now);
         if (!advance && !due) return;
-        await rt.queue.run(async () => {
-          rt.busy = true;
+        await runtime.queue.run(async () => {
+          runtime.busy = true;
           try {
-            const analytics = await this.loaded(rt, partition);
+            const analytics = await this.loaded(runtime, partition);
             if (advance && analytics.advanceIdle(this.now())) {
-              this.m.idleAdvances.inc();
-              rt.emitPending = true;
+              this.meters.idleAdvances.inc();
+              runtime.emitPending = true;
             }
-            await this.checkpoint(rt, analytics, partition);
+            await this.checkpoint(runtime, analytics, partition);
           } catch (error) {
-            forget(rt);
+            forget(runtime);
             this.subscription?.readAgain(TOPICS.playerEvents, partition);
             this.ports.logger.error({ err: error, partition }, 'viewer analytics: checkpoint failed; the partition is read again from its last commit');
           } finally {
-            rt.busy = false;
+            runtime.busy = false;
           }
         });
       }));
@@ -444,11 +444,11 @@ export class ViewerAnalyticsProcessor {
 }
 
 /** Drops what memory holds for a partition; the next use loads it from the state store. */
-function forget(rt: PartitionRuntime): void {
-  rt.analytics = null;
-  rt.replayNeeded = false;
-  rt.emitted.clear();
-  rt.uncommitted = null;
+function forget(runtime: PartitionRuntime): void {
+  runtime.analytics = null;
+  runtime.replayNeeded = false;
+  runtime.emitted.clear();
+  runtime.uncommitted = null;
 }
 
 function parseEvents(messages: DeliveredMessage[]): { events: IncomingEvent[]; invalid: DeadLetter[] } {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnalyticsStore, type AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
-import { quoteIdentifier } from '../../core/analytics-store/chdb-session.ts';
+import { quoteIdentifier } from '../../core/analytics-store/sql-quoting.ts';
 import { applyMigrations } from '../../core/analytics-store/migrations.ts';
 import type { Bus } from '../../core/bus/bus.ts';
 import { EmbeddedBus } from '../../core/bus/embedded-bus.ts';
@@ -12,11 +12,11 @@ import { countViewSummaries, expectAnalyticsToMatchTruth } from '../../test/anal
 import { testServices } from '../../test/services.ts';
 import { waitFor } from '../../test/wait-for.ts';
 import { ClickHouseSink } from '../sinks/clickhouse-sink.ts';
-import { collectedEvents } from '../simulator/collector-view.ts';
-import { computeGroundTruth } from '../simulator/ground-truth.ts';
-import { SeededRandom } from '../simulator/seeded-random.ts';
-import { planSimulation } from '../simulator/viewer-scripts.ts';
-import { peakConcurrencyByMinute, viewTotals, viewTotalsByPeriod } from './metric-queries.ts';
+import { collectedEvents } from '../../tools/simulator/collector-view.ts';
+import { computeGroundTruth } from '../../tools/simulator/ground-truth.ts';
+import { SeededRandom } from '../../tools/simulator/seeded-random.ts';
+import { planSimulation } from '../../tools/simulator/viewer-scripts.ts';
+import { peakConcurrencyByMinute, viewTotals, viewTotalsByPeriod } from '../../core/analytics/metric-queries.ts';
 import { ViewerAnalyticsProcessor } from './viewer-analytics-processor.ts';
 import { SHORT_ANALYTICS_SETTINGS } from './testing/short-settings.ts';
 

@@ -1,5 +1,5 @@
 import type { AnalyticsSettings } from '../../core/config.ts';
-import { DIMENSIONS, type WindowRow } from './aggregate-messages.ts';
+import { DIMENSIONS, type WindowRow } from '../../core/analytics/aggregate-messages.ts';
 import { asOf, dimensionsAsOf, isWatchingAt, latestEventTime, sameDimensions, startedAt, type DimensionValues, type ViewState } from './view-state.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { ChatMessage, ChatVerdict } from '../../../core/schemas/chat.ts';
 import type { ClipEvent, Highlight } from '../../../core/schemas/highlight.ts';
-import type { AggregatesMessage, WindowRow } from '../../../stream-processors/viewer-analytics/aggregate-messages.ts';
+import type { AggregatesMessage, WindowRow } from '../../../core/analytics/aggregate-messages.ts';
 
 /** Events as their topics carry them, for the live board's tests. */
 export const T0 = 1_750_000_000_000;

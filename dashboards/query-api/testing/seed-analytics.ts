@@ -8,9 +8,9 @@ import { allTopicSpecs, TOPICS } from '../../../core/topics.ts';
 import { countViewSummaries } from '../../../test/analytics-truth.ts';
 import { waitFor } from '../../../test/wait-for.ts';
 import { ClickHouseSink } from '../../../stream-processors/sinks/clickhouse-sink.ts';
-import { collectedEvents } from '../../../stream-processors/simulator/collector-view.ts';
-import { computeGroundTruth, type GroundTruth } from '../../../stream-processors/simulator/ground-truth.ts';
-import { planSimulation, type SimulationPlan } from '../../../stream-processors/simulator/viewer-scripts.ts';
+import { collectedEvents } from '../../../tools/simulator/collector-view.ts';
+import { computeGroundTruth, type GroundTruth } from '../../../tools/simulator/ground-truth.ts';
+import { planSimulation, type SimulationPlan } from '../../../tools/simulator/viewer-scripts.ts';
 import { ViewerAnalyticsProcessor } from '../../../stream-processors/viewer-analytics/viewer-analytics-processor.ts';
 import { SHORT_ANALYTICS_SETTINGS } from '../../../stream-processors/viewer-analytics/testing/short-settings.ts';
 

@@ -64,7 +64,7 @@ export function isPinnedImage(image: string): boolean {
 
 /**
  * Livepulse's invariants of the compose file. `services` are the names `livepulse start` knows
- * (core/services.ts); `planned` ones may be deployed before they exist.
+ * (app/services.ts); `planned` ones may be deployed before they exist.
  */
 export function checkComposeInvariants(compose: ComposeFile, services: string[]): string[] {
   const problems: string[] = [];
@@ -73,7 +73,7 @@ export function checkComposeInvariants(compose: ComposeFile, services: string[])
 
   const livepulse = Object.entries(all).filter(([, s]) => Array.isArray(s.command) && s.command[0] === 'start');
   for (const name of services) {
-    if (!livepulse.some(([, s]) => (s.command as string[]).slice(1).includes(name))) problems.push(`livepulse service ${name} (core/services.ts) has no container`);
+    if (!livepulse.some(([, s]) => (s.command as string[]).slice(1).includes(name))) problems.push(`livepulse service ${name} (app/services.ts) has no container`);
   }
   for (const [name, service] of livepulse) {
     const command = service.command as string[];

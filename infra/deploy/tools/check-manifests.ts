@@ -55,7 +55,7 @@ export function checkChartValues(values: ChartValues, services: string[], topics
   const problems: string[] = [];
   if (!isPinnedImage(`${values.image.repository}:${values.image.tag}`)) problems.push(`image.tag "${values.image.tag}" is not pinned`);
   const deployed = new Set(Object.entries(values.services).flatMap(([name, svc]) => svc.run ?? [name]));
-  for (const name of services) if (!deployed.has(name)) problems.push(`services.${name}: core/services.ts has it, the chart does not`);
+  for (const name of services) if (!deployed.has(name)) problems.push(`services.${name}: app/services.ts has it, the chart does not`);
   for (const [name, svc] of Object.entries(values.services)) {
     for (const run of svc.run ?? []) if (!services.includes(run)) problems.push(`services.${name}.run: ${run} is not a livepulse service`);
   }

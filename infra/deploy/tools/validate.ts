@@ -19,7 +19,7 @@ import { DEPLOY_DIR, findValidators, INSTALL_HINT, REPO_DIR, type Validators } f
 
 export interface StepContext {
   validators: Validators;
-  /** Names `livepulse start` knows (core/services.ts). */
+  /** Names `livepulse start` knows (app/services.ts). */
   services: string[];
 }
 
@@ -237,7 +237,7 @@ export function missingValidators(step: Step, validators: Validators): string[] 
 }
 
 export async function serviceNames(): Promise<string[]> {
-  const { SERVICES } = await import('../../../core/services.ts');
+  const { SERVICES } = await import('../../../app/services.ts');
   return SERVICES.map((s) => s.name);
 }
 

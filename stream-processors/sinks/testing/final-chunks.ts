@@ -1,5 +1,5 @@
 import type { OutgoingMessage } from '../../../core/bus/bus.ts';
-import { windowFinalMessages, type ViewSummary, type WindowFinalMessage, type WindowRow } from '../../viewer-analytics/aggregate-messages.ts';
+import { windowFinalMessages, type ViewSummary, type WindowFinalMessage, type WindowRow } from '../../../core/analytics/aggregate-messages.ts';
 
 /** Closed windows as the processor publishes them, for the sink's tests. */
 export function windowRow(i: number, windowStart: number, propertyId = 'demo'): WindowRow {
