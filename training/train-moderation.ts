@@ -3,9 +3,11 @@
  * (eval/hate-corpus.ts) and sets their thresholds on the validation split, writing the files that
  * are committed: the n-gram model (core/moderation/classifier/hate-model.bin), then the head over
  * the sentence encoder's embeddings (encoder-head.bin; the encoder itself is exported once by
- * training/export-encoder.sh). Deterministic: the committed settings and seed give the committed
- * files byte for byte. Embedding the rows takes about 10 minutes on one core the first time; the
- * embeddings are cached under ~/.cache/livepulse/encoder-embeddings, so later runs take seconds.
+ * training/finetune-encoder.sh). Deterministic: the committed settings and seed give the committed
+ * files byte for byte. The encoder's fine-tune takes CPU-minutes in Python, so --check does not
+ * rerun it: it checks the committed encoder files against the sha256s the recipe recorded.
+ * Embedding the rows takes about 10 minutes on one core the first time; the embeddings are cached
+ * under ~/.cache/livepulse/encoder-embeddings, so later runs take seconds.
  *
  *   npm run train:moderation                 # retrain and write both files
  *   npm run train:moderation -- --check      # retrain and fail if a committed file differs
@@ -17,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ENCODER_HEAD_FILE } from '../core/moderation/classifier/encoder-classifier.ts';
 import { HATE_MODEL_FILE } from '../core/moderation/classifier/hate-classifier.ts';
-import { SentenceEncoder } from '../core/moderation/classifier/sentence-encoder.ts';
+import { SentenceEncoder, verifiedEncoderFiles } from '../core/moderation/classifier/sentence-encoder.ts';
 import { loadHateCorpus } from '../eval/hate-corpus.ts';
 import { DEFAULT_HEAD_TRAINING, trainEncoderHead } from './encoder-head-training.ts';
 import { trainHateModel, DEFAULT_TRAINING } from './hate-model-training.ts';
@@ -61,6 +63,12 @@ async function main(): Promise<void> {
     const { bytes, header } = await trainHateModel(values.data!, { ...DEFAULT_TRAINING, seed }, corpus);
     process.stdout.write(`${JSON.stringify(header.about, null, 2)}\n`);
     ok = (await writeOrCheck(HATE_MODEL_FILE, bytes, values.check!, seed, seconds(started))) && ok;
+  }
+  if (values.only !== 'ngram' && values.check) {
+    const { manifest, read } = verifiedEncoderFiles();
+    for (const name of Object.keys(manifest.sha256)) read(name);
+    const recipe = manifest.fineTuned?.recipe ?? 'training/export-encoder.sh';
+    process.stdout.write(`encoder files match the sha256s ${recipe} recorded in manifest.json (not rerun by --check)\n`);
   }
   if (values.only !== 'ngram') {
     const started = performance.now();

