@@ -35,14 +35,21 @@ function into(folder, from) {
 /** Every folder-level target a file in `from` must not import; stream-processors counts as one from outside. */
 function targets(from, forbidden) {
   const outside = !from.startsWith('stream-processors/');
-  const folders = forbidden.flatMap((folder) => (folder === 'services' ? SERVICES.filter((s) => s !== from) : [folder]));
-  const collapsed = outside ? [...new Set(folders.map((f) => (f.startsWith('stream-processors/') ? 'stream-processors' : f)))] : folders;
+  const folders = forbidden.flatMap((folder) =>
+    folder === 'services' ? SERVICES.filter((s) => s !== from) : [folder],
+  );
+  const collapsed = outside
+    ? [...new Set(folders.map((f) => (f.startsWith('stream-processors/') ? 'stream-processors' : f)))]
+    : folders;
   return collapsed.filter((f) => f !== from);
 }
 
 /** eslint config blocks: for each layer, no-restricted-imports (static) and no-restricted-syntax (dynamic import()). */
 function layer(from, forbidden, why) {
-  const patterns = targets(from, forbidden).map((folder) => ({ regex: into(folder, from), message: `${from}/ must not import ${folder}/: ${why}` }));
+  const patterns = targets(from, forbidden).map((folder) => ({
+    regex: into(folder, from),
+    message: `${from}/ must not import ${folder}/: ${why}`,
+  }));
   // esquery reads `/` as the end of a regex, so the dynamic-import selector spells it \x2F.
   const dynamic = patterns.map(({ regex, message }) => ({
     selector: `ImportExpression[source.value=/${regex.replaceAll('/', '\\x2F')}/]`,

@@ -8,13 +8,19 @@ const eslint = new ESLint({ cwd: fileURLToPath(new URL('.', import.meta.url)) })
 
 async function layeringErrors(file: string, code: string): Promise<string[]> {
   const [result] = await eslint.lintText(code, { filePath: file });
-  return result!.messages.filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === 'no-restricted-syntax').map((m) => m.message);
+  return result!.messages
+    .filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === 'no-restricted-syntax')
+    .map((m) => m.message);
 }
 
 describe('import layers', () => {
   it.each([
     // core is the bottom layer
-    ['core/analytics/x.ts', "import { a } from '../../stream-processors/sinks/clickhouse-sink.ts';", 'core/ must not import stream-processors/'],
+    [
+      'core/analytics/x.ts',
+      "import { a } from '../../stream-processors/sinks/clickhouse-sink.ts';",
+      'core/ must not import stream-processors/',
+    ],
     ['core/x.ts', "import { a } from '../chat-gateway/service.ts';", 'core/ must not import chat-gateway/'],
     ['core/x.ts', "import { SERVICES } from '../app/services.ts';", 'core/ must not import app/'],
     ['core/x.ts', "import { a } from '../tools/simulator/simulate.ts';", 'core/ must not import tools/'],
@@ -22,17 +28,41 @@ describe('import layers', () => {
     ['core/bus/x.ts', "import { waitFor } from '../../test/wait-for.ts';", 'core/ must not import test/'],
     ['core/x.ts', "const m = await import('../dashboards/query-api/service.ts');", 'core/ must not import dashboards/'],
     // a service imports core only
-    ['dashboards/boards/x.ts', "import { a } from '../../stream-processors/viewer-analytics/service.ts';", 'dashboards/ must not import stream-processors/'],
-    ['chat-gateway/x.ts', "import { a } from '../clip-worker/service.ts';", 'chat-gateway/ must not import clip-worker/'],
-    ['stream-processors/host-prompts/x.ts', "import { a } from '../moderation/service.ts';", 'stream-processors/host-prompts/ must not import stream-processors/moderation/'],
-    ['stream-processors/sinks/x.ts', "import { a } from '../../stream-processors/viewer-analytics/service.ts';", 'stream-processors/sinks/ must not import stream-processors/viewer-analytics/'],
+    [
+      'dashboards/boards/x.ts',
+      "import { a } from '../../stream-processors/viewer-analytics/service.ts';",
+      'dashboards/ must not import stream-processors/',
+    ],
+    [
+      'chat-gateway/x.ts',
+      "import { a } from '../clip-worker/service.ts';",
+      'chat-gateway/ must not import clip-worker/',
+    ],
+    [
+      'stream-processors/host-prompts/x.ts',
+      "import { a } from '../moderation/service.ts';",
+      'stream-processors/host-prompts/ must not import stream-processors/moderation/',
+    ],
+    [
+      'stream-processors/sinks/x.ts',
+      "import { a } from '../../stream-processors/viewer-analytics/service.ts';",
+      'stream-processors/sinks/ must not import stream-processors/viewer-analytics/',
+    ],
     ['ingest-api/x.ts', "import { a } from '../tools/simulator/simulate.ts';", 'ingest-api/ must not import tools/'],
     ['clip-worker/x.ts', "import { a } from '../test/services.ts';", 'clip-worker/ must not import test/'],
-    ['stream-processors/highlights/x.ts', "const m = await import('../../app/services.ts');", 'stream-processors/highlights/ must not import app/'],
+    [
+      'stream-processors/highlights/x.ts',
+      "const m = await import('../../app/services.ts');",
+      'stream-processors/highlights/ must not import app/',
+    ],
     // tools drive the platform from outside, app composes
     ['tools/demo/x.ts', "import { SERVICES } from '../../app/services.ts';", 'tools/ must not import app/'],
     ['app/cli/x.ts', "import { waitFor } from '../../test/wait-for.ts';", 'app/ must not import test/'],
-    ['infra/local/x.ts', "import { a } from '../../ingest-api/service.ts';", 'infra/local/ must not import ingest-api/'],
+    [
+      'infra/local/x.ts',
+      "import { a } from '../../ingest-api/service.ts';",
+      'infra/local/ must not import ingest-api/',
+    ],
   ])('%s: %s is refused', async (file, code, message) => {
     const errors = await layeringErrors(file, code);
     expect(errors).toHaveLength(1);

@@ -17,7 +17,10 @@ interface OpenApiOperation {
 }
 interface OpenApiDocument {
   paths: Record<string, Record<string, OpenApiOperation>>;
-  components: { securitySchemes: Record<string, unknown>; schemas: Record<string, { properties?: Record<string, unknown> }> };
+  components: {
+    securitySchemes: Record<string, unknown>;
+    schemas: Record<string, { properties?: Record<string, unknown> }>;
+  };
 }
 
 /** Every route the services register, as fastify announces it (onRoute), before the first service starts. */
@@ -35,7 +38,8 @@ const routeRecorder: ServiceDefinition = {
 
 /** `/v1/clips/:clipId` → `/v1/clips/{clipId}`, as OpenAPI writes a path. */
 const openApiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-const documented = (route: RouteOptions) => route.method !== 'HEAD' && !(route.schema as { hide?: boolean } | undefined)?.hide;
+const documented = (route: RouteOptions) =>
+  route.method !== 'HEAD' && !(route.schema as { hide?: boolean } | undefined)?.hide;
 
 describe('/docs/json: one OpenAPI document for every service', () => {
   let platform: RunningPlatform;
@@ -58,9 +62,13 @@ describe('/docs/json: one OpenAPI document for every service', () => {
   });
 
   it('lists every route the services register, and only those besides the health routes', () => {
-    const routes = registered.filter(documented).flatMap((route) => [route.method].flat().map((method) => `${method.toLowerCase()} ${openApiPath(route.url)}`));
+    const routes = registered
+      .filter(documented)
+      .flatMap((route) => [route.method].flat().map((method) => `${method.toLowerCase()} ${openApiPath(route.url)}`));
     expect(routes.length).toBeGreaterThan(30);
-    const paths = Object.entries(document.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method} ${path}`));
+    const paths = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.keys(operations).map((method) => `${method} ${path}`),
+    );
     expect(paths.sort()).toEqual([...routes, 'get /healthz', 'get /readyz', 'get /metrics'].sort());
   });
 
@@ -70,14 +78,18 @@ describe('/docs/json: one OpenAPI document for every service', () => {
         const operation = document.paths[openApiPath(route.url)]![method.toLowerCase()]!;
         expect(operation.tags, `${method} ${route.url}`).toEqual([expect.any(String)]);
         for (const requirement of operation.security ?? []) {
-          for (const scheme of Object.keys(requirement)) expect(document.components.securitySchemes, `${method} ${route.url}`).toHaveProperty(scheme);
+          for (const scheme of Object.keys(requirement))
+            expect(document.components.securitySchemes, `${method} ${route.url}`).toHaveProperty(scheme);
         }
         const declared = (route.schema as { response?: Record<string, unknown> } | undefined)?.response ?? {};
         for (const [status, schema] of Object.entries(declared)) {
           const answer = operation.responses[status];
           expect(answer, `${method} ${route.url} ${status}`).toBeDefined();
           // A bodiless answer (204, `type: 'null'`) has a description and no content.
-          if ((schema as { type?: string }).type !== 'null') expect(answer!.content?.['application/json']?.schema, `${method} ${route.url} ${status}`).toBeTypeOf('object');
+          if ((schema as { type?: string }).type !== 'null')
+            expect(answer!.content?.['application/json']?.schema, `${method} ${route.url} ${status}`).toBeTypeOf(
+              'object',
+            );
         }
       }
     }
@@ -94,6 +106,8 @@ describe('/docs/json: one OpenAPI document for every service', () => {
   });
 
   it('carries the shared schemas the routes refer to', () => {
-    expect(Object.keys(document.components.schemas.PlayerEvent!.properties!)).toEqual(expect.arrayContaining(['event', 'view_id', 'stream_id', 'counters']));
+    expect(Object.keys(document.components.schemas.PlayerEvent!.properties!)).toEqual(
+      expect.arrayContaining(['event', 'view_id', 'stream_id', 'counters']),
+    );
   });
 });

@@ -15,7 +15,19 @@ import type { ServiceDefinition } from '../core/platform.ts';
  * Every service Livepulse can run, in start order. `npm start` runs them all in one process;
  * `livepulse start <name>` runs one. Each capability adds itself here as it lands.
  */
-export const SERVICES: ServiceDefinition[] = [ingestApiService, chatGatewayService, moderationService, hostPromptsService, viewerAnalyticsService, clickHouseSinkService, snowflakeSinkService, highlightDetectorService, clipWorkerService, liveBoardService, queryApiService];
+export const SERVICES: ServiceDefinition[] = [
+  ingestApiService,
+  chatGatewayService,
+  moderationService,
+  hostPromptsService,
+  viewerAnalyticsService,
+  clickHouseSinkService,
+  snowflakeSinkService,
+  highlightDetectorService,
+  clipWorkerService,
+  liveBoardService,
+  queryApiService,
+];
 
 export function findServices(names: string[]): ServiceDefinition[] {
   if (names.length === 0) return SERVICES;

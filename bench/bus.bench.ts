@@ -59,7 +59,10 @@ interface PublishFigures {
 }
 
 /** CONCURRENCY callers each publish BATCH-sized slices until TOTAL are acknowledged. */
-async function measurePublish(send: (messages: OutgoingMessage[]) => Promise<void>, payloads: OutgoingMessage[]): Promise<PublishFigures> {
+async function measurePublish(
+  send: (messages: OutgoingMessage[]) => Promise<void>,
+  payloads: OutgoingMessage[],
+): Promise<PublishFigures> {
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
@@ -76,7 +79,11 @@ async function measurePublish(send: (messages: OutgoingMessage[]) => Promise<voi
   );
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { events_per_s: payloads.length / seconds, p50_ms: percentile(latencies, 50), p99_ms: percentile(latencies, 99) };
+  return {
+    events_per_s: payloads.length / seconds,
+    p50_ms: percentile(latencies, 50),
+    p99_ms: percentile(latencies, 99),
+  };
 }
 
 // Consume rates are timed from the first delivered batch, so group-join time is not counted.
@@ -140,7 +147,13 @@ async function measureEmbedded(synchronous: LogSynchronous, payloads: OutgoingMe
   await mkdir(join(process.cwd(), 'data'), { recursive: true });
   const dir = await mkdtemp(join(process.cwd(), 'data', 'bench-bus-'));
   const path = join(dir, 'log.sqlite');
-  const bus = new EmbeddedBus({ path, synchronous, defaultPartitions: PARTITIONS, maxRetainedMessages: TOTAL * 2, publish: tuning });
+  const bus = new EmbeddedBus({
+    path,
+    synchronous,
+    defaultPartitions: PARTITIONS,
+    maxRetainedMessages: TOTAL * 2,
+    publish: tuning,
+  });
   try {
     await bus.ensureTopics([{ name: 'bench', partitions: PARTITIONS }]);
     const publish = await measurePublish((messages) => bus.publish('bench', messages), payloads);
@@ -165,11 +178,18 @@ async function main(): Promise<void> {
     const bareTopic = `bench.bare.${randomUUID().slice(0, 8)}`;
     const adapterTopic = `bench.adapter.${randomUUID().slice(0, 8)}`;
     const platformaticTopic = `bench.platformatic.${randomUUID().slice(0, 8)}`;
-    await admin.createTopics({ waitForLeaders: true, topics: [bareTopic, adapterTopic, platformaticTopic].map((topic) => ({ topic, numPartitions: PARTITIONS })) });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [bareTopic, adapterTopic, platformaticTopic].map((topic) => ({ topic, numPartitions: PARTITIONS })),
+    });
     await admin.disconnect();
 
     // Baseline: bare kafkajs, same durability settings (idempotent, acks=all), no linger.
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
     const bare = await measurePublish(
       (messages) => producer.send({ topic: bareTopic, acks: -1, messages }).then(() => undefined),
@@ -179,13 +199,31 @@ async function main(): Promise<void> {
     const bareConsume = await measureBareConsume(kafka, bareTopic);
 
     // The two Kafka adapters with the same settings, each on a topic of its own.
-    const adapterOptions: KafkaBusOptions = { brokers: [brokers], clientId: 'bench-adapter', defaultPartitions: PARTITIONS, replicationFactor: 1, publish: tuning };
-    const { publish: adapter, consume: adapterConsume } = await measureKafkaAdapter(new KafkaBus(adapterOptions), adapterTopic, payloads);
-    const platformatic = await measureKafkaAdapter(new PlatformaticKafkaBus(adapterOptions), platformaticTopic, payloads);
+    const adapterOptions: KafkaBusOptions = {
+      brokers: [brokers],
+      clientId: 'bench-adapter',
+      defaultPartitions: PARTITIONS,
+      replicationFactor: 1,
+      publish: tuning,
+    };
+    const { publish: adapter, consume: adapterConsume } = await measureKafkaAdapter(
+      new KafkaBus(adapterOptions),
+      adapterTopic,
+      payloads,
+    );
+    const platformatic = await measureKafkaAdapter(
+      new PlatformaticKafkaBus(adapterOptions),
+      platformaticTopic,
+      payloads,
+    );
 
     // What the embedded log's durability costs: the same log with its appends fsynced (the
     // default), written to the OS only, and with no write ordering at all.
-    const embedded = { full: await measureEmbedded('full', payloads), normal: await measureEmbedded('normal', payloads), off: await measureEmbedded('off', payloads) };
+    const embedded = {
+      full: await measureEmbedded('full', payloads),
+      normal: await measureEmbedded('normal', payloads),
+      off: await measureEmbedded('off', payloads),
+    };
 
     await recordBenchmark({
       name: 'bus',

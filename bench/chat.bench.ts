@@ -100,22 +100,36 @@ function spawnServer(args: string[], options: Parameters<typeof spawn>[2]): Chil
   return spawn(command!, SERVER_PREFIX.length > 0 ? [...prefix, process.execPath, ...args] : args, options);
 }
 
-const token = (sub: string) => mintChatToken({ secret: SECRET, sub, name: sub, roles: { [STREAM]: 'viewer' }, ttlSeconds: 3_600 });
+const token = (sub: string) =>
+  mintChatToken({ secret: SECRET, sub, name: sub, roles: { [STREAM]: 'viewer' }, ttlSeconds: 3_600 });
 
 /** Connects the viewers (in child processes) and the senders, sends at RATE for SECONDS, collects. */
 async function run(url: string, withTokens: boolean): Promise<RunFigures> {
-  const viewerTokens = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => (withTokens ? token(`viewer-${i}`) : Promise.resolve(null))));
+  const viewerTokens = await Promise.all(
+    Array.from({ length: CLIENTS }, (_, i) => (withTokens ? token(`viewer-${i}`) : Promise.resolve(null))),
+  );
   const children = Array.from({ length: CLIENT_PROCESSES }, () =>
-    fork(join(repoRoot, 'bench/chat-bench/clients.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    fork(join(repoRoot, 'bench/chat-bench/clients.ts'), [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
   );
   const connectStarted = performance.now();
   const share = Math.ceil(CLIENTS / CLIENT_PROCESSES);
   await Promise.all(
     children.map(async (child, i) => {
       const ready = new Promise<void>((resolve, reject) =>
-        child.on('message', (m: { type: string; error?: string }) => (m.type === 'ready' ? resolve() : m.type === 'failed' ? reject(new Error(m.error)) : undefined)),
+        child.on('message', (m: { type: string; error?: string }) =>
+          m.type === 'ready' ? resolve() : m.type === 'failed' ? reject(new Error(m.error)) : undefined,
+        ),
       );
-      child.send({ type: 'start', url, namespace: '/chat', streamId: STREAM, tokens: viewerTokens.slice(i * share, (i + 1) * share) });
+      child.send({
+        type: 'start',
+        url,
+        namespace: '/chat',
+        streamId: STREAM,
+        tokens: viewerTokens.slice(i * share, (i + 1) * share),
+      });
       await ready;
     }),
   );
@@ -123,7 +137,12 @@ async function run(url: string, withTokens: boolean): Promise<RunFigures> {
 
   const senders: Socket[] = [];
   for (let i = 0; i < SENDERS; i++) {
-    const socket = io(`${url}/chat`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: withTokens ? { token: await token(`sender-${i}`) } : {} });
+    const socket = io(`${url}/chat`, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      auth: withTokens ? { token: await token(`sender-${i}`) } : {},
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
       socket.once('connect_error', reject);
@@ -141,8 +160,7 @@ async function run(url: string, withTokens: boolean): Promise<RunFigures> {
       const due = Math.min(total, Math.floor(((performance.now() - started) / 1_000) * RATE) + 1);
       while (sent < due) {
         const seq = sent++;
-        senders[seq % SENDERS]!
-          .timeout(30_000)
+        senders[seq % SENDERS]!.timeout(30_000)
           .emitWithAck('message', { text: `${encodeNumber(seq)} ${encodeNumber(nowMs() * 1_000)}` })
           .then(
             (ack: { status?: string }) => {
@@ -186,8 +204,16 @@ async function run(url: string, withTokens: boolean): Promise<RunFigures> {
 
   const reports = await Promise.all(
     children.map(async (child) => {
-      type Report = { type: string; deliveries: number; lastDeliveryAt: number; histogram: number[]; receivedPerMessage: Record<string, number> };
-      const report = new Promise<Report>((resolve) => child.on('message', (m: Report) => m.type === 'report' && resolve(m)));
+      type Report = {
+        type: string;
+        deliveries: number;
+        lastDeliveryAt: number;
+        histogram: number[];
+        receivedPerMessage: Record<string, number>;
+      };
+      const report = new Promise<Report>((resolve) =>
+        child.on('message', (m: Report) => m.type === 'report' && resolve(m)),
+      );
       child.send({ type: 'stop' });
       const result = await report;
       await stop(child);
@@ -204,7 +230,8 @@ async function run(url: string, withTokens: boolean): Promise<RunFigures> {
     lastDeliveryAt = Math.max(lastDeliveryAt, report.lastDeliveryAt);
     merge(histogram, report.histogram);
     deliveries += report.deliveries;
-    for (const [tag, count] of Object.entries(report.receivedPerMessage)) perMessage.set(tag, (perMessage.get(tag) ?? 0) + count);
+    for (const [tag, count] of Object.entries(report.receivedPerMessage))
+      perMessage.set(tag, (perMessage.get(tag) ?? 0) + count);
   }
   return {
     sent,
@@ -245,7 +272,11 @@ async function main(): Promise<void> {
     const ours = await run(`http://127.0.0.1:${gatewayPort}`, true);
     await stop(gateway);
 
-    bare = spawnServer(['--import', 'tsx', 'bench/chat-bench/bare-server.ts'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PORT: '0' } });
+    bare = spawnServer(['--import', 'tsx', 'bench/chat-bench/bare-server.ts'], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PORT: '0' },
+    });
     let barePort = 0;
     bare.stdout!.on('data', (chunk: Buffer) => {
       const match = /listening (\d+)/.exec(chunk.toString());

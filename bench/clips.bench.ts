@@ -61,7 +61,13 @@ async function main(): Promise<void> {
   };
   Object.assign(process.env, env);
   const config = loadConfig(env);
-  const store = new S3ObjectStore({ bucket: s3.bucket, endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, prefix: env.S3_PREFIX });
+  const store = new S3ObjectStore({
+    bucket: s3.bucket,
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    prefix: env.S3_PREFIX,
+  });
   const ffmpeg = new FfmpegRunner();
 
   try {
@@ -92,10 +98,22 @@ async function main(): Promise<void> {
         }
       },
     });
-    const lifecycle: StreamLifecycleEvent = { schema_v: 1, event_id: `bench-${run}`, channel_id: CHANNEL, stream_id: recording.streamId, kind: 'recording_start', occurred_at: recording.startedAt.getTime(), recording_prefix: recording.prefix };
+    const lifecycle: StreamLifecycleEvent = {
+      schema_v: 1,
+      event_id: `bench-${run}`,
+      channel_id: CHANNEL,
+      stream_id: recording.streamId,
+      kind: 'recording_start',
+      occurred_at: recording.startedAt.getTime(),
+      recording_prefix: recording.prefix,
+    };
     await bus.publish(TOPICS.streamLifecycle, [{ key: CHANNEL, value: Buffer.from(JSON.stringify(lifecycle)) }]);
     for (;;) {
-      const result = await analytics.client.query({ query: 'SELECT count() AS n FROM recording_events WHERE stream_id = {s:String}', query_params: { s: recording.streamId }, format: 'JSONEachRow' });
+      const result = await analytics.client.query({
+        query: 'SELECT count() AS n FROM recording_events WHERE stream_id = {s:String}',
+        query_params: { s: recording.streamId },
+        format: 'JSONEachRow',
+      });
       if (Number((await result.json<{ n: string }>())[0]!.n) > 0) break;
       await sleep(100);
     }
@@ -105,9 +123,20 @@ async function main(): Promise<void> {
     for (let i = 0; i < CLIPS; i++) {
       // Windows start off the keyframe grid, as detected highlights do.
       const start = recording.startedAt.getTime() + 10_000 + i * 10_000 + 437;
-      const highlight: Highlight = { schema_v: 1, highlight_id: `hl_bench_${run}_${i}`, stream_id: recording.streamId, start, end: start + CLIP_MS, score: 5, reasons: ['bench'], detected_at: Date.now() };
+      const highlight: Highlight = {
+        schema_v: 1,
+        highlight_id: `hl_bench_${run}_${i}`,
+        stream_id: recording.streamId,
+        start,
+        end: start + CLIP_MS,
+        score: 5,
+        reasons: ['bench'],
+        detected_at: Date.now(),
+      };
       const sentAt = performance.now();
-      await bus.publish(TOPICS.highlights, [{ key: highlight.stream_id, value: Buffer.from(JSON.stringify(highlight)) }]);
+      await bus.publish(TOPICS.highlights, [
+        { key: highlight.stream_id, value: Buffer.from(JSON.stringify(highlight)) },
+      ]);
       const wait = async (status: ClipEvent['status']) => {
         for (;;) {
           const event = events.find((e) => e.highlight_id === highlight.highlight_id && e.status === status);
@@ -119,13 +148,19 @@ async function main(): Promise<void> {
       };
       created.push((await wait('created')).receivedAt - sentAt);
       updated.push((await wait('updated')).receivedAt - sentAt);
-      process.stderr.write(`clip ${i + 1}/${CLIPS}: created after ${Math.round(created.at(-1)!)} ms, complete after ${Math.round(updated.at(-1)!)} ms\n`);
+      process.stderr.write(
+        `clip ${i + 1}/${CLIPS}: created after ${Math.round(created.at(-1)!)} ms, complete after ${Math.round(updated.at(-1)!)} ms\n`,
+      );
     }
     const speeds = metrics.registry.getSingleMetric('livepulse_clip_ffmpeg_speed_ratio') as Histogram<'phase'>;
     const speedValues = (await speeds.get()).values;
     const meanSpeed = (phase: string) => {
-      const sum = speedValues.find((v) => v.metricName === 'livepulse_clip_ffmpeg_speed_ratio_sum' && v.labels.phase === phase)?.value ?? NaN;
-      const count = speedValues.find((v) => v.metricName === 'livepulse_clip_ffmpeg_speed_ratio_count' && v.labels.phase === phase)?.value ?? NaN;
+      const sum =
+        speedValues.find((v) => v.metricName === 'livepulse_clip_ffmpeg_speed_ratio_sum' && v.labels.phase === phase)
+          ?.value ?? NaN;
+      const count =
+        speedValues.find((v) => v.metricName === 'livepulse_clip_ffmpeg_speed_ratio_count' && v.labels.phase === phase)
+          ?.value ?? NaN;
       return sum / count;
     };
     await listener.stop();
@@ -133,20 +168,51 @@ async function main(): Promise<void> {
 
     // Baseline: bare ffmpeg on a local copy of the same source rendition.
     const local = join(dataDir, 'source.ts');
-    const playlist = parseMediaPlaylist((await store.get(recordingKeys.renditionPlaylist(recording.prefix, '720p30'))).toString());
-    const segments = await Promise.all(playlist.segments.map((s) => store.get(recordingKeys.media(recording.prefix, '720p30', s.uri))));
+    const playlist = parseMediaPlaylist(
+      (await store.get(recordingKeys.renditionPlaylist(recording.prefix, '720p30'))).toString(),
+    );
+    const segments = await Promise.all(
+      playlist.segments.map((s) => store.get(recordingKeys.media(recording.prefix, '720p30', s.uri))),
+    );
     await writeFile(local, Buffer.concat(segments));
     const probe = await ffmpeg.probe(local);
     const bareCopy: number[] = [];
     const bareVertical: Array<{ wallMs: number; speed: number }> = [];
     for (let i = 0; i < CLIPS; i++) {
       const offset = ((10_000 + i * 10_000 + 437) / 1000).toFixed(3);
-      const copy = await ffmpeg.run({ label: 'bare copy', inputs: [{ path: local, options: ['-ss', offset] }], outputs: [{ path: join(dataDir, 'copy.mp4'), options: ['-t', '30', '-c', 'copy', '-movflags', '+faststart', '-y'] }] });
+      const copy = await ffmpeg.run({
+        label: 'bare copy',
+        inputs: [{ path: local, options: ['-ss', offset] }],
+        outputs: [
+          { path: join(dataDir, 'copy.mp4'), options: ['-t', '30', '-c', 'copy', '-movflags', '+faststart', '-y'] },
+        ],
+      });
       bareCopy.push(copy.wallMs);
       const vertical = await ffmpeg.run({
         label: 'bare vertical',
         inputs: [{ path: local, options: ['-ss', offset] }],
-        outputs: [{ path: join(dataDir, 'vertical.mp4'), options: ['-t', '30', '-vf', 'crop=trunc(ih*9/16/2)*2:ih,scale=720:1280', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-c:a', 'aac', '-b:a', '128k', '-y'] }],
+        outputs: [
+          {
+            path: join(dataDir, 'vertical.mp4'),
+            options: [
+              '-t',
+              '30',
+              '-vf',
+              'crop=trunc(ih*9/16/2)*2:ih,scale=720:1280',
+              '-c:v',
+              'libx264',
+              '-preset',
+              'veryfast',
+              '-crf',
+              '23',
+              '-c:a',
+              'aac',
+              '-b:a',
+              '128k',
+              '-y',
+            ],
+          },
+        ],
         expectedDurationMs: CLIP_MS,
       });
       bareVertical.push({ wallMs: vertical.wallMs, speed: vertical.speed ?? NaN });

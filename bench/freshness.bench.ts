@@ -44,44 +44,74 @@ function heartbeat(view: number, seq: number, now: number, probe?: string): Play
     viewer_time: now,
     player_state: probe ? 'starting' : 'playing',
     counters: { watch_ms: seq * HEARTBEAT_MS, playing_ms: seq * HEARTBEAT_MS, rebuffer_count: 0, rebuffer_ms: 0 },
-    dimensions: { device: 'desktop', os: 'Linux', browser: 'Chrome', player_name: 'hls.js', cdn: 'fastly', rendition: '720p' },
+    dimensions: {
+      device: 'desktop',
+      os: 'Linux',
+      browser: 'Chrome',
+      player_name: 'hls.js',
+      cdn: 'fastly',
+      rendition: '720p',
+    },
   };
 }
 
 /** How many of the viewers' events reached each table: raw events, finals, early rows (viewer_windows before FINAL). */
 async function probeTrail(store: AnalyticsStore, viewers: string[]): Promise<Record<string, number>> {
   const count = async (query: string) => {
-    const result = await store.client.query({ query, query_params: { viewers }, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } });
+    const result = await store.client.query({
+      query,
+      query_params: { viewers },
+      format: 'JSONEachRow',
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    });
     return (await result.json<{ n: number }>())[0]?.n ?? 0;
   };
   return {
-    lost_in_raw_events: await count('SELECT count() AS n FROM player_events_raw WHERE viewer_id IN {viewers:Array(String)}'),
-    lost_in_window_finals: await count('SELECT count() AS n FROM viewer_window_finals WHERE hasAny(viewer_ids, {viewers:Array(String)})'),
-    lost_in_window_rows: await count('SELECT count() AS n FROM viewer_windows WHERE hasAny(viewer_ids, {viewers:Array(String)})'),
+    lost_in_raw_events: await count(
+      'SELECT count() AS n FROM player_events_raw WHERE viewer_id IN {viewers:Array(String)}',
+    ),
+    lost_in_window_finals: await count(
+      'SELECT count() AS n FROM viewer_window_finals WHERE hasAny(viewer_ids, {viewers:Array(String)})',
+    ),
+    lost_in_window_rows: await count(
+      'SELECT count() AS n FROM viewer_windows WHERE hasAny(viewer_ids, {viewers:Array(String)})',
+    ),
   };
 }
 
 async function main(): Promise<void> {
-  const services = await startLocalServices(['kafka', 'clickhouse'], { log: (line) => process.stderr.write(`${line}\n`) });
+  const services = await startLocalServices(['kafka', 'clickhouse'], {
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
   const id = randomUUID().slice(0, 8);
   const database = `bench_freshness_${id}`;
   const groups = LAYOUT === 'one' ? [SERVICES] : SERVICES.map((service) => [service]);
   const platform = groups.map(
     (group) =>
-      new LivepulseProcess(group.join('+'), {
-        KAFKA_BROKERS: services.endpoints.kafkaBrokers!,
-        KAFKA_TOPIC_PREFIX: `benchfresh${id}.`,
-        CLICKHOUSE_URL: services.endpoints.clickhouseUrl!,
-        CLICKHOUSE_DATABASE: database,
-        LIVEPULSE_WRITE_KEYS: `demo:${WRITE_KEY}`,
-        LIVEPULSE_JWT_SECRET: 'bench-jwt-secret-0123456789abcdef0123',
-        LIVEPULSE_IVS_WEBHOOK_SECRET: 'bench-ivs-secret-0123456789',
-        LOG_LEVEL: 'warn',
-        ANALYTICS_EMIT_INTERVAL_MS: '500',
-      }, group),
+      new LivepulseProcess(
+        group.join('+'),
+        {
+          KAFKA_BROKERS: services.endpoints.kafkaBrokers!,
+          KAFKA_TOPIC_PREFIX: `benchfresh${id}.`,
+          CLICKHOUSE_URL: services.endpoints.clickhouseUrl!,
+          CLICKHOUSE_DATABASE: database,
+          LIVEPULSE_WRITE_KEYS: `demo:${WRITE_KEY}`,
+          LIVEPULSE_JWT_SECRET: 'bench-jwt-secret-0123456789abcdef0123',
+          LIVEPULSE_IVS_WEBHOOK_SECRET: 'bench-ivs-secret-0123456789',
+          LOG_LEVEL: 'warn',
+          ANALYTICS_EMIT_INTERVAL_MS: '500',
+        },
+        group,
+      ),
   );
   let keepDatabase = false;
-  const store = await createAnalyticsStore({ kind: 'clickhouse', url: services.endpoints.clickhouseUrl!, username: 'default', password: '', database });
+  const store = await createAnalyticsStore({
+    kind: 'clickhouse',
+    url: services.endpoints.clickhouseUrl!,
+    username: 'default',
+    password: '',
+    database,
+  });
   try {
     await Promise.all(platform.map((child) => child.start()));
     // The collector is in the first group in either layout.
@@ -155,13 +185,16 @@ async function main(): Promise<void> {
     // Visibility: which probe viewers a ClickHouse query shows.
     const watch = (async () => {
       while (Date.now() < stopAt + LOST_AFTER_MS) {
-        const result = await store.client.query({
-          query: `SELECT DISTINCT arrayJoin(viewer_ids) AS viewer FROM viewer_windows FINAL
+        const result = await store.client
+          .query({
+            query: `SELECT DISTINCT arrayJoin(viewer_ids) AS viewer FROM viewer_windows FINAL
                   WHERE stream_id = 'freshness-probe' AND dimension = 'all' AND window_start >= now() - INTERVAL 5 MINUTE`,
-          format: 'JSONEachRow',
-        }).catch(() => null);
+            format: 'JSONEachRow',
+          })
+          .catch(() => null);
         const now = Date.now();
-        for (const { viewer } of (await result?.json<{ viewer: string }>()) ?? []) if (!seen.has(viewer)) seen.set(viewer, now);
+        for (const { viewer } of (await result?.json<{ viewer: string }>()) ?? [])
+          if (!seen.has(viewer)) seen.set(viewer, now);
         if (Date.now() > stopAt && [...accepted.keys()].every((v) => seen.has(v))) break;
         await sleep(100);
       }
@@ -182,7 +215,10 @@ async function main(): Promise<void> {
     // early rows or its final rows. The database is kept for a look.
     keepDatabase = lost.length > 0;
     const lostTrail = lost.length > 0 ? await probeTrail(store, lost) : null;
-    if (lostTrail) process.stderr.write(`probes never visible: ${lost.join(', ')}; ${JSON.stringify(lostTrail)}; database ${database} kept\n`);
+    if (lostTrail)
+      process.stderr.write(
+        `probes never visible: ${lost.join(', ')}; ${JSON.stringify(lostTrail)}; database ${database} kept\n`,
+      );
     await recordBenchmark({
       name: 'freshness',
       command: 'npm run bench:freshness',
@@ -202,7 +238,10 @@ async function main(): Promise<void> {
     });
   } finally {
     await Promise.all(platform.map((child) => child.kill('SIGTERM')));
-    if (!keepDatabase) await store.client.command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(database)}` }).catch(() => undefined);
+    if (!keepDatabase)
+      await store.client
+        .command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(database)}` })
+        .catch(() => undefined);
     await store.close();
     await services.stop();
   }

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { insertResultRow, percentile } from './harness.ts';
 
 describe('insertResultRow', () => {
-  const header = '| date | benchmark | command | measured | baseline | ratio | machine |\n| --- | --- | --- | --- | --- | --- | --- |';
+  const header =
+    '| date | benchmark | command | measured | baseline | ratio | machine |\n| --- | --- | --- | --- | --- | --- | --- |';
 
   it('creates the Results table in an empty file', () => {
     expect(insertResultRow('', '| r1 |')).toBe(`# Benchmarks\n\n## Results\n\n${header}\n| r1 |\n`);
@@ -10,7 +11,9 @@ describe('insertResultRow', () => {
 
   it('appends to the end of the table even when prose follows it', () => {
     const doc = `# Benchmarks\n\n## Results\n\n${header}\n| r1 |\n\n## bench:later\n\nProse.\n`;
-    expect(insertResultRow(doc, '| r2 |')).toBe(`# Benchmarks\n\n## Results\n\n${header}\n| r1 |\n| r2 |\n\n## bench:later\n\nProse.\n`);
+    expect(insertResultRow(doc, '| r2 |')).toBe(
+      `# Benchmarks\n\n## Results\n\n${header}\n| r1 |\n| r2 |\n\n## bench:later\n\nProse.\n`,
+    );
   });
 });
 

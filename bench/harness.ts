@@ -20,7 +20,8 @@ export interface BenchmarkResult {
 }
 
 const BENCHMARKS_FILE = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
-const TABLE_HEADER = '| date | benchmark | command | measured | baseline | ratio | machine |\n| --- | --- | --- | --- | --- | --- | --- |\n';
+const TABLE_HEADER =
+  '| date | benchmark | command | measured | baseline | ratio | machine |\n| --- | --- | --- | --- | --- | --- | --- |\n';
 
 function formatFigures(figures: Record<string, number | string> | undefined): string {
   if (!figures) return '—';

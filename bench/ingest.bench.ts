@@ -80,8 +80,27 @@ function batchFactory(now: number) {
       viewer_time: now - 5_000 + slot,
       playhead_ms: 600_000 + slot * 10_000,
       player_state: 'playing',
-      counters: { watch_ms: 610_000, playing_ms: 598_000, rebuffer_count: 2, rebuffer_ms: 1_800, seek_count: 1, seek_ms: 420, ttff_ms: 640, dropped_frames: 12 },
-      dimensions: { player_name: 'hls.js', player_version: '1.7.4', player_width: 1280, player_height: 720, source_width: 1280, source_height: 720, source_bitrate_kbps: 2_500, rendition: '720p', cdn: 'edge-1' },
+      counters: {
+        watch_ms: 610_000,
+        playing_ms: 598_000,
+        rebuffer_count: 2,
+        rebuffer_ms: 1_800,
+        seek_count: 1,
+        seek_ms: 420,
+        ttff_ms: 640,
+        dropped_frames: 12,
+      },
+      dimensions: {
+        player_name: 'hls.js',
+        player_version: '1.7.4',
+        player_width: 1280,
+        player_height: 720,
+        source_width: 1280,
+        source_height: 720,
+        source_bitrate_kbps: 2_500,
+        rendition: '720p',
+        cdn: 'edge-1',
+      },
     }).slice(1);
     return [`{"schema_v":1,"event_id":"${runId}-0000-4000-8000-`, after] as const;
   });
@@ -94,7 +113,12 @@ function batchFactory(now: number) {
   };
 }
 
-async function startCollector(brokers: string, redisUrl: string, topicPrefix: string, dataDir: string): Promise<{ url: string; child: ChildProcess }> {
+async function startCollector(
+  brokers: string,
+  redisUrl: string,
+  topicPrefix: string,
+  dataDir: string,
+): Promise<{ url: string; child: ChildProcess }> {
   // BENCH_COLLECTOR_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, to look inside the collector under load.
   const nodeArgs = process.env.BENCH_COLLECTOR_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'bin/livepulse.js'), 'start', 'ingest-api'], {
@@ -213,7 +237,11 @@ async function load(url: string, factory: ReturnType<typeof batchFactory>): Prom
  * Open-loop load at a constant arrival rate over up to CONCURRENCY keep-alive connections:
  * request i is due at start + i / requestsPerSecond, and its latency is measured from then.
  */
-async function steadyLoad(url: string, factory: ReturnType<typeof batchFactory>, requestsPerSecond: number): Promise<LoadFigures> {
+async function steadyLoad(
+  url: string,
+  factory: ReturnType<typeof batchFactory>,
+  requestsPerSecond: number,
+): Promise<LoadFigures> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const target = new URL(`${url}/v1/events?key=${WRITE_KEY}`);
   const latencies: number[] = [];
@@ -222,15 +250,23 @@ async function steadyLoad(url: string, factory: ReturnType<typeof batchFactory>,
   let errors = 0;
   const post = (body: string, due: number) =>
     new Promise<void>((resolve) => {
-      const req = request(target, { method: 'POST', agent, headers: { 'content-type': 'text/plain;charset=UTF-8', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        res.resume();
-        res.once('end', () => {
-          latencies.push(performance.now() - due);
-          if (res.statusCode === 202) accepted += BATCH;
-          else non202++;
-          resolve();
-        });
-      });
+      const req = request(
+        target,
+        {
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'text/plain;charset=UTF-8', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.resume();
+          res.once('end', () => {
+            latencies.push(performance.now() - due);
+            if (res.statusCode === 202) accepted += BATCH;
+            else non202++;
+            resolve();
+          });
+        },
+      );
       req.once('error', () => {
         errors++;
         resolve();
@@ -280,7 +316,16 @@ async function bareProducer(producer: Producer, topic: string, factory: ReturnTy
         const now = Date.now();
         const messages = events.map((e) => ({
           key: e.view_id,
-          value: Buffer.from(JSON.stringify({ ...e, property_id: PROPERTY, event_time: e.viewer_time, received_at: now, source: 'sdk', dimensions: { ...e.dimensions, device: 'desktop', os: 'Linux', browser: 'Chrome' } })),
+          value: Buffer.from(
+            JSON.stringify({
+              ...e,
+              property_id: PROPERTY,
+              event_time: e.viewer_time,
+              received_at: now,
+              source: 'sdk',
+              dimensions: { ...e.dimensions, device: 'desktop', os: 'Linux', browser: 'Chrome' },
+            }),
+          ),
         }));
         const t0 = performance.now();
         await producer.send({ topic, acks: -1, messages });
@@ -290,7 +335,11 @@ async function bareProducer(producer: Producer, topic: string, factory: ReturnTy
     }),
   );
   latencies.sort((a, b) => a - b);
-  return { events_per_s: sent / ((performance.now() - started) / 1000), p50_ms: percentile(latencies, 50), p99_ms: percentile(latencies, 99) };
+  return {
+    events_per_s: sent / ((performance.now() - started) / 1000),
+    p50_ms: percentile(latencies, 50),
+    p99_ms: percentile(latencies, 99),
+  };
 }
 
 async function main(): Promise<void> {
@@ -308,22 +357,44 @@ async function main(): Promise<void> {
     collector = started.child;
     const factory = batchFactory(Date.now());
     process.stderr.write(`collector at ${started.url}; warming up\n`);
-    await autocannon({ url: `${started.url}/v1/events?key=${WRITE_KEY}`, connections: 8, duration: 3, requests: [{ method: 'POST', headers: { 'content-type': 'text/plain' }, setupRequest: (r) => ({ ...r, body: factory.body() }) }] });
+    await autocannon({
+      url: `${started.url}/v1/events?key=${WRITE_KEY}`,
+      connections: 8,
+      duration: 3,
+      requests: [
+        {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain' },
+          setupRequest: (r) => ({ ...r, body: factory.body() }),
+        },
+      ],
+    });
 
     process.stderr.write(`phase 1: ${CONCURRENCY} connections, ${DURATION_S} s, as fast as it goes\n`);
     const { figures: max, server: maxServer } = await serverLatency(started.url, () => load(started.url, factory));
-    process.stderr.write(`${JSON.stringify({ ...max, ...maxServer })}\nphase 2: half of ${round(max.requests_per_s)} requests/s\n`);
-    const { figures: half, server: halfServer } = await serverLatency(started.url, () => steadyLoad(started.url, factory, max.requests_per_s / 2));
+    process.stderr.write(
+      `${JSON.stringify({ ...max, ...maxServer })}\nphase 2: half of ${round(max.requests_per_s)} requests/s\n`,
+    );
+    const { figures: half, server: halfServer } = await serverLatency(started.url, () =>
+      steadyLoad(started.url, factory, max.requests_per_s / 2),
+    );
     process.stderr.write(`${JSON.stringify({ ...half, ...halfServer })}\n`);
 
-    const onTopic = (await admin.fetchTopicOffsets(`${topicPrefix}${TOPICS.playerEvents}`)).reduce((n, p) => n + Number(p.high), 0);
+    const onTopic = (await admin.fetchTopicOffsets(`${topicPrefix}${TOPICS.playerEvents}`)).reduce(
+      (n, p) => n + Number(p.high),
+      0,
+    );
     collector.kill('SIGTERM');
     await new Promise((resolve) => collector!.once('exit', resolve));
     collector = undefined;
 
     process.stderr.write('baseline: bare kafkajs producer\n');
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic: bareTopic, numPartitions: PARTITIONS }] });
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
     const bare = await bareProducer(producer, bareTopic, factory);
     await producer.disconnect();
@@ -356,7 +427,8 @@ async function main(): Promise<void> {
         bare_kafkajs_send_p99_ms: round(bare.p99_ms),
       },
       ratio: { events_per_s: round(max.events_per_s / bare.events_per_s) },
-      notes: 'collector in its own process (distributed mode, Redis live state); autocannon (max), a constant-arrival-rate client (half load) and the bare producer in the bench process; one 2-core machine with the broker',
+      notes:
+        'collector in its own process (distributed mode, Redis live state); autocannon (max), a constant-arrival-rate client (half load) and the bare producer in the bench process; one 2-core machine with the broker',
     });
   } finally {
     collector?.kill('SIGKILL');

@@ -16,7 +16,8 @@ import { promisify } from 'node:util';
 const appDir = fileURLToPath(new URL('./kafka-streams/', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 // Must match infra/local/install.sh.
-const cacheDir = process.env.LIVEPULSE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'livepulse');
+const cacheDir =
+  process.env.LIVEPULSE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'livepulse');
 const MAIN_CLASS = 'dev.livepulse.bench.ViewerWindowsApp';
 const run = promisify(execFile);
 
@@ -29,7 +30,10 @@ async function kafkaVersion(): Promise<string> {
 
 async function javaSources(): Promise<string[]> {
   const root = join(appDir, 'src/main/java/dev/livepulse/bench');
-  return (await readdir(root)).filter((name) => name.endsWith('.java')).sort().map((name) => join(root, name));
+  return (await readdir(root))
+    .filter((name) => name.endsWith('.java'))
+    .sort()
+    .map((name) => join(root, name));
 }
 
 /** Builds the app once per source version; returns its Java classpath. */
@@ -37,7 +41,8 @@ export async function buildKafkaStreamsApp(log: (line: string) => void): Promise
   const version = await kafkaVersion();
   const sources = await javaSources();
   const hash = createHash('sha256').update(version);
-  for (const file of [join(appDir, 'pom.xml'), ...sources]) hash.update(file.slice(appDir.length)).update(await readFile(file));
+  for (const file of [join(appDir, 'pom.xml'), ...sources])
+    hash.update(file.slice(appDir.length)).update(await readFile(file));
   const home = join(cacheDir, `kafka-streams-bench-${hash.digest('hex').slice(0, 16)}`);
   const classpath = `${join(home, 'classes')}:${join(home, 'libs')}/*`;
   if (existsSync(join(home, '.complete'))) return classpath;
@@ -47,10 +52,31 @@ export async function buildKafkaStreamsApp(log: (line: string) => void): Promise
   await rm(scratch, { recursive: true, force: true });
   await mkdir(scratch, { recursive: true });
   try {
-    await run('mvn', ['-q', '-B', '-Dstyle.color=never', '-f', join(appDir, 'pom.xml'), `-Dkafka.version=${version}`, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${join(scratch, 'libs')}`]);
-    await run('javac', ['--release', '17', '-d', join(scratch, 'classes'), '-cp', `${join(scratch, 'libs')}/*`, ...sources]);
+    await run('mvn', [
+      '-q',
+      '-B',
+      '-Dstyle.color=never',
+      '-f',
+      join(appDir, 'pom.xml'),
+      `-Dkafka.version=${version}`,
+      'dependency:copy-dependencies',
+      '-DincludeScope=runtime',
+      `-DoutputDirectory=${join(scratch, 'libs')}`,
+    ]);
+    await run('javac', [
+      '--release',
+      '17',
+      '-d',
+      join(scratch, 'classes'),
+      '-cp',
+      `${join(scratch, 'libs')}/*`,
+      ...sources,
+    ]);
   } catch (error) {
-    throw new Error(`could not build the Kafka Streams baseline (needs mvn reaching Maven Central and a JDK 17): ${String(error)}`, { cause: error });
+    throw new Error(
+      `could not build the Kafka Streams baseline (needs mvn reaching Maven Central and a JDK 17): ${String(error)}`,
+      { cause: error },
+    );
   }
   await writeFile(join(scratch, '.complete'), '');
   await rm(home, { recursive: true, force: true });
@@ -78,12 +104,30 @@ export interface RunningKafkaStreamsApp {
   stop(): Promise<void>;
 }
 
-export function startKafkaStreamsApp(options: KafkaStreamsAppOptions, log: (line: string) => void): RunningKafkaStreamsApp {
+export function startKafkaStreamsApp(
+  options: KafkaStreamsAppOptions,
+  log: (line: string) => void,
+): RunningKafkaStreamsApp {
   const args = [
-    '-cp', options.classpath, MAIN_CLASS,
-    '--bootstrap', options.bootstrap, '--input', options.input, '--output', options.output,
-    '--application-id', options.applicationId, '--state-dir', options.stateDir, '--threads', String(options.threads),
-    '--window-ms', String(options.windowMs), '--grace-ms', String(options.graceMs),
+    '-cp',
+    options.classpath,
+    MAIN_CLASS,
+    '--bootstrap',
+    options.bootstrap,
+    '--input',
+    options.input,
+    '--output',
+    options.output,
+    '--application-id',
+    options.applicationId,
+    '--state-dir',
+    options.stateDir,
+    '--threads',
+    String(options.threads),
+    '--window-ms',
+    String(options.windowMs),
+    '--grace-ms',
+    String(options.graceMs),
     ...(options.inMemoryStores ? ['--in-memory-stores'] : []),
   ];
   const child: ChildProcess = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -93,7 +137,9 @@ export function startKafkaStreamsApp(options: KafkaStreamsAppOptions, log: (line
       if (line === 'first-record') resolve(performance.now());
       else log(`kafka-streams: ${line}`);
     });
-    void exited.then((code) => reject(new Error(`the Kafka Streams app exited with code ${code} before its first record`)));
+    void exited.then((code) =>
+      reject(new Error(`the Kafka Streams app exited with code ${code} before its first record`)),
+    );
   });
   // Unhandled if the app is stopped before a first record was awaited.
   firstRecord.catch(() => undefined);

@@ -10,8 +10,17 @@ import { collectedEvents } from '../tools/simulator/collector-view.ts';
 import { planSimulation } from '../tools/simulator/viewer-scripts.ts';
 
 const ROUNDS = 15;
-const plan = planSimulation({ viewers: 2_000, durationMs: 120_000, seed: 7, streams: 4, startAt: Date.now() - 600_000, maxRebufferMs: 20_000 });
-const stamped = collectedEvents(plan).map(playerEventMessage).map((m) => ({ value: m.value, headers: m.headers! }));
+const plan = planSimulation({
+  viewers: 2_000,
+  durationMs: 120_000,
+  seed: 7,
+  streams: 4,
+  startAt: Date.now() - 600_000,
+  maxRebufferMs: 20_000,
+});
+const stamped = collectedEvents(plan)
+  .map(playerEventMessage)
+  .map((m) => ({ value: m.value, headers: m.headers! }));
 const unstamped = stamped.map((m) => ({ value: m.value, headers: {} }));
 const parsed = stamped.map((m) => JSON.parse(m.value.toString('utf8')) as unknown);
 
@@ -41,7 +50,9 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const perEvent = Object.fromEntries(Object.entries(samples).map(([name, values]) => [`${name}_us`, Number(median(values).toFixed(2))]));
+const perEvent = Object.fromEntries(
+  Object.entries(samples).map(([name, values]) => [`${name}_us`, Number(median(values).toFixed(2))]),
+);
 if (kept !== ROUNDS * stamped.length * Object.keys(ways).length) throw new Error('a valid event was refused');
 const bytes = stamped.reduce((sum, m) => sum + m.value.length, 0) / stamped.length;
 console.log(JSON.stringify({ events: stamped.length, mean_bytes: Math.round(bytes), ...perEvent }));

@@ -62,7 +62,10 @@ import { ClickHouseSink } from '../stream-processors/sinks/clickhouse-sink.ts';
 import { collectedEvents } from '../tools/simulator/collector-view.ts';
 import { planSimulation } from '../tools/simulator/viewer-scripts.ts';
 import { AnalyticsWorkerPool } from '../stream-processors/viewer-analytics/analytics-worker-pool.ts';
-import { ViewerAnalyticsProcessor, VIEWER_ANALYTICS_GROUP } from '../stream-processors/viewer-analytics/viewer-analytics-processor.ts';
+import {
+  ViewerAnalyticsProcessor,
+  VIEWER_ANALYTICS_GROUP,
+} from '../stream-processors/viewer-analytics/viewer-analytics-processor.ts';
 import { analyticsThreadCount } from '../stream-processors/viewer-analytics/worker-threads-plan.ts';
 import { recordBenchmark, round } from './harness.ts';
 import { buildKafkaStreamsApp, startKafkaStreamsApp } from './kafka-streams-app.ts';
@@ -78,7 +81,8 @@ const CHECK_TOLERANCES = { watchMsTotal: 0.01, viewersTotalBelow: 0.25 };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const PARTITIONS = 6;
 const KAFKA_CLIENT = process.env.KAFKA_CLIENT ?? 'kafkajs';
-if (KAFKA_CLIENT !== 'kafkajs' && KAFKA_CLIENT !== 'platformatic') throw new Error(`KAFKA_CLIENT: must be kafkajs or platformatic, not ${KAFKA_CLIENT}`);
+if (KAFKA_CLIENT !== 'kafkajs' && KAFKA_CLIENT !== 'platformatic')
+  throw new Error(`KAFKA_CLIENT: must be kafkajs or platformatic, not ${KAFKA_CLIENT}`);
 // As `livepulse start viewer-analytics` runs it on Kafka: ANALYTICS_WORKER_THREADS=auto unless set.
 const ANALYTICS_THREADS = analyticsThreadCount({
   setting: process.env.BENCH_ANALYTICS_WORKER_THREADS ? Number(process.env.BENCH_ANALYTICS_WORKER_THREADS) : 'auto',
@@ -121,7 +125,15 @@ function clientBus(options: KafkaBusOptions): Bus {
  * one), timed from its first batch: the first thread to join reads at once, and the rebalance
  * when the others join is part of the run.
  */
-async function startProcessor(bus: Bus, brokers: string, topicPrefix: string, database: string, clickhouseUrl: string, metrics: Metrics, logger: Logger): Promise<{ processor: { stop(): Promise<void> }; firstBatchAt: () => number }> {
+async function startProcessor(
+  bus: Bus,
+  brokers: string,
+  topicPrefix: string,
+  database: string,
+  clickhouseUrl: string,
+  metrics: Metrics,
+  logger: Logger,
+): Promise<{ processor: { stop(): Promise<void> }; firstBatchAt: () => number }> {
   let firstBatchAt = 0;
   if (ANALYTICS_THREADS === 1) {
     const timedSubscribe: Bus['subscribe'] = (options) =>
@@ -149,7 +161,14 @@ async function startProcessor(bus: Bus, brokers: string, topicPrefix: string, da
     LIVEPULSE_IVS_WEBHOOK_SECRET: 'bench-processors-ivs-secret',
     LOG_LEVEL: 'warn',
   });
-  const pool = new AnalyticsWorkerPool({ config: { ...config, analytics: settings }, threads: ANALYTICS_THREADS, metrics, logger, onWorkerReady: () => (firstBatchAt ||= performance.now()), onGiveUp: (error) => log(`analytics workers gave up: ${error.message}`) });
+  const pool = new AnalyticsWorkerPool({
+    config: { ...config, analytics: settings },
+    threads: ANALYTICS_THREADS,
+    metrics,
+    logger,
+    onWorkerReady: () => (firstBatchAt ||= performance.now()),
+    onGiveUp: (error) => log(`analytics workers gave up: ${error.message}`),
+  });
   await pool.start();
   return { processor: pool, firstBatchAt: () => firstBatchAt };
 }
@@ -159,32 +178,63 @@ async function startProcessor(bus: Bus, brokers: string, topicPrefix: string, da
  * prefix of their own, the sink joined before the processor starts, and the rate counted from the
  * processor's first batch until the sink has committed the last aggregate (every figure queryable).
  */
-async function runAsDeployed(messages: Array<{ key: string; value: Buffer; headers?: Record<string, string> }>, topicPrefix: string, brokers: string, clickhouseUrl: string, logger: Logger): Promise<{ untilQueryableRate: number; processorRate: number }> {
-  const store = await createAnalyticsStore({ kind: 'clickhouse', url: clickhouseUrl, username: 'default', password: '', database: `bench_processors_${topicPrefix.replace(/\W/g, '')}` });
-  const bus = clientBus({ brokers: [brokers], clientId: 'bench-processors-deployed', topicPrefix, defaultPartitions: PARTITIONS, replicationFactor: 1, publish: { lingerMs: 5, maxBatchMessages: 2_000, maxBufferedMessages: 200_000 }, logger });
+async function runAsDeployed(
+  messages: Array<{ key: string; value: Buffer; headers?: Record<string, string> }>,
+  topicPrefix: string,
+  brokers: string,
+  clickhouseUrl: string,
+  logger: Logger,
+): Promise<{ untilQueryableRate: number; processorRate: number }> {
+  const store = await createAnalyticsStore({
+    kind: 'clickhouse',
+    url: clickhouseUrl,
+    username: 'default',
+    password: '',
+    database: `bench_processors_${topicPrefix.replace(/\W/g, '')}`,
+  });
+  const bus = clientBus({
+    brokers: [brokers],
+    clientId: 'bench-processors-deployed',
+    topicPrefix,
+    defaultPartitions: PARTITIONS,
+    replicationFactor: 1,
+    publish: { lingerMs: 5, maxBatchMessages: 2_000, maxBufferedMessages: 200_000 },
+    logger,
+  });
   try {
     await applyMigrations(store);
     await bus.ensureTopics(allTopicSpecs(PARTITIONS));
-    for (let i = 0; i < messages.length; i += 2_000) await bus.publish(TOPICS.playerEvents, messages.slice(i, i + 2_000));
+    for (let i = 0; i < messages.length; i += 2_000)
+      await bus.publish(TOPICS.playerEvents, messages.slice(i, i + 2_000));
     const end = await bus.endOffsets(TOPICS.playerEvents);
-    const committed = async (group: string, topic: string, target: number[]) => (await bus.committedOffsets(group, topic)).every((c, p) => target[p] === 0 || c >= target[p]!);
+    const committed = async (group: string, topic: string, target: number[]) =>
+      (await bus.committedOffsets(group, topic)).every((c, p) => target[p] === 0 || c >= target[p]!);
     const metrics = new Metrics();
     const sink = new ClickHouseSink({ bus, analytics: store, metrics, logger }, { consume: ['aggregates'] });
     await sink.start();
     await sink.ready();
     const running = await startProcessor(bus, brokers, topicPrefix, store.database, clickhouseUrl, metrics, logger);
-    await until('the processor (as deployed) to commit every event', () => committed('viewer-analytics', TOPICS.playerEvents, end));
+    await until('the processor (as deployed) to commit every event', () =>
+      committed('viewer-analytics', TOPICS.playerEvents, end),
+    );
     const processorDone = performance.now();
     await running.processor.stop();
     const aggregatesEnd = await bus.endOffsets(TOPICS.analyticsAggregates);
-    await until('the sink (as deployed) to write every aggregate', () => committed('clickhouse-sink', TOPICS.analyticsAggregates, aggregatesEnd));
+    await until('the sink (as deployed) to write every aggregate', () =>
+      committed('clickhouse-sink', TOPICS.analyticsAggregates, aggregatesEnd),
+    );
     const queryableAt = performance.now();
     await sink.stop();
     const seconds = (at: number) => (at - running.firstBatchAt()) / 1000;
-    return { untilQueryableRate: messages.length / seconds(queryableAt), processorRate: messages.length / seconds(processorDone) };
+    return {
+      untilQueryableRate: messages.length / seconds(queryableAt),
+      processorRate: messages.length / seconds(processorDone),
+    };
   } finally {
     await bus.close();
-    await store.client.command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(store.database)}` }).catch(() => undefined);
+    await store.client
+      .command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(store.database)}` })
+      .catch(() => undefined);
     await store.close();
   }
 }
@@ -195,7 +245,13 @@ async function main(): Promise<void> {
   const brokers = services.endpoints.kafkaBrokers!;
   const logger = pino({ level: 'warn' });
   // A finished run (in the past), so windows close as the backlog is read.
-  const plan = planSimulation({ viewers: VIEWERS, durationMs: DURATION_MS, seed: 9, streams: 20, startAt: Date.now() - DURATION_MS - 30 * 60_000 });
+  const plan = planSimulation({
+    viewers: VIEWERS,
+    durationMs: DURATION_MS,
+    seed: 9,
+    streams: 20,
+    startAt: Date.now() - DURATION_MS - 30 * 60_000,
+  });
   const events = collectedEvents(plan, { deliveryDelayMs: (i) => (i * 7_919) % 3_000 });
   // As the collector publishes them: stamped as validated (core/schemas/player-event-message.ts).
   const messages = events.map(playerEventMessage);
@@ -207,13 +263,31 @@ async function main(): Promise<void> {
   const kafka = new Kafka({ clientId: 'bench-processors', brokers: [brokers], logLevel: logLevel.ERROR });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   const admin = kafka.admin();
-  const store = await createAnalyticsStore({ kind: 'clickhouse', url: services.endpoints.clickhouseUrl!, username: 'default', password: '', database: `bench_processors_${id}` });
-  const bus = clientBus({ brokers: [brokers], clientId: 'bench-processors', topicPrefix: `benchproc${id}.`, defaultPartitions: PARTITIONS, replicationFactor: 1, publish: { lingerMs: 5, maxBatchMessages: 2_000, maxBufferedMessages: 200_000 }, logger });
+  const store = await createAnalyticsStore({
+    kind: 'clickhouse',
+    url: services.endpoints.clickhouseUrl!,
+    username: 'default',
+    password: '',
+    database: `bench_processors_${id}`,
+  });
+  const bus = clientBus({
+    brokers: [brokers],
+    clientId: 'bench-processors',
+    topicPrefix: `benchproc${id}.`,
+    defaultPartitions: PARTITIONS,
+    replicationFactor: 1,
+    publish: { lingerMs: 5, maxBatchMessages: 2_000, maxBufferedMessages: 200_000 },
+    logger,
+  });
   const kafkaStreamsStateDir = await mkdtemp(join(tmpdir(), 'bench-kafka-streams-'));
   try {
     await applyMigrations(store);
     // The bus prefixes names, so `bare` is created as the baseline's topic next to the processor's.
-    await bus.ensureTopics([...allTopicSpecs(PARTITIONS), { name: 'bare', partitions: PARTITIONS }, { name: KAFKA_STREAMS_OUTPUT, partitions: PARTITIONS }]);
+    await bus.ensureTopics([
+      ...allTopicSpecs(PARTITIONS),
+      { name: 'bare', partitions: PARTITIONS },
+      { name: KAFKA_STREAMS_OUTPUT, partitions: PARTITIONS },
+    ]);
     const bareTopic = `benchproc${id}.bare`;
     await producer.connect();
     await admin.connect();
@@ -222,7 +296,12 @@ async function main(): Promise<void> {
       // Fresh topics may take a moment to reach the broker's metadata.
       for (let attempt = 0; ; attempt++) {
         try {
-          await producer.sendBatch({ topicMessages: [{ topic: bareTopic, messages: slice }, { topic: `benchproc${id}.${TOPICS.playerEvents}`, messages: slice }] });
+          await producer.sendBatch({
+            topicMessages: [
+              { topic: bareTopic, messages: slice },
+              { topic: `benchproc${id}.${TOPICS.playerEvents}`, messages: slice },
+            ],
+          });
           break;
         } catch (error) {
           if (attempt >= 20) throw error;
@@ -250,11 +329,14 @@ async function main(): Promise<void> {
     await bare.disconnect();
     const bareRate = messages.length / ((bareDone - bareStarted) / 1000);
     // A partition that never got a message has no committed offset (-1).
-    const committed = async (group: string, topic: string, target: number[]) => (await bus.committedOffsets(group, topic)).every((c, p) => target[p] === 0 || c >= target[p]!);
+    const committed = async (group: string, topic: string, target: number[]) =>
+      (await bus.committedOffsets(group, topic)).every((c, p) => target[p] === 0 || c >= target[p]!);
     // Groups of clients other than the bus (Kafka Streams, a kafkajs reader) carry no prefix.
     const committedOutsideBus = async (group: string, topic: string, target: number[]) => {
       const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [`benchproc${id}.${topic}`] });
-      return target.every((t, p) => t === 0 || Number(offsets!.partitions.find((o) => o.partition === p)?.offset ?? -1) >= t);
+      return target.every(
+        (t, p) => t === 0 || Number(offsets!.partitions.find((o) => o.partition === p)?.offset ?? -1) >= t,
+      );
     };
     const end = await bus.endOffsets(TOPICS.playerEvents);
 
@@ -280,14 +362,20 @@ async function main(): Promise<void> {
     let kafkaStreamsAllStagesRate: number;
     try {
       const kafkaStreamsStarted = await kafkaStreams.firstRecord;
-      await until('Kafka Streams to commit every event', () => committedOutsideBus(kafkaStreamsGroup, TOPICS.playerEvents, end));
+      await until('Kafka Streams to commit every event', () =>
+        committedOutsideBus(kafkaStreamsGroup, TOPICS.playerEvents, end),
+      );
       kafkaStreamsRate = messages.length / ((performance.now() - kafkaStreamsStarted) / 1000);
       const repartition = `${kafkaStreamsGroup}-stream-windows-repartition`;
       const repartitionEnd = await admin.fetchTopicOffsets(repartition);
       await until('Kafka Streams to sum every window change', async () => {
         const [offsets] = await admin.fetchOffsets({ groupId: kafkaStreamsGroup, topics: [repartition] });
         // Written in transactions: the partition's last offset is the commit marker, which a consumer need not commit past.
-        return repartitionEnd.every(({ partition, high }) => Number(high) === 0 || Number(offsets!.partitions.find((p) => p.partition === partition)?.offset ?? -1) >= Number(high) - 1);
+        return repartitionEnd.every(
+          ({ partition, high }) =>
+            Number(high) === 0 ||
+            Number(offsets!.partitions.find((p) => p.partition === partition)?.offset ?? -1) >= Number(high) - 1,
+        );
       });
       kafkaStreamsAllStagesRate = messages.length / ((performance.now() - kafkaStreamsStarted) / 1000);
     } finally {
@@ -299,7 +387,15 @@ async function main(): Promise<void> {
     // group join; then the ClickHouse sink on the processor's
     // output (analytics.aggregates), which it consumes as a separate group in production too.
     const metrics = new Metrics();
-    const alone = await startProcessor(bus, brokers, `benchproc${id}.`, store.database, services.endpoints.clickhouseUrl!, metrics, logger);
+    const alone = await startProcessor(
+      bus,
+      brokers,
+      `benchproc${id}.`,
+      store.database,
+      services.endpoints.clickhouseUrl!,
+      metrics,
+      logger,
+    );
     await until('the processor to commit every event', () => committed('viewer-analytics', TOPICS.playerEvents, end));
     const processorDone = performance.now();
     await alone.processor.stop();
@@ -307,7 +403,9 @@ async function main(): Promise<void> {
     const sink = new ClickHouseSink({ bus, analytics: store, metrics, logger }, { consume: ['aggregates'] });
     const sinkStarted = performance.now();
     await sink.start();
-    await until('the ClickHouse sink to write every aggregate', () => committed('clickhouse-sink', TOPICS.analyticsAggregates, aggregatesEnd));
+    await until('the ClickHouse sink to write every aggregate', () =>
+      committed('clickhouse-sink', TOPICS.analyticsAggregates, aggregatesEnd),
+    );
     const sinkSeconds = (performance.now() - sinkStarted) / 1000;
     await sink.stop();
     const processorSeconds = (processorDone - alone.firstBatchAt()) / 1000;
@@ -325,9 +423,18 @@ async function main(): Promise<void> {
       await reader.connect();
       await reader.subscribe({ topics: [`benchproc${id}.${KAFKA_STREAMS_OUTPUT}`], fromBeginning: true });
       const kafkaStreamsFigures = new Map<string, WindowFigures>();
-      await reader.run({ eachMessage: async ({ message }) => void kafkaStreamsFigures.set(String(message.key), JSON.parse(String(message.value)) as WindowFigures) });
+      await reader.run({
+        eachMessage: async ({ message }) =>
+          void kafkaStreamsFigures.set(String(message.key), JSON.parse(String(message.value)) as WindowFigures),
+      });
       // Written in transactions: each partition ends with a commit marker, which kafkajs does not commit past.
-      await until('the Kafka Streams output', () => committedOutsideBus(checkGroup, KAFKA_STREAMS_OUTPUT, outputEnd.map((end) => Math.max(0, end - 1))));
+      await until('the Kafka Streams output', () =>
+        committedOutsideBus(
+          checkGroup,
+          KAFKA_STREAMS_OUTPUT,
+          outputEnd.map((end) => Math.max(0, end - 1)),
+        ),
+      );
       await reader.disconnect();
       const processorFigures = await store.client.query({
         query: `SELECT stream_id, toUnixTimestamp(window_start) * 1000 AS window_start, toUInt64(sum(concurrent_views)) AS viewers, toUInt64(sum(watch_ms)) AS watch_ms
@@ -335,15 +442,30 @@ async function main(): Promise<void> {
         format: 'JSONEachRow',
         clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
       });
-      const comparison = compareWindowFigures(await processorFigures.json<WindowFigures>(), [...kafkaStreamsFigures.values()], CHECK_TOLERANCES);
-      process.stdout.write(`${JSON.stringify({ check: 'kafka-streams vs processor', events: messages.length, views: plan.views.length, kafka_streams_eps: round(kafkaStreamsRate), ...comparison })}\n`);
-      if (comparison.problems.length > 0) throw new Error(`Kafka Streams and the processor disagree beyond the definition differences: ${comparison.problems.join('; ')}`);
+      const comparison = compareWindowFigures(
+        await processorFigures.json<WindowFigures>(),
+        [...kafkaStreamsFigures.values()],
+        CHECK_TOLERANCES,
+      );
+      process.stdout.write(
+        `${JSON.stringify({ check: 'kafka-streams vs processor', events: messages.length, views: plan.views.length, kafka_streams_eps: round(kafkaStreamsRate), ...comparison })}\n`,
+      );
+      if (comparison.problems.length > 0)
+        throw new Error(
+          `Kafka Streams and the processor disagree beyond the definition differences: ${comparison.problems.join('; ')}`,
+        );
       return;
     }
 
     // As deployed: the sink already running beside the processor, on a copy of the events under a
     // topic prefix and database of their own, until the sink has written the last aggregate.
-    const deployed = await runAsDeployed(messages, `benchproc${id}d.`, brokers, services.endpoints.clickhouseUrl!, logger);
+    const deployed = await runAsDeployed(
+      messages,
+      `benchproc${id}d.`,
+      brokers,
+      services.endpoints.clickhouseUrl!,
+      logger,
+    );
 
     // The raw-events sink on the same backlog, on its own.
     const rawSink = new ClickHouseSink({ bus, analytics: store, metrics, logger }, { consume: ['raw-events'] });
@@ -370,7 +492,11 @@ async function main(): Promise<void> {
         aggregates_messages: aggregatesMessages,
         raw_events_sink_eps: round(rawRate),
       },
-      baseline: { kafka_streams_eps: round(kafkaStreamsRate), kafka_streams_all_stages_eps: round(kafkaStreamsAllStagesRate), bare_kafkajs_consume_eps: round(bareRate) },
+      baseline: {
+        kafka_streams_eps: round(kafkaStreamsRate),
+        kafka_streams_all_stages_eps: round(kafkaStreamsAllStagesRate),
+        bare_kafkajs_consume_eps: round(bareRate),
+      },
       ratio: {
         processor_vs_kafka_streams: round(processorRate / kafkaStreamsRate),
         processor_and_clickhouse_sink_vs_kafka_streams: round(endToEndRate / kafkaStreamsRate),
@@ -385,7 +511,9 @@ async function main(): Promise<void> {
     await admin.disconnect().catch(() => undefined);
     await rm(kafkaStreamsStateDir, { recursive: true, force: true });
     await bus.close();
-    await store.client.command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(store.database)}` }).catch(() => undefined);
+    await store.client
+      .command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(store.database)}` })
+      .catch(() => undefined);
     await store.close();
     await services.stop();
   }

@@ -36,7 +36,10 @@ const HOUR = 3_600;
 const DAY = 24 * HOUR;
 
 async function count(store: AnalyticsStore, table: string): Promise<number> {
-  const result = await store.client.query({ query: `SELECT toUInt64(count()) AS n FROM ${table}`, format: 'JSONEachRow' });
+  const result = await store.client.query({
+    query: `SELECT toUInt64(count()) AS n FROM ${table}`,
+    format: 'JSONEachRow',
+  });
   return Number(((await result.json()) as Array<{ n: number }>)[0]!.n);
 }
 
@@ -56,28 +59,40 @@ async function time(label: string, times: number, run: (i: number) => Promise<vo
   }
   samples.sort((a, b) => a - b);
   const result = { p50: percentile(samples, 50), p95: percentile(samples, 95), max: samples.at(-1)! };
-  process.stderr.write(`${label}: p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms, max ${result.max.toFixed(1)} ms\n`);
+  process.stderr.write(
+    `${label}: p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms, max ${result.max.toFixed(1)} ms\n`,
+  );
   return result;
 }
 
 async function fetchOk(url: string, token: string): Promise<number> {
   const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
   const body = await response.arrayBuffer();
-  if (response.status !== 200) throw new Error(`${url}: ${response.status} ${Buffer.from(body).toString().slice(0, 300)}`);
+  if (response.status !== 200)
+    throw new Error(`${url}: ${response.status} ${Buffer.from(body).toString().slice(0, 300)}`);
   return body.byteLength;
 }
 
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'livepulse-bench-queries-'));
   const secret = 'bench-queries-secret-0123456789abcdef';
-  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', LIVEPULSE_DATA_DIR: dataDir, LIVEPULSE_JWT_SECRET: secret });
+  const config = loadConfig({
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    LIVEPULSE_DATA_DIR: dataDir,
+    LIVEPULSE_JWT_SECRET: secret,
+  });
   const platform = await startPlatform(config, [queryApiService], pino({ level: 'silent' }));
   const store = platform.context.analytics;
   try {
     const now = Date.now();
     const monthEnd = Math.floor(now / 1_000 / HOUR) * HOUR;
     const monthStart = monthEnd - 30 * DAY;
-    const generation = await generateMonth(store, { streams: STREAMS, creators: CREATORS, monthStart, property: PROPERTY }, (line) => process.stderr.write(`${line}\n`));
+    const generation = await generateMonth(
+      store,
+      { streams: STREAMS, creators: CREATORS, monthStart, property: PROPERTY },
+      (line) => process.stderr.write(`${line}\n`),
+    );
     const rows = {
       view_summaries: await count(store, 'view_summaries'),
       viewer_windows_minute: await count(store, 'viewer_windows_minute'),
@@ -88,20 +103,42 @@ async function main(): Promise<void> {
     process.stderr.write(`rows: ${JSON.stringify(rows)}\n`);
 
     const admin = await mintApiToken({ secret, sub: 'bench', role: 'admin', ttlSeconds: 3_600 });
-    const creatorToken = (i: number) => mintApiToken({ secret, sub: 'bench', role: 'creator', creatorId: `bench-creator-${i % CREATORS}`, ttlSeconds: 3_600 });
+    const creatorToken = (i: number) =>
+      mintApiToken({
+        secret,
+        sub: 'bench',
+        role: 'creator',
+        creatorId: `bench-creator-${i % CREATORS}`,
+        ttlSeconds: 3_600,
+      });
     const from = new Date(monthStart * 1_000).toISOString();
     const to = new Date(monthEnd * 1_000).toISOString();
     const report = (format: string) => async (i: number) => {
-      await fetchOk(`${platform.url}/v1/creators/bench-creator-${i % CREATORS}/report?from=${from}&to=${to}&format=${format}`, await creatorToken(i));
+      await fetchOk(
+        `${platform.url}/v1/creators/bench-creator-${i % CREATORS}/report?from=${from}&to=${to}&format=${format}`,
+        await creatorToken(i),
+      );
     };
     // A report of no streams would be fast and measure nothing: the creators' streams must be registered.
-    const sample = (await (await fetch(`${platform.url}/v1/creators/bench-creator-0/report?from=${from}&to=${to}`, { headers: { authorization: `Bearer ${await creatorToken(0)}` } })).json()) as { stream_count: number };
-    if (!(sample.stream_count > 0)) throw new Error(`the creator report has no streams (${JSON.stringify(sample).slice(0, 200)}); is the month's stream registry generated?`);
+    const sample = (await (
+      await fetch(`${platform.url}/v1/creators/bench-creator-0/report?from=${from}&to=${to}`, {
+        headers: { authorization: `Bearer ${await creatorToken(0)}` },
+      })
+    ).json()) as { stream_count: number };
+    if (!(sample.stream_count > 0))
+      throw new Error(
+        `the creator report has no streams (${JSON.stringify(sample).slice(0, 200)}); is the month's stream registry generated?`,
+      );
     const reportJson = await time('30-day report, JSON', REQUESTS, report('json'));
     const reportCsv = await time('30-day report, CSV', REQUESTS, report('csv'));
     const reportPdf = await time('30-day report, PDF', Math.max(5, Math.floor(REQUESTS / 3)), report('pdf'));
     const reportDirect = await time('30-day report queries, direct', REQUESTS, async (i) => {
-      const summary = await loadReportSummary(store, `bench-creator-${i % CREATORS}`, planCreatorReport({ from, to }, now), now);
+      const summary = await loadReportSummary(
+        store,
+        `bench-creator-${i % CREATORS}`,
+        planCreatorReport({ from, to }, now),
+        now,
+      );
       for await (const row of streamRows(store, summary)) void row;
     });
 
@@ -136,8 +173,16 @@ async function main(): Promise<void> {
         metrics_1m_p95_ms: metricsMinute.p95,
         metrics_30d_p95_ms: metricsMonth.p95,
       },
-      baseline: { report_queries_direct_p50_ms: reportDirect.p50, report_queries_direct_p95_ms: reportDirect.p95, metrics_1m_direct_p50_ms: metricsDirect.p50, metrics_1m_direct_p95_ms: metricsDirect.p95 },
-      ratio: { report_json_p50: round(reportJson.p50 / reportDirect.p50), metrics_1m_p50: round(metricsMinute.p50 / metricsDirect.p50) },
+      baseline: {
+        report_queries_direct_p50_ms: reportDirect.p50,
+        report_queries_direct_p95_ms: reportDirect.p95,
+        metrics_1m_direct_p50_ms: metricsDirect.p50,
+        metrics_1m_direct_p95_ms: metricsDirect.p95,
+      },
+      ratio: {
+        report_json_p50: round(reportJson.p50 / reportDirect.p50),
+        metrics_1m_p50: round(metricsMinute.p50 / metricsDirect.p50),
+      },
       notes:
         `embedded chDB; ${STREAMS} streams of 1–4 h by ${CREATORS} creators over 30 days; ${rows.view_summaries} views, ${rows.chat_messages} chat messages; ` +
         `generated in ${round(Object.values(generation).reduce((a, b) => a + b, 0))} s; one request at a time; targets: 30-day report ≤ 2 s`,

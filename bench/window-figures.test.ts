@@ -2,18 +2,41 @@ import { describe, expect, it } from 'vitest';
 import { compareWindowFigures, type WindowFigures } from './window-figures.ts';
 
 const tolerances = { watchMsTotal: 0.01, viewersTotalBelow: 0.25 };
-const row = (stream_id: string, window_start: number, viewers: number, watch_ms: number): WindowFigures => ({ stream_id, window_start, viewers, watch_ms });
+const row = (stream_id: string, window_start: number, viewers: number, watch_ms: number): WindowFigures => ({
+  stream_id,
+  window_start,
+  viewers,
+  watch_ms,
+});
 
 describe('compareWindowFigures', () => {
   it('agrees when the figures are the same, counting equal windows', () => {
     const figures = [row('s1', 0, 3, 30_000), row('s1', 10_000, 2, 20_000), row('s2', 0, 1, 10_000)];
     const result = compareWindowFigures(figures, [...figures].reverse(), tolerances);
-    expect(result).toMatchObject({ windows: 3, onlyProcessor: 0, onlyKafkaStreams: 0, watchMsEqual: 3, viewersEqual: 3, problems: [] });
+    expect(result).toMatchObject({
+      windows: 3,
+      onlyProcessor: 0,
+      onlyKafkaStreams: 0,
+      watchMsEqual: 3,
+      viewersEqual: 3,
+      problems: [],
+    });
   });
 
   it('ignores empty rows and counts windows only one side has', () => {
-    const result = compareWindowFigures([row('s1', 0, 2, 20_000), row('s1', 10_000, 0, 0)], [row('s1', 0, 2, 19_900), row('s1', 20_000, 0, 100)], tolerances);
-    expect(result).toMatchObject({ windows: 2, onlyProcessor: 0, onlyKafkaStreams: 1, watchMsEqual: 0, viewersEqual: 1, problems: [] });
+    const result = compareWindowFigures(
+      [row('s1', 0, 2, 20_000), row('s1', 10_000, 0, 0)],
+      [row('s1', 0, 2, 19_900), row('s1', 20_000, 0, 100)],
+      tolerances,
+    );
+    expect(result).toMatchObject({
+      windows: 2,
+      onlyProcessor: 0,
+      onlyKafkaStreams: 1,
+      watchMsEqual: 0,
+      viewersEqual: 1,
+      problems: [],
+    });
     expect(result.kafkaStreamsTotals).toEqual({ viewers: 2, watch_ms: 20_000 });
   });
 
@@ -27,6 +50,8 @@ describe('compareWindowFigures', () => {
   });
 
   it('refuses to compare against a processor that wrote nothing', () => {
-    expect(() => compareWindowFigures([], [row('s1', 0, 1, 1)], tolerances)).toThrow('the processor wrote no window rows to compare with');
+    expect(() => compareWindowFigures([], [row('s1', 0, 1, 1)], tolerances)).toThrow(
+      'the processor wrote no window rows to compare with',
+    );
   });
 });

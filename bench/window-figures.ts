@@ -33,7 +33,11 @@ export interface Tolerances {
 const key = (f: Pick<WindowFigures, 'stream_id' | 'window_start'>) => `${f.stream_id}|${f.window_start}`;
 const isEmpty = (f: WindowFigures) => f.viewers === 0 && f.watch_ms === 0;
 
-export function compareWindowFigures(processor: WindowFigures[], kafkaStreams: WindowFigures[], tolerances: Tolerances): WindowComparison {
+export function compareWindowFigures(
+  processor: WindowFigures[],
+  kafkaStreams: WindowFigures[],
+  tolerances: Tolerances,
+): WindowComparison {
   if (processor.length === 0) throw new Error('the processor wrote no window rows to compare with');
   const theirs = new Map(kafkaStreams.filter((f) => !isEmpty(f)).map((f) => [key(f), f]));
   const ours = new Map(processor.filter((f) => !isEmpty(f)).map((f) => [key(f), f]));
@@ -60,13 +64,19 @@ export function compareWindowFigures(processor: WindowFigures[], kafkaStreams: W
     result.kafkaStreamsTotals.viewers += t.viewers;
     result.kafkaStreamsTotals.watch_ms += t.watch_ms;
   }
-  const watchOff = Math.abs(result.kafkaStreamsTotals.watch_ms - result.processorTotals.watch_ms) / result.processorTotals.watch_ms;
+  const watchOff =
+    Math.abs(result.kafkaStreamsTotals.watch_ms - result.processorTotals.watch_ms) / result.processorTotals.watch_ms;
   if (!(watchOff <= tolerances.watchMsTotal)) {
-    result.problems.push(`total watch_ms ${result.kafkaStreamsTotals.watch_ms} (Kafka Streams) vs ${result.processorTotals.watch_ms} (processor): off by ${(watchOff * 100).toFixed(2)}%, more than ${tolerances.watchMsTotal * 100}%`);
+    result.problems.push(
+      `total watch_ms ${result.kafkaStreamsTotals.watch_ms} (Kafka Streams) vs ${result.processorTotals.watch_ms} (processor): off by ${(watchOff * 100).toFixed(2)}%, more than ${tolerances.watchMsTotal * 100}%`,
+    );
   }
-  const viewersBelow = (result.processorTotals.viewers - result.kafkaStreamsTotals.viewers) / result.processorTotals.viewers;
+  const viewersBelow =
+    (result.processorTotals.viewers - result.kafkaStreamsTotals.viewers) / result.processorTotals.viewers;
   if (!(viewersBelow >= 0 && viewersBelow <= tolerances.viewersTotalBelow)) {
-    result.problems.push(`total viewers ${result.kafkaStreamsTotals.viewers} (Kafka Streams) vs ${result.processorTotals.viewers} (processor): expected Kafka Streams at most ${tolerances.viewersTotalBelow * 100}% below and never above`);
+    result.problems.push(
+      `total viewers ${result.kafkaStreamsTotals.viewers} (Kafka Streams) vs ${result.processorTotals.viewers} (processor): expected Kafka Streams at most ${tolerances.viewersTotalBelow * 100}% below and never above`,
+    );
   }
   return result;
 }

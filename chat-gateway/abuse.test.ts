@@ -2,13 +2,23 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../test/wait-for.ts';
-import { ChatClient, startChatGateway, TEST_JWT_SECRET, testToken, type ChatGatewayUnderTest } from './testing/chat-test-kit.ts';
+import {
+  ChatClient,
+  startChatGateway,
+  TEST_JWT_SECRET,
+  testToken,
+  type ChatGatewayUnderTest,
+} from './testing/chat-test-kit.ts';
 
 let gateway: ChatGatewayUnderTest;
 const clients: ChatClient[] = [];
 
 beforeAll(async () => {
-  gateway = await startChatGateway({ CHAT_SOCKET_EVENTS_PER_10S: '20', CHAT_CONNECTIONS_PER_MINUTE: '5', CHAT_FLOOD_MESSAGES: '5' });
+  gateway = await startChatGateway({
+    CHAT_SOCKET_EVENTS_PER_10S: '20',
+    CHAT_CONNECTIONS_PER_MINUTE: '5',
+    CHAT_FLOOD_MESSAGES: '5',
+  });
 });
 afterEach(() => {
   for (const c of clients.splice(0)) c.close();
@@ -44,23 +54,37 @@ describe('bad messages', () => {
   ])('refuses %s as text with invalid_payload', async (_name, text) => {
     const stream = newStream();
     const c = await joined(`u-${randomUUID().slice(0, 6)}`, stream);
-    expect(await c.send(text)).toMatchObject({ status: 'rejected', reason: 'invalid_payload', detail: expect.stringContaining('/text') });
+    expect(await c.send(text)).toMatchObject({
+      status: 'rejected',
+      reason: 'invalid_payload',
+      detail: expect.stringContaining('/text'),
+    });
   });
 
   it('refuses unknown fields, unknown events and malformed joins with reasons', async () => {
     const stream = newStream();
     const c = await joined('shape-tester', stream);
-    expect(await c.request('message', { text: 'hi', role: 'admin' })).toMatchObject({ status: 'rejected', reason: 'invalid_payload' });
+    expect(await c.request('message', { text: 'hi', role: 'admin' })).toMatchObject({
+      status: 'rejected',
+      reason: 'invalid_payload',
+    });
     expect(await c.request('message')).toMatchObject({ status: 'rejected', reason: 'invalid_payload' });
     expect(await c.request('admin:shutdown', {})).toMatchObject({ ok: false, reason: 'unknown_event' });
     expect(await c.request('join', { streamId: 123 })).toMatchObject({ ok: false, reason: 'invalid_payload' });
-    expect(await c.request('join', { streamId: 'has spaces\u0000and a nul' })).toMatchObject({ ok: false, reason: 'invalid_payload' });
+    expect(await c.request('join', { streamId: 'has spaces\u0000and a nul' })).toMatchObject({
+      ok: false,
+      reason: 'invalid_payload',
+    });
   });
 
   it('answers a 5 KB message with too_long and drops a connection that sends 100 KB', async () => {
     const stream = newStream();
     const c = await joined('big-sender', stream);
-    expect(await c.send('y'.repeat(5_000))).toMatchObject({ status: 'rejected', reason: 'too_long', detail: '5000 characters; the limit is 500' });
+    expect(await c.send('y'.repeat(5_000))).toMatchObject({
+      status: 'rejected',
+      reason: 'too_long',
+      detail: '5000 characters; the limit is 500',
+    });
     c.socket.emit('message', { text: 'z'.repeat(100_000) }, () => undefined);
     await disconnected(c);
     await assertBystanderUnaffected(stream);
@@ -68,7 +92,9 @@ describe('bad messages', () => {
 });
 
 describe('bad tokens', () => {
-  const connectError = async (token: unknown): Promise<{ message: string; data?: { reason: string; detail: string } }> => {
+  const connectError = async (
+    token: unknown,
+  ): Promise<{ message: string; data?: { reason: string; detail: string } }> => {
     try {
       clients.push(await ChatClient.connect(gateway.url, undefined, { auth: { token } }));
     } catch (error) {
@@ -85,20 +111,46 @@ describe('bad tokens', () => {
     ['garbage', async () => 'not.a.jwt', 'invalid_token'],
     ['a number', async () => 12345, 'invalid_token'],
     ['an oversized string', async () => 'a'.repeat(10_000), 'invalid_token'],
-    ['a forged signature', () => testToken('mallory', { '*': 'admin' }, { secret: 'not-the-gateway-secret-but-long-enough' }), 'invalid_token'],
+    [
+      'a forged signature',
+      () => testToken('mallory', { '*': 'admin' }, { secret: 'not-the-gateway-secret-but-long-enough' }),
+      'invalid_token',
+    ],
     ['alg none', async () => noneToken(), 'invalid_token'],
-    ['an expired token', () => testToken('late', { s: 'viewer' }, { issuedAt: Math.floor(Date.now() / 1_000) - 3_600, ttlSeconds: 60 }), 'expired_token'],
+    [
+      'an expired token',
+      () => testToken('late', { s: 'viewer' }, { issuedAt: Math.floor(Date.now() / 1_000) - 3_600, ttlSeconds: 60 }),
+      'expired_token',
+    ],
     [
       'a token without roles',
-      () => new SignJWT({ name: 'x' }).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setExpirationTime('10m').sign(new TextEncoder().encode(TEST_JWT_SECRET)),
+      () =>
+        new SignJWT({ name: 'x' })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject('x')
+          .setExpirationTime('10m')
+          .sign(new TextEncoder().encode(TEST_JWT_SECRET)),
       'invalid_claims',
     ],
     [
       'a token with an invented role',
-      () => new SignJWT({ name: 'x', roles: { s: 'superuser' } }).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setExpirationTime('10m').sign(new TextEncoder().encode(TEST_JWT_SECRET)),
+      () =>
+        new SignJWT({ name: 'x', roles: { s: 'superuser' } })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject('x')
+          .setExpirationTime('10m')
+          .sign(new TextEncoder().encode(TEST_JWT_SECRET)),
       'invalid_claims',
     ],
-    ['a token without expiry', () => new SignJWT({ name: 'x', roles: {} }).setProtectedHeader({ alg: 'HS256' }).setSubject('x').sign(new TextEncoder().encode(TEST_JWT_SECRET)), 'invalid_token'],
+    [
+      'a token without expiry',
+      () =>
+        new SignJWT({ name: 'x', roles: {} })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject('x')
+          .sign(new TextEncoder().encode(TEST_JWT_SECRET)),
+      'invalid_token',
+    ],
   ])('refuses %s at the handshake', async (_name, make, reason) => {
     const error = await connectError(await make());
     expect(error.message).toBe(reason);
@@ -107,7 +159,10 @@ describe('bad tokens', () => {
 
   it('disconnects a socket when its token expires', async () => {
     const stream = newStream();
-    const c = await ChatClient.connect(gateway.url, await testToken('short-lived', { [stream]: 'viewer' }, { ttlSeconds: 2 }));
+    const c = await ChatClient.connect(
+      gateway.url,
+      await testToken('short-lived', { [stream]: 'viewer' }, { ttlSeconds: 2 }),
+    );
     clients.push(c);
     expect((await c.join(stream)).ok).toBe(true);
     expect(await c.waitForEvent('session:expired', () => true, 5_000)).toEqual({ reason: 'expired_token' });
@@ -135,7 +190,9 @@ describe('floods and storms', () => {
   it('refuses events past the per-socket limit, then drops a socket that keeps flooding', async () => {
     const stream = newStream();
     const flooder = await joined('flooder', stream);
-    const answers = await Promise.all(Array.from({ length: 30 }, () => flooder.request<{ ok?: boolean; reason?: string }>('mod:terms:list')));
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () => flooder.request<{ ok?: boolean; reason?: string }>('mod:terms:list')),
+    );
     expect(answers.filter((a) => a.reason === 'rate_limited').length).toBeGreaterThanOrEqual(9);
     for (let i = 0; i < 60; i++) flooder.socket.emit('join', { streamId: stream });
     await disconnected(flooder);
@@ -155,7 +212,9 @@ describe('floods and storms', () => {
       }
     }
     expect(outcomes.slice(0, 5)).toEqual(Array(5).fill('connected'));
-    expect(outcomes.slice(5)).toEqual(Array(3).fill({ reason: 'rate_limited', detail: expect.any(String), retryAfterMs: expect.any(Number) }));
+    expect(outcomes.slice(5)).toEqual(
+      Array(3).fill({ reason: 'rate_limited', detail: expect.any(String), retryAfterMs: expect.any(Number) }),
+    );
     await assertBystanderUnaffected(newStream());
   });
 });

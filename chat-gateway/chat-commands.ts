@@ -47,17 +47,38 @@ export class ChatCommands {
 
   async run(identity: ChatIdentity, role: ChatRole, streamId: string, command: ChatCommand): Promise<MessageAck> {
     const { bus, liveState, clipIdOf, metrics, logger, now = Date.now } = this.deps;
-    if (!canModerate(role)) return { status: 'rejected', reason: 'forbidden', detail: "!clip is for the stream's hosts and moderators" };
-    const rate = await liveState.consumeRate(`chat:clip:${streamId}:${identity.userId}`, CLIP_COMMANDS_PER_MINUTE, 60_000);
-    if (!rate.allowed) return { status: 'rejected', reason: 'rate_limited', detail: `at most ${CLIP_COMMANDS_PER_MINUTE} clips a minute`, retryAfterMs: rate.retryAfterMs };
+    if (!canModerate(role))
+      return { status: 'rejected', reason: 'forbidden', detail: "!clip is for the stream's hosts and moderators" };
+    const rate = await liveState.consumeRate(
+      `chat:clip:${streamId}:${identity.userId}`,
+      CLIP_COMMANDS_PER_MINUTE,
+      60_000,
+    );
+    if (!rate.allowed)
+      return {
+        status: 'rejected',
+        reason: 'rate_limited',
+        detail: `at most ${CLIP_COMMANDS_PER_MINUTE} clips a minute`,
+        retryAfterMs: rate.retryAfterMs,
+      };
     let highlight: Highlight;
     try {
-      highlight = await publishClipRequest(bus, { streamId, requestedBy: identity.userId, at: now(), secondsBefore: DEFAULT_SECONDS_BEFORE, secondsAfter: DEFAULT_SECONDS_AFTER });
+      highlight = await publishClipRequest(bus, {
+        streamId,
+        requestedBy: identity.userId,
+        at: now(),
+        secondsBefore: DEFAULT_SECONDS_BEFORE,
+        secondsAfter: DEFAULT_SECONDS_AFTER,
+      });
     } catch (error) {
       if (!(error instanceof BusBackpressureError || error instanceof BusUnavailableError)) throw error;
       metrics.publishFailures.inc({ topic: 'highlights' });
       logger.warn({ err: error, streamId }, 'could not publish a clip request from chat');
-      return { status: 'rejected', reason: 'unavailable', detail: 'the clip request could not be stored; try again shortly' };
+      return {
+        status: 'rejected',
+        reason: 'unavailable',
+        detail: 'the clip request could not be stored; try again shortly',
+      };
     }
     metrics.commands.inc({ command: command.name });
     return {

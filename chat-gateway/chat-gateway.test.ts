@@ -69,10 +69,18 @@ describe('chat gateway: joining and messaging', () => {
     for (let i = 0; i < 7; i++) expect((await mod.send(`note ${i}`)).status).toBe('delivered');
     const late = await client(`late-${streamId}`, { [streamId]: 'viewer' });
     const joined = await late.join(streamId);
-    expect(joined).toMatchObject({ ok: true, role: 'viewer', canChat: true, modes: { slow_mode_seconds: 0, emote_only: false } });
+    expect(joined).toMatchObject({
+      ok: true,
+      role: 'viewer',
+      canChat: true,
+      modes: { slow_mode_seconds: 0, emote_only: false },
+    });
     expect(joined.history?.map((m) => m.text)).toEqual(['note 2', 'note 3', 'note 4', 'note 5', 'note 6']);
     expect(joined.viewers).toBeGreaterThanOrEqual(0);
-    expect(await alice.waitForEvent('viewers', (v: { count: number }) => v.count === 4, 5_000)).toEqual({ streamId, count: 4 });
+    expect(await alice.waitForEvent('viewers', (v: { count: number }) => v.count === 4, 5_000)).toEqual({
+      streamId,
+      count: 4,
+    });
   });
 
   it('lets anonymous viewers read but not write, and keeps them out of streams that do not admit them', async () => {
@@ -103,7 +111,9 @@ describe('chat gateway: joining and messaging', () => {
     const { alice, bob } = await room();
     const ack = await alice.send('you f4ggot');
     expect(ack).toMatchObject({ status: 'rejected', reason: 'blocked', detail: 'identity.slur' });
-    await waitFor('blocked record', () => published.find((m) => m.text === 'you f4ggot' && m.heuristic_decision === 'block'));
+    await waitFor('blocked record', () =>
+      published.find((m) => m.text === 'you f4ggot' && m.heuristic_decision === 'block'),
+    );
     await sleep(100);
     expect(bob.events<{ text: string }>('message').some((m) => m.text === 'you f4ggot')).toBe(false);
   });
@@ -122,17 +132,32 @@ describe('chat gateway: held messages', () => {
     const { streamId, alice, bob, mod } = await room();
     const ack = await alice.send('my clips are at clips.example.com', 'held-1');
     expect(ack).toMatchObject({ status: 'held', reason: 'held_for_review', expiresAt: expect.any(Number) });
-    const held = await mod.waitForEvent<{ message: { id: string }; reasons: string[] }>('message:held', (h) => h.message.id === ack.id);
+    const held = await mod.waitForEvent<{ message: { id: string }; reasons: string[] }>(
+      'message:held',
+      (h) => h.message.id === ack.id,
+    );
     expect(held.reasons).toEqual(['spam.links']);
     expect(bob.events('message:held')).toEqual([]);
     expect((await mod.request<{ ok: boolean; held: unknown[] }>('mod:held:list')).held).toHaveLength(1);
 
     expect(await mod.request('mod:approve', { messageId: ack.id })).toEqual({ ok: true, id: ack.id });
-    expect(await bob.waitForEvent('message', (m: { id: string }) => m.id === ack.id)).toMatchObject({ text: 'my clips are at clips.example.com' });
-    expect(await alice.waitForEvent('message:status', (s: { id: string }) => s.id === ack.id)).toEqual({ id: ack.id, clientMessageId: 'held-1', status: 'delivered' });
-    expect(await mod.waitForEvent('message:held:resolved', (r: { id: string }) => r.id === ack.id)).toEqual({ id: ack.id, action: 'release', by: 'moderator' });
+    expect(await bob.waitForEvent('message', (m: { id: string }) => m.id === ack.id)).toMatchObject({
+      text: 'my clips are at clips.example.com',
+    });
+    expect(await alice.waitForEvent('message:status', (s: { id: string }) => s.id === ack.id)).toEqual({
+      id: ack.id,
+      clientMessageId: 'held-1',
+      status: 'delivered',
+    });
+    expect(await mod.waitForEvent('message:held:resolved', (r: { id: string }) => r.id === ack.id)).toEqual({
+      id: ack.id,
+      action: 'release',
+      by: 'moderator',
+    });
     expect(await mod.request('mod:approve', { messageId: ack.id })).toMatchObject({ ok: false, reason: 'not_found' });
-    await waitFor('audited approval', () => verdicts.find((v) => v.message_id === ack.id && v.action === 'release' && v.actor_id === `mod-${streamId}`));
+    await waitFor('audited approval', () =>
+      verdicts.find((v) => v.message_id === ack.id && v.action === 'release' && v.actor_id === `mod-${streamId}`),
+    );
   });
 
   it('tells the sender when a moderator denies it, and never shows it to the room', async () => {
@@ -140,7 +165,10 @@ describe('chat gateway: held messages', () => {
     const ack = await alice.send('i will find you');
     expect(ack.status).toBe('held');
     expect(await mod.request('mod:deny', { messageId: ack.id, reason: 'threat' })).toEqual({ ok: true, id: ack.id });
-    expect(await alice.waitForEvent('message:status', (s: { id: string }) => s.id === ack.id)).toMatchObject({ status: 'denied', reason: 'threat' });
+    expect(await alice.waitForEvent('message:status', (s: { id: string }) => s.id === ack.id)).toMatchObject({
+      status: 'denied',
+      reason: 'threat',
+    });
     expect(bob.events<{ id: string }>('message').some((m) => m.id === ack.id)).toBe(false);
   });
 
@@ -148,10 +176,20 @@ describe('chat gateway: held messages', () => {
     const { streamId, alice, mod } = await room();
     const ack = await alice.send('visit freecoins.xyz');
     expect(ack.status).toBe('held');
-    expect(await alice.waitForEvent('message:status', (s: { id: string }) => s.id === ack.id, 5_000)).toMatchObject({ status: 'denied' });
-    expect(await mod.waitForEvent('message:held:resolved', (r: { id: string }) => r.id === ack.id)).toEqual({ id: ack.id, action: 'deny', by: 'timeout' });
+    expect(await alice.waitForEvent('message:status', (s: { id: string }) => s.id === ack.id, 5_000)).toMatchObject({
+      status: 'denied',
+    });
+    expect(await mod.waitForEvent('message:held:resolved', (r: { id: string }) => r.id === ack.id)).toEqual({
+      id: ack.id,
+      action: 'deny',
+      by: 'timeout',
+    });
     expect((await mod.request<{ held: unknown[] }>('mod:held:list')).held).toEqual([]);
-    await waitFor('audited timeout', () => verdicts.find((v) => v.message_id === ack.id && v.source === 'heuristics' && v.action === 'deny' && v.stream_id === streamId));
+    await waitFor('audited timeout', () =>
+      verdicts.find(
+        (v) => v.message_id === ack.id && v.source === 'heuristics' && v.action === 'deny' && v.stream_id === streamId,
+      ),
+    );
   });
 
   it('applies AI verdicts from chat.verdicts: removes a delivered message and releases a held one', async () => {
@@ -160,9 +198,26 @@ describe('chat gateway: held messages', () => {
     const held = await alice.send('kys');
     expect(held.status).toBe('held');
     const { bus } = gateway.platform.context;
-    await publishVerdict(bus, { streamId, source: 'ai', action: 'remove', messageId: delivered.id!, reason: 'harassment', actorId: 'omni-moderation-latest' });
-    await publishVerdict(bus, { streamId, source: 'ai', action: 'release', messageId: held.id!, reason: 'no harmful content', actorId: 'omni-moderation-latest' });
-    expect(await bob.waitForEvent('message:removed', (e: { id: string }) => e.id === delivered.id)).toEqual({ id: delivered.id, reason: 'harassment' });
+    await publishVerdict(bus, {
+      streamId,
+      source: 'ai',
+      action: 'remove',
+      messageId: delivered.id!,
+      reason: 'harassment',
+      actorId: 'omni-moderation-latest',
+    });
+    await publishVerdict(bus, {
+      streamId,
+      source: 'ai',
+      action: 'release',
+      messageId: held.id!,
+      reason: 'no harmful content',
+      actorId: 'omni-moderation-latest',
+    });
+    expect(await bob.waitForEvent('message:removed', (e: { id: string }) => e.id === delivered.id)).toEqual({
+      id: delivered.id,
+      reason: 'harassment',
+    });
     expect(await bob.waitForEvent('message', (m: { id: string }) => m.id === held.id)).toMatchObject({ text: 'kys' });
     const rejoined = await client(`rejoin-${streamId}`, { [streamId]: 'viewer' });
     const history = (await rejoined.join(streamId)).history!.map((m) => m.id);

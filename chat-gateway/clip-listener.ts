@@ -29,7 +29,12 @@ export function clipStaffEvent(c: ClipEvent): ClipStaffEvent {
  * events for created, updated and failed. One group for all gateway nodes, starting at the
  * topic's end; invalid records are skipped here (the clip sink keeps the record of clips).
  */
-export async function startClipListener(deps: { bus: Bus; fanout: ChatFanout; metrics: ChatMetrics; logger: Logger }): Promise<Subscription> {
+export async function startClipListener(deps: {
+  bus: Bus;
+  fanout: ChatFanout;
+  metrics: ChatMetrics;
+  logger: Logger;
+}): Promise<Subscription> {
   const { bus, fanout, metrics, logger } = deps;
   return bus.subscribe({
     groupId: CLIP_LISTENER_GROUP,
@@ -39,7 +44,10 @@ export async function startClipListener(deps: { bus: Bus; fanout: ChatFanout; me
       for (const message of batch.messages) {
         const value = parseJsonPayload(message.value);
         if (!clipEventValidator.check(value)) {
-          logger.warn({ origin: `${batch.topic}/${batch.partition}/${message.offset}` }, 'invalid record on clips skipped');
+          logger.warn(
+            { origin: `${batch.topic}/${batch.partition}/${message.offset}` },
+            'invalid record on clips skipped',
+          );
           continue;
         }
         fanout.clip(value.stream_id, clipStaffEvent(value));

@@ -56,7 +56,11 @@ async function startNode(port: number): Promise<{ child: ChildProcess; url: stri
   const exited = once(child, 'exit').then(([code]) => {
     throw new Error(`gateway on port ${port} exited with ${String(code)}: ${output.slice(-2_000)}`);
   });
-  const listening = waitFor(`gateway on port ${port} to listen`, () => /listening on (http:\/\/\S+)/.exec(output)?.[1], { timeoutMs: 60_000, intervalMs: 100 });
+  const listening = waitFor(
+    `gateway on port ${port} to listen`,
+    () => /listening on (http:\/\/\S+)/.exec(output)?.[1],
+    { timeoutMs: 60_000, intervalMs: 100 },
+  );
   const url = await Promise.race([listening, exited]);
   exited.catch(() => undefined);
   return { child, url, port };
@@ -173,13 +177,18 @@ describe('two gateway processes behind one Redis', () => {
     await viewerB.waitForEvent('modes', (m: { emote_only: boolean }) => m.emote_only);
     expect(await viewerB.send('words')).toMatchObject({ status: 'rejected', reason: 'emote_only' });
     await mod.request('mod:modes', { emote_only: false });
-    await waitFor('emote-only off on node B', async () => (await viewerB.send(`link at shop${randomUUID().slice(0, 4)}.example.com`)).status === 'held');
+    await waitFor(
+      'emote-only off on node B',
+      async () => (await viewerB.send(`link at shop${randomUUID().slice(0, 4)}.example.com`)).status === 'held',
+    );
 
     const held = await viewerB.send('and more at store.example.com');
     expect(held.status).toBe('held');
     await mod.waitForEvent('message:held', (h: { message: { id: string } }) => h.message.id === held.id);
     expect(await mod.request('mod:approve', { messageId: held.id })).toMatchObject({ ok: true });
-    expect(await viewerB.waitForEvent('message:status', (s: { id: string }) => s.id === held.id)).toMatchObject({ status: 'delivered' });
+    expect(await viewerB.waitForEvent('message:status', (s: { id: string }) => s.id === held.id)).toMatchObject({
+      status: 'delivered',
+    });
     await onA.waitForEvent('message', (m: { id: string }) => m.id === held.id);
   });
 
@@ -196,7 +205,10 @@ describe('two gateway processes behind one Redis', () => {
 
     expect(await host.request('mod:staff:remove', { userId: 'helper' })).toEqual({ ok: true, revoked: true });
     // The revocation reaches node B through the adapter: there the helper's socket acts as a viewer again.
-    await waitFor('the revocation on node B', async () => (await helper.send('!clip')).reason === 'forbidden', { timeoutMs: 30_000, intervalMs: 500 });
+    await waitFor('the revocation on node B', async () => (await helper.send('!clip')).reason === 'forbidden', {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+    });
     await witness.waitForHeld(await poster.sendHeld('and more at store.example.com'));
     // An answer on the helper's own connection comes after anything the room sent it before.
     expect(await helper.request('mod:held:list')).toMatchObject({ ok: false, reason: 'forbidden' });
@@ -210,7 +222,8 @@ describe('two gateway processes behind one Redis', () => {
     const onA = await joined(a!.url, 'writer', stream);
     const onB = await joined(b!.url, 'reader', stream);
     const sent = await onA.send('something the model will dislike');
-    const removedOn = (c: ChatClient) => c.events<{ id: string }>('message:removed').filter((e) => e.id === sent.id).length;
+    const removedOn = (c: ChatClient) =>
+      c.events<{ id: string }>('message:removed').filter((e) => e.id === sent.id).length;
     // The gateways' consumer group reads from where it joined; until it has joined (a rebalance can
     // take a while), a verdict published earlier is not for it. Removal is idempotent, so resend.
     let published = 0;
@@ -219,7 +232,14 @@ describe('two gateway processes behind one Redis', () => {
       async () => {
         if (removedOn(onB) > 0) return true;
         published++;
-        await publishVerdict(bus, { streamId: stream, source: 'ai', action: 'remove', messageId: sent.id!, reason: 'harassment', actorId: 'omni-moderation-latest' });
+        await publishVerdict(bus, {
+          streamId: stream,
+          source: 'ai',
+          action: 'remove',
+          messageId: sent.id!,
+          reason: 'harassment',
+          actorId: 'omni-moderation-latest',
+        });
         return false;
       },
       { timeoutMs: 90_000, intervalMs: 3_000 },

@@ -7,7 +7,10 @@ import type { ChatStore, HeldMessage } from '../core/chat/chat-store/chat-store.
 import type { HeldResolvedEvent } from '../core/chat/protocol.ts';
 import { publishVerdict } from '../core/moderation/verdict-records.ts';
 
-export type HeldResolution = { source: 'moderator'; actorId: string; reason?: string } | { source: 'ai'; reason: string } | { source: 'timeout' };
+export type HeldResolution =
+  | { source: 'moderator'; actorId: string; reason?: string }
+  | { source: 'ai'; reason: string }
+  | { source: 'timeout' };
 
 /**
  * Messages held for review, AutoMod-style: moderators see them, the sender is told "held", and
@@ -33,15 +36,27 @@ export class HeldMessages {
   /** Stores the message for review, starts its timeout and shows it to the stream's moderators. */
   async hold(streamId: string, held: HeldMessage): Promise<void> {
     await this.deps.store.putHeld(streamId, held);
-    const timer = setTimeout(() => {
-      this.timers.delete(held.message.id);
-      this.resolve(streamId, held.message.id, this.deps.chat.hold.onTimeout, { source: 'timeout' }).catch((error: unknown) =>
-        this.deps.logger.error({ err: error, streamId, messageId: held.message.id }, 'hold timeout could not resolve the message'),
-      );
-    }, Math.max(0, held.expiresAt - Date.now()));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(held.message.id);
+        this.resolve(streamId, held.message.id, this.deps.chat.hold.onTimeout, { source: 'timeout' }).catch(
+          (error: unknown) =>
+            this.deps.logger.error(
+              { err: error, streamId, messageId: held.message.id },
+              'hold timeout could not resolve the message',
+            ),
+        );
+      },
+      Math.max(0, held.expiresAt - Date.now()),
+    );
     timer.unref();
     this.timers.set(held.message.id, timer);
-    this.deps.fanout.held(streamId, { message: held.message, reasons: held.reasons, heldAt: held.heldAt, expiresAt: held.expiresAt });
+    this.deps.fanout.held(streamId, {
+      message: held.message,
+      reasons: held.reasons,
+      heldAt: held.heldAt,
+      expiresAt: held.expiresAt,
+    });
   }
 
   /**
@@ -50,14 +65,22 @@ export class HeldMessages {
    * AI's verdict is already on the bus; a timeout is audited on a best-effort basis, because the
    * message must leave the queue either way.
    */
-  async resolve(streamId: string, messageId: string, action: 'release' | 'deny', by: HeldResolution): Promise<HeldMessage | null> {
+  async resolve(
+    streamId: string,
+    messageId: string,
+    action: 'release' | 'deny',
+    by: HeldResolution,
+  ): Promise<HeldMessage | null> {
     const { store, bus, fanout, metrics, logger } = this.deps;
     const held = await store.takeHeld(streamId, messageId);
     if (!held) return null;
     clearTimeout(this.timers.get(messageId));
     this.timers.delete(messageId);
 
-    const reason = by.source === 'timeout' ? 'not reviewed before the hold timed out' : (by.reason ?? (action === 'release' ? 'approved' : 'denied'));
+    const reason =
+      by.source === 'timeout'
+        ? 'not reviewed before the hold timed out'
+        : (by.reason ?? (action === 'release' ? 'approved' : 'denied'));
     const audit = {
       streamId,
       action,
@@ -76,7 +99,10 @@ export class HeldMessages {
     } else if (by.source === 'timeout') {
       await publishVerdict(bus, { ...audit, source: 'heuristics' }).catch((error: unknown) => {
         metrics.publishFailures.inc({ topic: 'chat.verdicts' });
-        logger.warn({ err: error, streamId, messageId }, 'could not audit a hold timeout; the message is resolved anyway');
+        logger.warn(
+          { err: error, streamId, messageId },
+          'could not audit a hold timeout; the message is resolved anyway',
+        );
       });
     }
 

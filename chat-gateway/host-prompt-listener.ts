@@ -37,7 +37,13 @@ export function promptEvent(p: HostPrompt): PromptEvent {
  * through the adapter. A group new to the topic starts at its end: an old prompt is stale.
  * Invalid records are skipped here; the host-prompts sink dead-letters them.
  */
-export async function startHostPromptListener(deps: { bus: Bus; liveState: LiveState; fanout: ChatFanout; metrics: ChatMetrics; logger: Logger }): Promise<Subscription> {
+export async function startHostPromptListener(deps: {
+  bus: Bus;
+  liveState: LiveState;
+  fanout: ChatFanout;
+  metrics: ChatMetrics;
+  logger: Logger;
+}): Promise<Subscription> {
   const { bus, liveState, fanout, metrics, logger } = deps;
   return bus.subscribe({
     groupId: HOST_PROMPT_LISTENER_GROUP,
@@ -48,10 +54,16 @@ export async function startHostPromptListener(deps: { bus: Bus; liveState: LiveS
       for (const message of batch.messages) {
         const value = parseJsonPayload(message.value);
         if (hostPromptValidator.check(value)) prompts.push(value);
-        else logger.warn({ origin: `${batch.topic}/${batch.partition}/${message.offset}` }, 'invalid record on host.prompts skipped');
+        else
+          logger.warn(
+            { origin: `${batch.topic}/${batch.partition}/${message.offset}` },
+            'invalid record on host.prompts skipped',
+          );
       }
       if (prompts.length === 0) return;
-      await Promise.all(prompts.map((p) => liveState.set(deliveredPromptKey(p.prompt_id), p.stream_id, PROMPT_FEEDBACK_TTL_MS)));
+      await Promise.all(
+        prompts.map((p) => liveState.set(deliveredPromptKey(p.prompt_id), p.stream_id, PROMPT_FEEDBACK_TTL_MS)),
+      );
       for (const prompt of prompts) {
         fanout.prompt(prompt.stream_id, promptEvent(prompt));
         metrics.staffEvents.inc({ event: 'prompt' });

@@ -3,7 +3,13 @@ import type { Logger } from 'pino';
 import type { Bus } from '../core/bus/bus.ts';
 import type { Config } from '../core/config.ts';
 import type { LiveState } from '../core/live-state/live-state.ts';
-import { DUPLICATE_WINDOW_MS, isNearDuplicate, modeRejection, UNIQUE_CHAT_WINDOW_MS, uniqueChatFingerprint } from '../core/moderation/chat-modes.ts';
+import {
+  DUPLICATE_WINDOW_MS,
+  isNearDuplicate,
+  modeRejection,
+  UNIQUE_CHAT_WINDOW_MS,
+  uniqueChatFingerprint,
+} from '../core/moderation/chat-modes.ts';
 import { findingToFlag } from '../core/moderation/findings.ts';
 import type { ChannelRules, ChatModerator, ModerationOutcome } from '../core/moderation/moderate-message.ts';
 import { findLinks } from '../core/moderation/spam-signals.ts';
@@ -54,7 +60,11 @@ class RecentMessages {
   }
 }
 
-const rejected = (reason: RejectionReason, extra: { detail?: string; retryAfterMs?: number } = {}): MessageAck => ({ status: 'rejected', reason, ...extra });
+const rejected = (reason: RejectionReason, extra: { detail?: string; retryAfterMs?: number } = {}): MessageAck => ({
+  status: 'rejected',
+  reason,
+  ...extra,
+});
 
 /**
  * One chat message from acceptance to delivery: sanctions, flood limit, chat modes, inline
@@ -85,12 +95,17 @@ export class MessageIntake {
     return ack;
   }
 
-  private async decide({ identity, role, socketId }: ChatSenderContext, streamId: string, request: MessageRequest): Promise<MessageAck> {
+  private async decide(
+    { identity, role, socketId }: ChatSenderContext,
+    streamId: string,
+    request: MessageRequest,
+  ): Promise<MessageAck> {
     const { chat, store, liveState, rules } = this.deps;
     const text = request.text.trim();
     if (text.length === 0) return rejected('empty');
     const length = [...text].length;
-    if (length > chat.maxMessageLength) return rejected('too_long', { detail: `${length} characters; the limit is ${chat.maxMessageLength}` });
+    if (length > chat.maxMessageLength)
+      return rejected('too_long', { detail: `${length} characters; the limit is ${chat.maxMessageLength}` });
 
     const now = Date.now();
     const privileged = canModerate(role);
@@ -102,24 +117,41 @@ export class MessageIntake {
     }
 
     const floodLimit = privileged ? chat.flood.privilegedMessages : chat.flood.messages;
-    const flood = await liveState.consumeRate(liveKeys.flood(streamId, identity.userId), floodLimit, chat.flood.windowMs);
+    const flood = await liveState.consumeRate(
+      liveKeys.flood(streamId, identity.userId),
+      floodLimit,
+      chat.flood.windowMs,
+    );
     if (!flood.allowed) return rejected('rate_limited', { retryAfterMs: flood.retryAfterMs });
 
     const { settings, rules: channelRules } = await rules.get(streamId, now);
-    const sender = { privileged, subscriber: identity.subscriptions.has(streamId), followedAt: ownValue(identity.follows, streamId) };
+    const sender = {
+      privileged,
+      subscriber: identity.subscriptions.has(streamId),
+      followedAt: ownValue(identity.follows, streamId),
+    };
     const modeProblem = modeRejection(settings.modes, sender, text, channelRules.channelEmotes, now);
     if (modeProblem) return rejected(modeProblem);
 
     if (!privileged && settings.modes.slow_mode_seconds > 0) {
-      const slow = await liveState.consumeRate(liveKeys.slowMode(streamId, identity.userId), 1, settings.modes.slow_mode_seconds * 1_000);
+      const slow = await liveState.consumeRate(
+        liveKeys.slowMode(streamId, identity.userId),
+        1,
+        settings.modes.slow_mode_seconds * 1_000,
+      );
       if (!slow.allowed) return rejected('slow_mode', { retryAfterMs: slow.retryAfterMs });
     }
 
     const outcome = privileged ? this.exempt(text) : await this.moderate(channelRules, streamId, identity.userId, text);
     const recentKey = `${streamId}\u0000${identity.userId}`;
-    if (!privileged && isNearDuplicate(outcome.folded, this.recent.recent(recentKey, now))) return rejected('duplicate');
+    if (!privileged && isNearDuplicate(outcome.folded, this.recent.recent(recentKey, now)))
+      return rejected('duplicate');
     if (!privileged && settings.modes.unique_chat && outcome.decision !== 'block') {
-      const fresh = await liveState.setIfAbsent(liveKeys.uniqueChat(streamId, uniqueChatFingerprint(outcome.folded)), '1', UNIQUE_CHAT_WINDOW_MS);
+      const fresh = await liveState.setIfAbsent(
+        liveKeys.uniqueChat(streamId, uniqueChatFingerprint(outcome.folded)),
+        '1',
+        UNIQUE_CHAT_WINDOW_MS,
+      );
       if (!fresh) return rejected('not_unique');
     }
 
@@ -169,9 +201,15 @@ export class MessageIntake {
     return { status: 'delivered', id: view.id };
   }
 
-  private async moderate(channel: ChannelRules, streamId: string, userId: string, text: string): Promise<ModerationOutcome> {
+  private async moderate(
+    channel: ChannelRules,
+    streamId: string,
+    userId: string,
+    text: string,
+  ): Promise<ModerationOutcome> {
     // The permit lookup is a shared-state read; only messages with a link need it.
-    const linkPermitted = findLinks(text).length > 0 && (await this.deps.liveState.get(liveKeys.linkPermit(streamId, userId))) !== null;
+    const linkPermitted =
+      findLinks(text).length > 0 && (await this.deps.liveState.get(liveKeys.linkPermit(streamId, userId))) !== null;
     const started = performance.now();
     const outcome = this.deps.moderator.moderate(text, channel, { linkPermitted });
     this.deps.metrics.heuristicsSeconds.observe((performance.now() - started) / 1_000);

@@ -10,12 +10,26 @@ import {
   type ChatModes,
   type ChatModesPatch,
 } from '../core/moderation/channel-settings.ts';
-import { InvalidTermError, MAX_TERMS_PER_CHANNEL, validateTerm, type ChannelTerm } from '../core/moderation/term-rules.ts';
+import {
+  InvalidTermError,
+  MAX_TERMS_PER_CHANNEL,
+  validateTerm,
+  type ChannelTerm,
+} from '../core/moderation/term-rules.ts';
 import type { ChannelRulesCache } from './channel-rules-cache.ts';
 import type { ChatFanout } from './chat-fanout.ts';
 import type { ChatMetrics } from './chat-metrics.ts';
 import type { ChatStore, Sanction } from '../core/chat/chat-store/chat-store.ts';
-import { canConfigurePolicy, canModerate, CHAT_ROLES, highestRole, roleOn, roleRank, type ChatIdentity, type ChatRole } from '../core/chat/chat-token.ts';
+import {
+  canConfigurePolicy,
+  canModerate,
+  CHAT_ROLES,
+  highestRole,
+  roleOn,
+  roleRank,
+  type ChatIdentity,
+  type ChatRole,
+} from '../core/chat/chat-token.ts';
 import type { HeldMessages } from './held-messages.ts';
 import { liveKeys } from './message-intake.ts';
 import { StreamStaff } from '../core/chat/stream-staff.ts';
@@ -81,14 +95,25 @@ export class ModeratorActions {
     return this.staff.roleOf(identity, streamId);
   }
 
-  async deleteMessage(actor: ChatIdentity, streamId: string, request: DeleteMessageRequest): Promise<{ removed: boolean }> {
+  async deleteMessage(
+    actor: ChatIdentity,
+    streamId: string,
+    request: DeleteMessageRequest,
+  ): Promise<{ removed: boolean }> {
     const role = await this.requireModerator(actor, streamId);
     const reason = request.reason ?? 'removed by a moderator';
     // A held message is not in the room yet: deleting it is denying it.
-    const denied = await this.deps.held.resolve(streamId, request.messageId, 'deny', { source: 'moderator', actorId: actor.userId, reason });
+    const denied = await this.deps.held.resolve(streamId, request.messageId, 'deny', {
+      source: 'moderator',
+      actorId: actor.userId,
+      reason,
+    });
     if (denied) return this.done('deny', { removed: true });
-    const message = (await this.deps.store.recentHistory(streamId, HISTORY_LOOKUP)).find((m) => m.id === request.messageId);
-    if (message && message.userId !== actor.userId) await this.requireOutranks(actor, role, streamId, message.userId, message.role);
+    const message = (await this.deps.store.recentHistory(streamId, HISTORY_LOOKUP)).find(
+      (m) => m.id === request.messageId,
+    );
+    if (message && message.userId !== actor.userId)
+      await this.requireOutranks(actor, role, streamId, message.userId, message.role);
     await this.audit(actor, role, streamId, { action: 'remove', messageId: request.messageId, reason });
     const removed = await this.deps.store.removeFromHistory(streamId, { messageId: request.messageId });
     this.deps.fanout.removed(streamId, { id: request.messageId, reason });
@@ -97,7 +122,15 @@ export class ModeratorActions {
 
   timeout(actor: ChatIdentity, streamId: string, request: TimeoutRequest): Promise<{ sanction: Sanction }> {
     const durationMs = request.durationSeconds * 1_000;
-    return this.sanction(actor, streamId, request.userId, 'timeout', Date.now() + durationMs, request.reason ?? 'timed out by a moderator', durationMs);
+    return this.sanction(
+      actor,
+      streamId,
+      request.userId,
+      'timeout',
+      Date.now() + durationMs,
+      request.reason ?? 'timed out by a moderator',
+      durationMs,
+    );
   }
 
   ban(actor: ChatIdentity, streamId: string, request: BanRequest): Promise<{ sanction: Sanction }> {
@@ -122,10 +155,19 @@ export class ModeratorActions {
   }
 
   /** Nightbot/Fossabot `!permit`: the user may post links for `seconds` (default 60). */
-  async permit(actor: ChatIdentity, streamId: string, request: PermitRequest): Promise<{ userId: string; expiresAt: number }> {
+  async permit(
+    actor: ChatIdentity,
+    streamId: string,
+    request: PermitRequest,
+  ): Promise<{ userId: string; expiresAt: number }> {
     const role = await this.requireModerator(actor, streamId);
     const seconds = request.seconds ?? DEFAULT_PERMIT_SECONDS;
-    await this.audit(actor, role, streamId, { action: 'permit', targetUserId: request.userId, reason: `links allowed for ${seconds} s`, durationMs: seconds * 1_000 });
+    await this.audit(actor, role, streamId, {
+      action: 'permit',
+      targetUserId: request.userId,
+      reason: `links allowed for ${seconds} s`,
+      durationMs: seconds * 1_000,
+    });
     await this.deps.liveState.set(liveKeys.linkPermit(streamId, request.userId), actor.userId, seconds * 1_000);
     return this.done('permit', { userId: request.userId, expiresAt: Date.now() + seconds * 1_000 });
   }
@@ -145,7 +187,11 @@ export class ModeratorActions {
     await this.requireModerator(actor, streamId);
     const now = Date.now();
     const terms = await this.deps.store.listTerms(streamId);
-    return { terms: terms.filter((t) => t.expires_at === undefined || t.expires_at > now).sort((a, b) => a.created_at - b.created_at) };
+    return {
+      terms: terms
+        .filter((t) => t.expires_at === undefined || t.expires_at > now)
+        .sort((a, b) => a.created_at - b.created_at),
+    };
   }
 
   async addTerm(actor: ChatIdentity, streamId: string, request: AddTermRequest): Promise<{ term: ChannelTerm }> {
@@ -167,11 +213,21 @@ export class ModeratorActions {
       throw error;
     }
     if ((await this.deps.store.listTerms(streamId)).length >= MAX_TERMS_PER_CHANNEL) {
-      throw new ModerationActionError('invalid_term', `the channel already has ${MAX_TERMS_PER_CHANNEL} terms; remove some first`);
+      throw new ModerationActionError(
+        'invalid_term',
+        `the channel already has ${MAX_TERMS_PER_CHANNEL} terms; remove some first`,
+      );
     }
-    await this.audit(actor, role, streamId, { action: termAction(term), reason: `${term.kind} term added`, details: { op: 'add', term } });
+    await this.audit(actor, role, streamId, {
+      action: termAction(term),
+      reason: `${term.kind} term added`,
+      details: { op: 'add', term },
+    });
     if (!(await this.deps.store.putTerm(streamId, term, MAX_TERMS_PER_CHANNEL))) {
-      throw new ModerationActionError('invalid_term', `the channel already has ${MAX_TERMS_PER_CHANNEL} terms; remove some first`);
+      throw new ModerationActionError(
+        'invalid_term',
+        `the channel already has ${MAX_TERMS_PER_CHANNEL} terms; remove some first`,
+      );
     }
     this.channelChanged(streamId);
     return this.done(termAction(term), { term });
@@ -181,7 +237,11 @@ export class ModeratorActions {
     const role = await this.requireModerator(actor, streamId);
     const existing = (await this.deps.store.listTerms(streamId)).find((t) => t.id === request.termId);
     if (!existing) throw new ModerationActionError('not_found', `no term ${request.termId} on this stream`);
-    await this.audit(actor, role, streamId, { action: termAction(existing), reason: `${existing.kind} term removed`, details: { op: 'remove', term: existing } });
+    await this.audit(actor, role, streamId, {
+      action: termAction(existing),
+      reason: `${existing.kind} term removed`,
+      details: { op: 'remove', term: existing },
+    });
     await this.deps.store.deleteTerm(streamId, request.termId);
     this.channelChanged(streamId);
     return this.done(termAction(existing), { term: existing });
@@ -200,15 +260,27 @@ export class ModeratorActions {
     return this.done('modes', { modes: settings.modes });
   }
 
-  async setShield(actor: ChatIdentity, streamId: string, enabled: boolean): Promise<{ modes: ChatModes; policy: AutoModPolicy }> {
+  async setShield(
+    actor: ChatIdentity,
+    streamId: string,
+    enabled: boolean,
+  ): Promise<{ modes: ChatModes; policy: AutoModPolicy }> {
     const role = await this.requireModerator(actor, streamId);
-    await this.audit(actor, role, streamId, { action: 'modes', reason: enabled ? 'shield mode on' : 'shield mode off', details: { shield: enabled } });
+    await this.audit(actor, role, streamId, {
+      action: 'modes',
+      reason: enabled ? 'shield mode on' : 'shield mode off',
+      details: { shield: enabled },
+    });
     const settings = await this.updateSettings(streamId, (s) => setShieldMode(s, enabled));
     this.deps.fanout.modes(streamId, settings.modes);
     return this.done('modes', { modes: settings.modes, policy: settings.policy });
   }
 
-  async setPolicy(actor: ChatIdentity, streamId: string, patch: AutoModPolicyPatch): Promise<{ policy: AutoModPolicy }> {
+  async setPolicy(
+    actor: ChatIdentity,
+    streamId: string,
+    patch: AutoModPolicyPatch,
+  ): Promise<{ policy: AutoModPolicy }> {
     const role = this.requireHost(actor, streamId, 'change AutoMod levels');
     await this.audit(actor, role, streamId, { action: 'policy', reason: 'AutoMod policy changed', details: patch });
     const settings = await this.updateSettings(streamId, (s) => ({ ...s, policy: applyPolicyPatch(s.policy, patch) }));
@@ -216,10 +288,20 @@ export class ModeratorActions {
   }
 
   /** Twitch's `/mod`: the host or an admin makes a user a moderator of the stream. */
-  async grantStaff(actor: ChatIdentity, streamId: string, request: StaffRequest): Promise<{ userId: string; role: 'moderator' }> {
+  async grantStaff(
+    actor: ChatIdentity,
+    streamId: string,
+    request: StaffRequest,
+  ): Promise<{ userId: string; role: 'moderator' }> {
     const role = this.requireHost(actor, streamId, 'grant moderator rights');
-    if (request.userId.startsWith('anon:')) throw new ModerationActionError('invalid_payload', 'anonymous readers cannot be staff');
-    await this.audit(actor, role, streamId, { action: 'staff', targetUserId: request.userId, reason: 'made a moderator', details: { op: 'grant', role: 'moderator' } });
+    if (request.userId.startsWith('anon:'))
+      throw new ModerationActionError('invalid_payload', 'anonymous readers cannot be staff');
+    await this.audit(actor, role, streamId, {
+      action: 'staff',
+      targetUserId: request.userId,
+      reason: 'made a moderator',
+      details: { op: 'grant', role: 'moderator' },
+    });
     await this.staff.grant(streamId, request.userId);
     return this.done('staff', { userId: request.userId, role: 'moderator' });
   }
@@ -227,7 +309,12 @@ export class ModeratorActions {
   /** Twitch's `/unmod`: only grants are revoked; a role in the user's token stays the token issuer's to change. */
   async revokeStaff(actor: ChatIdentity, streamId: string, request: StaffRequest): Promise<{ revoked: boolean }> {
     const role = this.requireHost(actor, streamId, 'revoke moderator rights');
-    await this.audit(actor, role, streamId, { action: 'staff', targetUserId: request.userId, reason: 'no longer a moderator', details: { op: 'revoke' } });
+    await this.audit(actor, role, streamId, {
+      action: 'staff',
+      targetUserId: request.userId,
+      reason: 'no longer a moderator',
+      details: { op: 'revoke' },
+    });
     const revoked = await this.staff.revoke(streamId, request.userId);
     if (revoked) {
       // The role they joined with came from the grant; their next join records their token's.
@@ -253,7 +340,12 @@ export class ModeratorActions {
   ): Promise<{ sanction: Sanction }> {
     const role = await this.requireModerator(actor, streamId);
     await this.requireOutranks(actor, role, streamId, userId);
-    await this.audit(actor, role, streamId, { action: kind, targetUserId: userId, reason, ...(durationMs !== undefined && { durationMs }) });
+    await this.audit(actor, role, streamId, {
+      action: kind,
+      targetUserId: userId,
+      reason,
+      ...(durationMs !== undefined && { durationMs }),
+    });
     const sanction: Sanction = { kind, user_id: userId, until, reason, by: actor.userId, at: Date.now() };
     await this.deps.store.putSanction(streamId, sanction);
     // As on Twitch, a banned or timed-out user's recent messages leave the chat.
@@ -262,14 +354,23 @@ export class ModeratorActions {
     return this.done(kind, { sanction });
   }
 
-  private async review(actor: ChatIdentity, streamId: string, request: ReviewRequest, action: 'release' | 'deny'): Promise<{ id: string }> {
+  private async review(
+    actor: ChatIdentity,
+    streamId: string,
+    request: ReviewRequest,
+    action: 'release' | 'deny',
+  ): Promise<{ id: string }> {
     await this.requireModerator(actor, streamId);
     const held = await this.deps.held.resolve(streamId, request.messageId, action, {
       source: 'moderator',
       actorId: actor.userId,
       ...(request.reason !== undefined && { reason: request.reason }),
     });
-    if (!held) throw new ModerationActionError('not_found', `message ${request.messageId} is not awaiting review (already decided, or expired)`);
+    if (!held)
+      throw new ModerationActionError(
+        'not_found',
+        `message ${request.messageId} is not awaiting review (already decided, or expired)`,
+      );
     return this.done(action, { id: request.messageId });
   }
 
@@ -290,9 +391,18 @@ export class ModeratorActions {
    * The target's role is the highest of: staff (a grant never lapses), the role they last joined
    * the stream with, and the badge on the message being deleted; a user never seen is a viewer.
    */
-  private async requireOutranks(actor: ChatIdentity, actorRole: ChatRole, streamId: string, targetUserId: string, badge?: ChatRole): Promise<void> {
+  private async requireOutranks(
+    actor: ChatIdentity,
+    actorRole: ChatRole,
+    streamId: string,
+    targetUserId: string,
+    badge?: ChatRole,
+  ): Promise<void> {
     if (targetUserId === actor.userId) throw forbidden('you cannot sanction yourself');
-    const [stored, isStaff] = await Promise.all([this.deps.liveState.get(liveKeys.lastRole(streamId, targetUserId)), this.staff.isModerator(streamId, targetUserId)]);
+    const [stored, isStaff] = await Promise.all([
+      this.deps.liveState.get(liveKeys.lastRole(streamId, targetUserId)),
+      this.staff.isModerator(streamId, targetUserId),
+    ]);
     const joinedAs = (CHAT_ROLES as readonly string[]).includes(stored ?? '') ? (stored as ChatRole) : null;
     const targetRole = highestRole('viewer', joinedAs, isStaff ? 'moderator' : null, badge) ?? 'viewer';
     if (roleRank(targetRole) >= roleRank(actorRole)) throw forbidden(`a ${actorRole} cannot sanction a ${targetRole}`);
@@ -302,13 +412,31 @@ export class ModeratorActions {
     actor: ChatIdentity,
     role: ChatRole,
     streamId: string,
-    input: { action: Parameters<typeof publishVerdict>[1]['action']; reason: string; messageId?: string; targetUserId?: string; durationMs?: number; details?: unknown },
+    input: {
+      action: Parameters<typeof publishVerdict>[1]['action'];
+      reason: string;
+      messageId?: string;
+      targetUserId?: string;
+      durationMs?: number;
+      details?: unknown;
+    },
   ) {
-    return publishVerdict(this.deps.bus, { ...input, streamId, source: 'moderator', actorId: actor.userId, flags: [{ category: `role.${role}` }] });
+    return publishVerdict(this.deps.bus, {
+      ...input,
+      streamId,
+      source: 'moderator',
+      actorId: actor.userId,
+      flags: [{ category: `role.${role}` }],
+    });
   }
 
-  private updateSettings(streamId: string, change: (current: ChannelSettings) => ChannelSettings): Promise<ChannelSettings> {
-    return this.deps.store.updateSettings(streamId, this.deps.defaults(), change).finally(() => this.channelChanged(streamId));
+  private updateSettings(
+    streamId: string,
+    change: (current: ChannelSettings) => ChannelSettings,
+  ): Promise<ChannelSettings> {
+    return this.deps.store
+      .updateSettings(streamId, this.deps.defaults(), change)
+      .finally(() => this.channelChanged(streamId));
   }
 
   private channelChanged(streamId: string): void {

@@ -16,17 +16,41 @@ import type { PromptFeedbackRequest } from '../core/chat/protocol.ts';
  */
 export class PromptFeedback {
   constructor(
-    private readonly deps: { analytics: AnalyticsStore; liveState: LiveState; metrics: ChatMetrics; now?: () => number },
+    private readonly deps: {
+      analytics: AnalyticsStore;
+      liveState: LiveState;
+      metrics: ChatMetrics;
+      now?: () => number;
+    },
   ) {}
 
-  async record(identity: ChatIdentity, role: ChatRole | null, streamId: string, request: PromptFeedbackRequest): Promise<{ promptId: string; action: PromptFeedbackRequest['action'] }> {
+  async record(
+    identity: ChatIdentity,
+    role: ChatRole | null,
+    streamId: string,
+    request: PromptFeedbackRequest,
+  ): Promise<{ promptId: string; action: PromptFeedbackRequest['action'] }> {
     const { analytics, liveState, metrics, now = Date.now } = this.deps;
-    if (!canModerate(role)) throw new ModerationActionError('forbidden', "prompts are for the stream's hosts and moderators");
+    if (!canModerate(role))
+      throw new ModerationActionError('forbidden', "prompts are for the stream's hosts and moderators");
     const promptStream = await liveState.get(deliveredPromptKey(request.promptId));
-    if (promptStream !== streamId) throw new ModerationActionError('not_found', `prompt ${request.promptId} was not delivered to stream ${streamId} (or is too old)`);
+    if (promptStream !== streamId)
+      throw new ModerationActionError(
+        'not_found',
+        `prompt ${request.promptId} was not delivered to stream ${streamId} (or is too old)`,
+      );
     await insertRows(analytics, {
       table: 'host_prompt_feedback',
-      rows: [{ prompt_id: request.promptId, stream_id: streamId, user_id: identity.userId, role: role!, action: request.action, decided_at: dateTime64(now()) }],
+      rows: [
+        {
+          prompt_id: request.promptId,
+          stream_id: streamId,
+          user_id: identity.userId,
+          role: role!,
+          action: request.action,
+          decided_at: dateTime64(now()),
+        },
+      ],
       dedupToken: `prompt-feedback-${request.promptId}-${identity.userId}-${request.action}`,
     });
     metrics.promptFeedback.inc({ action: request.action });

@@ -16,11 +16,17 @@ async function freshDataDir(): Promise<string> {
 }
 
 /** Runs a gateway on `dataDir`, makes each moderator request on `stream` as the token's holder (each must succeed), and stops it. */
-async function moderateThenStop(dataDir: string, stream: string, token: string, requests: Array<[event: string, payload: object, answer?: object]>): Promise<void> {
+async function moderateThenStop(
+  dataDir: string,
+  stream: string,
+  token: string,
+  requests: Array<[event: string, payload: object, answer?: object]>,
+): Promise<void> {
   const gateway = await startChatGateway({}, { dataDir });
   const client = await ChatClient.connect(gateway.url, token);
   await client.join(stream);
-  for (const [event, payload, answer] of requests) expect(await client.request(event, payload)).toMatchObject({ ok: true, ...answer });
+  for (const [event, payload, answer] of requests)
+    expect(await client.request(event, payload)).toMatchObject({ ok: true, ...answer });
   client.close();
   await gateway.stop();
 }
@@ -49,7 +55,9 @@ it('keeps bans, timeouts, modes and terms across a restart in embedded mode', as
     expect((await fresh.send('🔥 🔥')).status).toBe('delivered');
     const mod2 = await ChatClient.connect(second.url, modToken);
     await mod2.join(stream);
-    expect((await mod2.request<{ terms: Array<{ text: string }> }>('mod:terms:list')).terms.map((t) => t.text)).toEqual(['forbidden*']);
+    expect((await mod2.request<{ terms: Array<{ text: string }> }>('mod:terms:list')).terms.map((t) => t.text)).toEqual(
+      ['forbidden*'],
+    );
     for (const c of [banned, quiet, fresh, mod2]) c.close();
   } finally {
     await second.stop();
@@ -73,7 +81,11 @@ it("keeps a stream's staff across a restart in embedded mode: a grant and a revo
     expect((await helper.join(stream)).role).toBe('moderator');
     expect((await former.join(stream)).role).toBe('viewer');
     await mod.join(stream);
-    expect(await mod.request('mod:ban', { userId: 'helper' })).toEqual({ ok: false, reason: 'forbidden', detail: 'a moderator cannot sanction a moderator' });
+    expect(await mod.request('mod:ban', { userId: 'helper' })).toEqual({
+      ok: false,
+      reason: 'forbidden',
+      detail: 'a moderator cannot sanction a moderator',
+    });
     expect(await mod.request('mod:staff:list')).toEqual({ ok: true, moderators: ['helper'] });
     for (const c of [helper, former, mod]) c.close();
   } finally {

@@ -59,7 +59,8 @@ export const chatGatewayService: ServiceDefinition = {
     if (config.liveState.kind === 'redis') {
       const publisher = new Redis(config.liveState.url, { maxRetriesPerRequest: 1 });
       const subscriber = publisher.duplicate();
-      for (const client of [publisher, subscriber]) client.on('error', (error: Error) => logger.warn({ err: error }, 'socket.io redis adapter connection error'));
+      for (const client of [publisher, subscriber])
+        client.on('error', (error: Error) => logger.warn({ err: error }, 'socket.io redis adapter connection error'));
       adapterClients.push(publisher, subscriber);
       io.adapter(createShardedAdapter(publisher, subscriber, { subscriptionMode: 'dynamic' }));
     }
@@ -67,10 +68,22 @@ export const chatGatewayService: ServiceDefinition = {
 
     const defaults = () => defaultChannelSettings({ anonymousViewers: config.chat.anonymousViewers });
     const rules = new ChannelRulesCache(store, defaults);
-    if (clustered) nsp.on(SETTINGS_CHANGED_EVENT, (streamId: unknown) => typeof streamId === 'string' && rules.invalidate(streamId));
+    if (clustered)
+      nsp.on(SETTINGS_CHANGED_EVENT, (streamId: unknown) => typeof streamId === 'string' && rules.invalidate(streamId));
     const fanout = socketIoFanout(nsp, (streamId) => rules.invalidate(streamId), clustered);
     const held = new HeldMessages({ store, bus, fanout, metrics, logger, chat: config.chat });
-    const intake = new MessageIntake({ chat: config.chat, store, liveState, bus, rules, moderator: new ChatModerator(), held, fanout, metrics, logger });
+    const intake = new MessageIntake({
+      chat: config.chat,
+      store,
+      liveState,
+      bus,
+      rules,
+      moderator: new ChatModerator(),
+      held,
+      fanout,
+      metrics,
+      logger,
+    });
     const actions = new ModeratorActions({ store, liveState, bus, fanout, held, rules, defaults, metrics });
     const viewers = new ViewerCounts(nsp, { clustered });
     const clipProfile = profileVersion(clipProfileFromConfig(config.clips));
@@ -83,7 +96,22 @@ export const chatGatewayService: ServiceDefinition = {
     });
     const promptFeedback = new PromptFeedback({ analytics, liveState, metrics });
     const trustedProxies = trustedProxyRanges(config.http.trustedProxies);
-    registerChatNamespace({ nsp, chat: config.chat, trustedProxies, verifier, liveState, store, rules, intake, actions, commands, promptFeedback, viewers, metrics, logger });
+    registerChatNamespace({
+      nsp,
+      chat: config.chat,
+      trustedProxies,
+      verifier,
+      liveState,
+      store,
+      rules,
+      intake,
+      actions,
+      commands,
+      promptFeedback,
+      viewers,
+      metrics,
+      logger,
+    });
 
     await http.register(moderationRoutes, { verifier, actions, logger });
     // Open websockets would keep the HTTP server from closing; drop them when it starts to.

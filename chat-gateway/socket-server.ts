@@ -11,7 +11,15 @@ import { parseChatCommand, type ChatCommands } from './chat-commands.ts';
 import { grantedRoomOf, moderatorRoomOf, roomOf, type ChatFanout } from './chat-fanout.ts';
 import type { ChatMetrics } from './chat-metrics.ts';
 import type { ChatStore } from '../core/chat/chat-store/chat-store.ts';
-import { anonymousIdentity, canModerate, ChatTokenError, roleOn, type ChatIdentity, type ChatRole, type ChatTokenVerifier } from '../core/chat/chat-token.ts';
+import {
+  anonymousIdentity,
+  canModerate,
+  ChatTokenError,
+  roleOn,
+  type ChatIdentity,
+  type ChatRole,
+  type ChatTokenVerifier,
+} from '../core/chat/chat-token.ts';
 import type { MessageIntake } from './message-intake.ts';
 import { ModerationActionError, rememberRole, type ModeratorActions } from './moderator-actions.ts';
 import type { PromptFeedback } from './prompt-feedback.ts';
@@ -79,7 +87,9 @@ function invalidPayload<T extends TSchema>(validator: Validator<T>, payload: unk
 
 /** A handshake refusal the client receives as `connect_error` with `err.message` = reason and `err.data`. */
 function connectError(reason: string, detail: string, retryAfterMs?: number): Error {
-  return Object.assign(new Error(reason), { data: { reason, detail, ...(retryAfterMs !== undefined && { retryAfterMs }) } });
+  return Object.assign(new Error(reason), {
+    data: { reason, detail, ...(retryAfterMs !== undefined && { retryAfterMs }) },
+  });
 }
 
 export interface ChatNamespaceDeps {
@@ -131,13 +141,20 @@ export function registerChatNamespace(deps: ChatNamespaceDeps): void {
       throw connectError('unavailable', 'authentication is unavailable; try again');
     }
     // Behind a load balancer every reader connects from its address: count the client's, as HTTP does.
-    const address = clientAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], trustedProxies);
+    const address = clientAddress(
+      socket.handshake.address,
+      socket.handshake.headers['x-forwarded-for'],
+      trustedProxies,
+    );
     const limiterKey = identity.anonymous ? `address:${address}` : `user:${identity.userId}`;
-    const rate = await liveState.consumeRate(`chat:connect:${limiterKey}`, chat.connectionsPerMinute, 60_000).catch((error: unknown) => {
-      logger.error({ err: error }, 'connection rate limit unavailable');
-      throw connectError('unavailable', 'chat is temporarily unavailable; try again');
-    });
-    if (!rate.allowed) throw connectError('rate_limited', 'too many connections; wait before reconnecting', rate.retryAfterMs);
+    const rate = await liveState
+      .consumeRate(`chat:connect:${limiterKey}`, chat.connectionsPerMinute, 60_000)
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'connection rate limit unavailable');
+        throw connectError('unavailable', 'chat is temporarily unavailable; try again');
+      });
+    if (!rate.allowed)
+      throw connectError('rate_limited', 'too many connections; wait before reconnecting', rate.retryAfterMs);
     socket.data.identity = identity;
   }
 
@@ -146,10 +163,13 @@ export function registerChatNamespace(deps: ChatNamespaceDeps): void {
     metrics.connections.inc();
     const session = new ChatSession(socket, deps);
     const expiry = Number.isFinite(session.identity.expiresAt)
-      ? setTimeout(() => {
-          socket.emit('session:expired', { reason: 'expired_token' });
-          socket.disconnect(true);
-        }, Math.min(MAX_TIMER_MS, Math.max(0, session.identity.expiresAt - Date.now())))
+      ? setTimeout(
+          () => {
+            socket.emit('session:expired', { reason: 'expired_token' });
+            socket.disconnect(true);
+          },
+          Math.min(MAX_TIMER_MS, Math.max(0, session.identity.expiresAt - Date.now())),
+        )
       : undefined;
     socket.on('disconnect', () => {
       metrics.connections.dec();
@@ -171,13 +191,21 @@ export function registerChatNamespace(deps: ChatNamespaceDeps): void {
     });
 
     socket.onAny((event: string, ...args: unknown[]) => {
-      if (event === 'join' || event === 'message' || event === PROMPT_FEEDBACK_EVENT || Object.hasOwn(MODERATOR_EVENTS, event)) return;
+      if (
+        event === 'join' ||
+        event === 'message' ||
+        event === PROMPT_FEEDBACK_EVENT ||
+        Object.hasOwn(MODERATOR_EVENTS, event)
+      )
+        return;
       metrics.rejections.inc({ reason: 'unknown_event' });
       splitArgs(args).ack?.(refusal('unknown_event', `no event named ${JSON.stringify(event.slice(0, 40))}`));
     });
     socket.on('join', (...args: unknown[]) => session.handle(args, (payload) => session.join(payload)));
     socket.on('message', (...args: unknown[]) => session.handle(args, (payload) => session.message(payload)));
-    socket.on(PROMPT_FEEDBACK_EVENT, (...args: unknown[]) => session.handle(args, (payload) => session.promptFeedback(payload)));
+    socket.on(PROMPT_FEEDBACK_EVENT, (...args: unknown[]) =>
+      session.handle(args, (payload) => session.promptFeedback(payload)),
+    );
     for (const event of Object.keys(MODERATOR_EVENTS) as ModeratorEvent[]) {
       socket.on(event, (...args: unknown[]) => session.handle(args, (payload) => session.moderate(event, payload)));
     }
@@ -210,7 +238,10 @@ class ChatSession {
           ack?.(refusal(error.reason, error.message));
           return;
         }
-        this.deps.logger.error({ err: error, userId: this.identity.userId, streamId: this.streamId }, 'chat event failed');
+        this.deps.logger.error(
+          { err: error, userId: this.identity.userId, streamId: this.streamId },
+          'chat event failed',
+        );
         this.deps.metrics.rejections.inc({ reason: 'unavailable' });
         ack?.(refusal('unavailable', 'chat is temporarily unavailable; try again'));
       },
@@ -268,7 +299,10 @@ class ChatSession {
     }
     if (this.grant) await this.socket.leave(this.grant.room);
     const roleByToken = roleOn(this.identity, streamId);
-    this.grant = canModerate(role) && !canModerate(roleByToken) ? { room: grantedRoomOf(streamId, this.identity.userId), roleByToken } : null;
+    this.grant =
+      canModerate(role) && !canModerate(roleByToken)
+        ? { room: grantedRoomOf(streamId, this.identity.userId), roleByToken }
+        : null;
     // In the grant room before the staff room, and the grant read again after: a revocation
     // either finds the socket there or is seen by the second read.
     if (this.grant) await this.socket.join(this.grant.room);
@@ -287,7 +321,8 @@ class ChatSession {
       return { status: 'rejected', reason, detail };
     };
     if (this.streamId === null) return refuse('not_joined', 'join a stream first');
-    if (this.role === null) return refuse('read_only', 'this connection may read, not write: sign in with a role on the stream');
+    if (this.role === null)
+      return refuse('read_only', 'this connection may read, not write: sign in with a role on the stream');
     if (!messageValidator.check(payload)) {
       const first = messageValidator.errors(payload, 1)[0];
       return refuse('invalid_payload', first ? `${first.path} ${first.message}` : 'invalid payload');
@@ -295,7 +330,11 @@ class ChatSession {
     // A command is answered through the ack and never becomes chat.
     const command = parseChatCommand(payload.text);
     if (command) return this.deps.commands.run(this.identity, this.role, this.streamId, command);
-    return this.deps.intake.accept({ identity: this.identity, role: this.role, socketId: this.socket.id }, this.streamId, payload);
+    return this.deps.intake.accept(
+      { identity: this.identity, role: this.role, socketId: this.socket.id },
+      this.streamId,
+      payload,
+    );
   }
 
   async promptFeedback(payload: unknown): Promise<Ack<object>> {
@@ -315,7 +354,12 @@ class ChatSession {
 }
 
 type ModeratorRequestSchema<E extends ModeratorEvent> = (typeof MODERATOR_EVENTS)[E]['schema'];
-type ModeratorHandler<E extends ModeratorEvent> = (actions: ModeratorActions, actor: ChatIdentity, streamId: string, request: Static<ModeratorRequestSchema<E>>) => Promise<object>;
+type ModeratorHandler<E extends ModeratorEvent> = (
+  actions: ModeratorActions,
+  actor: ChatIdentity,
+  streamId: string,
+  request: Static<ModeratorRequestSchema<E>>,
+) => Promise<object>;
 
 /** Each moderator event and the action it runs (the HTTP API calls the same actions). */
 const moderatorHandlers: { [E in ModeratorEvent]: ModeratorHandler<E> } = {
@@ -340,7 +384,11 @@ const moderatorHandlers: { [E in ModeratorEvent]: ModeratorHandler<E> } = {
 };
 
 /** The socket.io side of ChatFanout: rooms reach every node through the adapter. */
-export function socketIoFanout(nsp: Namespace, onSettingsChanged: (streamId: string) => void, clustered: boolean): ChatFanout {
+export function socketIoFanout(
+  nsp: Namespace,
+  onSettingsChanged: (streamId: string) => void,
+  clustered: boolean,
+): ChatFanout {
   return {
     message: (message) => nsp.to(roomOf(message.streamId)).emit('message', message),
     removed: (streamId, event) => nsp.to(roomOf(streamId)).emit('message:removed', event),

@@ -26,37 +26,45 @@ export class TokenCommandError extends CommandUsageError {
 function pairs(values: string[] | undefined, what: string): Array<[string, string]> {
   return (values ?? []).map((value) => {
     const at = value.lastIndexOf('=');
-    if (at <= 0 || at === value.length - 1) throw new TokenCommandError(`--${what} must look like <stream>=<value>, got ${JSON.stringify(value)}`);
+    if (at <= 0 || at === value.length - 1)
+      throw new TokenCommandError(`--${what} must look like <stream>=<value>, got ${JSON.stringify(value)}`);
     return [value.slice(0, at), value.slice(at + 1)];
   });
 }
 
 function epochSeconds(value: string): number {
   const seconds = /^\d+$/.test(value) ? Number(value) : Date.parse(value) / 1_000;
-  if (!Number.isFinite(seconds)) throw new TokenCommandError(`--follow needs an ISO date or epoch seconds, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(seconds))
+    throw new TokenCommandError(`--follow needs an ISO date or epoch seconds, got ${JSON.stringify(value)}`);
   return Math.floor(seconds);
 }
 
 /** `livepulse token …`: prints a signed chat token for development and tests. */
 export async function mintTokenFromOptions(
   values: TokenOptions,
-  auth: Pick<Config['auth'], 'jwtSecret'> & Partial<Pick<Config['auth'], 'jwksUrl' | 'randomSecrets' | 'maxTokenLifetimeSeconds'>>,
+  auth: Pick<Config['auth'], 'jwtSecret'> &
+    Partial<Pick<Config['auth'], 'jwksUrl' | 'randomSecrets' | 'maxTokenLifetimeSeconds'>>,
 ): Promise<string> {
   const signing = tokenSigningSecret(auth);
   if ('problem' in signing) throw new TokenCommandError(signing.problem);
   if (!values.sub) throw new TokenCommandError('--sub is required');
   const rolePairs = pairs(values.role, 'role');
   for (const [, role] of rolePairs) {
-    if (!(CHAT_ROLES as readonly string[]).includes(role)) throw new TokenCommandError(`unknown role ${JSON.stringify(role)}`);
+    if (!(CHAT_ROLES as readonly string[]).includes(role))
+      throw new TokenCommandError(`unknown role ${JSON.stringify(role)}`);
   }
   // Object.fromEntries defines own properties: a stream called `__proto__` keeps its role.
   const roles = Object.fromEntries(rolePairs) as Record<string, ChatRole>;
   const ttlSeconds = Number(values.ttl);
   const maxSeconds = auth.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > maxSeconds) {
-    throw new TokenCommandError(`--ttl must be whole seconds between 1 and ${maxSeconds} (LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS)`);
+    throw new TokenCommandError(
+      `--ttl must be whole seconds between 1 and ${maxSeconds} (LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS)`,
+    );
   }
-  const follows = Object.fromEntries(pairs(values.follow, 'follow').map(([stream, when]) => [stream, epochSeconds(when)]));
+  const follows = Object.fromEntries(
+    pairs(values.follow, 'follow').map(([stream, when]) => [stream, epochSeconds(when)]),
+  );
   return mintChatToken({
     secret: signing.secret,
     sub: values.sub,

@@ -38,7 +38,10 @@ export async function startVerdictListener(deps: {
       case 'release':
       case 'deny':
         // Null when a moderator or the timeout got there first: nothing left to do.
-        await held.resolve(verdict.stream_id, verdict.message_id, verdict.action, { source: 'ai', reason: verdict.reason });
+        await held.resolve(verdict.stream_id, verdict.message_id, verdict.action, {
+          source: 'ai',
+          reason: verdict.reason,
+        });
         break;
       default:
         return;
@@ -55,7 +58,13 @@ export async function startVerdictListener(deps: {
       return { sourceTopic: message.topic, payload: message.value, reason: 'not valid JSON', origin };
     }
     if (chatVerdictValidator.check(value)) return value;
-    return { sourceTopic: message.topic, payload: message.value, reason: 'not a valid ChatVerdict', errors: chatVerdictValidator.errors(value), origin };
+    return {
+      sourceTopic: message.topic,
+      payload: message.value,
+      reason: 'not a valid ChatVerdict',
+      errors: chatVerdictValidator.errors(value),
+      origin,
+    };
   };
 
   const subscription = await bus.subscribe({
@@ -71,7 +80,10 @@ export async function startVerdictListener(deps: {
         else invalid.push(parsed);
       }
       if (invalid.length > 0) {
-        logger.warn({ count: invalid.length, topic: batch.topic }, 'invalid records on chat.verdicts sent to dead-letters');
+        logger.warn(
+          { count: invalid.length, topic: batch.topic },
+          'invalid records on chat.verdicts sent to dead-letters',
+        );
         await publishDeadLetters(bus, invalid);
       }
     },

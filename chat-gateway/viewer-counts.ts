@@ -66,7 +66,8 @@ export class ViewerCounts {
       if (total === 0) this.emitted.delete(streamId);
       else this.emitted.set(streamId, total);
       // Only this node's sockets: every node tells its own viewers the same total.
-      if (local.get(streamId)) this.nsp.local.to(roomOf(streamId)).emit('viewers', { streamId, count: total } satisfies ViewersEvent);
+      if (local.get(streamId))
+        this.nsp.local.to(roomOf(streamId)).emit('viewers', { streamId, count: total } satisfies ViewersEvent);
     }
   }
 
@@ -76,7 +77,8 @@ export class ViewerCounts {
 
   private peerTotal(streamId: string, now: number): number {
     let total = 0;
-    for (const peer of this.peers.values()) if (now - peer.at <= this.peerTtlMs()) total += peer.counts.get(streamId) ?? 0;
+    for (const peer of this.peers.values())
+      if (now - peer.at <= this.peerTtlMs()) total += peer.counts.get(streamId) ?? 0;
     return total;
   }
 

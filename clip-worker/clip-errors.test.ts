@@ -25,9 +25,21 @@ describe('classifyFailure', () => {
     ['a clip that fails verification', new ClipVerificationError('clip.mp4', ['no audio stream']), 'permanent'],
     ['an unreadable playlist', new PlaylistParseError(3, 'bad'), 'permanent'],
     ['undecodable media', new MediaDecodeError('clip.mp4', 'error while decoding'), 'permanent'],
-    ['ffmpeg refusing invalid data', new FfmpegFailedError('clip.mp4', 'ffmpeg exited with code 1', 'in.ts: Invalid data found when processing input'), 'permanent'],
-    ['ffprobe refusing invalid data', new MediaProbeError('in.ts', 'Invalid data found when processing input'), 'permanent'],
-    ['ffmpeg dying for another reason', new FfmpegFailedError('clip.mp4', 'ffmpeg was killed with signal SIGSEGV', ''), 'transient'],
+    [
+      'ffmpeg refusing invalid data',
+      new FfmpegFailedError('clip.mp4', 'ffmpeg exited with code 1', 'in.ts: Invalid data found when processing input'),
+      'permanent',
+    ],
+    [
+      'ffprobe refusing invalid data',
+      new MediaProbeError('in.ts', 'Invalid data found when processing input'),
+      'permanent',
+    ],
+    [
+      'ffmpeg dying for another reason',
+      new FfmpegFailedError('clip.mp4', 'ffmpeg was killed with signal SIGSEGV', ''),
+      'transient',
+    ],
     ['a segment not uploaded yet', new ObjectNotFoundError('ivs/v1/…/3.ts'), 'transient'],
     ['a network error', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 'transient'],
   ])('%s is %s', (_what, error, kind) => {
@@ -37,8 +49,12 @@ describe('classifyFailure', () => {
 
 describe('retryDelayMs', () => {
   it('doubles from 2 s with jitter in the upper half, capped at a minute', () => {
-    expect([1, 2, 3, 4].map((attempt) => retryDelayMs(attempt, { random: () => 0 }))).toEqual([1_000, 2_000, 4_000, 8_000]);
-    expect([1, 2, 3, 4].map((attempt) => retryDelayMs(attempt, { random: () => 1 }))).toEqual([2_000, 4_000, 8_000, 16_000]);
+    expect([1, 2, 3, 4].map((attempt) => retryDelayMs(attempt, { random: () => 0 }))).toEqual([
+      1_000, 2_000, 4_000, 8_000,
+    ]);
+    expect([1, 2, 3, 4].map((attempt) => retryDelayMs(attempt, { random: () => 1 }))).toEqual([
+      2_000, 4_000, 8_000, 16_000,
+    ]);
     expect(retryDelayMs(20, { random: () => 1 })).toBe(60_000);
     expect(retryDelayMs(20, { random: () => 0 })).toBe(30_000);
   });

@@ -82,9 +82,20 @@ export function classifyFailure(error: unknown): FailureKind {
   if (error instanceof RecordingNotReadyError) return 'deferred';
   if (error instanceof PermanentClipError) return 'permanent';
   // Media that ffmpeg or our parsers cannot read will not read better next time.
-  if (error instanceof PlaylistParseError || error instanceof MpegTsError || error instanceof MediaDecodeError || error instanceof InvalidRecordingPrefixError) return 'permanent';
+  if (
+    error instanceof PlaylistParseError ||
+    error instanceof MpegTsError ||
+    error instanceof MediaDecodeError ||
+    error instanceof InvalidRecordingPrefixError
+  )
+    return 'permanent';
   if (error instanceof RangeNotSatisfiableError) return 'permanent';
-  if (error instanceof MediaProbeError || error instanceof FfmpegFailedError) return /Invalid data found|could not find codec parameters|moov atom not found|does not contain any stream/i.test(error.message) ? 'permanent' : 'transient';
+  if (error instanceof MediaProbeError || error instanceof FfmpegFailedError)
+    return /Invalid data found|could not find codec parameters|moov atom not found|does not contain any stream/i.test(
+      error.message,
+    )
+      ? 'permanent'
+      : 'transient';
   // A segment the playlist lists but the store lacks may still be uploading.
   if (error instanceof ObjectNotFoundError) return 'transient';
   return 'transient';

@@ -15,7 +15,16 @@ import {
 } from './clip-errors.ts';
 import { decideCut, fetchRanges, selectSource, type ClipWindow, type Cut, type SourceSelection } from './clip-plan.ts';
 import type { ClipProfile } from '../core/clips/clip-profile.ts';
-import { clipKeys, OUTPUT_FILES, readManifest, type ClipJobRecord, type ClipManifest, type ClipStatus, type OutputDescription, type OutputName } from '../core/clips/clip-records.ts';
+import {
+  clipKeys,
+  OUTPUT_FILES,
+  readManifest,
+  type ClipJobRecord,
+  type ClipManifest,
+  type ClipStatus,
+  type OutputDescription,
+  type OutputName,
+} from '../core/clips/clip-records.ts';
 import {
   landscapeClipInvocation,
   loudnessFilter,
@@ -84,7 +93,9 @@ const CONTENT_TYPES: Record<OutputName, string> = {
 };
 
 export function clipEventFromManifest(manifest: ClipManifest, finishedAt: number): ClipEvent {
-  const outputs: Record<string, string> = Object.fromEntries(Object.entries(manifest.outputs).map(([name, output]) => [name, output.key]));
+  const outputs: Record<string, string> = Object.fromEntries(
+    Object.entries(manifest.outputs).map(([name, output]) => [name, output.key]),
+  );
   outputs.manifest = clipKeys.manifest(manifest.clip_id);
   const event: ClipEvent = {
     schema_v: 1,
@@ -99,7 +110,11 @@ export function clipEventFromManifest(manifest: ClipManifest, finishedAt: number
     finished_at: finishedAt,
   };
   const failed = Object.entries(manifest.failed_outputs ?? {});
-  if (failed.length > 0) event.reason = failed.map(([name, why]) => `${name}: ${why}`).join('; ').slice(0, 1024);
+  if (failed.length > 0)
+    event.reason = failed
+      .map(([name, why]) => `${name}: ${why}`)
+      .join('; ')
+      .slice(0, 1024);
   return event;
 }
 
@@ -173,10 +188,20 @@ export class ClipJob {
       const times = new StepTimes();
       const input = join(directory, 'input.ts');
       const posterPath = join(directory, OUTPUT_FILES.thumbnail);
-      await times.time('fetch', () => assembleInput(deps.objectStore, recording.prefix, rendition.name, fetchRanges(selection.pieces), input, this.signal));
+      await times.time('fetch', () =>
+        assembleInput(
+          deps.objectStore,
+          recording.prefix,
+          rendition.name,
+          fetchRanges(selection.pieces),
+          input,
+          this.signal,
+        ),
+      );
       const probe = await times.time('probe', () => deps.ffmpeg.probe(input, this.signal));
       const video = probe.streams.find((s) => s.codecType === 'video');
-      if (!video?.width || !video.height) throw new CorruptRecordingError(`rendition ${rendition.name} has no readable video stream`);
+      if (!video?.width || !video.height)
+        throw new CorruptRecordingError(`rendition ${rendition.name} has no readable video stream`);
       const inputStartMs = selection.pieces[0]!.programDateTimeMs;
       const exactOffsetMs = Math.max(0, selection.window.startMs - inputStartMs);
       const exactDurationMs = selection.window.endMs - selection.window.startMs;
@@ -184,8 +209,13 @@ export class ClipJob {
       // These need only the input, so they run together: ffmpeg processes are cheap to overlap, the clock is not.
       const [keyframes, loudness] = await Promise.all([
         times.time('keyframes', () => deps.ffmpeg.keyframes(input, this.signal)),
-        hasAudio ? (existing?.loudness ?? times.time('loudness', () => this.measureLoudness(input, exactOffsetMs, exactDurationMs))) : undefined,
-        existing ? undefined : times.time('poster', () => this.makePoster(input, posterPath, exactOffsetMs + exactDurationMs / 2)),
+        hasAudio
+          ? (existing?.loudness ??
+            times.time('loudness', () => this.measureLoudness(input, exactOffsetMs, exactDurationMs)))
+          : undefined,
+        existing
+          ? undefined
+          : times.time('poster', () => this.makePoster(input, posterPath, exactOffsetMs + exactDurationMs / 2)),
       ]);
       const cut = decideCut({
         inputStartMs,
@@ -193,25 +223,54 @@ export class ClipJob {
         window: selection.window,
         maxEarlyStartMs: deps.profile.maxCopyEarlyStartMs,
       });
-      const audio: AudioPlan = { present: hasAudio, filter: loudnessFilter(loudness?.gain_db ?? null), bitrateKbps: deps.profile.audioBitrateKbps };
+      const audio: AudioPlan = {
+        present: hasAudio,
+        filter: loudnessFilter(loudness?.gain_db ?? null),
+        bitrateKbps: deps.profile.audioBitrateKbps,
+      };
 
       let manifest = existing;
       if (!manifest) {
-        manifest = await this.fastPhase({ directory, input, posterPath, cut, audio, loudness, selection, recording, renditionName: rendition.name, byteRange, inputStartMs, times });
+        manifest = await this.fastPhase({
+          directory,
+          input,
+          posterPath,
+          cut,
+          audio,
+          loudness,
+          selection,
+          recording,
+          renditionName: rendition.name,
+          byteRange,
+          inputStartMs,
+          times,
+        });
         await deps.publishClipEvent(clipEventFromManifest(manifest, this.now()));
         this.reporter.status({ state: 'created', phase: 'full', progress: 0 });
-        deps.markLiveMoment?.(channelArn({ region: deps.ivsRegion, accountId: recording.accountId, channelId: recording.channelId }), {
-          type: 'livepulse.clip',
-          clip_id: this.id,
-          start: manifest.covered.start,
-          end: manifest.covered.end,
-        });
+        deps.markLiveMoment?.(
+          channelArn({ region: deps.ivsRegion, accountId: recording.accountId, channelId: recording.channelId }),
+          {
+            type: 'livepulse.clip',
+            clip_id: this.id,
+            start: manifest.covered.start,
+            end: manifest.covered.end,
+          },
+        );
       } else {
         // The fast phase was committed by an earlier attempt; its event may not have gone out.
         await deps.publishClipEvent(clipEventFromManifest(manifest, this.now()));
       }
 
-      manifest = await this.fullPhase({ directory, input, audio, manifest, sourceWidth: video.width, sourceHeight: video.height, exactOffsetMs, exactDurationMs });
+      manifest = await this.fullPhase({
+        directory,
+        input,
+        audio,
+        manifest,
+        sourceWidth: video.width,
+        sourceHeight: video.height,
+        exactOffsetMs,
+        exactDurationMs,
+      });
       await deps.publishClipEvent(clipEventFromManifest(manifest, this.now()));
       return { kind: 'completed', manifest };
     } finally {
@@ -224,7 +283,11 @@ export class ClipJob {
     const recording = chooseRecording(await deps.locator.recordingsOf(this.record.highlight.stream_id), this.window);
     if (recording) return recording;
     if (this.now() < this.window.endMs + deps.recordingGraceMs) {
-      throw new RecordingNotReadyError('recording', `no recording of stream ${this.record.highlight.stream_id} is indexed yet`, 10_000);
+      throw new RecordingNotReadyError(
+        'recording',
+        `no recording of stream ${this.record.highlight.stream_id} is indexed yet`,
+        10_000,
+      );
     }
     throw new NoRecordingError(this.record.highlight.stream_id);
   }
@@ -237,11 +300,13 @@ export class ClipJob {
     const { deps } = this;
     const deadline = this.now() + deps.liveWaitMs;
     for (;;) {
-      const loaded = await loadRenditionPlaylist(deps.objectStore, recording.prefix, rendition).catch((error: unknown) => {
-        // A recording that has just started may not have written its first segment yet.
-        if (error instanceof RecordingNotReadyError) return null;
-        throw error;
-      });
+      const loaded = await loadRenditionPlaylist(deps.objectStore, recording.prefix, rendition).catch(
+        (error: unknown) => {
+          // A recording that has just started may not have written its first segment yet.
+          if (error instanceof RecordingNotReadyError) return null;
+          throw error;
+        },
+      );
       const selection: SourceSelection = loaded
         ? selectSource(loaded.playlist, this.window, { minDurationMs: deps.profile.minDurationMs })
         : { kind: 'pending', recordedUntilMs: null, missingMs: this.window.endMs - this.window.startMs };
@@ -249,19 +314,32 @@ export class ClipJob {
       if (selection.kind === 'outside') throw new WindowOutsideRecordingError(recording.prefix, selection.reason);
       const stalledFor = this.now() - this.window.endMs;
       if (stalledFor > deps.recordingGraceMs) {
-        throw new WindowOutsideRecordingError(recording.prefix, `the recording stopped ${Math.round(stalledFor / 1000)} s ago before reaching the window's end`);
+        throw new WindowOutsideRecordingError(
+          recording.prefix,
+          `the recording stopped ${Math.round(stalledFor / 1000)} s ago before reaching the window's end`,
+        );
       }
       this.reporter.status({ state: 'waiting', phase: 'waiting_for_recording' });
       if (this.now() + deps.livePollMs > deadline) {
-        throw new RecordingNotReadyError('coverage', `the live recording is ${selection.missingMs} ms short of the window's end`, Math.max(deps.livePollMs, Math.min(selection.missingMs, 30_000)));
+        throw new RecordingNotReadyError(
+          'coverage',
+          `the live recording is ${selection.missingMs} ms short of the window's end`,
+          Math.max(deps.livePollMs, Math.min(selection.missingMs, 30_000)),
+        );
       }
       await sleep(deps.livePollMs, this.signal);
     }
   }
 
-  private async measureLoudness(input: string, offsetMs: number, durationMs: number): Promise<NonNullable<ClipManifest['loudness']>> {
+  private async measureLoudness(
+    input: string,
+    offsetMs: number,
+    durationMs: number,
+  ): Promise<NonNullable<ClipManifest['loudness']>> {
     const { deps } = this;
-    const run = await deps.ffmpeg.run(loudnessMeasureInvocation(input, { offsetMs, durationMs }), { signal: this.signal });
+    const run = await deps.ffmpeg.run(loudnessMeasureInvocation(input, { offsetMs, durationMs }), {
+      signal: this.signal,
+    });
     const measured = parseEbur128Summary(run.stderr);
     const gain = loudnessGainDb(deps.profile.loudness, measured);
     return {
@@ -273,7 +351,12 @@ export class ClipJob {
   }
 
   /** ffprobe's view of an output against the plan, then a decode (see Ffmpeg.decodeCheck for the depths). */
-  private async verified(path: string, name: OutputName, expectation: Parameters<typeof mediaProblems>[1], decode: 'full' | 'sampled' | 'none'): Promise<MediaProbe> {
+  private async verified(
+    path: string,
+    name: OutputName,
+    expectation: Parameters<typeof mediaProblems>[1],
+    decode: 'full' | 'sampled' | 'none',
+  ): Promise<MediaProbe> {
     const probe = await this.deps.ffmpeg.probe(path, this.signal);
     const problems = mediaProblems(probe, expectation);
     if (problems.length > 0) throw new ClipVerificationError(OUTPUT_FILES[name], problems);
@@ -293,14 +376,17 @@ export class ClipJob {
     await this.deps.objectStore.put(key, createReadStream(path), { contentType: CONTENT_TYPES[name] });
     const description: OutputDescription = { key, content_type: CONTENT_TYPES[name], bytes: (await stat(path)).size };
     const video = probe?.streams.find((s) => s.codecType === 'video');
-    if (probe && name !== 'thumbnail' && name !== 'sprite') description.duration_ms = Math.round(video?.durationMs ?? probe.durationMs);
+    if (probe && name !== 'thumbnail' && name !== 'sprite')
+      description.duration_ms = Math.round(video?.durationMs ?? probe.durationMs);
     if (video?.width) description.width = video.width;
     if (video?.height) description.height = video.height;
     return description;
   }
 
   private async makePoster(input: string, output: string, offsetMs: number): Promise<void> {
-    await this.deps.ffmpeg.run(posterInvocation({ input, output, offsetMs, width: this.deps.profile.posterWidth }), { signal: this.signal });
+    await this.deps.ffmpeg.run(posterInvocation({ input, output, offsetMs, width: this.deps.profile.posterWidth }), {
+      signal: this.signal,
+    });
   }
 
   private async fastPhase(options: {
@@ -318,24 +404,63 @@ export class ClipJob {
     times: StepTimes;
   }): Promise<ClipManifest> {
     const { deps } = this;
-    const { directory, input, posterPath, cut, audio, loudness, selection, recording, renditionName, byteRange, inputStartMs, times } = options;
+    const {
+      directory,
+      input,
+      posterPath,
+      cut,
+      audio,
+      loudness,
+      selection,
+      recording,
+      renditionName,
+      byteRange,
+      inputStartMs,
+      times,
+    } = options;
     this.reporter.status({ phase: 'fast', progress: 0 });
     const clipPath = join(directory, OUTPUT_FILES.mp4);
     const gopFrames = 60;
     await times.time('encode', () =>
-      deps.ffmpeg.run(landscapeClipInvocation({ input, output: clipPath, cut, audio, reencode: { ...deps.profile.landscape, gopFrames } }), {
-        signal: this.signal,
-        onProgress: (p) => this.reporter.progress('fast', p),
-      }),
+      deps.ffmpeg.run(
+        landscapeClipInvocation({
+          input,
+          output: clipPath,
+          cut,
+          audio,
+          reencode: { ...deps.profile.landscape, gopFrames },
+        }),
+        {
+          signal: this.signal,
+          onProgress: (p) => this.reporter.progress('fast', p),
+        },
+      ),
     );
     const [clipProbe] = await times.time('verify', () =>
       Promise.all([
         // Sampled: the fast clip's budget is seconds, and a full decode of it alone takes about one.
-        this.verified(clipPath, 'mp4', { durationMs: cut.durationMs, toleranceMs: deps.profile.durationToleranceMs, video: true, audio: audio.present }, 'sampled'),
-        this.verified(posterPath, 'thumbnail', { toleranceMs: 0, video: true, audio: false, width: deps.profile.posterWidth }, 'none'),
+        this.verified(
+          clipPath,
+          'mp4',
+          {
+            durationMs: cut.durationMs,
+            toleranceMs: deps.profile.durationToleranceMs,
+            video: true,
+            audio: audio.present,
+          },
+          'sampled',
+        ),
+        this.verified(
+          posterPath,
+          'thumbnail',
+          { toleranceMs: 0, video: true, audio: false, width: deps.profile.posterWidth },
+          'none',
+        ),
       ]),
     );
-    const [mp4, thumbnail] = await times.time('upload', () => Promise.all([this.upload(clipPath, 'mp4', clipProbe), this.upload(posterPath, 'thumbnail')]));
+    const [mp4, thumbnail] = await times.time('upload', () =>
+      Promise.all([this.upload(clipPath, 'mp4', clipProbe), this.upload(posterPath, 'thumbnail')]),
+    );
     const now = this.now();
     const manifest: ClipManifest = {
       schema_v: 1,
@@ -354,7 +479,10 @@ export class ClipJob {
     };
     if (loudness) manifest.loudness = loudness;
     await times.time('commit', () => this.writeManifest(manifest));
-    deps.logger.info({ clipId: this.id, phase: 'fast', cut: cut.mode, ms: times.ms, totalMs: times.total() }, 'clip phase committed');
+    deps.logger.info(
+      { clipId: this.id, phase: 'fast', cut: cut.mode, ms: times.ms, totalMs: times.total() },
+      'clip phase committed',
+    );
     return manifest;
   }
 
@@ -379,30 +507,59 @@ export class ClipJob {
     const failed: Record<string, string> = {};
     const times = new StepTimes();
     try {
-      await times.time('encode', () => deps.ffmpeg.run(
-        verticalAndSpriteInvocation({
-          input,
-          verticalOutput: verticalPath,
-          spriteOutput: spritePath,
-          offsetMs: exactOffsetMs,
-          durationMs: exactDurationMs,
-          audio,
-          vertical: deps.profile.vertical,
-          sprite: deps.profile.sprite,
-          layout,
-        }),
-        { signal: this.signal, onProgress: (p) => this.reporter.progress('full', p) },
-      ));
+      await times.time('encode', () =>
+        deps.ffmpeg.run(
+          verticalAndSpriteInvocation({
+            input,
+            verticalOutput: verticalPath,
+            spriteOutput: spritePath,
+            offsetMs: exactOffsetMs,
+            durationMs: exactDurationMs,
+            audio,
+            vertical: deps.profile.vertical,
+            sprite: deps.profile.sprite,
+            layout,
+          }),
+          { signal: this.signal, onProgress: (p) => this.reporter.progress('full', p) },
+        ),
+      );
       const { width, height } = deps.profile.vertical;
       const [verticalProbe] = await times.time('verify', () =>
         Promise.all([
-          this.verified(verticalPath, 'vertical', { durationMs: exactDurationMs, toleranceMs: deps.profile.durationToleranceMs, video: true, audio: audio.present, width, height }, 'full'),
-          this.verified(spritePath, 'sprite', { toleranceMs: 0, video: true, audio: false, width: layout.columns * layout.tileWidth, height: layout.rows * layout.tileHeight }, 'none'),
+          this.verified(
+            verticalPath,
+            'vertical',
+            {
+              durationMs: exactDurationMs,
+              toleranceMs: deps.profile.durationToleranceMs,
+              video: true,
+              audio: audio.present,
+              width,
+              height,
+            },
+            'full',
+          ),
+          this.verified(
+            spritePath,
+            'sprite',
+            {
+              toleranceMs: 0,
+              video: true,
+              audio: false,
+              width: layout.columns * layout.tileWidth,
+              height: layout.rows * layout.tileHeight,
+            },
+            'none',
+          ),
         ]),
       );
       await writeFile(vttPath, spriteVtt(OUTPUT_FILES.sprite, layout, exactDurationMs, deps.profile.sprite.intervalMs));
       const [vertical, sprite, spriteTrack] = await times.time('upload', () =>
-        Promise.all([this.upload(verticalPath, 'vertical', verticalProbe), this.upload(spritePath, 'sprite'), this.upload(vttPath, 'sprite_vtt')]),
+        Promise.all([
+          this.upload(verticalPath, 'vertical', verticalProbe),
+          this.upload(spritePath, 'sprite'),
+          this.upload(vttPath, 'sprite_vtt'),
+        ]),
       );
       Object.assign(outputs, { vertical, sprite, sprite_vtt: spriteTrack });
     } catch (error) {
@@ -410,7 +567,10 @@ export class ClipJob {
       if (classifyFailure(error) !== 'permanent') throw error;
       const reason = error instanceof Error ? error.message : String(error);
       for (const name of ['vertical', 'sprite', 'sprite_vtt']) failed[name] = reason.slice(0, 1024);
-      deps.logger.warn({ clipId: this.id, err: error }, 'vertical version and sprite could not be made; the clip stands without them');
+      deps.logger.warn(
+        { clipId: this.id, err: error },
+        'vertical version and sprite could not be made; the clip stands without them',
+      );
     }
     const complete: ClipManifest = { ...manifest, outputs, complete: true, updated_at: this.now() };
     if (Object.keys(failed).length > 0) complete.failed_outputs = failed;
@@ -421,6 +581,8 @@ export class ClipJob {
 
   private async writeManifest(manifest: ClipManifest): Promise<void> {
     this.signal.throwIfAborted();
-    await this.deps.objectStore.put(clipKeys.manifest(this.id), `${JSON.stringify(manifest, null, 2)}\n`, { contentType: 'application/json' });
+    await this.deps.objectStore.put(clipKeys.manifest(this.id), `${JSON.stringify(manifest, null, 2)}\n`, {
+      contentType: 'application/json',
+    });
   }
 }

@@ -36,19 +36,36 @@ export function contiguousRuns(pieces: PlannedPiece[], gapToleranceMs: number): 
   for (const piece of pieces) {
     const run = runs.at(-1);
     const previous = run?.at(-1);
-    if (!run || !previous || piece.discontinuity || Math.abs(piece.programDateTimeMs - endOf(previous)) > gapToleranceMs) runs.push([piece]);
+    if (
+      !run ||
+      !previous ||
+      piece.discontinuity ||
+      Math.abs(piece.programDateTimeMs - endOf(previous)) > gapToleranceMs
+    )
+      runs.push([piece]);
     else run.push(piece);
   }
   return runs;
 }
 
-export function selectSource(playlist: MediaPlaylist, window: ClipWindow, { minDurationMs, gapToleranceMs = 1_500 }: SelectionOptions): SourceSelection {
-  if (window.endMs <= window.startMs) return { kind: 'outside', reason: `the window is empty (${window.startMs}–${window.endMs})` };
+export function selectSource(
+  playlist: MediaPlaylist,
+  window: ClipWindow,
+  { minDurationMs, gapToleranceMs = 1_500 }: SelectionOptions,
+): SourceSelection {
+  if (window.endMs <= window.startMs)
+    return { kind: 'outside', reason: `the window is empty (${window.startMs}–${window.endMs})` };
   if (playlist.segments.length === 0) {
-    return playlist.endList ? { kind: 'outside', reason: 'the recording has no media' } : { kind: 'pending', recordedUntilMs: null, missingMs: window.endMs - window.startMs };
+    return playlist.endList
+      ? { kind: 'outside', reason: 'the recording has no media' }
+      : { kind: 'pending', recordedUntilMs: null, missingMs: window.endMs - window.startMs };
   }
   const unstamped = playlist.segments.findIndex((s) => s.programDateTimeMs === undefined);
-  if (unstamped !== -1) return { kind: 'outside', reason: `segment ${playlist.segments[unstamped]!.uri} has no program date-time, so it cannot be placed in time` };
+  if (unstamped !== -1)
+    return {
+      kind: 'outside',
+      reason: `segment ${playlist.segments[unstamped]!.uri} has no program date-time, so it cannot be placed in time`,
+    };
   const runs = contiguousRuns(playlist.segments as PlannedPiece[], gapToleranceMs);
 
   const recordedUntil = endOf(runs.at(-1)!.at(-1)!);
@@ -56,17 +73,23 @@ export function selectSource(playlist: MediaPlaylist, window: ClipWindow, { minD
     return { kind: 'pending', recordedUntilMs: recordedUntil, missingMs: window.endMs - recordedUntil };
   }
 
-  const overlapOf = (run: PlannedPiece[]) => Math.max(0, Math.min(window.endMs, endOf(run.at(-1)!)) - Math.max(window.startMs, run[0]!.programDateTimeMs));
+  const overlapOf = (run: PlannedPiece[]) =>
+    Math.max(0, Math.min(window.endMs, endOf(run.at(-1)!)) - Math.max(window.startMs, run[0]!.programDateTimeMs));
   const best = runs.reduce((a, b) => (overlapOf(b) > overlapOf(a) ? b : a));
   const overlap = overlapOf(best);
   const recordedFrom = runs[0]![0]!.programDateTimeMs;
   if (overlap === 0) {
     if (window.endMs <= recordedFrom) return { kind: 'outside', reason: 'the window ends before the recording starts' };
-    if (window.startMs >= recordedUntil) return { kind: 'outside', reason: 'the window starts after the recording ended' };
+    if (window.startMs >= recordedUntil)
+      return { kind: 'outside', reason: 'the window starts after the recording ended' };
     return { kind: 'outside', reason: 'the window falls in a gap of the recording' };
   }
-  if (overlap < minDurationMs) return { kind: 'outside', reason: `only ${overlap} ms of the window were recorded (minimum ${minDurationMs} ms)` };
-  const clampedWindow = { startMs: Math.max(window.startMs, best[0]!.programDateTimeMs), endMs: Math.min(window.endMs, endOf(best.at(-1)!)) };
+  if (overlap < minDurationMs)
+    return { kind: 'outside', reason: `only ${overlap} ms of the window were recorded (minimum ${minDurationMs} ms)` };
+  const clampedWindow = {
+    startMs: Math.max(window.startMs, best[0]!.programDateTimeMs),
+    endMs: Math.min(window.endMs, endOf(best.at(-1)!)),
+  };
   const pieces = best.filter((p) => p.programDateTimeMs < clampedWindow.endMs && endOf(p) > clampedWindow.startMs);
   return {
     kind: 'covered',
@@ -120,10 +143,15 @@ export function decideCut({ inputStartMs, keyframeOffsetsMs, window, maxEarlySta
   const endOffset = window.endMs - inputStartMs;
   const exact = { offsetMs: startOffset, durationMs: endOffset - startOffset };
   const keyframe = [...keyframeOffsetsMs].reverse().find((k) => k <= startOffset + 1);
-  if (keyframe === undefined) return { mode: 'reencode', ...exact, reason: 'no keyframe at or before the window start' };
+  if (keyframe === undefined)
+    return { mode: 'reencode', ...exact, reason: 'no keyframe at or before the window start' };
   const earlyBy = Math.max(0, startOffset - keyframe);
   if (earlyBy > maxEarlyStartMs) {
-    return { mode: 'reencode', ...exact, reason: `the nearest keyframe is ${Math.round(earlyBy)} ms before the start (limit ${maxEarlyStartMs} ms)` };
+    return {
+      mode: 'reencode',
+      ...exact,
+      reason: `the nearest keyframe is ${Math.round(earlyBy)} ms before the start (limit ${maxEarlyStartMs} ms)`,
+    };
   }
   return { mode: 'copy', offsetMs: keyframe, durationMs: endOffset - keyframe, earlyByMs: earlyBy };
 }

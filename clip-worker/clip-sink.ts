@@ -33,7 +33,13 @@ export function clipRows(batch: MessageBatch): { rows: ClipRow[]; deadLetters: D
   for (const message of batch.messages) {
     const event = parseJsonPayload(message.value);
     if (!clipEventValidator.check(event)) {
-      deadLetters.push({ sourceTopic: TOPICS.clips, payload: message.value, reason: 'clip event is invalid', errors: clipEventValidator.errors(event), origin: `${batch.topic}/${batch.partition}/${message.offset}` });
+      deadLetters.push({
+        sourceTopic: TOPICS.clips,
+        payload: message.value,
+        reason: 'clip event is invalid',
+        errors: clipEventValidator.errors(event),
+        origin: `${batch.topic}/${batch.partition}/${message.offset}`,
+      });
       continue;
     }
     rows.push({

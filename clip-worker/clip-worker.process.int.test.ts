@@ -42,7 +42,12 @@ describe('clip workers in separate processes', () => {
   const run = randomUUID().slice(0, 8);
   const isolation = { topicPrefix: `clipproc-${run}.`, database: `clipproc_${run}`, s3Prefix: `clip-process-${run}` };
   // A vertical version big enough that its encode is still running when the test stops the worker.
-  const env = distributedEnv(services, isolation, { LOG_LEVEL: 'info', CLIP_VERTICAL_SIZE: '720x1280', CLIP_X264_PRESET: 'veryfast', CLIP_LEASE_MS: '4000' });
+  const env = distributedEnv(services, isolation, {
+    LOG_LEVEL: 'info',
+    CLIP_VERTICAL_SIZE: '720x1280',
+    CLIP_X264_PRESET: 'veryfast',
+    CLIP_LEASE_MS: '4000',
+  });
   const config = loadConfig(env);
   const workers: Worker[] = [];
   /** Clip ids whose temporary directories a SIGKILLed worker may have left behind. */
@@ -55,7 +60,11 @@ describe('clip workers in separate processes', () => {
   let scratch: string;
 
   function startWorker(): Worker {
-    const child = spawn(process.execPath, ['bin/livepulse.js', 'start', 'clip-worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, ['bin/livepulse.js', 'start', 'clip-worker'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     const logs: Array<Record<string, unknown>> = [];
     let partial = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -78,7 +87,11 @@ describe('clip workers in separate processes', () => {
 
   /** Resolves once the worker reports ffmpeg progress on the clip's vertical version. */
   function encodingVertical(worker: Worker, id: string) {
-    return waitFor(`a worker encoding the vertical version of ${id}`, () => worker.logs.some((l) => l.msg === 'clip job progress' && l.clipId === id && l.phase === 'full'), { timeoutMs: 120_000, intervalMs: 100 });
+    return waitFor(
+      `a worker encoding the vertical version of ${id}`,
+      () => worker.logs.some((l) => l.msg === 'clip job progress' && l.clipId === id && l.phase === 'full'),
+      { timeoutMs: 120_000, intervalMs: 100 },
+    );
   }
 
   async function processesMentioning(text: string): Promise<string[]> {
@@ -92,15 +105,41 @@ describe('clip workers in separate processes', () => {
     await bus.ensureTopics(allTopicSpecs(2));
     analytics = await createAnalyticsStore(config.analyticsStore);
     redis = new Redis(services.redisUrl);
-    store = new S3ObjectStore({ bucket: services.s3.bucket, endpoint: services.s3.endpoint, region: services.s3.region, forcePathStyle: true, prefix: isolation.s3Prefix, credentials: { accessKeyId: services.s3.accessKeyId, secretAccessKey: services.s3.secretAccessKey } });
-    recording = await runSyntheticStream({ objectStore: store, ffmpeg: new FfmpegRunner(), accountId: TEST_ACCOUNT, channelId: 'ProcessTest', durationSeconds: 12, segmentSeconds: 4, renditions: TEST_RENDITIONS, realtime: false, startedAt: new Date(Date.now() - 120_000) });
-    const lifecycle: StreamLifecycleEvent = { schema_v: 1, event_id: `${recording.streamId}-start`, channel_id: 'ProcessTest', stream_id: recording.streamId, kind: 'recording_start', occurred_at: recording.startedAt.getTime(), recording_prefix: recording.prefix };
+    store = new S3ObjectStore({
+      bucket: services.s3.bucket,
+      endpoint: services.s3.endpoint,
+      region: services.s3.region,
+      forcePathStyle: true,
+      prefix: isolation.s3Prefix,
+      credentials: { accessKeyId: services.s3.accessKeyId, secretAccessKey: services.s3.secretAccessKey },
+    });
+    recording = await runSyntheticStream({
+      objectStore: store,
+      ffmpeg: new FfmpegRunner(),
+      accountId: TEST_ACCOUNT,
+      channelId: 'ProcessTest',
+      durationSeconds: 12,
+      segmentSeconds: 4,
+      renditions: TEST_RENDITIONS,
+      realtime: false,
+      startedAt: new Date(Date.now() - 120_000),
+    });
+    const lifecycle: StreamLifecycleEvent = {
+      schema_v: 1,
+      event_id: `${recording.streamId}-start`,
+      channel_id: 'ProcessTest',
+      stream_id: recording.streamId,
+      kind: 'recording_start',
+      occurred_at: recording.startedAt.getTime(),
+      recording_prefix: recording.prefix,
+    };
     await bus.publish(TOPICS.streamLifecycle, [{ key: 'ProcessTest', value: Buffer.from(JSON.stringify(lifecycle)) }]);
   }, 180_000);
 
   afterAll(async () => {
     for (const worker of workers) {
-      if (worker.child.exitCode === null && worker.child.signalCode === null) process.kill(-worker.child.pid!, 'SIGKILL');
+      if (worker.child.exitCode === null && worker.child.signalCode === null)
+        process.kill(-worker.child.pid!, 'SIGKILL');
     }
     await analytics?.client.command({ query: `DROP DATABASE IF EXISTS ${isolation.database}` }).catch(() => undefined);
     await analytics?.close();
@@ -110,7 +149,8 @@ describe('clip workers in separate processes', () => {
     redis?.disconnect();
     await rm(scratch, { recursive: true, force: true });
     for (const name of await readdir(tmpdir())) {
-      if (clipIds.some((id) => name.startsWith(`livepulse-clip-${id}-`))) await rm(join(tmpdir(), name), { recursive: true, force: true });
+      if (clipIds.some((id) => name.startsWith(`livepulse-clip-${id}-`)))
+        await rm(join(tmpdir(), name), { recursive: true, force: true });
     }
   });
 
@@ -125,7 +165,12 @@ describe('clip workers in separate processes', () => {
       reasons: ['test'],
       detected_at: Date.now(),
     };
-    const id = clipId({ streamId: highlight.stream_id, startMs: highlight.start, endMs: highlight.end, profileVersion: profileVersion(clipProfileFromConfig(config.clips)) });
+    const id = clipId({
+      streamId: highlight.stream_id,
+      startMs: highlight.start,
+      endMs: highlight.end,
+      profileVersion: profileVersion(clipProfileFromConfig(config.clips)),
+    });
     clipIds.push(id);
     const leaseKey = `livepulse:kv:clip-job-lease:${id}`;
 
@@ -133,7 +178,10 @@ describe('clip workers in separate processes', () => {
     const a = startWorker();
     await bus.publish(TOPICS.highlights, [{ key: highlight.stream_id, value: Buffer.from(JSON.stringify(highlight)) }]);
     await encodingVertical(a, id);
-    await waitFor("A's ffmpeg on the clip", async () => (await processesMentioning(id)).length > 0, { timeoutMs: 30_000, intervalMs: 50 });
+    await waitFor("A's ffmpeg on the clip", async () => (await processesMentioning(id)).length > 0, {
+      timeoutMs: 30_000,
+      intervalMs: 50,
+    });
     process.kill(a.child.pid!, 'SIGTERM');
     expect(await a.exited).toBe(0);
     // It killed its ffmpeg, released the lease and left the job queued, no attempt counted.
@@ -155,12 +203,18 @@ describe('clip workers in separate processes', () => {
 
     // Worker C finds the job once B's lease has expired, and finishes it.
     const c = startWorker();
-    await waitFor('the clip to be complete', async () => {
-      const raw = await store.get(clipKeys.manifest(id)).catch(() => null);
-      return raw && (JSON.parse(raw.toString()) as ClipManifest).complete;
-    }, { timeoutMs: 180_000, intervalMs: 500 });
+    await waitFor(
+      'the clip to be complete',
+      async () => {
+        const raw = await store.get(clipKeys.manifest(id)).catch(() => null);
+        return raw && (JSON.parse(raw.toString()) as ClipManifest).complete;
+      },
+      { timeoutMs: 180_000, intervalMs: 500 },
+    );
     await waitFor('the job record to go', async () => !(await store.head(clipKeys.job(id))), { timeoutMs: 10_000 });
-    expect(c.logs.some((l) => l.msg === 'clip job attempt finished' && l.clipId === id && l.outcome === 'completed')).toBe(true);
+    expect(
+      c.logs.some((l) => l.msg === 'clip job attempt finished' && l.clipId === id && l.outcome === 'completed'),
+    ).toBe(true);
 
     // One clip: the fast outputs of A were kept (B and C resumed), and everything plays.
     const manifest = JSON.parse((await store.get(clipKeys.manifest(id))).toString()) as ClipManifest;
@@ -171,12 +225,23 @@ describe('clip workers in separate processes', () => {
       const path = join(scratch, `${name}.mp4`);
       await writeFile(path, await store.get(clipKeys.output(id, name)));
       await ffmpeg.decodeCheck(path);
-      expect(mediaProblems(await ffmpeg.probe(path), { durationMs: name === 'vertical' ? 8_000 : manifest.covered.end - manifest.covered.start, toleranceMs: 300, video: true, audio: true })).toEqual([]);
+      expect(
+        mediaProblems(await ffmpeg.probe(path), {
+          durationMs: name === 'vertical' ? 8_000 : manifest.covered.end - manifest.covered.start,
+          toleranceMs: 300,
+          video: true,
+          audio: true,
+        }),
+      ).toEqual([]);
     }
     const [row] = await waitFor(
       'the clip in ClickHouse',
       async () => {
-        const result = await analytics.client.query({ query: 'SELECT status, count() OVER () AS clips FROM clips FINAL WHERE clip_id = {id:String}', query_params: { id }, format: 'JSONEachRow' });
+        const result = await analytics.client.query({
+          query: 'SELECT status, count() OVER () AS clips FROM clips FINAL WHERE clip_id = {id:String}',
+          query_params: { id },
+          format: 'JSONEachRow',
+        });
         const rows = await result.json<{ status: string; clips: string }>();
         return rows[0]?.status === 'updated' ? rows : null;
       },

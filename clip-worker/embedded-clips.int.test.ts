@@ -28,11 +28,23 @@ import { mediaProblems } from './verify-clip.ts';
 describe('"clip that" on a live broadcast, embedded', () => {
   let dataDir: string;
   let platform: RunningPlatform;
-  const config = () => loadConfig({ PORT: '0', LOG_LEVEL: 'silent', LIVEPULSE_DATA_DIR: dataDir, CLIP_VERTICAL_SIZE: '180x320', CLIP_X264_PRESET: 'ultrafast', CLIP_SCAN_INTERVAL_MS: '500' });
+  const config = () =>
+    loadConfig({
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      LIVEPULSE_DATA_DIR: dataDir,
+      CLIP_VERTICAL_SIZE: '180x320',
+      CLIP_X264_PRESET: 'ultrafast',
+      CLIP_SCAN_INTERVAL_MS: '500',
+    });
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'livepulse-embedded-clips-'));
-    platform = await startPlatform(config(), [ingestApiService, highlightDetectorService, clipWorkerService], pino({ level: 'silent' }));
+    platform = await startPlatform(
+      config(),
+      [ingestApiService, highlightDetectorService, clipWorkerService],
+      pino({ level: 'silent' }),
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -44,7 +56,16 @@ describe('"clip that" on a live broadcast, embedded', () => {
     const { objectStore, config: running } = platform.context;
     const ffmpeg = new FfmpegRunner();
     const post = async (broadcast: SyntheticBroadcast, transitions: Parameters<typeof ivsEventBridgeEvent>[1][]) => {
-      const b: IvsBroadcast = { region: broadcast.region, accountId: broadcast.accountId, channelId: broadcast.channelId, channelName: 'embedded', streamId: broadcast.streamId, recordingPrefix: broadcast.prefix, recordingSessionId: broadcast.recordingId, bucket: 'local' };
+      const b: IvsBroadcast = {
+        region: broadcast.region,
+        accountId: broadcast.accountId,
+        channelId: broadcast.channelId,
+        channelName: 'embedded',
+        streamId: broadcast.streamId,
+        recordingPrefix: broadcast.prefix,
+        recordingSessionId: broadcast.recordingId,
+        bucket: 'local',
+      };
       const response = await fetch(`${platform.url}/v1/ivs/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', [IVS_SECRET_HEADER]: running.auth.ivsWebhookSecret },
@@ -75,21 +96,35 @@ describe('"clip that" on a live broadcast, embedded', () => {
 
     // Eight seconds in, the host asks for the last six seconds and two more.
     await sleep(Math.max(0, startedAt.getTime() + 8_000 - Date.now()));
-    const token = await new SignJWT({ roles: { [streamId]: 'host' }, name: 'Host' }).setProtectedHeader({ alg: 'HS256' }).setSubject('host-1').setExpirationTime('5m').sign(new TextEncoder().encode(running.auth.jwtSecret!));
+    const token = await new SignJWT({ roles: { [streamId]: 'host' }, name: 'Host' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('host-1')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(running.auth.jwtSecret!));
     const request = await fetch(`${platform.url}/v1/streams/${streamId}/clips`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ seconds_before: 6, seconds_after: 2 }),
     });
     expect(request.status).toBe(202);
-    const { clip_id: clipId, status_url: statusUrl } = (await request.json()) as { clip_id: string; status_url: string };
+    const { clip_id: clipId, status_url: statusUrl } = (await request.json()) as {
+      clip_id: string;
+      status_url: string;
+    };
 
     // The clip's status is behind an API token, like every read (an admin's: the stream is unregistered).
-    const adminToken = await mintApiToken({ secret: running.auth.jwtSecret!, sub: 'admin-1', role: 'admin', ttlSeconds: 600 });
+    const adminToken = await mintApiToken({
+      secret: running.auth.jwtSecret!,
+      sub: 'admin-1',
+      role: 'admin',
+      ttlSeconds: 600,
+    });
     const manifest = await waitFor(
       'the clip to be complete',
       async () => {
-        const response = await fetch(`${platform.url}${statusUrl}`, { headers: { authorization: `Bearer ${adminToken}` } });
+        const response = await fetch(`${platform.url}${statusUrl}`, {
+          headers: { authorization: `Bearer ${adminToken}` },
+        });
         if (response.status !== 200) return null;
         const body = (await response.json()) as { manifest: ClipManifest | null };
         return body.manifest?.complete ? body.manifest : null;
@@ -101,7 +136,16 @@ describe('"clip that" on a live broadcast, embedded', () => {
     const path = join(dataDir, 'vertical.mp4');
     await writeFile(path, await objectStore.get(manifest.outputs.vertical!.key));
     await ffmpeg.decodeCheck(path);
-    expect(mediaProblems(await ffmpeg.probe(path), { durationMs: 8_000, toleranceMs: 100, video: true, audio: true, width: 180, height: 320 })).toEqual([]);
+    expect(
+      mediaProblems(await ffmpeg.probe(path), {
+        durationMs: 8_000,
+        toleranceMs: 100,
+        video: true,
+        audio: true,
+        width: 180,
+        height: 320,
+      }),
+    ).toEqual([]);
     await broadcast;
   });
 });

@@ -17,29 +17,50 @@ export interface IntakeResult {
 }
 
 /** Validates one message; returns the highlight or why it is refused. */
-export function readHighlight(value: Buffer): { highlight: Highlight } | { reason: string; errors?: DeadLetter['errors'] } {
+export function readHighlight(
+  value: Buffer,
+): { highlight: Highlight } | { reason: string; errors?: DeadLetter['errors'] } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(value.toString('utf8'));
   } catch {
     return { reason: 'highlight is not JSON' };
   }
-  if (!highlightValidator.check(parsed)) return { reason: 'highlight is invalid', errors: highlightValidator.errors(parsed) };
-  if (parsed.end <= parsed.start) return { reason: `highlight window is empty: end ${parsed.end} is not after start ${parsed.start}` };
-  if (parsed.end - parsed.start > MAX_HIGHLIGHT_MS) return { reason: `highlight window is ${parsed.end - parsed.start} ms; at most ${MAX_HIGHLIGHT_MS} ms` };
+  if (!highlightValidator.check(parsed))
+    return { reason: 'highlight is invalid', errors: highlightValidator.errors(parsed) };
+  if (parsed.end <= parsed.start)
+    return { reason: `highlight window is empty: end ${parsed.end} is not after start ${parsed.start}` };
+  if (parsed.end - parsed.start > MAX_HIGHLIGHT_MS)
+    return { reason: `highlight window is ${parsed.end - parsed.start} ms; at most ${MAX_HIGHLIGHT_MS} ms` };
   return { highlight: parsed };
 }
 
-export async function takeInHighlights(batch: MessageBatch, queue: ClipJobQueue, profileVersion: string, now: number): Promise<IntakeResult> {
+export async function takeInHighlights(
+  batch: MessageBatch,
+  queue: ClipJobQueue,
+  profileVersion: string,
+  now: number,
+): Promise<IntakeResult> {
   const result: IntakeResult = { jobs: [], deadLetters: [] };
   for (const message of batch.messages) {
     const read = readHighlight(message.value);
     if ('reason' in read) {
-      result.deadLetters.push({ sourceTopic: TOPICS.highlights, payload: message.value, reason: read.reason, errors: read.errors, origin: `${batch.topic}/${batch.partition}/${message.offset}` });
+      result.deadLetters.push({
+        sourceTopic: TOPICS.highlights,
+        payload: message.value,
+        reason: read.reason,
+        errors: read.errors,
+        origin: `${batch.topic}/${batch.partition}/${message.offset}`,
+      });
       continue;
     }
     const { highlight } = read;
-    const id = clipId({ streamId: highlight.stream_id, startMs: highlight.start, endMs: highlight.end, profileVersion });
+    const id = clipId({
+      streamId: highlight.stream_id,
+      startMs: highlight.start,
+      endMs: highlight.end,
+      profileVersion,
+    });
     result.jobs.push({ clipId: id, highlight, outcome: await queue.enqueue(highlight, id, now) });
   }
   return result;

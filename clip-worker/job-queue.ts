@@ -2,7 +2,15 @@ import type { LiveState } from '../core/live-state/live-state.ts';
 import type { Logger } from '../core/logger.ts';
 import { ObjectNotFoundError, type ObjectStore } from '../core/object-store/object-store.ts';
 import type { Highlight } from '../core/schemas/highlight.ts';
-import { clipJobRecordValidator, clipKeys, jobIdFromKey, JOBS_PREFIX, type ClipFailure, type ClipJobRecord, type ClipStatus } from '../core/clips/clip-records.ts';
+import {
+  clipJobRecordValidator,
+  clipKeys,
+  jobIdFromKey,
+  JOBS_PREFIX,
+  type ClipFailure,
+  type ClipJobRecord,
+  type ClipStatus,
+} from '../core/clips/clip-records.ts';
 
 /**
  * The clip job queue: durable job records in the object store (they survive every worker), and
@@ -64,9 +72,22 @@ export class ClipJobQueue {
     if (await this.store.head(clipKeys.job(clipId))) return 'already-queued';
     if (await this.store.head(clipKeys.manifest(clipId))) return 'already-done';
     if (await this.store.head(clipKeys.failure(clipId))) return 'already-failed';
-    const record: ClipJobRecord = { schema_v: 1, clip_id: clipId, highlight, enqueued_at: now, attempts: 0, not_before: now };
+    const record: ClipJobRecord = {
+      schema_v: 1,
+      clip_id: clipId,
+      highlight,
+      enqueued_at: now,
+      attempts: 0,
+      not_before: now,
+    };
     await this.save(record);
-    await this.setStatus({ clip_id: clipId, stream_id: highlight.stream_id, state: 'queued', attempts: 0, updated_at: now });
+    await this.setStatus({
+      clip_id: clipId,
+      stream_id: highlight.stream_id,
+      state: 'queued',
+      attempts: 0,
+      updated_at: now,
+    });
     return 'enqueued';
   }
 
@@ -98,7 +119,14 @@ export class ClipJobQueue {
       // Moved aside, out of the scan, for an operator to look at; logged once.
       await this.store.put(`${UNREADABLE_JOBS_PREFIX}${id}.json`, raw, { contentType: 'application/json' });
       await this.store.delete(clipKeys.job(id));
-      this.logger.error({ clipId: id, errors: clipJobRecordValidator.errors(parsed, 5), movedTo: `${UNREADABLE_JOBS_PREFIX}${id}.json` }, 'clip job record is unreadable; moved aside');
+      this.logger.error(
+        {
+          clipId: id,
+          errors: clipJobRecordValidator.errors(parsed, 5),
+          movedTo: `${UNREADABLE_JOBS_PREFIX}${id}.json`,
+        },
+        'clip job record is unreadable; moved aside',
+      );
       return null;
     }
     return parsed;
@@ -131,8 +159,16 @@ export class ClipJobQueue {
 
   /** Given up: the tombstone first (intake checks it), then the record. */
   async fail(record: ClipJobRecord, reason: string, now: number): Promise<void> {
-    const failure: ClipFailure = { schema_v: 1, clip_id: record.clip_id, highlight_id: record.highlight.highlight_id, reason: reason.slice(0, 2048), failed_at: now };
-    await this.store.put(clipKeys.failure(record.clip_id), JSON.stringify(failure), { contentType: 'application/json' });
+    const failure: ClipFailure = {
+      schema_v: 1,
+      clip_id: record.clip_id,
+      highlight_id: record.highlight.highlight_id,
+      reason: reason.slice(0, 2048),
+      failed_at: now,
+    };
+    await this.store.put(clipKeys.failure(record.clip_id), JSON.stringify(failure), {
+      contentType: 'application/json',
+    });
     await this.store.delete(clipKeys.job(record.clip_id));
   }
 

@@ -19,10 +19,22 @@ const logger = pino({ level: 'silent' });
 const T0 = Date.parse('2026-05-01T20:00:00.000Z');
 
 function highlight(n: number): Highlight {
-  return { schema_v: 1, highlight_id: `hl_${n}`, stream_id: 'st-1', start: T0 + n * 60_000, end: T0 + n * 60_000 + 30_000, score: 4, reasons: ['test'], detected_at: T0 };
+  return {
+    schema_v: 1,
+    highlight_id: `hl_${n}`,
+    stream_id: 'st-1',
+    start: T0 + n * 60_000,
+    end: T0 + n * 60_000 + 30_000,
+    score: 4,
+    reasons: ['test'],
+    detected_at: T0,
+  };
 }
 
-const done = (record: ClipJobRecord): ClipJobResult => ({ kind: 'completed', manifest: { clip_id: record.clip_id } as ClipManifest });
+const done = (record: ClipJobRecord): ClipJobResult => ({
+  kind: 'completed',
+  manifest: { clip_id: record.clip_id } as ClipManifest,
+});
 
 describe('ClipJobRunner', () => {
   let root: string;
@@ -47,7 +59,10 @@ describe('ClipJobRunner', () => {
     return new ClipJobQueue({ objectStore: store, liveState, workerId, leaseMs, logger });
   }
 
-  function runner(options: Partial<ConstructorParameters<typeof ClipJobRunner>[0]> & Pick<ConstructorParameters<typeof ClipJobRunner>[0], 'execute'>) {
+  function runner(
+    options: Partial<ConstructorParameters<typeof ClipJobRunner>[0]> &
+      Pick<ConstructorParameters<typeof ClipJobRunner>[0], 'execute'>,
+  ) {
     const failures: Array<{ id: string; reason: string }> = [];
     const created = new ClipJobRunner({
       queue: queue(),
@@ -100,7 +115,10 @@ describe('ClipJobRunner', () => {
     const ran: string[] = [];
     const { runner: r } = runner({ execute: async (record) => (ran.push(record.clip_id), done(record)) });
     r.start();
-    await waitFor('the record to be moved aside', async () => (await store.head(`clip-jobs-unreadable/${id}.json`)) !== null);
+    await waitFor(
+      'the record to be moved aside',
+      async () => (await store.head(`clip-jobs-unreadable/${id}.json`)) !== null,
+    );
     expect(await store.head(clipKeys.job(id))).toBeNull();
     expect(ran).toEqual([]);
   });
@@ -117,11 +135,16 @@ describe('ClipJobRunner', () => {
     r.start();
     // Backoff with random()=0: 1 s, then 2 s; the third failure is the last attempt.
     // The failure is announced, the tombstone written, the record removed; the status says so last.
-    await waitFor('the job to be given up', async () => (await queue().status(id))?.state === 'failed', { timeoutMs: 10_000 });
+    await waitFor('the job to be given up', async () => (await queue().status(id))?.state === 'failed', {
+      timeoutMs: 10_000,
+    });
     expect(await store.head(clipKeys.job(id))).toBeNull();
     expect(attempts).toEqual([0, 1, 2]);
     expect(failures[0]).toEqual({ id, reason: 'gave up after 3 attempts: S3 is down' });
-    expect(JSON.parse((await store.get(clipKeys.failure(id))).toString())).toMatchObject({ clip_id: id, reason: 'gave up after 3 attempts: S3 is down' });
+    expect(JSON.parse((await store.get(clipKeys.failure(id))).toString())).toMatchObject({
+      clip_id: id,
+      reason: 'gave up after 3 attempts: S3 is down',
+    });
     expect(await queue().status(id)).toMatchObject({ state: 'failed', attempts: 3 });
   });
 
@@ -133,7 +156,10 @@ describe('ClipJobRunner', () => {
     });
     const id = await enqueue(4);
     r.start();
-    await waitFor('the failure', async () => failures.length === 1 && (await store.head(clipKeys.failure(id))) !== null);
+    await waitFor(
+      'the failure',
+      async () => failures.length === 1 && (await store.head(clipKeys.failure(id))) !== null,
+    );
     expect(failures[0]).toEqual({ id, reason: 'corrupt recording: 0.ts is not MPEG-TS' });
   });
 
@@ -149,7 +175,9 @@ describe('ClipJobRunner', () => {
     });
     const id = await enqueue(5);
     r.start();
-    await waitFor('the job to finish after waiting', async () => calls === 2 && !(await store.head(clipKeys.job(id))), { timeoutMs: 5_000 });
+    await waitFor('the job to finish after waiting', async () => calls === 2 && !(await store.head(clipKeys.job(id))), {
+      timeoutMs: 5_000,
+    });
   });
 
   it('never runs more jobs at once than its concurrency', async () => {
@@ -188,10 +216,13 @@ describe('ClipJobRunner', () => {
     const record = JSON.parse((await store.get(clipKeys.job(id))).toString()) as ClipJobRecord;
     expect(record.attempts).toBe(0);
     expect(await liveState.get(`clip-job-lease:${id}`)).toBeNull();
-    expect(await queue().status(id)).toMatchObject({ state: 'queued', reason: 'job preempted: the worker is shutting down' });
+    expect(await queue().status(id)).toMatchObject({
+      state: 'queued',
+      reason: 'job preempted: the worker is shutting down',
+    });
   });
 
-  it("leaves a job leased by another worker alone until that lease expires, then takes it over", async () => {
+  it('leaves a job leased by another worker alone until that lease expires, then takes it over', async () => {
     const id = await enqueue(30);
     const other = await queue('worker-b').claim(id);
     expect(other).not.toBeNull();
@@ -239,8 +270,16 @@ describe('ClipJobRunner', () => {
     await waitFor('the job to start', () => reporter !== undefined);
     reporter.status({ phase: 'full', progress: 0 });
     reporter.progress('full', { outTimeMs: 15_000, ratio: 0.5, speed: 1.4, done: false });
-    await waitFor('the status to show progress', async () => (await queue().status(id))?.progress === 0.5, { timeoutMs: 3_000 });
-    expect(await queue().status(id)).toMatchObject({ state: 'running', phase: 'full', progress: 0.5, speed: 1.4, worker: 'worker-a' });
+    await waitFor('the status to show progress', async () => (await queue().status(id))?.progress === 0.5, {
+      timeoutMs: 3_000,
+    });
+    expect(await queue().status(id)).toMatchObject({
+      state: 'running',
+      phase: 'full',
+      progress: 0.5,
+      speed: 1.4,
+      worker: 'worker-a',
+    });
     finish();
     await waitFor('the final status', async () => (await queue().status(id))?.state === 'completed');
   });

@@ -48,9 +48,23 @@ export class ClipJobRunner {
     const { metrics } = options;
     this.activeGauge = metrics.gauge('clip_jobs_active', 'Clip jobs running on this worker');
     this.outcomes = metrics.counter('clip_job_attempts_total', 'Clip job attempts by outcome', ['outcome']);
-    this.durations = metrics.histogram('clip_job_attempt_seconds', 'Wall time of clip job attempts by outcome', ['outcome'], [0.5, 1, 2, 3, 5, 10, 20, 40, 80, 160]);
-    this.progressGauge = metrics.gauge('clip_job_progress_ratio', "ffmpeg's progress through the running phase of each clip job, 0–1", ['clip_id', 'phase']);
-    this.speedHistogram = metrics.histogram('clip_ffmpeg_speed_ratio', "ffmpeg's speed (× realtime) at the end of each phase", ['phase'], [0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128]);
+    this.durations = metrics.histogram(
+      'clip_job_attempt_seconds',
+      'Wall time of clip job attempts by outcome',
+      ['outcome'],
+      [0.5, 1, 2, 3, 5, 10, 20, 40, 80, 160],
+    );
+    this.progressGauge = metrics.gauge(
+      'clip_job_progress_ratio',
+      "ffmpeg's progress through the running phase of each clip job, 0–1",
+      ['clip_id', 'phase'],
+    );
+    this.speedHistogram = metrics.histogram(
+      'clip_ffmpeg_speed_ratio',
+      "ffmpeg's speed (× realtime) at the end of each phase",
+      ['phase'],
+      [0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128],
+    );
   }
 
   get activeJobs(): number {
@@ -61,7 +75,9 @@ export class ClipJobRunner {
     const tick = () => {
       if (this.stopping) return;
       this.scanning = this.scan()
-        .catch((error: unknown) => this.options.logger.error({ err: error }, 'scanning clip jobs failed; will try again'))
+        .catch((error: unknown) =>
+          this.options.logger.error({ err: error }, 'scanning clip jobs failed; will try again'),
+        )
         .finally(() => {
           this.scanning = null;
           if (!this.stopping) this.scanTimer = setTimeout(tick, this.options.scanIntervalMs);
@@ -80,7 +96,8 @@ export class ClipJobRunner {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.scanTimer);
-    for (const { controller } of this.active.values()) controller.abort(new JobPreemptedError('the worker is shutting down'));
+    for (const { controller } of this.active.values())
+      controller.abort(new JobPreemptedError('the worker is shutting down'));
     await Promise.allSettled([this.scanning, ...[...this.active.values()].map((a) => a.done)]);
   }
 
@@ -105,12 +122,18 @@ export class ClipJobRunner {
     this.active.set(id, entry);
     this.activeGauge.set(this.active.size);
     entry.done = this.attempt(id, controller)
-      .catch((error: unknown) => this.options.logger.error({ err: error, clipId: id }, 'clip job bookkeeping failed; the job will be picked up again'))
+      .catch((error: unknown) =>
+        this.options.logger.error(
+          { err: error, clipId: id },
+          'clip job bookkeeping failed; the job will be picked up again',
+        ),
+      )
       .finally(() => {
         this.active.delete(id);
         this.activeGauge.set(this.active.size);
         // A slot is free: look for more work without waiting for the next scan.
-        if (!this.stopping && this.active.size === this.options.concurrency - 1) void this.scan().catch(() => undefined);
+        if (!this.stopping && this.active.size === this.options.concurrency - 1)
+          void this.scan().catch(() => undefined);
       });
   }
 
@@ -128,7 +151,15 @@ export class ClipJobRunner {
       const outcome = await this.execute(record, controller, reporter);
       this.outcomes.inc({ outcome });
       this.durations.observe({ outcome }, (performance.now() - started) / 1000);
-      logger.info({ clipId: id, streamId: record.highlight.stream_id, outcome, seconds: Math.round(performance.now() - started) / 1000 }, 'clip job attempt finished');
+      logger.info(
+        {
+          clipId: id,
+          streamId: record.highlight.stream_id,
+          outcome,
+          seconds: Math.round(performance.now() - started) / 1000,
+        },
+        'clip job attempt finished',
+      );
     } finally {
       clearInterval(heartbeat);
       this.progressGauge.remove({ clip_id: id, phase: 'fast' });
@@ -142,11 +173,19 @@ export class ClipJobRunner {
       if (!(await lease.renew())) controller.abort(new JobPreemptedError('the job lease was lost to another worker'));
     } catch (error) {
       // Without live state the lease cannot be kept: stop rather than risk two workers for long.
-      controller.abort(new JobPreemptedError(`the job lease could not be renewed: ${error instanceof Error ? error.message : String(error)}`));
+      controller.abort(
+        new JobPreemptedError(
+          `the job lease could not be renewed: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
     }
   }
 
-  private async execute(record: ClipJobRecord, controller: AbortController, reporter: JobReporter & { flush(): Promise<void> }): Promise<JobOutcome> {
+  private async execute(
+    record: ClipJobRecord,
+    controller: AbortController,
+    reporter: JobReporter & { flush(): Promise<void> },
+  ): Promise<JobOutcome> {
     const { queue, maxAttempts, logger } = this.options;
     const base = { clip_id: record.clip_id, stream_id: record.highlight.stream_id, worker: queue.workerId };
     try {
@@ -176,13 +215,24 @@ export class ClipJobRunner {
         }
         case 'transient': {
           const delayMs = retryDelayMs(attempts, { random: this.options.random });
-          await queue.save({ ...record, attempts, not_before: this.now() + delayMs, last_error: reason.slice(0, 2048) });
+          await queue.save({
+            ...record,
+            attempts,
+            not_before: this.now() + delayMs,
+            last_error: reason.slice(0, 2048),
+          });
           await queue.setStatus({ ...base, state: 'retrying', attempts, reason, updated_at: this.now() });
-          logger.warn({ clipId: record.clip_id, err: error, attempts, delayMs }, 'clip job failed; retrying with backoff');
+          logger.warn(
+            { clipId: record.clip_id, err: error, attempts, delayMs },
+            'clip job failed; retrying with backoff',
+          );
           return 'retried';
         }
         case 'permanent': {
-          const finalReason = attempts >= maxAttempts && classifyFailure(error) === 'transient' ? `gave up after ${attempts} attempts: ${reason}` : reason;
+          const finalReason =
+            attempts >= maxAttempts && classifyFailure(error) === 'transient'
+              ? `gave up after ${attempts} attempts: ${reason}`
+              : reason;
           await this.options.onPermanentFailure(record, finalReason);
           await queue.fail(record, finalReason, this.now());
           await queue.setStatus({ ...base, state: 'failed', attempts, reason: finalReason, updated_at: this.now() });
@@ -225,7 +275,9 @@ export class ClipJobRunner {
       const snapshot = { ...status, updated_at: now };
       writing = writing
         .then(() => queue.setStatus(snapshot))
-        .catch((error: unknown) => logger.warn({ err: error, clipId: record.clip_id }, 'clip status could not be written'));
+        .catch((error: unknown) =>
+          logger.warn({ err: error, clipId: record.clip_id }, 'clip status could not be written'),
+        );
     };
     return {
       status: (update) => {
@@ -245,11 +297,19 @@ export class ClipJobRunner {
           const quarter = Math.floor(progress.ratio * 4);
           if (quarter > loggedQuarter) {
             loggedQuarter = quarter;
-            logger.info({ clipId: record.clip_id, phase, percent: Math.round(progress.ratio * 100), speed: progress.speed }, 'clip job progress');
+            logger.info(
+              { clipId: record.clip_id, phase, percent: Math.round(progress.ratio * 100), speed: progress.speed },
+              'clip job progress',
+            );
           }
         }
         if (progress.done && progress.speed !== undefined) this.speedHistogram.observe({ phase }, progress.speed);
-        status = { ...status, phase, ...(progress.ratio !== undefined ? { progress: progress.ratio } : {}), ...(progress.speed !== undefined ? { speed: progress.speed } : {}) };
+        status = {
+          ...status,
+          phase,
+          ...(progress.ratio !== undefined ? { progress: progress.ratio } : {}),
+          ...(progress.speed !== undefined ? { speed: progress.speed } : {}),
+        };
         write(progress.done);
       },
       flush: () => {

@@ -52,13 +52,21 @@ export async function recordingRenditions(store: ObjectStore, prefix: string): P
     const metadata = await readJson(store, recordingKeys.event(prefix, event));
     if (metadata === null) continue;
     if (!recordingMetadataValidator.check(metadata)) {
-      const errors = recordingMetadataValidator.errors(metadata, 3).map((e) => `${e.path} ${e.message}`).join('; ');
+      const errors = recordingMetadataValidator
+        .errors(metadata, 3)
+        .map((e) => `${e.path} ${e.message}`)
+        .join('; ');
       throw new CorruptRecordingError(`${recordingKeys.event(prefix, event)}: ${errors}`);
     }
-    return (metadata as RecordingMetadata).media.hls.renditions.map((r) => ({ name: r.path, width: r.resolution_width, height: r.resolution_height }));
+    return (metadata as RecordingMetadata).media.hls.renditions.map((r) => ({
+      name: r.path,
+      width: r.resolution_width,
+      height: r.resolution_height,
+    }));
   }
   const master = await readText(store, recordingKeys.masterPlaylist(prefix));
-  if (master === null) throw new RecordingNotReadyError('recording', `recording ${prefix} has no metadata or playlist yet`, 5_000);
+  if (master === null)
+    throw new RecordingNotReadyError('recording', `recording ${prefix} has no metadata or playlist yet`, 5_000);
   return parseMultivariantPlaylist(master)
     .variants.filter((v) => v.resolution)
     .map((v) => ({ name: v.uri.split('/')[0]!, width: v.resolution!.width, height: v.resolution!.height }));
@@ -74,11 +82,16 @@ export function sourceRendition(renditions: RenditionInfo[]): RenditionInfo {
  * The byte-range variant when it exists (the recording has ended: ~1 s keyframe-aligned
  * pieces), else the rendition's growing segment playlist.
  */
-export async function loadRenditionPlaylist(store: ObjectStore, prefix: string, rendition: RenditionInfo): Promise<LoadedPlaylist> {
+export async function loadRenditionPlaylist(
+  store: ObjectStore,
+  prefix: string,
+  rendition: RenditionInfo,
+): Promise<LoadedPlaylist> {
   const byteRange = await readText(store, recordingKeys.byteRangePlaylist(prefix, rendition.name));
   if (byteRange !== null) return { rendition, playlist: parseMediaPlaylist(byteRange), byteRange: true };
   const segments = await readText(store, recordingKeys.renditionPlaylist(prefix, rendition.name));
-  if (segments === null) throw new RecordingNotReadyError('coverage', `rendition ${rendition.name} of ${prefix} has no playlist yet`, 2_000);
+  if (segments === null)
+    throw new RecordingNotReadyError('coverage', `rendition ${rendition.name} of ${prefix} has no playlist yet`, 2_000);
   return { rendition, playlist: parseMediaPlaylist(segments), byteRange: false };
 }
 
@@ -101,7 +114,9 @@ export async function assembleInput(
       const key = recordingKeys.media(prefix, rendition, range.uri);
       const data = await readRange(store, key, range.range);
       if (range.range && data.length !== range.range.end - range.range.start + 1) {
-        throw new CorruptRecordingError(`${key} is shorter than its byte range ${range.range.start}-${range.range.end} (got ${data.length} bytes)`);
+        throw new CorruptRecordingError(
+          `${key} is shorter than its byte range ${range.range.start}-${range.range.end} (got ${data.length} bytes)`,
+        );
       }
       if (data.length < TS_PACKET_SIZE || data[0] !== 0x47) throw new CorruptRecordingError(`${key} is not MPEG-TS`);
       if (range.range && range.range.start > 0 && !startsWithProgramAssociation(data)) {

@@ -61,7 +61,10 @@ async function removeStaleWorkDirectories(directory: string, logger: Logger): Pr
 }
 
 /** `GET /v1/clips/:clipId` behind an API token; who may read a clip is the stream registry's answer for its stream. */
-async function clipRoutes(app: FastifyInstance, { queue, context }: { queue: ClipJobQueue; context: PlatformContext }): Promise<void> {
+async function clipRoutes(
+  app: FastifyInstance,
+  { queue, context }: { queue: ClipJobQueue; context: PlatformContext },
+): Promise<void> {
   const registry = new StreamRegistry(context.analytics, context.liveState);
   app.addHook('onRequest', requireApiIdentity(createApiTokenVerifier(context.config.auth)));
   documentRoutes(app, { tags: ['clips'], security: API_TOKEN_SECURITY });
@@ -71,7 +74,11 @@ async function clipRoutes(app: FastifyInstance, { queue, context }: { queue: Cli
       schema: {
         summary: "A clip's status: progress while its job runs, its manifest when made, the reason when it failed",
         tags: ['clips'],
-        params: { type: 'object', properties: { clipId: { type: 'string', pattern: '^clip_[0-9a-f]{32}$' } }, required: ['clipId'] },
+        params: {
+          type: 'object',
+          properties: { clipId: { type: 'string', pattern: '^clip_[0-9a-f]{32}$' } },
+          required: ['clipId'],
+        },
       },
     },
     async (request, reply) => {
@@ -84,11 +91,19 @@ async function clipRoutes(app: FastifyInstance, { queue, context }: { queue: Cli
           .then((raw) => JSON.parse(raw.toString('utf8')) as ClipFailure)
           .catch(() => null),
       ]);
-      if (!status && !manifest && !failure) return reply.code(404).send({ error: 'not_found', message: `no clip ${clipId}` });
+      if (!status && !manifest && !failure)
+        return reply.code(404).send({ error: 'not_found', message: `no clip ${clipId}` });
       // A failure record alone names no stream: only admins read it.
       const streamId = status?.stream_id ?? manifest?.stream_id;
-      const access = decideStreamAccess(request.apiIdentity!, streamId ?? '(unknown)', streamId === undefined ? null : await registry.ownerOf(streamId));
-      if (access.kind === 'refused') return reply.code(403).send({ error: 'forbidden', message: `this token may not read clip ${clipId}: ${access.message}` });
+      const access = decideStreamAccess(
+        request.apiIdentity!,
+        streamId ?? '(unknown)',
+        streamId === undefined ? null : await registry.ownerOf(streamId),
+      );
+      if (access.kind === 'refused')
+        return reply
+          .code(403)
+          .send({ error: 'forbidden', message: `this token may not read clip ${clipId}: ${access.message}` });
       return { clip_id: clipId, status, manifest, failure };
     },
   );
@@ -114,11 +129,19 @@ export const clipWorkerService: ServiceDefinition = {
 
     const queue = new ClipJobQueue({ objectStore, liveState, workerId, leaseMs: settings.leaseMs, logger });
     const locator = new ClickHouseRecordingLocator(analytics);
-    const intakeOutcomes = metrics.counter('clip_highlights_total', 'Highlights taken in by the clip worker, by outcome', ['outcome']);
+    const intakeOutcomes = metrics.counter(
+      'clip_highlights_total',
+      'Highlights taken in by the clip worker, by outcome',
+      ['outcome'],
+    );
     const clipEvents = metrics.counter('clip_events_total', 'Clip events published, by status', ['status']);
-    const markers = metrics.counter('clip_timed_metadata_total', 'IVS timed-metadata clip markers, by outcome', ['outcome']);
+    const markers = metrics.counter('clip_timed_metadata_total', 'IVS timed-metadata clip markers, by outcome', [
+      'outcome',
+    ]);
 
-    const ivs = settings.putMetadata ? new IvsControlPlane({ region: config.ivs.region, endpoint: config.ivs.endpoint }) : undefined;
+    const ivs = settings.putMetadata
+      ? new IvsControlPlane({ region: config.ivs.region, endpoint: config.ivs.endpoint })
+      : undefined;
     const timedMetadata = ivs
       ? new TimedMetadataPublisher({
           putMetadata: (arn, payload) => ivs.putMetadata(arn, payload),
@@ -176,7 +199,12 @@ export const clipWorkerService: ServiceDefinition = {
           finished_at: Date.now(),
         });
         await publishDeadLetters(bus, [
-          { sourceTopic: TOPICS.highlights, payload: Buffer.from(JSON.stringify(highlight)), reason: `clip ${record.clip_id} failed: ${reason}`, origin: `clip-worker ${workerId}` },
+          {
+            sourceTopic: TOPICS.highlights,
+            payload: Buffer.from(JSON.stringify(highlight)),
+            reason: `clip ${record.clip_id} failed: ${reason}`,
+            origin: `clip-worker ${workerId}`,
+          },
         ]);
       },
     });
@@ -201,7 +229,10 @@ export const clipWorkerService: ServiceDefinition = {
           for (const job of result.jobs) {
             intakeOutcomes.inc({ outcome: job.outcome });
             if (job.outcome === 'enqueued') {
-              logger.info({ clipId: job.clipId, highlightId: job.highlight.highlight_id, streamId: job.highlight.stream_id }, 'clip job queued');
+              logger.info(
+                { clipId: job.clipId, highlightId: job.highlight.highlight_id, streamId: job.highlight.stream_id },
+                'clip job queued',
+              );
               runner.offer(job.clipId);
             }
           }
@@ -237,7 +268,10 @@ export const clipWorkerService: ServiceDefinition = {
       throw error;
     }
     runner.start();
-    logger.info({ workerId, concurrency: settings.concurrency, profileVersion: version, putMetadata: settings.putMetadata }, 'clip worker started');
+    logger.info(
+      { workerId, concurrency: settings.concurrency, profileVersion: version, putMetadata: settings.putMetadata },
+      'clip worker started',
+    );
 
     return {
       readiness: [{ name: 'ffmpeg', check: async () => void (await ffmpeg.version()) }],

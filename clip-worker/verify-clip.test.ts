@@ -14,7 +14,16 @@ const probe: MediaProbe = {
 
 describe('mediaProblems', () => {
   it('accepts a clip with its streams, size and duration within tolerance', () => {
-    expect(mediaProblems(probe, { durationMs: 30_000, toleranceMs: 500, video: true, audio: true, width: 720, height: 1280 })).toEqual([]);
+    expect(
+      mediaProblems(probe, {
+        durationMs: 30_000,
+        toleranceMs: 500,
+        video: true,
+        audio: true,
+        width: 720,
+        height: 1280,
+      }),
+    ).toEqual([]);
   });
 
   it.each([
@@ -24,7 +33,13 @@ describe('mediaProblems', () => {
     ['a wrong size', probe, { width: 1080 }, 'video is 720 wide, expected 1080'],
     ['a short clip', probe, { durationMs: 31_000 }, 'video lasts 30000 ms, planned 31000 ms (±500 ms)'],
   ])('reports %s', (_what, probed, expectation, problem) => {
-    const problems = mediaProblems(probed, { durationMs: 30_000, toleranceMs: 500, video: true, audio: true, ...expectation });
+    const problems = mediaProblems(probed, {
+      durationMs: 30_000,
+      toleranceMs: 500,
+      video: true,
+      audio: true,
+      ...expectation,
+    });
     expect(problems).toContain(problem);
   });
 });

@@ -21,14 +21,21 @@ export function mediaProblems(probe: MediaProbe, expected: MediaExpectation): st
   if (expected.video && !video) problems.push('no video stream');
   if (expected.audio && !audio) problems.push('no audio stream');
   if (!expected.audio && audio) problems.push('an audio stream where none was expected');
-  if (video && expected.width !== undefined && video.width !== expected.width) problems.push(`video is ${video.width} wide, expected ${expected.width}`);
-  if (video && expected.height !== undefined && video.height !== expected.height) problems.push(`video is ${video.height} high, expected ${expected.height}`);
+  if (video && expected.width !== undefined && video.width !== expected.width)
+    problems.push(`video is ${video.width} wide, expected ${expected.width}`);
+  if (video && expected.height !== undefined && video.height !== expected.height)
+    problems.push(`video is ${video.height} high, expected ${expected.height}`);
   if (expected.durationMs !== undefined) {
-    for (const [name, stream] of [['video', video], ['audio', audio]] as const) {
+    for (const [name, stream] of [
+      ['video', video],
+      ['audio', audio],
+    ] as const) {
       const duration = stream?.durationMs ?? (stream ? probe.durationMs : undefined);
       if (duration === undefined) continue;
       if (Math.abs(duration - expected.durationMs) > expected.toleranceMs) {
-        problems.push(`${name} lasts ${Math.round(duration)} ms, planned ${Math.round(expected.durationMs)} ms (±${expected.toleranceMs} ms)`);
+        problems.push(
+          `${name} lasts ${Math.round(duration)} ms, planned ${Math.round(expected.durationMs)} ms (±${expected.toleranceMs} ms)`,
+        );
       }
     }
   }

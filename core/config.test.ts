@@ -30,14 +30,34 @@ describe('loadConfig', () => {
     expect(config.warehouse.kind).toBe('off');
     expect(config.http).toEqual({ port: 8080, host: '127.0.0.1', trustedProxies: [] });
     expect(config.auth.writeKeys).toEqual([{ key: 'lp_dev_write_key', propertyId: 'demo' }]);
-    expect(config.auth.developmentCredentials.map((c) => c.split('=')[0])).toEqual(['LIVEPULSE_WRITE_KEYS', 'LIVEPULSE_JWT_SECRET', 'LIVEPULSE_IVS_WEBHOOK_SECRET']);
+    expect(config.auth.developmentCredentials.map((c) => c.split('=')[0])).toEqual([
+      'LIVEPULSE_WRITE_KEYS',
+      'LIVEPULSE_JWT_SECRET',
+      'LIVEPULSE_IVS_WEBHOOK_SECRET',
+    ]);
   });
 
   it.each([
-    ['KAFKA_BROKERS', { KAFKA_BROKERS: 'k1:9092, k2:9092' }, (c: ReturnType<typeof loadConfig>) => c.bus.kind === 'kafka' && c.bus.brokers.length === 2],
-    ['CLICKHOUSE_URL', { CLICKHOUSE_URL: 'https://ch.example:8443' }, (c: ReturnType<typeof loadConfig>) => c.analyticsStore.kind === 'clickhouse'],
-    ['REDIS_URL', { REDIS_URL: 'redis://cache:6379' }, (c: ReturnType<typeof loadConfig>) => c.liveState.kind === 'redis'],
-    ['S3_BUCKET', { S3_BUCKET: 'clips', S3_ENDPOINT: 'http://127.0.0.1:9000' }, (c: ReturnType<typeof loadConfig>) => c.objectStore.kind === 's3'],
+    [
+      'KAFKA_BROKERS',
+      { KAFKA_BROKERS: 'k1:9092, k2:9092' },
+      (c: ReturnType<typeof loadConfig>) => c.bus.kind === 'kafka' && c.bus.brokers.length === 2,
+    ],
+    [
+      'CLICKHOUSE_URL',
+      { CLICKHOUSE_URL: 'https://ch.example:8443' },
+      (c: ReturnType<typeof loadConfig>) => c.analyticsStore.kind === 'clickhouse',
+    ],
+    [
+      'REDIS_URL',
+      { REDIS_URL: 'redis://cache:6379' },
+      (c: ReturnType<typeof loadConfig>) => c.liveState.kind === 'redis',
+    ],
+    [
+      'S3_BUCKET',
+      { S3_BUCKET: 'clips', S3_ENDPOINT: 'http://127.0.0.1:9000' },
+      (c: ReturnType<typeof loadConfig>) => c.objectStore.kind === 's3',
+    ],
   ])('switches one port to the real system with %s (distributed mode)', (_name, env, check) => {
     const config = loadConfig({ ...realCredentials, ...env });
     expect(config.mode).toBe('distributed');
@@ -113,7 +133,12 @@ describe('loadConfig', () => {
       INGEST_DEDUPE_WINDOW_MS: '60000',
       LIVEPULSE_IP_HASH_SECRET: 'ip-hash-secret-0123',
     });
-    expect(config.ingest).toMatchObject({ maxEventsPerRequest: 50, maxBodyBytes: 65_536, dedupeWindowMs: 60_000, ipHashSecret: 'ip-hash-secret-0123' });
+    expect(config.ingest).toMatchObject({
+      maxEventsPerRequest: 50,
+      maxBodyBytes: 65_536,
+      dedupeWindowMs: 60_000,
+      ipHashSecret: 'ip-hash-secret-0123',
+    });
   });
 
   it('uses a development IVS webhook secret only in embedded mode', () => {
@@ -127,11 +152,14 @@ describe('loadConfig', () => {
     LIVEPULSE_IVS_WEBHOOK_SECRET: 'livepulse-dev-only-ivs-webhook-secret',
   };
 
-  it.each(Object.entries(DEVELOPMENT_VALUES))('refuses distributed mode with the published development value of %s passed explicitly', (variable, value) => {
-    expect(problemsOf({ ...realCredentials, [variable]: value, KAFKA_BROKERS: 'k:9092' })).toEqual([
-      `${variable}: is the published development value; distributed mode needs one of your own`,
-    ]);
-  });
+  it.each(Object.entries(DEVELOPMENT_VALUES))(
+    'refuses distributed mode with the published development value of %s passed explicitly',
+    (variable, value) => {
+      expect(problemsOf({ ...realCredentials, [variable]: value, KAFKA_BROKERS: 'k:9092' })).toEqual([
+        `${variable}: is the published development value; distributed mode needs one of your own`,
+      ]);
+    },
+  );
 
   it("refuses distributed mode with .env.example's change-me placeholders", () => {
     const placeholders = {
@@ -141,14 +169,22 @@ describe('loadConfig', () => {
       LIVEPULSE_IP_HASH_SECRET: 'change-me-ip-hash-secret-0123456',
     };
     expect(problemsOf({ ...placeholders, KAFKA_BROKERS: 'k:9092' })).toEqual(
-      Object.keys(placeholders).map((variable) => expect.stringMatching(new RegExp(`^${variable}: still a change-me placeholder from .env.example`))),
+      Object.keys(placeholders).map((variable) =>
+        expect.stringMatching(new RegExp(`^${variable}: still a change-me placeholder from .env.example`)),
+      ),
     );
     expect(loadConfig(placeholders).mode).toBe('embedded');
   });
 
   it('lists development values passed explicitly in embedded mode as development credentials', () => {
-    expect(loadConfig(DEVELOPMENT_VALUES).auth.developmentCredentials.map((c) => c.split('=')[0])).toEqual(['LIVEPULSE_WRITE_KEYS', 'LIVEPULSE_JWT_SECRET', 'LIVEPULSE_IVS_WEBHOOK_SECRET']);
-    expect(loadConfig({ LIVEPULSE_WRITE_KEYS: 'shop:lp_dev_write_key' }).auth.developmentCredentials).toContain('LIVEPULSE_WRITE_KEYS=shop:lp_dev_write_key');
+    expect(loadConfig(DEVELOPMENT_VALUES).auth.developmentCredentials.map((c) => c.split('=')[0])).toEqual([
+      'LIVEPULSE_WRITE_KEYS',
+      'LIVEPULSE_JWT_SECRET',
+      'LIVEPULSE_IVS_WEBHOOK_SECRET',
+    ]);
+    expect(loadConfig({ LIVEPULSE_WRITE_KEYS: 'shop:lp_dev_write_key' }).auth.developmentCredentials).toContain(
+      'LIVEPULSE_WRITE_KEYS=shop:lp_dev_write_key',
+    );
   });
 
   it.each([
@@ -169,18 +205,28 @@ describe('loadConfig', () => {
     ['write keys', { LIVEPULSE_WRITE_KEYS: 'shop:wk_0123456789abcdef' }],
     ['an IVS webhook secret', { LIVEPULSE_IVS_WEBHOOK_SECRET: 'ivs-secret-0123456789' }],
     ['an IP hash secret', { LIVEPULSE_IP_HASH_SECRET: 'ip-hash-secret-0123' }],
-  ])('in embedded mode with %s set but no JWT secret, signs tokens with a random secret, not the public one', (_what, env) => {
-    const first = loadConfig(env).auth;
-    expect(first.jwtSecret).not.toBe(DEVELOPMENT_VALUES.LIVEPULSE_JWT_SECRET);
-    expect(first.jwtSecret!.length).toBeGreaterThanOrEqual(32);
-    expect(first.jwtSecret).not.toBe(loadConfig(env).auth.jwtSecret);
-    expect(first.randomSecrets).toContain('LIVEPULSE_JWT_SECRET');
-    expect(first.developmentCredentials.filter((c) => !c.startsWith('LIVEPULSE_WRITE_KEYS='))).toEqual([]);
-  });
+  ])(
+    'in embedded mode with %s set but no JWT secret, signs tokens with a random secret, not the public one',
+    (_what, env) => {
+      const first = loadConfig(env).auth;
+      expect(first.jwtSecret).not.toBe(DEVELOPMENT_VALUES.LIVEPULSE_JWT_SECRET);
+      expect(first.jwtSecret!.length).toBeGreaterThanOrEqual(32);
+      expect(first.jwtSecret).not.toBe(loadConfig(env).auth.jwtSecret);
+      expect(first.randomSecrets).toContain('LIVEPULSE_JWT_SECRET');
+      expect(first.developmentCredentials.filter((c) => !c.startsWith('LIVEPULSE_WRITE_KEYS='))).toEqual([]);
+    },
+  );
 
   it('refuses an admin token signed with the published development secret once a real write key is set', async () => {
-    const forged = await mintApiToken({ secret: DEVELOPMENT_VALUES.LIVEPULSE_JWT_SECRET, sub: 'attacker', role: 'admin', ttlSeconds: 600 });
-    await expect(createApiTokenVerifier(loadConfig({ LIVEPULSE_WRITE_KEYS: 'shop:wk_0123456789abcdef' }).auth).verify(forged)).rejects.toThrow();
+    const forged = await mintApiToken({
+      secret: DEVELOPMENT_VALUES.LIVEPULSE_JWT_SECRET,
+      sub: 'attacker',
+      role: 'admin',
+      ttlSeconds: 600,
+    });
+    await expect(
+      createApiTokenVerifier(loadConfig({ LIVEPULSE_WRITE_KEYS: 'shop:wk_0123456789abcdef' }).auth).verify(forged),
+    ).rejects.toThrow();
     expect(await createApiTokenVerifier(loadConfig({}).auth).verify(forged)).toMatchObject({ role: 'admin' });
   });
 
@@ -243,7 +289,14 @@ describe('loadConfig', () => {
       loudnessLufs: -14,
       putMetadata: false,
     });
-    expect(config.highlights).toEqual({ zThreshold: 3, minMessages: 10, minUniqueChatters: 5, cooldownMs: 45_000, preRollMs: 20_000, postRollMs: 10_000 });
+    expect(config.highlights).toEqual({
+      zThreshold: 3,
+      minMessages: 10,
+      minUniqueChatters: 5,
+      cooldownMs: 45_000,
+      preRollMs: 20_000,
+      postRollMs: 10_000,
+    });
   });
 
   it('reads clip, highlight and IVS settings', () => {
@@ -272,7 +325,10 @@ describe('loadConfig', () => {
     [{ CLIP_LOUDNESS_LUFS: '3' }, 'CLIP_LOUDNESS_LUFS'],
     [{ HIGHLIGHT_Z_THRESHOLD: '-1' }, 'HIGHLIGHT_Z_THRESHOLD'],
     [{ HIGHLIGHT_PRE_ROLL_MS: '55000' }, 'HIGHLIGHT_PRE_ROLL_MS + HIGHLIGHT_POST_ROLL_MS'],
-    [{ HIGHLIGHT_PRE_ROLL_MS: '1000', HIGHLIGHT_POST_ROLL_MS: '1000' }, 'HIGHLIGHT_PRE_ROLL_MS + HIGHLIGHT_POST_ROLL_MS'],
+    [
+      { HIGHLIGHT_PRE_ROLL_MS: '1000', HIGHLIGHT_POST_ROLL_MS: '1000' },
+      'HIGHLIGHT_PRE_ROLL_MS + HIGHLIGHT_POST_ROLL_MS',
+    ],
   ])('rejects clip and highlight setting %o naming %s', (env, variable) => {
     expect(problemsOf(env).some((p) => p.startsWith(variable))).toBe(true);
   });
@@ -290,7 +346,12 @@ describe('chat and moderation settings', () => {
       connectionsPerMinute: 30,
       socketEventsPer10s: 40,
     });
-    expect(config.moderation.ai).toMatchObject({ backend: 'auto', guardModel: 'gpt-4o-mini', batchSize: 32, budgetPerMinute: 600 });
+    expect(config.moderation.ai).toMatchObject({
+      backend: 'auto',
+      guardModel: 'gpt-4o-mini',
+      batchSize: 32,
+      budgetPerMinute: 600,
+    });
   });
 
   it('reads overrides', () => {
@@ -303,8 +364,16 @@ describe('chat and moderation settings', () => {
       MODERATION_AI_GUARD_MODEL: 'llama-guard3:1b',
       MODERATION_AI_BREAKER_FAILURES: '3',
     });
-    expect(config.chat).toMatchObject({ maxMessageLength: 280, hold: { timeoutMs: 5_000, onTimeout: 'release' }, anonymousViewers: false });
-    expect(config.moderation.ai).toMatchObject({ backend: 'chat', guardModel: 'llama-guard3:1b', breaker: { failureThreshold: 3 } });
+    expect(config.chat).toMatchObject({
+      maxMessageLength: 280,
+      hold: { timeoutMs: 5_000, onTimeout: 'release' },
+      anonymousViewers: false,
+    });
+    expect(config.moderation.ai).toMatchObject({
+      backend: 'chat',
+      guardModel: 'llama-guard3:1b',
+      breaker: { failureThreshold: 3 },
+    });
   });
 
   it.each([
@@ -339,15 +408,28 @@ describe('loadConfig: viewer analytics', () => {
   });
 
   it('reads overrides, and the consumer session timeout for Kafka', () => {
-    const config = loadConfig({ ...realCredentials, KAFKA_BROKERS: 'k:9092', ANALYTICS_WINDOW_MS: '5000', ANALYTICS_ALLOWED_LATENESS_MS: '0', KAFKA_CONSUMER_SESSION_TIMEOUT_MS: '6000' });
+    const config = loadConfig({
+      ...realCredentials,
+      KAFKA_BROKERS: 'k:9092',
+      ANALYTICS_WINDOW_MS: '5000',
+      ANALYTICS_ALLOWED_LATENESS_MS: '0',
+      KAFKA_CONSUMER_SESSION_TIMEOUT_MS: '6000',
+    });
     expect(config.analytics).toMatchObject({ windowMs: 5_000, allowedLatenessMs: 0 });
     expect(config.bus).toMatchObject({ kind: 'kafka', consumerSessionTimeoutMs: 6_000 });
   });
 
   it('chooses the Kafka client library: kafkajs unless KAFKA_CLIENT says platformatic, and refuses another', () => {
-    expect(loadConfig({ ...realCredentials, KAFKA_BROKERS: 'k:9092' }).bus).toMatchObject({ kind: 'kafka', client: 'kafkajs' });
-    expect(loadConfig({ ...realCredentials, KAFKA_BROKERS: 'k:9092', KAFKA_CLIENT: 'platformatic' }).bus).toMatchObject({ kind: 'kafka', client: 'platformatic' });
-    expect(() => loadConfig({ ...realCredentials, KAFKA_BROKERS: 'k:9092', KAFKA_CLIENT: 'rdkafka' })).toThrow(/KAFKA_CLIENT/);
+    expect(loadConfig({ ...realCredentials, KAFKA_BROKERS: 'k:9092' }).bus).toMatchObject({
+      kind: 'kafka',
+      client: 'kafkajs',
+    });
+    expect(loadConfig({ ...realCredentials, KAFKA_BROKERS: 'k:9092', KAFKA_CLIENT: 'platformatic' }).bus).toMatchObject(
+      { kind: 'kafka', client: 'platformatic' },
+    );
+    expect(() => loadConfig({ ...realCredentials, KAFKA_BROKERS: 'k:9092', KAFKA_CLIENT: 'rdkafka' })).toThrow(
+      /KAFKA_CLIENT/,
+    );
   });
 
   it.each([

@@ -33,18 +33,26 @@ const url = (protocols: string[]) =>
   z
     .string()
     .trim()
-    .refine((value) => {
-      try {
-        return protocols.includes(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+    .refine(
+      (value) => {
+        try {
+          return protocols.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+    );
 
 const brokerList = z
   .string()
   .trim()
-  .transform((v) => v.split(',').map((b) => b.trim()).filter(Boolean))
+  .transform((v) =>
+    v
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+  )
   .refine((brokers) => brokers.length > 0 && brokers.every((b) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(b)), {
     message: 'must be a comma-separated list of host:port',
   });
@@ -78,7 +86,11 @@ const EnvSchema = z.object({
   KAFKA_CLIENT_ID: z.string().trim().default('livepulse'),
   // Which Kafka client library the bus uses; both keep the same topics, groups, offsets and key placement.
   KAFKA_CLIENT: z.enum(['kafkajs', 'platformatic']).default('kafkajs'),
-  KAFKA_TOPIC_PREFIX: z.string().trim().regex(/^[A-Za-z0-9._-]*$/, 'must contain only letters, digits, . _ -').default(''),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9._-]*$/, 'must contain only letters, digits, . _ -')
+    .default(''),
   KAFKA_PARTITIONS: positiveInt(6),
   KAFKA_REPLICATION_FACTOR: positiveInt(1),
   KAFKA_SSL: boolean(false),
@@ -107,12 +119,20 @@ const EnvSchema = z.object({
   ANALYTICS_IDLE_ADVANCE_MS: positiveInt(2_000),
   ANALYTICS_MAX_VIEWS_PER_PARTITION: positiveInt(200_000),
   // Kafka only (the embedded bus is one in-process log): auto = the available cores, capped by player.events' partitions.
-  ANALYTICS_WORKER_THREADS: z.string().trim().regex(/^(auto|[1-9]\d{0,2})$/, 'must be auto or a whole number of threads from 1 to 999').default('auto'),
+  ANALYTICS_WORKER_THREADS: z
+    .string()
+    .trim()
+    .regex(/^(auto|[1-9]\d{0,2})$/, 'must be auto or a whole number of threads from 1 to 999')
+    .default('auto'),
 
   CLICKHOUSE_URL: url(['http:', 'https:']).optional(),
   CLICKHOUSE_USER: z.string().trim().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
-  CLICKHOUSE_DATABASE: z.string().trim().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier').default('livepulse'),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier')
+    .default('livepulse'),
 
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
 
@@ -122,7 +142,11 @@ const EnvSchema = z.object({
   S3_FORCE_PATH_STYLE: boolean(false),
   S3_PREFIX: z.string().trim().default(''),
 
-  IVS_REGION: z.string().trim().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-west-2').default('us-east-1'),
+  IVS_REGION: z
+    .string()
+    .trim()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-west-2')
+    .default('us-east-1'),
   IVS_ENDPOINT: url(['http:', 'https:']).optional(),
 
   FFMPEG_PATH: z.string().trim().min(1).default('ffmpeg'),
@@ -134,8 +158,14 @@ const EnvSchema = z.object({
   CLIP_LIVE_WAIT_MS: nonNegativeInt(45_000),
   CLIP_RECORDING_GRACE_MS: positiveInt(600_000),
   CLIP_WORK_DIR: optionalString,
-  CLIP_VERTICAL_SIZE: z.string().trim().regex(/^\d{2,4}x\d{2,4}$/, 'must be WIDTHxHEIGHT, e.g. 720x1280').default('720x1280'),
-  CLIP_X264_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow']).default('veryfast'),
+  CLIP_VERTICAL_SIZE: z
+    .string()
+    .trim()
+    .regex(/^\d{2,4}x\d{2,4}$/, 'must be WIDTHxHEIGHT, e.g. 720x1280')
+    .default('720x1280'),
+  CLIP_X264_PRESET: z
+    .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'])
+    .default('veryfast'),
   CLIP_LOUDNESS_LUFS: z.coerce.number().min(-70).max(-5).default(-14),
   CLIP_PUT_METADATA: boolean(false),
 
@@ -446,7 +476,10 @@ const ORIGIN_PATTERN = /^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/;
 function parseWriteKeyOrigins(raw: string, writeKeys: WriteKey[], problems: string[]): Record<string, string[]> {
   // No prototype: a property may be called `constructor` or `__proto__`.
   const origins: Record<string, string[]> = Object.create(null);
-  for (const entry of raw.split(';').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of raw
+    .split(';')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const equals = entry.indexOf('=');
     const propertyId = equals === -1 ? '' : entry.slice(0, equals).trim();
     if (!propertyId) {
@@ -456,11 +489,17 @@ function parseWriteKeyOrigins(raw: string, writeKeys: WriteKey[], problems: stri
     if (!writeKeys.some((wk) => wk.propertyId === propertyId)) {
       problems.push(`LIVEPULSE_WRITE_KEY_ORIGINS: property "${propertyId}" has no write key in LIVEPULSE_WRITE_KEYS`);
     }
-    const list = entry.slice(equals + 1).split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean);
+    const list = entry
+      .slice(equals + 1)
+      .split(',')
+      .map((o) => o.trim().replace(/\/$/, ''))
+      .filter(Boolean);
     if (list.length === 0) problems.push(`LIVEPULSE_WRITE_KEY_ORIGINS: property "${propertyId}" lists no origin`);
     for (const origin of list) {
       if (origin !== '*' && !ORIGIN_PATTERN.test(origin)) {
-        problems.push(`LIVEPULSE_WRITE_KEY_ORIGINS: "${origin}" (property "${propertyId}") is not an origin like https://app.example or https://*.example`);
+        problems.push(
+          `LIVEPULSE_WRITE_KEY_ORIGINS: "${origin}" (property "${propertyId}") is not an origin like https://app.example or https://*.example`,
+        );
       }
     }
     origins[propertyId] = list.map((o) => o.toLowerCase());
@@ -503,19 +542,25 @@ function resolveCredentials(e: z.infer<typeof EnvSchema>, distributed: boolean, 
   const developmentCredentials: string[] = [];
   const randomSecrets: string[] = [];
   const published = (variable: string, value: string) => {
-    if (distributed) problems.push(`${variable}: is the published development value; distributed mode needs one of your own`);
+    if (distributed)
+      problems.push(`${variable}: is the published development value; distributed mode needs one of your own`);
     else developmentCredentials.push(`${variable}=${value}`);
   };
   const placeholder = (variable: string, value: string | undefined) => {
-    if (distributed && value !== undefined && PLACEHOLDER.test(value)) problems.push(`${variable}: still a change-me placeholder from .env.example; replace it (e.g. openssl rand -hex 32)`);
+    if (distributed && value !== undefined && PLACEHOLDER.test(value))
+      problems.push(
+        `${variable}: still a change-me placeholder from .env.example; replace it (e.g. openssl rand -hex 32)`,
+      );
   };
 
   let writeKeys: WriteKey[] = [];
   if (e.LIVEPULSE_WRITE_KEYS) {
     writeKeys = parseWriteKeys(e.LIVEPULSE_WRITE_KEYS);
     for (const wk of writeKeys) {
-      if (!/^[A-Za-z0-9._-]{1,64}$/.test(wk.propertyId)) problems.push(`LIVEPULSE_WRITE_KEYS: property id "${wk.propertyId}" must be 1–64 letters, digits, . _ -`);
-      if (wk.key.length < 16) problems.push(`LIVEPULSE_WRITE_KEYS: the key for property "${wk.propertyId}" is shorter than 16 characters`);
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(wk.propertyId))
+        problems.push(`LIVEPULSE_WRITE_KEYS: property id "${wk.propertyId}" must be 1–64 letters, digits, . _ -`);
+      if (wk.key.length < 16)
+        problems.push(`LIVEPULSE_WRITE_KEYS: the key for property "${wk.propertyId}" is shorter than 16 characters`);
       if (wk.key === DEV_WRITE_KEY) published('LIVEPULSE_WRITE_KEYS', `${wk.propertyId}:${DEV_WRITE_KEY}`);
       placeholder('LIVEPULSE_WRITE_KEYS', wk.key);
     }
@@ -529,7 +574,9 @@ function resolveCredentials(e: z.infer<typeof EnvSchema>, distributed: boolean, 
   // Decided before any development value is filled in: only the operator's own values count.
   const realCredentialSet =
     writeKeys.some((wk) => wk.key !== DEV_WRITE_KEY) ||
-    [e.LIVEPULSE_JWT_SECRET, e.LIVEPULSE_IVS_WEBHOOK_SECRET].some((secret) => secret !== undefined && secret !== DEV_JWT_SECRET && secret !== DEV_IVS_WEBHOOK_SECRET) ||
+    [e.LIVEPULSE_JWT_SECRET, e.LIVEPULSE_IVS_WEBHOOK_SECRET].some(
+      (secret) => secret !== undefined && secret !== DEV_JWT_SECRET && secret !== DEV_IVS_WEBHOOK_SECRET,
+    ) ||
     e.LIVEPULSE_JWKS_URL !== undefined ||
     e.LIVEPULSE_IP_HASH_SECRET !== undefined;
   /** Distributed mode's problem, a random secret once real credentials are set, or else the development value. */
@@ -551,16 +598,25 @@ function resolveCredentials(e: z.infer<typeof EnvSchema>, distributed: boolean, 
   if (jwtSecret === DEV_JWT_SECRET) published('LIVEPULSE_JWT_SECRET', DEV_JWT_SECRET);
   placeholder('LIVEPULSE_JWT_SECRET', jwtSecret);
   if (!jwtSecret && !e.LIVEPULSE_JWKS_URL) {
-    jwtSecret = missingSecret('LIVEPULSE_JWT_SECRET', DEV_JWT_SECRET, 'LIVEPULSE_JWT_SECRET or LIVEPULSE_JWKS_URL: one is required in distributed mode');
+    jwtSecret = missingSecret(
+      'LIVEPULSE_JWT_SECRET',
+      DEV_JWT_SECRET,
+      'LIVEPULSE_JWT_SECRET or LIVEPULSE_JWKS_URL: one is required in distributed mode',
+    );
   }
 
   let ivsWebhookSecret = e.LIVEPULSE_IVS_WEBHOOK_SECRET;
-  if (ivsWebhookSecret && ivsWebhookSecret.length < 16) problems.push('LIVEPULSE_IVS_WEBHOOK_SECRET: must be at least 16 characters');
+  if (ivsWebhookSecret && ivsWebhookSecret.length < 16)
+    problems.push('LIVEPULSE_IVS_WEBHOOK_SECRET: must be at least 16 characters');
   if (ivsWebhookSecret === DEV_IVS_WEBHOOK_SECRET) published('LIVEPULSE_IVS_WEBHOOK_SECRET', DEV_IVS_WEBHOOK_SECRET);
   placeholder('LIVEPULSE_IVS_WEBHOOK_SECRET', ivsWebhookSecret);
   placeholder('LIVEPULSE_IP_HASH_SECRET', e.LIVEPULSE_IP_HASH_SECRET);
   if (!ivsWebhookSecret) {
-    ivsWebhookSecret = missingSecret('LIVEPULSE_IVS_WEBHOOK_SECRET', DEV_IVS_WEBHOOK_SECRET, 'LIVEPULSE_IVS_WEBHOOK_SECRET: required in distributed mode (the header value of the EventBridge API destination)');
+    ivsWebhookSecret = missingSecret(
+      'LIVEPULSE_IVS_WEBHOOK_SECRET',
+      DEV_IVS_WEBHOOK_SECRET,
+      'LIVEPULSE_IVS_WEBHOOK_SECRET: required in distributed mode (the header value of the EventBridge API destination)',
+    );
   }
   // Unset only in distributed mode, where a problem is recorded and loadConfig throws.
   return { writeKeys, jwtSecret, ivsWebhookSecret: ivsWebhookSecret ?? '', developmentCredentials, randomSecrets };
@@ -571,12 +627,21 @@ function resolveCredentials(e: z.infer<typeof EnvSchema>, distributed: boolean, 
  * cannot sign tokens a server would accept: none is set, tokens come from a JWKS identity
  * provider, or a random per-process secret stands in, which no other process shares.
  */
-export function tokenSigningSecret(auth: Pick<Config['auth'], 'jwtSecret' | 'jwksUrl'> & Partial<Pick<Config['auth'], 'randomSecrets'>>): { secret: string } | { problem: string } {
+export function tokenSigningSecret(
+  auth: Pick<Config['auth'], 'jwtSecret' | 'jwksUrl'> & Partial<Pick<Config['auth'], 'randomSecrets'>>,
+): { secret: string } | { problem: string } {
   if (auth.jwtSecret && auth.randomSecrets?.includes('LIVEPULSE_JWT_SECRET')) {
-    return { problem: 'LIVEPULSE_JWT_SECRET is not set, and other credentials are, so the server signs with a random secret of its own: set LIVEPULSE_JWT_SECRET for the server and for this command' };
+    return {
+      problem:
+        'LIVEPULSE_JWT_SECRET is not set, and other credentials are, so the server signs with a random secret of its own: set LIVEPULSE_JWT_SECRET for the server and for this command',
+    };
   }
   if (auth.jwtSecret) return { secret: auth.jwtSecret };
-  if (auth.jwksUrl) return { problem: 'this server verifies tokens with LIVEPULSE_JWKS_URL: get tokens from that identity provider (minting needs LIVEPULSE_JWT_SECRET)' };
+  if (auth.jwksUrl)
+    return {
+      problem:
+        'this server verifies tokens with LIVEPULSE_JWKS_URL: get tokens from that identity provider (minting needs LIVEPULSE_JWT_SECRET)',
+    };
   return { problem: 'minting needs LIVEPULSE_JWT_SECRET' };
 }
 
@@ -589,35 +654,50 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const problems: string[] = [];
   const distributed = Boolean(e.KAFKA_BROKERS || e.CLICKHOUSE_URL || e.REDIS_URL || e.S3_BUCKET);
 
-  const { writeKeys, jwtSecret, ivsWebhookSecret, developmentCredentials, randomSecrets } = resolveCredentials(e, distributed, problems);
-  const writeKeyOrigins = e.LIVEPULSE_WRITE_KEY_ORIGINS ? parseWriteKeyOrigins(e.LIVEPULSE_WRITE_KEY_ORIGINS, writeKeys, problems) : {};
+  const { writeKeys, jwtSecret, ivsWebhookSecret, developmentCredentials, randomSecrets } = resolveCredentials(
+    e,
+    distributed,
+    problems,
+  );
+  const writeKeyOrigins = e.LIVEPULSE_WRITE_KEY_ORIGINS
+    ? parseWriteKeyOrigins(e.LIVEPULSE_WRITE_KEY_ORIGINS, writeKeys, problems)
+    : {};
   const trusted = parseTrustedProxies(e.LIVEPULSE_TRUSTED_PROXIES ?? '');
   if (!trusted.ok) problems.push(...trusted.problems.map((problem) => `LIVEPULSE_TRUSTED_PROXIES: ${problem}`));
   const trustedProxies = trusted.ok ? trusted.proxies : [];
-  if (e.LIVEPULSE_IP_HASH_SECRET && e.LIVEPULSE_IP_HASH_SECRET.length < 16) problems.push('LIVEPULSE_IP_HASH_SECRET: must be at least 16 characters');
+  if (e.LIVEPULSE_IP_HASH_SECRET && e.LIVEPULSE_IP_HASH_SECRET.length < 16)
+    problems.push('LIVEPULSE_IP_HASH_SECRET: must be at least 16 characters');
 
   if (e.KAFKA_SASL_MECHANISM && !(e.KAFKA_SASL_USERNAME && e.KAFKA_SASL_PASSWORD)) {
     problems.push('KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set');
   }
   if (e.S3_ENDPOINT && !e.S3_BUCKET) problems.push('S3_BUCKET: required when S3_ENDPOINT is set');
-  if (e.OPENAI_BASE_URL && !e.OPENAI_API_KEY) problems.push('OPENAI_API_KEY: required when OPENAI_BASE_URL is set (any value for local servers)');
+  if (e.OPENAI_BASE_URL && !e.OPENAI_API_KEY)
+    problems.push('OPENAI_API_KEY: required when OPENAI_BASE_URL is set (any value for local servers)');
   const snowflakeSet = [e.SNOWFLAKE_ACCOUNT, e.SNOWFLAKE_USERNAME, e.SNOWFLAKE_PASSWORD];
   if (snowflakeSet.some(Boolean) && !snowflakeSet.every(Boolean)) {
     problems.push('SNOWFLAKE_ACCOUNT, SNOWFLAKE_USERNAME and SNOWFLAKE_PASSWORD: set all three or none');
   }
   if (60_000 % e.ANALYTICS_WINDOW_MS !== 0 || e.ANALYTICS_WINDOW_MS % 1_000 !== 0) {
-    problems.push('ANALYTICS_WINDOW_MS: must be whole seconds that divide a minute (1000, 2000, 5000, 10000, 15000, 20000, 30000, 60000)');
+    problems.push(
+      'ANALYTICS_WINDOW_MS: must be whole seconds that divide a minute (1000, 2000, 5000, 10000, 15000, 20000, 30000, 60000)',
+    );
   }
   if (e.ANALYTICS_VIEW_END_SILENCE_MS < e.ANALYTICS_VIEW_INACTIVE_MS) {
-    problems.push('ANALYTICS_VIEW_END_SILENCE_MS: must be at least ANALYTICS_VIEW_INACTIVE_MS (a view is inactive before it ends)');
+    problems.push(
+      'ANALYTICS_VIEW_END_SILENCE_MS: must be at least ANALYTICS_VIEW_INACTIVE_MS (a view is inactive before it ends)',
+    );
   }
   if (e.ANALYTICS_PAUSED_VIEW_END_MS < e.ANALYTICS_VIEW_END_SILENCE_MS) {
     problems.push('ANALYTICS_PAUSED_VIEW_END_MS: must be at least ANALYTICS_VIEW_END_SILENCE_MS');
   }
   const [verticalWidth, verticalHeight] = e.CLIP_VERTICAL_SIZE.split('x').map(Number) as [number, number];
-  if (verticalWidth % 2 !== 0 || verticalHeight % 2 !== 0) problems.push('CLIP_VERTICAL_SIZE: width and height must be even (H.264 4:2:0)');
-  if (e.HIGHLIGHT_PRE_ROLL_MS + e.HIGHLIGHT_POST_ROLL_MS > 60_000) problems.push('HIGHLIGHT_PRE_ROLL_MS + HIGHLIGHT_POST_ROLL_MS: a highlight is at most 60000 ms');
-  if (e.HIGHLIGHT_PRE_ROLL_MS + e.HIGHLIGHT_POST_ROLL_MS < 5_000) problems.push('HIGHLIGHT_PRE_ROLL_MS + HIGHLIGHT_POST_ROLL_MS: a highlight is at least 5000 ms');
+  if (verticalWidth % 2 !== 0 || verticalHeight % 2 !== 0)
+    problems.push('CLIP_VERTICAL_SIZE: width and height must be even (H.264 4:2:0)');
+  if (e.HIGHLIGHT_PRE_ROLL_MS + e.HIGHLIGHT_POST_ROLL_MS > 60_000)
+    problems.push('HIGHLIGHT_PRE_ROLL_MS + HIGHLIGHT_POST_ROLL_MS: a highlight is at most 60000 ms');
+  if (e.HIGHLIGHT_PRE_ROLL_MS + e.HIGHLIGHT_POST_ROLL_MS < 5_000)
+    problems.push('HIGHLIGHT_PRE_ROLL_MS + HIGHLIGHT_POST_ROLL_MS: a highlight is at least 5000 ms');
   if (problems.length > 0) throw new ConfigError(problems);
 
   const publish: PublishTuning = {
@@ -716,18 +796,41 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           publish,
         },
     analyticsStore: e.CLICKHOUSE_URL
-      ? { kind: 'clickhouse', url: e.CLICKHOUSE_URL, username: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE }
+      ? {
+          kind: 'clickhouse',
+          url: e.CLICKHOUSE_URL,
+          username: e.CLICKHOUSE_USER,
+          password: e.CLICKHOUSE_PASSWORD,
+          database: e.CLICKHOUSE_DATABASE,
+        }
       : { kind: 'chdb', path: join(dataDir, 'chdb'), database: e.CLICKHOUSE_DATABASE },
     liveState: e.REDIS_URL ? { kind: 'redis', url: e.REDIS_URL } : { kind: 'memory' },
     objectStore: e.S3_BUCKET
-      ? { kind: 's3', bucket: e.S3_BUCKET, endpoint: e.S3_ENDPOINT, region: e.S3_REGION, forcePathStyle: e.S3_FORCE_PATH_STYLE, prefix: e.S3_PREFIX }
+      ? {
+          kind: 's3',
+          bucket: e.S3_BUCKET,
+          endpoint: e.S3_ENDPOINT,
+          region: e.S3_REGION,
+          forcePathStyle: e.S3_FORCE_PATH_STYLE,
+          prefix: e.S3_PREFIX,
+        }
       : { kind: 'local', root: join(dataDir, 'objects') },
     ai: e.OPENAI_API_KEY
-      ? { kind: 'openai', apiKey: e.OPENAI_API_KEY, baseURL: e.OPENAI_BASE_URL, moderationModel: e.OPENAI_MODERATION_MODEL, chatModel: e.OPENAI_CHAT_MODEL }
+      ? {
+          kind: 'openai',
+          apiKey: e.OPENAI_API_KEY,
+          baseURL: e.OPENAI_BASE_URL,
+          moderationModel: e.OPENAI_MODERATION_MODEL,
+          chatModel: e.OPENAI_CHAT_MODEL,
+        }
       : { kind: 'off' },
     chat: {
       maxMessageLength: e.CHAT_MAX_MESSAGE_LENGTH,
-      flood: { messages: e.CHAT_FLOOD_MESSAGES, privilegedMessages: e.CHAT_PRIVILEGED_FLOOD_MESSAGES, windowMs: e.CHAT_FLOOD_WINDOW_MS },
+      flood: {
+        messages: e.CHAT_FLOOD_MESSAGES,
+        privilegedMessages: e.CHAT_PRIVILEGED_FLOOD_MESSAGES,
+        windowMs: e.CHAT_FLOOD_WINDOW_MS,
+      },
       hold: { timeoutMs: e.CHAT_HOLD_TIMEOUT_MS, onTimeout: e.CHAT_HOLD_TIMEOUT_ACTION },
       historySize: e.CHAT_HISTORY_SIZE,
       anonymousViewers: e.CHAT_ANONYMOUS_VIEWERS,
@@ -743,7 +846,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         batchSize: e.MODERATION_AI_BATCH_SIZE,
         concurrency: e.MODERATION_AI_CONCURRENCY,
         budgetPerMinute: e.MODERATION_AI_BUDGET_PER_MINUTE,
-        breaker: { failureThreshold: e.MODERATION_AI_BREAKER_FAILURES, cooldownMs: e.MODERATION_AI_BREAKER_COOLDOWN_MS },
+        breaker: {
+          failureThreshold: e.MODERATION_AI_BREAKER_FAILURES,
+          cooldownMs: e.MODERATION_AI_BREAKER_COOLDOWN_MS,
+        },
       },
       encoder: { enabled: e.MODERATION_ENCODER, batchSize: e.MODERATION_ENCODER_BATCH_SIZE },
     },

@@ -16,7 +16,14 @@ export interface DeadLetter {
   /** Where it came from, e.g. `player.events/3/1200` or `POST /v1/events`. */
   origin?: string;
   /** A message a consumer could not handle (core/bus/quarantine.ts): which one, and the message's place and key, for a replay. */
-  quarantine?: { consumerGroup: string; partition: number; offset: string; key: string | null; attempts: number; headers: Record<string, string> };
+  quarantine?: {
+    consumerGroup: string;
+    partition: number;
+    offset: string;
+    key: string | null;
+    attempts: number;
+    headers: Record<string, string>;
+  };
 }
 
 export const DEAD_LETTER_HEADERS = {
@@ -40,7 +47,8 @@ export function deadLetterMessage(letter: DeadLetter, now = Date.now()): Outgoin
     [DEAD_LETTER_HEADERS.reason]: letter.reason.slice(0, 1024),
     [DEAD_LETTER_HEADERS.failedAt]: String(now),
   };
-  if (letter.errors?.length) headers[DEAD_LETTER_HEADERS.errors] = JSON.stringify(letter.errors.slice(0, 20)).slice(0, 4096);
+  if (letter.errors?.length)
+    headers[DEAD_LETTER_HEADERS.errors] = JSON.stringify(letter.errors.slice(0, 20)).slice(0, 4096);
   if (letter.origin) headers[DEAD_LETTER_HEADERS.origin] = letter.origin;
   const quarantine = letter.quarantine;
   if (quarantine) {
@@ -49,7 +57,8 @@ export function deadLetterMessage(letter: DeadLetter, now = Date.now()): Outgoin
     headers[DEAD_LETTER_HEADERS.sourceOffset] = quarantine.offset;
     headers[DEAD_LETTER_HEADERS.attempts] = String(quarantine.attempts);
     if (quarantine.key !== null) headers[DEAD_LETTER_HEADERS.sourceKey] = quarantine.key;
-    for (const [name, value] of Object.entries(quarantine.headers)) headers[`${DEAD_LETTER_HEADERS.sourceHeaderPrefix}${name}`] = value;
+    for (const [name, value] of Object.entries(quarantine.headers))
+      headers[`${DEAD_LETTER_HEADERS.sourceHeaderPrefix}${name}`] = value;
   }
   return { key: letter.sourceTopic, value: letter.payload, headers };
 }

@@ -31,13 +31,20 @@ describe('createLogger', () => {
   it('writes one JSON object a line', () => {
     const out = captured();
     createLogger('info', { format: 'json', destination: out.stream }).warn({ service: 'ingest-api' }, 'slow broker');
-    expect(JSON.parse(out.text())).toMatchObject({ level: 40, name: 'livepulse', service: 'ingest-api', msg: 'slow broker' });
+    expect(JSON.parse(out.text())).toMatchObject({
+      level: 40,
+      name: 'livepulse',
+      service: 'ingest-api',
+      msg: 'slow broker',
+    });
   });
 
   it('writes a line a person reads: time, level, name, message, then the fields', () => {
     const out = captured();
     createLogger('info', { format: 'pretty', destination: out.stream }).warn({ service: 'ingest-api' }, 'slow broker');
-    expect(out.text()).toMatch(/^\[\d{2}:\d{2}:\d{2}\.\d{3}\] WARN \(livepulse\): slow broker\n {4}service: "ingest-api"\n$/);
+    expect(out.text()).toMatch(
+      /^\[\d{2}:\d{2}:\d{2}\.\d{3}\] WARN \(livepulse\): slow broker\n {4}service: "ingest-api"\n$/,
+    );
   });
 
   it('respects the level in both formats', () => {

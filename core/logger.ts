@@ -22,11 +22,26 @@ export interface LoggerOptions {
 }
 
 /** Structured logs (pino); one root logger per process, children per service. */
-export function createLogger(level: string, { format = 'auto', name = 'livepulse', destination }: LoggerOptions = {}): Logger {
+export function createLogger(
+  level: string,
+  { format = 'auto', name = 'livepulse', destination }: LoggerOptions = {},
+): Logger {
   const options = { name, level, base: { pid: process.pid } };
-  if (resolveLogFormat(format, process.stdout.isTTY === true) === 'json') return destination ? pino(options, destination) : pino(options);
+  if (resolveLogFormat(format, process.stdout.isTTY === true) === 'json')
+    return destination ? pino(options, destination) : pino(options);
   // Loaded only for a terminal: a JSON-logging deployment never needs it. In-process and
   // synchronous, so a line is on screen before the process exits.
-  const pretty = createRequire(import.meta.url)('pino-pretty') as (options: Record<string, unknown>) => DestinationStream;
-  return pino(options, pretty({ sync: true, colorize: destination === undefined ? process.stdout.isTTY === true : false, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l', ...(destination && { destination }) }));
+  const pretty = createRequire(import.meta.url)('pino-pretty') as (
+    options: Record<string, unknown>,
+  ) => DestinationStream;
+  return pino(
+    options,
+    pretty({
+      sync: true,
+      colorize: destination === undefined ? process.stdout.isTTY === true : false,
+      ignore: 'pid,hostname',
+      translateTime: 'SYS:HH:MM:ss.l',
+      ...(destination && { destination }),
+    }),
+  );
 }

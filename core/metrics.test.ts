@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { countsOnly, heldPartitionsOnly, Metrics, type MetricsSnapshot } from './metrics.ts';
 
 /** A worker thread's registry: its own counters, gauges and histograms, no process metrics. */
-async function threadSnapshot(events: number, views: Record<number, number>, batchSeconds: number[]): Promise<MetricsSnapshot> {
+async function threadSnapshot(
+  events: number,
+  views: Record<number, number>,
+  batchSeconds: number[],
+): Promise<MetricsSnapshot> {
   const metrics = new Metrics({ service: 'viewer-analytics' }, { processMetrics: false });
   metrics.counter('events_total', 'events', ['outcome']).inc({ outcome: 'applied' }, events);
   const gauge = metrics.gauge('views', 'views', ['partition']);
@@ -29,7 +33,9 @@ describe('metrics of worker threads', () => {
     // The main thread's process metrics are still there, once.
     expect(text.match(/^livepulse_process_cpu_user_seconds_total/gm)).toHaveLength(1);
     remove();
-    expect(await main.exposition()).toContain('livepulse_events_total{outcome="applied",service="viewer-analytics"} 11');
+    expect(await main.exposition()).toContain(
+      'livepulse_events_total{outcome="applied",service="viewer-analytics"} 11',
+    );
   });
 
   it.each([
@@ -45,6 +51,10 @@ describe('metrics of worker threads', () => {
   });
 
   it('countsOnly keeps what a crashed thread counted (counters, histograms), not its gauges', async () => {
-    expect(countsOnly(await threadSnapshot(3, { 0: 5 }, [0.2])).map((m) => m.name).sort()).toEqual(['livepulse_batch_seconds', 'livepulse_events_total']);
+    expect(
+      countsOnly(await threadSnapshot(3, { 0: 5 }, [0.2]))
+        .map((m) => m.name)
+        .sort(),
+    ).toEqual(['livepulse_batch_seconds', 'livepulse_events_total']);
   });
 });

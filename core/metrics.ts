@@ -29,17 +29,32 @@ export class Metrics {
   }
 
   counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
-    return this.existing(name) ?? new Counter({ name: `livepulse_${name}`, help, labelNames, registers: [this.registry] });
+    return (
+      this.existing(name) ?? new Counter({ name: `livepulse_${name}`, help, labelNames, registers: [this.registry] })
+    );
   }
 
   gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
-    return this.existing(name) ?? new Gauge({ name: `livepulse_${name}`, help, labelNames, registers: [this.registry] });
+    return (
+      this.existing(name) ?? new Gauge({ name: `livepulse_${name}`, help, labelNames, registers: [this.registry] })
+    );
   }
 
-  histogram<L extends string>(name: string, help: string, labelNames: readonly L[] = [], buckets?: number[]): Histogram<L> {
+  histogram<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[] = [],
+    buckets?: number[],
+  ): Histogram<L> {
     return (
       this.existing(name) ??
-      new Histogram({ name: `livepulse_${name}`, help, labelNames, registers: [this.registry], ...(buckets ? { buckets } : {}) })
+      new Histogram({
+        name: `livepulse_${name}`,
+        help,
+        labelNames,
+        registers: [this.registry],
+        ...(buckets ? { buckets } : {}),
+      })
     );
   }
 
@@ -59,7 +74,12 @@ export class Metrics {
   /** This registry's metrics as plain data, default labels included. */
   async snapshot(): Promise<MetricsSnapshot> {
     // prom-client's typings call `type` an enum; at run time it is the type's name.
-    return (await this.registry.getMetricsAsJSON()).map(({ name, help, type, values }) => ({ name, help, type: String(type), values }));
+    return (await this.registry.getMetricsAsJSON()).map(({ name, help, type, values }) => ({
+      name,
+      help,
+      type: String(type),
+      values,
+    }));
   }
 
   private existing<M>(name: string): M | undefined {
@@ -73,7 +93,9 @@ export class Metrics {
  * aggregation does for processes.
  */
 export function mergeSnapshots(snapshots: MetricsSnapshot[]): Registry {
-  return AggregatorRegistry.aggregate(snapshots.map((snapshot) => snapshot.map((metric) => ({ ...metric, aggregator: 'sum' as const }))));
+  return AggregatorRegistry.aggregate(
+    snapshots.map((snapshot) => snapshot.map((metric) => ({ ...metric, aggregator: 'sum' as const }))),
+  );
 }
 
 /**
@@ -85,7 +107,12 @@ export function mergeSnapshots(snapshots: MetricsSnapshot[]): Registry {
 export function heldPartitionsOnly(snapshot: MetricsSnapshot, held: ReadonlySet<number>): MetricsSnapshot {
   return snapshot.map((metric) => {
     if (metric.type !== 'gauge') return metric;
-    return { ...metric, values: metric.values.filter((value) => value.labels.partition === undefined || held.has(Number(value.labels.partition))) };
+    return {
+      ...metric,
+      values: metric.values.filter(
+        (value) => value.labels.partition === undefined || held.has(Number(value.labels.partition)),
+      ),
+    };
   });
 }
 

@@ -39,7 +39,9 @@ export function nodeRuntimeProblem(running: string, engines: string): string | u
 
 /** Ends the process with the problem on stderr when this Node.js cannot run Livepulse. */
 export function requireNodeRuntime(): void {
-  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { engines: { node: string } };
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    engines: { node: string };
+  };
   const problem = nodeRuntimeProblem(process.version, manifest.engines.node);
   if (problem === undefined) return;
   process.stderr.write(`${problem}\n`);

@@ -5,7 +5,11 @@ const needs = { neededFor: 'the embedded analytics store', remedy: 'run `npm ins
 
 describe('importOptional', () => {
   it('answers an absent package with what needs it and what to do', async () => {
-    const attempt = importOptional('livepulse-absent-package/connection', () => import('livepulse-absent-package/connection' as string), needs);
+    const attempt = importOptional(
+      'livepulse-absent-package/connection',
+      () => import('livepulse-absent-package/connection' as string),
+      needs,
+    );
     await expect(attempt).rejects.toThrow(OptionalModuleMissingError);
     await expect(attempt).rejects.toThrow(
       'the embedded analytics store needs livepulse-absent-package/connection, an optional dependency that is not installed: run `npm install chdb`, or set CLICKHOUSE_URL',
@@ -13,7 +17,10 @@ describe('importOptional', () => {
   });
 
   it('passes on the error of an installed package that cannot load one of its own modules', async () => {
-    const broken = Object.assign(new Error("Cannot find package 'left-pad' imported from /x/node_modules/chdb/index.js"), { code: 'ERR_MODULE_NOT_FOUND' });
+    const broken = Object.assign(
+      new Error("Cannot find package 'left-pad' imported from /x/node_modules/chdb/index.js"),
+      { code: 'ERR_MODULE_NOT_FOUND' },
+    );
     await expect(importOptional('chdb/connection', () => Promise.reject(broken), needs)).rejects.toBe(broken);
   });
 

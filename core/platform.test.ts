@@ -19,7 +19,11 @@ describe('a service that cannot go on', () => {
         return { stop: async () => void stopped.push(name) };
       },
     });
-    const platform = await startPlatform(loadConfig({ PORT: '0', LOG_LEVEL: 'silent', LIVEPULSE_DATA_DIR: dataDir }), [service('steady'), service('crashing', (c) => (context = c))], createLogger('silent'));
+    const platform = await startPlatform(
+      loadConfig({ PORT: '0', LOG_LEVEL: 'silent', LIVEPULSE_DATA_DIR: dataDir }),
+      [service('steady'), service('crashing', (c) => (context = c))],
+      createLogger('silent'),
+    );
     try {
       expect((await fetch(`${platform.url}/healthz`)).status).toBe(200);
       const error = new Error('workers keep crashing');

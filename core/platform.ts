@@ -65,14 +65,20 @@ export function createServiceBus(config: Config['bus'], metrics: Metrics, logger
 
 /** What a random per-process secret (see resolveCredentials) means for the people using the server. */
 const RANDOM_SECRET_EFFECTS = new Map([
-  ['LIVEPULSE_JWT_SECRET', 'every chat and API token is refused (chat is read-only for anonymous readers, the query API and live board answer 401) and livepulse token / api-token refuse to mint'],
+  [
+    'LIVEPULSE_JWT_SECRET',
+    'every chat and API token is refused (chat is read-only for anonymous readers, the query API and live board answer 401) and livepulse token / api-token refuse to mint',
+  ],
   ['LIVEPULSE_IVS_WEBHOOK_SECRET', '/v1/ivs/events refuses every delivery'],
 ]);
 
 /** Random stand-ins for unset secrets; the development-credentials banner is the CLI's (app/cli/development-credentials.ts). */
 function warnAboutRandomSecrets(config: Config, logger: Logger): void {
   for (const secret of config.auth.randomSecrets) {
-    logger.warn({ secret }, `${secret} is not set while other credentials are: a random per-process value stands in for the public development one, so ${RANDOM_SECRET_EFFECTS.get(secret) ?? 'nothing from outside matches it'} until it is set`);
+    logger.warn(
+      { secret },
+      `${secret} is not set while other credentials are: a random per-process value stands in for the public development one, so ${RANDOM_SECRET_EFFECTS.get(secret) ?? 'nothing from outside matches it'} until it is set`,
+    );
   }
 }
 
@@ -93,8 +99,7 @@ export async function startPlatform(
   const analytics = await createAnalyticsStore(config.analyticsStore);
   const liveState = createLiveState(config.liveState, logger.child({ component: 'live-state' }));
   const objectStore = createObjectStore(config.objectStore);
-  const closePorts = () =>
-    Promise.allSettled([bus.close(), analytics.close(), liveState.close(), objectStore.close()]);
+  const closePorts = () => Promise.allSettled([bus.close(), analytics.close(), liveState.close(), objectStore.close()]);
 
   try {
     await applyMigrations(analytics);

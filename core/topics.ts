@@ -28,5 +28,8 @@ export function stateChangelogTopic(groupId: string): string {
 }
 
 export function allTopicSpecs(partitions: number): TopicSpec[] {
-  return [...Object.values(TOPICS).map((name) => ({ name, partitions })), { name: stateChangelogTopic('viewer-analytics'), partitions, compacted: true }];
+  return [
+    ...Object.values(TOPICS).map((name) => ({ name, partitions })),
+    { name: stateChangelogTopic('viewer-analytics'), partitions, compacted: true },
+  ];
 }

@@ -68,13 +68,19 @@ interface DatasetLabeling {
 export const HATE_DATASETS: readonly DatasetLabeling[] = [
   { dataset: 'davidson', load: davidsonHateOffensive, hateful: (r) => r.label === 'hate', category: (r) => r.label },
   { dataset: 'edos', load: edosSexism, hateful: (r) => r.label === 'sexist', category: (r) => r.category! },
-  { dataset: 'crowdcounter', load: crowdCounter, hateful: (r) => r.label === 'hateful_or_offensive', category: (r) => r.category! },
+  {
+    dataset: 'crowdcounter',
+    load: crowdCounter,
+    hateful: (r) => r.label === 'hateful_or_offensive',
+    category: (r) => r.category!,
+  },
   { dataset: 'redditbias', load: redditBias, hateful: (r) => r.label === 'biased', category: (r) => r.category! },
   {
     dataset: 'jigsaw',
     load: jigsawIdentityTemplates,
     hateful: (r) => r.label === 'toxic' && r.category !== 'you_occupation',
-    category: (r) => `${r.category} ${r.label !== 'toxic' ? 'identity-neutral' : r.category === 'you_occupation' ? 'insult, no group' : 'toxic'}`,
+    category: (r) =>
+      `${r.category} ${r.label !== 'toxic' ? 'identity-neutral' : r.category === 'you_occupation' ? 'insult, no group' : 'toxic'}`,
     keep: (r, seed) => r.category !== 'name_adj' || unitHash(`${seed}/jigsaw`, r.text) < JIGSAW_NAME_ADJ_KEPT,
   },
   { dataset: 'youtube', load: youtubeSpam, hateful: () => false, category: (r) => r.label },

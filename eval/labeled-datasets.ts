@@ -74,7 +74,10 @@ async function verifiedText(path: string, sha256: string): Promise<string> {
 }
 
 /** The pinned files of a folder's SHA256SUMS, verified, as text. */
-async function verifiedFolder(dir: string, only?: (file: string) => boolean): Promise<Array<{ file: string; text: string }>> {
+async function verifiedFolder(
+  dir: string,
+  only?: (file: string) => boolean,
+): Promise<Array<{ file: string; text: string }>> {
   const sums = (await readFile(join(dir, 'SHA256SUMS'), 'utf8'))
     .split('\n')
     .map((line) => line.trim().split(/\s+/))
@@ -102,7 +105,11 @@ export async function youtubeSpam(dataDir: string): Promise<LabeledText[]> {
   const all: LabeledText[] = [];
   for (const { file, text } of await verifiedFolder(join(dataDir, 'youtube-spam'))) {
     for (const record of records(text)) {
-      all.push({ text: record.CONTENT!.replace(/\ufeff/g, '').trim(), label: record.CLASS === '1' ? 'spam' : 'ham', source: file });
+      all.push({
+        text: record.CONTENT!.replace(/\ufeff/g, '').trim(),
+        label: record.CLASS === '1' ? 'spam' : 'ham',
+        source: file,
+      });
     }
   }
   return all;
@@ -115,7 +122,11 @@ const DAVIDSON_CLASSES: Record<string, string> = { '0': 'hate', '1': 'offensive'
 /** Davidson et al. (ICWSM 2017): tweets labelled hate, offensive or neither by crowd majority. */
 export async function davidsonHateOffensive(dataDir: string): Promise<LabeledText[]> {
   const text = await verifiedText(join(dataDir, 'davidson-hate-offensive', 'labeled_data.csv'), DAVIDSON_SHA256);
-  return records(text).map((record) => ({ text: decodeEntities(record.tweet!), label: DAVIDSON_CLASSES[record.class!]!, source: 'labeled_data.csv' }));
+  return records(text).map((record) => ({
+    text: decodeEntities(record.tweet!),
+    label: DAVIDSON_CLASSES[record.class!]!,
+    source: 'labeled_data.csv',
+  }));
 }
 
 /** The records of a folder's one pinned CSV file, with the file's name. */
@@ -147,7 +158,13 @@ export async function crowdCounter(dataDir: string): Promise<LabeledText[]> {
   }));
 }
 
-const REDDITBIAS_GROUPS: Record<string, string> = { gender_female: 'women', orientation_lgbtq: 'lgbtq', race_black: 'black', religion1_jews: 'jews', religion2_muslims: 'muslims' };
+const REDDITBIAS_GROUPS: Record<string, string> = {
+  gender_female: 'women',
+  orientation_lgbtq: 'lgbtq',
+  race_black: 'black',
+  religion1_jews: 'jews',
+  religion2_muslims: 'muslims',
+};
 
 /**
  * RedditBias: comments pairing a group with a negative stereotype, `biased` or `not biased`
@@ -157,7 +174,9 @@ const REDDITBIAS_GROUPS: Record<string, string> = { gender_female: 'women', orie
  */
 export async function redditBias(dataDir: string): Promise<LabeledText[]> {
   const all: LabeledText[] = [];
-  for (const { file, text } of await verifiedFolder(join(dataDir, 'redditbias-stereotypes'), (f) => f.endsWith('.csv'))) {
+  for (const { file, text } of await verifiedFolder(join(dataDir, 'redditbias-stereotypes'), (f) =>
+    f.endsWith('.csv'),
+  )) {
     const group = Object.entries(REDDITBIAS_GROUPS).find(([key]) => file.includes(key))?.[1] ?? file;
     for (const record of records(text)) {
       const biased = record.bias_sent?.trim();
@@ -167,7 +186,8 @@ export async function redditBias(dataDir: string): Promise<LabeledText[]> {
         text: record.comment!,
         label: biased === '1' ? 'biased' : 'not biased',
         source: file,
-        category: biased === '1' ? `${group} biased` : rebuttal ? `${group} quoting or rebuttal` : `${group} not biased`,
+        category:
+          biased === '1' ? `${group} biased` : rebuttal ? `${group} quoting or rebuttal` : `${group} not biased`,
       });
     }
   }
@@ -177,7 +197,12 @@ export async function redditBias(dataDir: string): Promise<LabeledText[]> {
 /** Jigsaw's identity-term sentence templates: `toxic` / `nontoxic` minimal pairs, category = template. */
 export async function jigsawIdentityTemplates(dataDir: string): Promise<LabeledText[]> {
   const { file, rows } = await verifiedCsv(join(dataDir, 'jigsaw-identity-templates'));
-  return rows.map((record) => ({ text: record.phrase!, label: record.toxicity!, source: file, category: record.template! }));
+  return rows.map((record) => ({
+    text: record.phrase!,
+    label: record.toxicity!,
+    source: file,
+    category: record.template!,
+  }));
 }
 
 export interface CsvLabeling {
@@ -190,13 +215,18 @@ export interface CsvLabeling {
 
 export class CsvColumnError extends Error {
   constructor(column: string, header: readonly string[]) {
-    super(`the CSV has no column ${JSON.stringify(column)}; its columns are ${header.map((h) => JSON.stringify(h)).join(', ')}`);
+    super(
+      `the CSV has no column ${JSON.stringify(column)}; its columns are ${header.map((h) => JSON.stringify(h)).join(', ')}`,
+    );
     this.name = 'CsvColumnError';
   }
 }
 
 /** An operator's labelled CSV as evaluation rows; rows with an empty text are skipped. */
-export function labeledCsv(text: string, labeling: CsvLabeling): Array<{ text: string; positive: boolean; category: string }> {
+export function labeledCsv(
+  text: string,
+  labeling: CsvLabeling,
+): Array<{ text: string; positive: boolean; category: string }> {
   const [header = [], ...rows] = parseCsv(text.replace(/^\ufeff/, '')).filter((row) => row.length > 1 || row[0] !== '');
   const column = (name: string) => {
     const index = header.indexOf(name);
@@ -210,6 +240,10 @@ export function labeledCsv(text: string, labeling: CsvLabeling): Array<{ text: s
     .filter((row) => (row[textAt] ?? '').trim() !== '')
     .map((row) => {
       const label = (row[labelAt] ?? '').trim();
-      return { text: row[textAt]!, positive: label === labeling.positiveLabel, category: `data/${categoryAt === undefined ? label : (row[categoryAt] ?? '')}` };
+      return {
+        text: row[textAt]!,
+        positive: label === labeling.positiveLabel,
+        category: `data/${categoryAt === undefined ? label : (row[categoryAt] ?? '')}`,
+      };
     });
 }

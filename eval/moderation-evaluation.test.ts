@@ -29,7 +29,9 @@ describe('labeledCsv', () => {
 
   it('names a missing column and the ones there are', () => {
     expect(() => labeledCsv(CSV, { ...labeling, labelColumn: 'label' })).toThrow(CsvColumnError);
-    expect(() => labeledCsv(CSV, { ...labeling, labelColumn: 'label' })).toThrow(/no column "label"; its columns are "message", "verdict", "kind"/);
+    expect(() => labeledCsv(CSV, { ...labeling, labelColumn: 'label' })).toThrow(
+      /no column "label"; its columns are "message", "verdict", "kind"/,
+    );
   });
 });
 
@@ -42,7 +44,12 @@ describe('figures and the local + AI combination', () => {
     expect(figures(rows, flagged)).toMatchObject(expected);
   });
 
-  const outcome = (decision: 'allow' | 'hold' | 'block', rules: string[]) => ({ decision, findings: [], deciding: rules.map((rule) => ({ rule, severity: 3 as const })), folded: '' });
+  const outcome = (decision: 'allow' | 'hold' | 'block', rules: string[]) => ({
+    decision,
+    findings: [],
+    deciding: rules.map((rule) => ({ rule, severity: 3 as const })),
+    folded: '',
+  });
   it.each([
     ['blocked stays blocked', outcome('block', ['identity.slur']), false, true],
     ['held by the classifier, AI clears: released', outcome('hold', ['identity.classifier']), false, false],
@@ -72,7 +79,9 @@ describe('evaluate', () => {
   let server: OpenAiTestServer;
   beforeAll(async () => {
     server = await OpenAiTestServer.start({ apiKey: 'sk-eval', flagWords: ['wipe', 'greedy', 'deserve to live'] });
-    server.onChatCompletion((request) => (/wipe|live|greedy/.test(String(request.messages.at(-1)?.content)) ? 'unsafe\nS10' : 'safe'));
+    server.onChatCompletion((request) =>
+      /wipe|live|greedy/.test(String(request.messages.at(-1)?.content)) ? 'unsafe\nS10' : 'safe',
+    );
   });
   afterAll(async () => {
     await server.close();
@@ -81,7 +90,10 @@ describe('evaluate', () => {
   it('reports every local layer, the trap shares and, last, a JSON-ready summary', async () => {
     const { lines, summary } = await evaluate(labeledCsv(CSV, labeling), { title: 'operator set' });
     expect(lines[0]).toBe('## operator set (6 rows, 3 hateful)');
-    expect(summary).toMatchObject({ rows: 6, layers: { rules: { recall: 0.6667 }, local: { recall: 1, fpr: 0, precision: 1 } } });
+    expect(summary).toMatchObject({
+      rows: 6,
+      layers: { rules: { recall: 0.6667 }, local: { recall: 1, fpr: 0, precision: 1 } },
+    });
     expect(Object.keys(summary.layers as object)).toEqual(['rules', 'classifier', 'local', 'encoder', 'local+encoder']);
   });
 
@@ -93,6 +105,9 @@ describe('evaluate', () => {
     const before = server.requestsTo(route).length;
     const { summary } = await evaluate(labeledCsv(CSV, labeling), { title: 'with AI', ai: make(client), aiSample: 6 });
     expect(server.requestsTo(route).length).toBeGreaterThan(before);
-    expect(summary.ai_sample).toMatchObject({ rows: 6, layers: { ai: { recall: expect.any(Number) }, 'local+ai': { recall: 1, fpr: 0 } } });
+    expect(summary.ai_sample).toMatchObject({
+      rows: 6,
+      layers: { ai: { recall: expect.any(Number) }, 'local+ai': { recall: 1, fpr: 0 } },
+    });
   });
 });

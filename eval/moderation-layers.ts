@@ -39,7 +39,11 @@ export interface LayerFigures {
 /** The default channel policy with the spam filters off: the policy every layer is measured at. */
 export const EVALUATED_RULES = (() => {
   const settings = defaultChannelSettings({ anonymousViewers: true });
-  return compileChannelRules({ ...settings, policy: applyPolicyPatch(settings.policy, { levels: { spam: 0 } }) }, [], 0);
+  return compileChannelRules(
+    { ...settings, policy: applyPolicyPatch(settings.policy, { levels: { spam: 0 } }) },
+    [],
+    0,
+  );
 })();
 
 /**
@@ -52,15 +56,20 @@ export const HATE_VERDICT_RULES = /^(?:identity\.|aggression\.(?:threat|targeted
 
 /** The outcome as a hate verdict: the policy's decision on the hate findings alone. */
 export function hateVerdict(outcome: ModerationOutcome): ModerationOutcome {
-  const { decision, deciding } = decide(outcome.findings.filter((f) => HATE_VERDICT_RULES.test(f.rule)), EVALUATED_RULES.levels);
+  const { decision, deciding } = decide(
+    outcome.findings.filter((f) => HATE_VERDICT_RULES.test(f.rule)),
+    EVALUATED_RULES.levels,
+  );
   return { ...outcome, decision, deciding };
 }
-
 
 type LocalLayer = (typeof LOCAL_LAYERS)[number];
 
 /** The inline layers' hate verdicts on every row: the rules alone, the n-gram classifier alone, and both as the gateway runs them. */
-export function inlineFlags(rows: readonly EvaluatedRow[]): { flags: Record<'rules' | 'classifier' | 'local', boolean[]>; outcomes: ModerationOutcome[] } {
+export function inlineFlags(rows: readonly EvaluatedRow[]): {
+  flags: Record<'rules' | 'classifier' | 'local', boolean[]>;
+  outcomes: ModerationOutcome[];
+} {
   const classifier = committedHateClassifier();
   const rulesOnly = new ChatModerator(undefined, null);
   const local = new ChatModerator(undefined, classifier);
@@ -78,7 +87,11 @@ export function inlineFlags(rows: readonly EvaluatedRow[]): { flags: Record<'rul
 
 /** The verdict once the encoder layer has acted on the inline one (encoderAction): removed, released, or as it was. */
 export function afterEncoder(outcome: ModerationOutcome, encoderFlagged: boolean): boolean {
-  const action = encoderAction(outcome.decision, outcome.findings.map((f) => f.rule), encoderFlagged);
+  const action = encoderAction(
+    outcome.decision,
+    outcome.findings.map((f) => f.rule),
+    encoderFlagged,
+  );
   return action === 'remove' ? true : action === 'release' ? false : outcome.decision !== 'allow';
 }
 
@@ -88,14 +101,24 @@ export function afterEncoder(outcome: ModerationOutcome, encoderFlagged: boolean
  * is what a viewer ends up with when no AI is configured. Embeddings come from the cache
  * (training/encoder-embeddings.ts) where they can.
  */
-export async function localFlags(rows: readonly EvaluatedRow[], encoder?: EncoderHateClassifier): Promise<{ flags: Record<LocalLayer, boolean[]>; outcomes: ModerationOutcome[] }> {
+export async function localFlags(
+  rows: readonly EvaluatedRow[],
+  encoder?: EncoderHateClassifier,
+): Promise<{ flags: Record<LocalLayer, boolean[]>; outcomes: ModerationOutcome[] }> {
   const { flags, outcomes } = inlineFlags(rows);
   const classifier = encoder ?? (await EncoderHateClassifier.load());
   try {
     const texts = rows.map((r) => r.text);
     const scores = classifier.scoreEmbedded(texts, await embedTexts(classifier.encoder, texts));
     const encoderFlagged = scores.map((s) => s.finding !== null);
-    return { flags: { ...flags, encoder: encoderFlagged, 'local+encoder': outcomes.map((o, i) => afterEncoder(o, encoderFlagged[i]!)) }, outcomes };
+    return {
+      flags: {
+        ...flags,
+        encoder: encoderFlagged,
+        'local+encoder': outcomes.map((o, i) => afterEncoder(o, encoderFlagged[i]!)),
+      },
+      outcomes,
+    };
   } finally {
     if (!encoder) await classifier.close();
   }
@@ -132,11 +155,22 @@ export function figures(rows: readonly EvaluatedRow[], flagged: readonly boolean
     if (flagged[i] && !row.positive) fp++;
   });
   const negatives = rows.length - positives;
-  return { rows: rows.length, positives, negatives, recall: ratio(tp, positives), fpr: ratio(fp, negatives), precision: ratio(tp, tp + fp) };
+  return {
+    rows: rows.length,
+    positives,
+    negatives,
+    recall: ratio(tp, positives),
+    fpr: ratio(fp, negatives),
+    precision: ratio(tp, tp + fp),
+  };
 }
 
 /** Figures per group of rows (`key` of a row), in first-seen order. */
-export function figuresBy(rows: readonly EvaluatedRow[], flagged: readonly boolean[], key: (row: EvaluatedRow) => string): Map<string, LayerFigures> {
+export function figuresBy(
+  rows: readonly EvaluatedRow[],
+  flagged: readonly boolean[],
+  key: (row: EvaluatedRow) => string,
+): Map<string, LayerFigures> {
   const groups = new Map<string, number[]>();
   rows.forEach((row, i) => {
     const k = key(row);
@@ -144,5 +178,13 @@ export function figuresBy(rows: readonly EvaluatedRow[], flagged: readonly boole
     members.push(i);
     groups.set(k, members);
   });
-  return new Map([...groups].map(([k, members]) => [k, figures(members.map((i) => rows[i]!), members.map((i) => flagged[i]!))]));
+  return new Map(
+    [...groups].map(([k, members]) => [
+      k,
+      figures(
+        members.map((i) => rows[i]!),
+        members.map((i) => flagged[i]!),
+      ),
+    ]),
+  );
 }

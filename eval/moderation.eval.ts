@@ -32,7 +32,17 @@ import { GuardChatClassifier } from '../core/ai/guard-chat-classifier.ts';
 import { OpenAiModerationClassifier } from '../core/ai/openai-moderation-classifier.ts';
 import { loadHateCorpus } from './hate-corpus.ts';
 import { labeledCsv, youtubeSpam } from './labeled-datasets.ts';
-import { aiFlags, combinedWithAi, figures, figuresBy, localFlags, LOCAL_LAYERS, type EvaluatedRow, type Layer, type LayerFigures } from './moderation-layers.ts';
+import {
+  aiFlags,
+  combinedWithAi,
+  figures,
+  figuresBy,
+  localFlags,
+  LOCAL_LAYERS,
+  type EvaluatedRow,
+  type Layer,
+  type LayerFigures,
+} from './moderation-layers.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -55,66 +65,134 @@ export interface EvaluationReport {
 const brief = (f: LayerFigures) => ({ recall: f.recall, fpr: f.fpr, precision: f.precision });
 
 /** Every layer on `rows`, with the AI on a seeded sample when a classifier is given. */
-export async function evaluate(rows: readonly EvaluatedRow[], options: { ai?: ContentClassifier; aiSample?: number; title: string }): Promise<EvaluationReport> {
+export async function evaluate(
+  rows: readonly EvaluatedRow[],
+  options: { ai?: ContentClassifier; aiSample?: number; title: string },
+): Promise<EvaluationReport> {
   const { flags, outcomes } = await localFlags(rows);
-  const lines: string[] = [`## ${options.title} (${rows.length} rows, ${rows.filter((r) => r.positive).length} hateful)`, ''];
+  const lines: string[] = [
+    `## ${options.title} (${rows.length} rows, ${rows.filter((r) => r.positive).length} hateful)`,
+    '',
+  ];
   const dataset = (r: EvaluatedRow) => r.category.split('/')[0]!;
   const layers: Record<string, ReturnType<typeof brief>> = {};
   const byDataset = LOCAL_LAYERS.map((layer) => figuresBy(rows, flags[layer], dataset));
 
-  lines.push(row(['set', 'rows', 'hateful', ...LOCAL_LAYERS.flatMap((l) => [`${LAYER_NAMES[l]} recall`, `${LAYER_NAMES[l]} FP`])]), row(Array(3 + 2 * LOCAL_LAYERS.length).fill('---')));
+  lines.push(
+    row([
+      'set',
+      'rows',
+      'hateful',
+      ...LOCAL_LAYERS.flatMap((l) => [`${LAYER_NAMES[l]} recall`, `${LAYER_NAMES[l]} FP`]),
+    ]),
+    row(Array(3 + 2 * LOCAL_LAYERS.length).fill('---')),
+  );
   for (const name of byDataset[0]!.keys()) {
     const first = byDataset[0]!.get(name)!;
-    lines.push(row([name, first.rows, first.positives, ...byDataset.flatMap((m) => [pct(m.get(name)!.recall), pct(m.get(name)!.fpr)])]));
+    lines.push(
+      row([
+        name,
+        first.rows,
+        first.positives,
+        ...byDataset.flatMap((m) => [pct(m.get(name)!.recall), pct(m.get(name)!.fpr)]),
+      ]),
+    );
   }
   const overall = LOCAL_LAYERS.map((layer) => figures(rows, flags[layer]));
-  lines.push(row(['**all**', rows.length, overall[0]!.positives, ...overall.flatMap((f) => [pct(f.recall), pct(f.fpr)])]));
+  lines.push(
+    row(['**all**', rows.length, overall[0]!.positives, ...overall.flatMap((f) => [pct(f.recall), pct(f.fpr)])]),
+  );
   LOCAL_LAYERS.forEach((layer, i) => (layers[layer] = brief(overall[i]!)));
 
   // Per category: the share flagged (recall for hateful categories, false positives for the rest).
-  lines.push('', row(['category', 'rows', 'hateful?', ...LOCAL_LAYERS.map((l) => `${LAYER_NAMES[l]} flagged`)]), row(Array(3 + LOCAL_LAYERS.length).fill('---')));
-  const byCategory = LOCAL_LAYERS.map((layer) => figuresBy(rows, flags[layer], (r) => `${r.category}${r.positive ? '' : ' '}`));
+  lines.push(
+    '',
+    row(['category', 'rows', 'hateful?', ...LOCAL_LAYERS.map((l) => `${LAYER_NAMES[l]} flagged`)]),
+    row(Array(3 + LOCAL_LAYERS.length).fill('---')),
+  );
+  const byCategory = LOCAL_LAYERS.map((layer) =>
+    figuresBy(rows, flags[layer], (r) => `${r.category}${r.positive ? '' : ' '}`),
+  );
   for (const key of [...byCategory[0]!.keys()].sort()) {
     const first = byCategory[0]!.get(key)!;
     const flaggedShare = (f: LayerFigures) => (first.positives > 0 ? f.recall : f.fpr);
-    lines.push(row([key.trim(), first.rows, first.positives > 0 ? 'yes' : 'no', ...byCategory.map((m) => pct(flaggedShare(m.get(key)!)))]));
+    lines.push(
+      row([
+        key.trim(),
+        first.rows,
+        first.positives > 0 ? 'yes' : 'no',
+        ...byCategory.map((m) => pct(flaggedShare(m.get(key)!))),
+      ]),
+    );
   }
 
   // The false-positive traps the issue names, each as one figure for the combined local verdict.
   const share = (match: (r: EvaluatedRow) => boolean) => {
     const picked = rows.flatMap((r, i) => (match(r) && !r.positive ? [i] : []));
-    return picked.length === 0 ? null : figures(picked.map((i) => rows[i]!), picked.map((i) => flags['local+encoder'][i]!)).fpr;
+    return picked.length === 0
+      ? null
+      : figures(
+          picked.map((i) => rows[i]!),
+          picked.map((i) => flags['local+encoder'][i]!),
+        ).fpr;
   };
   const traps = {
     counter_speech_flagged: share((r) => r.category.includes('counterspeech')),
     identity_neutral_flagged: share((r) => r.category.includes('identity-neutral')),
     quoting_or_rebuttal_flagged: share((r) => r.category.includes('quoting or rebuttal')),
   };
-  const trapLines = Object.entries(traps).flatMap(([k, v]) => (v === null ? [] : [`${k.replace(/_/g, ' ')}: ${pct(v)}`]));
-  if (trapLines.length > 0) lines.push('', `Combined local verdict (rules + n-gram + encoder) — ${trapLines.join(' · ')}`);
+  const trapLines = Object.entries(traps).flatMap(([k, v]) =>
+    v === null ? [] : [`${k.replace(/_/g, ' ')}: ${pct(v)}`],
+  );
+  if (trapLines.length > 0)
+    lines.push('', `Combined local verdict (rules + n-gram + encoder) — ${trapLines.join(' · ')}`);
 
   const summary: Record<string, unknown> = {
     rows: rows.length,
     layers,
-    datasets: Object.fromEntries([...byDataset[LOCAL_LAYERS.indexOf('local+encoder')]!].map(([name, f]) => [name, { rows: f.rows, ...brief(f) }])),
+    datasets: Object.fromEntries(
+      [...byDataset[LOCAL_LAYERS.indexOf('local+encoder')]!].map(([name, f]) => [name, { rows: f.rows, ...brief(f) }]),
+    ),
     ...traps,
   };
 
   if (options.ai) {
-    const sample = shuffled(rows.map((_, i) => i), seededRandom(42)).slice(0, options.aiSample ?? 300);
+    const sample = shuffled(
+      rows.map((_, i) => i),
+      seededRandom(42),
+    ).slice(0, options.aiSample ?? 300);
     const sampled = sample.map((i) => rows[i]!);
-    const ai = await aiFlags(options.ai, sampled.map((r) => r.text));
+    const ai = await aiFlags(
+      options.ai,
+      sampled.map((r) => r.text),
+    );
     const withAi = sample.map((i, j) => combinedWithAi(outcomes[i]!, ai[j]!));
     const sampleFigures: Array<[Layer, LayerFigures]> = [
-      ...LOCAL_LAYERS.map((layer): [Layer, LayerFigures] => [layer, figures(sampled, sample.map((i) => flags[layer][i]!))]),
+      ...LOCAL_LAYERS.map((layer): [Layer, LayerFigures] => [
+        layer,
+        figures(
+          sampled,
+          sample.map((i) => flags[layer][i]!),
+        ),
+      ]),
       ['ai', figures(sampled, ai)],
       ['local+ai', figures(sampled, withAi)],
     ];
     // The model is known only after the first call: the auto backend may have fallen back to the guard model.
-    lines.push('', `### With the AI (${options.ai.kind}: ${options.ai.model}), seeded sample of ${sampled.length} rows`, '');
+    lines.push(
+      '',
+      `### With the AI (${options.ai.kind}: ${options.ai.model}), seeded sample of ${sampled.length} rows`,
+      '',
+    );
     lines.push(row(['layer', 'recall', 'false-positive rate', 'precision']), row(['---', '---', '---', '---']));
-    for (const [layer, f] of sampleFigures) lines.push(row([LAYER_NAMES[layer], pct(f.recall), pct(f.fpr), pct(f.precision)]));
-    summary.ai_sample = { rows: sampled.length, model: options.ai.model, kind: options.ai.kind, layers: Object.fromEntries(sampleFigures.map(([l, f]) => [l, brief(f)])) };
+    for (const [layer, f] of sampleFigures)
+      lines.push(row([LAYER_NAMES[layer], pct(f.recall), pct(f.fpr), pct(f.precision)]));
+    summary.ai_sample = {
+      rows: sampled.length,
+      model: options.ai.model,
+      kind: options.ai.kind,
+      layers: Object.fromEntries(sampleFigures.map(([l, f]) => [l, brief(f)])),
+    };
   }
   return { lines, summary };
 }
@@ -123,14 +201,28 @@ export async function evaluate(rows: readonly EvaluatedRow[], options: { ai?: Co
 async function spamTable(dataDir: string): Promise<{ lines: string[]; summary: Record<string, unknown> }> {
   const youtube = await youtubeSpam(dataDir);
   const moderator = new ChatModerator(undefined, null);
-  const rows: EvaluatedRow[] = youtube.map((item) => ({ text: item.text, positive: item.label === 'spam', category: `youtube/${item.label}` }));
-  const lines = [`## Spam filters — YouTube Spam Collection (${rows.length} comments, ${rows.filter((r) => r.positive).length} spam)`, ''];
+  const rows: EvaluatedRow[] = youtube.map((item) => ({
+    text: item.text,
+    positive: item.label === 'spam',
+    category: `youtube/${item.label}`,
+  }));
+  const lines = [
+    `## Spam filters — YouTube Spam Collection (${rows.length} comments, ${rows.filter((r) => r.positive).length} spam)`,
+    '',
+  ];
   lines.push(row(['spam level', 'precision', 'recall', 'false-positive rate']), row(['---', '---', '---', '---']));
   const summary: Record<string, unknown> = {};
   for (const level of [1, 2, 3, 4]) {
     const settings = defaultChannelSettings({ anonymousViewers: true });
-    const rules = compileChannelRules({ ...settings, policy: applyPolicyPatch(settings.policy, { levels: { spam: level } }) }, [], 0);
-    const f = figures(rows, rows.map((r) => moderator.moderate(r.text, rules).decision !== 'allow'));
+    const rules = compileChannelRules(
+      { ...settings, policy: applyPolicyPatch(settings.policy, { levels: { spam: level } }) },
+      [],
+      0,
+    );
+    const f = figures(
+      rows,
+      rows.map((r) => moderator.moderate(r.text, rules).decision !== 'allow'),
+    );
     lines.push(row([level === 2 ? '2 (default)' : level, pct(f.precision), pct(f.recall), pct(f.fpr)]));
     summary[`spam_level_${level}`] = brief(f);
   }
@@ -139,12 +231,21 @@ async function spamTable(dataDir: string): Promise<{ lines: string[]; summary: R
 
 function aiFromConfig(backend: string | undefined): ContentClassifier | undefined {
   if (backend === undefined) return undefined;
-  if (backend !== 'openai' && backend !== 'chat') throw new Error(`--backend must be openai or chat, got ${JSON.stringify(backend)}`);
+  if (backend !== 'openai' && backend !== 'chat')
+    throw new Error(`--backend must be openai or chat, got ${JSON.stringify(backend)}`);
   const config = loadConfig();
-  if (config.ai.kind !== 'openai') throw new Error('--backend needs OPENAI_API_KEY (and OPENAI_BASE_URL for a local or compatible server)');
+  if (config.ai.kind !== 'openai')
+    throw new Error('--backend needs OPENAI_API_KEY (and OPENAI_BASE_URL for a local or compatible server)');
   const tuning = config.moderation.ai;
-  const client = new OpenAI({ apiKey: config.ai.apiKey, baseURL: config.ai.baseURL, timeout: tuning.timeoutMs, maxRetries: tuning.maxRetries });
-  return backend === 'openai' ? new OpenAiModerationClassifier(client, config.ai.moderationModel) : new GuardChatClassifier(client, tuning.guardModel, tuning.concurrency);
+  const client = new OpenAI({
+    apiKey: config.ai.apiKey,
+    baseURL: config.ai.baseURL,
+    timeout: tuning.timeoutMs,
+    maxRetries: tuning.maxRetries,
+  });
+  return backend === 'openai'
+    ? new OpenAiModerationClassifier(client, config.ai.moderationModel)
+    : new GuardChatClassifier(client, tuning.guardModel, tuning.concurrency);
 }
 
 async function main(): Promise<void> {
@@ -161,7 +262,8 @@ async function main(): Promise<void> {
   });
   const ai = aiFromConfig(values.backend);
   const aiSample = Number(values['ai-sample']);
-  if (!Number.isInteger(aiSample) || aiSample < 1) throw new Error(`--ai-sample must be a positive integer, got ${values['ai-sample']}`);
+  if (!Number.isInteger(aiSample) || aiSample < 1)
+    throw new Error(`--ai-sample must be a positive integer, got ${values['ai-sample']}`);
   const out: string[] = [`# Moderation evaluation (${new Date().toISOString().slice(0, 10)})`, ''];
   let summary: Record<string, unknown>;
 
@@ -181,7 +283,11 @@ async function main(): Promise<void> {
     const dataDir = resolve(repoRoot, process.env.LIVEPULSE_EVAL_DATA ?? '../shared/data');
     const heldOut = (await loadHateCorpus(dataDir)).filter((r) => r.split === 'test');
     const rows = heldOut.map((r) => ({ text: r.text, positive: r.hateful, category: `${r.dataset}/${r.category}` }));
-    const report = await evaluate(rows, { ...(ai && { ai }), aiSample, title: 'Hate — held-out test split of every labelled set' });
+    const report = await evaluate(rows, {
+      ...(ai && { ai }),
+      aiSample,
+      title: 'Hate — held-out test split of every labelled set',
+    });
     const spam = await spamTable(dataDir);
     out.push(`data: ${dataDir}`, '', ...report.lines, '', ...spam.lines);
     summary = { data: dataDir, split: 'test', ...report.summary, spam: spam.summary };

@@ -38,7 +38,12 @@ describe('the collector when Kafka is unreachable', () => {
     collector = await startTestCollector({ INGEST_PUBLISH_DEADLINE_MS: '1000' }, { bus: () => bus! });
     const body = JSON.stringify({ events: samplePlayerEvents(5) });
     const post = () =>
-      collector!.app.inject({ method: 'POST', url: `/v1/events?key=${TEST_WRITE_KEY}`, headers: { 'content-type': 'text/plain' }, payload: body });
+      collector!.app.inject({
+        method: 'POST',
+        url: `/v1/events?key=${TEST_WRITE_KEY}`,
+        headers: { 'content-type': 'text/plain' },
+        payload: body,
+      });
 
     const started = Date.now();
     const first = await post();
@@ -53,7 +58,10 @@ describe('the collector when Kafka is unreachable', () => {
     // Once the adapter gives up, the claims are released: a retry is a new attempt (503 again, as Kafka is still down).
     await waitFor(
       'the adapter to give up',
-      async () => /livepulse_ingest_bus_publish_duration_seconds_count\{[^}]*\} 1/.test(await collector!.metrics.registry.metrics()),
+      async () =>
+        /livepulse_ingest_bus_publish_duration_seconds_count\{[^}]*\} 1/.test(
+          await collector!.metrics.registry.metrics(),
+        ),
       { timeoutMs: 60_000, intervalMs: 250 },
     );
     expect((await post()).json()).toMatchObject({ statusCode: 503, error: 'bus_slow' });

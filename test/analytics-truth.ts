@@ -2,7 +2,13 @@ import { expect } from 'vitest';
 import type { AnalyticsStore } from '../core/analytics-store/analytics-store.ts';
 import type { GroundTruth, ViewTotals as TruthTotals } from '../tools/simulator/ground-truth.ts';
 import { DIMENSIONS } from '../core/analytics/aggregate-messages.ts';
-import { peakConcurrencyByMinute, viewTotals, viewTotalsByPeriod, windowMetrics, type ViewTotals } from '../core/analytics/metric-queries.ts';
+import {
+  peakConcurrencyByMinute,
+  viewTotals,
+  viewTotalsByPeriod,
+  windowMetrics,
+  type ViewTotals,
+} from '../core/analytics/metric-queries.ts';
 
 /**
  * Compares what ClickHouse says (live tables and rollups) with a simulation's ground truth:
@@ -12,14 +18,18 @@ import { peakConcurrencyByMinute, viewTotals, viewTotalsByPeriod, windowMetrics,
 const UNIQUES_RELATIVE_ERROR = 0.02;
 
 function closeTo(actual: number, expected: number, what: string): void {
-  expect(Math.abs(actual - expected), `${what}: ${actual} vs ${expected}`).toBeLessThanOrEqual(Math.max(1, expected * UNIQUES_RELATIVE_ERROR));
+  expect(Math.abs(actual - expected), `${what}: ${actual} vs ${expected}`).toBeLessThanOrEqual(
+    Math.max(1, expected * UNIQUES_RELATIVE_ERROR),
+  );
 }
 
 function comparable(totals: ViewTotals | TruthTotals) {
   const round = (v: number | null) => (v === null ? null : Number(v.toFixed(9)));
   const { unique_viewers: _u, ...rest } = totals;
   const result: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(rest)) if (key !== 'dimension_value' && key !== 'period_start') result[key] = typeof value === 'number' || value === null ? round(value) : value;
+  for (const [key, value] of Object.entries(rest))
+    if (key !== 'dimension_value' && key !== 'period_start')
+      result[key] = typeof value === 'number' || value === null ? round(value) : value;
   return result;
 }
 
@@ -34,7 +44,10 @@ export async function expectAnalyticsToMatchTruth(store: AnalyticsStore, truth: 
       const key = (w: { window_start: number; dimension_value: string }) => `${w.window_start}|${w.dimension_value}`;
       const expectedKeys = new Set(expected.map(key));
       const notInTruth = actual.filter((row) => !expectedKeys.has(key(row)));
-      expect(actual.map(key), `${streamId} ${dimension} windows; rows not in the truth: ${JSON.stringify(notInTruth)}`).toEqual(expected.map(key));
+      expect(
+        actual.map(key),
+        `${streamId} ${dimension} windows; rows not in the truth: ${JSON.stringify(notInTruth)}`,
+      ).toEqual(expected.map(key));
       actual.forEach((row, i) => {
         const want = expected[i]!;
         const { unique_viewers, ...exact } = row;
@@ -45,8 +58,12 @@ export async function expectAnalyticsToMatchTruth(store: AnalyticsStore, truth: 
     }
 
     // Peak concurrency per minute: live and from the minute rollup.
-    expect(await peakConcurrencyByMinute(store, scope, 'live'), `${streamId} peaks (live)`).toEqual(stream.peak_concurrency_by_minute);
-    expect(await peakConcurrencyByMinute(store, scope, 'rollup'), `${streamId} peaks (rollup)`).toEqual(stream.peak_concurrency_by_minute);
+    expect(await peakConcurrencyByMinute(store, scope, 'live'), `${streamId} peaks (live)`).toEqual(
+      stream.peak_concurrency_by_minute,
+    );
+    expect(await peakConcurrencyByMinute(store, scope, 'rollup'), `${streamId} peaks (rollup)`).toEqual(
+      stream.peak_concurrency_by_minute,
+    );
 
     // Engagement and QoE over ended views, in total and per dimension value.
     const [total] = await viewTotals(store, scope);
@@ -54,8 +71,14 @@ export async function expectAnalyticsToMatchTruth(store: AnalyticsStore, truth: 
     closeTo(total!.unique_viewers, stream.totals.unique_viewers, `${streamId} unique viewers`);
     for (const dimension of DIMENSIONS) {
       const byValue = await viewTotals(store, { ...scope, dimension });
-      expect(byValue.map((t) => t.dimension_value), `${streamId} ${dimension} values`).toEqual(Object.keys(stream.by_dimension[dimension]));
-      for (const totals of byValue) expect(comparable(totals), `${streamId} ${dimension}=${totals.dimension_value}`).toEqual(comparable(stream.by_dimension[dimension][totals.dimension_value]!));
+      expect(
+        byValue.map((t) => t.dimension_value),
+        `${streamId} ${dimension} values`,
+      ).toEqual(Object.keys(stream.by_dimension[dimension]));
+      for (const totals of byValue)
+        expect(comparable(totals), `${streamId} ${dimension}=${totals.dimension_value}`).toEqual(
+          comparable(stream.by_dimension[dimension][totals.dimension_value]!),
+        );
     }
 
     // The rollups: engagement by view start minute, QoE by view end minute.
@@ -65,11 +88,17 @@ export async function expectAnalyticsToMatchTruth(store: AnalyticsStore, truth: 
       `${streamId} engagement by start minute`,
     ).toEqual(stream.engagement_by_start_minute.map(({ unique_viewers: _u, ...rest }) => rest));
     const byEnd = await viewTotalsByPeriod(store, scope, 'end');
-    expect(byEnd.map((r) => ({ minute: r.period_start, ...comparable(r) })), `${streamId} QoE by end minute`).toEqual(
+    expect(
+      byEnd.map((r) => ({ minute: r.period_start, ...comparable(r) })),
+      `${streamId} QoE by end minute`,
+    ).toEqual(
       stream.qoe_by_end_minute.map(({ minute, ...totals }) => ({ minute, ...comparable(totals as TruthTotals) })),
     );
     const hourly = await viewTotalsByPeriod(store, scope, 'end', 'hour');
-    expect(hourly.reduce((n, r) => n + r.views, 0), `${streamId} views in the hour rollup`).toBe(stream.totals.views);
+    expect(
+      hourly.reduce((n, r) => n + r.views, 0),
+      `${streamId} views in the hour rollup`,
+    ).toBe(stream.totals.views);
   }
 }
 

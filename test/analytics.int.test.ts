@@ -52,13 +52,30 @@ describe('viewer analytics end to end: collector, Kafka, processor and sinks und
   beforeAll(async () => {
     const services = testServices();
     const prefix = `e2e${id}.`;
-    bus = new KafkaBus({ brokers: [services.kafkaBrokers], clientId: 'analytics-e2e', topicPrefix: prefix, defaultPartitions: PARTITIONS, replicationFactor: 1, publish: { lingerMs: 0, maxBatchMessages: 100, maxBufferedMessages: 1_000 } });
+    bus = new KafkaBus({
+      brokers: [services.kafkaBrokers],
+      clientId: 'analytics-e2e',
+      topicPrefix: prefix,
+      defaultPartitions: PARTITIONS,
+      replicationFactor: 1,
+      publish: { lingerMs: 0, maxBatchMessages: 100, maxBufferedMessages: 1_000 },
+    });
     // Topic creation can take long on a busy single broker; the processes then only find them.
-    await waitFor('the topics', async () => {
-      await bus.ensureTopics(allTopicSpecs(PARTITIONS));
-      return true;
-    }, { timeoutMs: 150_000, intervalMs: 1_000 });
-    store = await createAnalyticsStore({ kind: 'clickhouse', url: services.clickhouseUrl, username: 'default', password: '', database: `e2e_${id}` });
+    await waitFor(
+      'the topics',
+      async () => {
+        await bus.ensureTopics(allTopicSpecs(PARTITIONS));
+        return true;
+      },
+      { timeoutMs: 150_000, intervalMs: 1_000 },
+    );
+    store = await createAnalyticsStore({
+      kind: 'clickhouse',
+      url: services.clickhouseUrl,
+      username: 'default',
+      password: '',
+      database: `e2e_${id}`,
+    });
     await applyMigrations(store);
     snowflake = await startSnowflakeTestServer();
     const env: Record<string, string> = {
@@ -79,7 +96,8 @@ describe('viewer analytics end to end: collector, Kafka, processor and sinks und
       LOG_LEVEL: 'warn',
       ...analyticsSettingsEnvironment(settings),
     };
-    for (const service of ['ingest-api', 'viewer-analytics', 'clickhouse-sink', 'snowflake-sink']) processes.push(new LivepulseProcess(service, env));
+    for (const service of ['ingest-api', 'viewer-analytics', 'clickhouse-sink', 'snowflake-sink'])
+      processes.push(new LivepulseProcess(service, env));
     await Promise.all(processes.map((p) => p.start()));
   }, 420_000);
 
@@ -92,7 +110,12 @@ describe('viewer analytics end to end: collector, Kafka, processor and sinks und
   }, 120_000);
 
   it('every metric equals the ground truth, nothing lost, nothing counted twice', async () => {
-    const [collector, processor, clickhouseSink, snowflakeSink] = processes as [LivepulseProcess, LivepulseProcess, LivepulseProcess, LivepulseProcess];
+    const [collector, processor, clickhouseSink, snowflakeSink] = processes as [
+      LivepulseProcess,
+      LivepulseProcess,
+      LivepulseProcess,
+      LivepulseProcess,
+    ];
     const random = new SeededRandom(Number.parseInt(id.slice(0, 6), 16));
     const running = simulate({
       viewers: 160,
@@ -118,12 +141,19 @@ describe('viewer analytics end to end: collector, Kafka, processor and sinks und
     await chaos;
     expect(report.rejected).toEqual([]);
 
-    await waitForProgress('every view to end and be summarized in ClickHouse', async () => truth.views - (await countViewSummaries(store, truth.property_id)), { stallMs: 180_000, intervalMs: 1_000 });
+    await waitForProgress(
+      'every view to end and be summarized in ClickHouse',
+      async () => truth.views - (await countViewSummaries(store, truth.property_id)),
+      { stallMs: 180_000, intervalMs: 1_000 },
+    );
     // One more kill of each after the last windows closed: the restarts must not add anything.
     await processor.kill('SIGKILL');
     await processor.start();
     const lag = async (group: string) => {
-      const [committed, end] = await Promise.all([bus.committedOffsets(group, TOPICS.analyticsAggregates), bus.endOffsets(TOPICS.analyticsAggregates)]);
+      const [committed, end] = await Promise.all([
+        bus.committedOffsets(group, TOPICS.analyticsAggregates),
+        bus.endOffsets(TOPICS.analyticsAggregates),
+      ]);
       // A partition that never got a message has no committed offset (-1).
       return end.reduce((sum, e, p) => sum + (committed[p]! < 0 ? e : e - committed[p]!), 0);
     };
@@ -141,11 +171,20 @@ describe('viewer analytics end to end: collector, Kafka, processor and sinks und
       groupId: readerGroup,
       topics: [TOPICS.deadLetters],
       handleBatch: async (batch) => {
-        for (const m of batch.messages) if ((m.headers[DEAD_LETTER_HEADERS.reason] ?? '').startsWith('late')) late.push(m.headers[DEAD_LETTER_HEADERS.reason]!);
+        for (const m of batch.messages)
+          if ((m.headers[DEAD_LETTER_HEADERS.reason] ?? '').startsWith('late'))
+            late.push(m.headers[DEAD_LETTER_HEADERS.reason]!);
       },
     });
     const deadEnd = await bus.endOffsets(TOPICS.deadLetters);
-    await waitFor('reading the dead letters', async () => (await bus.committedOffsets(readerGroup, TOPICS.deadLetters)).every((c, p) => c >= deadEnd[p]! || deadEnd[p] === 0), { timeoutMs: 60_000 });
+    await waitFor(
+      'reading the dead letters',
+      async () =>
+        (await bus.committedOffsets(readerGroup, TOPICS.deadLetters)).every(
+          (c, p) => c >= deadEnd[p]! || deadEnd[p] === 0,
+        ),
+      { timeoutMs: 60_000 },
+    );
     await reader.stop();
     expect(late).toEqual([]);
 
@@ -158,11 +197,26 @@ describe('viewer analytics end to end: collector, Kafka, processor and sinks und
            WHERE STREAM_ID = ? AND DIMENSION = 'all' GROUP BY WINDOW_START ORDER BY WINDOW_START`,
           [streamId],
         );
-        expect(windows.map((w) => ({ window_start: new Date(w.WINDOW_START).getTime(), concurrent_views: Number(w.VIEWERS), watch_ms: Number(w.WATCH) })), `${streamId} in Snowflake`).toEqual(
-          stream.windows.filter((w) => w.dimension === 'all').map((w) => ({ window_start: w.window_start, concurrent_views: w.concurrent_views, watch_ms: w.watch_ms })),
+        expect(
+          windows.map((w) => ({
+            window_start: new Date(w.WINDOW_START).getTime(),
+            concurrent_views: Number(w.VIEWERS),
+            watch_ms: Number(w.WATCH),
+          })),
+          `${streamId} in Snowflake`,
+        ).toEqual(
+          stream.windows
+            .filter((w) => w.dimension === 'all')
+            .map((w) => ({ window_start: w.window_start, concurrent_views: w.concurrent_views, watch_ms: w.watch_ms })),
         );
-        const [views] = await warehouse.execute<{ N: number; WATCH: number }>('SELECT COUNT(*) AS N, SUM(WATCH_MS) AS WATCH FROM VIEW_SUMMARIES WHERE STREAM_ID = ?', [streamId]);
-        expect({ views: Number(views!.N), watch_ms: Number(views!.WATCH) }).toEqual({ views: stream.totals.views, watch_ms: stream.totals.watch_ms });
+        const [views] = await warehouse.execute<{ N: number; WATCH: number }>(
+          'SELECT COUNT(*) AS N, SUM(WATCH_MS) AS WATCH FROM VIEW_SUMMARIES WHERE STREAM_ID = ?',
+          [streamId],
+        );
+        expect({ views: Number(views!.N), watch_ms: Number(views!.WATCH) }).toEqual({
+          views: stream.totals.views,
+          watch_ms: stream.totals.watch_ms,
+        });
       }
     } finally {
       await warehouse.close();

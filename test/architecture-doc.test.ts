@@ -12,7 +12,11 @@ const FILE = /\.(ts|js|mjs|sql|md|json|ya?ml|sh)$/;
 /** Every `code span` of the document that names a file or a folder of the repository. */
 function mentionedPaths(markdown: string): string[] {
   const spans = [...markdown.matchAll(/`([^`\s]+)`/g)].map((m) => m[1]!);
-  return [...new Set(spans.filter((span) => /^[\w-][\w.-]*(\/[\w.*-]+)*\/?$/.test(span) && (FILE.test(span) || span.endsWith('/'))))];
+  return [
+    ...new Set(
+      spans.filter((span) => /^[\w-][\w.-]*(\/[\w.*-]+)*\/?$/.test(span) && (FILE.test(span) || span.endsWith('/'))),
+    ),
+  ];
 }
 
 const trackedNames = new Set(
@@ -33,7 +37,10 @@ describe('docs/architecture.md', () => {
     expect(existsSync(join(root, path)), `${path} is named in docs/architecture.md`).toBe(true);
   });
 
-  it.each(paths.filter((p) => !p.includes('/') && FILE.test(p)))('names the file %s, which exists somewhere in the repository', (name) => {
-    expect(trackedNames.has(name), `${name} is named in docs/architecture.md`).toBe(true);
-  });
+  it.each(paths.filter((p) => !p.includes('/') && FILE.test(p)))(
+    'names the file %s, which exists somewhere in the repository',
+    (name) => {
+      expect(trackedNames.has(name), `${name} is named in docs/architecture.md`).toBe(true);
+    },
+  );
 });

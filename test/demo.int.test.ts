@@ -20,7 +20,12 @@ import { embeddedEnvironment } from './process-environment.ts';
  */
 function demoEnvironment(dataDir: string): Record<string, string> {
   // Light media settings: the machine running the tests is shared, and the stream must keep up with real time.
-  return embeddedEnvironment(dataDir, { PORT: '0', LOG_LEVEL: 'info', CLIP_X264_PRESET: 'ultrafast', CLIP_VERTICAL_SIZE: '180x320' });
+  return embeddedEnvironment(dataDir, {
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    CLIP_X264_PRESET: 'ultrafast',
+    CLIP_VERTICAL_SIZE: '180x320',
+  });
 }
 
 interface DemoRun {
@@ -36,10 +41,14 @@ describe('livepulse demo', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'livepulse-demo-'));
-    const child = spawn(process.execPath, ['bin/livepulse.js', 'demo', '--duration', '170', '--seed', '7', '--renditions', '360p30,160p30'], {
-      env: demoEnvironment(dataDir),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['bin/livepulse.js', 'demo', '--duration', '170', '--seed', '7', '--renditions', '360p30,160p30'],
+      {
+        env: demoEnvironment(dataDir),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const lines: string[] = [];
     let pending = '';
     let interrupted = false;
@@ -66,7 +75,8 @@ describe('livepulse demo', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  const rows = async <T>(query: string): Promise<T[]> => (await store.client.query({ query, query_params: { stream: streamId }, format: 'JSONEachRow' })).json<T>();
+  const rows = async <T>(query: string): Promise<T[]> =>
+    (await store.client.query({ query, query_params: { stream: streamId }, format: 'JSONEachRow' })).json<T>();
 
   it('starts the platform, prints where to look, stops cleanly on Ctrl-C', () => {
     const output = run.lines.join('\n');
@@ -109,8 +119,15 @@ describe('livepulse demo', () => {
   });
 
   it('fired a highlight on the hype spike and sent the host prompts', async () => {
-    const highlights = await rows<{ reasons: string[] }>(`SELECT reasons FROM highlights FINAL WHERE stream_id = {stream:String}`);
-    expect(highlights.some((h) => h.reasons.some((r) => r.startsWith('chat_spike:')) && h.reasons.some((r) => r.startsWith('hype:'))), run.lines.join('\n')).toBe(true);
+    const highlights = await rows<{ reasons: string[] }>(
+      `SELECT reasons FROM highlights FINAL WHERE stream_id = {stream:String}`,
+    );
+    expect(
+      highlights.some(
+        (h) => h.reasons.some((r) => r.startsWith('chat_spike:')) && h.reasons.some((r) => r.startsWith('hype:')),
+      ),
+      run.lines.join('\n'),
+    ).toBe(true);
     expect(run.lines.some((line) => / highlight .*chat_spike: z=/.test(line))).toBe(true);
     expect(run.lines.some((line) => / host prompt \(priority [1-5]/.test(line))).toBe(true);
   });
@@ -121,11 +138,20 @@ describe('livepulse demo', () => {
       `SELECT clip_id, outputs, duration_ms FROM clips FINAL WHERE stream_id = {stream:String} AND status IN ('created', 'updated') LIMIT 1`,
     );
     expect(clip).toBeDefined();
-    expect(run.lines.some((line) => line.includes(` clip ready `) && line.includes(`/v1/clips/${clip!.clip_id}`))).toBe(true);
+    expect(run.lines.some((line) => line.includes(` clip ready `) && line.includes(`/v1/clips/${clip!.clip_id}`))).toBe(
+      true,
+    );
     const path = join(dataDir, 'clip.mp4');
     await writeFile(path, await new LocalObjectStore({ root: join(dataDir, 'objects') }).get(clip!.outputs.mp4!));
     const ffmpeg = new FfmpegRunner();
-    expect(mediaProblems(await ffmpeg.probe(path), { durationMs: clip!.duration_ms, toleranceMs: 500, video: true, audio: true })).toEqual([]);
+    expect(
+      mediaProblems(await ffmpeg.probe(path), {
+        durationMs: clip!.duration_ms,
+        toleranceMs: 500,
+        video: true,
+        audio: true,
+      }),
+    ).toEqual([]);
     await ffmpeg.decodeCheck(path);
   });
 });

@@ -97,14 +97,22 @@ describe('embedded mode: the platform process killed with SIGKILL five times and
     // Done when every view has ended and been forgotten by the processor (its summary published
     // first), and every consumer group has read everything: twice in a row, a few seconds apart.
     let quietScrapes = 0;
-    await waitFor('every view to end and every consumer to catch up', async () => {
-      const exposition = await (await fetch(`${running.url}/metrics`)).text();
-      const views = series(exposition, 'livepulse_viewer_analytics_views');
-      const lags = series(exposition, 'livepulse_bus_consumer_lag_messages');
-      const quiet = views.length === PARTITIONS && views.every((v) => v === 0) && lags.length > 0 && lags.every((lag) => lag === 0);
-      quietScrapes = quiet ? quietScrapes + 1 : 0;
-      return quietScrapes >= 2;
-    }, { timeoutMs: 300_000, intervalMs: 3_000 });
+    await waitFor(
+      'every view to end and every consumer to catch up',
+      async () => {
+        const exposition = await (await fetch(`${running.url}/metrics`)).text();
+        const views = series(exposition, 'livepulse_viewer_analytics_views');
+        const lags = series(exposition, 'livepulse_bus_consumer_lag_messages');
+        const quiet =
+          views.length === PARTITIONS &&
+          views.every((v) => v === 0) &&
+          lags.length > 0 &&
+          lags.every((lag) => lag === 0);
+        quietScrapes = quiet ? quietScrapes + 1 : 0;
+        return quietScrapes >= 2;
+      },
+      { timeoutMs: 300_000, intervalMs: 3_000 },
+    );
     await running.kill('SIGTERM');
     expect(running.unexpectedExits).toEqual([]);
 
@@ -116,10 +124,15 @@ describe('embedded mode: the platform process killed with SIGKILL five times and
       const reader = await log.subscribe({
         groupId: 'durability-test-dead-letters',
         topics: [TOPICS.deadLetters],
-        handleBatch: async (batch) => void sideOutputs.push(...batch.messages.map((m) => m.headers[DEAD_LETTER_HEADERS.reason] ?? '')),
+        handleBatch: async (batch) =>
+          void sideOutputs.push(...batch.messages.map((m) => m.headers[DEAD_LETTER_HEADERS.reason] ?? '')),
       });
       const end = await log.endOffsets(TOPICS.deadLetters);
-      await waitFor('the dead letters to be read', async () => (await log.committedOffsets('durability-test-dead-letters', TOPICS.deadLetters)).every((c, p) => end[p] === 0 || c === end[p]));
+      await waitFor('the dead letters to be read', async () =>
+        (await log.committedOffsets('durability-test-dead-letters', TOPICS.deadLetters)).every(
+          (c, p) => end[p] === 0 || c === end[p],
+        ),
+      );
       await reader.stop();
     } finally {
       await log.close();

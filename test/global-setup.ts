@@ -11,6 +11,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     log: (line) => console.log(`[services] ${line}`),
   });
   const { kafkaBrokers, redisUrl, s3, clickhouseUrl } = services.endpoints;
-  project.provide('services', { kafkaBrokers: kafkaBrokers!, redisUrl: redisUrl!, s3: s3!, clickhouseUrl: clickhouseUrl! });
+  project.provide('services', {
+    kafkaBrokers: kafkaBrokers!,
+    redisUrl: redisUrl!,
+    s3: s3!,
+    clickhouseUrl: clickhouseUrl!,
+  });
   return () => services.stop();
 }

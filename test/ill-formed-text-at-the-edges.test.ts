@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatClient, startChatGateway, testToken, type ChatGatewayUnderTest } from '../chat-gateway/testing/chat-test-kit.ts';
+import {
+  ChatClient,
+  startChatGateway,
+  testToken,
+  type ChatGatewayUnderTest,
+} from '../chat-gateway/testing/chat-test-kit.ts';
 import { TOPICS } from '../core/topics.ts';
 import { samplePlayerEvent } from '../ingest-api/events/sample-player-events.ts';
 import { ivsRecordingEvent } from '../ingest-api/ivs/ivs-fixtures.ts';
@@ -25,10 +30,18 @@ interface Refusal {
   says: string;
 }
 
-const collectorPost = async (url: string, payload: string | Buffer, headers: Record<string, string>): Promise<Refusal> => {
+const collectorPost = async (
+  url: string,
+  payload: string | Buffer,
+  headers: Record<string, string>,
+): Promise<Refusal> => {
   const response = await collector.app.inject({ method: 'POST', url, headers, payload });
   const body = response.json<{ error: string; message: string; rejected?: unknown }>();
-  return { status: response.statusCode, error: body.error, says: `${body.message} ${JSON.stringify(body.rejected ?? [])}` };
+  return {
+    status: response.statusCode,
+    error: body.error,
+    says: `${body.message} ${JSON.stringify(body.rejected ?? [])}`,
+  };
 };
 
 /** A JSON text whose `field` (a string in `value`) carries a lone surrogate. */
@@ -36,36 +49,74 @@ const withLoneSurrogate = (value: unknown, marker: string) => JSON.stringify(val
 
 const moderatorApi = async (method: string, path: string, body: string): Promise<Refusal> => {
   const token = await testToken('edge-mod', { [stream]: 'moderator' });
-  const response = await fetch(`${gateway.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+  const response = await fetch(`${gateway.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body,
+  });
   const answer = (await response.json()) as { error: string; message: string };
   return { status: response.status, error: answer.error, says: answer.message };
 };
 
-const EDGES: Array<[edge: string, send: () => Promise<Refusal>, expected: { status: number | string; error: string; field: string }]> = [
+const EDGES: Array<
+  [edge: string, send: () => Promise<Refusal>, expected: { status: number | string; error: string; field: string }]
+> = [
   [
     'POST /v1/events (application/json)',
-    () => collectorPost(`/v1/events?key=${TEST_WRITE_KEY}`, withLoneSurrogate({ events: [samplePlayerEvent({ dimensions: { cdn: 'edge-cdn' } })] }, 'edge-cdn'), { 'content-type': 'application/json' }),
+    () =>
+      collectorPost(
+        `/v1/events?key=${TEST_WRITE_KEY}`,
+        withLoneSurrogate({ events: [samplePlayerEvent({ dimensions: { cdn: 'edge-cdn' } })] }, 'edge-cdn'),
+        { 'content-type': 'application/json' },
+      ),
     { status: 400, error: 'no_valid_events', field: '/dimensions/cdn' },
   ],
   [
     'POST /v1/events (text/plain, as sendBeacon sends it)',
-    () => collectorPost(`/v1/events?key=${TEST_WRITE_KEY}`, withLoneSurrogate({ events: [samplePlayerEvent({ error: { code: 'edge-code', severity: 'warning' } })] }, 'edge-code'), { 'content-type': 'text/plain' }),
+    () =>
+      collectorPost(
+        `/v1/events?key=${TEST_WRITE_KEY}`,
+        withLoneSurrogate(
+          { events: [samplePlayerEvent({ error: { code: 'edge-code', severity: 'warning' } })] },
+          'edge-code',
+        ),
+        { 'content-type': 'text/plain' },
+      ),
     { status: 400, error: 'no_valid_events', field: '/error/code' },
   ],
   [
     'POST /v1/events, a lone surrogate in a key',
-    () => collectorPost(`/v1/events?key=${TEST_WRITE_KEY}`, JSON.stringify({ events: [samplePlayerEvent()] }).replace('"counters":{', `"counters":{"x${LONE}":1,`), { 'content-type': 'application/json' }),
+    () =>
+      collectorPost(
+        `/v1/events?key=${TEST_WRITE_KEY}`,
+        JSON.stringify({ events: [samplePlayerEvent()] }).replace('"counters":{', `"counters":{"x${LONE}":1,`),
+        { 'content-type': 'application/json' },
+      ),
     { status: 400, error: 'no_valid_events', field: '/counters' },
   ],
   [
     // A lone surrogate has no UTF-8 spelling; its WTF-8 bytes are refused as what they are.
     'POST /v1/cmcd',
-    () => collectorPost(`/v1/cmcd?key=${TEST_WRITE_KEY}`, Buffer.concat([Buffer.from(`cid="c`), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from(`",e=ps,sid="s",sta=s,ts=${Date.now()},v=2`)]), { 'content-type': 'application/cmcd' }),
+    () =>
+      collectorPost(
+        `/v1/cmcd?key=${TEST_WRITE_KEY}`,
+        Buffer.concat([
+          Buffer.from(`cid="c`),
+          Buffer.from([0xed, 0xa0, 0x80]),
+          Buffer.from(`",e=ps,sid="s",sta=s,ts=${Date.now()},v=2`),
+        ]),
+        { 'content-type': 'application/cmcd' },
+      ),
     { status: 400, error: 'malformed_body', field: 'UTF-8' },
   ],
   [
     'POST /v1/ivs/events',
-    () => collectorPost('/v1/ivs/events', withLoneSurrogate(ivsRecordingEvent('Recording End', { reason: 'edge-reason' }), 'edge-reason'), { 'content-type': 'application/json', [IVS_SECRET_HEADER]: collector.config.auth.ivsWebhookSecret }),
+    () =>
+      collectorPost(
+        '/v1/ivs/events',
+        withLoneSurrogate(ivsRecordingEvent('Recording End', { reason: 'edge-reason' }), 'edge-reason'),
+        { 'content-type': 'application/json', [IVS_SECRET_HEADER]: collector.config.auth.ivsWebhookSecret },
+      ),
     { status: 400, error: 'no_valid_events', field: '/detail/recording_status_reason' },
   ],
   [

@@ -80,8 +80,17 @@ describe('the live edge: every "now" reading is the true count', () => {
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'livepulse-live-edge-'));
     const config = loadConfig(testPlatformEnv(dataDir, database, { EMBEDDED_BUS_PARTITIONS: String(PARTITIONS) }));
-    platform = await startPlatform(config, [ingestApiService, viewerAnalyticsService, clickHouseSinkService, liveBoardService, queryApiService], pino({ level: 'silent' }));
-    token = await mintApiToken({ secret: TEST_PLATFORM_SECRETS.jwtSecret, sub: 'live-edge-admin', role: 'admin', ttlSeconds: 3_600 });
+    platform = await startPlatform(
+      config,
+      [ingestApiService, viewerAnalyticsService, clickHouseSinkService, liveBoardService, queryApiService],
+      pino({ level: 'silent' }),
+    );
+    token = await mintApiToken({
+      secret: TEST_PLATFORM_SECRETS.jwtSecret,
+      sub: 'live-edge-admin',
+      role: 'admin',
+      ttlSeconds: 3_600,
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -109,8 +118,14 @@ describe('the live edge: every "now" reading is the true count', () => {
     // Heartbeats every 10 s at each view's own offset while it plays (a paused player sends none).
     for (let view = 0; view < viewIds.length; view++) {
       const joinedAt = actions.find((a) => a.view === view && a.kind === 'join')!.at;
-      for (let at = Math.floor(joinedAt / WINDOW_MS) * WINDOW_MS + heartbeatOffsets[view]!; at < pollFrom + POLL_FOR_MS; at += WINDOW_MS) {
-        const paused = actions.some((a) => a.view === view && a.kind === 'pause' && a.at < at) && !actions.some((a) => a.view === view && a.kind === 'resume' && a.at < at);
+      for (
+        let at = Math.floor(joinedAt / WINDOW_MS) * WINDOW_MS + heartbeatOffsets[view]!;
+        at < pollFrom + POLL_FOR_MS;
+        at += WINDOW_MS
+      ) {
+        const paused =
+          actions.some((a) => a.view === view && a.kind === 'pause' && a.at < at) &&
+          !actions.some((a) => a.view === view && a.kind === 'resume' && a.at < at);
         const left = actions.some((a) => a.view === view && a.kind === 'leave' && a.at < at);
         if (at > joinedAt + 500 && !paused && !left) actions.push({ view, kind: 'heartbeat', at });
       }
@@ -134,12 +149,31 @@ describe('the live edge: every "now" reading is the true count', () => {
       const played = seq * 1_000;
       const body: { metadata: { sent_at: number }; events: PlayerEvent[] } = {
         metadata: { sent_at: now },
-        events: [{ schema_v: 1, event_id: randomUUID(), event, view_id: viewIds[action.view]!, view_seq: seq, viewer_id: `viewer-${run}-${action.view}`, stream_id: streamId, creator_id: creatorId, is_live: true, viewer_time: now, player_state: state, counters: { watch_ms: played, playing_ms: played, rebuffer_count: 0, rebuffer_ms: 0 } }],
+        events: [
+          {
+            schema_v: 1,
+            event_id: randomUUID(),
+            event,
+            view_id: viewIds[action.view]!,
+            view_seq: seq,
+            viewer_id: `viewer-${run}-${action.view}`,
+            stream_id: streamId,
+            creator_id: creatorId,
+            is_live: true,
+            viewer_time: now,
+            player_state: state,
+            counters: { watch_ms: played, playing_ms: played, rebuffer_count: 0, rebuffer_ms: 0 },
+          },
+        ],
       };
       const before = watching.size;
       if (action.kind === 'join' || action.kind === 'resume') watching.add(action.view);
       if (action.kind === 'pause' || action.kind === 'leave') watching.delete(action.view);
-      const response = await fetch(`${platform.url}/v1/events?key=${TEST_PLATFORM_SECRETS.writeKey}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const response = await fetch(`${platform.url}/v1/events?key=${TEST_PLATFORM_SECRETS.writeKey}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       expect(response.status, await response.text()).toBe(202);
       if (watching.size !== before) truth.push({ sentAt: now, acceptedAt: Date.now(), before, after: watching.size });
     };
@@ -154,18 +188,46 @@ describe('the live edge: every "now" reading is the true count', () => {
       creator: { current: 'all', options: [creatorId], multi: true },
       stream: { current: [streamId], options: [streamId], multi: true },
     };
-    const drilldownVariables: Record<string, VariableState> = { ...overviewVariables, stream: { current: [streamId], options: [streamId], multi: false } };
+    const drilldownVariables: Record<string, VariableState> = {
+      ...overviewVariables,
+      stream: { current: [streamId], options: [streamId], multi: false },
+    };
     const panelSql = (title: string, rowTitle: string) => {
       const panel = liveOverview.rows.find((r) => r.title === rowTitle)!.panels.find((p) => p.title === title)!;
       return (panel.targets[0] as { sql: string }).sql;
     };
     // As Grafana shows them: a stat reduces to the last value (lastNotNull), a chart ends at its newest point.
     const newestPoint = (rows: Array<Record<string, unknown>>) => Number(rows.at(-1)?.concurrent_viewers ?? 0);
-    const nowPanels: Array<{ path: string; sql: string; variables: Record<string, VariableState>; value: (rows: Array<Record<string, unknown>>) => number }> = [
-      { path: 'Live overview › Right now › Concurrent viewers', sql: panelSql('Concurrent viewers', 'Right now'), variables: overviewVariables, value: newestPoint },
-      { path: 'Live overview › Concurrent viewers per stream (newest point)', sql: panelSql('Concurrent viewers per stream', 'Viewers'), variables: overviewVariables, value: newestPoint },
-      { path: 'Live overview › Concurrent viewers, all selected streams (newest point)', sql: panelSql('Concurrent viewers, all selected streams', 'Viewers'), variables: overviewVariables, value: newestPoint },
-      { path: 'Stream drill-down › Concurrent viewers (newest point)', sql: (peakConcurrency.targets[0] as { sql: string }).sql, variables: drilldownVariables, value: newestPoint },
+    const nowPanels: Array<{
+      path: string;
+      sql: string;
+      variables: Record<string, VariableState>;
+      value: (rows: Array<Record<string, unknown>>) => number;
+    }> = [
+      {
+        path: 'Live overview › Right now › Concurrent viewers',
+        sql: panelSql('Concurrent viewers', 'Right now'),
+        variables: overviewVariables,
+        value: newestPoint,
+      },
+      {
+        path: 'Live overview › Concurrent viewers per stream (newest point)',
+        sql: panelSql('Concurrent viewers per stream', 'Viewers'),
+        variables: overviewVariables,
+        value: newestPoint,
+      },
+      {
+        path: 'Live overview › Concurrent viewers, all selected streams (newest point)',
+        sql: panelSql('Concurrent viewers, all selected streams', 'Viewers'),
+        variables: overviewVariables,
+        value: newestPoint,
+      },
+      {
+        path: 'Stream drill-down › Concurrent viewers (newest point)',
+        sql: (peakConcurrency.targets[0] as { sql: string }).sql,
+        variables: drilldownVariables,
+        value: newestPoint,
+      },
     ];
     const readings: Reading[] = [];
     const read = async (path: string, fetchValue: () => Promise<number>) => {
@@ -174,31 +236,53 @@ describe('the live edge: every "now" reading is the true count', () => {
       readings.push({ path, startedAt, finishedAt: Date.now(), value });
     };
     const live = async () => {
-      const response = await fetch(`${platform.url}/v1/streams/${streamId}/live`, { headers: { authorization: `Bearer ${token}` } });
-      return response.status === 404 ? 0 : ((await response.json()) as { viewers: { current: number } }).viewers.current;
+      const response = await fetch(`${platform.url}/v1/streams/${streamId}/live`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      return response.status === 404
+        ? 0
+        : ((await response.json()) as { viewers: { current: number } }).viewers.current;
     };
     // The query API's newest 10 s point, as a client polling for the latest figure reads it (a
     // stream whose first window is not final yet included: its live windows make it known).
     const metrics = async () => {
       const now = Date.now();
-      const response = await fetch(`${platform.url}/v1/streams/${streamId}/metrics?interval=10s&from=${now - 5 * 60_000}&to=${now + WINDOW_MS}`, { headers: { authorization: `Bearer ${token}` } });
+      const response = await fetch(
+        `${platform.url}/v1/streams/${streamId}/metrics?interval=10s&from=${now - 5 * 60_000}&to=${now + WINDOW_MS}`,
+        { headers: { authorization: `Bearer ${token}` } },
+      );
       expect(response.status, 'GET /v1/streams/:id/metrics').toBe(200);
-      return ((await response.json()) as { points: Array<{ peak_concurrent_views: number }> }).points.at(-1)?.peak_concurrent_views ?? 0;
+      return (
+        ((await response.json()) as { points: Array<{ peak_concurrent_views: number }> }).points.at(-1)
+          ?.peak_concurrent_views ?? 0
+      );
     };
     const grafana = (panel: (typeof nowPanels)[number]) => async () => {
       const now = Date.now();
-      const sql = expandGrafanaQuery(panel.sql, { fromMs: now - 30 * 60_000, toMs: now, intervalMs: WINDOW_MS, variables: panel.variables });
+      const sql = expandGrafanaQuery(panel.sql, {
+        fromMs: now - 30 * 60_000,
+        toMs: now,
+        intervalMs: WINDOW_MS,
+        variables: panel.variables,
+      });
       const result = await platform.context.analytics.client.query({ query: sql, format: 'JSONEachRow' });
       return panel.value(await result.json<Record<string, unknown>>());
     };
 
     // The three first viewers show everywhere before the polls start.
     await sleep(Math.max(0, pollFrom - 3_000 - Date.now()));
-    await waitFor('the three first viewers on the live endpoint', async () => (await live()) === 3, { timeoutMs: 30_000, intervalMs: 200 });
+    await waitFor('the three first viewers on the live endpoint', async () => (await live()) === 3, {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
     await sleep(Math.max(0, pollFrom - Date.now()));
     while (Date.now() < pollFrom + POLL_FOR_MS) {
       const tick = Date.now();
-      await Promise.all([read('GET /v1/streams/:id/live', live), read('GET /v1/streams/:id/metrics (newest 10 s point)', metrics), ...nowPanels.map((panel) => read(panel.path, grafana(panel)))]);
+      await Promise.all([
+        read('GET /v1/streams/:id/live', live),
+        read('GET /v1/streams/:id/metrics (newest 10 s point)', metrics),
+        ...nowPanels.map((panel) => read(panel.path, grafana(panel))),
+      ]);
       await sleep(Math.max(0, tick + POLL_MS - Date.now()));
     }
     await player;
@@ -220,10 +304,14 @@ describe('the live edge: every "now" reading is the true count', () => {
     };
     const wrong = readings
       .filter((reading) => !allowed(reading).has(reading.value))
-      .map((r) => `${r.path} at ${((r.startedAt % WINDOW_MS) / 1000).toFixed(2)} s into a window (t+${((r.startedAt - pollFrom) / 1000).toFixed(2)} s): ${r.value}, true ${[...allowed(r)].join(' or ')}`);
+      .map(
+        (r) =>
+          `${r.path} at ${((r.startedAt % WINDOW_MS) / 1000).toFixed(2)} s into a window (t+${((r.startedAt - pollFrom) / 1000).toFixed(2)} s): ${r.value}, true ${[...allowed(r)].join(' or ')}`,
+      );
     const paths = new Set(readings.map((r) => r.path));
     expect(paths.size).toBe(2 + nowPanels.length);
-    for (const path of paths) expect(readings.filter((r) => r.path === path).length, path).toBeGreaterThan(POLL_FOR_MS / POLL_MS / 4);
+    for (const path of paths)
+      expect(readings.filter((r) => r.path === path).length, path).toBeGreaterThan(POLL_FOR_MS / POLL_MS / 4);
     expect(truth.filter((c) => c.acceptedAt >= pollFrom).length).toBe(6);
     expect(wrong).toEqual([]);
   }, 180_000);

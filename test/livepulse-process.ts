@@ -63,23 +63,36 @@ export class LivepulseProcess {
     child.stderr.on('data', keep);
     this.stopping = false;
     child.once('exit', (code, signal) => {
-      if (!this.stopping) this.unexpectedExits.push(`${this.name} exited (${signal ?? code}) at ${new Date().toISOString()}: ${this.output}`);
+      if (!this.stopping)
+        this.unexpectedExits.push(
+          `${this.name} exited (${signal ?? code}) at ${new Date().toISOString()}: ${this.output}`,
+        );
     });
-    await waitFor(`${this.name} to listen`, () => {
-      if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}: ${this.output}`);
-      return this.output.includes('listening on');
-    }, { timeoutMs: 120_000, intervalMs: 100 });
+    await waitFor(
+      `${this.name} to listen`,
+      () => {
+        if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}: ${this.output}`);
+        return this.output.includes('listening on');
+      },
+      { timeoutMs: 120_000, intervalMs: 100 },
+    );
     this.url = `http://127.0.0.1:${port}`;
   }
 
   /** Resolves with the first log record from now on that matches. */
-  logged(what: string, matches: (record: Record<string, unknown>) => boolean, timeoutMs = 120_000): Promise<Record<string, unknown>> {
+  logged(
+    what: string,
+    matches: (record: Record<string, unknown>) => boolean,
+    timeoutMs = 120_000,
+  ): Promise<Record<string, unknown>> {
     let found: Record<string, unknown> | undefined;
     const listener = (record: Record<string, unknown>) => {
       if (!found && matches(record)) found = record;
     };
     this.lineListeners.add(listener);
-    return waitFor(`${this.name} to log ${what}`, () => found, { timeoutMs, intervalMs: 50 }).finally(() => this.lineListeners.delete(listener));
+    return waitFor(`${this.name} to log ${what}`, () => found, { timeoutMs, intervalMs: 50 }).finally(() =>
+      this.lineListeners.delete(listener),
+    );
   }
 
   /** Resolves with the exit code (null when a signal ended it). */

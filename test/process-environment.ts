@@ -1,11 +1,14 @@
 import type { AnalyticsSettings } from '../core/config.ts';
 
 /** Settings that would take a process out of embedded mode or pin its port; a test's own settings replace them. */
-const DISTRIBUTED_OR_PROCESS_SETTINGS = /^(KAFKA_|CLICKHOUSE_|REDIS_|S3_|OPENAI_|SNOWFLAKE_|LIVEPULSE_|PORT$|HOST$|CLIP_|HIGHLIGHT_|CHAT_|ANALYTICS_|EMBEDDED_)/;
+const DISTRIBUTED_OR_PROCESS_SETTINGS =
+  /^(KAFKA_|CLICKHOUSE_|REDIS_|S3_|OPENAI_|SNOWFLAKE_|LIVEPULSE_|PORT$|HOST$|CLIP_|HIGHLIGHT_|CHAT_|ANALYTICS_|EMBEDDED_)/;
 
 /** The environment of a `livepulse` process in embedded mode on `dataDir`, whatever the test runner's environment holds. */
 export function embeddedEnvironment(dataDir: string, settings: Record<string, string> = {}): Record<string, string> {
-  const inherited = Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !DISTRIBUTED_OR_PROCESS_SETTINGS.test(entry[0]));
+  const inherited = Object.entries(process.env).filter(
+    (entry): entry is [string, string] => entry[1] !== undefined && !DISTRIBUTED_OR_PROCESS_SETTINGS.test(entry[0]),
+  );
   return { ...Object.fromEntries(inherited), LIVEPULSE_DATA_DIR: dataDir, ...settings };
 }
 

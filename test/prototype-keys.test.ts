@@ -8,7 +8,13 @@ import { roomOf } from '../chat-gateway/chat-fanout.ts';
 import { MemoryChatStore } from '../core/chat/chat-store/memory-chat-store.ts';
 import { createChatTokenVerifier, roleOn } from '../core/chat/chat-token.ts';
 import { chatGatewayService } from '../chat-gateway/service.ts';
-import { ChatClient, startChatGateway, testToken, TEST_JWT_SECRET, type ChatGatewayUnderTest } from '../chat-gateway/testing/chat-test-kit.ts';
+import {
+  ChatClient,
+  startChatGateway,
+  testToken,
+  TEST_JWT_SECRET,
+  type ChatGatewayUnderTest,
+} from '../chat-gateway/testing/chat-test-kit.ts';
 import { mintTokenFromOptions } from '../chat-gateway/token-command.ts';
 import { ViewerCounts } from '../chat-gateway/viewer-counts.ts';
 import { loadConfig } from '../core/config.ts';
@@ -39,7 +45,10 @@ afterAll(async () => {
   await gateway.stop();
 });
 
-async function connect(sub: string, roles: Record<string, 'viewer' | 'moderator' | 'host' | 'admin'>): Promise<ChatClient> {
+async function connect(
+  sub: string,
+  roles: Record<string, 'viewer' | 'moderator' | 'host' | 'admin'>,
+): Promise<ChatClient> {
   const client = await ChatClient.connect(gateway.url, await testToken(sub, roles));
   clients.push(client);
   return client;
@@ -52,13 +61,21 @@ describe.each(MEMBER_NAMES)('ids named %s', (name) => {
     expect(roleOn(elsewhere, name)).toBeNull();
     const there = await verifier.verify(await testToken('u1', { [name]: 'moderator' }));
     expect([roleOn(there, name), roleOn(there, 's1')]).toEqual(['moderator', null]);
-    const minted = await mintTokenFromOptions({ sub: 'u1', role: [`${name}=host`], ttl: '3600' }, { jwtSecret: TEST_JWT_SECRET });
+    const minted = await mintTokenFromOptions(
+      { sub: 'u1', role: [`${name}=host`], ttl: '3600' },
+      { jwtSecret: TEST_JWT_SECRET },
+    );
     expect(roleOn(await verifier.verify(minted), name)).toBe('host');
   });
 
   it('leave a signed-in user without a role read-only on a stream of that name', async () => {
     const stranger = await connect(`stranger-${name}`, { s1: 'viewer' });
-    expect(await stranger.join(name)).toMatchObject({ ok: true, role: 'anonymous', canChat: false, viewers: expect.any(Number) });
+    expect(await stranger.join(name)).toMatchObject({
+      ok: true,
+      role: 'anonymous',
+      canChat: false,
+      viewers: expect.any(Number),
+    });
     expect(await stranger.send('hello')).toMatchObject({ status: 'rejected', reason: 'read_only' });
   });
 
@@ -75,7 +92,9 @@ describe.each(MEMBER_NAMES)('ids named %s', (name) => {
     expect((await admin.join('s-plain')).ok).toBe(true);
     expect(await admin.request('mod:ban', { userId: name })).toMatchObject({ ok: true });
     expect(await namesake.send('still here?')).toMatchObject({ status: 'rejected', reason: 'banned' });
-    expect(await admin.request('mod:bans:list')).toMatchObject({ sanctions: [expect.objectContaining({ user_id: name })] });
+    expect(await admin.request('mod:bans:list')).toMatchObject({
+      sanctions: [expect.objectContaining({ user_id: name })],
+    });
     expect(await admin.request('mod:unban', { userId: name })).toEqual({ ok: true, lifted: true });
     expect((await namesake.send('back')).status).toBe('delivered');
   });
@@ -94,7 +113,11 @@ describe.each(MEMBER_NAMES)('ids named %s', (name) => {
       expect(await first.getSanction(name, name, now)).toBeNull();
       expect(await first.deleteTerm(name, name)).toBeNull();
       await first.putSanction(name, { kind: 'ban', user_id: name, until: null, reason: 'r', by: 'mod', at: now });
-      await first.putTerm(name, { id: name, kind: 'blocked', text: 'spoiler', action: 'block', created_by: 'mod', created_at: now }, 10);
+      await first.putTerm(
+        name,
+        { id: name, kind: 'blocked', text: 'spoiler', action: 'block', created_by: 'mod', created_at: now },
+        10,
+      );
       expect(await first.getSanction(name, 'someone-else', now)).toBeNull();
       await first.close();
       const second = await MemoryChatStore.open(path);
@@ -140,7 +163,9 @@ describe.each(MEMBER_NAMES)('ids named %s', (name) => {
     };
     await gateway.platform.context.objectStore.put(clipKeys.manifest(clipId), Buffer.from(JSON.stringify(manifest)));
     const token = await mintApiToken({ secret: TEST_JWT_SECRET, sub: 'admin-1', role: 'admin', ttlSeconds: 600 });
-    const response = await fetch(`${gateway.url}/v1/clips/${clipId}/files/${name}`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${gateway.url}/v1/clips/${clipId}/files/${name}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     // Names outside the output-name pattern (capital letters) are refused before any lookup.
     expect(response.status).toBe(/^[a-z0-9_]+$/.test(name) ? 404 : 400);
   });
@@ -154,7 +179,10 @@ describe.each(MEMBER_NAMES)('ids named %s', (name) => {
       body: JSON.stringify([ivsStreamEvent(name, { id: `e-${name}` })]),
     });
     expect(response.status).toBe(202);
-    expect(await response.json()).toMatchObject({ accepted: 0, ignored: [expect.objectContaining({ id: `e-${name}` })] });
+    expect(await response.json()).toMatchObject({
+      accepted: 0,
+      ignored: [expect.objectContaining({ id: `e-${name}` })],
+    });
   });
 
   it('are properties like any other, with their own origins or none', () => {
@@ -165,8 +193,14 @@ describe.each(MEMBER_NAMES)('ids named %s', (name) => {
     const directory = new WriteKeyDirectory(config.auth.writeKeys, config.auth.writeKeyOrigins);
     expect(directory.resolve('wk_0123456789abcdef')).toEqual({ propertyId: name, allowedOrigins: ['*'] });
 
-    const restricted = loadConfig({ LIVEPULSE_WRITE_KEYS: `${name}:wk_0123456789abcdef`, LIVEPULSE_WRITE_KEY_ORIGINS: `${name}=https://shop.example` });
+    const restricted = loadConfig({
+      LIVEPULSE_WRITE_KEYS: `${name}:wk_0123456789abcdef`,
+      LIVEPULSE_WRITE_KEY_ORIGINS: `${name}=https://shop.example`,
+    });
     expect(Object.keys(restricted.auth.writeKeyOrigins)).toEqual([name]);
-    expect(new WriteKeyDirectory(restricted.auth.writeKeys, restricted.auth.writeKeyOrigins).resolve('wk_0123456789abcdef')?.allowedOrigins).toEqual(['https://shop.example']);
+    expect(
+      new WriteKeyDirectory(restricted.auth.writeKeys, restricted.auth.writeKeyOrigins).resolve('wk_0123456789abcdef')
+        ?.allowedOrigins,
+    ).toEqual(['https://shop.example']);
   });
 });

@@ -69,7 +69,15 @@ const now = Date.now();
 let viewSeq = 0;
 function playerEvent(id: string, refused = false): string {
   const event: EnrichedPlayerEvent = {
-    ...samplePlayerEvent({ event_id: id, view_id: `quarantine-view-${run}`, view_seq: viewSeq++, dimensions: { cdn: refused ? REFUSED : 'edge-cdn' } }, now),
+    ...samplePlayerEvent(
+      {
+        event_id: id,
+        view_id: `quarantine-view-${run}`,
+        view_seq: viewSeq++,
+        dimensions: { cdn: refused ? REFUSED : 'edge-cdn' },
+      },
+      now,
+    ),
     property_id: 'demo',
     event_time: now - 1_000,
     received_at: now,
@@ -80,49 +88,157 @@ function playerEvent(id: string, refused = false): string {
 
 function windowRows(id: string, refused = false): string {
   const row: WindowRow = {
-    property_id: 'demo', creator_id: 'creator', stream_id: refused ? REFUSED : id, dimension: 'cdn', dimension_value: 'edge-cdn',
-    window_start: Math.floor(now / 10_000) * 10_000, concurrent_views: 1, views_started: 1, viewer_ids: ['viewer'],
-    watch_ms: 1_000, playing_ms: 900, rebuffer_ms: 0, rebuffer_count: 0,
+    property_id: 'demo',
+    creator_id: 'creator',
+    stream_id: refused ? REFUSED : id,
+    dimension: 'cdn',
+    dimension_value: 'edge-cdn',
+    window_start: Math.floor(now / 10_000) * 10_000,
+    concurrent_views: 1,
+    views_started: 1,
+    viewer_ids: ['viewer'],
+    watch_ms: 1_000,
+    playing_ms: 900,
+    rebuffer_ms: 0,
+    rebuffer_count: 0,
   };
-  const message: WindowRowsMessage = { type: 'viewer_window_rows', group: 'quarantine-test', source_partition: 0, version: '1', emitted_at: now, rows: [row] };
+  const message: WindowRowsMessage = {
+    type: 'viewer_window_rows',
+    group: 'quarantine-test',
+    source_partition: 0,
+    version: '1',
+    emitted_at: now,
+    rows: [row],
+  };
   return JSON.stringify(message);
 }
 
 function chatMessage(id: string, refused = false): string {
   const message: ChatMessage = {
-    schema_v: 1, message_id: id, stream_id: `s-${run}`, user_id: 'u1', display_name: 'Viewer', text: refused ? REFUSED : 'hello world',
-    sent_at: now, heuristic_decision: 'allow', flags: [],
+    schema_v: 1,
+    message_id: id,
+    stream_id: `s-${run}`,
+    user_id: 'u1',
+    display_name: 'Viewer',
+    text: refused ? REFUSED : 'hello world',
+    sent_at: now,
+    heuristic_decision: 'allow',
+    flags: [],
   };
   return JSON.stringify(message);
 }
 
 function chatVerdict(id: string, refused = false): string {
-  return JSON.stringify({ ...verdictRecord({ streamId: `s-${run}`, source: 'moderator', action: 'ban', actorId: 'mod-1', targetUserId: 'u1', reason: refused ? REFUSED : 'spam' }, now), verdict_id: id });
+  return JSON.stringify({
+    ...verdictRecord(
+      {
+        streamId: `s-${run}`,
+        source: 'moderator',
+        action: 'ban',
+        actorId: 'mod-1',
+        targetUserId: 'u1',
+        reason: refused ? REFUSED : 'spam',
+      },
+      now,
+    ),
+    verdict_id: id,
+  });
 }
 
 function highlight(id: string, refused = false): string {
   const value: Highlight = {
-    schema_v: 1, highlight_id: id, stream_id: `s-${run}`, start: now - 20_000, end: now - 5_000, score: 4.2, reasons: ['chat spike'],
-    requested_by: refused ? REFUSED : 'viewer-1', detected_at: now,
+    schema_v: 1,
+    highlight_id: id,
+    stream_id: `s-${run}`,
+    start: now - 20_000,
+    end: now - 5_000,
+    score: 4.2,
+    reasons: ['chat spike'],
+    requested_by: refused ? REFUSED : 'viewer-1',
+    detected_at: now,
   };
   return JSON.stringify(value);
 }
 
 function hostPrompt(id: string, refused = false): string {
   const value: HostPrompt = {
-    schema_v: 1, prompt_id: id, stream_id: `s-${run}`, prompt: refused ? REFUSED : 'What is next on stream?', rationale: 'asked by several viewers',
-    source_message_ids: ['m-1'], askers: ['Viewer'], priority: 3, source: 'heuristic', window_start: now - 60_000, window_end: now, created_at: now,
+    schema_v: 1,
+    prompt_id: id,
+    stream_id: `s-${run}`,
+    prompt: refused ? REFUSED : 'What is next on stream?',
+    rationale: 'asked by several viewers',
+    source_message_ids: ['m-1'],
+    askers: ['Viewer'],
+    priority: 3,
+    source: 'heuristic',
+    window_start: now - 60_000,
+    window_end: now,
+    created_at: now,
   };
   return JSON.stringify(value);
 }
 
 const CASES: TopicCase[] = [
-  { topic: TOPICS.playerEvents, group: CLICKHOUSE_SINK_GROUPS.rawEvents, table: 'player_events_raw', idColumn: 'toString(event_id)', refuse: `cdn != '${REFUSED}'`, key: `quarantine-view-${run}`, message: playerEvent, surrogateIn: 'edge-cdn' },
-  { topic: TOPICS.analyticsAggregates, group: CLICKHOUSE_SINK_GROUPS.aggregates, table: 'viewer_windows', idColumn: 'stream_id', refuse: `stream_id != '${REFUSED}'`, key: `s-${run}`, message: windowRows, surrogateIn: 'edge-cdn' },
-  { topic: TOPICS.chatMessages, group: MODERATION_SINK_GROUP, table: 'chat_messages', idColumn: 'message_id', refuse: `text != '${REFUSED}'`, key: `s-${run}`, message: chatMessage, surrogateIn: 'hello' },
-  { topic: TOPICS.chatVerdicts, group: MODERATION_SINK_GROUP, table: 'chat_moderation_events', idColumn: 'verdict_id', refuse: `reason != '${REFUSED}'`, key: `s-${run}`, message: chatVerdict, surrogateIn: 'spam' },
-  { topic: TOPICS.highlights, group: HIGHLIGHT_GROUPS.sink, table: 'highlights', idColumn: 'highlight_id', refuse: `requested_by != '${REFUSED}'`, key: `s-${run}`, message: highlight, surrogateIn: 'chat spike' },
-  { topic: TOPICS.hostPrompts, group: HOST_PROMPT_SINK_GROUP, table: 'host_prompts', idColumn: 'prompt_id', refuse: `prompt != '${REFUSED}'`, key: `s-${run}`, message: hostPrompt, surrogateIn: 'What is next' },
+  {
+    topic: TOPICS.playerEvents,
+    group: CLICKHOUSE_SINK_GROUPS.rawEvents,
+    table: 'player_events_raw',
+    idColumn: 'toString(event_id)',
+    refuse: `cdn != '${REFUSED}'`,
+    key: `quarantine-view-${run}`,
+    message: playerEvent,
+    surrogateIn: 'edge-cdn',
+  },
+  {
+    topic: TOPICS.analyticsAggregates,
+    group: CLICKHOUSE_SINK_GROUPS.aggregates,
+    table: 'viewer_windows',
+    idColumn: 'stream_id',
+    refuse: `stream_id != '${REFUSED}'`,
+    key: `s-${run}`,
+    message: windowRows,
+    surrogateIn: 'edge-cdn',
+  },
+  {
+    topic: TOPICS.chatMessages,
+    group: MODERATION_SINK_GROUP,
+    table: 'chat_messages',
+    idColumn: 'message_id',
+    refuse: `text != '${REFUSED}'`,
+    key: `s-${run}`,
+    message: chatMessage,
+    surrogateIn: 'hello',
+  },
+  {
+    topic: TOPICS.chatVerdicts,
+    group: MODERATION_SINK_GROUP,
+    table: 'chat_moderation_events',
+    idColumn: 'verdict_id',
+    refuse: `reason != '${REFUSED}'`,
+    key: `s-${run}`,
+    message: chatVerdict,
+    surrogateIn: 'spam',
+  },
+  {
+    topic: TOPICS.highlights,
+    group: HIGHLIGHT_GROUPS.sink,
+    table: 'highlights',
+    idColumn: 'highlight_id',
+    refuse: `requested_by != '${REFUSED}'`,
+    key: `s-${run}`,
+    message: highlight,
+    surrogateIn: 'chat spike',
+  },
+  {
+    topic: TOPICS.hostPrompts,
+    group: HOST_PROMPT_SINK_GROUP,
+    table: 'host_prompts',
+    idColumn: 'prompt_id',
+    refuse: `prompt != '${REFUSED}'`,
+    key: `s-${run}`,
+    message: hostPrompt,
+    surrogateIn: 'What is next',
+  },
 ];
 
 describe('a message that fails deterministically is quarantined; the partition goes on', () => {
@@ -133,9 +249,12 @@ describe('a message that fails deterministically is quarantined; the partition g
   const letters: DeliveredMessage[] = [];
 
   const bus = () => platform.context.bus;
-  const query = async <T>(sql: string) => (await platform.context.analytics.client.query({ query: sql, format: 'JSONEachRow' })).json<T>();
+  const query = async <T>(sql: string) =>
+    (await platform.context.analytics.client.query({ query: sql, format: 'JSONEachRow' })).json<T>();
   const rowsPerId = async (c: TopicCase, ids: string[]) => {
-    const rows = await query<{ id: string; n: string }>(`SELECT ${c.idColumn} AS id, count() AS n FROM ${c.table} WHERE ${c.idColumn} IN (${ids.map((id) => `'${id}'`).join(',')}) GROUP BY id`);
+    const rows = await query<{ id: string; n: string }>(
+      `SELECT ${c.idColumn} AS id, count() AS n FROM ${c.table} WHERE ${c.idColumn} IN (${ids.map((id) => `'${id}'`).join(',')}) GROUP BY id`,
+    );
     return Object.fromEntries(rows.map((r) => [r.id, Number(r.n)]));
   };
   const lag = async (c: TopicCase) => {
@@ -143,8 +262,13 @@ describe('a message that fails deterministically is quarantined; the partition g
     return end.reduce((sum, e, p) => sum + (committed[p]! < 0 ? e : e - committed[p]!), 0);
   };
   const metric = async (name: string) => (await platform.context.metrics.registry.getSingleMetric(name)!.get()).values;
-  const quarantinedCount = async () => (await metric('livepulse_bus_quarantined_messages_total')).reduce((sum, v) => sum + v.value, 0);
-  const publish = (c: TopicCase, values: string[]) => bus().publish(c.topic, values.map((value) => ({ key: c.key, value: Buffer.from(value) })));
+  const quarantinedCount = async () =>
+    (await metric('livepulse_bus_quarantined_messages_total')).reduce((sum, v) => sum + v.value, 0);
+  const publish = (c: TopicCase, values: string[]) =>
+    bus().publish(
+      c.topic,
+      values.map((value) => ({ key: c.key, value: Buffer.from(value) })),
+    );
 
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'livepulse-quarantine-services-'));
@@ -167,9 +291,15 @@ describe('a message that fails deterministically is quarantined; the partition g
       ANALYTICS_EMIT_INTERVAL_MS: String(settings.emitIntervalMs),
       ANALYTICS_IDLE_ADVANCE_MS: String(settings.idleAdvanceMs),
     });
-    platform = await startPlatform(config, [viewerAnalyticsService, clickHouseSinkService, moderationService, highlightDetectorService, hostPromptsService], pino({ level: 'silent' }));
+    platform = await startPlatform(
+      config,
+      [viewerAnalyticsService, clickHouseSinkService, moderationService, highlightDetectorService, hostPromptsService],
+      pino({ level: 'silent' }),
+    );
     for (const c of CASES) {
-      await platform.context.analytics.client.command({ query: `ALTER TABLE ${c.table} ADD CONSTRAINT IF NOT EXISTS quarantine_test CHECK ${c.refuse}` });
+      await platform.context.analytics.client.command({
+        query: `ALTER TABLE ${c.table} ADD CONSTRAINT IF NOT EXISTS quarantine_test CHECK ${c.refuse}`,
+      });
     }
     await bus().subscribe({
       groupId: `quarantine-test-letters-${run}`,
@@ -194,7 +324,20 @@ describe('a message that fails deterministically is quarantined; the partition g
       const refused = c.message(randomUUID(), true);
       const surrogate = c.message(randomUUID()).replace(c.surrogateIn, `${c.surrogateIn}${LONE_SURROGATE}`);
       // One publish, so the bad ones share batches with good ones; two more good ones after them.
-      return { c, good, refused, surrogate, values: [c.message(good[0]!), c.message(good[1]!), refused, c.message(good[2]!), surrogate, c.message(good[3]!)] };
+      return {
+        c,
+        good,
+        refused,
+        surrogate,
+        values: [
+          c.message(good[0]!),
+          c.message(good[1]!),
+          refused,
+          c.message(good[2]!),
+          surrogate,
+          c.message(good[3]!),
+        ],
+      };
     });
     for (const p of published) await publish(p.c, p.values);
     for (const p of published) await publish(p.c, [p.c.message(p.good[4]!), p.c.message(p.good[5]!)]);
@@ -202,24 +345,42 @@ describe('a message that fails deterministically is quarantined; the partition g
     for (const { c, good, refused, surrogate } of published) {
       await waitForProgress(`${c.group} to read past everything on ${c.topic}`, () => lag(c), { stallMs: 120_000 });
       expect(await rowsPerId(c, good), c.topic).toEqual(Object.fromEntries(good.map((id) => [id, 1])));
-      const quarantined = await waitFor(`the quarantined ${c.topic} message on dead-letters`, () => letters.find((l) => l.value.toString() === refused), { timeoutMs: 60_000 });
+      const quarantined = await waitFor(
+        `the quarantined ${c.topic} message on dead-letters`,
+        () => letters.find((l) => l.value.toString() === refused),
+        { timeoutMs: 60_000 },
+      );
       expect(quarantined.headers, c.topic).toMatchObject({
         [DEAD_LETTER_HEADERS.sourceTopic]: c.topic,
         [DEAD_LETTER_HEADERS.consumerGroup]: c.group,
         [DEAD_LETTER_HEADERS.attempts]: '3',
         [DEAD_LETTER_HEADERS.sourceKey]: c.key,
-        [DEAD_LETTER_HEADERS.reason]: expect.stringMatching(new RegExp(`^quarantined by ${c.group} after 3 attempts: .*quarantine_test`)),
+        [DEAD_LETTER_HEADERS.reason]: expect.stringMatching(
+          new RegExp(`^quarantined by ${c.group} after 3 attempts: .*quarantine_test`),
+        ),
       });
-      expect(quarantined.headers[DEAD_LETTER_HEADERS.origin]).toBe(`${c.topic}/${quarantined.headers[DEAD_LETTER_HEADERS.sourcePartition]}/${quarantined.headers[DEAD_LETTER_HEADERS.sourceOffset]}`);
+      expect(quarantined.headers[DEAD_LETTER_HEADERS.origin]).toBe(
+        `${c.topic}/${quarantined.headers[DEAD_LETTER_HEADERS.sourcePartition]}/${quarantined.headers[DEAD_LETTER_HEADERS.sourceOffset]}`,
+      );
       // Refused by the consumer's own schema check, with the field named: no retries needed.
-      const refusedAtOnce = await waitFor(`the ${c.topic} message with a lone surrogate on dead-letters`, () => letters.find((l) => l.value.toString() === surrogate), { timeoutMs: 60_000 });
+      const refusedAtOnce = await waitFor(
+        `the ${c.topic} message with a lone surrogate on dead-letters`,
+        () => letters.find((l) => l.value.toString() === surrogate),
+        { timeoutMs: 60_000 },
+      );
       expect(refusedAtOnce.headers[DEAD_LETTER_HEADERS.errors], c.topic).toMatch(/well-formed Unicode/);
     }
     // Copied into ClickHouse's dead_letters table too, with the group in the reason.
-    await waitFor('the quarantined letters in dead_letters', async () => {
-      const rows = await query<{ n: string }>(`SELECT count() AS n FROM dead_letters WHERE reason LIKE 'quarantined by %'`);
-      return Number(rows[0]!.n) >= CASES.length;
-    }, { timeoutMs: 60_000 });
+    await waitFor(
+      'the quarantined letters in dead_letters',
+      async () => {
+        const rows = await query<{ n: string }>(
+          `SELECT count() AS n FROM dead_letters WHERE reason LIKE 'quarantined by %'`,
+        );
+        return Number(rows[0]!.n) >= CASES.length;
+      },
+      { timeoutMs: 60_000 },
+    );
   }, 600_000);
 
   it('ClickHouse stopped for 60 s quarantines nothing and loses nothing', async () => {
@@ -228,12 +389,28 @@ describe('a message that fails deterministically is quarantined; the partition g
     await stopLocalServices(stateDir, ['clickhouse']);
     const good = new Map(CASES.map((c) => [c, Array.from({ length: 5 }, () => randomUUID())]));
     try {
-      for (const [c, ids] of good) await publish(c, ids.map((id) => c.message(id)));
+      for (const [c, ids] of good)
+        await publish(
+          c,
+          ids.map((id) => c.message(id)),
+        );
       // Every sink group found ClickHouse away, and took it for what it is.
-      await waitFor('every sink group to fail transiently', async () => {
-        const failures = await metric('livepulse_bus_handler_failures_total');
-        return CASES.every((c) => failures.some((v) => v.labels.group === c.group && v.labels.topic === c.topic && v.labels.kind === 'transient' && v.value > 0));
-      }, { timeoutMs: 60_000, intervalMs: 500 });
+      await waitFor(
+        'every sink group to fail transiently',
+        async () => {
+          const failures = await metric('livepulse_bus_handler_failures_total');
+          return CASES.every((c) =>
+            failures.some(
+              (v) =>
+                v.labels.group === c.group &&
+                v.labels.topic === c.topic &&
+                v.labels.kind === 'transient' &&
+                v.value > 0,
+            ),
+          );
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
       // The outage itself: a fixed minute, as the issue describes, not a bound on anything.
       await sleep(60_000);
       expect(await quarantinedCount()).toBe(before);
@@ -241,10 +418,14 @@ describe('a message that fails deterministically is quarantined; the partition g
       await relaunchLocalService('clickhouse', stateDir, clickhousePort);
     }
     for (const [c, ids] of good) {
-      await waitForProgress(`${c.group} to catch up on ${c.topic} after ClickHouse came back`, () => lag(c), { stallMs: 120_000 });
+      await waitForProgress(`${c.group} to catch up on ${c.topic} after ClickHouse came back`, () => lag(c), {
+        stallMs: 120_000,
+      });
       expect(await rowsPerId(c, ids), c.topic).toEqual(Object.fromEntries(ids.map((id) => [id, 1])));
     }
     expect(await quarantinedCount()).toBe(before);
-    expect(letters.slice(lettersBefore).filter((l) => l.headers[DEAD_LETTER_HEADERS.consumerGroup] !== undefined)).toEqual([]);
+    expect(
+      letters.slice(lettersBefore).filter((l) => l.headers[DEAD_LETTER_HEADERS.consumerGroup] !== undefined),
+    ).toEqual([]);
   }, 600_000);
 });

@@ -6,7 +6,13 @@ import { testServices } from './services.ts';
 
 /** A migrated database of its own on the shared test ClickHouse, so test files never see each other's rows. */
 export async function createThrowawayAnalyticsStore(prefix: string): Promise<AnalyticsStore> {
-  const store = await createAnalyticsStore({ kind: 'clickhouse', url: testServices().clickhouseUrl, username: 'default', password: '', database: `${prefix}_${randomUUID().replaceAll('-', '')}` });
+  const store = await createAnalyticsStore({
+    kind: 'clickhouse',
+    url: testServices().clickhouseUrl,
+    username: 'default',
+    password: '',
+    database: `${prefix}_${randomUUID().replaceAll('-', '')}`,
+  });
   await applyMigrations(store);
   return store;
 }

@@ -45,7 +45,9 @@ export async function waitForProgress(
       last = error;
     }
     if (Date.now() - movedAt > stallMs) {
-      throw new Error(`no progress for ${stallMs} ms waiting for ${what} (${Number.isFinite(lowest) ? `${lowest} left` : 'never measured'})${last ? `: ${String(last)}` : ''}`);
+      throw new Error(
+        `no progress for ${stallMs} ms waiting for ${what} (${Number.isFinite(lowest) ? `${lowest} left` : 'never measured'})${last ? `: ${String(last)}` : ''}`,
+      );
     }
     await sleep(intervalMs);
   }

@@ -10,7 +10,11 @@ import { ChatClient } from '../chat-gateway/testing/chat-test-kit.ts';
 import { clipId, clipKeys, clipManifestValidator } from '../core/clips/clip-records.ts';
 import { clipProfileFromConfig, profileVersion } from '../core/clips/clip-profile.ts';
 import { FfmpegRunner } from '../clip-worker/ffmpeg/ffmpeg.ts';
-import { runSyntheticStream, type SyntheticBroadcast, type SyntheticRecording } from '../tools/live-stream/synthetic-stream.ts';
+import {
+  runSyntheticStream,
+  type SyntheticBroadcast,
+  type SyntheticRecording,
+} from '../tools/live-stream/synthetic-stream.ts';
 import { TEST_RENDITIONS, emptyStore } from '../clip-worker/testing/clip-fixtures.ts';
 import { mediaProblems } from '../clip-worker/verify-clip.ts';
 import { createAnalyticsStore, type AnalyticsStore } from '../core/analytics-store/analytics-store.ts';
@@ -74,14 +78,40 @@ const SPIKE_AFTER_MS = 75_000;
 const CALM_CHAT_INTERVAL_MS = 2_000;
 
 const CALM_LINES = [
-  'hello from berlin', 'is this ranked?', 'gg wp', 'what settings are you on', 'first time here, love the stream',
-  'how long have you been playing this', 'nice shot', 'that was close', 'what is the music called', 'greetings from lisbon',
-  'which server is this', 'any tips for beginners?', 'good luck next round', 'the new map looks great', 'back from dinner, what did i miss',
-  'does the patch change much', 'clean rotation', 'chat is cozy today', 'when is the next tournament?', 'thanks for streaming',
+  'hello from berlin',
+  'is this ranked?',
+  'gg wp',
+  'what settings are you on',
+  'first time here, love the stream',
+  'how long have you been playing this',
+  'nice shot',
+  'that was close',
+  'what is the music called',
+  'greetings from lisbon',
+  'which server is this',
+  'any tips for beginners?',
+  'good luck next round',
+  'the new map looks great',
+  'back from dinner, what did i miss',
+  'does the patch change much',
+  'clean rotation',
+  'chat is cozy today',
+  'when is the next tournament?',
+  'thanks for streaming',
   // The question several viewers keep asking: what host prompts are for.
-  'when is the next tournament??', 'is there a tournament soon?',
+  'when is the next tournament??',
+  'is there a tournament soon?',
 ];
-const HYPE_LINES = ['no way!!! PogChamp', 'clip it', 'what a play', 'LETS GO', 'insane', 'did you see that', 'unreal PogChamp', 'that was sick'];
+const HYPE_LINES = [
+  'no way!!! PogChamp',
+  'clip it',
+  'what a play',
+  'LETS GO',
+  'insane',
+  'did you see that',
+  'unreal PogChamp',
+  'that was sick',
+];
 
 describe('the whole flow on real services, with a processor, the broker and a clip worker failing mid-run', () => {
   const services = testServices();
@@ -111,15 +141,39 @@ describe('the whole flow on real services, with a processor, the broker and a cl
     const brokers = kafka.endpoints.kafkaBrokers!;
     brokerPort = Number(brokers.split(':')[1]);
     const prefix = `wf${id}.`;
-    bus = new KafkaBus({ brokers: [brokers], clientId: 'whole-flow-test', topicPrefix: prefix, defaultPartitions: PARTITIONS, replicationFactor: 1, publish: { lingerMs: 0, maxBatchMessages: 100, maxBufferedMessages: 1_000 } });
-    await waitFor('the topics', async () => {
-      await bus.ensureTopics(allTopicSpecs(PARTITIONS));
-      return true;
-    }, { timeoutMs: 150_000, intervalMs: 1_000 });
-    store = await createAnalyticsStore({ kind: 'clickhouse', url: services.clickhouseUrl, username: 'default', password: '', database: `whole_flow_${id}` });
+    bus = new KafkaBus({
+      brokers: [brokers],
+      clientId: 'whole-flow-test',
+      topicPrefix: prefix,
+      defaultPartitions: PARTITIONS,
+      replicationFactor: 1,
+      publish: { lingerMs: 0, maxBatchMessages: 100, maxBufferedMessages: 1_000 },
+    });
+    await waitFor(
+      'the topics',
+      async () => {
+        await bus.ensureTopics(allTopicSpecs(PARTITIONS));
+        return true;
+      },
+      { timeoutMs: 150_000, intervalMs: 1_000 },
+    );
+    store = await createAnalyticsStore({
+      kind: 'clickhouse',
+      url: services.clickhouseUrl,
+      username: 'default',
+      password: '',
+      database: `whole_flow_${id}`,
+    });
     await applyMigrations(store);
     const s3Prefix = `whole-flow-${id}`;
-    objects = new S3ObjectStore({ bucket: services.s3.bucket, endpoint: services.s3.endpoint, region: services.s3.region, forcePathStyle: true, prefix: s3Prefix, credentials: { accessKeyId: services.s3.accessKeyId, secretAccessKey: services.s3.secretAccessKey } });
+    objects = new S3ObjectStore({
+      bucket: services.s3.bucket,
+      endpoint: services.s3.endpoint,
+      region: services.s3.region,
+      forcePathStyle: true,
+      prefix: s3Prefix,
+      credentials: { accessKeyId: services.s3.accessKeyId, secretAccessKey: services.s3.secretAccessKey },
+    });
     // The AI stage flags harassment and threats; everything else is clean.
     openai = await OpenAiTestServer.start({ flagWords: ['idiot', 'find you'] });
     openai.onStructuredCompletion(simulatedHostPromptModel);
@@ -206,17 +260,35 @@ describe('the whole flow on real services, with a processor, the broker and a cl
   /** Posts IVS state changes to the collector as an EventBridge API destination would, retrying 503s. */
   async function announce(b: SyntheticBroadcast, transitions: IvsBroadcastTransition[], durationMs = 0): Promise<void> {
     const events = transitions.map((t) =>
-      ivsEventBridgeEvent({ region: b.region, accountId: b.accountId, channelId: b.channelId, channelName: b.channelId, streamId: b.streamId, recordingPrefix: b.prefix, recordingSessionId: b.recordingId, bucket: services.s3.bucket }, t, new Date(), durationMs),
+      ivsEventBridgeEvent(
+        {
+          region: b.region,
+          accountId: b.accountId,
+          channelId: b.channelId,
+          channelName: b.channelId,
+          streamId: b.streamId,
+          recordingPrefix: b.prefix,
+          recordingSessionId: b.recordingId,
+          bucket: services.s3.bucket,
+        },
+        t,
+        new Date(),
+        durationMs,
+      ),
     );
-    await waitFor(`the collector to take ${transitions.join(', ')}`, async () => {
-      const response = await fetch(new URL('/v1/ivs/events', front.url), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', [IVS_SECRET_HEADER]: IVS_SECRET },
-        body: JSON.stringify(events),
-      });
-      await response.arrayBuffer();
-      return response.ok;
-    }, { timeoutMs: 60_000, intervalMs: 500 });
+    await waitFor(
+      `the collector to take ${transitions.join(', ')}`,
+      async () => {
+        const response = await fetch(new URL('/v1/ivs/events', front.url), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', [IVS_SECRET_HEADER]: IVS_SECRET },
+          body: JSON.stringify(events),
+        });
+        await response.arrayBuffer();
+        return response.ok;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
   }
 
   /** Whether a consumer group has committed everything on the topic so far. */
@@ -226,7 +298,13 @@ describe('the whole flow on real services, with a processor, the broker and a cl
   }
 
   async function chatter(streamId: string, userId: string, role: 'viewer' | 'host' = 'viewer'): Promise<ChatClient> {
-    const token = await mintChatToken({ secret: JWT_SECRET, sub: userId, name: userId, roles: { [streamId]: role }, ttlSeconds: 3_600 });
+    const token = await mintChatToken({
+      secret: JWT_SECRET,
+      sub: userId,
+      name: userId,
+      roles: { [streamId]: role },
+      ttlSeconds: 3_600,
+    });
     const client = await ChatClient.connect(front.url, token);
     chatClients.push(client);
     expect((await client.join(streamId)).ok, `${userId} joins`).toBe(true);
@@ -238,7 +316,9 @@ describe('the whole flow on real services, with a processor, the broker and a cl
     const random = new SeededRandom(Number.parseInt(id.slice(6, 12), 16));
     const simulation = { viewers: 120, durationMs: 70_000, streams: 2, seed };
     // Chat, the broadcast and its clips are on the first simulated stream: the viewers there are the chat's audience.
-    const streamId = planSimulation(simulation).views.map((v) => v.streamId).sort()[0]!;
+    const streamId = planSimulation(simulation)
+      .views.map((v) => v.streamId)
+      .sort()[0]!;
 
     // The live broadcast, recorded into S3 as IVS would, announced to the collector on start.
     let started!: (b: SyntheticBroadcast) => void;
@@ -260,9 +340,17 @@ describe('the whole flow on real services, with a processor, the broker and a cl
         if (event.kind === 'recording_start') started(event.broadcast);
       },
     });
-    const live = await Promise.race([broadcastStarted, broadcast.then(() => Promise.reject(new Error('the broadcast ended before it started')))]);
+    const live = await Promise.race([
+      broadcastStarted,
+      broadcast.then(() => Promise.reject(new Error('the broadcast ended before it started'))),
+    ]);
     await announce(live, ['Stream Start', 'Recording Start']);
-    await waitFor('the recording to be indexed', async () => (await select('SELECT 1 FROM recording_events FINAL WHERE stream_id = {s:String}', { s: streamId })).length > 0, { timeoutMs: 60_000, intervalMs: 250 });
+    await waitFor(
+      'the recording to be indexed',
+      async () =>
+        (await select('SELECT 1 FROM recording_events FINAL WHERE stream_id = {s:String}', { s: streamId })).length > 0,
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
 
     const chatters = await Promise.all(Array.from({ length: 8 }, (_, i) => chatter(streamId, `chatter-${id}-${i}`)));
     const host = await chatter(streamId, `host-${id}`, 'host');
@@ -293,7 +381,9 @@ describe('the whole flow on real services, with a processor, the broker and a cl
       for (let i = 0; Date.now() - chatStartedAt < SPIKE_AFTER_MS; i++) {
         await sleep(CALM_CHAT_INTERVAL_MS);
         if (brokerDown) continue;
-        chatSending = chatters[i % chatters.length]!.send(CALM_LINES[i % CALM_LINES.length]!).then((ack) => accepted.push(ack));
+        chatSending = chatters[i % chatters.length]!.send(CALM_LINES[i % CALM_LINES.length]!).then((ack) =>
+          accepted.push(ack),
+        );
         await chatSending;
       }
     })();
@@ -310,13 +400,20 @@ describe('the whole flow on real services, with a processor, the broker and a cl
     brokerDown = true;
     await chatSending;
     await stopLocalServices(kafkaStateDir, ['kafka']);
-    const whileDown = await waitFor('the collector to answer 503', async () => {
-      const answer = await probeCollector();
-      return answer.status === 503 ? answer : null;
-    }, { timeoutMs: 60_000, intervalMs: 500 });
+    const whileDown = await waitFor(
+      'the collector to answer 503',
+      async () => {
+        const answer = await probeCollector();
+        return answer.status === 503 ? answer : null;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
     expect(whileDown.retryAfter).not.toBeNull();
     await relaunchLocalService('kafka', kafkaStateDir, brokerPort);
-    await waitFor('the collector to take events again', async () => (await probeCollector()).status === 202, { timeoutMs: 120_000, intervalMs: 1_000 });
+    await waitFor('the collector to take events again', async () => (await probeCollector()).status === 202, {
+      timeoutMs: 120_000,
+      intervalMs: 1_000,
+    });
     brokerDown = false;
 
     // Fault 1 again, after the outage.
@@ -325,7 +422,13 @@ describe('the whole flow on real services, with a processor, the broker and a cl
     // Consumer groups rejoin a restarted broker in their own time. The AI has to judge the threat
     // within its hold, and the detector closes chat buckets by the wall clock when chat stops
     // arriving, so both must be reading chat again before what follows means anything.
-    await waitFor('moderation and the highlight detector to read chat again', async () => (await caughtUp('moderation.ai', TOPICS.chatMessages)) && (await caughtUp('highlight-detector', TOPICS.chatMessages)), { timeoutMs: 120_000, intervalMs: 500 });
+    await waitFor(
+      'moderation and the highlight detector to read chat again',
+      async () =>
+        (await caughtUp('moderation.ai', TOPICS.chatMessages)) &&
+        (await caughtUp('highlight-detector', TOPICS.chatMessages)),
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
 
     // Abuse: an insult the heuristics let through (the AI removes it), a threat they hold (the AI
     // denies it) and self-promotion they hold for a moderator (nobody reviews it: the hold times out).
@@ -336,13 +439,19 @@ describe('the whole flow on real services, with a processor, the broker and a cl
 
     // The hype spike, once the detector's baseline is warm: eight chatters, four lines each, within a bucket.
     await calmChat;
-    await waitFor('the highlight detector to have read the calm chat', () => caughtUp('highlight-detector', TOPICS.chatMessages), { timeoutMs: 60_000, intervalMs: 250 });
+    await waitFor(
+      'the highlight detector to have read the calm chat',
+      () => caughtUp('highlight-detector', TOPICS.chatMessages),
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
     await sleepUntil(SPIKE_AFTER_MS);
-    const spike = await Promise.all(chatters.map(async (client, c) => {
-      const acks = [];
-      for (let k = 0; k < 4; k++) acks.push(await client.send(HYPE_LINES[(c + k) % HYPE_LINES.length]!));
-      return acks;
-    }));
+    const spike = await Promise.all(
+      chatters.map(async (client, c) => {
+        const acks = [];
+        for (let k = 0; k < 4; k++) acks.push(await client.send(HYPE_LINES[(c + k) % HYPE_LINES.length]!));
+        return acks;
+      }),
+    );
     accepted.push(...spike.flat());
     expect(accepted.filter((a) => a.status !== 'delivered')).toEqual([]);
 
@@ -352,52 +461,111 @@ describe('the whole flow on real services, with a processor, the broker and a cl
     expect(traffic.retries).toBeGreaterThan(0);
 
     // The spike's highlight, and fault 3: the clip worker dies while it encodes the clip's vertical version.
-    const [spikeHighlight] = await waitFor('the chat spike highlight in ClickHouse', async () => {
-      const rows = await select<{ highlight_id: string; start: string; end: string; reasons: string[] }>(
-        "SELECT highlight_id, toUnixTimestamp64Milli(window_start) AS start, toUnixTimestamp64Milli(window_end) AS end, reasons FROM highlights FINAL WHERE stream_id = {s:String} AND arrayExists(r -> startsWith(r, 'chat_spike'), reasons)",
-        { s: streamId },
-      );
-      if (rows.length > 0) return rows;
-      // Chat the detector read after its bucket had closed does not count; say how much there was.
-      const late = /livepulse_highlight_late_chat_messages(?:\{[^}]*\})? (\d+)/.exec(await (await fetch(`${back.url}/metrics`)).text());
-      throw new Error(`no chat spike yet; ${late?.[1] ?? 'unknown'} chat messages arrived late at the detector`);
-    }, { timeoutMs: 120_000, intervalMs: 500 });
-    const spikeClipId = clipId({ streamId, startMs: Number(spikeHighlight!.start), endMs: Number(spikeHighlight!.end), profileVersion: profileVersion(clipProfileFromConfig(loadConfig(env).clips)) });
-    await clipWorker.logged(`progress on the vertical version of ${spikeClipId}`, (r) => r.msg === 'clip job progress' && r.clipId === spikeClipId && r.phase === 'full', 240_000);
+    const [spikeHighlight] = await waitFor(
+      'the chat spike highlight in ClickHouse',
+      async () => {
+        const rows = await select<{ highlight_id: string; start: string; end: string; reasons: string[] }>(
+          "SELECT highlight_id, toUnixTimestamp64Milli(window_start) AS start, toUnixTimestamp64Milli(window_end) AS end, reasons FROM highlights FINAL WHERE stream_id = {s:String} AND arrayExists(r -> startsWith(r, 'chat_spike'), reasons)",
+          { s: streamId },
+        );
+        if (rows.length > 0) return rows;
+        // Chat the detector read after its bucket had closed does not count; say how much there was.
+        const late = /livepulse_highlight_late_chat_messages(?:\{[^}]*\})? (\d+)/.exec(
+          await (await fetch(`${back.url}/metrics`)).text(),
+        );
+        throw new Error(`no chat spike yet; ${late?.[1] ?? 'unknown'} chat messages arrived late at the detector`);
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
+    const spikeClipId = clipId({
+      streamId,
+      startMs: Number(spikeHighlight!.start),
+      endMs: Number(spikeHighlight!.end),
+      profileVersion: profileVersion(clipProfileFromConfig(loadConfig(env).clips)),
+    });
+    await clipWorker.logged(
+      `progress on the vertical version of ${spikeClipId}`,
+      (r) => r.msg === 'clip job progress' && r.clipId === spikeClipId && r.phase === 'full',
+      240_000,
+    );
     await clipWorker.kill('SIGKILL');
-    const finishedByRestarted = clipWorker.logged(`${spikeClipId} completed`, (r) => r.msg === 'clip job attempt finished' && r.clipId === spikeClipId && r.outcome === 'completed', 300_000);
+    const finishedByRestarted = clipWorker.logged(
+      `${spikeClipId} completed`,
+      (r) => r.msg === 'clip job attempt finished' && r.clipId === spikeClipId && r.outcome === 'completed',
+      300_000,
+    );
     await clipWorker.start();
 
     // Analytics: every view ended and summarized, the sink caught up, every metric exact.
-    await waitFor('every view to end and be summarized in ClickHouse', async () => {
-      const crashes = [front, processor, back, clipWorker].flatMap((p) => p.unexpectedExits);
-      if (crashes.length > 0) throw new Error(crashes.join('\n'));
-      const summarized = await countViewSummaries(store, truth.property_id);
-      if (summarized !== truth.views) throw new Error(`${summarized} of ${truth.views} views summarized`);
-      return true;
-    }, { timeoutMs: 240_000, intervalMs: 1_000 });
-    await waitFor('the ClickHouse sink to catch up', () => caughtUp('clickhouse-sink', TOPICS.analyticsAggregates), { timeoutMs: 120_000, intervalMs: 500 });
+    await waitFor(
+      'every view to end and be summarized in ClickHouse',
+      async () => {
+        const crashes = [front, processor, back, clipWorker].flatMap((p) => p.unexpectedExits);
+        if (crashes.length > 0) throw new Error(crashes.join('\n'));
+        const summarized = await countViewSummaries(store, truth.property_id);
+        if (summarized !== truth.views) throw new Error(`${summarized} of ${truth.views} views summarized`);
+        return true;
+      },
+      { timeoutMs: 240_000, intervalMs: 1_000 },
+    );
+    await waitFor('the ClickHouse sink to catch up', () => caughtUp('clickhouse-sink', TOPICS.analyticsAggregates), {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+    });
     await expectAnalyticsToMatchTruth(store, truth);
     expect(await lateDeadLetters(bus, `whole-flow-dead-letters-${id}`)).toEqual([]);
 
     // Chat: each accepted message stored once; the abuse removed or denied, and the audit says why.
     const acceptedIds = [...accepted, insult, threat, promotion].map((a) => a.id!);
-    await waitFor('every accepted chat message in ClickHouse', async () => {
-      const [row] = await select<{ n: string }>('SELECT count() AS n FROM chat_messages FINAL WHERE stream_id = {s:String}', { s: streamId });
-      return Number(row!.n) === acceptedIds.length;
-    }, { timeoutMs: 60_000, intervalMs: 500 });
-    const removed = await observer.waitForEvent<{ id: string; reason: string }>('message:removed', (p) => p.id === insult.id, 60_000);
+    await waitFor(
+      'every accepted chat message in ClickHouse',
+      async () => {
+        const [row] = await select<{ n: string }>(
+          'SELECT count() AS n FROM chat_messages FINAL WHERE stream_id = {s:String}',
+          { s: streamId },
+        );
+        return Number(row!.n) === acceptedIds.length;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    const removed = await observer.waitForEvent<{ id: string; reason: string }>(
+      'message:removed',
+      (p) => p.id === insult.id,
+      60_000,
+    );
     expect(removed.reason).toMatch(/^AI: .*harassment/);
-    await chatters[2]!.waitForEvent<{ id: string; status: string }>('message:status', (p) => p.id === threat.id && p.status === 'denied', 60_000);
-    await chatters[3]!.waitForEvent<{ id: string; status: string }>('message:status', (p) => p.id === promotion.id && p.status === 'denied', 60_000);
-    const audit = await waitFor('the audit rows of the three', async () => {
-      const rows = await select<{ message_id: string; source: string; action: string; reason: string; flag_categories: string[] }>(
-        'SELECT message_id, source, action, reason, flag_categories FROM chat_moderation_events FINAL WHERE stream_id = {s:String} AND message_id IN {ids:Array(String)} ORDER BY decided_at',
-        { s: streamId, ids: [insult.id, threat.id, promotion.id] },
-      );
-      return rows.length >= 3 ? rows : null;
-    }, { timeoutMs: 60_000, intervalMs: 500 });
-    expect(audit.map(({ message_id, source, action }) => ({ message_id, source, action })).sort((a, b) => a.message_id.localeCompare(b.message_id))).toEqual(
+    await chatters[2]!.waitForEvent<{ id: string; status: string }>(
+      'message:status',
+      (p) => p.id === threat.id && p.status === 'denied',
+      60_000,
+    );
+    await chatters[3]!.waitForEvent<{ id: string; status: string }>(
+      'message:status',
+      (p) => p.id === promotion.id && p.status === 'denied',
+      60_000,
+    );
+    const audit = await waitFor(
+      'the audit rows of the three',
+      async () => {
+        const rows = await select<{
+          message_id: string;
+          source: string;
+          action: string;
+          reason: string;
+          flag_categories: string[];
+        }>(
+          'SELECT message_id, source, action, reason, flag_categories FROM chat_moderation_events FINAL WHERE stream_id = {s:String} AND message_id IN {ids:Array(String)} ORDER BY decided_at',
+          { s: streamId, ids: [insult.id, threat.id, promotion.id] },
+        );
+        return rows.length >= 3 ? rows : null;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    expect(
+      audit
+        .map(({ message_id, source, action }) => ({ message_id, source, action }))
+        .sort((a, b) => a.message_id.localeCompare(b.message_id)),
+    ).toEqual(
       [
         { message_id: insult.id, source: 'ai', action: 'remove' },
         { message_id: threat.id, source: 'ai', action: 'deny' },
@@ -417,34 +585,77 @@ describe('the whole flow on real services, with a processor, the broker and a cl
     expect(history.map((m) => m.id).filter((m) => m === threat.id || m === promotion.id)).toEqual([]);
 
     // Host prompts: the host got suggestions from what chat asked, written by the model; viewers got none.
-    const prompt = await host.waitForEvent<PromptEvent>('prompt', (p) => p.streamId === streamId && p.source === 'ai', 60_000);
+    const prompt = await host.waitForEvent<PromptEvent>(
+      'prompt',
+      (p) => p.streamId === streamId && p.source === 'ai',
+      60_000,
+    );
     expect(prompt.askers.length).toBeGreaterThan(0);
     for (const client of [...chatters, observer]) expect(client.events('prompt')).toEqual([]);
-    await waitFor('the prompt in ClickHouse', async () => (await select('SELECT 1 FROM host_prompts FINAL WHERE prompt_id = {id:String}', { id: prompt.id })).length === 1, { timeoutMs: 60_000, intervalMs: 500 });
+    await waitFor(
+      'the prompt in ClickHouse',
+      async () =>
+        (await select('SELECT 1 FROM host_prompts FINAL WHERE prompt_id = {id:String}', { id: prompt.id })).length ===
+        1,
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
 
     // Clips: the restarted worker finished the spike's clip; one clip per highlight, in ClickHouse and in S3.
     await finishedByRestarted;
-    const highlights = await select<{ highlight_id: string }>('SELECT highlight_id FROM highlights FINAL WHERE stream_id = {s:String}', { s: streamId });
-    const clips = await waitFor('a finished clip for every highlight', async () => {
-      const rows = await select<{ clip_id: string; highlight_id: string; status: string; outputs: Record<string, string> }>(
-        'SELECT clip_id, highlight_id, status, outputs FROM clips FINAL WHERE stream_id = {s:String}',
-        { s: streamId },
-      );
-      return rows.length === highlights.length && rows.every((r) => r.status === 'updated') ? rows : null;
-    }, { timeoutMs: 240_000, intervalMs: 1_000 });
+    const highlights = await select<{ highlight_id: string }>(
+      'SELECT highlight_id FROM highlights FINAL WHERE stream_id = {s:String}',
+      { s: streamId },
+    );
+    const clips = await waitFor(
+      'a finished clip for every highlight',
+      async () => {
+        const rows = await select<{
+          clip_id: string;
+          highlight_id: string;
+          status: string;
+          outputs: Record<string, string>;
+        }>('SELECT clip_id, highlight_id, status, outputs FROM clips FINAL WHERE stream_id = {s:String}', {
+          s: streamId,
+        });
+        return rows.length === highlights.length && rows.every((r) => r.status === 'updated') ? rows : null;
+      },
+      { timeoutMs: 240_000, intervalMs: 1_000 },
+    );
     expect(clips.map((c) => c.highlight_id).sort()).toEqual(highlights.map((h) => h.highlight_id).sort());
     const manifests: string[] = [];
-    for await (const object of objects.list('clips/')) if (object.key.endsWith('/manifest.json')) manifests.push(object.key);
+    for await (const object of objects.list('clips/'))
+      if (object.key.endsWith('/manifest.json')) manifests.push(object.key);
     expect(manifests.sort()).toEqual(clips.map((c) => clipKeys.manifest(c.clip_id)).sort());
 
     const spikeClip = clips.find((c) => c.clip_id === spikeClipId)!;
     expect(spikeClip.highlight_id).toBe(spikeHighlight!.highlight_id);
     const manifest: unknown = JSON.parse((await objects.get(clipKeys.manifest(spikeClipId))).toString('utf8'));
-    if (!clipManifestValidator.check(manifest)) throw new Error(`invalid manifest: ${JSON.stringify(clipManifestValidator.errors(manifest))}`);
+    if (!clipManifestValidator.check(manifest))
+      throw new Error(`invalid manifest: ${JSON.stringify(clipManifestValidator.errors(manifest))}`);
     expect(manifest.complete).toBe(true);
     for (const [name, expectation] of [
-      ['mp4', { durationMs: manifest.covered.end - manifest.covered.start, toleranceMs: 300, video: true, audio: true, width: 320, height: 180 }],
-      ['vertical', { durationMs: manifest.requested.end - manifest.requested.start, toleranceMs: 300, video: true, audio: true, width: 720, height: 1280 }],
+      [
+        'mp4',
+        {
+          durationMs: manifest.covered.end - manifest.covered.start,
+          toleranceMs: 300,
+          video: true,
+          audio: true,
+          width: 320,
+          height: 180,
+        },
+      ],
+      [
+        'vertical',
+        {
+          durationMs: manifest.requested.end - manifest.requested.start,
+          toleranceMs: 300,
+          video: true,
+          audio: true,
+          width: 720,
+          height: 1280,
+        },
+      ],
     ] as const) {
       const path = join(scratch, `${name}.mp4`);
       await writeFile(path, await objects.get(spikeClip.outputs[name]!));
@@ -465,12 +676,19 @@ async function lateDeadLetters(bus: KafkaBus, groupId: string): Promise<string[]
     groupId,
     topics: [TOPICS.deadLetters],
     handleBatch: async (batch) => {
-      for (const m of batch.messages) if ((m.headers[DEAD_LETTER_HEADERS.reason] ?? '').startsWith('late')) late.push(m.headers[DEAD_LETTER_HEADERS.reason]!);
+      for (const m of batch.messages)
+        if ((m.headers[DEAD_LETTER_HEADERS.reason] ?? '').startsWith('late'))
+          late.push(m.headers[DEAD_LETTER_HEADERS.reason]!);
     },
   });
   try {
     const end = await bus.endOffsets(TOPICS.deadLetters);
-    await waitFor('reading the dead letters', async () => (await bus.committedOffsets(groupId, TOPICS.deadLetters)).every((c, p) => c >= end[p]! || end[p] === 0), { timeoutMs: 60_000 });
+    await waitFor(
+      'reading the dead letters',
+      async () =>
+        (await bus.committedOffsets(groupId, TOPICS.deadLetters)).every((c, p) => c >= end[p]! || end[p] === 0),
+      { timeoutMs: 60_000 },
+    );
   } finally {
     await reader.stop();
   }

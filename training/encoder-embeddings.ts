@@ -18,7 +18,10 @@ import type { SentenceEncoder } from '../core/moderation/classifier/sentence-enc
 const MAGIC = 'LPEC';
 const BATCH = 32;
 
-export function embeddingCacheFile(encoder: SentenceEncoder, dir = process.env.LIVEPULSE_EMBEDDING_CACHE ?? join(homedir(), '.cache', 'livepulse', 'encoder-embeddings')): string {
+export function embeddingCacheFile(
+  encoder: SentenceEncoder,
+  dir = process.env.LIVEPULSE_EMBEDDING_CACHE ?? join(homedir(), '.cache', 'livepulse', 'encoder-embeddings'),
+): string {
   return join(dir, `${encoder.manifest.sha256['encoder-int8.onnx']!.slice(0, 16)}-single.bin`);
 }
 
@@ -33,10 +36,12 @@ async function readCache(file: string, dimensions: number): Promise<Map<string, 
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return cache;
     throw error;
   }
-  if (bytes.toString('latin1', 0, 4) !== MAGIC || bytes.readUInt32LE(4) !== dimensions) throw new Error(`${file} is not an embedding cache of ${dimensions} dimensions: delete it`);
+  if (bytes.toString('latin1', 0, 4) !== MAGIC || bytes.readUInt32LE(4) !== dimensions)
+    throw new Error(`${file} is not an embedding cache of ${dimensions} dimensions: delete it`);
   const count = bytes.readUInt32LE(8);
   const entry = 32 + 4 * dimensions;
-  if (bytes.length !== 12 + count * entry) throw new Error(`${file} is truncated (${bytes.length} bytes for ${count} entries): delete it`);
+  if (bytes.length !== 12 + count * entry)
+    throw new Error(`${file} is truncated (${bytes.length} bytes for ${count} entries): delete it`);
   for (let i = 0; i < count; i++) {
     const at = 12 + i * entry;
     const vector = new Float32Array(dimensions);

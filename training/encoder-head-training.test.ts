@@ -20,7 +20,11 @@ const settings = { hidden: 8, epochs: 30, learningRate: 0.1, l2: 0, seed: 7 };
 const asHead = (trained: ReturnType<typeof trainDenseHead>) =>
   new EncoderHead(
     { version: 1, dimensions: 2, hidden: settings.hidden, bias: trained.bias, ngramWeight: 0, threshold: 0, about: {} },
-    { input: Float32Array.from(trained.input), hiddenBias: Float32Array.from(trained.hiddenBias), output: Float32Array.from(trained.output) },
+    {
+      input: Float32Array.from(trained.input),
+      hiddenBias: Float32Array.from(trained.hiddenBias),
+      output: Float32Array.from(trained.output),
+    },
   );
 
 describe('trainDenseHead', () => {

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { modelFindingStands } from '../core/moderation/classifier/encoder-classifier.ts';
 import { committedHateClassifier } from '../core/moderation/classifier/hate-classifier.ts';
-import { ENCODER_HEAD_FORMAT_VERSION, EncoderHead, encodeEncoderHead, type EncoderHeadHeader } from '../core/moderation/classifier/encoder-head.ts';
+import {
+  ENCODER_HEAD_FORMAT_VERSION,
+  EncoderHead,
+  encodeEncoderHead,
+  type EncoderHeadHeader,
+} from '../core/moderation/classifier/encoder-head.ts';
 import { seededRandom, shuffled, thresholdForFlagBudget } from '../core/moderation/classifier/logistic-regression.ts';
 import type { SentenceEncoder } from '../core/moderation/classifier/sentence-encoder.ts';
 import { ChatModerator } from '../core/moderation/moderate-message.ts';
@@ -31,7 +36,15 @@ export interface HeadTraining {
   limit?: number;
 }
 
-export const DEFAULT_HEAD_TRAINING: HeadTraining = { hidden: 256, epochs: 8, learningRate: 0.05, l2: 1e-6, seed: 20261207, ngramWeights: [0, 0.5, 1, 2], validationMaxFpr: 0.08 };
+export const DEFAULT_HEAD_TRAINING: HeadTraining = {
+  hidden: 256,
+  epochs: 8,
+  learningRate: 0.05,
+  l2: 1e-6,
+  seed: 20261207,
+  ngramWeights: [0, 0.5, 1, 2],
+  validationMaxFpr: 0.08,
+};
 
 export interface DenseExample {
   x: Float32Array;
@@ -46,7 +59,10 @@ const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / 
  * example at a time in a seeded order; initial weights seeded too. Same examples, settings and
  * seed: the same weights, bit for bit.
  */
-export function trainDenseHead(examples: readonly DenseExample[], settings: Pick<HeadTraining, 'hidden' | 'epochs' | 'learningRate' | 'l2' | 'seed'>): { input: Float64Array; hiddenBias: Float64Array; output: Float64Array; bias: number } {
+export function trainDenseHead(
+  examples: readonly DenseExample[],
+  settings: Pick<HeadTraining, 'hidden' | 'epochs' | 'learningRate' | 'l2' | 'seed'>,
+): { input: Float64Array; hiddenBias: Float64Array; output: Float64Array; bias: number } {
   if (examples.length === 0) throw new RangeError('no training examples');
   const dimensions = examples[0]!.x.length;
   const { hidden } = settings;
@@ -120,24 +136,44 @@ export async function trainEncoderHead(
   let train = corpus.filter((row) => row.split === 'train');
   if (settings.limit !== undefined) train = train.slice(0, settings.limit);
   const validation = corpus.filter((row) => row.split === 'validation');
-  const embeddings = await embedTexts(encoder, [...train, ...validation].map((r) => r.text), { ...(options.progress && { progress: options.progress }) });
+  const embeddings = await embedTexts(
+    encoder,
+    [...train, ...validation].map((r) => r.text),
+    { ...(options.progress && { progress: options.progress }) },
+  );
   const weights = balancedWeights(train);
   const trained = trainDenseHead(
     train.map((row, i) => ({ x: embeddings[i]!, positive: row.hateful, weight: weights[i]! })),
     settings,
   );
   const draft = new EncoderHead(
-    { version: ENCODER_HEAD_FORMAT_VERSION, dimensions: encoder.dimensions, hidden: settings.hidden, bias: Math.fround(trained.bias), ngramWeight: 0, threshold: 0, about: {} },
-    { input: Float32Array.from(trained.input), hiddenBias: Float32Array.from(trained.hiddenBias), output: Float32Array.from(trained.output) },
+    {
+      version: ENCODER_HEAD_FORMAT_VERSION,
+      dimensions: encoder.dimensions,
+      hidden: settings.hidden,
+      bias: Math.fround(trained.bias),
+      ngramWeight: 0,
+      threshold: 0,
+      about: {},
+    },
+    {
+      input: Float32Array.from(trained.input),
+      hiddenBias: Float32Array.from(trained.hiddenBias),
+      output: Float32Array.from(trained.output),
+    },
   );
 
   const signals = localSignals(validation);
   const headLogits = validation.map((_, i) => draft.logit(embeddings[train.length + i]!));
   const negatives = validation.flatMap((row, i) => (row.hateful ? [] : [i]));
-  const budget = Math.floor(settings.validationMaxFpr * negatives.length) - negatives.filter((i) => signals[i]!.byRules).length;
+  const budget =
+    Math.floor(settings.validationMaxFpr * negatives.length) - negatives.filter((i) => signals[i]!.byRules).length;
   const candidates = settings.ngramWeights.map((ngramWeight) => {
     const stacked = validation.map((_, i) => headLogits[i]! + ngramWeight * signals[i]!.ngramLogit);
-    const threshold = thresholdForFlagBudget(negatives.filter((i) => !signals[i]!.byRules && signals[i]!.eligible).map((i) => stacked[i]!), budget);
+    const threshold = thresholdForFlagBudget(
+      negatives.filter((i) => !signals[i]!.byRules && signals[i]!.eligible).map((i) => stacked[i]!),
+      budget,
+    );
     const flagged = validation.map((_, i) => signals[i]!.byRules || (signals[i]!.eligible && stacked[i]! >= threshold));
     return { ngramWeight, threshold, flagged, recall: splitFigures(validation, flagged).recall };
   });
@@ -146,7 +182,13 @@ export async function trainEncoderHead(
   const byDataset = Object.fromEntries(
     [...new Set(validation.map((r) => r.dataset))].map((dataset) => {
       const picked = validation.flatMap((row, i) => (row.dataset === dataset ? [i] : []));
-      return [dataset, splitFigures(picked.map((i) => validation[i]!), picked.map((i) => best.flagged[i]!))];
+      return [
+        dataset,
+        splitFigures(
+          picked.map((i) => validation[i]!),
+          picked.map((i) => best.flagged[i]!),
+        ),
+      ];
     }),
   );
 
@@ -161,7 +203,9 @@ export async function trainEncoderHead(
       training: { ...recorded, ...(settings.limit !== undefined && { limit: settings.limit }) },
       splitSeed: SPLIT_SEED,
       trainRows: train.length,
-      trainRowsDigest: createHash('sha256').update(train.map((r) => `${r.hateful ? 1 : 0}${r.text}`).join('\n')).digest('hex'),
+      trainRowsDigest: createHash('sha256')
+        .update(train.map((r) => `${r.hateful ? 1 : 0}${r.text}`).join('\n'))
+        .digest('hex'),
       validationRecallByNgramWeight: Object.fromEntries(candidates.map((c) => [String(c.ngramWeight), c.recall])),
       validationWithRules: { all: splitFigures(validation, best.flagged), ...byDataset },
     },

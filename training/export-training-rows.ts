@@ -16,7 +16,9 @@ import { fineTuneRows } from './fine-tune-rows.ts';
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { data: { type: 'string', default: resolve(repoRoot, process.env.LIVEPULSE_EVAL_DATA ?? '../shared/data') } },
+  options: {
+    data: { type: 'string', default: resolve(repoRoot, process.env.LIVEPULSE_EVAL_DATA ?? '../shared/data') },
+  },
 });
 if (positionals.length !== 1) throw new Error('usage: export-training-rows.ts OUT.jsonl [--data DIR]');
 
@@ -24,4 +26,6 @@ const rows = fineTuneRows(await loadHateCorpus(values.data!));
 const body = `${rows.map((row) => JSON.stringify(row)).join('\n')}\n`;
 await writeFile(positionals[0]!, body);
 const count = (split: string) => rows.filter((row) => row.split === split).length;
-process.stdout.write(`wrote ${count('train')} train and ${count('validation')} validation rows, sha256 ${createHash('sha256').update(body).digest('hex')}\n`);
+process.stdout.write(
+  `wrote ${count('train')} train and ${count('validation')} validation rows, sha256 ${createHash('sha256').update(body).digest('hex')}\n`,
+);

@@ -3,7 +3,13 @@ import type { CorpusRow } from '../eval/hate-corpus.ts';
 import { fineTuneRows } from './fine-tune-rows.ts';
 import { balancedWeights } from './hate-model-training.ts';
 
-const row = (text: string, hateful: boolean, dataset: string, split: CorpusRow['split']): CorpusRow => ({ text, hateful, dataset, category: 'c', split });
+const row = (text: string, hateful: boolean, dataset: string, split: CorpusRow['split']): CorpusRow => ({
+  text,
+  hateful,
+  dataset,
+  category: 'c',
+  split,
+});
 
 const corpus: CorpusRow[] = [
   row('a', true, 'edos', 'train'),

@@ -21,7 +21,13 @@ export function fineTuneRows(corpus: readonly CorpusRow[]): FineTuneRow[] {
   const validation = corpus.filter((row) => row.split === 'validation');
   const rows = (split: FineTuneRow['split'], picked: CorpusRow[]) => {
     const weights = balancedWeights(picked);
-    return picked.map((row, i) => ({ text: row.text, hateful: row.hateful, dataset: row.dataset, split, weight: weights[i]! }));
+    return picked.map((row, i) => ({
+      text: row.text,
+      hateful: row.hateful,
+      dataset: row.dataset,
+      split,
+      weight: weights[i]!,
+    }));
   };
   return [...rows('train', train), ...rows('validation', validation)];
 }

@@ -1,8 +1,19 @@
 import { createHash } from 'node:crypto';
 import { HashedFeatures } from '../core/moderation/classifier/hashed-features.ts';
 import { CLASSIFIER_RULE, HateClassifier } from '../core/moderation/classifier/hate-classifier.ts';
-import { encodeModel, LinearTextModel, MODEL_FORMAT_VERSION, type ModelHeader } from '../core/moderation/classifier/linear-model.ts';
-import { quantise, thresholdForFlagBudget, trainLogisticRegression, type TrainingExample, type TrainingSettings } from '../core/moderation/classifier/logistic-regression.ts';
+import {
+  encodeModel,
+  LinearTextModel,
+  MODEL_FORMAT_VERSION,
+  type ModelHeader,
+} from '../core/moderation/classifier/linear-model.ts';
+import {
+  quantise,
+  thresholdForFlagBudget,
+  trainLogisticRegression,
+  type TrainingExample,
+  type TrainingSettings,
+} from '../core/moderation/classifier/logistic-regression.ts';
 import { ChatModerator } from '../core/moderation/moderate-message.ts';
 import { foldForMatching } from '../core/moderation/text-folding.ts';
 import { loadHateCorpus, SPLIT_SEED, type CorpusRow } from '../eval/hate-corpus.ts';
@@ -23,7 +34,14 @@ export interface HateTraining extends TrainingSettings {
   limit?: number;
 }
 
-export const DEFAULT_TRAINING: HateTraining = { bits: 18, epochs: 10, learningRate: 0.2, l2: 0, seed: 20261207, validationMaxFpr: 0.08 };
+export const DEFAULT_TRAINING: HateTraining = {
+  bits: 18,
+  epochs: 10,
+  learningRate: 0.2,
+  l2: 0,
+  seed: 20261207,
+  validationMaxFpr: 0.08,
+};
 
 /**
  * Each dataset's hateful and non-hateful rows weigh the same in total, so the smaller class of a
@@ -51,7 +69,10 @@ export interface SplitFigures {
 }
 
 export function splitFigures(rows: readonly CorpusRow[], flagged: readonly boolean[]): SplitFigures {
-  let tp = 0, fn = 0, fp = 0, tn = 0;
+  let tp = 0,
+    fn = 0,
+    fp = 0,
+    tn = 0;
   rows.forEach((row, i) => {
     if (row.hateful && flagged[i]) tp++;
     else if (row.hateful) fn++;
@@ -59,7 +80,11 @@ export function splitFigures(rows: readonly CorpusRow[], flagged: readonly boole
     else tn++;
   });
   const round = (x: number) => Math.round(x * 10_000) / 10_000;
-  return { rows: rows.length, recall: round(tp + fn === 0 ? 0 : tp / (tp + fn)), fpr: round(fp + tn === 0 ? 0 : fp / (fp + tn)) };
+  return {
+    rows: rows.length,
+    recall: round(tp + fn === 0 ? 0 : tp / (tp + fn)),
+    fpr: round(fp + tn === 0 ? 0 : fp / (fp + tn)),
+  };
 }
 
 /**
@@ -69,16 +94,25 @@ export function splitFigures(rows: readonly CorpusRow[], flagged: readonly boole
  * finding reaches the verdict on (three words or more, not dropped by the context rules).
  * `draft` has threshold -Infinity, so its finding stands wherever the context lets it.
  */
-function combinedThreshold(rows: readonly CorpusRow[], logits: readonly number[], draft: LinearTextModel, maxFpr: number): { threshold: number; combined: (t: number) => boolean[] } {
+function combinedThreshold(
+  rows: readonly CorpusRow[],
+  logits: readonly number[],
+  draft: LinearTextModel,
+  maxFpr: number,
+): { threshold: number; combined: (t: number) => boolean[] } {
   const moderator = new ChatModerator(undefined, new HateClassifier(draft));
   const verdicts = rows.map((row) => {
     const outcome = hateVerdict(moderator.moderate(row.text, EVALUATED_RULES));
-    const byRules = hateVerdict({ ...outcome, findings: outcome.findings.filter((f) => f.rule !== CLASSIFIER_RULE) }).decision !== 'allow';
+    const byRules =
+      hateVerdict({ ...outcome, findings: outcome.findings.filter((f) => f.rule !== CLASSIFIER_RULE) }).decision !==
+      'allow';
     return { byRules, classifierReaches: outcome.findings.some((f) => f.rule === CLASSIFIER_RULE) };
   });
   const negatives = rows.flatMap((row, i) => (row.hateful ? [] : [i]));
   const rulesFalsePositives = negatives.filter((i) => verdicts[i]!.byRules).length;
-  const candidates = negatives.filter((i) => !verdicts[i]!.byRules && verdicts[i]!.classifierReaches).map((i) => logits[i]!);
+  const candidates = negatives
+    .filter((i) => !verdicts[i]!.byRules && verdicts[i]!.classifierReaches)
+    .map((i) => logits[i]!);
   const threshold = thresholdForFlagBudget(candidates, Math.floor(maxFpr * negatives.length) - rulesFalsePositives);
   const combined = (t: number) => verdicts.map((v, i) => v.byRules || (v.classifierReaches && logits[i]! >= t));
   return { threshold, combined };
@@ -105,14 +139,30 @@ export async function trainHateModel(
   const trained = trainLogisticRegression(examples, settings);
   const { weights: int8, scale } = quantise(trained.weights);
 
-  const draft = new LinearTextModel({ version: MODEL_FORMAT_VERSION, bits: settings.bits, weightScale: scale, bias: trained.bias, threshold: -Infinity, about: {} }, int8);
+  const draft = new LinearTextModel(
+    {
+      version: MODEL_FORMAT_VERSION,
+      bits: settings.bits,
+      weightScale: scale,
+      bias: trained.bias,
+      threshold: -Infinity,
+      about: {},
+    },
+    int8,
+  );
   const validationLogits = validation.map((row) => draft.logit(folded.get(row)!));
   const { threshold, combined } = combinedThreshold(validation, validationLogits, draft, settings.validationMaxFpr);
   const flagged = validationLogits.map((z) => z >= threshold);
   const byDataset = Object.fromEntries(
     [...new Set(validation.map((r) => r.dataset))].map((dataset) => {
       const picked = validation.flatMap((row, i) => (row.dataset === dataset ? [i] : []));
-      return [dataset, splitFigures(picked.map((i) => validation[i]!), picked.map((i) => flagged[i]!))];
+      return [
+        dataset,
+        splitFigures(
+          picked.map((i) => validation[i]!),
+          picked.map((i) => flagged[i]!),
+        ),
+      ];
     }),
   );
 
@@ -129,7 +179,9 @@ export async function trainHateModel(
       training: { ...recorded, ...(settings.limit !== undefined && { limit: settings.limit }) },
       splitSeed: SPLIT_SEED,
       trainRows: train.length,
-      trainRowsDigest: createHash('sha256').update(train.map((r) => `${r.hateful ? 1 : 0}${r.text}`).join('\n')).digest('hex'),
+      trainRowsDigest: createHash('sha256')
+        .update(train.map((r) => `${r.hateful ? 1 : 0}${r.text}`).join('\n'))
+        .digest('hex'),
       validation: { all: splitFigures(validation, flagged), ...byDataset },
       validationWithRules: splitFigures(validation, combined(threshold)),
     },

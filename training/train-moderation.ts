@@ -27,7 +27,13 @@ import { trainHateModel, DEFAULT_TRAINING } from './hate-model-training.ts';
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 
 /** Writes the file, or with --check compares it; false when a committed file is stale. */
-async function writeOrCheck(file: string, bytes: Buffer, check: boolean, seed: number, seconds: string): Promise<boolean> {
+async function writeOrCheck(
+  file: string,
+  bytes: Buffer,
+  check: boolean,
+  seed: number,
+  seconds: string,
+): Promise<boolean> {
   if (check) {
     const committed = await readFile(file);
     if (!committed.equals(bytes)) {
@@ -53,7 +59,8 @@ async function main(): Promise<void> {
   });
   const seed = Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got ${values.seed}`);
-  if (values.only !== undefined && values.only !== 'ngram' && values.only !== 'encoder') throw new Error(`--only must be ngram or encoder, got ${JSON.stringify(values.only)}`);
+  if (values.only !== undefined && values.only !== 'ngram' && values.only !== 'encoder')
+    throw new Error(`--only must be ngram or encoder, got ${JSON.stringify(values.only)}`);
   const corpus = await loadHateCorpus(values.data!);
   const seconds = (since: number) => ((performance.now() - since) / 1_000).toFixed(1);
   let ok = true;
@@ -68,7 +75,9 @@ async function main(): Promise<void> {
     const { manifest, read } = verifiedEncoderFiles();
     for (const name of Object.keys(manifest.sha256)) read(name);
     const recipe = manifest.fineTuned?.recipe ?? 'training/export-encoder.sh';
-    process.stdout.write(`encoder files match the sha256s ${recipe} recorded in manifest.json (not rerun by --check)\n`);
+    process.stdout.write(
+      `encoder files match the sha256s ${recipe} recorded in manifest.json (not rerun by --check)\n`,
+    );
   }
   if (values.only !== 'ngram') {
     const started = performance.now();
@@ -79,7 +88,12 @@ async function main(): Promise<void> {
       reported = done;
       process.stderr.write(`embedding rows not in the cache: ${done}/${total}\n`);
     };
-    const { bytes, head } = await trainEncoderHead(values.data!, encoder, { ...DEFAULT_HEAD_TRAINING, seed }, { corpus, progress });
+    const { bytes, head } = await trainEncoderHead(
+      values.data!,
+      encoder,
+      { ...DEFAULT_HEAD_TRAINING, seed },
+      { corpus, progress },
+    );
     await encoder.close();
     process.stdout.write(`${JSON.stringify(head.header.about, null, 2)}\n`);
     ok = (await writeOrCheck(ENCODER_HEAD_FILE, bytes, values.check!, seed, seconds(started))) && ok;

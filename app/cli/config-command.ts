@@ -2,9 +2,7 @@ import { loadConfig } from '../../core/config.ts';
 
 function redacted(value: unknown): unknown {
   return JSON.parse(
-    JSON.stringify(value, (key, v: unknown) =>
-      /password|secret|apiKey|writeKeys/i.test(key) && v ? '[redacted]' : v,
-    ),
+    JSON.stringify(value, (key, v: unknown) => (/password|secret|apiKey|writeKeys/i.test(key) && v ? '[redacted]' : v)),
   );
 }
 

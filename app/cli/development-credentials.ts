@@ -24,10 +24,24 @@ export function developmentCredentialsBanner(credentials: string[], liveBoardUrl
  * with the development JWT secret and the live board running, it carries a ready-to-open
  * `/live?token=` URL.
  */
-export async function logDevelopmentCredentials(config: Config, logger: Logger, { url, liveBoard }: { url: string; liveBoard: boolean }): Promise<void> {
+export async function logDevelopmentCredentials(
+  config: Config,
+  logger: Logger,
+  { url, liveBoard }: { url: string; liveBoard: boolean },
+): Promise<void> {
   const credentials = config.auth.developmentCredentials;
-  const developmentJwt = credentials.some((credential) => credential.startsWith('LIVEPULSE_JWT_SECRET=')) ? config.auth.jwtSecret : undefined;
-  const token = liveBoard && developmentJwt ? await mintApiToken({ secret: developmentJwt, sub: 'development-admin', role: 'admin', ttlSeconds: LIVE_BOARD_TOKEN_TTL_SECONDS }) : undefined;
+  const developmentJwt = credentials.some((credential) => credential.startsWith('LIVEPULSE_JWT_SECRET='))
+    ? config.auth.jwtSecret
+    : undefined;
+  const token =
+    liveBoard && developmentJwt
+      ? await mintApiToken({
+          secret: developmentJwt,
+          sub: 'development-admin',
+          role: 'admin',
+          ttlSeconds: LIVE_BOARD_TOKEN_TTL_SECONDS,
+        })
+      : undefined;
   const banner = developmentCredentialsBanner(credentials, token && `${url}/live?token=${token}`);
   if (banner) logger.warn({ credentials: credentials.map((credential) => credential.split('=')[0]) }, banner);
 }

@@ -17,12 +17,20 @@ function commandPath(command: Command): string {
 
 /** Errors that are the user's to fix are printed without a stack trace. */
 async function reportFailure(error: unknown, path: string): Promise<number> {
-  const [{ ConfigError }, { CommandUsageError }] = await Promise.all([import('../../core/config.ts'), import('../../core/command-usage-error.ts')]);
+  const [{ ConfigError }, { CommandUsageError }] = await Promise.all([
+    import('../../core/config.ts'),
+    import('../../core/command-usage-error.ts'),
+  ]);
   if (error instanceof CommandUsageError) {
     process.stderr.write(`livepulse ${path}: ${error.message}\n(see livepulse ${path} --help)\n`);
     return USAGE_EXIT_CODE;
   }
-  const message = error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+  const message =
+    error instanceof ConfigError
+      ? error.message
+      : error instanceof Error
+        ? (error.stack ?? error.message)
+        : String(error);
   process.stderr.write(`livepulse: ${message}\n`);
   return 1;
 }

@@ -49,21 +49,29 @@ export function buildProgram(run: Run): Command {
           import('./development-credentials.ts'),
         ]);
         return runDemoCommand(options, { services: SERVICES, logDevelopmentCredentials });
-      }));
+      }),
+    );
 
   const services = program
     .command('services')
-    .description('local real services (Kafka, Redis, S3 gateway, ClickHouse over chDB) for development and tests; see docs/local-services.md');
+    .description(
+      'local real services (Kafka, Redis, S3 gateway, ClickHouse over chDB) for development and tests; see docs/local-services.md',
+    );
   const serviceNames = () => new Argument('[names...]', 'kafka, redis, s3, clickhouse (default: all)');
-  const servicesAction = (action: 'start' | 'stop' | 'status') => (names: string[] = []) =>
-    run(async () => (await import('../../infra/local/services-command.ts')).runServicesCommand(action, names));
+  const servicesAction =
+    (action: 'start' | 'stop' | 'status') =>
+    (names: string[] = []) =>
+      run(async () => (await import('../../infra/local/services-command.ts')).runServicesCommand(action, names));
   services
     .command('start')
     .description('start (or reuse) the services; progress on stderr, their endpoints on stdout as env lines')
     .addArgument(serviceNames())
     .action(servicesAction('start'));
   services.command('stop').description('stop the services').addArgument(serviceNames()).action(servicesAction('stop'));
-  services.command('status').description('which services run, and their endpoints as env lines').action(() => servicesAction('status')());
+  services
+    .command('status')
+    .description('which services run, and their endpoints as env lines')
+    .action(() => servicesAction('status')());
 
   program
     .command('simulate')
@@ -82,9 +90,13 @@ export function buildProgram(run: Run): Command {
     .option('--chaos', 'shuffle, duplicate and hold back events')
     .action((options: SimulateCommandOptions) =>
       run(async () => {
-        const [{ runSimulateCommand }, { loadConfig }] = await Promise.all([import('../../tools/simulator/simulate.ts'), import('../../core/config.ts')]);
+        const [{ runSimulateCommand }, { loadConfig }] = await Promise.all([
+          import('../../tools/simulator/simulate.ts'),
+          import('../../core/config.ts'),
+        ]);
         return runSimulateCommand(options, loadConfig().analytics);
-      }));
+      }),
+    );
 
   program
     .command('config')
@@ -93,17 +105,25 @@ export function buildProgram(run: Run): Command {
 
   const ivs = program
     .command('ivs')
-    .description('the Amazon IVS control plane; credentials from the AWS chain, IVS_REGION and IVS_ENDPOINT from the environment');
+    .description(
+      'the Amazon IVS control plane; credentials from the AWS chain, IVS_REGION and IVS_ENDPOINT from the environment',
+    );
   ivs
     .command('create-channel')
     .description('a channel that auto-records to S3')
     .argument('<name>', 'channel name')
     .option('--creator <creator-id>', 'tag the channel with its creator, which makes its streams that creator’s')
     .option('--bucket <s3-bucket>', 'recording bucket (default: S3_BUCKET)')
-    .addOption(new Option('--type <type>', 'channel type').choices(['STANDARD', 'BASIC', 'ADVANCED_SD', 'ADVANCED_HD']).default('STANDARD'))
+    .addOption(
+      new Option('--type <type>', 'channel type')
+        .choices(['STANDARD', 'BASIC', 'ADVANCED_SD', 'ADVANCED_HD'])
+        .default('STANDARD'),
+    )
     .addOption(new Option('--latency <mode>', 'latency mode').choices(['LOW', 'NORMAL']).default('LOW'))
     .option('--reconnect-window <seconds>', 'merge reconnects within this many seconds into one recording (0–300)', '0')
-    .action((name: string, options: CreateChannelOptions) => run(async () => (await import('../../core/ivs/ivs-command.ts')).runCreateChannel(name, options)));
+    .action((name: string, options: CreateChannelOptions) =>
+      run(async () => (await import('../../core/ivs/ivs-command.ts')).runCreateChannel(name, options)),
+    );
   ivs
     .command('sessions')
     .description("the channel's stream sessions, newest first")
@@ -113,11 +133,15 @@ export function buildProgram(run: Run): Command {
     .command('recordings')
     .description("where the stream's recordings are (from stream.lifecycle events)")
     .argument('<stream-id>', 'the stream')
-    .action((streamId: string) => run(async () => (await import('../../core/ivs/ivs-command.ts')).runRecordings(streamId)));
+    .action((streamId: string) =>
+      run(async () => (await import('../../core/ivs/ivs-command.ts')).runRecordings(streamId)),
+    );
 
   program
     .command('live-stream')
-    .description("a synthetic live broadcast recorded into the object store in IVS's S3 layout, with IVS's state changes posted to --collector")
+    .description(
+      "a synthetic live broadcast recorded into the object store in IVS's S3 layout, with IVS's state changes posted to --collector",
+    )
     .option('--channel <id>', 'channel id', 'LivepulseDemo')
     .option('--account <12 digits>', 'AWS account id in the recording prefix', '000000000000')
     .option('--stream-id <st-…>', 'stream id (default: a new one)')
@@ -125,11 +149,15 @@ export function buildProgram(run: Run): Command {
     .option('--renditions <list>', 'renditions, <height>p<fps>', '720p30,360p30')
     .option('--segment <seconds>', 'HLS segment length', '4')
     .option('--collector <url>', 'post the IVS state changes to this collector')
-    .action((options: LiveStreamOptions) => run(async () => (await import('../../tools/live-stream/live-stream-command.ts')).runLiveStreamCommand(options)));
+    .action((options: LiveStreamOptions) =>
+      run(async () => (await import('../../tools/live-stream/live-stream-command.ts')).runLiveStreamCommand(options)),
+    );
 
   program
     .command('token')
-    .description('mint a development chat token (HS256, LIVEPULSE_JWT_SECRET); roles: viewer, moderator, host, admin; <stream> may be * for every stream')
+    .description(
+      'mint a development chat token (HS256, LIVEPULSE_JWT_SECRET); roles: viewer, moderator, host, admin; <stream> may be * for every stream',
+    )
     .option('--sub <user-id>', 'user id (required)')
     .option('--name <display-name>', 'display name (default: the user id)')
     .option('--role <stream=role>', 'a role in a stream; repeatable', collect)
@@ -138,24 +166,34 @@ export function buildProgram(run: Run): Command {
     .option('--subscriber <stream>', 'subscribes to the stream; repeatable', collect)
     .action((options: TokenOptions) =>
       run(async () => {
-        const [{ mintTokenFromOptions }, { loadConfig }] = await Promise.all([import('../../chat-gateway/token-command.ts'), import('../../core/config.ts')]);
+        const [{ mintTokenFromOptions }, { loadConfig }] = await Promise.all([
+          import('../../chat-gateway/token-command.ts'),
+          import('../../core/config.ts'),
+        ]);
         printLine(await mintTokenFromOptions(options, loadConfig().auth));
         return 0;
-      }));
+      }),
+    );
 
   program
     .command('api-token')
-    .description("mint a development API token for the query API and creator reports (HS256, LIVEPULSE_JWT_SECRET); a creator token reads only that creator's streams")
+    .description(
+      "mint a development API token for the query API and creator reports (HS256, LIVEPULSE_JWT_SECRET); a creator token reads only that creator's streams",
+    )
     .addOption(new Option('--role <role>', 'the token’s role').choices(['admin', 'analyst', 'creator']))
     .option('--creator <creator-id>', 'the creator a creator token belongs to')
     .option('--sub <user-id>', 'user id (default: dev-<role>)')
     .option('--ttl <seconds>', 'lifetime', '3600')
     .action((options: ApiTokenOptions) =>
       run(async () => {
-        const [{ mintApiTokenFromOptions }, { loadConfig }] = await Promise.all([import('../../dashboards/query-api/api-token-command.ts'), import('../../core/config.ts')]);
+        const [{ mintApiTokenFromOptions }, { loadConfig }] = await Promise.all([
+          import('../../dashboards/query-api/api-token-command.ts'),
+          import('../../core/config.ts'),
+        ]);
         printLine(await mintApiTokenFromOptions(options, loadConfig().auth));
         return 0;
-      }));
+      }),
+    );
 
   return program;
 }

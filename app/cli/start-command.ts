@@ -10,8 +10,13 @@ export async function runStartCommand(names: string[]): Promise<number> {
   const logger = createLogger(config.logLevel, { format: config.logFormat });
   const services = findServices(names);
   const platform = await startPlatform(config, services, logger);
-  process.stdout.write(`livepulse ${config.mode} mode listening on ${platform.url} (services: ${services.map((s) => s.name).join(', ') || 'none'})\n`);
-  await logDevelopmentCredentials(config, logger, { url: platform.url, liveBoard: services.some((s) => s.name === 'live-board') });
+  process.stdout.write(
+    `livepulse ${config.mode} mode listening on ${platform.url} (services: ${services.map((s) => s.name).join(', ') || 'none'})\n`,
+  );
+  await logDevelopmentCredentials(config, logger, {
+    url: platform.url,
+    liveBoard: services.some((s) => s.name === 'live-board'),
+  });
   // A service that cannot go on (e.g. its worker threads keep crashing) has stopped the platform.
   void platform.failed.then(() => process.exit(1));
 

@@ -20,7 +20,9 @@ chat.on('connection', (socket) => {
   socket.on('message', ({ text }: { text: string }, ack: (answer: unknown) => void) => {
     if (!room) return ack({ status: 'rejected', reason: 'not_joined' });
     const id = randomUUID();
-    chat.to(room).emit('message', { id, streamId: room.slice(7), userId: socket.id, name: 'bench', text, sentAt: Date.now() });
+    chat
+      .to(room)
+      .emit('message', { id, streamId: room.slice(7), userId: socket.id, name: 'bench', text, sentAt: Date.now() });
     ack({ status: 'delivered', id });
   });
 });

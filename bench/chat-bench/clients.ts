@@ -39,7 +39,9 @@ function onChatEvent(frame: string): void {
 
 /** One viewer: resolves once the server has acknowledged its `join`. */
 function connectViewer({ url, namespace, streamId }: Start, token: string | null): Promise<void> {
-  const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: false });
+  const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`, {
+    perMessageDeflate: false,
+  });
   sockets.push(socket);
   const eventPrefix = `42${namespace},`;
   return new Promise<void>((resolve, reject) => {
@@ -50,7 +52,8 @@ function connectViewer({ url, namespace, streamId }: Start, token: string | null
       if (frame.startsWith(eventPrefix)) return onChatEvent(frame);
       if (frame === '2') return socket.send('3'); // Engine.IO ping → pong
       if (frame[0] === '0') return socket.send(`40${namespace},${JSON.stringify(token ? { token } : {})}`); // open → CONNECT
-      if (frame.startsWith(`40${namespace},`)) return socket.send(`42${namespace},1${JSON.stringify(['join', { streamId }])}`);
+      if (frame.startsWith(`40${namespace},`))
+        return socket.send(`42${namespace},1${JSON.stringify(['join', { streamId }])}`);
       if (frame.startsWith(`44${namespace},`)) return reject(new Error(`connect refused: ${frame}`));
       if (frame.startsWith(`43${namespace},1`)) {
         clearTimeout(timer);
@@ -80,6 +83,15 @@ process.on('message', (message: { type: string } & Partial<Start>) => {
     for (const socket of sockets) socket.terminate();
     const merged = newHistogram();
     mergeInto(merged, histogram);
-    process.send!({ type: 'report', deliveries, lastDeliveryAt, histogram: merged, receivedPerMessage: Object.fromEntries(receivedPerMessage) }, () => process.exit(0));
+    process.send!(
+      {
+        type: 'report',
+        deliveries,
+        lastDeliveryAt,
+        histogram: merged,
+        receivedPerMessage: Object.fromEntries(receivedPerMessage),
+      },
+      () => process.exit(0),
+    );
   }
 });

@@ -31,7 +31,13 @@ export async function startChatGateway(
   { services = [chatGatewayService], dataDir }: { services?: ServiceDefinition[]; dataDir?: string } = {},
 ): Promise<ChatGatewayUnderTest> {
   const directory = dataDir ?? (await mkdtemp(join(tmpdir(), 'livepulse-chat-test-')));
-  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', LIVEPULSE_DATA_DIR: directory, LIVEPULSE_JWT_SECRET: TEST_JWT_SECRET, ...env });
+  const config = loadConfig({
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    LIVEPULSE_DATA_DIR: directory,
+    LIVEPULSE_JWT_SECRET: TEST_JWT_SECRET,
+    ...env,
+  });
   const platform = await startPlatform(config, services, createLogger('silent'));
   return {
     url: platform.url,
@@ -45,7 +51,18 @@ export async function startChatGateway(
   };
 }
 
-export function testToken(sub: string, roles: Record<string, ChatRole>, extra: { ttlSeconds?: number; name?: string; follows?: Record<string, number>; subscriptions?: string[]; secret?: string; issuedAt?: number } = {}) {
+export function testToken(
+  sub: string,
+  roles: Record<string, ChatRole>,
+  extra: {
+    ttlSeconds?: number;
+    name?: string;
+    follows?: Record<string, number>;
+    subscriptions?: string[];
+    secret?: string;
+    issuedAt?: number;
+  } = {},
+) {
   return mintChatToken({
     secret: extra.secret ?? TEST_JWT_SECRET,
     sub,
@@ -67,7 +84,11 @@ export class ChatClient {
   }
 
   /** Connects and resolves once connected; rejects with the server's `connect_error`. */
-  static async connect(url: string, token?: string, options: { auth?: Record<string, unknown>; headers?: Record<string, string> } = {}): Promise<ChatClient> {
+  static async connect(
+    url: string,
+    token?: string,
+    options: { auth?: Record<string, unknown>; headers?: Record<string, string> } = {},
+  ): Promise<ChatClient> {
     const socket = connectSocket(`${url}${CHAT_NAMESPACE}`, {
       transports: ['websocket'],
       reconnection: false,
@@ -91,17 +112,34 @@ export class ChatClient {
   }
 
   async join(streamId: string) {
-    return this.request<{ ok: boolean; reason?: string; history?: Array<{ id: string; text: string }>; modes?: Record<string, unknown>; role?: string; canChat?: boolean; viewers?: number; sanction?: unknown }>('join', { streamId });
+    return this.request<{
+      ok: boolean;
+      reason?: string;
+      history?: Array<{ id: string; text: string }>;
+      modes?: Record<string, unknown>;
+      role?: string;
+      canChat?: boolean;
+      viewers?: number;
+      sanction?: unknown;
+    }>('join', { streamId });
   }
 
   send(text: unknown, clientMessageId = randomUUID().slice(0, 8)) {
-    return this.request<{ status: string; id?: string; reason?: string; detail?: string; retryAfterMs?: number; expiresAt?: number }>('message', { text, clientMessageId });
+    return this.request<{
+      status: string;
+      id?: string;
+      reason?: string;
+      detail?: string;
+      retryAfterMs?: number;
+      expiresAt?: number;
+    }>('message', { text, clientMessageId });
   }
 
   /** Sends a message the inline heuristics hold for review (a link will do) and returns its id. */
   async sendHeld(text: string): Promise<string> {
     const ack = await this.send(text);
-    if (ack.status !== 'held') throw new Error(`expected ${JSON.stringify(text)} to be held, got ${JSON.stringify(ack)}`);
+    if (ack.status !== 'held')
+      throw new Error(`expected ${JSON.stringify(text)} to be held, got ${JSON.stringify(ack)}`);
     return ack.id!;
   }
 
@@ -119,8 +157,15 @@ export class ChatClient {
   }
 
   /** Waits for an event matching `predicate` (received before or after the call). */
-  waitForEvent<T = Record<string, unknown>>(event: string, predicate: (payload: T) => boolean = () => true, timeoutMs = 10_000): Promise<T> {
-    return waitFor(`"${event}" on ${this.socket.id ?? 'client'}`, () => this.events<T>(event).find(predicate), { timeoutMs, intervalMs: 10 });
+  waitForEvent<T = Record<string, unknown>>(
+    event: string,
+    predicate: (payload: T) => boolean = () => true,
+    timeoutMs = 10_000,
+  ): Promise<T> {
+    return waitFor(`"${event}" on ${this.socket.id ?? 'client'}`, () => this.events<T>(event).find(predicate), {
+      timeoutMs,
+      intervalMs: 10,
+    });
   }
 
   close(): void {

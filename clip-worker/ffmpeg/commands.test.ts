@@ -37,7 +37,12 @@ describe('loudness', () => {
   });
 
   it('reads silence as -inf', () => {
-    const silent = EBUR128_SUMMARY.map((l) => l.replace('-20.7 LUFS', '-70.0 LUFS').replace('I:         -70.0 LUFS', 'I:         -inf LUFS').replace('-7.4 dBFS', '-inf dBFS'));
+    const silent = EBUR128_SUMMARY.map((l) =>
+      l
+        .replace('-20.7 LUFS', '-70.0 LUFS')
+        .replace('I:         -70.0 LUFS', 'I:         -inf LUFS')
+        .replace('-7.4 dBFS', '-inf dBFS'),
+    );
     expect(parseEbur128Summary(silent)).toMatchObject({ integratedLufs: -Infinity, truePeakDb: -Infinity });
   });
 
@@ -72,7 +77,13 @@ describe('landscapeClipInvocation', () => {
   const reencode = { crf: 20, preset: 'veryfast', gopFrames: 60 };
 
   it('copies video from the keyframe, normalises audio and moves the index to the front', () => {
-    const invocation = landscapeClipInvocation({ input: 'in.ts', output: 'clip.mp4', cut: { mode: 'copy', offsetMs: 2_000, durationMs: 30_400, earlyByMs: 400 }, audio, reencode });
+    const invocation = landscapeClipInvocation({
+      input: 'in.ts',
+      output: 'clip.mp4',
+      cut: { mode: 'copy', offsetMs: 2_000, durationMs: 30_400, earlyByMs: 400 },
+      audio,
+      reencode,
+    });
     expect(invocation.inputs).toEqual([{ path: 'in.ts', options: ['-ss', '2.000'] }]);
     const options = invocation.outputs[0]!.options;
     expect(options.slice(0, 6)).toEqual(['-t', '30.400', '-map', '0:v:0', '-c:v', 'copy']);
@@ -81,7 +92,13 @@ describe('landscapeClipInvocation', () => {
   });
 
   it('re-encodes with x264 when the cut says so, and drops audio when there is none', () => {
-    const invocation = landscapeClipInvocation({ input: 'in.ts', output: 'clip.mp4', cut: { mode: 'reencode', offsetMs: 2_400, durationMs: 30_000, reason: 'far keyframe' }, audio: { ...audio, present: false }, reencode });
+    const invocation = landscapeClipInvocation({
+      input: 'in.ts',
+      output: 'clip.mp4',
+      cut: { mode: 'reencode', offsetMs: 2_400, durationMs: 30_000, reason: 'far keyframe' },
+      audio: { ...audio, present: false },
+      reencode,
+    });
     const options = invocation.outputs[0]!.options;
     expect(options).toEqual(expect.arrayContaining(['-c:v', 'libx264', '-crf', '20', '-preset', 'veryfast', '-an']));
     expect(options).not.toContain('0:a:0');
@@ -104,7 +121,10 @@ describe('sprite', () => {
     [60_000, 1920, 1080, { columns: 5, rows: 6, tiles: 30, tileHeight: 90 }],
     [10_000, 640, 480, { columns: 5, rows: 1, tiles: 5, tileHeight: 120 }],
   ])('lays out %i ms of %ix%i', (durationMs, width, height, expected) => {
-    expect(spriteLayout(durationMs, width, height, { intervalMs: 2_000, tileWidth: 160, columns: 5 })).toEqual({ tileWidth: 160, ...expected });
+    expect(spriteLayout(durationMs, width, height, { intervalMs: 2_000, tileWidth: 160, columns: 5 })).toEqual({
+      tileWidth: 160,
+      ...expected,
+    });
   });
 
   it('writes a WebVTT cue per tile pointing into the sheet', () => {
@@ -152,7 +172,9 @@ describe('verticalAndSpriteInvocation', () => {
       '[0:a:0]atrim=duration=30.000,asetpts=PTS-STARTPTS,volume=1.5dB[audio]',
     ]);
     expect(invocation.outputs.map((o) => o.path)).toEqual(['vertical.mp4', 'sprite.jpg']);
-    expect(invocation.outputs[0]!.options).toEqual(expect.arrayContaining(['-map', '[vertical]', '-map', '[audio]', '-preset', 'veryfast', '-crf', '23']));
+    expect(invocation.outputs[0]!.options).toEqual(
+      expect.arrayContaining(['-map', '[vertical]', '-map', '[audio]', '-preset', 'veryfast', '-crf', '23']),
+    );
     expect(invocation.outputs[1]!.options).toEqual(expect.arrayContaining(['-map', '[sprite]', '-frames:v', '1']));
   });
 });

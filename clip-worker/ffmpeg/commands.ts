@@ -83,7 +83,21 @@ export interface AudioPlan {
 function fastClipAudioOptions(audio: AudioPlan): string[] {
   if (!audio.present) return ['-an'];
   const filter = audio.filter ? ['-af', audio.filter] : [];
-  return ['-map', '0:a:0', ...filter, '-c:a', 'aac', '-aac_coder', 'fast', '-b:a', `${audio.bitrateKbps}k`, '-ar', '48000', '-ac', '2'];
+  return [
+    '-map',
+    '0:a:0',
+    ...filter,
+    '-c:a',
+    'aac',
+    '-aac_coder',
+    'fast',
+    '-b:a',
+    `${audio.bitrateKbps}k`,
+    '-ar',
+    '48000',
+    '-ac',
+    '2',
+  ];
 }
 
 /**
@@ -101,25 +115,72 @@ export function landscapeClipInvocation(options: {
   const video =
     cut.mode === 'copy'
       ? ['-c:v', 'copy']
-      : ['-c:v', 'libx264', '-preset', reencode.preset, '-crf', String(reencode.crf), '-pix_fmt', 'yuv420p', '-g', String(reencode.gopFrames)];
+      : [
+          '-c:v',
+          'libx264',
+          '-preset',
+          reencode.preset,
+          '-crf',
+          String(reencode.crf),
+          '-pix_fmt',
+          'yuv420p',
+          '-g',
+          String(reencode.gopFrames),
+        ];
   return {
     label: 'clip.mp4',
     inputs: [{ path: input, options: ['-ss', seconds(cut.offsetMs)] }],
     outputs: [
       {
         path: output,
-        options: ['-t', seconds(cut.durationMs), '-map', '0:v:0', ...video, ...fastClipAudioOptions(audio), '-avoid_negative_ts', 'make_zero', '-movflags', '+faststart', '-f', 'mp4', '-y'],
+        options: [
+          '-t',
+          seconds(cut.durationMs),
+          '-map',
+          '0:v:0',
+          ...video,
+          ...fastClipAudioOptions(audio),
+          '-avoid_negative_ts',
+          'make_zero',
+          '-movflags',
+          '+faststart',
+          '-f',
+          'mp4',
+          '-y',
+        ],
       },
     ],
     expectedDurationMs: cut.durationMs,
   };
 }
 
-export function posterInvocation(options: { input: string; output: string; offsetMs: number; width: number }): FfmpegInvocation {
+export function posterInvocation(options: {
+  input: string;
+  output: string;
+  offsetMs: number;
+  width: number;
+}): FfmpegInvocation {
   return {
     label: 'poster.jpg',
     inputs: [{ path: options.input, options: ['-ss', seconds(options.offsetMs)] }],
-    outputs: [{ path: options.output, options: ['-map', '0:v:0', '-frames:v', '1', '-vf', `scale=${options.width}:-2`, '-q:v', '3', '-f', 'image2', '-y'] }],
+    outputs: [
+      {
+        path: options.output,
+        options: [
+          '-map',
+          '0:v:0',
+          '-frames:v',
+          '1',
+          '-vf',
+          `scale=${options.width}:-2`,
+          '-q:v',
+          '3',
+          '-f',
+          'image2',
+          '-y',
+        ],
+      },
+    ],
   };
 }
 
@@ -132,7 +193,12 @@ export interface SpriteLayout {
 }
 
 /** One tile per interval, in a grid `columns` wide; tile height keeps the aspect ratio (even, as scale=-2 does). */
-export function spriteLayout(durationMs: number, sourceWidth: number, sourceHeight: number, profile: SpriteProfile): SpriteLayout {
+export function spriteLayout(
+  durationMs: number,
+  sourceWidth: number,
+  sourceHeight: number,
+  profile: SpriteProfile,
+): SpriteLayout {
   const tiles = Math.max(1, Math.ceil(durationMs / profile.intervalMs));
   const columns = Math.min(profile.columns, tiles);
   return {
@@ -160,7 +226,11 @@ export function spriteVtt(spriteFile: string, layout: SpriteLayout, durationMs: 
     const to = Math.min(durationMs, from + intervalMs);
     const x = (index % layout.columns) * layout.tileWidth;
     const y = Math.floor(index / layout.columns) * layout.tileHeight;
-    cues.push(`${stamp(from)} --> ${stamp(to)}`, `${spriteFile}#xywh=${x},${y},${layout.tileWidth},${layout.tileHeight}`, '');
+    cues.push(
+      `${stamp(from)} --> ${stamp(to)}`,
+      `${spriteFile}#xywh=${x},${y},${layout.tileWidth},${layout.tileHeight}`,
+      '',
+    );
   }
   return cues.join('\n');
 }
@@ -192,8 +262,23 @@ export function verticalAndSpriteInvocation(options: {
   ];
   const audioOutput: string[] = ['-an'];
   if (audio.present) {
-    graph.push(`[0:a:0]atrim=duration=${seconds(durationMs)},asetpts=PTS-STARTPTS${audio.filter ? `,${audio.filter}` : ''}[audio]`);
-    audioOutput.splice(0, 1, '-map', '[audio]', '-c:a', 'aac', '-b:a', `${audio.bitrateKbps}k`, '-ar', '48000', '-ac', '2');
+    graph.push(
+      `[0:a:0]atrim=duration=${seconds(durationMs)},asetpts=PTS-STARTPTS${audio.filter ? `,${audio.filter}` : ''}[audio]`,
+    );
+    audioOutput.splice(
+      0,
+      1,
+      '-map',
+      '[audio]',
+      '-c:a',
+      'aac',
+      '-b:a',
+      `${audio.bitrateKbps}k`,
+      '-ar',
+      '48000',
+      '-ac',
+      '2',
+    );
   }
   return {
     label: 'vertical.mp4 + sprite.jpg',
@@ -203,8 +288,22 @@ export function verticalAndSpriteInvocation(options: {
       {
         path: verticalOutput,
         options: [
-          '-map', '[vertical]', '-c:v', 'libx264', '-preset', vertical.preset, '-crf', String(vertical.crf), '-pix_fmt', 'yuv420p',
-          ...audioOutput, '-movflags', '+faststart', '-f', 'mp4', '-y',
+          '-map',
+          '[vertical]',
+          '-c:v',
+          'libx264',
+          '-preset',
+          vertical.preset,
+          '-crf',
+          String(vertical.crf),
+          '-pix_fmt',
+          'yuv420p',
+          ...audioOutput,
+          '-movflags',
+          '+faststart',
+          '-f',
+          'mp4',
+          '-y',
         ],
       },
       { path: spriteOutput, options: ['-map', '[sprite]', '-frames:v', '1', '-q:v', '4', '-f', 'image2', '-y'] },

@@ -105,7 +105,10 @@ export class FfmpegUnavailableError extends Error {
     readonly path: string,
     options: { cause: unknown },
   ) {
-    super(`${path} cannot be run (install ffmpeg, or set FFMPEG_PATH and FFPROBE_PATH): ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`, options);
+    super(
+      `${path} cannot be run (install ffmpeg, or set FFMPEG_PATH and FFPROBE_PATH): ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`,
+      options,
+    );
     this.name = 'FfmpegUnavailableError';
   }
 }
@@ -131,7 +134,16 @@ export class MediaDecodeError extends Error {
 }
 
 /** Options every run gets: quiet except errors, machine-readable progress on stderr twice a second. */
-const globalOptions = (logLevel: 'error' | 'info') => ['-hide_banner', '-nostdin', '-v', logLevel, '-progress', 'pipe:2', '-stats_period', '0.5'];
+const globalOptions = (logLevel: 'error' | 'info') => [
+  '-hide_banner',
+  '-nostdin',
+  '-v',
+  logLevel,
+  '-progress',
+  'pipe:2',
+  '-stats_period',
+  '0.5',
+];
 const STDERR_KEPT_LINES = 500;
 const STDERR_TAIL_IN_ERRORS = 12;
 
@@ -142,7 +154,8 @@ const STDERR_TAIL_IN_ERRORS = 12;
  */
 function verbatim(options: string[], apply: (...options: string[]) => unknown): void {
   if (options.length === 0) return;
-  if (options.length === 1 && options[0]!.includes(' ')) throw new RangeError(`a lone ffmpeg option cannot contain a space: ${options[0]}`);
+  if (options.length === 1 && options[0]!.includes(' '))
+    throw new RangeError(`a lone ffmpeg option cannot contain a space: ${options[0]}`);
   apply(...options);
 }
 
@@ -169,7 +182,9 @@ export class FfmpegRunner implements Ffmpeg {
     inputs.forEach((input, index) => {
       command.input(input.path);
       // Global options may stand anywhere on ffmpeg's command line; the first input's are the one slot fluent-ffmpeg offers before the outputs.
-      verbatim([...(index === 0 ? globalOptions(logLevel) : []), ...(input.options ?? [])], (...options) => command.inputOptions(...options));
+      verbatim([...(index === 0 ? globalOptions(logLevel) : []), ...(input.options ?? [])], (...options) =>
+        command.inputOptions(...options),
+      );
     });
     if (complexFilter) command.complexFilter(complexFilter);
     for (const output of outputs) {
@@ -196,7 +211,14 @@ export class FfmpegRunner implements Ffmpeg {
       command.on('error', (error: Error) => {
         signal?.removeEventListener('abort', onAbort);
         if (signal?.aborted) reject(new FfmpegAbortedError(label, signal.reason));
-        else reject(new FfmpegFailedError(label, error.message.split('\n')[0]!.split(': ')[0]!, printed.slice(-STDERR_TAIL_IN_ERRORS).join(' | ')));
+        else
+          reject(
+            new FfmpegFailedError(
+              label,
+              error.message.split('\n')[0]!.split(': ')[0]!,
+              printed.slice(-STDERR_TAIL_IN_ERRORS).join(' | '),
+            ),
+          );
       });
       command.on('end', () => {
         signal?.removeEventListener('abort', onAbort);
@@ -215,7 +237,9 @@ export class FfmpegRunner implements Ffmpeg {
       const codecType = String(s.codec_type ?? 'unknown');
       const stream: ProbedStream = {
         index: Number(s.index),
-        codecType: ['video', 'audio', 'data', 'subtitle', 'attachment'].includes(codecType) ? (codecType as ProbedStream['codecType']) : 'unknown',
+        codecType: ['video', 'audio', 'data', 'subtitle', 'attachment'].includes(codecType)
+          ? (codecType as ProbedStream['codecType'])
+          : 'unknown',
       };
       if (typeof s.codec_name === 'string') stream.codecName = s.codec_name;
       if (typeof s.width === 'number') stream.width = s.width;
@@ -235,7 +259,11 @@ export class FfmpegRunner implements Ffmpeg {
   }
 
   async keyframes(path: string, signal?: AbortSignal): Promise<Keyframe[]> {
-    const json = await this.ffprobe(['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,pos,flags', path], path, signal);
+    const json = await this.ffprobe(
+      ['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,pos,flags', path],
+      path,
+      signal,
+    );
     const packets = (json.packets as Array<Record<string, string>> | undefined) ?? [];
     return packets
       .filter((p) => p.flags?.startsWith('K') && p.pts_time !== undefined && p.pts_time !== 'N/A')
@@ -246,7 +274,11 @@ export class FfmpegRunner implements Ffmpeg {
     const label = `decode ${path.split('/').pop()}`;
     const invocation: FfmpegInvocation =
       depth === 'full'
-        ? { label, inputs: [{ path, options: ['-xerror'] }], outputs: [{ path: '-', options: ['-map', '0', '-f', 'null'] }] }
+        ? {
+            label,
+            inputs: [{ path, options: ['-xerror'] }],
+            outputs: [{ path: '-', options: ['-map', '0', '-f', 'null'] }],
+          }
         : {
             label,
             inputs: [
@@ -254,7 +286,9 @@ export class FfmpegRunner implements Ffmpeg {
               { path, options: ['-t', '1'] },
               { path, options: ['-sseof', '-1'] },
             ],
-            outputs: [{ path: '-', options: ['-map', '0:v:0', '-map', '0:a?', '-map', '1:v:0', '-map', '2:v:0', '-f', 'null'] }],
+            outputs: [
+              { path: '-', options: ['-map', '0:v:0', '-map', '0:a?', '-map', '1:v:0', '-map', '2:v:0', '-f', 'null'] },
+            ],
           };
     try {
       await this.run(invocation, { signal });
@@ -279,7 +313,10 @@ export class FfmpegRunner implements Ffmpeg {
 
   private async ffprobe(args: string[], path: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
     try {
-      const { stdout } = await execFileAsync(this.ffprobePath, ['-v', 'error', '-of', 'json', ...args], { signal, maxBuffer: 64 * 1024 * 1024 });
+      const { stdout } = await execFileAsync(this.ffprobePath, ['-v', 'error', '-of', 'json', ...args], {
+        signal,
+        maxBuffer: 64 * 1024 * 1024,
+      });
       return JSON.parse(stdout) as Record<string, unknown>;
     } catch (error) {
       if (signal?.aborted) throw new FfmpegAbortedError(`ffprobe ${path}`, signal.reason);

@@ -4,7 +4,16 @@ import { ProgressReader } from './progress.ts';
 describe('ProgressReader', () => {
   it('reports position, speed and ratio at the end of each -progress block', () => {
     const reader = new ProgressReader(30_000);
-    const lines = ['frame=150', 'out_time_us=5000000', 'out_time_ms=5000000', 'speed=1.48x', 'progress=continue', 'out_time_us=30016000', 'speed=1.51x', 'progress=end'];
+    const lines = [
+      'frame=150',
+      'out_time_us=5000000',
+      'out_time_ms=5000000',
+      'speed=1.48x',
+      'progress=continue',
+      'out_time_us=30016000',
+      'speed=1.51x',
+      'progress=end',
+    ];
     const reports = lines.map((line) => reader.read(line)).filter((r) => r !== null);
     expect(reports).toEqual([
       { outTimeMs: 5_000, speed: 1.48, ratio: 5_000 / 30_000, done: false },

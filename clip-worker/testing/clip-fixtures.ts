@@ -30,7 +30,14 @@ export const TEST_CLIP_PROFILE: ClipProfile = {
 /** An S3 store on the test server, under a prefix of its own so test runs never meet. */
 export function testS3Store(services: LocalServiceEndpoints, label: string): S3ObjectStore {
   const { endpoint, bucket, region, accessKeyId, secretAccessKey } = services.s3;
-  return new S3ObjectStore({ endpoint, bucket, region, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey }, prefix: `${label}-${randomUUID()}` });
+  return new S3ObjectStore({
+    endpoint,
+    bucket,
+    region,
+    forcePathStyle: true,
+    credentials: { accessKeyId, secretAccessKey },
+    prefix: `${label}-${randomUUID()}`,
+  });
 }
 
 /** Delegates to a store and logs every put and delete, in order. */
@@ -100,7 +107,10 @@ export class StaticRecordingLocator implements RecordingLocator {
   }
 }
 
-export function testJobDependencies(options: Pick<ClipJobDependencies, 'objectStore' | 'ffmpeg' | 'locator' | 'publishClipEvent'> & Partial<ClipJobDependencies> & { ffmpeg: Ffmpeg }): ClipJobDependencies {
+export function testJobDependencies(
+  options: Pick<ClipJobDependencies, 'objectStore' | 'ffmpeg' | 'locator' | 'publishClipEvent'> &
+    Partial<ClipJobDependencies> & { ffmpeg: Ffmpeg },
+): ClipJobDependencies {
   return {
     profile: TEST_CLIP_PROFILE,
     profileVersion: profileVersion(TEST_CLIP_PROFILE),
@@ -118,7 +128,11 @@ export function testJobDependencies(options: Pick<ClipJobDependencies, 'objectSt
  * Environment for a platform (in this process or a child) on the real services, isolated by a
  * topic prefix, a ClickHouse database and an S3 prefix of its own.
  */
-export function distributedEnv(services: LocalServiceEndpoints, isolation: { topicPrefix: string; database: string; s3Prefix: string }, extra: Record<string, string> = {}): Record<string, string> {
+export function distributedEnv(
+  services: LocalServiceEndpoints,
+  isolation: { topicPrefix: string; database: string; s3Prefix: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     PORT: '0',
     LOG_LEVEL: 'silent',

@@ -31,7 +31,10 @@ export class AutoClassifier implements ContentClassifier {
       return await this.active.classify(texts);
     } catch (error) {
       if (!(error instanceof NotFoundError) || this.active === this.fallback) throw error;
-      this.logger.warn({ model: this.active.model, fallback: this.fallback.model }, 'no moderation endpoint here; classifying with the guard model over chat completions');
+      this.logger.warn(
+        { model: this.active.model, fallback: this.fallback.model },
+        'no moderation endpoint here; classifying with the guard model over chat completions',
+      );
       this.active = this.fallback;
       return this.active.classify(texts);
     }

@@ -4,7 +4,10 @@ import { CircuitBreaker, CircuitOpenError, type CircuitState } from './circuit-b
 function breaker() {
   let now = 0;
   const states: CircuitState[] = [];
-  const b = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 1_000, onStateChange: (s) => states.push(s) }, () => now);
+  const b = new CircuitBreaker(
+    { failureThreshold: 3, cooldownMs: 1_000, onStateChange: (s) => states.push(s) },
+    () => now,
+  );
   return { b, states, advance: (ms: number) => (now += ms) };
 }
 const fail = () => Promise.reject(new Error('upstream down'));

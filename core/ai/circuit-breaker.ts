@@ -19,7 +19,11 @@ export class CircuitBreaker {
   private current: CircuitState = 'closed';
 
   constructor(
-    private readonly options: { failureThreshold: number; cooldownMs: number; onStateChange?: (state: CircuitState) => void },
+    private readonly options: {
+      failureThreshold: number;
+      cooldownMs: number;
+      onStateChange?: (state: CircuitState) => void;
+    },
     private readonly now: () => number = Date.now,
   ) {}
 

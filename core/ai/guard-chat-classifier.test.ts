@@ -3,14 +3,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAiTestServer } from '../../test/fixtures/openai-test-server.ts';
 import { ClassifierOutputError } from './content-classifier.ts';
 import { policyCategoryOfAi } from '../moderation/ai-categories.ts';
-import { GUARD_CATEGORIES, GUARD_SYSTEM_PROMPT, GuardChatClassifier, parseGuardAnswer } from './guard-chat-classifier.ts';
+import {
+  GUARD_CATEGORIES,
+  GUARD_SYSTEM_PROMPT,
+  GuardChatClassifier,
+  parseGuardAnswer,
+} from './guard-chat-classifier.ts';
 
 describe('parseGuardAnswer', () => {
   it.each([
     ['safe', { flagged: false, categories: [] }],
     ['  Safe\n', { flagged: false, categories: [] }],
     ['unsafe\nS10', { flagged: true, categories: [{ name: 'hate', score: 1 }] }],
-    ['unsafe\nS1, S9, S15', { flagged: true, categories: [{ name: 'violence', score: 1 }, { name: 'harassment', score: 1 }] }],
+    [
+      'unsafe\nS1, S9, S15',
+      {
+        flagged: true,
+        categories: [
+          { name: 'violence', score: 1 },
+          { name: 'harassment', score: 1 },
+        ],
+      },
+    ],
     ['UNSAFE\nS13', { flagged: false, categories: [] }],
     ['unsafe', { flagged: false, categories: [] }],
   ])('%j', (answer, expected) => {
@@ -24,8 +38,22 @@ describe('parseGuardAnswer', () => {
 
 describe('GUARD_CATEGORIES', () => {
   it('maps every hazard code chat acts on to a channel-policy category (non-violent crime to none)', () => {
-    const mapped = Object.fromEntries(Object.entries(GUARD_CATEGORIES).flatMap(([code, c]) => (c ? [[code, policyCategoryOfAi(c.name)]] : [])));
-    expect(mapped).toEqual({ S1: 'aggression', S2: null, S3: 'sexual', S4: 'sexual', S5: 'aggression', S7: 'aggression', S9: 'aggression', S10: 'identity', S11: 'aggression', S12: 'sexual', S15: 'aggression' });
+    const mapped = Object.fromEntries(
+      Object.entries(GUARD_CATEGORIES).flatMap(([code, c]) => (c ? [[code, policyCategoryOfAi(c.name)]] : [])),
+    );
+    expect(mapped).toEqual({
+      S1: 'aggression',
+      S2: null,
+      S3: 'sexual',
+      S4: 'sexual',
+      S5: 'aggression',
+      S7: 'aggression',
+      S9: 'aggression',
+      S10: 'identity',
+      S11: 'aggression',
+      S12: 'sexual',
+      S15: 'aggression',
+    });
   });
 });
 
@@ -52,7 +80,11 @@ describe('GuardChatClassifier against an OpenAI-compatible server without /moder
     const requests = server.requestsTo('chat');
     expect(requests).toHaveLength(4);
     for (const request of requests) {
-      const body = request.body as { model: string; temperature: number; messages: Array<{ role: string; content: string }> };
+      const body = request.body as {
+        model: string;
+        temperature: number;
+        messages: Array<{ role: string; content: string }>;
+      };
       expect(body).toMatchObject({ model: 'llama-guard3:1b', temperature: 0 });
       expect(body.messages[0]).toEqual({ role: 'system', content: GUARD_SYSTEM_PROMPT });
       expect(body.messages).toHaveLength(2);

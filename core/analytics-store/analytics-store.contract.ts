@@ -60,10 +60,7 @@ export function describeAnalyticsStoreContract(name: string, makeStore: MakeAnal
             '',
           ].join('\n'),
         );
-        await writeFile(
-          join(dir, '0002_more.sql'),
-          'ALTER TABLE first ADD COLUMN IF NOT EXISTS extra String;\n',
-        );
+        await writeFile(join(dir, '0002_more.sql'), 'ALTER TABLE first ADD COLUMN IF NOT EXISTS extra String;\n');
       });
 
       afterEach(async () => {
@@ -72,28 +69,41 @@ export function describeAnalyticsStoreContract(name: string, makeStore: MakeAnal
 
       it('apply in order, once: a second run changes nothing', async () => {
         expect(await applyMigrations(store, dir)).toEqual(['0001_first.sql', '0002_more.sql']);
-        const recorded = await select('SELECT version, name, checksum, applied_at FROM schema_migrations FINAL ORDER BY version');
+        const recorded = await select(
+          'SELECT version, name, checksum, applied_at FROM schema_migrations FINAL ORDER BY version',
+        );
         expect(recorded).toHaveLength(2);
-        expect(await select('SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {table:String} ORDER BY position', { table: 'first' })).toEqual([
-          { name: 'id' },
-          { name: 'note' },
-          { name: 'extra' },
-        ]);
+        expect(
+          await select(
+            'SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {table:String} ORDER BY position',
+            { table: 'first' },
+          ),
+        ).toEqual([{ name: 'id' }, { name: 'note' }, { name: 'extra' }]);
 
         expect(await applyMigrations(store, dir)).toEqual([]);
-        expect(await select('SELECT version, name, checksum, applied_at FROM schema_migrations FINAL ORDER BY version')).toEqual(recorded);
+        expect(
+          await select('SELECT version, name, checksum, applied_at FROM schema_migrations FINAL ORDER BY version'),
+        ).toEqual(recorded);
         expect(await count('schema_migrations')).toBe(2);
       });
 
       it('refuse to run when an applied file has changed, naming the file', async () => {
         await applyMigrations(store, dir);
-        await writeFile(join(dir, '0001_first.sql'), 'CREATE TABLE IF NOT EXISTS first (id UInt64) ENGINE = MergeTree ORDER BY id;\n');
+        await writeFile(
+          join(dir, '0001_first.sql'),
+          'CREATE TABLE IF NOT EXISTS first (id UInt64) ENGINE = MergeTree ORDER BY id;\n',
+        );
         await writeFile(join(dir, '0003_later.sql'), 'CREATE TABLE IF NOT EXISTS later (id UInt32) ENGINE = Memory;\n');
 
         const failure = applyMigrations(store, dir);
         await expect(failure).rejects.toBeInstanceOf(MigrationChecksumError);
-        await expect(failure).rejects.toMatchObject({ file: '0001_first.sql', message: expect.stringContaining('0001_first.sql') });
-        expect(await select("SELECT name FROM system.tables WHERE database = currentDatabase() AND name = 'later'")).toEqual([]);
+        await expect(failure).rejects.toMatchObject({
+          file: '0001_first.sql',
+          message: expect.stringContaining('0001_first.sql'),
+        });
+        expect(
+          await select("SELECT name FROM system.tables WHERE database = currentDatabase() AND name = 'later'"),
+        ).toEqual([]);
       });
 
       it("the project's migrations apply, and every MergeTree table deduplicates retried inserts", async () => {
@@ -109,7 +119,7 @@ export function describeAnalyticsStoreContract(name: string, makeStore: MakeAnal
     });
 
     describe('writes and reads', () => {
-      const hostile = "'); DROP TABLE events; --\\ \t\n\"`é";
+      const hostile = '\'); DROP TABLE events; --\\ \t\n"`é';
 
       beforeEach(async () => {
         await store.client.command({
@@ -121,19 +131,27 @@ export function describeAnalyticsStoreContract(name: string, makeStore: MakeAnal
       it('round-trips rows and binds query parameters, hostile strings included', async () => {
         await insertRows(store, {
           table: 'events',
-          rows: [{ id: 1, name: hostile }, { id: 2, name: 'plain' }],
+          rows: [
+            { id: 1, name: hostile },
+            { id: 2, name: 'plain' },
+          ],
           dedupToken: 'roundtrip-0-0-1',
         });
 
-        expect(await select('SELECT id, name FROM events WHERE name = {name:String}', { name: hostile })).toEqual([{ id: 1, name: hostile }]);
-        expect(await select('SELECT {value:String} AS value, {ids:Array(UInt32)} AS ids', { value: hostile, ids: [1, 2] })).toEqual([
-          { value: hostile, ids: [1, 2] },
+        expect(await select('SELECT id, name FROM events WHERE name = {name:String}', { name: hostile })).toEqual([
+          { id: 1, name: hostile },
         ]);
+        expect(
+          await select('SELECT {value:String} AS value, {ids:Array(UInt32)} AS ids', { value: hostile, ids: [1, 2] }),
+        ).toEqual([{ value: hostile, ids: [1, 2] }]);
         expect(await count('events')).toBe(2);
       });
 
       it('drops an insert whose dedup token the table has seen, and keeps one with a new token', async () => {
-        const rows = [{ id: 1, name: 'a' }, { id: 2, name: 'b' }];
+        const rows = [
+          { id: 1, name: 'a' },
+          { id: 2, name: 'b' },
+        ];
         await insertRows(store, { table: 'events', rows, dedupToken: 'player.events-3-100-101' });
         await insertRows(store, { table: 'events', rows, dedupToken: 'player.events-3-100-101' });
         expect(await count('events')).toBe(2);
@@ -144,10 +162,16 @@ export function describeAnalyticsStoreContract(name: string, makeStore: MakeAnal
 
       it('inserts compact rows (values only, columns from the keys) as JSONEachRow would, dedup token included', async () => {
         // Keys in another order than the table's columns: the column list follows the rows.
-        const rows = [{ name: hostile, id: 7 }, { name: 'plain', id: 8 }];
+        const rows = [
+          { name: hostile, id: 7 },
+          { name: 'plain', id: 8 },
+        ];
         await insertRows(store, { table: 'events', rows, dedupToken: 'compact-0-7-8', compact: true });
         await insertRows(store, { table: 'events', rows, dedupToken: 'compact-0-7-8', compact: true });
-        expect(await select('SELECT id, name FROM events ORDER BY id', {})).toEqual([{ id: 7, name: hostile }, { id: 8, name: 'plain' }]);
+        expect(await select('SELECT id, name FROM events ORDER BY id', {})).toEqual([
+          { id: 7, name: hostile },
+          { id: 8, name: 'plain' },
+        ]);
       });
 
       it('treats an empty batch as a no-op', async () => {
@@ -164,14 +188,25 @@ export function describeAnalyticsStoreContract(name: string, makeStore: MakeAnal
         // Concurrent callers with and without tokens must not see each other's settings either.
         await Promise.all(
           Array.from({ length: 10 }, (_, i) => [
-            insertRows(store, { table: 'events', rows: [{ id: 100 + i, name: 'with token' }], dedupToken: `concurrent-${i}` }),
-            store.client.insert({ table: 'events', values: [{ id: 200 + i, name: 'without token' }], format: 'JSONEachRow' }),
+            insertRows(store, {
+              table: 'events',
+              rows: [{ id: 100 + i, name: 'with token' }],
+              dedupToken: `concurrent-${i}`,
+            }),
+            store.client.insert({
+              table: 'events',
+              values: [{ id: 200 + i, name: 'without token' }],
+              format: 'JSONEachRow',
+            }),
           ]).flat(),
         );
         expect(await count('events')).toBe(22);
 
         await select('SELECT {leftover:String} AS value', { leftover: 'x' });
-        await expect(select('SELECT {leftover:String} AS value')).rejects.toMatchObject({ code: '456', type: 'UNKNOWN_QUERY_PARAMETER' });
+        await expect(select('SELECT {leftover:String} AS value')).rejects.toMatchObject({
+          code: '456',
+          type: 'UNKNOWN_QUERY_PARAMETER',
+        });
       });
     });
 
@@ -224,7 +259,11 @@ export function describeAnalyticsStoreContract(name: string, makeStore: MakeAnal
     it('raises a ClickHouseError carrying the code, type and message of bad SQL', async () => {
       const syntax = select('SELEC 1');
       await expect(syntax).rejects.toBeInstanceOf(ClickHouseError);
-      await expect(syntax).rejects.toMatchObject({ code: '62', type: 'SYNTAX_ERROR', message: expect.stringContaining('Syntax error') });
+      await expect(syntax).rejects.toMatchObject({
+        code: '62',
+        type: 'SYNTAX_ERROR',
+        message: expect.stringContaining('Syntax error'),
+      });
 
       await expect(select('SELECT * FROM no_such_table')).rejects.toMatchObject({ code: '60', type: 'UNKNOWN_TABLE' });
     });
@@ -232,7 +271,11 @@ export function describeAnalyticsStoreContract(name: string, makeStore: MakeAnal
     it('refuses multi-statement queries, as a ClickHouse server does', async () => {
       const multi = store.client.command({ query: 'SELECT 1; SELECT 2' });
       await expect(multi).rejects.toBeInstanceOf(ClickHouseError);
-      await expect(multi).rejects.toMatchObject({ code: '62', type: 'SYNTAX_ERROR', message: expect.stringContaining('Multi-statements') });
+      await expect(multi).rejects.toMatchObject({
+        code: '62',
+        type: 'SYNTAX_ERROR',
+        message: expect.stringContaining('Multi-statements'),
+      });
     });
   });
 }

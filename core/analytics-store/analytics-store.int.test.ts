@@ -18,5 +18,11 @@ afterAll(async () => {
 describeAnalyticsStoreContract('chdb', (database) => createAnalyticsStore({ kind: 'chdb', path: chdbPath, database }));
 
 describeAnalyticsStoreContract('clickhouse over HTTP', (database) =>
-  createAnalyticsStore({ kind: 'clickhouse', url: testServices().clickhouseUrl, username: 'default', password: '', database }),
+  createAnalyticsStore({
+    kind: 'clickhouse',
+    url: testServices().clickhouseUrl,
+    username: 'default',
+    password: '',
+    database,
+  }),
 );

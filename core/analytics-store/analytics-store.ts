@@ -1,5 +1,10 @@
 import { mkdir } from 'node:fs/promises';
-import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
+import {
+  ClickHouseLogLevel,
+  createClient,
+  type ClickHouseClient,
+  type ClickHouseClientConfigOptions,
+} from '@clickhouse/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { createSettingsScopedChdbConnection } from './chdb-session.ts';
@@ -25,7 +30,10 @@ export class AnalyticsStoreUnavailableError extends Error {
     readonly kind: AnalyticsStore['kind'],
     options: { cause: unknown },
   ) {
-    super(`analytics store (${kind}) did not answer a ping: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`, options);
+    super(
+      `analytics store (${kind}) did not answer a ping: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`,
+      options,
+    );
     this.name = 'AnalyticsStoreUnavailableError';
   }
 }
@@ -67,7 +75,9 @@ async function connectChdb(config: Extract<Config['analyticsStore'], { kind: 'ch
   return client;
 }
 
-async function connectClickHouse(config: Extract<Config['analyticsStore'], { kind: 'clickhouse' }>): Promise<ClickHouseClient> {
+async function connectClickHouse(
+  config: Extract<Config['analyticsStore'], { kind: 'clickhouse' }>,
+): Promise<ClickHouseClient> {
   const credentials = { ...QUIET, url: config.url, username: config.username, password: config.password };
   // The bound client names the database in every request, which fails until the database exists.
   const bootstrap = createClient(credentials);

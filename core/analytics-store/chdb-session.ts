@@ -28,7 +28,11 @@ export function isMultiStatement(sql: string): boolean {
   }
 }
 
-export const MULTI_STATEMENT_ERROR = { code: 62, type: 'SYNTAX_ERROR', message: 'Syntax error (Multi-statements are not allowed)' } as const;
+export const MULTI_STATEMENT_ERROR = {
+  code: 62,
+  type: 'SYNTAX_ERROR',
+  message: 'Syntax error (Multi-statements are not allowed)',
+} as const;
 
 interface SettingRow {
   name: string;
@@ -114,7 +118,9 @@ class SettingsScopedChdbConnection implements ClientConnection {
 
   #scoped<T>(params: { query: string; clickhouse_settings?: object }, call: () => Promise<T>): Promise<T> {
     if (isMultiStatement(params.query)) {
-      return Promise.reject(new ClickHouseError({ ...MULTI_STATEMENT_ERROR, code: String(MULTI_STATEMENT_ERROR.code) }));
+      return Promise.reject(
+        new ClickHouseError({ ...MULTI_STATEMENT_ERROR, code: String(MULTI_STATEMENT_ERROR.code) }),
+      );
     }
     const restore = this.baseline.restoreStatement(Object.keys(params.clickhouse_settings ?? {}));
     return this.#queue.run(async () => {
@@ -135,7 +141,8 @@ class SettingsScopedChdbConnection implements ClientConnection {
  * holds on both adapters.
  */
 function asClientError(error: unknown): unknown {
-  if (error instanceof ClickHouseError || !(error instanceof Error) || error.constructor.name !== 'ClickHouseError') return error;
+  if (error instanceof ClickHouseError || !(error instanceof Error) || error.constructor.name !== 'ClickHouseError')
+    return error;
   const { code, type } = error as Error & { code: string; type?: string };
   const mapped = new ClickHouseError({ message: error.message, code, type });
   mapped.cause = error;
@@ -150,8 +157,8 @@ export async function createSettingsScopedChdbConnection(path: string): Promise<
     remedy: 'run `npm install chdb`, or set CLICKHOUSE_URL to use a ClickHouse server',
   });
   const chdb = createChdbConnection({ path });
-  const baseline = await SessionSettingsBaseline.read(
-    async (sql) => (await chdb.chdb.queryAsync(sql, { format: 'JSONEachRow' })).text(),
+  const baseline = await SessionSettingsBaseline.read(async (sql) =>
+    (await chdb.chdb.queryAsync(sql, { format: 'JSONEachRow' })).text(),
   );
   // chdb/connection implements the contract as @clickhouse/client-common declares it, and
   // @clickhouse/client bundles its own copy of those declarations; the two differ only in their

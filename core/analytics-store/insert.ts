@@ -40,13 +40,21 @@ export async function insertRows<Row extends Record<string, unknown>>(
   } as const;
   if (compact) {
     const columns = Object.keys(rows[0]!) as [string, ...string[]];
-    await store.client.insert({ table, values: rows.map((row) => Object.values(row)), format: 'JSONCompactEachRow', columns, clickhouse_settings });
+    await store.client.insert({
+      table,
+      values: rows.map((row) => Object.values(row)),
+      format: 'JSONCompactEachRow',
+      columns,
+      clickhouse_settings,
+    });
     return;
   }
   await store.client.insert({ table, values: rows, format: 'JSONEachRow', clickhouse_settings });
 }
 
 /** `topic-partition-firstOffset-lastOffset`: the same bus batch always gets the same token. */
-export function batchDedupToken(batch: Pick<MessageBatch, 'topic' | 'partition' | 'firstOffset' | 'lastOffset'>): string {
+export function batchDedupToken(
+  batch: Pick<MessageBatch, 'topic' | 'partition' | 'firstOffset' | 'lastOffset'>,
+): string {
   return `${batch.topic}-${batch.partition}-${batch.firstOffset}-${batch.lastOffset}`;
 }

@@ -149,7 +149,8 @@ export async function loadMigrations(dir: string): Promise<Migration[]> {
     if (statements.length === 0) throw new MigrationFileError(file, 'contains no statements');
     const version = Number(match[1]);
     const previous = migrations.at(-1);
-    if (previous?.version === version) throw new MigrationFileError(file, `version ${match[1]} is also used by ${previous.file}`);
+    if (previous?.version === version)
+      throw new MigrationFileError(file, `version ${match[1]} is also used by ${previous.file}`);
     migrations.push({
       version,
       name: match[2]!,

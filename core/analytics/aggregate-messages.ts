@@ -128,13 +128,21 @@ export const WatermarkMessageSchema = Type.Object(
     type: Type.Literal('viewer_watermark'),
     ...sourceHead,
     watermark: Epoch('The source partition’s watermark (collector time), epoch ms'),
-    watermark_window_start: Epoch('Start of the window the watermark is in: every row of the windows up to it has been published'),
-    closed_before: Type.Integer({ description: 'Windows starting before this are closed: their final rows have been published' }),
+    watermark_window_start: Epoch(
+      'Start of the window the watermark is in: every row of the windows up to it has been published',
+    ),
+    closed_before: Type.Integer({
+      description: 'Windows starting before this are closed: their final rows have been published',
+    }),
   },
   { additionalProperties: false },
 );
 
-export const AggregatesMessageSchema = Type.Union([WindowRowsMessageSchema, WindowFinalMessageSchema, WatermarkMessageSchema]);
+export const AggregatesMessageSchema = Type.Union([
+  WindowRowsMessageSchema,
+  WindowFinalMessageSchema,
+  WatermarkMessageSchema,
+]);
 
 export type WindowRow = Static<typeof WindowRowSchema>;
 export type ViewSummary = Static<typeof ViewSummarySchema>;
@@ -149,7 +157,9 @@ export const aggregatesMessageValidator = createValidator(AggregatesMessageSchem
  * The idempotency key of one final chunk; sinks use it as their merge key and keep it with the
  * rows (the ClickHouse ledger of migration 0058 reads the window start back out of it).
  */
-export function finalChunkToken(message: Pick<WindowFinalMessage, 'group' | 'source_partition' | 'window_start' | 'chunk'>): string {
+export function finalChunkToken(
+  message: Pick<WindowFinalMessage, 'group' | 'source_partition' | 'window_start' | 'chunk'>,
+): string {
   return `viewer-final:${message.group}:${message.source_partition}:${message.window_start}:${message.chunk}`;
 }
 
@@ -172,7 +182,11 @@ const MAX_PUBLISH_BYTES = 256 * 1024;
  * together: the bus keeps per-key order across concurrent calls, and the parts travel side by
  * side instead of each waiting for the previous one's acknowledgement.
  */
-export async function publishBounded(bus: Pick<Bus, 'publish'>, topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
+export async function publishBounded(
+  bus: Pick<Bus, 'publish'>,
+  topic: string,
+  messages: readonly OutgoingMessage[],
+): Promise<void> {
   const sends: Array<Promise<void>> = [];
   let part: OutgoingMessage[] = [];
   let bytes = 0;
@@ -234,7 +248,10 @@ export function windowRowsMessages(
 
 /** The source partition's progress, published last in an emission (after the rows it vouches for). */
 export function watermarkMessage(message: Omit<WatermarkMessage, 'type'>): OutgoingMessage {
-  return { key: aggregatesKey(message.group, message.source_partition), value: Buffer.from(JSON.stringify({ type: 'viewer_watermark', ...message })) };
+  return {
+    key: aggregatesKey(message.group, message.source_partition),
+    value: Buffer.from(JSON.stringify({ type: 'viewer_watermark', ...message })),
+  };
 }
 
 /**
@@ -248,7 +265,10 @@ export function windowFinalMessages(
   maxBytes = MAX_MESSAGE_BYTES,
 ): OutgoingMessage[] {
   // Sized as `{"row":…}` and `{"view":…}` items, as the chunks have always been cut (a replay must cut them the same).
-  const items = [...rows.map((row) => `{"row":${JSON.stringify(row)}}`), ...views.map((view) => `{"view":${JSON.stringify(view)}}`)];
+  const items = [
+    ...rows.map((row) => `{"row":${JSON.stringify(row)}}`),
+    ...views.map((view) => `{"view":${JSON.stringify(view)}}`),
+  ];
   const runs = packBySize(items, maxBytes);
   return runs.map((run, chunk) => {
     const runRows: string[] = [];
@@ -257,7 +277,20 @@ export function windowFinalMessages(
       if (item.startsWith('{"row":')) runRows.push(item.slice(7, -1));
       else runViews.push(item.slice(8, -1));
     }
-    const head: Omit<WindowFinalMessage, 'rows' | 'views'> = { type: 'viewer_window_final', ...base, chunk, chunks: runs.length };
-    return { key: aggregatesKey(base.group, base.source_partition), value: Buffer.from(messageJson(head, [['rows', runRows], ['views', runViews]])) };
+    const head: Omit<WindowFinalMessage, 'rows' | 'views'> = {
+      type: 'viewer_window_final',
+      ...base,
+      chunk,
+      chunks: runs.length,
+    };
+    return {
+      key: aggregatesKey(base.group, base.source_partition),
+      value: Buffer.from(
+        messageJson(head, [
+          ['rows', runRows],
+          ['views', runViews],
+        ]),
+      ),
+    };
   });
 }

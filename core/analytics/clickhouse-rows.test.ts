@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { EnrichedPlayerEvent } from '../schemas/player-event.ts';
-import { dateTime, dateTime64, DEAD_LETTER_PAYLOAD_LIMIT, deadLetterRowForClickHouse, rawEventForClickHouse, viewSummaryForClickHouse } from './clickhouse-rows.ts';
+import {
+  dateTime,
+  dateTime64,
+  DEAD_LETTER_PAYLOAD_LIMIT,
+  deadLetterRowForClickHouse,
+  rawEventForClickHouse,
+  viewSummaryForClickHouse,
+} from './clickhouse-rows.ts';
 
 const at = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
 
@@ -48,15 +55,53 @@ describe('ClickHouse rows', () => {
   it('writes view flags as 0/1 and keeps the version as text (UInt64)', () => {
     const row = viewSummaryForClickHouse(
       {
-        view_id: 'v', property_id: 'demo', stream_id: 's', creator_id: 'c', viewer_id: 'u', started_at: at, last_event_at: at, ended_at: at, end_reason: 'viewend',
-        device: '', os: '', browser: '', player: '', cdn: '', rendition: '', country: '', watch_ms: 0, playing_ms: 0, rebuffer_ms: 0, rebuffer_count: 0, seek_count: 0, seek_ms: 0,
-        startup_time_ms: null, upscale_weighted_ms: 0, downscale_weighted_ms: 0, max_upscale_pct: 0, live_latency_ms: null, dropped_frames: 0,
-        playback_failure: true, startup_failure: true, business_exception: false, exit_before_start: false, error_code: 'X', events: 2,
+        view_id: 'v',
+        property_id: 'demo',
+        stream_id: 's',
+        creator_id: 'c',
+        viewer_id: 'u',
+        started_at: at,
+        last_event_at: at,
+        ended_at: at,
+        end_reason: 'viewend',
+        device: '',
+        os: '',
+        browser: '',
+        player: '',
+        cdn: '',
+        rendition: '',
+        country: '',
+        watch_ms: 0,
+        playing_ms: 0,
+        rebuffer_ms: 0,
+        rebuffer_count: 0,
+        seek_count: 0,
+        seek_ms: 0,
+        startup_time_ms: null,
+        upscale_weighted_ms: 0,
+        downscale_weighted_ms: 0,
+        max_upscale_pct: 0,
+        live_latency_ms: null,
+        dropped_frames: 0,
+        playback_failure: true,
+        startup_failure: true,
+        business_exception: false,
+        exit_before_start: false,
+        error_code: 'X',
+        events: 2,
       },
       1,
       '18446744073709551615',
     );
-    expect(row).toMatchObject({ playback_failure: 1, startup_failure: 1, business_exception: 0, exit_before_start: 0, version: '18446744073709551615', source_partition: 1, started_at: '2026-01-02 03:04:05.678' });
+    expect(row).toMatchObject({
+      playback_failure: 1,
+      startup_failure: 1,
+      business_exception: 0,
+      exit_before_start: 0,
+      version: '18446744073709551615',
+      source_partition: 1,
+      started_at: '2026-01-02 03:04:05.678',
+    });
   });
 });
 
@@ -74,8 +119,19 @@ describe('dead letter rows', () => {
   it.each<{ name: string; headers: Record<string, string>; row: object }>([
     {
       name: 'every header',
-      headers: { 'x-source-topic': 'chat.messages', 'x-reason': 'schema', 'x-errors': '[{"path":"/text"}]', 'x-origin': 'chat.messages/1/9', 'x-failed-at': String(at + 5) },
-      row: { topic: 'chat.messages', key: 'chat.messages/1/9', reason: 'schema [{"path":"/text"}]', failed_at: '2026-01-02 03:04:05.683' },
+      headers: {
+        'x-source-topic': 'chat.messages',
+        'x-reason': 'schema',
+        'x-errors': '[{"path":"/text"}]',
+        'x-origin': 'chat.messages/1/9',
+        'x-failed-at': String(at + 5),
+      },
+      row: {
+        topic: 'chat.messages',
+        key: 'chat.messages/1/9',
+        reason: 'schema [{"path":"/text"}]',
+        failed_at: '2026-01-02 03:04:05.683',
+      },
     },
     {
       name: 'no headers: the key names the topic, the broker time stands in',
@@ -88,7 +144,12 @@ describe('dead letter rows', () => {
       row: { topic: 'player.events', key: '', reason: 'late', failed_at: '2026-01-02 03:04:05.678' },
     },
   ])('$name', ({ headers, row }) => {
-    expect(deadLetterRowForClickHouse(delivered(headers))).toEqual({ ...row, partition: 2, offset: '17', payload: '{"bad":true}' });
+    expect(deadLetterRowForClickHouse(delivered(headers))).toEqual({
+      ...row,
+      partition: 2,
+      offset: '17',
+      payload: '{"bad":true}',
+    });
   });
 
   it('cuts long payloads in the table (the topic keeps them whole)', () => {

@@ -24,21 +24,58 @@ describe('the live edge in SQL equals the pure core', () => {
   const at = (caseIndex: number, time: number) => BASE + caseIndex * 3_600_000 + (time - w(0));
 
   beforeAll(async () => {
-    store = await createAnalyticsStore({ kind: 'clickhouse', url: testServices().clickhouseUrl, username: 'default', password: '', database: `edge_${randomUUID().replaceAll('-', '')}` });
+    store = await createAnalyticsStore({
+      kind: 'clickhouse',
+      url: testServices().clickhouseUrl,
+      username: 'default',
+      password: '',
+      database: `edge_${randomUUID().replaceAll('-', '')}`,
+    });
     await applyMigrations(store);
     for (const [index, [, sources]] of LIVE_EDGE_CASES.entries()) {
       const streamId = `case-${index}`;
       const partition = (s: number) => index * 10 + s;
       const rows = sources.flatMap((source, s) =>
         source.windows.map(([start, concurrent]) =>
-          Object.assign(windowRowForClickHouse({ ...emptyRow({ property_id: 'p', creator_id: 'c', stream_id: streamId, dimension: 'all', dimension_value: '', window_start: at(index, start) }), concurrent_views: concurrent }, partition(s), '1'), { is_final: 0, emitted_at: dateTime64(BASE) }),
+          Object.assign(
+            windowRowForClickHouse(
+              {
+                ...emptyRow({
+                  property_id: 'p',
+                  creator_id: 'c',
+                  stream_id: streamId,
+                  dimension: 'all',
+                  dimension_value: '',
+                  window_start: at(index, start),
+                }),
+                concurrent_views: concurrent,
+              },
+              partition(s),
+              '1',
+            ),
+            { is_final: 0, emitted_at: dateTime64(BASE) },
+          ),
         ),
       );
       if (rows.length > 0) await insertRows(store, { table: 'viewer_windows', rows, dedupToken: `edge-rows-${index}` });
       const marks = sources.flatMap((source, s) =>
-        source.reached === undefined ? [] : [watermarkRowForClickHouse({ type: 'viewer_watermark', group: 'g', source_partition: partition(s), version: '1', emitted_at: BASE, watermark: at(index, source.reached) + 1, watermark_window_start: at(index, source.reached), closed_before: 0 })],
+        source.reached === undefined
+          ? []
+          : [
+              watermarkRowForClickHouse({
+                type: 'viewer_watermark',
+                group: 'g',
+                source_partition: partition(s),
+                version: '1',
+                emitted_at: BASE,
+                watermark: at(index, source.reached) + 1,
+                watermark_window_start: at(index, source.reached),
+                closed_before: 0,
+              }),
+            ],
       );
-      if (marks.length > 0) await insertRows(store, { table: 'viewer_source_watermarks', rows: marks, dedupToken: `edge-marks-${index}` });
+      if (marks.length > 0)
+        await insertRows(store, { table: 'viewer_source_watermarks', rows: marks, dedupToken: `edge-marks-${index}` });
     }
   });
 
@@ -52,10 +89,19 @@ describe('the live edge in SQL equals the pure core', () => {
 
   it.each(LIVE_EDGE_CASES.map((c, index) => [c[0], index] as const))('%s', async (_name, index) => {
     const [, sources] = LIVE_EDGE_CASES[index]!;
-    const expected = liveEdgeSeries(sources.map((source) => ({ windows: source.windows.map(([start, n]) => [at(index, start), n] as const), reached: source.reached === undefined ? undefined : at(index, source.reached) })));
+    const expected = liveEdgeSeries(
+      sources.map((source) => ({
+        windows: source.windows.map(([start, n]) => [at(index, start), n] as const),
+        reached: source.reached === undefined ? undefined : at(index, source.reached),
+      })),
+    );
     const filter = `dimension = 'all' AND stream_id = 'case-${index}'`;
     const newest = expected.at(-1)?.[0] ?? -Infinity;
-    const series = (await select<{ window_start: string; viewers: string }>(`SELECT toUnixTimestamp(window_start) * 1000 AS window_start, viewers FROM (${liveEdgeViewersSql(filter)}) ORDER BY window_start`))
+    const series = (
+      await select<{ window_start: string; viewers: string }>(
+        `SELECT toUnixTimestamp(window_start) * 1000 AS window_start, viewers FROM (${liveEdgeViewersSql(filter)}) ORDER BY window_start`,
+      )
+    )
       .map((r): [number, number] => [Number(r.window_start), Number(r.viewers)])
       // Later cases' partitions reach later windows; this case's carried figures show there too.
       .filter(([start]) => start <= newest);

@@ -9,7 +9,16 @@ describe('liveEdgeSeries', () => {
 });
 
 describe('liveEdgeAt', () => {
-  const sources: SourceWindows[] = [{ windows: [[w(0), 2], [w(1), 3]], reached: w(1) }, { windows: [[w(0), 1]], reached: w(0) }];
+  const sources: SourceWindows[] = [
+    {
+      windows: [
+        [w(0), 2],
+        [w(1), 3],
+      ],
+      reached: w(1),
+    },
+    { windows: [[w(0), 1]], reached: w(0) },
+  ];
   const cases: Array<[string, number, [number, number] | undefined]> = [
     ['before any window', w(0) - 1, undefined],
     ['inside the first window', w(0) + 5_000, [w(0), 3]],

@@ -111,7 +111,9 @@ SELECT toUInt64(sumIf(viewers, window_start = (SELECT max(window_start) FROM edg
  * in the ten minutes before the newest report (a consumer group no longer running holds nothing
  * up); far in the future when none has reported (rows from before watermarks existed).
  */
-const everySourceAt = (column: 'closed_before' | 'watermark_window_start') => `(SELECT ifNull(minOrNull(${column}), toDateTime(4294967295, 'UTC')) FROM viewer_source_watermarks FINAL
+const everySourceAt = (
+  column: 'closed_before' | 'watermark_window_start',
+) => `(SELECT ifNull(minOrNull(${column}), toDateTime(4294967295, 'UTC')) FROM viewer_source_watermarks FINAL
   WHERE emitted_at >= (SELECT max(emitted_at) FROM viewer_source_watermarks) - INTERVAL 10 MINUTE)`;
 
 /**

@@ -31,7 +31,11 @@ async function rows<T>(store: AnalyticsStore, query: string, params: Record<stri
   return result.json<T>();
 }
 
-const scopeParams = (scope: StreamScope) => ({ property: scope.propertyId, stream: scope.streamId, dimension: scope.dimension ?? 'all' });
+const scopeParams = (scope: StreamScope) => ({
+  property: scope.propertyId,
+  stream: scope.streamId,
+  dimension: scope.dimension ?? 'all',
+});
 
 /**
  * A window key somebody was in. The processor replaces an early row whose key emptied out (a late
@@ -39,7 +43,8 @@ const scopeParams = (scope: StreamScope) => ({ property: scope.propertyId, strea
  * latest value per key is right; a zero row is not a window anybody was in, and is not listed.
  * A HAVING condition over a query's sums: its alias for the concurrency sum, and the others by name.
  */
-const somebodyInWindow = (concurrencyAlias: string) => `${concurrencyAlias} + views_started + watch_ms + playing_ms + rebuffer_ms + rebuffer_count > 0`;
+const somebodyInWindow = (concurrencyAlias: string) =>
+  `${concurrencyAlias} + views_started + watch_ms + playing_ms + rebuffer_ms + rebuffer_count > 0`;
 
 /** Every window of a stream (latest values, summed over partitions), per dimension value. */
 export function windowMetrics(store: AnalyticsStore, scope: StreamScope): Promise<WindowMetrics[]> {
@@ -60,7 +65,11 @@ export function windowMetrics(store: AnalyticsStore, scope: StreamScope): Promis
 }
 
 /** Peak concurrent viewers per minute: the largest 10 s window of each minute. `rollup` reads the minute rollup (final windows only). */
-export function peakConcurrencyByMinute(store: AnalyticsStore, scope: StreamScope, source: 'live' | 'rollup' = 'live'): Promise<Array<{ minute: number; peak: number }>> {
+export function peakConcurrencyByMinute(
+  store: AnalyticsStore,
+  scope: StreamScope,
+  source: 'live' | 'rollup' = 'live',
+): Promise<Array<{ minute: number; peak: number }>> {
   const query =
     source === 'live'
       ? `SELECT toUnixTimestamp(toStartOfMinute(window_start)) * 1000 AS minute, toUInt32(max(viewers)) AS peak
@@ -79,12 +88,19 @@ export interface ViewTotals extends ViewMetricTotals {
   dimension_value: string;
 }
 
-type ViewSums = Omit<ViewTotals, keyof QoeMetrics | 'startup_time_p50_ms' | 'startup_time_p95_ms'> & { startup: [number, number] };
+type ViewSums = Omit<ViewTotals, keyof QoeMetrics | 'startup_time_p50_ms' | 'startup_time_p95_ms'> & {
+  startup: [number, number];
+};
 
 function withFormulas(sums: ViewSums): ViewTotals {
   const { startup, ...rest } = sums;
   const hasStartup = rest.views_with_startup > 0;
-  return { ...rest, startup_time_p50_ms: hasStartup ? startup[0] : null, startup_time_p95_ms: hasStartup ? startup[1] : null, ...qoeMetrics(rest) };
+  return {
+    ...rest,
+    startup_time_p50_ms: hasStartup ? startup[0] : null,
+    startup_time_p95_ms: hasStartup ? startup[1] : null,
+    ...qoeMetrics(rest),
+  };
 }
 
 const VIEW_SUM_COLUMNS = `
@@ -158,7 +174,8 @@ export interface TimeRange {
 }
 
 const rangeParams = (range: TimeRange) => ({ from_ms: range.from, to_ms: range.to });
-const IN_RANGE = (column: string) => `${column} >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC') AND ${column} < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')`;
+const IN_RANGE = (column: string) =>
+  `${column} >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC') AND ${column} < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')`;
 
 export interface CreatorStream {
   property_id: string;
@@ -187,8 +204,15 @@ export function streamOwners(store: AnalyticsStore, streamId: string): Promise<C
  * stream from its first final window, the allowed lateness after its first view; until then only
  * the live windows know it.
  */
-export async function liveStreamProperties(store: AnalyticsStore, streamId: string): Promise<Array<{ property_id: string }>> {
-  return rows(store, `SELECT DISTINCT property_id FROM viewer_windows WHERE stream_id = {stream:String} AND dimension = 'all' ORDER BY property_id`, { stream: streamId });
+export async function liveStreamProperties(
+  store: AnalyticsStore,
+  streamId: string,
+): Promise<Array<{ property_id: string }>> {
+  return rows(
+    store,
+    `SELECT DISTINCT property_id FROM viewer_windows WHERE stream_id = {stream:String} AND dimension = 'all' ORDER BY property_id`,
+    { stream: streamId },
+  );
 }
 
 /**
@@ -197,9 +221,15 @@ export async function liveStreamProperties(store: AnalyticsStore, streamId: stri
  * whose creator_id names it. A player's creator_id alone never puts a stream here.
  */
 export function creatorStreams(store: AnalyticsStore, creatorId: string, range?: TimeRange): Promise<CreatorStream[]> {
-  const overlaps = range ? `HAVING last_at >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC') AND first_at < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')` : '';
-  const registered = 'creator_id = {creator:String} AND stream_id IN (SELECT stream_id FROM stream_owners FINAL WHERE creator_id = {creator:String})';
-  return rows<CreatorStream>(store, creatorStreamsQuery(registered, overlaps), { creator: creatorId, ...(range ? rangeParams(range) : {}) });
+  const overlaps = range
+    ? `HAVING last_at >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC') AND first_at < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')`
+    : '';
+  const registered =
+    'creator_id = {creator:String} AND stream_id IN (SELECT stream_id FROM stream_owners FINAL WHERE creator_id = {creator:String})';
+  return rows<CreatorStream>(store, creatorStreamsQuery(registered, overlaps), {
+    creator: creatorId,
+    ...(range ? rangeParams(range) : {}),
+  });
 }
 
 export interface IntervalMetrics {
@@ -316,7 +346,21 @@ function viewSumColumnsIf(prefix: string, condition: string): string {
     toUInt32(sumIf(exit_before_start, ${condition})) AS ${prefix}exits_before_start, toUInt32(sumIf(business_exception, ${condition})) AS ${prefix}business_exceptions,
     toUInt64(sumIf(upscale_weighted_ms, ${condition})) AS ${prefix}upscale_weighted_ms`;
 }
-const VIEW_SUM_KEYS = ['views', 'unique_viewers', 'watch_ms', 'playing_ms', 'rebuffer_ms', 'rebuffer_count', 'views_with_startup', 'startup', 'playback_failures', 'startup_failures', 'exits_before_start', 'business_exceptions', 'upscale_weighted_ms'] as const;
+const VIEW_SUM_KEYS = [
+  'views',
+  'unique_viewers',
+  'watch_ms',
+  'playing_ms',
+  'rebuffer_ms',
+  'rebuffer_count',
+  'views_with_startup',
+  'startup',
+  'playback_failures',
+  'startup_failures',
+  'exits_before_start',
+  'business_exceptions',
+  'upscale_weighted_ms',
+] as const;
 
 /** Moderation actions that took something down (the rest are approvals, releases and settings). */
 export const ENFORCEMENT_ACTIONS = ['remove', 'deny', 'timeout', 'ban'] as const;
@@ -374,11 +418,19 @@ function reportRow(raw: RawReportRow): CreatorReportRow {
  * QoE over those that ended in it), chat, moderation and clips from their tables. Rows are
  * yielded as ClickHouse sends them, so a long report never sits in memory whole.
  */
-export async function* creatorReportRows(store: AnalyticsStore, scope: CreatorScope, range: TimeRange, options: { by: 'stream' | 'creator' }): AsyncGenerator<CreatorReportRow> {
+export async function* creatorReportRows(
+  store: AnalyticsStore,
+  scope: CreatorScope,
+  range: TimeRange,
+  options: { by: 'stream' | 'creator' },
+): AsyncGenerator<CreatorReportRow> {
   if (scope.streams.length === 0) return;
   // The grouping key is one of two fixed expressions, never input.
   const key = options.by === 'stream' ? 'stream_id' : "''";
-  const keys = options.by === 'stream' ? `SELECT stream_id AS key, idx FROM (SELECT arrayJoin(arrayEnumerate({streams:Array(String)})) AS idx, {streams:Array(String)}[idx] AS stream_id)` : `SELECT '' AS key, 1 AS idx`;
+  const keys =
+    options.by === 'stream'
+      ? `SELECT stream_id AS key, idx FROM (SELECT arrayJoin(arrayEnumerate({streams:Array(String)})) AS idx, {streams:Array(String)}[idx] AS stream_id)`
+      : `SELECT '' AS key, 1 AS idx`;
   const streamFilter = 'stream_id IN {streams:Array(String)}';
   const started = IN_RANGE('started_at');
   const ended = IN_RANGE('ended_at');

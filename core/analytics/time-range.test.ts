@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { defaultInterval, parseTimestamp, planCreatorReport, planStreamMetrics, QueryParameterError } from './time-range.ts';
+import {
+  defaultInterval,
+  parseTimestamp,
+  planCreatorReport,
+  planStreamMetrics,
+  QueryParameterError,
+} from './time-range.ts';
 
 const NOW = Date.UTC(2026, 5, 15, 12, 34, 56, 789);
 const HOUR = 3_600_000;
@@ -41,7 +47,12 @@ describe('parseTimestamp', () => {
 describe('planStreamMetrics', () => {
   it('defaults to the last hour at 10 s, from the live windows, aligned outward', () => {
     const plan = planStreamMetrics({}, NOW);
-    expect(plan).toEqual({ interval: '10s', intervalSeconds: 10, source: 'window', range: { from: Math.floor((NOW - HOUR) / 10_000) * 10_000, to: Math.ceil(NOW / 10_000) * 10_000 } });
+    expect(plan).toEqual({
+      interval: '10s',
+      intervalSeconds: 10,
+      source: 'window',
+      range: { from: Math.floor((NOW - HOUR) / 10_000) * 10_000, to: Math.ceil(NOW / 10_000) * 10_000 },
+    });
   });
 
   it.each([
@@ -82,7 +93,11 @@ describe('planCreatorReport', () => {
 
   it('reads the minute rollup for two days or less, with at most ~200 chart points', () => {
     const plan = planCreatorReport({ from: '2026-06-10T10:00:30Z', to: '2026-06-10T14:00:00Z' }, NOW);
-    expect(plan).toEqual({ source: 'minute', range: { from: Date.UTC(2026, 5, 10, 10), to: Date.UTC(2026, 5, 10, 14) }, chartIntervalSeconds: 120 });
+    expect(plan).toEqual({
+      source: 'minute',
+      range: { from: Date.UTC(2026, 5, 10, 10), to: Date.UTC(2026, 5, 10, 14) },
+      chartIntervalSeconds: 120,
+    });
   });
 
   it('charts a year per day', () => {

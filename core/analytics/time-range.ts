@@ -7,7 +7,15 @@ import type { MetricSource, TimeRange } from './metric-queries.ts';
  * table-tested; the routes turn a {@link RangeError} subclass into a 400.
  */
 
-export const INTERVALS = { '10s': 10, '1m': 60, '5m': 300, '15m': 900, '1h': 3_600, '6h': 21_600, '1d': 86_400 } as const;
+export const INTERVALS = {
+  '10s': 10,
+  '1m': 60,
+  '5m': 300,
+  '15m': 900,
+  '1h': 3_600,
+  '6h': 21_600,
+  '1d': 86_400,
+} as const;
 export type IntervalName = keyof typeof INTERVALS;
 
 const HOUR_MS = 3_600_000;
@@ -47,24 +55,35 @@ export function parseTimestamp(parameter: string, value: string): number {
     ms = Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value);
     const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
     const calendar = new Date(Date.UTC(year, month - 1, day));
-    if (calendar.getUTCFullYear() !== year || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) ms = Number.NaN;
+    if (calendar.getUTCFullYear() !== year || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day)
+      ms = Number.NaN;
   } else {
-    throw new QueryParameterError(parameter, 'must be an ISO 8601 date or time with offset (2025-03-01, 2025-03-01T12:00:00Z) or epoch milliseconds');
+    throw new QueryParameterError(
+      parameter,
+      'must be an ISO 8601 date or time with offset (2025-03-01, 2025-03-01T12:00:00Z) or epoch milliseconds',
+    );
   }
   if (!Number.isFinite(ms)) throw new QueryParameterError(parameter, `${value} is not a valid date or time`);
   // Between 2020 and 2100, like every timestamp the platform accepts (core/schemas/common.ts).
-  if (ms < Date.UTC(2020, 0, 1) || ms > Date.UTC(2100, 0, 1)) throw new QueryParameterError(parameter, 'must be between 2020-01-01 and 2100-01-01');
+  if (ms < Date.UTC(2020, 0, 1) || ms > Date.UTC(2100, 0, 1))
+    throw new QueryParameterError(parameter, 'must be between 2020-01-01 and 2100-01-01');
   return ms;
 }
 
 const floorTo = (ms: number, stepMs: number) => Math.floor(ms / stepMs) * stepMs;
 const ceilTo = (ms: number, stepMs: number) => Math.ceil(ms / stepMs) * stepMs;
 
-function rawRange(query: { from?: string; to?: string }, now: number, defaultSpanMs: number, maxSpanMs: number): TimeRange {
+function rawRange(
+  query: { from?: string; to?: string },
+  now: number,
+  defaultSpanMs: number,
+  maxSpanMs: number,
+): TimeRange {
   const to = query.to === undefined ? now : parseTimestamp('to', query.to);
   const from = query.from === undefined ? to - defaultSpanMs : parseTimestamp('from', query.from);
   if (from >= to) throw new QueryParameterError('from', 'must be before to');
-  if (to - from > maxSpanMs) throw new QueryParameterError('to', `the range may span at most ${Math.round(maxSpanMs / DAY_MS)} days`);
+  if (to - from > maxSpanMs)
+    throw new QueryParameterError('to', `the range may span at most ${Math.round(maxSpanMs / DAY_MS)} days`);
   return { from, to };
 }
 
@@ -97,7 +116,10 @@ export function planStreamMetrics(query: MetricsQuery, now: number): MetricsPlan
   const range = { from: floorTo(raw.from, stepMs), to: ceilTo(raw.to, stepMs) };
   const points = (range.to - range.from) / stepMs;
   if (points > MAX_METRIC_POINTS) {
-    throw new QueryParameterError('interval', `${interval} over this range gives ${points} points; at most ${MAX_METRIC_POINTS} (use a longer interval)`);
+    throw new QueryParameterError(
+      'interval',
+      `${interval} over this range gives ${points} points; at most ${MAX_METRIC_POINTS} (use a longer interval)`,
+    );
   }
   const source: MetricSource = intervalSeconds < 60 ? 'window' : intervalSeconds < 3_600 ? 'minute' : 'hour';
   if (source === 'window' && range.from < now - WINDOW_RETENTION_MS) {
@@ -121,6 +143,7 @@ export function planCreatorReport(query: { from?: string; to?: string }, now: nu
   const stepMs = source === 'hour' ? HOUR_MS : 60_000;
   const range = { from: floorTo(raw.from, stepMs), to: ceilTo(raw.to, stepMs) };
   const span = range.to - range.from;
-  const chartIntervalSeconds = source === 'hour' ? (span > 90 * DAY_MS ? 86_400 : 3_600) : Math.max(60, ceilTo(span / 200, 60_000) / 1_000);
+  const chartIntervalSeconds =
+    source === 'hour' ? (span > 90 * DAY_MS ? 86_400 : 3_600) : Math.max(60, ceilTo(span / 200, 60_000) / 1_000);
   return { range, source, chartIntervalSeconds };
 }

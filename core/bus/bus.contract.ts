@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/wait-for.ts';
-import { BusBackpressureError, PartitionOutOfRangeError, tombstoneMessage, type Bus, type DeliveredMessage, type SubscribeOptions, type Subscription } from './bus.ts';
+import {
+  BusBackpressureError,
+  PartitionOutOfRangeError,
+  tombstoneMessage,
+  type Bus,
+  type DeliveredMessage,
+  type SubscribeOptions,
+  type Subscription,
+} from './bus.ts';
 import type { LingerTuning } from './lingering-publisher.ts';
 import { partitionForKey } from './partitioner.ts';
 
@@ -33,11 +41,17 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
       await bus.ensureTopics([{ name: topic, partitions: PARTITIONS }]);
       return topic;
     }
-    const message = (key: string, value: string, headers?: Record<string, string>) => ({ key, value: Buffer.from(value), headers });
+    const message = (key: string, value: string, headers?: Record<string, string>) => ({
+      key,
+      value: Buffer.from(value),
+      headers,
+    });
 
     async function consume(
       bus: Bus,
-      options: Omit<SubscribeOptions, 'handleBatch'> & { onBatch?: (messages: DeliveredMessage[]) => void | Promise<void> },
+      options: Omit<SubscribeOptions, 'handleBatch'> & {
+        onBatch?: (messages: DeliveredMessage[]) => void | Promise<void>;
+      },
     ): Promise<{ received: DeliveredMessage[]; subscription: Subscription }> {
       const received: DeliveredMessage[] = [];
       const subscription = await bus.subscribe({
@@ -64,7 +78,10 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
       // Interleaved concurrent publishes: ordering must hold per key regardless.
       await Promise.all(
         Array.from({ length: 25 }, (_, seq) =>
-          bus.publish(topic, keys.map((k) => message(k, `${k}#${seq}`, { seq: String(seq) }))),
+          bus.publish(
+            topic,
+            keys.map((k) => message(k, `${k}#${seq}`, { seq: String(seq) })),
+          ),
         ),
       );
       const { received } = await consume(bus, { groupId: `g-${randomUUID()}`, topics: [topic] });
@@ -86,7 +103,10 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
       const bus = open();
       const topic = await freshTopic(bus);
       const groupId = `g-${randomUUID()}`;
-      await bus.publish(topic, Array.from({ length: 10 }, (_, i) => message('one-key', `m${i}`)));
+      await bus.publish(
+        topic,
+        Array.from({ length: 10 }, (_, i) => message('one-key', `m${i}`)),
+      );
       let failures = 0;
       const attempts: string[] = [];
       const { received } = await consume(bus, {
@@ -111,13 +131,19 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
       const topic = await freshTopic(bus);
       const groupId = `g-${randomUUID()}`;
       const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
-      await bus.publish(topic, keys.map((k) => message(k, `first-${k}`)));
+      await bus.publish(
+        topic,
+        keys.map((k) => message(k, `first-${k}`)),
+      );
       const first = await consume(bus, { groupId, topics: [topic] });
       await waitFor('first round', () => first.received.length >= keys.length);
       await waitUntilCommitted(bus, groupId, topic);
       await first.subscription.stop();
 
-      await bus.publish(topic, keys.map((k) => message(k, `second-${k}`)));
+      await bus.publish(
+        topic,
+        keys.map((k) => message(k, `second-${k}`)),
+      );
       const second = await consume(bus, { groupId, topics: [topic] });
       await waitFor('second round', () => second.received.length >= keys.length);
       await waitUntilCommitted(bus, groupId, topic);
@@ -130,7 +156,10 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
       await bus.publish(topic, [message('k', 'old')]);
       const latest = await consume(bus, { groupId: `g-${randomUUID()}`, topics: [topic], startFrom: 'latest' });
       await latest.subscription.ready();
-      await waitFor('assignment', () => Object.values(latest.subscription.assignedPartitions()).flat().length === PARTITIONS);
+      await waitFor(
+        'assignment',
+        () => Object.values(latest.subscription.assignedPartitions()).flat().length === PARTITIONS,
+      );
       // Kafka resolves "latest" when the member first fetches; give it a moment to do so.
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       await bus.publish(topic, [message('k', 'new')]);
@@ -145,15 +174,24 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
       const one = await consume(bus, { groupId, topics: [topic] });
       const two = await consume(bus, { groupId, topics: [topic] });
       await Promise.all([one.subscription.ready(), two.subscription.ready()]);
-      await waitFor('a settled assignment over both members', () => {
-        const a = one.subscription.assignedPartitions()[topic] ?? [];
-        const b = two.subscription.assignedPartitions()[topic] ?? [];
-        return a.length > 0 && b.length > 0 && [...a, ...b].sort().join() === '0,1,2,3';
-      }, { timeoutMs: 45_000 });
+      await waitFor(
+        'a settled assignment over both members',
+        () => {
+          const a = one.subscription.assignedPartitions()[topic] ?? [];
+          const b = two.subscription.assignedPartitions()[topic] ?? [];
+          return a.length > 0 && b.length > 0 && [...a, ...b].sort().join() === '0,1,2,3';
+        },
+        { timeoutMs: 45_000 },
+      );
 
       const values = Array.from({ length: 200 }, (_, i) => `v${i}`);
-      await bus.publish(topic, values.map((v, i) => message(`key-${i % 40}`, v)));
-      await waitFor('all 200 across both members', () => one.received.length + two.received.length >= 200, { timeoutMs: 45_000 });
+      await bus.publish(
+        topic,
+        values.map((v, i) => message(`key-${i % 40}`, v)),
+      );
+      await waitFor('all 200 across both members', () => one.received.length + two.received.length >= 200, {
+        timeoutMs: 45_000,
+      });
       const all = [...one.received, ...two.received].map((m) => m.value.toString());
       expect(all.sort()).toEqual([...values].sort());
       const partitionsOne = new Set(one.received.map((m) => m.partition));
@@ -167,7 +205,10 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
       const bus = open();
       const topic = await freshTopic(bus);
       const groupId = `g-${randomUUID()}`;
-      await bus.publish(topic, Array.from({ length: 10 }, (_, i) => message('one-key', `m${i}`)));
+      await bus.publish(
+        topic,
+        Array.from({ length: 10 }, (_, i) => message('one-key', `m${i}`)),
+      );
       const partition = partitionForKey('one-key', PARTITIONS);
       let failNext: string | null = null;
       const { received, subscription } = await consume(bus, {
@@ -189,9 +230,14 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
       expect(await subscription.commit(topic, partition, '4')).toBe(true);
       expect((await bus.committedOffsets(groupId, topic))[partition]).toBe(4);
       failNext = 'm10';
-      await bus.publish(topic, Array.from({ length: 3 }, (_, i) => message('one-key', `m${10 + i}`)));
+      await bus.publish(
+        topic,
+        Array.from({ length: 3 }, (_, i) => message('one-key', `m${10 + i}`)),
+      );
       await waitFor('m4 to m12 again after the failure', () => received.length >= 10 + 9);
-      expect(received.slice(10).map((m) => m.value.toString())).toEqual(Array.from({ length: 9 }, (_, i) => `m${4 + i}`));
+      expect(received.slice(10).map((m) => m.value.toString())).toEqual(
+        Array.from({ length: 9 }, (_, i) => `m${4 + i}`),
+      );
       expect(await subscription.commit(topic, partition, '13')).toBe(true);
       await waitUntilCommitted(bus, groupId, topic);
     });
@@ -201,8 +247,16 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
       const topic = await freshTopic(bus);
       const groupId = `g-${randomUUID()}`;
       const partition = partitionForKey('one-key', PARTITIONS);
-      await bus.publish(topic, Array.from({ length: 10 }, (_, i) => message('one-key', `m${i}`)));
-      const { received, subscription } = await consume(bus, { groupId, topics: [topic], commit: 'manual', maxBatchMessages: 4 });
+      await bus.publish(
+        topic,
+        Array.from({ length: 10 }, (_, i) => message('one-key', `m${i}`)),
+      );
+      const { received, subscription } = await consume(bus, {
+        groupId,
+        topics: [topic],
+        commit: 'manual',
+        maxBatchMessages: 4,
+      });
       await waitFor('all 10', () => received.length >= 10);
       expect(await subscription.commit(topic, partition, '6')).toBe(true);
       subscription.readAgain(topic, partition);
@@ -219,7 +273,10 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
       const topic = await freshTopic(bus);
       const groupId = `g-${randomUUID()}`;
       const partition = partitionForKey('one-key', PARTITIONS);
-      await bus.publish(topic, Array.from({ length: 6 }, (_, i) => message('one-key', `m${i}`)));
+      await bus.publish(
+        topic,
+        Array.from({ length: 6 }, (_, i) => message('one-key', `m${i}`)),
+      );
       const first = await consume(bus, { groupId, topics: [topic], commit: 'manual' });
       await waitFor('the first member to read all 6', () => first.received.length >= 6);
       expect(await first.subscription.commit(topic, partition, '2')).toBe(true);
@@ -237,7 +294,10 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
       const topic = await freshTopic(first);
       const groupId = `g-${randomUUID()}`;
       const partition = partitionForKey('one-key', PARTITIONS);
-      await first.publish(topic, Array.from({ length: 10 }, (_, i) => message('one-key', `m${i}`, { seq: String(i) })));
+      await first.publish(
+        topic,
+        Array.from({ length: 10 }, (_, i) => message('one-key', `m${i}`, { seq: String(i) })),
+      );
       const reader = await consume(first, { groupId, topics: [topic], commit: 'manual' });
       await waitFor('all 10', () => reader.received.length >= 10);
       expect(await reader.subscription.commit(topic, partition, '6')).toBe(true);
@@ -287,12 +347,19 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
       const bus = open();
       const topic = await freshTopic(bus);
       const keys = Array.from({ length: 12 }, (_, i) => `entity-${i}`);
-      await bus.publish(topic, keys.map((key) => ({ ...message(key, key), partition: 2 })));
-      expect((await readWhole(bus, topic, 2)).map((m) => [m.partition, m.key, m.value.toString()])).toEqual(keys.map((key) => [2, key, key]));
+      await bus.publish(
+        topic,
+        keys.map((key) => ({ ...message(key, key), partition: 2 })),
+      );
+      expect((await readWhole(bus, topic, 2)).map((m) => [m.partition, m.key, m.value.toString()])).toEqual(
+        keys.map((key) => [2, key, key]),
+      );
       expect((await bus.endOffsets(topic)).filter((_, p) => p !== 2)).toEqual([0, 0, 0]);
       const wrong = bus.publish(topic, [{ ...message('k', 'v'), partition: PARTITIONS }]);
       await expect(wrong).rejects.toBeInstanceOf(PartitionOutOfRangeError);
-      await expect(wrong).rejects.toThrow(`topic ${topic} has ${PARTITIONS} partitions; a message names partition ${PARTITIONS}`);
+      await expect(wrong).rejects.toThrow(
+        `topic ${topic} has ${PARTITIONS} partitions; a message names partition ${PARTITIONS}`,
+      );
     });
 
     it('reads one partition of a compacted topic up to its end at the call: the last record per key wins and a tombstone deletes its key', async () => {
@@ -300,8 +367,15 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
       const topic = `contract.compacted.${randomUUID().slice(0, 8)}`;
       await bus.ensureTopics([{ name: topic, partitions: PARTITIONS, compacted: true }]);
       expect(await readWhole(bus, topic, 1)).toEqual([]);
-      await bus.publish(topic, ['a', 'b', 'c', 'd'].map((key) => ({ ...message(key, `${key}1`), partition: 1 })));
-      await bus.publish(topic, [{ ...message('b', 'b2'), partition: 1 }, tombstoneMessage('c', 1), { ...message('a', 'a2', { h: 'x' }), partition: 1 }]);
+      await bus.publish(
+        topic,
+        ['a', 'b', 'c', 'd'].map((key) => ({ ...message(key, `${key}1`), partition: 1 })),
+      );
+      await bus.publish(topic, [
+        { ...message('b', 'b2'), partition: 1 },
+        tombstoneMessage('c', 1),
+        { ...message('a', 'a2', { h: 'x' }), partition: 1 },
+      ]);
       // Another partition's records are another partition's.
       await bus.publish(topic, [{ ...message('a', 'elsewhere'), partition: 3 }]);
       const read = await readWhole(bus, topic, 1);
@@ -319,7 +393,9 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
       });
       expect(latestPerKey(during)).toEqual({ a: 'a2', b: 'b2', d: 'd1' });
       expect(latestPerKey(await readWhole(bus, topic, 1))).toEqual({ a: 'a2', b: 'b2', d: 'd1', e: 'e1' });
-      await expect(bus.readPartition(topic, PARTITIONS, () => undefined)).rejects.toBeInstanceOf(PartitionOutOfRangeError);
+      await expect(bus.readPartition(topic, PARTITIONS, () => undefined)).rejects.toBeInstanceOf(
+        PartitionOutOfRangeError,
+      );
     });
 
     it('lands one large publish to a partition of a compacted topic whole, past the batch and byte limits', async () => {
@@ -328,7 +404,10 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
       await bus.ensureTopics([{ name: topic, partitions: PARTITIONS, compacted: true }]);
       // 3,000 records of 1 KiB: three times Kafka's default record batch limit.
       const values = Array.from({ length: 3_000 }, (_, i) => `${i}:`.padEnd(1024, 'x'));
-      await bus.publish(topic, values.map((value, i) => ({ ...message(`entity-${i}`, value), partition: 0 })));
+      await bus.publish(
+        topic,
+        values.map((value, i) => ({ ...message(`entity-${i}`, value), partition: 0 })),
+      );
       const read = await readWhole(bus, topic, 0);
       expect(read.map((m) => m.value.toString())).toEqual(values);
     });
@@ -336,15 +415,26 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
     it('refuses a publish beyond its in-flight buffer instead of growing without bound', async () => {
       const bus = open({ maxBufferedMessages: 10 });
       const topic = await freshTopic(bus);
-      await expect(bus.publish(topic, Array.from({ length: 11 }, (_, i) => message('k', String(i))))).rejects.toBeInstanceOf(
-        BusBackpressureError,
-      );
+      await expect(
+        bus.publish(
+          topic,
+          Array.from({ length: 11 }, (_, i) => message('k', String(i))),
+        ),
+      ).rejects.toBeInstanceOf(BusBackpressureError);
       // Refused as a whole, also when its keys spread over partitions (and producers): nothing of it is appended.
-      await expect(bus.publish(topic, Array.from({ length: 11 }, (_, i) => message(`k${i}`, String(i))))).rejects.toBeInstanceOf(
-        BusBackpressureError,
-      );
+      await expect(
+        bus.publish(
+          topic,
+          Array.from({ length: 11 }, (_, i) => message(`k${i}`, String(i))),
+        ),
+      ).rejects.toBeInstanceOf(BusBackpressureError);
       expect(await bus.endOffsets(topic)).toEqual(Array.from({ length: PARTITIONS }, () => 0));
-      await expect(bus.publish(topic, Array.from({ length: 10 }, (_, i) => message('k', String(i))))).resolves.toBeUndefined();
+      await expect(
+        bus.publish(
+          topic,
+          Array.from({ length: 10 }, (_, i) => message('k', String(i))),
+        ),
+      ).resolves.toBeUndefined();
     });
   });
 }

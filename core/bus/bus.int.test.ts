@@ -22,12 +22,20 @@ function embeddedLogPaths(): (sameLog: boolean | undefined) => string {
 }
 const embeddedPath = embeddedLogPaths();
 const embedded = ({ publish, sameLog }: BusFactoryOptions) =>
-  new EmbeddedBus({ path: embeddedPath(sameLog), defaultPartitions: 4, maxRetainedMessages: 100_000, publish: { ...tuning, ...publish }, retryBackoffMs: 20 });
+  new EmbeddedBus({
+    path: embeddedPath(sameLog),
+    defaultPartitions: 4,
+    maxRetainedMessages: 100_000,
+    publish: { ...tuning, ...publish },
+    retryBackoffMs: 20,
+  });
 
 describeBusContract('embedded', embedded);
 
 // The platform hands services the bus wrapped for its lag metric: the wrapper must keep the contract.
-describeBusContract('embedded with the consumer lag metric', (options) => withConsumerLagMetric(embedded(options), new Metrics()));
+describeBusContract('embedded with the consumer lag metric', (options) =>
+  withConsumerLagMetric(embedded(options), new Metrics()),
+);
 
 // Each client, with one producer and several side by side: per-key order and the buffer bound must hold across them.
 for (const { name, producers, Adapter } of [
@@ -54,15 +62,41 @@ for (const { name, producers, Adapter } of [
 // Kafka compacts lazily, so the contract cannot see it; the topic's configuration says it will.
 describe('kafka bus: compacted topics', () => {
   it('are created with cleanup.policy=compact, room for one large checkpoint, and segments that roll', async () => {
-    const bus = new KafkaBus({ brokers: [testServices().kafkaBrokers], clientId: 'bus-compacted', topicPrefix: 'test-compacted.', defaultPartitions: 2, replicationFactor: 1, publish: tuning });
-    const admin = new Kafka({ brokers: [testServices().kafkaBrokers], clientId: 'bus-compacted-admin', logLevel: logLevel.NOTHING }).admin();
+    const bus = new KafkaBus({
+      brokers: [testServices().kafkaBrokers],
+      clientId: 'bus-compacted',
+      topicPrefix: 'test-compacted.',
+      defaultPartitions: 2,
+      replicationFactor: 1,
+      publish: tuning,
+    });
+    const admin = new Kafka({
+      brokers: [testServices().kafkaBrokers],
+      clientId: 'bus-compacted-admin',
+      logLevel: logLevel.NOTHING,
+    }).admin();
     try {
       const topic = `changelog.${randomUUID().slice(0, 8)}`;
       await bus.ensureTopics([{ name: topic, partitions: 2, compacted: true }]);
       await admin.connect();
-      const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: `test-compacted.${topic}`, configNames: ['cleanup.policy', 'max.message.bytes', 'segment.ms'] }] });
-      const configs = Object.fromEntries(resources[0]!.configEntries.map((entry) => [entry.configName, entry.configValue]));
-      expect(configs).toEqual({ 'cleanup.policy': 'compact', 'max.message.bytes': String(64 * 1024 * 1024), 'segment.ms': String(10 * 60 * 1000) });
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: `test-compacted.${topic}`,
+            configNames: ['cleanup.policy', 'max.message.bytes', 'segment.ms'],
+          },
+        ],
+      });
+      const configs = Object.fromEntries(
+        resources[0]!.configEntries.map((entry) => [entry.configName, entry.configValue]),
+      );
+      expect(configs).toEqual({
+        'cleanup.policy': 'compact',
+        'max.message.bytes': String(64 * 1024 * 1024),
+        'segment.ms': String(10 * 60 * 1000),
+      });
     } finally {
       await admin.disconnect();
       await bus.close();

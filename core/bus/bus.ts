@@ -145,7 +145,11 @@ export interface Bus {
    * state from a changelog (compacted topics keep earlier records of a key and tombstones on Kafka
    * until compacted: the reader takes the last record per key).
    */
-  readPartition(topic: string, partition: number, onBatch: (messages: DeliveredMessage[]) => void | Promise<void>): Promise<void>;
+  readPartition(
+    topic: string,
+    partition: number,
+    onBatch: (messages: DeliveredMessage[]) => void | Promise<void>,
+  ): Promise<void>;
   /**
    * The identity of the topic's log: the same for as long as the topic's offsets name the same
    * records, and different for a log whose offsets name other records even where they look alike.
@@ -165,7 +169,10 @@ export interface Bus {
 }
 
 export class BusBackpressureError extends Error {
-  constructor(readonly bufferedMessages: number, readonly limit: number) {
+  constructor(
+    readonly bufferedMessages: number,
+    readonly limit: number,
+  ) {
     super(`bus publish buffer is full (${bufferedMessages} of ${limit} messages in flight); retry later`);
     this.name = 'BusBackpressureError';
   }
@@ -194,7 +201,11 @@ export function forwardingBus(bus: Bus, overrides: Partial<Omit<Bus, 'kind'>>): 
 
 /** A publish naming a partition the topic does not have. */
 export class PartitionOutOfRangeError extends Error {
-  constructor(readonly topic: string, readonly partition: number, readonly partitions: number) {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly partitions: number,
+  ) {
     super(`topic ${topic} has ${partitions} partitions; a message names partition ${partition}`);
     this.name = 'PartitionOutOfRangeError';
   }
@@ -202,7 +213,9 @@ export class PartitionOutOfRangeError extends Error {
 
 /** The message that deletes `key` on a compacted topic. */
 export function tombstoneMessage(key: string, partition?: number): OutgoingMessage {
-  return partition === undefined ? { key, value: Buffer.alloc(0), tombstone: true } : { key, value: Buffer.alloc(0), tombstone: true, partition };
+  return partition === undefined
+    ? { key, value: Buffer.alloc(0), tombstone: true }
+    : { key, value: Buffer.alloc(0), tombstone: true, partition };
 }
 
 export class BusUnavailableError extends Error {

@@ -11,7 +11,11 @@ import { forwardingBus, type Bus, type SubscribeOptions, type Subscription } fro
  */
 
 /** Lag per partition; a partition the group never committed counts from the start, or is 0 for a group that starts at the end. */
-export function partitionLag(committed: readonly number[], end: readonly number[], startFrom: SubscribeOptions['startFrom'] = 'earliest'): number[] {
+export function partitionLag(
+  committed: readonly number[],
+  end: readonly number[],
+  startFrom: SubscribeOptions['startFrom'] = 'earliest',
+): number[] {
   return end.map((last, partition) => {
     const next = committed[partition] ?? -1;
     if (next < 0) return startFrom === 'latest' ? 0 : last;
@@ -45,9 +49,14 @@ export function withConsumerLagMetric(bus: Bus, metrics: Metrics): Bus {
         for (const group of groups.values()) {
           for (const topic of group.topics) {
             // A scrape must not fail because the bus is briefly unreachable; that shows in /readyz.
-            const offsets = await Promise.all([bus.committedOffsets(group.groupId, topic), bus.endOffsets(topic)]).catch(() => null);
+            const offsets = await Promise.all([
+              bus.committedOffsets(group.groupId, topic),
+              bus.endOffsets(topic),
+            ]).catch(() => null);
             if (!offsets) continue;
-            partitionLag(offsets[0], offsets[1], group.startFrom).forEach((lag, partition) => this.set({ group: group.groupId, topic, partition: String(partition) }, lag));
+            partitionLag(offsets[0], offsets[1], group.startFrom).forEach((lag, partition) =>
+              this.set({ group: group.groupId, topic, partition: String(partition) }, lag),
+            );
           }
         }
       },
@@ -55,7 +64,12 @@ export function withConsumerLagMetric(bus: Bus, metrics: Metrics): Bus {
   }
   const track = (options: SubscribeOptions, subscription: Subscription): Subscription => {
     const key = `${options.groupId}\u0000${[...options.topics].sort().join(',')}`;
-    const tracked = groups.get(key) ?? { groupId: options.groupId, topics: [...options.topics], startFrom: options.startFrom, members: 0 };
+    const tracked = groups.get(key) ?? {
+      groupId: options.groupId,
+      topics: [...options.topics],
+      startFrom: options.startFrom,
+      members: 0,
+    };
     tracked.members += 1;
     groups.set(key, tracked);
     let stopped = false;

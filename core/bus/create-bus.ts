@@ -8,7 +8,14 @@ import { PlatformaticKafkaBus } from './platformatic-kafka-bus.ts';
 export function createBus(config: Config['bus'], logger: Logger): Bus {
   const onHandlerError = (error: unknown, batch: MessageBatch, groupId: string) =>
     logger.error(
-      { err: error, groupId, topic: batch.topic, partition: batch.partition, firstOffset: batch.firstOffset, lastOffset: batch.lastOffset },
+      {
+        err: error,
+        groupId,
+        topic: batch.topic,
+        partition: batch.partition,
+        firstOffset: batch.firstOffset,
+        lastOffset: batch.lastOffset,
+      },
       'batch handler failed; the batch will be redelivered',
     );
   if (config.kind === 'embedded') {

@@ -25,28 +25,44 @@ describe('embedded bus: the process killed with SIGKILL while publishing and con
 
     // Twice: the second run starts on the log the first was killed on.
     for (const run of [1, 2]) {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/embedded-bus-process.ts', path, topic, groupId, ackedFile, handledFile], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'test/fixtures/embedded-bus-process.ts', path, topic, groupId, ackedFile, handledFile],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       children.push(child);
       let output = '';
       child.stdout.on('data', (chunk: Buffer) => void (output += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => void (output += chunk.toString()));
       const ackedBefore = lines(ackedFile).length;
-      await waitFor(`run ${run} to publish`, () => {
-        if (child.exitCode !== null) throw new Error(`the bus process exited (${child.exitCode}): ${output}`);
-        return output.includes('publishing');
-      }, { timeoutMs: 60_000 });
+      await waitFor(
+        `run ${run} to publish`,
+        () => {
+          if (child.exitCode !== null) throw new Error(`the bus process exited (${child.exitCode}): ${output}`);
+          return output.includes('publishing');
+        },
+        { timeoutMs: 60_000 },
+      );
       // At a random moment well into its work: thousands acknowledged, the consumer committing meanwhile.
       const more = 2_000 + Math.floor(Math.random() * 4_000);
-      await waitFor(`run ${run} to acknowledge ${more} more`, () => lines(ackedFile).length >= ackedBefore + more, { timeoutMs: 120_000, intervalMs: 20 });
+      await waitFor(`run ${run} to acknowledge ${more} more`, () => lines(ackedFile).length >= ackedBefore + more, {
+        timeoutMs: 120_000,
+        intervalMs: 20,
+      });
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
     }
 
     const acked = lines(ackedFile);
     const handledBeforeCrash = lines(handledFile);
-    const bus = new EmbeddedBus({ path, defaultPartitions: 4, maxRetainedMessages: 1_000_000, publish: { lingerMs: 0, maxBatchMessages: 500, maxBufferedMessages: 10_000 } });
+    const bus = new EmbeddedBus({
+      path,
+      defaultPartitions: 4,
+      maxRetainedMessages: 1_000_000,
+      publish: { lingerMs: 0, maxBatchMessages: 500, maxBufferedMessages: 10_000 },
+    });
     try {
       const end = await bus.endOffsets(topic);
       const committed = await bus.committedOffsets(groupId, topic);
@@ -57,9 +73,17 @@ describe('embedded bus: the process killed with SIGKILL while publishing and con
       // The group resumes from its commits: what it handles now and what it handled before the
       // kills together are every record, and every acknowledged value is among them.
       const handledAfter: string[] = [];
-      const subscription = await bus.subscribe({ groupId, topics: [topic], handleBatch: async (batch) => void handledAfter.push(...batch.messages.map((m) => m.value.toString())) });
+      const subscription = await bus.subscribe({
+        groupId,
+        topics: [topic],
+        handleBatch: async (batch) => void handledAfter.push(...batch.messages.map((m) => m.value.toString())),
+      });
       const total = end.reduce((n, e) => n + e, 0);
-      await waitFor('the group to catch up', async () => (await bus.committedOffsets(groupId, topic)).every((c, p) => c === end[p]), { timeoutMs: 60_000 });
+      await waitFor(
+        'the group to catch up',
+        async () => (await bus.committedOffsets(groupId, topic)).every((c, p) => c === end[p]),
+        { timeoutMs: 60_000 },
+      );
       await subscription.stop();
       const everything = new Set([...handledBeforeCrash, ...handledAfter]);
       expect(acked.filter((value) => !everything.has(value))).toEqual([]);

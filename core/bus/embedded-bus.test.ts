@@ -35,7 +35,10 @@ async function groupThatReadOneAndLeft(bus: EmbeddedBus): Promise<void> {
 
 /** The topic is at its bound: refused while the group holds it, taken once its retention ran out. */
 async function expectHeldUntilRetentionRunsOut(bus: EmbeddedBus, clock: { now: number }): Promise<void> {
-  await bus.publish('t', Array.from({ length: 9 }, (_, i) => message(`m${i + 1}`)));
+  await bus.publish(
+    't',
+    Array.from({ length: 9 }, (_, i) => message(`m${i + 1}`)),
+  );
   await expect(bus.publish('t', [message('over')])).rejects.toBeInstanceOf(BusBackpressureError);
   clock.now += RETENTION_MS;
   await expect(bus.publish('t', [message('over')])).resolves.toBeUndefined();
@@ -80,11 +83,18 @@ describe('embedded bus: compacted topics', () => {
       // Five times the bound of 10 retained messages, as 50 keys, twice over.
       for (const round of [1, 2]) {
         for (let i = 0; i < 50; i += 10) {
-          await bus.publish('changelog', Array.from({ length: 10 }, (_, j) => ({ key: `k${i + j}`, value: Buffer.from(`${round}`) })));
+          await bus.publish(
+            'changelog',
+            Array.from({ length: 10 }, (_, j) => ({ key: `k${i + j}`, value: Buffer.from(`${round}`) })),
+          );
         }
       }
       const read: string[] = [];
-      await bus.readPartition('changelog', 0, (messages) => void read.push(...messages.map((m) => `${m.key}=${m.value.toString()}`)));
+      await bus.readPartition(
+        'changelog',
+        0,
+        (messages) => void read.push(...messages.map((m) => `${m.key}=${m.value.toString()}`)),
+      );
       expect(read).toEqual(Array.from({ length: 50 }, (_, i) => `k${i}=2`));
     } finally {
       await bus.close();

@@ -304,7 +304,9 @@ export class EmbeddedBus implements Bus {
       this.topics.set(stored.name, {
         topicId: stored.topicId,
         compacted: stored.compacted,
-        partitions: stored.partitions.map(({ start, end }, p) => new PartitionLog(this.store, stored.name, p, start, end)),
+        partitions: stored.partitions.map(
+          ({ start, end }, p) => new PartitionLog(this.store, stored.name, p, start, end),
+        ),
       });
     }
     // A group from the file counts as active from this start: it was away because the process
@@ -326,7 +328,11 @@ export class EmbeddedBus implements Bus {
     let topic = this.topics.get(name);
     if (!topic) {
       const stored = this.store.createTopic(name, partitions, compacted);
-      topic = { topicId: stored.topicId, compacted, partitions: stored.partitions.map((_, p) => new PartitionLog(this.store, name, p, 0, 0)) };
+      topic = {
+        topicId: stored.topicId,
+        compacted,
+        partitions: stored.partitions.map((_, p) => new PartitionLog(this.store, name, p, 0, 0)),
+      };
       this.topics.set(name, topic);
     }
     return topic;
@@ -358,15 +364,23 @@ export class EmbeddedBus implements Bus {
     if (this.closed) return Promise.reject(new Error('bus is closed'));
     const t = this.topic(topic);
     for (const m of messages) {
-      if (m.partition !== undefined && !(Number.isInteger(m.partition) && m.partition >= 0 && m.partition < t.partitions.length)) {
+      if (
+        m.partition !== undefined &&
+        !(Number.isInteger(m.partition) && m.partition >= 0 && m.partition < t.partitions.length)
+      ) {
         return Promise.reject(new PartitionOutOfRangeError(topic, m.partition, t.partitions.length));
       }
     }
     // A compacted topic holds one record per key, however far its readers are behind.
     if (t.compacted) return this.publisher.publish(topic, messages);
     const retained = this.retainedMessages(topic);
-    if (retained + this.publisher.buffered + messages.length > this.options.maxRetainedMessages && this.hasReaders(topic)) {
-      return Promise.reject(new BusBackpressureError(retained + this.publisher.buffered, this.options.maxRetainedMessages));
+    if (
+      retained + this.publisher.buffered + messages.length > this.options.maxRetainedMessages &&
+      this.hasReaders(topic)
+    ) {
+      return Promise.reject(
+        new BusBackpressureError(retained + this.publisher.buffered, this.options.maxRetainedMessages),
+      );
     }
     return this.publisher.publish(topic, messages);
   }
@@ -382,7 +396,14 @@ export class EmbeddedBus implements Bus {
         const log = t.partitions[partition]!;
         const offset = ends.get(log) ?? log.endOffset;
         ends.set(log, offset + 1);
-        const record: AppendRecord = { partition, offset, key: m.key, value: m.value, headers: m.headers ?? {}, timestamp };
+        const record: AppendRecord = {
+          partition,
+          offset,
+          key: m.key,
+          value: m.value,
+          headers: m.headers ?? {},
+          timestamp,
+        };
         if (m.tombstone) record.tombstone = true;
         return record;
       });
@@ -391,10 +412,13 @@ export class EmbeddedBus implements Bus {
     try {
       this.store.append(records);
     } catch (error) {
-      throw new BusUnavailableError(`the embedded bus could not write its log ${this.store.path}: ${String(error)}`, { cause: error });
+      throw new BusUnavailableError(`the embedded bus could not write its log ${this.store.path}: ${String(error)}`, {
+        cause: error,
+      });
     }
     for (const [log, end] of ends) log.appended(end);
-    for (const { topic } of batch) if (!this.topic(topic).compacted && !this.hasReaders(topic)) this.applySizeRetention(this.topic(topic));
+    for (const { topic } of batch)
+      if (!this.topic(topic).compacted && !this.hasReaders(topic)) this.applySizeRetention(this.topic(topic));
   }
 
   private retainedMessages(topic: string): number {
@@ -405,7 +429,9 @@ export class EmbeddedBus implements Bus {
   private readers(topic: string): ConsumerGroup[] {
     const now = this.now();
     const retentionMs = this.options.groupRetentionMs ?? 3_600_000;
-    return [...this.groups.values()].filter((group) => group.committed.has(topic) && group.holdsRecords(now, retentionMs));
+    return [...this.groups.values()].filter(
+      (group) => group.committed.has(topic) && group.holdsRecords(now, retentionMs),
+    );
   }
 
   private hasReaders(topic: string): boolean {
@@ -490,9 +516,14 @@ export class EmbeddedBus implements Bus {
     return this.topic(topic).partitions.map((p) => p.endOffset);
   }
 
-  async readPartition(topic: string, partition: number, onBatch: (messages: DeliveredMessage[]) => void | Promise<void>): Promise<void> {
+  async readPartition(
+    topic: string,
+    partition: number,
+    onBatch: (messages: DeliveredMessage[]) => void | Promise<void>,
+  ): Promise<void> {
     const t = this.topic(topic);
-    if (!(Number.isInteger(partition) && partition >= 0 && partition < t.partitions.length)) throw new PartitionOutOfRangeError(topic, partition, t.partitions.length);
+    if (!(Number.isInteger(partition) && partition >= 0 && partition < t.partitions.length))
+      throw new PartitionOutOfRangeError(topic, partition, t.partitions.length);
     const log = t.partitions[partition]!;
     const end = log.endOffset;
     let position = log.startOffset;
@@ -520,7 +551,15 @@ export class EmbeddedBus implements Bus {
 
 function delivered(topic: string, partition: number, records: StoredRecord[]): DeliveredMessage[] {
   return records.map((r) => {
-    const message: DeliveredMessage = { topic, partition, offset: String(r.offset), key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp };
+    const message: DeliveredMessage = {
+      topic,
+      partition,
+      offset: String(r.offset),
+      key: r.key,
+      value: r.value,
+      headers: r.headers,
+      timestamp: r.timestamp,
+    };
     if (r.tombstone) message.tombstone = true;
     return message;
   });

@@ -68,8 +68,14 @@ export interface StoredCommit {
 }
 
 export class EmbeddedLogInUseError extends Error {
-  constructor(readonly path: string, options?: { cause?: unknown }) {
-    super(`the embedded bus log ${path} is open elsewhere (another process, or another bus in this one): embedded mode runs one process per data directory (LIVEPULSE_DATA_DIR)`, options);
+  constructor(
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `the embedded bus log ${path} is open elsewhere (another process, or another bus in this one): embedded mode runs one process per data directory (LIVEPULSE_DATA_DIR)`,
+      options,
+    );
     this.name = 'EmbeddedLogInUseError';
   }
 }
@@ -164,7 +170,8 @@ export class EmbeddedLogStore {
       this.db.exec(SCHEMA);
       for (const { table, column, definition } of UPGRADES) {
         const columns = this.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
-        if (!columns.some((c) => c.name === column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+        if (!columns.some((c) => c.name === column))
+          this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
       }
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
       this.db.exec('COMMIT');
@@ -182,14 +189,25 @@ export class EmbeddedLogStore {
         for (const r of records) {
           if (compacted) this.compact(topicNo, r);
           if (!compacted || !r.tombstone) {
-            this.statements.insertRecord.run(topicNo, r.partition, r.offset, r.key, r.value, headersText(r.headers), r.timestamp, r.tombstone ? 1 : null);
+            this.statements.insertRecord.run(
+              topicNo,
+              r.partition,
+              r.offset,
+              r.key,
+              r.value,
+              headersText(r.headers),
+              r.timestamp,
+              r.tombstone ? 1 : null,
+            );
           }
           ends.set(`${topicNo}/${r.partition}`, { topicNo, partition: r.partition, end: r.offset + 1 });
         }
       }
       for (const { topicNo, partition, end } of ends.values()) this.statements.setEnd.run(end, topicNo, partition);
     });
-    for (const { topic_no, name, compacted } of this.db.prepare('SELECT topic_no, name, compacted FROM topics').all() as Array<{ topic_no: number; name: string; compacted: number }>) {
+    for (const { topic_no, name, compacted } of this.db
+      .prepare('SELECT topic_no, name, compacted FROM topics')
+      .all() as Array<{ topic_no: number; name: string; compacted: number }>) {
       this.topicNumbers.set(name, topic_no);
       if (compacted) this.compactedTopics.add(topic_no);
     }
@@ -197,10 +215,18 @@ export class EmbeddedLogStore {
 
   private prepareStatements() {
     return {
-      insertTopic: this.db.prepare('INSERT INTO topics (name, topic_id, partitions, created_at, compacted) VALUES (?, ?, ?, ?, ?)'),
-      insertPartition: this.db.prepare('INSERT INTO partitions (topic_no, partition, start_offset, end_offset) VALUES (?, ?, 0, 0)'),
-      insertRecord: this.db.prepare('INSERT INTO records (topic_no, partition, offset, key, value, headers, timestamp, tombstone) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-      latestOfKey: this.db.prepare('SELECT offset FROM compacted_keys WHERE topic_no = ? AND partition = ? AND key = ?'),
+      insertTopic: this.db.prepare(
+        'INSERT INTO topics (name, topic_id, partitions, created_at, compacted) VALUES (?, ?, ?, ?, ?)',
+      ),
+      insertPartition: this.db.prepare(
+        'INSERT INTO partitions (topic_no, partition, start_offset, end_offset) VALUES (?, ?, 0, 0)',
+      ),
+      insertRecord: this.db.prepare(
+        'INSERT INTO records (topic_no, partition, offset, key, value, headers, timestamp, tombstone) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      latestOfKey: this.db.prepare(
+        'SELECT offset FROM compacted_keys WHERE topic_no = ? AND partition = ? AND key = ?',
+      ),
       setLatestOfKey: this.db.prepare(
         `INSERT INTO compacted_keys (topic_no, partition, key, offset) VALUES (?, ?, ?, ?)
          ON CONFLICT (topic_no, partition, key) DO UPDATE SET offset = excluded.offset`,
@@ -236,14 +262,18 @@ export class EmbeddedLogStore {
 
   /** Every topic with its id and partition bounds, as stored. */
   topics(): StoredTopic[] {
-    const topics = this.db.prepare('SELECT topic_no, name, topic_id, partitions, compacted FROM topics ORDER BY topic_no').all() as Array<{
+    const topics = this.db
+      .prepare('SELECT topic_no, name, topic_id, partitions, compacted FROM topics ORDER BY topic_no')
+      .all() as Array<{
       topic_no: number;
       name: string;
       topic_id: string;
       partitions: number;
       compacted: number;
     }>;
-    const bounds = this.db.prepare('SELECT topic_no, partition, start_offset, end_offset FROM partitions').all() as Array<{
+    const bounds = this.db
+      .prepare('SELECT topic_no, partition, start_offset, end_offset FROM partitions')
+      .all() as Array<{
       topic_no: number;
       partition: number;
       start_offset: number;
@@ -251,7 +281,8 @@ export class EmbeddedLogStore {
     }>;
     return topics.map((t) => {
       const partitions = Array.from({ length: t.partitions }, () => ({ start: 0, end: 0 }));
-      for (const b of bounds) if (b.topic_no === t.topic_no) partitions[b.partition] = { start: b.start_offset, end: b.end_offset };
+      for (const b of bounds)
+        if (b.topic_no === t.topic_no) partitions[b.partition] = { start: b.start_offset, end: b.end_offset };
       return { name: t.name, topicId: t.topic_id, compacted: t.compacted === 1, partitions };
     });
   }
@@ -261,7 +292,13 @@ export class EmbeddedLogStore {
     const topicId = randomUUID();
     this.withSynchronous('normal', () =>
       this.db.transaction(() => {
-        const { lastInsertRowid } = this.statements.insertTopic.run(name, topicId, partitions, Date.now(), compacted ? 1 : 0);
+        const { lastInsertRowid } = this.statements.insertTopic.run(
+          name,
+          topicId,
+          partitions,
+          Date.now(),
+          compacted ? 1 : 0,
+        );
         const topicNo = Number(lastInsertRowid);
         for (let p = 0; p < partitions; p++) this.statements.insertPartition.run(topicNo, p);
         this.topicNumbers.set(name, topicNo);
@@ -304,12 +341,16 @@ export class EmbeddedLogStore {
 
   commitOffset(groupId: string, topic: string, partition: number, nextOffset: number, committedAt: number): void {
     const topicNo = this.topicNumber(topic);
-    this.withSynchronous('normal', () => this.statements.commit.run(groupId, topicNo, partition, nextOffset, committedAt));
+    this.withSynchronous('normal', () =>
+      this.statements.commit.run(groupId, topicNo, partition, nextOffset, committedAt),
+    );
   }
 
   committedOffsets(): StoredCommit[] {
     const rows = this.db
-      .prepare('SELECT g.group_id, t.name, g.partition, g.next_offset FROM group_offsets g JOIN topics t USING (topic_no)')
+      .prepare(
+        'SELECT g.group_id, t.name, g.partition, g.next_offset FROM group_offsets g JOIN topics t USING (topic_no)',
+      )
       .all() as Array<{ group_id: string; name: string; partition: number; next_offset: number }>;
     return rows.map((r) => ({ groupId: r.group_id, topic: r.name, partition: r.partition, nextOffset: r.next_offset }));
   }

@@ -35,7 +35,9 @@ const clients = [
     client: 'kafkajs',
     open: (options: KafkaBusOptions) => new KafkaBus(options),
     crashLog: 'Crash: ',
-    throughProxy: (port: number): Partial<KafkaBusOptions> => ({ socketFactory: ({ onConnect }) => connect({ host: '127.0.0.1', port }, onConnect) }),
+    throughProxy: (port: number): Partial<KafkaBusOptions> => ({
+      socketFactory: ({ onConnect }) => connect({ host: '127.0.0.1', port }, onConnect),
+    }),
   },
   {
     client: 'platformatic',
@@ -62,7 +64,10 @@ for (const { client, open, crashLog, throughProxy } of clients) {
       const sent = Array.from({ length: 400 }, (_, i) => `event-${i}`);
       try {
         await bus.ensureTopics([{ name: topic, partitions: 4 }]);
-        await bus.publish(topic, sent.map((value, i) => ({ key: `view-${i % 37}`, value: Buffer.from(value) })));
+        await bus.publish(
+          topic,
+          sent.map((value, i) => ({ key: `view-${i % 37}`, value: Buffer.from(value) })),
+        );
 
         const doomed = startConsumer([brokers, topic, groupId, outFile, 'stall', client]);
         await waitFor('the consumer to stall mid-batch', () => existsSync(`${outFile}.stalled`), { timeoutMs: 60_000 });
@@ -77,10 +82,14 @@ for (const { client, open, crashLog, throughProxy } of clients) {
           () => new Set(readFileSync(outFile, 'utf8').split('\n').filter(Boolean)).size === sent.length,
           { timeoutMs: 90_000, intervalMs: 200 },
         );
-        await waitFor('the group to commit everything', async () => {
-          const [committed, end] = await Promise.all([bus.committedOffsets(groupId, topic), bus.endOffsets(topic)]);
-          return end.every((e, p) => committed[p] === e);
-        }, { timeoutMs: 30_000 });
+        await waitFor(
+          'the group to commit everything',
+          async () => {
+            const [committed, end] = await Promise.all([bus.committedOffsets(groupId, topic), bus.endOffsets(topic)]);
+            return end.every((e, p) => committed[p] === e);
+          },
+          { timeoutMs: 30_000 },
+        );
 
         const handled = readFileSync(outFile, 'utf8').split('\n').filter(Boolean);
         expect(new Set(handled)).toEqual(new Set(sent));
@@ -112,7 +121,10 @@ for (const { client, open, crashLog, throughProxy } of clients) {
       const received: string[] = [];
       try {
         await bus.ensureTopics([{ name: topic, partitions: 1 }]);
-        await bus.publish(topic, Array.from({ length: 10 }, (_, i) => ({ key: 'one-key', value: Buffer.from(`m${i}`) })));
+        await bus.publish(
+          topic,
+          Array.from({ length: 10 }, (_, i) => ({ key: 'one-key', value: Buffer.from(`m${i}`) })),
+        );
         const subscription = await bus.subscribe({
           groupId: `outage-${randomUUID()}`,
           topics: [topic],
@@ -123,16 +135,26 @@ for (const { client, open, crashLog, throughProxy } of clients) {
         expect(await subscription.commit(topic, 0, '6')).toBe(true);
 
         await stopLocalServices(stateDir, ['kafka']);
-        await waitFor('the consumer to crash', () => logged.some((line) => line.includes(crashLog)), { timeoutMs: 120_000, intervalMs: 200 });
+        await waitFor('the consumer to crash', () => logged.some((line) => line.includes(crashLog)), {
+          timeoutMs: 120_000,
+          intervalMs: 200,
+        });
         // What a checkpoint that failed in the background asks for, through the consumer's restart
         // delay (in which kafkajs refuses a seek: "Consumer group was not initialized").
-        for (const until = Date.now() + 3_000; Date.now() < until; await new Promise((resolve) => setTimeout(resolve, 20))) {
+        for (
+          const until = Date.now() + 3_000;
+          Date.now() < until;
+          await new Promise((resolve) => setTimeout(resolve, 20))
+        ) {
           expect(() => subscription.readAgain(topic, 0)).not.toThrow();
         }
         expect(subscription.assignedPartitions()).toEqual({});
 
         await relaunchLocalService('kafka', stateDir, Number(brokers.split(':').at(-1)));
-        await waitFor('m6 to m9 again after the restart', () => received.length >= 14, { timeoutMs: 120_000, intervalMs: 250 });
+        await waitFor('m6 to m9 again after the restart', () => received.length >= 14, {
+          timeoutMs: 120_000,
+          intervalMs: 250,
+        });
         expect(received.slice(10)).toEqual(['m6', 'm7', 'm8', 'm9']);
       } finally {
         await bus.close();
@@ -156,7 +178,8 @@ for (const { client, open, crashLog, throughProxy } of clients) {
         ...throughProxy(proxy.port),
       });
       const topic = `lost-ack.${randomUUID().slice(0, 8)}`;
-      const batch = (name: string, size: number) => Array.from({ length: size }, (_, i) => ({ key: 'one-key', value: Buffer.from(`${name}${i}`) }));
+      const batch = (name: string, size: number) =>
+        Array.from({ length: size }, (_, i) => ({ key: 'one-key', value: Buffer.from(`${name}${i}`) }));
       const values = (messages: Array<{ value: Buffer }>) => messages.map((m) => m.value.toString());
       try {
         await bus.ensureTopics([{ name: topic, partitions: 1 }]);

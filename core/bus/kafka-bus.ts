@@ -118,9 +118,16 @@ function assignerOf(topic: string, partition: number): PartitionAssigner {
     assign: async ({ members }) =>
       members.map((member, i) => ({
         memberId: member.memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: i === 0 ? { [topic]: [partition] } : {}, userData: Buffer.alloc(0) }),
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version: 1,
+          assignment: i === 0 ? { [topic]: [partition] } : {},
+          userData: Buffer.alloc(0),
+        }),
       })),
-    protocol: ({ topics }) => ({ name, metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }) }),
+    protocol: ({ topics }) => ({
+      name,
+      metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }),
+    }),
   });
 }
 
@@ -196,7 +203,11 @@ export class KafkaBus implements Bus {
     const stale = lane.producer;
     lane.producer = this.createProducer();
     lane.connection = null;
-    stale.disconnect().catch((error: unknown) => this.options.logger?.warn({ err: error }, 'could not disconnect a renewed Kafka producer'));
+    stale
+      .disconnect()
+      .catch((error: unknown) =>
+        this.options.logger?.warn({ err: error }, 'could not disconnect a renewed Kafka producer'),
+      );
   }
 
   private topicName(topic: string): string {
@@ -224,16 +235,27 @@ export class KafkaBus implements Bus {
     try {
       await this.connectAdmin();
       const physical = topics.map((t) => this.topicName(t));
-      const [mine, legacy] = await Promise.all([this.admin.fetchOffsets({ groupId: this.groupName(groupId), topics: physical }), this.admin.fetchOffsets({ groupId, topics: physical })]);
+      const [mine, legacy] = await Promise.all([
+        this.admin.fetchOffsets({ groupId: this.groupName(groupId), topics: physical }),
+        this.admin.fetchOffsets({ groupId, topics: physical }),
+      ]);
       if (mine.some((t) => t.partitions.some((p) => Number(p.offset) >= 0))) return;
       for (const { topic, partitions } of legacy) {
-        const committed = partitions.filter((p) => Number(p.offset) >= 0).map((p) => ({ partition: p.partition, offset: p.offset }));
+        const committed = partitions
+          .filter((p) => Number(p.offset) >= 0)
+          .map((p) => ({ partition: p.partition, offset: p.offset }));
         if (committed.length === 0) continue;
         await this.admin.setOffsets({ groupId: this.groupName(groupId), topic, partitions: committed });
-        this.options.logger?.info({ groupId: this.groupName(groupId), from: groupId, topic, partitions: committed.length }, 'consumer group: took over the commits made under the unprefixed group id');
+        this.options.logger?.info(
+          { groupId: this.groupName(groupId), from: groupId, topic, partitions: committed.length },
+          'consumer group: took over the commits made under the unprefixed group id',
+        );
       }
     } catch (error) {
-      this.options.logger?.warn({ err: error, groupId: this.groupName(groupId) }, 'consumer group: could not take over the commits of the unprefixed group id');
+      this.options.logger?.warn(
+        { err: error, groupId: this.groupName(groupId) },
+        'consumer group: could not take over the commits of the unprefixed group id',
+      );
     }
   }
 
@@ -244,7 +266,9 @@ export class KafkaBus implements Bus {
   private connectProducer(lane: ProducerClient): Promise<void> {
     lane.connection ??= lane.producer.connect().catch((error: unknown) => {
       lane.connection = null;
-      throw new BusUnavailableError(`cannot connect to Kafka at ${this.options.brokers.join(',')}: ${String(error)}`, { cause: error });
+      throw new BusUnavailableError(`cannot connect to Kafka at ${this.options.brokers.join(',')}: ${String(error)}`, {
+        cause: error,
+      });
     });
     return lane.connection;
   }
@@ -252,12 +276,17 @@ export class KafkaBus implements Bus {
   private connectAdmin(): Promise<void> {
     this.adminConnection ??= this.admin.connect().catch((error: unknown) => {
       this.adminConnection = null;
-      throw new BusUnavailableError(`cannot connect to Kafka at ${this.options.brokers.join(',')}: ${String(error)}`, { cause: error });
+      throw new BusUnavailableError(`cannot connect to Kafka at ${this.options.brokers.join(',')}: ${String(error)}`, {
+        cause: error,
+      });
     });
     return this.adminConnection;
   }
 
-  private async sendBatch(lane: ProducerClient, batch: Array<{ topic: string; messages: OutgoingMessage[] }>): Promise<void> {
+  private async sendBatch(
+    lane: ProducerClient,
+    batch: Array<{ topic: string; messages: OutgoingMessage[] }>,
+  ): Promise<void> {
     await this.connectProducer(lane);
     const timeoutMs = this.options.publishTimeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
@@ -265,7 +294,12 @@ export class KafkaBus implements Bus {
       acks: -1,
       topicMessages: batch.map(({ topic, messages }) => ({
         topic: this.topicName(topic),
-        messages: messages.map((m) => ({ key: m.key, value: m.tombstone ? null : m.value, headers: m.headers, partition: m.partition })),
+        messages: messages.map((m) => ({
+          key: m.key,
+          value: m.tombstone ? null : m.value,
+          headers: m.headers,
+          partition: m.partition,
+        })),
       })),
     });
     const timeout = new Promise<never>((_, reject) => {
@@ -282,7 +316,10 @@ export class KafkaBus implements Bus {
     } finally {
       clearTimeout(timer);
       // Keep the in-flight count honest until kafkajs has really given up on the batch.
-      const failed = await sending.then(() => false, () => true);
+      const failed = await sending.then(
+        () => false,
+        () => true,
+      );
       if (failed) this.renewProducer(lane);
     }
   }
@@ -317,7 +354,9 @@ export class KafkaBus implements Bus {
    * leaders yet for a moment (kafkajs's admin does not retry the "not the leader" it then gets):
    * retriable errors are tried again for up to 5 s.
    */
-  private async topicOffsets(physical: string): Promise<Array<{ partition: number; offset: string; high: string; low: string }>> {
+  private async topicOffsets(
+    physical: string,
+  ): Promise<Array<{ partition: number; offset: string; high: string; low: string }>> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.admin.fetchTopicOffsets(physical);
@@ -369,7 +408,10 @@ export class KafkaBus implements Bus {
 
   async committedOffsets(groupId: string, topic: string): Promise<number[]> {
     await this.connectAdmin();
-    const [result] = await this.admin.fetchOffsets({ groupId: this.groupName(groupId), topics: [this.topicName(topic)] });
+    const [result] = await this.admin.fetchOffsets({
+      groupId: this.groupName(groupId),
+      topics: [this.topicName(topic)],
+    });
     const partitions = [...(result?.partitions ?? [])].sort((a, b) => a.partition - b.partition);
     return partitions.map((p) => Number(p.offset));
   }
@@ -386,7 +428,11 @@ export class KafkaBus implements Bus {
    * is deleted afterwards. Joining costs the broker's group.initial.rebalance.delay.ms (3 s by
    * default; 0 in infra/local).
    */
-  async readPartition(topic: string, partition: number, onBatch: (messages: DeliveredMessage[]) => void | Promise<void>): Promise<void> {
+  async readPartition(
+    topic: string,
+    partition: number,
+    onBatch: (messages: DeliveredMessage[]) => void | Promise<void>,
+  ): Promise<void> {
     await this.connectAdmin();
     const physical = this.topicName(topic);
     const offsets = await this.topicOffsets(physical);
@@ -408,7 +454,13 @@ export class KafkaBus implements Bus {
       await consumer.subscribe({ topics: [physical], fromBeginning: true });
       await new Promise<void>((resolve, reject) => {
         let failed = false;
-        consumer.on(consumer.events.CRASH, ({ payload }) => reject(new BusUnavailableError(`reading ${topic}/${partition} failed: ${String(payload.error)}`, { cause: payload.error })));
+        consumer.on(consumer.events.CRASH, ({ payload }) =>
+          reject(
+            new BusUnavailableError(`reading ${topic}/${partition} failed: ${String(payload.error)}`, {
+              cause: payload.error,
+            }),
+          ),
+        );
         // After each batch, also one of only control records or compacted-away messages.
         consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
           if (!failed && payload.partition === partition && BigInt(payload.lastOffset) + 1n >= end) resolve();
@@ -418,7 +470,9 @@ export class KafkaBus implements Bus {
             autoCommit: false,
             eachBatch: async ({ batch }) => {
               if (failed) return;
-              const messages = batch.messages.filter((m) => BigInt(m.offset) < end).map((m) => deliveredMessage(topic, partition, m));
+              const messages = batch.messages
+                .filter((m) => BigInt(m.offset) < end)
+                .map((m) => deliveredMessage(topic, partition, m));
               try {
                 if (messages.length > 0) await onBatch(messages);
               } catch (error) {
@@ -431,8 +485,16 @@ export class KafkaBus implements Bus {
       });
     } finally {
       // Tidiness only: an empty group without commits expires on its own.
-      await consumer.disconnect().catch((error: unknown) => this.options.logger?.warn({ err: error, groupId }, 'could not disconnect a partition reader'));
-      await this.admin.deleteGroups([groupId]).catch((error: unknown) => this.options.logger?.warn({ err: error, groupId }, 'could not delete a partition reader\'s group'));
+      await consumer
+        .disconnect()
+        .catch((error: unknown) =>
+          this.options.logger?.warn({ err: error, groupId }, 'could not disconnect a partition reader'),
+        );
+      await this.admin
+        .deleteGroups([groupId])
+        .catch((error: unknown) =>
+          this.options.logger?.warn({ err: error, groupId }, "could not delete a partition reader's group"),
+        );
     }
   }
 
@@ -451,7 +513,10 @@ export class KafkaBus implements Bus {
   async close(): Promise<void> {
     await this.lanes.drain();
     await Promise.allSettled([...this.subscriptions].map((s) => s.stop()));
-    await Promise.allSettled([...this.lanes.clients().map((lane) => lane.producer.disconnect()), this.admin.disconnect()]);
+    await Promise.allSettled([
+      ...this.lanes.clients().map((lane) => lane.producer.disconnect()),
+      this.admin.disconnect(),
+    ]);
   }
 }
 
@@ -478,7 +543,10 @@ class KafkaSubscription implements Subscription {
     this.joined = new Promise<void>((resolve) => {
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         this.assignment = Object.fromEntries(
-          Object.entries(payload.memberAssignment).map(([topic, partitions]) => [bus.logical(topic), [...partitions].sort((a, b) => a - b)]),
+          Object.entries(payload.memberAssignment).map(([topic, partitions]) => [
+            bus.logical(topic),
+            [...partitions].sort((a, b) => a - b),
+          ]),
         );
         this.replayFrom.clear();
         resolve();
@@ -499,7 +567,9 @@ class KafkaSubscription implements Subscription {
       });
     } catch (error) {
       await consumer.disconnect().catch(() => undefined);
-      throw new BusUnavailableError(`cannot join consumer group ${options.groupId}: ${String(error)}`, { cause: error });
+      throw new BusUnavailableError(`cannot join consumer group ${options.groupId}: ${String(error)}`, {
+        cause: error,
+      });
     }
     const maxBatch = options.maxBatchMessages ?? 1000;
     const manual = options.commit === 'manual';
@@ -529,7 +599,12 @@ class KafkaSubscription implements Subscription {
           } catch (error) {
             bus.reportHandlerError(error, delivered, options.groupId);
             // kafkajs retries from its read position; in manual mode that is ahead of the commit.
-            if (manual) consumer.seek({ topic: batch.topic, partition: batch.partition, offset: this.replayFrom.get(partitionKey)! });
+            if (manual)
+              consumer.seek({
+                topic: batch.topic,
+                partition: batch.partition,
+                offset: this.replayFrom.get(partitionKey)!,
+              });
             throw error;
           }
           resolveOffset(delivered.lastOffset);

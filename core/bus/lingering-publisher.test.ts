@@ -71,7 +71,12 @@ describe('LingeringPublisher', () => {
       batches.push(batch.flatMap((b) => b.messages.map((m) => m.key)));
       return new Promise<void>((resolve) => releases.push(resolve));
     };
-    const publisher = new LingeringPublisher(send, { lingerMs: 1, maxBatchMessages: 100, maxBufferedMessages: 1000, maxConcurrentSends: 1 });
+    const publisher = new LingeringPublisher(send, {
+      lingerMs: 1,
+      maxBatchMessages: 100,
+      maxBufferedMessages: 1000,
+      maxConcurrentSends: 1,
+    });
     const first = publisher.publish('a', [msg('1')]);
     await new Promise((resolve) => setTimeout(resolve, 10));
     const later = [publisher.publish('a', [msg('2')]), publisher.publish('a', [msg('3')])];
@@ -87,21 +92,34 @@ describe('LingeringPublisher', () => {
 
   it('splits what waits into batches of at most maxBatchMessages, keeping each publish whole', async () => {
     const { batches, send } = recordingSender();
-    const publisher = new LingeringPublisher(send, { lingerMs: 50, maxBatchMessages: 3, maxBufferedMessages: 1000, maxConcurrentSends: 1 });
+    const publisher = new LingeringPublisher(send, {
+      lingerMs: 50,
+      maxBatchMessages: 3,
+      maxBufferedMessages: 1000,
+      maxConcurrentSends: 1,
+    });
     await Promise.all([
       publisher.publish('a', [msg('1'), msg('2')]),
       publisher.publish('a', [msg('3'), msg('4')]),
       publisher.publish('a', [msg('5'), msg('6'), msg('7'), msg('8')]),
     ]);
-    expect(batches.map((b) => b[0]!.keys)).toEqual([['1', '2'], ['3', '4'], ['5', '6', '7', '8']]);
+    expect(batches.map((b) => b[0]!.keys)).toEqual([
+      ['1', '2'],
+      ['3', '4'],
+      ['5', '6', '7', '8'],
+    ]);
   });
 
   it('never merges publishes past maxBatchBytes (Kafka refuses record batches over 1 MiB)', async () => {
     const { batches, send } = recordingSender();
-    const publisher = new LingeringPublisher(send, { lingerMs: 20, maxBatchMessages: 1000, maxBufferedMessages: 1000, maxBatchBytes: 1000 });
+    const publisher = new LingeringPublisher(send, {
+      lingerMs: 20,
+      maxBatchMessages: 1000,
+      maxBufferedMessages: 1000,
+      maxBatchBytes: 1000,
+    });
     const big = (key: string) => ({ key, value: Buffer.alloc(400) });
     await Promise.all(['1', '2', '3', '4', '5'].map((k) => publisher.publish('a', [big(k)])));
     expect(batches.map((b) => b[0]!.keys)).toEqual([['1', '2'], ['3', '4'], ['5']]);
   });
 });
-

@@ -69,7 +69,8 @@ export class LingeringPublisher {
       this.pending.push({ topic, messages, bytes, resolve, reject });
       this.pendingMessages += messages.length;
       if (this.pendingMessages >= this.tuning.maxBatchMessages || this.tuning.lingerMs === 0) this.flush();
-      else if (this.sendsInFlight < this.maxConcurrentSends) this.timer ??= setTimeout(() => this.flush(), this.tuning.lingerMs);
+      else if (this.sendsInFlight < this.maxConcurrentSends)
+        this.timer ??= setTimeout(() => this.flush(), this.tuning.lingerMs);
       // Otherwise a send is in flight at the limit: its completion flushes what waits.
     });
   }

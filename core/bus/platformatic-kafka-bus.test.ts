@@ -16,10 +16,15 @@ const keys = [
 const partitionCounts = [1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 24, 32, 64, 100];
 
 describe('platformatic adapter key placement', () => {
-  it.each(partitionCounts)('places every key where core/bus/partitioner.ts (Kafka, kafkajs, the embedded log) does, over %i partitions', (partitions) => {
-    const misplaced = keys.filter((key) => placed(kafkaKeyPartition, key, partitions) !== partitionForKey(key, partitions));
-    expect(misplaced).toEqual([]);
-  });
+  it.each(partitionCounts)(
+    'places every key where core/bus/partitioner.ts (Kafka, kafkajs, the embedded log) does, over %i partitions',
+    (partitions) => {
+      const misplaced = keys.filter(
+        (key) => placed(kafkaKeyPartition, key, partitions) !== partitionForKey(key, partitions),
+      );
+      expect(misplaced).toEqual([]);
+    },
+  );
 
   it("agrees with the library's Java-compatible partitioner, and not with its default one", () => {
     for (const key of keys) expect(placed(kafkaKeyPartition, key, 6)).toBe(placed(compatibilityPartitioner, key, 6));

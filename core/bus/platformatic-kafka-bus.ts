@@ -88,7 +88,13 @@ function isRejoinError(error: unknown): boolean {
 }
 
 /** The records of fetched batches at or after `from` (and before `until`), as the bus delivers them. */
-function deliveredMessages(topic: string, partition: number, batches: RecordsBatch[], from: bigint, until?: bigint): DeliveredMessage[] {
+function deliveredMessages(
+  topic: string,
+  partition: number,
+  batches: RecordsBatch[],
+  from: bigint,
+  until?: bigint,
+): DeliveredMessage[] {
   const messages: DeliveredMessage[] = [];
   for (const batch of batches) {
     if (batch.attributes & IS_CONTROL) continue;
@@ -100,7 +106,8 @@ function deliveredMessages(topic: string, partition: number, batches: RecordsBat
       const offset = base + record.offsetDelta;
       if (offset < from || (until !== undefined && offset >= until)) continue;
       const headers: Record<string, string> = {};
-      for (const [name, value] of record.headers) if (name && value) headers[name.toString('utf8')] = value.toString('utf8');
+      for (const [name, value] of record.headers)
+        if (name && value) headers[name.toString('utf8')] = value.toString('utf8');
       const message: DeliveredMessage = {
         topic,
         partition,
@@ -166,13 +173,19 @@ export class PlatformaticKafkaBus implements Bus {
       retries,
       retryDelay,
       tls: ssl ? {} : undefined,
-      sasl: sasl ? ({ mechanism: sasl.mechanism.toUpperCase(), username: sasl.username, password: sasl.password } as SASLOptions) : undefined,
+      sasl: sasl
+        ? ({ mechanism: sasl.mechanism.toUpperCase(), username: sasl.username, password: sasl.password } as SASLOptions)
+        : undefined,
     };
   }
 
   /** A consumer that never joins its group: fetches and offset listings only. */
   readerConsumer(role: string): Consumer {
-    return new Consumer({ ...this.clientOptions(role, 3), groupId: `${this.options.clientId}.${role}`, autocommit: false });
+    return new Consumer({
+      ...this.clientOptions(role, 3),
+      groupId: `${this.options.clientId}.${role}`,
+      autocommit: false,
+    });
   }
 
   private createProducer(): BusProducer {
@@ -199,21 +212,35 @@ export class PlatformaticKafkaBus implements Bus {
 
   private unavailable(what: string, error: unknown): BusUnavailableError {
     if (error instanceof BusUnavailableError) return error;
-    return new BusUnavailableError(`${what} (Kafka at ${this.options.brokers.join(',')}): ${String(error)}`, { cause: error });
+    return new BusUnavailableError(`${what} (Kafka at ${this.options.brokers.join(',')}): ${String(error)}`, {
+      cause: error,
+    });
   }
 
-  private async sendBatch(producer: BusProducer, batch: Array<{ topic: string; messages: OutgoingMessage[] }>): Promise<void> {
+  private async sendBatch(
+    producer: BusProducer,
+    batch: Array<{ topic: string; messages: OutgoingMessage[] }>,
+  ): Promise<void> {
     const timeoutMs = this.options.publishTimeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
     // One record batch per partition per send (the Produce request groups by partition), so one
     // publish to one partition lands whole.
     const sending = producer.send({
       messages: batch.flatMap(({ topic, messages }) =>
-        messages.map((m) => ({ topic: this.physical(topic), key: m.key, value: m.tombstone ? undefined : m.value, headers: m.headers, partition: m.partition })),
+        messages.map((m) => ({
+          topic: this.physical(topic),
+          key: m.key,
+          value: m.tombstone ? undefined : m.value,
+          headers: m.headers,
+          partition: m.partition,
+        })),
       ),
     });
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new BusUnavailableError(`Kafka did not acknowledge the batch within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new BusUnavailableError(`Kafka did not acknowledge the batch within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     });
     try {
       await Promise.race([sending, timeout]);
@@ -256,7 +283,11 @@ export class PlatformaticKafkaBus implements Bus {
       const metadata = await this.admin.metadata({ topics: physicalTopics, forceUpdate: true });
       const led = physicalTopics.every((name) => {
         const topic = metadata.topics.get(name);
-        return topic !== undefined && topic.partitions.length === topic.partitionsCount && topic.partitions.every((p) => p.leader >= 0);
+        return (
+          topic !== undefined &&
+          topic.partitions.length === topic.partitionsCount &&
+          topic.partitions.every((p) => p.leader >= 0)
+        );
       });
       if (led || attempt >= 50) return;
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -316,21 +347,39 @@ export class PlatformaticKafkaBus implements Bus {
   private async adoptUnprefixedCommits(groupId: string, topics: readonly string[]): Promise<void> {
     if (this.prefix === '') return;
     try {
-      const [mine, legacy] = await Promise.all([this.committedByTopic(this.groupName(groupId), topics), this.committedByTopic(groupId, topics)]);
+      const [mine, legacy] = await Promise.all([
+        this.committedByTopic(this.groupName(groupId), topics),
+        this.committedByTopic(groupId, topics),
+      ]);
       if ([...mine.values()].some((offsets) => offsets.some((o) => o >= 0))) return;
       for (const [topic, offsets] of legacy) {
-        const partitionOffsets = offsets.flatMap((offset, partition) => (offset >= 0 ? [{ partition, offset: BigInt(offset) }] : []));
+        const partitionOffsets = offsets.flatMap((offset, partition) =>
+          offset >= 0 ? [{ partition, offset: BigInt(offset) }] : [],
+        );
         if (partitionOffsets.length === 0) continue;
-        await this.admin.alterConsumerGroupOffsets({ groupId: this.groupName(groupId), topics: [{ name: this.physical(topic), partitionOffsets }] });
-        this.options.logger?.info({ groupId: this.groupName(groupId), from: groupId, topic, partitions: partitionOffsets.length }, 'consumer group: took over the commits made under the unprefixed group id');
+        await this.admin.alterConsumerGroupOffsets({
+          groupId: this.groupName(groupId),
+          topics: [{ name: this.physical(topic), partitionOffsets }],
+        });
+        this.options.logger?.info(
+          { groupId: this.groupName(groupId), from: groupId, topic, partitions: partitionOffsets.length },
+          'consumer group: took over the commits made under the unprefixed group id',
+        );
       }
     } catch (error) {
-      this.options.logger?.warn({ err: error, groupId: this.groupName(groupId) }, 'consumer group: could not take over the commits of the unprefixed group id');
+      this.options.logger?.warn(
+        { err: error, groupId: this.groupName(groupId) },
+        'consumer group: could not take over the commits of the unprefixed group id',
+      );
     }
   }
 
   private async committedByTopic(physicalGroupId: string, topics: readonly string[]): Promise<Map<string, number[]>> {
-    return new Map(await Promise.all(topics.map(async (topic) => [topic, await this.committedOffsetsOf(physicalGroupId, topic)] as const)));
+    return new Map(
+      await Promise.all(
+        topics.map(async (topic) => [topic, await this.committedOffsetsOf(physicalGroupId, topic)] as const),
+      ),
+    );
   }
 
   committedOffsets(groupId: string, topic: string): Promise<number[]> {
@@ -341,24 +390,46 @@ export class PlatformaticKafkaBus implements Bus {
     const physical = this.physical(topic);
     const partitions = await this.partitionCount(topic);
     const [group] = await this.admin.listConsumerGroupOffsets({
-      groups: [{ groupId: physicalGroupId, topics: [{ name: physical, partitionIndexes: Array.from({ length: partitions }, (_, p) => p) }] }],
+      groups: [
+        {
+          groupId: physicalGroupId,
+          topics: [{ name: physical, partitionIndexes: Array.from({ length: partitions }, (_, p) => p) }],
+        },
+      ],
     });
     const committed = Array.from({ length: partitions }, () => -1);
-    for (const { partitionIndex, committedOffset } of group?.topics.find((t) => t.name === physical)?.partitions ?? []) {
+    for (const { partitionIndex, committedOffset } of group?.topics.find((t) => t.name === physical)?.partitions ??
+      []) {
       committed[partitionIndex] = Number(committedOffset);
     }
     return committed;
   }
 
   async endOffsets(topic: string): Promise<number[]> {
-    const offsets = await this.listOffsets(this.offsetsReader, this.physical(topic), ListOffsetTimestamps.LATEST, FetchIsolationLevels.READ_UNCOMMITTED);
+    const offsets = await this.listOffsets(
+      this.offsetsReader,
+      this.physical(topic),
+      ListOffsetTimestamps.LATEST,
+      FetchIsolationLevels.READ_UNCOMMITTED,
+    );
     return offsets.map(Number);
   }
 
   /** Offsets of every partition of a topic at a timestamp (LATEST, EARLIEST), in partition order. */
-  async listOffsets(consumer: Consumer, physical: string, timestamp: bigint, isolationLevel: number, partitions?: number[]): Promise<bigint[]> {
+  async listOffsets(
+    consumer: Consumer,
+    physical: string,
+    timestamp: bigint,
+    isolationLevel: number,
+    partitions?: number[],
+  ): Promise<bigint[]> {
     try {
-      const offsets = await consumer.listOffsets({ topics: [physical], timestamp, isolationLevel, partitions: partitions ? { [physical]: partitions } : undefined });
+      const offsets = await consumer.listOffsets({
+        topics: [physical],
+        timestamp,
+        isolationLevel,
+        partitions: partitions ? { [physical]: partitions } : undefined,
+      });
       return offsets.get(physical) ?? [];
     } catch (error) {
       throw this.unavailable(`cannot list the offsets of ${this.logical(physical)}`, error);
@@ -370,16 +441,29 @@ export class PlatformaticKafkaBus implements Bus {
    * offset it had when called (the last stable offset: transactional records are read once
    * committed); no group is joined and nothing is committed.
    */
-  async readPartition(topic: string, partition: number, onBatch: (messages: DeliveredMessage[]) => void | Promise<void>): Promise<void> {
+  async readPartition(
+    topic: string,
+    partition: number,
+    onBatch: (messages: DeliveredMessage[]) => void | Promise<void>,
+  ): Promise<void> {
     const physical = this.physical(topic);
     const count = await this.partitionCount(topic);
-    if (!(Number.isInteger(partition) && partition >= 0 && partition < count)) throw new PartitionOutOfRangeError(topic, partition, count);
+    if (!(Number.isInteger(partition) && partition >= 0 && partition < count))
+      throw new PartitionOutOfRangeError(topic, partition, count);
     // A consumer of its own: the library keeps one incremental fetch session per broker and client.
     const reader = this.readerConsumer('read-partition');
     try {
       // Listed by partition index: only the asked partition's entry is set.
-      let position = (await this.listOffsets(reader, physical, ListOffsetTimestamps.EARLIEST, FetchIsolationLevels.READ_COMMITTED, [partition]))[partition]!;
-      const until = (await this.listOffsets(reader, physical, ListOffsetTimestamps.LATEST, FetchIsolationLevels.READ_COMMITTED, [partition]))[partition]!;
+      let position = (
+        await this.listOffsets(reader, physical, ListOffsetTimestamps.EARLIEST, FetchIsolationLevels.READ_COMMITTED, [
+          partition,
+        ])
+      )[partition]!;
+      const until = (
+        await this.listOffsets(reader, physical, ListOffsetTimestamps.LATEST, FetchIsolationLevels.READ_COMMITTED, [
+          partition,
+        ])
+      )[partition]!;
       while (position < until) {
         const metadata = await reader.metadata({ topics: [physical] });
         const meta = metadata.topics.get(physical)!;
@@ -389,7 +473,20 @@ export class PlatformaticKafkaBus implements Bus {
             node: meta.partitions[partition]!.leader,
             maxWaitTime: FETCH_WAIT_MS,
             isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-            topics: [{ topicId: meta.id, partitions: [{ partition, fetchOffset: position, partitionMaxBytes: 16 * 1024 * 1024, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }] }],
+            topics: [
+              {
+                topicId: meta.id,
+                partitions: [
+                  {
+                    partition,
+                    fetchOffset: position,
+                    partitionMaxBytes: 16 * 1024 * 1024,
+                    currentLeaderEpoch: -1,
+                    lastFetchedEpoch: -1,
+                  },
+                ],
+              },
+            ],
           });
         } catch (error) {
           throw this.unavailable(`reading ${topic}/${partition} failed`, error);
@@ -426,7 +523,11 @@ export class PlatformaticKafkaBus implements Bus {
   async close(): Promise<void> {
     await this.lanes.drain();
     await Promise.allSettled([...this.subscriptions].map((s) => s.stop()));
-    await Promise.allSettled([...this.lanes.clients().map((p) => p.close()), this.admin.close(), this.offsetsReader.close()]);
+    await Promise.allSettled([
+      ...this.lanes.clients().map((p) => p.close()),
+      this.admin.close(),
+      this.offsetsReader.close(),
+    ]);
   }
 }
 
@@ -492,7 +593,11 @@ class PlatformaticSubscription implements Subscription {
       // Asked before every JoinGroup, including the library's own rejoins on a rebalance.
       protocolsMetadata: () => this.quiesce(),
     });
-    this.fetchPool = new ConnectionPool(client.clientId, { connectTimeout: client.connectTimeout, tls: client.tls, sasl: client.sasl });
+    this.fetchPool = new ConnectionPool(client.clientId, {
+      connectTimeout: client.connectTimeout,
+      tls: client.tls,
+      sasl: client.sasl,
+    });
     this.manual = options.commit === 'manual';
     this.maxInFlight = Math.max(1, options.maxInFlightBatches ?? 1);
     this.maxBatch = options.maxBatchMessages ?? 1000;
@@ -519,7 +624,9 @@ class PlatformaticSubscription implements Subscription {
       await consumer.joinGroup({});
     } catch (error) {
       await this.close();
-      throw new BusUnavailableError(`cannot join consumer group ${options.groupId}: ${String(error)}`, { cause: error });
+      throw new BusUnavailableError(`cannot join consumer group ${options.groupId}: ${String(error)}`, {
+        cause: error,
+      });
     }
     this.loop = this.fetchLoop();
   }
@@ -544,7 +651,18 @@ class PlatformaticSubscription implements Subscription {
     for (const { topic: physical, partitions } of payload.assignments ?? []) {
       for (const partition of partitions) {
         const key = `${physical}\u0000${partition}`;
-        readers.set(key, { key, physical, topic: this.bus.logical(physical), partition, position: null, queue: [], fetching: false, version: 0, failures: 0, retryAt: 0 });
+        readers.set(key, {
+          key,
+          physical,
+          topic: this.bus.logical(physical),
+          partition,
+          position: null,
+          queue: [],
+          fetching: false,
+          version: 0,
+          failures: 0,
+          retryAt: 0,
+        });
       }
     }
     this.readers = readers;
@@ -574,7 +692,9 @@ class PlatformaticSubscription implements Subscription {
       try {
         await this.resolvePositions();
         const now = Date.now();
-        const due = [...this.readers.values()].filter((r) => r.position !== null && r.queue.length === 0 && !r.fetching && r.retryAt <= now);
+        const due = [...this.readers.values()].filter(
+          (r) => r.position !== null && r.queue.length === 0 && !r.fetching && r.retryAt <= now,
+        );
         if (due.length === 0) {
           await this.sleep(this.readers.size === 0 ? 1_000 : 50);
           continue;
@@ -583,7 +703,10 @@ class PlatformaticSubscription implements Subscription {
       } catch (error) {
         if (this.stopping) return;
         // The broker is gone past the retries.
-        this.bus.error({ err: error, groupId: this.options.groupId }, 'Kafka consumer lost the broker; it joins its group again');
+        this.bus.error(
+          { err: error, groupId: this.options.groupId },
+          'Kafka consumer lost the broker; it joins its group again',
+        );
         this.membershipLost = true;
       }
     }
@@ -622,12 +745,20 @@ class PlatformaticSubscription implements Subscription {
     for (const reader of unresolved) byTopic.set(reader.physical, [...(byTopic.get(reader.physical) ?? []), reader]);
     const committed = ignoreCommits
       ? new Map<string, bigint[]>()
-      : await this.consumer.listCommittedOffsets({ topics: [...byTopic].map(([topic, readers]) => ({ topic, partitions: readers.map((r) => r.partition) })) });
-    const fallback = (this.options.startFrom ?? 'earliest') === 'earliest' ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST;
+      : await this.consumer.listCommittedOffsets({
+          topics: [...byTopic].map(([topic, readers]) => ({ topic, partitions: readers.map((r) => r.partition) })),
+        });
+    const fallback =
+      (this.options.startFrom ?? 'earliest') === 'earliest'
+        ? ListOffsetTimestamps.EARLIEST
+        : ListOffsetTimestamps.LATEST;
     for (const [physical, readers] of byTopic) {
       const commits = committed.get(physical) ?? [];
       const missing = readers.filter((r) => (commits[r.partition] ?? -1n) < 0n).map((r) => r.partition);
-      const starts = missing.length > 0 ? await this.bus.listOffsets(this.consumer, physical, fallback, FetchIsolationLevels.READ_COMMITTED, missing) : [];
+      const starts =
+        missing.length > 0
+          ? await this.bus.listOffsets(this.consumer, physical, fallback, FetchIsolationLevels.READ_COMMITTED, missing)
+          : [];
       for (const reader of readers) {
         if (this.readers.get(reader.key) !== reader) continue;
         const commit = commits[reader.partition] ?? -1n;
@@ -653,8 +784,12 @@ class PlatformaticSubscription implements Subscription {
           for (const r of requested) byTopic.set(r.reader.physical, [...(byTopic.get(r.reader.physical) ?? []), r]);
           const idOf = new Map([...byTopic.keys()].map((physical) => [metadata.topics.get(physical)!.id, physical]));
           const matching = (topicId: string, partition: number) => {
-            const match = requested.find((r) => r.reader.physical === idOf.get(topicId) && r.reader.partition === partition);
-            return match && this.current(match.reader, match.version) && match.reader.position === match.from ? match.reader : undefined;
+            const match = requested.find(
+              (r) => r.reader.physical === idOf.get(topicId) && r.reader.partition === partition,
+            );
+            return match && this.current(match.reader, match.version) && match.reader.position === match.from
+              ? match.reader
+              : undefined;
           };
           let response: FetchResponse;
           try {
@@ -664,16 +799,28 @@ class PlatformaticSubscription implements Subscription {
               connectionPool: this.fetchPool,
               topics: [...byTopic].map(([physical, rs]) => ({
                 topicId: metadata.topics.get(physical)!.id,
-                partitions: rs.map(({ reader, from }) => ({ partition: reader.partition, fetchOffset: from, partitionMaxBytes: MAX_BYTES_PER_PARTITION, currentLeaderEpoch: -1, lastFetchedEpoch: -1 })),
+                partitions: rs.map(({ reader, from }) => ({
+                  partition: reader.partition,
+                  fetchOffset: from,
+                  partitionMaxBytes: MAX_BYTES_PER_PARTITION,
+                  currentLeaderEpoch: -1,
+                  lastFetchedEpoch: -1,
+                })),
               })),
             });
           } catch (error) {
-            const outOfRange = findErrorBy(error as Error, 'apiId', 'OFFSET_OUT_OF_RANGE') as { response?: FetchResponse } | null;
+            const outOfRange = findErrorBy(error as Error, 'apiId', 'OFFSET_OUT_OF_RANGE') as {
+              response?: FetchResponse;
+            } | null;
             const failed = outOfRange?.response ?? (error as { response?: FetchResponse }).response;
             if (!outOfRange || !failed) throw error;
             // Retention deleted what the position points to (or it is past the end): read on from
             // where startFrom says, as Kafka's auto.offset.reset (and kafkajs) would.
-            const lost = failed.responses.flatMap((t) => t.partitions.filter((p) => p.errorCode === OFFSET_OUT_OF_RANGE).map((p) => matching(t.topicId, p.partitionIndex)));
+            const lost = failed.responses.flatMap((t) =>
+              t.partitions
+                .filter((p) => p.errorCode === OFFSET_OUT_OF_RANGE)
+                .map((p) => matching(t.topicId, p.partitionIndex)),
+            );
             for (const reader of lost) if (reader) reader.position = null;
             await this.resolvePositions(true);
             return;
@@ -697,7 +844,13 @@ class PlatformaticSubscription implements Subscription {
     reader.position = nextOffsetAfter(batches) ?? from;
     for (let start = 0; start < messages.length; start += this.maxBatch) {
       const slice = messages.slice(start, start + this.maxBatch);
-      reader.queue.push({ topic: reader.topic, partition: reader.partition, messages: slice, firstOffset: slice[0]!.offset, lastOffset: slice.at(-1)!.offset });
+      reader.queue.push({
+        topic: reader.topic,
+        partition: reader.partition,
+        messages: slice,
+        firstOffset: slice[0]!.offset,
+        lastOffset: slice.at(-1)!.offset,
+      });
     }
   }
 
@@ -754,7 +907,17 @@ class PlatformaticSubscription implements Subscription {
     const connection = await this.consumer.connections.get(metadata.brokers.get(coordinator)!);
     try {
       await offsetCommitV8.api.async(connection, this.groupId, this.generation, this.memberId, null, [
-        { name: physical, partitions: [{ partitionIndex: partition, committedOffset: nextOffset, committedLeaderEpoch: -1, committedMetadata: null }] },
+        {
+          name: physical,
+          partitions: [
+            {
+              partitionIndex: partition,
+              committedOffset: nextOffset,
+              committedLeaderEpoch: -1,
+              committedMetadata: null,
+            },
+          ],
+        },
       ]);
       return true;
     } catch (error) {
@@ -803,7 +966,11 @@ class PlatformaticSubscription implements Subscription {
   }
 
   private async close(): Promise<void> {
-    await this.consumer.close().catch((error: unknown) => this.bus.warn({ err: error, groupId: this.options.groupId }, 'could not leave the consumer group'));
+    await this.consumer
+      .close()
+      .catch((error: unknown) =>
+        this.bus.warn({ err: error, groupId: this.options.groupId }, 'could not leave the consumer group'),
+      );
     await this.fetchPool.close().catch(() => undefined);
   }
 }

@@ -32,7 +32,10 @@ export class ProducerLanes<Client> {
     // broker anyway, and what arrives meanwhile joins the next batch instead of queuing in the client.
     const laneTuning: LingerTuning = { ...tuning, maxConcurrentSends: 1 };
     this.lanes = Array.from({ length: Math.max(1, Math.floor(count)) }, () => {
-      const lane: ProducerLane<Client> = { client: createClient(), publisher: new LingeringPublisher((batch) => send(lane, batch), laneTuning) };
+      const lane: ProducerLane<Client> = {
+        client: createClient(),
+        publisher: new LingeringPublisher((batch) => send(lane, batch), laneTuning),
+      };
       return lane;
     });
   }
@@ -55,7 +58,8 @@ export class ProducerLanes<Client> {
       this.partitionCounts.set(topic, count);
     }
     for (const { partition } of messages) {
-      if (!(Number.isInteger(partition) && partition! >= 0 && partition! < count)) throw new PartitionOutOfRangeError(topic, partition!, count);
+      if (!(Number.isInteger(partition) && partition! >= 0 && partition! < count))
+        throw new PartitionOutOfRangeError(topic, partition!, count);
     }
   }
 

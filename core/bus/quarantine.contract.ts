@@ -49,7 +49,10 @@ export function describeQuarantine(name: string, createBus: () => Bus): void {
       const bus = withQuarantine(inner, { metrics, logger: pino({ level: 'silent' }), policy: POLICY });
       opened.push(bus);
       const topic = `quarantine.${randomUUID().slice(0, 8)}`;
-      await bus.ensureTopics([{ name: topic, partitions: 1 }, { name: TOPICS.deadLetters, partitions: 1 }]);
+      await bus.ensureTopics([
+        { name: topic, partitions: 1 },
+        { name: TOPICS.deadLetters, partitions: 1 },
+      ]);
       const letters: DeliveredMessage[] = [];
       await bus.subscribe({
         groupId: `letters-${randomUUID().slice(0, 8)}`,
@@ -58,7 +61,11 @@ export function describeQuarantine(name: string, createBus: () => Bus): void {
           letters.push(...batch.messages.filter((m) => m.headers[DEAD_LETTER_HEADERS.sourceTopic] === topic));
         },
       });
-      const publish = (values: string[]) => bus.publish(topic, values.map((value) => ({ key: 'k', value: Buffer.from(value), headers: { 'x-trace': value } })));
+      const publish = (values: string[]) =>
+        bus.publish(
+          topic,
+          values.map((value) => ({ key: 'k', value: Buffer.from(value), headers: { 'x-trace': value } })),
+        );
       const caughtUp = async (groupId: string) => {
         const [committed, end] = await Promise.all([bus.committedOffsets(groupId, topic), bus.endOffsets(topic)]);
         return end[0]! > 0 && committed[0] === end[0];
@@ -70,13 +77,27 @@ export function describeQuarantine(name: string, createBus: () => Bus): void {
       const { bus, metrics, topic, letters, publish, caughtUp } = await setUp();
       const values = Array.from({ length: 40 }, (_, i) => `m${i}`);
       await publish(values);
-      const sink = new TokenSink((m) => (m.value.toString() === 'm17' ? Object.assign(new Error('Cannot parse escape sequence: missing second part of surrogate pair'), { type: 'CANNOT_PARSE_ESCAPE_SEQUENCE' }) : null));
+      const sink = new TokenSink((m) =>
+        m.value.toString() === 'm17'
+          ? Object.assign(new Error('Cannot parse escape sequence: missing second part of surrogate pair'), {
+              type: 'CANNOT_PARSE_ESCAPE_SEQUENCE',
+            })
+          : null,
+      );
       const groupId = `sink-${randomUUID().slice(0, 8)}`;
-      await bus.subscribe({ groupId, topics: [topic], maxBatchMessages: 100, handleBatch: (batch) => sink.write(batch) });
+      await bus.subscribe({
+        groupId,
+        topics: [topic],
+        maxBatchMessages: 100,
+        handleBatch: (batch) => sink.write(batch),
+      });
       // Messages after the bad one, published once it is being retried: the partition goes on.
       await waitFor('the bad message to be tried', () => (sink.attemptsOn.get('17') ?? 0) > 0, { timeoutMs: 60_000 });
       await publish(['after-1', 'after-2']);
-      await waitFor('the group to commit past everything', () => caughtUp(groupId), { timeoutMs: 120_000, intervalMs: 100 });
+      await waitFor('the group to commit past everything', () => caughtUp(groupId), {
+        timeoutMs: 120_000,
+        intervalMs: 100,
+      });
       await waitFor('the dead letter', () => letters.length === 1, { timeoutMs: 60_000 });
 
       const good = [...values.filter((v) => v !== 'm17'), 'after-1', 'after-2'];
@@ -92,7 +113,9 @@ export function describeQuarantine(name: string, createBus: () => Bus): void {
         [DEAD_LETTER_HEADERS.attempts]: String(POLICY.attempts),
         [`${DEAD_LETTER_HEADERS.sourceHeaderPrefix}x-trace`]: 'm17',
         [DEAD_LETTER_HEADERS.origin]: `${topic}/0/17`,
-        [DEAD_LETTER_HEADERS.reason]: expect.stringMatching(new RegExp(`^quarantined by ${groupId} after 3 attempts: Error: Cannot parse escape sequence`)),
+        [DEAD_LETTER_HEADERS.reason]: expect.stringMatching(
+          new RegExp(`^quarantined by ${groupId} after 3 attempts: Error: Cannot parse escape sequence`),
+        ),
       });
       // Tried as part of the first batch, then of each half holding it, then alone.
       expect(sink.attemptsOn.get('17')).toBeGreaterThanOrEqual(2 * POLICY.attempts);
@@ -105,15 +128,24 @@ export function describeQuarantine(name: string, createBus: () => Bus): void {
       const groupId = `letters-sink-${randomUUID().slice(0, 8)}`;
       const marker = randomUUID();
       const before = (await bus.endOffsets(TOPICS.deadLetters))[0]!;
-      await bus.publish(TOPICS.deadLetters, ['bad', 'good'].map((value) => ({ key: 'some.topic', value: Buffer.from(`${marker}:${value}`) })));
+      await bus.publish(
+        TOPICS.deadLetters,
+        ['bad', 'good'].map((value) => ({ key: 'some.topic', value: Buffer.from(`${marker}:${value}`) })),
+      );
       const sink = new TokenSink((m) => (m.value.toString().endsWith(':bad') ? new Error('Cannot parse input') : null));
       await bus.subscribe({ groupId, topics: [TOPICS.deadLetters], handleBatch: (batch) => sink.write(batch) });
-      await waitFor('the group to commit past both letters', async () => (await bus.committedOffsets(groupId, TOPICS.deadLetters))[0] === before + 2, { timeoutMs: 120_000, intervalMs: 100 });
+      await waitFor(
+        'the group to commit past both letters',
+        async () => (await bus.committedOffsets(groupId, TOPICS.deadLetters))[0] === before + 2,
+        { timeoutMs: 120_000, intervalMs: 100 },
+      );
       expect(sink.writes.get(`${marker}:good`)).toBe(1);
       expect(sink.writes.has(`${marker}:bad`)).toBe(false);
       expect((await bus.endOffsets(TOPICS.deadLetters))[0]).toBe(before + 2);
       const counted = await metrics.registry.getSingleMetricAsString('livepulse_bus_quarantined_messages_total');
-      expect(counted).toContain(`livepulse_bus_quarantined_messages_total{group="${groupId}",topic="${TOPICS.deadLetters}"} 1`);
+      expect(counted).toContain(
+        `livepulse_bus_quarantined_messages_total{group="${groupId}",topic="${TOPICS.deadLetters}"} 1`,
+      );
     });
 
     it('waits out a dependency that is away, however long, and quarantines nothing', async () => {
@@ -125,9 +157,14 @@ export function describeQuarantine(name: string, createBus: () => Bus): void {
       await publish(['a', 'b', 'c']);
       await bus.subscribe({ groupId, topics: [topic], handleBatch: (batch) => sink.write(batch) });
       // Many more failed tries than the policy allows a deterministic failure.
-      await waitFor('tries while the dependency is away', () => (sink.attemptsOn.get('0') ?? 0) > POLICY.attempts + 2, { timeoutMs: 120_000 });
+      await waitFor('tries while the dependency is away', () => (sink.attemptsOn.get('0') ?? 0) > POLICY.attempts + 2, {
+        timeoutMs: 120_000,
+      });
       away = false;
-      await waitFor('the group to commit past everything', () => caughtUp(groupId), { timeoutMs: 120_000, intervalMs: 100 });
+      await waitFor('the group to commit past everything', () => caughtUp(groupId), {
+        timeoutMs: 120_000,
+        intervalMs: 100,
+      });
       expect(Object.fromEntries(sink.writes)).toEqual({ a: 1, b: 1, c: 1 });
       expect(letters).toEqual([]);
     });
@@ -147,9 +184,14 @@ export function describeQuarantine(name: string, createBus: () => Bus): void {
           if (away) throw new Error('the store does not answer');
         },
       });
-      await waitFor('tries while the dependency is away', () => (sink.attemptsOn.get('0') ?? 0) > POLICY.attempts + 2, { timeoutMs: 120_000 });
+      await waitFor('tries while the dependency is away', () => (sink.attemptsOn.get('0') ?? 0) > POLICY.attempts + 2, {
+        timeoutMs: 120_000,
+      });
       away = false;
-      await waitFor('the group to commit past everything', () => caughtUp(groupId), { timeoutMs: 120_000, intervalMs: 100 });
+      await waitFor('the group to commit past everything', () => caughtUp(groupId), {
+        timeoutMs: 120_000,
+        intervalMs: 100,
+      });
       expect(Object.fromEntries(sink.writes)).toEqual({ a: 1, b: 1 });
       expect(letters).toEqual([]);
     });

@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { BusBackpressureError, BusUnavailableError, type MessageBatch } from './bus.ts';
 import { EmbeddedBus } from './embedded-bus.ts';
 import { describeQuarantine } from './quarantine.contract.ts';
-import { backoffMs, classifyFailure, DEFAULT_QUARANTINE_POLICY, settleBatch, splitBatch, type QuarantineOutcome } from './quarantine.ts';
+import {
+  backoffMs,
+  classifyFailure,
+  DEFAULT_QUARANTINE_POLICY,
+  settleBatch,
+  splitBatch,
+  type QuarantineOutcome,
+} from './quarantine.ts';
 
 const withCode = (message: string, fields: Record<string, unknown>) => Object.assign(new Error(message), fields);
 
@@ -12,31 +19,99 @@ describe('classifyFailure', () => {
     ['connection refused', withCode('connect ECONNREFUSED 127.0.0.1:8123', { code: 'ECONNREFUSED' }), 'transient'],
     ['connection reset', withCode('read ECONNRESET', { code: 'ECONNRESET' }), 'transient'],
     ['a DNS failure', withCode('getaddrinfo EAI_AGAIN clickhouse', { code: 'EAI_AGAIN' }), 'transient'],
-    ['undici giving up on headers', withCode('Headers Timeout Error', { code: 'UND_ERR_HEADERS_TIMEOUT' }), 'transient'],
+    [
+      'undici giving up on headers',
+      withCode('Headers Timeout Error', { code: 'UND_ERR_HEADERS_TIMEOUT' }),
+      'transient',
+    ],
     ['a socket hang-up without a code', new Error('socket hang up'), 'transient'],
     ['a timeout error', withCode('The operation was aborted due to timeout', { name: 'TimeoutError' }), 'transient'],
     ['HTTP 503', withCode('Service Unavailable', { statusCode: 503 }), 'transient'],
     ['HTTP 429', withCode('Too Many Requests', { status: 429 }), 'transient'],
     ['the bus away', new BusUnavailableError('cannot connect to Kafka'), 'transient'],
-    ['Redis away (ioredis)', withCode('Reached the max retries per request limit (which is 20).', { name: 'MaxRetriesPerRequestError' }), 'transient'],
+    [
+      'Redis away (ioredis)',
+      withCode('Reached the max retries per request limit (which is 20).', { name: 'MaxRetriesPerRequestError' }),
+      'transient',
+    ],
     ['Redis connection closed (ioredis)', new Error('Connection is closed.'), 'transient'],
-    ['S3 slowing down (AWS SDK)', withCode('Please reduce your request rate.', { name: 'SlowDown', $metadata: { httpStatusCode: 503 } }), 'transient'],
+    [
+      'S3 slowing down (AWS SDK)',
+      withCode('Please reduce your request rate.', { name: 'SlowDown', $metadata: { httpStatusCode: 503 } }),
+      'transient',
+    ],
     ['an OpenAI-compatible endpoint away', withCode('Connection error.', { name: 'APIConnectionError' }), 'transient'],
-    ['an S3 object missing (AWS SDK)', withCode('The specified key does not exist.', { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } }), 'deterministic'],
+    [
+      'an S3 object missing (AWS SDK)',
+      withCode('The specified key does not exist.', { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } }),
+      'deterministic',
+    ],
     ['the bus full', new BusBackpressureError(10, 10), 'transient'],
-    ['ClickHouse overloaded', new ClickHouseError({ message: 'Too many parts', code: '252', type: 'TOO_MANY_PARTS' }), 'transient'],
-    ['ClickHouse out of memory', new ClickHouseError({ message: 'Memory limit exceeded', code: '241', type: 'MEMORY_LIMIT_EXCEEDED' }), 'transient'],
+    [
+      'ClickHouse overloaded',
+      new ClickHouseError({ message: 'Too many parts', code: '252', type: 'TOO_MANY_PARTS' }),
+      'transient',
+    ],
+    [
+      'ClickHouse out of memory',
+      new ClickHouseError({ message: 'Memory limit exceeded', code: '241', type: 'MEMORY_LIMIT_EXCEEDED' }),
+      'transient',
+    ],
     ['Snowflake unreachable', withCode('Network error. Could not reach Snowflake.', { code: 401001 }), 'transient'],
-    ['a transient cause under a wrapper', new Error('Snowflake refused MERGE', { cause: withCode('connect ECONNREFUSED', { code: 'ECONNREFUSED' }) }), 'transient'],
-    ['one transient error of several', new AggregateError([new Error('x'), withCode('y', { code: 'ETIMEDOUT' })]), 'transient'],
-    ['ClickHouse refusing a lone surrogate', new ClickHouseError({ message: 'Cannot parse escape sequence: missing second part of surrogate pair', code: '26', type: 'CANNOT_PARSE_ESCAPE_SEQUENCE' }), 'deterministic'],
-    ['ClickHouse refusing a value', new ClickHouseError({ message: 'Cannot parse input: expected \'"\' before: \'x\'', code: '27', type: 'CANNOT_PARSE_INPUT_ASSERTION_FAILED' }), 'deterministic'],
-    ['a violated constraint', new ClickHouseError({ message: 'Constraint `poison` for table t is violated', code: '469', type: 'VIOLATED_CONSTRAINT' }), 'deterministic'],
+    [
+      'a transient cause under a wrapper',
+      new Error('Snowflake refused MERGE', { cause: withCode('connect ECONNREFUSED', { code: 'ECONNREFUSED' }) }),
+      'transient',
+    ],
+    [
+      'one transient error of several',
+      new AggregateError([new Error('x'), withCode('y', { code: 'ETIMEDOUT' })]),
+      'transient',
+    ],
+    [
+      'ClickHouse refusing a lone surrogate',
+      new ClickHouseError({
+        message: 'Cannot parse escape sequence: missing second part of surrogate pair',
+        code: '26',
+        type: 'CANNOT_PARSE_ESCAPE_SEQUENCE',
+      }),
+      'deterministic',
+    ],
+    [
+      'ClickHouse refusing a value',
+      new ClickHouseError({
+        message: "Cannot parse input: expected '\"' before: 'x'",
+        code: '27',
+        type: 'CANNOT_PARSE_INPUT_ASSERTION_FAILED',
+      }),
+      'deterministic',
+    ],
+    [
+      'a violated constraint',
+      new ClickHouseError({
+        message: 'Constraint `poison` for table t is violated',
+        code: '469',
+        type: 'VIOLATED_CONSTRAINT',
+      }),
+      'deterministic',
+    ],
     ['HTTP 400', withCode('Bad Request', { statusCode: 400 }), 'deterministic'],
-    ['HTTP 500 (ClickHouse answers most data errors so)', withCode('Internal Server Error', { statusCode: 500 }), 'deterministic'],
+    [
+      'HTTP 500 (ClickHouse answers most data errors so)',
+      withCode('Internal Server Error', { statusCode: 500 }),
+      'deterministic',
+    ],
     ['a bug', new TypeError("Cannot read properties of undefined (reading 'rows')"), 'deterministic'],
     ['a thrown string', 'nope', 'deterministic'],
-    ['a cause cycle', (() => { const e = new Error('a') as Error & { cause?: unknown }; e.cause = e; return e; })(), 'deterministic'],
+    [
+      'a cause cycle',
+      (() => {
+        const e = new Error('a') as Error & { cause?: unknown };
+        e.cause = e;
+        return e;
+      })(),
+      'deterministic',
+    ],
   ])('%s is %s', (_what, error, kind) => {
     expect(classifyFailure(error)).toBe(kind);
   });
@@ -45,7 +120,15 @@ describe('classifyFailure', () => {
 const batchOf = (offsets: number[]): MessageBatch => ({
   topic: 't',
   partition: 2,
-  messages: offsets.map((o) => ({ topic: 't', partition: 2, offset: String(o), key: 'k', value: Buffer.from(`v${o}`), headers: {}, timestamp: 0 })),
+  messages: offsets.map((o) => ({
+    topic: 't',
+    partition: 2,
+    offset: String(o),
+    key: 'k',
+    value: Buffer.from(`v${o}`),
+    headers: {},
+    timestamp: 0,
+  })),
   firstOffset: String(offsets[0]),
   lastOffset: String(offsets.at(-1)),
 });
@@ -58,7 +141,9 @@ describe('splitBatch and backoffMs', () => {
   });
 
   it('doubles the backoff up to its bound', () => {
-    expect([1, 2, 3, 4, 5].map((attempt) => backoffMs({ attempts: 9, firstBackoffMs: 100, maxBackoffMs: 500 }, attempt))).toEqual([100, 200, 400, 500, 500]);
+    expect(
+      [1, 2, 3, 4, 5].map((attempt) => backoffMs({ attempts: 9, firstBackoffMs: 100, maxBackoffMs: 500 }, attempt)),
+    ).toEqual([100, 200, 400, 500, 500]);
   });
 });
 
@@ -122,5 +207,11 @@ describe('settleBatch', () => {
 
 describeQuarantine(
   'embedded',
-  () => new EmbeddedBus({ defaultPartitions: 1, maxRetainedMessages: 100_000, publish: { lingerMs: 1, maxBatchMessages: 500, maxBufferedMessages: 10_000 }, retryBackoffMs: 20 }),
+  () =>
+    new EmbeddedBus({
+      defaultPartitions: 1,
+      maxRetainedMessages: 100_000,
+      publish: { lingerMs: 1, maxBatchMessages: 500, maxBufferedMessages: 10_000 },
+      retryBackoffMs: 20,
+    }),
 );

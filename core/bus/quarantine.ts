@@ -2,7 +2,15 @@ import type { Logger } from 'pino';
 import { deadLetterMessage } from '../dead-letters.ts';
 import type { Metrics } from '../metrics.ts';
 import { TOPICS } from '../topics.ts';
-import { BusBackpressureError, BusUnavailableError, forwardingBus, type Bus, type DeliveredMessage, type MessageBatch, type SubscribeOptions } from './bus.ts';
+import {
+  BusBackpressureError,
+  BusUnavailableError,
+  forwardingBus,
+  type Bus,
+  type DeliveredMessage,
+  type MessageBatch,
+  type SubscribeOptions,
+} from './bus.ts';
 
 /**
  * The consumer side of "one bad message never stalls a pipeline", once for every consumer: the
@@ -32,16 +40,42 @@ export type FailureKind = 'transient' | 'deterministic';
 
 /** Node and undici error codes of a peer that is down, unreachable or slow. */
 const TRANSIENT_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'EHOSTDOWN',
-  'ENETUNREACH', 'ENETDOWN', 'ENETRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENETRESET',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
 ]);
 
 /** ClickHouse error types (`ClickHouseError.type`) that say the server is busy, away or out of resources, not that the data is wrong. */
 const TRANSIENT_CLICKHOUSE_TYPES = new Set([
-  'TIMEOUT_EXCEEDED', 'SOCKET_TIMEOUT', 'NETWORK_ERROR', 'TOO_MANY_SIMULTANEOUS_QUERIES', 'TOO_MANY_PARTS', 'MEMORY_LIMIT_EXCEEDED',
-  'TABLE_IS_READ_ONLY', 'CANNOT_SCHEDULE_TASK', 'ALL_CONNECTION_TRIES_FAILED', 'KEEPER_EXCEPTION', 'UNKNOWN_STATUS_OF_INSERT',
-  'QUERY_WAS_CANCELLED', 'ABORTED', 'CANNOT_OPEN_FILE',
+  'TIMEOUT_EXCEEDED',
+  'SOCKET_TIMEOUT',
+  'NETWORK_ERROR',
+  'TOO_MANY_SIMULTANEOUS_QUERIES',
+  'TOO_MANY_PARTS',
+  'MEMORY_LIMIT_EXCEEDED',
+  'TABLE_IS_READ_ONLY',
+  'CANNOT_SCHEDULE_TASK',
+  'ALL_CONNECTION_TRIES_FAILED',
+  'KEEPER_EXCEPTION',
+  'UNKNOWN_STATUS_OF_INSERT',
+  'QUERY_WAS_CANCELLED',
+  'ABORTED',
+  'CANNOT_OPEN_FILE',
 ]);
 
 /** HTTP answers of a dependency that is overloaded or away. */
@@ -51,12 +85,21 @@ const TRANSIENT_STATUSES = new Set([408, 429, 502, 503, 504]);
  * What drivers without codes say: snowflake-sdk "Network error. Could not reach Snowflake.",
  * ioredis "Connection is closed." and "Reached the max retries per request limit".
  */
-const TRANSIENT_MESSAGE = /ECONNREFUSED|ECONNRESET|socket hang up|network error|connection (?:refused|reset|closed|terminated)|connection is closed|max retries per request|other side closed|timed out|timeout|service unavailable|temporarily unavailable/i;
+const TRANSIENT_MESSAGE =
+  /ECONNREFUSED|ECONNRESET|socket hang up|network error|connection (?:refused|reset|closed|terminated)|connection is closed|max retries per request|other side closed|timed out|timeout|service unavailable|temporarily unavailable/i;
 
 /** Error classes of the drivers in use that only ever mean "away" (the AWS SDK's, kafkajs's, openai's, ioredis's). */
 const TRANSIENT_NAMES = new Set([
-  'TimeoutError', 'AbortError', 'SnowflakeUnavailableError', 'ConnectionTimeoutError', 'APIConnectionError', 'APIConnectionTimeoutError',
-  'MaxRetriesPerRequestError', 'KafkaJSConnectionError', 'KafkaJSRequestTimeoutError', 'KafkaJSConnectionClosedError',
+  'TimeoutError',
+  'AbortError',
+  'SnowflakeUnavailableError',
+  'ConnectionTimeoutError',
+  'APIConnectionError',
+  'APIConnectionTimeoutError',
+  'MaxRetriesPerRequestError',
+  'KafkaJSConnectionError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSConnectionClosedError',
 ]);
 
 /** The error and its causes (`cause`, AggregateError's `errors`), breadth first, a bounded number. */
@@ -86,7 +129,8 @@ export function classifyFailure(error: unknown): FailureKind {
     if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return 'transient';
     if (typeof type === 'string' && TRANSIENT_CLICKHOUSE_TYPES.has(type)) return 'transient';
     if (typeof name === 'string' && TRANSIENT_NAMES.has(name)) return 'transient';
-    if ([status, statusCode, httpStatusCode].some((s) => typeof s === 'number' && TRANSIENT_STATUSES.has(s))) return 'transient';
+    if ([status, statusCode, httpStatusCode].some((s) => typeof s === 'number' && TRANSIENT_STATUSES.has(s)))
+      return 'transient';
     if (typeof message === 'string' && TRANSIENT_MESSAGE.test(message)) return 'transient';
   }
   return 'deterministic';
@@ -137,7 +181,11 @@ const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * backoff; the halves in between get one each: the failure is known to be deterministic by then,
  * and the bisection stays short (a Kafka member runs it without a heartbeat).
  */
-export async function settleBatch(batch: MessageBatch, options: SettleOptions, tries = options.policy.attempts): Promise<void> {
+export async function settleBatch(
+  batch: MessageBatch,
+  options: SettleOptions,
+  tries = options.policy.attempts,
+): Promise<void> {
   const sleep = options.sleep ?? pause;
   const allowed = batch.messages.length === 1 ? options.policy.attempts : tries;
   for (let attempt = 1; ; attempt++) {
@@ -170,9 +218,24 @@ const describeError = (error: unknown) => (error instanceof Error ? `${error.nam
  * `dead-letters`; one from `dead-letters` itself stays where it is (a letter about a letter would
  * loop) and is only counted and logged.
  */
-export function withQuarantine(bus: Bus, { metrics, logger, policy = DEFAULT_QUARANTINE_POLICY }: { metrics: Metrics; logger: Logger; policy?: QuarantinePolicy }): Bus {
-  const quarantined = metrics.counter('bus_quarantined_messages_total', 'Messages a consumer group could not handle after its retries, moved to dead-letters (core/bus/quarantine.ts)', ['group', 'topic']);
-  const failures = metrics.counter('bus_handler_failures_total', 'Failed batch handler runs, by kind: transient (redelivered until the dependency is back) or deterministic (retried, then quarantined)', ['group', 'topic', 'kind']);
+export function withQuarantine(
+  bus: Bus,
+  {
+    metrics,
+    logger,
+    policy = DEFAULT_QUARANTINE_POLICY,
+  }: { metrics: Metrics; logger: Logger; policy?: QuarantinePolicy },
+): Bus {
+  const quarantined = metrics.counter(
+    'bus_quarantined_messages_total',
+    'Messages a consumer group could not handle after its retries, moved to dead-letters (core/bus/quarantine.ts)',
+    ['group', 'topic'],
+  );
+  const failures = metrics.counter(
+    'bus_handler_failures_total',
+    'Failed batch handler runs, by kind: transient (redelivered until the dependency is back) or deterministic (retried, then quarantined)',
+    ['group', 'topic', 'kind'],
+  );
 
   const settled = (options: SubscribeOptions): SubscribeOptions => {
     // A manual-commit consumer replays from its own checkpoint, which a skipped offset would break.
@@ -180,18 +243,37 @@ export function withQuarantine(bus: Bus, { metrics, logger, policy = DEFAULT_QUA
     const group = options.groupId;
     const kindOf = async (error: unknown): Promise<FailureKind> => {
       let kind = classifyFailure(error);
-      if (kind === 'deterministic' && options.dependencyCheck) kind = await options.dependencyCheck().then(() => 'deterministic' as const, () => 'transient' as const);
+      if (kind === 'deterministic' && options.dependencyCheck)
+        kind = await options.dependencyCheck().then(
+          () => 'deterministic' as const,
+          () => 'transient' as const,
+        );
       return kind;
     };
     const quarantine = async ({ message, error, attempts }: QuarantineOutcome) => {
       const origin = `${message.topic}/${message.partition}/${message.offset}`;
       const reason = `quarantined by ${group} after ${attempts} attempts: ${describeError(error)}`;
       if (message.topic === TOPICS.deadLetters) {
-        logger.error({ err: error, group, origin }, 'a dead letter could not be handled; it stays on dead-letters and the group moves on');
+        logger.error(
+          { err: error, group, origin },
+          'a dead letter could not be handled; it stays on dead-letters and the group moves on',
+        );
       } else {
-        const quarantine = { consumerGroup: group, partition: message.partition, offset: message.offset, key: message.key, attempts, headers: message.headers };
-        await bus.publish(TOPICS.deadLetters, [deadLetterMessage({ sourceTopic: message.topic, payload: message.value, reason, origin, quarantine })]);
-        logger.error({ err: error, group, origin, attempts }, 'message quarantined on dead-letters; the partition goes on');
+        const quarantine = {
+          consumerGroup: group,
+          partition: message.partition,
+          offset: message.offset,
+          key: message.key,
+          attempts,
+          headers: message.headers,
+        };
+        await bus.publish(TOPICS.deadLetters, [
+          deadLetterMessage({ sourceTopic: message.topic, payload: message.value, reason, origin, quarantine }),
+        ]);
+        logger.error(
+          { err: error, group, origin, attempts },
+          'message quarantined on dead-letters; the partition goes on',
+        );
       }
       quarantined.inc({ group, topic: message.topic });
     };
@@ -208,7 +290,18 @@ export function withQuarantine(bus: Bus, { metrics, logger, policy = DEFAULT_QUA
           },
           quarantine,
           onRetry: (failed, error, attempt) =>
-            logger.warn({ err: error, group, topic: failed.topic, partition: failed.partition, firstOffset: failed.firstOffset, lastOffset: failed.lastOffset, attempt }, 'batch failed deterministically'),
+            logger.warn(
+              {
+                err: error,
+                group,
+                topic: failed.topic,
+                partition: failed.partition,
+                firstOffset: failed.firstOffset,
+                lastOffset: failed.lastOffset,
+                attempt,
+              },
+              'batch failed deterministically',
+            ),
         }),
     };
   };

@@ -1,6 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { errors as joseErrors, SignJWT, type JWTPayload } from 'jose';
-import { createJwtVerifier, MAX_TOKEN_LENGTH, TokenLifetimeError, type JwtVerifierSettings } from '../http/jwt-verifier.ts';
+import {
+  createJwtVerifier,
+  MAX_TOKEN_LENGTH,
+  TokenLifetimeError,
+  type JwtVerifierSettings,
+} from '../http/jwt-verifier.ts';
 import { ownValue, recordOf } from '../own-value.ts';
 import { Id } from '../schemas/common.ts';
 import { createValidator } from '../schemas/validate.ts';
@@ -26,7 +31,9 @@ export const ChatTokenClaims = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 64 }),
     roles: Type.Record(StreamKey, RoleSchema, { maxProperties: 1_000, additionalProperties: false }),
     /** Stream id → when the user followed it, epoch seconds. */
-    follows: Type.Optional(Type.Record(StreamKey, Type.Integer({ minimum: 0 }), { maxProperties: 1_000, additionalProperties: false })),
+    follows: Type.Optional(
+      Type.Record(StreamKey, Type.Integer({ minimum: 0 }), { maxProperties: 1_000, additionalProperties: false }),
+    ),
     subscriptions: Type.Optional(Type.Array(StreamKey, { maxItems: 1_000 })),
     exp: Type.Integer({ description: 'Required: chat tokens always expire' }),
   },
@@ -71,19 +78,28 @@ export function createChatTokenVerifier(auth: JwtVerifierSettings): ChatTokenVer
   return {
     async verify(token) {
       if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
-        throw new ChatTokenError('invalid_token', `token must be a non-empty string of at most ${MAX_TOKEN_LENGTH} characters`);
+        throw new ChatTokenError(
+          'invalid_token',
+          `token must be a non-empty string of at most ${MAX_TOKEN_LENGTH} characters`,
+        );
       }
       let payload: JWTPayload;
       try {
         payload = await verifyJwt(token);
       } catch (error) {
-        if (error instanceof joseErrors.JWTExpired) throw new ChatTokenError('expired_token', 'token has expired', { cause: error });
-        if (error instanceof TokenLifetimeError) throw new ChatTokenError('token_lifetime_too_long', error.message, { cause: error });
-        if (error instanceof joseErrors.JOSEError) throw new ChatTokenError('invalid_token', `token rejected: ${error.code}`, { cause: error });
+        if (error instanceof joseErrors.JWTExpired)
+          throw new ChatTokenError('expired_token', 'token has expired', { cause: error });
+        if (error instanceof TokenLifetimeError)
+          throw new ChatTokenError('token_lifetime_too_long', error.message, { cause: error });
+        if (error instanceof joseErrors.JOSEError)
+          throw new ChatTokenError('invalid_token', `token rejected: ${error.code}`, { cause: error });
         throw error;
       }
       if (!claimsValidator.check(payload)) {
-        const problems = claimsValidator.errors(payload, 3).map((e) => `${e.path} ${e.message}`).join('; ');
+        const problems = claimsValidator
+          .errors(payload, 3)
+          .map((e) => `${e.path} ${e.message}`)
+          .join('; ');
         throw new ChatTokenError('invalid_claims', `token claims are invalid: ${problems}`);
       }
       return identityFromClaims(payload);
@@ -104,7 +120,15 @@ function identityFromClaims(claims: ChatTokenClaims): ChatIdentity {
 }
 
 export function anonymousIdentity(connectionId: string): ChatIdentity {
-  return { userId: `anon:${connectionId}`, name: 'anonymous', roles: recordOf([]), follows: recordOf([]), subscriptions: new Set(), expiresAt: Infinity, anonymous: true };
+  return {
+    userId: `anon:${connectionId}`,
+    name: 'anonymous',
+    roles: recordOf([]),
+    follows: recordOf([]),
+    subscriptions: new Set(),
+    expiresAt: Infinity,
+    anonymous: true,
+  };
 }
 
 const RANK: Record<ChatRole, number> = { viewer: 0, moderator: 1, host: 2, admin: 3 };

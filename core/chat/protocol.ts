@@ -58,7 +58,10 @@ export type MessageRequest = Static<typeof MessageRequest>;
 
 const Reason = Type.String({ maxLength: 500 });
 
-export const DeleteMessageRequest = Type.Object({ messageId: Id('Message'), reason: Type.Optional(Reason) }, { additionalProperties: false });
+export const DeleteMessageRequest = Type.Object(
+  { messageId: Id('Message'), reason: Type.Optional(Reason) },
+  { additionalProperties: false },
+);
 export const TimeoutRequest = Type.Object(
   {
     userId: Id('User'),
@@ -68,9 +71,15 @@ export const TimeoutRequest = Type.Object(
   },
   { additionalProperties: false },
 );
-export const BanRequest = Type.Object({ userId: Id('User'), reason: Type.Optional(Reason) }, { additionalProperties: false });
+export const BanRequest = Type.Object(
+  { userId: Id('User'), reason: Type.Optional(Reason) },
+  { additionalProperties: false },
+);
 export const UnbanRequest = Type.Object({ userId: Id('User') }, { additionalProperties: false });
-export const ReviewRequest = Type.Object({ messageId: Id('Held message'), reason: Type.Optional(Reason) }, { additionalProperties: false });
+export const ReviewRequest = Type.Object(
+  { messageId: Id('Held message'), reason: Type.Optional(Reason) },
+  { additionalProperties: false },
+);
 export const PermitRequest = Type.Object(
   { userId: Id('User'), seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_600, default: 60 })) },
   { additionalProperties: false },
@@ -165,7 +174,9 @@ export type MessageAck =
   | { status: 'held'; id: string; reason: 'held_for_review'; expiresAt: number }
   | { status: 'rejected'; reason: RejectionReason; detail?: string; retryAfterMs?: number };
 
-export type Ack<T extends object = Record<never, never>> = ({ ok: true } & T) | { ok: false; reason: RejectionReason; detail?: string; retryAfterMs?: number };
+export type Ack<T extends object = Record<never, never>> =
+  | ({ ok: true } & T)
+  | { ok: false; reason: RejectionReason; detail?: string; retryAfterMs?: number };
 
 export interface JoinAck {
   streamId: string;

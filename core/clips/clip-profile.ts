@@ -66,7 +66,10 @@ function canonical(value: unknown): string {
 
 /** Short, stable hash of the profile's settings (key order does not matter). */
 export function profileVersion(profile: ClipProfile): string {
-  return createHash('sha256').update(`clip-profile-1\u0000${canonical(profile)}`).digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update(`clip-profile-1\u0000${canonical(profile)}`)
+    .digest('hex')
+    .slice(0, 12);
 }
 
 /** The profile the configuration asks for (CLIP_* settings); every service that names clips derives their ids from it. */

@@ -9,7 +9,12 @@ describe('clip ids', () => {
     const id = clipId(window);
     expect(id).toMatch(/^clip_[0-9a-f]{32}$/);
     expect(clipId({ ...window })).toBe(id);
-    for (const other of [{ streamId: 'st-other' }, { startMs: window.startMs + 1 }, { endMs: window.endMs + 1 }, { profileVersion: 'abd' }]) {
+    for (const other of [
+      { streamId: 'st-other' },
+      { startMs: window.startMs + 1 },
+      { endMs: window.endMs + 1 },
+      { profileVersion: 'abd' },
+    ]) {
       expect(clipId({ ...window, ...other })).not.toBe(id);
     }
   });
@@ -30,6 +35,8 @@ describe('profileVersion', () => {
     expect(version).toMatch(/^[0-9a-f]{12}$/);
     const reordered = Object.fromEntries(Object.entries(DEFAULT_CLIP_PROFILE).reverse()) as typeof DEFAULT_CLIP_PROFILE;
     expect(profileVersion(reordered)).toBe(version);
-    expect(profileVersion({ ...DEFAULT_CLIP_PROFILE, vertical: { ...DEFAULT_CLIP_PROFILE.vertical, crf: 24 } })).not.toBe(version);
+    expect(
+      profileVersion({ ...DEFAULT_CLIP_PROFILE, vertical: { ...DEFAULT_CLIP_PROFILE.vertical, crf: 24 } }),
+    ).not.toBe(version);
   });
 });

@@ -23,8 +23,20 @@ import { createValidator } from '../schemas/validate.ts';
  * belongs to one recording), and the id must exist before the recording is found, to dedupe and
  * to report a failure when there is none.
  */
-export function clipId({ streamId, startMs, endMs, profileVersion }: { streamId: string; startMs: number; endMs: number; profileVersion: string }): string {
-  const digest = createHash('sha256').update(`clip-v1\u0000${streamId}\u0000${startMs}\u0000${endMs}\u0000${profileVersion}`).digest('hex');
+export function clipId({
+  streamId,
+  startMs,
+  endMs,
+  profileVersion,
+}: {
+  streamId: string;
+  startMs: number;
+  endMs: number;
+  profileVersion: string;
+}): string {
+  const digest = createHash('sha256')
+    .update(`clip-v1\u0000${streamId}\u0000${startMs}\u0000${endMs}\u0000${profileVersion}`)
+    .digest('hex');
   return `clip_${digest.slice(0, 32)}`;
 }
 
@@ -88,17 +100,38 @@ export const ClipManifest = Type.Object(
     highlight_id: Id('Highlight it came from'),
     stream_id: Id('Stream'),
     profile_version: Type.String({ maxLength: 32 }),
-    requested: Type.Object({ start: EpochMs('Requested start'), end: EpochMs('Requested end') }, { additionalProperties: false }),
-    /** What the clip covers: the request clamped to the recording, and for a copy, from the keyframe. */
-    covered: Type.Object({ start: EpochMs('Covered start'), end: EpochMs('Covered end') }, { additionalProperties: false }),
-    recording: Type.Object(
-      { prefix: Type.String({ maxLength: 1024 }), rendition: Type.String({ maxLength: 64 }), byte_range_playlist: Type.Boolean() },
+    requested: Type.Object(
+      { start: EpochMs('Requested start'), end: EpochMs('Requested end') },
       { additionalProperties: false },
     ),
-    cut: Type.Object({ mode: Type.Union([Type.Literal('copy'), Type.Literal('reencode')]), early_start_ms: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+    /** What the clip covers: the request clamped to the recording, and for a copy, from the keyframe. */
+    covered: Type.Object(
+      { start: EpochMs('Covered start'), end: EpochMs('Covered end') },
+      { additionalProperties: false },
+    ),
+    recording: Type.Object(
+      {
+        prefix: Type.String({ maxLength: 1024 }),
+        rendition: Type.String({ maxLength: 64 }),
+        byte_range_playlist: Type.Boolean(),
+      },
+      { additionalProperties: false },
+    ),
+    cut: Type.Object(
+      {
+        mode: Type.Union([Type.Literal('copy'), Type.Literal('reencode')]),
+        early_start_ms: Type.Integer({ minimum: 0 }),
+      },
+      { additionalProperties: false },
+    ),
     loudness: Type.Optional(
       Type.Object(
-        { measured_lufs: Type.Number(), measured_true_peak_db: Type.Number(), gain_db: Type.Number(), target_lufs: Type.Number() },
+        {
+          measured_lufs: Type.Number(),
+          measured_true_peak_db: Type.Number(),
+          gain_db: Type.Number(),
+          target_lufs: Type.Number(),
+        },
         { additionalProperties: false },
       ),
     ),

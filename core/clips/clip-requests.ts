@@ -34,7 +34,10 @@ export class InvalidClipRequestError extends Error {
 export function requestedHighlight(request: ClipRequest): Highlight {
   const { streamId, requestedBy, secondsBefore, secondsAfter } = request;
   const durationMs = (secondsBefore + secondsAfter) * 1000;
-  if (durationMs < 5_000 || durationMs > MAX_HIGHLIGHT_MS) throw new InvalidClipRequestError(`a clip is 5–60 s; ${secondsBefore} s before and ${secondsAfter} s after is ${durationMs / 1000} s`);
+  if (durationMs < 5_000 || durationMs > MAX_HIGHLIGHT_MS)
+    throw new InvalidClipRequestError(
+      `a clip is 5–60 s; ${secondsBefore} s before and ${secondsAfter} s after is ${durationMs / 1000} s`,
+    );
   const at = Math.floor(request.at / 1000) * 1000;
   const start = at - secondsBefore * 1000;
   const end = at + secondsAfter * 1000;
@@ -50,7 +53,12 @@ export function requestedHighlight(request: ClipRequest): Highlight {
     detected_at: request.at,
   };
   if (!highlightValidator.check(highlight)) {
-    throw new InvalidClipRequestError(highlightValidator.errors(highlight).map((e) => `${e.path} ${e.message}`).join('; '));
+    throw new InvalidClipRequestError(
+      highlightValidator
+        .errors(highlight)
+        .map((e) => `${e.path} ${e.message}`)
+        .join('; '),
+    );
   }
   return highlight;
 }

@@ -63,15 +63,24 @@ export function createApiTokenVerifier(auth: JwtVerifierSettings): ApiTokenVerif
       } catch (error) {
         if (error instanceof joseErrors.JWTExpired) throw new ApiAuthError(401, 'token has expired', { cause: error });
         if (error instanceof TokenLifetimeError) throw new ApiAuthError(401, error.message, { cause: error });
-        if (error instanceof joseErrors.JOSEError) throw new ApiAuthError(401, `token rejected: ${error.code}`, { cause: error });
+        if (error instanceof joseErrors.JOSEError)
+          throw new ApiAuthError(401, `token rejected: ${error.code}`, { cause: error });
         throw error;
       }
       if (!claimsValidator.check(payload)) {
-        const problems = claimsValidator.errors(payload, 3).map((e) => `${e.path} ${e.message}`).join('; ');
+        const problems = claimsValidator
+          .errors(payload, 3)
+          .map((e) => `${e.path} ${e.message}`)
+          .join('; ');
         throw new ApiAuthError(401, `token claims are invalid: ${problems}`);
       }
-      if (payload.role === 'creator' && !payload.creator_id) throw new ApiAuthError(401, 'a creator token must carry a creator_id claim');
-      return { userId: payload.sub, role: payload.role, creatorId: payload.role === 'creator' ? payload.creator_id : undefined };
+      if (payload.role === 'creator' && !payload.creator_id)
+        throw new ApiAuthError(401, 'a creator token must carry a creator_id claim');
+      return {
+        userId: payload.sub,
+        role: payload.role,
+        creatorId: payload.role === 'creator' ? payload.creator_id : undefined,
+      };
     },
   };
 }
@@ -112,7 +121,10 @@ export function requireApiIdentity(verifier: ApiTokenVerifier) {
       request.apiIdentity = await verifier.verify(bearerToken(request));
     } catch (error) {
       if (!(error instanceof ApiAuthError)) throw error;
-      await reply.code(error.statusCode).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: error.message });
+      await reply
+        .code(error.statusCode)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'unauthorized', message: error.message });
     }
   };
 }

@@ -26,12 +26,20 @@ describe('assertTokenLifetime', () => {
   ])('%s', (_name, payload, refusedLifetime) => {
     const check = () => assertTokenLifetime(payload, DAY, NOW);
     if (refusedLifetime === null) expect(check).not.toThrow();
-    else expect(check).toThrow(expect.objectContaining({ name: 'TokenLifetimeError', lifetimeSeconds: refusedLifetime, maxSeconds: DAY }));
+    else
+      expect(check).toThrow(
+        expect.objectContaining({ name: 'TokenLifetimeError', lifetimeSeconds: refusedLifetime, maxSeconds: DAY }),
+      );
   });
 });
 
 const signed = (exp: number, key: Parameters<SignJWT['sign']>[0] = new TextEncoder().encode(SECRET), alg = 'HS256') =>
-  new SignJWT({ name: 'Eve', roles: { s1: 'admin' }, role: 'admin' }).setProtectedHeader({ alg, kid: 'key-1' }).setSubject('eve').setIssuedAt().setExpirationTime(exp).sign(key);
+  new SignJWT({ name: 'Eve', roles: { s1: 'admin' }, role: 'admin' })
+    .setProtectedHeader({ alg, kid: 'key-1' })
+    .setSubject('eve')
+    .setIssuedAt()
+    .setExpirationTime(exp)
+    .sign(key);
 
 describe('a correctly signed token that never expires', () => {
   const servers: Server[] = [];
@@ -48,18 +56,30 @@ describe('a correctly signed token that never expires', () => {
 
   it('is refused as an API token with 401 and the reason', async () => {
     const verifier = createApiTokenVerifier({ jwtSecret: SECRET });
-    await expect(verifier.verify(await signed(1e20))).rejects.toMatchObject({ name: 'ApiAuthError', statusCode: 401, message: expect.stringMatching(/^token lives/) });
+    await expect(verifier.verify(await signed(1e20))).rejects.toMatchObject({
+      name: 'ApiAuthError',
+      statusCode: 401,
+      message: expect.stringMatching(/^token lives/),
+    });
   });
 
   it('is refused when signed by the identity provider (JWKS)', async () => {
     const { publicKey, privateKey } = await generateKeyPair('ES256');
     const jwk = { ...(await exportJWK(publicKey)), kid: 'key-1', alg: 'ES256', use: 'sig' };
-    const server = createServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }))).listen(0, '127.0.0.1');
+    const server = createServer((_request, response) =>
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })),
+    ).listen(0, '127.0.0.1');
     servers.push(server);
     await once(server, 'listening');
-    const verifier = createChatTokenVerifier({ jwksUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json` });
-    await expect(verifier.verify(await signed(1e20, privateKey, 'ES256'))).rejects.toMatchObject({ reason: 'token_lifetime_too_long' });
-    expect((await verifier.verify(await signed(Math.floor(Date.now() / 1_000) + 3_600, privateKey, 'ES256'))).userId).toBe('eve');
+    const verifier = createChatTokenVerifier({
+      jwksUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`,
+    });
+    await expect(verifier.verify(await signed(1e20, privateKey, 'ES256'))).rejects.toMatchObject({
+      reason: 'token_lifetime_too_long',
+    });
+    expect(
+      (await verifier.verify(await signed(Math.floor(Date.now() / 1_000) + 3_600, privateKey, 'ES256'))).userId,
+    ).toBe('eve');
   });
 
   it('follows LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS', async () => {
@@ -68,6 +88,8 @@ describe('a correctly signed token that never expires', () => {
     const verifier = createApiTokenVerifier(config.auth);
     const now = Math.floor(Date.now() / 1_000);
     expect((await verifier.verify(await signed(now + 600))).role).toBe('admin');
-    await expect(verifier.verify(await signed(now + 3_600))).rejects.toMatchObject({ message: expect.stringMatching(/at most 600 s/) });
+    await expect(verifier.verify(await signed(now + 3_600))).rejects.toMatchObject({
+      message: expect.stringMatching(/at most 600 s/),
+    });
   });
 });

@@ -14,7 +14,18 @@ export const MAX_TOKEN_LENGTH = 8_192;
 export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 86_400;
 /** Clocks of the issuer and this server may disagree by this much. */
 const CLOCK_SKEW_SECONDS = 60;
-const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 
 export interface JwtVerifierSettings {
   jwtSecret?: string;
@@ -29,7 +40,9 @@ export class TokenLifetimeError extends Error {
     readonly lifetimeSeconds: number,
     readonly maxSeconds: number,
   ) {
-    super(`token lives ${lifetimeSeconds} s; this server accepts tokens of at most ${maxSeconds} s (LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS): ask the issuer for a shorter-lived one`);
+    super(
+      `token lives ${lifetimeSeconds} s; this server accepts tokens of at most ${maxSeconds} s (LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS): ask the issuer for a shorter-lived one`,
+    );
     this.name = 'TokenLifetimeError';
   }
 }
@@ -38,7 +51,11 @@ export class TokenLifetimeError extends Error {
  * Throws TokenLifetimeError when `exp` is more than `maxSeconds` after `iat`, or (whatever `iat`
  * says, since the issuer could back-date it or leave it out) more than `maxSeconds` from now.
  */
-export function assertTokenLifetime(payload: Pick<JWTPayload, 'exp' | 'iat'>, maxSeconds: number, nowSeconds: number): void {
+export function assertTokenLifetime(
+  payload: Pick<JWTPayload, 'exp' | 'iat'>,
+  maxSeconds: number,
+  nowSeconds: number,
+): void {
   if (payload.exp === undefined) return;
   const fromIssue = payload.iat === undefined ? 0 : payload.exp - payload.iat;
   const fromNow = payload.exp - nowSeconds;
@@ -54,11 +71,17 @@ export function createJwtVerifier(auth: JwtVerifierSettings, what: string): (tok
   };
   if (auth.jwtSecret) {
     const secret = new TextEncoder().encode(auth.jwtSecret);
-    return async (token) => withinLifetime((await jwtVerify(token, secret, { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] })).payload);
+    return async (token) =>
+      withinLifetime(
+        (await jwtVerify(token, secret, { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] })).payload,
+      );
   }
   if (auth.jwksUrl) {
     const keys = createRemoteJWKSet(new URL(auth.jwksUrl));
-    return async (token) => withinLifetime((await jwtVerify(token, keys, { algorithms: ASYMMETRIC_ALGORITHMS, requiredClaims: ['exp', 'sub'] })).payload);
+    return async (token) =>
+      withinLifetime(
+        (await jwtVerify(token, keys, { algorithms: ASYMMETRIC_ALGORITHMS, requiredClaims: ['exp', 'sub'] })).payload,
+      );
   }
   throw new Error(`${what} need LIVEPULSE_JWT_SECRET or LIVEPULSE_JWKS_URL`);
 }

@@ -17,11 +17,36 @@ export const CHAT_TOKEN_SECURITY: SecurityRequirements = [{ chatToken: [] }];
 
 const SECURITY_SCHEMES = {
   bearerWriteKey: { type: 'http', scheme: 'bearer', description: 'Write key of the property' },
-  queryWriteKey: { type: 'apiKey', in: 'query', name: 'key', description: 'Write key, for clients that cannot set headers' },
-  ivsSecret: { type: 'apiKey', in: 'header', name: 'x-livepulse-ivs-secret', description: 'LIVEPULSE_IVS_WEBHOOK_SECRET' },
-  apiToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'API token: role admin, analyst or creator (`livepulse api-token` in development)' },
-  apiTokenQuery: { type: 'apiKey', in: 'query', name: 'token', description: 'API token, for EventSource and media elements that cannot set headers' },
-  chatToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Chat token with per-stream roles (`livepulse token` in development)' },
+  queryWriteKey: {
+    type: 'apiKey',
+    in: 'query',
+    name: 'key',
+    description: 'Write key, for clients that cannot set headers',
+  },
+  ivsSecret: {
+    type: 'apiKey',
+    in: 'header',
+    name: 'x-livepulse-ivs-secret',
+    description: 'LIVEPULSE_IVS_WEBHOOK_SECRET',
+  },
+  apiToken: {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'API token: role admin, analyst or creator (`livepulse api-token` in development)',
+  },
+  apiTokenQuery: {
+    type: 'apiKey',
+    in: 'query',
+    name: 'token',
+    description: 'API token, for EventSource and media elements that cannot set headers',
+  },
+  chatToken: {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'Chat token with per-stream roles (`livepulse token` in development)',
+  },
 } as const;
 
 /** Call it on the root instance itself (not through `register`, which would fence it into a child context). */
@@ -37,7 +62,9 @@ export async function openApiDocument(app: FastifyInstance): Promise<void> {
       },
       components: { securitySchemes: SECURITY_SCHEMES },
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 }
@@ -46,8 +73,15 @@ export async function openApiDocument(app: FastifyInstance): Promise<void> {
  * Gives every route a plugin registers from now on these tags and security requirements, unless
  * the route states its own: the plugin's authentication hook covers all of them alike.
  */
-export function documentRoutes(app: FastifyInstance, defaults: { tags: string[]; security?: SecurityRequirements }): void {
+export function documentRoutes(
+  app: FastifyInstance,
+  defaults: { tags: string[]; security?: SecurityRequirements },
+): void {
   app.addHook('onRoute', (route) => {
-    route.schema = { tags: defaults.tags, ...(defaults.security && { security: defaults.security }), ...route.schema } as FastifySchema;
+    route.schema = {
+      tags: defaults.tags,
+      ...(defaults.security && { security: defaults.security }),
+      ...route.schema,
+    } as FastifySchema;
   });
 }

@@ -34,7 +34,9 @@ describe('parseTrustedProxies', () => {
 
   it('names the variable in the configuration error', () => {
     expect(() => loadConfig({ LIVEPULSE_TRUSTED_PROXIES: '10.0.0.1, nonsense' })).toThrow(ConfigError);
-    expect(() => loadConfig({ LIVEPULSE_TRUSTED_PROXIES: 'nonsense' })).toThrow(/LIVEPULSE_TRUSTED_PROXIES: "nonsense" is not an IP address/);
+    expect(() => loadConfig({ LIVEPULSE_TRUSTED_PROXIES: 'nonsense' })).toThrow(
+      /LIVEPULSE_TRUSTED_PROXIES: "nonsense" is not an IP address/,
+    );
     expect(loadConfig({ LIVEPULSE_TRUSTED_PROXIES: '10.0.0.0/8' }).http.trustedProxies).toEqual(['10.0.0.0/8']);
   });
 });
@@ -51,7 +53,11 @@ const addressEcho: ServiceDefinition = {
 
 async function addressSeen(env: Record<string, string>, forwardedFor: string): Promise<string> {
   const dataDir = await mkdtemp(join(tmpdir(), 'livepulse-trusted-proxies-'));
-  const platform = await startPlatform(loadConfig({ PORT: '0', LOG_LEVEL: 'silent', LIVEPULSE_DATA_DIR: dataDir, ...env }), [addressEcho], createLogger('silent'));
+  const platform = await startPlatform(
+    loadConfig({ PORT: '0', LOG_LEVEL: 'silent', LIVEPULSE_DATA_DIR: dataDir, ...env }),
+    [addressEcho],
+    createLogger('silent'),
+  );
   try {
     const response = await fetch(`${platform.url}/address`, { headers: { 'x-forwarded-for': forwardedFor } });
     return ((await response.json()) as { ip: string }).ip;
@@ -68,7 +74,9 @@ describe('the platform HTTP server and X-Forwarded-For', () => {
 
   it('believes the configured proxies, up to the first hop that is not one', async () => {
     expect(await addressSeen({ LIVEPULSE_TRUSTED_PROXIES: '127.0.0.1' }, '198.51.100.7')).toBe('198.51.100.7');
-    expect(await addressSeen({ LIVEPULSE_TRUSTED_PROXIES: '127.0.0.0/8' }, '198.51.100.7, 203.0.113.9')).toBe('203.0.113.9');
+    expect(await addressSeen({ LIVEPULSE_TRUSTED_PROXIES: '127.0.0.0/8' }, '198.51.100.7, 203.0.113.9')).toBe(
+      '203.0.113.9',
+    );
     expect(await addressSeen({ LIVEPULSE_TRUSTED_PROXIES: '10.0.0.0/8' }, '198.51.100.7')).toBe('127.0.0.1');
   });
 });
@@ -89,7 +97,13 @@ describe('clientAddress (socket.io handshakes) walks X-Forwarded-For as Fastify 
   ])('trusting %j, from %s with %j', async (proxies, peer, forwardedFor) => {
     const app = Fastify({ trustProxy: trustProxyOption(proxies) });
     app.get('/', async (request) => request.ip);
-    const fastifySays = (await app.inject({ url: '/', remoteAddress: peer, headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} })).body;
+    const fastifySays = (
+      await app.inject({
+        url: '/',
+        remoteAddress: peer,
+        headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {},
+      })
+    ).body;
     await app.close();
     expect(clientAddress(peer, forwardedFor || undefined, trustedProxyRanges(proxies))).toBe(fastifySays);
   });

@@ -34,7 +34,9 @@ export interface EventBridgeIvsEvent {
 
 /** EventBridge ids are UUIDs; a hash of the broadcast and transition keeps a re-post a duplicate. */
 function deterministicEventId(broadcast: IvsBroadcast, transition: string): string {
-  const hex = createHash('sha256').update(`${broadcast.channelId}\u0000${broadcast.streamId}\u0000${transition}`).digest('hex');
+  const hex = createHash('sha256')
+    .update(`${broadcast.channelId}\u0000${broadcast.streamId}\u0000${transition}`)
+    .digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
@@ -51,7 +53,9 @@ export function ivsEventBridgeEvent(
     account: broadcast.accountId,
     time: at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     region: broadcast.region,
-    resources: [channelArn({ region: broadcast.region, accountId: broadcast.accountId, channelId: broadcast.channelId })],
+    resources: [
+      channelArn({ region: broadcast.region, accountId: broadcast.accountId, channelId: broadcast.channelId }),
+    ],
   };
   if (transition === 'Stream Start' || transition === 'Stream End') {
     return {

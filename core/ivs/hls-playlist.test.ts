@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseAttributeList, parseMediaPlaylist, parseMultivariantPlaylist, PlaylistParseError, serializeMediaPlaylist, serializeMultivariantPlaylist } from './hls-playlist.ts';
+import {
+  parseAttributeList,
+  parseMediaPlaylist,
+  parseMultivariantPlaylist,
+  PlaylistParseError,
+  serializeMediaPlaylist,
+  serializeMultivariantPlaylist,
+} from './hls-playlist.ts';
 
 // The head of a real IVS rendition playlist (aws-samples/amazon-ivs-clip-manifest, doc/sample-recs), IVS's own tags included.
 const IVS_EVENT_PLAYLIST = `#EXTM3U
@@ -44,11 +51,32 @@ const IVS_BYTE_RANGE_PLAYLIST = `#EXTM3U
 describe('parseMediaPlaylist', () => {
   it('reads an IVS rendition playlist, ignoring IVS-only tags', () => {
     const playlist = parseMediaPlaylist(IVS_EVENT_PLAYLIST);
-    expect(playlist).toMatchObject({ version: 3, targetDurationS: 12, mediaSequence: 0, playlistType: 'EVENT', endList: true });
+    expect(playlist).toMatchObject({
+      version: 3,
+      targetDurationS: 12,
+      mediaSequence: 0,
+      playlistType: 'EVENT',
+      endList: true,
+    });
     expect(playlist.segments).toEqual([
-      { uri: '0.ts', durationMs: 10_267, programDateTimeMs: Date.parse('2023-02-09T22:55:41.550Z'), discontinuity: false },
-      { uri: '1.ts', durationMs: 10_000, programDateTimeMs: Date.parse('2023-02-09T22:55:51.817Z'), discontinuity: false },
-      { uri: '2.ts', durationMs: 10_666, programDateTimeMs: Date.parse('2023-02-09T22:56:01.817Z'), discontinuity: false },
+      {
+        uri: '0.ts',
+        durationMs: 10_267,
+        programDateTimeMs: Date.parse('2023-02-09T22:55:41.550Z'),
+        discontinuity: false,
+      },
+      {
+        uri: '1.ts',
+        durationMs: 10_000,
+        programDateTimeMs: Date.parse('2023-02-09T22:55:51.817Z'),
+        discontinuity: false,
+      },
+      {
+        uri: '2.ts',
+        durationMs: 10_666,
+        programDateTimeMs: Date.parse('2023-02-09T22:56:01.817Z'),
+        discontinuity: false,
+      },
     ]);
   });
 
@@ -67,7 +95,8 @@ describe('parseMediaPlaylist', () => {
   });
 
   it('does not carry program date-time across a discontinuity', () => {
-    const text = '#EXTM3U\n#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:00.000Z\n#EXTINF:2,\na.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:2,\nb.ts\n';
+    const text =
+      '#EXTM3U\n#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:00.000Z\n#EXTINF:2,\na.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:2,\nb.ts\n';
     const [a, b] = parseMediaPlaylist(text).segments;
     expect(a!.programDateTimeMs).toBe(Date.parse('2024-01-01T00:00:00.000Z'));
     expect(b).toEqual({ uri: 'b.ts', durationMs: 2_000, discontinuity: true });
@@ -87,7 +116,9 @@ describe('parseMediaPlaylist', () => {
 
   it('round-trips through serializeMediaPlaylist', () => {
     const playlist = parseMediaPlaylist(IVS_BYTE_RANGE_PLAYLIST);
-    const again = parseMediaPlaylist(serializeMediaPlaylist(playlist, { headerTags: ['#EXT-X-TWITCH-ELAPSED-SECS:0.000'] }));
+    const again = parseMediaPlaylist(
+      serializeMediaPlaylist(playlist, { headerTags: ['#EXT-X-TWITCH-ELAPSED-SECS:0.000'] }),
+    );
     expect(again).toEqual(playlist);
   });
 });
@@ -103,7 +134,13 @@ describe('multivariant playlists', () => {
       '360p30/playlist.m3u8',
     ].join('\n');
     expect(parseMultivariantPlaylist(text).variants).toEqual([
-      { uri: '720p30/playlist.m3u8', bandwidth: 2_596_000, resolution: { width: 1280, height: 720 }, video: '720p30', codecs: 'avc1.4D401F,mp4a.40.2' },
+      {
+        uri: '720p30/playlist.m3u8',
+        bandwidth: 2_596_000,
+        resolution: { width: 1280, height: 720 },
+        video: '720p30',
+        codecs: 'avc1.4D401F,mp4a.40.2',
+      },
       { uri: '360p30/playlist.m3u8', bandwidth: 796_000, resolution: { width: 640, height: 360 }, video: '360p30' },
     ]);
     const variants = parseMultivariantPlaylist(text).variants;

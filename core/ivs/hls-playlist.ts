@@ -65,7 +65,8 @@ function tagValue(line: string): string {
 
 function finiteNumber(raw: string, lineNumber: number, what: string): number {
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value) || value < 0) throw new PlaylistParseError(lineNumber, `${what} must be a non-negative number, got ${JSON.stringify(raw)}`);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0)
+    throw new PlaylistParseError(lineNumber, `${what} must be a non-negative number, got ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -79,7 +80,8 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
 
   for (const { line, number } of lines(text).slice(1)) {
     if (!line.startsWith('#')) {
-      if (pendingDurationMs === undefined) throw new PlaylistParseError(number, `segment ${JSON.stringify(line)} has no #EXTINF`);
+      if (pendingDurationMs === undefined)
+        throw new PlaylistParseError(number, `segment ${JSON.stringify(line)} has no #EXTINF`);
       const segment: MediaSegment = { uri: line, durationMs: pendingDurationMs, discontinuity: pendingDiscontinuity };
       if (pendingDateTimeMs !== undefined) segment.programDateTimeMs = pendingDateTimeMs;
       else if (previous?.programDateTimeMs !== undefined && !pendingDiscontinuity) {
@@ -89,7 +91,11 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
         let offset = pendingByteRange.offset;
         if (offset === undefined) {
           // RFC 8216 §4.3.2.2: without an offset the range continues the previous one of the same resource.
-          if (!previous?.byteRange || previous.uri !== line) throw new PlaylistParseError(number, 'byte range without offset does not follow a range of the same resource');
+          if (!previous?.byteRange || previous.uri !== line)
+            throw new PlaylistParseError(
+              number,
+              'byte range without offset does not follow a range of the same resource',
+            );
           offset = previous.byteRange.offset + previous.byteRange.length;
         }
         segment.byteRange = { offset, length: pendingByteRange.length };
@@ -115,7 +121,8 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
         break;
       case '#EXT-X-PLAYLIST-TYPE': {
         const type = tagValue(line);
-        if (type !== 'EVENT' && type !== 'VOD') throw new PlaylistParseError(number, `unknown playlist type ${JSON.stringify(type)}`);
+        if (type !== 'EVENT' && type !== 'VOD')
+          throw new PlaylistParseError(number, `unknown playlist type ${JSON.stringify(type)}`);
         playlist.playlistType = type;
         break;
       }
@@ -135,7 +142,8 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
       }
       case '#EXT-X-PROGRAM-DATE-TIME': {
         const parsed = Date.parse(tagValue(line));
-        if (Number.isNaN(parsed)) throw new PlaylistParseError(number, `invalid program date-time ${JSON.stringify(tagValue(line))}`);
+        if (Number.isNaN(parsed))
+          throw new PlaylistParseError(number, `invalid program date-time ${JSON.stringify(tagValue(line))}`);
         pendingDateTimeMs = parsed;
         break;
       }
@@ -201,7 +209,8 @@ export function serializeMediaPlaylist(playlist: MediaPlaylist, options: Seriali
   out.push(...(options.headerTags ?? []));
   for (const segment of playlist.segments) {
     if (segment.discontinuity) out.push('#EXT-X-DISCONTINUITY');
-    if (segment.programDateTimeMs !== undefined) out.push(`#EXT-X-PROGRAM-DATE-TIME:${isoWithMillis(segment.programDateTimeMs)}`);
+    if (segment.programDateTimeMs !== undefined)
+      out.push(`#EXT-X-PROGRAM-DATE-TIME:${isoWithMillis(segment.programDateTimeMs)}`);
     out.push(`#EXTINF:${(segment.durationMs / 1000).toFixed(3)},`);
     if (segment.byteRange) out.push(`#EXT-X-BYTERANGE:${segment.byteRange.length}@${segment.byteRange.offset}`);
     out.push(segment.uri);

@@ -27,12 +27,19 @@ export async function runCreateChannel(name: string, values: CreateChannelOption
   const config = loadConfig();
   const bucket = values.bucket ?? (config.objectStore.kind === 's3' ? config.objectStore.bucket : undefined);
   if (!bucket) throw new CommandUsageError('--bucket is required when S3_BUCKET is not set');
-  if (values.creator !== undefined && !/^[A-Za-z0-9._:@/+=-]{1,128}$/.test(values.creator)) throw new CommandUsageError('--creator must be 1–128 characters of A-Z a-z 0-9 ._:@/+=-');
+  if (values.creator !== undefined && !/^[A-Za-z0-9._:@/+=-]{1,128}$/.test(values.creator))
+    throw new CommandUsageError('--creator must be 1–128 characters of A-Z a-z 0-9 ._:@/+=-');
   const reconnectWindowSeconds = Number(values.reconnectWindow);
-  if (!Number.isInteger(reconnectWindowSeconds) || reconnectWindowSeconds < 0 || reconnectWindowSeconds > 300) throw new CommandUsageError('--reconnect-window must be 0–300 seconds');
+  if (!Number.isInteger(reconnectWindowSeconds) || reconnectWindowSeconds < 0 || reconnectWindowSeconds > 300)
+    throw new CommandUsageError('--reconnect-window must be 0–300 seconds');
   const ivs = new IvsControlPlane({ region: config.ivs.region, endpoint: config.ivs.endpoint });
   try {
-    const recording = await ivs.createRecordingConfiguration({ name: `${name}-recording`, bucketName: bucket, reconnectWindowSeconds, tags: { 'livepulse:channel': name } });
+    const recording = await ivs.createRecordingConfiguration({
+      name: `${name}-recording`,
+      bucketName: bucket,
+      reconnectWindowSeconds,
+      tags: { 'livepulse:channel': name },
+    });
     const { channel, streamKey } = await ivs.createChannel({
       name,
       recordingConfigurationArn: recording.arn,

@@ -118,9 +118,11 @@ export class IvsControlPlane {
     let configuration = created.recordingConfiguration!;
     const deadline = Date.now() + timeoutMs;
     while (configuration.state === RecordingConfigurationState.Creating) {
-      if (Date.now() > deadline) throw new RecordingConfigurationNotActiveError(configuration.arn!, configuration.state);
+      if (Date.now() > deadline)
+        throw new RecordingConfigurationNotActiveError(configuration.arn!, configuration.state);
       await sleep(pollMs);
-      configuration = (await this.client.send(new GetRecordingConfigurationCommand({ arn: configuration.arn }))).recordingConfiguration!;
+      configuration = (await this.client.send(new GetRecordingConfigurationCommand({ arn: configuration.arn })))
+        .recordingConfiguration!;
     }
     if (configuration.state !== RecordingConfigurationState.Active) {
       throw new RecordingConfigurationNotActiveError(configuration.arn!, configuration.state ?? 'UNKNOWN');

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { MpegTsError, packetPid, pmtPidsFromPat, pmtPidsOfSegment, programTablePackets, rangeStartBeforeKeyframe, startsWithProgramAssociation, TS_PACKET_SIZE } from './mpegts.ts';
+import {
+  MpegTsError,
+  packetPid,
+  pmtPidsFromPat,
+  pmtPidsOfSegment,
+  programTablePackets,
+  rangeStartBeforeKeyframe,
+  startsWithProgramAssociation,
+  TS_PACKET_SIZE,
+} from './mpegts.ts';
 
 /** A 188-byte packet: sync byte, PUSI flag, PID, payload-only, then the payload (padded with 0xff). */
 function packet(pid: number, payload: number[], unitStart = true): Buffer {
@@ -28,7 +37,10 @@ const SDT = packet(0x11, [0x00, 0x42]);
 
 describe('MPEG-TS program tables', () => {
   it('reads the PMT PIDs of a PAT, skipping the network PID', () => {
-    const table = pat([[0, 0x10], [1, 0x1000]]);
+    const table = pat([
+      [0, 0x10],
+      [1, 0x1000],
+    ]);
     expect(packetPid(table, 0)).toBe(0);
     expect(pmtPidsFromPat(table, 0)).toEqual([0x1000]);
   });

@@ -84,8 +84,13 @@ export function startsWithProgramAssociation(data: Uint8Array): boolean {
  * over the SDT/PAT/PMT packets a muxer writes just before a keyframe, so the range is
  * demuxable on its own (IVS's byte-range playlists are cut at keyframes the same way).
  */
-export function rangeStartBeforeKeyframe(segment: Uint8Array, keyframeOffset: number, pmtPids: readonly number[]): number {
-  if (keyframeOffset % TS_PACKET_SIZE !== 0) throw new MpegTsError(`keyframe offset ${keyframeOffset} is not on a packet boundary`);
+export function rangeStartBeforeKeyframe(
+  segment: Uint8Array,
+  keyframeOffset: number,
+  pmtPids: readonly number[],
+): number {
+  if (keyframeOffset % TS_PACKET_SIZE !== 0)
+    throw new MpegTsError(`keyframe offset ${keyframeOffset} is not on a packet boundary`);
   const tables = new Set([PAT_PID, SDT_PID, ...pmtPids]);
   let start = keyframeOffset;
   while (start >= TS_PACKET_SIZE && tables.has(packetPid(segment, start - TS_PACKET_SIZE))) start -= TS_PACKET_SIZE;

@@ -12,7 +12,11 @@ import { TOPICS } from '../topics.ts';
  * normalised by the collector). EventBridge delivers best effort — late, twice, out of order —
  * so every event is one row keyed by its id, and readers aggregate per prefix.
  */
-const RECORDING_KINDS = new Set<StreamLifecycleEvent['kind']>(['recording_start', 'recording_end', 'recording_failure']);
+const RECORDING_KINDS = new Set<StreamLifecycleEvent['kind']>([
+  'recording_start',
+  'recording_end',
+  'recording_failure',
+]);
 
 function toClickHouseTime(epochMs: number): string {
   return new Date(epochMs).toISOString().replace('T', ' ').replace('Z', '');
@@ -39,11 +43,22 @@ export function recordingEventRows(batch: MessageBatch): { rows: RecordingEventR
     try {
       event = JSON.parse(message.value.toString('utf8'));
     } catch {
-      deadLetters.push({ sourceTopic: TOPICS.streamLifecycle, payload: message.value, reason: 'stream lifecycle event is not JSON', origin });
+      deadLetters.push({
+        sourceTopic: TOPICS.streamLifecycle,
+        payload: message.value,
+        reason: 'stream lifecycle event is not JSON',
+        origin,
+      });
       continue;
     }
     if (!streamLifecycleValidator.check(event)) {
-      deadLetters.push({ sourceTopic: TOPICS.streamLifecycle, payload: message.value, reason: 'stream lifecycle event is invalid', errors: streamLifecycleValidator.errors(event), origin });
+      deadLetters.push({
+        sourceTopic: TOPICS.streamLifecycle,
+        payload: message.value,
+        reason: 'stream lifecycle event is invalid',
+        errors: streamLifecycleValidator.errors(event),
+        origin,
+      });
       continue;
     }
     if (!RECORDING_KINDS.has(event.kind)) continue;
@@ -52,7 +67,12 @@ export function recordingEventRows(batch: MessageBatch): { rows: RecordingEventR
       try {
         prefix = normaliseRecordingPrefix(event.recording_prefix);
       } catch (error) {
-        deadLetters.push({ sourceTopic: TOPICS.streamLifecycle, payload: message.value, reason: error instanceof Error ? error.message : String(error), origin });
+        deadLetters.push({
+          sourceTopic: TOPICS.streamLifecycle,
+          payload: message.value,
+          reason: error instanceof Error ? error.message : String(error),
+          origin,
+        });
         continue;
       }
     }
@@ -70,7 +90,11 @@ export function recordingEventRows(batch: MessageBatch): { rows: RecordingEventR
   return { rows, deadLetters };
 }
 
-export async function writeRecordingEvents(store: AnalyticsStore, batch: MessageBatch, rows: RecordingEventRow[]): Promise<void> {
+export async function writeRecordingEvents(
+  store: AnalyticsStore,
+  batch: MessageBatch,
+  rows: RecordingEventRow[],
+): Promise<void> {
   await insertRows(store, { table: 'recording_events', rows, dedupToken: batchDedupToken(batch) });
 }
 
@@ -134,7 +158,10 @@ export class ClickHouseRecordingLocator implements RecordingLocator {
         if (row.ended_at !== null) candidate.endedAtMs = Number(row.ended_at);
         return candidate;
       })
-      .sort((a, b) => parseRecordingPrefix(a.prefix).startedAt.getTime() - parseRecordingPrefix(b.prefix).startedAt.getTime());
+      .sort(
+        (a, b) =>
+          parseRecordingPrefix(a.prefix).startedAt.getTime() - parseRecordingPrefix(b.prefix).startedAt.getTime(),
+      );
   }
 }
 
@@ -143,7 +170,11 @@ export class ClickHouseRecordingLocator implements RecordingLocator {
  * recording without an end event yet is taken as still going). `slackMs` absorbs the difference
  * between event times and the media's program date-times.
  */
-export function chooseRecording(candidates: RecordingCandidate[], window: { startMs: number; endMs: number }, slackMs = 60_000): RecordingCandidate | null {
+export function chooseRecording(
+  candidates: RecordingCandidate[],
+  window: { startMs: number; endMs: number },
+  slackMs = 60_000,
+): RecordingCandidate | null {
   let best: RecordingCandidate | null = null;
   let bestOverlap = 0;
   for (const candidate of candidates) {

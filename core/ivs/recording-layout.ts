@@ -22,20 +22,26 @@ export type RecordingEventName = 'recording-started' | 'recording-ended' | 'reco
 
 const ACCOUNT = /^\d{12}$/;
 const RESOURCE_ID = /^[A-Za-z0-9]{1,64}$/;
-const PREFIX = /^ivs\/v1\/(\d{12})\/([A-Za-z0-9]+)\/(\d{4})\/(\d{1,2})\/(\d{1,2})\/(\d{1,2})\/(\d{1,2})\/([A-Za-z0-9]+)$/;
+const PREFIX =
+  /^ivs\/v1\/(\d{12})\/([A-Za-z0-9]+)\/(\d{4})\/(\d{1,2})\/(\d{1,2})\/(\d{1,2})\/(\d{1,2})\/([A-Za-z0-9]+)$/;
 const CHANNEL_ARN = /^arn:(aws[a-z-]*):ivs:([a-z0-9-]+):(\d{12}):channel\/([A-Za-z0-9]+)$/;
 
 export class InvalidRecordingPrefixError extends Error {
   constructor(readonly prefix: string) {
-    super(`not an IVS recording prefix (ivs/v1/<account>/<channel>/<y>/<m>/<d>/<h>/<min>/<recording_id>): ${JSON.stringify(prefix)}`);
+    super(
+      `not an IVS recording prefix (ivs/v1/<account>/<channel>/<y>/<m>/<d>/<h>/<min>/<recording_id>): ${JSON.stringify(prefix)}`,
+    );
     this.name = 'InvalidRecordingPrefixError';
   }
 }
 
 export function recordingPrefix({ accountId, channelId, startedAt, recordingId }: RecordingLocation): string {
-  if (!ACCOUNT.test(accountId)) throw new RangeError(`IVS account id must be 12 digits, got ${JSON.stringify(accountId)}`);
-  if (!RESOURCE_ID.test(channelId)) throw new RangeError(`IVS channel id must be alphanumeric, got ${JSON.stringify(channelId)}`);
-  if (!RESOURCE_ID.test(recordingId)) throw new RangeError(`IVS recording id must be alphanumeric, got ${JSON.stringify(recordingId)}`);
+  if (!ACCOUNT.test(accountId))
+    throw new RangeError(`IVS account id must be 12 digits, got ${JSON.stringify(accountId)}`);
+  if (!RESOURCE_ID.test(channelId))
+    throw new RangeError(`IVS channel id must be alphanumeric, got ${JSON.stringify(channelId)}`);
+  if (!RESOURCE_ID.test(recordingId))
+    throw new RangeError(`IVS recording id must be alphanumeric, got ${JSON.stringify(recordingId)}`);
   const parts = [
     startedAt.getUTCFullYear(),
     startedAt.getUTCMonth() + 1,
@@ -83,6 +89,11 @@ export function parseChannelArn(arn: string): ChannelArnParts | null {
   return { partition: match[1]!, region: match[2]!, accountId: match[3]!, channelId: match[4]! };
 }
 
-export function channelArn({ partition = 'aws', region, accountId, channelId }: Omit<ChannelArnParts, 'partition'> & { partition?: string }): string {
+export function channelArn({
+  partition = 'aws',
+  region,
+  accountId,
+  channelId,
+}: Omit<ChannelArnParts, 'partition'> & { partition?: string }): string {
   return `arn:${partition}:ivs:${region}:${accountId}:channel/${channelId}`;
 }

@@ -7,7 +7,12 @@ import { createValidator } from '../schemas/validate.ts';
  * constrained; AWS adds fields over time, so unknown ones are allowed.
  */
 export const RecordingRendition = Type.Object({
-  path: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Rendition folder, e.g. 720p30' }),
+  path: Type.String({
+    minLength: 1,
+    maxLength: 64,
+    pattern: '^[A-Za-z0-9_-]+$',
+    description: 'Rendition folder, e.g. 720p30',
+  }),
   playlist: Type.String({ minLength: 1, maxLength: 128 }),
   byte_range_playlist: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   resolution_width: Type.Integer({ minimum: 1, maximum: 16_384 }),
@@ -21,7 +26,11 @@ export const RecordingMetadata = Type.Object({
   recording_started_at: Type.String({ minLength: 20, maxLength: 40 }),
   recording_ended_at: Type.Optional(Type.String({ minLength: 20, maxLength: 40 })),
   channel_arn: Type.String({ maxLength: 2048 }),
-  recording_status: Type.Union([Type.Literal('RECORDING_STARTED'), Type.Literal('RECORDING_ENDED'), Type.Literal('RECORDING_FAILED')]),
+  recording_status: Type.Union([
+    Type.Literal('RECORDING_STARTED'),
+    Type.Literal('RECORDING_ENDED'),
+    Type.Literal('RECORDING_FAILED'),
+  ]),
   recording_status_message: Type.Optional(Type.String({ maxLength: 2048 })),
   media: Type.Object({
     hls: Type.Object({

@@ -10,7 +10,10 @@ const logger = pino({ level: 'silent' });
 
 describe('packTimedMetadata', () => {
   it('packs as many items as fit in 1 KB, as a JSON array', () => {
-    const items = Array.from({ length: 40 }, (_, i) => ({ type: 'livepulse.clip', clip_id: `clip_${String(i).padStart(32, '0')}` }));
+    const items = Array.from({ length: 40 }, (_, i) => ({
+      type: 'livepulse.clip',
+      clip_id: `clip_${String(i).padStart(32, '0')}`,
+    }));
     const { payload, count } = packTimedMetadata(items);
     expect(Buffer.byteLength(payload)).toBeLessThanOrEqual(1024);
     expect(count).toBeGreaterThan(1);
@@ -35,7 +38,10 @@ describe('TimedMetadataPublisher', () => {
     const liveState = new MemoryLiveState();
     liveStates.push(liveState);
     const outcomes: string[] = [];
-    return { publisher: new TimedMetadataPublisher({ putMetadata, liveState, logger, onOutcome: (o) => outcomes.push(o) }), outcomes };
+    return {
+      publisher: new TimedMetadataPublisher({ putMetadata, liveState, logger, onOutcome: (o) => outcomes.push(o) }),
+      outcomes,
+    };
   }
 
   it('batches queued items and never calls more than 5 times a second per channel', async () => {

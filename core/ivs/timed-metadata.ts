@@ -14,7 +14,10 @@ import { parseChannelArn } from './recording-layout.ts';
  * Packs as many items as fit into one PutMetadata payload, always a JSON array so players parse
  * one shape. AWS recommends batching because of the per-channel rate limit.
  */
-export function packTimedMetadata(items: readonly unknown[], maxBytes = PUT_METADATA_MAX_BYTES): { payload: string; count: number } {
+export function packTimedMetadata(
+  items: readonly unknown[],
+  maxBytes = PUT_METADATA_MAX_BYTES,
+): { payload: string; count: number } {
   if (items.length === 0) throw new RangeError('packTimedMetadata needs at least one item');
   let payload = '';
   let count = 0;
@@ -64,7 +67,10 @@ export class TimedMetadataPublisher {
     const fresh = [item];
     this.queues.set(channelArn, fresh);
     // Started on the next microtask, so the entry exists before the drain can remove it.
-    this.draining.set(channelArn, Promise.resolve().then(() => this.drain(channelArn, fresh)));
+    this.draining.set(
+      channelArn,
+      Promise.resolve().then(() => this.drain(channelArn, fresh)),
+    );
   }
 
   /** Resolves when every queued item was sent or dropped. */
@@ -75,9 +81,17 @@ export class TimedMetadataPublisher {
   private async waitForSlot(channelArn: string): Promise<void> {
     const account = parseChannelArn(channelArn)?.accountId ?? 'unknown';
     for (;;) {
-      const channel = await this.options.liveState.consumeRate(`ivs:put-metadata:channel:${channelArn}`, PUT_METADATA_MAX_PER_SECOND_PER_CHANNEL, PACING_WINDOW_MS);
+      const channel = await this.options.liveState.consumeRate(
+        `ivs:put-metadata:channel:${channelArn}`,
+        PUT_METADATA_MAX_PER_SECOND_PER_CHANNEL,
+        PACING_WINDOW_MS,
+      );
       if (channel.allowed) {
-        const accountWide = await this.options.liveState.consumeRate(`ivs:put-metadata:account:${account}`, PUT_METADATA_MAX_PER_SECOND_PER_ACCOUNT, PACING_WINDOW_MS);
+        const accountWide = await this.options.liveState.consumeRate(
+          `ivs:put-metadata:account:${account}`,
+          PUT_METADATA_MAX_PER_SECOND_PER_ACCOUNT,
+          PACING_WINDOW_MS,
+        );
         if (accountWide.allowed) return;
         await sleep(Math.max(accountWide.retryAfterMs, 10));
       } else {
@@ -92,7 +106,10 @@ export class TimedMetadataPublisher {
     try {
       await this.send(channelArn, queue);
     } catch (error) {
-      logger.warn({ err: error, channelArn, dropped: queue.length }, 'timed metadata could not be paced (live state unavailable); dropped');
+      logger.warn(
+        { err: error, channelArn, dropped: queue.length },
+        'timed metadata could not be paced (live state unavailable); dropped',
+      );
       for (let i = 0; i < queue.length; i++) this.options.onOutcome?.('dropped');
       queue.length = 0;
     } finally {
@@ -124,13 +141,19 @@ export class TimedMetadataPublisher {
           break;
         } catch (error) {
           if (error instanceof ChannelNotBroadcasting || error instanceof ResourceNotFoundException) {
-            logger.info({ channelArn, dropped: queue.length, reason: error.name }, 'channel is not broadcasting; timed metadata dropped');
+            logger.info(
+              { channelArn, dropped: queue.length, reason: error.name },
+              'channel is not broadcasting; timed metadata dropped',
+            );
             for (let i = 0; i < queue.length; i++) onOutcome?.('dropped');
             queue.length = 0;
             break;
           }
           if (attempt >= maxAttempts) {
-            logger.warn({ err: error, channelArn, attempts: attempt }, 'PutMetadata kept failing; timed metadata dropped');
+            logger.warn(
+              { err: error, channelArn, attempts: attempt },
+              'PutMetadata kept failing; timed metadata dropped',
+            );
             queue.splice(0, batch.count);
             for (let i = 0; i < batch.count; i++) onOutcome?.('dropped');
             break;

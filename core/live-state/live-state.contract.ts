@@ -70,7 +70,8 @@ export function describeLiveStateContract(name: string, make: () => Promise<Live
 
       it('does not count rejected attempts', async () => {
         await state.consumeRate(key('user'), 1, 300);
-        for (let attempt = 0; attempt < 5; attempt++) expect((await state.consumeRate(key('user'), 1, 300)).allowed).toBe(false);
+        for (let attempt = 0; attempt < 5; attempt++)
+          expect((await state.consumeRate(key('user'), 1, 300)).allowed).toBe(false);
         await sleep(330);
         expect((await state.consumeRate(key('user'), 1, 300)).allowed).toBe(true);
       });
@@ -152,7 +153,13 @@ export function describeLiveStateContract(name: string, make: () => Promise<Live
         await state.set(key('a'), 'first');
         await state.set(key('b'), 'second', 200);
         await state.set(key('c'), 'third');
-        expect(await state.getMany([key('c'), key('missing'), key('a'), key('b'), key('a')])).toEqual(['third', null, 'first', 'second', 'first']);
+        expect(await state.getMany([key('c'), key('missing'), key('a'), key('b'), key('a')])).toEqual([
+          'third',
+          null,
+          'first',
+          'second',
+          'first',
+        ]);
         await sleep(250);
         expect(await state.getMany([key('a'), key('b')])).toEqual(['first', null]);
         expect(await state.getMany([])).toEqual([]);
@@ -224,7 +231,10 @@ export function describeLiveStateContract(name: string, make: () => Promise<Live
       it('keeps hashes apart from values of the same name', async () => {
         await state.set(key('shared'), 'value');
         await state.setFields(key('shared'), { x: '1' }, 60_000);
-        expect([await state.get(key('shared')), await state.getAllFields([key('shared')])]).toEqual(['value', [{ x: '1' }]]);
+        expect([await state.get(key('shared')), await state.getAllFields([key('shared')])]).toEqual([
+          'value',
+          [{ x: '1' }],
+        ]);
       });
 
       it('rejects a non-positive TTL with RangeError', async () => {

@@ -13,7 +13,10 @@ import { RedisLiveState } from './redis-live-state.ts';
 const runKeyPrefix = `livepulse-test:${randomUUID()}:`;
 
 describeLiveStateContract('memory', async () => new MemoryLiveState());
-describeLiveStateContract('redis', async () => new RedisLiveState({ url: testServices().redisUrl, keyPrefix: runKeyPrefix }));
+describeLiveStateContract(
+  'redis',
+  async () => new RedisLiveState({ url: testServices().redisUrl, keyPrefix: runKeyPrefix }),
+);
 
 afterAll(async () => {
   const raw = new Redis(testServices().redisUrl);

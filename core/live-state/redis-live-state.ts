@@ -46,7 +46,12 @@ return value
 `;
 
 interface LiveStateScripts {
-  consumeSlidingWindowLog(key: string, limit: number, windowMs: number, member: string): Promise<[number, number, number]>;
+  consumeSlidingWindowLog(
+    key: string,
+    limit: number,
+    windowMs: number,
+    member: string,
+  ): Promise<[number, number, number]>;
   incrementWithTtlOnCreate(key: string, by: number, ttlMs: number): Promise<number>;
 }
 
@@ -179,7 +184,11 @@ export class RedisLiveState implements LiveState {
 
   async recentMembers(key: string, sinceMs: number): Promise<string[]> {
     assertSafeInteger('sinceMs', sinceMs);
-    const replies = await this.redis.multi().zremrangebyscore(this.recencyKey(key), '-inf', `(${sinceMs}`).zrevrange(this.recencyKey(key), 0, -1).exec();
+    const replies = await this.redis
+      .multi()
+      .zremrangebyscore(this.recencyKey(key), '-inf', `(${sinceMs}`)
+      .zrevrange(this.recencyKey(key), 0, -1)
+      .exec();
     return throwFirstError(replies)[1] as string[];
   }
 

@@ -41,14 +41,25 @@ describe('channel settings', () => {
     const custom = applyPolicyPatch(strict, { levels: { profanity: 0 } });
     expect(custom).toMatchObject({ overall_level: null, levels: { identity: 4, profanity: 0 } });
     expect(applyPolicyPatch(strict, { levels: { spam: 4 } }).overall_level).toBe(4);
-    expect(applyPolicyPatch(policy, { allowed_link_domains: ['Twitch.TV', 'twitch.tv'] }).allowed_link_domains).toEqual(['twitch.tv']);
+    expect(applyPolicyPatch(policy, { allowed_link_domains: ['Twitch.TV', 'twitch.tv'] }).allowed_link_domains).toEqual(
+      ['twitch.tv'],
+    );
   });
 
   it('shield mode tightens without loosening and restores exactly', () => {
     const base = defaultChannelSettings({ anonymousViewers: true });
-    const before = { ...base, modes: { ...base.modes, slow_mode_seconds: 30 }, policy: applyPolicyPatch(base.policy, { levels: { identity: 4 } }) };
+    const before = {
+      ...base,
+      modes: { ...base.modes, slow_mode_seconds: 30 },
+      policy: applyPolicyPatch(base.policy, { levels: { identity: 4 } }),
+    };
     const shielded = setShieldMode(before, true);
-    expect(shielded.modes).toMatchObject({ shield: true, unique_chat: true, slow_mode_seconds: 30, followers_only_minutes: 10 });
+    expect(shielded.modes).toMatchObject({
+      shield: true,
+      unique_chat: true,
+      slow_mode_seconds: 30,
+      followers_only_minutes: 10,
+    });
     expect(shielded.policy.levels).toEqual({ identity: 4, aggression: 3, sexual: 3, profanity: 3, spam: 3 });
     expect(channelSettingsValidator.check(shielded)).toBe(true);
     expect(setShieldMode(shielded, true)).toBe(shielded);

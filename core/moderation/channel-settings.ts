@@ -45,9 +45,14 @@ export const AutoModPolicy = Type.Object(
     overall_level: Type.Union([Type.Null(), Level]),
     levels: CategoryLevels,
     /** Link hosts that never count as spam (subdomains included), e.g. "clips.twitch.tv". */
-    allowed_link_domains: Type.Array(Type.String({ minLength: 3, maxLength: 253, pattern: '^[a-z0-9.-]+\\.[a-z]{2,}$' }), { maxItems: 100 }),
+    allowed_link_domains: Type.Array(
+      Type.String({ minLength: 3, maxLength: 253, pattern: '^[a-z0-9.-]+\\.[a-z]{2,}$' }),
+      { maxItems: 100 },
+    ),
     /** The channel's emote names, for emote-only mode and emote spam. */
-    channel_emotes: Type.Array(Type.String({ minLength: 2, maxLength: 32, pattern: '^[A-Za-z0-9_]+$' }), { maxItems: 500 }),
+    channel_emotes: Type.Array(Type.String({ minLength: 2, maxLength: 32, pattern: '^[A-Za-z0-9_]+$' }), {
+      maxItems: 500,
+    }),
     /**
      * Slurs this channel's community has reclaimed: not caught when a member uses one of themselves
      * ("as a dyke myself"), still caught when aimed at someone. Absent in settings stored before it existed.
@@ -63,14 +68,23 @@ export const ChannelSettings = Type.Object(
     modes: ChatModes,
     policy: AutoModPolicy,
     /** While Shield mode is on: what turning it off restores. */
-    before_shield: Type.Union([Type.Null(), Type.Object({ modes: ChatModes, levels: CategoryLevels, overall_level: Type.Union([Type.Null(), Level]) }, { additionalProperties: false })]),
+    before_shield: Type.Union([
+      Type.Null(),
+      Type.Object(
+        { modes: ChatModes, levels: CategoryLevels, overall_level: Type.Union([Type.Null(), Level]) },
+        { additionalProperties: false },
+      ),
+    ]),
   },
   { additionalProperties: false, $id: 'ChannelSettings' },
 );
 export type ChannelSettings = Static<typeof ChannelSettings>;
 
 /** What a moderator may change in one request: any subset of the modes except `shield`. */
-export const ChatModesPatch = Type.Partial(Type.Omit(ChatModes, ['shield']), { additionalProperties: false, minProperties: 1 });
+export const ChatModesPatch = Type.Partial(Type.Omit(ChatModes, ['shield']), {
+  additionalProperties: false,
+  minProperties: 1,
+});
 export type ChatModesPatch = Static<typeof ChatModesPatch>;
 
 export const AutoModPolicyPatch = Type.Object(
@@ -139,13 +153,22 @@ export function defaultChannelSettings({ anonymousViewers }: { anonymousViewers:
 export function applyPolicyPatch(policy: AutoModPolicy, patch: AutoModPolicyPatch): AutoModPolicy {
   let next: AutoModPolicy = { ...policy, levels: { ...policy.levels } };
   if (patch.overall_level !== undefined) {
-    next = { ...next, overall_level: patch.overall_level, levels: levelsForOverall(patch.overall_level, next.levels.spam) };
+    next = {
+      ...next,
+      overall_level: patch.overall_level,
+      levels: levelsForOverall(patch.overall_level, next.levels.spam),
+    };
   }
   if (patch.levels) {
     const changesGraded = Object.keys(patch.levels).some((category) => category !== 'spam');
-    next = { ...next, levels: { ...next.levels, ...patch.levels }, overall_level: changesGraded ? null : next.overall_level };
+    next = {
+      ...next,
+      levels: { ...next.levels, ...patch.levels },
+      overall_level: changesGraded ? null : next.overall_level,
+    };
   }
-  if (patch.allowed_link_domains) next = { ...next, allowed_link_domains: [...new Set(patch.allowed_link_domains.map((d) => d.toLowerCase()))] };
+  if (patch.allowed_link_domains)
+    next = { ...next, allowed_link_domains: [...new Set(patch.allowed_link_domains.map((d) => d.toLowerCase()))] };
   if (patch.channel_emotes) next = { ...next, channel_emotes: [...new Set(patch.channel_emotes)] };
   if (patch.reclaimed_terms) next = { ...next, reclaimed_terms: [...new Set(patch.reclaimed_terms)] };
   return next;

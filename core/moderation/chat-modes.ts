@@ -28,7 +28,8 @@ export function modeRejection(
   if (sender.privileged) return null;
   if (modes.subscribers_only && !sender.subscriber) return 'subscribers_only';
   if (modes.followers_only_minutes !== null) {
-    const followedLongEnough = sender.followedAt !== undefined && now - sender.followedAt >= modes.followers_only_minutes * 60_000;
+    const followedLongEnough =
+      sender.followedAt !== undefined && now - sender.followedAt >= modes.followers_only_minutes * 60_000;
     if (!followedLongEnough) return 'followers_only';
   }
   if (modes.emote_only && !isEmoteOnly(text, channelEmotes)) return 'emote_only';

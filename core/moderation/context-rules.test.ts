@@ -7,14 +7,22 @@ import { foldForMatching } from './text-folding.ts';
 const NOW = 1_800_000_000_000;
 const settings = defaultChannelSettings({ anonymousViewers: true });
 const defaultRules = compileChannelRules(settings, [], NOW);
-const reclaiming = compileChannelRules({ ...settings, policy: applyPolicyPatch(settings.policy, { reclaimed_terms: ['dyke', 'fag'] }) }, [], NOW);
-const strict = compileChannelRules({ ...settings, policy: applyPolicyPatch(settings.policy, { levels: { identity: 4 } }) }, [], NOW);
+const reclaiming = compileChannelRules(
+  { ...settings, policy: applyPolicyPatch(settings.policy, { reclaimed_terms: ['dyke', 'fag'] }) },
+  [],
+  NOW,
+);
+const strict = compileChannelRules(
+  { ...settings, policy: applyPolicyPatch(settings.policy, { levels: { identity: 4 } }) },
+  [],
+  NOW,
+);
 const rulesOnly = new ChatModerator(undefined, null);
 const withClassifier = new ChatModerator();
 
 describe('targetedHarmFindings', () => {
   it.each([
-    ['people like her don\'t deserve to live', 'aggression.death_wish'],
+    ["people like her don't deserve to live", 'aggression.death_wish'],
     ['we should wipe them all out', 'aggression.targeted_threat'],
     ['kill all the gays', 'aggression.targeted_threat'],
     ['someone needs to gas the jews', 'aggression.targeted_threat'],
@@ -33,7 +41,7 @@ describe('targetedHarmFindings', () => {
     'nobody should ever be hurt for who they are',
     'we should never hurt them',
     'no one wants to kill all the gays, that is insane',
-    'you don\'t deserve to die',
+    "you don't deserve to die",
     // A game chat's violence is not aimed at a group.
     'we need to kill them before they take the dragon',
     'we should beat them in the finals',
@@ -47,7 +55,7 @@ describe('targetedHarmFindings', () => {
 
 describe('isCounterSpeech', () => {
   it.each([
-    ['he said \'go back to your country\', which is bigoted', true],
+    ["he said 'go back to your country', which is bigoted", true],
     ['whoever says they would hurt her should be punished', true],
     ['calling women "kitchen appliances" is sexist and not ok', true],
     ['she called me a f*g, reported her', true],
@@ -68,7 +76,9 @@ describe('applyContext', () => {
       { rule: 'aggression.threat', severity: 4 as const, detail: 'i wil kil you' },
       { rule: 'identity.classifier', severity: 3 as const, detail: 'p=0.80' },
     ];
-    expect(applyContext(findings, text, foldForMatching(text), none)).toEqual([{ rule: 'identity.slur', severity: 2, detail: 'dyke' }]);
+    expect(applyContext(findings, text, foldForMatching(text), none)).toEqual([
+      { rule: 'identity.slur', severity: 2, detail: 'dyke' },
+    ]);
   });
 
   it('keeps everything when nothing in the context says otherwise', () => {
@@ -80,13 +90,13 @@ describe('applyContext', () => {
 describe('ChatModerator with the context rules and the classifier, at the default policy', () => {
   it.each([
     // The issue's implicit hate, no listed word.
-    ['people like her don\'t deserve to live', 'hold'],
+    ["people like her don't deserve to live", 'hold'],
     ['we should wipe them all out', 'hold'],
     ['typical of those people to be that dumb', 'hold'],
     // Counter-speech and quotation.
     ['whoever says they would hurt her should be punished', 'allow'],
-    ['he said \'i\'ll kill you\', which is not ok', 'allow'],
-    ['he said \'go back to your country\', which is bigoted', 'allow'],
+    ["he said 'i'll kill you', which is not ok", 'allow'],
+    ["he said 'go back to your country', which is bigoted", 'allow'],
     ['someone called me a chink today, reported him', 'hold'],
     // Negation of harm.
     ['nobody should ever be hurt for who they are', 'allow'],
@@ -126,14 +136,20 @@ describe('ChatModerator with the context rules and the classifier, at the defaul
     ['my niggas pulled up', 'allow', 'hold'],
     ['shut up nigger', 'block', 'block'],
     ['my nigga called him a nigger', 'block', 'block'],
-  ] as const)('the vernacular spelling is not the slur by itself: %j → %s, %s at the strictest identity level', (text, byDefault, strictly) => {
-    expect(rulesOnly.moderate(text, defaultRules).decision).toBe(byDefault);
-    expect(rulesOnly.moderate(text, strict).decision).toBe(strictly);
-  });
+  ] as const)(
+    'the vernacular spelling is not the slur by itself: %j → %s, %s at the strictest identity level',
+    (text, byDefault, strictly) => {
+      expect(rulesOnly.moderate(text, defaultRules).decision).toBe(byDefault);
+      expect(rulesOnly.moderate(text, strict).decision).toBe(strictly);
+    },
+  );
 
   it('holds implicit hate the rules cannot see through the classifier alone', () => {
     const text = 'jews are greedy and control the banks';
     expect(rulesOnly.moderate(text, defaultRules).decision).toBe('allow');
-    expect(withClassifier.moderate(text, defaultRules)).toMatchObject({ decision: 'hold', deciding: [{ rule: 'identity.classifier' }] });
+    expect(withClassifier.moderate(text, defaultRules)).toMatchObject({
+      decision: 'hold',
+      deciding: [{ rule: 'identity.classifier' }],
+    });
   });
 });

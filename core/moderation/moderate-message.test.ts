@@ -5,7 +5,11 @@ import type { ChannelTerm } from './term-rules.ts';
 
 const NOW = 1_800_000_000_000;
 const moderator = new ChatModerator();
-const term = (text: string, kind: ChannelTerm['kind'] = 'blocked', action: ChannelTerm['action'] = 'block'): ChannelTerm => ({
+const term = (
+  text: string,
+  kind: ChannelTerm['kind'] = 'blocked',
+  action: ChannelTerm['action'] = 'block',
+): ChannelTerm => ({
   id: `term-${text.replace(/\W/g, '')}`,
   kind,
   text,
@@ -14,7 +18,11 @@ const term = (text: string, kind: ChannelTerm['kind'] = 'blocked', action: Chann
   created_at: NOW,
 });
 const settings = defaultChannelSettings({ anonymousViewers: true });
-const rules = compileChannelRules(settings, [term('spoiler*'), term('ending', 'blocked', 'hold'), term('hoe', 'permitted')], NOW);
+const rules = compileChannelRules(
+  settings,
+  [term('spoiler*'), term('ending', 'blocked', 'hold'), term('hoe', 'permitted')],
+  NOW,
+);
 
 describe('ChatModerator at the default policy (overall level 2)', () => {
   it.each([
@@ -34,12 +42,27 @@ describe('ChatModerator at the default policy (overall level 2)', () => {
 
   it('lets a permitted link through and reports what it found', () => {
     const outcome = moderator.moderate('clip at clips.example.com', rules, { linkPermitted: true });
-    expect(outcome).toMatchObject({ decision: 'allow', findings: [], deciding: [], folded: 'clip at clips example com' });
+    expect(outcome).toMatchObject({
+      decision: 'allow',
+      findings: [],
+      deciding: [],
+      folded: 'clip at clips example com',
+    });
   });
 
   it('stricter channels block what default channels allow', () => {
-    const strict = compileChannelRules({ ...settings, policy: applyPolicyPatch(applyPolicyPatch(settings.policy, { overall_level: 4 }), { levels: { profanity: 4 } }) }, [], NOW);
-    expect(moderator.moderate('holy shit', strict)).toMatchObject({ decision: 'hold', deciding: [{ rule: 'profanity.word', detail: 'shit' }] });
+    const strict = compileChannelRules(
+      {
+        ...settings,
+        policy: applyPolicyPatch(applyPolicyPatch(settings.policy, { overall_level: 4 }), { levels: { profanity: 4 } }),
+      },
+      [],
+      NOW,
+    );
+    expect(moderator.moderate('holy shit', strict)).toMatchObject({
+      decision: 'hold',
+      deciding: [{ rule: 'profanity.word', detail: 'shit' }],
+    });
     expect(moderator.moderate('i will find you', strict).decision).toBe('block');
   });
 });

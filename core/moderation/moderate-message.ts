@@ -32,11 +32,21 @@ export interface ChannelRules {
   reclaimedTerms?: ReadonlySet<string>;
 }
 
-export function compileChannelRules(settings: ChannelSettings, terms: readonly ChannelTerm[], now: number): ChannelRules {
+export function compileChannelRules(
+  settings: ChannelSettings,
+  terms: readonly ChannelTerm[],
+  now: number,
+): ChannelRules {
   return {
     levels: settings.policy.levels,
-    blockedTerms: new TermSet(terms.filter((t) => t.kind === 'blocked'), now),
-    permittedTerms: new TermSet(terms.filter((t) => t.kind === 'permitted'), now),
+    blockedTerms: new TermSet(
+      terms.filter((t) => t.kind === 'blocked'),
+      now,
+    ),
+    permittedTerms: new TermSet(
+      terms.filter((t) => t.kind === 'permitted'),
+      now,
+    ),
     channelEmotes: new Set(settings.policy.channel_emotes),
     allowedLinkDomains: settings.policy.allowed_link_domains,
     reclaimedTerms: new Set(settings.policy.reclaimed_terms ?? []),
@@ -62,7 +72,11 @@ export class ChatModerator {
     private readonly hateClassifier: Pick<HateClassifier, 'finding'> | null = committedHateClassifier(),
   ) {}
 
-  moderate(text: string, rules: ChannelRules, { linkPermitted = false }: { linkPermitted?: boolean } = {}): ModerationOutcome {
+  moderate(
+    text: string,
+    rules: ChannelRules,
+    { linkPermitted = false }: { linkPermitted?: boolean } = {},
+  ): ModerationOutcome {
     const latin = toMatchingLatin(text);
     const folded = foldLatin(latin);
     const found: Finding[] = [];
@@ -72,14 +86,23 @@ export class ChatModerator {
     }
     for (const finding of this.offensiveLanguage.detect(latin, folded)) {
       // Twitch's permitted terms: words AutoMod must never catch in this channel.
-      const permitted = finding.detail !== undefined && rules.permittedTerms.size > 0 && rules.permittedTerms.matches(finding.detail, foldForMatching(finding.detail)).length > 0;
+      const permitted =
+        finding.detail !== undefined &&
+        rules.permittedTerms.size > 0 &&
+        rules.permittedTerms.matches(finding.detail, foldForMatching(finding.detail)).length > 0;
       if (!permitted) found.push(finding);
     }
     found.push(...targetedHarmFindings(folded));
     const classified = this.hateClassifier?.finding(folded);
     if (classified) found.push(classified);
     const findings = applyContext(found, text, folded, { reclaimedTerms: rules.reclaimedTerms ?? NO_TERMS });
-    findings.push(...spamFindings(text, { channelEmotes: rules.channelEmotes, allowedLinkDomains: rules.allowedLinkDomains, linkPermitted }));
+    findings.push(
+      ...spamFindings(text, {
+        channelEmotes: rules.channelEmotes,
+        allowedLinkDomains: rules.allowedLinkDomains,
+        linkPermitted,
+      }),
+    );
 
     const { decision, deciding } = decide(findings, rules.levels);
     return { decision, findings, deciding, folded };

@@ -84,7 +84,38 @@ describe('OffensiveLanguageDetector', () => {
   // the same input: lookalikes and spaced-out letters resolved first, which obscenity misses).
   it('finds exactly the words obscenity finds, under many obfuscations', () => {
     const reference = new RegExpMatcher({ ...englishDataset.build(), ...englishRecommendedTransformers });
-    const words = ['fuck', 'shit', 'bitch', 'cunt', 'nigger', 'nigga', 'fag', 'whore', 'slut', 'porn', 'dick', 'cock', 'ass', 'sex', 'orgasm', 'bollocks', 'wanker', 'retard', 'tranny', 'kike', 'chink', 'pussy', 'blowjob', 'dildo', 'twat', 'anal', 'boob', 'tits', 'rape', 'hentai'];
+    const words = [
+      'fuck',
+      'shit',
+      'bitch',
+      'cunt',
+      'nigger',
+      'nigga',
+      'fag',
+      'whore',
+      'slut',
+      'porn',
+      'dick',
+      'cock',
+      'ass',
+      'sex',
+      'orgasm',
+      'bollocks',
+      'wanker',
+      'retard',
+      'tranny',
+      'kike',
+      'chink',
+      'pussy',
+      'blowjob',
+      'dildo',
+      'twat',
+      'anal',
+      'boob',
+      'tits',
+      'rape',
+      'hentai',
+    ];
     const obfuscations: Array<(w: string) => string> = [
       (w) => w,
       (w) => w.toUpperCase(),
@@ -105,8 +136,16 @@ describe('OffensiveLanguageDetector', () => {
     for (const word of words) {
       for (const obfuscate of obfuscations) {
         const text = obfuscate(word);
-        const expected = new Set(reference.getAllMatches(toMatchingLatin(text)).map((m) => englishDataset.getPayloadWithPhraseMetadata(m).phraseMetadata?.originalWord));
-        const found = new Set(detect(text).filter((f) => !f.rule.startsWith('aggression.') || f.rule === 'aggression.word').map((f) => f.detail));
+        const expected = new Set(
+          reference
+            .getAllMatches(toMatchingLatin(text))
+            .map((m) => englishDataset.getPayloadWithPhraseMetadata(m).phraseMetadata?.originalWord),
+        );
+        const found = new Set(
+          detect(text)
+            .filter((f) => !f.rule.startsWith('aggression.') || f.rule === 'aggression.word')
+            .map((f) => f.detail),
+        );
         expect(found, JSON.stringify(text)).toEqual(expected);
         compared++;
       }

@@ -43,69 +43,144 @@ const SLUR = rule('identity', 4);
 /** Every word of the dataset (obscenity's and ours) with the category and severity it counts as. */
 const WORD_CLASSES: Record<string, WordClass> = {
   // Identity: slurs against race, ethnicity, religion, sexuality, gender identity, disability.
-  abo: SLUR, abeed: SLUR, africoon: SLUR, arabush: SLUR, boonga: SLUR, chingchong: SLUR, chink: SLUR,
-  kike: SLUR, nigger: SLUR, fag: SLUR, tranny: SLUR, beaner: SLUR, wetback: SLUR, spic: SLUR,
-  gook: SLUR, raghead: SLUR, towelhead: SLUR, coon: SLUR, shemale: SLUR,
-  retard: rule('identity', 3), spastic: rule('identity', 3), dyke: rule('identity', 3), negro: rule('identity', 2),
+  abo: SLUR,
+  abeed: SLUR,
+  africoon: SLUR,
+  arabush: SLUR,
+  boonga: SLUR,
+  chingchong: SLUR,
+  chink: SLUR,
+  kike: SLUR,
+  nigger: SLUR,
+  fag: SLUR,
+  tranny: SLUR,
+  beaner: SLUR,
+  wetback: SLUR,
+  spic: SLUR,
+  gook: SLUR,
+  raghead: SLUR,
+  towelhead: SLUR,
+  coon: SLUR,
+  shemale: SLUR,
+  retard: rule('identity', 3),
+  spastic: rule('identity', 3),
+  dyke: rule('identity', 3),
+  negro: rule('identity', 2),
   // Slurs of the hateful posts in the training data that the lists lacked.
-  jigaboo: SLUR, sheboon: SLUR, mudshark: SLUR, zhid: SLUR, mudslime: SLUR, muzrat: SLUR, muzzie: SLUR,
-  goatfucker: SLUR, paki: rule('identity', 3), yid: rule('identity', 3), chinaman: rule('identity', 3), mooslim: rule('identity', 3),
+  jigaboo: SLUR,
+  sheboon: SLUR,
+  mudshark: SLUR,
+  zhid: SLUR,
+  mudslime: SLUR,
+  muzrat: SLUR,
+  muzzie: SLUR,
+  goatfucker: SLUR,
+  paki: rule('identity', 3),
+  yid: rule('identity', 3),
+  chinaman: rule('identity', 3),
+  mooslim: rule('identity', 3),
   // Sexual content.
-  anal: rule('sexual', 2), anus: rule('sexual', 1), bestiality: rule('sexual', 4), blowjob: rule('sexual', 3),
-  boob: rule('sexual', 1), buttplug: rule('sexual', 3), cum: rule('sexual', 2), deepthroat: rule('sexual', 3),
-  dildo: rule('sexual', 3), doggystyle: rule('sexual', 3), 'double penetration': rule('sexual', 3),
-  ejaculate: rule('sexual', 2), felch: rule('sexual', 3), fellatio: rule('sexual', 3), 'finger bang': rule('sexual', 3),
-  fisting: rule('sexual', 3), gangbang: rule('sexual', 3), handjob: rule('sexual', 3), hentai: rule('sexual', 2),
-  hooker: rule('sexual', 2), incest: rule('sexual', 4), 'jerk off': rule('sexual', 2), jizz: rule('sexual', 3),
-  lubejob: rule('sexual', 3), masturbate: rule('sexual', 2), orgasm: rule('sexual', 2), orgy: rule('sexual', 2),
-  penis: rule('sexual', 1), porn: rule('sexual', 2), pussy: rule('sexual', 2), scat: rule('sexual', 2),
-  semen: rule('sexual', 2), sex: rule('sexual', 1), slut: rule('sexual', 3), tit: rule('sexual', 1),
-  vagina: rule('sexual', 1), wank: rule('sexual', 2), whore: rule('sexual', 3), hoe: rule('sexual', 2),
-  thot: rule('sexual', 2), skank: rule('sexual', 3),
+  anal: rule('sexual', 2),
+  anus: rule('sexual', 1),
+  bestiality: rule('sexual', 4),
+  blowjob: rule('sexual', 3),
+  boob: rule('sexual', 1),
+  buttplug: rule('sexual', 3),
+  cum: rule('sexual', 2),
+  deepthroat: rule('sexual', 3),
+  dildo: rule('sexual', 3),
+  doggystyle: rule('sexual', 3),
+  'double penetration': rule('sexual', 3),
+  ejaculate: rule('sexual', 2),
+  felch: rule('sexual', 3),
+  fellatio: rule('sexual', 3),
+  'finger bang': rule('sexual', 3),
+  fisting: rule('sexual', 3),
+  gangbang: rule('sexual', 3),
+  handjob: rule('sexual', 3),
+  hentai: rule('sexual', 2),
+  hooker: rule('sexual', 2),
+  incest: rule('sexual', 4),
+  'jerk off': rule('sexual', 2),
+  jizz: rule('sexual', 3),
+  lubejob: rule('sexual', 3),
+  masturbate: rule('sexual', 2),
+  orgasm: rule('sexual', 2),
+  orgy: rule('sexual', 2),
+  penis: rule('sexual', 1),
+  porn: rule('sexual', 2),
+  pussy: rule('sexual', 2),
+  scat: rule('sexual', 2),
+  semen: rule('sexual', 2),
+  sex: rule('sexual', 1),
+  slut: rule('sexual', 3),
+  tit: rule('sexual', 1),
+  vagina: rule('sexual', 1),
+  wank: rule('sexual', 2),
+  whore: rule('sexual', 3),
+  hoe: rule('sexual', 2),
+  thot: rule('sexual', 2),
+  skank: rule('sexual', 3),
   // Hostility that is a single word.
   rape: rule('aggression', 4),
   // Swearing.
-  arse: rule('profanity', 1), ass: rule('profanity', 1), bastard: rule('profanity', 2), bitch: rule('profanity', 2),
-  bollocks: rule('profanity', 1), cuck: rule('profanity', 2), cunt: rule('profanity', 3), cock: rule('profanity', 2),
-  dick: rule('profanity', 1), fuck: rule('profanity', 1), piss: rule('profanity', 1), prick: rule('profanity', 2),
-  shit: rule('profanity', 1), turd: rule('profanity', 1), twat: rule('profanity', 2), dumbass: rule('profanity', 1),
+  arse: rule('profanity', 1),
+  ass: rule('profanity', 1),
+  bastard: rule('profanity', 2),
+  bitch: rule('profanity', 2),
+  bollocks: rule('profanity', 1),
+  cuck: rule('profanity', 2),
+  cunt: rule('profanity', 3),
+  cock: rule('profanity', 2),
+  dick: rule('profanity', 1),
+  fuck: rule('profanity', 1),
+  piss: rule('profanity', 1),
+  prick: rule('profanity', 2),
+  shit: rule('profanity', 1),
+  turd: rule('profanity', 1),
+  twat: rule('profanity', 2),
+  dumbass: rule('profanity', 1),
   jackass: rule('profanity', 1),
 };
 
 /** Spellings and words obscenity's English dataset does not have (checked against obscenity 0.4.6). */
 function supplementaryDataset(): DataSet<PhraseMetadata> {
   const phrase = (word: string, ...patterns: ParsedPattern[]) =>
-    new DataSet<PhraseMetadata>().addPhrase((p) => patterns.reduce((b, pt) => b.addPattern(pt), p.setMetadata({ originalWord: word })));
-  return new DataSet<PhraseMetadata>()
-    .addAll(phrase('fuck', pattern`phuck`, pattern`fcuk`, pattern`|fck`, pattern`|fuq`))
-    .addAll(phrase('beaner', pattern`|beaner`))
-    .addAll(phrase('wetback', pattern`|wetback`))
-    .addAll(phrase('spic', pattern`|spic|`, pattern`|spics|`, pattern`|spick|`, pattern`|spicks|`))
-    .addAll(phrase('rape', pattern`|raping`))
-    .addAll(phrase('gook', pattern`|gook|`, pattern`|gooks|`))
-    .addAll(phrase('raghead', pattern`|raghead`))
-    .addAll(phrase('towelhead', pattern`|towelhead`))
-    .addAll(phrase('coon', pattern`|coon|`, pattern`|coons|`))
-    .addAll(phrase('shemale', pattern`|shemale`))
-    // obscenity's pattern misses the plural; the view collapses "nn".
-    .addAll(phrase('tranny', pattern`|tranies`))
-    .addAll(phrase('hoe', pattern`|hoe|`, pattern`|hoes|`))
-    .addAll(phrase('thot', pattern`|thot|`, pattern`|thots|`))
-    .addAll(phrase('skank', pattern`|skank`))
-    .addAll(phrase('jigaboo', pattern`|jigaboo`, pattern`|jigabo`))
-    .addAll(phrase('sheboon', pattern`|sheboon`))
-    .addAll(phrase('mudshark', pattern`|mudshark`))
-    .addAll(phrase('zhid', pattern`|zhid|`, pattern`|zhids|`))
-    .addAll(phrase('mudslime', pattern`|mudslime`))
-    .addAll(phrase('muzrat', pattern`|muzrat`))
-    .addAll(phrase('muzzie', pattern`|muzzie`, pattern`|muzie`))
-    .addAll(phrase('goatfucker', pattern`|goatfucker`, pattern`|goat fucker`))
-    .addAll(phrase('paki', pattern`|paki|`, pattern`|pakis|`))
-    .addAll(phrase('yid', pattern`|yid|`, pattern`|yids|`))
-    .addAll(phrase('chinaman', pattern`|chinaman`, pattern`|chinamen`))
-    .addAll(phrase('mooslim', pattern`|mooslim`, pattern`|moslim`))
-    .addAll(phrase('dumbass', pattern`dumbass`, pattern`dumass`))
-    .addAll(phrase('jackass', pattern`jackass`));
+    new DataSet<PhraseMetadata>().addPhrase((p) =>
+      patterns.reduce((b, pt) => b.addPattern(pt), p.setMetadata({ originalWord: word })),
+    );
+  return (
+    new DataSet<PhraseMetadata>()
+      .addAll(phrase('fuck', pattern`phuck`, pattern`fcuk`, pattern`|fck`, pattern`|fuq`))
+      .addAll(phrase('beaner', pattern`|beaner`))
+      .addAll(phrase('wetback', pattern`|wetback`))
+      .addAll(phrase('spic', pattern`|spic|`, pattern`|spics|`, pattern`|spick|`, pattern`|spicks|`))
+      .addAll(phrase('rape', pattern`|raping`))
+      .addAll(phrase('gook', pattern`|gook|`, pattern`|gooks|`))
+      .addAll(phrase('raghead', pattern`|raghead`))
+      .addAll(phrase('towelhead', pattern`|towelhead`))
+      .addAll(phrase('coon', pattern`|coon|`, pattern`|coons|`))
+      .addAll(phrase('shemale', pattern`|shemale`))
+      // obscenity's pattern misses the plural; the view collapses "nn".
+      .addAll(phrase('tranny', pattern`|tranies`))
+      .addAll(phrase('hoe', pattern`|hoe|`, pattern`|hoes|`))
+      .addAll(phrase('thot', pattern`|thot|`, pattern`|thots|`))
+      .addAll(phrase('skank', pattern`|skank`))
+      .addAll(phrase('jigaboo', pattern`|jigaboo`, pattern`|jigabo`))
+      .addAll(phrase('sheboon', pattern`|sheboon`))
+      .addAll(phrase('mudshark', pattern`|mudshark`))
+      .addAll(phrase('zhid', pattern`|zhid|`, pattern`|zhids|`))
+      .addAll(phrase('mudslime', pattern`|mudslime`))
+      .addAll(phrase('muzrat', pattern`|muzrat`))
+      .addAll(phrase('muzzie', pattern`|muzzie`, pattern`|muzie`))
+      .addAll(phrase('goatfucker', pattern`|goatfucker`, pattern`|goat fucker`))
+      .addAll(phrase('paki', pattern`|paki|`, pattern`|pakis|`))
+      .addAll(phrase('yid', pattern`|yid|`, pattern`|yids|`))
+      .addAll(phrase('chinaman', pattern`|chinaman`, pattern`|chinamen`))
+      .addAll(phrase('mooslim', pattern`|mooslim`, pattern`|moslim`))
+      .addAll(phrase('dumbass', pattern`dumbass`, pattern`dumass`))
+      .addAll(phrase('jackass', pattern`jackass`))
+  );
 }
 
 /**
@@ -148,10 +223,17 @@ const SPACE = 32;
  * kinds: a letter a-z; `0` for the other characters a regex `\b` counts as word characters
  * (digits, `_`), so word boundaries fall where obscenity's do; and a space for everything else.
  */
-const OBSCENITY_TRANSFORMERS = [resolveConfusablesTransformer(), resolveLeetSpeakTransformer(), toAsciiLowerCaseTransformer()];
+const OBSCENITY_TRANSFORMERS = [
+  resolveConfusablesTransformer(),
+  resolveLeetSpeakTransformer(),
+  toAsciiLowerCaseTransformer(),
+];
 const WORD_MARK = 48;
 function mapLikeObscenity(code: number): number {
-  const mapped = OBSCENITY_TRANSFORMERS.reduce<number | undefined>((c, t) => (c === undefined ? c : t.transform(c)), code);
+  const mapped = OBSCENITY_TRANSFORMERS.reduce<number | undefined>(
+    (c, t) => (c === undefined ? c : t.transform(c)),
+    code,
+  );
   if (mapped === undefined) return SPACE;
   if (mapped >= A && mapped <= Z) return mapped;
   return (mapped >= 48 && mapped <= 57) || mapped === 95 ? WORD_MARK : SPACE;
@@ -179,11 +261,21 @@ interface MappedText {
 }
 
 /** Scratch buffers reused by every call (matching is synchronous), grown to the longest text seen. */
-const scratch = { bytes: new Uint8Array(1_024), codes: new Uint16Array(1_024), origin: new Int32Array(1_024), whitelistOrigin: new Int32Array(1_024) };
+const scratch = {
+  bytes: new Uint8Array(1_024),
+  codes: new Uint16Array(1_024),
+  origin: new Int32Array(1_024),
+  whitelistOrigin: new Int32Array(1_024),
+};
 function ensureScratch(length: number): void {
   if (scratch.bytes.length >= length) return;
   const size = 2 ** Math.ceil(Math.log2(length));
-  Object.assign(scratch, { bytes: new Uint8Array(size), codes: new Uint16Array(size), origin: new Int32Array(size), whitelistOrigin: new Int32Array(size) });
+  Object.assign(scratch, {
+    bytes: new Uint8Array(size),
+    codes: new Uint16Array(size),
+    origin: new Int32Array(size),
+    whitelistOrigin: new Int32Array(size),
+  });
 }
 
 /**
@@ -263,13 +355,18 @@ interface PatternVariant {
 }
 
 function patternVariants(parsed: ParsedPattern): PatternVariant[] {
-  const atomsOf = (n: LiteralNode | WildcardNode): string[] => (n.kind === SyntaxKind.Literal ? n.chars.map(literalAtom) : [WILDCARD_ATOM]);
+  const atomsOf = (n: LiteralNode | WildcardNode): string[] =>
+    n.kind === SyntaxKind.Literal ? n.chars.map(literalAtom) : [WILDCARD_ATOM];
   let variants: string[][] = [[]];
   for (const n of parsed.nodes) {
     if (n.kind === SyntaxKind.Optional) variants = variants.flatMap((v) => [v, [...v, ...atomsOf(n.childNode)]]);
     else variants = variants.map((v) => [...v, ...atomsOf(n)]);
   }
-  return variants.map((atoms) => ({ atoms, startBoundary: parsed.requireWordBoundaryAtStart, endBoundary: parsed.requireWordBoundaryAtEnd }));
+  return variants.map((atoms) => ({
+    atoms,
+    startBoundary: parsed.requireWordBoundaryAtStart,
+    endBoundary: parsed.requireWordBoundaryAtEnd,
+  }));
 }
 
 interface TrieNode {
@@ -319,7 +416,9 @@ class DatasetMatcher {
   constructor(dataset: DataSet<PhraseMetadata>) {
     const { blacklistedTerms, whitelistedTerms = [] } = dataset.build();
     this.wordOfGroup = blacklistedTerms.map(
-      (term) => dataset.getPayloadWithPhraseMetadata({ termId: term.id, startIndex: 0, endIndex: 0, matchLength: 0 }).phraseMetadata?.originalWord ?? 'unknown',
+      (term) =>
+        dataset.getPayloadWithPhraseMetadata({ termId: term.id, startIndex: 0, endIndex: 0, matchLength: 0 })
+          .phraseMetadata?.originalWord ?? 'unknown',
     );
     const sources = blacklistedTerms.map((term) => patternSource(term.pattern));
     this.any = new RegExp(anyPatternSource(blacklistedTerms.map((term) => term.pattern)));
@@ -358,7 +457,9 @@ class DatasetMatcher {
 }
 
 export class OffensiveLanguageDetector {
-  private readonly words = new DatasetMatcher(new DataSet<PhraseMetadata>().addAll(englishDataset).addAll(supplementaryDataset()));
+  private readonly words = new DatasetMatcher(
+    new DataSet<PhraseMetadata>().addAll(englishDataset).addAll(supplementaryDataset()),
+  );
 
   /**
    * Findings for one message: `latin` is the text after `toLatinSkeleton` and
@@ -368,7 +469,11 @@ export class OffensiveLanguageDetector {
     const findings: Finding[] = [];
     for (const word of this.words.words(latin)) {
       const cls = WORD_CLASSES[word] ?? rule('profanity', 1);
-      findings.push({ rule: `${cls.category}.${cls.category === 'identity' ? 'slur' : 'word'}`, severity: cls.severity, detail: word });
+      findings.push({
+        rule: `${cls.category}.${cls.category === 'identity' ? 'slur' : 'word'}`,
+        severity: cls.severity,
+        detail: word,
+      });
     }
     for (const { rule: name, severity, pattern: hostile } of HOSTILITY) {
       const hit = hostile.exec(folded);

@@ -25,9 +25,34 @@ describe('decide', () => {
     ['a slur at identity level 3', [{ rule: 'identity.slur', severity: 4 }], 'block', ['identity.slur']],
     ['a link at spam level 2', [{ rule: 'spam.links', severity: 3 }], 'hold', ['spam.links']],
     ['a held blocked term', [{ rule: 'terms.hold', severity: 4 }], 'hold', ['terms.hold']],
-    ['the strictest finding wins', [{ rule: 'spam.links', severity: 3 }, { rule: 'terms.block', severity: 4 }, { rule: 'spam.caps', severity: 3 }], 'block', ['terms.block']],
-    ['all findings at the deciding action are reasons', [{ rule: 'spam.links', severity: 3 }, { rule: 'spam.caps', severity: 3 }], 'hold', ['spam.links', 'spam.caps']],
-    ['AI and unknown findings do not decide here', [{ rule: 'ai.harassment', severity: 4 }, { rule: 'other', severity: 4 }], 'allow', []],
+    [
+      'the strictest finding wins',
+      [
+        { rule: 'spam.links', severity: 3 },
+        { rule: 'terms.block', severity: 4 },
+        { rule: 'spam.caps', severity: 3 },
+      ],
+      'block',
+      ['terms.block'],
+    ],
+    [
+      'all findings at the deciding action are reasons',
+      [
+        { rule: 'spam.links', severity: 3 },
+        { rule: 'spam.caps', severity: 3 },
+      ],
+      'hold',
+      ['spam.links', 'spam.caps'],
+    ],
+    [
+      'AI and unknown findings do not decide here',
+      [
+        { rule: 'ai.harassment', severity: 4 },
+        { rule: 'other', severity: 4 },
+      ],
+      'allow',
+      [],
+    ],
   ] as const)('%s', (_name, findings, decision, deciding) => {
     const result = decide(findings, levels);
     expect(result.decision).toBe(decision);

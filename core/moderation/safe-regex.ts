@@ -70,7 +70,8 @@ function checkStructure(source: string): void {
     let closedGroup: GroupFrame | null = null;
     if (ch === '\\') {
       const next = source[i + 1];
-      if (next !== undefined && /[1-9k]/.test(next)) throw new UnsafeRegexError(source, 'backreferences are not supported');
+      if (next !== undefined && /[1-9k]/.test(next))
+        throw new UnsafeRegexError(source, 'backreferences are not supported');
       atomEnd = i + 2;
     } else if (ch === '[') {
       let j = i + 1;
@@ -79,7 +80,12 @@ function checkStructure(source: string): void {
       while (j < source.length && source[j] !== ']') j += source[j] === '\\' ? 2 : 1;
       atomEnd = j + 1;
     } else if (ch === '(') {
-      if (source.startsWith('(?=', i) || source.startsWith('(?!', i) || source.startsWith('(?<=', i) || source.startsWith('(?<!', i)) {
+      if (
+        source.startsWith('(?=', i) ||
+        source.startsWith('(?!', i) ||
+        source.startsWith('(?<=', i) ||
+        source.startsWith('(?<!', i)
+      ) {
         throw new UnsafeRegexError(source, 'lookahead and lookbehind are not supported');
       }
       frames.push({ containsQuantifier: false, containsAlternation: false });
@@ -96,8 +102,10 @@ function checkStructure(source: string): void {
     const quantifier = readQuantifier(source, atomEnd);
     const frame = frames.at(-1)!;
     if (closedGroup) {
-      if (quantifier && closedGroup.containsQuantifier) throw new UnsafeRegexError(source, 'a repeated group contains a repetition (nested quantifiers)');
-      if (quantifier?.unbounded && closedGroup.containsAlternation) throw new UnsafeRegexError(source, 'an unbounded repeated group contains alternatives');
+      if (quantifier && closedGroup.containsQuantifier)
+        throw new UnsafeRegexError(source, 'a repeated group contains a repetition (nested quantifiers)');
+      if (quantifier?.unbounded && closedGroup.containsAlternation)
+        throw new UnsafeRegexError(source, 'an unbounded repeated group contains alternatives');
       frame.containsQuantifier ||= closedGroup.containsQuantifier;
     }
     if (quantifier) {
@@ -127,7 +135,8 @@ function probeInputs(source: string): string[] {
  */
 export function compileSafeRegex(source: string): RegExp {
   if (source.length === 0) throw new UnsafeRegexError(source, 'the pattern is empty');
-  if (source.length > MAX_REGEX_TERM_LENGTH) throw new UnsafeRegexError(source, `longer than ${MAX_REGEX_TERM_LENGTH} characters`);
+  if (source.length > MAX_REGEX_TERM_LENGTH)
+    throw new UnsafeRegexError(source, `longer than ${MAX_REGEX_TERM_LENGTH} characters`);
   let regex: RegExp;
   try {
     regex = new RegExp(source, 'iu');
@@ -161,12 +170,21 @@ export async function assertRegexFinishesQuickly(source: string, deadlineMs = PR
   let timer: NodeJS.Timeout | undefined;
   try {
     const slowest = await new Promise<number>((resolve, reject) => {
-      timer = setTimeout(() => reject(new UnsafeRegexError(source, `did not finish a ${PROBE_LENGTH}-character probe within ${deadlineMs} ms`)), deadlineMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new UnsafeRegexError(source, `did not finish a ${PROBE_LENGTH}-character probe within ${deadlineMs} ms`),
+          ),
+        deadlineMs,
+      );
       worker.once('message', (ms: number) => resolve(ms));
       worker.once('error', (error) => reject(new UnsafeRegexError(source, error.message)));
     });
     if (slowest > PROBE_BUDGET_MS) {
-      throw new UnsafeRegexError(source, `took ${slowest.toFixed(0)} ms on a ${PROBE_LENGTH}-character probe (budget ${PROBE_BUDGET_MS} ms)`);
+      throw new UnsafeRegexError(
+        source,
+        `took ${slowest.toFixed(0)} ms on a ${PROBE_LENGTH}-character probe (budget ${PROBE_BUDGET_MS} ms)`,
+      );
     }
   } finally {
     clearTimeout(timer);

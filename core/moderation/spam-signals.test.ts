@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { countEmotes, findLinks, isAllowedHost, isEmoteOnly, linkHost, measureShape, spamFindings } from './spam-signals.ts';
+import {
+  countEmotes,
+  findLinks,
+  isAllowedHost,
+  isEmoteOnly,
+  linkHost,
+  measureShape,
+  spamFindings,
+} from './spam-signals.ts';
 
-const rules = (text: string, options?: Parameters<typeof spamFindings>[1]) => spamFindings(text, options).map((f) => `${f.rule}:${f.severity}`);
+const rules = (text: string, options?: Parameters<typeof spamFindings>[1]) =>
+  spamFindings(text, options).map((f) => `${f.rule}:${f.severity}`);
 
 describe('spamFindings', () => {
   it.each([
@@ -65,7 +74,11 @@ describe('measures', () => {
   });
 
   it('finds links and their hosts', () => {
-    expect(findLinks('a https://www.Example.com/x?y b www.test.org c bit.ly/abc')).toEqual(['https://www.Example.com/x?y', 'www.test.org', 'bit.ly/abc']);
+    expect(findLinks('a https://www.Example.com/x?y b www.test.org c bit.ly/abc')).toEqual([
+      'https://www.Example.com/x?y',
+      'www.test.org',
+      'bit.ly/abc',
+    ]);
     expect(linkHost('https://www.Clips.Example.com:443/x')).toBe('clips.example.com');
     expect(linkHost('spam dot com')).toBe('spam.com');
     expect(isAllowedHost('clips.twitch.tv', ['twitch.tv'])).toBe(true);

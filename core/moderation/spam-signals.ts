@@ -68,7 +68,15 @@ export interface TextShape {
 
 /** Counts in one pass over the code points (ASCII without regular expressions, the common case). */
 export function measureShape(text: string): TextShape {
-  const shape: TextShape = { letters: 0, upper: 0, symbols: 0, visible: 0, maxMarksOnOneChar: 0, combiningMarks: 0, longestCharRun: 0 };
+  const shape: TextShape = {
+    letters: 0,
+    upper: 0,
+    symbols: 0,
+    visible: 0,
+    maxMarksOnOneChar: 0,
+    combiningMarks: 0,
+    longestCharRun: 0,
+  };
   let marksOnCurrent = 0;
   let previous = '';
   let run = 0;
@@ -180,12 +188,19 @@ export function spamFindings(text: string, options: SpamSignalOptions = {}): Fin
   const shape = measureShape(text);
 
   const capsRatio = shape.letters > 0 ? shape.upper / shape.letters : 0;
-  const caps = gradedSeverity([shape.letters >= 12 && capsRatio >= 0.7, 2], [shape.letters >= 25 && capsRatio >= 0.9, 3]);
+  const caps = gradedSeverity(
+    [shape.letters >= 12 && capsRatio >= 0.7, 2],
+    [shape.letters >= 25 && capsRatio >= 0.9, 3],
+  );
   if (caps) findings.push({ rule: 'spam.caps', severity: caps, detail: `${Math.round(capsRatio * 100)}% capitals` });
 
   const symbolRatio = shape.visible > 0 ? shape.symbols / shape.visible : 0;
-  const symbols = gradedSeverity([shape.visible >= 12 && symbolRatio >= 0.5, 2], [shape.visible >= 30 && symbolRatio >= 0.8, 3]);
-  if (symbols) findings.push({ rule: 'spam.symbols', severity: symbols, detail: `${Math.round(symbolRatio * 100)}% symbols` });
+  const symbols = gradedSeverity(
+    [shape.visible >= 12 && symbolRatio >= 0.5, 2],
+    [shape.visible >= 30 && symbolRatio >= 0.8, 3],
+  );
+  if (symbols)
+    findings.push({ rule: 'spam.symbols', severity: symbols, detail: `${Math.round(symbolRatio * 100)}% symbols` });
 
   const emoteCount = countEmotes(text, options.channelEmotes);
   const emotes = gradedSeverity([emoteCount >= 10, 2], [emoteCount >= 25, 3]);
@@ -203,7 +218,8 @@ export function spamFindings(text: string, options: SpamSignalOptions = {}): Fin
     [shape.longestCharRun >= 15 || wordRepeat >= 8, 2],
     [shape.longestCharRun >= 40 || wordRepeat >= 20, 3],
   );
-  if (repetition) findings.push({ rule: 'spam.repetition', severity: repetition, detail: 'repeated characters or words' });
+  if (repetition)
+    findings.push({ rule: 'spam.repetition', severity: repetition, detail: 'repeated characters or words' });
 
   const mentionCount = text.match(MENTION)?.length ?? 0;
   const mentions = gradedSeverity([mentionCount >= 5, 2], [mentionCount >= 10, 3]);

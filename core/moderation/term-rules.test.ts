@@ -12,7 +12,8 @@ const term = (text: string, extra: Partial<ChannelTerm> = {}): ChannelTerm => ({
   created_at: NOW - 1_000,
   ...extra,
 });
-const matches = (terms: ChannelTerm[], message: string) => new TermSet(terms, NOW).matches(message, foldForMatching(message)).map((t) => t.text);
+const matches = (terms: ChannelTerm[], message: string) =>
+  new TermSet(terms, NOW).matches(message, foldForMatching(message)).map((t) => t.text);
 
 describe('TermSet', () => {
   it.each([
@@ -30,7 +31,9 @@ describe('TermSet', () => {
   });
 
   it('skips expired terms', () => {
-    expect(matches([term('old', { expires_at: NOW - 1 }), term('current', { expires_at: NOW + 60_000 })], 'old and current')).toEqual(['current']);
+    expect(
+      matches([term('old', { expires_at: NOW - 1 }), term('current', { expires_at: NOW + 60_000 })], 'old and current'),
+    ).toEqual(['current']);
   });
 
   it('reports every matching term', () => {

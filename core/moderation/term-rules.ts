@@ -19,7 +19,11 @@ export const ChannelTerm = Type.Object(
   {
     id: Id('Term id'),
     kind: Type.Union([Type.Literal('blocked'), Type.Literal('permitted')]),
-    text: Type.String({ minLength: 1, maxLength: 270, description: 'A word or phrase with optional * wildcards, or ~/regex/' }),
+    text: Type.String({
+      minLength: 1,
+      maxLength: 270,
+      description: 'A word or phrase with optional * wildcards, or ~/regex/',
+    }),
     /** Blocked terms only: reject the message outright, or hold it for review. */
     action: Type.Union([Type.Literal('block'), Type.Literal('hold')]),
     expires_at: Type.Optional(EpochMs('When the term stops applying')),
@@ -71,7 +75,8 @@ export function compileTerm(term: ChannelTerm): CompiledTerm {
       throw error;
     }
   }
-  if (term.text.length > MAX_TERM_LENGTH) throw new InvalidTermError(term.text, `longer than ${MAX_TERM_LENGTH} characters`);
+  if (term.text.length > MAX_TERM_LENGTH)
+    throw new InvalidTermError(term.text, `longer than ${MAX_TERM_LENGTH} characters`);
   return { term, pattern: wildcardPattern(term.text), onRawText: false };
 }
 

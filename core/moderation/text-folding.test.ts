@@ -47,7 +47,11 @@ describe('foldForMatching', () => {
   it.each([
     ['case and sentence punctuation', 'Wow!!! (Hello)', 'wow helo'],
     ['leetspeak inside words', 'sh1t $hit a$$ h3ll0', 'shit shit as helo'],
-    ['numbers stay numbers (repeats collapse in them too)', 'Season 2021 in 1080p at 100%', 'season 2021 in 1080p at 10'],
+    [
+      'numbers stay numbers (repeats collapse in them too)',
+      'Season 2021 in 1080p at 100%',
+      'season 2021 in 1080p at 10',
+    ],
     ['masked letters keep the asterisk', 'f*ck f**k', 'f*ck f*k'],
     ['spaced out and stretched', 'f u c k   yoooou', 'fuck you'],
     ['lookalikes', 'Сrаck', 'crack'],

@@ -1,6 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, type Dirent, type Stats } from 'node:fs';
-import { access, constants, mkdir, open, readFile, readdir, rename, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import {
+  access,
+  constants,
+  mkdir,
+  open,
+  readFile,
+  readdir,
+  rename,
+  rmdir,
+  stat,
+  unlink,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -25,7 +38,9 @@ export interface LocalObjectStoreOptions {
 /** A directory tree cannot hold both `a` and `a/b`, which S3 can: the local store refuses the second. */
 export class ObjectKeyConflictError extends Error {
   constructor(readonly key: string) {
-    super(`object key ${JSON.stringify(key)} conflicts with an existing object: one names a directory the other needs as a file`);
+    super(
+      `object key ${JSON.stringify(key)} conflicts with an existing object: one names a directory the other needs as a file`,
+    );
     this.name = 'ObjectKeyConflictError';
   }
 }
@@ -191,7 +206,10 @@ export class LocalObjectStore implements ObjectStore {
     // entries puts everything under `a/` exactly where `a/` sorts, so the walk keeps that order.
     const children = entries
       .filter((entry) => entry.isFile() || entry.isDirectory())
-      .map((entry) => ({ key: `${directoryKey}${entry.name}${entry.isDirectory() ? '/' : ''}`, isDirectory: entry.isDirectory() }))
+      .map((entry) => ({
+        key: `${directoryKey}${entry.name}${entry.isDirectory() ? '/' : ''}`,
+        isDirectory: entry.isDirectory(),
+      }))
       .filter((child) => child.key.startsWith(prefix))
       .map((child) => ({ ...child, utf8: Buffer.from(child.key) }))
       .sort((a, b) => Buffer.compare(a.utf8, b.utf8));

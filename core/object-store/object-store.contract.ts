@@ -26,7 +26,18 @@ async function* chunksOf(source: Buffer, chunkBytes: number, failure?: Error): A
   if (failure) throw failure;
 }
 
-const INVALID_KEYS = ['', '/etc/passwd', '../escape', 'a/../../escape', 'a/./b', 'a//b', 'trailing/', 'back\\slash', 'nul\u0000', 'x'.repeat(1025)];
+const INVALID_KEYS = [
+  '',
+  '/etc/passwd',
+  '../escape',
+  'a/../../escape',
+  'a/./b',
+  'a//b',
+  'trailing/',
+  'back\\slash',
+  'nul\u0000',
+  'x'.repeat(1025),
+];
 
 /**
  * What every ObjectStore adapter must do, run against each of them. Each test writes under its
@@ -56,7 +67,10 @@ export function describeObjectStoreContract(name: string, make: () => Promise<Ob
 
     describe('put / get / head', () => {
       it('round-trips binary data byte for byte', async () => {
-        const bytes = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, byte) => byte)), randomBytes(64 * 1024)]);
+        const bytes = Buffer.concat([
+          Buffer.from(Array.from({ length: 256 }, (_, byte) => byte)),
+          randomBytes(64 * 1024),
+        ]);
         await store.put(key('clip.bin'), bytes);
         expect((await store.get(key('clip.bin'))).equals(bytes)).toBe(true);
       });
@@ -71,7 +85,11 @@ export function describeObjectStoreContract(name: string, make: () => Promise<Ob
       it('reports size, last modification and content type through head', async () => {
         await store.put(key('playlist.m3u8'), '#EXTM3U\n', { contentType: 'application/vnd.apple.mpegurl' });
         const info = await store.head(key('playlist.m3u8'));
-        expect(info).toMatchObject({ key: key('playlist.m3u8'), size: 8, contentType: 'application/vnd.apple.mpegurl' });
+        expect(info).toMatchObject({
+          key: key('playlist.m3u8'),
+          size: 8,
+          contentType: 'application/vnd.apple.mpegurl',
+        });
         expect(info!.lastModified).toBeInstanceOf(Date);
         expect(Math.abs(Date.now() - info!.lastModified.getTime())).toBeLessThan(60_000);
       });
@@ -106,7 +124,8 @@ export function describeObjectStoreContract(name: string, make: () => Promise<Ob
 
       it('reads inclusive byte ranges, clamping an end past the object', async () => {
         await store.put(key('letters'), 'abcdefghij');
-        const read = async (range: { start: number; end?: number }) => (await buffer(await store.getStream(key('letters'), range))).toString();
+        const read = async (range: { start: number; end?: number }) =>
+          (await buffer(await store.getStream(key('letters'), range))).toString();
         expect(await read({ start: 2, end: 5 })).toBe('cdef');
         expect(await read({ start: 0, end: 0 })).toBe('a');
         expect(await read({ start: 7 })).toBe('hij');
@@ -138,7 +157,9 @@ export function describeObjectStoreContract(name: string, make: () => Promise<Ob
         const failure = new Error('encoder crashed');
         const failing = Readable.from(chunksOf(randomBytes(6 * MiB), 256 * 1024, failure));
         await expect(store.put(key('clip.mp4'), failing)).rejects.toThrow(failure);
-        await expect(store.put(key('new.mp4'), Readable.from(chunksOf(Buffer.alloc(10), 5, failure)))).rejects.toThrow(failure);
+        await expect(store.put(key('new.mp4'), Readable.from(chunksOf(Buffer.alloc(10), 5, failure)))).rejects.toThrow(
+          failure,
+        );
         expect((await store.get(key('clip.mp4'))).toString()).toBe('previous');
         expect(await store.head(key('new.mp4'))).toBeNull();
       });
@@ -150,14 +171,17 @@ export function describeObjectStoreContract(name: string, make: () => Promise<Ob
       it('lists every object under a prefix recursively, in UTF-8 byte order, with sizes', async () => {
         for (const suffix of tricky) await store.put(key(suffix), suffix);
         const listed = await collect(store.list(prefix));
-        expect(listed.map((object) => object.key)).toEqual(['B', 'a-c', 'a.txt', 'a/b', 'a/c/d', 'ab', 'z~', 'é/x'].map(key));
+        expect(listed.map((object) => object.key)).toEqual(
+          ['B', 'a-c', 'a.txt', 'a/b', 'a/c/d', 'ab', 'z~', 'é/x'].map(key),
+        );
         expect(listed.map((object) => object.size)).toEqual([1, 3, 5, 3, 5, 2, 2, 4]);
         expect(listed.every((object) => object.lastModified instanceof Date)).toBe(true);
       });
 
       it('matches prefixes that end inside a segment as well as at a /', async () => {
         for (const suffix of tricky) await store.put(key(suffix), suffix);
-        const keysUnder = async (suffix: string) => (await collect(store.list(key(suffix)))).map((object) => object.key);
+        const keysUnder = async (suffix: string) =>
+          (await collect(store.list(key(suffix)))).map((object) => object.key);
         expect(await keysUnder('a')).toEqual(['a-c', 'a.txt', 'a/b', 'a/c/d', 'ab'].map(key));
         expect(await keysUnder('a/')).toEqual(['a/b', 'a/c/d'].map(key));
         expect(await keysUnder('a/c')).toEqual(['a/c/d'].map(key));

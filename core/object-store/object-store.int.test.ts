@@ -25,7 +25,14 @@ async function temporaryRoot(): Promise<string> {
 function s3Options() {
   const { endpoint, bucket, region, accessKeyId, secretAccessKey } = testServices().s3;
   // The smallest part S3 allows, so the contract's ~6 MB stream takes the multipart path.
-  return { bucket, region, endpoint, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey }, partSizeBytes: 5 * 1024 * 1024 };
+  return {
+    bucket,
+    region,
+    endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId, secretAccessKey },
+    partSizeBytes: 5 * 1024 * 1024,
+  };
 }
 
 describeObjectStoreContract('local', async () => new LocalObjectStore({ root: await temporaryRoot() }));
@@ -64,7 +71,9 @@ describe('S3ObjectStore', () => {
     const store = new S3ObjectStore({ ...s3Options(), prefix });
     try {
       await store.put('clips/1.mp4', 'clip');
-      await expect(raw.send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix}/clips/1.mp4` }))).resolves.toBeDefined();
+      await expect(
+        raw.send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix}/clips/1.mp4` })),
+      ).resolves.toBeDefined();
       const listed: string[] = [];
       for await (const object of store.list('')) listed.push(object.key);
       expect(listed).toEqual(['clips/1.mp4']);

@@ -45,7 +45,10 @@ export class ObjectNotFoundError extends Error {
 }
 
 export class InvalidObjectKeyError extends Error {
-  constructor(readonly key: string, reason: string) {
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
     super(`invalid object key ${JSON.stringify(key)}: ${reason}`);
     this.name = 'InvalidObjectKeyError';
   }
@@ -59,9 +62,11 @@ export function assertValidObjectKey(key: string): void {
     throw new InvalidObjectKeyError(key, 'must not contain . or .. segments');
   }
   // S3 could store `a//b` or `a/`, but a directory cannot, and both adapters must agree.
-  if (key.split('/').includes('')) throw new InvalidObjectKeyError(key, 'must not contain empty segments (// or a trailing /)');
+  if (key.split('/').includes(''))
+    throw new InvalidObjectKeyError(key, 'must not contain empty segments (// or a trailing /)');
   // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
-  if (/[\u0000-\u001f\\]/.test(key)) throw new InvalidObjectKeyError(key, 'must not contain control characters or backslashes');
+  if (/[\u0000-\u001f\\]/.test(key))
+    throw new InvalidObjectKeyError(key, 'must not contain control characters or backslashes');
 }
 
 /**
@@ -75,7 +80,10 @@ export function assertValidListPrefix(prefix: string): void {
 
 /** A byte range that starts at or past the end of the object. */
 export class RangeNotSatisfiableError extends Error {
-  constructor(readonly key: string, readonly start: number) {
+  constructor(
+    readonly key: string,
+    readonly start: number,
+  ) {
     super(`range starting at byte ${start} is past the end of object ${key}`);
     this.name = 'RangeNotSatisfiableError';
   }
@@ -84,7 +92,8 @@ export class RangeNotSatisfiableError extends Error {
 /** Shared range rule: whole byte offsets with 0 ≤ start ≤ end. */
 export function assertValidByteRange(range: { start: number; end?: number }): void {
   const { start, end } = range;
-  if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`range start must be a non-negative integer, got ${start}`);
+  if (!Number.isSafeInteger(start) || start < 0)
+    throw new RangeError(`range start must be a non-negative integer, got ${start}`);
   if (end !== undefined && (!Number.isSafeInteger(end) || end < start)) {
     throw new RangeError(`range end must be an integer no less than start (${start}), got ${end}`);
   }

@@ -54,9 +54,19 @@ export class S3ObjectStore implements ObjectStore {
   private readonly keyPrefix: string;
   private readonly partSizeBytes: number;
 
-  constructor({ bucket, region, endpoint, forcePathStyle = false, prefix = '', credentials, partSizeBytes = 8 * 1024 * 1024 }: S3ObjectStoreOptions) {
+  constructor({
+    bucket,
+    region,
+    endpoint,
+    forcePathStyle = false,
+    prefix = '',
+    credentials,
+    partSizeBytes = 8 * 1024 * 1024,
+  }: S3ObjectStoreOptions) {
     if (!Number.isSafeInteger(partSizeBytes) || partSizeBytes < MIN_PART_SIZE_BYTES) {
-      throw new RangeError(`partSizeBytes must be an integer of at least ${MIN_PART_SIZE_BYTES} (S3's minimum part size), got ${partSizeBytes}`);
+      throw new RangeError(
+        `partSizeBytes must be an integer of at least ${MIN_PART_SIZE_BYTES} (S3's minimum part size), got ${partSizeBytes}`,
+      );
     }
     this.bucket = bucket;
     this.keyPrefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
@@ -77,7 +87,9 @@ export class S3ObjectStore implements ObjectStore {
     const objectKey = this.objectKey(key);
     const contentType = options.contentType ?? DEFAULT_CONTENT_TYPE;
     if (typeof body === 'string' || body instanceof Uint8Array) {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: body, ContentType: contentType }));
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: body, ContentType: contentType }),
+      );
       return;
     }
     await this.putStream(objectKey, body, contentType);
@@ -115,7 +127,11 @@ export class S3ObjectStore implements ObjectStore {
     let continuationToken: string | undefined;
     do {
       const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.keyPrefix + prefix, ContinuationToken: continuationToken }),
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.keyPrefix + prefix,
+          ContinuationToken: continuationToken,
+        }),
       );
       for (const object of page.Contents ?? []) {
         // Listed objects always carry these; the SDK types every field as optional.
@@ -147,7 +163,11 @@ export class S3ObjectStore implements ObjectStore {
     if (range) assertValidByteRange(range);
     try {
       return await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: objectKey, Range: range && `bytes=${range.start}-${range.end ?? ''}` }),
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: objectKey,
+          Range: range && `bytes=${range.start}-${range.end ?? ''}`,
+        }),
       );
     } catch (error) {
       if (error instanceof NoSuchKey) throw new ObjectNotFoundError(key);
@@ -168,7 +188,9 @@ export class S3ObjectStore implements ObjectStore {
     const parts: CompletedPart[] = [];
     const uploadPart = async (part: Buffer) => {
       uploadId ??= (
-        await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, ContentType: contentType }))
+        await this.client.send(
+          new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, ContentType: contentType }),
+        )
       ).UploadId!;
       const PartNumber = parts.length + 1;
       const { ETag } = await this.client.send(
@@ -193,19 +215,31 @@ export class S3ObjectStore implements ObjectStore {
       }
       const rest = Buffer.concat(pending);
       if (uploadId === undefined) {
-        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: rest, ContentType: contentType }));
+        await this.client.send(
+          new PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: rest, ContentType: contentType }),
+        );
         return;
       }
       if (rest.length > 0) await uploadPart(rest);
       await this.client.send(
-        new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: objectKey,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+        }),
       );
     } catch (error) {
       if (uploadId !== undefined) {
         try {
-          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, UploadId: uploadId }));
+          await this.client.send(
+            new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, UploadId: uploadId }),
+          );
         } catch (abortError) {
-          throw new AggregateError([error, abortError], `upload of ${objectKey} failed, and so did aborting multipart upload ${uploadId}`);
+          throw new AggregateError(
+            [error, abortError],
+            `upload of ${objectKey} failed, and so did aborting multipart upload ${uploadId}`,
+          );
         }
       }
       throw error;

@@ -9,8 +9,7 @@ export const EpochMs = (description: string) =>
   Type.Integer({ minimum: 1_577_836_800_000, maximum: 4_102_444_800_000, description });
 
 /** A non-negative duration or counter in milliseconds, capped at 30 days. */
-export const DurationMs = (description: string) =>
-  Type.Integer({ minimum: 0, maximum: 2_592_000_000, description });
+export const DurationMs = (description: string) => Type.Integer({ minimum: 0, maximum: 2_592_000_000, description });
 
 export const Count = (description: string) => Type.Integer({ minimum: 0, maximum: 1_000_000_000, description });
 

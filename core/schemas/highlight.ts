@@ -32,11 +32,14 @@ export type Highlight = Static<typeof Highlight>;
 export const ClipEvent = Type.Object(
   {
     schema_v: Type.Literal(1),
-    clip_id: Id('Deterministic id: hash of stream, window and profile version (the recording follows from stream and window)'),
+    clip_id: Id(
+      'Deterministic id: hash of stream, window and profile version (the recording follows from stream and window)',
+    ),
     highlight_id: Id('Highlight it came from'),
     stream_id: Id('Stream'),
     status: Type.Union([Type.Literal('created'), Type.Literal('updated'), Type.Literal('failed')], {
-      description: 'created: the clip is playable (mp4 + thumbnail); updated: more outputs (vertical, sprite) were added; failed: no clip, see reason',
+      description:
+        'created: the clip is playable (mp4 + thumbnail); updated: more outputs (vertical, sprite) were added; failed: no clip, see reason',
     }),
     start: EpochMs('Window start'),
     end: EpochMs('Window end'),
@@ -46,7 +49,9 @@ export const ClipEvent = Type.Object(
       }),
     ),
     duration_ms: Type.Optional(Type.Integer({ minimum: 0 })),
-    reason: Type.Optional(Type.String({ maxLength: 1024, description: 'Why it failed, or which outputs could not be made' })),
+    reason: Type.Optional(
+      Type.String({ maxLength: 1024, description: 'Why it failed, or which outputs could not be made' }),
+    ),
     finished_at: EpochMs('When the job finished'),
   },
   { additionalProperties: false, $id: 'ClipEvent' },

@@ -22,19 +22,32 @@ const BACKSLASH = 0x5c;
 
 /** The message the collector publishes for an event it validated and enriched. */
 export function playerEventMessage(event: EnrichedPlayerEvent): OutgoingMessage {
-  return { key: event.view_id, value: Buffer.from(JSON.stringify(event)), headers: { [PLAYER_EVENT_SCHEMA_HEADER]: VALIDATED_PLAYER_EVENT_SCHEMA } };
+  return {
+    key: event.view_id,
+    value: Buffer.from(JSON.stringify(event)),
+    headers: { [PLAYER_EVENT_SCHEMA_HEADER]: VALIDATED_PLAYER_EVENT_SCHEMA },
+  };
 }
 
-export type PlayerEventReading = { event: EnrichedPlayerEvent; problem?: undefined; errors?: undefined } | { event?: undefined; problem: string; errors?: FieldError[] };
+export type PlayerEventReading =
+  | { event: EnrichedPlayerEvent; problem?: undefined; errors?: undefined }
+  | { event?: undefined; problem: string; errors?: FieldError[] };
 
-export function readPlayerEventMessage(message: { value: Buffer; headers: Record<string, string> }): PlayerEventReading {
+export function readPlayerEventMessage(message: {
+  value: Buffer;
+  headers: Record<string, string>;
+}): PlayerEventReading {
   let value: unknown;
   try {
     value = JSON.parse(message.value.toString('utf8'));
   } catch (error) {
     return { problem: `not JSON (${(error as Error).message})` };
   }
-  if (message.headers[PLAYER_EVENT_SCHEMA_HEADER] === VALIDATED_PLAYER_EVENT_SCHEMA && hasNoEscapes(message.value) && hasPlayerEventStructure(value)) {
+  if (
+    message.headers[PLAYER_EVENT_SCHEMA_HEADER] === VALIDATED_PLAYER_EVENT_SCHEMA &&
+    hasNoEscapes(message.value) &&
+    hasPlayerEventStructure(value)
+  ) {
     return { event: value };
   }
   if (enrichedPlayerEventValidator.check(value)) return { event: value };

@@ -57,7 +57,9 @@ export const PlayerCounters = Type.Object(
     ttff_ms: Type.Optional(DurationMs('Video startup time: play requested to first frame; absent until known')),
     upscale_weighted_ms: Type.Optional(DurationMs('Σ upscale factor × playhead delta (Mux upscale %)')),
     downscale_weighted_ms: Type.Optional(DurationMs('Σ downscale factor × playhead delta')),
-    max_upscale_pct: Type.Optional(Type.Number({ minimum: 0, maximum: 10_000, description: 'Largest upscale seen, %' })),
+    max_upscale_pct: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 10_000, description: 'Largest upscale seen, %' }),
+    ),
     live_latency_ms: Type.Optional(DurationMs('Distance from the live edge (program-date-time vs now)')),
     dropped_frames: Type.Optional(Count('Dropped frames so far')),
   },
@@ -94,7 +96,9 @@ export const PlayerError = Type.Object(
     message: Type.Optional(ShortText('Error message', 1024)),
     context: Type.Optional(ShortText('Error context', 1024)),
     severity: literalUnion(['fatal', 'warning'] as const, 'Fatal errors end playback'),
-    business_exception: Type.Optional(Type.Boolean({ description: 'Expected errors (geo block, paywall) excluded from failure %' })),
+    business_exception: Type.Optional(
+      Type.Boolean({ description: 'Expected errors (geo block, paywall) excluded from failure %' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -103,7 +107,12 @@ export const PlayerError = Type.Object(
 export const PlayerEvent = Type.Object(
   {
     schema_v: Type.Literal(1),
-    event_id: Type.String({ format: 'uuid', minLength: 36, maxLength: 36, description: 'Client-generated UUID, the dedupe key' }),
+    event_id: Type.String({
+      format: 'uuid',
+      minLength: 36,
+      maxLength: 36,
+      description: 'Client-generated UUID, the dedupe key',
+    }),
     event: literalUnion(PLAYER_EVENT_TYPES, 'Event type'),
     view_id: Id('One attempt to play; the bus key'),
     view_seq: Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'Per-view sequence number; latest wins' }),
@@ -132,7 +141,9 @@ export const EnrichedPlayerEvent = Type.Composite(
       event_time: EpochMs('viewer_time corrected for clock skew using the batch sent_at'),
       received_at: EpochMs('When the collector accepted the event'),
       source: literalUnion(['sdk', 'cmcd'] as const, 'How the event arrived'),
-      client_ip_hash: Type.Optional(Type.String({ maxLength: 64, description: 'Salted hash of the truncated client IP; never the IP' })),
+      client_ip_hash: Type.Optional(
+        Type.String({ maxLength: 64, description: 'Salted hash of the truncated client IP; never the IP' }),
+      ),
     }),
   ],
   { additionalProperties: false, $id: 'EnrichedPlayerEvent' },

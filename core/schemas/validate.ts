@@ -39,7 +39,14 @@ export function createValidator<T extends TSchema>(schema: T): Validator<T> {
 }
 
 /** Schema keywords that constrain a value's text or its extra fields, not what code reading it relies on. */
-const TEXT_AND_CLOSURE_KEYWORDS = new Set(['format', 'pattern', 'minLength', 'maxLength', 'additionalProperties', '$id']);
+const TEXT_AND_CLOSURE_KEYWORDS = new Set([
+  'format',
+  'pattern',
+  'minLength',
+  'maxLength',
+  'additionalProperties',
+  '$id',
+]);
 
 /** The schema without {@link TEXT_AND_CLOSURE_KEYWORDS}, TypeBox's kind symbols kept. */
 function withoutTextAndClosure(schema: unknown): unknown {

@@ -31,7 +31,8 @@ export function illFormedTextErrors(root: unknown, limit = 10): FieldError[] {
   while (stack.length > 0 && found.length < limit) {
     const { value, path } = stack.pop()!;
     if (typeof value === 'string') {
-      if (!isWellFormed(value)) found.push({ path: path || '/', message: `must be well-formed Unicode text (${describe(value)})` });
+      if (!isWellFormed(value))
+        found.push({ path: path || '/', message: `must be well-formed Unicode text (${describe(value)})` });
       continue;
     }
     if (value === null || typeof value !== 'object') continue;
@@ -41,7 +42,10 @@ export function illFormedTextErrors(root: unknown, limit = 10): FieldError[] {
       const [key, child] = entries[i]!;
       if (!isWellFormed(key)) {
         // The key itself cannot be printed; its JSON spelling can.
-        found.push({ path: path || '/', message: `has the key ${JSON.stringify(key)}, which is not well-formed Unicode text (${describe(key)})` });
+        found.push({
+          path: path || '/',
+          message: `has the key ${JSON.stringify(key)}, which is not well-formed Unicode text (${describe(key)})`,
+        });
         continue;
       }
       stack.push({ value: child, path: `${path}/${pointerSegment(key)}` });

@@ -51,8 +51,19 @@ export interface IvsStreamOwnersPorts {
   dependencyCheck: () => Promise<void>;
 }
 
-export function subscribeIvsStreamOwners({ bus, registry, channels, metrics, logger, dependencyCheck }: IvsStreamOwnersPorts): Promise<Subscription> {
-  const outcomes = metrics.counter('stream_owner_ivs_lookups_total', 'IVS Stream Starts looked up for their channel owner, by outcome (registered, untagged, invalid_tag, lookup_failed)', ['outcome']);
+export function subscribeIvsStreamOwners({
+  bus,
+  registry,
+  channels,
+  metrics,
+  logger,
+  dependencyCheck,
+}: IvsStreamOwnersPorts): Promise<Subscription> {
+  const outcomes = metrics.counter(
+    'stream_owner_ivs_lookups_total',
+    'IVS Stream Starts looked up for their channel owner, by outcome (registered, untagged, invalid_tag, lookup_failed)',
+    ['outcome'],
+  );
   return bus.subscribe({
     groupId: IVS_STREAM_OWNERS_GROUP,
     topics: [TOPICS.streamLifecycle],
@@ -65,24 +76,37 @@ export function subscribeIvsStreamOwners({ bus, registry, channels, metrics, log
         } catch (error) {
           // The SDK has retried already; an unknown channel or missing credentials will not heal by waiting.
           outcomes.inc({ outcome: 'lookup_failed' });
-          logger.warn({ err: error, streamId, channelArn }, 'could not read the IVS channel owner tag; the stream stays unregistered (admins only)');
+          logger.warn(
+            { err: error, streamId, channelArn },
+            'could not read the IVS channel owner tag; the stream stays unregistered (admins only)',
+          );
           continue;
         }
         if (creatorId === null) {
           outcomes.inc({ outcome: 'untagged' });
-          logger.warn({ streamId, channelArn }, 'IVS channel has no livepulse:creator_id tag; the stream stays unregistered (admins only)');
+          logger.warn(
+            { streamId, channelArn },
+            'IVS channel has no livepulse:creator_id tag; the stream stays unregistered (admins only)',
+          );
           continue;
         }
         const tag = creatorId;
         if (!creatorIdValidator.check(creatorId)) {
           outcomes.inc({ outcome: 'invalid_tag' });
-          logger.warn({ streamId, channelArn, tag: tag.slice(0, 256) }, 'IVS channel livepulse:creator_id tag is not a creator id (1–128 of A-Z a-z 0-9 ._:@/+=-); the stream stays unregistered (admins only)');
+          logger.warn(
+            { streamId, channelArn, tag: tag.slice(0, 256) },
+            'IVS channel livepulse:creator_id tag is not a creator id (1–128 of A-Z a-z 0-9 ._:@/+=-); the stream stays unregistered (admins only)',
+          );
           continue;
         }
         // A failed registry write throws: the batch is delivered again.
         const outcome = await registry.register({ source: 'ivs', streamId, creatorId, channelArn });
         outcomes.inc({ outcome: 'registered' });
-        if (outcome.created) logger.info({ streamId, channelArn, creatorId, reassigned: outcome.reassigned }, 'IVS stream registered to its channel owner');
+        if (outcome.created)
+          logger.info(
+            { streamId, channelArn, creatorId, reassigned: outcome.reassigned },
+            'IVS stream registered to its channel owner',
+          );
       }
     },
   });

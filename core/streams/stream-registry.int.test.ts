@@ -22,7 +22,13 @@ const admin: ApiIdentity = { userId: 'root', role: 'admin' };
 
 let store: AnalyticsStore;
 beforeAll(async () => {
-  store = await createAnalyticsStore({ kind: 'clickhouse', url: testServices().clickhouseUrl, username: 'default', password: '', database: `registry_${randomUUID().replaceAll('-', '').slice(0, 12)}` });
+  store = await createAnalyticsStore({
+    kind: 'clickhouse',
+    url: testServices().clickhouseUrl,
+    username: 'default',
+    password: '',
+    database: `registry_${randomUUID().replaceAll('-', '').slice(0, 12)}`,
+  });
   await applyMigrations(store);
 }, 120_000);
 
@@ -49,10 +55,35 @@ describe.each([
   it('registers a stream, answers a retry as unchanged and refuses another creator (409)', async () => {
     const registry = new StreamRegistry(store, liveState);
     const streamId = `s-${kind}-${randomUUID()}`;
-    const first = await registry.register({ source: 'api', streamId, creatorId: 'victim', identity: creator('victim'), reassign: false });
-    expect(first).toMatchObject({ created: true, owner: { stream_id: streamId, creator_id: 'victim', source: 'api', registered_by: 'user-victim' } });
-    expect(await registry.register({ source: 'api', streamId, creatorId: 'victim', identity: creator('victim'), reassign: false })).toMatchObject({ created: false });
-    await expect(registry.register({ source: 'api', streamId, creatorId: 'attacker', identity: creator('attacker'), reassign: false })).rejects.toMatchObject({ statusCode: 409, code: 'stream_owned' });
+    const first = await registry.register({
+      source: 'api',
+      streamId,
+      creatorId: 'victim',
+      identity: creator('victim'),
+      reassign: false,
+    });
+    expect(first).toMatchObject({
+      created: true,
+      owner: { stream_id: streamId, creator_id: 'victim', source: 'api', registered_by: 'user-victim' },
+    });
+    expect(
+      await registry.register({
+        source: 'api',
+        streamId,
+        creatorId: 'victim',
+        identity: creator('victim'),
+        reassign: false,
+      }),
+    ).toMatchObject({ created: false });
+    await expect(
+      registry.register({
+        source: 'api',
+        streamId,
+        creatorId: 'attacker',
+        identity: creator('attacker'),
+        reassign: false,
+      }),
+    ).rejects.toMatchObject({ statusCode: 409, code: 'stream_owned' });
     expect((await registry.ownerOf(streamId))?.creator_id).toBe('victim');
     expect((await registry.streamsOf('victim')).map((o) => o.stream_id)).toContain(streamId);
     expect((await registry.streamsOf('attacker')).map((o) => o.stream_id)).not.toContain(streamId);
@@ -62,11 +93,21 @@ describe.each([
     const streamId = `race-${kind}-${randomUUID()}`;
     // Two instances: their own registry objects over the one ClickHouse and the one live state.
     const outcomes = await Promise.allSettled(
-      ['a', 'b', 'c', 'd'].map((name) => new StreamRegistry(store, liveState).register({ source: 'api', streamId, creatorId: `creator-${name}`, identity: creator(`creator-${name}`), reassign: false })),
+      ['a', 'b', 'c', 'd'].map((name) =>
+        new StreamRegistry(store, liveState).register({
+          source: 'api',
+          streamId,
+          creatorId: `creator-${name}`,
+          identity: creator(`creator-${name}`),
+          reassign: false,
+        }),
+      ),
     );
     const won = outcomes.filter((o) => o.status === 'fulfilled');
     expect(won).toHaveLength(1);
-    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason)).toEqual(Array(3).fill(expect.objectContaining({ statusCode: 409 })));
+    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason)).toEqual(
+      Array(3).fill(expect.objectContaining({ statusCode: 409 })),
+    );
     const winner = (won[0] as PromiseFulfilledResult<{ owner: { creator_id: string } }>).value.owner.creator_id;
     expect((await new StreamRegistry(store, liveState).ownerOf(streamId))?.creator_id).toBe(winner);
   });
@@ -74,10 +115,18 @@ describe.each([
   it('shows an admin reassignment to every reader at once, and refills an emptied cache from ClickHouse', async () => {
     const registry = new StreamRegistry(store, liveState);
     const streamId = `move-${kind}-${randomUUID()}`;
-    await registry.register({ source: 'api', streamId, creatorId: 'victim', identity: creator('victim'), reassign: false });
+    await registry.register({
+      source: 'api',
+      streamId,
+      creatorId: 'victim',
+      identity: creator('victim'),
+      reassign: false,
+    });
     const reader = new StreamRegistry(store, liveState);
     expect((await reader.ownerOf(streamId))?.creator_id).toBe('victim');
-    expect(await registry.register({ source: 'api', streamId, creatorId: 'heir', identity: admin, reassign: true })).toMatchObject({ created: true, reassigned: true });
+    expect(
+      await registry.register({ source: 'api', streamId, creatorId: 'heir', identity: admin, reassign: true }),
+    ).toMatchObject({ created: true, reassigned: true });
     expect((await reader.ownerOf(streamId))?.creator_id).toBe('heir');
     await liveState.delete(STREAM_REGISTRY_KEYS.owner(streamId));
     expect((await reader.ownersOf([streamId, 'never-registered'])).get(streamId)?.creator_id).toBe('heir');
@@ -89,7 +138,10 @@ describe.each([
     const streamId = `st-${kind}${randomUUID().replaceAll('-', '')}`;
     await registry.register({ source: 'api', streamId, creatorId: 'someone', identity: admin, reassign: false });
     const arn = 'arn:aws:ivs:us-east-1:123456789012:channel/Ch1';
-    expect(await registry.register({ source: 'ivs', streamId, creatorId: 'tagged', channelArn: arn })).toMatchObject({ reassigned: true, owner: { creator_id: 'tagged', source: 'ivs', channel_arn: arn } });
+    expect(await registry.register({ source: 'ivs', streamId, creatorId: 'tagged', channelArn: arn })).toMatchObject({
+      reassigned: true,
+      owner: { creator_id: 'tagged', source: 'ivs', channel_arn: arn },
+    });
     expect((await registry.ownerOf(streamId))?.creator_id).toBe('tagged');
   });
 });

@@ -52,7 +52,13 @@ export class StreamOwnerRecordError extends Error {
 
 function checkedOwner(value: unknown, where: string): StreamOwner {
   if (ownerValidator.check(value)) return value;
-  throw new StreamOwnerRecordError(where, ownerValidator.errors(value, 3).map((e) => `${e.path} ${e.message}`).join('; '));
+  throw new StreamOwnerRecordError(
+    where,
+    ownerValidator
+      .errors(value, 3)
+      .map((e) => `${e.path} ${e.message}`)
+      .join('; '),
+  );
 }
 
 const clickHouseTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
@@ -89,7 +95,8 @@ export class StreamRegistry implements StreamOwnerLookup {
     ids.forEach((id, index) => {
       const entry = cached[index];
       if (entry === null || entry === undefined) misses.push(id);
-      else if (entry !== UNREGISTERED) owners.set(id, checkedOwner(JSON.parse(entry), `live state ${STREAM_REGISTRY_KEYS.owner(id)}`));
+      else if (entry !== UNREGISTERED)
+        owners.set(id, checkedOwner(JSON.parse(entry), `live state ${STREAM_REGISTRY_KEYS.owner(id)}`));
     });
     if (misses.length === 0) return owners;
     const recorded = await this.readRecords(misses);
@@ -118,7 +125,11 @@ export class StreamRegistry implements StreamOwnerLookup {
     const at = this.now();
     // The API's schemas check ids on the way in; IVS tags and other callers are checked here, before anything is written.
     const owner = checkedOwner({ ...decision.owner, registered_at: at }, `registration of stream ${claim.streamId}`);
-    await insertRows(this.store, { table: 'stream_owners', rows: [{ ...owner, registered_at: clickHouseTime(at), version: at }], dedupToken: `stream-owner-${randomUUID()}` });
+    await insertRows(this.store, {
+      table: 'stream_owners',
+      rows: [{ ...owner, registered_at: clickHouseTime(at), version: at }],
+      dedupToken: `stream-owner-${randomUUID()}`,
+    });
     await this.cache(owner.stream_id, owner);
     return { owner, created: true, reassigned: decision.reassigned };
   }
@@ -128,17 +139,32 @@ export class StreamRegistry implements StreamOwnerLookup {
    * wins; a later one for another creator is refused like a registered stream, for the same
    * creator it goes on (a retry after a failed write).
    */
-  private async decideUnderClaim(claim: Extract<OwnershipClaim, { source: 'api' }>, decision: ReturnType<typeof decideRegistration>) {
+  private async decideUnderClaim(
+    claim: Extract<OwnershipClaim, { source: 'api' }>,
+    decision: ReturnType<typeof decideRegistration>,
+  ) {
     const key = STREAM_REGISTRY_KEYS.claim(claim.streamId);
     if (await this.liveState.setIfAbsent(key, claim.creatorId, CLAIM_MS)) return decision;
     const claimedBy = await this.liveState.get(key);
     if (claimedBy === null || claimedBy === claim.creatorId) return decision;
-    return decideRegistration({ stream_id: claim.streamId, creator_id: claimedBy, source: 'api', channel_arn: '', registered_by: '', registered_at: this.now() }, claim);
+    return decideRegistration(
+      {
+        stream_id: claim.streamId,
+        creator_id: claimedBy,
+        source: 'api',
+        channel_arn: '',
+        registered_by: '',
+        registered_at: this.now(),
+      },
+      claim,
+    );
   }
 
   private cache(streamId: string, owner: StreamOwner | null): Promise<void> {
     const key = STREAM_REGISTRY_KEYS.owner(streamId);
-    return owner ? this.liveState.set(key, JSON.stringify(owner), OWNER_CACHE_MS) : this.liveState.set(key, UNREGISTERED, UNREGISTERED_CACHE_MS);
+    return owner
+      ? this.liveState.set(key, JSON.stringify(owner), OWNER_CACHE_MS)
+      : this.liveState.set(key, UNREGISTERED, UNREGISTERED_CACHE_MS);
   }
 
   private async readRecords(streamIds: string[]): Promise<Map<string, StreamOwner>> {

@@ -44,7 +44,13 @@ export interface PanelSpec {
 }
 
 /** A table panel of one ClickHouse query's rows. */
-export const clickHouseTable = (title: string, description: string, sql: string, columns: Record<string, ColumnKind>, width = 12): PanelSpec => ({
+export const clickHouseTable = (
+  title: string,
+  description: string,
+  sql: string,
+  columns: Record<string, ColumnKind>,
+  width = 12,
+): PanelSpec => ({
   title,
   description,
   kind: 'table',
@@ -59,7 +65,11 @@ export const clickHouseStat = (
   description: string,
   sql: string,
   column: string,
-  { unit = 'short', width = 6, format = 'table' }: { unit?: string; width?: number; format?: ClickHouseResultFormat } = {},
+  {
+    unit = 'short',
+    width = 6,
+    format = 'table',
+  }: { unit?: string; width?: number; format?: ClickHouseResultFormat } = {},
 ): PanelSpec => ({
   title,
   description,
@@ -68,7 +78,14 @@ export const clickHouseStat = (
   width,
   height: 4,
   reduce: 'lastNotNull',
-  targets: [{ source: 'clickhouse', format, sql, columns: format === 'time_series' ? { time: 'time', [column]: 'number' } : { [column]: 'number' } }],
+  targets: [
+    {
+      source: 'clickhouse',
+      format,
+      sql,
+      columns: format === 'time_series' ? { time: 'time', [column]: 'number' } : { [column]: 'number' },
+    },
+  ],
 });
 
 export interface RowSpec {
@@ -109,17 +126,32 @@ export interface BoardSpec {
   rows: RowSpec[];
 }
 
-export const ANNOTATION_COLUMNS: Record<string, ColumnKind> = { time: 'time', timeEnd: 'time', text: 'string', tags: 'string' };
+export const ANNOTATION_COLUMNS: Record<string, ColumnKind> = {
+  time: 'time',
+  timeEnd: 'time',
+  text: 'string',
+  tags: 'string',
+};
 
 /** Every ClickHouse query of a board (panels, variables, annotations) with what it must return. */
-export function clickHouseQueries(board: BoardSpec): Array<{ where: string; sql: string; columns: Record<string, ColumnKind> | null }> {
+export function clickHouseQueries(
+  board: BoardSpec,
+): Array<{ where: string; sql: string; columns: Record<string, ColumnKind> | null }> {
   const queries: Array<{ where: string; sql: string; columns: Record<string, ColumnKind> | null }> = [];
-  for (const variable of board.variables) if (variable.kind === 'query') queries.push({ where: `${board.uid} variable ${variable.name}`, sql: variable.sql!, columns: null });
-  for (const annotation of board.annotations) queries.push({ where: `${board.uid} annotation ${annotation.name}`, sql: annotation.sql, columns: ANNOTATION_COLUMNS });
+  for (const variable of board.variables)
+    if (variable.kind === 'query')
+      queries.push({ where: `${board.uid} variable ${variable.name}`, sql: variable.sql!, columns: null });
+  for (const annotation of board.annotations)
+    queries.push({
+      where: `${board.uid} annotation ${annotation.name}`,
+      sql: annotation.sql,
+      columns: ANNOTATION_COLUMNS,
+    });
   for (const row of board.rows) {
     for (const panel of row.panels) {
       panel.targets.forEach((target, i) => {
-        if (target.source === 'clickhouse') queries.push({ where: `${board.uid} / ${panel.title} #${i + 1}`, sql: target.sql, columns: target.columns });
+        if (target.source === 'clickhouse')
+          queries.push({ where: `${board.uid} / ${panel.title} #${i + 1}`, sql: target.sql, columns: target.columns });
       });
     }
   }

@@ -65,7 +65,14 @@ describe('the Grafana boards on ClickHouse, over data the services wrote', () =>
   const database = `boards_${run}`;
   let dataDir: string;
   let platform: RunningPlatform;
-  const plan = planSimulation({ viewers: 60, durationMs: 90_000, seed: 17, streams: 3, startAt: Date.now() - 5 * 60_000, maxRebufferMs: settings.maxRebufferMs });
+  const plan = planSimulation({
+    viewers: 60,
+    durationMs: 90_000,
+    seed: 17,
+    streams: 3,
+    startAt: Date.now() - 5 * 60_000,
+    maxRebufferMs: settings.maxRebufferMs,
+  });
   const truth = computeGroundTruth(plan, settings);
   const streams = Object.keys(truth.streams).sort();
   const creators = [...new Set(plan.views.map((v) => v.creatorId))].sort();
@@ -80,28 +87,47 @@ describe('the Grafana boards on ClickHouse, over data the services wrote', () =>
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'livepulse-boards-'));
-    const config = loadConfig(testPlatformEnv(dataDir, database, {
-      ...analyticsSettingsEnvironment(settings),
-      // A highlight without a recording fails at once: the clip worker writes a `failed` clip.
-      CLIP_MAX_ATTEMPTS: '1',
-      CLIP_RECORDING_GRACE_MS: '1000',
-      CLIP_SCAN_INTERVAL_MS: '500',
-    }));
+    const config = loadConfig(
+      testPlatformEnv(dataDir, database, {
+        ...analyticsSettingsEnvironment(settings),
+        // A highlight without a recording fails at once: the clip worker writes a `failed` clip.
+        CLIP_MAX_ATTEMPTS: '1',
+        CLIP_RECORDING_GRACE_MS: '1000',
+        CLIP_SCAN_INTERVAL_MS: '500',
+      }),
+    );
     platform = await startPlatform(
       config,
-      [ingestApiService, chatGatewayService, moderationService, viewerAnalyticsService, clickHouseSinkService, highlightDetectorService, clipWorkerService],
+      [
+        ingestApiService,
+        chatGatewayService,
+        moderationService,
+        viewerAnalyticsService,
+        clickHouseSinkService,
+        highlightDetectorService,
+        clipWorkerService,
+      ],
       pino({ level: 'silent' }),
     );
     const { bus } = platform.context;
     // Creators and their streams come from the stream registry: an admin registers the simulated ones.
     const registry = new StreamRegistry(platform.context.analytics, platform.context.liveState);
     for (const [streamId, stream] of Object.entries(truth.streams)) {
-      await registry.register({ source: 'api', streamId, creatorId: stream.creator_id, identity: { userId: 'boards-test-admin', role: 'admin' }, reassign: false });
+      await registry.register({
+        source: 'api',
+        streamId,
+        creatorId: stream.creator_id,
+        identity: { userId: 'boards-test-admin', role: 'admin' },
+        reassign: false,
+      });
     }
 
     const events = collectedEvents(plan);
     for (let i = 0; i < events.length; i += 2_000) {
-      await bus.publish(TOPICS.playerEvents, events.slice(i, i + 2_000).map((e) => ({ key: e.view_id, value: Buffer.from(JSON.stringify(e)) })));
+      await bus.publish(
+        TOPICS.playerEvents,
+        events.slice(i, i + 2_000).map((e) => ({ key: e.view_id, value: Buffer.from(JSON.stringify(e)) })),
+      );
     }
 
     // Chat as the gateway publishes it: 12 chatters over the run, some messages held or blocked.
@@ -117,11 +143,17 @@ describe('the Grafana boards on ClickHouse, over data the services wrote', () =>
           text: decision === 'allow' ? `message ${i}` : 'flagged text',
           sent_at: plan.startAt + 2_000 + i * 2_900,
           heuristic_decision: decision,
-          flags: decision === 'allow' ? [] : [{ category: decision === 'hold' ? 'spam.caps' : 'profanity', score: 0.9 }],
+          flags:
+            decision === 'allow' ? [] : [{ category: decision === 'hold' ? 'spam.caps' : 'profanity', score: 0.9 }],
         });
       }
     });
-    const moderation = (i: number, streamId: string, source: ChatVerdict['source'], action: ChatVerdict['action']): ChatVerdict => ({
+    const moderation = (
+      i: number,
+      streamId: string,
+      source: ChatVerdict['source'],
+      action: ChatVerdict['action'],
+    ): ChatVerdict => ({
       schema_v: 1,
       verdict_id: `v-${run}-${i}`,
       stream_id: streamId,
@@ -135,12 +167,33 @@ describe('the Grafana boards on ClickHouse, over data the services wrote', () =>
       ...(action === 'timeout' ? { duration_ms: 600_000 } : {}),
       decided_at: plan.startAt + 20_000 + i * 5_000,
     });
-    verdicts.push(moderation(0, stream0, 'moderator', 'remove'), moderation(1, stream0, 'moderator', 'timeout'), moderation(2, stream1, 'heuristics', 'hold'), moderation(3, stream2, 'moderator', 'deny'));
-    await bus.publish(TOPICS.chatMessages, chatMessages.map((m) => ({ key: m.stream_id, value: Buffer.from(JSON.stringify(m)) })));
-    await bus.publish(TOPICS.chatVerdicts, verdicts.map((v) => ({ key: v.stream_id, value: Buffer.from(JSON.stringify(v)) })));
+    verdicts.push(
+      moderation(0, stream0, 'moderator', 'remove'),
+      moderation(1, stream0, 'moderator', 'timeout'),
+      moderation(2, stream1, 'heuristics', 'hold'),
+      moderation(3, stream2, 'moderator', 'deny'),
+    );
+    await bus.publish(
+      TOPICS.chatMessages,
+      chatMessages.map((m) => ({ key: m.stream_id, value: Buffer.from(JSON.stringify(m)) })),
+    );
+    await bus.publish(
+      TOPICS.chatVerdicts,
+      verdicts.map((v) => ({ key: v.stream_id, value: Buffer.from(JSON.stringify(v)) })),
+    );
 
     // A "clip that" on stream 0; its clip fails (no recording). A clip of another window was made.
-    const highlight: Highlight = { schema_v: 1, highlight_id: `h-${run}`, stream_id: stream0, start: plan.startAt + 30_000, end: plan.startAt + 50_000, score: 0, reasons: ['requested'], requested_by: 'host-1', detected_at: plan.startAt + 52_000 };
+    const highlight: Highlight = {
+      schema_v: 1,
+      highlight_id: `h-${run}`,
+      stream_id: stream0,
+      start: plan.startAt + 30_000,
+      end: plan.startAt + 50_000,
+      score: 0,
+      reasons: ['requested'],
+      requested_by: 'host-1',
+      detected_at: plan.startAt + 52_000,
+    };
     const clip: ClipEvent = {
       schema_v: 1,
       clip_id: `c-${run}`,
@@ -157,9 +210,27 @@ describe('the Grafana boards on ClickHouse, over data the services wrote', () =>
     await bus.publish(TOPICS.clips, [{ key: stream0, value: Buffer.from(JSON.stringify(clip)) }]);
 
     const count = async (sql: string) => Number((await select(sql)).data[0]!.n);
-    await waitFor('every view to end and be summarized', async () => (await countViewSummaries(platform.context.analytics, plan.propertyId)) === truth.views, { timeoutMs: 150_000, intervalMs: 500 });
-    await waitFor('chat and verdicts in ClickHouse', async () => (await count('SELECT count() AS n FROM chat_messages FINAL')) === chatMessages.length && (await count('SELECT count() AS n FROM chat_moderation_events FINAL')) === verdicts.length, { timeoutMs: 60_000, intervalMs: 250 });
-    await waitFor('the highlight, the made clip and the failed one', async () => (await count('SELECT count() AS n FROM highlights FINAL')) >= 1 && (await count("SELECT countIf(status = 'created') > 0 AND countIf(status = 'failed') > 0 AS n FROM clips FINAL")) === 1, { timeoutMs: 60_000, intervalMs: 250 });
+    await waitFor(
+      'every view to end and be summarized',
+      async () => (await countViewSummaries(platform.context.analytics, plan.propertyId)) === truth.views,
+      { timeoutMs: 150_000, intervalMs: 500 },
+    );
+    await waitFor(
+      'chat and verdicts in ClickHouse',
+      async () =>
+        (await count('SELECT count() AS n FROM chat_messages FINAL')) === chatMessages.length &&
+        (await count('SELECT count() AS n FROM chat_moderation_events FINAL')) === verdicts.length,
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    await waitFor(
+      'the highlight, the made clip and the failed one',
+      async () =>
+        (await count('SELECT count() AS n FROM highlights FINAL')) >= 1 &&
+        (await count(
+          "SELECT countIf(status = 'created') > 0 AND countIf(status = 'failed') > 0 AS n FROM clips FINAL",
+        )) === 1,
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
   }, 240_000);
 
   afterAll(async () => {
@@ -173,60 +244,99 @@ describe('the Grafana boards on ClickHouse, over data the services wrote', () =>
     const variables: Record<string, VariableState> = {};
     for (const variable of board.variables) {
       const options = variable.name === 'creator' ? creators : variable.name === 'stream' ? streams : variable.values!;
-      const some = variable.name === 'creator' ? [creators[0]!] : variable.name === 'stream' ? (variable.multi ? [stream0, stream2] : [stream0]) : [options[0]!];
-      variables[variable.name] = { current: selection === 'all' && variable.includeAll ? 'all' : some, options, multi: variable.multi };
+      const some =
+        variable.name === 'creator'
+          ? [creators[0]!]
+          : variable.name === 'stream'
+            ? variable.multi
+              ? [stream0, stream2]
+              : [stream0]
+            : [options[0]!];
+      variables[variable.name] = {
+        current: selection === 'all' && variable.includeAll ? 'all' : some,
+        options,
+        multi: variable.multi,
+      };
     }
     return variables;
   };
 
   describe.each(BOARDS.map((b) => [b.uid, b] as const))('%s', (_uid, board) => {
-    it.each(['all', 'some'] as const)('every query returns rows of the expected columns, with %s of the streams selected', async (selection) => {
-      const variables = variablesFor(board, selection);
-      const problems: string[] = [];
-      for (const { where, sql, columns } of clickHouseQueries(board)) {
-        const panel = board.rows.flatMap((r) => r.panels).find((p) => p.targets.some((t) => t.source === 'clickhouse' && t.sql === sql));
-        const intervalMs = Math.max(60_000, MIN_INTERVAL_MS[panel?.minInterval ?? '1m']!);
-        const expanded = expandGrafanaQuery(sql, { ...range(), intervalMs, variables });
-        let result: JsonResult;
-        try {
-          result = await select(expanded);
-        } catch (error) {
-          problems.push(`${where}: ${String(error)}\n${expanded}`);
-          continue;
+    it.each(['all', 'some'] as const)(
+      'every query returns rows of the expected columns, with %s of the streams selected',
+      async (selection) => {
+        const variables = variablesFor(board, selection);
+        const problems: string[] = [];
+        for (const { where, sql, columns } of clickHouseQueries(board)) {
+          const panel = board.rows
+            .flatMap((r) => r.panels)
+            .find((p) => p.targets.some((t) => t.source === 'clickhouse' && t.sql === sql));
+          const intervalMs = Math.max(60_000, MIN_INTERVAL_MS[panel?.minInterval ?? '1m']!);
+          const expanded = expandGrafanaQuery(sql, { ...range(), intervalMs, variables });
+          let result: JsonResult;
+          try {
+            result = await select(expanded);
+          } catch (error) {
+            problems.push(`${where}: ${String(error)}\n${expanded}`);
+            continue;
+          }
+          if (result.data.length === 0) problems.push(`${where}: no rows`);
+          const actual = result.meta.map((m) => [m.name, kindOf(m.type)]);
+          const expected = columns ? Object.entries(columns) : [[result.meta[0]?.name, 'string']];
+          if (JSON.stringify(actual) !== JSON.stringify(expected))
+            problems.push(`${where}: columns ${JSON.stringify(result.meta)}, expected ${JSON.stringify(expected)}`);
+          if (columns?.time === 'time' && result.data.some((row) => Number.isNaN(epochMs(row.time))))
+            problems.push(`${where}: a row without a time`);
         }
-        if (result.data.length === 0) problems.push(`${where}: no rows`);
-        const actual = result.meta.map((m) => [m.name, kindOf(m.type)]);
-        const expected = columns ? Object.entries(columns) : [[result.meta[0]?.name, 'string']];
-        if (JSON.stringify(actual) !== JSON.stringify(expected)) problems.push(`${where}: columns ${JSON.stringify(result.meta)}, expected ${JSON.stringify(expected)}`);
-        if (columns?.time === 'time' && result.data.some((row) => Number.isNaN(epochMs(row.time)))) problems.push(`${where}: a row without a time`);
-      }
-      expect(problems).toEqual([]);
-    });
+        expect(problems).toEqual([]);
+      },
+    );
   });
 
   const scope = (streamId: string) => ({ propertyId: plan.propertyId, streamId });
-  const runPanelSql = async (sql: string, intervalMs: number, variables: Record<string, VariableState>) => (await select(expandGrafanaQuery(sql, { ...range(), intervalMs, variables }))).data;
+  const runPanelSql = async (sql: string, intervalMs: number, variables: Record<string, VariableState>) =>
+    (await select(expandGrafanaQuery(sql, { ...range(), intervalMs, variables }))).data;
 
   it('the drill-down concurrency panel at one minute is peakConcurrencyByMinute', async () => {
     for (const streamId of streams) {
-      const rows = await runPanelSql((peakConcurrency.targets[0] as { sql: string }).sql, 60_000, { stream: { current: [streamId], options: streams, multi: false } });
-      expect(rows.map((r) => ({ minute: epochMs(r.time), peak: Number(r.concurrent_viewers) })), streamId).toEqual(await peakConcurrencyByMinute(platform.context.analytics, scope(streamId)));
+      const rows = await runPanelSql((peakConcurrency.targets[0] as { sql: string }).sql, 60_000, {
+        stream: { current: [streamId], options: streams, multi: false },
+      });
+      expect(
+        rows.map((r) => ({ minute: epochMs(r.time), peak: Number(r.concurrent_viewers) })),
+        streamId,
+      ).toEqual(await peakConcurrencyByMinute(platform.context.analytics, scope(streamId)));
       expect(rows.length).toBeGreaterThan(0);
     }
   });
 
   it("the overview's total concurrency at 10 s is windowMetrics summed over the selected streams", async () => {
     const panel = liveOverview.rows[1]!.panels[1]!;
-    const rows = await runPanelSql((panel.targets[0] as { sql: string }).sql, 10_000, { creator: { current: 'all', options: creators, multi: true }, stream: { current: [stream0, stream1], options: streams, multi: true } });
+    const rows = await runPanelSql((panel.targets[0] as { sql: string }).sql, 10_000, {
+      creator: { current: 'all', options: creators, multi: true },
+      stream: { current: [stream0, stream1], options: streams, multi: true },
+    });
     const expected = new Map<number, number>();
     for (const streamId of [stream0, stream1]) {
-      for (const w of await windowMetrics(platform.context.analytics, scope(streamId))) expected.set(w.window_start, (expected.get(w.window_start) ?? 0) + w.concurrent_views);
+      for (const w of await windowMetrics(platform.context.analytics, scope(streamId)))
+        expected.set(w.window_start, (expected.get(w.window_start) ?? 0) + w.concurrent_views);
     }
     expect(new Map(rows.map((r) => [epochMs(r.time), Number(r.concurrent_viewers)]))).toEqual(expected);
   });
 
   it('the QoE breakdown of one stream is viewTotals per dimension value (Mux formulas)', async () => {
-    const figures = ['views_ended', 'rebuffer_percentage', 'rebuffer_frequency_per_minute', 'startup_time_p50_ms', 'startup_time_p95_ms', 'playback_failure_percentage', 'video_startup_failure_percentage', 'exits_before_video_start_percentage', 'business_exception_percentage', 'upscale_percentage'] as const;
+    const figures = [
+      'views_ended',
+      'rebuffer_percentage',
+      'rebuffer_frequency_per_minute',
+      'startup_time_p50_ms',
+      'startup_time_p95_ms',
+      'playback_failure_percentage',
+      'video_startup_failure_percentage',
+      'exits_before_video_start_percentage',
+      'business_exception_percentage',
+      'upscale_percentage',
+    ] as const;
     const round = (v: unknown) => (v === null || v === undefined ? null : Number(Number(v).toFixed(6)));
     for (const dimension of ['device', 'country'] as const) {
       const rows = await runPanelSql(qoeByDimensionValue.sql, 60_000, {
@@ -234,20 +344,40 @@ describe('the Grafana boards on ClickHouse, over data the services wrote', () =>
         stream: { current: [stream1], options: streams, multi: true },
         dimension: { current: [dimension], options: [dimension], multi: false },
       });
-      const expected = (await viewTotals(platform.context.analytics, { ...scope(stream1), dimension })).map((t) => ({ ...t, views_ended: t.views }));
-      const byValue = (list: Row[]) => Object.fromEntries(list.map((r) => [String(r.dimension_value), Object.fromEntries(figures.map((f) => [f, round(r[f])]))]));
+      const expected = (await viewTotals(platform.context.analytics, { ...scope(stream1), dimension })).map((t) => ({
+        ...t,
+        views_ended: t.views,
+      }));
+      const byValue = (list: Row[]) =>
+        Object.fromEntries(
+          list.map((r) => [String(r.dimension_value), Object.fromEntries(figures.map((f) => [f, round(r[f])]))]),
+        );
       expect(byValue(rows), dimension).toEqual(byValue(expected as unknown as Row[]));
     }
   });
 
   it('the creator engagement table counts every view once, the chat and moderation stats count what was sent', async () => {
-    const creatorsAll = { creator: { current: 'all' as const, options: creators, multi: true }, stream: { current: 'all' as const, options: streams, multi: true } };
+    const creatorsAll = {
+      creator: { current: 'all' as const, options: creators, multi: true },
+      stream: { current: 'all' as const, options: streams, multi: true },
+    };
     const engagement = creatorPerformance.rows[0]!.panels[0]!;
     const rows = await runPanelSql((engagement.targets[0] as { sql: string }).sql, 3_600_000, creatorsAll);
     expect(rows.map((r) => String(r.creator_id)).sort()).toEqual(creators);
     expect(rows.reduce((n, r) => n + Number(r.views_started), 0)).toBe(truth.views);
     const stats = liveOverview.rows[0]!.panels;
-    const statValue = async (title: string) => Number(Object.values((await runPanelSql((stats.find((p) => p.title === title)!.targets[0] as { sql: string }).sql, 60_000, creatorsAll))[0]!)[0]);
+    const statValue = async (title: string) =>
+      Number(
+        Object.values(
+          (
+            await runPanelSql(
+              (stats.find((p) => p.title === title)!.targets[0] as { sql: string }).sql,
+              60_000,
+              creatorsAll,
+            )
+          )[0]!,
+        )[0],
+      );
     expect(await statValue('Chat messages')).toBe(chatMessages.length);
     expect(await statValue('Moderation actions')).toBe(verdicts.length);
     expect(await statValue('Highlights')).toBeGreaterThanOrEqual(1);
@@ -256,7 +386,10 @@ describe('the Grafana boards on ClickHouse, over data the services wrote', () =>
 
   it('every metric the pipeline board charts is registered by the services', () => {
     const registry = platform.context.metrics.registry;
-    const names = pipelineHealth.rows.flatMap((r) => r.panels).flatMap((p) => p.targets).flatMap((t) => (t.source === 'prometheus' ? [...t.expr.matchAll(/livepulse_[a-z_]+/g)].map((m) => m[0]) : []));
+    const names = pipelineHealth.rows
+      .flatMap((r) => r.panels)
+      .flatMap((p) => p.targets)
+      .flatMap((t) => (t.source === 'prometheus' ? [...t.expr.matchAll(/livepulse_[a-z_]+/g)].map((m) => m[0]) : []));
     expect(names.length).toBeGreaterThan(10);
     const missing = [...new Set(names)].filter((name) => !registry.getSingleMetric(name.replace(/_bucket$/, '')));
     expect(missing).toEqual([]);

@@ -6,9 +6,21 @@ import { createDashboardValidator } from './dashboard-schema.ts';
 import { boardJson, DASHBOARDS_DIR } from './generate.ts';
 import { macroCalls, swallowingCalls } from './grafana-macros.ts';
 
-type GridPanel = { id: number; type: string; title: string; gridPos: { x: number; y: number; w: number; h: number }; targets?: Array<Record<string, unknown>> };
+type GridPanel = {
+  id: number;
+  type: string;
+  title: string;
+  gridPos: { x: number; y: number; w: number; h: number };
+  targets?: Array<Record<string, unknown>>;
+};
 
-const parsed = (board: BoardSpec) => JSON.parse(boardJson(board)) as { uid: string; refresh: string; panels: GridPanel[]; templating: { list: Array<{ name: string }> } };
+const parsed = (board: BoardSpec) =>
+  JSON.parse(boardJson(board)) as {
+    uid: string;
+    refresh: string;
+    panels: GridPanel[];
+    templating: { list: Array<{ name: string }> };
+  };
 const validate = createDashboardValidator();
 
 describe.each(BOARDS.map((b) => [b.uid, b] as const))('board %s', (_uid, board) => {
@@ -55,10 +67,15 @@ describe.each(BOARDS.map((b) => [b.uid, b] as const))('board %s', (_uid, board) 
     const declared = new Set(board.variables.map((v) => v.name));
     for (const { where, sql } of clickHouseQueries(board)) {
       expect(swallowingCalls(sql), where).toEqual([]);
-      const unknownMacros = [...sql.matchAll(/\$__(\w+)/g)].map((m) => m[1]!).filter((name) => name !== 'conditionalAll' && !macroCalls(sql).some((c) => c.name === name));
+      const unknownMacros = [...sql.matchAll(/\$__(\w+)/g)]
+        .map((m) => m[1]!)
+        .filter((name) => name !== 'conditionalAll' && !macroCalls(sql).some((c) => c.name === name));
       expect(unknownMacros, where).toEqual([]);
       const variables = [...sql.matchAll(/\$\{(\w+)(?::\w+)?\}|\$(?!__)(\w+)/g)].map((m) => m[1] ?? m[2]!);
-      expect(variables.filter((v) => !declared.has(v)), where).toEqual([]);
+      expect(
+        variables.filter((v) => !declared.has(v)),
+        where,
+      ).toEqual([]);
     }
   });
 });
@@ -81,7 +98,9 @@ describe('the boards together', () => {
   it('the schema check rejects what Grafana would not load', () => {
     const broken = parsed(BOARDS[0]!) as unknown as Record<string, unknown>;
     expect(validate({ ...broken, schemaVersion: 'latest' })).not.toEqual([]);
-    expect(validate({ ...broken, panels: [{ type: 'timeseries', gridPos: { x: 0, y: 0, w: 30, h: 8 } }] })).not.toEqual([]);
+    expect(validate({ ...broken, panels: [{ type: 'timeseries', gridPos: { x: 0, y: 0, w: 30, h: 8 } }] })).not.toEqual(
+      [],
+    );
     expect(validate({ ...broken, unexpected: true })).not.toEqual([]);
   });
 });

@@ -7,4 +7,11 @@ import { qoe } from './qoe.ts';
 import { streamDrilldown } from './stream-drilldown.ts';
 
 /** Every board provisioned into Grafana, in the order of the folder. */
-export const BOARDS: BoardSpec[] = [liveOverview, streamDrilldown, qoe, chatModeration, creatorPerformance, pipelineHealth];
+export const BOARDS: BoardSpec[] = [
+  liveOverview,
+  streamDrilldown,
+  qoe,
+  chatModeration,
+  creatorPerformance,
+  pipelineHealth,
+];

@@ -44,7 +44,8 @@ const GRAFANA_12_ADDITIONS: Record<string, Record<string, unknown>> = {
 
 export function grafanaDashboardSchema(): Schema {
   const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as Schema;
-  for (const [definition, properties] of Object.entries(GRAFANA_12_ADDITIONS)) Object.assign(schema.definitions[definition]!.properties, properties);
+  for (const [definition, properties] of Object.entries(GRAFANA_12_ADDITIONS))
+    Object.assign(schema.definitions[definition]!.properties, properties);
   return schema;
 }
 
@@ -54,5 +55,10 @@ export function createDashboardValidator(): DashboardValidator {
   // Formats (date-time) appear only under snapshot metadata, which boards never carry.
   const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, validateFormats: false });
   const validate = ajv.compile(grafanaDashboardSchema());
-  return (dashboard) => (validate(dashboard) ? [] : (validate.errors ?? []).map((e: ErrorObject) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`));
+  return (dashboard) =>
+    validate(dashboard)
+      ? []
+      : (validate.errors ?? []).map(
+          (e: ErrorObject) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`,
+        );
 }

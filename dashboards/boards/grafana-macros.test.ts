@@ -1,18 +1,45 @@
 import { describe, expect, it } from 'vitest';
-import { applyConditionalAll, expandGrafanaQuery, expandMacros, MacroError, macroCalls, replaceVariables, swallowingCalls, type GrafanaQueryContext, type VariableState } from './grafana-macros.ts';
+import {
+  applyConditionalAll,
+  expandGrafanaQuery,
+  expandMacros,
+  MacroError,
+  macroCalls,
+  replaceVariables,
+  swallowingCalls,
+  type GrafanaQueryContext,
+  type VariableState,
+} from './grafana-macros.ts';
 
 // 2024-01-02T03:04:05.678Z .. 2024-01-02T04:04:05.999Z
 const FROM = Date.UTC(2024, 0, 2, 3, 4, 5, 678);
 const TO = Date.UTC(2024, 0, 2, 4, 4, 5, 999);
-const context = (intervalMs: number, variables: Record<string, VariableState> = {}): GrafanaQueryContext => ({ fromMs: FROM, toMs: TO, intervalMs, variables });
+const context = (intervalMs: number, variables: Record<string, VariableState> = {}): GrafanaQueryContext => ({
+  fromMs: FROM,
+  toMs: TO,
+  intervalMs,
+  variables,
+});
 
 describe('the plugin backend macros (pkg/macros, sqlutil)', () => {
   it.each([
-    ['$__timeFilter(window_start)', 'window_start >= toDateTime(1704164645) AND window_start <= toDateTime(1704168245)'],
-    ['$__timeFilter_ms(sent_at)', 'sent_at >= fromUnixTimestamp64Milli(1704164645678) AND sent_at <= fromUnixTimestamp64Milli(1704168245999)'],
+    [
+      '$__timeFilter(window_start)',
+      'window_start >= toDateTime(1704164645) AND window_start <= toDateTime(1704168245)',
+    ],
+    [
+      '$__timeFilter_ms(sent_at)',
+      'sent_at >= fromUnixTimestamp64Milli(1704164645678) AND sent_at <= fromUnixTimestamp64Milli(1704168245999)',
+    ],
     ['$__dateFilter(day)', "day >= toDate('2024-01-02') AND day <= toDate('2024-01-02')"],
-    ['$__dateTimeFilter(day, t)', "(day >= toDate('2024-01-02') AND day <= toDate('2024-01-02')) AND (t >= toDateTime(1704164645) AND t <= toDateTime(1704168245))"],
-    ['$__dt(day,t)', "(day >= toDate('2024-01-02') AND day <= toDate('2024-01-02')) AND (t >= toDateTime(1704164645) AND t <= toDateTime(1704168245))"],
+    [
+      '$__dateTimeFilter(day, t)',
+      "(day >= toDate('2024-01-02') AND day <= toDate('2024-01-02')) AND (t >= toDateTime(1704164645) AND t <= toDateTime(1704168245))",
+    ],
+    [
+      '$__dt(day,t)',
+      "(day >= toDate('2024-01-02') AND day <= toDate('2024-01-02')) AND (t >= toDateTime(1704164645) AND t <= toDateTime(1704168245))",
+    ],
     ['($__fromTime)', '(toDateTime(1704164645))'],
     ['($__toTime)', '(toDateTime(1704168245))'],
     ['($__fromTime_ms)', '(fromUnixTimestamp64Milli(1704164645678))'],
@@ -20,10 +47,13 @@ describe('the plugin backend macros (pkg/macros, sqlutil)', () => {
     ['$__timeInterval(minute)', 'toStartOfInterval(toDateTime(minute), INTERVAL 30 second)'],
     ['$__timeInterval_ms(sent_at)', 'toStartOfInterval(toDateTime64(sent_at, 3), INTERVAL 30000 millisecond)'],
     ['count() / ($__interval_s)', 'count() / (30)'],
-    ["$__timeFrom(t)", "t >= '2024-01-02T03:04:05Z'"],
-    ["$__timeTo(t)", "t <= '2024-01-02T04:04:05Z'"],
+    ['$__timeFrom(t)', "t >= '2024-01-02T03:04:05Z'"],
+    ['$__timeTo(t)', "t <= '2024-01-02T04:04:05Z'"],
     // Arguments keep inner parentheses; one call replaces every identical occurrence.
-    ['$__timeInterval(toDateTime(x)) = $__timeInterval(toDateTime(x))', 'toStartOfInterval(toDateTime(toDateTime(x)), INTERVAL 30 second) = toStartOfInterval(toDateTime(toDateTime(x)), INTERVAL 30 second)'],
+    [
+      '$__timeInterval(toDateTime(x)) = $__timeInterval(toDateTime(x))',
+      'toStartOfInterval(toDateTime(toDateTime(x)), INTERVAL 30 second) = toStartOfInterval(toDateTime(toDateTime(x)), INTERVAL 30 second)',
+    ],
   ])('%s', (sql, expected) => {
     expect(expandMacros(sql, context(30_000))).toBe(expected);
   });
@@ -46,7 +76,11 @@ describe('the plugin backend macros (pkg/macros, sqlutil)', () => {
   });
 
   it('does not take a longer macro name for a shorter one', () => {
-    expect(macroCalls('$__timeFilter_ms(a) AND ($__toTime_ms)').map((c) => c.name).sort()).toEqual(['timeFilter_ms', 'toTime_ms']);
+    expect(
+      macroCalls('$__timeFilter_ms(a) AND ($__toTime_ms)')
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(['timeFilter_ms', 'toTime_ms']);
   });
 
   it.each([
@@ -65,12 +99,32 @@ describe('the browser side: $__conditionalAll and template variables', () => {
   const dimension: VariableState = { current: ['device'], options: ['device', 'os'], multi: false };
 
   it.each([
-    ['All selected: the condition becomes 1=1', '$__conditionalAll(stream_id IN (${stream:singlequote}), $stream)', { stream: allStreams }, '1=1'],
-    ['values selected: the condition stays', '$__conditionalAll(stream_id IN (${stream:singlequote}), $stream)', { stream: streams }, "stream_id IN (${stream:singlequote})"],
+    [
+      'All selected: the condition becomes 1=1',
+      '$__conditionalAll(stream_id IN (${stream:singlequote}), $stream)',
+      { stream: allStreams },
+      '1=1',
+    ],
+    [
+      'values selected: the condition stays',
+      '$__conditionalAll(stream_id IN (${stream:singlequote}), $stream)',
+      { stream: streams },
+      'stream_id IN (${stream:singlequote})',
+    ],
     ['${var} form of the variable', '$__conditionalAll(a IN (f(x), g(y)), ${stream})', { stream: allStreams }, '1=1'],
-    ['nothing selected counts as All', '$__conditionalAll(c, $stream)', { stream: { current: [], options: ['a'], multi: true } }, '1=1'],
+    [
+      'nothing selected counts as All',
+      '$__conditionalAll(c, $stream)',
+      { stream: { current: [], options: ['a'], multi: true } },
+      '1=1',
+    ],
     ['an unknown variable keeps the condition', '$__conditionalAll(c, $nope)', {}, 'c'],
-    ['several calls, innermost text preserved', 'WHERE $__conditionalAll(a IN (1), $stream) AND $__conditionalAll(b = 2, $dimension)', { stream: allStreams, dimension }, 'WHERE 1=1 AND b = 2'],
+    [
+      'several calls, innermost text preserved',
+      'WHERE $__conditionalAll(a IN (1), $stream) AND $__conditionalAll(b = 2, $dimension)',
+      { stream: allStreams, dimension },
+      'WHERE 1=1 AND b = 2',
+    ],
   ])('%s', (_what, sql, variables, expected) => {
     expect(applyConditionalAll(sql, variables as Record<string, VariableState>)).toBe(expected);
   });
@@ -82,7 +136,12 @@ describe('the browser side: $__conditionalAll and template variables', () => {
     ['singlequote on a single value', '= ${dimension:singlequote}', { dimension }, "= 'device'"],
     ['csv', '${stream:csv}', { stream: streams }, 's1,s2'],
     ['[[var]] syntax', '[[dimension]]', { dimension }, 'device'],
-    ['macros and unknown names are left for the backend', '$__timeFilter(t) AND $unknown', { stream: streams }, '$__timeFilter(t) AND $unknown'],
+    [
+      'macros and unknown names are left for the backend',
+      '$__timeFilter(t) AND $unknown',
+      { stream: streams },
+      '$__timeFilter(t) AND $unknown',
+    ],
   ])('%s', (_what, sql, variables, expected) => {
     expect(replaceVariables(sql, variables as Record<string, VariableState>)).toBe(expected);
   });
@@ -92,7 +151,8 @@ describe('the browser side: $__conditionalAll and template variables', () => {
   });
 
   it('expands a whole panel query in the order Grafana does', () => {
-    const sql = "SELECT $__timeInterval(window_start) AS time, count() / ($__interval_s) AS n FROM t WHERE $__timeFilter(window_start) AND $__conditionalAll(stream_id IN (${stream:singlequote}), $stream) AND dimension = ${dimension:singlequote} GROUP BY time";
+    const sql =
+      'SELECT $__timeInterval(window_start) AS time, count() / ($__interval_s) AS n FROM t WHERE $__timeFilter(window_start) AND $__conditionalAll(stream_id IN (${stream:singlequote}), $stream) AND dimension = ${dimension:singlequote} GROUP BY time';
     expect(expandGrafanaQuery(sql, context(60_000, { stream: streams, dimension }))).toBe(
       "SELECT toStartOfInterval(toDateTime(window_start), INTERVAL 60 second) AS time, count() / (60) AS n FROM t WHERE window_start >= toDateTime(1704164645) AND window_start <= toDateTime(1704168245) AND stream_id IN ('s1','s2') AND dimension = 'device' GROUP BY time",
     );

@@ -118,15 +118,26 @@ function formatValue(value: string | string[], format: string | undefined): stri
 
 /** templateSrv.replace for the dashboard's variables; anything else (`$__timeFilter`, …) is left for the backend. */
 export function replaceVariables(query: string, variables: Record<string, VariableState>): string {
-  return query.replace(VARIABLE_REFERENCE, (match, bare?: string, bracketName?: string, bracketFormat?: string, braceName?: string, _fieldPath?: string, braceFormat?: string) => {
-    const name = bare ?? bracketName ?? braceName!;
-    const state = variables[name];
-    if (!state) return match;
-    const format = bracketFormat ?? braceFormat;
-    if (state.current === 'all') return formatValue(state.options, format);
-    const value = state.multi ? state.current : (state.current[0] ?? '');
-    return formatValue(value, format);
-  });
+  return query.replace(
+    VARIABLE_REFERENCE,
+    (
+      match,
+      bare?: string,
+      bracketName?: string,
+      bracketFormat?: string,
+      braceName?: string,
+      _fieldPath?: string,
+      braceFormat?: string,
+    ) => {
+      const name = bare ?? bracketName ?? braceName!;
+      const state = variables[name];
+      if (!state) return match;
+      const format = bracketFormat ?? braceFormat;
+      if (state.current === 'all') return formatValue(state.options, format);
+      const value = state.multi ? state.current : (state.current[0] ?? '');
+      return formatValue(value, format);
+    },
+  );
 }
 
 // ---------------------------------------------------------------- plugin backend side
@@ -139,7 +150,10 @@ const date = (ms: number) => `toDate('${new Date(ms).toISOString().slice(0, 10)}
 const rfc3339 = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 
 function expectArgs(name: string, args: string[], count: number): void {
-  if (args.length !== count) throw new MacroError(`$__${name}: unexpected number of arguments: expected ${count} argument${count === 1 ? '' : 's'}, received ${args.length}`);
+  if (args.length !== count)
+    throw new MacroError(
+      `$__${name}: unexpected number of arguments: expected ${count} argument${count === 1 ? '' : 's'}, received ${args.length}`,
+    );
 }
 
 function oneColumn(name: string, render: (column: string, context: GrafanaQueryContext) => string): Macro {
@@ -158,12 +172,22 @@ const MACROS: Record<string, Macro> = {
   fromTime_ms: (c) => dateTime64(c.fromMs),
   toTime_ms: (c) => dateTime64(c.toMs),
   timeFilter: oneColumn('timeFilter', (col, c) => `${col} >= ${dateTime(c.fromMs)} AND ${col} <= ${dateTime(c.toMs)}`),
-  timeFilter_ms: oneColumn('timeFilter_ms', (col, c) => `${col} >= ${dateTime64(c.fromMs)} AND ${col} <= ${dateTime64(c.toMs)}`),
+  timeFilter_ms: oneColumn(
+    'timeFilter_ms',
+    (col, c) => `${col} >= ${dateTime64(c.fromMs)} AND ${col} <= ${dateTime64(c.toMs)}`,
+  ),
   dateFilter: oneColumn('dateFilter', (col, c) => `${col} >= ${date(c.fromMs)} AND ${col} <= ${date(c.toMs)}`),
   dateTimeFilter: dateTimeFilter('dateTimeFilter'),
   dt: dateTimeFilter('dt'),
-  timeInterval: oneColumn('timeInterval', (col, c) => `toStartOfInterval(toDateTime(${col}), INTERVAL ${intervalSeconds(c)} second)`),
-  timeInterval_ms: oneColumn('timeInterval_ms', (col, c) => `toStartOfInterval(toDateTime64(${col}, 3), INTERVAL ${Math.trunc(Math.max(c.intervalMs, 1))} millisecond)`),
+  timeInterval: oneColumn(
+    'timeInterval',
+    (col, c) => `toStartOfInterval(toDateTime(${col}), INTERVAL ${intervalSeconds(c)} second)`,
+  ),
+  timeInterval_ms: oneColumn(
+    'timeInterval_ms',
+    (col, c) =>
+      `toStartOfInterval(toDateTime64(${col}, 3), INTERVAL ${Math.trunc(Math.max(c.intervalMs, 1))} millisecond)`,
+  ),
   interval_s: (c) => String(intervalSeconds(c)),
   timeFrom: oneColumn('timeFrom', (col, c) => `${col} >= '${rfc3339(c.fromMs)}'`),
   timeTo: oneColumn('timeTo', (col, c) => `${col} <= '${rfc3339(c.toMs)}'`),

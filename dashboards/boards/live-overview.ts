@@ -90,7 +90,15 @@ export const highlightsTable = (scope: string): PanelSpec => ({
 FROM highlights FINAL
 WHERE $__timeFilter(window_start) AND ${scope}
 ORDER BY detected_at DESC LIMIT 100`,
-      columns: { time: 'time', stream_id: 'string', window_start: 'time', window_end: 'time', score: 'number', reasons: 'string', requested_by: 'string' },
+      columns: {
+        time: 'time',
+        stream_id: 'string',
+        window_start: 'time',
+        window_end: 'time',
+        score: 'number',
+        reasons: 'string',
+        requested_by: 'string',
+      },
     },
   ],
 });
@@ -109,19 +117,33 @@ export const clipsTable = (scope: string): PanelSpec => ({
 FROM clips FINAL
 WHERE $__timeFilter(window_start) AND ${scope}
 ORDER BY finished_at DESC LIMIT 100`,
-      columns: { time: 'time', stream_id: 'string', clip_id: 'string', status: 'string', duration_s: 'number', thumbnail: 'string', mp4: 'string' },
+      columns: {
+        time: 'time',
+        stream_id: 'string',
+        clip_id: 'string',
+        status: 'string',
+        duration_s: 'number',
+        thumbnail: 'string',
+        mp4: 'string',
+      },
     },
   ],
 });
 
-const stat = (title: string, description: string, sql: string, column: string, format: ClickHouseResultFormat = 'table'): PanelSpec =>
-  clickHouseStat(title, description, sql, column, { width: 4, format });
+const stat = (
+  title: string,
+  description: string,
+  sql: string,
+  column: string,
+  format: ClickHouseResultFormat = 'table',
+): PanelSpec => clickHouseStat(title, description, sql, column, { width: 4, format });
 
 export const liveOverview: BoardSpec = {
   uid: 'livepulse-live-overview',
   file: 'live-overview.json',
   title: 'Livepulse / Live overview',
-  description: 'Concurrent viewers per stream and in total, chat velocity, moderation, highlights and clips, refreshed every 5 s.',
+  description:
+    'Concurrent viewers per stream and in total, chat velocity, moderation, highlights and clips, refreshed every 5 s.',
   tags: ['livepulse', 'live'],
   refresh: '5s',
   time: { from: 'now-30m', to: 'now' },
@@ -137,11 +159,36 @@ export const liveOverview: BoardSpec = {
           liveEdgeNowSql(VIEWER_ROWS),
           'concurrent_viewers',
         ),
-        stat('Streams with viewers', 'Streams that had a viewer in the time range.', `SELECT uniqExact(stream_id) AS streams FROM viewer_windows FINAL WHERE dimension = 'all' AND concurrent_views > 0 AND $__timeFilter(window_start) AND ${VIEWER_SCOPE}`, 'streams'),
-        stat('Chat messages', 'Chat messages accepted in the time range.', `SELECT count() AS messages FROM chat_messages FINAL WHERE $__timeFilter(sent_at) AND ${STREAM_SCOPE}`, 'messages'),
-        stat('Moderation actions', 'Verdicts and moderator actions in the time range.', `SELECT count() AS actions FROM chat_moderation_events FINAL WHERE $__timeFilter(decided_at) AND ${STREAM_SCOPE}`, 'actions'),
-        stat('Highlights', 'Highlights whose window starts in the time range.', `SELECT count() AS highlights FROM highlights FINAL WHERE $__timeFilter(window_start) AND ${STREAM_SCOPE}`, 'highlights'),
-        stat('Clips', 'Clips made (not failed) whose window starts in the time range.', `SELECT countIf(status != 'failed') AS clips FROM clips FINAL WHERE $__timeFilter(window_start) AND ${STREAM_SCOPE}`, 'clips'),
+        stat(
+          'Streams with viewers',
+          'Streams that had a viewer in the time range.',
+          `SELECT uniqExact(stream_id) AS streams FROM viewer_windows FINAL WHERE dimension = 'all' AND concurrent_views > 0 AND $__timeFilter(window_start) AND ${VIEWER_SCOPE}`,
+          'streams',
+        ),
+        stat(
+          'Chat messages',
+          'Chat messages accepted in the time range.',
+          `SELECT count() AS messages FROM chat_messages FINAL WHERE $__timeFilter(sent_at) AND ${STREAM_SCOPE}`,
+          'messages',
+        ),
+        stat(
+          'Moderation actions',
+          'Verdicts and moderator actions in the time range.',
+          `SELECT count() AS actions FROM chat_moderation_events FINAL WHERE $__timeFilter(decided_at) AND ${STREAM_SCOPE}`,
+          'actions',
+        ),
+        stat(
+          'Highlights',
+          'Highlights whose window starts in the time range.',
+          `SELECT count() AS highlights FROM highlights FINAL WHERE $__timeFilter(window_start) AND ${STREAM_SCOPE}`,
+          'highlights',
+        ),
+        stat(
+          'Clips',
+          'Clips made (not failed) whose window starts in the time range.',
+          `SELECT countIf(status != 'failed') AS clips FROM clips FINAL WHERE $__timeFilter(window_start) AND ${STREAM_SCOPE}`,
+          'clips',
+        ),
       ],
     },
     {

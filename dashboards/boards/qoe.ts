@@ -11,7 +11,8 @@ import { creatorVariable, dimensionVariable, streamsVariable, VIEWER_SCOPE } fro
 const ENDED = (dimension: string) => `FROM view_rollup_minute
 WHERE bucket = 'end' AND dimension = ${dimension} AND minute >= toStartOfMinute($__fromTime) AND minute <= ($__toTime) AND ${VIEWER_SCOPE}`;
 
-const STARTUP = (level: 1 | 2) => `if(sum(views_with_startup) > 0, quantilesExactMerge(0.5, 0.95)(startup_times)[${level}], NULL)`;
+const STARTUP = (level: 1 | 2) =>
+  `if(sum(views_with_startup) > 0, quantilesExactMerge(0.5, 0.95)(startup_times)[${level}], NULL)`;
 
 /** The QoE columns of qoe-formulas.ts, over whatever the query groups by. */
 const QOE_COLUMNS = `toUInt64(sum(views)) AS views_ended,
@@ -59,7 +60,9 @@ const overTime = (title: string, description: string, unit: string, columns: Rec
     {
       source: 'clickhouse',
       format: 'time_series',
-      sql: `SELECT $__timeInterval(minute) AS time, ${Object.entries(columns).map(([name, expression]) => `${expression} AS ${name}`).join(', ')}
+      sql: `SELECT $__timeInterval(minute) AS time, ${Object.entries(columns)
+        .map(([name, expression]) => `${expression} AS ${name}`)
+        .join(', ')}
 ${ENDED("'all'")}
 GROUP BY time ORDER BY time`,
       columns: { time: 'time', ...Object.fromEntries(Object.keys(columns).map((name) => [name, 'number' as const])) },
@@ -71,7 +74,8 @@ export const qoe: BoardSpec = {
   uid: 'livepulse-qoe',
   file: 'qoe.json',
   title: 'Livepulse / Quality of experience',
-  description: 'Startup time, rebuffering, failures and exits over ended views (Mux definitions), in total, over time and by dimension.',
+  description:
+    'Startup time, rebuffering, failures and exits over ended views (Mux definitions), in total, over time and by dimension.',
   tags: ['livepulse', 'qoe'],
   refresh: '1m',
   time: { from: 'now-6h', to: 'now' },
@@ -88,26 +92,52 @@ export const qoe: BoardSpec = {
           width: 24,
           height: 5,
           reduce: 'lastNotNull',
-          targets: [{ source: 'clickhouse', format: 'table', sql: `SELECT ${QOE_COLUMNS}\n${ENDED("'all'")}`, columns: QOE_COLUMN_KINDS }],
+          targets: [
+            {
+              source: 'clickhouse',
+              format: 'table',
+              sql: `SELECT ${QOE_COLUMNS}\n${ENDED("'all'")}`,
+              columns: QOE_COLUMN_KINDS,
+            },
+          ],
         },
       ],
     },
     {
       title: 'Over time (by view end)',
       panels: [
-        overTime('Rebuffering', 'Σ rebuffering ÷ Σ watch time of the views that ended in each interval.', 'percent', { rebuffer_percentage: '100 * sum(rebuffer_ms) / nullIf(sum(watch_ms), 0)' }),
-        overTime('Startup time', 'Median and 95th percentile time to first frame (exact quantiles).', 'ms', { startup_time_p50_ms: STARTUP(1), startup_time_p95_ms: STARTUP(2) }),
-        overTime('Failures and exits', 'Views that failed, failed before the first frame, or were left before it, as a share of views.', 'percent', {
-          playback_failure_percentage: '100 * sum(playback_failures) / nullIf(sum(views), 0)',
-          video_startup_failure_percentage: '100 * sum(startup_failures) / nullIf(sum(views), 0)',
-          exits_before_video_start_percentage: '100 * sum(exits_before_start) / nullIf(sum(views), 0)',
+        overTime('Rebuffering', 'Σ rebuffering ÷ Σ watch time of the views that ended in each interval.', 'percent', {
+          rebuffer_percentage: '100 * sum(rebuffer_ms) / nullIf(sum(watch_ms), 0)',
         }),
+        overTime('Startup time', 'Median and 95th percentile time to first frame (exact quantiles).', 'ms', {
+          startup_time_p50_ms: STARTUP(1),
+          startup_time_p95_ms: STARTUP(2),
+        }),
+        overTime(
+          'Failures and exits',
+          'Views that failed, failed before the first frame, or were left before it, as a share of views.',
+          'percent',
+          {
+            playback_failure_percentage: '100 * sum(playback_failures) / nullIf(sum(views), 0)',
+            video_startup_failure_percentage: '100 * sum(startup_failures) / nullIf(sum(views), 0)',
+            exits_before_video_start_percentage: '100 * sum(exits_before_start) / nullIf(sum(views), 0)',
+          },
+        ),
         overTime('Views ended', 'Views that ended in each interval.', 'short', { views_ended: 'toUInt64(sum(views))' }),
       ],
     },
     {
       title: 'By $dimension',
-      panels: [{ title: 'Quality by $dimension', description: 'Every QoE figure per value of the chosen dimension (each view by its last reported value).', kind: 'table', width: 24, height: 10, targets: [qoeByDimensionValue] }],
+      panels: [
+        {
+          title: 'Quality by $dimension',
+          description: 'Every QoE figure per value of the chosen dimension (each view by its last reported value).',
+          kind: 'table',
+          width: 24,
+          height: 10,
+          targets: [qoeByDimensionValue],
+        },
+      ],
     },
   ],
 };

@@ -1,4 +1,9 @@
-import { ReduceDataOptionsBuilder, StackingConfigBuilder, StackingMode, GraphDrawStyle } from '@grafana/grafana-foundation-sdk/common';
+import {
+  ReduceDataOptionsBuilder,
+  StackingConfigBuilder,
+  StackingMode,
+  GraphDrawStyle,
+} from '@grafana/grafana-foundation-sdk/common';
 import type { Builder, Dataquery } from '@grafana/grafana-foundation-sdk/cog';
 import {
   AnnotationQueryBuilder,
@@ -49,7 +54,9 @@ export function renderBoard(board: BoardSpec): Dashboard {
   return dashboard.build();
 }
 
-function variableBuilder(variable: VariableSpec): Builder<import('@grafana/grafana-foundation-sdk/dashboard').VariableModel> {
+function variableBuilder(
+  variable: VariableSpec,
+): Builder<import('@grafana/grafana-foundation-sdk/dashboard').VariableModel> {
   if (variable.kind === 'custom') {
     const first = variable.values![0]!;
     return new CustomVariableBuilder(variable.name)
@@ -77,14 +84,29 @@ function variableBuilder(variable: VariableSpec): Builder<import('@grafana/grafa
 }
 
 function targetBuilder(target: PanelTarget, refId: string): Builder<Dataquery> {
-  if (target.source === 'clickhouse') return new ClickHouseQueryBuilder(target.sql, target.format).refId(refId).datasource(CLICKHOUSE);
-  return new PrometheusQueryBuilder().refId(refId).datasource(PROMETHEUS).expr(target.expr).legendFormat(target.legend).range();
+  if (target.source === 'clickhouse')
+    return new ClickHouseQueryBuilder(target.sql, target.format).refId(refId).datasource(CLICKHOUSE);
+  return new PrometheusQueryBuilder()
+    .refId(refId)
+    .datasource(PROMETHEUS)
+    .expr(target.expr)
+    .legendFormat(target.legend)
+    .range();
 }
 
-function panelBuilder(panel: PanelSpec, id: number): Builder<import('@grafana/grafana-foundation-sdk/dashboard').Panel> {
+function panelBuilder(
+  panel: PanelSpec,
+  id: number,
+): Builder<import('@grafana/grafana-foundation-sdk/dashboard').Panel> {
   const datasource = panel.targets.every((t) => t.source === 'prometheus') ? PROMETHEUS : CLICKHOUSE;
   const common = <B extends TimeSeriesPanelBuilder | StatPanelBuilder | TablePanelBuilder>(builder: B): B => {
-    builder.id(id).title(panel.title).description(panel.description).datasource(datasource).span(panel.width).height(panel.height);
+    builder
+      .id(id)
+      .title(panel.title)
+      .description(panel.description)
+      .datasource(datasource)
+      .span(panel.width)
+      .height(panel.height);
     if (panel.unit) builder.unit(panel.unit);
     if (panel.minInterval) builder.interval(panel.minInterval);
     panel.targets.forEach((target, i) => builder.withTarget(targetBuilder(target, String.fromCharCode(65 + i))));
@@ -93,11 +115,17 @@ function panelBuilder(panel: PanelSpec, id: number): Builder<import('@grafana/gr
   switch (panel.kind) {
     case 'timeseries': {
       const builder = common(new TimeSeriesPanelBuilder()).fillOpacity(10).spanNulls(false);
-      if (panel.stackedBars) builder.drawStyle(GraphDrawStyle.Bars).fillOpacity(80).stacking(new StackingConfigBuilder().mode(StackingMode.Normal));
+      if (panel.stackedBars)
+        builder
+          .drawStyle(GraphDrawStyle.Bars)
+          .fillOpacity(80)
+          .stacking(new StackingConfigBuilder().mode(StackingMode.Normal));
       return builder;
     }
     case 'stat':
-      return common(new StatPanelBuilder()).reduceOptions(new ReduceDataOptionsBuilder().calcs([panel.reduce ?? 'lastNotNull']));
+      return common(new StatPanelBuilder()).reduceOptions(
+        new ReduceDataOptionsBuilder().calcs([panel.reduce ?? 'lastNotNull']),
+      );
     case 'table':
       return common(new TablePanelBuilder());
   }

@@ -10,9 +10,11 @@ import type { VariableSpec } from './board-model.ts';
  */
 export const CREATOR_CONDITION = '$__conditionalAll(creator_id IN (${creator:singlequote}), $creator)';
 export const STREAMS_CONDITION = '$__conditionalAll(stream_id IN (${stream:singlequote}), $stream)';
-export const CREATOR_STREAMS_CONDITION = '$__conditionalAll(stream_id IN (SELECT stream_id FROM stream_owners FINAL WHERE creator_id IN (${creator:singlequote})), $creator)';
+export const CREATOR_STREAMS_CONDITION =
+  '$__conditionalAll(stream_id IN (SELECT stream_id FROM stream_owners FINAL WHERE creator_id IN (${creator:singlequote})), $creator)';
 /** Streams with viewers in the dashboard's time range. */
-const STREAMS_WITH_VIEWERS = "stream_id IN (SELECT stream_id FROM viewer_windows WHERE dimension = 'all' AND $__timeFilter(window_start))";
+const STREAMS_WITH_VIEWERS =
+  "stream_id IN (SELECT stream_id FROM viewer_windows WHERE dimension = 'all' AND $__timeFilter(window_start))";
 /** The one stream of the drill-down. */
 export const STREAM_CONDITION = 'stream_id = ${stream:singlequote}';
 
@@ -41,7 +43,12 @@ export const streamsVariable: VariableSpec = {
   includeAll: true,
 };
 
-export const oneStreamVariable: VariableSpec = { ...streamsVariable, description: 'The stream to drill into', multi: false, includeAll: false };
+export const oneStreamVariable: VariableSpec = {
+  ...streamsVariable,
+  description: 'The stream to drill into',
+  multi: false,
+  includeAll: false,
+};
 
 export const dimensionVariable: VariableSpec = {
   name: 'dimension',

@@ -7,17 +7,20 @@ import { creatorVariable, dimensionVariable, oneStreamVariable, STREAM_CONDITION
  * One stream in detail, with its highlights and clips as annotations. The per-window figures sum
  * the source partitions' rows of viewer_windows FINAL, as metric-queries.ts `windowMetrics` does.
  */
-const rowsOf = (dimension: string) => `dimension = ${dimension} AND $__timeFilter(window_start) AND ${STREAM_CONDITION}`;
+const rowsOf = (dimension: string) =>
+  `dimension = ${dimension} AND $__timeFilter(window_start) AND ${STREAM_CONDITION}`;
 const windowsOf = (dimension: string) => `FROM viewer_windows FINAL
 WHERE ${rowsOf(dimension)}`;
 /** Per-window flows (views started, rebuffering) up to the newest window every source partition has reached, so a chart never ends on a partial window (live-edge.ts). */
-const reachedWindowsOf = (dimension: string) => `${windowsOf(dimension)} AND window_start <= ${REACHED_BY_EVERY_SOURCE_SQL}`;
+const reachedWindowsOf = (dimension: string) =>
+  `${windowsOf(dimension)} AND window_start <= ${REACHED_BY_EVERY_SOURCE_SQL}`;
 /** Concurrent viewers per window (and `key`), a source partition behind at the live edge counting with its newest figure (live-edge.ts). */
 const liveEdgeOf = (dimension: string, key: string) => liveEdgeViewersSql(rowsOf(dimension), key);
 
 export const peakConcurrency: PanelSpec = {
   title: 'Concurrent viewers',
-  description: 'Peak concurrent viewers in each interval (the largest 10 s window); at a 1 minute interval, metric-queries.ts peakConcurrencyByMinute.',
+  description:
+    'Peak concurrent viewers in each interval (the largest 10 s window); at a 1 minute interval, metric-queries.ts peakConcurrencyByMinute.',
   kind: 'timeseries',
   unit: 'short',
   width: 12,
@@ -35,13 +38,15 @@ GROUP BY time ORDER BY time`,
   ],
 };
 
-const stat = (title: string, description: string, sql: string, column: string, unit = 'short'): PanelSpec => clickHouseStat(title, description, sql, column, { unit });
+const stat = (title: string, description: string, sql: string, column: string, unit = 'short'): PanelSpec =>
+  clickHouseStat(title, description, sql, column, { unit });
 
 export const streamDrilldown: BoardSpec = {
   uid: 'livepulse-stream',
   file: 'stream-drilldown.json',
   title: 'Livepulse / Stream drill-down',
-  description: 'One stream: audience, its breakdown, quality, chat and moderation, with highlights and clips marked on every graph.',
+  description:
+    'One stream: audience, its breakdown, quality, chat and moderation, with highlights and clips marked on every graph.',
   tags: ['livepulse', 'live'],
   refresh: '5s',
   time: { from: 'now-1h', to: 'now' },
@@ -64,10 +69,31 @@ FROM clips FINAL WHERE $__timeFilter(window_start) AND ${STREAM_CONDITION}`,
     {
       title: 'Audience',
       panels: [
-        stat('Peak concurrent viewers', 'The largest 10 s window in the time range.', `SELECT toUInt32(max(viewers)) AS peak_concurrent_viewers FROM (SELECT window_start, sum(concurrent_views) AS viewers ${windowsOf("'all'")} GROUP BY window_start)`, 'peak_concurrent_viewers'),
-        stat('Unique viewers', 'Distinct viewers in the windows of the time range (uniqCombined).', `SELECT toUInt64(uniqCombinedMerge(viewers)) AS unique_viewers ${windowsOf("'all'")}`, 'unique_viewers'),
-        stat('Views started', 'Views that started in the time range.', `SELECT toUInt64(sum(views_started)) AS views_started ${windowsOf("'all'")}`, 'views_started'),
-        stat('Watch time', 'Time spent watching in the time range.', `SELECT sum(watch_ms) / 1000 AS watch_seconds ${windowsOf("'all'")}`, 'watch_seconds', 's'),
+        stat(
+          'Peak concurrent viewers',
+          'The largest 10 s window in the time range.',
+          `SELECT toUInt32(max(viewers)) AS peak_concurrent_viewers FROM (SELECT window_start, sum(concurrent_views) AS viewers ${windowsOf("'all'")} GROUP BY window_start)`,
+          'peak_concurrent_viewers',
+        ),
+        stat(
+          'Unique viewers',
+          'Distinct viewers in the windows of the time range (uniqCombined).',
+          `SELECT toUInt64(uniqCombinedMerge(viewers)) AS unique_viewers ${windowsOf("'all'")}`,
+          'unique_viewers',
+        ),
+        stat(
+          'Views started',
+          'Views that started in the time range.',
+          `SELECT toUInt64(sum(views_started)) AS views_started ${windowsOf("'all'")}`,
+          'views_started',
+        ),
+        stat(
+          'Watch time',
+          'Time spent watching in the time range.',
+          `SELECT sum(watch_ms) / 1000 AS watch_seconds ${windowsOf("'all'")}`,
+          'watch_seconds',
+          's',
+        ),
         peakConcurrency,
         {
           title: 'Concurrent viewers by $dimension',

@@ -27,7 +27,21 @@ const keyPrefix = `livepulse-test:${randomUUID()}:`;
 /** The registry's answer for this test: even streams registered (to owners other than their events' creator_id), odd ones not. */
 const registeredOwners: StreamOwnerLookup = {
   ownersOf: async (ids) =>
-    new Map(ids.filter((id) => Number(id.split('-')[1]) % 2 === 0).map((id): [string, StreamOwner] => [id, { stream_id: id, creator_id: `owner-of-${id}`, source: 'api', channel_arn: '', registered_by: 'test', registered_at: Date.now() }])),
+    new Map(
+      ids
+        .filter((id) => Number(id.split('-')[1]) % 2 === 0)
+        .map((id): [string, StreamOwner] => [
+          id,
+          {
+            stream_id: id,
+            creator_id: `owner-of-${id}`,
+            source: 'api',
+            channel_arn: '',
+            registered_by: 'test',
+            registered_at: Date.now(),
+          },
+        ]),
+    ),
 };
 
 describe('live board consumers sharing a group over Redis', () => {
@@ -37,11 +51,20 @@ describe('live board consumers sharing a group over Redis', () => {
   let reader: LiveBoardStore;
 
   beforeAll(async () => {
-    bus = new EmbeddedBus({ defaultPartitions: PARTITIONS, maxRetainedMessages: 100_000, publish: { lingerMs: 2, maxBatchMessages: 1_000, maxBufferedMessages: 100_000 } });
+    bus = new EmbeddedBus({
+      defaultPartitions: PARTITIONS,
+      maxRetainedMessages: 100_000,
+      publish: { lingerMs: 2, maxBatchMessages: 1_000, maxBufferedMessages: 100_000 },
+    });
     await bus.ensureTopics(allTopicSpecs(PARTITIONS));
-    for (let member = 0; member < 3; member++) states.push(new RedisLiveState({ url: testServices().redisUrl, keyPrefix }));
+    for (let member = 0; member < 3; member++)
+      states.push(new RedisLiveState({ url: testServices().redisUrl, keyPrefix }));
     for (const state of states.slice(0, 2)) {
-      const subscription = await subscribeLiveBoard({ bus, store: new LiveBoardStore(state, registeredOwners, logger), metrics: new Metrics({ service: 'test' }) });
+      const subscription = await subscribeLiveBoard({
+        bus,
+        store: new LiveBoardStore(state, registeredOwners, logger),
+        metrics: new Metrics({ service: 'test' }),
+      });
       await subscription.ready();
       members.push(subscription);
     }
@@ -53,32 +76,63 @@ describe('live board consumers sharing a group over Redis', () => {
     await bus?.close();
     await Promise.allSettled(states.map((s) => s.close()));
     const raw = new Redis(testServices().redisUrl);
-    for await (const keys of raw.scanStream({ match: `${keyPrefix}*`, count: 1_000 })) if ((keys as string[]).length > 0) await raw.del(...(keys as string[]));
+    for await (const keys of raw.scanStream({ match: `${keyPrefix}*`, count: 1_000 }))
+      if ((keys as string[]).length > 0) await raw.del(...(keys as string[]));
     await raw.quit();
   });
 
   it('folds every source partition and every stream exactly, on whichever member owns it', async () => {
     // Both members took part of the work.
-    for (const member of members) expect(member.assignedPartitions()[TOPICS.analyticsAggregates]?.length).toBeGreaterThan(0);
+    for (const member of members)
+      expect(member.assignedPartitions()[TOPICS.analyticsAggregates]?.length).toBeGreaterThan(0);
 
     const t0 = Math.floor(Date.now() / 10_000) * 10_000 - 20_000;
     const streamIds = Array.from({ length: STREAMS }, (_, i) => `stream-${i}`);
     // Each source partition reports every stream in two windows, the second window twice (early, then final).
     for (let source = 0; source < PARTITIONS; source++) {
-      const early = rowsMessage(source, 1, streamIds.flatMap((id, i) => [windowRow(id, t0, i + source), windowRow(id, t0 + 10_000, 100)]));
-      const final = rowsMessage(source, 2, streamIds.map((id, i) => windowRow(id, t0 + 10_000, 2 * i + source)));
-      await bus.publish(TOPICS.analyticsAggregates, [early, final].map((m) => ({ key: `viewer-analytics:g:${source}`, value: Buffer.from(JSON.stringify(m)) })));
+      const early = rowsMessage(
+        source,
+        1,
+        streamIds.flatMap((id, i) => [windowRow(id, t0, i + source), windowRow(id, t0 + 10_000, 100)]),
+      );
+      const final = rowsMessage(
+        source,
+        2,
+        streamIds.map((id, i) => windowRow(id, t0 + 10_000, 2 * i + source)),
+      );
+      await bus.publish(
+        TOPICS.analyticsAggregates,
+        [early, final].map((m) => ({ key: `viewer-analytics:g:${source}`, value: Buffer.from(JSON.stringify(m)) })),
+      );
     }
     const now = Date.now();
-    await bus.publish(TOPICS.chatMessages, streamIds.flatMap((id, i) => Array.from({ length: i + 1 }, (_, k) => ({ key: id, value: Buffer.from(JSON.stringify(chatMessage(id, now, k))) }))));
-    await bus.publish(TOPICS.chatVerdicts, streamIds.map((id, i) => ({ key: id, value: Buffer.from(JSON.stringify(verdict(id, 'remove', i))) })));
+    await bus.publish(
+      TOPICS.chatMessages,
+      streamIds.flatMap((id, i) =>
+        Array.from({ length: i + 1 }, (_, k) => ({
+          key: id,
+          value: Buffer.from(JSON.stringify(chatMessage(id, now, k))),
+        })),
+      ),
+    );
+    await bus.publish(
+      TOPICS.chatVerdicts,
+      streamIds.map((id, i) => ({ key: id, value: Buffer.from(JSON.stringify(verdict(id, 'remove', i))) })),
+    );
 
-    const sourcesSum = (base: (i: number) => number, i: number) => Array.from({ length: PARTITIONS }, (_, s) => base(i) + s).reduce((a, b) => a + b, 0);
+    const sourcesSum = (base: (i: number) => number, i: number) =>
+      Array.from({ length: PARTITIONS }, (_, s) => base(i) + s).reduce((a, b) => a + b, 0);
     await waitFor(
       'every stream folded',
       async () => {
         const views = await reader.views(streamIds, Date.now());
-        return views.every((view, i) => view?.viewers.series.length === 2 && view.viewers.current === sourcesSum((n) => 2 * n, i) && view.chat.total === i + 1 && view.moderation.actions.remove === 1);
+        return views.every(
+          (view, i) =>
+            view?.viewers.series.length === 2 &&
+            view.viewers.current === sourcesSum((n) => 2 * n, i) &&
+            view.chat.total === i + 1 &&
+            view.moderation.actions.remove === 1,
+        );
       },
       { timeoutMs: 20_000, intervalMs: 200 },
     );

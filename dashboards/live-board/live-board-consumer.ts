@@ -1,7 +1,17 @@
 import type { Bus, MessageBatch, Subscription } from '../../core/bus/bus.ts';
 import type { Metrics } from '../../core/metrics.ts';
-import { chatMessageValidator, chatVerdictValidator, type ChatMessage, type ChatVerdict } from '../../core/schemas/chat.ts';
-import { clipEventValidator, highlightValidator, type ClipEvent, type Highlight } from '../../core/schemas/highlight.ts';
+import {
+  chatMessageValidator,
+  chatVerdictValidator,
+  type ChatMessage,
+  type ChatVerdict,
+} from '../../core/schemas/chat.ts';
+import {
+  clipEventValidator,
+  highlightValidator,
+  type ClipEvent,
+  type Highlight,
+} from '../../core/schemas/highlight.ts';
 import { TOPICS } from '../../core/topics.ts';
 import { aggregatesMessageValidator } from '../../core/analytics/aggregate-messages.ts';
 import { FACET_FIELDS, type LiveBoardStore } from './live-board-store.ts';
@@ -22,7 +32,13 @@ import {
 } from './live-stream-state.ts';
 
 /** The topics the live board folds into per-stream state. */
-export const LIVE_BOARD_TOPICS = [TOPICS.analyticsAggregates, TOPICS.chatMessages, TOPICS.chatVerdicts, TOPICS.highlights, TOPICS.clips];
+export const LIVE_BOARD_TOPICS = [
+  TOPICS.analyticsAggregates,
+  TOPICS.chatMessages,
+  TOPICS.chatVerdicts,
+  TOPICS.highlights,
+  TOPICS.clips,
+];
 
 export interface StreamInputs {
   viewers: ViewerWindowUpdate[];
@@ -101,8 +117,10 @@ export function foldStream(facets: StreamFacets, inputs: StreamInputs): Record<s
     }
   }
   if (inputs.chat.length > 0) fields[FACET_FIELDS.chat] = JSON.stringify(foldChat(facets.chat, inputs.chat));
-  if (inputs.verdicts.length > 0) fields[FACET_FIELDS.moderation] = JSON.stringify(foldVerdicts(facets.moderation, inputs.verdicts));
-  if (inputs.highlights.length > 0) fields[FACET_FIELDS.highlights] = JSON.stringify(foldHighlights(facets.highlights, inputs.highlights));
+  if (inputs.verdicts.length > 0)
+    fields[FACET_FIELDS.moderation] = JSON.stringify(foldVerdicts(facets.moderation, inputs.verdicts));
+  if (inputs.highlights.length > 0)
+    fields[FACET_FIELDS.highlights] = JSON.stringify(foldHighlights(facets.highlights, inputs.highlights));
   if (inputs.clips.length > 0) fields[FACET_FIELDS.clips] = JSON.stringify(foldClips(facets.clips, inputs.clips));
   return fields;
 }
@@ -114,9 +132,27 @@ export const LIVE_BOARD_GROUP = 'live-board';
  * store, folds, writes the changed fields back. Any API instance then reads the same state.
  * Starts from the latest offsets: a board shows what happens from now on.
  */
-export async function subscribeLiveBoard({ bus, store, metrics, now = Date.now }: { bus: Bus; store: LiveBoardStore; metrics: Metrics; now?: () => number }): Promise<Subscription> {
-  const folded = metrics.counter('live_board_messages_total', 'Messages the live board folded into stream state, by topic', ['topic']);
-  const skipped = metrics.counter('live_board_skipped_messages_total', 'Messages the live board could not read (their owners dead-letter them), by topic', ['topic']);
+export async function subscribeLiveBoard({
+  bus,
+  store,
+  metrics,
+  now = Date.now,
+}: {
+  bus: Bus;
+  store: LiveBoardStore;
+  metrics: Metrics;
+  now?: () => number;
+}): Promise<Subscription> {
+  const folded = metrics.counter(
+    'live_board_messages_total',
+    'Messages the live board folded into stream state, by topic',
+    ['topic'],
+  );
+  const skipped = metrics.counter(
+    'live_board_skipped_messages_total',
+    'Messages the live board could not read (their owners dead-letter them), by topic',
+    ['topic'],
+  );
   return bus.subscribe({
     groupId: LIVE_BOARD_GROUP,
     topics: LIVE_BOARD_TOPICS,
@@ -135,7 +171,11 @@ export async function subscribeLiveBoard({ bus, store, metrics, now = Date.now }
       // After the rows: a reader that sees how far a source got has its rows up to there.
       if (sources.size > 0) {
         const stored = await store.sources();
-        await store.saveSources(Object.fromEntries([...sources].map(([source, progress]) => [source, foldSourceProgress(stored[source], progress)])));
+        await store.saveSources(
+          Object.fromEntries(
+            [...sources].map(([source, progress]) => [source, foldSourceProgress(stored[source], progress)]),
+          ),
+        );
       }
       folded.inc({ topic: batch.topic }, batch.messages.length - unreadable);
     },

@@ -44,12 +44,18 @@ export interface LiveBoardRouteOptions {
 /** `GET /live` and its assets: public, the page asks for a token itself. */
 export async function liveBoardPageRoutes(app: FastifyInstance): Promise<void> {
   app.get('/live', { schema: { hide: true } }, async (_request, reply) => {
-    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(await readFile(join(PUBLIC_DIRECTORY, 'index.html')));
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .send(await readFile(join(PUBLIC_DIRECTORY, 'index.html')));
   });
   app.get<{ Params: { name: string } }>('/live/assets/:name', { schema: { hide: true } }, async (request, reply) => {
     const asset = ownValue(ASSETS, request.params.name);
     if (!asset) return reply.code(404).send({ error: 'not_found', message: `no asset ${request.params.name}` });
-    return reply.type(asset.contentType).header('cache-control', 'no-cache').send(await readFile(asset.path));
+    return reply
+      .type(asset.contentType)
+      .header('cache-control', 'no-cache')
+      .send(await readFile(asset.path));
   });
 }
 
@@ -63,7 +69,9 @@ export async function liveBoardApiRoutes(app: FastifyInstance, options: LiveBoar
   const refusal = async (identity: ApiIdentity, streamId: string, knownOwner?: string | null) => {
     const owner = knownOwner !== undefined ? knownOwner : ((await registry.ownerOf(streamId))?.creator_id ?? null);
     const access = decideStreamAccess(identity, streamId, owner === null ? null : { creator_id: owner });
-    return access.kind === 'refused' ? { status: access.statusCode, body: { error: access.code, message: access.message } } : null;
+    return access.kind === 'refused'
+      ? { status: access.statusCode, body: { error: access.code, message: access.message } }
+      : null;
   };
   app.addHook('onRequest', requireApiIdentity(verifier));
   documentRoutes(app, { tags: ['live'], security: API_TOKEN_SECURITY });
@@ -77,9 +85,14 @@ export async function liveBoardApiRoutes(app: FastifyInstance, options: LiveBoar
     '/streams/:streamId/live',
     {
       schema: {
-        summary: "A stream's live numbers: concurrent viewers and peak, chat rate, moderation counts, active highlights, latest clips",
+        summary:
+          "A stream's live numbers: concurrent viewers and peak, chat rate, moderation counts, active highlights, latest clips",
         tags: ['live'],
-        params: { type: 'object', properties: { streamId: { type: 'string', minLength: 1, maxLength: 128, pattern: ID_PATTERN } }, required: ['streamId'] },
+        params: {
+          type: 'object',
+          properties: { streamId: { type: 'string', minLength: 1, maxLength: 128, pattern: ID_PATTERN } },
+          required: ['streamId'],
+        },
       },
     },
     async (request, reply) => {
@@ -94,55 +107,72 @@ export async function liveBoardApiRoutes(app: FastifyInstance, options: LiveBoar
     },
   );
 
-  app.get('/live/overview', { schema: { summary: 'The busiest active streams the token may read, as the board shows them', tags: ['live'] } }, async (request) => {
-    const { views, at } = await feed.read();
-    return overviewFor(request.apiIdentity!, views, at);
-  });
+  app.get(
+    '/live/overview',
+    { schema: { summary: 'The busiest active streams the token may read, as the board shows them', tags: ['live'] } },
+    async (request) => {
+      const { views, at } = await feed.read();
+      return overviewFor(request.apiIdentity!, views, at);
+    },
+  );
 
-  app.get('/live/events', { schema: { summary: 'Server-sent events: the overview, once per second (`?token=` since EventSource cannot set headers)', tags: ['live'] } }, async (request, reply) => {
-    const identity = request.apiIdentity!;
-    reply.hijack();
-    const response = reply.raw;
-    response.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      // Proxies such as nginx would otherwise hold the events back.
-      'x-accel-buffering': 'no',
-    });
-    let open = true;
-    const send = (overview: unknown) => {
-      if (open) response.write(`event: overview\ndata: ${JSON.stringify(overview)}\n\n`);
-    };
-    const unsubscribe = feed.subscribe((views, at) => send(overviewFor(identity, views, at)));
-    const end = () => {
-      if (!open) return;
-      open = false;
-      unsubscribe();
-      openStreams.delete(end);
-      response.end();
-    };
-    openStreams.add(end);
-    request.raw.on('close', end);
-    response.write(`retry: ${Math.max(1_000, pushIntervalMs)}\n\n`);
-    // The first snapshot goes out at once, not a tick later.
-    try {
-      const first = await feed.read();
-      send(overviewFor(identity, first.views, first.at));
-    } catch (error) {
-      logger.warn({ err: error }, 'reading the live overview failed; the next tick will send it');
-    }
-  });
+  app.get(
+    '/live/events',
+    {
+      schema: {
+        summary: 'Server-sent events: the overview, once per second (`?token=` since EventSource cannot set headers)',
+        tags: ['live'],
+      },
+    },
+    async (request, reply) => {
+      const identity = request.apiIdentity!;
+      reply.hijack();
+      const response = reply.raw;
+      response.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        // Proxies such as nginx would otherwise hold the events back.
+        'x-accel-buffering': 'no',
+      });
+      let open = true;
+      const send = (overview: unknown) => {
+        if (open) response.write(`event: overview\ndata: ${JSON.stringify(overview)}\n\n`);
+      };
+      const unsubscribe = feed.subscribe((views, at) => send(overviewFor(identity, views, at)));
+      const end = () => {
+        if (!open) return;
+        open = false;
+        unsubscribe();
+        openStreams.delete(end);
+        response.end();
+      };
+      openStreams.add(end);
+      request.raw.on('close', end);
+      response.write(`retry: ${Math.max(1_000, pushIntervalMs)}\n\n`);
+      // The first snapshot goes out at once, not a tick later.
+      try {
+        const first = await feed.read();
+        send(overviewFor(identity, first.views, first.at));
+      } catch (error) {
+        logger.warn({ err: error }, 'reading the live overview failed; the next tick will send it');
+      }
+    },
+  );
 
   app.get<{ Params: { clipId: string; name: string } }>(
     '/clips/:clipId/files/:name',
     {
       schema: {
-        summary: "One of a clip's files by output name (mp4, thumbnail, vertical, sprite, sprite_vtt), with byte ranges for video",
+        summary:
+          "One of a clip's files by output name (mp4, thumbnail, vertical, sprite, sprite_vtt), with byte ranges for video",
         tags: ['clips'],
         params: {
           type: 'object',
-          properties: { clipId: { type: 'string', pattern: CLIP_ID_PATTERN }, name: { type: 'string', pattern: '^[a-z0-9_]{1,32}$' } },
+          properties: {
+            clipId: { type: 'string', pattern: CLIP_ID_PATTERN },
+            name: { type: 'string', pattern: '^[a-z0-9_]{1,32}$' },
+          },
           required: ['clipId', 'name'],
         },
       },
@@ -151,13 +181,23 @@ export async function liveBoardApiRoutes(app: FastifyInstance, options: LiveBoar
       const { clipId, name } = request.params;
       const manifest = await readManifest(objectStore, clipId, request.log as Logger);
       const output = manifest ? ownValue(manifest.outputs, name) : undefined;
-      if (!manifest || !output) return reply.code(404).send({ error: 'not_found', message: `clip ${clipId} has no ${name}` });
+      if (!manifest || !output)
+        return reply.code(404).send({ error: 'not_found', message: `clip ${clipId} has no ${name}` });
       const refused = await refusal(request.apiIdentity!, manifest.stream_id);
-      if (refused) return reply.code(403).send({ error: 'forbidden', message: `this token may not read clips of stream ${manifest.stream_id}: ${refused.body.message}` });
+      if (refused)
+        return reply.code(403).send({
+          error: 'forbidden',
+          message: `this token may not read clips of stream ${manifest.stream_id}: ${refused.body.message}`,
+        });
       const range = resolveByteRange(request.headers.range, output.bytes);
-      reply.header('accept-ranges', 'bytes').header('content-type', output.content_type).header('cache-control', 'private, max-age=3600');
-      if (range.kind === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${output.bytes}`).send();
-      if (range.kind === 'whole') return reply.header('content-length', output.bytes).send(await objectStore.getStream(output.key));
+      reply
+        .header('accept-ranges', 'bytes')
+        .header('content-type', output.content_type)
+        .header('cache-control', 'private, max-age=3600');
+      if (range.kind === 'unsatisfiable')
+        return reply.code(416).header('content-range', `bytes */${output.bytes}`).send();
+      if (range.kind === 'whole')
+        return reply.header('content-length', output.bytes).send(await objectStore.getStream(output.key));
       return reply
         .code(206)
         .header('content-range', `bytes ${range.start}-${range.end}/${output.bytes}`)

@@ -59,14 +59,19 @@ export class LiveBoardStore {
   /** Records sources' progress; call after saving the rows it vouches for. */
   async saveSources(progress: Record<string, SourceProgress>): Promise<void> {
     const fields = Object.fromEntries(Object.entries(progress).map(([source, p]) => [source, JSON.stringify(p)]));
-    if (Object.keys(fields).length > 0) await this.liveState.setFields(LIVE_BOARD_KEYS.sources, fields, this.options.streamTtlMs);
+    if (Object.keys(fields).length > 0)
+      await this.liveState.setFields(LIVE_BOARD_KEYS.sources, fields, this.options.streamTtlMs);
   }
 
   /** Writes each stream's changed fields and marks the streams active at `atMs`. */
   async save(fieldsByStream: Map<string, Record<string, string>>, atMs: number): Promise<void> {
     const streams = [...fieldsByStream.keys()];
     if (streams.length === 0) return;
-    await Promise.all(streams.map((id) => this.liveState.setFields(LIVE_BOARD_KEYS.stream(id), fieldsByStream.get(id)!, this.options.streamTtlMs)));
+    await Promise.all(
+      streams.map((id) =>
+        this.liveState.setFields(LIVE_BOARD_KEYS.stream(id), fieldsByStream.get(id)!, this.options.streamTtlMs),
+      ),
+    );
     await this.liveState.markRecent(LIVE_BOARD_KEYS.streams, streams, atMs);
   }
 
@@ -84,7 +89,14 @@ export class LiveBoardStore {
     const sources = this.decodeSources(sourceFields ?? {});
     return hashes.map((fields, index) => {
       const streamId = streamIds[index]!;
-      return Object.keys(fields).length === 0 ? null : liveStreamView(streamId, { ...this.decode(streamId, fields), sources }, nowMs, owners.get(streamId)?.creator_id ?? null);
+      return Object.keys(fields).length === 0
+        ? null
+        : liveStreamView(
+            streamId,
+            { ...this.decode(streamId, fields), sources },
+            nowMs,
+            owners.get(streamId)?.creator_id ?? null,
+          );
     });
   }
 
@@ -114,7 +126,8 @@ export class LiveBoardStore {
         this.logger.warn({ err: error, streamId, field }, 'live board facet is not JSON; ignoring it');
         continue;
       }
-      if (field.startsWith(VIEWERS_FIELD_PREFIX)) facets.viewers[field.slice(VIEWERS_FIELD_PREFIX.length)] = value as ViewerPartitionFacet;
+      if (field.startsWith(VIEWERS_FIELD_PREFIX))
+        facets.viewers[field.slice(VIEWERS_FIELD_PREFIX.length)] = value as ViewerPartitionFacet;
       else if (field === FACET_FIELDS.chat) facets.chat = value as StreamFacets['chat'];
       else if (field === FACET_FIELDS.moderation) facets.moderation = value as StreamFacets['moderation'];
       else if (field === FACET_FIELDS.highlights) facets.highlights = value as StreamFacets['highlights'];

@@ -18,12 +18,25 @@ export const MAX_BOARD_STREAMS = 24;
 
 /** The registry's rule (core/streams/): admins read every stream, analysts registered ones, a creator its own. */
 export function mayReadStream(identity: ApiIdentity, view: Pick<LiveStreamView, 'stream_id' | 'creator_id'>): boolean {
-  return decideStreamAccess(identity, view.stream_id, view.creator_id === null ? null : { creator_id: view.creator_id }).kind === 'allowed';
+  return (
+    decideStreamAccess(identity, view.stream_id, view.creator_id === null ? null : { creator_id: view.creator_id })
+      .kind === 'allowed'
+  );
 }
 
-export function overviewFor(identity: ApiIdentity, views: LiveStreamView[], at: number, maxStreams = MAX_BOARD_STREAMS): LiveOverview {
+export function overviewFor(
+  identity: ApiIdentity,
+  views: LiveStreamView[],
+  at: number,
+  maxStreams = MAX_BOARD_STREAMS,
+): LiveOverview {
   const readable = views.filter((view) => mayReadStream(identity, view));
-  const busiest = [...readable].sort((a, b) => b.viewers.current - a.viewers.current || b.chat.last_60s - a.chat.last_60s || (a.stream_id < b.stream_id ? -1 : 1));
+  const busiest = [...readable].sort(
+    (a, b) =>
+      b.viewers.current - a.viewers.current ||
+      b.chat.last_60s - a.chat.last_60s ||
+      (a.stream_id < b.stream_id ? -1 : 1),
+  );
   return {
     at,
     active_streams: readable.length,

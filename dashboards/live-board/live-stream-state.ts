@@ -109,7 +109,10 @@ export interface ViewerWindowUpdate {
 /** The source and its progress when the message is a watermark, else undefined. */
 export function sourceProgressOf(message: AggregatesMessage): [string, SourceProgress] | undefined {
   if (message.type !== 'viewer_watermark') return undefined;
-  return [`${message.group}:${message.source_partition}`, { reached: message.watermark_window_start, version: message.version }];
+  return [
+    `${message.group}:${message.source_partition}`,
+    { reached: message.watermark_window_start, version: message.version },
+  ];
 }
 
 /** Splits an aggregates message into per-stream updates (only `all` rows count viewers). */
@@ -136,11 +139,15 @@ export function foldSourceProgress(current: SourceProgress | undefined, next: So
   return !current || newerOrSameVersion(next.version, current.version) ? next : current;
 }
 
-export function foldViewerWindows(facet: ViewerPartitionFacet | undefined, update: ViewerWindowUpdate): ViewerPartitionFacet {
+export function foldViewerWindows(
+  facet: ViewerPartitionFacet | undefined,
+  update: ViewerWindowUpdate,
+): ViewerPartitionFacet {
   const byStart = new Map<number, [number, number, string]>((facet?.windows ?? []).map((w) => [w[0], w]));
   for (const [start, concurrent] of update.windows) {
     const current = byStart.get(start);
-    if (!current || newerOrSameVersion(update.version, current[2])) byStart.set(start, [start, concurrent, update.version]);
+    if (!current || newerOrSameVersion(update.version, current[2]))
+      byStart.set(start, [start, concurrent, update.version]);
   }
   const windows = [...byStart.values()].sort((a, b) => a[0] - b[0]).slice(-RETAINED_VIEWER_WINDOWS);
   return { creator_id: update.creatorId, windows, peak: facet?.peak ?? 0 };
@@ -152,8 +159,13 @@ export function foldViewerWindows(facet: ViewerPartitionFacet | undefined, updat
  * yet counting with its newest figure rather than as empty (live-edge.ts). `sources` says how far
  * each partition has got; without it, only the rows present are summed.
  */
-export function viewerTotals(viewers: Record<string, ViewerPartitionFacet>, sources: Record<string, SourceProgress> = {}): Array<[number, number]> {
-  return liveEdgeSeries(Object.entries(viewers).map(([source, facet]) => ({ windows: facet.windows, reached: sources[source]?.reached })));
+export function viewerTotals(
+  viewers: Record<string, ViewerPartitionFacet>,
+  sources: Record<string, SourceProgress> = {},
+): Array<[number, number]> {
+  return liveEdgeSeries(
+    Object.entries(viewers).map(([source, facet]) => ({ windows: facet.windows, reached: sources[source]?.reached })),
+  );
 }
 
 /**
@@ -196,7 +208,9 @@ export function foldChat(facet: ChatFacet | undefined, messages: Positioned<Chat
     perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
   }
   const newest = Math.max(...perSecond.keys());
-  const per_second = [...perSecond].filter(([second]) => second > newest - RETAINED_CHAT_SECONDS).sort((a, b) => a[0] - b[0]);
+  const per_second = [...perSecond]
+    .filter(([second]) => second > newest - RETAINED_CHAT_SECONDS)
+    .sort((a, b) => a[0] - b[0]);
   return { applied: markApplied(base.applied, fresh), total, held_inline: held, blocked_inline: blocked, per_second };
 }
 
@@ -212,7 +226,9 @@ export function foldVerdicts(facet: ModerationFacet | undefined, verdicts: Posit
 export function foldHighlights(facet: HighlightsFacet | undefined, highlights: Highlight[]): HighlightsFacet {
   const byId = new Map((facet?.highlights ?? []).map((h) => [h.highlight_id, h]));
   for (const highlight of highlights) byId.set(highlight.highlight_id, highlight);
-  const sorted = [...byId.values()].sort((a, b) => b.detected_at - a.detected_at || (a.highlight_id < b.highlight_id ? -1 : 1));
+  const sorted = [...byId.values()].sort(
+    (a, b) => b.detected_at - a.detected_at || (a.highlight_id < b.highlight_id ? -1 : 1),
+  );
   return { highlights: sorted.slice(0, RETAINED_HIGHLIGHTS) };
 }
 
@@ -224,7 +240,9 @@ export function clipSummary(event: ClipEvent): ClipSummary {
     start: event.start,
     end: event.end,
     // The manifest is the clip worker's bookkeeping, not something to show.
-    outputs: Object.keys(event.outputs ?? {}).filter((name) => name !== 'manifest').sort(),
+    outputs: Object.keys(event.outputs ?? {})
+      .filter((name) => name !== 'manifest')
+      .sort(),
     finished_at: event.finished_at,
   };
   if (event.duration_ms !== undefined) summary.duration_ms = event.duration_ms;

@@ -66,10 +66,18 @@ function chatSeries(perSecond: Array<[number, number]>, nowMs: number): LiveStre
     const bin = Math.floor(second / CHAT_BIN_SECONDS);
     if (bin >= firstBin && bin <= currentBin) bins[bin - firstBin]! += messages;
   }
-  return bins.map((messages, index) => ({ at: (firstBin + index) * CHAT_BIN_SECONDS * 1_000, per_min: (messages * 60) / CHAT_BIN_SECONDS }));
+  return bins.map((messages, index) => ({
+    at: (firstBin + index) * CHAT_BIN_SECONDS * 1_000,
+    per_min: (messages * 60) / CHAT_BIN_SECONDS,
+  }));
 }
 
-export function liveStreamView(streamId: string, facets: StreamFacets, nowMs: number, ownerId: string | null): LiveStreamView {
+export function liveStreamView(
+  streamId: string,
+  facets: StreamFacets,
+  nowMs: number,
+  ownerId: string | null,
+): LiveStreamView {
   const totals = viewerTotals(facets.viewers, facets.sources);
   const latest = totals.at(-1);
   const writerPeak = Math.max(0, ...Object.values(facets.viewers).map((v) => v.peak));

@@ -24,7 +24,16 @@ export const liveBoardService: ServiceDefinition = {
     const feed = new LiveOverviewFeed(store, logger, PUSH_INTERVAL_MS);
     const verifier = createApiTokenVerifier(config.auth);
     await http.register(liveBoardPageRoutes);
-    await http.register(liveBoardApiRoutes, { prefix: '/v1', store, feed, verifier, registry, objectStore, logger, pushIntervalMs: PUSH_INTERVAL_MS });
+    await http.register(liveBoardApiRoutes, {
+      prefix: '/v1',
+      store,
+      feed,
+      verifier,
+      registry,
+      objectStore,
+      logger,
+      pushIntervalMs: PUSH_INTERVAL_MS,
+    });
 
     const subscription = await subscribeLiveBoard({ bus, store, metrics });
     return {

@@ -26,21 +26,36 @@ const idValidator = createValidator(Id('id'));
 /** `livepulse api-token …`: prints a signed API token for development and tests. */
 export async function mintApiTokenFromOptions(
   values: ApiTokenOptions,
-  auth: Pick<Config['auth'], 'jwtSecret' | 'jwksUrl'> & Partial<Pick<Config['auth'], 'randomSecrets' | 'maxTokenLifetimeSeconds'>>,
+  auth: Pick<Config['auth'], 'jwtSecret' | 'jwksUrl'> &
+    Partial<Pick<Config['auth'], 'randomSecrets' | 'maxTokenLifetimeSeconds'>>,
 ): Promise<string> {
   const signing = tokenSigningSecret(auth);
   if ('problem' in signing) throw new ApiTokenCommandError(signing.problem);
   const role = values.role;
-  if (!role || !(API_ROLES as readonly string[]).includes(role)) throw new ApiTokenCommandError(`--role must be one of ${API_ROLES.join(', ')}`);
-  if (role === 'creator' && !values.creator) throw new ApiTokenCommandError('a creator token needs --creator <creator id>');
+  if (!role || !(API_ROLES as readonly string[]).includes(role))
+    throw new ApiTokenCommandError(`--role must be one of ${API_ROLES.join(', ')}`);
+  if (role === 'creator' && !values.creator)
+    throw new ApiTokenCommandError('a creator token needs --creator <creator id>');
   if (role !== 'creator' && values.creator) throw new ApiTokenCommandError('--creator applies to creator tokens only');
-  for (const [flag, value] of [['--creator', values.creator], ['--sub', values.sub]] as const) {
-    if (value !== undefined && !idValidator.check(value)) throw new ApiTokenCommandError(`${flag} must be 1–128 letters, digits or ._:@/+=-`);
+  for (const [flag, value] of [
+    ['--creator', values.creator],
+    ['--sub', values.sub],
+  ] as const) {
+    if (value !== undefined && !idValidator.check(value))
+      throw new ApiTokenCommandError(`${flag} must be 1–128 letters, digits or ._:@/+=-`);
   }
   const ttlSeconds = Number(values.ttl);
   const maxSeconds = auth.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > maxSeconds) {
-    throw new ApiTokenCommandError(`--ttl must be whole seconds between 1 and ${maxSeconds} (LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS)`);
+    throw new ApiTokenCommandError(
+      `--ttl must be whole seconds between 1 and ${maxSeconds} (LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS)`,
+    );
   }
-  return mintApiToken({ secret: signing.secret, sub: values.sub ?? `dev-${role}`, role: role as ApiRole, creatorId: values.creator, ttlSeconds });
+  return mintApiToken({
+    secret: signing.secret,
+    sub: values.sub ?? `dev-${role}`,
+    role: role as ApiRole,
+    creatorId: values.creator,
+    ttlSeconds,
+  });
 }

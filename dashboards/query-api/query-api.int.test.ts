@@ -16,7 +16,12 @@ import type { StreamTruth } from '../../tools/simulator/ground-truth.ts';
 import { testServices } from '../../test/services.ts';
 import { CSV_HEADER, formatCount } from '../reports/report-format.ts';
 import { queryApiService } from './service.ts';
-import { seedChatAndClips, seedSimulatedViewers, type SeededAnalytics, type SeededChat } from './testing/seed-analytics.ts';
+import {
+  seedChatAndClips,
+  seedSimulatedViewers,
+  type SeededAnalytics,
+  type SeededChat,
+} from './testing/seed-analytics.ts';
 
 /**
  * The query API and creator reports as deployed: the query-api service on a platform whose
@@ -34,14 +39,26 @@ interface MetricsAnswer {
   creator_id: string;
   source: string;
   interval: string;
-  points: Array<{ period_start: number; peak_concurrent_views: number; average_concurrent_views: number; views_started: number; watch_ms: number; rebuffer_ms: number }>;
+  points: Array<{
+    period_start: number;
+    peak_concurrent_views: number;
+    average_concurrent_views: number;
+    views_started: number;
+    watch_ms: number;
+    rebuffer_ms: number;
+  }>;
 }
 
 interface ReportFigures {
   peak_concurrent_views: number;
   average_concurrent_views: number;
   engagement: { views: number; unique_viewers: number; watch_ms: number };
-  qoe: { views: number; startup_time_p50_ms: number | null; startup_time_p95_ms: number | null; rebuffer_percentage: number | null };
+  qoe: {
+    views: number;
+    startup_time_p50_ms: number | null;
+    startup_time_p95_ms: number | null;
+    rebuffer_percentage: number | null;
+  };
   chat_messages: number;
   chatters: number;
   moderation_actions: number;
@@ -73,35 +90,72 @@ describe('query API and creator reports over simulated analytics', () => {
   const streamsOf: Record<string, string[]> = {};
   let creators: string[];
 
-  const token = (role: ApiRole, creatorId?: string, ttlSeconds = 300) => mintApiToken({ secret: SECRET, sub: `user-${role}`, role, creatorId, ttlSeconds });
-  const get = async (path: string, bearer?: string) => fetch(`${platform.url}${path}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });
+  const token = (role: ApiRole, creatorId?: string, ttlSeconds = 300) =>
+    mintApiToken({ secret: SECRET, sub: `user-${role}`, role, creatorId, ttlSeconds });
+  const get = async (path: string, bearer?: string) =>
+    fetch(`${platform.url}${path}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });
 
   beforeAll(async () => {
     const services = testServices();
-    store = await createAnalyticsStore({ kind: 'clickhouse', url: services.clickhouseUrl, username: 'default', password: '', database: `qapi_${id}` });
+    store = await createAnalyticsStore({
+      kind: 'clickhouse',
+      url: services.clickhouseUrl,
+      username: 'default',
+      password: '',
+      database: `qapi_${id}`,
+    });
     await applyMigrations(store);
     seeded = await seedSimulatedViewers(store, { viewers: 90, streams: 3, seed: 7 });
-    for (const [streamId, stream] of Object.entries(seeded.truth.streams)) (streamsOf[stream.creator_id] ??= []).push(streamId);
+    for (const [streamId, stream] of Object.entries(seeded.truth.streams))
+      (streamsOf[stream.creator_id] ??= []).push(streamId);
     creators = Object.keys(streamsOf).sort();
-    chat = await seedChatAndClips(store, Object.entries(seeded.truth.streams).map(([streamId, s]) => ({ streamId, at: allWindows(s)[0]!.window_start })));
+    chat = await seedChatAndClips(
+      store,
+      Object.entries(seeded.truth.streams).map(([streamId, s]) => ({ streamId, at: allWindows(s)[0]!.window_start })),
+    );
 
     dataDir = await mkdtemp(join(tmpdir(), 'livepulse-query-api-'));
     const config = loadConfig({
-      PORT: '0', LOG_LEVEL: 'silent', LIVEPULSE_DATA_DIR: dataDir, CLICKHOUSE_URL: services.clickhouseUrl, CLICKHOUSE_DATABASE: store.database,
-      LIVEPULSE_JWT_SECRET: SECRET, LIVEPULSE_WRITE_KEYS: 'demo:lp_test_write_key', LIVEPULSE_IVS_WEBHOOK_SECRET: 'query-api-test-ivs-secret',
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      LIVEPULSE_DATA_DIR: dataDir,
+      CLICKHOUSE_URL: services.clickhouseUrl,
+      CLICKHOUSE_DATABASE: store.database,
+      LIVEPULSE_JWT_SECRET: SECRET,
+      LIVEPULSE_WRITE_KEYS: 'demo:lp_test_write_key',
+      LIVEPULSE_IVS_WEBHOOK_SECRET: 'query-api-test-ivs-secret',
     });
     platform = await startPlatform(config, [queryApiService], pino({ level: 'silent' }));
     // Each creator registers its streams: who may read them is the registry's answer, not the events' creator_id.
     for (const [creatorId, streamIds] of Object.entries(streamsOf)) {
       for (const streamId of streamIds) {
-        const response = await fetch(`${platform.url}/v1/streams`, { method: 'POST', headers: { authorization: `Bearer ${await token('creator', creatorId)}`, 'content-type': 'application/json' }, body: JSON.stringify({ stream_id: streamId }) });
-        if (response.status !== 201) throw new Error(`registering ${streamId}: ${response.status} ${await response.text()}`);
+        const response = await fetch(`${platform.url}/v1/streams`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${await token('creator', creatorId)}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ stream_id: streamId }),
+        });
+        if (response.status !== 201)
+          throw new Error(`registering ${streamId}: ${response.status} ${await response.text()}`);
       }
     }
     // The best clip has a poster in the object store, as the clip worker leaves it.
     const poster = join(dataDir, 'poster.jpg');
-    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x180', '-frames:v', '1', '-y', poster]);
-    await platform.context.objectStore.put(chat.clipsByScore[0]!.thumbnail_key, await readFile(poster), { contentType: 'image/jpeg' });
+    await run('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=320x180',
+      '-frames:v',
+      '1',
+      '-y',
+      poster,
+    ]);
+    await platform.context.objectStore.put(chat.clipsByScore[0]!.thumbnail_key, await readFile(poster), {
+      contentType: 'image/jpeg',
+    });
   }, 420_000);
 
   afterAll(async () => {
@@ -117,10 +171,34 @@ describe('query API and creator reports over simulated analytics', () => {
     it('per 10 s window, from the live windows: peaks, views started and watch time equal the ground truth', async () => {
       const admin = await token('admin');
       for (const [streamId, stream] of Object.entries(seeded.truth.streams)) {
-        const answer = (await (await get(`/v1/streams/${streamId}/metrics?from=${seeded.plan.startAt - 60_000}&to=${Date.now()}&interval=10s`, admin)).json()) as MetricsAnswer;
-        expect(answer).toMatchObject({ stream_id: streamId, creator_id: stream.creator_id, source: 'window', interval: '10s' });
-        expect(answer.points.map((p) => [p.period_start, p.peak_concurrent_views, p.views_started, p.watch_ms, p.rebuffer_ms])).toEqual(
-          allWindows(stream).map((w) => [w.window_start, w.concurrent_views, w.views_started, w.watch_ms, w.rebuffer_ms]),
+        const answer = (await (
+          await get(
+            `/v1/streams/${streamId}/metrics?from=${seeded.plan.startAt - 60_000}&to=${Date.now()}&interval=10s`,
+            admin,
+          )
+        ).json()) as MetricsAnswer;
+        expect(answer).toMatchObject({
+          stream_id: streamId,
+          creator_id: stream.creator_id,
+          source: 'window',
+          interval: '10s',
+        });
+        expect(
+          answer.points.map((p) => [
+            p.period_start,
+            p.peak_concurrent_views,
+            p.views_started,
+            p.watch_ms,
+            p.rebuffer_ms,
+          ]),
+        ).toEqual(
+          allWindows(stream).map((w) => [
+            w.window_start,
+            w.concurrent_views,
+            w.views_started,
+            w.watch_ms,
+            w.rebuffer_ms,
+          ]),
         );
       }
     });
@@ -128,33 +206,49 @@ describe('query API and creator reports over simulated analytics', () => {
     it('per minute, from the minute rollup: the peak of each minute equals the ground truth', async () => {
       const analyst = await token('analyst');
       for (const [streamId, stream] of Object.entries(seeded.truth.streams)) {
-        const answer = (await (await get(`/v1/streams/${streamId}/metrics?${rangeQuery()}&interval=1m`, analyst)).json()) as MetricsAnswer;
+        const answer = (await (
+          await get(`/v1/streams/${streamId}/metrics?${rangeQuery()}&interval=1m`, analyst)
+        ).json()) as MetricsAnswer;
         expect(answer.source).toBe('minute');
-        expect(answer.points.map((p) => ({ minute: p.period_start, peak: p.peak_concurrent_views }))).toEqual(stream.peak_concurrency_by_minute);
-        expect(answer.points.reduce((sum, p) => sum + p.watch_ms, 0)).toBe(allWindows(stream).reduce((sum, w) => sum + w.watch_ms, 0));
+        expect(answer.points.map((p) => ({ minute: p.period_start, peak: p.peak_concurrent_views }))).toEqual(
+          stream.peak_concurrency_by_minute,
+        );
+        expect(answer.points.reduce((sum, p) => sum + p.watch_ms, 0)).toBe(
+          allWindows(stream).reduce((sum, w) => sum + w.watch_ms, 0),
+        );
       }
     });
 
     it('per hour, from the hour rollup, the same peak and watch time', async () => {
       const [streamId, stream] = Object.entries(seeded.truth.streams)[0]!;
-      const answer = (await (await get(`/v1/streams/${streamId}/metrics?${rangeQuery()}&interval=1h`, await token('admin'))).json()) as MetricsAnswer;
+      const answer = (await (
+        await get(`/v1/streams/${streamId}/metrics?${rangeQuery()}&interval=1h`, await token('admin'))
+      ).json()) as MetricsAnswer;
       expect(answer.source).toBe('hour');
-      expect(Math.max(...answer.points.map((p) => p.peak_concurrent_views))).toBe(Math.max(...allWindows(stream).map((w) => w.concurrent_views)));
-      expect(answer.points.reduce((sum, p) => sum + p.watch_ms, 0)).toBe(allWindows(stream).reduce((sum, w) => sum + w.watch_ms, 0));
+      expect(Math.max(...answer.points.map((p) => p.peak_concurrent_views))).toBe(
+        Math.max(...allWindows(stream).map((w) => w.concurrent_views)),
+      );
+      expect(answer.points.reduce((sum, p) => sum + p.watch_ms, 0)).toBe(
+        allWindows(stream).reduce((sum, w) => sum + w.watch_ms, 0),
+      );
     });
   });
 
   describe('GET /v1/creators/:id/streams', () => {
     it("lists the creator's streams, oldest first, and only those with viewers in a given range", async () => {
       for (const creatorId of creators) {
-        const answer = (await (await get(`/v1/creators/${creatorId}/streams`, await token('creator', creatorId))).json()) as { streams: Array<{ stream_id: string; first_window: number; last_window: number }> };
+        const answer = (await (
+          await get(`/v1/creators/${creatorId}/streams`, await token('creator', creatorId))
+        ).json()) as { streams: Array<{ stream_id: string; first_window: number; last_window: number }> };
         expect(answer.streams.map((s) => s.stream_id).sort()).toEqual([...streamsOf[creatorId]!].sort());
         for (const s of answer.streams) {
           const windows = allWindows(seeded.truth.streams[s.stream_id]!);
           expect([s.first_window, s.last_window]).toEqual([windows[0]!.window_start, windows.at(-1)!.window_start]);
         }
       }
-      const before = (await (await get(`/v1/creators/${creators[0]}/streams?to=${seeded.plan.startAt - 60_000}`, await token('admin'))).json()) as { streams: unknown[] };
+      const before = (await (
+        await get(`/v1/creators/${creators[0]}/streams?to=${seeded.plan.startAt - 60_000}`, await token('admin'))
+      ).json()) as { streams: unknown[] };
       expect(before.streams).toEqual([]);
     });
   });
@@ -165,7 +259,13 @@ describe('query API and creator reports over simulated analytics', () => {
       const myStream = streamsOf[mine]![0]!;
       const theirStream = streamsOf[theirs]![0]!;
       const creatorToken = await token('creator', mine);
-      const expired = await mintApiToken({ secret: SECRET, sub: 'u', role: 'admin', ttlSeconds: 60, issuedAt: Math.floor(Date.now() / 1_000) - 600 });
+      const expired = await mintApiToken({
+        secret: SECRET,
+        sub: 'u',
+        role: 'admin',
+        ttlSeconds: 60,
+        issuedAt: Math.floor(Date.now() / 1_000) - 600,
+      });
       const cases: Array<[string, string | undefined, number]> = [
         [`/v1/streams/${myStream}/metrics`, undefined, 401],
         [`/v1/creators/${mine}/streams`, undefined, 401],
@@ -186,41 +286,92 @@ describe('query API and creator reports over simulated analytics', () => {
       for (const [path, bearer, status] of cases) {
         const response = await get(path, bearer);
         expect(`${path} ${response.status}`).toBe(`${path} ${status}`);
-        if (status !== 200) expect(await response.json()).toMatchObject({ error: status === 401 ? 'unauthorized' : expect.any(String), message: expect.any(String) });
+        if (status !== 200)
+          expect(await response.json()).toMatchObject({
+            error: status === 401 ? 'unauthorized' : expect.any(String),
+            message: expect.any(String),
+          });
         else await response.arrayBuffer();
       }
       // ?token= works where a browser cannot set headers (a download link).
-      expect((await fetch(`${platform.url}/v1/creators/${mine}/report?format=csv&token=${creatorToken}`)).status).toBe(200);
+      expect((await fetch(`${platform.url}/v1/creators/${mine}/report?format=csv&token=${creatorToken}`)).status).toBe(
+        200,
+      );
     });
 
     it('registers streams: first registration wins, admins reassign, analysts only read', async () => {
       const [mine, theirs] = creators as [string, string];
       const theirStream = streamsOf[theirs]![0]!;
       const send = async (method: string, path: string, bearer: string, body: unknown) => {
-        const response = await fetch(`${platform.url}${path}`, { method, headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const response = await fetch(`${platform.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
         return { status: response.status, body: (await response.json()) as { creator_id?: string; error?: string } };
       };
-      const [myToken, theirToken, admin, analyst] = await Promise.all([token('creator', mine), token('creator', theirs), token('admin'), token('analyst')]);
+      const [myToken, theirToken, admin, analyst] = await Promise.all([
+        token('creator', mine),
+        token('creator', theirs),
+        token('admin'),
+        token('analyst'),
+      ]);
       const cases: Array<[string, string, string, string, unknown, number, string | undefined]> = [
         ['their stream, by me', 'POST', '/v1/streams', myToken, { stream_id: theirStream }, 409, 'stream_owned'],
         ['their stream, again by them', 'POST', '/v1/streams', theirToken, { stream_id: theirStream }, 200, undefined],
-        ['a stream for someone else, by me', 'POST', '/v1/streams', myToken, { stream_id: `new-${id}`, creator_id: theirs }, 403, 'forbidden'],
-        ['by an analyst', 'POST', '/v1/streams', analyst, { stream_id: `new-${id}`, creator_id: mine }, 403, 'forbidden'],
-        ['by an admin without a creator', 'POST', '/v1/streams', admin, { stream_id: `new-${id}` }, 400, 'invalid_request'],
+        [
+          'a stream for someone else, by me',
+          'POST',
+          '/v1/streams',
+          myToken,
+          { stream_id: `new-${id}`, creator_id: theirs },
+          403,
+          'forbidden',
+        ],
+        [
+          'by an analyst',
+          'POST',
+          '/v1/streams',
+          analyst,
+          { stream_id: `new-${id}`, creator_id: mine },
+          403,
+          'forbidden',
+        ],
+        [
+          'by an admin without a creator',
+          'POST',
+          '/v1/streams',
+          admin,
+          { stream_id: `new-${id}` },
+          400,
+          'invalid_request',
+        ],
         ['an IVS stream id, by me', 'POST', '/v1/streams', myToken, { stream_id: `st-${id}` }, 409, 'ivs_stream'],
         ['a hostile id', 'POST', '/v1/streams', myToken, { stream_id: HOSTILE_SQL }, 400, 'invalid_request'],
-        ['a reassignment, by them', 'PUT', `/v1/streams/${theirStream}/owner`, theirToken, { creator_id: mine }, 403, 'forbidden'],
+        [
+          'a reassignment, by them',
+          'PUT',
+          `/v1/streams/${theirStream}/owner`,
+          theirToken,
+          { creator_id: mine },
+          403,
+          'forbidden',
+        ],
       ];
       for (const [what, method, path, bearer, body, status, error] of cases) {
         const answer = await send(method, path, bearer, body);
         expect([what, answer.status, answer.body.error]).toEqual([what, status, error]);
       }
       // An admin moves their stream to me: I read it, they no longer do; then it goes back.
-      expect((await send('PUT', `/v1/streams/${theirStream}/owner`, admin, { creator_id: mine })).body.creator_id).toBe(mine);
+      expect((await send('PUT', `/v1/streams/${theirStream}/owner`, admin, { creator_id: mine })).body.creator_id).toBe(
+        mine,
+      );
       expect((await get(`/v1/streams/${theirStream}/metrics`, myToken)).status).toBe(200);
       expect((await get(`/v1/streams/${theirStream}/metrics`, theirToken)).status).toBe(403);
       expect((await get(`/v1/streams/${theirStream}/owner`, analyst)).status).toBe(200);
-      expect((await send('PUT', `/v1/streams/${theirStream}/owner`, admin, { creator_id: theirs })).body.creator_id).toBe(theirs);
+      expect(
+        (await send('PUT', `/v1/streams/${theirStream}/owner`, admin, { creator_id: theirs })).body.creator_id,
+      ).toBe(theirs);
       expect((await get(`/v1/streams/${theirStream}/owner`, theirToken)).status).toBe(200);
     });
 
@@ -262,7 +413,10 @@ describe('query API and creator reports over simulated analytics', () => {
       // A 128-character id is valid; past the router's maxParamLength (256) it answers 414 before any handler runs.
       expect((await get(`/v1/streams/${'x'.repeat(128)}/metrics`, admin)).status).toBe(404);
       expect((await get(`/v1/streams/${'x'.repeat(300)}/metrics`, admin)).status).toBe(414);
-      const count = await store.client.query({ query: 'SELECT toUInt32(count()) AS n FROM viewer_windows_hour', format: 'JSONEachRow' });
+      const count = await store.client.query({
+        query: 'SELECT toUInt32(count()) AS n FROM viewer_windows_hour',
+        format: 'JSONEachRow',
+      });
       expect(((await count.json()) as Array<{ n: number }>)[0]!.n).toBeGreaterThan(0);
       expect((await get(`/v1/streams/${stream}/metrics?${rangeQuery()}&interval=1m`, admin)).status).toBe(200);
     });
@@ -272,7 +426,9 @@ describe('query API and creator reports over simulated analytics', () => {
     const expectedTotals = (creatorId: string) => {
       const streams = streamsOf[creatorId]!.map((s) => seeded.truth.streams[s]!);
       const byWindow = new Map<number, number>();
-      for (const stream of streams) for (const w of allWindows(stream)) byWindow.set(w.window_start, (byWindow.get(w.window_start) ?? 0) + w.concurrent_views);
+      for (const stream of streams)
+        for (const w of allWindows(stream))
+          byWindow.set(w.window_start, (byWindow.get(w.window_start) ?? 0) + w.concurrent_views);
       const sum = (f: (s: StreamTruth) => number) => streams.reduce((total, s) => total + f(s), 0);
       const perChat = streamsOf[creatorId]!.map((s) => chat.perStream[s]!);
       return {
@@ -289,7 +445,10 @@ describe('query API and creator reports over simulated analytics', () => {
 
     it('JSON: totals and every stream equal the ground truth and the seeded chat, moderation and clips', async () => {
       const creatorId = creators[0]!;
-      const response = await get(`/v1/creators/${creatorId}/report?${rangeQuery()}&format=json`, await token('creator', creatorId));
+      const response = await get(
+        `/v1/creators/${creatorId}/report?${rangeQuery()}&format=json`,
+        await token('creator', creatorId),
+      );
       expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
       const report = (await response.json()) as JsonReport;
       const want = expectedTotals(creatorId);
@@ -315,12 +474,19 @@ describe('query API and creator reports over simulated analytics', () => {
           property_id: seeded.plan.propertyId,
           peak_concurrent_views: Math.max(...windows.map((w) => w.concurrent_views)),
           engagement: { views: truth.totals.views, watch_ms: truth.totals.watch_ms },
-          qoe: { views: truth.totals.views, startup_time_p50_ms: truth.totals.startup_time_p50_ms, startup_time_p95_ms: truth.totals.startup_time_p95_ms },
+          qoe: {
+            views: truth.totals.views,
+            startup_time_p50_ms: truth.totals.startup_time_p50_ms,
+            startup_time_p95_ms: truth.totals.startup_time_p95_ms,
+          },
           chat_messages: chat.perStream[row.stream_id]!.messages,
           chatters: chat.perStream[row.stream_id]!.chatters,
           clips: chat.perStream[row.stream_id]!.clips,
         });
-        expect(row.average_concurrent_views).toBeCloseTo(mean(windows.map((w) => w.concurrent_views).filter((v) => v > 0)), 6);
+        expect(row.average_concurrent_views).toBeCloseTo(
+          mean(windows.map((w) => w.concurrent_views).filter((v) => v > 0)),
+          6,
+        );
         expect(row.qoe.rebuffer_percentage ?? 0).toBeCloseTo(truth.totals.rebuffer_percentage ?? 0, 9);
         expect(Math.abs(row.engagement.unique_viewers - truth.totals.unique_viewers)).toBeLessThanOrEqual(1);
       }
@@ -334,11 +500,18 @@ describe('query API and creator reports over simulated analytics', () => {
       const want = expectedTotals(creatorId);
       expect(report.period.resolution).toBe('hour');
       expect(report.period.to - report.period.from).toBeGreaterThanOrEqual(30 * 86_400_000);
-      expect(report.totals).toMatchObject({ peak_concurrent_views: want.peak, engagement: { views: want.views, watch_ms: want.watch_ms }, chat_messages: want.messages, clips: want.clips });
+      expect(report.totals).toMatchObject({
+        peak_concurrent_views: want.peak,
+        engagement: { views: want.views, watch_ms: want.watch_ms },
+        chat_messages: want.messages,
+        clips: want.clips,
+      });
     });
 
     it('an empty period is a report with no streams, not an error', async () => {
-      const report = (await (await get(`/v1/creators/${creators[0]}/report?from=2024-01-01&to=2024-02-01`, await token('admin'))).json()) as JsonReport;
+      const report = (await (
+        await get(`/v1/creators/${creators[0]}/report?from=2024-01-01&to=2024-02-01`, await token('admin'))
+      ).json()) as JsonReport;
       expect(report).toMatchObject({ stream_count: 0, totals: null, streams: [], top_clips: [] });
     });
 
@@ -348,10 +521,15 @@ describe('query API and creator reports over simulated analytics', () => {
       const json = (await (await get(`${query}&format=json`, await token('admin'))).json()) as JsonReport;
       const response = await get(`${query}&format=csv`, await token('creator', creatorId));
       expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
-      expect(response.headers.get('content-disposition')).toMatch(new RegExp(`^attachment; filename="livepulse-${creatorId}-\\d{4}-\\d{2}-\\d{2}-\\d{4}-\\d{2}-\\d{2}\\.csv"$`));
+      expect(response.headers.get('content-disposition')).toMatch(
+        new RegExp(`^attachment; filename="livepulse-${creatorId}-\\d{4}-\\d{2}-\\d{2}-\\d{4}-\\d{2}-\\d{2}\\.csv"$`),
+      );
       // Streamed, so the length is not known up front.
       expect(response.headers.get('content-length')).toBeNull();
-      const lines = (await response.text()).trimEnd().split('\r\n').map((line) => line.split(','));
+      const lines = (await response.text())
+        .trimEnd()
+        .split('\r\n')
+        .map((line) => line.split(','));
       expect(lines[0]).toEqual(CSV_HEADER);
       const column = (name: string) => CSV_HEADER.indexOf(name);
       const streamLines = lines.slice(1, -1);
@@ -369,7 +547,10 @@ describe('query API and creator reports over simulated analytics', () => {
 
     it('PDF: renders (pdftoppm) to pages that are not blank, with the charts, figures, clips and moderation in its text', async () => {
       const creatorId = creators.find((c) => streamsOf[c]!.includes(chat.clipsByScore[0]!.stream_id))!;
-      const response = await get(`/v1/creators/${creatorId}/report?${rangeQuery()}&format=pdf`, await token('creator', creatorId));
+      const response = await get(
+        `/v1/creators/${creatorId}/report?${rangeQuery()}&format=pdf`,
+        await token('creator', creatorId),
+      );
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toBe('application/pdf');
       const pdf = Buffer.from(await response.arrayBuffer());
@@ -383,12 +564,29 @@ describe('query API and creator reports over simulated analytics', () => {
 
       const { stdout: layout } = await run('pdftotext', ['-layout', file, '-']);
       const text = layout.replace(/\s+/g, ' ');
-      const json = (await (await get(`/v1/creators/${creatorId}/report?${rangeQuery()}`, await token('admin'))).json()) as JsonReport;
+      const json = (await (
+        await get(`/v1/creators/${creatorId}/report?${rangeQuery()}`, await token('admin'))
+      ).json()) as JsonReport;
       for (const expected of [
-        'Creator performance report', creatorId, 'Concurrent viewers over time', 'Watch time per stream', 'Startup time per stream', 'Rebuffering per stream',
-        'Chat activity', 'Streams', 'Top clips', 'Moderation', 'PEAK CONCURRENT', 'UNIQUE VIEWERS', 'WATCH TIME', 'MEDIAN STARTUP', 'AVG VIEW DURATION',
+        'Creator performance report',
+        creatorId,
+        'Concurrent viewers over time',
+        'Watch time per stream',
+        'Startup time per stream',
+        'Rebuffering per stream',
+        'Chat activity',
+        'Streams',
+        'Top clips',
+        'Moderation',
+        'PEAK CONCURRENT',
+        'UNIQUE VIEWERS',
+        'WATCH TIME',
+        'MEDIAN STARTUP',
+        'AVG VIEW DURATION',
         `At the busiest moment ${formatCount(json.totals.peak_concurrent_views)} people were watching at once`,
-        `${formatCount(json.totals.chat_messages)} chat messages`, chat.clipsByScore[0]!.clip_id, ...streamsOf[creatorId]!,
+        `${formatCount(json.totals.chat_messages)} chat messages`,
+        chat.clipsByScore[0]!.clip_id,
+        ...streamsOf[creatorId]!,
       ]) {
         expect(text, expected).toContain(expected);
       }

@@ -1,13 +1,27 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.ts';
-import { ApiAuthError, assertMayReadCreator, requireApiIdentity, type ApiTokenVerifier } from '../../core/http/api-auth.ts';
+import {
+  ApiAuthError,
+  assertMayReadCreator,
+  requireApiIdentity,
+  type ApiTokenVerifier,
+} from '../../core/http/api-auth.ts';
 import { API_TOKEN_SECURITY, documentRoutes } from '../../core/http/openapi.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ObjectStore } from '../../core/object-store/object-store.ts';
 import { StreamRegistrationError, type StreamRegistry } from '../../core/streams/stream-registry.ts';
 import { creatorStreams, streamMetricsByInterval } from '../../core/analytics/metric-queries.ts';
 import { creatorReportRoute } from './report-route.ts';
-import { CreatorParams, CreatorStreamsAnswer, CreatorStreamsQuery, ProblemAnswer, StreamMetricsAnswer, StreamMetricsQuery, StreamParams, UnauthorizedAnswer } from './query-schemas.ts';
+import {
+  CreatorParams,
+  CreatorStreamsAnswer,
+  CreatorStreamsQuery,
+  ProblemAnswer,
+  StreamMetricsAnswer,
+  StreamMetricsQuery,
+  StreamParams,
+  UnauthorizedAnswer,
+} from './query-schemas.ts';
 import { identityOf, readableStream, QueryApiError } from './stream-access.ts';
 import { streamRegistryRoutes } from './stream-registry-routes.ts';
 import { parseTimestamp, planStreamMetrics, QueryParameterError } from '../../core/analytics/time-range.ts';
@@ -30,17 +44,26 @@ export interface QueryApiOptions {
  */
 function problemHandler(logger: Logger) {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const send = (statusCode: number, code: string, message: string) => reply.code(statusCode).send({ statusCode, error: code, message });
+    const send = (statusCode: number, code: string, message: string) =>
+      reply.code(statusCode).send({ statusCode, error: code, message });
     if (error.validation) return send(400, 'invalid_request', error.message);
     if (error instanceof QueryParameterError) return send(400, 'invalid_request', error.message);
-    if (error instanceof QueryApiError || error instanceof StreamRegistrationError) return send(error.statusCode, error.code, error.message);
-    if (error instanceof ApiAuthError) return send(error.statusCode, error.statusCode === 401 ? 'unauthorized' : 'forbidden', error.message);
+    if (error instanceof QueryApiError || error instanceof StreamRegistrationError)
+      return send(error.statusCode, error.code, error.message);
+    if (error instanceof ApiAuthError)
+      return send(error.statusCode, error.statusCode === 401 ? 'unauthorized' : 'forbidden', error.message);
     logger.error({ err: error, url: request.url }, 'query API request failed');
     return send(500, 'internal_error', 'the query failed; see the server log');
   };
 }
 
-export const PROBLEMS = { 400: ProblemAnswer, 401: UnauthorizedAnswer, 403: ProblemAnswer, 404: ProblemAnswer, 409: ProblemAnswer };
+export const PROBLEMS = {
+  400: ProblemAnswer,
+  401: UnauthorizedAnswer,
+  403: ProblemAnswer,
+  404: ProblemAnswer,
+  409: ProblemAnswer,
+};
 
 /**
  * `GET /v1/streams/:id/metrics`, `GET /v1/creators/:id/streams`, `GET /v1/creators/:id/report`
@@ -67,9 +90,29 @@ export async function queryRoutes(app: FastifyInstance, options: QueryApiOptions
     },
     async (request) => {
       const plan = planStreamMetrics(request.query, now());
-      const stream = await readableStream(options.analytics, options.registry, identityOf(request), request.params.id, request.query.property);
-      const points = await streamMetricsByInterval(options.analytics, { propertyId: stream.property_id, streamId: stream.stream_id }, plan.range, plan);
-      return { stream_id: stream.stream_id, property_id: stream.property_id, creator_id: stream.creator_id, from: plan.range.from, to: plan.range.to, interval: plan.interval, source: plan.source, points };
+      const stream = await readableStream(
+        options.analytics,
+        options.registry,
+        identityOf(request),
+        request.params.id,
+        request.query.property,
+      );
+      const points = await streamMetricsByInterval(
+        options.analytics,
+        { propertyId: stream.property_id, streamId: stream.stream_id },
+        plan.range,
+        plan,
+      );
+      return {
+        stream_id: stream.stream_id,
+        property_id: stream.property_id,
+        creator_id: stream.creator_id,
+        from: plan.range.from,
+        to: plan.range.to,
+        interval: plan.interval,
+        source: plan.source,
+        points,
+      };
     },
   );
 
@@ -88,13 +131,32 @@ export async function queryRoutes(app: FastifyInstance, options: QueryApiOptions
       const creatorId = request.params.id;
       assertMayReadCreator(identityOf(request), creatorId);
       const { from, to } = request.query;
-      const range = from === undefined && to === undefined ? undefined : { from: from === undefined ? 0 : parseTimestamp('from', from), to: to === undefined ? now() : parseTimestamp('to', to) };
+      const range =
+        from === undefined && to === undefined
+          ? undefined
+          : {
+              from: from === undefined ? 0 : parseTimestamp('from', from),
+              to: to === undefined ? now() : parseTimestamp('to', to),
+            };
       if (range && range.from >= range.to) throw new QueryParameterError('from', 'must be before to');
       const streams = await creatorStreams(options.analytics, creatorId, range);
-      return { creator_id: creatorId, streams: streams.map(({ stream_id, property_id, first_window, last_window }) => ({ stream_id, property_id, first_window, last_window })) };
+      return {
+        creator_id: creatorId,
+        streams: streams.map(({ stream_id, property_id, first_window, last_window }) => ({
+          stream_id,
+          property_id,
+          first_window,
+          last_window,
+        })),
+      };
     },
   );
 
   await app.register(streamRegistryRoutes, { registry: options.registry, problems: PROBLEMS });
-  await app.register(creatorReportRoute, { analytics: options.analytics, objectStore: options.objectStore, logger: options.logger, now });
+  await app.register(creatorReportRoute, {
+    analytics: options.analytics,
+    objectStore: options.objectStore,
+    logger: options.logger,
+    now,
+  });
 }

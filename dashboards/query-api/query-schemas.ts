@@ -10,7 +10,11 @@ import { INTERVALS } from '../../core/analytics/time-range.ts';
  */
 
 const Timestamp = (description: string) =>
-  Type.String({ minLength: 1, maxLength: 40, description: `${description}: ISO 8601 (2025-03-01, 2025-03-01T12:00:00Z) or epoch milliseconds` });
+  Type.String({
+    minLength: 1,
+    maxLength: 40,
+    description: `${description}: ISO 8601 (2025-03-01, 2025-03-01T12:00:00Z) or epoch milliseconds`,
+  });
 
 export const StreamParams = Type.Object({ id: Id('Stream id') });
 export const CreatorParams = Type.Object({ id: Id('Creator id') });
@@ -18,7 +22,12 @@ export const CreatorParams = Type.Object({ id: Id('Creator id') });
 export const StreamMetricsQuery = Type.Object({
   from: Type.Optional(Timestamp('Start, inclusive (default: an hour before `to`)')),
   to: Type.Optional(Timestamp('End, exclusive (default: now)')),
-  interval: Type.Optional(Type.Union((Object.keys(INTERVALS) as Array<keyof typeof INTERVALS>).map((name) => Type.Literal(name)), { description: 'Bucket size (default: the smallest giving at most 360 points)' })),
+  interval: Type.Optional(
+    Type.Union(
+      (Object.keys(INTERVALS) as Array<keyof typeof INTERVALS>).map((name) => Type.Literal(name)),
+      { description: 'Bucket size (default: the smallest giving at most 360 points)' },
+    ),
+  ),
   property: Type.Optional(Id('Property, only needed when two properties use the same stream id')),
   token: Type.Optional(Type.String({ description: 'API token, for clients that cannot set Authorization' })),
 });
@@ -34,7 +43,9 @@ export type CreatorStreamsQuery = Static<typeof CreatorStreamsQuery>;
 export const CreatorReportQuery = Type.Object({
   from: Type.Optional(Timestamp('Start, inclusive (default: 30 days before `to`)')),
   to: Type.Optional(Timestamp('End, exclusive (default: now)')),
-  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('pdf')], { default: 'json' })),
+  format: Type.Optional(
+    Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('pdf')], { default: 'json' }),
+  ),
   token: Type.Optional(Type.String()),
 });
 export type CreatorReportQuery = Static<typeof CreatorReportQuery>;
@@ -57,7 +68,9 @@ export const IntervalPoint = Type.Object({
 export const StreamMetricsAnswer = Type.Object({
   stream_id: Type.String(),
   property_id: Type.String(),
-  creator_id: Type.Union([Type.String(), Type.Null()], { description: 'The registered owner; null for an unregistered stream (admins only)' }),
+  creator_id: Type.Union([Type.String(), Type.Null()], {
+    description: 'The registered owner; null for an unregistered stream (admins only)',
+  }),
   from: Type.Number(),
   to: Type.Number(),
   interval: Type.String(),
@@ -93,4 +106,8 @@ export const StreamOwnerAnswer = StreamOwner;
 
 export const ProblemAnswer = Type.Object({ statusCode: Type.Integer(), error: Type.String(), message: Type.String() });
 /** What core/http/api-auth.ts answers to a missing or bad token (the onRequest hook has no statusCode field). */
-export const UnauthorizedAnswer = Type.Object({ statusCode: Type.Optional(Type.Integer()), error: Type.String(), message: Type.String() });
+export const UnauthorizedAnswer = Type.Object({
+  statusCode: Type.Optional(Type.Integer()),
+  error: Type.String(),
+  message: Type.String(),
+});

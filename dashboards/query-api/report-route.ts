@@ -20,11 +20,19 @@ export interface ReportRouteOptions {
   now: () => number;
 }
 
-const CONTENT_TYPES = { json: 'application/json; charset=utf-8', csv: 'text/csv; charset=utf-8', pdf: 'application/pdf' } as const;
+const CONTENT_TYPES = {
+  json: 'application/json; charset=utf-8',
+  csv: 'text/csv; charset=utf-8',
+  pdf: 'application/pdf',
+} as const;
 const JPEG_MAGIC = Buffer.from([0xff, 0xd8, 0xff]);
 
 /** The top clips' posters that exist and are JPEG; a missing one is left out of the PDF, not fatal. */
-async function clipThumbnails(objectStore: Pick<ObjectStore, 'get'>, summary: CreatorReportSummary, logger: Logger): Promise<Map<string, Buffer>> {
+async function clipThumbnails(
+  objectStore: Pick<ObjectStore, 'get'>,
+  summary: CreatorReportSummary,
+  logger: Logger,
+): Promise<Map<string, Buffer>> {
   const thumbnails = new Map<string, Buffer>();
   for (const clip of summary.top_clips) {
     if (!clip.thumbnail_key) continue;
@@ -32,7 +40,10 @@ async function clipThumbnails(objectStore: Pick<ObjectStore, 'get'>, summary: Cr
       const image = await objectStore.get(clip.thumbnail_key);
       if (image.subarray(0, 3).equals(JPEG_MAGIC)) thumbnails.set(clip.clip_id, image);
     } catch (error) {
-      logger.warn({ err: error, clip: clip.clip_id, key: clip.thumbnail_key }, 'clip thumbnail unavailable for a report');
+      logger.warn(
+        { err: error, clip: clip.clip_id, key: clip.thumbnail_key },
+        'clip thumbnail unavailable for a report',
+      );
     }
   }
   return thumbnails;
@@ -71,7 +82,10 @@ export async function creatorReportRoute(app: FastifyInstance, options: ReportRo
         const thumbnails = await clipThumbnails(options.objectStore, summary, options.logger);
         return reply.send(renderCreatorReportPdf({ summary, streams, thumbnails }));
       }
-      const text = format === 'csv' ? csvReport(summary, streamRows(options.analytics, summary)) : jsonReport(summary, streamRows(options.analytics, summary));
+      const text =
+        format === 'csv'
+          ? csvReport(summary, streamRows(options.analytics, summary))
+          : jsonReport(summary, streamRows(options.analytics, summary));
       return reply.send(Readable.from(text));
     },
   );

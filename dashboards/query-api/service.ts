@@ -26,7 +26,14 @@ export const queryApiService: ServiceDefinition = {
       logger,
     });
     const ivs = new IvsControlPlane({ region: config.ivs.region, endpoint: config.ivs.endpoint });
-    const ivsOwners = await subscribeIvsStreamOwners({ bus, registry, channels: ivs, metrics, logger, dependencyCheck: () => analytics.ping() });
+    const ivsOwners = await subscribeIvsStreamOwners({
+      bus,
+      registry,
+      channels: ivs,
+      metrics,
+      logger,
+      dependencyCheck: () => analytics.ping(),
+    });
     return {
       async stop() {
         await ivsOwners.stop();

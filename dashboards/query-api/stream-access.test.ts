@@ -18,6 +18,8 @@ describe('chooseStreamProperty', () => {
     ['no data in the named property: 404', rows('p1'), 'p2', 404, 'not_found'],
     ['two properties, none named: 409', rows('p1', 'p2'), undefined, 409, 'ambiguous_stream'],
   ] as const)('%s', (_what, found, property, statusCode, code) => {
-    expect(() => chooseStreamProperty('s1', [...found], property)).toThrow(expect.objectContaining({ statusCode, code }));
+    expect(() => chooseStreamProperty('s1', [...found], property)).toThrow(
+      expect.objectContaining({ statusCode, code }),
+    );
   });
 });

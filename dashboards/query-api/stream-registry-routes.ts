@@ -10,7 +10,8 @@ type Problems = Record<400 | 401 | 403 | 404 | 409, unknown>;
 /** The creator a registration names: a creator token's own unless it says otherwise; an admin must say. */
 function claimedCreator(identity: ApiIdentity, named: string | undefined): string {
   const creatorId = named ?? identity.creatorId;
-  if (creatorId === undefined) throw new QueryApiError(400, 'invalid_request', 'body/creator_id is required unless the token is a creator\'s');
+  if (creatorId === undefined)
+    throw new QueryApiError(400, 'invalid_request', "body/creator_id is required unless the token is a creator's");
   return creatorId;
 }
 
@@ -19,12 +20,16 @@ function claimedCreator(identity: ApiIdentity, named: string | undefined): strin
  * them for creators and reassigns them. Registering a stream another creator owns is refused
  * with 409; IVS streams are registered by their channel's tag, not here (docs/query-api.md).
  */
-export async function streamRegistryRoutes(app: FastifyInstance, { registry, problems }: { registry: StreamRegistry; problems: Problems }): Promise<void> {
+export async function streamRegistryRoutes(
+  app: FastifyInstance,
+  { registry, problems }: { registry: StreamRegistry; problems: Problems },
+): Promise<void> {
   app.post<{ Body: RegisterStreamBody }>(
     '/streams',
     {
       schema: {
-        summary: 'Register a stream to a creator: first registration wins (201, or 200 when it already is so); 409 when another creator owns it',
+        summary:
+          'Register a stream to a creator: first registration wins (201, or 200 when it already is so); 409 when another creator owns it',
         tags: ['streams'],
         body: RegisterStreamBody,
         response: { 200: StreamOwnerAnswer, 201: StreamOwnerAnswer, ...problems },
@@ -33,7 +38,13 @@ export async function streamRegistryRoutes(app: FastifyInstance, { registry, pro
     async (request, reply) => {
       const identity = identityOf(request);
       const { stream_id: streamId, creator_id: named } = request.body;
-      const outcome = await registry.register({ source: 'api', streamId, creatorId: claimedCreator(identity, named), identity, reassign: false });
+      const outcome = await registry.register({
+        source: 'api',
+        streamId,
+        creatorId: claimedCreator(identity, named),
+        identity,
+        reassign: false,
+      });
       return reply.code(outcome.created ? 201 : 200).send(outcome.owner);
     },
   );
@@ -70,7 +81,13 @@ export async function streamRegistryRoutes(app: FastifyInstance, { registry, pro
     },
     async (request) => {
       const identity = identityOf(request);
-      const outcome = await registry.register({ source: 'api', streamId: request.params.id, creatorId: request.body.creator_id, identity, reassign: true });
+      const outcome = await registry.register({
+        source: 'api',
+        streamId: request.params.id,
+        creatorId: request.body.creator_id,
+        identity,
+        reassign: true,
+      });
       return outcome.owner;
     },
   );

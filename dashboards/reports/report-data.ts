@@ -45,7 +45,8 @@ async function rows<T>(store: AnalyticsStore, query: string, params: Record<stri
   return result.json<T>();
 }
 
-const IN_RANGE = (column: string) => `${column} >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC') AND ${column} < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')`;
+const IN_RANGE = (column: string) =>
+  `${column} >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC') AND ${column} < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')`;
 
 function chatByDay(store: AnalyticsStore, streams: string[], range: TimeRange) {
   return rows<CreatorReportSummary['chat_by_day'][number]>(
@@ -86,7 +87,12 @@ export function creatorScope(creatorId: string, streams: CreatorStream[]): Creat
 }
 
 /** The bounded parts of a creator's report over the plan's range. */
-export async function loadReportSummary(store: AnalyticsStore, creatorId: string, plan: ReportPlan, now: number): Promise<CreatorReportSummary> {
+export async function loadReportSummary(
+  store: AnalyticsStore,
+  creatorId: string,
+  plan: ReportPlan,
+  now: number,
+): Promise<CreatorReportSummary> {
   const streams = await creatorStreams(store, creatorId, plan.range);
   const summary: CreatorReportSummary = {
     creator_id: creatorId,
@@ -103,7 +109,9 @@ export async function loadReportSummary(store: AnalyticsStore, creatorId: string
   const scope = creatorScope(creatorId, streams);
   const ids = scope.streams.map((s) => s.stream_id);
   for await (const row of creatorReportRows(store, scope, plan.range, { by: 'creator' })) summary.totals = row;
-  summary.concurrency = await creatorConcurrencyByInterval(store, scope, plan.range, { intervalSeconds: plan.chartIntervalSeconds });
+  summary.concurrency = await creatorConcurrencyByInterval(store, scope, plan.range, {
+    intervalSeconds: plan.chartIntervalSeconds,
+  });
   summary.chat_by_day = await chatByDay(store, ids, plan.range);
   summary.top_clips = await topClips(store, ids, plan.range);
   summary.moderation = await moderationSummary(store, ids, plan.range);

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { CreatorReportRow } from '../../core/analytics/metric-queries.ts';
 import { qoeMetrics } from '../../core/analytics/qoe-formulas.ts';
-import { CSV_HEADER, csvCell, csvRow, formatDuration, formatHours, formatPercentage, formatPeriod } from './report-format.ts';
+import {
+  CSV_HEADER,
+  csvCell,
+  csvRow,
+  formatDuration,
+  formatHours,
+  formatPercentage,
+  formatPeriod,
+} from './report-format.ts';
 
 describe('csvCell', () => {
   it.each([
@@ -25,7 +33,23 @@ describe('csvCell', () => {
   });
 });
 
-const views = { views: 4, unique_viewers: 3, watch_ms: 600_000, playing_ms: 580_000, rebuffer_ms: 6_000, rebuffer_count: 2, views_with_startup: 4, startup_time_p50_ms: 900, startup_time_p95_ms: 2_000, playback_failures: 1, startup_failures: 0, exits_before_start: 0, business_exceptions: 0, upscale_weighted_ms: 0, dimension_value: '' };
+const views = {
+  views: 4,
+  unique_viewers: 3,
+  watch_ms: 600_000,
+  playing_ms: 580_000,
+  rebuffer_ms: 6_000,
+  rebuffer_count: 2,
+  views_with_startup: 4,
+  startup_time_p50_ms: 900,
+  startup_time_p95_ms: 2_000,
+  playback_failures: 1,
+  startup_failures: 0,
+  exits_before_start: 0,
+  business_exceptions: 0,
+  upscale_weighted_ms: 0,
+  dimension_value: '',
+};
 const row: CreatorReportRow = {
   key: '=cmd',
   first_window: Date.UTC(2026, 5, 1, 20),
@@ -43,7 +67,14 @@ const row: CreatorReportRow = {
 
 describe('csvRow', () => {
   it('writes a stream line in header order, guarding the id; the total line has no stream id or property', () => {
-    expect(CSV_HEADER.slice(0, 6)).toEqual(['row', 'stream_id', 'property_id', 'first_window', 'last_window', 'peak_concurrent_viewers']);
+    expect(CSV_HEADER.slice(0, 6)).toEqual([
+      'row',
+      'stream_id',
+      'property_id',
+      'first_window',
+      'last_window',
+      'peak_concurrent_viewers',
+    ]);
     expect(csvRow('stream', row, { property_id: 'demo' })).toBe(
       "stream,'=cmd,demo,2026-06-01T20:00:00.000Z,2026-06-01T22:00:00.000Z,3,1.5,4,3,600000,150000,900,2000,1,0.2,25,10,4,2,1,1\r\n",
     );
@@ -69,6 +100,8 @@ describe('formatting for people', () => {
     expect(formatPercentage(null)).toBe('—');
     expect(formatPercentage(1.23456)).toBe('1.23 %');
     expect(formatPeriod(Date.UTC(2026, 5, 1), Date.UTC(2026, 6, 1))).toBe('2026-06-01 to 2026-06-30');
-    expect(formatPeriod(Date.UTC(2026, 5, 1, 10), Date.UTC(2026, 5, 1, 14))).toBe('2026-06-01 10:00 UTC to 2026-06-01 14:00 UTC');
+    expect(formatPeriod(Date.UTC(2026, 5, 1, 10), Date.UTC(2026, 5, 1, 14))).toBe(
+      '2026-06-01 10:00 UTC to 2026-06-01 14:00 UTC',
+    );
   });
 });

@@ -59,7 +59,11 @@ export function csvLine(cells: Cell[]): string {
   return `${cells.map(csvCell).join(',')}\r\n`;
 }
 
-export function csvRow(kind: 'stream' | 'total', row: CreatorReportRow, stream: Pick<CreatorStream, 'property_id'> | null): string {
+export function csvRow(
+  kind: 'stream' | 'total',
+  row: CreatorReportRow,
+  stream: Pick<CreatorStream, 'property_id'> | null,
+): string {
   return csvLine([kind, kind === 'stream' ? row.key : null, ...REPORT_COLUMNS.map((c) => c.value(row, stream))]);
 }
 

@@ -9,7 +9,10 @@ import { CSV_HEADER, csvLine, csvRow } from './report-format.ts';
  */
 
 /** Header, one line per stream, then a `total` line for all streams together. */
-export async function* csvReport(summary: CreatorReportSummary, streamRows: AsyncIterable<CreatorReportRow>): AsyncGenerator<string> {
+export async function* csvReport(
+  summary: CreatorReportSummary,
+  streamRows: AsyncIterable<CreatorReportRow>,
+): AsyncGenerator<string> {
   yield csvLine(CSV_HEADER);
   const propertyOf = new Map(summary.streams.map((s) => [s.stream_id, s]));
   for await (const row of streamRows) yield csvRow('stream', row, propertyOf.get(row.key) ?? null);
@@ -22,7 +25,10 @@ function streamJson(row: CreatorReportRow, propertyId: string | undefined): stri
 }
 
 /** One JSON document; `streams` comes last so it can be written as its rows arrive. */
-export async function* jsonReport(summary: CreatorReportSummary, streamRows: AsyncIterable<CreatorReportRow>): AsyncGenerator<string> {
+export async function* jsonReport(
+  summary: CreatorReportSummary,
+  streamRows: AsyncIterable<CreatorReportRow>,
+): AsyncGenerator<string> {
   const { streams, ...head } = summary;
   const opening = JSON.stringify({ ...head, stream_count: streams.length });
   yield `${opening.slice(0, -1)},"streams":[`;

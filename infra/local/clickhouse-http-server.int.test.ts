@@ -4,7 +4,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
+import {
+  ClickHouseError,
+  ClickHouseLogLevel,
+  createClient,
+  type ClickHouseClient,
+  type ClickHouseClientConfigOptions,
+} from '@clickhouse/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 // The behaviour of the HTTP layer itself; analytics-store.int.test.ts runs the store contract over it.
@@ -18,7 +24,13 @@ let url: string;
 const clients: ClickHouseClient[] = [];
 
 function client(options: Omit<ClickHouseClientConfigOptions, 'url'> = {}): ClickHouseClient {
-  const created = createClient({ url, username: USER, password: PASSWORD, log: { level: ClickHouseLogLevel.OFF }, ...options });
+  const created = createClient({
+    url,
+    username: USER,
+    password: PASSWORD,
+    log: { level: ClickHouseLogLevel.OFF },
+    ...options,
+  });
   clients.push(created);
   return created;
 }
@@ -30,9 +42,13 @@ function post(query: string, parameters: Record<string, string> = {}, init: Requ
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'livepulse-ch-http-'));
-  server = spawn(process.execPath, ['--import', 'tsx', SERVER, '--port', '0', '--path', dataDir, '--user', USER, '--password', PASSWORD], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  server = spawn(
+    process.execPath,
+    ['--import', 'tsx', SERVER, '--port', '0', '--path', dataDir, '--user', USER, '--password', PASSWORD],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   url = await new Promise<string>((resolve, reject) => {
     server.stdout!.on('data', (chunk: Buffer) => {
       const match = /^listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(chunk.toString());
@@ -67,14 +83,21 @@ describe('ClickHouse HTTP server over chDB', () => {
     await expect(wrong).rejects.toMatchObject({ code: '516', type: 'AUTHENTICATION_FAILED' });
     expect((await fetch(`${url}/?query=SELECT+1`)).status).toBe(403);
 
-    expect(await (await client().query({ query: 'SELECT 1 AS one', format: 'JSONEachRow' })).json()).toEqual([{ one: 1 }]);
-    const byHeaders = await fetch(`${url}/?query=SELECT+2`, { headers: { 'X-ClickHouse-User': USER, 'X-ClickHouse-Key': PASSWORD } });
+    expect(await (await client().query({ query: 'SELECT 1 AS one', format: 'JSONEachRow' })).json()).toEqual([
+      { one: 1 },
+    ]);
+    const byHeaders = await fetch(`${url}/?query=SELECT+2`, {
+      headers: { 'X-ClickHouse-User': USER, 'X-ClickHouse-Key': PASSWORD },
+    });
     expect(await byHeaders.text()).toBe('2\n');
     expect(await (await post('SELECT 3')).text()).toBe('3\n');
   });
 
   it('returns the query id, a summary and the timezone in headers', async () => {
-    const response = await post('SELECT number FROM system.numbers LIMIT 5', { query_id: 'my-query-1', default_format: 'JSONEachRow' });
+    const response = await post('SELECT number FROM system.numbers LIMIT 5', {
+      query_id: 'my-query-1',
+      default_format: 'JSONEachRow',
+    });
     expect(response.headers.get('x-clickhouse-query-id')).toBe('my-query-1');
     expect(JSON.parse(response.headers.get('x-clickhouse-summary')!)).toMatchObject({ read_rows: '5' });
     expect(response.headers.get('x-clickhouse-timezone')).toBeTruthy();
@@ -98,7 +121,9 @@ describe('ClickHouse HTTP server over chDB', () => {
   });
 
   it('runs GET requests read-only, and only them', async () => {
-    const get = await fetch(`${url}/?${new URLSearchParams({ user: USER, password: PASSWORD, query: 'CREATE TABLE ro (x UInt8) ENGINE = Memory' })}`);
+    const get = await fetch(
+      `${url}/?${new URLSearchParams({ user: USER, password: PASSWORD, query: 'CREATE TABLE ro (x UInt8) ENGINE = Memory' })}`,
+    );
     expect(get.headers.get('x-clickhouse-exception-code')).toBe('164');
     expect((await post('CREATE TABLE ro (x UInt8) ENGINE = Memory')).status).toBe(200);
     expect((await post('DROP TABLE ro')).status).toBe(200);
@@ -134,9 +159,15 @@ describe('ClickHouse HTTP server over chDB', () => {
     const compressing = client({ compression: { request: true, response: true } });
     await compressing.command({ query: 'CREATE TABLE IF NOT EXISTS zipped (x UInt32) ENGINE = Memory' });
     await compressing.insert({ table: 'zipped', values: [{ x: 1 }, { x: 2 }], format: 'JSONEachRow' });
-    expect(await (await compressing.query({ query: 'SELECT sum(x) AS total FROM zipped', format: 'JSONEachRow' })).json()).toEqual([{ total: 3 }]);
+    expect(
+      await (await compressing.query({ query: 'SELECT sum(x) AS total FROM zipped', format: 'JSONEachRow' })).json(),
+    ).toEqual([{ total: 3 }]);
 
-    const response = await post('SELECT 1', { enable_http_compression: '1' }, { headers: { 'Accept-Encoding': 'gzip' } });
+    const response = await post(
+      'SELECT 1',
+      { enable_http_compression: '1' },
+      { headers: { 'Accept-Encoding': 'gzip' } },
+    );
     expect(response.headers.get('content-encoding')).toBe('gzip');
     expect(await response.text()).toBe('1\n');
   });

@@ -36,15 +36,34 @@ import { parseArgs, promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { ClickHouseError, parseError } from '@clickhouse/client';
 import { Session, type ChdbResult } from 'chdb';
-import { MULTI_STATEMENT_ERROR, SessionSettingsBaseline, isMultiStatement } from '../../core/analytics-store/chdb-session.ts';
+import {
+  MULTI_STATEMENT_ERROR,
+  SessionSettingsBaseline,
+  isMultiStatement,
+} from '../../core/analytics-store/chdb-session.ts';
 import { SerialQueue } from '../../core/serial-queue.ts';
 import { quoteIdentifier, quoteString } from '../../core/analytics-store/sql-quoting.ts';
 
 /** URL parameters with a meaning of their own; ClickHouse applies every other one as a setting. */
 const RESERVED_PARAMETERS = new Set([
-  'query', 'database', 'default_format', 'query_id', 'user', 'password', 'quota_key', 'stacktrace', 'role',
-  'buffer_size', 'wait_end_of_query', 'session_id', 'session_timeout', 'session_check', 'client_protocol_version',
-  'close_session', 'compress', 'decompress',
+  'query',
+  'database',
+  'default_format',
+  'query_id',
+  'user',
+  'password',
+  'quota_key',
+  'stacktrace',
+  'role',
+  'buffer_size',
+  'wait_end_of_query',
+  'session_id',
+  'session_timeout',
+  'session_check',
+  'client_protocol_version',
+  'close_session',
+  'compress',
+  'decompress',
 ]);
 const UNSUPPORTED_PARAMETERS = ['session_id', 'compress', 'decompress', 'role'];
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -52,18 +71,54 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** ClickHouse's exceptionCodeToHTTPStatus, keyed by the error's type name; the rest are 500. */
 const HTTP_STATUS_BY_ERROR_TYPE = new Map<string, number>([
   ...statusFor(401, ['REQUIRED_PASSWORD']),
-  ...statusFor(403, ['UNKNOWN_USER', 'WRONG_PASSWORD', 'AUTHENTICATION_FAILED', 'SET_NON_GRANTED_ROLE', 'ACCESS_DENIED']),
+  ...statusFor(403, [
+    'UNKNOWN_USER',
+    'WRONG_PASSWORD',
+    'AUTHENTICATION_FAILED',
+    'SET_NON_GRANTED_ROLE',
+    'ACCESS_DENIED',
+  ]),
   ...statusFor(400, [
-    'BAD_ARGUMENTS', 'CANNOT_COMPILE_REGEXP', 'CANNOT_PARSE_TEXT', 'CANNOT_PARSE_ESCAPE_SEQUENCE', 'CANNOT_PARSE_QUOTED_STRING',
-    'CANNOT_PARSE_DATE', 'CANNOT_PARSE_DATETIME', 'CANNOT_PARSE_NUMBER', 'CANNOT_PARSE_DOMAIN_VALUE_FROM_STRING',
-    'CANNOT_PARSE_IPV4', 'CANNOT_PARSE_IPV6', 'CANNOT_PARSE_INPUT_ASSERTION_FAILED', 'CANNOT_PARSE_UUID', 'DUPLICATE_COLUMN',
-    'ILLEGAL_COLUMN', 'UNKNOWN_ELEMENT_IN_AST', 'UNKNOWN_TYPE_OF_AST_NODE', 'THERE_IS_NO_COLUMN', 'TOO_DEEP_AST', 'TOO_BIG_AST',
-    'UNEXPECTED_AST_STRUCTURE', 'SYNTAX_ERROR', 'INCORRECT_DATA', 'TYPE_MISMATCH', 'VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE',
+    'BAD_ARGUMENTS',
+    'CANNOT_COMPILE_REGEXP',
+    'CANNOT_PARSE_TEXT',
+    'CANNOT_PARSE_ESCAPE_SEQUENCE',
+    'CANNOT_PARSE_QUOTED_STRING',
+    'CANNOT_PARSE_DATE',
+    'CANNOT_PARSE_DATETIME',
+    'CANNOT_PARSE_NUMBER',
+    'CANNOT_PARSE_DOMAIN_VALUE_FROM_STRING',
+    'CANNOT_PARSE_IPV4',
+    'CANNOT_PARSE_IPV6',
+    'CANNOT_PARSE_INPUT_ASSERTION_FAILED',
+    'CANNOT_PARSE_UUID',
+    'DUPLICATE_COLUMN',
+    'ILLEGAL_COLUMN',
+    'UNKNOWN_ELEMENT_IN_AST',
+    'UNKNOWN_TYPE_OF_AST_NODE',
+    'THERE_IS_NO_COLUMN',
+    'TOO_DEEP_AST',
+    'TOO_BIG_AST',
+    'UNEXPECTED_AST_STRUCTURE',
+    'SYNTAX_ERROR',
+    'INCORRECT_DATA',
+    'TYPE_MISMATCH',
+    'VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE',
   ]),
   ...statusFor(404, [
-    'UNKNOWN_TABLE', 'UNKNOWN_FUNCTION', 'UNKNOWN_IDENTIFIER', 'UNKNOWN_TYPE', 'UNKNOWN_STORAGE', 'UNKNOWN_DATABASE',
-    'UNKNOWN_SETTING', 'UNKNOWN_DIRECTION_OF_SORTING', 'UNKNOWN_AGGREGATE_FUNCTION', 'UNKNOWN_FORMAT',
-    'UNKNOWN_DATABASE_ENGINE', 'UNKNOWN_TYPE_OF_QUERY', 'UNKNOWN_ROLE',
+    'UNKNOWN_TABLE',
+    'UNKNOWN_FUNCTION',
+    'UNKNOWN_IDENTIFIER',
+    'UNKNOWN_TYPE',
+    'UNKNOWN_STORAGE',
+    'UNKNOWN_DATABASE',
+    'UNKNOWN_SETTING',
+    'UNKNOWN_DIRECTION_OF_SORTING',
+    'UNKNOWN_AGGREGATE_FUNCTION',
+    'UNKNOWN_FORMAT',
+    'UNKNOWN_DATABASE_ENGINE',
+    'UNKNOWN_TYPE_OF_QUERY',
+    'UNKNOWN_ROLE',
   ]),
   ...statusFor(413, ['QUERY_IS_TOO_LARGE']),
   ...statusFor(501, ['NOT_IMPLEMENTED']),
@@ -150,7 +205,9 @@ class ChdbHttpServer {
   static async open(path: string, credentials: Credentials | undefined): Promise<ChdbHttpServer> {
     await mkdir(path, { recursive: true });
     const session = new Session(path);
-    const baseline = await SessionSettingsBaseline.read(async (sql) => (await session.queryAsync(sql, { format: 'JSONEachRow' })).text());
+    const baseline = await SessionSettingsBaseline.read(async (sql) =>
+      (await session.queryAsync(sql, { format: 'JSONEachRow' })).text(),
+    );
     const timezone = (await session.queryAsync('SELECT timezone()', { format: 'TabSeparatedRaw' })).text().trim();
     return new ChdbHttpServer(session, baseline, timezone, credentials);
   }
@@ -261,7 +318,11 @@ function parseQueryRequest(
 ): QueryRequest {
   for (const name of UNSUPPORTED_PARAMETERS) {
     if (fields.has(name) && !(name === 'decompress' && fields.get(name) === '0')) {
-      throw new ServerException(NOT_IMPLEMENTED, 'NOT_IMPLEMENTED', `The ${name} parameter is not supported by the chDB HTTP server`);
+      throw new ServerException(
+        NOT_IMPLEMENTED,
+        'NOT_IMPLEMENTED',
+        `The ${name} parameter is not supported by the chDB HTTP server`,
+      );
     }
   }
   const settings = new Map<string, string>();
@@ -270,7 +331,8 @@ function parseQueryRequest(
     if (name === '' || RESERVED_PARAMETERS.has(name)) continue;
     if (name.startsWith('param_')) {
       const param = name.slice('param_'.length);
-      if (!IDENTIFIER.test(param)) throw new ServerException(BAD_ARGUMENTS, 'BAD_ARGUMENTS', `Invalid query parameter name '${param}'`);
+      if (!IDENTIFIER.test(param))
+        throw new ServerException(BAD_ARGUMENTS, 'BAD_ARGUMENTS', `Invalid query parameter name '${param}'`);
       params.set(param, value);
     } else if (IDENTIFIER.test(name)) {
       settings.set(name, value);
@@ -283,7 +345,8 @@ function parseQueryRequest(
   const urlQuery = fields.get('query') ?? '';
   const sql = urlQuery !== '' && bodyText !== '' ? `${urlQuery}\n${bodyText}` : urlQuery || bodyText;
   if (sql.trim() === '') throw new ServerException(SYNTAX_ERROR, 'SYNTAX_ERROR', 'Empty query');
-  if (isMultiStatement(sql)) throw new ServerException(MULTI_STATEMENT_ERROR.code, MULTI_STATEMENT_ERROR.type, MULTI_STATEMENT_ERROR.message);
+  if (isMultiStatement(sql))
+    throw new ServerException(MULTI_STATEMENT_ERROR.code, MULTI_STATEMENT_ERROR.type, MULTI_STATEMENT_ERROR.message);
 
   const httpCompression = settings.get('enable_http_compression');
   return {
@@ -308,7 +371,9 @@ function requestCredentials(req: IncomingMessage, fields: URLSearchParams): Cred
   if (authorization?.startsWith('Basic ')) {
     const decoded = Buffer.from(authorization.slice('Basic '.length), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    return colon === -1 ? { user: decoded, password: '' } : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    return colon === -1
+      ? { user: decoded, password: '' }
+      : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
   }
   const headerUser = req.headers['x-clickhouse-user'];
   if (typeof headerUser === 'string') {
@@ -332,12 +397,20 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding === 'identity' || encoding === '') return raw;
   if (!isCodec(encoding)) {
-    throw new ServerException(BAD_ARGUMENTS, 'BAD_ARGUMENTS', `Unknown HTTP compression method '${encoding}' (supported: gzip, deflate, br)`);
+    throw new ServerException(
+      BAD_ARGUMENTS,
+      'BAD_ARGUMENTS',
+      `Unknown HTTP compression method '${encoding}' (supported: gzip, deflate, br)`,
+    );
   }
   try {
     return await decompress[encoding](raw);
   } catch (error) {
-    throw new ServerException(BAD_ARGUMENTS, 'BAD_ARGUMENTS', `Cannot decompress the ${encoding} request body: ${(error as Error).message}`);
+    throw new ServerException(
+      BAD_ARGUMENTS,
+      'BAD_ARGUMENTS',
+      `Cannot decompress the ${encoding} request body: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -350,13 +423,19 @@ function parseMultipartFields(body: Buffer, contentType: string): [string, strin
   for (const part of body.toString('utf8').split(delimiter).slice(1)) {
     if (part.startsWith('--')) break;
     const headerEnd = part.indexOf('\r\n\r\n');
-    if (headerEnd === -1) throw new ServerException(BAD_ARGUMENTS, 'BAD_ARGUMENTS', 'malformed multipart/form-data part');
+    if (headerEnd === -1)
+      throw new ServerException(BAD_ARGUMENTS, 'BAD_ARGUMENTS', 'malformed multipart/form-data part');
     const headers = part.slice(0, headerEnd);
     if (/filename=/i.test(headers)) {
-      throw new ServerException(NOT_IMPLEMENTED, 'NOT_IMPLEMENTED', 'External data (file parts) is not supported by the chDB HTTP server');
+      throw new ServerException(
+        NOT_IMPLEMENTED,
+        'NOT_IMPLEMENTED',
+        'External data (file parts) is not supported by the chDB HTTP server',
+      );
     }
     const name = /name="([^"]*)"/i.exec(headers)?.[1];
-    if (name === undefined) throw new ServerException(BAD_ARGUMENTS, 'BAD_ARGUMENTS', 'multipart/form-data part without a name');
+    if (name === undefined)
+      throw new ServerException(BAD_ARGUMENTS, 'BAD_ARGUMENTS', 'multipart/form-data part without a name');
     fields.push([name, part.slice(headerEnd + 4).replace(/\r\n$/, '')]);
   }
   return fields;
@@ -367,16 +446,32 @@ function describeError(error: unknown): { code: number; type: string; text: stri
   const message = error instanceof Error ? error.message : String(error);
   const parsed = parseError(message);
   if (parsed instanceof ClickHouseError) return { code: Number(parsed.code), type: parsed.type ?? '', text: message };
-  return { code: STD_EXCEPTION, type: 'STD_EXCEPTION', text: `Code: ${STD_EXCEPTION}. DB::Exception: ${message}. (STD_EXCEPTION)` };
+  return {
+    code: STD_EXCEPTION,
+    type: 'STD_EXCEPTION',
+    text: `Code: ${STD_EXCEPTION}. DB::Exception: ${message}. (STD_EXCEPTION)`,
+  };
 }
 
 function sendText(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=UTF-8' }).end(text);
 }
 
-async function send(res: ServerResponse, status: number, body: Buffer, codec: Codec | undefined, headers: http.OutgoingHttpHeaders): Promise<void> {
+async function send(
+  res: ServerResponse,
+  status: number,
+  body: Buffer,
+  codec: Codec | undefined,
+  headers: http.OutgoingHttpHeaders,
+): Promise<void> {
   const payload = codec ? await compress[codec](body) : body;
-  res.writeHead(status, { ...headers, ...(codec ? { 'Content-Encoding': codec } : {}), 'Content-Length': payload.length }).end(payload);
+  res
+    .writeHead(status, {
+      ...headers,
+      ...(codec ? { 'Content-Encoding': codec } : {}),
+      'Content-Length': payload.length,
+    })
+    .end(payload);
 }
 
 function parseOptions(argv: string[]): ServerOptions {
@@ -392,7 +487,8 @@ function parseOptions(argv: string[]): ServerOptions {
     strict: true,
   });
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`--port must be an integer 0–65535, got "${values.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new Error(`--port must be an integer 0–65535, got "${values.port}"`);
   if (!values.path) throw new Error('--path <data directory> is required');
   return {
     host: values.host,

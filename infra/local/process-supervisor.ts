@@ -66,12 +66,16 @@ interface ServiceRecord {
  * Makes sure the named services run and answer, reusing recorded healthy instances and starting
  * the rest in parallel. On any failure, whatever this call started is stopped again.
  */
-export async function startLocalServices(names: LocalServiceName[], options: LocalServicesOptions = {}): Promise<StartedServices> {
+export async function startLocalServices(
+  names: LocalServiceName[],
+  options: LocalServicesOptions = {},
+): Promise<StartedServices> {
   const stateDir = options.stateDir ?? defaultStateDir;
   const log = options.log ?? (() => {});
   const unique = [...new Set(names)];
   for (const name of unique) {
-    if (!LOCAL_SERVICES[name]) throw new LocalServiceError(`unknown service "${name}" (known: ${LOCAL_SERVICE_NAMES.join(', ')})`);
+    if (!LOCAL_SERVICES[name])
+      throw new LocalServiceError(`unknown service "${name}" (known: ${LOCAL_SERVICE_NAMES.join(', ')})`);
   }
   return withStateLock(stateDir, async () => {
     const outcomes = await Promise.allSettled(unique.map((name) => ensureService(LOCAL_SERVICES[name], stateDir)));
@@ -93,21 +97,27 @@ export async function startLocalServices(names: LocalServiceName[], options: Loc
     const lease = await takeLease(stateDir, unique);
     return {
       endpoints,
-      stop: () => withStateLock(stateDir, async () => {
-        await rm(lease, { force: true });
-        const others = await liveLeases(stateDir);
-        await Promise.all(started.map(async (record) => {
-          const user = others.find((other) => other.services.includes(record.name));
-          if (user) log(`${record.name}: left running, pid ${user.pid} still uses it`);
-          else await stopService(record, stateDir);
-        }));
-      }),
+      stop: () =>
+        withStateLock(stateDir, async () => {
+          await rm(lease, { force: true });
+          const others = await liveLeases(stateDir);
+          await Promise.all(
+            started.map(async (record) => {
+              const user = others.find((other) => other.services.includes(record.name));
+              if (user) log(`${record.name}: left running, pid ${user.pid} still uses it`);
+              else await stopService(record, stateDir);
+            }),
+          );
+        }),
     };
   });
 }
 
 /** Stops the services recorded in the state directory (all by default), whoever started them. */
-export async function stopLocalServices(stateDir: string = defaultStateDir, names: readonly LocalServiceName[] = LOCAL_SERVICE_NAMES): Promise<void> {
+export async function stopLocalServices(
+  stateDir: string = defaultStateDir,
+  names: readonly LocalServiceName[] = LOCAL_SERVICE_NAMES,
+): Promise<void> {
   await withStateLock(stateDir, async () => {
     const records = await Promise.all(names.map((name) => readRecord(stateDir, name)));
     await Promise.all(records.flatMap((record) => (record ? [stopService(record, stateDir)] : [])));
@@ -122,7 +132,8 @@ export async function stopLocalServices(stateDir: string = defaultStateDir, name
 export async function relaunchLocalService(name: LocalServiceName, stateDir: string, port: number): Promise<void> {
   await withStateLock(stateDir, async () => {
     const recorded = await readRecord(stateDir, name);
-    if (recorded && (await isServiceProcess(recorded.pid, join(stateDir, name)))) throw new LocalServiceError(`${name} is still running (pid ${recorded.pid})`);
+    if (recorded && (await isServiceProcess(recorded.pid, join(stateDir, name))))
+      throw new LocalServiceError(`${name} is still running (pid ${recorded.pid})`);
     await launch(LOCAL_SERVICES[name], stateDir, [port]);
   });
 }
@@ -135,7 +146,10 @@ export async function localServicesStatus(stateDir: string = defaultStateDir): P
       const record = await readRecord(stateDir, name);
       if (!record || !(await isServiceProcess(record.pid, dir))) return { name, state: 'stopped', logPath };
       const endpoints = LOCAL_SERVICES[name].endpoints(record.ports);
-      const answers = await LOCAL_SERVICES[name].probe(endpoints).then(() => true, () => false);
+      const answers = await LOCAL_SERVICES[name].probe(endpoints).then(
+        () => true,
+        () => false,
+      );
       return {
         name,
         state: answers ? 'running' : 'not answering',
@@ -155,7 +169,7 @@ async function ensureService(
   const dir = join(stateDir, service.name);
   const recorded = await readRecord(stateDir, service.name);
   if (recorded) {
-    if (await isServiceProcess(recorded.pid, dir) && (await answersWithin(service, recorded, dir))) {
+    if ((await isServiceProcess(recorded.pid, dir)) && (await answersWithin(service, recorded, dir))) {
       return { record: recorded, started: false, elapsedMs: 0 };
     }
     // Dead, or alive but not answering for a whole ready timeout (hung): replace it.
@@ -175,7 +189,13 @@ async function answersWithin(service: LocalServiceDefinition, record: ServiceRec
   const endpoints = service.endpoints(record.ports);
   const deadline = Date.now() + service.readyTimeoutMs;
   while (true) {
-    if (await service.probe(endpoints).then(() => true, () => false)) return true;
+    if (
+      await service.probe(endpoints).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
     if (Date.now() > deadline || !(await isServiceProcess(record.pid, dir))) return false;
     await sleep(1_000);
   }
@@ -192,13 +212,18 @@ const LAUNCH_ATTEMPTS = 3;
  * port can be taken between choosing it and the service binding it (by another process on the
  * machine); the launch then chooses again, unless every port was fixed.
  */
-async function launch(service: LocalServiceDefinition, stateDir: string, fixedPorts: number[] = []): Promise<ServiceRecord> {
+async function launch(
+  service: LocalServiceDefinition,
+  stateDir: string,
+  fixedPorts: number[] = [],
+): Promise<ServiceRecord> {
   for (let attempt = 1; ; attempt++) {
     const ports = [...fixedPorts, ...(await freePorts(service.portCount - fixedPorts.length))];
     try {
       return await launchOn(service, stateDir, ports);
     } catch (error) {
-      if (!(error instanceof PortTakenError) || fixedPorts.length === service.portCount || attempt === LAUNCH_ATTEMPTS) throw error;
+      if (!(error instanceof PortTakenError) || fixedPorts.length === service.portCount || attempt === LAUNCH_ATTEMPTS)
+        throw error;
     }
   }
 }
@@ -216,7 +241,13 @@ async function launchOn(service: LocalServiceDefinition, stateDir: string, ports
   closeSync(logFd);
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
-    child.once('error', (error) => reject(new LocalServiceError(`${service.name}: could not run ${command}: ${error.message}; check the install with: ${INSTALL_COMMAND}`)));
+    child.once('error', (error) =>
+      reject(
+        new LocalServiceError(
+          `${service.name}: could not run ${command}: ${error.message}; check the install with: ${INSTALL_COMMAND}`,
+        ),
+      ),
+    );
   });
   let exit: string | undefined;
   child.once('exit', (code, signal) => {
@@ -224,7 +255,13 @@ async function launchOn(service: LocalServiceDefinition, stateDir: string, ports
   });
   child.unref();
 
-  const record: ServiceRecord = { name: service.name, pid: child.pid!, ports, version, startedAt: new Date().toISOString() };
+  const record: ServiceRecord = {
+    name: service.name,
+    pid: child.pid!,
+    ports,
+    version,
+    startedAt: new Date().toISOString(),
+  };
   // Recorded before it is ready, so a start that is interrupted can still be stopped later.
   await writeFile(join(dir, 'service.json'), `${JSON.stringify(record, null, 2)}\n`);
 
@@ -264,7 +301,8 @@ async function stopService(record: ServiceRecord, stateDir: string): Promise<voi
     }
   }
   // Another caller may have replaced a dead instance since; its record stays.
-  if ((await readRecord(stateDir, record.name))?.pid === record.pid) await rm(join(dir, 'service.json'), { force: true });
+  if ((await readRecord(stateDir, record.name))?.pid === record.pid)
+    await rm(join(dir, 'service.json'), { force: true });
 }
 
 /** A caller that started or reused services and has not stopped them yet. */
@@ -290,13 +328,15 @@ async function takeLease(stateDir: string, services: LocalServiceName[]): Promis
 async function liveLeases(stateDir: string): Promise<Lease[]> {
   const dir = join(stateDir, 'leases');
   const files = await readdir(dir).catch(() => []);
-  const leases = await Promise.all(files.map(async (file) => {
-    const path = join(dir, file);
-    const lease = JSON.parse(await readFile(path, 'utf8')) as Lease;
-    if (isAlive(lease.pid)) return [lease];
-    await rm(path, { force: true });
-    return [];
-  }));
+  const leases = await Promise.all(
+    files.map(async (file) => {
+      const path = join(dir, file);
+      const lease = JSON.parse(await readFile(path, 'utf8')) as Lease;
+      if (isAlive(lease.pid)) return [lease];
+      await rm(path, { force: true });
+      return [];
+    }),
+  );
   return leases.flat();
 }
 
@@ -403,11 +443,15 @@ async function freePorts(count: number): Promise<number[]> {
  */
 async function unusedPorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, HOST, () => resolve(server));
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, HOST, () => resolve(server));
+        }),
+    ),
   );
   const ports = servers.map((server) => (server.address() as AddressInfo).port);
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
@@ -419,4 +463,3 @@ async function logTail(logPath: string, lines = 40): Promise<string> {
   const tail = text.trimEnd().split('\n').slice(-lines).join('\n');
   return tail ? `Last lines of ${logPath}:\n${tail}` : `${logPath} is empty.`;
 }
-

@@ -49,7 +49,8 @@ const S3_REGION = 'us-east-1';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 // Must match install.sh.
-const cacheDir = process.env.LIVEPULSE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'livepulse');
+const cacheDir =
+  process.env.LIVEPULSE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'livepulse');
 
 export interface Launch {
   command: string;
@@ -85,12 +86,34 @@ export const LOCAL_SERVICES: Record<LocalServiceName, LocalServiceDefinition> = 
       const classpath = ['-cp', `${libs}/*`];
       const logging = `-Dlog4j2.configurationFile=${join(repoRoot, 'infra/local/kafka/log4j2.properties')}`;
       if (!existsSync(join(dataDir, 'meta.properties'))) {
-        const output = await runTool('java', [logging, ...classpath, 'kafka.tools.StorageTool', 'format', '--cluster-id', kafkaClusterId(), '--config', properties], 'Kafka needs Java 17 or newer');
+        const output = await runTool(
+          'java',
+          [
+            logging,
+            ...classpath,
+            'kafka.tools.StorageTool',
+            'format',
+            '--cluster-id',
+            kafkaClusterId(),
+            '--config',
+            properties,
+          ],
+          'Kafka needs Java 17 or newer',
+        );
         await appendFile(logPath, output);
       }
       return {
         command: 'java',
-        args: ['-Xms256m', '-Xmx512m', '-XX:+ExitOnOutOfMemoryError', '-Djava.awt.headless=true', logging, ...classpath, 'kafka.Kafka', properties],
+        args: [
+          '-Xms256m',
+          '-Xmx512m',
+          '-XX:+ExitOnOutOfMemoryError',
+          '-Djava.awt.headless=true',
+          logging,
+          ...classpath,
+          'kafka.Kafka',
+          properties,
+        ],
         version: `Apache Kafka ${KAFKA_VERSION} (KRaft)`,
       };
     },
@@ -126,7 +149,20 @@ export const LOCAL_SERVICES: Record<LocalServiceName, LocalServiceDefinition> = 
       return {
         command: 'redis-server',
         // A cache for tests and development: nothing is persisted.
-        args: ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir],
+        args: [
+          '--port',
+          String(port),
+          '--bind',
+          HOST,
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--daemonize',
+          'no',
+          '--dir',
+          dir,
+        ],
         version: `Redis ${version}`,
       };
     },
@@ -150,9 +186,19 @@ export const LOCAL_SERVICES: Record<LocalServiceName, LocalServiceDefinition> = 
       return {
         command: binary,
         args: [
-          '--access', S3_CREDENTIALS.accessKeyId, '--secret', S3_CREDENTIALS.secretAccessKey,
-          '--port', `${HOST}:${port}`, '--region', S3_REGION, '--quiet',
-          'posix', '--sidecar', metadata, buckets,
+          '--access',
+          S3_CREDENTIALS.accessKeyId,
+          '--secret',
+          S3_CREDENTIALS.secretAccessKey,
+          '--port',
+          `${HOST}:${port}`,
+          '--region',
+          S3_REGION,
+          '--quiet',
+          'posix',
+          '--sidecar',
+          metadata,
+          buckets,
         ],
         version: `versitygw ${VERSITYGW_VERSION} (posix backend)`,
       };
@@ -292,7 +338,9 @@ async function runTool(command: string, args: string[], hint: string): Promise<s
   } catch (error) {
     if (errorCode(error) === 'ENOENT') throw new LocalServiceError(`${command} not found on PATH; ${hint}`);
     const output = error as { stdout?: string; stderr?: string };
-    throw new LocalServiceError(`${command} ${args.join(' ')} failed: ${errorMessage(error)}\n${output.stdout ?? ''}${output.stderr ?? ''}`);
+    throw new LocalServiceError(
+      `${command} ${args.join(' ')} failed: ${errorMessage(error)}\n${output.stdout ?? ''}${output.stderr ?? ''}`,
+    );
   }
 }
 
@@ -311,4 +359,3 @@ export function errorCode(error: unknown): string | undefined {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-

@@ -1,7 +1,13 @@
 // `livepulse services`: the command line over process-supervisor.ts.
 import { pathToFileURL } from 'node:url';
 import { defaultStateDir, localServicesStatus, startLocalServices, stopLocalServices } from './process-supervisor.ts';
-import { describeEndpoint, errorMessage, LOCAL_SERVICE_NAMES, type LocalServiceEndpoints, type LocalServiceName } from './service-definitions.ts';
+import {
+  describeEndpoint,
+  errorMessage,
+  LOCAL_SERVICE_NAMES,
+  type LocalServiceEndpoints,
+  type LocalServiceName,
+} from './service-definitions.ts';
 
 /**
  * `livepulse services start [names…] | stop [names…] | status`: progress goes to stderr and the
@@ -30,7 +36,9 @@ export async function runServicesCommand(action: 'start' | 'stop' | 'status', re
         const statuses = await localServicesStatus();
         const endpoints: Partial<LocalServiceEndpoints> = {};
         for (const status of statuses) {
-          const detail = status.endpoints ? `  pid ${status.pid}  ${describeEndpoint(status.endpoints)}  ${status.version}` : '';
+          const detail = status.endpoints
+            ? `  pid ${status.pid}  ${describeEndpoint(status.endpoints)}  ${status.version}`
+            : '';
           stderr(`${status.name.padEnd(10)} ${status.state}${detail}`);
           if (status.state === 'running') Object.assign(endpoints, status.endpoints);
         }
@@ -66,7 +74,8 @@ export function envLines(endpoints: Partial<LocalServiceEndpoints>): string {
 // `node --import tsx infra/local/services-command.ts start|stop|status [names…]` works without the CLI too.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [action, ...names] = process.argv.slice(2);
-  if (action === 'start' || action === 'stop' || action === 'status') process.exitCode = await runServicesCommand(action, names);
+  if (action === 'start' || action === 'stop' || action === 'status')
+    process.exitCode = await runServicesCommand(action, names);
   else {
     process.stderr.write('usage: services-command.ts start|stop [kafka redis s3 clickhouse] | status\n');
     process.exitCode = 2;

@@ -15,7 +15,11 @@ describe('local services', () => {
   const services = testServices();
 
   it('kafka: creates a topic, produces and consumes a message', async () => {
-    const kafka = new Kafka({ clientId: 'services-int-test', brokers: [services.kafkaBrokers], logLevel: logLevel.WARN });
+    const kafka = new Kafka({
+      clientId: 'services-int-test',
+      brokers: [services.kafkaBrokers],
+      logLevel: logLevel.WARN,
+    });
     const topic = `services-test-${randomUUID()}`;
     const admin = kafka.admin();
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
@@ -59,7 +63,9 @@ describe('local services', () => {
     const s3 = new S3Client({ endpoint, region, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
     const key = `services-test/${randomUUID()}.txt`;
     try {
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'segment bytes', ContentType: 'text/plain' }));
+      await s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'segment bytes', ContentType: 'text/plain' }),
+      );
       const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: 'bytes=8-12' }));
       expect(await object.Body?.transformToString()).toBe('bytes');
     } finally {
@@ -79,7 +85,9 @@ describe('local services', () => {
     await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
     try {
       const taken = (squatter.address() as AddressInfo).port;
-      await expect(relaunchLocalService('redis', stateDir, taken)).rejects.toThrow(/redis: .* exited with .* while starting[\s\S]*address already in use/i);
+      await expect(relaunchLocalService('redis', stateDir, taken)).rejects.toThrow(
+        /redis: .* exited with .* while starting[\s\S]*address already in use/i,
+      );
       const started = await startLocalServices(['redis'], { stateDir });
       expect(started.endpoints.redisUrl).not.toContain(`:${taken}`);
       await started.stop();

@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,23 +38,32 @@ describe('infra/local/use-node.sh, sourced', () => {
 
   const machineNode = sh('bash', 'node -p process.versions.node', repoRoot).stdout.trim();
 
-  it.each(['bash', 'dash'])(`in %s puts Node.js ${nodeMajor} or newer first on the PATH, whatever node the machine has`, (shell) => {
-    const result = sh(shell, '. infra/local/use-node.sh && node -p process.versions.node && echo "nodedir=${npm_config_nodedir:-}"', repoRoot);
-    expect(result.stderr).not.toContain('error');
-    expect(result.status).toBe(0);
-    const [version, nodedir] = result.stdout.trim().split('\n');
-    expect(Number(version!.split('.')[0])).toBeGreaterThanOrEqual(nodeMajor);
-    if (Number(machineNode.split('.')[0]) >= nodeMajor) {
-      // Nothing to do: the machine's node stays, and so does npm's own nodedir setting.
-      expect(version).toBe(machineNode);
-      expect(nodedir).toBe('nodedir=');
-    } else {
-      // The fetched one, with the headers node-gyp compiles native addons against.
-      expect(version).toBe(nodeVersion);
-      const headers = nodedir!.replace(/^nodedir=/, '');
-      expect(readFileSync(join(headers, 'include/node/node_version.h'), 'utf8')).toContain(`#define NODE_MAJOR_VERSION ${nodeMajor}`);
-    }
-  });
+  it.each(['bash', 'dash'])(
+    `in %s puts Node.js ${nodeMajor} or newer first on the PATH, whatever node the machine has`,
+    (shell) => {
+      const result = sh(
+        shell,
+        '. infra/local/use-node.sh && node -p process.versions.node && echo "nodedir=${npm_config_nodedir:-}"',
+        repoRoot,
+      );
+      expect(result.stderr).not.toContain('error');
+      expect(result.status).toBe(0);
+      const [version, nodedir] = result.stdout.trim().split('\n');
+      expect(Number(version!.split('.')[0])).toBeGreaterThanOrEqual(nodeMajor);
+      if (Number(machineNode.split('.')[0]) >= nodeMajor) {
+        // Nothing to do: the machine's node stays, and so does npm's own nodedir setting.
+        expect(version).toBe(machineNode);
+        expect(nodedir).toBe('nodedir=');
+      } else {
+        // The fetched one, with the headers node-gyp compiles native addons against.
+        expect(version).toBe(nodeVersion);
+        const headers = nodedir!.replace(/^nodedir=/, '');
+        expect(readFileSync(join(headers, 'include/node/node_version.h'), 'utf8')).toContain(
+          `#define NODE_MAJOR_VERSION ${nodeMajor}`,
+        );
+      }
+    },
+  );
 
   it('returns a failure to the shell that sourced it, with the reason, and leaves no half cache', () => {
     // A version newer than any node here, and one the registry does not have.
@@ -54,10 +72,15 @@ describe('infra/local/use-node.sh, sourced', () => {
     copyFileSync(join(repoRoot, 'infra/local/use-node.sh'), join(checkout, 'infra/local/use-node.sh'));
     writeFileSync(join(checkout, 'infra/local/versions.env'), 'NODE_VERSION=999.0.0\n');
     const cache = join(scratch, 'cache');
-    const result = sh('bash', '. infra/local/use-node.sh && echo went-on; echo "status=$?"; node -p process.versions.node', checkout, {
-      ...machineEnv,
-      LIVEPULSE_CACHE_DIR: cache,
-    });
+    const result = sh(
+      'bash',
+      '. infra/local/use-node.sh && echo went-on; echo "status=$?"; node -p process.versions.node',
+      checkout,
+      {
+        ...machineEnv,
+        LIVEPULSE_CACHE_DIR: cache,
+      },
+    );
     expect(result.stderr).toMatch(/\[node\] error: npm pack node-linux-\w+@999\.0\.0 failed/);
     expect(result.stdout).not.toContain('went-on');
     expect(result.stdout.trim().split('\n')).toEqual(['status=1', machineNode]);
@@ -66,7 +89,9 @@ describe('infra/local/use-node.sh, sourced', () => {
 
   it('says where to source it from when it cannot find versions.env', () => {
     const result = sh('dash', `. ${join(repoRoot, 'infra/local/use-node.sh')}; echo "status=$?"`, scratch);
-    expect(result.stderr).toContain('[node] error: infra/local/versions.env not found: source this from the Livepulse checkout');
+    expect(result.stderr).toContain(
+      '[node] error: infra/local/versions.env not found: source this from the Livepulse checkout',
+    );
     expect(result.stdout.trim()).toBe('status=1');
   });
 });

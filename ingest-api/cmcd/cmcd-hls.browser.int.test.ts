@@ -27,7 +27,10 @@ async function documentedConfiguration(contentId: string): Promise<string> {
   if (!snippet) throw new Error('docs/player-integration.md: no hls.js example under "CMCD only"');
   const replacements: Array<[RegExp, string]> = [
     [/const hls = new Hls\(/, 'new Hls('],
-    [/'https:\/\/collect\.example\.com\/v1\/cmcd\?key=[^']*'/, JSON.stringify(`${playback.collectorUrl}/v1/cmcd?key=${TEST_WRITE_KEY}`)],
+    [
+      /'https:\/\/collect\.example\.com\/v1\/cmcd\?key=[^']*'/,
+      JSON.stringify(`${playback.collectorUrl}/v1/cmcd?key=${TEST_WRITE_KEY}`),
+    ],
     [/contentId: '[^']*'/, `contentId: ${JSON.stringify(contentId)}`],
     [/interval: 10,/, 'interval: 2,'],
   ];
@@ -39,7 +42,10 @@ async function documentedConfiguration(contentId: string): Promise<string> {
 
 function pageHtml(players: Array<{ video: string; config: string }>): string {
   const start = players
-    .map(({ video, config }) => `{ const hls = ${config.replace(/;\s*$/, '')}; hls.loadSource('/index.m3u8'); hls.attachMedia(document.getElementById(${JSON.stringify(video)})); document.getElementById(${JSON.stringify(video)}).play(); }`)
+    .map(
+      ({ video, config }) =>
+        `{ const hls = ${config.replace(/;\s*$/, '')}; hls.loadSource('/index.m3u8'); hls.attachMedia(document.getElementById(${JSON.stringify(video)})); document.getElementById(${JSON.stringify(video)}).play(); }`,
+    )
     .join('\n');
   return `<!doctype html><html><body>
 ${players.map(({ video }) => `<video id="${video}" muted playsinline width="320" height="180"></video>`).join('\n')}
@@ -58,7 +64,10 @@ beforeAll(async () => {
   playback = await startBrowserPlayback(workDir, () => html);
 
   const documented = await documentedConfiguration('documented-stream');
-  const withoutIncludeKeys = (await documentedConfiguration('no-include-keys-stream')).replace(/^\s*includeKeys: .*\n/m, '');
+  const withoutIncludeKeys = (await documentedConfiguration('no-include-keys-stream')).replace(
+    /^\s*includeKeys: .*\n/m,
+    '',
+  );
   expect(withoutIncludeKeys).not.toContain('includeKeys:');
   html = pageHtml([
     { video: 'documented', config: documented },
@@ -78,7 +87,11 @@ interface StoredEvent {
   viewer_id: string;
   view_id: string;
 }
-const cmcdEvents = (streamId: string) => playback.collector.records(TOPICS.playerEvents).map((r) => r.value as unknown as StoredEvent).filter((e) => e.source === 'cmcd' && e.stream_id === streamId);
+const cmcdEvents = (streamId: string) =>
+  playback.collector
+    .records(TOPICS.playerEvents)
+    .map((r) => r.value as unknown as StoredEvent)
+    .filter((e) => e.source === 'cmcd' && e.stream_id === streamId);
 
 describe('the documented hls.js CMCD configuration in Chromium', () => {
   it('names the viewer; without includeKeys the key never arrives and the collector counts it', async () => {
@@ -87,7 +100,11 @@ describe('the documented hls.js CMCD configuration in Chromium', () => {
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(playback.pageOrigin);
     const heartbeats = (streamId: string) => cmcdEvents(streamId).filter((e) => e.event === 'heartbeat').length;
-    await waitFor('both players playing and reporting heartbeats', () => heartbeats('documented-stream') >= 2 && heartbeats('no-include-keys-stream') >= 2, { timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(
+      'both players playing and reporting heartbeats',
+      () => heartbeats('documented-stream') >= 2 && heartbeats('no-include-keys-stream') >= 2,
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
     await page.close();
     expect(pageErrors).toEqual([]);
 
@@ -98,8 +115,12 @@ describe('the documented hls.js CMCD configuration in Chromium', () => {
     const without = cmcdEvents('no-include-keys-stream');
     expect(without.map((e) => e.event)).toContain('playing');
     expect(without.some((e) => e.viewer_id === VIEWER)).toBe(false);
-    const counted = await playback.collector.metrics.registry.getSingleMetricAsString('livepulse_ingest_cmcd_reports_without_viewer_total');
+    const counted = await playback.collector.metrics.registry.getSingleMetricAsString(
+      'livepulse_ingest_cmcd_reports_without_viewer_total',
+    );
     // Each of its heartbeats was a report line without the key.
-    expect(Number(/_total(?:\{[^}]*\})? (\d+)/.exec(counted)?.[1])).toBeGreaterThanOrEqual(heartbeats('no-include-keys-stream'));
+    expect(Number(/_total(?:\{[^}]*\})? (\d+)/.exec(counted)?.[1])).toBeGreaterThanOrEqual(
+      heartbeats('no-include-keys-stream'),
+    );
   }, 120_000);
 });

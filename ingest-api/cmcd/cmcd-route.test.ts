@@ -13,7 +13,12 @@ afterEach(() => collector?.close());
 const EVENTS: CmcdEventType[] = ['ps', 'e', 't', 'bc'];
 
 function post(body: string, { query = `key=${TEST_WRITE_KEY}`, contentType = 'application/cmcd' } = {}) {
-  return collector.app.inject({ method: 'POST', url: `/v1/cmcd?${query}`, headers: { 'content-type': contentType }, payload: body });
+  return collector.app.inject({
+    method: 'POST',
+    url: `/v1/cmcd?${query}`,
+    headers: { 'content-type': contentType },
+    payload: body,
+  });
 }
 
 /** The CML reporter hls.js uses, delivering through the collector. */
@@ -24,7 +29,15 @@ function reporter(sid: string, { batchSize = 1, answers = [] as number[] } = {})
       cid: 'stream-9',
       version: 2,
       enabledKeys: CMCD_KEYS,
-      eventTargets: [{ url: `http://collector/v1/cmcd?key=${TEST_WRITE_KEY}`, events: EVENTS, interval: 0, batchSize, enabledKeys: CMCD_KEYS }],
+      eventTargets: [
+        {
+          url: `http://collector/v1/cmcd?key=${TEST_WRITE_KEY}`,
+          events: EVENTS,
+          interval: 0,
+          batchSize,
+          enabledKeys: CMCD_KEYS,
+        },
+      ],
     },
     async (request) => {
       const response = await collector.app.inject({
@@ -42,14 +55,28 @@ function reporter(sid: string, { batchSize = 1, answers = [] as number[] } = {})
 const cmcdEvents = () =>
   collector
     .records(TOPICS.playerEvents)
-    .map((r) => r.value as { event: string; view_seq: number; view_id: string; source: string; counters: Record<string, number>; event_id: string })
+    .map(
+      (r) =>
+        r.value as {
+          event: string;
+          view_seq: number;
+          view_id: string;
+          source: string;
+          counters: Record<string, number>;
+          event_id: string;
+        },
+    )
     .sort((a, b) => a.view_seq - b.view_seq);
 
 describe('POST /v1/cmcd', () => {
   it('counts report lines that do not name their viewer (hls.js sends the custom key only when the target includes it)', async () => {
     collector = await startTestCollector();
-    const withoutViewer = async () => (await collector.metrics.registry.getSingleMetricAsString('livepulse_ingest_cmcd_reports_without_viewer_total')).match(/_total(?:\{[^}]*\})? (\d+)/)?.[1];
-    const line = (sn: number, extra = '') => `cid="stream-9",e=ps,sid="sess-anon",sn=${sn},sta=p,ts=${Date.now() - 1_000 + sn},v=2${extra}`;
+    const withoutViewer = async () =>
+      (
+        await collector.metrics.registry.getSingleMetricAsString('livepulse_ingest_cmcd_reports_without_viewer_total')
+      ).match(/_total(?:\{[^}]*\})? (\d+)/)?.[1];
+    const line = (sn: number, extra = '') =>
+      `cid="stream-9",e=ps,sid="sess-anon",sn=${sn},sta=p,ts=${Date.now() - 1_000 + sn},v=2${extra}`;
     expect((await post(line(0))).statusCode).toBe(204);
     expect((await post(`${line(1)}\n${line(2)}`)).statusCode).toBe(204);
     expect(await withoutViewer()).toBe('3');
@@ -72,7 +99,14 @@ describe('POST /v1/cmcd', () => {
 
     const events = cmcdEvents();
     // Setting br with the state fires a bitrate-change report of its own (CML's state fields), then the explicit one.
-    expect(events.map((e) => e.event)).toEqual(['playerready', 'viewstart', 'playing', 'renditionchange', 'renditionchange', 'pause']);
+    expect(events.map((e) => e.event)).toEqual([
+      'playerready',
+      'viewstart',
+      'playing',
+      'renditionchange',
+      'renditionchange',
+      'pause',
+    ]);
     expect(events.map((e) => e.view_seq)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(new Set(events.map((e) => e.view_id))).toEqual(new Set(['sess-1']));
     expect(events.every((e) => e.source === 'cmcd')).toBe(true);
@@ -84,7 +118,8 @@ describe('POST /v1/cmcd', () => {
   it('keeps order and counts when one session sends its reports concurrently', async () => {
     collector = await startTestCollector();
     const t0 = Date.now() - 60_000;
-    const line = (sn: number, at: number, rest: string) => `cid="stream-9",${rest},sid="sess-2",sn=${sn},ts=${t0 + at},v=2`;
+    const line = (sn: number, at: number, rest: string) =>
+      `cid="stream-9",${rest},sid="sess-2",sn=${sn},ts=${t0 + at},v=2`;
     const reports = [
       line(0, 0, 'e=ps,sta=s'),
       line(1, 500, 'e=ps,sta=p'),
@@ -161,10 +196,22 @@ describe('POST /v1/cmcd', () => {
 
   it.each([
     ['nothing valid', 'garbage\nmore garbage', 'application/cmcd', 400, 'no_valid_events'],
-    ['no content id anywhere', `e=ps,sid="s7",sn=0,sta=s,ts=${Date.now()},v=2`, 'application/cmcd', 400, 'no_valid_events'],
+    [
+      'no content id anywhere',
+      `e=ps,sid="s7",sn=0,sta=s,ts=${Date.now()},v=2`,
+      'application/cmcd',
+      400,
+      'no_valid_events',
+    ],
     ['an empty body', '\n\n', 'application/cmcd', 400, 'malformed_body'],
     ['JSON', '{"sid":"x"}', 'application/json', 415, 'unsupported_media_type'],
-    ['too many lines', Array(301).fill(`cid="c",e=t,sid="s",ts=${Date.now()},v=2`).join('\n'), 'application/cmcd', 413, 'too_many_events'],
+    [
+      'too many lines',
+      Array(301).fill(`cid="c",e=t,sid="s",ts=${Date.now()},v=2`).join('\n'),
+      'application/cmcd',
+      413,
+      'too_many_events',
+    ],
   ])('answers %s with %i', async (_what, body, contentType, status, error) => {
     collector = await startTestCollector();
     const response = await post(body, { contentType });
@@ -174,7 +221,9 @@ describe('POST /v1/cmcd', () => {
 
   it('takes the stream id from the report URL when the player sends no cid', async () => {
     collector = await startTestCollector();
-    const response = await post(`e=ps,sid="sess-8",sn=0,sta=s,ts=${Date.now() - 1_000},v=2`, { query: `key=${TEST_WRITE_KEY}&stream_id=live-42` });
+    const response = await post(`e=ps,sid="sess-8",sn=0,sta=s,ts=${Date.now() - 1_000},v=2`, {
+      query: `key=${TEST_WRITE_KEY}&stream_id=live-42`,
+    });
     expect(response.statusCode).toBe(204);
     expect(collector.records(TOPICS.playerEvents)[0]!.value).toMatchObject({ stream_id: 'live-42', view_id: 'sess-8' });
   });

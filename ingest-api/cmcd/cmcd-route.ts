@@ -34,14 +34,21 @@ export async function cmcdRoute(app: FastifyInstance, { collector }: { collector
   const { settings, ports, metrics, publishPorts } = collector;
   const sessions = new CmcdSessionStore(ports.liveState, { ttlMs: SESSION_TTL_MS });
   // hls.js event targets send only standard keys unless the target lists the custom key in `includeKeys`: say so, or unique viewers silently count sessions.
-  const withoutViewer = ports.metrics.counter('ingest_cmcd_reports_without_viewer_total', `CMCD report lines without the ${VIEWER_ID_KEY} key: their session id stands in for the viewer, so unique viewers count sessions`);
+  const withoutViewer = ports.metrics.counter(
+    'ingest_cmcd_reports_without_viewer_total',
+    `CMCD report lines without the ${VIEWER_ID_KEY} key: their session id stands in for the viewer, so unique viewers count sessions`,
+  );
   let warnedWithoutViewer = false;
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/cmcd', { parseAs: 'buffer', bodyLimit: settings.maxBodyBytes }, (_request, body, done) => {
-    if (!isUtf8(body as Buffer)) done(new MalformedBodyError('body is not valid UTF-8'), undefined);
-    else done(null, (body as Buffer).toString('utf8'));
-  });
+  app.addContentTypeParser(
+    'application/cmcd',
+    { parseAs: 'buffer', bodyLimit: settings.maxBodyBytes },
+    (_request, body, done) => {
+      if (!isUtf8(body as Buffer)) done(new MalformedBodyError('body is not valid UTF-8'), undefined);
+      else done(null, (body as Buffer).toString('utf8'));
+    },
+  );
   app.addHook('onRequest', authenticateWriteKey(collector));
 
   app.post(
@@ -58,7 +65,10 @@ export async function cmcdRoute(app: FastifyInstance, { collector }: { collector
         security: [{ queryWriteKey: [] }, { bearerWriteKey: [] }],
         querystring: CmcdQuery,
         body: { type: 'string', description: 'Newline-separated CMCD v2 event reports' },
-        response: { 204: { type: 'null', description: 'Stored' }, ...errorResponses([400, 401, 403, 408, 410, 413, 415, 503]) },
+        response: {
+          204: { type: 'null', description: 'Stored' },
+          ...errorResponses([400, 401, 403, 408, 410, 413, 415, 503]),
+        },
       },
     },
     async (request, reply) => {
@@ -72,13 +82,17 @@ export async function cmcdRoute(app: FastifyInstance, { collector }: { collector
         if (error instanceof TooManyCmcdLinesError) throw new IngestHttpError(413, 'too_many_events', error.message);
         throw error;
       }
-      if (report.lines.length === 0 && report.rejected.length === 0) throw new IngestHttpError(400, 'malformed_body', 'the report has no lines');
+      if (report.lines.length === 0 && report.rejected.length === 0)
+        throw new IngestHttpError(400, 'malformed_body', 'the report has no lines');
       const anonymous = report.lines.filter((line) => !namesViewer(line.data)).length;
       if (anonymous > 0) {
         withoutViewer.inc(anonymous);
         if (!warnedWithoutViewer) {
           warnedWithoutViewer = true;
-          ports.logger.warn({ propertyId }, `CMCD reports arrive without the ${VIEWER_ID_KEY} key, so unique viewers count sessions; an hls.js event target sends it only when its includeKeys lists it (docs/player-integration.md). Counted in livepulse_ingest_cmcd_reports_without_viewer_total; warned once.`);
+          ports.logger.warn(
+            { propertyId },
+            `CMCD reports arrive without the ${VIEWER_ID_KEY} key, so unique viewers count sessions; an hls.js event target sends it only when its includeKeys lists it (docs/player-integration.md). Counted in livepulse_ingest_cmcd_reports_without_viewer_total; warned once.`,
+          );
         }
       }
 
@@ -106,7 +120,11 @@ export async function cmcdRoute(app: FastifyInstance, { collector }: { collector
               for (const r of update.rejected) rejected.push({ ...r, raw: rawOf.get(r.index) ?? '' });
               // CMCD has no sent_at; a device clock that is ahead is the one skew its own timestamps reveal.
               const newest = Math.max(...update.events.map((e) => e.viewer_time));
-              const clock = { receivedAt, sentAt: newest > receivedAt ? newest : undefined, maxEventAgeMs: settings.maxEventAgeMs };
+              const clock = {
+                receivedAt,
+                sentAt: newest > receivedAt ? newest : undefined,
+                maxEventAgeMs: settings.maxEventAgeMs,
+              };
               const offsetMs = clockOffsetMs(clock);
               const enriched = update.events.flatMap((event) => {
                 const time = correctEventTime(event.viewer_time, clock, offsetMs);
@@ -115,7 +133,10 @@ export async function cmcdRoute(app: FastifyInstance, { collector }: { collector
                 return [];
               });
               const outcome = await publishPlayerEvents(enriched, 'cmcd', publishPorts);
-              if (outcome.inFlight > 0) throw retryShortly(`${outcome.inFlight} events of this session are still being stored by an earlier request`);
+              if (outcome.inFlight > 0)
+                throw retryShortly(
+                  `${outcome.inFlight} events of this session are still being stored by an earlier request`,
+                );
               const applied = lines.length - new Set(update.rejected.map((r) => r.index)).size - update.ignored;
               return { next: update.state, result: { gone: update.gone, applied } };
             })
@@ -129,15 +150,27 @@ export async function cmcdRoute(app: FastifyInstance, { collector }: { collector
       if (rejected.length > 0) {
         metrics.rejected.inc({ source: 'cmcd', reason: 'schema' }, rejected.length);
         metrics.deadLetters.inc({ source: 'cmcd' }, rejected.length);
-        await publishDeadLetters(ports.bus, rejected.map((r) => deadLetterOf(r, propertyId)));
+        await publishDeadLetters(
+          ports.bus,
+          rejected.map((r) => deadLetterOf(r, propertyId)),
+        );
       }
       if (results.length > 0 && results.every((r) => r.gone)) {
         metrics.rejected.inc({ source: 'cmcd', reason: 'session_gone' }, report.lines.length);
-        throw new IngestHttpError(410, 'session_gone', 'this session has ended or sent more reports than a session may; stop reporting for it');
+        throw new IngestHttpError(
+          410,
+          'session_gone',
+          'this session has ended or sent more reports than a session may; stop reporting for it',
+        );
       }
       if (results.every((r) => r.applied === 0) && rejected.length > 0) {
         const answer = rejected.sort((a, b) => a.index - b.index).map(({ index, errors }) => ({ index, errors }));
-        throw new IngestHttpError(400, 'no_valid_events', `none of the ${rejected.length} report lines is valid; see rejected`, { rejected: answer });
+        throw new IngestHttpError(
+          400,
+          'no_valid_events',
+          `none of the ${rejected.length} report lines is valid; see rejected`,
+          { rejected: answer },
+        );
       }
       return reply.code(204).send();
     },

@@ -10,7 +10,10 @@ afterEach(async () => {
   for (const key of ['ingest:cmcd:p:s', 'ingest:cmcd-lease:p:s']) await liveState.delete(key);
 });
 
-const stateWithSeq = (viewSeq: number): CmcdSessionState => ({ ...newSessionState('s', { v: 2, ts: 1 } as never), viewSeq });
+const stateWithSeq = (viewSeq: number): CmcdSessionState => ({
+  ...newSessionState('s', { v: 2, ts: 1 } as never),
+  viewSeq,
+});
 
 describe('CmcdSessionStore', () => {
   it('runs the requests of one session one after another, each seeing the state the previous stored', async () => {
@@ -30,7 +33,9 @@ describe('CmcdSessionStore', () => {
   it('keeps the stored state when the work fails or stores nothing', async () => {
     const store = new CmcdSessionStore(liveState, { ttlMs: 60_000 });
     await store.withSession('p:s', async () => ({ next: stateWithSeq(5), result: null }));
-    await expect(store.withSession('p:s', async () => Promise.reject(new Error('bus down')))).rejects.toThrow('bus down');
+    await expect(store.withSession('p:s', async () => Promise.reject(new Error('bus down')))).rejects.toThrow(
+      'bus down',
+    );
     await store.withSession('p:s', async () => ({ result: null }));
     expect(await store.withSession('p:s', async (state) => ({ result: state?.viewSeq }))).toBe(5);
   });
@@ -39,10 +44,19 @@ describe('CmcdSessionStore', () => {
     const nodeA = new CmcdSessionStore(liveState, { ttlMs: 60_000 });
     const nodeB = new CmcdSessionStore(liveState, { ttlMs: 60_000, maxWaitMs: 100 });
     let release!: () => void;
-    const held = nodeA.withSession('p:s', () => new Promise<SessionWork<string>>((resolve) => (release = () => resolve({ next: stateWithSeq(1), result: 'a' }))));
+    const held = nodeA.withSession(
+      'p:s',
+      () =>
+        new Promise<SessionWork<string>>(
+          (resolve) => (release = () => resolve({ next: stateWithSeq(1), result: 'a' })),
+        ),
+    );
     await waitFor('node A to hold the session', () => liveState.get('ingest:cmcd-lease:p:s'));
     await expect(nodeB.withSession('p:s', async () => ({ result: 'b' }))).rejects.toBeInstanceOf(SessionBusyError);
-    const waiting = new CmcdSessionStore(liveState, { ttlMs: 60_000, maxWaitMs: 2_000 }).withSession('p:s', async (state) => ({ result: state?.viewSeq }));
+    const waiting = new CmcdSessionStore(liveState, { ttlMs: 60_000, maxWaitMs: 2_000 }).withSession(
+      'p:s',
+      async (state) => ({ result: state?.viewSeq }),
+    );
     await sleep(30);
     release();
     expect(await held).toBe('a');

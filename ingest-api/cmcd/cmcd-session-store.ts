@@ -11,7 +11,10 @@ import type { CmcdSessionState } from './cmcd-session.ts';
  * state (SET NX with a TTL) keeps them apart.
  */
 export class SessionBusyError extends Error {
-  constructor(readonly sessionKey: string, waitedMs: number) {
+  constructor(
+    readonly sessionKey: string,
+    waitedMs: number,
+  ) {
     super(`session ${sessionKey} is busy with another request (waited ${waitedMs} ms)`);
     this.name = 'SessionBusyError';
   }
@@ -49,7 +52,10 @@ export class CmcdSessionStore {
   }
 
   /** Runs `work` with the session's stored state, alone among the requests of that session. */
-  withSession<T>(sessionKey: string, work: (state: CmcdSessionState | undefined) => Promise<SessionWork<T>>): Promise<T> {
+  withSession<T>(
+    sessionKey: string,
+    work: (state: CmcdSessionState | undefined) => Promise<SessionWork<T>>,
+  ): Promise<T> {
     const previous = this.queues.get(sessionKey) ?? Promise.resolve();
     const run = previous.catch(() => undefined).then(() => this.underLease(sessionKey, work));
     const tail = run.catch(() => undefined);
@@ -60,7 +66,10 @@ export class CmcdSessionStore {
     return run;
   }
 
-  private async underLease<T>(sessionKey: string, work: (state: CmcdSessionState | undefined) => Promise<SessionWork<T>>): Promise<T> {
+  private async underLease<T>(
+    sessionKey: string,
+    work: (state: CmcdSessionState | undefined) => Promise<SessionWork<T>>,
+  ): Promise<T> {
     const token = randomBytes(9).toString('base64url');
     await this.acquire(sessionKey, token);
     try {

@@ -1,7 +1,13 @@
 import type { CmcdV2Data } from '@svta/cml-cmcd';
 import { describe, expect, it } from 'vitest';
 import { playerEventValidator } from '../../core/schemas/player-event.ts';
-import { applyCmcdReport, MAX_ACCOUNTED_GAP_MS, RESUMED_SESSION_MIN_SN, type CmcdSessionContext, type CmcdSessionState } from './cmcd-session.ts';
+import {
+  applyCmcdReport,
+  MAX_ACCOUNTED_GAP_MS,
+  RESUMED_SESSION_MIN_SN,
+  type CmcdSessionContext,
+  type CmcdSessionState,
+} from './cmcd-session.ts';
 import type { CmcdLine } from './decode-cmcd-report.ts';
 
 const T0 = 1_800_000_000_000;
@@ -10,9 +16,14 @@ const context: CmcdSessionContext = { propertyId: 'shop', sid: 'sess-1', maxRepo
 let sn = 0;
 /** One decoded report line of session sess-1, `at` ms after T0. */
 function line(at: number, data: Partial<CmcdV2Data>, index = 0): CmcdLine {
-  return { index, raw: '', data: { v: 2, sid: 'sess-1', cid: 'stream-9', sn: sn++, ts: T0 + at, ...data } as CmcdV2Data };
+  return {
+    index,
+    raw: '',
+    data: { v: 2, sid: 'sess-1', cid: 'stream-9', sn: sn++, ts: T0 + at, ...data } as CmcdV2Data,
+  };
 }
-const ps = (at: number, sta: string, extra: Partial<CmcdV2Data> = {}) => line(at, { e: 'ps', sta: sta as CmcdV2Data['sta'], ...extra });
+const ps = (at: number, sta: string, extra: Partial<CmcdV2Data> = {}) =>
+  line(at, { e: 'ps', sta: sta as CmcdV2Data['sta'], ...extra });
 const tick = (at: number, extra: Partial<CmcdV2Data> = {}) => line(at, { e: 't', ...extra });
 
 function run(lines: CmcdLine[], previous?: CmcdSessionState, ctx: Partial<CmcdSessionContext> = {}) {
@@ -45,8 +56,23 @@ describe('applyCmcdReport', () => {
       ['heartbeat', 8, 'paused', 30_600],
     ]);
     const last = update.events.at(-1)!;
-    expect(last.counters).toEqual({ watch_ms: 20_500, playing_ms: 18_000, rebuffer_count: 1, rebuffer_ms: 2_000, seek_count: 0, seek_ms: 0, ttff_ms: 500 });
-    expect(last).toMatchObject({ view_id: 'sess-1', viewer_id: 'sess-1', stream_id: 'stream-9', is_live: true, playhead_ms: 1_000, dimensions: { source_bitrate_kbps: 2_500 } });
+    expect(last.counters).toEqual({
+      watch_ms: 20_500,
+      playing_ms: 18_000,
+      rebuffer_count: 1,
+      rebuffer_ms: 2_000,
+      seek_count: 0,
+      seek_ms: 0,
+      ttff_ms: 500,
+    });
+    expect(last).toMatchObject({
+      view_id: 'sess-1',
+      viewer_id: 'sess-1',
+      stream_id: 'stream-9',
+      is_live: true,
+      playhead_ms: 1_000,
+      dimensions: { source_bitrate_kbps: 2_500 },
+    });
     for (const event of update.events) expect(playerEventValidator.errors(event)).toEqual([]);
   });
 
@@ -54,7 +80,14 @@ describe('applyCmcdReport', () => {
     sn = 0;
     const { events } = run([ps(0, 's'), ps(400, 'p'), ps(5_400, 'k'), ps(5_500, 'r'), ps(6_400, 'p')]);
     expect(events.map((e) => e.event)).toEqual(['viewstart', 'playing', 'seeking', 'seeked', 'playing']);
-    expect(events.at(-1)!.counters).toMatchObject({ rebuffer_count: 0, rebuffer_ms: 0, seek_count: 1, seek_ms: 1_000, watch_ms: 6_400, playing_ms: 5_000 });
+    expect(events.at(-1)!.counters).toMatchObject({
+      rebuffer_count: 0,
+      rebuffer_ms: 0,
+      seek_count: 1,
+      seek_ms: 1_000,
+      watch_ms: 6_400,
+      playing_ms: 5_000,
+    });
   });
 
   it('carries state across requests and ignores a repeated report', () => {
@@ -95,7 +128,12 @@ describe('applyCmcdReport', () => {
 
   it('takes absolute starvation counts and durations when the player reports them', () => {
     sn = 0;
-    const { events } = run([ps(0, 's'), ps(100, 'p'), tick(10_100, { bsa: [3], bsda: [4_200] }), tick(20_100, { bsd: [9_000] })]);
+    const { events } = run([
+      ps(0, 's'),
+      ps(100, 'p'),
+      tick(10_100, { bsa: [3], bsda: [4_200] }),
+      tick(20_100, { bsd: [9_000] }),
+    ]);
     expect(events.at(-2)!.counters).toMatchObject({ rebuffer_count: 3, rebuffer_ms: 4_200 });
     expect(events.at(-1)!.counters).toMatchObject({ rebuffer_count: 3, rebuffer_ms: 9_000 });
   });
@@ -115,9 +153,17 @@ describe('applyCmcdReport', () => {
   });
 
   it.each([
-    ['an error report', [() => ps(0, 's'), () => ps(500, 'p'), () => line(900, { e: 'e', ec: ['networkError', 'fragLoadError'] })], { code: 'networkError', severity: 'warning', context: 'fragLoadError' }],
+    [
+      'an error report',
+      [() => ps(0, 's'), () => ps(500, 'p'), () => line(900, { e: 'e', ec: ['networkError', 'fragLoadError'] })],
+      { code: 'networkError', severity: 'warning', context: 'fragLoadError' },
+    ],
     ['a fatal state', [() => ps(0, 's'), () => ps(500, 'f')], { code: 'cmcd_fatal_error', severity: 'fatal' }],
-    ['a fatal state with its code', [() => ps(0, 's'), () => ps(500, 'f', { ec: ['manifestLoadError'] })], { code: 'manifestLoadError', severity: 'fatal' }],
+    [
+      'a fatal state with its code',
+      [() => ps(0, 's'), () => ps(500, 'f', { ec: ['manifestLoadError'] })],
+      { code: 'manifestLoadError', severity: 'fatal' },
+    ],
   ])('reports %s as an error event', (_what, makers, error) => {
     sn = 0;
     const { events } = run(makers.map((make) => make()));

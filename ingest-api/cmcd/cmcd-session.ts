@@ -1,5 +1,10 @@
 import type { CmcdObjectTypeList, CmcdV2Data } from '@svta/cml-cmcd';
-import { playerEventValidator, type PlayerEvent, type PlayerEventType, type PlayerState } from '../../core/schemas/player-event.ts';
+import {
+  playerEventValidator,
+  type PlayerEvent,
+  type PlayerEventType,
+  type PlayerState,
+} from '../../core/schemas/player-event.ts';
 import type { FieldError } from '../../core/schemas/validate.ts';
 import type { CmcdLine } from './decode-cmcd-report.ts';
 import { deterministicUuid } from './deterministic-uuid.ts';
@@ -100,8 +105,13 @@ export function namesViewer(data: CmcdV2Data): boolean {
 
 export function sessionIdOf(data: CmcdV2Data): { ok: true; sid: string } | { ok: false; error: FieldError } {
   const sid = data.sid;
-  if (typeof sid !== 'string') return { ok: false, error: { path: '/sid', message: 'the session id (sid) is required to follow a session' } };
-  if (!ID.test(sid)) return { ok: false, error: { path: '/sid', message: 'sid must be 1–128 characters of A-Z a-z 0-9 . _ : @ / + = -' } };
+  if (typeof sid !== 'string')
+    return { ok: false, error: { path: '/sid', message: 'the session id (sid) is required to follow a session' } };
+  if (!ID.test(sid))
+    return {
+      ok: false,
+      error: { path: '/sid', message: 'sid must be 1–128 characters of A-Z a-z 0-9 . _ : @ / + = -' },
+    };
   return { ok: true, sid };
 }
 
@@ -132,8 +142,14 @@ export function newSessionState(sid: string, firstLine: CmcdV2Data): CmcdSession
   };
 }
 
-export function applyCmcdReport(previous: CmcdSessionState | undefined, lines: readonly CmcdLine[], context: CmcdSessionContext): CmcdSessionUpdate {
-  const ordered = [...lines].sort((a, b) => (a.data.sn ?? -1) - (b.data.sn ?? -1) || (a.data.ts ?? 0) - (b.data.ts ?? 0));
+export function applyCmcdReport(
+  previous: CmcdSessionState | undefined,
+  lines: readonly CmcdLine[],
+  context: CmcdSessionContext,
+): CmcdSessionUpdate {
+  const ordered = [...lines].sort(
+    (a, b) => (a.data.sn ?? -1) - (b.data.sn ?? -1) || (a.data.ts ?? 0) - (b.data.ts ?? 0),
+  );
   const state: CmcdSessionState = previous ? structuredClone(previous) : newSessionState(context.sid, ordered[0]!.data);
   const update: CmcdSessionUpdate = { state, events: [], rejected: [], gone: false, late: 0, ignored: 0 };
 
@@ -151,11 +167,15 @@ export function applyCmcdReport(previous: CmcdSessionState | undefined, lines: r
     if (!streamId) {
       update.rejected.push({
         index: line.index,
-        errors: [{ path: '/cid', message: 'no content id: set cid (hls.js cmcd.contentId) or ?stream_id= on the report URL' }],
+        errors: [
+          { path: '/cid', message: 'no content id: set cid (hls.js cmcd.contentId) or ?stream_id= on the report URL' },
+        ],
       });
       continue;
     }
-    const emitted = isLate(line.data, state) ? applyLateLine(state, line, context, update) : applyLine(state, line, streamId, context);
+    const emitted = isLate(line.data, state)
+      ? applyLateLine(state, line, context, update)
+      : applyLine(state, line, streamId, context);
     const lineErrors: FieldError[] = [];
     for (const event of emitted) {
       const errors = playerEventValidator.errors(event, 5);
@@ -191,17 +211,33 @@ function isLate(data: CmcdV2Data, state: CmcdSessionState): boolean {
 }
 
 /** A line older than one already applied cannot move the state machine; only what does not depend on order is kept. */
-function applyLateLine(state: CmcdSessionState, line: CmcdLine, context: CmcdSessionContext, update: CmcdSessionUpdate): PlayerEvent[] {
+function applyLateLine(
+  state: CmcdSessionState,
+  line: CmcdLine,
+  context: CmcdSessionContext,
+  update: CmcdSessionUpdate,
+): PlayerEvent[] {
   update.late++;
   const { data } = line;
-  if (data.e === 'ps' && data.sta === 's' && state.firstFrameAt !== undefined && data.ts! < state.firstFrameAt && state.counters.ttff_ms === undefined) {
+  if (
+    data.e === 'ps' &&
+    data.sta === 's' &&
+    state.firstFrameAt !== undefined &&
+    data.ts! < state.firstFrameAt &&
+    state.counters.ttff_ms === undefined
+  ) {
     state.counters.ttff_ms = state.firstFrameAt - data.ts!;
   }
   if (data.e === 'e') return [buildEvent(state, line, 'error', 0, context)];
   return [];
 }
 
-function applyLine(state: CmcdSessionState, line: CmcdLine, streamId: string, context: CmcdSessionContext): PlayerEvent[] {
+function applyLine(
+  state: CmcdSessionState,
+  line: CmcdLine,
+  streamId: string,
+  context: CmcdSessionContext,
+): PlayerEvent[] {
   const { data } = line;
   const ts = data.ts!;
   const events: PlayerEvent[] = [];
@@ -282,7 +318,8 @@ function chargeElapsedTime(state: CmcdSessionState, ts: number): void {
 function applySnapshot(state: CmcdSessionState, data: CmcdV2Data): void {
   const c = state.counters;
   const starvations = maxOf(data.bsa);
-  if (starvations !== undefined && starvations <= 1_000_000_000) c.rebuffer_count = Math.max(c.rebuffer_count, starvations);
+  if (starvations !== undefined && starvations <= 1_000_000_000)
+    c.rebuffer_count = Math.max(c.rebuffer_count, starvations);
   const reported = sumOf(data.bsd);
   if (reported !== undefined) state.bsdTotalMs = Math.min(DURATION_MAX, state.bsdTotalMs + reported);
   const absolute = maxOf(data.bsda);
@@ -300,7 +337,12 @@ function applySnapshot(state: CmcdSessionState, data: CmcdV2Data): void {
   if (typeof viewer === 'string' && ID.test(viewer)) state.viewerId = viewer;
 }
 
-function transition(state: CmcdSessionState, next: CmcdStateToken, ts: number, emit: (type: PlayerEventType) => void): void {
+function transition(
+  state: CmcdSessionState,
+  next: CmcdStateToken,
+  ts: number,
+  emit: (type: PlayerEventType) => void,
+): void {
   const previous = state.sta;
   if (next === previous) return;
   // CMCD reports rebuffering after a seek too (the media element waits for data); Mux counts that as seek time.
@@ -325,7 +367,11 @@ function transition(state: CmcdSessionState, next: CmcdStateToken, ts: number, e
       state.sta = next;
       if (state.firstFrameAt === undefined) {
         state.firstFrameAt = ts;
-        if (state.counters.ttff_ms === undefined && state.startRequestedAt !== undefined && state.startRequestedAt < ts) {
+        if (
+          state.counters.ttff_ms === undefined &&
+          state.startRequestedAt !== undefined &&
+          state.startRequestedAt < ts
+        ) {
           state.counters.ttff_ms = ts - state.startRequestedAt;
         }
       }
@@ -375,13 +421,22 @@ function startView(state: CmcdSessionState, ts: number, emit: (type: PlayerEvent
   emit('viewstart');
 }
 
-function buildEvent(state: CmcdSessionState, line: CmcdLine, type: PlayerEventType, ordinal: number, context: CmcdSessionContext): PlayerEvent {
+function buildEvent(
+  state: CmcdSessionState,
+  line: CmcdLine,
+  type: PlayerEventType,
+  ordinal: number,
+  context: CmcdSessionContext,
+): PlayerEvent {
   const { data } = line;
   const counters: PlayerCounters = { ...state.counters };
-  for (const key of Object.keys(counters) as Array<keyof PlayerCounters>) if (counters[key] === undefined) delete counters[key];
+  for (const key of Object.keys(counters) as Array<keyof PlayerCounters>)
+    if (counters[key] === undefined) delete counters[key];
   const event: PlayerEvent = {
     schema_v: 1,
-    event_id: deterministicUuid(`${context.propertyId}|${context.sid}|${data.sn ?? ''}|${data.ts}|${data.e}|${type}|${ordinal}`),
+    event_id: deterministicUuid(
+      `${context.propertyId}|${context.sid}|${data.sn ?? ''}|${data.ts}|${data.e}|${type}|${ordinal}`,
+    ),
     event: type,
     view_id: state.viewId,
     view_seq: state.viewSeq++,
@@ -398,9 +453,11 @@ function buildEvent(state: CmcdSessionState, line: CmcdLine, type: PlayerEventTy
   if (state.cdn !== undefined) dimensions.cdn = state.cdn;
   if (Object.keys(dimensions).length > 0) event.dimensions = dimensions;
   if (type === 'error') {
-    const code = Array.isArray(data.ec) && typeof data.ec[0] === 'string' ? data.ec[0].slice(0, 64) : 'cmcd_fatal_error';
+    const code =
+      Array.isArray(data.ec) && typeof data.ec[0] === 'string' ? data.ec[0].slice(0, 64) : 'cmcd_fatal_error';
     event.error = { code, severity: state.sta === 'f' || data.sta === 'f' ? 'fatal' : 'warning' };
-    if (Array.isArray(data.ec) && data.ec.length > 1) event.error.context = data.ec.slice(1, 10).join(', ').slice(0, 1024);
+    if (Array.isArray(data.ec) && data.ec.length > 1)
+      event.error.context = data.ec.slice(1, 10).join(', ').slice(0, 1024);
   }
   return event;
 }

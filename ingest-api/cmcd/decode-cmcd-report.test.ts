@@ -3,7 +3,8 @@ import { decodeCmcdReport, MAX_CMCD_LINE_LENGTH, TooManyCmcdLinesError } from '.
 import { deterministicUuid } from './deterministic-uuid.ts';
 
 const good = 'cid="stream-9",e=ps,sf=h,sid="sess-1",sn=2,sta=s,ts=1795446745627,v=2';
-const goodInterval = 'bl=(4000),br=(2500),cid="stream-9",e=t,mtp=(5000),sid="sess-1",sn=3,st=l,sta=p,ts=1795446745628,v=2';
+const goodInterval =
+  'bl=(4000),br=(2500),cid="stream-9",e=t,mtp=(5000),sid="sess-1",sn=3,st=l,sta=p,ts=1795446745628,v=2';
 
 describe('decodeCmcdReport', () => {
   it('decodes newline-separated event lines, as hls.js and CML send them', () => {
@@ -11,7 +12,19 @@ describe('decodeCmcdReport', () => {
     expect(report.rejected).toEqual([]);
     expect(report.lines.map((l) => l.data)).toEqual([
       { cid: 'stream-9', e: 'ps', sf: 'h', sid: 'sess-1', sn: 2, sta: 's', ts: 1795446745627, v: 2 },
-      { bl: [4000], br: [2500], cid: 'stream-9', e: 't', mtp: [5000], sid: 'sess-1', sn: 3, st: 'l', sta: 'p', ts: 1795446745628, v: 2 },
+      {
+        bl: [4000],
+        br: [2500],
+        cid: 'stream-9',
+        e: 't',
+        mtp: [5000],
+        sid: 'sess-1',
+        sn: 3,
+        st: 'l',
+        sta: 'p',
+        ts: 1795446745628,
+        v: 2,
+      },
     ]);
   });
 

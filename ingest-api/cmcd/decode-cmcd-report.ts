@@ -29,7 +29,10 @@ export interface DecodedCmcdReport {
 export const MAX_CMCD_LINE_LENGTH = 4_096;
 
 export class TooManyCmcdLinesError extends Error {
-  constructor(readonly lines: number, readonly limit: number) {
+  constructor(
+    readonly lines: number,
+    readonly limit: number,
+  ) {
     super(`the report has ${lines} lines; at most ${limit} are accepted per request`);
     this.name = 'TooManyCmcdLinesError';
   }
@@ -42,19 +45,33 @@ export function decodeCmcdReport(body: string, maxLines: number): DecodedCmcdRep
   const rejected: RejectedCmcdLine[] = [];
   raws.forEach((raw, index) => {
     if (raw.length > MAX_CMCD_LINE_LENGTH) {
-      rejected.push({ index, raw: raw.slice(0, MAX_CMCD_LINE_LENGTH), errors: [{ path: '/', message: `line is longer than ${MAX_CMCD_LINE_LENGTH} characters` }] });
+      rejected.push({
+        index,
+        raw: raw.slice(0, MAX_CMCD_LINE_LENGTH),
+        errors: [{ path: '/', message: `line is longer than ${MAX_CMCD_LINE_LENGTH} characters` }],
+      });
       return;
     }
     let data: CmcdData;
     try {
       data = decodeCmcd(raw.trim());
     } catch (error) {
-      rejected.push({ index, raw, errors: [{ path: '/', message: `not a CMCD structured-field dictionary: ${(error as Error).message}` }] });
+      rejected.push({
+        index,
+        raw,
+        errors: [{ path: '/', message: `not a CMCD structured-field dictionary: ${(error as Error).message}` }],
+      });
       return;
     }
-    const issues = validateCmcd(data as Record<string, unknown>, { version: 2, reportingMode: 'event' }).issues.filter((i) => i.severity === 'error');
+    const issues = validateCmcd(data as Record<string, unknown>, { version: 2, reportingMode: 'event' }).issues.filter(
+      (i) => i.severity === 'error',
+    );
     if (issues.length > 0) {
-      rejected.push({ index, raw, errors: issues.slice(0, 5).map((i) => ({ path: i.key ? `/${i.key}` : '/', message: i.message })) });
+      rejected.push({
+        index,
+        raw,
+        errors: issues.slice(0, 5).map((i) => ({ path: i.key ? `/${i.key}` : '/', message: i.message })),
+      });
       return;
     }
     lines.push({ index, raw, data: data as CmcdV2Data });

@@ -3,9 +3,11 @@ import { hashClientIp, truncateIp, UserAgentParser } from './client-context.ts';
 
 const UA = {
   chromeLinux: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
-  iphone: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+  iphone:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
   ipad: 'Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.6 Mobile/15E148 Safari/604.1',
-  androidTv: 'Mozilla/5.0 (Linux; Android 9; SHIELD Android TV Build/PPR1.180610.011; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/114.0.5735.196 Mobile Safari/537.36',
+  androidTv:
+    'Mozilla/5.0 (Linux; Android 9; SHIELD Android TV Build/PPR1.180610.011; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/114.0.5735.196 Mobile Safari/537.36',
   firefoxWindows: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0',
 };
 
@@ -39,7 +41,11 @@ describe('UserAgentParser', () => {
   });
 
   it('caps what it reads of a huge user agent', () => {
-    expect(parser.parse(`${UA.chromeLinux}${'x'.repeat(100_000)}`)).toEqual({ device: 'desktop', os: 'Linux', browser: 'Chrome' });
+    expect(parser.parse(`${UA.chromeLinux}${'x'.repeat(100_000)}`)).toEqual({
+      device: 'desktop',
+      os: 'Linux',
+      browser: 'Chrome',
+    });
   });
 });
 

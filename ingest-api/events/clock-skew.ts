@@ -22,7 +22,11 @@ export interface ClockReference {
 export const FUTURE_TOLERANCE_MS = 60_000;
 
 /** Device offset in ms: add it to a device timestamp to get server time. */
-export function clockOffsetMs({ receivedAt, sentAt, rttMs }: Pick<ClockReference, 'receivedAt' | 'sentAt' | 'rttMs'>): number {
+export function clockOffsetMs({
+  receivedAt,
+  sentAt,
+  rttMs,
+}: Pick<ClockReference, 'receivedAt' | 'sentAt' | 'rttMs'>): number {
   if (sentAt === undefined) return 0;
   const oneWayMs = rttMs !== undefined ? Math.round(rttMs / 2) : 0;
   return receivedAt - oneWayMs - sentAt;
@@ -30,17 +34,30 @@ export function clockOffsetMs({ receivedAt, sentAt, rttMs }: Pick<ClockReference
 
 export type CorrectedTime = { ok: true; eventTime: number } | { ok: false; error: FieldError };
 
-export function correctEventTime(viewerTime: number, reference: ClockReference, offsetMs = clockOffsetMs(reference)): CorrectedTime {
+export function correctEventTime(
+  viewerTime: number,
+  reference: ClockReference,
+  offsetMs = clockOffsetMs(reference),
+): CorrectedTime {
   const eventTime = viewerTime + offsetMs;
   const { receivedAt, maxEventAgeMs } = reference;
   if (eventTime > receivedAt + FUTURE_TOLERANCE_MS) {
     const what = reference.sentAt === undefined ? 'is in the future' : "is later than the batch's sent_at";
-    return { ok: false, error: { path: '/viewer_time', message: `${what} by ${formatDuration(eventTime - receivedAt)} after clock correction` } };
+    return {
+      ok: false,
+      error: {
+        path: '/viewer_time',
+        message: `${what} by ${formatDuration(eventTime - receivedAt)} after clock correction`,
+      },
+    };
   }
   if (eventTime < receivedAt - maxEventAgeMs) {
     return {
       ok: false,
-      error: { path: '/viewer_time', message: `is ${formatDuration(receivedAt - eventTime)} old after clock correction; at most ${formatDuration(maxEventAgeMs)} is accepted` },
+      error: {
+        path: '/viewer_time',
+        message: `is ${formatDuration(receivedAt - eventTime)} old after clock correction; at most ${formatDuration(maxEventAgeMs)} is accepted`,
+      },
     };
   }
   return { ok: true, eventTime: Math.min(eventTime, receivedAt) };

@@ -29,8 +29,16 @@ describe('enrichPlayerEvent', () => {
   });
 
   it.each([
-    ['keeps dimensions the player sent over parsed ones', { dimensions: { device: 'smarttv', os: 'tvOS' } }, { device: 'smarttv', os: 'tvOS', browser: 'Mobile Safari' }],
-    ['adds dimensions to an event that had none', { dimensions: undefined }, { device: 'mobile', os: 'iOS', browser: 'Mobile Safari' }],
+    [
+      'keeps dimensions the player sent over parsed ones',
+      { dimensions: { device: 'smarttv', os: 'tvOS' } },
+      { device: 'smarttv', os: 'tvOS', browser: 'Mobile Safari' },
+    ],
+    [
+      'adds dimensions to an event that had none',
+      { dimensions: undefined },
+      { device: 'mobile', os: 'iOS', browser: 'Mobile Safari' },
+    ],
   ])('%s', (_what, overrides, expected) => {
     const enriched = enrichPlayerEvent(samplePlayerEvent(overrides, receivedAt), receivedAt, context);
     expect(enriched.dimensions).toEqual(expected);

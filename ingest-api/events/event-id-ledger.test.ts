@@ -49,7 +49,9 @@ describe('EventIdLedger', () => {
     const racing = new Proxy(liveState, {
       get(target, property) {
         // The holder releases right after our SET NX failed: our GET finds nothing.
-        if (property === 'get') return async (key: string) => (key.startsWith('ingest:event:') ? (await target.delete(key), null) : target.get(key));
+        if (property === 'get')
+          return async (key: string) =>
+            key.startsWith('ingest:event:') ? (await target.delete(key), null) : target.get(key);
         const value = Reflect.get(target, property) as unknown;
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },

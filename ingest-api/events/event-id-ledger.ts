@@ -72,7 +72,12 @@ export class EventIdLedger {
     await Promise.all(mine.map((id) => this.liveState.delete(claimKey(id))));
   }
 
-  private async classifyTaken(keys: string[], taken: number[], ticket: string, outcomes: ClaimOutcome[]): Promise<void> {
+  private async classifyTaken(
+    keys: string[],
+    taken: number[],
+    ticket: string,
+    outcomes: ClaimOutcome[],
+  ): Promise<void> {
     const holders = await Promise.all(taken.map((i) => this.liveState.get(keys[i]!)));
     const confirmed = new Map<string, boolean>();
     for (const holder of new Set(holders)) {
@@ -84,11 +89,17 @@ export class EventIdLedger {
       if (holder === ticket) outcomes[index] = 'repeated_in_request';
       else if (!holder) released.push(index);
       else if (confirmed.get(holder)) outcomes[index] = 'published';
-      else outcomes[index] = this.now() - parseInt(holder.split('.')[0]!, 36) > this.abandonAfterMs ? 'abandoned' : 'in_flight';
+      else
+        outcomes[index] =
+          this.now() - parseInt(holder.split('.')[0]!, 36) > this.abandonAfterMs ? 'abandoned' : 'in_flight';
     });
     if (released.length === 0) return;
     // The holder released (its publish failed) or the claim expired between our two reads: claim again.
-    const again = await this.liveState.setManyIfAbsent(released.map((i) => keys[i]!), ticket, this.options.windowMs);
+    const again = await this.liveState.setManyIfAbsent(
+      released.map((i) => keys[i]!),
+      ticket,
+      this.options.windowMs,
+    );
     released.forEach((index, n) => (outcomes[index] = again[n] ? 'claimed' : 'in_flight'));
   }
 }

@@ -16,7 +16,14 @@ import { samplePlayerEvent, samplePlayerEvents } from './sample-player-events.ts
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
 let collector: TestCollector;
 
-function post(body: unknown, { headers = {}, query = `key=${TEST_WRITE_KEY}`, contentType = 'application/json' }: { headers?: Record<string, string>; query?: string; contentType?: string } = {}) {
+function post(
+  body: unknown,
+  {
+    headers = {},
+    query = `key=${TEST_WRITE_KEY}`,
+    contentType = 'application/json',
+  }: { headers?: Record<string, string>; query?: string; contentType?: string } = {},
+) {
   return collector.app.inject({
     method: 'POST',
     url: `/v1/events${query ? `?${query}` : ''}`,
@@ -45,10 +52,31 @@ describe('POST /v1/events: whole-request problems', () => {
   it.each([
     ['malformed JSON', '{"events":[', 'application/json', 400, 'malformed_body', /not valid JSON/],
     ['invalid UTF-8', Buffer.from([0x7b, 0xff, 0x7d]), 'text/plain', 400, 'malformed_body', /UTF-8/],
-    ['a __proto__ key', '{"events":[{"__proto__":{"admin":true}}]}', 'text/plain', 400, 'malformed_body', /forbidden key __proto__/],
+    [
+      'a __proto__ key',
+      '{"events":[{"__proto__":{"admin":true}}]}',
+      'text/plain',
+      400,
+      'malformed_body',
+      /forbidden key __proto__/,
+    ],
     ['an empty body', '', 'application/json', 400, 'malformed_body', /empty/],
-    ['no events', '{"events":[]}', 'application/json', 400, 'invalid_request', /events must NOT have fewer than 1 items/],
-    ['events that are not a list', '{"events":{"a":1}}', 'application/json', 400, 'invalid_request', /events must be array/],
+    [
+      'no events',
+      '{"events":[]}',
+      'application/json',
+      400,
+      'invalid_request',
+      /events must NOT have fewer than 1 items/,
+    ],
+    [
+      'events that are not a list',
+      '{"events":{"a":1}}',
+      'application/json',
+      400,
+      'invalid_request',
+      /events must be array/,
+    ],
     ['a JSON array body', '[1,2]', 'application/json', 400, 'invalid_request', /body must be object/],
     ['XML', '<events/>', 'application/xml', 415, 'unsupported_media_type', /application\/xml/],
     ['form data', 'a=1', 'application/x-www-form-urlencoded', 415, 'unsupported_media_type', /not accepted/],
@@ -80,7 +108,9 @@ describe('POST /v1/events', () => {
     const first = stored.find((r) => r.value.event_id === events[0]!.event_id)!;
     expect(first.key).toBe(events[0]!.view_id);
     // Its readers take the collector's word for it instead of checking it in full again.
-    expect(stored.map((r) => r.headers[PLAYER_EVENT_SCHEMA_HEADER])).toEqual(stored.map(() => VALIDATED_PLAYER_EVENT_SCHEMA));
+    expect(stored.map((r) => r.headers[PLAYER_EVENT_SCHEMA_HEADER])).toEqual(
+      stored.map(() => VALIDATED_PLAYER_EVENT_SCHEMA),
+    );
     expect(first.value).toMatchObject({
       property_id: TEST_PROPERTY,
       source: 'sdk',
@@ -104,13 +134,19 @@ describe('POST /v1/events', () => {
 
   it('accepts the write key as a bearer token', async () => {
     collector = await startTestCollector();
-    const response = await post({ events: [samplePlayerEvent()] }, { query: '', headers: { authorization: `Bearer ${TEST_WRITE_KEY}` } });
+    const response = await post(
+      { events: [samplePlayerEvent()] },
+      { query: '', headers: { authorization: `Bearer ${TEST_WRITE_KEY}` } },
+    );
     expect(response.statusCode).toBe(202);
   });
 
   it('answers 413 for a body over the limit and for more events than a batch may carry', async () => {
     collector = await startTestCollector({ INGEST_MAX_BODY_BYTES: '4096', INGEST_MAX_EVENTS_PER_REQUEST: '5' });
-    const big = await post({ events: [samplePlayerEvent({ dimensions: { custom_1: 'x'.repeat(200) } })], pad: 'y'.repeat(5_000) });
+    const big = await post({
+      events: [samplePlayerEvent({ dimensions: { custom_1: 'x'.repeat(200) } })],
+      pad: 'y'.repeat(5_000),
+    });
     expect(big.statusCode).toBe(413);
     expect(big.json()).toMatchObject({ error: 'payload_too_large', message: 'request body is larger than 4096 bytes' });
     const many = await post({ events: samplePlayerEvents(6) });
@@ -121,7 +157,10 @@ describe('POST /v1/events', () => {
   it('accepts the valid events of a mixed batch, lists the rejected by index and keeps them on dead-letters', async () => {
     collector = await startTestCollector();
     const good = samplePlayerEvents(2);
-    const bad = { ...samplePlayerEvent(), counters: { watch_ms: -5, playing_ms: 0, rebuffer_count: 0, rebuffer_ms: 0 } };
+    const bad = {
+      ...samplePlayerEvent(),
+      counters: { watch_ms: -5, playing_ms: 0, rebuffer_count: 0, rebuffer_ms: 0 },
+    };
     const response = await post({ events: [good[0], bad, 'nonsense', good[1]] });
     expect(response.statusCode).toBe(202);
     const answer = response.json();
@@ -138,11 +177,15 @@ describe('POST /v1/events', () => {
 
   it('answers 400 when no event of the batch is valid, still listing each', async () => {
     collector = await startTestCollector();
-    const response = await post({ events: [{ event: 'play' }, samplePlayerEvent({ viewer_time: Date.now() + 86_400_000 })] });
+    const response = await post({
+      events: [{ event: 'play' }, samplePlayerEvent({ viewer_time: Date.now() + 86_400_000 })],
+    });
     expect(response.statusCode).toBe(400);
     const answer = response.json();
     expect(answer).toMatchObject({ error: 'no_valid_events' });
-    expect(answer.rejected[1].errors).toEqual([{ path: '/viewer_time', message: expect.stringMatching(/in the future/) }]);
+    expect(answer.rejected[1].errors).toEqual([
+      { path: '/viewer_time', message: expect.stringMatching(/in the future/) },
+    ]);
     expect(collector.records(TOPICS.deadLetters)).toHaveLength(2);
   });
 
@@ -150,7 +193,10 @@ describe('POST /v1/events', () => {
     collector = await startTestCollector();
     const events = samplePlayerEvents(4);
     expect((await post({ events })).json()).toMatchObject({ accepted: 4, duplicates: 0 });
-    expect((await post({ events: [...events, samplePlayerEvent()] })).json()).toMatchObject({ accepted: 5, duplicates: 4 });
+    expect((await post({ events: [...events, samplePlayerEvent()] })).json()).toMatchObject({
+      accepted: 5,
+      duplicates: 4,
+    });
     expect(collector.records(TOPICS.playerEvents)).toHaveLength(5);
   });
 
@@ -183,14 +229,19 @@ describe('POST /v1/events', () => {
       expect(retried.json()).toMatchObject({ accepted: 3, duplicates: 0 });
       expect(collector.records(TOPICS.playerEvents)).toHaveLength(3);
       const metrics = await collector.metrics.registry.metrics();
-      expect(metrics).toMatch(/livepulse_ingest_unavailable_total\{route="events",cause="(backpressure|bus_unavailable)"\} 1/);
+      expect(metrics).toMatch(
+        /livepulse_ingest_unavailable_total\{route="events",cause="(backpressure|bus_unavailable)"\} 1/,
+      );
     });
 
     it.each([
       ['the late publish succeeds: the retry is a duplicate', false, { accepted: 3, duplicates: 3 }],
       ['the late publish fails: the retry is stored', true, { accepted: 3, duplicates: 0 }],
     ])('answers 503 when the bus is slower than the deadline; %s', async (_what, fails, retried) => {
-      collector = await startTestCollector({ INGEST_PUBLISH_DEADLINE_MS: '150' }, { bus: (embedded) => (bus = controllableBus(embedded)) });
+      collector = await startTestCollector(
+        { INGEST_PUBLISH_DEADLINE_MS: '150' },
+        { bus: (embedded) => (bus = controllableBus(embedded)) },
+      );
       const events = samplePlayerEvents(3);
       const open = bus.hold();
       if (fails) bus.failNext(new BusUnavailableError('gave up'));
@@ -236,7 +287,9 @@ describe('POST /v1/events', () => {
     collector = await startTestCollector({}, { liveState: failing });
     expect((await post({ events: samplePlayerEvents(2) })).statusCode).toBe(202);
     expect(collector.records(TOPICS.playerEvents)).toHaveLength(2);
-    expect(await collector.metrics.registry.metrics()).toMatch(/livepulse_ingest_dedupe_degraded_total\{route="events"\} 1/);
+    expect(await collector.metrics.registry.metrics()).toMatch(
+      /livepulse_ingest_dedupe_degraded_total\{route="events"\} 1/,
+    );
   });
 
   it('leaves no body timer behind for a request refused before its body was read', async () => {
@@ -265,15 +318,24 @@ describe('POST /v1/events', () => {
       payload: body,
     });
     expect(response.statusCode).toBe(408);
-    expect(response.json()).toMatchObject({ error: 'request_timeout', message: 'request body not received within 150 ms' });
+    expect(response.json()).toMatchObject({
+      error: 'request_timeout',
+      message: 'request body not received within 150 ms',
+    });
   });
 
   describe('origins', () => {
-    const env = { LIVEPULSE_WRITE_KEYS: `shop:${'s'.repeat(20)},blog:${'b'.repeat(20)}`, LIVEPULSE_WRITE_KEY_ORIGINS: 'shop=https://shop.example' };
+    const env = {
+      LIVEPULSE_WRITE_KEYS: `shop:${'s'.repeat(20)},blog:${'b'.repeat(20)}`,
+      LIVEPULSE_WRITE_KEY_ORIGINS: 'shop=https://shop.example',
+    };
 
     it('refuses a request from an origin the key does not allow, even without CORS', async () => {
       collector = await startTestCollector(env);
-      const response = await post({ events: [samplePlayerEvent()] }, { query: `key=${'s'.repeat(20)}`, headers: { origin: 'https://evil.example' } });
+      const response = await post(
+        { events: [samplePlayerEvent()] },
+        { query: `key=${'s'.repeat(20)}`, headers: { origin: 'https://evil.example' } },
+      );
       expect(response.statusCode).toBe(403);
       expect(response.json()).toMatchObject({ error: 'origin_not_allowed' });
       expect(response.headers['access-control-allow-origin']).toBeUndefined();
@@ -281,7 +343,10 @@ describe('POST /v1/events', () => {
 
     it('answers an allowed origin with CORS headers', async () => {
       collector = await startTestCollector(env);
-      const response = await post({ events: [samplePlayerEvent()] }, { query: `key=${'s'.repeat(20)}`, headers: { origin: 'https://shop.example' } });
+      const response = await post(
+        { events: [samplePlayerEvent()] },
+        { query: `key=${'s'.repeat(20)}`, headers: { origin: 'https://shop.example' } },
+      );
       expect(response.statusCode).toBe(202);
       expect(response.headers['access-control-allow-origin']).toBe('https://shop.example');
     });
@@ -315,15 +380,26 @@ describe('POST /v1/events', () => {
     const published = document.components.schemas.PlayerEvent;
     expect(Object.keys(published.properties)).toEqual(Object.keys(PlayerEvent.properties));
     expect(published.required).toEqual(PlayerEvent.required);
-    expect(Object.keys(published.properties.counters.properties)).toEqual(Object.keys(PlayerEvent.properties.counters.properties));
+    expect(Object.keys(published.properties.counters.properties)).toEqual(
+      Object.keys(PlayerEvent.properties.counters.properties),
+    );
     const events = document.paths['/v1/events'].post;
-    expect(events).toMatchObject({ tags: ['player events'], security: [{ bearerWriteKey: [] }, { queryWriteKey: [] }] });
+    expect(events).toMatchObject({
+      tags: ['player events'],
+      security: [{ bearerWriteKey: [] }, { queryWriteKey: [] }],
+    });
     expect(events.responses['202'].content['application/json'].schema).toMatchObject({
       required: ['accepted', 'duplicates', 'rejected'],
-      properties: { accepted: { type: 'integer' }, duplicates: { type: 'integer' }, rejected: { type: 'array', items: { $ref: '#/components/schemas/RejectedEvent' } } },
+      properties: {
+        accepted: { type: 'integer' },
+        duplicates: { type: 'integer' },
+        rejected: { type: 'array', items: { $ref: '#/components/schemas/RejectedEvent' } },
+      },
     });
     expect(Object.keys(events.responses).sort()).toEqual(['202', '400', '401', '403', '408', '413', '415', '503']);
     expect(document.paths['/v1/ivs/events'].post.security).toEqual([{ ivsSecret: [] }]);
-    expect(Object.keys(document.components.securitySchemes)).toEqual(expect.arrayContaining(['bearerWriteKey', 'queryWriteKey', 'ivsSecret']));
+    expect(Object.keys(document.components.securitySchemes)).toEqual(
+      expect.arrayContaining(['bearerWriteKey', 'queryWriteKey', 'ivsSecret']),
+    );
   });
 });

@@ -2,7 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { publishDeadLetters, type DeadLetter } from '../../core/dead-letters.ts';
 import { TOPICS } from '../../core/topics.ts';
 import type { Collector } from '../collector.ts';
-import { BatchAnswerSchema, errorResponses, eventBatchSchema, WriteKeyQuery, type EventBatch } from '../http/api-schemas.ts';
+import {
+  BatchAnswerSchema,
+  errorResponses,
+  eventBatchSchema,
+  WriteKeyQuery,
+  type EventBatch,
+} from '../http/api-schemas.ts';
 import { authenticateWriteKey } from '../http/collector-hooks.ts';
 import { IngestHttpError, retryShortly } from '../http/ingest-errors.ts';
 import { parseStrictJson } from '../http/strict-json.ts';
@@ -19,13 +25,17 @@ export async function eventsRoute(app: FastifyInstance, { collector }: { collect
   const { settings, ports, metrics, publishPorts } = collector;
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer', bodyLimit: settings.maxBodyBytes }, (_request, body, done) => {
-    try {
-      done(null, parseStrictJson(body as Buffer));
-    } catch (error) {
-      done(error as Error, undefined);
-    }
-  });
+  app.addContentTypeParser(
+    ['application/json', 'text/plain'],
+    { parseAs: 'buffer', bodyLimit: settings.maxBodyBytes },
+    (_request, body, done) => {
+      try {
+        done(null, parseStrictJson(body as Buffer));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    },
+  );
   app.addHook('onRequest', authenticateWriteKey(collector));
 
   app.post(
@@ -69,10 +79,17 @@ export async function eventsRoute(app: FastifyInstance, { collector }: { collect
 
       const rejected = verdict.rejected.map(({ index, errors }) => ({ index, errors }));
       if (outcome.inFlight > 0) {
-        throw retryShortly(`${outcome.inFlight} events of this batch are still being stored by an earlier request; retry to confirm them`);
+        throw retryShortly(
+          `${outcome.inFlight} events of this batch are still being stored by an earlier request; retry to confirm them`,
+        );
       }
       if (verdict.valid.length === 0) {
-        throw new IngestHttpError(400, 'no_valid_events', `none of the ${batch.events.length} events is valid; see rejected`, { rejected });
+        throw new IngestHttpError(
+          400,
+          'no_valid_events',
+          `none of the ${batch.events.length} events is valid; see rejected`,
+          { rejected },
+        );
       }
       return reply.code(202).send({ accepted: verdict.valid.length, duplicates: outcome.duplicates, rejected });
     },

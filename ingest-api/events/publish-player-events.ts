@@ -77,23 +77,32 @@ export async function publishDeduplicated(batch: DeduplicatedBatch, ports: Publi
       async () => {
         metrics.publishDuration.observe({ topic }, (performance.now() - started) / 1000);
         // The messages are durable now; a failed confirmation only makes a later retry wait or republish.
-        await ledger.confirm(claim).catch((error: unknown) => logger.warn({ err: error }, 'could not confirm dedupe claims'));
+        await ledger
+          .confirm(claim)
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not confirm dedupe claims'));
         metrics.accepted.inc({ source }, fresh.length);
       },
       async (error: unknown) => {
         metrics.publishDuration.observe({ topic }, (performance.now() - started) / 1000);
         await ledger.release(claim, ids).catch((releaseError: unknown) =>
           // Rare (bus and live state failing together): until the window ends a retry may be taken for a duplicate.
-          logger.error({ err: releaseError, messages: fresh.length }, 'could not release dedupe claims after a failed publish'),
+          logger.error(
+            { err: releaseError, messages: fresh.length },
+            'could not release dedupe claims after a failed publish',
+          ),
         );
         throw error;
       },
     );
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ports.publishDeadlineMs)));
+    const deadline = new Promise<'late'>(
+      (resolve) => (timer = setTimeout(() => resolve('late'), ports.publishDeadlineMs)),
+    );
     try {
       if ((await Promise.race([publishing, deadline])) === 'late') {
-        publishing.catch((error: unknown) => logger.warn({ err: error, route }, 'publish failed after its request was answered 503'));
+        publishing.catch((error: unknown) =>
+          logger.warn({ err: error, route }, 'publish failed after its request was answered 503'),
+        );
         throw new PublishDeadlineError(ports.publishDeadlineMs);
       }
     } finally {
@@ -108,7 +117,11 @@ export async function publishDeduplicated(batch: DeduplicatedBatch, ports: Publi
  * Player events onto `player.events`, keyed by view_id, deduplicated by property and event_id; each
  * message says the event was validated here, so its readers need not check it in full again.
  */
-export function publishPlayerEvents(events: EnrichedPlayerEvent[], route: 'events' | 'cmcd', ports: PublishPorts): Promise<PublishOutcome> {
+export function publishPlayerEvents(
+  events: EnrichedPlayerEvent[],
+  route: 'events' | 'cmcd',
+  ports: PublishPorts,
+): Promise<PublishOutcome> {
   return publishDeduplicated(
     {
       topic: TOPICS.playerEvents,

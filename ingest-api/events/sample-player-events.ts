@@ -24,8 +24,14 @@ export function samplePlayerEvent(overrides: Partial<PlayerEvent> = {}, now = Da
 }
 
 /** `count` events spread over `views` views, each with its own event_id. */
-export function samplePlayerEvents(count: number, { views = 10, now = Date.now() }: { views?: number; now?: number } = {}): PlayerEvent[] {
+export function samplePlayerEvents(
+  count: number,
+  { views = 10, now = Date.now() }: { views?: number; now?: number } = {},
+): PlayerEvent[] {
   return Array.from({ length: count }, (_, i) =>
-    samplePlayerEvent({ view_id: `view-${i % views}`, view_seq: Math.floor(i / views), viewer_time: now - 1_000 + i }, now),
+    samplePlayerEvent(
+      { view_id: `view-${i % views}`, view_seq: Math.floor(i / views), viewer_time: now - 1_000 + i },
+      now,
+    ),
   );
 }

@@ -43,7 +43,9 @@ export function validateBatchEvents(events: readonly unknown[], clock: ClockRefe
       const errors = tooDeep
         ? [{ path: '/', message: `nests deeper than ${MAX_KEPT_NESTING} levels` }]
         : playerEventValidator.errors(candidate, MAX_ERRORS_PER_EVENT);
-      rejected.push(tooDeep ? { index, reason: 'nesting', errors } : { index, reason: 'schema', errors, original: candidate });
+      rejected.push(
+        tooDeep ? { index, reason: 'nesting', errors } : { index, reason: 'schema', errors, original: candidate },
+      );
       return;
     }
     const time = correctEventTime(candidate.viewer_time, clock, offsetMs);

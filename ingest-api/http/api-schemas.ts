@@ -23,8 +23,12 @@ export const RejectedEventSchema = Type.Object(
 export const EventBatchMetadata = Type.Object(
   {
     sdk: Type.Optional(Type.String({ maxLength: 64, description: 'SDK name and version, e.g. livepulse-js/1.0.0' })),
-    sent_at: Type.Optional(EpochMs('Device clock when the batch was sent; the collector corrects event times by its offset')),
-    rtt_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000, description: 'Round trip of the previous request, ms' })),
+    sent_at: Type.Optional(
+      EpochMs('Device clock when the batch was sent; the collector corrects event times by its offset'),
+    ),
+    rtt_ms: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 60_000, description: 'Round trip of the previous request, ms' }),
+    ),
   },
   { description: 'About the batch as a whole' },
 );
@@ -65,7 +69,12 @@ export const ErrorAnswerSchema = Type.Object(
 );
 
 export const WriteKeyQuery = Type.Object({
-  key: Type.Optional(Type.String({ maxLength: 256, description: 'Write key, for clients that cannot set headers (sendBeacon, CMCD URLs)' })),
+  key: Type.Optional(
+    Type.String({
+      maxLength: 256,
+      description: 'Write key, for clients that cannot set headers (sendBeacon, CMCD URLs)',
+    }),
+  ),
 });
 
 export const CmcdQuery = Type.Object({
@@ -77,7 +86,9 @@ export const IvsAnswerSchema = Type.Object(
   {
     accepted: Type.Integer({ description: 'Lifecycle events stored on stream.lifecycle' }),
     duplicates: Type.Integer({ description: 'Events already stored (EventBridge redelivery)' }),
-    ignored: Type.Array(Type.Object({ id: Type.String(), reason: Type.String() }), { description: 'Valid IVS events Livepulse does not track' }),
+    ignored: Type.Array(Type.Object({ id: Type.String(), reason: Type.String() }), {
+      description: 'Valid IVS events Livepulse does not track',
+    }),
     rejected: Type.Array(Type.Ref(RejectedEventSchema.$id!)),
   },
   { $id: 'IvsAnswer' },

@@ -61,7 +61,9 @@ export function corsOptionsFor(collector: Collector) {
     const key = queryKey(request);
     const resolved = key ? collector.writeKeys.resolve(key) : undefined;
     // A preflight never carries the Authorization header's value, so without ?key= any key's origin may pass it.
-    const allowed = resolved ? originAllowed(origin, resolved.allowedOrigins) : collector.writeKeys.anyKeyAllows(origin);
+    const allowed = resolved
+      ? originAllowed(origin, resolved.allowedOrigins)
+      : collector.writeKeys.anyKeyAllows(origin);
     callback(null, {
       origin: allowed,
       methods: ['POST'],

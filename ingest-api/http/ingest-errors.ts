@@ -30,8 +30,13 @@ export interface RejectedAnswer {
 
 export const unauthorized = (message: string) => new IngestHttpError(401, 'unauthorized', message);
 export const originNotAllowed = (origin: string) =>
-  new IngestHttpError(403, 'origin_not_allowed', `origin ${origin} may not use this write key (see LIVEPULSE_WRITE_KEY_ORIGINS)`);
-export const bodyTimeout = (ms: number) => new IngestHttpError(408, 'request_timeout', `request body not received within ${ms} ms`);
+  new IngestHttpError(
+    403,
+    'origin_not_allowed',
+    `origin ${origin} may not use this write key (see LIVEPULSE_WRITE_KEY_ORIGINS)`,
+  );
+export const bodyTimeout = (ms: number) =>
+  new IngestHttpError(408, 'request_timeout', `request body not received within ${ms} ms`);
 /** Something an earlier request is still doing must finish first; the client retries shortly. */
 export const retryShortly = (message: string) => new IngestHttpError(503, 'retry', message, { retryAfterSeconds: 1 });
 
@@ -50,23 +55,53 @@ export interface ErrorHandlerOptions {
 }
 
 /** Maps an error to the answer, the status and, for 503s, Retry-After and the metric cause. */
-export function errorAnswer(error: unknown, limits: Pick<ErrorHandlerOptions, 'maxBodyBytes' | 'maxEventsPerRequest'>, contentType?: string) {
-  const answer = (statusCode: number, code: string, message: string, extra: Partial<ErrorAnswer> = {}): { body: ErrorAnswer; retryAfter?: number; cause?: string } => ({
+export function errorAnswer(
+  error: unknown,
+  limits: Pick<ErrorHandlerOptions, 'maxBodyBytes' | 'maxEventsPerRequest'>,
+  contentType?: string,
+) {
+  const answer = (
+    statusCode: number,
+    code: string,
+    message: string,
+    extra: Partial<ErrorAnswer> = {},
+  ): { body: ErrorAnswer; retryAfter?: number; cause?: string } => ({
     body: { statusCode, error: code, message, ...extra },
   });
   if (error instanceof IngestHttpError) {
-    const result = answer(error.statusCode, error.code, error.message, error.extra.rejected ? { rejected: error.extra.rejected } : {});
-    return { ...result, retryAfter: error.extra.retryAfterSeconds, cause: error.statusCode === 503 ? error.code : undefined };
+    const result = answer(
+      error.statusCode,
+      error.code,
+      error.message,
+      error.extra.rejected ? { rejected: error.extra.rejected } : {},
+    );
+    return {
+      ...result,
+      retryAfter: error.extra.retryAfterSeconds,
+      cause: error.statusCode === 503 ? error.code : undefined,
+    };
   }
   if (error instanceof MalformedBodyError) return answer(400, 'malformed_body', error.reason);
   if (error instanceof BusBackpressureError) {
-    return { ...answer(503, 'overloaded', 'the collector is buffering as much as it may; retry shortly'), retryAfter: 1, cause: 'backpressure' };
+    return {
+      ...answer(503, 'overloaded', 'the collector is buffering as much as it may; retry shortly'),
+      retryAfter: 1,
+      cause: 'backpressure',
+    };
   }
   if (error instanceof PublishDeadlineError) {
-    return { ...answer(503, 'bus_slow', `events were not stored within ${error.deadlineMs} ms; retry later`), retryAfter: 5, cause: 'publish_deadline' };
+    return {
+      ...answer(503, 'bus_slow', `events were not stored within ${error.deadlineMs} ms; retry later`),
+      retryAfter: 5,
+      cause: 'publish_deadline',
+    };
   }
   if (error instanceof BusUnavailableError) {
-    return { ...answer(503, 'bus_unavailable', 'events cannot be stored right now; retry later'), retryAfter: 5, cause: 'bus_unavailable' };
+    return {
+      ...answer(503, 'bus_unavailable', 'events cannot be stored right now; retry later'),
+      retryAfter: 5,
+      cause: 'bus_unavailable',
+    };
   }
   const fastifyError = error as FastifyError & { validation?: Array<{ keyword: string; instancePath: string }> };
   if (fastifyError.validation) {
@@ -78,7 +113,11 @@ export function errorAnswer(error: unknown, limits: Pick<ErrorHandlerOptions, 'm
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return answer(413, 'payload_too_large', `request body is larger than ${limits.maxBodyBytes} bytes`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return answer(415, 'unsupported_media_type', `content type ${JSON.stringify(contentType ?? '(none)')} is not accepted here (see the route in /docs)`);
+      return answer(
+        415,
+        'unsupported_media_type',
+        `content type ${JSON.stringify(contentType ?? '(none)')} is not accepted here (see the route in /docs)`,
+      );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return answer(400, 'malformed_body', 'body is empty');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':

@@ -29,9 +29,17 @@ describe('parseStrictJson', () => {
     ['NaN', '{"n":NaN}', /not valid JSON/],
     ['a trailing comma', '{"a":1,}', /not valid JSON/],
     ['__proto__ at the top', '{"__proto__":{"polluted":true}}', /forbidden key __proto__ at \//],
-    ['__proto__ deep inside', '{"events":[{"dimensions":{"__proto__":{"x":1}}}]}', /forbidden key __proto__ at \/events\/0\/dimensions/],
+    [
+      '__proto__ deep inside',
+      '{"events":[{"dimensions":{"__proto__":{"x":1}}}]}',
+      /forbidden key __proto__ at \/events\/0\/dimensions/,
+    ],
     ['an escaped __proto__', '{"\\u005f_proto__":{}}', /forbidden key __proto__/],
-    ['constructor.prototype', '{"a":{"constructor":{"prototype":{"x":1}}}}', /forbidden key constructor\.prototype at \/a/],
+    [
+      'constructor.prototype',
+      '{"a":{"constructor":{"prototype":{"x":1}}}}',
+      /forbidden key constructor\.prototype at \/a/,
+    ],
   ])('rejects %s', (_what, body, reason) => {
     expect(reasonOf(body)).toMatch(reason);
   });

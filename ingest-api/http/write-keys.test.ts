@@ -54,13 +54,20 @@ describe('WriteKeyDirectory', () => {
   );
 
   it('resolves known keys to their property and origins, and nothing else', () => {
-    expect(directory.resolve('wk_shop_0123456789')).toEqual({ propertyId: 'shop', allowedOrigins: ['https://shop.example'] });
+    expect(directory.resolve('wk_shop_0123456789')).toEqual({
+      propertyId: 'shop',
+      allowedOrigins: ['https://shop.example'],
+    });
     expect(directory.resolve('wk_blog_0123456789')).toEqual({ propertyId: 'blog', allowedOrigins: ['*'] });
     expect(directory.resolve('wk_shop_012345678')).toBeUndefined();
   });
 
   it('answers keyless preflights for the union of every key', () => {
     expect(directory.anyKeyAllows('https://anything.example')).toBe(true);
-    expect(new WriteKeyDirectory([{ key: 'k'.repeat(16), propertyId: 'shop' }], { shop: ['https://shop.example'] }).anyKeyAllows('https://x.example')).toBe(false);
+    expect(
+      new WriteKeyDirectory([{ key: 'k'.repeat(16), propertyId: 'shop' }], {
+        shop: ['https://shop.example'],
+      }).anyKeyAllows('https://x.example'),
+    ).toBe(false);
   });
 });

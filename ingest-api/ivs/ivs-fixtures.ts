@@ -3,7 +3,10 @@ import type { IvsEvent } from './ivs-event.ts';
 /** EventBridge IVS events shaped like AWS's documented examples. */
 export const CHANNEL_ARN = 'arn:aws:ivs:us-west-2:123456789012:channel/AbCdEfGh1234';
 
-export function ivsStreamEvent(eventName: string, overrides: { id?: string; time?: string; streamId?: string } = {}): IvsEvent {
+export function ivsStreamEvent(
+  eventName: string,
+  overrides: { id?: string; time?: string; streamId?: string } = {},
+): IvsEvent {
   return {
     version: '0',
     id: overrides.id ?? '01234567-0123-0123-0123-0123456789ab',
@@ -13,7 +16,11 @@ export function ivsStreamEvent(eventName: string, overrides: { id?: string; time
     time: overrides.time ?? '2027-03-01T18:00:05Z',
     region: 'us-west-2',
     resources: [CHANNEL_ARN],
-    detail: { event_name: eventName, channel_name: 'Main stage', stream_id: overrides.streamId ?? 'st-1A2b3c4D5e6F678gH90IjkL' },
+    detail: {
+      event_name: eventName,
+      channel_name: 'Main stage',
+      stream_id: overrides.streamId ?? 'st-1A2b3c4D5e6F678gH90IjkL',
+    },
   };
 }
 

@@ -14,7 +14,10 @@ function deliver(body: unknown, secret: string | null = collector.config.auth.iv
   return collector.app.inject({
     method: 'POST',
     url: '/v1/ivs/events',
-    headers: { 'content-type': 'application/json; charset=utf-8', ...(secret === null ? {} : { [IVS_SECRET_HEADER]: secret }) },
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      ...(secret === null ? {} : { [IVS_SECRET_HEADER]: secret }),
+    },
     payload: JSON.stringify(body),
   });
 }
@@ -36,7 +39,10 @@ describe('POST /v1/ivs/events', () => {
     const start = ivsStreamEvent('Stream Start', { id: 'e1', time: '2027-03-01T18:00:00Z' });
     expect((await deliver(end)).json()).toMatchObject({ accepted: 1, duplicates: 0 });
     expect((await deliver(end)).json()).toMatchObject({ accepted: 1, duplicates: 1 });
-    expect((await deliver([start, ivsRecordingEvent('Recording End')])).json()).toMatchObject({ accepted: 2, duplicates: 0 });
+    expect((await deliver([start, ivsRecordingEvent('Recording End')])).json()).toMatchObject({
+      accepted: 2,
+      duplicates: 0,
+    });
     const kinds = collector.records(TOPICS.streamLifecycle).map((r) => [r.value.kind, r.value.occurred_at]);
     expect(kinds).toEqual([
       ['stream_end', Date.parse('2027-03-01T19:00:00Z')],
@@ -49,7 +55,10 @@ describe('POST /v1/ivs/events', () => {
     collector = await startTestCollector();
     const response = await deliver(ivsStreamEvent('Session Created', { id: 'sc-1' }));
     expect(response.statusCode).toBe(202);
-    expect(response.json()).toMatchObject({ accepted: 0, ignored: [{ id: 'sc-1', reason: expect.stringContaining('Session Created') }] });
+    expect(response.json()).toMatchObject({
+      accepted: 0,
+      ignored: [{ id: 'sc-1', reason: expect.stringContaining('Session Created') }],
+    });
   });
 
   it.each([
@@ -59,12 +68,20 @@ describe('POST /v1/ivs/events', () => {
     collector = await startTestCollector();
     const response = await deliver(ivsStreamEvent('Stream Start'), secret);
     expect(response.statusCode).toBe(401);
-    expect(response.json()).toMatchObject({ error: 'unauthorized', message: expect.stringContaining(IVS_SECRET_HEADER) });
+    expect(response.json()).toMatchObject({
+      error: 'unauthorized',
+      message: expect.stringContaining(IVS_SECRET_HEADER),
+    });
   });
 
   it('refuses the public development secret once an embedded server has real credentials', async () => {
-    collector = await startTestCollector({ LIVEPULSE_JWT_SECRET: 'j'.repeat(32), LIVEPULSE_WRITE_KEYS: 'shop:wk_0123456789abcdef' });
-    expect((await deliver(ivsStreamEvent('Stream Start'), 'livepulse-dev-only-ivs-webhook-secret')).statusCode).toBe(401);
+    collector = await startTestCollector({
+      LIVEPULSE_JWT_SECRET: 'j'.repeat(32),
+      LIVEPULSE_WRITE_KEYS: 'shop:wk_0123456789abcdef',
+    });
+    expect((await deliver(ivsStreamEvent('Stream Start'), 'livepulse-dev-only-ivs-webhook-secret')).statusCode).toBe(
+      401,
+    );
   });
 
   it.each([

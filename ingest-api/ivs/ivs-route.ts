@@ -25,16 +25,23 @@ const IVS_DEDUPE_WINDOW_MS = 24 * 3_600_000;
 export async function ivsEventsRoute(app: FastifyInstance, { collector }: { collector: Collector }): Promise<void> {
   const { ports, metrics, settings } = collector;
   const secret = ports.config.auth.ivsWebhookSecret;
-  const publishPorts = { ...collector.publishPorts, ledger: new EventIdLedger(ports.liveState, { windowMs: IVS_DEDUPE_WINDOW_MS }) };
+  const publishPorts = {
+    ...collector.publishPorts,
+    ledger: new EventIdLedger(ports.liveState, { windowMs: IVS_DEDUPE_WINDOW_MS }),
+  };
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: settings.maxBodyBytes }, (_request, body, done) => {
-    try {
-      done(null, parseStrictJson(body as Buffer));
-    } catch (error) {
-      done(error as Error, undefined);
-    }
-  });
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer', bodyLimit: settings.maxBodyBytes },
+    (_request, body, done) => {
+      try {
+        done(null, parseStrictJson(body as Buffer));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    },
+  );
   app.addSchema(IvsEvent);
   app.addHook('onRequest', async (request) => {
     const presented = request.headers[IVS_SECRET_HEADER];
@@ -94,9 +101,12 @@ export async function ivsEventsRoute(app: FastifyInstance, { collector }: { coll
         },
         publishPorts,
       );
-      if (outcome.inFlight > 0) throw retryShortly(`${outcome.inFlight} of these events are still being stored by an earlier delivery`);
+      if (outcome.inFlight > 0)
+        throw retryShortly(`${outcome.inFlight} of these events are still being stored by an earlier delivery`);
       if (rejected.length === events.length) {
-        throw new IngestHttpError(400, 'no_valid_events', 'none of the IVS events could be mapped; see rejected', { rejected });
+        throw new IngestHttpError(400, 'no_valid_events', 'none of the IVS events could be mapped; see rejected', {
+          rejected,
+        });
       }
       return reply.code(202).send({ accepted: lifecycle.length, duplicates: outcome.duplicates, ignored, rejected });
     },

@@ -33,22 +33,37 @@ describe('mapIvsEvent', () => {
     const mapped = mapIvsEvent(ivsRecordingEvent(status, { reason: status.includes('Failure') ? 'AccessDenied' : '' }));
     expect(mapped).toMatchObject({
       kind: 'lifecycle',
-      event: { kind, recording_bucket: 'ivs-recordings', recording_prefix: 'ivs/v1/123456789012/AbCdEfGh1234/2027/3/1/18/0/rec-1' },
+      event: {
+        kind,
+        recording_bucket: 'ivs-recordings',
+        recording_prefix: 'ivs/v1/123456789012/AbCdEfGh1234/2027/3/1/18/0/rec-1',
+      },
     });
     if (status.includes('Failure') && mapped.kind === 'lifecycle') expect(mapped.event.reason).toBe('AccessDenied');
   });
 
-  it.each(['Session Created', 'Session Ended', 'Stream Takeover'])('ignores %s, which the lifecycle does not need', (name) => {
-    expect(mapIvsEvent(ivsStreamEvent(name))).toMatchObject({ kind: 'ignored', reason: expect.stringContaining(name) });
-  });
+  it.each(['Session Created', 'Session Ended', 'Stream Takeover'])(
+    'ignores %s, which the lifecycle does not need',
+    (name) => {
+      expect(mapIvsEvent(ivsStreamEvent(name))).toMatchObject({
+        kind: 'ignored',
+        reason: expect.stringContaining(name),
+      });
+    },
+  );
 
   it('refuses an event whose resource is not a channel ARN', () => {
     const event = { ...ivsStreamEvent('Stream Start'), resources: ['arn:aws:s3:::bucket'] };
-    expect(mapIvsEvent(event)).toEqual({ kind: 'invalid', errors: [{ path: '/resources/0', message: 'is not an IVS channel ARN' }] });
+    expect(mapIvsEvent(event)).toEqual({
+      kind: 'invalid',
+      errors: [{ path: '/resources/0', message: 'is not an IVS channel ARN' }],
+    });
   });
 
   it('refuses what the lifecycle schema refuses (an event time before 2020)', () => {
-    expect(mapIvsEvent(ivsStreamEvent('Stream Start', { time: '2010-01-01T00:00:00Z' }))).toMatchObject({ kind: 'invalid' });
+    expect(mapIvsEvent(ivsStreamEvent('Stream Start', { time: '2010-01-01T00:00:00Z' }))).toMatchObject({
+      kind: 'invalid',
+    });
   });
 });
 

@@ -9,7 +9,10 @@ import type { IvsEvent } from './ivs-event.ts';
  * come late, twice or out of order, so the event carries when IVS says it happened
  * (`occurred_at`) and its EventBridge id; consumers order by the first and dedupe by the second.
  */
-export type IvsMapping = { kind: 'lifecycle'; event: StreamLifecycleEvent } | { kind: 'ignored'; reason: string } | { kind: 'invalid'; errors: FieldError[] };
+export type IvsMapping =
+  | { kind: 'lifecycle'; event: StreamLifecycleEvent }
+  | { kind: 'ignored'; reason: string }
+  | { kind: 'invalid'; errors: FieldError[] };
 
 // Maps: the names come from the request, and "constructor" must be just an untracked name.
 const STREAM_KINDS = new Map<string, StreamLifecycleEvent['kind']>([
@@ -44,13 +47,29 @@ export function mapIvsEvent(event: IvsEvent): IvsMapping {
     const kind = STREAM_KINDS.get(event.detail.event_name);
     // Session Created/Ended and takeovers carry nothing the lifecycle needs: Stream Start/End are the authoritative pair.
     if (!kind) return { kind: 'ignored', reason: `stream event "${event.detail.event_name}" is not tracked` };
-    mapped = { schema_v: 1, event_id: event.id, channel_id: channelId, channel_arn: event.resources[0]!, stream_id: event.detail.stream_id, kind, occurred_at: occurredAt };
+    mapped = {
+      schema_v: 1,
+      event_id: event.id,
+      channel_id: channelId,
+      channel_arn: event.resources[0]!,
+      stream_id: event.detail.stream_id,
+      kind,
+      occurred_at: occurredAt,
+    };
     if (event.detail.code) mapped.reason = event.detail.code.slice(0, 512);
   } else {
     const kind = RECORDING_KINDS.get(event.detail.recording_status);
     if (!kind) return { kind: 'ignored', reason: `recording status "${event.detail.recording_status}" is not tracked` };
     const detail = event.detail;
-    mapped = { schema_v: 1, event_id: event.id, channel_id: channelId, channel_arn: event.resources[0]!, stream_id: detail.stream_id, kind, occurred_at: occurredAt };
+    mapped = {
+      schema_v: 1,
+      event_id: event.id,
+      channel_id: channelId,
+      channel_arn: event.resources[0]!,
+      stream_id: detail.stream_id,
+      kind,
+      occurred_at: occurredAt,
+    };
     if (detail.recording_s3_key_prefix) mapped.recording_prefix = detail.recording_s3_key_prefix;
     if (detail.recording_s3_bucket_name) mapped.recording_bucket = detail.recording_s3_bucket_name;
     if (detail.recording_status_reason) mapped.reason = detail.recording_status_reason.slice(0, 512);

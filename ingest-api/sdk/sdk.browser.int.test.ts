@@ -31,7 +31,9 @@ beforeAll(async () => {
   await writeTestHls(workDir);
   await buildSdk(join(workDir, 'sdk'));
 
-  playback = await startBrowserPlayback(workDir, pageHtml, { '/livepulse.js': join(workDir, 'sdk', 'livepulse.iife.js') });
+  playback = await startBrowserPlayback(workDir, pageHtml, {
+    '/livepulse.js': join(workDir, 'sdk', 'livepulse.iife.js'),
+  });
   ({ pageOrigin, collector, collectorUrl, browser } = playback);
 }, 120_000);
 
@@ -74,7 +76,10 @@ interface StoredEvent {
   dimensions?: Record<string, unknown>;
 }
 const stored = () => collector.records(TOPICS.playerEvents).map((r) => r.value as unknown as StoredEvent);
-const bySource = (source: string) => stored().filter((e) => e.source === source).sort((a, b) => a.view_seq - b.view_seq);
+const bySource = (source: string) =>
+  stored()
+    .filter((e) => e.source === source)
+    .sort((a, b) => a.view_seq - b.view_seq);
 
 describe('browser SDK in Chromium with hls.js', () => {
   it('reports the playback of a real HLS stream through the SDK and through CMCD', async () => {
@@ -85,21 +90,45 @@ describe('browser SDK in Chromium with hls.js', () => {
 
     // Scripts run in the page, as strings: this project compiles without the DOM library.
     const inPage = <T>(script: string) => page.evaluate(script) as Promise<T>;
-    await waitFor('playback to pass 3 s', async () => (await inPage<number>('document.getElementById("video").currentTime')) > 3, { timeoutMs: 30_000, intervalMs: 100 });
+    await waitFor(
+      'playback to pass 3 s',
+      async () => (await inPage<number>('document.getElementById("video").currentTime')) > 3,
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
     await inPage('document.getElementById("video").pause()');
     await sleep(500);
-    await inPage('(() => { const video = document.getElementById("video"); video.currentTime = 6; return video.play(); })()');
-    await waitFor('the stream to end', () => inPage<boolean>('document.getElementById("video").ended'), { timeoutMs: 30_000, intervalMs: 200 });
+    await inPage(
+      '(() => { const video = document.getElementById("video"); video.currentTime = 6; return video.play(); })()',
+    );
+    await waitFor('the stream to end', () => inPage<boolean>('document.getElementById("video").ended'), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
     // Leaving the page fires pagehide: the SDK ends the view with sendBeacon.
     await page.goto('about:blank');
-    await waitFor('the viewend beacon', () => bySource('sdk').some((e) => e.event === 'viewend'), { timeoutMs: 15_000 });
-    await waitFor('the CMCD end of playback', () => bySource('cmcd').some((e) => e.event === 'ended'), { timeoutMs: 15_000 });
+    await waitFor('the viewend beacon', () => bySource('sdk').some((e) => e.event === 'viewend'), {
+      timeoutMs: 15_000,
+    });
+    await waitFor('the CMCD end of playback', () => bySource('cmcd').some((e) => e.event === 'ended'), {
+      timeoutMs: 15_000,
+    });
     await page.close();
     expect(pageErrors).toEqual([]);
 
     const sdk = bySource('sdk');
     const sdkNames = sdk.map((e) => e.event);
-    for (const name of ['playerready', 'viewstart', 'play', 'playing', 'pause', 'seeking', 'seeked', 'heartbeat', 'ended', 'viewend']) {
+    for (const name of [
+      'playerready',
+      'viewstart',
+      'play',
+      'playing',
+      'pause',
+      'seeking',
+      'seeked',
+      'heartbeat',
+      'ended',
+      'viewend',
+    ]) {
       expect(sdkNames).toContain(name);
     }
     expect(new Set(sdk.map((e) => e.view_id)).size).toBe(1);
@@ -109,7 +138,14 @@ describe('browser SDK in Chromium with hls.js', () => {
     expect(last.counters.playing_ms).toBeGreaterThan(4_000);
     expect(last.counters.watch_ms).toBeGreaterThanOrEqual(last.counters.playing_ms!);
     expect(last.counters.seek_count).toBe(1);
-    expect(last.dimensions).toMatchObject({ player_name: 'hls.js', source_width: 640, source_height: 360, player_width: 960, device: 'desktop', os: 'Linux' });
+    expect(last.dimensions).toMatchObject({
+      player_name: 'hls.js',
+      source_width: 640,
+      source_height: 360,
+      player_width: 960,
+      device: 'desktop',
+      os: 'Linux',
+    });
     // Shown at 960x540 from a 640x360 source: upscaled by half.
     expect(last.counters.max_upscale_pct).toBeCloseTo(50, 0);
     for (const key of ['watch_ms', 'playing_ms']) {

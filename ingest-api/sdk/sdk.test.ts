@@ -27,7 +27,10 @@ class FakeVideo extends EventTarget implements MediaElement {
 
 interface Sent {
   url: string;
-  body: { metadata: Record<string, unknown>; events: Array<Record<string, unknown> & { event: string; counters: Record<string, number> }> };
+  body: {
+    metadata: Record<string, unknown>;
+    events: Array<Record<string, unknown> & { event: string; counters: Record<string, number> }>;
+  };
   via: 'fetch' | 'beacon';
 }
 
@@ -46,7 +49,10 @@ beforeEach(() => {
     expect(init.headers['content-type']).toBe('text/plain');
     sent.push({ url, body: JSON.parse(init.body), via: 'fetch' });
     const next = statuses.shift() ?? { status: 202 };
-    return { status: next.status, headers: { get: (name: string) => (name === 'retry-after' ? (next.retryAfter ?? null) : null) } };
+    return {
+      status: next.status,
+      headers: { get: (name: string) => (name === 'retry-after' ? (next.retryAfter ?? null) : null) },
+    };
   });
   vi.stubGlobal('navigator', {
     sendBeacon: (url: string, body: string) => {
@@ -70,7 +76,14 @@ const names = () => allEvents().map((e) => e.event);
 const flushMicrotasks = () => vi.advanceTimersByTimeAsync(0);
 
 function start(video: FakeVideo, options: Partial<Parameters<typeof watchVideo>[1]> = {}) {
-  watcher = watchVideo(video, { endpoint: 'https://collect.example/', writeKey: 'wk_test_123', streamId: 'stream-1', viewerId: 'viewer-1', playerName: 'hls.js', ...options });
+  watcher = watchVideo(video, {
+    endpoint: 'https://collect.example/',
+    writeKey: 'wk_test_123',
+    streamId: 'stream-1',
+    viewerId: 'viewer-1',
+    playerName: 'hls.js',
+    ...options,
+  });
   return watcher;
 }
 
@@ -113,8 +126,18 @@ describe('watchVideo', () => {
     pageListeners.pagehide!();
 
     expect(names()).toEqual([
-      'playerready', 'viewstart', 'play', 'playing', 'heartbeat', 'rebufferstart', 'rebufferend', 'playing',
-      'seeking', 'seeked', 'pause', 'viewend',
+      'playerready',
+      'viewstart',
+      'play',
+      'playing',
+      'heartbeat',
+      'rebufferstart',
+      'rebufferend',
+      'playing',
+      'seeking',
+      'seeked',
+      'pause',
+      'viewend',
     ]);
     expect(sent.at(-1)!.via).toBe('beacon');
     const events = allEvents();
@@ -132,7 +155,12 @@ describe('watchVideo', () => {
       playing_ms: 10_000 + 3_000 + 2_000,
       dropped_frames: 3,
     });
-    expect(end).toMatchObject({ player_state: 'paused', stream_id: 'stream-1', viewer_id: 'viewer-1', dimensions: { player_name: 'hls.js', source_height: 720, rendition: '720p' } });
+    expect(end).toMatchObject({
+      player_state: 'paused',
+      stream_id: 'stream-1',
+      viewer_id: 'viewer-1',
+      dimensions: { player_name: 'hls.js', source_height: 720, rendition: '720p' },
+    });
     // Counters never go backwards.
     for (const key of ['watch_ms', 'playing_ms', 'rebuffer_ms', 'seek_ms']) {
       const series = events.map((e) => e.counters[key]!);
@@ -150,7 +178,9 @@ describe('watchVideo', () => {
     watcher!.destroy();
     await flushMicrotasks();
     for (const event of allEvents()) expect(playerEventValidator.errors(JSON.parse(JSON.stringify(event)))).toEqual([]);
-    expect(allEvents().find((e) => e.event === 'error')).toMatchObject({ error: { code: 'MEDIA_ERR_3', message: 'decode failed', severity: 'fatal' } });
+    expect(allEvents().find((e) => e.event === 'error')).toMatchObject({
+      error: { code: 'MEDIA_ERR_3', message: 'decode failed', severity: 'fatal' },
+    });
   });
 
   it('treats a seek before the first frame (the player moving to its start position) as startup', async () => {
@@ -194,7 +224,9 @@ describe('watchVideo', () => {
     expect(sent).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1_500);
     expect(sent).toHaveLength(2);
-    expect(sent[1]!.body.events.map((e) => e.event_id)).toEqual(expect.arrayContaining(sent[0]!.body.events.map((e) => e.event_id)));
+    expect(sent[1]!.body.events.map((e) => e.event_id)).toEqual(
+      expect.arrayContaining(sent[0]!.body.events.map((e) => e.event_id)),
+    );
 
     statuses.push({ status: 400 });
     video.error = { code: 2 };

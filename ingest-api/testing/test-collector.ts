@@ -25,7 +25,9 @@ export interface TestCollector {
   metrics: Metrics;
   config: Config;
   /** Every message published so far on `topic`: the raw value and, where it is JSON, the parsed one. */
-  records(topic: string): Array<{ key: string; raw: string; value: Record<string, unknown>; headers: Record<string, string> }>;
+  records(
+    topic: string,
+  ): Array<{ key: string; raw: string; value: Record<string, unknown>; headers: Record<string, string> }>;
   close(): Promise<void>;
 }
 
@@ -34,13 +36,23 @@ export async function startTestCollector(
   ports: { bus?: (embedded: EmbeddedBus) => Bus; liveState?: LiveState } = {},
 ): Promise<TestCollector> {
   const config = loadConfig(env);
-  const embedded = new EmbeddedBus({ defaultPartitions: 2, maxRetainedMessages: 1_000_000, publish: { lingerMs: 1, maxBatchMessages: 2_000, maxBufferedMessages: 100_000 } });
+  const embedded = new EmbeddedBus({
+    defaultPartitions: 2,
+    maxRetainedMessages: 1_000_000,
+    publish: { lingerMs: 1, maxBatchMessages: 2_000, maxBufferedMessages: 100_000 },
+  });
   await embedded.ensureTopics(allTopicSpecs(2));
   const liveState = ports.liveState ?? new MemoryLiveState();
   const metrics = new Metrics();
   const app = Fastify({ trustProxy: true, logger: false });
   await openApiDocument(app);
-  await app.register(ingestApi, { config, logger: pino({ level: 'silent' }), metrics, bus: ports.bus ? ports.bus(embedded) : embedded, liveState });
+  await app.register(ingestApi, {
+    config,
+    logger: pino({ level: 'silent' }),
+    metrics,
+    bus: ports.bus ? ports.bus(embedded) : embedded,
+    liveState,
+  });
   await app.ready();
   return {
     app,

@@ -56,7 +56,13 @@ export class ChatBucketer {
     if (!stream) {
       // The first bucket reaches back by the lateness, so earlier messages of the first batch still count.
       const firstBucket = Math.floor((observation.sentAt - this.options.allowedLatenessMs) / bucketMs) * bucketMs;
-      stream = { nextToCloseMs: firstBucket, emittedAny: false, maxEventMs: observation.sentAt, lastArrivalWallMs: wallNowMs, open: new Map() };
+      stream = {
+        nextToCloseMs: firstBucket,
+        emittedAny: false,
+        maxEventMs: observation.sentAt,
+        lastArrivalWallMs: wallNowMs,
+        open: new Map(),
+      };
       this.streams.set(streamId, stream);
     }
     if (bucketStart < stream.nextToCloseMs) {
@@ -95,7 +101,12 @@ export class ChatBucketer {
       if (bucket) {
         emptyRun = 0;
         stream.emittedAny = true;
-        closed.push({ startMs: start, messages: bucket.messages, uniqueChatters: bucket.chatters.size, hypeMessages: bucket.hypeMessages });
+        closed.push({
+          startMs: start,
+          messages: bucket.messages,
+          uniqueChatters: bucket.chatters.size,
+          hypeMessages: bucket.hypeMessages,
+        });
       } else if (!stream.emittedAny) {
         // Before the first message: nothing to report.
       } else if (emptyRun < maxEmptyBuckets) {

@@ -6,24 +6,94 @@
 
 /** Twitch/BTTV/7TV emotes viewers post when something happens (exact, case-sensitive tokens). */
 export const HYPE_EMOTES: ReadonlySet<string> = new Set([
-  'PogChamp', 'Pog', 'PogU', 'POGGERS', 'Poggers', 'PogBones', 'KEKW', 'LUL', 'LULW', 'OMEGALUL', 'Kreygasm', 'HYPERS',
-  'monkaS', 'monkaW', 'monkaGIGA', 'WutFace', 'EZ', 'Clap', 'GIGACHAD', 'catJAM', 'PauseChamp', 'Jebaited', 'NotLikeThis',
-  'BibleThump', 'PepeHands', 'Sadge', 'OMEGADANCE', 'peepoClap', 'widepeepoHappy', 'FeelsStrongMan', 'TwitchUnity',
-  'KomodoHype', 'CurseLit', 'GlitchCat', 'SeemsGood', 'HeyGuys', 'DinoDance', 'Kappa', 'ICANT', 'Aware', 'xdd',
+  'PogChamp',
+  'Pog',
+  'PogU',
+  'POGGERS',
+  'Poggers',
+  'PogBones',
+  'KEKW',
+  'LUL',
+  'LULW',
+  'OMEGALUL',
+  'Kreygasm',
+  'HYPERS',
+  'monkaS',
+  'monkaW',
+  'monkaGIGA',
+  'WutFace',
+  'EZ',
+  'Clap',
+  'GIGACHAD',
+  'catJAM',
+  'PauseChamp',
+  'Jebaited',
+  'NotLikeThis',
+  'BibleThump',
+  'PepeHands',
+  'Sadge',
+  'OMEGADANCE',
+  'peepoClap',
+  'widepeepoHappy',
+  'FeelsStrongMan',
+  'TwitchUnity',
+  'KomodoHype',
+  'CurseLit',
+  'GlitchCat',
+  'SeemsGood',
+  'HeyGuys',
+  'DinoDance',
+  'Kappa',
+  'ICANT',
+  'Aware',
+  'xdd',
 ]);
 
 /** Hype words and phrases, matched case-insensitively on word boundaries (see elongationForms). */
 const HYPE_PHRASES = [
-  'clip it', 'clip that', 'clipped', 'no way', 'lets go', "let's go", 'lfg', 'omg', 'oh my god', 'wtf', 'holy', 'insane',
-  'hype', 'pog', 'pogg', 'poggers', 'gg', 'ggs', 'goat', 'clutch', 'what a play', 'lol', 'lmao', 'lmfao', 'rofl', 'wow',
-  'noo', 'yess', 'sheesh', 'no shot', 'unreal', 'nuts', 'cracked',
+  'clip it',
+  'clip that',
+  'clipped',
+  'no way',
+  'lets go',
+  "let's go",
+  'lfg',
+  'omg',
+  'oh my god',
+  'wtf',
+  'holy',
+  'insane',
+  'hype',
+  'pog',
+  'pogg',
+  'poggers',
+  'gg',
+  'ggs',
+  'goat',
+  'clutch',
+  'what a play',
+  'lol',
+  'lmao',
+  'lmfao',
+  'rofl',
+  'wow',
+  'noo',
+  'yess',
+  'sheesh',
+  'no shot',
+  'unreal',
+  'nuts',
+  'cracked',
 ];
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-const HYPE_PATTERN = new RegExp(`(?:^|[^\\p{L}\\p{N}])(?:${HYPE_PHRASES.map(escape).join('|')})(?=$|[^\\p{L}\\p{N}])`, 'iu');
+const HYPE_PATTERN = new RegExp(
+  `(?:^|[^\\p{L}\\p{N}])(?:${HYPE_PHRASES.map(escape).join('|')})(?=$|[^\\p{L}\\p{N}])`,
+  'iu',
+);
 /** Pictographic emoji (🔥😂😱🤯👏…): a burst of them reads as a reaction. */
 const EMOJI_PATTERN = /\p{Extended_Pictographic}/u;
 

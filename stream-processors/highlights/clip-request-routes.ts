@@ -2,7 +2,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BusBackpressureError, BusUnavailableError, type Bus } from '../../core/bus/bus.ts';
 import { canModerate, ChatTokenError, type ChatTokenVerifier } from '../../core/chat/chat-token.ts';
 import { StreamStaff, type StaffRoster } from '../../core/chat/stream-staff.ts';
-import { DEFAULT_SECONDS_AFTER, DEFAULT_SECONDS_BEFORE, InvalidClipRequestError, publishClipRequest } from '../../core/clips/clip-requests.ts';
+import {
+  DEFAULT_SECONDS_AFTER,
+  DEFAULT_SECONDS_BEFORE,
+  InvalidClipRequestError,
+  publishClipRequest,
+} from '../../core/clips/clip-requests.ts';
 import { CHAT_TOKEN_SECURITY, documentRoutes } from '../../core/http/openapi.ts';
 import type { LiveState } from '../../core/live-state/live-state.ts';
 import type { Highlight } from '../../core/schemas/highlight.ts';
@@ -41,7 +46,11 @@ export async function clipRequestRoutes(app: FastifyInstance, options: ClipReque
       schema: {
         summary: 'Ask for a clip of what just happened (hosts, moderators, admins)',
         tags: ['clips'],
-        params: { type: 'object', properties: { streamId: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:@/+=-]+$' } }, required: ['streamId'] },
+        params: {
+          type: 'object',
+          properties: { streamId: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:@/+=-]+$' } },
+          required: ['streamId'],
+        },
         body: {
           type: ['object', 'null'],
           additionalProperties: false,
@@ -57,12 +66,16 @@ export async function clipRequestRoutes(app: FastifyInstance, options: ClipReque
         try {
           identity = await tokens.verify(token);
         } catch (error) {
-          if (error instanceof ChatTokenError) return reply.code(401).send({ error: 'unauthorized', message: error.message });
+          if (error instanceof ChatTokenError)
+            return reply.code(401).send({ error: 'unauthorized', message: error.message });
           throw error;
         }
         const { streamId } = request.params as { streamId: string };
         // Hosts, moderators and admins: the roles that moderate the stream's chat, granted staff included.
-        if (!canModerate(await staff.roleOf(identity, streamId))) return reply.code(403).send({ error: 'forbidden', message: `clips of ${streamId} may be requested by its hosts and moderators` });
+        if (!canModerate(await staff.roleOf(identity, streamId)))
+          return reply
+            .code(403)
+            .send({ error: 'forbidden', message: `clips of ${streamId} may be requested by its hosts and moderators` });
         callers.set(request, identity.userId);
       },
     },
@@ -72,7 +85,9 @@ export async function clipRequestRoutes(app: FastifyInstance, options: ClipReque
       const rate = await liveState.consumeRate(`clip-requests:${streamId}:${caller}`, perUserPerMinute, 60_000);
       if (!rate.allowed) {
         reply.header('retry-after', String(Math.ceil(rate.retryAfterMs / 1000)));
-        return reply.code(429).send({ error: 'too_many_requests', message: `at most ${perUserPerMinute} clip requests a minute` });
+        return reply
+          .code(429)
+          .send({ error: 'too_many_requests', message: `at most ${perUserPerMinute} clip requests a minute` });
       }
       let highlight: Highlight;
       try {
@@ -84,15 +99,24 @@ export async function clipRequestRoutes(app: FastifyInstance, options: ClipReque
           secondsAfter: request.body?.seconds_after ?? DEFAULT_SECONDS_AFTER,
         });
       } catch (error) {
-        if (error instanceof InvalidClipRequestError) return reply.code(400).send({ error: 'invalid_request', message: error.message });
+        if (error instanceof InvalidClipRequestError)
+          return reply.code(400).send({ error: 'invalid_request', message: error.message });
         if (error instanceof BusBackpressureError || error instanceof BusUnavailableError) {
           reply.header('retry-after', '2');
-          return reply.code(503).send({ error: 'unavailable', message: 'the request could not be stored; try again shortly' });
+          return reply
+            .code(503)
+            .send({ error: 'unavailable', message: 'the request could not be stored; try again shortly' });
         }
         throw error;
       }
       const clipId = clipIdOf(highlight);
-      return reply.code(202).send({ highlight_id: highlight.highlight_id, clip_id: clipId, start: highlight.start, end: highlight.end, status_url: `/v1/clips/${clipId}` });
+      return reply.code(202).send({
+        highlight_id: highlight.highlight_id,
+        clip_id: clipId,
+        start: highlight.start,
+        end: highlight.end,
+        status_url: `/v1/clips/${clipId}`,
+      });
     },
   );
 }

@@ -10,8 +10,24 @@ const T0 = Date.parse('2026-05-01T20:00:00.000Z');
 const WALL = Date.parse('2026-05-01T20:05:00.000Z');
 let offset = 0;
 
-function chat(streamId: string, sentAt: number, userId: string, text: string, decision: ChatMessage['heuristic_decision'] = 'allow'): ChatMessage {
-  return { schema_v: 1, message_id: `m${offset}`, stream_id: streamId, user_id: userId, display_name: userId, text, sent_at: sentAt, heuristic_decision: decision, flags: [] };
+function chat(
+  streamId: string,
+  sentAt: number,
+  userId: string,
+  text: string,
+  decision: ChatMessage['heuristic_decision'] = 'allow',
+): ChatMessage {
+  return {
+    schema_v: 1,
+    message_id: `m${offset}`,
+    stream_id: streamId,
+    user_id: userId,
+    display_name: userId,
+    text,
+    sent_at: sentAt,
+    heuristic_decision: decision,
+    flags: [],
+  };
 }
 
 function batch(values: unknown[]): MessageBatch {
@@ -33,17 +49,25 @@ function scenario(streamId: string, burstAtMs: number) {
   const calm = [];
   for (let t = T0; t < burstAtMs; t += 625) calm.push(chat(streamId, t, `u${(t / 625) % 6}`, 'nice'));
   const burst = [];
-  for (let i = 0; i < 50; i++) burst.push(chat(streamId, burstAtMs + i * 100, `fan${i % 30}`, i % 2 ? 'CLIP IT' : 'no way PogChamp'));
+  for (let i = 0; i < 50; i++)
+    burst.push(chat(streamId, burstAtMs + i * 100, `fan${i % 30}`, i % 2 ? 'CLIP IT' : 'no way PogChamp'));
   const after = [chat(streamId, burstAtMs + 20_000, 'u1', 'wow')];
   return { calm, burst, after };
 }
 
 describe('HighlightDetector', () => {
   it('finds a chat spike in a stream of chat batches and reports the window around it', () => {
-    const detector = new HighlightDetector(DEFAULT_DETECTOR_SETTINGS, new ViewerCounts(), { allowedLatenessMs: 2_000, maxEmptyBuckets: 24 });
+    const detector = new HighlightDetector(DEFAULT_DETECTOR_SETTINGS, new ViewerCounts(), {
+      allowedLatenessMs: 2_000,
+      maxEmptyBuckets: 24,
+    });
     const burstAt = T0 + 120_000;
     const { calm, burst, after } = scenario('st-1', burstAt);
-    const outputs = [detector.handleChat(batch(calm), WALL), detector.handleChat(batch(burst), WALL), detector.handleChat(batch(after), WALL)];
+    const outputs = [
+      detector.handleChat(batch(calm), WALL),
+      detector.handleChat(batch(burst), WALL),
+      detector.handleChat(batch(after), WALL),
+    ];
     const highlights = outputs.flatMap((o) => o.highlights);
     expect(highlights).toHaveLength(1);
     expect(highlightValidator.errors(highlights[0])).toEqual([]);
@@ -52,7 +76,10 @@ describe('HighlightDetector', () => {
   });
 
   it('does not count blocked messages, dead-letters invalid ones, and ignores a redelivered batch', () => {
-    const detector = new HighlightDetector(DEFAULT_DETECTOR_SETTINGS, new ViewerCounts(), { allowedLatenessMs: 2_000, maxEmptyBuckets: 24 });
+    const detector = new HighlightDetector(DEFAULT_DETECTOR_SETTINGS, new ViewerCounts(), {
+      allowedLatenessMs: 2_000,
+      maxEmptyBuckets: 24,
+    });
     const burstAt = T0 + 120_000;
     const { calm, burst, after } = scenario('st-2', burstAt);
     detector.handleChat(batch(calm), WALL);
@@ -62,7 +89,10 @@ describe('HighlightDetector', () => {
     expect(output.deadLetters[0]).toMatchObject({ sourceTopic: 'chat.messages', reason: 'chat message is invalid' });
     expect(detector.handleChat(batch(after), WALL).highlights).toEqual([]);
 
-    const again = new HighlightDetector(DEFAULT_DETECTOR_SETTINGS, new ViewerCounts(), { allowedLatenessMs: 2_000, maxEmptyBuckets: 24 });
+    const again = new HighlightDetector(DEFAULT_DETECTOR_SETTINGS, new ViewerCounts(), {
+      allowedLatenessMs: 2_000,
+      maxEmptyBuckets: 24,
+    });
     const calmBatch = batch(calm);
     again.handleChat(calmBatch, WALL);
     const burstBatch = batch(burst);
@@ -82,13 +112,19 @@ describe('HighlightDetector', () => {
         return undefined;
       }
     }
-    const detector = new HighlightDetector(DEFAULT_DETECTOR_SETTINGS, new RecordingCounts(), { allowedLatenessMs: 2_000, maxEmptyBuckets: 24 });
+    const detector = new HighlightDetector(DEFAULT_DETECTOR_SETTINGS, new RecordingCounts(), {
+      allowedLatenessMs: 2_000,
+      maxEmptyBuckets: 24,
+    });
     detector.handleChat(batch([chat('st-4', T0, 'u1', 'hi'), chat('st-4', T0 + 30_000, 'u2', 'hello')]), WALL);
     expect(asked.slice(0, 3)).toEqual([4_999, 9_999, 14_999]);
   });
 
   it('closes quiet streams on ticks and forgets them when idle', () => {
-    const detector = new HighlightDetector(DEFAULT_DETECTOR_SETTINGS, new ViewerCounts(), { allowedLatenessMs: 2_000, maxEmptyBuckets: 24 });
+    const detector = new HighlightDetector(DEFAULT_DETECTOR_SETTINGS, new ViewerCounts(), {
+      allowedLatenessMs: 2_000,
+      maxEmptyBuckets: 24,
+    });
     detector.handleChat(batch([chat('st-3', T0, 'a', 'hi')]), WALL);
     expect(detector.tick(WALL + 12_000, 60_000).bucketsClosed).toBe(2);
     expect(detector.trackedStreams).toBe(1);

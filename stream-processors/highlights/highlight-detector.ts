@@ -5,7 +5,13 @@ import type { Highlight } from '../../core/schemas/highlight.ts';
 import { TOPICS } from '../../core/topics.ts';
 import { ChatBucketer } from './chat-buckets.ts';
 import { isHype } from './chat-signals.ts';
-import { detectInBucket, highlightFromDetection, initialDetectorState, type DetectorSettings, type DetectorState } from './spike-detector.ts';
+import {
+  detectInBucket,
+  highlightFromDetection,
+  initialDetectorState,
+  type DetectorSettings,
+  type DetectorState,
+} from './spike-detector.ts';
 import type { ViewerCounts } from './viewer-counts.ts';
 import { parseJsonPayload } from '../../core/schemas/validate.ts';
 
@@ -53,12 +59,22 @@ export class HighlightDetector {
       if (BigInt(message.offset) <= counted) continue;
       const parsed = parseJsonPayload(message.value);
       if (!chatMessageValidator.check(parsed)) {
-        deadLetters.push({ sourceTopic: TOPICS.chatMessages, payload: message.value, reason: 'chat message is invalid', errors: chatMessageValidator.errors(parsed), origin: `${batch.topic}/${batch.partition}/${message.offset}` });
+        deadLetters.push({
+          sourceTopic: TOPICS.chatMessages,
+          payload: message.value,
+          reason: 'chat message is invalid',
+          errors: chatMessageValidator.errors(parsed),
+          origin: `${batch.topic}/${batch.partition}/${message.offset}`,
+        });
         continue;
       }
       // Blocked messages (spam, abuse) are not audience reaction; held ones still are.
       if (parsed.heuristic_decision === 'block') continue;
-      this.bucketer.add(parsed.stream_id, { sentAt: parsed.sent_at, userId: parsed.user_id, hype: isHype(parsed.text) }, wallNowMs);
+      this.bucketer.add(
+        parsed.stream_id,
+        { sentAt: parsed.sent_at, userId: parsed.user_id, hype: isHype(parsed.text) },
+        wallNowMs,
+      );
       touched.add(parsed.stream_id);
     }
     this.countedOffsets.set(partitionKey, BigInt(batch.lastOffset));

@@ -26,7 +26,13 @@ export function highlightRows(batch: MessageBatch): { rows: HighlightRow[]; dead
   for (const message of batch.messages) {
     const parsed = parseJsonPayload(message.value);
     if (!highlightValidator.check(parsed)) {
-      deadLetters.push({ sourceTopic: TOPICS.highlights, payload: message.value, reason: 'highlight is invalid', errors: highlightValidator.errors(parsed), origin: `${batch.topic}/${batch.partition}/${message.offset}` });
+      deadLetters.push({
+        sourceTopic: TOPICS.highlights,
+        payload: message.value,
+        reason: 'highlight is invalid',
+        errors: highlightValidator.errors(parsed),
+        origin: `${batch.topic}/${batch.partition}/${message.offset}`,
+      });
       continue;
     }
     rows.push({

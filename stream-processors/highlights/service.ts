@@ -52,10 +52,16 @@ export const highlightDetectorService: ServiceDefinition = {
       postRollMs: config.highlights.postRollMs,
     };
     const viewers = new ViewerCounts();
-    const detector = new HighlightDetector(settings, viewers, { allowedLatenessMs: ALLOWED_LATENESS_MS, maxEmptyBuckets: 24 });
+    const detector = new HighlightDetector(settings, viewers, {
+      allowedLatenessMs: ALLOWED_LATENESS_MS,
+      maxEmptyBuckets: 24,
+    });
     const detected = metrics.counter('highlights_detected_total', 'Highlights published, by trigger', ['trigger']);
     const buckets = metrics.counter('highlight_buckets_closed_total', 'Chat buckets scored by the highlight detector');
-    const late = metrics.gauge('highlight_late_chat_messages', 'Chat messages that arrived after their bucket closed (not counted), since start');
+    const late = metrics.gauge(
+      'highlight_late_chat_messages',
+      'Chat messages that arrived after their bucket closed (not counted), since start',
+    );
     const streams = metrics.gauge('highlight_streams_tracked', 'Streams the highlight detector holds a baseline for');
 
     // Detections not yet acknowledged by the bus; a failed publish is retried with the next batch or tick.
@@ -71,7 +77,17 @@ export const highlightDetectorService: ServiceDefinition = {
       unpublished = unpublished.filter((h) => !sending.includes(h));
       for (const h of sending) {
         detected.inc({ trigger: h.reasons.some((r) => r.startsWith('chat_spike')) ? 'chat_spike' : 'viewer_surge' });
-        logger.info({ highlightId: h.highlight_id, streamId: h.stream_id, start: h.start, end: h.end, score: h.score, reasons: h.reasons }, 'highlight detected');
+        logger.info(
+          {
+            highlightId: h.highlight_id,
+            streamId: h.stream_id,
+            start: h.start,
+            end: h.end,
+            score: h.score,
+            reasons: h.reasons,
+          },
+          'highlight detected',
+        );
       }
     };
     const observe = (bucketsClosed: number) => {
@@ -89,7 +105,8 @@ export const highlightDetectorService: ServiceDefinition = {
       liveState,
       staffRoster: chatStore,
       tokens: createChatTokenVerifier(config.auth),
-      clipIdOf: (h: Highlight) => clipId({ streamId: h.stream_id, startMs: h.start, endMs: h.end, profileVersion: version }),
+      clipIdOf: (h: Highlight) =>
+        clipId({ streamId: h.stream_id, startMs: h.start, endMs: h.end, profileVersion: version }),
     });
 
     const subscriptions: Subscription[] = [];

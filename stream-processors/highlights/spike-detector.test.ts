@@ -38,7 +38,10 @@ function run(specs: Spec[], overrides: Partial<DetectorSettings> = {}) {
   buckets(specs).forEach((bucket, index) => {
     const step = detectInBucket(state, bucket, s);
     if (step.detection) {
-      const triggers = [step.detection.score.chatSpike && 'chat_spike', step.detection.score.viewerSurge && 'viewer_surge'].filter(Boolean) as string[];
+      const triggers = [
+        step.detection.score.chatSpike && 'chat_spike',
+        step.detection.score.viewerSurge && 'viewer_surge',
+      ].filter(Boolean) as string[];
       detections.push({ index, triggers, z: step.detection.score.z });
     }
     state = step.state;
@@ -93,7 +96,9 @@ describe('detectInBucket', () => {
     expect(counted.detections).toEqual([]);
     expect(counted.state.baseline).toMatchObject({ perViewer: true, samples: 23 });
     expect(counted.state.baseline.rate.mean).toBeCloseTo(5, 0);
-    expect(run([...steady(20, 10), ...steady(2, 10, 200), [40, 25, 10, 200]]).detections).toMatchObject([{ index: 22, triggers: ['chat_spike'] }]);
+    expect(run([...steady(20, 10), ...steady(2, 10, 200), [40, 25, 10, 200]]).detections).toMatchObject([
+      { index: 22, triggers: ['chat_spike'] },
+    ]);
   });
 
   it('normalises by the last audience known when a count is zero (every view paused or ended)', () => {
@@ -109,7 +114,10 @@ describe('highlight windows', () => {
   });
 
   it('caps the window at 60 s, keeping the end', () => {
-    expect(highlightWindow(T0, { preRollMs: 55_000, postRollMs: 15_000, maxClipMs: 60_000 })).toEqual({ start: T0 - 45_000, end: T0 + 15_000 });
+    expect(highlightWindow(T0, { preRollMs: 55_000, postRollMs: 15_000, maxClipMs: 60_000 })).toEqual({
+      start: T0 - 45_000,
+      end: T0 + 15_000,
+    });
   });
 
   it('turns a detection into a valid highlight with a deterministic id and readable reasons', () => {
@@ -124,9 +132,16 @@ describe('highlight windows', () => {
     expect(highlight).toBeDefined();
     expect(highlightValidator.errors(highlight)).toEqual([]);
     const onset = T0 + 20 * settings.bucketMs;
-    expect(highlight).toMatchObject({ stream_id: 'st-AbC123', start: onset - 20_000, end: onset + 10_000, highlight_id: highlightId('st-AbC123', onset - 20_000, onset + 10_000) });
+    expect(highlight).toMatchObject({
+      stream_id: 'st-AbC123',
+      start: onset - 20_000,
+      end: onset + 10_000,
+      highlight_id: highlightId('st-AbC123', onset - 20_000, onset + 10_000),
+    });
     expect(highlight!.score).toBeGreaterThan(3);
-    expect(highlight!.reasons[0]).toMatch(/^chat_spike: z=\d+\.\d, 40 messages in 5 s \(\d+\.\d× baseline, per viewer\)$/);
+    expect(highlight!.reasons[0]).toMatch(
+      /^chat_spike: z=\d+\.\d, 40 messages in 5 s \(\d+\.\d× baseline, per viewer\)$/,
+    );
     expect(highlight!.reasons).toContain('unique_chatters: 25');
     expect(highlight!.reasons[2]).toMatch(/^hype: 50% of messages \(baseline \d+%\)$/);
   });

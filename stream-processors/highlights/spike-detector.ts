@@ -106,7 +106,13 @@ export function initialDetectorState(): DetectorState {
 }
 
 function emptyBaseline(perViewer: boolean): StreamBaseline {
-  return { samples: 0, perViewer, rate: { mean: 0, variance: 0 }, messages: { mean: 0, variance: 0 }, hypeShare: { mean: 0, variance: 0 } };
+  return {
+    samples: 0,
+    perViewer,
+    rate: { mean: 0, variance: 0 },
+    messages: { mean: 0, variance: 0 },
+    hypeShare: { mean: 0, variance: 0 },
+  };
 }
 
 /** West's incremental EWMA of mean and variance. */
@@ -118,11 +124,17 @@ function ewma(previous: Ewma, value: number, alpha: number, first: boolean): Ewm
 }
 
 function rateOf(bucket: ChatBucket, viewers: number | undefined): { rate: number; perViewer: boolean; scale: number } {
-  if (viewers !== undefined && viewers > 0) return { rate: (bucket.messages * 100) / viewers, perViewer: true, scale: 100 / viewers };
+  if (viewers !== undefined && viewers > 0)
+    return { rate: (bucket.messages * 100) / viewers, perViewer: true, scale: 100 / viewers };
   return { rate: bucket.messages, perViewer: false, scale: 1 };
 }
 
-export function scoreBucket(baseline: StreamBaseline, bucket: ChatBucket, viewers: number | undefined, settings: DetectorSettings): BucketScore {
+export function scoreBucket(
+  baseline: StreamBaseline,
+  bucket: ChatBucket,
+  viewers: number | undefined,
+  settings: DetectorSettings,
+): BucketScore {
   const { rate, scale } = rateOf(bucket, viewers);
   const hypeShare = bucket.messages > 0 ? bucket.hypeMessages / bucket.messages : 0;
   const poissonStd = Math.sqrt(Math.max(baseline.messages.mean, 1)) * scale;
@@ -141,7 +153,8 @@ export function scoreBucket(baseline: StreamBaseline, bucket: ChatBucket, viewer
     const viewersMean = baseline.viewers.mean;
     result.viewerGrowth = viewers / viewersMean - 1;
     result.viewerZ = (viewers - viewersMean) / Math.max(Math.sqrt(baseline.viewers.variance), Math.sqrt(viewersMean));
-    result.viewerSurge = warm && result.viewerGrowth >= settings.viewerSurgeRatio && viewers - viewersMean >= settings.minSurgeViewers;
+    result.viewerSurge =
+      warm && result.viewerGrowth >= settings.viewerSurgeRatio && viewers - viewersMean >= settings.minSurgeViewers;
   }
   return result;
 }
@@ -157,10 +170,19 @@ export function baselineInUnitsOf(baseline: StreamBaseline, viewers: number | un
   if (perViewer === baseline.perViewer) return baseline;
   if (!perViewer || baseline.samples === 0) return emptyBaseline(perViewer);
   const scale = 100 / viewers;
-  return { ...baseline, perViewer, rate: { mean: baseline.rate.mean * scale, variance: baseline.rate.variance * scale * scale } };
+  return {
+    ...baseline,
+    perViewer,
+    rate: { mean: baseline.rate.mean * scale, variance: baseline.rate.variance * scale * scale },
+  };
 }
 
-export function updateBaseline(baseline: StreamBaseline, bucket: ChatBucket, viewers: number | undefined, alpha: number): StreamBaseline {
+export function updateBaseline(
+  baseline: StreamBaseline,
+  bucket: ChatBucket,
+  viewers: number | undefined,
+  alpha: number,
+): StreamBaseline {
   const { rate, perViewer } = rateOf(bucket, viewers);
   const base = baselineInUnitsOf(baseline, viewers);
   const first = base.samples === 0;
@@ -171,7 +193,8 @@ export function updateBaseline(baseline: StreamBaseline, bucket: ChatBucket, vie
     messages: ewma(base.messages, bucket.messages, alpha, first),
     hypeShare: ewma(base.hypeShare, bucket.messages > 0 ? bucket.hypeMessages / bucket.messages : 0, alpha, first),
   };
-  if (viewers !== undefined) next.viewers = ewma(base.viewers ?? { mean: viewers, variance: 0 }, viewers, alpha, base.viewers === undefined);
+  if (viewers !== undefined)
+    next.viewers = ewma(base.viewers ?? { mean: viewers, variance: 0 }, viewers, alpha, base.viewers === undefined);
   return next;
 }
 
@@ -210,7 +233,8 @@ export function detectInBucket(state: DetectorState, bucket: ChatBucket, setting
     baseline: fires ? baseline : updateBaseline(baseline, bucket, viewers, settings.alpha),
   };
   // A surge (a raid) sets a new audience level: measured against the old one it would fire again after every cooldown.
-  if (fires && score.viewerSurge && viewers !== undefined) next.baseline = { ...next.baseline, viewers: { mean: viewers, variance: 0 } };
+  if (fires && score.viewerSurge && viewers !== undefined)
+    next.baseline = { ...next.baseline, viewers: { mean: viewers, variance: 0 } };
   if (viewers !== undefined) next.lastViewers = viewers;
   const lastOnsetMs = fires ? bucket.startMs : state.lastOnsetMs;
   if (lastOnsetMs !== undefined) next.lastOnsetMs = lastOnsetMs;
@@ -223,7 +247,10 @@ export function detectInBucket(state: DetectorState, bucket: ChatBucket, setting
 }
 
 /** The clip window of a detection: pre-roll before the onset (chat reacts late), post-roll after, capped. */
-export function highlightWindow(onsetMs: number, settings: Pick<DetectorSettings, 'preRollMs' | 'postRollMs' | 'maxClipMs'>): { start: number; end: number } {
+export function highlightWindow(
+  onsetMs: number,
+  settings: Pick<DetectorSettings, 'preRollMs' | 'postRollMs' | 'maxClipMs'>,
+): { start: number; end: number } {
   const end = onsetMs + settings.postRollMs;
   const start = Math.max(onsetMs - settings.preRollMs, end - settings.maxClipMs);
   return { start, end };
@@ -238,19 +265,32 @@ export function detectionReasons(detection: Detection, settings: DetectorSetting
   const reasons: string[] = [];
   if (score.chatSpike) {
     const ratio = baseline.rate.mean > 0 ? `${(score.rate / baseline.rate.mean).toFixed(1)}× baseline` : 'from silence';
-    reasons.push(`chat_spike: z=${score.z.toFixed(1)}, ${bucket.messages} messages in ${settings.bucketMs / 1000} s (${ratio}${baseline.perViewer ? ', per viewer' : ''})`);
+    reasons.push(
+      `chat_spike: z=${score.z.toFixed(1)}, ${bucket.messages} messages in ${settings.bucketMs / 1000} s (${ratio}${baseline.perViewer ? ', per viewer' : ''})`,
+    );
     reasons.push(`unique_chatters: ${bucket.uniqueChatters}`);
-    if (score.hypeShare > baseline.hypeShare.mean) reasons.push(`hype: ${percent(score.hypeShare)} of messages (baseline ${percent(baseline.hypeShare.mean)})`);
+    if (score.hypeShare > baseline.hypeShare.mean)
+      reasons.push(`hype: ${percent(score.hypeShare)} of messages (baseline ${percent(baseline.hypeShare.mean)})`);
   }
   if (score.viewerSurge && score.viewerGrowth !== undefined) {
-    reasons.push(`viewer_surge: ${detection.viewers} viewers, +${percent(score.viewerGrowth)} on baseline ${Math.round(baseline.viewers!.mean)}`);
+    reasons.push(
+      `viewer_surge: ${detection.viewers} viewers, +${percent(score.viewerGrowth)} on baseline ${Math.round(baseline.viewers!.mean)}`,
+    );
   }
   return reasons.map((r) => r.slice(0, 128));
 }
 
-export function highlightFromDetection(streamId: string, detection: Detection, settings: DetectorSettings, detectedAt: number): Highlight {
+export function highlightFromDetection(
+  streamId: string,
+  detection: Detection,
+  settings: DetectorSettings,
+  detectedAt: number,
+): Highlight {
   const { start, end } = highlightWindow(detection.onsetMs, settings);
-  const score = Math.max(detection.score.chatSpike ? detection.score.score : 0, detection.score.viewerSurge ? (detection.score.viewerZ ?? 0) : 0);
+  const score = Math.max(
+    detection.score.chatSpike ? detection.score.score : 0,
+    detection.score.viewerSurge ? (detection.score.viewerZ ?? 0) : 0,
+  );
   return {
     schema_v: 1,
     highlight_id: highlightId(streamId, start, end),

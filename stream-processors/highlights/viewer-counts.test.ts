@@ -4,7 +4,13 @@ import { ViewerCounts } from './viewer-counts.ts';
 
 const W0 = Date.parse('2026-05-01T20:00:00.000Z');
 
-function rows(sourcePartition: number, version: number, windowStart: number, counts: Record<string, number>, dimension: 'all' | 'device' = 'all'): WindowRowsMessage {
+function rows(
+  sourcePartition: number,
+  version: number,
+  windowStart: number,
+  counts: Record<string, number>,
+  dimension: 'all' | 'device' = 'all',
+): WindowRowsMessage {
   return {
     type: 'viewer_window_rows',
     group: 'viewer-analytics',
@@ -46,7 +52,16 @@ describe('ViewerCounts', () => {
   it('counts a partition that has not reached the newest window with its newest figure, not as empty', () => {
     const counts = new ViewerCounts();
     const watermark = (sourcePartition: number, version: number, windowStart: number) =>
-      counts.observe({ type: 'viewer_watermark', group: 'viewer-analytics', source_partition: sourcePartition, version: String(version), emitted_at: windowStart, watermark: windowStart + 1, watermark_window_start: windowStart, closed_before: windowStart - 30_000 });
+      counts.observe({
+        type: 'viewer_watermark',
+        group: 'viewer-analytics',
+        source_partition: sourcePartition,
+        version: String(version),
+        emitted_at: windowStart,
+        watermark: windowStart + 1,
+        watermark_window_start: windowStart,
+        closed_before: windowStart - 30_000,
+      });
     counts.observe(rows(0, 1, W0, { s: 40 }));
     counts.observe(rows(1, 1, W0, { s: 25 }));
     watermark(0, 1, W0);

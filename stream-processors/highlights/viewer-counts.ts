@@ -28,7 +28,8 @@ export class ViewerCounts {
     const source = `${message.group}:${message.source_partition}`;
     if (message.type === 'viewer_watermark') {
       const previous = this.reached.get(source);
-      if (!previous || previous.version <= version) this.reached.set(source, { version, windowStart: message.watermark_window_start });
+      if (!previous || previous.version <= version)
+        this.reached.set(source, { version, windowStart: message.watermark_window_start });
       return;
     }
     for (const row of message.rows) {
@@ -44,7 +45,8 @@ export class ViewerCounts {
         sources.set(source, windows);
       }
       const previous = windows.get(row.window_start);
-      if (!previous || previous.version <= version) windows.set(row.window_start, { version, concurrent: row.concurrent_views });
+      if (!previous || previous.version <= version)
+        windows.set(row.window_start, { version, concurrent: row.concurrent_views });
       this.prune(sources);
     }
   }
@@ -54,7 +56,10 @@ export class ViewerCounts {
     const sources = this.streams.get(streamId);
     if (!sources) return undefined;
     const edge = liveEdgeAt(
-      [...sources].map(([source, windows]) => ({ windows: [...windows].map(([start, { concurrent }]) => [start, concurrent] as const), reached: this.reached.get(source)?.windowStart })),
+      [...sources].map(([source, windows]) => ({
+        windows: [...windows].map(([start, { concurrent }]) => [start, concurrent] as const),
+        reached: this.reached.get(source)?.windowStart,
+      })),
       atMs,
     );
     return edge?.[1];
@@ -67,6 +72,7 @@ export class ViewerCounts {
   private prune(sources: Map<string, Map<number, unknown>>): void {
     let newest = -Infinity;
     for (const windows of sources.values()) for (const start of windows.keys()) newest = Math.max(newest, start);
-    for (const windows of sources.values()) for (const start of windows.keys()) if (start < newest - this.retainMs) windows.delete(start);
+    for (const windows of sources.values())
+      for (const start of windows.keys()) if (start < newest - this.retainMs) windows.delete(start);
   }
 }

@@ -56,7 +56,12 @@ describe('clusterChat', () => {
       msg('dee', 'what song is this?'),
     ];
     const [giveaway, song] = clusterChat(messages);
-    expect(giveaway).toMatchObject({ kind: 'question', uniqueAskers: 3, askers: ['ANA', 'BO', 'CY'], representative: { text: 'what time is the giveaway?' } });
+    expect(giveaway).toMatchObject({
+      kind: 'question',
+      uniqueAskers: 3,
+      askers: ['ANA', 'BO', 'CY'],
+      representative: { text: 'what time is the giveaway?' },
+    });
     expect(giveaway!.messages).toHaveLength(4);
     expect(song).toMatchObject({ kind: 'question', uniqueAskers: 1, askers: ['DEE'] });
   });
@@ -67,7 +72,11 @@ describe('clusterChat', () => {
   });
 
   it.each([
-    ['three viewers using one word make a topic', ['the boss fight was insane', 'that boss is brutal', 'boss music slaps'], ['boss']],
+    [
+      'three viewers using one word make a topic',
+      ['the boss fight was insane', 'that boss is brutal', 'boss music slaps'],
+      ['boss'],
+    ],
     ['two viewers do not', ['the boss fight was insane', 'that boss is brutal', 'gg'], []],
   ])('%s', (_name, texts, topics) => {
     const clusters = clusterChat(texts.map((text, i) => msg(`u${i}`, text)));
@@ -102,7 +111,13 @@ describe('clusterChat', () => {
   });
 
   it('gives the same clusters whatever order the messages arrive in', () => {
-    const messages = [msg('a', 'what song is this?'), msg('b', 'what song is this'), msg('c', 'raid raid'), msg('d', 'raid'), msg('e', 'the raid')];
+    const messages = [
+      msg('a', 'what song is this?'),
+      msg('b', 'what song is this'),
+      msg('c', 'raid raid'),
+      msg('d', 'raid'),
+      msg('e', 'the raid'),
+    ];
     expect(clusterChat([...messages].reverse())).toEqual(clusterChat(messages));
   });
 });

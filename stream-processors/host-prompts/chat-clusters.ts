@@ -40,7 +40,11 @@ export interface ClusterSettings {
   minTopicAskers: number;
 }
 
-export const DEFAULT_CLUSTER_SETTINGS: ClusterSettings = { mergeSimilarity: 0.75, mergeTermOverlap: 0.6, minTopicAskers: 3 };
+export const DEFAULT_CLUSTER_SETTINGS: ClusterSettings = {
+  mergeSimilarity: 0.75,
+  mergeTermOverlap: 0.6,
+  minTopicAskers: 3,
+};
 
 /** Weights of the ranking: distinct viewers matter most, repeats a little, questions over topics. */
 const ASKER_WEIGHT = 3;
@@ -84,15 +88,23 @@ function finish(kind: ChatCluster['kind'], members: Candidate[], terms: string[]
 function spelling(folded: string, members: readonly Candidate[]): string {
   const counts = new Map<string, number>();
   for (const { message } of members) {
-    for (const word of wordsOf(message.text)) if (foldForMatching(word) === folded) counts.set(word, (counts.get(word) ?? 0) + 1);
+    for (const word of wordsOf(message.text))
+      if (foldForMatching(word) === folded) counts.set(word, (counts.get(word) ?? 0) + 1);
   }
   return [...counts].sort(([a, n], [b, m]) => m - n || a.localeCompare(b))[0]?.[0] ?? folded;
 }
 
 /** Clusters of a window's messages, best first. Deterministic for the same messages in any order. */
-export function clusterChat(messages: readonly WindowMessage[], settings: ClusterSettings = DEFAULT_CLUSTER_SETTINGS): ChatCluster[] {
+export function clusterChat(
+  messages: readonly WindowMessage[],
+  settings: ClusterSettings = DEFAULT_CLUSTER_SETTINGS,
+): ChatCluster[] {
   const ordered = [...messages].sort((a, b) => a.sentAt - b.sentAt || a.messageId.localeCompare(b.messageId));
-  const candidates = ordered.map((message) => ({ message, folded: foldForMatching(message.text), terms: contentTerms(message.text) }));
+  const candidates = ordered.map((message) => ({
+    message,
+    folded: foldForMatching(message.text),
+    terms: contentTerms(message.text),
+  }));
 
   const questionGroups: Candidate[][] = [];
   const statements: Candidate[] = [];
@@ -101,7 +113,9 @@ export function clusterChat(messages: readonly WindowMessage[], settings: Cluste
       statements.push(candidate);
       continue;
     }
-    const group = questionGroups.find((members) => members.some((member) => isSameQuestion(member, candidate, settings)));
+    const group = questionGroups.find((members) =>
+      members.some((member) => isSameQuestion(member, candidate, settings)),
+    );
     if (group) group.push(candidate);
     else questionGroups.push([candidate]);
   }

@@ -71,7 +71,9 @@ export class ChatWindow {
 
   /** Messages that passed moderation, sent in `[start, end]`, not yet behind a prompt. */
   unsuggestedIn(start: number, end: number): WindowMessage[] {
-    return [...this.passed.values()].filter((m) => m.sentAt >= start && m.sentAt <= end && !this.suggested.has(m.messageId));
+    return [...this.passed.values()].filter(
+      (m) => m.sentAt >= start && m.sentAt <= end && !this.suggested.has(m.messageId),
+    );
   }
 
   markSuggested(messageIds: Iterable<string>): void {

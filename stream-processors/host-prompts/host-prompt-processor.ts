@@ -4,7 +4,12 @@ import type { Bus, MessageBatch } from '../../core/bus/bus.ts';
 import type { HostPromptSettings } from '../../core/config.ts';
 import type { LiveState } from '../../core/live-state/live-state.ts';
 import type { Metrics } from '../../core/metrics.ts';
-import { chatMessageValidator, chatVerdictValidator, hostPromptValidator, type HostPrompt } from '../../core/schemas/chat.ts';
+import {
+  chatMessageValidator,
+  chatVerdictValidator,
+  hostPromptValidator,
+  type HostPrompt,
+} from '../../core/schemas/chat.ts';
 import { assertValid, parseJsonPayload } from '../../core/schemas/validate.ts';
 import { TOPICS } from '../../core/topics.ts';
 import { CircuitOpenError, type CircuitBreaker } from '../../core/ai/circuit-breaker.ts';
@@ -15,7 +20,12 @@ import { ChatWindow } from './chat-window.ts';
 import { CostlySuggestionError, type PromptSuggester } from './prompt-suggester.ts';
 import { planRun } from './prompt-schedule.ts';
 import { SuggestionGuard } from './suggestion-guard.ts';
-import { buildSuggestionRequest, DEFAULT_REQUEST_LIMITS, readSuggestions, SuggestionOutputError } from './suggestion-request.ts';
+import {
+  buildSuggestionRequest,
+  DEFAULT_REQUEST_LIMITS,
+  readSuggestions,
+  SuggestionOutputError,
+} from './suggestion-request.ts';
 import { heuristicSuggestions, type Suggestion } from './suggestions.ts';
 
 /** The AI side, when a backend is configured. */
@@ -74,11 +84,23 @@ export class HostPromptProcessor {
     this.globalCalls = new MinuteBudget(liveState, settings.ai.callsPerMinute, 'host-prompts:ai-calls');
     this.globalTokens = new MinuteBudget(liveState, settings.ai.tokensPerMinute, 'host-prompts:ai-tokens');
     this.runs = metrics.counter('host_prompt_windows_total', 'Closed chat windows by what became of them', ['outcome']);
-    this.aiCalls = metrics.counter('host_prompt_ai_calls_total', 'Model calls for host prompts, and the ones skipped', ['outcome']);
-    this.aiTokens = metrics.counter('host_prompt_ai_tokens_total', 'Tokens spent on host prompts, as the server reported them', ['kind']);
+    this.aiCalls = metrics.counter('host_prompt_ai_calls_total', 'Model calls for host prompts, and the ones skipped', [
+      'outcome',
+    ]);
+    this.aiTokens = metrics.counter(
+      'host_prompt_ai_tokens_total',
+      'Tokens spent on host prompts, as the server reported them',
+      ['kind'],
+    );
     this.published = metrics.counter('host_prompts_published_total', 'Host prompts published, by source', ['source']);
-    this.rejected = metrics.counter('host_prompt_suggestions_rejected_total', 'Suggestions dropped by re-moderation', ['reason']);
-    this.invalidRecords = metrics.counter('host_prompt_invalid_records_total', 'Records on chat.messages or chat.verdicts that failed validation (the moderation sink dead-letters them)', ['topic']);
+    this.rejected = metrics.counter('host_prompt_suggestions_rejected_total', 'Suggestions dropped by re-moderation', [
+      'reason',
+    ]);
+    this.invalidRecords = metrics.counter(
+      'host_prompt_invalid_records_total',
+      'Records on chat.messages or chat.verdicts that failed validation (the moderation sink dead-letters them)',
+      ['topic'],
+    );
   }
 
   /** Takes one batch of `chat.messages` or `chat.verdicts` into the windows. */
@@ -105,12 +127,19 @@ export class HostPromptProcessor {
         this.streams.delete(streamId);
         continue;
       }
-      const plan = planRun(state.nextRunAt, (start, end) => state.window.unsuggestedIn(start, end).length, now, settings);
+      const plan = planRun(
+        state.nextRunAt,
+        (start, end) => state.window.unsuggestedIn(start, end).length,
+        now,
+        settings,
+      );
       state.nextRunAt = plan.nextRunAt;
       if (plan.run) due.push({ streamId, state, windowStart: plan.windowStart, windowEnd: plan.windowEnd });
       else if (plan.reason === 'quiet') this.runs.inc({ outcome: 'quiet' });
     }
-    const prompts = (await Promise.all(due.map((d) => this.runWindow(d.streamId, d.state.window, d.windowStart, d.windowEnd, now)))).flat();
+    const prompts = (
+      await Promise.all(due.map((d) => this.runWindow(d.streamId, d.state.window, d.windowStart, d.windowEnd, now)))
+    ).flat();
     if (prompts.length > 0) {
       await this.options.bus.publish(
         TOPICS.hostPrompts,
@@ -134,7 +163,13 @@ export class HostPromptProcessor {
     return state;
   }
 
-  private async runWindow(streamId: string, window: ChatWindow, windowStart: number, windowEnd: number, now: number): Promise<HostPrompt[]> {
+  private async runWindow(
+    streamId: string,
+    window: ChatWindow,
+    windowStart: number,
+    windowEnd: number,
+    now: number,
+  ): Promise<HostPrompt[]> {
     const messages = window.unsuggestedIn(windowStart, windowEnd);
     const clusters = clusterChat(messages, this.options.cluster ?? DEFAULT_CLUSTER_SETTINGS);
     if (clusters.length === 0) {
@@ -143,7 +178,13 @@ export class HostPromptProcessor {
     }
     const senders = new Set(messages.map((m) => m.userId));
     const fromModel = this.options.ai ? await this.fromModel(streamId, clusters, senders, now) : null;
-    const produced: Produced = fromModel ?? { suggestions: this.screened(heuristicSuggestions(clusters, this.options.settings.maxSuggestions, this.options.settings.windowMs), senders), source: 'heuristic' };
+    const produced: Produced = fromModel ?? {
+      suggestions: this.screened(
+        heuristicSuggestions(clusters, this.options.settings.maxSuggestions, this.options.settings.windowMs),
+        senders,
+      ),
+      source: 'heuristic',
+    };
     if (produced.suggestions.length === 0) {
       this.runs.inc({ outcome: 'all_rejected' });
       return [];
@@ -152,7 +193,9 @@ export class HostPromptProcessor {
     // Every message of a cluster a prompt drew on is spent, not only the ones it cited.
     const clusterOf = new Map(clusters.flatMap((c) => c.messages.map((m) => [m.messageId, c] as const)));
     return produced.suggestions.map((s) => {
-      const spent = new Set(s.sourceMessageIds.flatMap((id) => clusterOf.get(id)?.messages.map((m) => m.messageId) ?? [id]));
+      const spent = new Set(
+        s.sourceMessageIds.flatMap((id) => clusterOf.get(id)?.messages.map((m) => m.messageId) ?? [id]),
+      );
       return assertValid(
         hostPromptValidator,
         {
@@ -176,13 +219,22 @@ export class HostPromptProcessor {
   }
 
   /** The model's suggestions, re-moderated; null when the heuristics must stand in. */
-  private async fromModel(streamId: string, clusters: ChatCluster[], senders: Set<string>, now: number): Promise<Produced | null> {
+  private async fromModel(
+    streamId: string,
+    clusters: ChatCluster[],
+    senders: Set<string>,
+    now: number,
+  ): Promise<Produced | null> {
     const { ai, settings, logger } = this.options;
     const { suggester, breaker } = ai!;
     const request = buildSuggestionRequest(clusters, {
       model: suggester.model,
       windowMs: settings.windowMs,
-      limits: { ...DEFAULT_REQUEST_LIMITS, maxSuggestions: settings.maxSuggestions, maxCompletionTokens: settings.ai.maxCompletionTokens },
+      limits: {
+        ...DEFAULT_REQUEST_LIMITS,
+        maxSuggestions: settings.maxSuggestions,
+        maxCompletionTokens: settings.ai.maxCompletionTokens,
+      },
     });
     if (!(await this.withinBudget(streamId, request.estimatedTokens + settings.ai.maxCompletionTokens, now))) {
       this.aiCalls.inc({ outcome: 'skipped_budget' });
@@ -195,9 +247,18 @@ export class HostPromptProcessor {
       suggestions = readSuggestions(completion.content, request);
     } catch (error) {
       if (error instanceof CostlySuggestionError) this.countTokens(error.usage);
-      const outcome = error instanceof CircuitOpenError ? 'skipped_circuit_open' : error instanceof SuggestionOutputError ? 'invalid_output' : 'error';
+      const outcome =
+        error instanceof CircuitOpenError
+          ? 'skipped_circuit_open'
+          : error instanceof SuggestionOutputError
+            ? 'invalid_output'
+            : 'error';
       this.aiCalls.inc({ outcome });
-      if (outcome !== 'skipped_circuit_open') logger.warn({ err: error, streamId, model: suggester.model }, 'host prompt model call failed; heuristic suggestions stand in');
+      if (outcome !== 'skipped_circuit_open')
+        logger.warn(
+          { err: error, streamId, model: suggester.model },
+          'host prompt model call failed; heuristic suggestions stand in',
+        );
       return null;
     }
     this.aiCalls.inc({ outcome: 'ok' });
@@ -208,8 +269,16 @@ export class HostPromptProcessor {
   /** The per-stream call budget, then the global one, then the tokens (estimated, reserved up front). */
   private async withinBudget(streamId: string, tokens: number, now: number): Promise<boolean> {
     const { liveState, settings } = this.options;
-    const perStream = new MinuteBudget(liveState, settings.ai.callsPerStreamPerMinute, `host-prompts:ai-calls:${streamId}`);
-    return (await perStream.take(1, now)) === 1 && (await this.globalCalls.take(1, now)) === 1 && (await this.globalTokens.take(tokens, now)) === tokens;
+    const perStream = new MinuteBudget(
+      liveState,
+      settings.ai.callsPerStreamPerMinute,
+      `host-prompts:ai-calls:${streamId}`,
+    );
+    return (
+      (await perStream.take(1, now)) === 1 &&
+      (await this.globalCalls.take(1, now)) === 1 &&
+      (await this.globalTokens.take(tokens, now)) === tokens
+    );
   }
 
   private countTokens(usage: { promptTokens: number; completionTokens: number }): void {
@@ -238,7 +307,10 @@ export class HostPromptProcessor {
       });
     } catch (error) {
       this.rejected.inc({ reason: 'classifier_unavailable' }, suggestions.length);
-      this.options.logger.warn({ err: error, model: classifier.model }, 'could not re-moderate host prompts with the classifier; heuristic suggestions stand in');
+      this.options.logger.warn(
+        { err: error, model: classifier.model },
+        'could not re-moderate host prompts with the classifier; heuristic suggestions stand in',
+      );
       return [];
     }
   }

@@ -14,10 +14,16 @@ export type RunPlan =
   | { run: true; windowStart: number; windowEnd: number; nextRunAt: number }
   | { run: false; reason: 'not_due' | 'quiet'; nextRunAt: number };
 
-export function planRun(nextRunAt: number, newMessagesInWindow: (windowStart: number, windowEnd: number) => number, now: number, settings: ScheduleSettings): RunPlan {
+export function planRun(
+  nextRunAt: number,
+  newMessagesInWindow: (windowStart: number, windowEnd: number) => number,
+  now: number,
+  settings: ScheduleSettings,
+): RunPlan {
   if (now < nextRunAt) return { run: false, reason: 'not_due', nextRunAt };
   const windowStart = now - settings.windowMs;
   const next = now + settings.intervalMs;
-  if (newMessagesInWindow(windowStart, now) < settings.minMessages) return { run: false, reason: 'quiet', nextRunAt: next };
+  if (newMessagesInWindow(windowStart, now) < settings.minMessages)
+    return { run: false, reason: 'quiet', nextRunAt: next };
   return { run: true, windowStart, windowEnd: now, nextRunAt: next };
 }

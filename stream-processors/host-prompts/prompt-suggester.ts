@@ -36,11 +36,16 @@ export class OpenAiPromptSuggester implements PromptSuggester {
 
   async complete(request: SuggestionRequest): Promise<SuggestionCompletion> {
     const completion = await this.client.chat.completions.create({ ...request.body, model: this.model });
-    const usage = { promptTokens: completion.usage?.prompt_tokens ?? 0, completionTokens: completion.usage?.completion_tokens ?? 0 };
+    const usage = {
+      promptTokens: completion.usage?.prompt_tokens ?? 0,
+      completionTokens: completion.usage?.completion_tokens ?? 0,
+    };
     const choice = completion.choices[0];
     if (!choice) throw new CostlySuggestionError('no choices', usage);
-    if (choice.finish_reason === 'length') throw new CostlySuggestionError(`cut off at ${request.body.max_completion_tokens} completion tokens`, usage);
-    if (choice.message.refusal) throw new CostlySuggestionError(`refused: ${choice.message.refusal.slice(0, 200)}`, usage);
+    if (choice.finish_reason === 'length')
+      throw new CostlySuggestionError(`cut off at ${request.body.max_completion_tokens} completion tokens`, usage);
+    if (choice.message.refusal)
+      throw new CostlySuggestionError(`refused: ${choice.message.refusal.slice(0, 200)}`, usage);
     if (typeof choice.message.content !== 'string') throw new CostlySuggestionError('no content', usage);
     return { content: choice.message.content, usage };
   }

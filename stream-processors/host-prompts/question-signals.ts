@@ -6,13 +6,50 @@ import { foldForMatching } from '../../core/moderation/text-folding.ts';
  */
 
 const INTERROGATIVE_OPENERS = new Set([
-  'who', 'what', 'whats', 'when', 'where', 'why', 'how', 'which', 'whose', 'whom',
-  'is', 'are', 'was', 'were', 'do', 'does', 'did', 'can', 'could', 'will', 'would', 'should', 'shall',
-  'may', 'might', 'have', 'has', 'had', 'am', 'isnt', 'arent', 'dont', 'doesnt', 'didnt', 'cant', 'wont',
+  'who',
+  'what',
+  'whats',
+  'when',
+  'where',
+  'why',
+  'how',
+  'which',
+  'whose',
+  'whom',
+  'is',
+  'are',
+  'was',
+  'were',
+  'do',
+  'does',
+  'did',
+  'can',
+  'could',
+  'will',
+  'would',
+  'should',
+  'shall',
+  'may',
+  'might',
+  'have',
+  'has',
+  'had',
+  'am',
+  'isnt',
+  'arent',
+  'dont',
+  'doesnt',
+  'didnt',
+  'cant',
+  'wont',
 ]);
 
 /** Openers that ask without an interrogative word: "anyone know the song", "any tips for …". */
-const ASKING_PHRASES = [/^(does )?any ?(one|body) (know|have|tried)\b/, /^any (tips|idea|ideas|news|update|updates)\b/, /^(pls|please) (explain|tell)\b/];
+const ASKING_PHRASES = [
+  /^(does )?any ?(one|body) (know|have|tried)\b/,
+  /^any (tips|idea|ideas|news|update|updates)\b/,
+  /^(pls|please) (explain|tell)\b/,
+];
 
 const STOPWORDS = new Set(
   (
@@ -52,7 +89,11 @@ export function isQuestion(text: string): boolean {
  * giveaway?". The whole message when no sentence ends in `?`.
  */
 export function askingSentence(text: string): string {
-  const sentences = text.match(/[^.!?\n]*\?+/g)?.map((s) => s.trim()).filter((s) => wordsOf(s).length > 0) ?? [];
+  const sentences =
+    text
+      .match(/[^.!?\n]*\?+/g)
+      ?.map((s) => s.trim())
+      .filter((s) => wordsOf(s).length > 0) ?? [];
   return sentences.at(-1) ?? text.trim();
 }
 

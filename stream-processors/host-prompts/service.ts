@@ -30,12 +30,25 @@ export const hostPromptsService: ServiceDefinition = {
     const { config, logger, metrics, bus, analytics, liveState } = context;
     let ai: HostPromptAi | null = null;
     if (config.ai.kind === 'openai') {
-      const client = new OpenAI({ apiKey: config.ai.apiKey, baseURL: config.ai.baseURL, timeout: config.hostPrompts.ai.timeoutMs, maxRetries: config.hostPrompts.ai.maxRetries });
+      const client = new OpenAI({
+        apiKey: config.ai.apiKey,
+        baseURL: config.ai.baseURL,
+        timeout: config.hostPrompts.ai.timeoutMs,
+        maxRetries: config.hostPrompts.ai.maxRetries,
+      });
       const moderations = new OpenAiModerationClassifier(client, config.ai.moderationModel);
       const guard = new GuardChatClassifier(client, config.moderation.ai.guardModel, config.moderation.ai.concurrency);
       const backend = config.moderation.ai.backend;
-      const classifier: ContentClassifier = backend === 'moderations' ? moderations : backend === 'chat' ? guard : new AutoClassifier(moderations, guard, logger);
-      const breaker = new CircuitBreaker({ ...BREAKER, onStateChange: (state) => logger.warn({ state }, 'host prompt model circuit changed state') });
+      const classifier: ContentClassifier =
+        backend === 'moderations'
+          ? moderations
+          : backend === 'chat'
+            ? guard
+            : new AutoClassifier(moderations, guard, logger);
+      const breaker = new CircuitBreaker({
+        ...BREAKER,
+        onStateChange: (state) => logger.warn({ state }, 'host prompt model circuit changed state'),
+      });
       ai = { suggester: new OpenAiPromptSuggester(client, config.ai.chatModel), breaker, classifier };
       logger.info({ model: config.ai.chatModel }, 'AI host prompts on');
     } else {

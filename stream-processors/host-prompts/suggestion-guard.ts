@@ -34,7 +34,13 @@ export class SuggestionGuard {
     const ids = [...userIds].filter((id) => id.length >= MIN_USER_ID_LENGTH).map((id) => id.toLowerCase());
     for (const text of [suggestion.prompt, suggestion.rationale]) {
       const lower = text.toLowerCase();
-      if (findLinks(text).length > 0 || EMAIL.test(text) || LONG_NUMBER.test(text) || ids.some((id) => lower.includes(id))) return 'personal_data';
+      if (
+        findLinks(text).length > 0 ||
+        EMAIL.test(text) ||
+        LONG_NUMBER.test(text) ||
+        ids.some((id) => lower.includes(id))
+      )
+        return 'personal_data';
       if (this.moderator.moderate(text, STRICT_RULES).decision !== 'allow') return 'moderation';
     }
     return null;

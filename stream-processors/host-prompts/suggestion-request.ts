@@ -21,9 +21,13 @@ export const ModelSuggestions = Type.Object(
     suggestions: Type.Array(
       Type.Object(
         {
-          prompt: Type.String({ description: 'One short sentence for the host: a question to answer or a topic to talk about' }),
+          prompt: Type.String({
+            description: 'One short sentence for the host: a question to answer or a topic to talk about',
+          }),
           rationale: Type.String({ description: 'Why, in one sentence: what chat is asking and how many viewers' }),
-          source_message_ids: Type.Array(Type.String(), { description: 'Ids of the messages it comes from, from the data only' }),
+          source_message_ids: Type.Array(Type.String(), {
+            description: 'Ids of the messages it comes from, from the data only',
+          }),
           priority: Type.Integer({ description: '1 (low) to 5 (many viewers asking now)' }),
         },
         { additionalProperties: false },
@@ -45,14 +49,23 @@ export interface RequestLimits {
   maxCompletionTokens: number;
 }
 
-export const DEFAULT_REQUEST_LIMITS: RequestLimits = { maxSuggestions: 3, maxClusters: 8, messagesPerCluster: 5, charsPerMessage: 200, maxCompletionTokens: 600 };
+export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
+  maxSuggestions: 3,
+  maxClusters: 8,
+  messagesPerCluster: 5,
+  charsPerMessage: 200,
+  maxCompletionTokens: 600,
+};
 
 export interface SuggestionRequest {
   body: {
     model: string;
     temperature: number;
     max_completion_tokens: number;
-    response_format: { type: 'json_schema'; json_schema: { name: string; strict: true; schema: Record<string, unknown> } };
+    response_format: {
+      type: 'json_schema';
+      json_schema: { name: string; strict: true; schema: Record<string, unknown> };
+    };
     messages: Array<{ role: 'system' | 'user'; content: string }>;
   };
   /** Short id → the message it stands for. */
@@ -78,7 +91,10 @@ export function encodeData(value: unknown): string {
   return JSON.stringify(value).replace(/[<>&]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-export function buildSuggestionRequest(clusters: readonly ChatCluster[], options: { model: string; windowMs: number; limits: RequestLimits }): SuggestionRequest {
+export function buildSuggestionRequest(
+  clusters: readonly ChatCluster[],
+  options: { model: string; windowMs: number; limits: RequestLimits },
+): SuggestionRequest {
   const { limits } = options;
   const messages = new Map<string, WindowMessage>();
   const data = {
@@ -129,7 +145,10 @@ export class SuggestionOutputError extends Error {
  * the request's messages is dropped (it is not grounded in chat), askers come from the cited
  * messages' senders, and lengths and priorities are clamped to the record's bounds.
  */
-export function readSuggestions(content: string, request: Pick<SuggestionRequest, 'messages' | 'maxSuggestions'>): Suggestion[] {
+export function readSuggestions(
+  content: string,
+  request: Pick<SuggestionRequest, 'messages' | 'maxSuggestions'>,
+): Suggestion[] {
   let value: unknown;
   try {
     value = JSON.parse(content);

@@ -22,14 +22,21 @@ const ACTOR_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
  * held one it clears is released, but only when everything that held it is something the model
  * judges (a link or a channel's blocked term waits for a moderator or the timeout).
  */
-export function verdictFor(message: ChatMessage, result: Classification): Pick<VerdictInput, 'action' | 'reason' | 'flags'> | null {
-  const flags = result.categories.map((c) => ({ category: `ai.${c.name}`.slice(0, 64), score: Math.min(1, Math.max(0, c.score)) }));
+export function verdictFor(
+  message: ChatMessage,
+  result: Classification,
+): Pick<VerdictInput, 'action' | 'reason' | 'flags'> | null {
+  const flags = result.categories.map((c) => ({
+    category: `ai.${c.name}`.slice(0, 64),
+    score: Math.min(1, Math.max(0, c.score)),
+  }));
   const named = result.categories.map((c) => c.name).join(', ');
   // Only categories the chat policy has (identity, aggression, sexual) remove or deny a message.
   const flagged = result.flagged && result.categories.some((c) => policyCategoryOfAi(c.name) !== null);
   if (message.heuristic_decision === 'hold') {
     if (flagged) return { action: 'deny', reason: `AI: ${named}`, flags };
-    if (aiCanClear(message.flags.map((f) => f.category))) return { action: 'release', reason: 'AI found nothing harmful', flags };
+    if (aiCanClear(message.flags.map((f) => f.category)))
+      return { action: 'release', reason: 'AI found nothing harmful', flags };
     return null;
   }
   if (message.heuristic_decision === 'allow' && flagged) return { action: 'remove', reason: `AI: ${named}`, flags };
@@ -61,8 +68,17 @@ export class AiModerationProcessor {
   private readonly latency;
 
   constructor(private readonly options: AiModerationProcessorOptions) {
-    this.outcomes = options.metrics.counter('ai_moderation_messages_total', 'Chat messages by what the AI stage did with them', ['outcome']);
-    this.latency = options.metrics.histogram('ai_moderation_request_seconds', 'AI classification request time', ['outcome'], [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10]);
+    this.outcomes = options.metrics.counter(
+      'ai_moderation_messages_total',
+      'Chat messages by what the AI stage did with them',
+      ['outcome'],
+    );
+    this.latency = options.metrics.histogram(
+      'ai_moderation_request_seconds',
+      'AI classification request time',
+      ['outcome'],
+      [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    );
   }
 
   async handleBatch(batch: MessageBatch, now = Date.now()): Promise<ChatVerdict[]> {
@@ -72,7 +88,8 @@ export class AiModerationProcessor {
     const candidates = messages
       .filter((m) => {
         if (m.heuristic_decision === 'block') return false;
-        const fresh = now - m.sent_at <= (m.heuristic_decision === 'hold' ? this.options.holdTimeoutMs : DELIVERED_STALE_AFTER_MS);
+        const fresh =
+          now - m.sent_at <= (m.heuristic_decision === 'hold' ? this.options.holdTimeoutMs : DELIVERED_STALE_AFTER_MS);
         if (!fresh) this.outcomes.inc({ outcome: 'skipped_stale' });
         return fresh;
       })
@@ -127,7 +144,10 @@ export class AiModerationProcessor {
       }
       this.latency.observe({ outcome: 'error' }, (performance.now() - started) / 1_000);
       this.outcomes.inc({ outcome: 'skipped_error' }, chunk.length);
-      this.options.logger.warn({ err: error, messages: chunk.length, model: this.options.classifier.model }, 'AI moderation failed; the heuristics decide these messages');
+      this.options.logger.warn(
+        { err: error, messages: chunk.length, model: this.options.classifier.model },
+        'AI moderation failed; the heuristics decide these messages',
+      );
       return null;
     }
   }

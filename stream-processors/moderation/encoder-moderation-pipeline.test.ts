@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatGatewayService } from '../../chat-gateway/service.ts';
-import { ChatClient, startChatGateway, testToken, type ChatGatewayUnderTest } from '../../chat-gateway/testing/chat-test-kit.ts';
+import {
+  ChatClient,
+  startChatGateway,
+  testToken,
+  type ChatGatewayUnderTest,
+} from '../../chat-gateway/testing/chat-test-kit.ts';
 import { analyticsRows, joinedViewer } from './pipeline-test-kit.ts';
 import { waitFor } from '../../test/wait-for.ts';
 import { moderationService } from './service.ts';
@@ -16,14 +21,18 @@ const clients: ChatClient[] = [];
 const ENCODER_WAIT_MS = 60_000;
 
 beforeAll(async () => {
-  gateway = await startChatGateway({ CHAT_HOLD_TIMEOUT_MS: '120000' }, { services: [chatGatewayService, moderationService] });
+  gateway = await startChatGateway(
+    { CHAT_HOLD_TIMEOUT_MS: '120000' },
+    { services: [chatGatewayService, moderationService] },
+  );
 });
 afterAll(async () => {
   for (const c of clients) c.close();
   await gateway.stop();
 });
 
-const viewer = (sub: string, stream: string, role: 'viewer' | 'moderator' = 'viewer') => joinedViewer(gateway, clients, sub, stream, role);
+const viewer = (sub: string, stream: string, role: 'viewer' | 'moderator' = 'viewer') =>
+  joinedViewer(gateway, clients, sub, stream, role);
 const rows = <T>(query: string) => analyticsRows<T>(gateway, query);
 
 describe('encoder moderation loop', () => {
@@ -34,8 +43,15 @@ describe('encoder moderation loop', () => {
     const counter = await sender.send('saying black people are criminals is racist');
     const hateful = await sender.send('black people are criminals');
     expect([counter.status, hateful.status]).toEqual(['delivered', 'delivered']);
-    const removal = await watcher.waitForEvent('message:removed', (e: { id: string }) => e.id === hateful.id, ENCODER_WAIT_MS);
-    expect(removal).toEqual({ id: hateful.id, reason: expect.stringMatching(/^classifier: hateful \(p=[01]\.\d\d\)$/) });
+    const removal = await watcher.waitForEvent(
+      'message:removed',
+      (e: { id: string }) => e.id === hateful.id,
+      ENCODER_WAIT_MS,
+    );
+    expect(removal).toEqual({
+      id: hateful.id,
+      reason: expect.stringMatching(/^classifier: hateful \(p=[01]\.\d\d\)$/),
+    });
     expect(watcher.events<{ id: string }>('message').map((m) => m.id)).toContain(counter.id);
     expect(watcher.events<{ id: string }>('message:removed').map((e) => e.id)).not.toContain(counter.id);
     // A viewer who joins afterwards gets the counter-speech in the history, not the removed message.
@@ -44,8 +60,14 @@ describe('encoder moderation loop', () => {
     const history = (await late.join('enc-1')).history!.map((m) => m.id);
     expect(history).toContain(counter.id);
     expect(history).not.toContain(hateful.id);
-    const audit = await waitFor('audit row', async () =>
-      (await rows<{ action: string; source: string; actor_id: string }>(`SELECT action, source, actor_id FROM chat_moderation_events WHERE message_id = '${hateful.id}'`))[0],
+    const audit = await waitFor(
+      'audit row',
+      async () =>
+        (
+          await rows<{ action: string; source: string; actor_id: string }>(
+            `SELECT action, source, actor_id FROM chat_moderation_events WHERE message_id = '${hateful.id}'`,
+          )
+        )[0],
     );
     expect(audit).toEqual({ action: 'remove', source: 'ai', actor_id: 'all-MiniLM-L6-v2+head' });
   });
@@ -56,10 +78,16 @@ describe('encoder moderation loop', () => {
     const mod = await viewer('enc-held-mod', 'enc-2', 'moderator');
     const ack = await sender.send('like a pro man, like a pro!');
     expect(ack.status).toBe('held');
-    expect(await mod.waitForEvent('message:held', (h: { message: { id: string } }) => h.message.id === ack.id)).toMatchObject({ reasons: ['identity.classifier'] });
+    expect(
+      await mod.waitForEvent('message:held', (h: { message: { id: string } }) => h.message.id === ack.id),
+    ).toMatchObject({ reasons: ['identity.classifier'] });
     await watcher.waitForEvent('message', (m: { id: string }) => m.id === ack.id, ENCODER_WAIT_MS);
-    expect(await sender.waitForEvent('message:status', (s: { id: string }) => s.id === ack.id)).toMatchObject({ status: 'delivered' });
-    expect(await mod.waitForEvent('message:held:resolved', (r: { id: string }) => r.id === ack.id)).toMatchObject({ by: 'ai' });
+    expect(await sender.waitForEvent('message:status', (s: { id: string }) => s.id === ack.id)).toMatchObject({
+      status: 'delivered',
+    });
+    expect(await mod.waitForEvent('message:held:resolved', (r: { id: string }) => r.id === ack.id)).toMatchObject({
+      by: 'ai',
+    });
   });
 
   it('leaves what the rules held to a moderator: a threat the encoder does not flag stays held', async () => {

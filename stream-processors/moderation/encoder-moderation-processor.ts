@@ -4,7 +4,12 @@ import type { Metrics } from '../../core/metrics.ts';
 import type { EncoderHateClassifier } from '../../core/moderation/classifier/encoder-classifier.ts';
 import { CLASSIFIER_RULE } from '../../core/moderation/classifier/hate-classifier.ts';
 import { verdictRecord } from '../../core/moderation/verdict-records.ts';
-import { chatMessageValidator, type ChatMessage, type ChatVerdict, type ModerationDecision } from '../../core/schemas/chat.ts';
+import {
+  chatMessageValidator,
+  type ChatMessage,
+  type ChatVerdict,
+  type ModerationDecision,
+} from '../../core/schemas/chat.ts';
 import { parseJsonPayload } from '../../core/schemas/validate.ts';
 import { TOPICS } from '../../core/topics.ts';
 
@@ -16,9 +21,14 @@ import { TOPICS } from '../../core/topics.ts';
  * - anything else stands: a held message the encoder also flags waits for the AI or a moderator,
  *   and the encoder never touches what the rules held or blocked.
  */
-export function encoderAction(decision: ModerationDecision, rules: readonly string[], flagged: boolean): 'remove' | 'release' | null {
+export function encoderAction(
+  decision: ModerationDecision,
+  rules: readonly string[],
+  flagged: boolean,
+): 'remove' | 'release' | null {
   if (decision === 'allow') return flagged ? 'remove' : null;
-  if (decision === 'hold' && !flagged && rules.length > 0 && rules.every((rule) => rule === CLASSIFIER_RULE)) return 'release';
+  if (decision === 'hold' && !flagged && rules.length > 0 && rules.every((rule) => rule === CLASSIFIER_RULE))
+    return 'release';
   return null;
 }
 
@@ -45,8 +55,17 @@ export class EncoderModerationProcessor {
   private readonly latency;
 
   constructor(private readonly options: EncoderModerationProcessorOptions) {
-    this.outcomes = options.metrics.counter('encoder_moderation_messages_total', 'Chat messages by what the encoder layer did with them', ['outcome']);
-    this.latency = options.metrics.histogram('encoder_moderation_batch_seconds', 'Encoder layer time per batch', [], [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2]);
+    this.outcomes = options.metrics.counter(
+      'encoder_moderation_messages_total',
+      'Chat messages by what the encoder layer did with them',
+      ['outcome'],
+    );
+    this.latency = options.metrics.histogram(
+      'encoder_moderation_batch_seconds',
+      'Encoder layer time per batch',
+      [],
+      [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2],
+    );
   }
 
   async handleBatch(batch: MessageBatch, now = Date.now()): Promise<ChatVerdict[]> {
@@ -78,16 +97,26 @@ export class EncoderModerationProcessor {
     return verdicts;
   }
 
-  private verdict(message: ChatMessage, score: Awaited<ReturnType<EncoderHateClassifier['score']>>[number]): ChatVerdict[] {
+  private verdict(
+    message: ChatMessage,
+    score: Awaited<ReturnType<EncoderHateClassifier['score']>>[number],
+  ): ChatVerdict[] {
     const flagged = score.finding !== null;
     this.outcomes.inc({ outcome: flagged ? 'flagged' : 'clean' });
-    const action = encoderAction(message.heuristic_decision, message.flags.map((f) => f.category), flagged);
+    const action = encoderAction(
+      message.heuristic_decision,
+      message.flags.map((f) => f.category),
+      flagged,
+    );
     if (action === null) return [];
     const probability = 1 / (1 + Math.exp(-score.logit));
     return [
       verdictRecord({
         action,
-        reason: action === 'remove' ? `classifier: hateful (p=${probability.toFixed(2)})` : `classifier: not hateful (p=${probability.toFixed(2)})`,
+        reason:
+          action === 'remove'
+            ? `classifier: hateful (p=${probability.toFixed(2)})`
+            : `classifier: not hateful (p=${probability.toFixed(2)})`,
         flags: [{ category: 'identity.encoder', score: Math.round(probability * 1_000) / 1_000 }],
         streamId: message.stream_id,
         source: 'ai',

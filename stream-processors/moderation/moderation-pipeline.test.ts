@@ -18,7 +18,14 @@ const clients: ChatClient[] = [];
 beforeAll(async () => {
   ai = await OpenAiTestServer.start({ apiKey: 'sk-local', flagWords: ['idiot', 'stupid', 'wipe them', 'greedy'] });
   gateway = await startChatGateway(
-    { OPENAI_API_KEY: 'sk-local', OPENAI_BASE_URL: ai.url, MODERATION_AI_TIMEOUT_MS: '500', MODERATION_AI_MAX_RETRIES: '0', MODERATION_AI_BREAKER_FAILURES: '50', CHAT_HOLD_TIMEOUT_MS: '2000' },
+    {
+      OPENAI_API_KEY: 'sk-local',
+      OPENAI_BASE_URL: ai.url,
+      MODERATION_AI_TIMEOUT_MS: '500',
+      MODERATION_AI_MAX_RETRIES: '0',
+      MODERATION_AI_BREAKER_FAILURES: '50',
+      CHAT_HOLD_TIMEOUT_MS: '2000',
+    },
     { services: [chatGatewayService, moderationService] },
   );
 });
@@ -28,7 +35,8 @@ afterAll(async () => {
   await ai.close();
 });
 
-const viewer = (sub: string, stream: string, role: 'viewer' | 'moderator' = 'viewer') => joinedViewer(gateway, clients, sub, stream, role);
+const viewer = (sub: string, stream: string, role: 'viewer' | 'moderator' = 'viewer') =>
+  joinedViewer(gateway, clients, sub, stream, role);
 const rows = <T>(query: string) => analyticsRows<T>(gateway, query);
 
 describe('AI moderation loop', () => {
@@ -38,12 +46,29 @@ describe('AI moderation loop', () => {
     const ack = await sender.send('what an idiot move lol');
     expect(ack.status).toBe('delivered');
     await watcher.waitForEvent('message', (m: { id: string }) => m.id === ack.id);
-    expect(await watcher.waitForEvent('message:removed', (e: { id: string }) => e.id === ack.id)).toEqual({ id: ack.id, reason: 'AI: harassment' });
-    const audit = await waitFor('audit row', async () =>
-      (await rows<{ action: string; source: string; actor_id: string }>(`SELECT action, source, actor_id FROM chat_moderation_events WHERE message_id = '${ack.id}'`))[0],
+    expect(await watcher.waitForEvent('message:removed', (e: { id: string }) => e.id === ack.id)).toEqual({
+      id: ack.id,
+      reason: 'AI: harassment',
+    });
+    const audit = await waitFor(
+      'audit row',
+      async () =>
+        (
+          await rows<{ action: string; source: string; actor_id: string }>(
+            `SELECT action, source, actor_id FROM chat_moderation_events WHERE message_id = '${ack.id}'`,
+          )
+        )[0],
     );
     expect(audit).toEqual({ action: 'remove', source: 'ai', actor_id: 'omni-moderation-latest' });
-    const logged = await waitFor('message row', async () => (await rows<{ heuristic_decision: string }>(`SELECT heuristic_decision FROM chat_messages WHERE message_id = '${ack.id}'`))[0]);
+    const logged = await waitFor(
+      'message row',
+      async () =>
+        (
+          await rows<{ heuristic_decision: string }>(
+            `SELECT heuristic_decision FROM chat_messages WHERE message_id = '${ack.id}'`,
+          )
+        )[0],
+    );
     expect(logged.heuristic_decision).toBe('allow');
   });
 
@@ -53,9 +78,15 @@ describe('AI moderation loop', () => {
     const mod = await viewer('implicit-mod', 'ai-4', 'moderator');
     const hateful = await sender.send('we should wipe them all out');
     expect(hateful.status).toBe('held');
-    expect(await mod.waitForEvent('message:held', (h: { message: { id: string } }) => h.message.id === hateful.id)).toMatchObject({ reasons: ['aggression.targeted_threat'] });
-    expect(await sender.waitForEvent('message:status', (s: { id: string }) => s.id === hateful.id)).toMatchObject({ status: 'denied' });
-    expect(await mod.waitForEvent('message:held:resolved', (r: { id: string }) => r.id === hateful.id)).toMatchObject({ by: 'ai' });
+    expect(
+      await mod.waitForEvent('message:held', (h: { message: { id: string } }) => h.message.id === hateful.id),
+    ).toMatchObject({ reasons: ['aggression.targeted_threat'] });
+    expect(await sender.waitForEvent('message:status', (s: { id: string }) => s.id === hateful.id)).toMatchObject({
+      status: 'denied',
+    });
+    expect(await mod.waitForEvent('message:held:resolved', (r: { id: string }) => r.id === hateful.id)).toMatchObject({
+      by: 'ai',
+    });
     // Room messages arrive in order: once a later message has reached the watcher, the held one never will.
     const later = await sender.send('anyway, great stream');
     await watcher.waitForEvent('message', (m: { id: string }) => m.id === later.id);
@@ -79,7 +110,9 @@ describe('AI moderation loop', () => {
     const ack = await sender.send('i will find you at the meetup');
     expect(ack.status).toBe('held');
     await watcher.waitForEvent('message', (m: { id: string }) => m.id === ack.id, 1_900);
-    expect(await sender.waitForEvent('message:status', (s: { id: string }) => s.id === ack.id)).toMatchObject({ status: 'delivered' });
+    expect(await sender.waitForEvent('message:status', (s: { id: string }) => s.id === ack.id)).toMatchObject({
+      status: 'delivered',
+    });
   });
 
   it('with the AI down, a held message still resolves by the timeout and a delivered one stays', async () => {
@@ -90,8 +123,12 @@ describe('AI moderation loop', () => {
       const held = await sender.send('i will find you');
       const delivered = await sender.send('you idiot, nice try');
       expect([held.status, delivered.status]).toEqual(['held', 'delivered']);
-      expect(await sender.waitForEvent('message:status', (s: { id: string }) => s.id === held.id, 5_000)).toMatchObject({ status: 'denied' });
-      expect(await mod.waitForEvent('message:held:resolved', (r: { id: string }) => r.id === held.id)).toMatchObject({ by: 'timeout' });
+      expect(await sender.waitForEvent('message:status', (s: { id: string }) => s.id === held.id, 5_000)).toMatchObject(
+        { status: 'denied' },
+      );
+      expect(await mod.waitForEvent('message:held:resolved', (r: { id: string }) => r.id === held.id)).toMatchObject({
+        by: 'timeout',
+      });
       expect(mod.events<{ id: string }>('message:removed').some((e) => e.id === delivered.id)).toBe(false);
     } finally {
       ai.setLatency('moderations', 0);

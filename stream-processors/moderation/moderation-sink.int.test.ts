@@ -15,9 +15,19 @@ let bus: EmbeddedBus;
 const database = `moderation_sink_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
 
 beforeAll(async () => {
-  store = await createAnalyticsStore({ kind: 'clickhouse', url: testServices().clickhouseUrl, username: 'default', password: '', database });
+  store = await createAnalyticsStore({
+    kind: 'clickhouse',
+    url: testServices().clickhouseUrl,
+    username: 'default',
+    password: '',
+    database,
+  });
   await applyMigrations(store);
-  bus = new EmbeddedBus({ defaultPartitions: 1, maxRetainedMessages: 1_000, publish: { lingerMs: 0, maxBatchMessages: 100, maxBufferedMessages: 1_000 } });
+  bus = new EmbeddedBus({
+    defaultPartitions: 1,
+    maxRetainedMessages: 1_000,
+    publish: { lingerMs: 0, maxBatchMessages: 100, maxBufferedMessages: 1_000 },
+  });
 });
 afterAll(async () => {
   await store.client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
@@ -35,11 +45,23 @@ function batchOf(topic: string, values: unknown[], firstOffset = 0): MessageBatc
     headers: {},
     timestamp: Date.now(),
   }));
-  return { topic, partition: 0, messages, firstOffset: String(firstOffset), lastOffset: String(firstOffset + values.length - 1) };
+  return {
+    topic,
+    partition: 0,
+    messages,
+    firstOffset: String(firstOffset),
+    lastOffset: String(firstOffset + values.length - 1),
+  };
 }
 
 const count = async (table: string) =>
-  Number((await (await store.client.query({ query: `SELECT count() AS n FROM ${table}`, format: 'JSONEachRow' })).json<{ n: string }>())[0]!.n);
+  Number(
+    (
+      await (
+        await store.client.query({ query: `SELECT count() AS n FROM ${table}`, format: 'JSONEachRow' })
+      ).json<{ n: string }>()
+    )[0]!.n,
+  );
 
 describe('moderation sink into ClickHouse', () => {
   it('writes messages and the audit log once, however often a batch is redelivered', async () => {
@@ -55,7 +77,15 @@ describe('moderation sink into ClickHouse', () => {
       heuristic_decision: 'hold',
       flags: [{ category: 'spam.promotion', score: 0.5 }],
     };
-    const ban = verdictRecord({ streamId: 's1', source: 'moderator', action: 'ban', actorId: 'mod-1', targetUserId: 'u1', reason: 'spam', flags: [{ category: 'role.moderator' }] });
+    const ban = verdictRecord({
+      streamId: 's1',
+      source: 'moderator',
+      action: 'ban',
+      actorId: 'mod-1',
+      targetUserId: 'u1',
+      reason: 'spam',
+      flags: [{ category: 'role.moderator' }],
+    });
     const messages = batchOf(TOPICS.chatMessages, [message]);
     const verdicts = batchOf(TOPICS.chatVerdicts, [ban]);
     for (let delivery = 0; delivery < 3; delivery++) {
@@ -66,20 +96,51 @@ describe('moderation sink into ClickHouse', () => {
     expect(await count('chat_moderation_events')).toBe(1);
 
     const [row] = await (
-      await store.client.query({ query: 'SELECT stream_id, actor_id, action, source, target_user_id, reason, flag_categories, toString(toUnixTimestamp64Milli(decided_at)) AS at FROM chat_moderation_events', format: 'JSONEachRow' })
+      await store.client.query({
+        query:
+          'SELECT stream_id, actor_id, action, source, target_user_id, reason, flag_categories, toString(toUnixTimestamp64Milli(decided_at)) AS at FROM chat_moderation_events',
+        format: 'JSONEachRow',
+      })
     ).json<Record<string, unknown>>();
-    expect(row).toEqual({ stream_id: 's1', actor_id: 'mod-1', action: 'ban', source: 'moderator', target_user_id: 'u1', reason: 'spam', flag_categories: ['role.moderator'], at: String(ban.decided_at) });
+    expect(row).toEqual({
+      stream_id: 's1',
+      actor_id: 'mod-1',
+      action: 'ban',
+      source: 'moderator',
+      target_user_id: 'u1',
+      reason: 'spam',
+      flag_categories: ['role.moderator'],
+      at: String(ban.decided_at),
+    });
     const [logged] = await (
-      await store.client.query({ query: 'SELECT heuristic_decision, flag_categories, toString(toUnixTimestamp64Milli(sent_at)) AS at FROM chat_messages', format: 'JSONEachRow' })
+      await store.client.query({
+        query:
+          'SELECT heuristic_decision, flag_categories, toString(toUnixTimestamp64Milli(sent_at)) AS at FROM chat_messages',
+        format: 'JSONEachRow',
+      })
     ).json<Record<string, unknown>>();
-    expect(logged).toEqual({ heuristic_decision: 'hold', flag_categories: ['spam.promotion'], at: String(message.sent_at) });
+    expect(logged).toEqual({
+      heuristic_decision: 'hold',
+      flag_categories: ['spam.promotion'],
+      at: String(message.sent_at),
+    });
   });
 
   it('sends invalid records to dead-letters and writes the valid ones', async () => {
     const sink = createModerationSink(bus, store);
     const letters: string[] = [];
-    const subscription = await bus.subscribe({ groupId: 'dead', topics: [TOPICS.deadLetters], handleBatch: async (b) => void letters.push(...b.messages.map((m) => m.headers['x-reason']!)) });
-    const valid = verdictRecord({ streamId: 's2', source: 'ai', action: 'remove', messageId: 'm-1', reason: 'AI: hate' });
+    const subscription = await bus.subscribe({
+      groupId: 'dead',
+      topics: [TOPICS.deadLetters],
+      handleBatch: async (b) => void letters.push(...b.messages.map((m) => m.headers['x-reason']!)),
+    });
+    const valid = verdictRecord({
+      streamId: 's2',
+      source: 'ai',
+      action: 'remove',
+      messageId: 'm-1',
+      reason: 'AI: hate',
+    });
     await sink(batchOf(TOPICS.chatVerdicts, ['{"broken', { schema_v: 1, verdict_id: 'x' }, valid], 100));
     await expect.poll(() => letters.length).toBe(2);
     expect(letters).toEqual(['not a valid chat.verdicts record', 'not a valid chat.verdicts record']);

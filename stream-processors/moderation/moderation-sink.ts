@@ -2,7 +2,12 @@ import type { AnalyticsStore } from '../../core/analytics-store/analytics-store.
 import { batchDedupToken, insertRows } from '../../core/analytics-store/insert.ts';
 import type { Bus, MessageBatch } from '../../core/bus/bus.ts';
 import { publishDeadLetters, type DeadLetter } from '../../core/dead-letters.ts';
-import { chatMessageValidator, chatVerdictValidator, type ChatMessage, type ChatVerdict } from '../../core/schemas/chat.ts';
+import {
+  chatMessageValidator,
+  chatVerdictValidator,
+  type ChatMessage,
+  type ChatVerdict,
+} from '../../core/schemas/chat.ts';
 import { TOPICS } from '../../core/topics.ts';
 import { dateTime64 } from '../../core/analytics/clickhouse-rows.ts';
 import { parseJsonPayload } from '../../core/schemas/validate.ts';
@@ -49,7 +54,12 @@ export function moderationEventRow(v: ChatVerdict) {
 }
 
 /** Rows of the valid records, dead letters for the rest. */
-function decode<T, R>(batch: MessageBatch, check: (value: unknown) => value is T, errorsOf: (value: unknown) => DeadLetter['errors'], toRow: (record: T) => R) {
+function decode<T, R>(
+  batch: MessageBatch,
+  check: (value: unknown) => value is T,
+  errorsOf: (value: unknown) => DeadLetter['errors'],
+  toRow: (record: T) => R,
+) {
   const rows: R[] = [];
   const deadLetters: DeadLetter[] = [];
   for (const message of batch.messages) {
@@ -78,7 +88,12 @@ export function createModerationSink(bus: Bus, analytics: AnalyticsStore) {
       await insertRows(analytics, { table: 'chat_messages', rows: decoded.rows, dedupToken });
       deadLetters = decoded.deadLetters;
     } else {
-      const decoded = decode(batch, chatVerdictValidator.check, (v) => chatVerdictValidator.errors(v), moderationEventRow);
+      const decoded = decode(
+        batch,
+        chatVerdictValidator.check,
+        (v) => chatVerdictValidator.errors(v),
+        moderationEventRow,
+      );
       await insertRows(analytics, { table: 'chat_moderation_events', rows: decoded.rows, dedupToken });
       deadLetters = decoded.deadLetters;
     }

@@ -3,7 +3,13 @@ import { ChatClient, testToken, type ChatGatewayUnderTest } from '../../chat-gat
 /** Helpers the moderation loop tests share: a viewer who has joined a stream, and ClickHouse rows. */
 
 /** Connects `sub` with `role` on `stream`, joins it, and keeps the client in `clients` to close after. */
-export async function joinedViewer(gateway: ChatGatewayUnderTest, clients: ChatClient[], sub: string, stream: string, role: 'viewer' | 'moderator' = 'viewer'): Promise<ChatClient> {
+export async function joinedViewer(
+  gateway: ChatGatewayUnderTest,
+  clients: ChatClient[],
+  sub: string,
+  stream: string,
+  role: 'viewer' | 'moderator' = 'viewer',
+): Promise<ChatClient> {
   const client = await ChatClient.connect(gateway.url, await testToken(sub, { [stream]: role }));
   clients.push(client);
   await client.join(stream);

@@ -24,7 +24,8 @@ const CIRCUIT_STATE_VALUE: Record<CircuitState, number> = { closed: 0, 'half-ope
  */
 export const moderationService: ServiceDefinition = {
   name: 'moderation',
-  description: 'Encoder and AI verdicts on chat (local sentence encoder; OpenAI moderation or a guard model) and the moderation audit log in ClickHouse',
+  description:
+    'Encoder and AI verdicts on chat (local sentence encoder; OpenAI moderation or a guard model) and the moderation audit log in ClickHouse',
   async start(context) {
     const { config, logger, metrics, bus, analytics, liveState } = context;
     const subscriptions: Subscription[] = [];
@@ -67,17 +68,32 @@ export const moderationService: ServiceDefinition = {
         }),
       );
       closers.push(() => classifier.close());
-      logger.info({ model: classifier.model, batchSize: config.moderation.encoder.batchSize }, 'encoder chat moderation on');
+      logger.info(
+        { model: classifier.model, batchSize: config.moderation.encoder.batchSize },
+        'encoder chat moderation on',
+      );
     }
 
     if (config.ai.kind === 'openai') {
       const tuning = config.moderation.ai;
-      const client = new OpenAI({ apiKey: config.ai.apiKey, baseURL: config.ai.baseURL, timeout: tuning.timeoutMs, maxRetries: tuning.maxRetries });
+      const client = new OpenAI({
+        apiKey: config.ai.apiKey,
+        baseURL: config.ai.baseURL,
+        timeout: tuning.timeoutMs,
+        maxRetries: tuning.maxRetries,
+      });
       const moderations = new OpenAiModerationClassifier(client, config.ai.moderationModel);
       const guard = new GuardChatClassifier(client, tuning.guardModel, tuning.concurrency);
       const classifier: ContentClassifier =
-        tuning.backend === 'moderations' ? moderations : tuning.backend === 'chat' ? guard : new AutoClassifier(moderations, guard, logger);
-      const circuit = metrics.gauge('ai_moderation_circuit_state', 'AI moderation circuit: 0 closed, 1 half-open, 2 open');
+        tuning.backend === 'moderations'
+          ? moderations
+          : tuning.backend === 'chat'
+            ? guard
+            : new AutoClassifier(moderations, guard, logger);
+      const circuit = metrics.gauge(
+        'ai_moderation_circuit_state',
+        'AI moderation circuit: 0 closed, 1 half-open, 2 open',
+      );
       const breaker = new CircuitBreaker({
         ...tuning.breaker,
         onStateChange: (state) => {
@@ -108,7 +124,10 @@ export const moderationService: ServiceDefinition = {
           },
         }),
       );
-      logger.info({ backend: tuning.backend, moderationModel: config.ai.moderationModel, guardModel: tuning.guardModel }, 'AI chat moderation on');
+      logger.info(
+        { backend: tuning.backend, moderationModel: config.ai.moderationModel, guardModel: tuning.guardModel },
+        'AI chat moderation on',
+      );
     } else {
       logger.info('AI chat moderation off (no OPENAI_API_KEY): the inline heuristics decide alone');
     }

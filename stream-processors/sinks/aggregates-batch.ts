@@ -1,6 +1,11 @@
 import type { MessageBatch } from '../../core/bus/bus.ts';
 import type { DeadLetter } from '../../core/dead-letters.ts';
-import { aggregatesMessageValidator, type WatermarkMessage, type WindowFinalMessage, type WindowRowsMessage } from '../../core/analytics/aggregate-messages.ts';
+import {
+  aggregatesMessageValidator,
+  type WatermarkMessage,
+  type WindowFinalMessage,
+  type WindowRowsMessage,
+} from '../../core/analytics/aggregate-messages.ts';
 
 /** One batch of `analytics.aggregates`, sorted by message type; what does not parse goes to dead-letters. */
 export interface AggregatesBatch {
@@ -18,11 +23,22 @@ export function readAggregatesBatch(batch: MessageBatch): AggregatesBatch {
     try {
       value = JSON.parse(message.value.toString('utf8'));
     } catch (error) {
-      result.invalid.push({ sourceTopic: message.topic, payload: message.value, reason: `invalid aggregates message: not JSON (${(error as Error).message})`, origin });
+      result.invalid.push({
+        sourceTopic: message.topic,
+        payload: message.value,
+        reason: `invalid aggregates message: not JSON (${(error as Error).message})`,
+        origin,
+      });
       continue;
     }
     if (!aggregatesMessageValidator.check(value)) {
-      result.invalid.push({ sourceTopic: message.topic, payload: message.value, reason: 'invalid aggregates message', errors: aggregatesMessageValidator.errors(value), origin });
+      result.invalid.push({
+        sourceTopic: message.topic,
+        payload: message.value,
+        reason: 'invalid aggregates message',
+        errors: aggregatesMessageValidator.errors(value),
+        origin,
+      });
       continue;
     }
     if (value.type === 'viewer_window_rows') result.early.push(value);

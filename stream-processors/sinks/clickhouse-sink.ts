@@ -9,7 +9,13 @@ import { readPlayerEventMessage } from '../../core/schemas/player-event-message.
 import { TOPICS } from '../../core/topics.ts';
 import type { WindowFinalMessage } from '../../core/analytics/aggregate-messages.ts';
 import { readAggregatesBatch } from './aggregates-batch.ts';
-import { dateTime64, deadLetterRowForClickHouse, rawEventForClickHouse, watermarkRowForClickHouse, windowRowForClickHouse } from '../../core/analytics/clickhouse-rows.ts';
+import {
+  dateTime64,
+  deadLetterRowForClickHouse,
+  rawEventForClickHouse,
+  watermarkRowForClickHouse,
+  windowRowForClickHouse,
+} from '../../core/analytics/clickhouse-rows.ts';
 import { distinctFinalChunks, planFinalChunkInserts, writtenChunkKey, type FinalTable } from './final-chunk-inserts.ts';
 
 /**
@@ -48,9 +54,20 @@ const LEDGER_LOOKUP_PAGE = 100;
 
 function sinkMetrics(metrics: Metrics) {
   return {
-    rows: metrics.counter('sink_rows_written_total', 'Rows written by a sink (before the store drops repeated tokens)', ['sink', 'table']),
-    invalid: metrics.counter('sink_invalid_messages_total', 'Messages a sink could not read (kept in dead-letters)', ['sink']),
-    batchSeconds: metrics.histogram('sink_batch_seconds', 'Time to write one bus batch', ['sink'], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]),
+    rows: metrics.counter(
+      'sink_rows_written_total',
+      'Rows written by a sink (before the store drops repeated tokens)',
+      ['sink', 'table'],
+    ),
+    invalid: metrics.counter('sink_invalid_messages_total', 'Messages a sink could not read (kept in dead-letters)', [
+      'sink',
+    ]),
+    batchSeconds: metrics.histogram(
+      'sink_batch_seconds',
+      'Time to write one bus batch',
+      ['sink'],
+      [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    ),
   };
 }
 
@@ -61,7 +78,10 @@ export class ClickHouseSink {
 
   constructor(
     private readonly ports: ClickHouseSinkPorts,
-    private readonly options: { groups?: Record<keyof typeof CLICKHOUSE_SINK_GROUPS, string>; consume?: Array<'aggregates' | 'raw-events' | 'dead-letters'> } = {},
+    private readonly options: {
+      groups?: Record<keyof typeof CLICKHOUSE_SINK_GROUPS, string>;
+      consume?: Array<'aggregates' | 'raw-events' | 'dead-letters'>;
+    } = {},
   ) {
     this.meters = sinkMetrics(ports.metrics);
   }
@@ -105,7 +125,9 @@ export class ClickHouseSink {
           maxBatchMessages: 5_000,
           handleBatch: (batch) =>
             // Never dead-letter from here: a letter about a letter would loop.
-            this.timed('clickhouse-dead-letters', () => this.insert('dead_letters', batch.messages.map(deadLetterRowForClickHouse), batchDedupToken(batch))),
+            this.timed('clickhouse-dead-letters', () =>
+              this.insert('dead_letters', batch.messages.map(deadLetterRowForClickHouse), batchDedupToken(batch)),
+            ),
           dependencyCheck,
         }),
       );
@@ -161,11 +183,13 @@ export class ClickHouseSink {
     // Parameters travel in the URL, which HTTP servers bound (16 KiB in Node's): a page of keys at a time.
     for (let start = 0; start < chunks.length; start += LEDGER_LOOKUP_PAGE) {
       const result = await this.ports.analytics.client.query({
-        query: 'SELECT DISTINCT final_chunk, target, part FROM viewer_final_chunks WHERE final_chunk IN {chunks:Array(String)}',
+        query:
+          'SELECT DISTINCT final_chunk, target, part FROM viewer_final_chunks WHERE final_chunk IN {chunks:Array(String)}',
         query_params: { chunks: chunks.slice(start, start + LEDGER_LOOKUP_PAGE) },
         format: 'JSONEachRow',
       });
-      for (const row of await result.json<{ final_chunk: string; target: FinalTable; part: number }>()) written.add(writtenChunkKey(row.target, Number(row.part), row.final_chunk));
+      for (const row of await result.json<{ final_chunk: string; target: FinalTable; part: number }>())
+        written.add(writtenChunkKey(row.target, Number(row.part), row.final_chunk));
     }
     return written;
   }
@@ -184,7 +208,12 @@ export class ClickHouseSink {
     await this.insert('player_events_raw', rows, batchDedupToken(batch), true);
   }
 
-  private async insert(table: string, rows: Array<Record<string, unknown>>, dedupToken: string, compact = false): Promise<void> {
+  private async insert(
+    table: string,
+    rows: Array<Record<string, unknown>>,
+    dedupToken: string,
+    compact = false,
+  ): Promise<void> {
     if (rows.length === 0) return;
     await insertRows(this.ports.analytics, { table, rows, dedupToken, compact });
     this.meters.rows.inc({ sink: 'clickhouse', table }, rows.length);

@@ -51,7 +51,10 @@ export function distinctFinalChunks(finals: readonly WindowFinalMessage[]): Map<
 }
 
 /** The inserts that put every chunk not yet `written` (keys of {@link writtenChunkKey}) into both tables, ordered by table and partition. */
-export function planFinalChunkInserts(finals: readonly WindowFinalMessage[], written: ReadonlySet<string>): FinalChunkInsert[] {
+export function planFinalChunkInserts(
+  finals: readonly WindowFinalMessage[],
+  written: ReadonlySet<string>,
+): FinalChunkInsert[] {
   const inserts = new Map<string, Omit<FinalChunkInsert, 'dedupToken'>>();
   const add = (table: FinalTable, part: number, chunk: string, row: Record<string, unknown>) => {
     if (written.has(writtenChunkKey(table, part, chunk))) return;
@@ -63,10 +66,22 @@ export function planFinalChunkInserts(finals: readonly WindowFinalMessage[], wri
   };
   for (const [chunk, message] of distinctFinalChunks(finals)) {
     for (const row of message.rows) {
-      add('viewer_window_finals', yearMonth(row.window_start), chunk, Object.assign(windowRowForClickHouse(row, message.source_partition, message.version), { final_chunk: chunk }));
+      add(
+        'viewer_window_finals',
+        yearMonth(row.window_start),
+        chunk,
+        Object.assign(windowRowForClickHouse(row, message.source_partition, message.version), { final_chunk: chunk }),
+      );
     }
     for (const view of message.views) {
-      add('view_summaries', yearMonth(view.ended_at), chunk, Object.assign(viewSummaryForClickHouse(view, message.source_partition, message.version), { final_chunk: chunk }));
+      add(
+        'view_summaries',
+        yearMonth(view.ended_at),
+        chunk,
+        Object.assign(viewSummaryForClickHouse(view, message.source_partition, message.version), {
+          final_chunk: chunk,
+        }),
+      );
     }
   }
   return [...inserts]

@@ -7,7 +7,8 @@ import { SnowflakeSink } from './snowflake-sink.ts';
 /** `livepulse start clickhouse-sink`. */
 export const clickHouseSinkService: ServiceDefinition = {
   name: 'clickhouse-sink',
-  description: 'analytics.aggregates → window rows, view summaries and rollups; player.events → raw events; dead-letters → dead_letters (ClickHouse)',
+  description:
+    'analytics.aggregates → window rows, view summaries and rollups; player.events → raw events; dead-letters → dead_letters (ClickHouse)',
   async start({ bus, analytics, metrics, logger }) {
     const sink = new ClickHouseSink({ bus, analytics, metrics, logger });
     await sink.start();
@@ -21,7 +22,9 @@ export const snowflakeSinkService: ServiceDefinition = {
   description: 'finalized analytics.aggregates → Snowflake (MERGE on window keys), when a warehouse is configured',
   async start({ config, bus, metrics, logger }) {
     if (config.warehouse.kind === 'off') {
-      logger.info('no Snowflake warehouse configured (SNOWFLAKE_ACCOUNT, SNOWFLAKE_USERNAME, SNOWFLAKE_PASSWORD); the Snowflake sink stays idle');
+      logger.info(
+        'no Snowflake warehouse configured (SNOWFLAKE_ACCOUNT, SNOWFLAKE_USERNAME, SNOWFLAKE_PASSWORD); the Snowflake sink stays idle',
+      );
       return { stop: async () => undefined };
     }
     const sink = new SnowflakeSink({ bus, metrics, logger }, config.warehouse);

@@ -44,7 +44,11 @@ export class SnowflakeSink {
     private readonly settings: SnowflakeSettings,
     private readonly groupId = SNOWFLAKE_SINK_GROUP,
   ) {
-    this.rows = ports.metrics.counter('sink_rows_written_total', 'Rows written by a sink (before the store drops repeated tokens)', ['sink', 'table']);
+    this.rows = ports.metrics.counter(
+      'sink_rows_written_total',
+      'Rows written by a sink (before the store drops repeated tokens)',
+      ['sink', 'table'],
+    );
   }
 
   async start(): Promise<void> {
@@ -73,10 +77,20 @@ export class SnowflakeSink {
   private async load(batch: MessageBatch): Promise<void> {
     const { finals, invalid } = readAggregatesBatch(batch);
     if (invalid.length > 0) await publishDeadLetters(this.ports.bus, invalid);
-    const windows: LoadedWindowRow[] = finals.flatMap((m) => m.rows.map((row) => ({ row, sourcePartition: m.source_partition, version: m.version })));
-    const views: LoadedViewSummary[] = finals.flatMap((m) => m.views.map((view) => ({ view, sourcePartition: m.source_partition, version: m.version })));
-    await this.merge(VIEWER_WINDOWS, latestPerKey(VIEWER_WINDOWS, windows, (r) => r.version));
-    await this.merge(VIEW_SUMMARIES, latestPerKey(VIEW_SUMMARIES, views, (r) => r.version));
+    const windows: LoadedWindowRow[] = finals.flatMap((m) =>
+      m.rows.map((row) => ({ row, sourcePartition: m.source_partition, version: m.version })),
+    );
+    const views: LoadedViewSummary[] = finals.flatMap((m) =>
+      m.views.map((view) => ({ view, sourcePartition: m.source_partition, version: m.version })),
+    );
+    await this.merge(
+      VIEWER_WINDOWS,
+      latestPerKey(VIEWER_WINDOWS, windows, (r) => r.version),
+    );
+    await this.merge(
+      VIEW_SUMMARIES,
+      latestPerKey(VIEW_SUMMARIES, views, (r) => r.version),
+    );
   }
 
   private async merge<Row>(table: TableSpec<Row>, rows: Row[]): Promise<void> {

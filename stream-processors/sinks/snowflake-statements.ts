@@ -129,7 +129,9 @@ export function mergeStatement<Row>(table: TableSpec<Row>, rows: readonly Row[])
   if (rows.length === 0) throw new RangeError(`mergeStatement(${table.name}): no rows`);
   const placeholders = `(${table.columns.map(() => '?').join(', ')})`;
   // Typed explicitly: bound values arrive as text or numbers, and a comparison must not depend on implicit casts.
-  const select = table.columns.map((c, i) => `${c.cast ? c.cast(`column${i + 1}`) : `CAST(column${i + 1} AS ${c.type})`} AS ${c.name}`).join(', ');
+  const select = table.columns
+    .map((c, i) => `${c.cast ? c.cast(`column${i + 1}`) : `CAST(column${i + 1} AS ${c.type})`} AS ${c.name}`)
+    .join(', ');
   const on = table.key.map((k) => `t.${k} = s.${k}`).join(' AND ');
   const updates = table.columns.filter((c) => !table.key.includes(c.name)).map((c) => `${c.name} = s.${c.name}`);
   const names = table.columns.map((c) => c.name);

@@ -17,14 +17,20 @@ export class SnowflakeQueryError extends Error {
     readonly sqlState: string | undefined,
     options: { cause: unknown },
   ) {
-    super(`Snowflake refused ${sqlText.split('\n')[0]!.slice(0, 120)}: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`, options);
+    super(
+      `Snowflake refused ${sqlText.split('\n')[0]!.slice(0, 120)}: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`,
+      options,
+    );
     this.name = 'SnowflakeQueryError';
   }
 }
 
 export class SnowflakeUnavailableError extends Error {
   constructor(account: string, options: { cause: unknown }) {
-    super(`cannot connect to Snowflake account ${account}: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`, options);
+    super(
+      `cannot connect to Snowflake account ${account}: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`,
+      options,
+    );
     this.name = 'SnowflakeUnavailableError';
   }
 }
@@ -71,7 +77,14 @@ export class SnowflakeWarehouse {
         complete: (error, statement, rows) => {
           if (error) {
             const details = error as Error & { code?: string | number; sqlState?: string };
-            reject(new SnowflakeQueryError(sqlText, details.code === undefined ? undefined : String(details.code), details.sqlState, { cause: error }));
+            reject(
+              new SnowflakeQueryError(
+                sqlText,
+                details.code === undefined ? undefined : String(details.code),
+                details.sqlState,
+                { cause: error },
+              ),
+            );
           } else resolve((rows ?? []) as Row[]);
         },
       });

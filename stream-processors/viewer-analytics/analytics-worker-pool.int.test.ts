@@ -46,14 +46,31 @@ async function isolatedRun(name: string) {
   const id = randomUUID().replaceAll('-', '').slice(0, 12);
   const services = testServices();
   const prefix = `${name}${id}.`;
-  const bus = new KafkaBus({ brokers: [services.kafkaBrokers], clientId: `${name}-test`, topicPrefix: prefix, defaultPartitions: PARTITIONS, replicationFactor: 1, publish: { lingerMs: 2, maxBatchMessages: 2_000, maxBufferedMessages: 100_000 } });
+  const bus = new KafkaBus({
+    brokers: [services.kafkaBrokers],
+    clientId: `${name}-test`,
+    topicPrefix: prefix,
+    defaultPartitions: PARTITIONS,
+    replicationFactor: 1,
+    publish: { lingerMs: 2, maxBatchMessages: 2_000, maxBufferedMessages: 100_000 },
+  });
   cleanups.push(() => bus.close());
   // Topic creation can take long on a busy single broker.
-  await waitFor('the topics', async () => {
-    await bus.ensureTopics(allTopicSpecs(PARTITIONS));
-    return true;
-  }, { timeoutMs: 150_000, intervalMs: 1_000 });
-  const store = await createAnalyticsStore({ kind: 'clickhouse', url: services.clickhouseUrl, username: 'default', password: '', database: `${name}_${id}` });
+  await waitFor(
+    'the topics',
+    async () => {
+      await bus.ensureTopics(allTopicSpecs(PARTITIONS));
+      return true;
+    },
+    { timeoutMs: 150_000, intervalMs: 1_000 },
+  );
+  const store = await createAnalyticsStore({
+    kind: 'clickhouse',
+    url: services.clickhouseUrl,
+    username: 'default',
+    password: '',
+    database: `${name}_${id}`,
+  });
   cleanups.push(async () => {
     await store.client.command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(store.database)}` });
     await store.close();
@@ -69,19 +86,36 @@ async function isolatedRun(name: string) {
     ...analyticsSettingsEnvironment(settings),
   });
   // Groups of its own too: Kafka gives a group's partitions to every member, whatever topics it subscribed to.
-  const groups = { processor: `${name}${id}-analytics`, sink: { aggregates: `${name}${id}-sink`, rawEvents: `${name}${id}-sink-raw`, deadLetters: `${name}${id}-sink-dl` } };
+  const groups = {
+    processor: `${name}${id}-analytics`,
+    sink: { aggregates: `${name}${id}-sink`, rawEvents: `${name}${id}-sink-raw`, deadLetters: `${name}${id}-sink-dl` },
+  };
   return { bus, store, env, groups };
 }
 
 /** A finished simulation in the recent past, so that idle watermarks (wall clock) close everything once it is read. */
 function pastSimulation(seed: number) {
-  const plan = planSimulation({ viewers: 300, durationMs: 150_000, seed, streams: 3, startAt: Date.now() - 8 * 60_000, maxRebufferMs: settings.maxRebufferMs });
+  const plan = planSimulation({
+    viewers: 300,
+    durationMs: 150_000,
+    seed,
+    streams: 3,
+    startAt: Date.now() - 8 * 60_000,
+    maxRebufferMs: settings.maxRebufferMs,
+  });
   const jitter = new SeededRandom(seed + 1);
-  return { plan, truth: computeGroundTruth(plan, settings), events: collectedEvents(plan, { deliveryDelayMs: () => jitter.int(0, 6_000) }) };
+  return {
+    plan,
+    truth: computeGroundTruth(plan, settings),
+    events: collectedEvents(plan, { deliveryDelayMs: () => jitter.int(0, 6_000) }),
+  };
 }
 
 async function publishEvents(bus: KafkaBus, events: ReturnType<typeof pastSimulation>['events']): Promise<void> {
-  await bus.publish(TOPICS.playerEvents, events.map((e) => ({ key: e.view_id, value: Buffer.from(JSON.stringify(e)) })));
+  await bus.publish(
+    TOPICS.playerEvents,
+    events.map((e) => ({ key: e.view_id, value: Buffer.from(JSON.stringify(e)) })),
+  );
 }
 
 async function committedSum(bus: KafkaBus, groupId: string): Promise<number> {
@@ -89,44 +123,81 @@ async function committedSum(bus: KafkaBus, groupId: string): Promise<number> {
 }
 
 async function sinkLag(bus: KafkaBus, groupId: string): Promise<number> {
-  const [committed, end] = await Promise.all([bus.committedOffsets(groupId, TOPICS.analyticsAggregates), bus.endOffsets(TOPICS.analyticsAggregates)]);
+  const [committed, end] = await Promise.all([
+    bus.committedOffsets(groupId, TOPICS.analyticsAggregates),
+    bus.endOffsets(TOPICS.analyticsAggregates),
+  ]);
   return end.reduce((lag, last, partition) => lag + last - Math.max(0, committed[partition] ?? 0), 0);
 }
 
 /** Waits for every view to be summarized and the sink to have written everything the processor published. */
-async function waitForResults(run: Awaited<ReturnType<typeof isolatedRun>>, simulation: ReturnType<typeof pastSimulation>): Promise<void> {
+async function waitForResults(
+  run: Awaited<ReturnType<typeof isolatedRun>>,
+  simulation: ReturnType<typeof pastSimulation>,
+): Promise<void> {
   const { store, bus, groups } = run;
-  await waitForProgress('every view to end and be summarized', async () => simulation.truth.views - (await countViewSummaries(store, simulation.plan.propertyId)));
+  await waitForProgress(
+    'every view to end and be summarized',
+    async () => simulation.truth.views - (await countViewSummaries(store, simulation.plan.propertyId)),
+  );
   await waitForProgress('the sink to catch up', () => sinkLag(bus, groups.sink.aggregates));
 }
 
 async function startSink(run: Awaited<ReturnType<typeof isolatedRun>>): Promise<ClickHouseSink> {
-  const sink = new ClickHouseSink({ bus: run.bus, analytics: run.store, metrics: new Metrics(), logger }, { consume: ['aggregates'], groups: run.groups.sink });
+  const sink = new ClickHouseSink(
+    { bus: run.bus, analytics: run.store, metrics: new Metrics(), logger },
+    { consume: ['aggregates'], groups: run.groups.sink },
+  );
   await sink.start();
   cleanups.push(() => sink.stop());
   return sink;
 }
 
-function startPool(run: Awaited<ReturnType<typeof isolatedRun>>, threads: number, options: { crashPolicy?: CrashPolicy; analytics?: AnalyticsSettings } = {}) {
+function startPool(
+  run: Awaited<ReturnType<typeof isolatedRun>>,
+  threads: number,
+  options: { crashPolicy?: CrashPolicy; analytics?: AnalyticsSettings } = {},
+) {
   const gaveUp: Error[] = [];
   const metrics = new Metrics({ service: 'viewer-analytics' });
-  const pool = new AnalyticsWorkerPool({ config: { ...loadConfig(run.env), analytics: options.analytics ?? settings }, threads, metrics, logger, groupId: run.groups.processor, crashPolicy: options.crashPolicy, onGiveUp: (error) => gaveUp.push(error) });
+  const pool = new AnalyticsWorkerPool({
+    config: { ...loadConfig(run.env), analytics: options.analytics ?? settings },
+    threads,
+    metrics,
+    logger,
+    groupId: run.groups.processor,
+    crashPolicy: options.crashPolicy,
+    onGiveUp: (error) => gaveUp.push(error),
+  });
   cleanups.push(() => pool.stop());
   return { pool, gaveUp, metrics };
 }
 
 /** Events the processor handled so far (applied, or found stale or already applied), from a /metrics text. */
 function handledEvents(exposition: string): number {
-  return [...exposition.matchAll(/^livepulse_viewer_analytics_events_total\{[^}]*\} (\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+  return [...exposition.matchAll(/^livepulse_viewer_analytics_events_total\{[^}]*\} (\d+)/gm)].reduce(
+    (sum, match) => sum + Number(match[1]),
+    0,
+  );
 }
 
 /** Every window row and view summary, as the sink stored them, without the columns that say when they were emitted or name the group. */
-async function storedResults(store: AnalyticsStore, propertyId: string): Promise<{ windows: unknown[]; summaries: unknown[] }> {
+async function storedResults(
+  store: AnalyticsStore,
+  propertyId: string,
+): Promise<{ windows: unknown[]; summaries: unknown[] }> {
   const rows = async (table: string, exceptColumns: string) => {
-    const result = await store.client.query({ query: `SELECT * EXCEPT (${exceptColumns}) FROM ${table} FINAL WHERE property_id = {property:String} ORDER BY ALL`, query_params: { property: propertyId }, format: 'JSONEachRow' });
+    const result = await store.client.query({
+      query: `SELECT * EXCEPT (${exceptColumns}) FROM ${table} FINAL WHERE property_id = {property:String} ORDER BY ALL`,
+      query_params: { property: propertyId },
+      format: 'JSONEachRow',
+    });
     return result.json();
   };
-  return { windows: await rows('viewer_windows', 'version, emitted_at'), summaries: await rows('view_summaries', 'version, final_chunk') };
+  return {
+    windows: await rows('viewer_windows', 'version, emitted_at'),
+    summaries: await rows('view_summaries', 'version, final_chunk'),
+  };
 }
 
 describe('viewer analytics in worker threads, on Kafka', () => {
@@ -136,7 +207,10 @@ describe('viewer analytics in worker threads, on Kafka', () => {
     const single = await isolatedRun('vaone');
     const singleSink = await startSink(single);
     await publishEvents(single.bus, simulation.events);
-    const processor = new ViewerAnalyticsProcessor({ bus: single.bus, metrics: new Metrics(), logger }, { settings, groupId: single.groups.processor });
+    const processor = new ViewerAnalyticsProcessor(
+      { bus: single.bus, metrics: new Metrics(), logger },
+      { settings, groupId: single.groups.processor },
+    );
     cleanups.push(() => processor.stop());
     await processor.start();
     await waitForResults(single, simulation);
@@ -167,10 +241,15 @@ describe('viewer analytics in worker threads, on Kafka', () => {
     // assigned. The events are published once both workers are in the group, so each reads its
     // own partitions, and worker 0, ended once the first batches are handled, takes applied,
     // uncommitted events and open windows with it, which its successor must redo.
-    const { pool, gaveUp, metrics } = startPool(run, 2, { analytics: { ...settings, emitIntervalMs: 10_000, idleAdvanceMs: 10_000 } });
+    const { pool, gaveUp, metrics } = startPool(run, 2, {
+      analytics: { ...settings, emitIntervalMs: 10_000, idleAdvanceMs: 10_000 },
+    });
     await pool.start();
     await publishEvents(run.bus, simulation.events);
-    await waitFor('the first batches to be handled', async () => handledEvents(await metrics.exposition()) > 0, { timeoutMs: 120_000, intervalMs: 20 });
+    await waitFor('the first batches to be handled', async () => handledEvents(await metrics.exposition()) > 0, {
+      timeoutMs: 120_000,
+      intervalMs: 20,
+    });
     const committedAtKill = await committedSum(run.bus, run.groups.processor);
     await pool.terminateWorker(0);
     await waitFor('the worker to be restarted', () => pool.restarts === 1, { timeoutMs: 60_000 });
@@ -184,7 +263,9 @@ describe('viewer analytics in worker threads, on Kafka', () => {
 
   it('workers that keep crashing make the pool give up (the platform then stops and the process exits 1)', async () => {
     const run = await isolatedRun('vagiveup');
-    const { pool, gaveUp } = startPool(run, 2, { crashPolicy: { maxCrashes: 1, periodMs: 600_000, firstBackoffMs: 100, maxBackoffMs: 100 } });
+    const { pool, gaveUp } = startPool(run, 2, {
+      crashPolicy: { maxCrashes: 1, periodMs: 600_000, firstBackoffMs: 100, maxBackoffMs: 100 },
+    });
     await pool.start();
     await pool.readiness.check();
     await pool.terminateWorker(0);
@@ -201,24 +282,47 @@ describe('viewer analytics in worker threads, on Kafka', () => {
     const simulation = pastSimulation(81);
     const run = await isolatedRun('vaterm');
     // No checkpoint before the stop: only the last ones, taken on SIGTERM, commit anything.
-    const analytics = new LivepulseProcess('viewer-analytics', { ...run.env, LOG_LEVEL: 'info', ANALYTICS_WORKER_THREADS: '2', ANALYTICS_EMIT_INTERVAL_MS: '600000', ANALYTICS_IDLE_ADVANCE_MS: '600000' });
+    const analytics = new LivepulseProcess('viewer-analytics', {
+      ...run.env,
+      LOG_LEVEL: 'info',
+      ANALYTICS_WORKER_THREADS: '2',
+      ANALYTICS_EMIT_INTERVAL_MS: '600000',
+      ANALYTICS_IDLE_ADVANCE_MS: '600000',
+    });
     cleanups.push(() => analytics.kill('SIGKILL'));
-    const started = [0, 1].map((worker) => analytics.logged(`worker ${worker} started`, (r) => r.worker === worker && r.msg === 'viewer analytics worker started'));
+    const started = [0, 1].map((worker) =>
+      analytics.logged(
+        `worker ${worker} started`,
+        (r) => r.worker === worker && r.msg === 'viewer analytics worker started',
+      ),
+    );
     await analytics.start();
     await Promise.all(started);
     // Published once both workers are in the group: each partition is read once, by the worker that holds it.
     await publishEvents(run.bus, simulation.events);
 
     const handled = async () => handledEvents(await (await fetch(`${analytics.url}/metrics`)).text());
-    await waitForProgress('both workers to apply every event', async () => simulation.events.length - (await handled()));
+    await waitForProgress(
+      'both workers to apply every event',
+      async () => simulation.events.length - (await handled()),
+    );
     const ready = await fetch(`${analytics.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(((await ready.json()) as { checks: Array<{ name: string }> }).checks.map((c) => c.name)).toContain('viewer-analytics:workers');
+    expect(((await ready.json()) as { checks: Array<{ name: string }> }).checks.map((c) => c.name)).toContain(
+      'viewer-analytics:workers',
+    );
     expect(await committedSum(run.bus, VIEWER_ANALYTICS_GROUP)).toBe(0);
 
-    const stopped = [0, 1].map((worker) => analytics.logged(`worker ${worker} stopped`, (r) => r.worker === worker && r.msg === 'viewer analytics worker stopped'));
+    const stopped = [0, 1].map((worker) =>
+      analytics.logged(
+        `worker ${worker} stopped`,
+        (r) => r.worker === worker && r.msg === 'viewer analytics worker stopped',
+      ),
+    );
     expect(await analytics.kill('SIGTERM')).toBe(0);
     await Promise.all(stopped);
-    expect(await run.bus.committedOffsets(VIEWER_ANALYTICS_GROUP, TOPICS.playerEvents)).toEqual(await run.bus.endOffsets(TOPICS.playerEvents));
+    expect(await run.bus.committedOffsets(VIEWER_ANALYTICS_GROUP, TOPICS.playerEvents)).toEqual(
+      await run.bus.endOffsets(TOPICS.playerEvents),
+    );
   }, 600_000);
 });

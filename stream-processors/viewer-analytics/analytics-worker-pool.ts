@@ -17,7 +17,10 @@ export interface WorkerData {
 }
 
 export type ToWorker = { type: 'metrics'; id: number } | { type: 'ping'; id: number } | { type: 'stop' };
-export type FromWorker = { type: 'ready' } | { type: 'metrics'; id: number; snapshot: MetricsSnapshot } | { type: 'pong'; id: number; error?: string };
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'metrics'; id: number; snapshot: MetricsSnapshot }
+  | { type: 'pong'; id: number; error?: string };
 
 export interface AnalyticsWorkerPoolOptions {
   config: Config;
@@ -70,7 +73,16 @@ export class AnalyticsWorkerPool {
   restarts = 0;
 
   constructor(private readonly options: AnalyticsWorkerPoolOptions) {
-    this.slots = Array.from({ length: options.threads }, (_, index) => ({ index, worker: null, ready: false, lastError: null, lastSnapshot: [], retired: [], restartTimer: null, replies: new Map() }));
+    this.slots = Array.from({ length: options.threads }, (_, index) => ({
+      index,
+      worker: null,
+      ready: false,
+      lastError: null,
+      lastSnapshot: [],
+      retired: [],
+      restartTimer: null,
+      replies: new Map(),
+    }));
   }
 
   /** Starts every worker and resolves once each one's processor has joined the group. */
@@ -90,7 +102,8 @@ export class AnalyticsWorkerPool {
     check: async () => {
       await Promise.all(
         this.slots.map(async (slot) => {
-          if (!slot.worker || !slot.ready) throw new Error(`worker ${slot.index} is not running (starting or restarting)`);
+          if (!slot.worker || !slot.ready)
+            throw new Error(`worker ${slot.index} is not running (starting or restarting)`);
           const reply = await this.request(slot, { type: 'ping', id: this.nextRequestId++ });
           if (reply.type === 'pong' && reply.error) throw new Error(`worker ${slot.index}: ${reply.error}`);
         }),
@@ -120,7 +133,10 @@ export class AnalyticsWorkerPool {
           timer = setTimeout(() => resolve('late'), timeoutMs);
         });
         if ((await Promise.race([exited, late])) === 'late') {
-          this.options.logger.error({ worker: slot.index, timeoutMs }, 'viewer analytics worker did not stop in time; terminated (a successor reads again from its last checkpoint)');
+          this.options.logger.error(
+            { worker: slot.index, timeoutMs },
+            'viewer analytics worker did not stop in time; terminated (a successor reads again from its last checkpoint)',
+          );
           await worker.terminate();
         }
         clearTimeout(timer);
@@ -136,7 +152,16 @@ export class AnalyticsWorkerPool {
   /** Resolves once the worker is ready; an `initial` one that exits before rejects (the pool does not start). */
   private launch(slot: Slot, initial: boolean): Promise<void> {
     const { config, metrics } = this.options;
-    const worker = new Worker(ENTRY, { workerData: { index: slot.index, config, metricLabels: metrics.defaultLabels, logFormat: resolveLogFormat(config.logFormat, process.stdout.isTTY === true), groupId: this.options.groupId } satisfies WorkerData, name: `viewer-analytics-${slot.index}` });
+    const worker = new Worker(ENTRY, {
+      workerData: {
+        index: slot.index,
+        config,
+        metricLabels: metrics.defaultLabels,
+        logFormat: resolveLogFormat(config.logFormat, process.stdout.isTTY === true),
+        groupId: this.options.groupId,
+      } satisfies WorkerData,
+      name: `viewer-analytics-${slot.index}`,
+    });
     slot.worker = worker;
     slot.ready = false;
     slot.lastError = null;
@@ -163,8 +188,14 @@ export class AnalyticsWorkerPool {
         slot.retired = [...slot.retired, ...countsOnly(slot.lastSnapshot)];
         slot.lastSnapshot = [];
         if (this.stopping) return resolve();
-        const error = slot.lastError instanceof Error ? slot.lastError : new Error(`viewer analytics worker ${slot.index} exited with code ${exitCode}`);
-        if (!wasReady && initial) return reject(new Error(`viewer analytics worker ${slot.index} failed to start: ${error.message}`, { cause: error }));
+        const error =
+          slot.lastError instanceof Error
+            ? slot.lastError
+            : new Error(`viewer analytics worker ${slot.index} exited with code ${exitCode}`);
+        if (!wasReady && initial)
+          return reject(
+            new Error(`viewer analytics worker ${slot.index} failed to start: ${error.message}`, { cause: error }),
+          );
         this.crashed(slot, exitCode, error);
       });
     });
@@ -175,11 +206,21 @@ export class AnalyticsWorkerPool {
     this.crashTimes.push(now);
     const verdict = crashVerdict(this.crashTimes, now, this.options.crashPolicy ?? DEFAULT_CRASH_POLICY);
     if (verdict.action === 'give up') {
-      this.options.logger.fatal({ worker: slot.index, exitCode, err: error, recentCrashes: verdict.recentCrashes }, 'viewer analytics workers keep crashing; giving up');
-      this.options.onGiveUp(new Error(`viewer analytics workers crashed ${verdict.recentCrashes} times in a row: ${error.message}`, { cause: error }));
+      this.options.logger.fatal(
+        { worker: slot.index, exitCode, err: error, recentCrashes: verdict.recentCrashes },
+        'viewer analytics workers keep crashing; giving up',
+      );
+      this.options.onGiveUp(
+        new Error(`viewer analytics workers crashed ${verdict.recentCrashes} times in a row: ${error.message}`, {
+          cause: error,
+        }),
+      );
       return;
     }
-    this.options.logger.error({ worker: slot.index, exitCode, err: error, restartInMs: verdict.afterMs }, 'viewer analytics worker crashed; its partitions go to the other members until it is restarted');
+    this.options.logger.error(
+      { worker: slot.index, exitCode, err: error, restartInMs: verdict.afterMs },
+      'viewer analytics worker crashed; its partitions go to the other members until it is restarted',
+    );
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = null;
       if (this.stopping) return;
@@ -212,7 +253,9 @@ export class AnalyticsWorkerPool {
   private async workersMetrics(): Promise<MetricsSnapshot> {
     const snapshots = await Promise.all(
       this.slots.map(async (slot) => {
-        const reply = slot.ready ? await this.request(slot, { type: 'metrics', id: this.nextRequestId++ }).catch(() => null) : null;
+        const reply = slot.ready
+          ? await this.request(slot, { type: 'metrics', id: this.nextRequestId++ }).catch(() => null)
+          : null;
         if (reply?.type === 'metrics') slot.lastSnapshot = reply.snapshot;
         return [...slot.retired, ...slot.lastSnapshot];
       }),

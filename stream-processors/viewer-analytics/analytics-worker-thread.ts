@@ -18,10 +18,16 @@ const port = parentPort!;
 const { index, config, metricLabels, logFormat, groupId } = workerData as WorkerData;
 const post = (message: FromWorker) => port.postMessage(message);
 
-const logger = createLogger(config.logLevel, { format: logFormat }).child({ service: 'viewer-analytics', worker: index });
+const logger = createLogger(config.logLevel, { format: logFormat }).child({
+  service: 'viewer-analytics',
+  worker: index,
+});
 const metrics = new Metrics(metricLabels, { processMetrics: false });
 const held = trackSubscription(createServiceBus(config.bus, metrics, logger));
-const processor = new ViewerAnalyticsProcessor({ bus: held.bus, metrics, logger }, { settings: config.analytics, groupId });
+const processor = new ViewerAnalyticsProcessor(
+  { bus: held.bus, metrics, logger },
+  { settings: config.analytics, groupId },
+);
 let stopping: Promise<void> | null = null;
 const started = (async () => {
   await processor.start();
@@ -31,12 +37,17 @@ const started = (async () => {
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'metrics':
-      void metrics.snapshot().then((snapshot) => post({ type: 'metrics', id: message.id, snapshot: heldPartitionsOnly(snapshot, held.partitions()) }));
+      void metrics
+        .snapshot()
+        .then((snapshot) =>
+          post({ type: 'metrics', id: message.id, snapshot: heldPartitionsOnly(snapshot, held.partitions()) }),
+        );
       return;
     case 'ping':
       Promise.all([processor.ready(), held.bus.ping()]).then(
         () => post({ type: 'pong', id: message.id }),
-        (error: unknown) => post({ type: 'pong', id: message.id, error: error instanceof Error ? error.message : String(error) }),
+        (error: unknown) =>
+          post({ type: 'pong', id: message.id, error: error instanceof Error ? error.message : String(error) }),
       );
       return;
     case 'stop':
@@ -44,7 +55,9 @@ port.on('message', (message: ToWorker) => {
         // A stop during the start waits for it: the subscription it makes must be stopped too.
         await started.catch(() => undefined);
         await processor.stop();
-        await held.bus.close().catch((error: unknown) => logger.warn({ err: error }, 'viewer analytics worker: closing its bus failed'));
+        await held.bus
+          .close()
+          .catch((error: unknown) => logger.warn({ err: error }, 'viewer analytics worker: closing its bus failed'));
         logger.info('viewer analytics worker stopped');
         port.close();
       })();

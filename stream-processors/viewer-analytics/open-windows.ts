@@ -1,6 +1,12 @@
 import type { AnalyticsSettings } from '../../core/config.ts';
 import type { ViewState } from './view-state.ts';
-import { sameContribution, viewContribution, WindowTotals, type RowTotals, type ViewContribution } from './window-rows.ts';
+import {
+  sameContribution,
+  viewContribution,
+  WindowTotals,
+  type RowTotals,
+  type ViewContribution,
+} from './window-rows.ts';
 
 /** What changed in one open window since the previous update. */
 export interface OpenWindowUpdate {
@@ -46,7 +52,8 @@ export class OpenWindows {
    * report, so their final rows are at hand; the rest are dropped.
    */
   update(views: ReadonlyMap<string, ViewState>, keepFrom: number, first: number, last: number): OpenWindowUpdate[] {
-    for (const windowStart of this.windows.keys()) if (windowStart < keepFrom || windowStart > last) this.windows.delete(windowStart);
+    for (const windowStart of this.windows.keys())
+      if (windowStart < keepFrom || windowStart > last) this.windows.delete(windowStart);
     const updates: OpenWindowUpdate[] = [];
     for (const [windowStart, window] of this.windows) {
       const touched = this.takeInChanges(windowStart, window, views);
@@ -85,7 +92,11 @@ export class OpenWindows {
   }
 
   /** Takes the changed views' old contributions away and adds their new ones; returns the rows touched. */
-  private takeInChanges(windowStart: number, window: OpenWindow, views: ReadonlyMap<string, ViewState>): Set<RowTotals> {
+  private takeInChanges(
+    windowStart: number,
+    window: OpenWindow,
+    views: ReadonlyMap<string, ViewState>,
+  ): Set<RowTotals> {
     const touched = new Set<RowTotals>();
     for (const viewId of this.changed) {
       const before = window.contributions.get(viewId);

@@ -5,10 +5,22 @@ import { collectedEvents } from '../../tools/simulator/collector-view.ts';
 import { computeGroundTruth } from '../../tools/simulator/ground-truth.ts';
 import { SeededRandom } from '../../tools/simulator/seeded-random.ts';
 import { planSimulation } from '../../tools/simulator/viewer-scripts.ts';
-import { PartitionAnalytics, type ClosedWindow, type PartitionChanges, type PartitionProgress, type SideOutput } from './partition-analytics.ts';
+import {
+  PartitionAnalytics,
+  type ClosedWindow,
+  type PartitionChanges,
+  type PartitionProgress,
+  type SideOutput,
+} from './partition-analytics.ts';
 import type { WindowRow } from '../../core/analytics/aggregate-messages.ts';
 import { rowKey, windowRows } from './window-rows.ts';
-import { assembleViews, encodeSample, encodeViewHeader, type EncodedSample, type PersistedSample } from './state-codec.ts';
+import {
+  assembleViews,
+  encodeSample,
+  encodeViewHeader,
+  type EncodedSample,
+  type PersistedSample,
+} from './state-codec.ts';
 
 const settings: AnalyticsSettings = {
   windowMs: 10_000,
@@ -24,13 +36,26 @@ const settings: AnalyticsSettings = {
 const START = Date.UTC(2026, 2, 1, 10, 0, 0);
 
 function plan(seed: number) {
-  return planSimulation({ viewers: 80, durationMs: 150_000, seed, startAt: START, streams: 3, maxRebufferMs: settings.maxRebufferMs });
+  return planSimulation({
+    viewers: 80,
+    durationMs: 150_000,
+    seed,
+    startAt: START,
+    streams: 3,
+    maxRebufferMs: settings.maxRebufferMs,
+  });
 }
 
 /** The plan's events as the collector would receive them: late within half the allowed lateness, a share sent twice, in arrival order. */
-function lateAndRepeated(scripted: ReturnType<typeof plan>, jitter: SeededRandom, repeatedShare: number): EnrichedPlayerEvent[] {
+function lateAndRepeated(
+  scripted: ReturnType<typeof plan>,
+  jitter: SeededRandom,
+  repeatedShare: number,
+): EnrichedPlayerEvent[] {
   const reordered = collectedEvents(scripted, { deliveryDelayMs: () => jitter.int(0, settings.allowedLatenessMs / 2) });
-  const repeated = reordered.flatMap((e) => (jitter.chance(repeatedShare) ? [e, { ...e, received_at: e.received_at + jitter.int(0, 5_000) }] : [e]));
+  const repeated = reordered.flatMap((e) =>
+    jitter.chance(repeatedShare) ? [e, { ...e, received_at: e.received_at + jitter.int(0, 5_000) }] : [e],
+  );
   return repeated.sort((a, b) => a.received_at - b.received_at);
 }
 
@@ -53,7 +78,11 @@ class MemoryStateStore {
 
   persist(changes: PartitionChanges): void {
     this.progress = { ...changes.progress };
-    for (const { view, sample } of changes.samples) this.samples.push({ viewId: view.viewId, body: JSON.parse(JSON.stringify(encodeSample(sample, view.firstDims))) as EncodedSample });
+    for (const { view, sample } of changes.samples)
+      this.samples.push({
+        viewId: view.viewId,
+        body: JSON.parse(JSON.stringify(encodeSample(sample, view.firstDims))) as EncodedSample,
+      });
     for (const view of changes.views) this.headers.set(view.viewId, encodeViewHeader(view));
     for (const id of changes.removedViews) this.headers.delete(id);
     this.keys.push(...changes.emittedKeys);
@@ -75,7 +104,13 @@ interface RunOutput {
 }
 
 /** Drives a partition the way the processor does: batches, early rows, persist, close. */
-function drive(partition: PartitionAnalytics, entries: Logged[], random: SeededRandom, store = new MemoryStateStore(), stopAfter = entries.length): RunOutput {
+function drive(
+  partition: PartitionAnalytics,
+  entries: Logged[],
+  random: SeededRandom,
+  store = new MemoryStateStore(),
+  stopAfter = entries.length,
+): RunOutput {
   const out: RunOutput = { finals: [], sideOutputs: [] };
   let i = 0;
   while (i < Math.min(stopAfter, entries.length)) {
@@ -146,7 +181,9 @@ class LatestValueTable {
   rows(): Array<Record<string, unknown>> {
     return [...this.latest.values()]
       .map(({ row }) => row)
-      .filter((r) => r.concurrent_views + r.views_started + r.watch_ms + r.playing_ms + r.rebuffer_ms + r.rebuffer_count > 0)
+      .filter(
+        (r) => r.concurrent_views + r.views_started + r.watch_ms + r.playing_ms + r.rebuffer_ms + r.rebuffer_count > 0,
+      )
       .map((row) => ({ stream_id: row.stream_id, ...truthShaped(row) }))
       .sort(byTruthOrder);
   }
@@ -168,9 +205,17 @@ function truthShaped(r: WindowRow) {
   };
 }
 
-function byTruthOrder(a: { stream_id?: string; window_start: number; dimension: string; dimension_value: string }, b: typeof a): number {
+function byTruthOrder(
+  a: { stream_id?: string; window_start: number; dimension: string; dimension_value: string },
+  b: typeof a,
+): number {
   const [sa, sb] = [a.stream_id ?? '', b.stream_id ?? ''];
-  return (sa < sb ? -1 : sa > sb ? 1 : 0) || a.window_start - b.window_start || (a.dimension < b.dimension ? -1 : a.dimension > b.dimension ? 1 : 0) || (a.dimension_value < b.dimension_value ? -1 : a.dimension_value > b.dimension_value ? 1 : 0);
+  return (
+    (sa < sb ? -1 : sa > sb ? 1 : 0) ||
+    a.window_start - b.window_start ||
+    (a.dimension < b.dimension ? -1 : a.dimension > b.dimension ? 1 : 0) ||
+    (a.dimension_value < b.dimension_value ? -1 : a.dimension_value > b.dimension_value ? 1 : 0)
+  );
 }
 
 /**
@@ -178,7 +223,14 @@ function byTruthOrder(a: { stream_id?: string; window_start: number; dimension: 
  * early rows; close and publish finals and retractions) into `table`. `crashAfter` stops it after
  * that many checkpoints were persisted, before the last one published anything.
  */
-function checkpointInto(table: LatestValueTable, partition: PartitionAnalytics, entries: Logged[], random: SeededRandom, store: MemoryStateStore, crashAfter = Infinity): void {
+function checkpointInto(
+  table: LatestValueTable,
+  partition: PartitionAnalytics,
+  entries: Logged[],
+  random: SeededRandom,
+  store: MemoryStateStore,
+  crashAfter = Infinity,
+): void {
   let i = 0;
   let checkpoints = 0;
   while (i < entries.length) {
@@ -190,7 +242,10 @@ function checkpointInto(table: LatestValueTable, partition: PartitionAnalytics, 
     if (++checkpoints >= crashAfter) return;
     if (open) table.insert([...open.rows, ...open.retractions], partition.version(false));
     const { closed } = partition.closeDueWindows();
-    table.insert(closed.flatMap((w) => [...w.rows, ...w.retractions]), partition.version(true));
+    table.insert(
+      closed.flatMap((w) => [...w.rows, ...w.retractions]),
+      partition.version(true),
+    );
   }
 }
 
@@ -211,7 +266,10 @@ describe('partition analytics', () => {
     expect(views).toHaveLength(truth.views);
     const rows = out.finals.flatMap((w) => w.rows);
     for (const [streamId, stream] of Object.entries(truth.streams)) {
-      const mine = rows.filter((r) => r.stream_id === streamId).map(truthShaped).sort(byTruthOrder);
+      const mine = rows
+        .filter((r) => r.stream_id === streamId)
+        .map(truthShaped)
+        .sort(byTruthOrder);
       expect(mine, streamId).toEqual(stream.windows);
       const streamViews = views.filter((v) => v.stream_id === streamId);
       expect(streamViews.reduce((n, v) => n + v.watch_ms, 0)).toBe(stream.totals.watch_ms);
@@ -259,7 +317,11 @@ describe('partition analytics', () => {
     const changed = partition.openWindowRows().rows;
     expect(changed.length).toBeGreaterThan(0);
     // Only rows of the event's stream, and none of its windows before the event.
-    expect(changed.every((row) => row.stream_id === next.event.stream_id && row.window_start + settings.windowMs > next.event.event_time)).toBe(true);
+    expect(
+      changed.every(
+        (row) => row.stream_id === next.event.stream_id && row.window_start + settings.windowMs > next.event.event_time,
+      ),
+    ).toBe(true);
     expect(changed.length).toBeLessThan(first.length);
   });
 
@@ -279,31 +341,55 @@ describe('partition analytics', () => {
   it('ends a view at a silence it resumed after, though its latest event is recent', () => {
     const base = collectedEvents(plan(24))[0]!;
     const at = (seq: number, seconds: number): EnrichedPlayerEvent => ({
-      ...base, event_id: `resume-${seq}`, view_seq: seq, event: seq === 0 ? 'viewstart' : 'heartbeat', player_state: 'playing', event_time: START + seconds * 1000, received_at: START + seconds * 1000,
+      ...base,
+      event_id: `resume-${seq}`,
+      view_seq: seq,
+      event: seq === 0 ? 'viewstart' : 'heartbeat',
+      player_state: 'playing',
+      event_time: START + seconds * 1000,
+      received_at: START + seconds * 1000,
     });
     const partition = new PartitionAnalytics(0, settings);
     // 70 s of silence after 20 s: the view ended at 20 s + 60 s; what came at 90 s and later is cut.
     partition.apply(log([at(0, 0), at(1, 10), at(2, 20), at(3, 90), at(4, 100), at(5, 105)]));
     const { sideOutputs } = partition.closeDueWindows();
     expect(partition.views.get(base.view_id)?.ended).toEqual({ at: START + 80_000, reason: 'silence' });
-    expect(sideOutputs.map((o) => [o.reason, JSON.parse(o.payload.toString()).sample.seq])).toEqual([['after_view_end', 3], ['after_view_end', 4], ['after_view_end', 5]]);
+    expect(sideOutputs.map((o) => [o.reason, JSON.parse(o.payload.toString()).sample.seq])).toEqual([
+      ['after_view_end', 3],
+      ['after_view_end', 4],
+      ['after_view_end', 5],
+    ]);
   });
 
   it('sends events later than the allowed lateness to the side output, and counts nothing from them', () => {
     const scripted = plan(13);
     const events = collectedEvents(scripted);
-    const late = { ...events[40]!, event_id: 'late', received_at: events[40]!.event_time + settings.allowedLatenessMs + 1 };
+    const late = {
+      ...events[40]!,
+      event_id: 'late',
+      received_at: events[40]!.event_time + settings.allowedLatenessMs + 1,
+    };
     const partition = new PartitionAnalytics(0, settings);
     const entries = log([...events.slice(0, 300), late, ...events.slice(300)]);
     const out = finishIdle(partition, drive(partition, entries, new SeededRandom(3)));
-    expect(out.sideOutputs).toEqual([expect.objectContaining({ reason: 'late', viewId: late.view_id, offset: '300', detail: expect.stringContaining('allowed lateness is 20000 ms') })]);
+    expect(out.sideOutputs).toEqual([
+      expect.objectContaining({
+        reason: 'late',
+        viewId: late.view_id,
+        offset: '300',
+        detail: expect.stringContaining('allowed lateness is 20000 ms'),
+      }),
+    ]);
     expect(comparable(out)).toEqual(comparable(run(events)));
   });
 
   it('re-emits exactly what it emitted before a crash, after restoring from its persisted state', () => {
     const scripted = plan(14);
     const entries = log(collectedEvents(scripted, { deliveryDelayMs: (i) => (i * 7919) % 9_000 }));
-    const uninterrupted = run(entries.map((e) => e.event), 4);
+    const uninterrupted = run(
+      entries.map((e) => e.event),
+      4,
+    );
 
     for (const crashAt of [0.1, 0.45, 0.8].map((share) => Math.round(share * entries.length))) {
       const store = new MemoryStateStore();
@@ -314,7 +400,10 @@ describe('partition analytics', () => {
       const restored = store.restore();
       const redeliverFrom = Math.max(0, Number(store.progress!.lastOffset) - 25);
       const after = finishIdle(restored, drive(restored, entries.slice(redeliverFrom), new SeededRandom(crashAt + 1)));
-      const combined = { finals: [...first.finals, ...after.finals], sideOutputs: [...first.sideOutputs, ...after.sideOutputs] };
+      const combined = {
+        finals: [...first.finals, ...after.finals],
+        sideOutputs: [...first.sideOutputs, ...after.sideOutputs],
+      };
       const byWindow = new Map(comparable(combined).map((w) => [w.windowStart, w]));
       expect([...byWindow.values()], `crash after ${crashAt} events`).toEqual(comparable(uninterrupted));
     }
@@ -330,13 +419,25 @@ describe('partition analytics', () => {
     const early = partition.openWindowRows().rows.filter((r) => r.dimension === 'device');
     expect(early.length).toBeGreaterThan(0);
     // A late-but-allowed event says the device was another one all along (higher seq, same instant).
-    const relabelled = { ...firstOfView[1]!, view_seq: 1_000, event_id: 'relabel', dimensions: { ...firstOfView[1]!.dimensions, device: 'console' } };
+    const relabelled = {
+      ...firstOfView[1]!,
+      view_seq: 1_000,
+      event_id: 'relabel',
+      dimensions: { ...firstOfView[1]!.dimensions, device: 'console' },
+    };
     partition.apply([{ offset: '2', event: relabelled, payload: Buffer.alloc(0) }]);
     partition.advanceIdle(relabelled.received_at + settings.pausedEndAfterMs + 60_000);
     const { closed } = partition.closeDueWindows();
     const retracted = closed.flatMap((w) => w.retractions).filter((r) => r.dimension === 'device');
-    expect(retracted.map((r) => [r.dimension_value, r.window_start, r.concurrent_views, r.views_started])).toContainEqual([early[0]!.dimension_value, early[0]!.window_start, 0, 0]);
-    expect(closed.flatMap((w) => w.rows).filter((r) => r.dimension === 'device').map((r) => r.dimension_value)).toContain('console');
+    expect(
+      retracted.map((r) => [r.dimension_value, r.window_start, r.concurrent_views, r.views_started]),
+    ).toContainEqual([early[0]!.dimension_value, early[0]!.window_start, 0, 0]);
+    expect(
+      closed
+        .flatMap((w) => w.rows)
+        .filter((r) => r.dimension === 'device')
+        .map((r) => r.dimension_value),
+    ).toContain('console');
   });
 
   it('computes early rows only for windows that stay open, so a backlog is not published twice', () => {
@@ -375,7 +476,18 @@ describe('partition analytics', () => {
     expect(partition.version(true)).toBe(early + 1n);
     partition.advanceIdle(events[2]!.received_at + 60_000);
     expect(partition.version(false)).toBeGreaterThan(early);
-    partition.apply([{ offset: '3', event: { ...events[2]!, view_seq: 99, received_at: events[2]!.received_at + 61_000, event_time: events[2]!.received_at + 60_500 }, payload: Buffer.alloc(0) }]);
+    partition.apply([
+      {
+        offset: '3',
+        event: {
+          ...events[2]!,
+          view_seq: 99,
+          received_at: events[2]!.received_at + 61_000,
+          event_time: events[2]!.received_at + 60_500,
+        },
+        payload: Buffer.alloc(0),
+      },
+    ]);
     expect(partition.version(false)).toBeGreaterThan(early + 2n);
     expect(partition.progress.idleTicks).toBe(0);
   });
@@ -396,13 +508,23 @@ describe('partition analytics', () => {
       const store = new MemoryStateStore();
       let partition = new PartitionAnalytics(0, settings);
       for (let crash = 0; crash < crashes; crash++) {
-        checkpointInto(table, partition, entries.slice(redeliveredFrom(store, random)), random, store, random.int(5, 60));
+        checkpointInto(
+          table,
+          partition,
+          entries.slice(redeliveredFrom(store, random)),
+          random,
+          store,
+          random.int(5, 60),
+        );
         partition = store.restore();
       }
       checkpointInto(table, partition, entries.slice(redeliveredFrom(store, random)), random, store);
       partition.advanceIdle(partition.progress.watermark! + settings.pausedEndAfterMs + 5 * 60_000);
       const { closed } = partition.closeDueWindows();
-      table.insert(closed.flatMap((w) => [...w.rows, ...w.retractions]), partition.version(true));
+      table.insert(
+        closed.flatMap((w) => [...w.rows, ...w.retractions]),
+        partition.version(true),
+      );
       const actual = table.rows();
       expect(actual.length, `${crashes} crashes`).toBeGreaterThan(100);
       expect(actual, `${crashes} crashes`).toEqual(expected);

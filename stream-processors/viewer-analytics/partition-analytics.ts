@@ -1,7 +1,19 @@
 import type { AnalyticsSettings } from '../../core/config.ts';
 import type { EnrichedPlayerEvent } from '../../core/schemas/player-event.ts';
 import type { ViewSummary, WindowRow } from '../../core/analytics/aggregate-messages.ts';
-import { applyEvent, endCandidate, endView, foldSamplesUpTo, forgetSamples, latestEventTime, newView, summarizeView, type ApplyOutcome, type Sample, type ViewState } from './view-state.ts';
+import {
+  applyEvent,
+  endCandidate,
+  endView,
+  foldSamplesUpTo,
+  forgetSamples,
+  latestEventTime,
+  newView,
+  summarizeView,
+  type ApplyOutcome,
+  type Sample,
+  type ViewState,
+} from './view-state.ts';
 import { OpenWindows } from './open-windows.ts';
 import { compareRowKeys, emptyRow, keyOfRowKey, rowKey, rowOf, windowRows, windowStartOf } from './window-rows.ts';
 
@@ -82,7 +94,13 @@ const MAX_IDLE_TICKS = (1 << Number(IDLE_TICK_BITS)) - 1;
 
 export class PartitionAnalytics {
   readonly views = new Map<string, ViewState>();
-  progress: PartitionProgress = { lastOffset: null, watermark: null, nextWindowToClose: null, foldedThrough: null, idleTicks: 0 };
+  progress: PartitionProgress = {
+    lastOffset: null,
+    watermark: null,
+    nextWindowToClose: null,
+    foldedThrough: null,
+    idleTicks: 0,
+  };
   /** Row keys published for each open window; a key whose row empties out gets a zero row. */
   readonly emittedKeys = new Map<number, Set<string>>();
 
@@ -104,7 +122,11 @@ export class PartitionAnalytics {
   static restore(
     partition: number,
     settings: AnalyticsSettings,
-    saved: { progress: PartitionProgress; views: ViewState[]; emittedKeys: Array<{ windowStart: number; key: string }> },
+    saved: {
+      progress: PartitionProgress;
+      views: ViewState[];
+      emittedKeys: Array<{ windowStart: number; key: string }>;
+    },
   ): PartitionAnalytics {
     const analytics = new PartitionAnalytics(partition, settings);
     analytics.progress = { ...saved.progress };
@@ -121,7 +143,15 @@ export class PartitionAnalytics {
   /** Applies events in offset order; offsets at or below the last applied one were applied before a crash and are skipped. */
   apply(events: IncomingEvent[]): ApplyReport {
     const report: ApplyReport = {
-      outcomes: { applied: 0, retimed: 0, duplicate: 0, after_view_end: 0, view_identity_mismatch: 0, late: 0, already_applied: 0 },
+      outcomes: {
+        applied: 0,
+        retimed: 0,
+        duplicate: 0,
+        after_view_end: 0,
+        view_identity_mismatch: 0,
+        late: 0,
+        already_applied: 0,
+      },
       sideOutputs: [],
       evicted: 0,
     };
@@ -185,7 +215,10 @@ export class PartitionAnalytics {
       this.progress.lastOffset = offset;
       lastApplied = position;
       this.progress.idleTicks = 0;
-      this.progress.nextWindowToClose ??= windowStartOf(this.progress.watermark - allowedLatenessMs, this.settings.windowMs);
+      this.progress.nextWindowToClose ??= windowStartOf(
+        this.progress.watermark - allowedLatenessMs,
+        this.settings.windowMs,
+      );
       this.progressChanged = true;
     }
     return report;
@@ -206,7 +239,12 @@ export class PartitionAnalytics {
    */
   advanceIdle(now: number): boolean {
     const target = now - this.settings.idleAdvanceMs;
-    if (this.progress.watermark === null || target <= this.progress.watermark || this.progress.idleTicks >= MAX_IDLE_TICKS) return false;
+    if (
+      this.progress.watermark === null ||
+      target <= this.progress.watermark ||
+      this.progress.idleTicks >= MAX_IDLE_TICKS
+    )
+      return false;
     this.progress.watermark = target;
     this.progress.idleTicks += 1;
     this.progressChanged = true;
@@ -242,7 +280,8 @@ export class PartitionAnalytics {
     const watermark = this.progress.watermark;
     const closed: ClosedWindow[] = [];
     const next = this.progress.nextWindowToClose;
-    if (watermark === null || next === null || next + windowMs + allowedLatenessMs > watermark) return { closed, sideOutputs: [] };
+    if (watermark === null || next === null || next + windowMs + allowedLatenessMs > watermark)
+      return { closed, sideOutputs: [] };
     const sideOutputs = this.endViews(watermark);
     let windowStart = next;
     let eventful: EventfulWindows | undefined;
@@ -291,7 +330,8 @@ export class PartitionAnalytics {
   private closeWindow(windowStart: number): ClosedWindow {
     // A window followed for early rows has its final rows at hand; one never followed (a backlog
     // read faster than the emission interval) is computed here.
-    const rows = this.openWindows.close(windowStart, this.views) ?? windowRows(this.views.values(), windowStart, this.settings);
+    const rows =
+      this.openWindows.close(windowStart, this.views) ?? windowRows(this.views.values(), windowStart, this.settings);
     const present = new Set(rows.map(rowKey));
     const retractions = [...(this.emittedKeys.get(windowStart) ?? [])]
       .filter((key) => !present.has(key))
@@ -361,7 +401,12 @@ export class PartitionAnalytics {
     // these are persisted, so early rows for them would be replaced at once: a processor catching
     // up on a backlog would publish every window twice.
     const firstStillOpen = windowStartOf(watermark - allowedLatenessMs - windowMs, windowMs) + windowMs;
-    const updates = this.openWindows.update(this.views, nextWindowToClose, Math.max(nextWindowToClose, firstStillOpen), windowStartOf(watermark, windowMs));
+    const updates = this.openWindows.update(
+      this.views,
+      nextWindowToClose,
+      Math.max(nextWindowToClose, firstStillOpen),
+      windowStartOf(watermark, windowMs),
+    );
     for (const { windowStart, rows: changed, emptied, rebuilt } of updates) {
       const keys = this.keysOf(windowStart);
       const present = new Set<string>();
@@ -422,7 +467,13 @@ export class PartitionAnalytics {
   }
 
   hasChanges(): boolean {
-    return this.progressChanged || this.newSamples.length > 0 || this.changedViews.size > 0 || this.removedViews.size > 0 || this.newKeys.length > 0;
+    return (
+      this.progressChanged ||
+      this.newSamples.length > 0 ||
+      this.changedViews.size > 0 ||
+      this.removedViews.size > 0 ||
+      this.newKeys.length > 0
+    );
   }
 
   /** What changed since the last call, for the state store; clears the record. */
@@ -478,6 +529,8 @@ function afterEndSideOutput(view: ViewState, sample: Sample): SideOutput {
     reason: 'after_view_end',
     detail: `view ${view.viewId} ended at ${new Date(end.at).toISOString()} (${end.reason}); the event with view_seq ${sample.seq} at ${new Date(sample.t).toISOString()} came after its end`,
     viewId: view.viewId,
-    payload: Buffer.from(JSON.stringify({ view_id: view.viewId, stream_id: view.streamId, property_id: view.propertyId, sample })),
+    payload: Buffer.from(
+      JSON.stringify({ view_id: view.viewId, stream_id: view.streamId, property_id: view.propertyId, sample }),
+    ),
   };
 }

@@ -15,8 +15,15 @@ export const viewerAnalyticsService: ServiceDefinition = {
   name: 'viewer-analytics',
   description: 'player events → concurrency, engagement and QoE windows and view summaries on analytics.aggregates',
   async start({ bus, metrics, logger, config, fail }) {
-    const partitions = config.bus.kind === 'kafka' ? (await bus.endOffsets(TOPICS.playerEvents)).length : config.bus.partitions;
-    const { threads, why } = analyticsThreadCount({ setting: config.analyticsWorkerThreads, busKind: config.bus.kind, analyticsStoreKind: config.analyticsStore.kind, availableCores: availableParallelism(), partitions });
+    const partitions =
+      config.bus.kind === 'kafka' ? (await bus.endOffsets(TOPICS.playerEvents)).length : config.bus.partitions;
+    const { threads, why } = analyticsThreadCount({
+      setting: config.analyticsWorkerThreads,
+      busKind: config.bus.kind,
+      analyticsStoreKind: config.analyticsStore.kind,
+      availableCores: availableParallelism(),
+      partitions,
+    });
     logger.info({ threads, why }, 'viewer analytics threads');
     if (threads === 1) {
       const processor = new ViewerAnalyticsProcessor({ bus, metrics, logger }, { settings: config.analytics });

@@ -1,5 +1,12 @@
 import { PLAYER_STATES, type PlayerState } from '../../core/schemas/player-event.ts';
-import { sameDimensions, type Baseline, type DimensionValues, type Sample, type SampleCounters, type ViewState } from './view-state.ts';
+import {
+  sameDimensions,
+  type Baseline,
+  type DimensionValues,
+  type Sample,
+  type SampleCounters,
+  type ViewState,
+} from './view-state.ts';
 
 /**
  * Compact JSON for persisted view state: the processor writes one sample per applied event, so
@@ -25,7 +32,15 @@ const VIEWEND = 1;
 const FATAL_FAILURE = 2;
 const FATAL_BUSINESS = 4;
 
-export type EncodedSample = [seq: number, t: number, state: number, flags: number, counters: Array<number | null>, dims: DimensionValues | null, errorCode?: string];
+export type EncodedSample = [
+  seq: number,
+  t: number,
+  state: number,
+  flags: number,
+  counters: Array<number | null>,
+  dims: DimensionValues | null,
+  errorCode?: string,
+];
 
 export class StateDecodeError extends Error {
   constructor(what: string, detail: string) {
@@ -37,8 +52,18 @@ export class StateDecodeError extends Error {
 export function encodeSample(sample: Sample, viewDims: DimensionValues): EncodedSample {
   const counters: Array<number | null> = COUNTER_KEYS.map((key) => sample.counters[key] ?? null);
   while (counters.length > 4 && counters[counters.length - 1] === null) counters.pop();
-  const flags = (sample.viewend ? VIEWEND : 0) | (sample.fatal === 'failure' ? FATAL_FAILURE : 0) | (sample.fatal === 'business' ? FATAL_BUSINESS : 0);
-  const encoded: EncodedSample = [sample.seq, sample.t, PLAYER_STATES.indexOf(sample.state), flags, counters, sameDimensions(sample.dims, viewDims) ? null : sample.dims];
+  const flags =
+    (sample.viewend ? VIEWEND : 0) |
+    (sample.fatal === 'failure' ? FATAL_FAILURE : 0) |
+    (sample.fatal === 'business' ? FATAL_BUSINESS : 0);
+  const encoded: EncodedSample = [
+    sample.seq,
+    sample.t,
+    PLAYER_STATES.indexOf(sample.state),
+    flags,
+    counters,
+    sameDimensions(sample.dims, viewDims) ? null : sample.dims,
+  ];
   if (sample.errorCode !== undefined) encoded.push(sample.errorCode);
   return encoded;
 }
@@ -46,7 +71,8 @@ export function encodeSample(sample: Sample, viewDims: DimensionValues): Encoded
 export function decodeSample(encoded: EncodedSample, viewDims: DimensionValues): Sample {
   const [seq, t, stateIndex, flags, counterValues, dims, errorCode] = encoded;
   const state = PLAYER_STATES[stateIndex] as PlayerState | undefined;
-  if (state === undefined || counterValues.length < 4) throw new StateDecodeError('sample', `state ${stateIndex}, ${counterValues.length} counters`);
+  if (state === undefined || counterValues.length < 4)
+    throw new StateDecodeError('sample', `state ${stateIndex}, ${counterValues.length} counters`);
   const counters = { watch_ms: 0, playing_ms: 0, rebuffer_count: 0, rebuffer_ms: 0 } as SampleCounters;
   counterValues.forEach((value, i) => {
     if (value !== null) counters[COUNTER_KEYS[i]!] = value;
@@ -77,7 +103,13 @@ interface EncodedView {
 /** A view's header: everything but its samples, which are persisted one by one (except once it has ended). */
 export function encodeViewHeader(view: ViewState): string {
   const viewDims = view.firstDims;
-  const encoded: EncodedView = { property: view.propertyId, stream: view.streamId, creator: view.creatorId, viewer: view.viewerId, dims: viewDims };
+  const encoded: EncodedView = {
+    property: view.propertyId,
+    stream: view.streamId,
+    creator: view.creatorId,
+    viewer: view.viewerId,
+    dims: viewDims,
+  };
   if (view.baseline) encoded.baseline = { ...view.baseline, latest: encodeSample(view.baseline.latest, viewDims) };
   if (view.ended) {
     encoded.ended = view.ended;
@@ -111,7 +143,8 @@ function decodeViewHeader(viewId: string, body: string): DecodedViewHeader {
     firstDims: encoded.dims,
     samples: (encoded.samples ?? []).map((s) => decodeSample(s, encoded.dims)),
   };
-  if (encoded.baseline) view.baseline = { ...encoded.baseline, latest: decodeSample(encoded.baseline.latest, encoded.dims) };
+  if (encoded.baseline)
+    view.baseline = { ...encoded.baseline, latest: decodeSample(encoded.baseline.latest, encoded.dims) };
   if (encoded.ended) view.ended = encoded.ended;
   if (encoded.endedAtSeq !== undefined) view.endedAtSeq = encoded.endedAtSeq;
   if (encoded.evictedAt !== undefined) view.evictedAt = encoded.evictedAt;
@@ -127,7 +160,10 @@ export interface PersistedSample {
  * Puts views back together from their headers and sample rows. Samples a view folded are in its
  * baseline already (and may linger as rows until cleaned up); a seq seen twice keeps its earliest time.
  */
-export function assembleViews(headers: Array<{ viewId: string; body: string }>, samples: PersistedSample[]): ViewState[] {
+export function assembleViews(
+  headers: Array<{ viewId: string; body: string }>,
+  samples: PersistedSample[],
+): ViewState[] {
   const byView = new Map<string, EncodedSample[]>();
   for (const { viewId, body } of samples) {
     const list = byView.get(viewId);
@@ -142,7 +178,11 @@ export function assembleViews(headers: Array<{ viewId: string; body: string }>, 
     // The fold's own rule (view-state foldSamplesUpTo): before the instant and before any viewend.
     const viewendSeq = Math.min(...decoded.filter((s) => s.viewend).map((s) => s.seq));
     for (const sample of decoded) {
-      if (view.baseline && ((sample.t <= view.baseline.through && sample.seq < viewendSeq) || sample.seq === view.baseline.latest.seq)) continue;
+      if (
+        view.baseline &&
+        ((sample.t <= view.baseline.through && sample.seq < viewendSeq) || sample.seq === view.baseline.latest.seq)
+      )
+        continue;
       const seen = bySeq.get(sample.seq);
       if (!seen || sample.t < seen.t) bySeq.set(sample.seq, sample);
     }

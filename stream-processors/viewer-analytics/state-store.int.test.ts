@@ -32,14 +32,29 @@ const PARTITIONS = 2;
 const tuning = { lingerMs: 2, maxBatchMessages: 500, maxBufferedMessages: 100_000 };
 
 function events() {
-  const plan = planSimulation({ viewers: 40, durationMs: 150_000, seed: 31, startAt: START, streams: 2, maxRebufferMs: settings.maxRebufferMs });
-  return collectedEvents(plan).map((event, i) => ({ offset: String(i), event, payload: Buffer.from(JSON.stringify(event)) }));
+  const plan = planSimulation({
+    viewers: 40,
+    durationMs: 150_000,
+    seed: 31,
+    startAt: START,
+    streams: 2,
+    maxRebufferMs: settings.maxRebufferMs,
+  });
+  return collectedEvents(plan).map((event, i) => ({
+    offset: String(i),
+    event,
+    payload: Buffer.from(JSON.stringify(event)),
+  }));
 }
 
 /** What a restore must get back: views (samples included), progress and the open windows' emitted keys. */
 function snapshot(partition: PartitionAnalytics) {
-  const views = [...partition.views.values()].sort((a, b) => (a.viewId < b.viewId ? -1 : 1)).map((view) => ({ ...view, samples: [...view.samples] }));
-  const keys = [...partition.emittedKeys].map(([windowStart, set]) => [windowStart, [...set].sort()]).sort((a, b) => Number(a[0]) - Number(b[0]));
+  const views = [...partition.views.values()]
+    .sort((a, b) => (a.viewId < b.viewId ? -1 : 1))
+    .map((view) => ({ ...view, samples: [...view.samples] }));
+  const keys = [...partition.emittedKeys]
+    .map(([windowStart, set]) => [windowStart, [...set].sort()])
+    .sort((a, b) => Number(a[0]) - Number(b[0]));
   return { progress: partition.progress, views, keys };
 }
 
@@ -56,14 +71,33 @@ async function liveRecords(bus: Bus, topic: string, partition: number): Promise<
 }
 
 const adapters: Array<{ name: string; open: () => Bus }> = [
-  { name: 'embedded', open: () => new EmbeddedBus({ defaultPartitions: PARTITIONS, maxRetainedMessages: 100_000, publish: tuning }) },
+  {
+    name: 'embedded',
+    open: () => new EmbeddedBus({ defaultPartitions: PARTITIONS, maxRetainedMessages: 100_000, publish: tuning }),
+  },
   {
     name: 'kafka',
-    open: () => new KafkaBus({ brokers: [testServices().kafkaBrokers], clientId: 'state-store-test', topicPrefix: `state-${randomUUID().slice(0, 8)}.`, defaultPartitions: PARTITIONS, replicationFactor: 1, publish: tuning }),
+    open: () =>
+      new KafkaBus({
+        brokers: [testServices().kafkaBrokers],
+        clientId: 'state-store-test',
+        topicPrefix: `state-${randomUUID().slice(0, 8)}.`,
+        defaultPartitions: PARTITIONS,
+        replicationFactor: 1,
+        publish: tuning,
+      }),
   },
   {
     name: 'kafka (@platformatic/kafka)',
-    open: () => new PlatformaticKafkaBus({ brokers: [testServices().kafkaBrokers], clientId: 'state-store-test', topicPrefix: `state-${randomUUID().slice(0, 8)}.`, defaultPartitions: PARTITIONS, replicationFactor: 1, publish: tuning }),
+    open: () =>
+      new PlatformaticKafkaBus({
+        brokers: [testServices().kafkaBrokers],
+        clientId: 'state-store-test',
+        topicPrefix: `state-${randomUUID().slice(0, 8)}.`,
+        defaultPartitions: PARTITIONS,
+        replicationFactor: 1,
+        publish: tuning,
+      }),
   },
 ];
 
@@ -132,7 +166,11 @@ for (const adapter of adapters) {
       expect(kinds).toContain('samples');
       for (const [key, record] of live) {
         if (key.startsWith('samples:')) {
-          const latest = Math.max(...(JSON.parse(record.value.toString()) as Array<[string, Array<[number, number]>]>).flatMap(([, samples]) => samples.map((s) => s[1])));
+          const latest = Math.max(
+            ...(JSON.parse(record.value.toString()) as Array<[string, Array<[number, number]>]>).flatMap(
+              ([, samples]) => samples.map((s) => s[1]),
+            ),
+          );
           expect(latest).toBeGreaterThan(foldedThrough!);
         }
         if (key.startsWith('keys:')) expect(Number(key.split(':')[1])).toBeGreaterThanOrEqual(nextWindowToClose!);
@@ -173,12 +211,21 @@ for (const adapter of adapters) {
       // A record as earlier versions wrote it, for a window still open: restored as an emitted key,
       // and tombstoned with the window's other key records when it closes.
       const openWindow = Math.max(...partition.emittedKeys.keys());
-      const legacyRowKey = JSON.stringify(['property-legacy', 'creator-legacy', 'stream-legacy', 'all', '', openWindow]);
+      const legacyRowKey = JSON.stringify([
+        'property-legacy',
+        'creator-legacy',
+        'stream-legacy',
+        'all',
+        '',
+        openWindow,
+      ]);
       await bus.publish(topic, [{ key: `key:${openWindow}:${legacyRowKey}`, value: Buffer.alloc(0), partition: 0 }]);
       const restoringStore = new StateStore(bus, topic, LOG_ID);
       const restored = await restoringStore.load(0, settings);
       expect(restored.emittedKeys.get(openWindow)).toContain(legacyRowKey);
-      restored.advanceIdle(restored.progress.watermark! + settings.windowMs + settings.allowedLatenessMs + settings.idleAdvanceMs + 1);
+      restored.advanceIdle(
+        restored.progress.watermark! + settings.windowMs + settings.allowedLatenessMs + settings.idleAdvanceMs + 1,
+      );
       restored.closeDueWindows();
       await restoringStore.persist(0, restored.takeChanges());
       const live = await liveRecords(bus, topic, 0);
@@ -194,7 +241,12 @@ for (const adapter of adapters) {
       await first.persist(0, saved.takeChanges());
 
       const stale: Array<[number, string]> = [];
-      const onNewLog = new StateStore(bus, topic, 'embedded:log-two', (partition, savedLogId) => void stale.push([partition, savedLogId]));
+      const onNewLog = new StateStore(
+        bus,
+        topic,
+        'embedded:log-two',
+        (partition, savedLogId) => void stale.push([partition, savedLogId]),
+      );
       const rebuilt = await onNewLog.load(0, settings);
       expect(stale).toEqual([[0, LOG_ID]]);
       expect(snapshot(rebuilt)).toEqual(snapshot(new PartitionAnalytics(0, settings)));
@@ -202,7 +254,9 @@ for (const adapter of adapters) {
       // What the new log's state persists is all a later load finds.
       rebuilt.apply(log.slice(0, 20));
       await onNewLog.persist(0, rebuilt.takeChanges());
-      const again = await new StateStore(bus, topic, 'embedded:log-two', () => expect.fail('the state is the new log\'s')).load(0, settings);
+      const again = await new StateStore(bus, topic, 'embedded:log-two', () =>
+        expect.fail("the state is the new log's"),
+      ).load(0, settings);
       expect(snapshot(again)).toEqual(snapshot(rebuilt));
     });
   });
@@ -210,7 +264,11 @@ for (const adapter of adapters) {
 
 describe('viewer analytics state store: a checkpoint larger than the bus buffer', () => {
   it('is refused with an error that names the setting, instead of being tried for ever', async () => {
-    const bus = new EmbeddedBus({ defaultPartitions: 1, maxRetainedMessages: 1_000, publish: { lingerMs: 0, maxBatchMessages: 100, maxBufferedMessages: 10 } });
+    const bus = new EmbeddedBus({
+      defaultPartitions: 1,
+      maxRetainedMessages: 1_000,
+      publish: { lingerMs: 0, maxBatchMessages: 100, maxBufferedMessages: 10 },
+    });
     try {
       await bus.ensureTopics([{ name: 'changelog', partitions: 1, compacted: true }]);
       const stateStore = new StateStore(bus, 'changelog', LOG_ID);
@@ -219,7 +277,9 @@ describe('viewer analytics state store: a checkpoint larger than the bus buffer'
       partition.apply(events().slice(0, 400));
       const write = stateStore.persist(0, partition.takeChanges());
       await expect(write).rejects.toBeInstanceOf(CheckpointTooLargeError);
-      await expect(write).rejects.toThrow(/cannot be published through a bus buffer of 10 messages; raise BUS_MAX_BUFFERED_MESSAGES/);
+      await expect(write).rejects.toThrow(
+        /cannot be published through a bus buffer of 10 messages; raise BUS_MAX_BUFFERED_MESSAGES/,
+      );
       expect(await bus.endOffsets('changelog')).toEqual([0]);
     } finally {
       await bus.close();
@@ -231,7 +291,13 @@ describe('viewer analytics processor: its state on the bus, nothing of it in Cli
   let store: AnalyticsStore;
 
   beforeAll(async () => {
-    store = await createAnalyticsStore({ kind: 'clickhouse', url: testServices().clickhouseUrl, username: 'default', password: '', database: `vs_${randomUUID().replaceAll('-', '')}` });
+    store = await createAnalyticsStore({
+      kind: 'clickhouse',
+      url: testServices().clickhouseUrl,
+      username: 'default',
+      password: '',
+      database: `vs_${randomUUID().replaceAll('-', '')}`,
+    });
     await applyMigrations(store);
   });
 
@@ -244,21 +310,47 @@ describe('viewer analytics processor: its state on the bus, nothing of it in Cli
     const bus = new EmbeddedBus({ defaultPartitions: PARTITIONS, maxRetainedMessages: 100_000, publish: tuning });
     await bus.ensureTopics(allTopicSpecs(PARTITIONS));
     const groupId = 'viewer-analytics';
-    const processor = new ViewerAnalyticsProcessor({ bus, metrics: new Metrics(), logger: pino({ level: 'silent' }) }, { settings, groupId });
+    const processor = new ViewerAnalyticsProcessor(
+      { bus, metrics: new Metrics(), logger: pino({ level: 'silent' }) },
+      { settings, groupId },
+    );
     try {
-      const plan = planSimulation({ viewers: 20, durationMs: 60_000, seed: 7, streams: 1, startAt: Date.now() - 3 * 60_000, maxRebufferMs: settings.maxRebufferMs });
+      const plan = planSimulation({
+        viewers: 20,
+        durationMs: 60_000,
+        seed: 7,
+        streams: 1,
+        startAt: Date.now() - 3 * 60_000,
+        maxRebufferMs: settings.maxRebufferMs,
+      });
       const published = collectedEvents(plan);
-      await bus.publish(TOPICS.playerEvents, published.map((e) => ({ key: e.view_id, value: Buffer.from(JSON.stringify(e)) })));
+      await bus.publish(
+        TOPICS.playerEvents,
+        published.map((e) => ({ key: e.view_id, value: Buffer.from(JSON.stringify(e)) })),
+      );
       await processor.start();
-      await waitFor('every event to be checkpointed and committed', async () => (await bus.committedOffsets(groupId, TOPICS.playerEvents)).reduce((a, b) => a + Math.max(0, b), 0) >= published.length, { timeoutMs: 60_000 });
+      await waitFor(
+        'every event to be checkpointed and committed',
+        async () =>
+          (await bus.committedOffsets(groupId, TOPICS.playerEvents)).reduce((a, b) => a + Math.max(0, b), 0) >=
+          published.length,
+        { timeoutMs: 60_000 },
+      );
       const changelog = stateChangelogTopic(groupId);
       expect(changelog).toBe('viewer-analytics.state-changelog');
-      for (let partition = 0; partition < PARTITIONS; partition++) expect((await liveRecords(bus, changelog, partition)).has('progress')).toBe(true);
+      for (let partition = 0; partition < PARTITIONS; partition++)
+        expect((await liveRecords(bus, changelog, partition)).has('progress')).toBe(true);
     } finally {
       await processor.stop();
       await bus.close();
     }
-    const tables = await (await store.client.query({ query: 'SELECT name FROM system.tables WHERE database = {db:String}', query_params: { db: store.database }, format: 'JSONEachRow' })).json<{ name: string }>();
+    const tables = await (
+      await store.client.query({
+        query: 'SELECT name FROM system.tables WHERE database = {db:String}',
+        query_params: { db: store.database },
+        format: 'JSONEachRow',
+      })
+    ).json<{ name: string }>();
     expect(tables.map((t) => t.name)).toContain('viewer_windows');
     expect(tables.map((t) => t.name)).not.toContain('viewer_analytics_state');
   });

@@ -1,7 +1,20 @@
-import { BusBackpressureError, tombstoneMessage, type Bus, type DeliveredMessage, type OutgoingMessage } from '../../core/bus/bus.ts';
+import {
+  BusBackpressureError,
+  tombstoneMessage,
+  type Bus,
+  type DeliveredMessage,
+  type OutgoingMessage,
+} from '../../core/bus/bus.ts';
 import type { AnalyticsSettings } from '../../core/config.ts';
 import { PartitionAnalytics, type PartitionChanges, type PartitionProgress } from './partition-analytics.ts';
-import { assembleViews, encodeSample, encodeViewHeader, StateDecodeError, type EncodedSample, type PersistedSample } from './state-codec.ts';
+import {
+  assembleViews,
+  encodeSample,
+  encodeViewHeader,
+  StateDecodeError,
+  type EncodedSample,
+  type PersistedSample,
+} from './state-codec.ts';
 
 /**
  * The processor's state on the bus, the Kafka Streams way: each source partition's state is kept
@@ -100,7 +113,8 @@ export class StateStore {
         } else if (key.startsWith(KEYS_PREFIX)) {
           const windowStart = windowStartOfKeyRecord(key, KEYS_PREFIX);
           const keys: unknown = JSON.parse(body);
-          if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new Error('not a list of row keys');
+          if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string'))
+            throw new Error('not a list of row keys');
           for (const rowKey of keys as string[]) emittedKeys.push({ windowStart, key: rowKey });
           addKeyRecord(ledger, windowStart, key);
         } else if (key.startsWith(LEGACY_KEY_PREFIX)) {
@@ -124,7 +138,11 @@ export class StateStore {
     if (!progress) return new PartitionAnalytics(partition, settings);
     ledger.checkpoint = progress.checkpoint;
     const { checkpoint: _checkpoint, logId: _logId, ...saved } = progress;
-    return PartitionAnalytics.restore(partition, settings, { progress: saved, views: assembleViews(headers, samples), emittedKeys });
+    return PartitionAnalytics.restore(partition, settings, {
+      progress: saved,
+      views: assembleViews(headers, samples),
+      emittedKeys,
+    });
   }
 
   /** Publishes the changes as one checkpoint. */
@@ -186,7 +204,9 @@ export class StateStore {
     for (const [windowStart, keys] of newKeys) {
       for (let chunk = 0; chunk * KEYS_PER_RECORD < keys.length; chunk++) {
         const recordKey = `${KEYS_PREFIX}${windowStart}:${ledger.checkpoint}:${chunk}`;
-        messages.push(record(recordKey, JSON.stringify(keys.slice(chunk * KEYS_PER_RECORD, (chunk + 1) * KEYS_PER_RECORD))));
+        messages.push(
+          record(recordKey, JSON.stringify(keys.slice(chunk * KEYS_PER_RECORD, (chunk + 1) * KEYS_PER_RECORD))),
+        );
         addKeyRecord(ledger, windowStart, recordKey);
       }
     }
@@ -216,7 +236,11 @@ export class StateStore {
 }
 
 export class CheckpointTooLargeError extends Error {
-  constructor(readonly partition: number, readonly records: number, readonly limit: number) {
+  constructor(
+    readonly partition: number,
+    readonly records: number,
+    readonly limit: number,
+  ) {
     super(
       `partition ${partition}: a checkpoint of ${records} changelog records cannot be published through a bus buffer of ${limit} messages; ` +
         'raise BUS_MAX_BUFFERED_MESSAGES above the views a partition holds (a fold writes a header per view), or lower ANALYTICS_MAX_VIEWS_PER_PARTITION',

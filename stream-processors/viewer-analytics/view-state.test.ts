@@ -14,9 +14,18 @@ import {
 } from './view-state.ts';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
-const settings = { inactiveAfterMs: 25_000, maxRebufferMs: 300_000, endAfterSilenceMs: 60_000, pausedEndAfterMs: 3_600_000 };
+const settings = {
+  inactiveAfterMs: 25_000,
+  maxRebufferMs: 300_000,
+  endAfterSilenceMs: 60_000,
+  pausedEndAfterMs: 3_600_000,
+};
 
-type EventInput = Partial<Omit<EnrichedPlayerEvent, 'counters'>> & { seq: number; at: number; counters?: Partial<EnrichedPlayerEvent['counters']> };
+type EventInput = Partial<Omit<EnrichedPlayerEvent, 'counters'>> & {
+  seq: number;
+  at: number;
+  counters?: Partial<EnrichedPlayerEvent['counters']>;
+};
 
 function event({ seq, at, counters, ...rest }: EventInput): EnrichedPlayerEvent {
   return {
@@ -35,7 +44,14 @@ function event({ seq, at, counters, ...rest }: EventInput): EnrichedPlayerEvent 
     received_at: T0 + at + 500,
     source: 'sdk',
     // Counters are cumulative: once the first frame showed, every later event carries ttff_ms.
-    counters: { watch_ms: at, playing_ms: Math.max(0, at - 1_000), rebuffer_count: 0, rebuffer_ms: 0, ...(at >= 1_000 ? { ttff_ms: 800 } : {}), ...counters },
+    counters: {
+      watch_ms: at,
+      playing_ms: Math.max(0, at - 1_000),
+      rebuffer_count: 0,
+      rebuffer_ms: 0,
+      ...(at >= 1_000 ? { ttff_ms: 800 } : {}),
+      ...counters,
+    },
     dimensions: { device: 'desktop', rendition: '720p' },
     ...rest,
   };
@@ -70,7 +86,9 @@ describe('view state', () => {
 
   it('keeps the earliest time of a retried event (re-corrected for clock skew), whatever arrives first', () => {
     const retried = { ...playing[2]!, event_time: playing[2]!.event_time + 300 };
-    expect(viewOf([playing[0]!, playing[2]!, retried]).samples).toEqual(viewOf([playing[0]!, retried, playing[2]!]).samples);
+    expect(viewOf([playing[0]!, playing[2]!, retried]).samples).toEqual(
+      viewOf([playing[0]!, retried, playing[2]!]).samples,
+    );
     expect(viewOf([playing[0]!, retried, playing[2]!]).samples[1]!.t).toBe(playing[2]!.event_time);
   });
 
@@ -97,18 +115,41 @@ describe('view state', () => {
       ['24.999 s since the last event', playing, 21_000 + 24_999, true],
       ['25 s since the last event (2.5 missed heartbeats)', playing, 21_000 + 25_000, false],
       ['paused', [...playing, event({ seq: 4, at: 25_000, event: 'pause', player_state: 'paused' })], 26_000, false],
-      ['after a viewend', [...playing, event({ seq: 4, at: 25_000, event: 'viewend', player_state: 'quit' })], 26_000, false],
-      ['ended (content finished)', [...playing, event({ seq: 4, at: 25_000, event: 'ended', player_state: 'ended' })], 26_000, false],
-      ['just failed (fatal error) still counts', [...playing, event({ seq: 4, at: 25_000, event: 'error', player_state: 'fatal_error' })], 26_000, true],
+      [
+        'after a viewend',
+        [...playing, event({ seq: 4, at: 25_000, event: 'viewend', player_state: 'quit' })],
+        26_000,
+        false,
+      ],
+      [
+        'ended (content finished)',
+        [...playing, event({ seq: 4, at: 25_000, event: 'ended', player_state: 'ended' })],
+        26_000,
+        false,
+      ],
+      [
+        'just failed (fatal error) still counts',
+        [...playing, event({ seq: 4, at: 25_000, event: 'error', player_state: 'fatal_error' })],
+        26_000,
+        true,
+      ],
       [
         'rebuffering for exactly 5 min',
-        [...playing, event({ seq: 4, at: 25_000, event: 'rebufferstart', player_state: 'rebuffering' }), ...heartbeats(5, 35_000, 325_000, 'rebuffering')],
+        [
+          ...playing,
+          event({ seq: 4, at: 25_000, event: 'rebufferstart', player_state: 'rebuffering' }),
+          ...heartbeats(5, 35_000, 325_000, 'rebuffering'),
+        ],
         325_000,
         true,
       ],
       [
         'rebuffering for longer than 5 min',
-        [...playing, event({ seq: 4, at: 25_000, event: 'rebufferstart', player_state: 'rebuffering' }), ...heartbeats(5, 35_000, 325_000, 'rebuffering')],
+        [
+          ...playing,
+          event({ seq: 4, at: 25_000, event: 'rebufferstart', player_state: 'rebuffering' }),
+          ...heartbeats(5, 35_000, 325_000, 'rebuffering'),
+        ],
         325_001,
         false,
       ],
@@ -120,11 +161,23 @@ describe('view state', () => {
 
   describe('end of a view', () => {
     const cases: Array<[string, EnrichedPlayerEvent[], { at: number; reason: string; cut: number[] } | undefined]> = [
-      ['still open: ends 60 s after its last event unless something comes', playing, { at: 81_000, reason: 'silence', cut: [] }],
-      ['viewend', [...playing, event({ seq: 4, at: 25_000, event: 'viewend', player_state: 'quit' })], { at: 25_000, reason: 'viewend', cut: [] }],
+      [
+        'still open: ends 60 s after its last event unless something comes',
+        playing,
+        { at: 81_000, reason: 'silence', cut: [] },
+      ],
+      [
+        'viewend',
+        [...playing, event({ seq: 4, at: 25_000, event: 'viewend', player_state: 'quit' })],
+        { at: 25_000, reason: 'viewend', cut: [] },
+      ],
       [
         'events after the viewend are cut',
-        [...playing, event({ seq: 4, at: 25_000, event: 'viewend', player_state: 'quit' }), event({ seq: 5, at: 35_000 })],
+        [
+          ...playing,
+          event({ seq: 4, at: 25_000, event: 'viewend', player_state: 'quit' }),
+          event({ seq: 5, at: 35_000 }),
+        ],
         { at: 25_000, reason: 'viewend', cut: [5] },
       ],
       [
@@ -132,10 +185,18 @@ describe('view state', () => {
         [...playing, event({ seq: 4, at: 81_000 }), event({ seq: 5, at: 91_000 })],
         { at: 81_000, reason: 'silence', cut: [4, 5] },
       ],
-      ['59.999 s of silence does not', [...playing, event({ seq: 4, at: 80_999 })], { at: 140_999, reason: 'silence', cut: [] }],
+      [
+        '59.999 s of silence does not',
+        [...playing, event({ seq: 4, at: 80_999 })],
+        { at: 140_999, reason: 'silence', cut: [] },
+      ],
       [
         'a paused view survives a silence shorter than the paused timeout',
-        [...playing, event({ seq: 4, at: 25_000, event: 'pause', player_state: 'paused' }), event({ seq: 5, at: 25_000 + 120_000, event: 'play' })],
+        [
+          ...playing,
+          event({ seq: 4, at: 25_000, event: 'pause', player_state: 'paused' }),
+          event({ seq: 5, at: 25_000 + 120_000, event: 'play' }),
+        ],
         { at: 25_000 + 120_000 + 60_000, reason: 'silence', cut: [] },
       ],
     ];
@@ -147,7 +208,11 @@ describe('view state', () => {
     it('a view the partition had no room for ends at the watermark it was evicted at', () => {
       const view = viewOf(playing);
       view.evictedAt = T0 + 15_000;
-      expect(endCandidate(view, settings)).toMatchObject({ at: T0 + 15_000, reason: 'capacity', afterEnd: [expect.objectContaining({ seq: 3 })] });
+      expect(endCandidate(view, settings)).toMatchObject({
+        at: T0 + 15_000,
+        reason: 'capacity',
+        afterEnd: [expect.objectContaining({ seq: 3 })],
+      });
     });
   });
 
@@ -158,22 +223,72 @@ describe('view state', () => {
       return summarizeView(view);
     }
     const fatal = (seq: number, at: number, business = false, counters?: Partial<EnrichedPlayerEvent['counters']>) =>
-      event({ seq, at, event: 'error', player_state: 'fatal_error', error: { code: 'E1', severity: 'fatal', business_exception: business }, counters });
+      event({
+        seq,
+        at,
+        event: 'error',
+        player_state: 'fatal_error',
+        error: { code: 'E1', severity: 'fatal', business_exception: business },
+        counters,
+      });
     const noFrame = { ttff_ms: undefined, playing_ms: 0 };
     const cases: Array<[string, EnrichedPlayerEvent[], Record<string, unknown>]> = [
-      ['played fine', playing, { startup_time_ms: 800, playback_failure: false, startup_failure: false, exit_before_start: false, business_exception: false }],
-      ['left before the first frame (EBVS)', [event({ seq: 0, at: 0, event: 'viewstart', player_state: 'starting', counters: noFrame })], { startup_time_ms: null, exit_before_start: true, playback_failure: false }],
-      ['failed before the first frame', [event({ seq: 0, at: 0, player_state: 'starting', counters: noFrame }), fatal(1, 3_000, false, noFrame)], { playback_failure: true, startup_failure: true, exit_before_start: false, error_code: 'E1' }],
-      ['failed while playing', [...playing, fatal(4, 25_000)], { playback_failure: true, startup_failure: false, exit_before_start: false }],
-      ['business exception (geo block) is not a failure, nor an exit before start', [event({ seq: 0, at: 0, player_state: 'starting', counters: noFrame }), fatal(1, 1_000, true, noFrame)], { playback_failure: false, business_exception: true, exit_before_start: false }],
+      [
+        'played fine',
+        playing,
+        {
+          startup_time_ms: 800,
+          playback_failure: false,
+          startup_failure: false,
+          exit_before_start: false,
+          business_exception: false,
+        },
+      ],
+      [
+        'left before the first frame (EBVS)',
+        [event({ seq: 0, at: 0, event: 'viewstart', player_state: 'starting', counters: noFrame })],
+        { startup_time_ms: null, exit_before_start: true, playback_failure: false },
+      ],
+      [
+        'failed before the first frame',
+        [event({ seq: 0, at: 0, player_state: 'starting', counters: noFrame }), fatal(1, 3_000, false, noFrame)],
+        { playback_failure: true, startup_failure: true, exit_before_start: false, error_code: 'E1' },
+      ],
+      [
+        'failed while playing',
+        [...playing, fatal(4, 25_000)],
+        { playback_failure: true, startup_failure: false, exit_before_start: false },
+      ],
+      [
+        'business exception (geo block) is not a failure, nor an exit before start',
+        [event({ seq: 0, at: 0, player_state: 'starting', counters: noFrame }), fatal(1, 1_000, true, noFrame)],
+        { playback_failure: false, business_exception: true, exit_before_start: false },
+      ],
     ];
     it.each(cases)('%s', (_name, events, expected) => {
       expect(summaryOf(events)).toMatchObject(expected);
     });
 
     it('takes totals from the highest view_seq and dimensions as last reported', () => {
-      const summary = summaryOf([...playing, event({ seq: 4, at: 25_000, event: 'renditionchange', dimensions: { rendition: '1080p' }, counters: { watch_ms: 25_000, playing_ms: 24_000, rebuffer_ms: 700, rebuffer_count: 2 } })]);
-      expect(summary).toMatchObject({ watch_ms: 25_000, playing_ms: 24_000, rebuffer_ms: 700, rebuffer_count: 2, rendition: '1080p', device: 'desktop', events: 5 });
+      const summary = summaryOf([
+        ...playing,
+        event({
+          seq: 4,
+          at: 25_000,
+          event: 'renditionchange',
+          dimensions: { rendition: '1080p' },
+          counters: { watch_ms: 25_000, playing_ms: 24_000, rebuffer_ms: 700, rebuffer_count: 2 },
+        }),
+      ]);
+      expect(summary).toMatchObject({
+        watch_ms: 25_000,
+        playing_ms: 24_000,
+        rebuffer_ms: 700,
+        rebuffer_count: 2,
+        rendition: '1080p',
+        device: 'desktop',
+        events: 5,
+      });
     });
   });
 
@@ -190,15 +305,23 @@ describe('view state', () => {
     expect(folded.samples.length).toBeLessThan(whole.samples.length);
     for (let at = 60_000; at <= 200_000; at += 5_000) {
       expect(asOf(folded, T0 + at), `as of +${at}`).toEqual(asOf(whole, T0 + at));
-      expect(isWatchingAt(folded, T0 + at, { ...settings, maxRebufferMs: 40_000 }), `watching at +${at}`).toBe(isWatchingAt(whole, T0 + at, { ...settings, maxRebufferMs: 40_000 }));
+      expect(isWatchingAt(folded, T0 + at, { ...settings, maxRebufferMs: 40_000 }), `watching at +${at}`).toBe(
+        isWatchingAt(whole, T0 + at, { ...settings, maxRebufferMs: 40_000 }),
+      );
     }
     expect(startedAt(folded)).toBe(startedAt(whole));
     expect(endCandidate(folded, settings)).toEqual(endCandidate(whole, settings));
   });
 });
 
-function heartbeats(firstSeq: number, from: number, to: number, state: EnrichedPlayerEvent['player_state']): EnrichedPlayerEvent[] {
+function heartbeats(
+  firstSeq: number,
+  from: number,
+  to: number,
+  state: EnrichedPlayerEvent['player_state'],
+): EnrichedPlayerEvent[] {
   const events: EnrichedPlayerEvent[] = [];
-  for (let at = from, seq = firstSeq; at <= to; at += 10_000, seq++) events.push(event({ seq, at, player_state: state }));
+  for (let at = from, seq = firstSeq; at <= to; at += 10_000, seq++)
+    events.push(event({ seq, at, player_state: state }));
   return events;
 }

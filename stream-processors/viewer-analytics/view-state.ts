@@ -19,7 +19,14 @@ export type Dimension = (typeof DIMENSIONS)[number];
 export type DimensionValues = Partial<Record<Dimension, string>>;
 
 /** Player states in which a view counts as a concurrent viewer (Mux CCV: starting, watching, rebuffering, just failed). */
-const WATCHING_STATES: ReadonlySet<PlayerState> = new Set(['starting', 'waiting', 'playing', 'seeking', 'rebuffering', 'fatal_error']);
+const WATCHING_STATES: ReadonlySet<PlayerState> = new Set([
+  'starting',
+  'waiting',
+  'playing',
+  'seeking',
+  'rebuffering',
+  'fatal_error',
+]);
 
 export interface SampleCounters {
   watch_ms: number;
@@ -122,11 +129,26 @@ export function sampleOf(event: EnrichedPlayerEvent): Sample {
     rebuffer_count: c.rebuffer_count,
     rebuffer_ms: c.rebuffer_ms,
   };
-  for (const key of ['seek_count', 'seek_ms', 'ttff_ms', 'upscale_weighted_ms', 'downscale_weighted_ms', 'max_upscale_pct', 'live_latency_ms', 'dropped_frames'] as const) {
+  for (const key of [
+    'seek_count',
+    'seek_ms',
+    'ttff_ms',
+    'upscale_weighted_ms',
+    'downscale_weighted_ms',
+    'max_upscale_pct',
+    'live_latency_ms',
+    'dropped_frames',
+  ] as const) {
     if (c[key] !== undefined) counters[key] = c[key];
   }
   // The schema validated the state; TypeBox's Composite type only widens the literal union to string.
-  const sample: Sample = { seq: event.view_seq, t: event.event_time, state: event.player_state as PlayerState, counters, dims: analyticsDimensions(event) };
+  const sample: Sample = {
+    seq: event.view_seq,
+    t: event.event_time,
+    state: event.player_state as PlayerState,
+    counters,
+    dims: analyticsDimensions(event),
+  };
   if (event.event === 'viewend') sample.viewend = true;
   const fatal = event.error?.severity === 'fatal' || event.player_state === 'fatal_error';
   if (fatal) {
@@ -223,7 +245,8 @@ function rebufferingSince(view: ViewState, sample: Sample): number {
     since = Math.min(since, previous.t);
   }
   const base = view.baseline;
-  if (base && base.latest.seq < sample.seq && base.latest.state === 'rebuffering') return Math.min(since, base.rebufferingSince ?? base.latest.t);
+  if (base && base.latest.seq < sample.seq && base.latest.state === 'rebuffering')
+    return Math.min(since, base.rebufferingSince ?? base.latest.t);
   return since;
 }
 
@@ -293,15 +316,22 @@ export interface ViewEndCandidate extends ViewEnd {
  * (60 s, or 60 min while paused) plus that timeout, or at its viewend. The end is final once the watermark has
  * passed it by the allowed lateness: no event that could change it can be accepted any more.
  */
-export function endCandidate(view: ViewState, settings: Pick<AnalyticsSettings, 'endAfterSilenceMs' | 'pausedEndAfterMs'>): ViewEndCandidate | undefined {
+export function endCandidate(
+  view: ViewState,
+  settings: Pick<AnalyticsSettings, 'endAfterSilenceMs' | 'pausedEndAfterMs'>,
+): ViewEndCandidate | undefined {
   const natural = naturalEnd(view, settings);
   if (view.evictedAt === undefined || (natural && natural.at <= view.evictedAt)) return natural;
   const evictedAt = view.evictedAt;
   return { at: evictedAt, reason: 'capacity', afterEnd: view.samples.filter((s) => s.t > evictedAt) };
 }
 
-function naturalEnd(view: ViewState, settings: Pick<AnalyticsSettings, 'endAfterSilenceMs' | 'pausedEndAfterMs'>): ViewEndCandidate | undefined {
-  const timeoutAfter = (state: PlayerState) => (state === 'paused' ? settings.pausedEndAfterMs : settings.endAfterSilenceMs);
+function naturalEnd(
+  view: ViewState,
+  settings: Pick<AnalyticsSettings, 'endAfterSilenceMs' | 'pausedEndAfterMs'>,
+): ViewEndCandidate | undefined {
+  const timeoutAfter = (state: PlayerState) =>
+    state === 'paused' ? settings.pausedEndAfterMs : settings.endAfterSilenceMs;
   const silenceReason = (state: PlayerState): EndReason => (state === 'paused' ? 'paused_timeout' : 'silence');
   const viewendSeq = firstViewendSeq(view);
   const inTimeOrder = view.samples
@@ -313,7 +343,11 @@ function naturalEnd(view: ViewState, settings: Pick<AnalyticsSettings, 'endAfter
     const sample = inTimeOrder[i]!;
     if (maxT !== undefined && state !== undefined && sample.t - maxT >= timeoutAfter(state)) {
       const kept = new Set(inTimeOrder.slice(0, i));
-      return { at: maxT + timeoutAfter(state), reason: silenceReason(state), afterEnd: view.samples.filter((s) => !kept.has(s)) };
+      return {
+        at: maxT + timeoutAfter(state),
+        reason: silenceReason(state),
+        afterEnd: view.samples.filter((s) => !kept.has(s)),
+      };
     }
     if (maxT === undefined || sample.t >= maxT) state = sample.state;
     maxT = maxT === undefined ? sample.t : Math.max(maxT, sample.t);
@@ -375,7 +409,12 @@ export function foldSamplesUpTo(view: ViewState, instant: number): void {
     }
     if (sample.seq > base.latest.seq) {
       const continuesRebuffering = sample.state === 'rebuffering' && base.latest.state === 'rebuffering';
-      base.rebufferingSince = sample.state !== 'rebuffering' ? undefined : continuesRebuffering ? Math.min(base.rebufferingSince ?? base.latest.t, sample.t) : sample.t;
+      base.rebufferingSince =
+        sample.state !== 'rebuffering'
+          ? undefined
+          : continuesRebuffering
+            ? Math.min(base.rebufferingSince ?? base.latest.t, sample.t)
+            : sample.t;
       base.latest = sample;
       Object.assign(base.dims, sample.dims);
     } else {
@@ -387,7 +426,8 @@ export function foldSamplesUpTo(view: ViewState, instant: number): void {
     base.minT = Math.min(base.minT, sample.t);
     if (sample.fatal === 'failure') base.fatalFailure = true;
     if (sample.fatal === 'business') base.fatalBusiness = true;
-    if (sample.fatal && (!base.firstFatal || sample.seq < base.firstFatal.seq)) base.firstFatal = { seq: sample.seq, code: sample.errorCode };
+    if (sample.fatal && (!base.firstFatal || sample.seq < base.firstFatal.seq))
+      base.firstFatal = { seq: sample.seq, code: sample.errorCode };
     base.sampleCount += 1;
   }
   base!.through = instant;
@@ -407,7 +447,8 @@ export function summarizeView(view: ViewState): ViewSummary {
     if (!latest || sample.seq > latest.seq) latest = sample;
     if (sample.fatal === 'failure') fatalFailure = true;
     if (sample.fatal === 'business') fatalBusiness = true;
-    if (sample.fatal && (!firstFatal || sample.seq < firstFatal.seq)) firstFatal = { seq: sample.seq, code: sample.errorCode };
+    if (sample.fatal && (!firstFatal || sample.seq < firstFatal.seq))
+      firstFatal = { seq: sample.seq, code: sample.errorCode };
     lastEventAt = Math.max(lastEventAt, sample.t);
   }
   if (!latest) throw new RangeError(`view ${view.viewId} has no samples`);

@@ -6,7 +6,13 @@ import { deadLetterMessage, type DeadLetter } from '../../core/dead-letters.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import { readPlayerEventMessage } from '../../core/schemas/player-event-message.ts';
 import { stateChangelogTopic, TOPICS } from '../../core/topics.ts';
-import { publishBounded, watermarkMessage, windowFinalMessages, windowRowsMessages, type WindowRow } from '../../core/analytics/aggregate-messages.ts';
+import {
+  publishBounded,
+  watermarkMessage,
+  windowFinalMessages,
+  windowRowsMessages,
+  type WindowRow,
+} from '../../core/analytics/aggregate-messages.ts';
 import type { ClosedWindow, IncomingEvent, PartitionAnalytics, SideOutput } from './partition-analytics.ts';
 import { StateStore, type StateWrite } from './state-store.ts';
 import { rowKey, windowStartOf } from './window-rows.ts';
@@ -87,17 +93,42 @@ interface TakenCheckpoint {
 
 function processorMetrics(metrics: Metrics) {
   return {
-    events: metrics.counter('viewer_analytics_events_total', 'Player events by what the processor did with them', ['outcome']),
-    sideOutputs: metrics.counter('viewer_analytics_side_output_total', 'Events sent to dead-letters instead of the windows, by reason', ['reason']),
+    events: metrics.counter('viewer_analytics_events_total', 'Player events by what the processor did with them', [
+      'outcome',
+    ]),
+    sideOutputs: metrics.counter(
+      'viewer_analytics_side_output_total',
+      'Events sent to dead-letters instead of the windows, by reason',
+      ['reason'],
+    ),
     windowsClosed: metrics.counter('viewer_analytics_windows_closed_total', 'Windows closed (final results published)'),
     viewsEnded: metrics.counter('viewer_analytics_views_ended_total', 'Views ended, by reason', ['reason']),
     views: metrics.gauge('viewer_analytics_views', 'Views held in memory', ['partition']),
-    watermarkLag: metrics.gauge('viewer_analytics_watermark_lag_seconds', 'Wall clock minus the partition watermark', ['partition']),
-    batchSeconds: metrics.histogram('viewer_analytics_batch_seconds', 'Time to handle one batch, persist included', [], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]),
-    restores: metrics.counter('viewer_analytics_state_restores_total', 'Partition states restored from the state changelog'),
-    staleStates: metrics.counter('viewer_analytics_stale_states_total', 'Partition states discarded on load because they were saved from another bus log'),
-    idleAdvances: metrics.counter('viewer_analytics_idle_advances_total', 'Watermark moves of caught-up idle partitions'),
-    evictions: metrics.counter('viewer_analytics_evictions_total', 'Views ended early because their partition held the most views it may'),
+    watermarkLag: metrics.gauge('viewer_analytics_watermark_lag_seconds', 'Wall clock minus the partition watermark', [
+      'partition',
+    ]),
+    batchSeconds: metrics.histogram(
+      'viewer_analytics_batch_seconds',
+      'Time to handle one batch, persist included',
+      [],
+      [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    ),
+    restores: metrics.counter(
+      'viewer_analytics_state_restores_total',
+      'Partition states restored from the state changelog',
+    ),
+    staleStates: metrics.counter(
+      'viewer_analytics_stale_states_total',
+      'Partition states discarded on load because they were saved from another bus log',
+    ),
+    idleAdvances: metrics.counter(
+      'viewer_analytics_idle_advances_total',
+      'Watermark moves of caught-up idle partitions',
+    ),
+    evictions: metrics.counter(
+      'viewer_analytics_evictions_total',
+      'Views ended early because their partition held the most views it may',
+    ),
   };
 }
 
@@ -131,11 +162,16 @@ export class ViewerAnalyticsProcessor {
     await this.ports.bus.ensureTopics([{ name: changelog, partitions, compacted: true }]);
     const changelogPartitions = (await this.ports.bus.endOffsets(changelog)).length;
     if (changelogPartitions < partitions) {
-      throw new Error(`the state changelog ${changelog} has ${changelogPartitions} partitions, fewer than ${TOPICS.playerEvents}'s ${partitions}: delete it (see docs/operations.md) so that it is created again`);
+      throw new Error(
+        `the state changelog ${changelog} has ${changelogPartitions} partitions, fewer than ${TOPICS.playerEvents}'s ${partitions}: delete it (see docs/operations.md) so that it is created again`,
+      );
     }
     this.stateStore = new StateStore(this.ports.bus, changelog, logId, (partition, savedLogId) => {
       this.meters.staleStates.inc();
-      this.ports.logger.warn({ partition, savedLogId, logId }, 'viewer analytics: the saved state counts offsets of another log; discarded, the partition is rebuilt from this log');
+      this.ports.logger.warn(
+        { partition, savedLogId, logId },
+        'viewer analytics: the saved state counts offsets of another log; discarded, the partition is rebuilt from this log',
+      );
     });
     this.subscription = await this.ports.bus.subscribe({
       groupId: this.groupId,
@@ -162,7 +198,12 @@ export class ViewerAnalyticsProcessor {
       [...this.runtimes].map(([partition, runtime]) =>
         runtime.queue.run(async () => {
           if (runtime.uncommitted !== null && runtime.analytics) {
-            await this.checkpoint(runtime, runtime.analytics, partition).catch((error: unknown) => this.ports.logger.warn({ err: error, partition }, 'viewer analytics: last checkpoint failed; a successor reads again from the previous one'));
+            await this.checkpoint(runtime, runtime.analytics, partition).catch((error: unknown) =>
+              this.ports.logger.warn(
+                { err: error, partition },
+                'viewer analytics: last checkpoint failed; a successor reads again from the previous one',
+              ),
+            );
           }
           await runtime.writing;
         }),
@@ -205,15 +246,20 @@ export class ViewerAnalyticsProcessor {
         const { events, invalid } = parseEvents(batch.messages);
         const report = analytics.apply(events);
         analytics.markRead(batch.lastOffset);
-        for (const [outcome, count] of Object.entries(report.outcomes)) if (count > 0) this.meters.events.inc({ outcome }, count);
+        for (const [outcome, count] of Object.entries(report.outcomes))
+          if (count > 0) this.meters.events.inc({ outcome }, count);
         if (invalid.length > 0) this.meters.events.inc({ outcome: 'invalid' }, invalid.length);
         if (report.evicted > 0) this.meters.evictions.inc(report.evicted);
         // Acknowledged before any checkpoint can commit past them.
-        await this.publishSideOutputs([...invalid, ...report.sideOutputs.map((s) => sideOutputLetter(s, batch.partition))]);
+        await this.publishSideOutputs([
+          ...invalid,
+          ...report.sideOutputs.map((s) => sideOutputLetter(s, batch.partition)),
+        ]);
         runtime.lastBatchAt = this.now();
         runtime.emitPending = true;
         runtime.uncommitted = String(BigInt(batch.lastOffset) + 1n);
-        if (this.checkpointDue(runtime, runtime.lastBatchAt)) await this.checkpoint(runtime, analytics, batch.partition);
+        if (this.checkpointDue(runtime, runtime.lastBatchAt))
+          await this.checkpoint(runtime, analytics, batch.partition);
       } catch (error) {
         // The bus reads again from the last commit; start from the persisted state, not from half-applied memory.
         forget(runtime);
@@ -230,7 +276,11 @@ export class ViewerAnalyticsProcessor {
    * on from memory: read again from the last commit (after a rebalance), or another member
    * handled offsets in between.
    */
-  private async loaded(runtime: PartitionRuntime, partition: number, firstOffset?: string): Promise<PartitionAnalytics> {
+  private async loaded(
+    runtime: PartitionRuntime,
+    partition: number,
+    firstOffset?: string,
+  ): Promise<PartitionAnalytics> {
     const current = runtime.analytics;
     const applied = current?.progress.lastOffset ?? null;
     const followsOn = firstOffset === undefined || applied === null || BigInt(firstOffset) === BigInt(applied) + 1n;
@@ -242,7 +292,9 @@ export class ViewerAnalyticsProcessor {
     const persisted = analytics.progress.lastOffset;
     if (firstOffset !== undefined && persisted !== null && BigInt(firstOffset) > BigInt(persisted) + 1n) {
       // Never skip events: the bus reads again from the last commit, which the state always covers.
-      throw new Error(`partition ${partition}: the state holds offsets up to ${persisted} but the batch starts at ${firstOffset}; reading again from the last commit`);
+      throw new Error(
+        `partition ${partition}: the state holds offsets up to ${persisted} but the batch starts at ${firstOffset}; reading again from the last commit`,
+      );
     }
     runtime.analytics = analytics;
     runtime.emitted.clear();
@@ -265,13 +317,17 @@ export class ViewerAnalyticsProcessor {
   private async checkpoint(runtime: PartitionRuntime, analytics: PartitionAnalytics, partition: number): Promise<void> {
     await runtime.writing;
     // The state in hand holds changes the store lost: the caller forgets it and loads it again.
-    if (runtime.replayNeeded) throw new Error(`partition ${partition}: a checkpoint failed; reading again from the last commit`);
+    if (runtime.replayNeeded)
+      throw new Error(`partition ${partition}: a checkpoint failed; reading again from the last commit`);
     const taken = this.takeCheckpoint(runtime, analytics, partition);
     const writing: Promise<void> = this.writeCheckpoint(runtime, partition, taken)
       .catch((error: unknown) => {
         runtime.replayNeeded = true;
         this.subscription?.readAgain(TOPICS.playerEvents, partition);
-        this.ports.logger.error({ err: error, partition }, 'viewer analytics: checkpoint failed; the partition is read again from its last commit');
+        this.ports.logger.error(
+          { err: error, partition },
+          'viewer analytics: checkpoint failed; the partition is read again from its last commit',
+        );
       })
       .finally(() => {
         if (runtime.writing === writing) runtime.writing = null;
@@ -291,7 +347,9 @@ export class ViewerAnalyticsProcessor {
     const state = analytics.hasChanges() ? this.stateStore.encode(partition, analytics.takeChanges()) : null;
     const aggregates: OutgoingMessage[] = [];
     if (open) {
-      aggregates.push(...this.earlyRowsMessages(runtime, analytics, partition, [...open.rows, ...open.retractions], now));
+      aggregates.push(
+        ...this.earlyRowsMessages(runtime, analytics, partition, [...open.rows, ...open.retractions], now),
+      );
       runtime.lastEmitAt = now;
       runtime.emitPending = false;
     }
@@ -301,25 +359,40 @@ export class ViewerAnalyticsProcessor {
     // Last, after the rows it vouches for (one key, so it arrives after them): readers can tell a partition that is behind from one without views.
     if (open) aggregates.push(...this.watermarkMessages(analytics, partition, now));
     this.meters.views.set({ partition: String(partition) }, analytics.views.size);
-    if (analytics.progress.watermark !== null) this.meters.watermarkLag.set({ partition: String(partition) }, (now - analytics.progress.watermark) / 1000);
+    if (analytics.progress.watermark !== null)
+      this.meters.watermarkLag.set({ partition: String(partition) }, (now - analytics.progress.watermark) / 1000);
     return { uncommitted, state, aggregates, letters: sideOutputs.map((s) => sideOutputLetter(s, partition)) };
   }
 
   /** Persist, then publish what depends on it, then commit the offsets the persisted state holds. */
   private async writeCheckpoint(runtime: PartitionRuntime, partition: number, taken: TakenCheckpoint): Promise<void> {
     if (taken.state) await this.stateStore.write(taken.state);
-    await Promise.all([publishBounded(this.ports.bus, TOPICS.analyticsAggregates, taken.aggregates), this.publishSideOutputs(taken.letters)]);
+    await Promise.all([
+      publishBounded(this.ports.bus, TOPICS.analyticsAggregates, taken.aggregates),
+      this.publishSideOutputs(taken.letters),
+    ]);
     if (taken.uncommitted === null || !this.subscription) return;
     // A failed or refused commit loses nothing: the state holds these offsets, and reading them again skips them.
-    const committed = await this.subscription.commit(TOPICS.playerEvents, partition, taken.uncommitted).catch((error: unknown) => {
-      this.ports.logger.warn({ err: error, partition }, 'viewer analytics: offset commit failed; the next checkpoint commits');
-      return false;
-    });
+    const committed = await this.subscription
+      .commit(TOPICS.playerEvents, partition, taken.uncommitted)
+      .catch((error: unknown) => {
+        this.ports.logger.warn(
+          { err: error, partition },
+          'viewer analytics: offset commit failed; the next checkpoint commits',
+        );
+        return false;
+      });
     if (!committed) runtime.uncommitted ??= taken.uncommitted;
   }
 
   /** Early rows that changed since they were last published. */
-  private earlyRowsMessages(runtime: PartitionRuntime, analytics: PartitionAnalytics, partition: number, rows: WindowRow[], now: number): OutgoingMessage[] {
+  private earlyRowsMessages(
+    runtime: PartitionRuntime,
+    analytics: PartitionAnalytics,
+    partition: number,
+    rows: WindowRow[],
+    now: number,
+  ): OutgoingMessage[] {
     const changed: WindowRow[] = [];
     const changedJson: string[] = [];
     for (const row of rows) {
@@ -336,10 +409,26 @@ export class ViewerAnalyticsProcessor {
       changedJson.push(values);
     }
     if (changed.length === 0) return [];
-    return windowRowsMessages({ group: this.groupId, source_partition: partition, version: analytics.version(false).toString(), emitted_at: now }, changed, undefined, changedJson);
+    return windowRowsMessages(
+      {
+        group: this.groupId,
+        source_partition: partition,
+        version: analytics.version(false).toString(),
+        emitted_at: now,
+      },
+      changed,
+      undefined,
+      changedJson,
+    );
   }
 
-  private closedMessages(runtime: PartitionRuntime, analytics: PartitionAnalytics, partition: number, closed: ClosedWindow[], now: number): OutgoingMessage[] {
+  private closedMessages(
+    runtime: PartitionRuntime,
+    analytics: PartitionAnalytics,
+    partition: number,
+    closed: ClosedWindow[],
+    now: number,
+  ): OutgoingMessage[] {
     const version = analytics.version(true).toString();
     const messages: OutgoingMessage[] = [];
     const retractions: WindowRow[] = [];
@@ -347,10 +436,28 @@ export class ViewerAnalyticsProcessor {
       runtime.emitted.delete(window.windowStart);
       retractions.push(...window.retractions);
       if (window.rows.length === 0 && window.views.length === 0) continue;
-      messages.push(...windowFinalMessages({ group: this.groupId, source_partition: partition, window_start: window.windowStart, version, emitted_at: now }, window.rows, window.views));
+      messages.push(
+        ...windowFinalMessages(
+          {
+            group: this.groupId,
+            source_partition: partition,
+            window_start: window.windowStart,
+            version,
+            emitted_at: now,
+          },
+          window.rows,
+          window.views,
+        ),
+      );
       for (const view of window.views) this.meters.viewsEnded.inc({ reason: view.end_reason });
     }
-    if (retractions.length > 0) messages.push(...windowRowsMessages({ group: this.groupId, source_partition: partition, version, emitted_at: now }, retractions));
+    if (retractions.length > 0)
+      messages.push(
+        ...windowRowsMessages(
+          { group: this.groupId, source_partition: partition, version, emitted_at: now },
+          retractions,
+        ),
+      );
     this.meters.windowsClosed.inc(closed.length);
     return messages;
   }
@@ -384,7 +491,11 @@ export class ViewerAnalyticsProcessor {
   private async publishSideOutputs(letters: DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
     for (const letter of letters) this.meters.sideOutputs.inc({ reason: letter.reason.split(':')[0]! });
-    await publishBounded(this.ports.bus, TOPICS.deadLetters, letters.map((letter) => deadLetterMessage(letter, this.now())));
+    await publishBounded(
+      this.ports.bus,
+      TOPICS.deadLetters,
+      letters.map((letter) => deadLetterMessage(letter, this.now())),
+    );
   }
 
   /** Publishes pending early rows, and moves the watermark of caught-up idle partitions. */
@@ -393,35 +504,47 @@ export class ViewerAnalyticsProcessor {
     this.ticking = true;
     try {
       const assigned = new Set(this.subscription.assignedPartitions()[TOPICS.playerEvents] ?? []);
-      for (const partition of this.runtimes.keys()) if (!assigned.has(partition) && !this.runtimes.get(partition)!.busy && !this.runtimes.get(partition)!.writing) this.runtimes.delete(partition);
+      for (const partition of this.runtimes.keys())
+        if (!assigned.has(partition) && !this.runtimes.get(partition)!.busy && !this.runtimes.get(partition)!.writing)
+          this.runtimes.delete(partition);
       const now = this.now();
-      const idle = [...assigned].filter((p) => !this.runtime(p).busy && now - this.runtime(p).lastBatchAt >= this.options.settings.idleAdvanceMs);
+      const idle = [...assigned].filter(
+        (p) => !this.runtime(p).busy && now - this.runtime(p).lastBatchAt >= this.options.settings.idleAdvanceMs,
+      );
       const caughtUp = idle.length > 0 ? await this.caughtUp(idle) : new Set<number>();
       // Partitions side by side: their checkpoints wait on different inserts and acknowledgements.
-      await Promise.all([...assigned].map(async (partition) => {
-        const runtime = this.runtime(partition);
-        if (runtime.busy) return;
-        const advance = caughtUp.has(partition);
-        const due = runtime.analytics !== null && (runtime.emitPending || runtime.uncommitted !== null) && this.checkpointDue(runtime, now);
-        if (!advance && !due) return;
-        await runtime.queue.run(async () => {
-          runtime.busy = true;
-          try {
-            const analytics = await this.loaded(runtime, partition);
-            if (advance && analytics.advanceIdle(this.now())) {
-              this.meters.idleAdvances.inc();
-              runtime.emitPending = true;
+      await Promise.all(
+        [...assigned].map(async (partition) => {
+          const runtime = this.runtime(partition);
+          if (runtime.busy) return;
+          const advance = caughtUp.has(partition);
+          const due =
+            runtime.analytics !== null &&
+            (runtime.emitPending || runtime.uncommitted !== null) &&
+            this.checkpointDue(runtime, now);
+          if (!advance && !due) return;
+          await runtime.queue.run(async () => {
+            runtime.busy = true;
+            try {
+              const analytics = await this.loaded(runtime, partition);
+              if (advance && analytics.advanceIdle(this.now())) {
+                this.meters.idleAdvances.inc();
+                runtime.emitPending = true;
+              }
+              await this.checkpoint(runtime, analytics, partition);
+            } catch (error) {
+              forget(runtime);
+              this.subscription?.readAgain(TOPICS.playerEvents, partition);
+              this.ports.logger.error(
+                { err: error, partition },
+                'viewer analytics: checkpoint failed; the partition is read again from its last commit',
+              );
+            } finally {
+              runtime.busy = false;
             }
-            await this.checkpoint(runtime, analytics, partition);
-          } catch (error) {
-            forget(runtime);
-            this.subscription?.readAgain(TOPICS.playerEvents, partition);
-            this.ports.logger.error({ err: error, partition }, 'viewer analytics: checkpoint failed; the partition is read again from its last commit');
-          } finally {
-            runtime.busy = false;
-          }
-        });
-      }));
+          });
+        }),
+      );
     } catch (error) {
       this.ports.logger.warn({ err: error }, 'viewer analytics: tick failed');
     } finally {
@@ -431,11 +554,17 @@ export class ViewerAnalyticsProcessor {
 
   /** Partitions whose every message has been applied (nothing more to read right now). */
   private async caughtUp(partitions: number[]): Promise<Set<number>> {
-    const [committed, end] = await Promise.all([this.ports.bus.committedOffsets(this.groupId, TOPICS.playerEvents), this.ports.bus.endOffsets(TOPICS.playerEvents)]);
+    const [committed, end] = await Promise.all([
+      this.ports.bus.committedOffsets(this.groupId, TOPICS.playerEvents),
+      this.ports.bus.endOffsets(TOPICS.playerEvents),
+    ]);
     const result = new Set<number>();
     for (const partition of partitions) {
       const applied = this.runtimes.get(partition)?.analytics?.progress.lastOffset;
-      const next = Math.max(applied === null || applied === undefined ? -1 : Number(applied) + 1, committed[partition] ?? -1);
+      const next = Math.max(
+        applied === null || applied === undefined ? -1 : Number(applied) + 1,
+        committed[partition] ?? -1,
+      );
       const available = end[partition] ?? 0;
       if (available === 0 || next >= available) result.add(partition);
     }
@@ -458,7 +587,14 @@ function parseEvents(messages: DeliveredMessage[]): { events: IncomingEvent[]; i
     // The collector's events are checked for what the processor relies on only (player-event-message.ts).
     const reading = readPlayerEventMessage(message);
     if (reading.event) events.push({ offset: message.offset, event: reading.event, payload: message.value });
-    else invalid.push({ sourceTopic: message.topic, payload: message.value, reason: `invalid player event: ${reading.problem}`, errors: reading.errors, origin: `${message.topic}/${message.partition}/${message.offset}` });
+    else
+      invalid.push({
+        sourceTopic: message.topic,
+        payload: message.value,
+        reason: `invalid player event: ${reading.problem}`,
+        errors: reading.errors,
+        origin: `${message.topic}/${message.partition}/${message.offset}`,
+      });
   }
   return { events, invalid };
 }
@@ -468,6 +604,9 @@ function sideOutputLetter(output: SideOutput, partition: number): DeadLetter {
     sourceTopic: TOPICS.playerEvents,
     payload: output.payload,
     reason: `${output.reason}: ${output.detail}`,
-    origin: output.offset === undefined ? `viewer-analytics/${partition}` : `${TOPICS.playerEvents}/${partition}/${output.offset}`,
+    origin:
+      output.offset === undefined
+        ? `viewer-analytics/${partition}`
+        : `${TOPICS.playerEvents}/${partition}/${output.offset}`,
   };
 }

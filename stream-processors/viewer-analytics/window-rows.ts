@@ -1,6 +1,15 @@
 import type { AnalyticsSettings } from '../../core/config.ts';
 import { DIMENSIONS, type WindowRow } from '../../core/analytics/aggregate-messages.ts';
-import { asOf, dimensionsAsOf, isWatchingAt, latestEventTime, sameDimensions, startedAt, type DimensionValues, type ViewState } from './view-state.ts';
+import {
+  asOf,
+  dimensionsAsOf,
+  isWatchingAt,
+  latestEventTime,
+  sameDimensions,
+  startedAt,
+  type DimensionValues,
+  type ViewState,
+} from './view-state.ts';
 
 /**
  * One partition's partial result for one tumbling window, for one stream and one dimension value
@@ -15,20 +24,44 @@ import { asOf, dimensionsAsOf, isWatchingAt, latestEventTime, sameDimensions, st
  * - `watch_ms` … `rebuffer_count`: how much the view's cumulative counters grew during the window.
  */
 export type RowDimension = WindowRow['dimension'];
-export type WindowRowKey = Pick<WindowRow, 'property_id' | 'creator_id' | 'stream_id' | 'dimension' | 'dimension_value' | 'window_start'>;
+export type WindowRowKey = Pick<
+  WindowRow,
+  'property_id' | 'creator_id' | 'stream_id' | 'dimension' | 'dimension_value' | 'window_start'
+>;
 
 export function rowKey(row: WindowRowKey): string {
-  return JSON.stringify([row.property_id, row.creator_id, row.stream_id, row.dimension, row.dimension_value, row.window_start]);
+  return JSON.stringify([
+    row.property_id,
+    row.creator_id,
+    row.stream_id,
+    row.dimension,
+    row.dimension_value,
+    row.window_start,
+  ]);
 }
 
 export function keyOfRowKey(key: string): WindowRowKey {
-  const [property_id, creator_id, stream_id, dimension, dimension_value, window_start] = JSON.parse(key) as [string, string, string, RowDimension, string, number];
+  const [property_id, creator_id, stream_id, dimension, dimension_value, window_start] = JSON.parse(key) as [
+    string,
+    string,
+    string,
+    RowDimension,
+    string,
+    number,
+  ];
   return { property_id, creator_id, stream_id, dimension, dimension_value, window_start };
 }
 
 type WindowCounts = Omit<WindowRow, keyof WindowRowKey | 'viewer_ids'>;
 
-const NO_COUNTS: WindowCounts = { concurrent_views: 0, views_started: 0, watch_ms: 0, playing_ms: 0, rebuffer_ms: 0, rebuffer_count: 0 };
+const NO_COUNTS: WindowCounts = {
+  concurrent_views: 0,
+  views_started: 0,
+  watch_ms: 0,
+  playing_ms: 0,
+  rebuffer_ms: 0,
+  rebuffer_count: 0,
+};
 
 /**
  * The one place a WindowRow is built, field by field: a `{...key, ...counts}` literal is slow for
@@ -79,7 +112,11 @@ export interface ViewContribution {
 }
 
 /** The view's contribution to the window starting at `windowStart`, or undefined when it adds nothing. */
-export function viewContribution(view: ViewState, windowStart: number, settings: Pick<AnalyticsSettings, 'windowMs' | 'inactiveAfterMs' | 'maxRebufferMs'>): ViewContribution | undefined {
+export function viewContribution(
+  view: ViewState,
+  windowStart: number,
+  settings: Pick<AnalyticsSettings, 'windowMs' | 'inactiveAfterMs' | 'maxRebufferMs'>,
+): ViewContribution | undefined {
   const last = windowStart + settings.windowMs - 1;
   // A view adds to a window only with an event in it (start, counter growth) or, to be watching at
   // its end, one less than inactiveAfterMs before that: views silent since before both (ended or
@@ -97,7 +134,8 @@ export function viewContribution(view: ViewState, windowStart: number, settings:
   const playingMs = Math.max(0, now.playing_ms - (before?.playing_ms ?? 0));
   const rebufferMs = Math.max(0, now.rebuffer_ms - (before?.rebuffer_ms ?? 0));
   const rebufferCount = Math.max(0, now.rebuffer_count - (before?.rebuffer_count ?? 0));
-  if (!watching && !started && watchMs === 0 && playingMs === 0 && rebufferMs === 0 && rebufferCount === 0) return undefined;
+  if (!watching && !started && watchMs === 0 && playingMs === 0 && rebufferMs === 0 && rebufferCount === 0)
+    return undefined;
   return {
     propertyId: view.propertyId,
     creatorId: view.creatorId,
@@ -115,9 +153,16 @@ export function viewContribution(view: ViewState, windowStart: number, settings:
 
 export function sameContribution(a: ViewContribution, b: ViewContribution): boolean {
   if (
-    a.watching !== b.watching || a.started !== b.started || a.watchMs !== b.watchMs || a.playingMs !== b.playingMs ||
-    a.rebufferMs !== b.rebufferMs || a.rebufferCount !== b.rebufferCount || a.creatorId !== b.creatorId ||
-    a.streamId !== b.streamId || a.propertyId !== b.propertyId || a.viewerId !== b.viewerId
+    a.watching !== b.watching ||
+    a.started !== b.started ||
+    a.watchMs !== b.watchMs ||
+    a.playingMs !== b.playingMs ||
+    a.rebufferMs !== b.rebufferMs ||
+    a.rebufferCount !== b.rebufferCount ||
+    a.creatorId !== b.creatorId ||
+    a.streamId !== b.streamId ||
+    a.propertyId !== b.propertyId ||
+    a.viewerId !== b.viewerId
   ) {
     return false;
   }
@@ -144,9 +189,27 @@ interface StreamTotals {
   byDimension: Map<string, RowTotals>[];
 }
 
-function rowTotals(c: ViewContribution, dimension: RowDimension, dimension_value: string, windowStart: number): RowTotals {
-  const key: WindowRowKey = { property_id: c.propertyId, creator_id: c.creatorId, stream_id: c.streamId, dimension, dimension_value, window_start: windowStart };
-  return { key, rowKey: rowKey(key), counts: { concurrent_views: 0, views_started: 0, watch_ms: 0, playing_ms: 0, rebuffer_ms: 0, rebuffer_count: 0 }, viewers: new Map(), views: 0 };
+function rowTotals(
+  c: ViewContribution,
+  dimension: RowDimension,
+  dimension_value: string,
+  windowStart: number,
+): RowTotals {
+  const key: WindowRowKey = {
+    property_id: c.propertyId,
+    creator_id: c.creatorId,
+    stream_id: c.streamId,
+    dimension,
+    dimension_value,
+    window_start: windowStart,
+  };
+  return {
+    key,
+    rowKey: rowKey(key),
+    counts: { concurrent_views: 0, views_started: 0, watch_ms: 0, playing_ms: 0, rebuffer_ms: 0, rebuffer_count: 0 },
+    viewers: new Map(),
+    views: 0,
+  };
 }
 
 /**
@@ -235,7 +298,11 @@ export function rowOf(totals: RowTotals): WindowRow {
 }
 
 /** This partition's rows for one window, sorted by key; only (stream, dimension value) pairs some view contributed to. */
-export function windowRows(views: Iterable<ViewState>, windowStart: number, settings: Pick<AnalyticsSettings, 'windowMs' | 'inactiveAfterMs' | 'maxRebufferMs'>): WindowRow[] {
+export function windowRows(
+  views: Iterable<ViewState>,
+  windowStart: number,
+  settings: Pick<AnalyticsSettings, 'windowMs' | 'inactiveAfterMs' | 'maxRebufferMs'>,
+): WindowRow[] {
   const totals = new WindowTotals(windowStart);
   for (const view of views) {
     const contribution = viewContribution(view, windowStart, settings);

@@ -52,7 +52,13 @@ export interface DemoAudienceOptions {
  * rest trickles in. Every event moves by whole 5 s steps, keeping each view on its 5 s grid.
  */
 export function planDemoAudience(options: DemoAudienceOptions): SimulationPlan {
-  const plan = planSimulation({ viewers: options.viewers, durationMs: options.durationMs, seed: options.seed, startAt: options.startAt, streams: 1 });
+  const plan = planSimulation({
+    viewers: options.viewers,
+    durationMs: options.durationMs,
+    seed: options.seed,
+    startAt: options.startAt,
+    streams: 1,
+  });
   const random = new SeededRandom(options.seed);
   const shiftOf = new Map<string, number>();
   const views = plan.views.map((view) => {
@@ -68,7 +74,15 @@ export function planDemoAudience(options: DemoAudienceOptions): SimulationPlan {
       ...view,
       streamId: options.streamId,
       creatorId: options.creatorId,
-      events: view.events.map(({ at, event }) => ({ at: at + by, event: { ...event, viewer_time: event.viewer_time + by, stream_id: options.streamId, creator_id: options.creatorId } })),
+      events: view.events.map(({ at, event }) => ({
+        at: at + by,
+        event: {
+          ...event,
+          viewer_time: event.viewer_time + by,
+          stream_id: options.streamId,
+          creator_id: options.creatorId,
+        },
+      })),
     };
   });
   return { ...plan, views };
@@ -86,7 +100,8 @@ export interface DemoArgs {
 export function demoArgs(values: DemoOptions): DemoArgs {
   const positive = (name: string, value: string | undefined, min = 1): number => {
     const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < min) throw new DemoUsageError(`--${name} must be an integer of at least ${min}`);
+    if (!Number.isInteger(parsed) || parsed < min)
+      throw new DemoUsageError(`--${name} must be an integer of at least ${min}`);
     return parsed;
   };
   return {

@@ -14,9 +14,20 @@ describe('progress lines', () => {
   });
 
   it('sums the chat outcomes and names the blocked ones', () => {
-    const counts = (sent: number, delivered: number, held: number, rejected: number) => ({ sent, delivered, held, rejected });
+    const counts = (sent: number, delivered: number, held: number, rejected: number) => ({
+      sent,
+      delivered,
+      held,
+      rejected,
+    });
     const chat: ChatReport = {
-      byKind: { chat: counts(10, 10, 0, 0), question: counts(3, 3, 0, 0), spam: counts(4, 0, 2, 2), abuse: counts(3, 1, 1, 1), hype: counts(20, 20, 0, 0) },
+      byKind: {
+        chat: counts(10, 10, 0, 0),
+        question: counts(3, 3, 0, 0),
+        spam: counts(4, 0, 2, 2),
+        abuse: counts(3, 1, 1, 1),
+        hype: counts(20, 20, 0, 0),
+      },
       rejections: { duplicate: 2, blocked: 1 },
       removed: 1,
       denied: 3,
@@ -28,6 +39,8 @@ describe('progress lines', () => {
     expect(statusLine({ viewers: 42, chat, highlights: 1, clips: 1, prompts: 2 })).toBe(
       'viewers 42 · chat 40 sent: 34 shown, 3 held, 3 refused (1 blocked) · moderation 1 removed, 3 denied, 1 timeouts · highlights 1 · clips 1 · prompts 2',
     );
-    expect(statusLine({ viewers: undefined, chat: { ...chat, rejections: {} }, highlights: 0, clips: 0, prompts: 0 })).toMatch(/^viewers – · chat 40 sent: 34 shown, 3 held, 3 refused · /);
+    expect(
+      statusLine({ viewers: undefined, chat: { ...chat, rejections: {} }, highlights: 0, clips: 0, prompts: 0 }),
+    ).toMatch(/^viewers – · chat 40 sent: 34 shown, 3 held, 3 refused · /);
   });
 });

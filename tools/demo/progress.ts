@@ -1,7 +1,12 @@
 import type { PromptEvent } from '../../core/chat/protocol.ts';
 import { aggregatesMessageValidator } from '../../core/analytics/aggregate-messages.ts';
 import type { Bus, Subscription } from '../../core/bus/bus.ts';
-import { clipEventValidator, highlightValidator, type ClipEvent, type Highlight } from '../../core/schemas/highlight.ts';
+import {
+  clipEventValidator,
+  highlightValidator,
+  type ClipEvent,
+  type Highlight,
+} from '../../core/schemas/highlight.ts';
 import { TOPICS } from '../../core/topics.ts';
 import { ViewerCounts } from '../../stream-processors/highlights/viewer-counts.ts';
 import type { ChatReport, ChatRoomEvent } from '../simulator/chatters.ts';
@@ -39,7 +44,6 @@ export function statusLine(tally: DemoTally): string {
     `prompts ${tally.prompts}`,
   ].join(' · ');
 }
-
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -99,7 +103,10 @@ export class DemoProgress {
   private notePrompt(prompt: PromptEvent): void {
     if (this.seenPrompts.has(prompt.id)) return;
     this.seenPrompts.add(prompt.id);
-    const askers = prompt.askers.length > 0 ? `, asked by ${prompt.askers.slice(0, 3).join(', ')}${prompt.askers.length > 3 ? '…' : ''}` : '';
+    const askers =
+      prompt.askers.length > 0
+        ? `, asked by ${prompt.askers.slice(0, 3).join(', ')}${prompt.askers.length > 3 ? '…' : ''}`
+        : '';
     this.say(`host prompt (priority ${prompt.priority}${askers}): ${prompt.prompt}`);
   }
 
@@ -107,7 +114,9 @@ export class DemoProgress {
     if (highlight.stream_id !== this.streamId || this.seenHighlights.has(highlight.highlight_id)) return;
     this.seenHighlights.add(highlight.highlight_id);
     const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
-    this.say(`highlight ${clock(highlight.start)}–${clock(highlight.end)} UTC: ${highlight.reasons.join('; ') || 'requested by the host'}`);
+    this.say(
+      `highlight ${clock(highlight.start)}–${clock(highlight.end)} UTC: ${highlight.reasons.join('; ') || 'requested by the host'}`,
+    );
   }
 
   private noteClip(clip: ClipEvent): void {
@@ -126,7 +135,9 @@ export class DemoProgress {
     const status = `${url}/v1/clips/${clip.clip_id}`;
     // The live board serves clip files (with byte ranges, so a browser can play and seek); without it, the status has the object keys.
     const playable = servesClipFiles ? ` · play ${status}/files/mp4?token=${boardToken}` : '';
-    this.say(`clip ready (${Math.round((clip.duration_ms ?? clip.end - clip.start) / 1_000)} s): ${status}?token=${boardToken}${playable}`);
+    this.say(
+      `clip ready (${Math.round((clip.duration_ms ?? clip.end - clip.start) / 1_000)} s): ${status}?token=${boardToken}${playable}`,
+    );
   }
 
   /** Viewer counts, highlights and clips from the documented topics, each read by a consumer group of the demo's own from the latest offset. */

@@ -42,7 +42,11 @@ import { DemoProgress, elapsed, STATUS_EVERY_MS, statusLine, type DemoTally } fr
 export interface DemoComposition {
   services: ServiceDefinition[];
   /** Prints the development credentials banner (app/cli/development-credentials.ts). */
-  logDevelopmentCredentials: (config: Config, logger: Logger, where: { url: string; liveBoard: boolean }) => Promise<void>;
+  logDevelopmentCredentials: (
+    config: Config,
+    logger: Logger,
+    where: { url: string; liveBoard: boolean },
+  ) => Promise<void>;
 }
 
 /** Checks `livepulse demo`'s options and runs it; resolves to the process exit code. */
@@ -50,7 +54,9 @@ export async function runDemoCommand(options: DemoOptions, composition: DemoComp
   const args = demoArgs(options);
   const config = loadConfig();
   if (!config.auth.jwtSecret) {
-    process.stderr.write('livepulse demo: chat and API tokens are minted with LIVEPULSE_JWT_SECRET, which is not set (a JWKS URL alone cannot sign)\n');
+    process.stderr.write(
+      'livepulse demo: chat and API tokens are minted with LIVEPULSE_JWT_SECRET, which is not set (a JWKS URL alone cannot sign)\n',
+    );
     return 2;
   }
   const renditions = args.renditions.split(',').map((name) => renditionFromName(name.trim()));
@@ -90,8 +96,13 @@ class Demo {
     mkdirSync(config.dataDir, { recursive: true });
     const logFile = join(config.dataDir, 'demo.log');
     // The terminal is for progress lines; the services' JSON logs go to a file.
-    const logger = pino({ name: 'livepulse', level: config.logLevel, base: { pid: process.pid } }, pino.destination({ dest: logFile, sync: false }));
-    print(`Livepulse demo: starting every service (${config.mode} mode); logs in ${relative(process.cwd(), logFile) || logFile}`);
+    const logger = pino(
+      { name: 'livepulse', level: config.logLevel, base: { pid: process.pid } },
+      pino.destination({ dest: logFile, sync: false }),
+    );
+    print(
+      `Livepulse demo: starting every service (${config.mode} mode); logs in ${relative(process.cwd(), logFile) || logFile}`,
+    );
     this.platform = await startPlatform(config, this.composition.services, logger);
     const { url } = this.platform;
     await this.composition.logDevelopmentCredentials(config, logger, { url, liveBoard: true });
@@ -109,26 +120,66 @@ class Demo {
     const subscriptions: Subscription[] = [];
     try {
       subscriptions.push(...(await this.progress.watchTopics(this.platform.context.bus, this.runId)));
-      this.room = await ChatRoom.open({ url, streamId: this.streamId, jwtSecret: this.jwtSecret, runId: this.runId, seed: args.seed, onEvent: (event) => this.progress.onChatEvent(event) });
+      this.room = await ChatRoom.open({
+        url,
+        streamId: this.streamId,
+        jwtSecret: this.jwtSecret,
+        runId: this.runId,
+        seed: args.seed,
+        onEvent: (event) => this.progress.onChatEvent(event),
+      });
       // A development `analyst` API token for the live board and clip files.
-      const boardToken = await mintApiToken({ secret: this.jwtSecret, sub: 'demo-viewer', role: 'analyst', ttlSeconds: 12 * 3_600 });
-      this.progress.clipLinks = { url, boardToken, servesClipFiles: this.platform.context.http.hasRoute({ method: 'GET', url: '/v1/clips/:clipId/files/:name' }) };
+      const boardToken = await mintApiToken({
+        secret: this.jwtSecret,
+        sub: 'demo-viewer',
+        role: 'analyst',
+        ttlSeconds: 12 * 3_600,
+      });
+      this.progress.clipLinks = {
+        url,
+        boardToken,
+        servesClipFiles: this.platform.context.http.hasRoute({ method: 'GET', url: '/v1/clips/:clipId/files/:name' }),
+      };
       // The synthetic channel has no IVS control plane to carry an owner tag: the operator registers the stream, as an admin would.
       const registry = new StreamRegistry(this.platform.context.analytics, this.platform.context.liveState);
-      await registry.register({ source: 'api', streamId: this.streamId, creatorId: DEMO_CREATOR, identity: { userId: 'demo-operator', role: 'admin' }, reassign: false });
+      await registry.register({
+        source: 'api',
+        streamId: this.streamId,
+        creatorId: DEMO_CREATOR,
+        identity: { userId: 'demo-operator', role: 'admin' },
+        reassign: false,
+      });
 
       const audienceStart = Math.ceil((Date.now() + 2_000) / 10_000) * 10_000;
       print('');
       print(`  platform    ${url}  (health ${url}/readyz, metrics ${url}/metrics, API docs ${url}/docs)`);
       print(`  live board  ${url}/live?token=${boardToken}`);
-      print(`  stream      ${this.streamId}: a synthetic broadcast (${this.renditions.map((r) => r.name).join(' + ')}), recorded in IVS's layout, registered to ${DEMO_CREATOR}`);
-      print(`  viewers     ${args.viewers} simulated per wave, most arriving as the stream goes live; a new wave every ${AUDIENCE_ROUND_EVERY_MS / 1_000} s`);
-      print(`  chat        ${args.chatters} simulated chatters, a moderator and the host; first hype spike about ${elapsed(audienceStart + 5_000 + FIRST_HYPE_SPIKE_MS - this.startedAt)} in`);
-      print(`  ${args.durationMs === undefined ? 'Ctrl-C to stop.' : `stops after ${Math.round(args.durationMs / 1_000)} s (or Ctrl-C).`}`);
+      print(
+        `  stream      ${this.streamId}: a synthetic broadcast (${this.renditions.map((r) => r.name).join(' + ')}), recorded in IVS's layout, registered to ${DEMO_CREATOR}`,
+      );
+      print(
+        `  viewers     ${args.viewers} simulated per wave, most arriving as the stream goes live; a new wave every ${AUDIENCE_ROUND_EVERY_MS / 1_000} s`,
+      );
+      print(
+        `  chat        ${args.chatters} simulated chatters, a moderator and the host; first hype spike about ${elapsed(audienceStart + 5_000 + FIRST_HYPE_SPIKE_MS - this.startedAt)} in`,
+      );
+      print(
+        `  ${args.durationMs === undefined ? 'Ctrl-C to stop.' : `stops after ${Math.round(args.durationMs / 1_000)} s (or Ctrl-C).`}`,
+      );
       print('');
 
-      this.stop.signal.addEventListener('abort', () => this.say('stopping: the recording is finalised as IVS would (keyframe-indexed byte-range playlists), then the services stop'), { once: true });
-      const durationTimer = args.durationMs === undefined ? undefined : setTimeout(() => this.stop.abort(), Math.max(0, this.startedAt + args.durationMs - Date.now()));
+      this.stop.signal.addEventListener(
+        'abort',
+        () =>
+          this.say(
+            'stopping: the recording is finalised as IVS would (keyframe-indexed byte-range playlists), then the services stop',
+          ),
+        { once: true },
+      );
+      const durationTimer =
+        args.durationMs === undefined
+          ? undefined
+          : setTimeout(() => this.stop.abort(), Math.max(0, this.startedAt + args.durationMs - Date.now()));
       const statusTimer = setInterval(() => this.say(statusLine(this.tally())), STATUS_EVERY_MS);
       await Promise.all([this.broadcast(), this.audience(audienceStart), this.chat(audienceStart)]);
       clearTimeout(durationTimer);
@@ -170,12 +221,15 @@ class Demo {
           else if (event.kind === 'segment' && firstSegment) {
             firstSegment = false;
             this.say(`stream ${this.streamId} is live, recording under ${event.broadcast.prefix}`);
-          } else if (event.kind === 'recording_end') await post(event.broadcast, ['Recording End', 'Stream End'], event.durationMs);
+          } else if (event.kind === 'recording_end')
+            await post(event.broadcast, ['Recording End', 'Stream End'], event.durationMs);
         },
       });
       this.say(`stream ended: ${Math.round(recording.durationMs / 1_000)} s recorded`);
     } catch (error) {
-      this.say(`the synthetic stream failed, so no clips can be cut: ${error instanceof Error ? error.message : String(error)}`);
+      this.say(
+        `the synthetic stream failed, so no clips can be cut: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 
@@ -187,12 +241,20 @@ class Demo {
       const roundStart = startAt + round * AUDIENCE_ROUND_EVERY_MS;
       if (this.args.durationMs !== undefined && roundStart >= this.startedAt + this.args.durationMs) break;
       // Planned for a whole round even near the end of a --duration run, so the audience does not thin out before the stop.
-      const plan = planDemoAudience({ streamId: this.streamId, creatorId: DEMO_CREATOR, startAt: roundStart, durationMs: ROUND_MS, viewers: this.args.viewers, seed: this.args.seed * 100 + round });
+      const plan = planDemoAudience({
+        streamId: this.streamId,
+        creatorId: DEMO_CREATOR,
+        startAt: roundStart,
+        durationMs: ROUND_MS,
+        viewers: this.args.viewers,
+        seed: this.args.seed * 100 + round,
+      });
       rounds.push(
         playSimulation(plan, { collectorUrl: this.platform.url, writeKey, signal: this.stop.signal }).then(
           () => undefined,
           (error: unknown) => {
-            if (!(error instanceof CollectorDeliveryError && this.stop.signal.aborted)) this.say(`viewer simulation failed: ${error instanceof Error ? error.message : String(error)}`);
+            if (!(error instanceof CollectorDeliveryError && this.stop.signal.aborted))
+              this.say(`viewer simulation failed: ${error instanceof Error ? error.message : String(error)}`);
           },
         ),
       );
@@ -212,11 +274,14 @@ class Demo {
       if (!(await this.sleepUntil(Date.now() + 250))) return;
     }
     const chatStart = Math.max(Date.now() + 1_000, audienceStart + 5_000);
-    this.say(`chat opens; the first hype spike comes at ${elapsed(chatStart + FIRST_HYPE_SPIKE_MS - this.startedAt)}, then every ${HYPE_SPIKE_EVERY_MS / 1_000} s`);
+    this.say(
+      `chat opens; the first hype spike comes at ${elapsed(chatStart + FIRST_HYPE_SPIKE_MS - this.startedAt)}, then every ${HYPE_SPIKE_EVERY_MS / 1_000} s`,
+    );
     const rounds: Array<Promise<void>> = [];
     for (let round = 0; !this.stop.signal.aborted; round++) {
       const roundStart = chatStart + round * ROUND_MS;
-      const remaining = this.args.durationMs === undefined ? ROUND_MS : this.startedAt + this.args.durationMs - roundStart;
+      const remaining =
+        this.args.durationMs === undefined ? ROUND_MS : this.startedAt + this.args.durationMs - roundStart;
       if (remaining <= 0) break;
       const durationMs = Math.min(ROUND_MS, remaining);
       const script = planChatScript({
@@ -227,7 +292,11 @@ class Demo {
         hypeSpikesAtMs: hypeSpikeTimes(durationMs, { firstAtMs: FIRST_HYPE_SPIKE_MS, everyMs: HYPE_SPIKE_EVERY_MS }),
       });
       rounds.push(
-        this.room.play(script, roundStart, this.stop.signal).catch((error: unknown) => this.say(`chatters stopped: ${error instanceof Error ? error.message : String(error)}`)),
+        this.room
+          .play(script, roundStart, this.stop.signal)
+          .catch((error: unknown) =>
+            this.say(`chatters stopped: ${error instanceof Error ? error.message : String(error)}`),
+          ),
       );
       // The next round's chatters connect a few seconds before it starts.
       if (!(await this.sleepUntil(roundStart + ROUND_MS - 5_000))) break;

@@ -34,7 +34,10 @@ describe('livepulse live-stream', () => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      received.push({ secret: request.headers[IVS_SECRET_HEADER] as string | undefined, events: JSON.parse(Buffer.concat(chunks).toString()) as IvsEvent[] });
+      received.push({
+        secret: request.headers[IVS_SECRET_HEADER] as string | undefined,
+        events: JSON.parse(Buffer.concat(chunks).toString()) as IvsEvent[],
+      });
       response.writeHead(202).end('{}');
     });
   });
@@ -51,10 +54,29 @@ describe('livepulse live-stream', () => {
 
   it('records a live broadcast in the IVS layout and tells the collector, as EventBridge would', async () => {
     const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
-    const child = spawn(process.execPath, ['bin/livepulse.js', 'live-stream', '--channel', 'CliTest', '--account', '123456789012', '--duration', '5', '--segment', '2', '--renditions', '180p30,90p30', '--collector', url], {
-      env: { ...process.env, LIVEPULSE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        'bin/livepulse.js',
+        'live-stream',
+        '--channel',
+        'CliTest',
+        '--account',
+        '123456789012',
+        '--duration',
+        '5',
+        '--segment',
+        '2',
+        '--renditions',
+        '180p30,90p30',
+        '--collector',
+        url,
+      ],
+      {
+        env: { ...process.env, LIVEPULSE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.resume();
@@ -66,16 +88,25 @@ describe('livepulse live-stream', () => {
       expect(secret).toBe('livepulse-dev-only-ivs-webhook-secret');
       return events.map((event) => mapIvsEvent(event));
     });
-    expect(mapped.map((m) => m.kind === 'lifecycle' && m.event.kind)).toEqual(['stream_start', 'recording_start', 'recording_end', 'stream_end']);
+    expect(mapped.map((m) => m.kind === 'lifecycle' && m.event.kind)).toEqual([
+      'stream_start',
+      'recording_start',
+      'recording_end',
+      'stream_end',
+    ]);
     const start = mapped[1]!;
     if (start.kind !== 'lifecycle') throw new Error('not mapped');
     const prefix = start.event.recording_prefix!;
     const store = new LocalObjectStore({ root: join(dataDir, 'objects') });
-    const playlist = parseMediaPlaylist((await store.get(recordingKeys.renditionPlaylist(prefix, '180p30'))).toString());
+    const playlist = parseMediaPlaylist(
+      (await store.get(recordingKeys.renditionPlaylist(prefix, '180p30'))).toString(),
+    );
     expect(playlist.endList).toBe(true);
     expect(playlist.segments.length).toBeGreaterThanOrEqual(2);
     expect(playlist.segments.every((s) => s.programDateTimeMs !== undefined)).toBe(true);
-    const byteRange = parseMediaPlaylist((await store.get(recordingKeys.byteRangePlaylist(prefix, '90p30'))).toString());
+    const byteRange = parseMediaPlaylist(
+      (await store.get(recordingKeys.byteRangePlaylist(prefix, '90p30'))).toString(),
+    );
     expect(byteRange.segments.every((s) => s.byteRange)).toBe(true);
   });
 });

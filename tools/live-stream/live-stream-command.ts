@@ -1,10 +1,19 @@
 import { CommandUsageError } from '../../core/command-usage-error.ts';
 import { loadConfig, type Config } from '../../core/config.ts';
-import { ivsEventBridgeEvent, type IvsBroadcast, type IvsBroadcastTransition } from '../../core/ivs/eventbridge-events.ts';
+import {
+  ivsEventBridgeEvent,
+  type IvsBroadcast,
+  type IvsBroadcastTransition,
+} from '../../core/ivs/eventbridge-events.ts';
 import { createObjectStore } from '../../core/object-store/create-object-store.ts';
 import { IVS_SECRET_HEADER } from '../../ingest-api/ivs/ivs-route.ts';
 import { FfmpegRunner } from '../../clip-worker/ffmpeg/ffmpeg.ts';
-import { ivsStyleId, runSyntheticStream, type SyntheticBroadcast, type SyntheticRendition } from './synthetic-stream.ts';
+import {
+  ivsStyleId,
+  runSyntheticStream,
+  type SyntheticBroadcast,
+  type SyntheticRendition,
+} from './synthetic-stream.ts';
 
 /**
  * `livepulse live-stream`: a synthetic broadcast recorded into the configured object store in
@@ -68,7 +77,8 @@ export async function runLiveStreamCommand(values: LiveStreamOptions): Promise<n
   const renditions = values.renditions.split(',').map((name) => renditionFromName(name.trim()));
   const durationSeconds = Number(values.duration);
   const segmentSeconds = Number(values.segment);
-  if (!(durationSeconds > 0) || !(segmentSeconds > 0)) throw new CommandUsageError('--duration and --segment must be positive numbers of seconds');
+  if (!(durationSeconds > 0) || !(segmentSeconds > 0))
+    throw new CommandUsageError('--duration and --segment must be positive numbers of seconds');
   const objectStore = createObjectStore(config.objectStore);
   const ffmpeg = new FfmpegRunner({ ffmpegPath: config.clips.ffmpegPath, ffprobePath: config.clips.ffprobePath });
   const stop = new AbortController();
@@ -100,7 +110,9 @@ export async function runLiveStreamCommand(values: LiveStreamOptions): Promise<n
           process.stdout.write(`live: stream ${event.broadcast.streamId} recording to ${event.broadcast.prefix}\n`);
           await post(event.broadcast, ['Stream Start', 'Recording Start']);
         } else if (event.kind === 'segment') {
-          process.stdout.write(`segment ${event.rendition}/${event.segment.uri} at ${new Date(event.segment.programDateTimeMs!).toISOString()}\n`);
+          process.stdout.write(
+            `segment ${event.rendition}/${event.segment.uri} at ${new Date(event.segment.programDateTimeMs!).toISOString()}\n`,
+          );
         } else {
           await post(event.broadcast, ['Recording End', 'Stream End'], event.durationMs);
         }

@@ -28,17 +28,45 @@ describe('byteRangeSubSegments', () => {
       { ptsMs: 16_466.7, rangeStart: 297_540 },
     ]);
     expect(ranges).toEqual([
-      { uri: '3.ts', durationMs: 1_000, programDateTimeMs: T0 + 12_000, byteRange: { offset: 0, length: 98_324 }, discontinuity: false },
-      { uri: '3.ts', durationMs: 1_000, programDateTimeMs: T0 + 13_000, byteRange: { offset: 98_324, length: 103_212 }, discontinuity: false },
-      { uri: '3.ts', durationMs: 1_000, programDateTimeMs: T0 + 14_000, byteRange: { offset: 201_536, length: 96_004 }, discontinuity: false },
-      { uri: '3.ts', durationMs: 1_000, programDateTimeMs: T0 + 15_000, byteRange: { offset: 297_540, length: 102_460 }, discontinuity: false },
+      {
+        uri: '3.ts',
+        durationMs: 1_000,
+        programDateTimeMs: T0 + 12_000,
+        byteRange: { offset: 0, length: 98_324 },
+        discontinuity: false,
+      },
+      {
+        uri: '3.ts',
+        durationMs: 1_000,
+        programDateTimeMs: T0 + 13_000,
+        byteRange: { offset: 98_324, length: 103_212 },
+        discontinuity: false,
+      },
+      {
+        uri: '3.ts',
+        durationMs: 1_000,
+        programDateTimeMs: T0 + 14_000,
+        byteRange: { offset: 201_536, length: 96_004 },
+        discontinuity: false,
+      },
+      {
+        uri: '3.ts',
+        durationMs: 1_000,
+        programDateTimeMs: T0 + 15_000,
+        byteRange: { offset: 297_540, length: 102_460 },
+        discontinuity: false,
+      },
     ]);
     expect(ranges.reduce((sum, r) => sum + r.byteRange!.length, 0)).toBe(400_000);
   });
 
   it('keeps the segment whole when it has one keyframe (or none was found)', () => {
-    expect(byteRangeSubSegments(segment, 50_000, [{ ptsMs: 1, rangeStart: 0 }])).toEqual([{ ...segment, byteRange: { offset: 0, length: 50_000 } }]);
-    expect(byteRangeSubSegments(segment, 50_000, [])).toEqual([{ ...segment, byteRange: { offset: 0, length: 50_000 } }]);
+    expect(byteRangeSubSegments(segment, 50_000, [{ ptsMs: 1, rangeStart: 0 }])).toEqual([
+      { ...segment, byteRange: { offset: 0, length: 50_000 } },
+    ]);
+    expect(byteRangeSubSegments(segment, 50_000, [])).toEqual([
+      { ...segment, byteRange: { offset: 0, length: 50_000 } },
+    ]);
   });
 });
 
@@ -58,7 +86,18 @@ describe('syntheticEncodeInvocation', () => {
     expect(invocation.inputs[0]).toEqual({ path: 'testsrc2=size=1280x720:rate=30', options: ['-re', '-f', 'lavfi'] });
     expect(invocation.complexFilter).toBe('[0:v]split=2[s0][s1];[s0]scale=1280:720[v0];[s1]scale=640:360[v1]');
     const options = invocation.outputs[0]!.options;
-    expect(options).toEqual(expect.arrayContaining(['-g', '30', '-sc_threshold', '0', '-hls_time', '4', '-var_stream_map', 'v:0,a:0,name:720p30 v:1,a:1,name:360p30']));
+    expect(options).toEqual(
+      expect.arrayContaining([
+        '-g',
+        '30',
+        '-sc_threshold',
+        '0',
+        '-hls_time',
+        '4',
+        '-var_stream_map',
+        'v:0,a:0,name:720p30 v:1,a:1,name:360p30',
+      ]),
+    );
     expect(invocation.outputs[0]!.path).toBe('/tmp/b/%v/playlist.m3u8');
   });
 });

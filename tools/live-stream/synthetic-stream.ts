@@ -3,7 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serializeMediaPlaylist, serializeMultivariantPlaylist, parseMediaPlaylist, type MediaSegment } from '../../core/ivs/hls-playlist.ts';
+import {
+  serializeMediaPlaylist,
+  serializeMultivariantPlaylist,
+  parseMediaPlaylist,
+  type MediaSegment,
+} from '../../core/ivs/hls-playlist.ts';
 import { pmtPidsOfSegment, rangeStartBeforeKeyframe } from '../../core/ivs/mpegts.ts';
 import type { RecordingMetadata } from '../../core/ivs/recording-metadata.ts';
 import { channelArn, recordingKeys, recordingPrefix } from '../../core/ivs/recording-layout.ts';
@@ -96,7 +101,14 @@ export function syntheticEncodeInvocation(options: {
   const pace = realtime ? ['-re'] : [];
   const splits = renditions.map((_, i) => `[s${i}]`).join('');
   const scales = renditions.map((r, i) => `[s${i}]scale=${r.width}:${r.height}[v${i}]`).join(';');
-  const videoOptions = renditions.flatMap((r, i) => [`-b:v:${i}`, `${r.videoKbps}k`, `-maxrate:v:${i}`, `${Math.round(r.videoKbps * 1.2)}k`, `-bufsize:v:${i}`, `${r.videoKbps * 2}k`]);
+  const videoOptions = renditions.flatMap((r, i) => [
+    `-b:v:${i}`,
+    `${r.videoKbps}k`,
+    `-maxrate:v:${i}`,
+    `${Math.round(r.videoKbps * 1.2)}k`,
+    `-bufsize:v:${i}`,
+    `${r.videoKbps * 2}k`,
+  ]);
   return {
     label: 'synthetic broadcast',
     inputs: [
@@ -109,18 +121,46 @@ export function syntheticEncodeInvocation(options: {
       {
         path: join(directory, '%v', 'playlist.m3u8'),
         options: [
-          '-t', String(durationSeconds),
+          '-t',
+          String(durationSeconds),
           ...renditions.flatMap((_, i) => ['-map', `[v${i}]`]),
           ...renditions.flatMap(() => ['-map', '1:a']),
-          '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-pix_fmt', 'yuv420p',
+          '-c:v',
+          'libx264',
+          '-preset',
+          'veryfast',
+          '-profile:v',
+          'main',
+          '-pix_fmt',
+          'yuv420p',
           // One-second GOPs (as IVS's byte-range playlists assume) and segments cut on them.
-          '-g', String(fps), '-keyint_min', String(fps), '-sc_threshold', '0',
+          '-g',
+          String(fps),
+          '-keyint_min',
+          String(fps),
+          '-sc_threshold',
+          '0',
           ...videoOptions,
-          '-c:a', 'aac', '-b:a', `${AUDIO_KBPS}k`, '-ar', '48000', '-ac', '2',
-          '-f', 'hls', '-hls_time', String(segmentSeconds), '-hls_playlist_type', 'event',
-          '-hls_flags', 'temp_file+independent_segments',
-          '-hls_segment_filename', join(directory, '%v', '%d.ts'),
-          '-var_stream_map', renditions.map((r, i) => `v:${i},a:${i},name:${r.name}`).join(' '),
+          '-c:a',
+          'aac',
+          '-b:a',
+          `${AUDIO_KBPS}k`,
+          '-ar',
+          '48000',
+          '-ac',
+          '2',
+          '-f',
+          'hls',
+          '-hls_time',
+          String(segmentSeconds),
+          '-hls_playlist_type',
+          'event',
+          '-hls_flags',
+          'temp_file+independent_segments',
+          '-hls_segment_filename',
+          join(directory, '%v', '%d.ts'),
+          '-var_stream_map',
+          renditions.map((r, i) => `v:${i},a:${i},name:${r.name}`).join(' '),
         ],
       },
     ],
@@ -155,7 +195,8 @@ export function byteRangeSubSegments(
     const offset = index === 0 ? 0 : keyframe.rangeStart;
     const end = index + 1 < keyframes.length ? keyframes[index + 1]!.rangeStart : segmentBytes;
     const startsAtMs = Math.round(keyframe.ptsMs - firstPts);
-    const endsAtMs = index + 1 < keyframes.length ? Math.round(keyframes[index + 1]!.ptsMs - firstPts) : segment.durationMs;
+    const endsAtMs =
+      index + 1 < keyframes.length ? Math.round(keyframes[index + 1]!.ptsMs - firstPts) : segment.durationMs;
     return {
       uri: segment.uri,
       durationMs: Math.max(0, endsAtMs - startsAtMs),
@@ -166,7 +207,11 @@ export function byteRangeSubSegments(
   });
 }
 
-function recordingMetadata(broadcast: SyntheticBroadcast, renditions: SyntheticRendition[], ended?: { endedAt: Date; durationMs: number }): RecordingMetadata {
+function recordingMetadata(
+  broadcast: SyntheticBroadcast,
+  renditions: SyntheticRendition[],
+  ended?: { endedAt: Date; durationMs: number },
+): RecordingMetadata {
   return {
     version: 'v1',
     recording_started_at: broadcast.startedAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
@@ -244,14 +289,25 @@ export async function runSyntheticStream(options: SyntheticStreamOptions): Promi
       if (local.length === done.length && !final) continue;
       const stamped = withProgramDateTimes(local, startedAt.getTime());
       for (const segment of stamped.slice(done.length)) {
-        await objectStore.put(recordingKeys.media(prefix, rendition.name, segment.uri), await readFile(join(directory, rendition.name, segment.uri)), { contentType: 'video/mp2t' });
+        await objectStore.put(
+          recordingKeys.media(prefix, rendition.name, segment.uri),
+          await readFile(join(directory, rendition.name, segment.uri)),
+          { contentType: 'video/mp2t' },
+        );
         done.push(segment);
         await onEvent?.({ kind: 'segment', broadcast, rendition: rendition.name, segment });
       }
       await objectStore.put(
         recordingKeys.renditionPlaylist(prefix, rendition.name),
         serializeMediaPlaylist(
-          { version: 3, targetDurationS: Math.ceil(Math.max(segmentSeconds, ...done.map((s) => s.durationMs / 1000))), mediaSequence: 0, playlistType: 'EVENT', endList: final, segments: done },
+          {
+            version: 3,
+            targetDurationS: Math.ceil(Math.max(segmentSeconds, ...done.map((s) => s.durationMs / 1000))),
+            mediaSequence: 0,
+            playlistType: 'EVENT',
+            endList: final,
+            segments: done,
+          },
           { headerTags: ivsHeaderTags(done) },
         ),
         { contentType: 'application/vnd.apple.mpegurl' },
@@ -260,7 +316,11 @@ export async function runSyntheticStream(options: SyntheticStreamOptions): Promi
   };
 
   try {
-    await objectStore.put(recordingKeys.event(prefix, 'recording-started'), JSON.stringify(recordingMetadata(broadcast, renditions)), { contentType: 'application/json' });
+    await objectStore.put(
+      recordingKeys.event(prefix, 'recording-started'),
+      JSON.stringify(recordingMetadata(broadcast, renditions)),
+      { contentType: 'application/json' },
+    );
     await objectStore.put(
       recordingKeys.masterPlaylist(prefix),
       serializeMultivariantPlaylist({
@@ -277,7 +337,17 @@ export async function runSyntheticStream(options: SyntheticStreamOptions): Promi
 
     let encoding = true;
     const encoder = ffmpeg
-      .run(syntheticEncodeInvocation({ directory, renditions, durationSeconds: options.durationSeconds, segmentSeconds, fps, realtime }), { signal })
+      .run(
+        syntheticEncodeInvocation({
+          directory,
+          renditions,
+          durationSeconds: options.durationSeconds,
+          segmentSeconds,
+          fps,
+          realtime,
+        }),
+        { signal },
+      )
       .catch((error: unknown) => {
         // Ending the broadcast early is not a failure: what was recorded is finalised below.
         if (!(error instanceof FfmpegAbortedError)) throw error;
@@ -299,7 +369,10 @@ export async function runSyntheticStream(options: SyntheticStreamOptions): Promi
         const path = join(directory, rendition.name, segment.uri);
         const bytes = await readFile(path);
         const pmtPids = pmtPidsOfSegment(bytes);
-        const keyframes = (await ffmpeg.keyframes(path)).map((k) => ({ ptsMs: k.ptsMs, rangeStart: rangeStartBeforeKeyframe(bytes, k.pos, pmtPids) }));
+        const keyframes = (await ffmpeg.keyframes(path)).map((k) => ({
+          ptsMs: k.ptsMs,
+          rangeStart: rangeStartBeforeKeyframe(bytes, k.pos, pmtPids),
+        }));
         subSegments.push(...byteRangeSubSegments(segment, (await stat(path)).size, keyframes));
       }
       await objectStore.put(

@@ -5,7 +5,12 @@ import { ChatModerator, compileChannelRules } from '../../core/moderation/modera
 import { foldForMatching } from '../../core/moderation/text-folding.ts';
 import type { ModerationDecision } from '../../core/schemas/chat.ts';
 import { isHype } from '../../stream-processors/highlights/chat-signals.ts';
-import { DEFAULT_DETECTOR_SETTINGS, detectInBucket, initialDetectorState, type ChatBucket } from '../../stream-processors/highlights/spike-detector.ts';
+import {
+  DEFAULT_DETECTOR_SETTINGS,
+  detectInBucket,
+  initialDetectorState,
+  type ChatBucket,
+} from '../../stream-processors/highlights/spike-detector.ts';
 import { CHAT_LINE_KINDS, hypeSpikeTimes, planChatScript, type ChatScript, type Persona } from './chat-scripts.ts';
 
 const SPIKES = [65_000, 215_000, 365_000];
@@ -34,7 +39,13 @@ function buckets(s: ChatScript, startMs: number, viewers?: number): ChatBucket[]
   const result: ChatBucket[] = [];
   for (let start = first; start <= last; start += bucketMs) {
     const b = byStart.get(start);
-    result.push({ startMs: start, messages: b?.messages ?? 0, uniqueChatters: b?.chatters.size ?? 0, hypeMessages: b?.hype ?? 0, ...(viewers !== undefined && { viewers }) });
+    result.push({
+      startMs: start,
+      messages: b?.messages ?? 0,
+      uniqueChatters: b?.chatters.size ?? 0,
+      hypeMessages: b?.hype ?? 0,
+      ...(viewers !== undefined && { viewers }),
+    });
   }
   return result;
 }
@@ -63,11 +74,16 @@ describe('planChatScript', () => {
 
   it('speaks every kind, in time order, within the duration, each kind from the persona it belongs to', () => {
     expect(new Set(script.lines.map((l) => l.kind))).toEqual(new Set(CHAT_LINE_KINDS));
-    for (let i = 1; i < script.lines.length; i++) expect(script.lines[i]!.atMs).toBeGreaterThanOrEqual(script.lines[i - 1]!.atMs);
+    for (let i = 1; i < script.lines.length; i++)
+      expect(script.lines[i]!.atMs).toBeGreaterThanOrEqual(script.lines[i - 1]!.atMs);
     expect(script.lines.at(-1)!.atMs).toBeLessThan(options.durationMs);
     const personaOf = (chatter: number) => script.chatters[chatter]!.persona;
-    expect(new Set(script.lines.filter((l) => l.kind === 'spam').map((l) => personaOf(l.chatter)))).toEqual(new Set(['spammer']));
-    expect(new Set(script.lines.filter((l) => l.kind === 'abuse').map((l) => personaOf(l.chatter)))).toEqual(new Set(['troll']));
+    expect(new Set(script.lines.filter((l) => l.kind === 'spam').map((l) => personaOf(l.chatter)))).toEqual(
+      new Set(['spammer']),
+    );
+    expect(new Set(script.lines.filter((l) => l.kind === 'abuse').map((l) => personaOf(l.chatter)))).toEqual(
+      new Set(['troll']),
+    );
     expect(script.lines.filter((l) => l.kind === 'hype').every((l) => personaOf(l.chatter) !== 'troll')).toBe(true);
   });
 
@@ -78,15 +94,22 @@ describe('planChatScript', () => {
     ['spam', ['hold']],
     // Threats and self-harm encouragement are held; directed insults pass the default policy and wait for a moderator.
     ['abuse', ['hold', 'allow']],
-  ] as const)('%s lines get %o from the inline heuristics at the default policy', (kind, decisions: readonly ModerationDecision[]) => {
-    const seen = new Set(script.lines.filter((l) => l.kind === kind).map((l) => moderator.moderate(l.text, defaultRules).decision));
-    expect(seen).toEqual(new Set(decisions));
-  });
+  ] as const)(
+    '%s lines get %o from the inline heuristics at the default policy',
+    (kind, decisions: readonly ModerationDecision[]) => {
+      const seen = new Set(
+        script.lines.filter((l) => l.kind === kind).map((l) => moderator.moderate(l.text, defaultRules).decision),
+      );
+      expect(seen).toEqual(new Set(decisions));
+    },
+  );
 
   it('asks real questions and hypes with hype terms; ordinary chat is not hype', () => {
     expect(script.lines.filter((l) => l.kind === 'question').every((l) => l.text.endsWith('?'))).toBe(true);
     expect(script.lines.filter((l) => l.kind === 'hype').every((l) => isHype(l.text))).toBe(true);
-    expect(script.lines.filter((l) => l.kind === 'chat' || l.kind === 'question').some((l) => isHype(l.text))).toBe(false);
+    expect(script.lines.filter((l) => l.kind === 'chat' || l.kind === 'question').some((l) => isHype(l.text))).toBe(
+      false,
+    );
   });
 
   it('keeps every chatter under the flood limit and repeats only on purpose', () => {
@@ -95,8 +118,13 @@ describe('planChatScript', () => {
       own.forEach((line, i) => {
         const window = own.filter((l) => l.atMs >= line.atMs && l.atMs < line.atMs + 30_000);
         expect(window.length).toBeLessThanOrEqual(20);
-        const recent = own.slice(0, i).filter((l) => line.atMs - l.atMs < DUPLICATE_WINDOW_MS).map((l) => foldForMatching(l.text));
-        expect(isNearDuplicate(foldForMatching(line.text), recent), `${chatter}: ${line.text}`).toBe(line.repeatOf !== undefined);
+        const recent = own
+          .slice(0, i)
+          .filter((l) => line.atMs - l.atMs < DUPLICATE_WINDOW_MS)
+          .map((l) => foldForMatching(l.text));
+        expect(isNearDuplicate(foldForMatching(line.text), recent), `${chatter}: ${line.text}`).toBe(
+          line.repeatOf !== undefined,
+        );
       });
     }
     const repeats = script.lines.filter((l) => l.repeatOf !== undefined);
@@ -114,21 +142,24 @@ describe('planChatScript', () => {
     ['with viewer counts', 40, 2_500],
     ['with viewer counts', 40, 4_999],
     ['without viewer counts', undefined, 3_100],
-  ])('makes the highlight detector fire at each hype spike and nowhere else (%s, %i ms into a bucket)', (_name, viewers, offset) => {
-    const startMs = 1_800_000_000_000 + offset;
-    let state = initialDetectorState();
-    const onsets: number[] = [];
-    for (const bucket of buckets(script, startMs, viewers)) {
-      const step = detectInBucket(state, bucket, DEFAULT_DETECTOR_SETTINGS);
-      if (step.detection) onsets.push(step.detection.onsetMs - startMs);
-      state = step.state;
-    }
-    expect(onsets).toHaveLength(SPIKES.length);
-    onsets.forEach((onset, i) => {
-      expect(onset).toBeGreaterThanOrEqual(SPIKES[i]! - DEFAULT_DETECTOR_SETTINGS.bucketMs);
-      expect(onset).toBeLessThan(SPIKES[i]! + 6_000);
-    });
-  });
+  ])(
+    'makes the highlight detector fire at each hype spike and nowhere else (%s, %i ms into a bucket)',
+    (_name, viewers, offset) => {
+      const startMs = 1_800_000_000_000 + offset;
+      let state = initialDetectorState();
+      const onsets: number[] = [];
+      for (const bucket of buckets(script, startMs, viewers)) {
+        const step = detectInBucket(state, bucket, DEFAULT_DETECTOR_SETTINGS);
+        if (step.detection) onsets.push(step.detection.onsetMs - startMs);
+        state = step.state;
+      }
+      expect(onsets).toHaveLength(SPIKES.length);
+      onsets.forEach((onset, i) => {
+        expect(onset).toBeGreaterThanOrEqual(SPIKES[i]! - DEFAULT_DETECTOR_SETTINGS.bucketMs);
+        expect(onset).toBeLessThan(SPIKES[i]! + 6_000);
+      });
+    },
+  );
 });
 
 describe('hypeSpikeTimes', () => {

@@ -67,15 +67,36 @@ const MAX_LINES_PER_FLOOD_WINDOW = 12;
 const MIN_GAP_MS = 3_000;
 
 const ORDINARY = [
-  'hi everyone', 'hello from Berlin', 'evening all, just got here', 'good morning from Tokyo', 'hey chat',
-  'the audio sounds really clean today', 'love the colours on this stream', 'first time here, this is cool',
-  'the test pattern is weirdly relaxing', 'nice, the stream is super smooth', 'back from dinner, what did I miss',
-  'greetings from São Paulo', 'this beep is my new favourite song', 'chat is cozy today', 'just vibing here',
-  'the bars look extra crisp in 720p', 'brb getting coffee', 'ok I am back', 'saw the clip from yesterday, great one',
-  'this is my background stream while I work', 'the tone keeps me focused honestly', 'hello hello',
-  'sending good vibes', 'the latency is impressive', 'quality switched to 360p for me, still fine',
-  'watching on my phone on the train', 'long time lurker, first message', 'can confirm the tone is a perfect 1 kHz',
-  'those colour bars never get old', 'ok this is oddly calming',
+  'hi everyone',
+  'hello from Berlin',
+  'evening all, just got here',
+  'good morning from Tokyo',
+  'hey chat',
+  'the audio sounds really clean today',
+  'love the colours on this stream',
+  'first time here, this is cool',
+  'the test pattern is weirdly relaxing',
+  'nice, the stream is super smooth',
+  'back from dinner, what did I miss',
+  'greetings from São Paulo',
+  'this beep is my new favourite song',
+  'chat is cozy today',
+  'just vibing here',
+  'the bars look extra crisp in 720p',
+  'brb getting coffee',
+  'ok I am back',
+  'saw the clip from yesterday, great one',
+  'this is my background stream while I work',
+  'the tone keeps me focused honestly',
+  'hello hello',
+  'sending good vibes',
+  'the latency is impressive',
+  'quality switched to 360p for me, still fine',
+  'watching on my phone on the train',
+  'long time lurker, first message',
+  'can confirm the tone is a perfect 1 kHz',
+  'those colour bars never get old',
+  'ok this is oddly calming',
 ] as const;
 
 /** Common questions are asked by several people in different words. */
@@ -109,9 +130,30 @@ const ABUSE = [
 ] as const;
 
 const HYPE = [
-  "let's gooo", 'PogChamp', 'clip it!', 'no way', 'omg omg', 'KEKW', 'that was insane', 'sheesh 🔥', 'HYPERS',
-  'what a play', 'clutch!', 'LUL', 'no shot', 'unreal', 'clip that', 'POGGERS', 'holy moly', 'wow wow wow',
-  'Kreygasm', 'omggg did that just happen', 'GG', 'catJAM', 'sheeesh', 'lmao what',
+  "let's gooo",
+  'PogChamp',
+  'clip it!',
+  'no way',
+  'omg omg',
+  'KEKW',
+  'that was insane',
+  'sheesh 🔥',
+  'HYPERS',
+  'what a play',
+  'clutch!',
+  'LUL',
+  'no shot',
+  'unreal',
+  'clip that',
+  'POGGERS',
+  'holy moly',
+  'wow wow wow',
+  'Kreygasm',
+  'omggg did that just happen',
+  'GG',
+  'catJAM',
+  'sheeesh',
+  'lmao what',
 ] as const;
 
 export function planChatScript(options: ChatScriptOptions): ChatScript {
@@ -131,9 +173,22 @@ export function planChatScript(options: ChatScriptOptions): ChatScript {
   for (const start of spikes) {
     // Everyone reacts at once, most of them more than once: the burst has to stand out against the baseline's noise.
     for (const chatter of hypers) {
-      builder.tryAdd(random, { atMs: start + random.int(0, spikeMs / 3), chatter, kind: 'hype' }, HYPE, { spike: true });
-      builder.tryAdd(random, { atMs: start + random.int(spikeMs / 3, (2 * spikeMs) / 3), chatter, kind: 'hype' }, HYPE, { spike: true });
-      if (random.chance(0.4)) builder.tryAdd(random, { atMs: start + random.int((2 * spikeMs) / 3, spikeMs - 1), chatter, kind: 'hype' }, HYPE, { spike: true });
+      builder.tryAdd(random, { atMs: start + random.int(0, spikeMs / 3), chatter, kind: 'hype' }, HYPE, {
+        spike: true,
+      });
+      builder.tryAdd(
+        random,
+        { atMs: start + random.int(spikeMs / 3, (2 * spikeMs) / 3), chatter, kind: 'hype' },
+        HYPE,
+        { spike: true },
+      );
+      if (random.chance(0.4))
+        builder.tryAdd(
+          random,
+          { atMs: start + random.int((2 * spikeMs) / 3, spikeMs - 1), chatter, kind: 'hype' },
+          HYPE,
+          { spike: true },
+        );
     }
   }
 
@@ -172,7 +227,10 @@ export function planChatScript(options: ChatScriptOptions): ChatScript {
 }
 
 /** One spike every `everyMs` from `firstAtMs`, each early enough to be heard before the end. */
-export function hypeSpikeTimes(durationMs: number, { firstAtMs, everyMs, spikeMs = 6_000 }: { firstAtMs: number; everyMs: number; spikeMs?: number }): number[] {
+export function hypeSpikeTimes(
+  durationMs: number,
+  { firstAtMs, everyMs, spikeMs = 6_000 }: { firstAtMs: number; everyMs: number; spikeMs?: number },
+): number[] {
   const times: number[] = [];
   for (let at = firstAtMs; at + spikeMs <= durationMs; at += everyMs) times.push(at);
   return times;
@@ -185,20 +243,51 @@ function castChatters(count: number, runId: string, random: SeededRandom): Scrip
   const trolls = Math.max(1, Math.round(count / 10));
   const curious = Math.max(1, Math.round(count / 4));
   const personas: Persona[] = Array.from({ length: count }, (_, i) =>
-    i < spammers ? 'spammer' : i < spammers + trolls ? 'troll' : i < spammers + trolls + curious ? 'curious' : 'regular',
+    i < spammers
+      ? 'spammer'
+      : i < spammers + trolls
+        ? 'troll'
+        : i < spammers + trolls + curious
+          ? 'curious'
+          : 'regular',
   );
   // Shuffled so a persona is not given away by the user number.
   for (let i = personas.length - 1; i > 0; i--) {
     const j = random.int(0, i);
     [personas[i], personas[j]] = [personas[j]!, personas[i]!];
   }
-  return personas.map((persona, i) => ({ userId: `chatter-${runId}-${i}`, name: `${random.pick(NAME_STEMS)}${random.int(1, 99)}`, persona }));
+  return personas.map((persona, i) => ({
+    userId: `chatter-${runId}-${i}`,
+    name: `${random.pick(NAME_STEMS)}${random.int(1, 99)}`,
+    persona,
+  }));
 }
 
-const NAME_STEMS = ['pixel', 'nova', 'echo', 'moss', 'juniper', 'orbit', 'quill', 'tango', 'ember', 'harbor', 'fable', 'lumen', 'sable', 'willow', 'cobalt'] as const;
+const NAME_STEMS = [
+  'pixel',
+  'nova',
+  'echo',
+  'moss',
+  'juniper',
+  'orbit',
+  'quill',
+  'tango',
+  'ember',
+  'harbor',
+  'fable',
+  'lumen',
+  'sable',
+  'willow',
+  'cobalt',
+] as const;
 
 function everyAbout(random: SeededRandom, everyMs: number, durationMs: number, at: (offsetMs: number) => void): void {
-  for (let t = random.int(everyMs / 4, everyMs); t < durationMs; t += random.int(Math.round(everyMs * 0.6), Math.round(everyMs * 1.4))) at(t);
+  for (
+    let t = random.int(everyMs / 4, everyMs);
+    t < durationMs;
+    t += random.int(Math.round(everyMs * 0.6), Math.round(everyMs * 1.4))
+  )
+    at(t);
 }
 
 /** Accumulates lines while keeping each chatter under the flood limit and free of accidental duplicates. */
@@ -211,12 +300,19 @@ class ScriptBuilder {
   }
 
   /** Adds the line with a text from `texts` the chatter has not (nearly) said within the duplicate window; the index, or undefined when it does not fit. */
-  tryAdd(random: SeededRandom, line: Omit<ScriptedChatLine, 'text'>, texts: readonly string[], { spike = false } = {}): number | undefined {
+  tryAdd(
+    random: SeededRandom,
+    line: Omit<ScriptedChatLine, 'text'>,
+    texts: readonly string[],
+    { spike = false } = {},
+  ): number | undefined {
     const own = this.byChatter[line.chatter]!;
     const floodCount = own.filter((l) => Math.abs(l.atMs - line.atMs) < FLOOD_WINDOW_MS).length;
     if (floodCount >= MAX_LINES_PER_FLOOD_WINDOW) return undefined;
     if (!spike && own.some((l) => Math.abs(l.atMs - line.atMs) < MIN_GAP_MS)) return undefined;
-    const recent = own.filter((l) => Math.abs(l.atMs - line.atMs) < DUPLICATE_WINDOW_MS).map((l) => foldForMatching(l.text));
+    const recent = own
+      .filter((l) => Math.abs(l.atMs - line.atMs) < DUPLICATE_WINDOW_MS)
+      .map((l) => foldForMatching(l.text));
     const fresh = texts.filter((text) => !isNearDuplicate(foldForMatching(text), recent));
     if (fresh.length === 0) return undefined;
     const added: ScriptedChatLine = { ...line, text: random.pick(fresh) };
@@ -227,15 +323,25 @@ class ScriptBuilder {
 
   addRepeat(index: number, atMs: number): void {
     const original = this.all[index]!;
-    const repeat: ScriptedChatLine = { atMs, chatter: original.chatter, kind: original.kind, text: original.text, repeatOf: index };
+    const repeat: ScriptedChatLine = {
+      atMs,
+      chatter: original.chatter,
+      kind: original.kind,
+      text: original.text,
+      repeatOf: index,
+    };
     this.byChatter[original.chatter]!.push(repeat);
     this.all.push(repeat);
   }
 
   /** Sorted by time; `repeatOf` renumbered to the sorted positions. */
   lines(): ScriptedChatLine[] {
-    const order = this.all.map((line, index) => ({ line, index })).sort((a, b) => a.line.atMs - b.line.atMs || a.index - b.index);
+    const order = this.all
+      .map((line, index) => ({ line, index }))
+      .sort((a, b) => a.line.atMs - b.line.atMs || a.index - b.index);
     const position = new Map(order.map(({ index }, i) => [index, i]));
-    return order.map(({ line }) => (line.repeatOf === undefined ? line : { ...line, repeatOf: position.get(line.repeatOf)! }));
+    return order.map(({ line }) =>
+      line.repeatOf === undefined ? line : { ...line, repeatOf: position.get(line.repeatOf)! },
+    );
   }
 }

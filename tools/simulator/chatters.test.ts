@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startChatGateway, TEST_JWT_SECRET, type ChatGatewayUnderTest } from '../../chat-gateway/testing/chat-test-kit.ts';
+import {
+  startChatGateway,
+  TEST_JWT_SECRET,
+  type ChatGatewayUnderTest,
+} from '../../chat-gateway/testing/chat-test-kit.ts';
 import { waitFor } from '../../test/wait-for.ts';
 import type { ChatScript } from './chat-scripts.ts';
 import { ChatConnectionError, ChatRoom, type ChatRoomEvent } from './chatters.ts';
@@ -41,9 +45,24 @@ describe('ChatRoom against the chat gateway', () => {
 
   it('plays every line, and the moderator removes, denies, approves and times out as a person would', async () => {
     const events: ChatRoomEvent[] = [];
-    const room = await ChatRoom.open({ url: gateway.url, streamId: 'st-chatters', jwtSecret: TEST_JWT_SECRET, runId: 't1', moderatorDelayMs: [50, 100], onEvent: (e) => events.push(e) });
+    const room = await ChatRoom.open({
+      url: gateway.url,
+      streamId: 'st-chatters',
+      jwtSecret: TEST_JWT_SECRET,
+      runId: 't1',
+      moderatorDelayMs: [50, 100],
+      onEvent: (e) => events.push(e),
+    });
     await room.play(script, Date.now() + 200, new AbortController().signal);
-    await waitFor('the moderator and the host to see every action', () => room.report.removed === 2 && room.report.denied === 2 && room.report.released === 1 && room.report.timeouts === 1, { timeoutMs: 10_000 });
+    await waitFor(
+      'the moderator and the host to see every action',
+      () =>
+        room.report.removed === 2 &&
+        room.report.denied === 2 &&
+        room.report.released === 1 &&
+        room.report.timeouts === 1,
+      { timeoutMs: 10_000 },
+    );
     await room.close();
 
     expect(room.report.byKind).toEqual({
@@ -55,17 +74,28 @@ describe('ChatRoom against the chat gateway', () => {
     });
     expect(room.report.rejections).toEqual({ duplicate: 1, timed_out: 1 });
     const removals = events.filter((e) => e.kind === 'removed');
-    expect(removals.map((e) => e.kind === 'removed' && e.reason)).toEqual(['harassment: a directed insult', 'harassment: a directed insult']);
+    expect(removals.map((e) => e.kind === 'removed' && e.reason)).toEqual([
+      'harassment: a directed insult',
+      'harassment: a directed insult',
+    ]);
     const resolved = events.flatMap((e) => (e.kind === 'held_resolved' ? [`${e.action} by ${e.by}`] : []));
     expect(resolved.sort()).toEqual(['deny by moderator', 'deny by moderator', 'release by moderator']);
     expect(events.filter((e) => e.kind === 'sent')).toHaveLength(script.lines.length);
   });
 
   it('stops sending when aborted, counting only what was sent', async () => {
-    const room = await ChatRoom.open({ url: gateway.url, streamId: 'st-chatters-abort', jwtSecret: TEST_JWT_SECRET, runId: 't2' });
+    const room = await ChatRoom.open({
+      url: gateway.url,
+      streamId: 'st-chatters-abort',
+      jwtSecret: TEST_JWT_SECRET,
+      runId: 't2',
+    });
     const stop = new AbortController();
     const playing = room.play(script, Date.now() + 300, stop.signal);
-    await waitFor('the first lines to be sent', () => room.report.byKind.chat.sent > 0 && room.report.byKind.question.sent > 0);
+    await waitFor(
+      'the first lines to be sent',
+      () => room.report.byKind.chat.sent > 0 && room.report.byKind.question.sent > 0,
+    );
     stop.abort();
     await playing;
     await room.close();
@@ -75,6 +105,13 @@ describe('ChatRoom against the chat gateway', () => {
   });
 
   it('fails to open with a token the gateway does not accept', async () => {
-    await expect(ChatRoom.open({ url: gateway.url, streamId: 'st-x', jwtSecret: 'another-secret-that-is-long-enough-0123', runId: 't3' })).rejects.toThrow(ChatConnectionError);
+    await expect(
+      ChatRoom.open({
+        url: gateway.url,
+        streamId: 'st-x',
+        jwtSecret: 'another-secret-that-is-long-enough-0123',
+        runId: 't3',
+      }),
+    ).rejects.toThrow(ChatConnectionError);
   });
 });

@@ -83,7 +83,13 @@ function emptyCounts(): ChatKindCounts {
 
 export class ChatRoom {
   readonly report: ChatReport = {
-    byKind: { chat: emptyCounts(), question: emptyCounts(), spam: emptyCounts(), abuse: emptyCounts(), hype: emptyCounts() },
+    byKind: {
+      chat: emptyCounts(),
+      question: emptyCounts(),
+      spam: emptyCounts(),
+      abuse: emptyCounts(),
+      hype: emptyCounts(),
+    },
     rejections: {},
     removed: 0,
     denied: 0,
@@ -128,7 +134,9 @@ export class ChatRoom {
     const sockets: Socket[] = [];
     const sends: Array<Promise<void>> = [];
     try {
-      const joins = await Promise.allSettled(script.chatters.map((chatter) => joinedSocket(this.options, chatter.userId, chatter.name, 'viewer')));
+      const joins = await Promise.allSettled(
+        script.chatters.map((chatter) => joinedSocket(this.options, chatter.userId, chatter.name, 'viewer')),
+      );
       for (const join of joins) if (join.status === 'fulfilled') sockets.push(join.value);
       const failed = joins.find((join) => join.status === 'rejected');
       if (failed) throw failed.reason;
@@ -198,7 +206,11 @@ export class ChatRoom {
     const offences = (this.offences.get(userId) ?? 0) + 1;
     this.offences.set(userId, offences);
     if (offences === 2) {
-      await this.moderate('mod:timeout', { userId, durationSeconds: REPEAT_OFFENDER_TIMEOUT_SECONDS, reason: 'repeated harassment' });
+      await this.moderate('mod:timeout', {
+        userId,
+        durationSeconds: REPEAT_OFFENDER_TIMEOUT_SECONDS,
+        reason: 'repeated harassment',
+      });
     }
   }
 
@@ -210,7 +222,11 @@ export class ChatRoom {
           const sent = this.sentLines.get(held.message.id);
           if (!sent) return;
           const unwanted = sent.line.kind === 'spam' || sent.line.kind === 'abuse';
-          if (unwanted) await this.moderate('mod:deny', { messageId: held.message.id, reason: `${sent.line.kind}: ${held.reasons.join(', ')}`.slice(0, 500) });
+          if (unwanted)
+            await this.moderate('mod:deny', {
+              messageId: held.message.id,
+              reason: `${sent.line.kind}: ${held.reasons.join(', ')}`.slice(0, 500),
+            });
           else await this.moderate('mod:approve', { messageId: held.message.id });
         })(),
       );
@@ -245,15 +261,35 @@ export class ChatRoom {
 }
 
 async function joinedSocket(options: ChatRoomOptions, userId: string, name: string, role: ChatRole): Promise<Socket> {
-  const token = await mintChatToken({ secret: options.jwtSecret, sub: userId, name, roles: { [options.streamId]: role }, ttlSeconds: options.tokenTtlSeconds ?? 12 * 3_600 });
-  const socket = connectSocket(`${options.url}${CHAT_NAMESPACE}`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token } });
+  const token = await mintChatToken({
+    secret: options.jwtSecret,
+    sub: userId,
+    name,
+    roles: { [options.streamId]: role },
+    ttlSeconds: options.tokenTtlSeconds ?? 12 * 3_600,
+  });
+  const socket = connectSocket(`${options.url}${CHAT_NAMESPACE}`, {
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    auth: { token },
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
-      socket.once('connect_error', (error: Error) => reject(new ChatConnectionError(`${userId} could not connect to chat: ${error.message}`, { cause: error })));
+      socket.once('connect_error', (error: Error) =>
+        reject(new ChatConnectionError(`${userId} could not connect to chat: ${error.message}`, { cause: error })),
+      );
     });
-    const joined = (await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('join', { streamId: options.streamId })) as { ok: boolean; reason?: string; detail?: string };
-    if (!joined.ok) throw new ChatConnectionError(`${userId} could not join ${options.streamId}: ${joined.reason} ${joined.detail ?? ''}`.trim());
+    const joined = (await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('join', { streamId: options.streamId })) as {
+      ok: boolean;
+      reason?: string;
+      detail?: string;
+    };
+    if (!joined.ok)
+      throw new ChatConnectionError(
+        `${userId} could not join ${options.streamId}: ${joined.reason} ${joined.detail ?? ''}`.trim(),
+      );
     return socket;
   } catch (error) {
     socket.close();

@@ -10,7 +10,10 @@ import type { ScriptedEvent, ScriptedView, SimulationPlan } from './viewer-scrip
  * apply here without watermarks, state, partitions or recovery. A pipeline that matches this
  * under crashes and reordering is exact.
  */
-export type TruthSettings = Pick<AnalyticsSettings, 'windowMs' | 'inactiveAfterMs' | 'endAfterSilenceMs' | 'pausedEndAfterMs' | 'maxRebufferMs'>;
+export type TruthSettings = Pick<
+  AnalyticsSettings,
+  'windowMs' | 'inactiveAfterMs' | 'endAfterSilenceMs' | 'pausedEndAfterMs' | 'maxRebufferMs'
+>;
 
 type TruthDimension = (typeof DIMENSIONS)[number];
 
@@ -37,7 +40,13 @@ export interface StreamTruth {
   /** Every non-empty window row, all dimensions, sorted. */
   windows: WindowTruth[];
   peak_concurrency_by_minute: Array<{ minute: number; peak: number }>;
-  engagement_by_start_minute: Array<{ minute: number; views: number; unique_viewers: number; watch_ms: number; playing_ms: number }>;
+  engagement_by_start_minute: Array<{
+    minute: number;
+    views: number;
+    unique_viewers: number;
+    watch_ms: number;
+    playing_ms: number;
+  }>;
   qoe_by_end_minute: Array<{ minute: number } & ViewTotals>;
 }
 
@@ -79,7 +88,8 @@ function dimensionsOf(event: PlayerEvent): Record<TruthDimension, string> {
 }
 
 function factsOf(view: ScriptedView, settings: TruthSettings): ViewFacts {
-  const timeout = (event: PlayerEvent) => (event.player_state === 'paused' ? settings.pausedEndAfterMs : settings.endAfterSilenceMs);
+  const timeout = (event: PlayerEvent) =>
+    event.player_state === 'paused' ? settings.pausedEndAfterMs : settings.endAfterSilenceMs;
   const kept: ScriptedEvent[] = [];
   let end: number | undefined;
   for (const scripted of view.events) {
@@ -126,7 +136,9 @@ function totalsOf(views: ViewFacts[]): ViewTotals {
     sums.rebuffer_ms += c.rebuffer_ms;
     sums.rebuffer_count += c.rebuffer_count;
     sums.upscale_weighted_ms += c.upscale_weighted_ms ?? 0;
-    const fatal = facts.kept.map((e) => e.event).filter((e) => e.error?.severity === 'fatal' || e.player_state === 'fatal_error');
+    const fatal = facts.kept
+      .map((e) => e.event)
+      .filter((e) => e.error?.severity === 'fatal' || e.player_state === 'fatal_error');
     const business = fatal.some((e) => e.error?.business_exception === true);
     const failure = fatal.length > 0 && !business;
     if (c.ttff_ms !== undefined) startups.push(c.ttff_ms);
@@ -164,7 +176,8 @@ function watchingAt(facts: ViewFacts, instant: number, settings: TruthSettings):
   if (current.event.player_state === 'rebuffering') {
     const index = facts.kept.indexOf(current);
     let since = current.at;
-    for (let i = index - 1; i >= 0 && facts.kept[i]!.event.player_state === 'rebuffering'; i--) since = facts.kept[i]!.at;
+    for (let i = index - 1; i >= 0 && facts.kept[i]!.event.player_state === 'rebuffering'; i--)
+      since = facts.kept[i]!.at;
     if (instant - since > settings.maxRebufferMs) return false;
   }
   return true;
@@ -182,10 +195,16 @@ function windowsOf(views: ViewFacts[], settings: TruthSettings): WindowTruth[] {
       const atEnd = asOf(facts, lastInstant);
       if (!atEnd) continue;
       const before = asOf(facts, windowStart - 1);
-      const grew = (key: 'watch_ms' | 'playing_ms' | 'rebuffer_ms' | 'rebuffer_count') => atEnd.event.counters[key] - (before?.event.counters[key] ?? 0);
+      const grew = (key: 'watch_ms' | 'playing_ms' | 'rebuffer_ms' | 'rebuffer_count') =>
+        atEnd.event.counters[key] - (before?.event.counters[key] ?? 0);
       const watching = watchingAt(facts, lastInstant, settings);
       const started = facts.start >= windowStart && facts.start <= lastInstant;
-      const accrued = { watch_ms: grew('watch_ms'), playing_ms: grew('playing_ms'), rebuffer_ms: grew('rebuffer_ms'), rebuffer_count: grew('rebuffer_count') };
+      const accrued = {
+        watch_ms: grew('watch_ms'),
+        playing_ms: grew('playing_ms'),
+        rebuffer_ms: grew('rebuffer_ms'),
+        rebuffer_count: grew('rebuffer_count'),
+      };
       if (!watching && !started && Object.values(accrued).every((v) => v === 0)) continue;
       const dims = dimensionsOf(atEnd.event);
       for (const dimension of ['all', ...DIMENSIONS] as const) {
@@ -193,7 +212,18 @@ function windowsOf(views: ViewFacts[], settings: TruthSettings): WindowTruth[] {
         const id = `${windowStart}|${dimension}|${dimension_value}`;
         let row = rows.get(id);
         if (!row) {
-          row = { window_start: windowStart, dimension, dimension_value, concurrent_views: 0, views_started: 0, watch_ms: 0, playing_ms: 0, rebuffer_ms: 0, rebuffer_count: 0, viewers: new Set() };
+          row = {
+            window_start: windowStart,
+            dimension,
+            dimension_value,
+            concurrent_views: 0,
+            views_started: 0,
+            watch_ms: 0,
+            playing_ms: 0,
+            rebuffer_ms: 0,
+            rebuffer_count: 0,
+            viewers: new Set(),
+          };
           rows.set(id, row);
         }
         if (watching) row.concurrent_views += 1;
@@ -210,7 +240,12 @@ function windowsOf(views: ViewFacts[], settings: TruthSettings): WindowTruth[] {
   }
   return [...rows.values()]
     .map(({ viewers, ...row }) => ({ ...row, unique_viewers: viewers.size }))
-    .sort((a, b) => a.window_start - b.window_start || byCodeUnits(a.dimension, b.dimension) || byCodeUnits(a.dimension_value, b.dimension_value));
+    .sort(
+      (a, b) =>
+        a.window_start - b.window_start ||
+        byCodeUnits(a.dimension, b.dimension) ||
+        byCodeUnits(a.dimension_value, b.dimension_value),
+    );
 }
 
 function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {
@@ -240,7 +275,11 @@ export function computeGroundTruth(plan: SimulationPlan, settings: TruthSettings
     const by_dimension = Object.fromEntries(
       DIMENSIONS.map((dimension) => [
         dimension,
-        Object.fromEntries([...groupBy(views, (f) => f.dims[dimension])].sort(([a], [b]) => byCodeUnits(a, b)).map(([value, group]) => [value, totalsOf(group)])),
+        Object.fromEntries(
+          [...groupBy(views, (f) => f.dims[dimension])]
+            .sort(([a], [b]) => byCodeUnits(a, b))
+            .map(([value, group]) => [value, totalsOf(group)]),
+        ),
       ]),
     ) as StreamTruth['by_dimension'];
     streams[streamId] = {
@@ -254,10 +293,18 @@ export function computeGroundTruth(plan: SimulationPlan, settings: TruthSettings
       engagement_by_start_minute: [...groupBy(views, (f) => Math.floor(f.start / MINUTE) * MINUTE)]
         .map(([minute, group]) => {
           const totals = totalsOf(group);
-          return { minute, views: totals.views, unique_viewers: totals.unique_viewers, watch_ms: totals.watch_ms, playing_ms: totals.playing_ms };
+          return {
+            minute,
+            views: totals.views,
+            unique_viewers: totals.unique_viewers,
+            watch_ms: totals.watch_ms,
+            playing_ms: totals.playing_ms,
+          };
         })
         .sort((a, b) => a.minute - b.minute),
-      qoe_by_end_minute: [...groupBy(views, (f) => Math.floor(f.end / MINUTE) * MINUTE)].map(([minute, group]) => ({ minute, ...totalsOf(group) })).sort((a, b) => a.minute - b.minute),
+      qoe_by_end_minute: [...groupBy(views, (f) => Math.floor(f.end / MINUTE) * MINUTE)]
+        .map(([minute, group]) => ({ minute, ...totalsOf(group) }))
+        .sort((a, b) => a.minute - b.minute),
     };
   }
   return {

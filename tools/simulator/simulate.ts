@@ -61,7 +61,8 @@ export async function runSimulateCommand(values: SimulateCommandOptions, setting
   const number = (name: string, value: string | undefined, fallback?: number): number => {
     if (value === undefined && fallback !== undefined) return fallback;
     const parsed = Number(value);
-    if (value === undefined || !Number.isInteger(parsed) || parsed <= 0) throw new SimulateUsageError(`--${name} must be a positive integer`);
+    if (value === undefined || !Number.isInteger(parsed) || parsed <= 0)
+      throw new SimulateUsageError(`--${name} must be a positive integer`);
     return parsed;
   };
   const run = await simulate({
@@ -72,12 +73,23 @@ export async function runSimulateCommand(values: SimulateCommandOptions, setting
     collectorUrl: values.collector,
     writeKey: values.key,
     flushIntervalMs: number('flush-interval', values.flushInterval),
-    chaos: values.chaos ? { shuffle: true, duplicateShare: 0.05, holdBackShare: 0.1, maxHoldBackMs: Math.min(5_000, settings.allowedLatenessMs / 3) } : undefined,
+    chaos: values.chaos
+      ? {
+          shuffle: true,
+          duplicateShare: 0.05,
+          holdBackShare: 0.1,
+          maxHoldBackMs: Math.min(5_000, settings.allowedLatenessMs / 3),
+        }
+      : undefined,
     settings,
     truthFile: values.out,
     log: (line) => process.stderr.write(`${line}\n`),
   });
-  process.stdout.write(`${JSON.stringify({ truth: values.out, views: run.truth.views, events: run.truth.events, ...run.report }, null, 2)}\n`);
-  process.stderr.write(`every view ends by ${new Date(run.truth.last_view_end).toISOString()}; results are final ${settings.allowedLatenessMs / 1000} s after that\n`);
+  process.stdout.write(
+    `${JSON.stringify({ truth: values.out, views: run.truth.views, events: run.truth.events, ...run.report }, null, 2)}\n`,
+  );
+  process.stderr.write(
+    `every view ends by ${new Date(run.truth.last_view_end).toISOString()}; results are final ${settings.allowedLatenessMs / 1000} s after that\n`,
+  );
   return run.report.rejected.length === 0 ? 0 : 1;
 }

@@ -7,7 +7,9 @@ import { planSimulation } from './viewer-scripts.ts';
 type Answer = { status: number; body: unknown };
 
 /** A collector that answers each request with the next of `answers` (the last one from then on). */
-async function scriptedCollector(answers: Array<(events: number) => Answer>): Promise<{ url: string; requests: number[] }> {
+async function scriptedCollector(
+  answers: Array<(events: number) => Answer>,
+): Promise<{ url: string; requests: number[] }> {
   const requests: number[] = [];
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     let body = '';
@@ -30,9 +32,13 @@ afterEach(async () => {
 });
 
 // Every event is already due: the player sends them at once.
-const plan = () => planSimulation({ viewers: 1, durationMs: 20_000, streams: 1, seed: 5, startAt: Date.now() - 120_000 });
+const plan = () =>
+  planSimulation({ viewers: 1, durationMs: 20_000, streams: 1, seed: 5, startAt: Date.now() - 120_000 });
 const accepted = (events: number): Answer => ({ status: 202, body: { accepted: events, duplicates: 0, rejected: [] } });
-const unavailable = (): Answer => ({ status: 503, body: { statusCode: 503, error: 'bus_unavailable', message: 'events cannot be stored right now; retry later' } });
+const unavailable = (): Answer => ({
+  status: 503,
+  body: { statusCode: 503, error: 'bus_unavailable', message: 'events cannot be stored right now; retry later' },
+});
 
 describe('playSimulation', () => {
   it('retries a batch the collector answered 503 until it is accepted', async () => {
@@ -46,11 +52,20 @@ describe('playSimulation', () => {
   });
 
   it('gives up on a batch the collector refuses, quoting the collector', async () => {
-    const invalid = (): Answer => ({ status: 400, body: { statusCode: 400, error: 'invalid_request', message: 'body/events/0 must have required property event_id' } });
+    const invalid = (): Answer => ({
+      status: 400,
+      body: {
+        statusCode: 400,
+        error: 'invalid_request',
+        message: 'body/events/0 must have required property event_id',
+      },
+    });
     const collector = await scriptedCollector([invalid]);
     const playing = playSimulation(plan(), { collectorUrl: collector.url, writeKey: 'key' });
     await expect(playing).rejects.toThrow(CollectorDeliveryError);
-    await expect(playing).rejects.toThrow(/answered 400: .*invalid_request.*must have required property event_id.* attempt 1$/);
+    await expect(playing).rejects.toThrow(
+      /answered 400: .*invalid_request.*must have required property event_id.* attempt 1$/,
+    );
     expect(collector.requests).toHaveLength(1);
   });
 

@@ -65,7 +65,16 @@ export async function playSimulation(plan: SimulationPlan, options: PlayOptions)
   const chaos = options.chaos ?? {};
   const random = new SeededRandom(chaos.seed ?? 7);
   const url = new URL('/v1/events', options.collectorUrl).toString();
-  const report: PlayReport = { requests: 0, retries: 0, eventsSent: 0, accepted: 0, duplicates: 0, rejected: [], startedAt: Date.now(), finishedAt: 0 };
+  const report: PlayReport = {
+    requests: 0,
+    retries: 0,
+    eventsSent: 0,
+    accepted: 0,
+    duplicates: 0,
+    rejected: [],
+    startedAt: Date.now(),
+    finishedAt: 0,
+  };
   const views: PlayingView[] = plan.views.map((view) => ({ view, next: 0, outbox: [], lastFlushAt: 0 }));
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
@@ -84,7 +93,10 @@ export async function playSimulation(plan: SimulationPlan, options: PlayOptions)
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${options.writeKey}` },
           // sent_at is stamped as late as possible: the collector corrects event times by (arrival − sent_at).
-          body: JSON.stringify({ metadata: { sdk: 'livepulse-simulator/1', sent_at: Date.now() + view.clockSkewMs }, events }),
+          body: JSON.stringify({
+            metadata: { sdk: 'livepulse-simulator/1', sent_at: Date.now() + view.clockSkewMs },
+            events,
+          }),
           signal: options.signal,
         });
         status = response.status;
@@ -96,14 +108,18 @@ export async function playSimulation(plan: SimulationPlan, options: PlayOptions)
       if (answer) {
         report.accepted += answer.accepted;
         report.duplicates += answer.duplicates;
-        for (const r of answer.rejected) report.rejected.push({ viewId: view.viewId, index: r.index, errors: r.errors });
+        for (const r of answer.rejected)
+          report.rejected.push({ viewId: view.viewId, index: r.index, errors: r.errors });
         return;
       }
       const retryable = networkError !== undefined || status === 429 || status === 503 || status >= 500;
       if (!retryable || Date.now() > deadline) {
         // The collector's own words (e.g. which bus error), so a failed run says why.
         const said = refusal ? `: ${refusal.slice(0, 500)}` : '';
-        throw new CollectorDeliveryError(`the collector answered ${status || String(networkError)}${said} for a batch of view ${view.viewId}, attempt ${attempt + 1}`, { cause: networkError });
+        throw new CollectorDeliveryError(
+          `the collector answered ${status || String(networkError)}${said} for a batch of view ${view.viewId}, attempt ${attempt + 1}`,
+          { cause: networkError },
+        );
       }
       report.retries += 1;
       await sleep(Math.min(5_000, 100 * 2 ** attempt) * (0.5 + random.next()));
@@ -116,7 +132,8 @@ export async function playSimulation(plan: SimulationPlan, options: PlayOptions)
     playing.lastFlushAt = now;
     if (chaos.shuffle) shuffleInPlace(events, random);
     report.eventsSent += events.length;
-    const holdBack = chaos.holdBackShare && random.chance(chaos.holdBackShare) ? random.int(0, chaos.maxHoldBackMs ?? 3_000) : 0;
+    const holdBack =
+      chaos.holdBackShare && random.chance(chaos.holdBackShare) ? random.int(0, chaos.maxHoldBackMs ?? 3_000) : 0;
     const twice = chaos.duplicateShare !== undefined && random.chance(chaos.duplicateShare);
     const delivery = (async () => {
       if (holdBack > 0) await sleep(holdBack);
@@ -156,7 +173,9 @@ export async function playSimulation(plan: SimulationPlan, options: PlayOptions)
   await Promise.all(inFlight);
   if (failure) throw failure;
   report.finishedAt = Date.now();
-  options.log?.(`sent ${report.eventsSent} events in ${report.requests} requests (${report.retries} retries): ${report.accepted} accepted, ${report.duplicates} duplicates, ${report.rejected.length} rejected`);
+  options.log?.(
+    `sent ${report.eventsSent} events in ${report.requests} requests (${report.retries} retries): ${report.accepted} accepted, ${report.duplicates} duplicates, ${report.rejected.length} rejected`,
+  );
   return report;
 }
 

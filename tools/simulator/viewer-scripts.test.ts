@@ -3,13 +3,33 @@ import { playerEventValidator } from '../../core/schemas/player-event.ts';
 import { computeGroundTruth } from './ground-truth.ts';
 import { planSimulation, SCENARIOS, STEP_MS } from './viewer-scripts.ts';
 
-const settings = { windowMs: 10_000, inactiveAfterMs: 25_000, endAfterSilenceMs: 60_000, pausedEndAfterMs: 120_000, maxRebufferMs: 30_000 };
+const settings = {
+  windowMs: 10_000,
+  inactiveAfterMs: 25_000,
+  endAfterSilenceMs: 60_000,
+  pausedEndAfterMs: 120_000,
+  maxRebufferMs: 30_000,
+};
 
 describe('simulator', () => {
-  const plan = planSimulation({ viewers: 300, durationMs: 180_000, seed: 42, startAt: Date.UTC(2026, 5, 1, 9, 0, 3), maxRebufferMs: settings.maxRebufferMs });
+  const plan = planSimulation({
+    viewers: 300,
+    durationMs: 180_000,
+    seed: 42,
+    startAt: Date.UTC(2026, 5, 1, 9, 0, 3),
+    maxRebufferMs: settings.maxRebufferMs,
+  });
 
   it('is deterministic for a seed', () => {
-    expect(planSimulation({ viewers: 300, durationMs: 180_000, seed: 42, startAt: Date.UTC(2026, 5, 1, 9, 0, 3), maxRebufferMs: settings.maxRebufferMs })).toEqual(plan);
+    expect(
+      planSimulation({
+        viewers: 300,
+        durationMs: 180_000,
+        seed: 42,
+        startAt: Date.UTC(2026, 5, 1, 9, 0, 3),
+        maxRebufferMs: settings.maxRebufferMs,
+      }),
+    ).toEqual(plan);
     expect(plan.startAt % 10_000).toBe(0);
   });
 
@@ -33,10 +53,16 @@ describe('simulator', () => {
     for (const view of plan.views) {
       for (let i = 1; i < view.events.length; i++) {
         const [a, b] = [view.events[i - 1]!.event.counters, view.events[i]!.event.counters];
-        for (const key of ['watch_ms', 'playing_ms', 'rebuffer_ms', 'rebuffer_count', 'upscale_weighted_ms'] as const) expect(b[key]!).toBeGreaterThanOrEqual(a[key]!);
+        for (const key of ['watch_ms', 'playing_ms', 'rebuffer_ms', 'rebuffer_count', 'upscale_weighted_ms'] as const)
+          expect(b[key]!).toBeGreaterThanOrEqual(a[key]!);
       }
       const last = view.events.at(-1)!.event.counters;
-      if (view.scenario === 'exit_before_start' || view.scenario === 'startup_failure' || view.scenario === 'business_exception') expect(last.ttff_ms).toBeUndefined();
+      if (
+        view.scenario === 'exit_before_start' ||
+        view.scenario === 'startup_failure' ||
+        view.scenario === 'business_exception'
+      )
+        expect(last.ttff_ms).toBeUndefined();
       else expect(last.ttff_ms).toBeGreaterThan(0);
       // Watch time is wall time minus pauses: never more than the view lasted.
       expect(last.watch_ms).toBeLessThanOrEqual(view.events.at(-1)!.at - view.events[0]!.at);
@@ -56,7 +82,12 @@ describe('simulator', () => {
       expect(Object.values(stream.by_dimension.device).reduce((n, t) => n + t.views, 0)).toBe(stream.totals.views);
       expect(stream.engagement_by_start_minute.reduce((n, m) => n + m.views, 0)).toBe(stream.totals.views);
       expect(stream.qoe_by_end_minute.reduce((n, m) => n + m.views, 0)).toBe(stream.totals.views);
-      expect(stream.totals.exits_before_start + stream.totals.views_with_startup + stream.totals.startup_failures + stream.totals.business_exceptions).toBeGreaterThanOrEqual(stream.totals.views);
+      expect(
+        stream.totals.exits_before_start +
+          stream.totals.views_with_startup +
+          stream.totals.startup_failures +
+          stream.totals.business_exceptions,
+      ).toBeGreaterThanOrEqual(stream.totals.views);
     }
     expect(views).toBe(truth.views);
   });

@@ -116,7 +116,10 @@ const COUNTRIES = ['US', 'DE', 'BR', 'JP', 'IN', undefined] as const;
 export function planSimulation(options: SimulationOptions): SimulationPlan {
   const seed = options.seed ?? 1;
   const random = new SeededRandom(seed);
-  const runId = `${seed.toString(36)}${random.int(0, 36 ** 4 - 1).toString(36).padStart(4, '0')}`;
+  const runId = `${seed.toString(36)}${random
+    .int(0, 36 ** 4 - 1)
+    .toString(36)
+    .padStart(4, '0')}`;
   const propertyId = options.propertyId ?? 'demo';
   const startAt = Math.ceil((options.startAt ?? Date.now() + 2_000) / 10_000) * 10_000;
   const totalSteps = Math.floor(options.durationMs / STEP_MS);
@@ -170,7 +173,15 @@ export function planSimulation(options: SimulationOptions): SimulationPlan {
         },
         playerHeight: device.playerHeight,
       });
-      views.push({ viewId, viewerId, streamId: `sim-${runId}-stream-${stream}`, creatorId: events[0]!.event.creator_id!, scenario, clockSkewMs, events });
+      views.push({
+        viewId,
+        viewerId,
+        streamId: `sim-${runId}-stream-${stream}`,
+        creatorId: events[0]!.event.creator_id!,
+        scenario,
+        clockSkewMs,
+        events,
+      });
       step = Math.floor((events.at(-1)!.at - startAt) / STEP_MS) + random.int(2, 4);
     }
   }
@@ -180,7 +191,11 @@ export function planSimulation(options: SimulationOptions): SimulationPlan {
 /** The longest scenarios need room; fall back to a plain watch when they do not fit. */
 function fittingScenario(scenario: Scenario, stepsLeft: number, maxRebufferMs: number): Scenario {
   if (scenario === 'stuck_rebuffering' && stepsLeft < stuckRebufferSteps(maxRebufferMs) + 4) return 'watch';
-  if ((scenario === 'watch_with_pauses' || scenario === 'paused_leave' || scenario === 'playback_failure') && stepsLeft < 8) return 'watch';
+  if (
+    (scenario === 'watch_with_pauses' || scenario === 'paused_leave' || scenario === 'playback_failure') &&
+    stepsLeft < 8
+  )
+    return 'watch';
   return scenario;
 }
 
@@ -189,7 +204,13 @@ function stuckRebufferSteps(maxRebufferMs: number): number {
 }
 
 /** Transitions by step index (0 = the view's start), at most one per step. */
-function scriptTransitions(random: SeededRandom, scenario: Scenario, stepsLeft: number, maxRebufferMs: number, player: string): Map<number, Transition> {
+function scriptTransitions(
+  random: SeededRandom,
+  scenario: Scenario,
+  stepsLeft: number,
+  maxRebufferMs: number,
+  player: string,
+): Map<number, Transition> {
   const t = new Map<number, Transition>();
   const ttff = () => random.int(250, 4_500);
   const noFrame = () => t.set(0, { kind: 'start', ttffMs: null });
@@ -247,7 +268,12 @@ function scriptTransitions(random: SeededRandom, scenario: Scenario, stepsLeft: 
     return t;
   }
   const last = Math.max(length, Math.max(...t.keys()) + 1);
-  t.set(last, scenario === 'silent_leave' || (player === 'video.js' && random.chance(0.2)) ? { kind: 'stop' } : { kind: 'viewend' });
+  t.set(
+    last,
+    scenario === 'silent_leave' || (player === 'video.js' && random.chance(0.2))
+      ? { kind: 'stop' }
+      : { kind: 'viewend' },
+  );
   return t;
 }
 
@@ -405,7 +431,12 @@ function renderEvents(input: RenderInput): ScriptedEvent[] {
         model.enter('fatal_error', at);
         emit(at, 'error', {
           error: transition.business
-            ? { code: 'GEO_BLOCKED', message: 'not available in this region', severity: 'fatal', business_exception: true }
+            ? {
+                code: 'GEO_BLOCKED',
+                message: 'not available in this region',
+                severity: 'fatal',
+                business_exception: true,
+              }
             : { code: 'MEDIA_ERR_NETWORK', message: 'manifest load failed', severity: 'fatal' },
         });
         break;

@@ -12,9 +12,30 @@ export function describeChatStoreContract(name: string, make: () => Promise<Chat
     let store: ChatStore;
     let stream: string;
     const now = Date.now();
-    const message = (id: string, userId = 'u1'): ChatMessageView => ({ id, streamId: stream, userId, name: userId, text: `text ${id}`, sentAt: now });
-    const sanction = (userId: string, until: number | null): Sanction => ({ kind: until === null ? 'ban' : 'timeout', user_id: userId, until, reason: 'spam', by: 'mod', at: now });
-    const term = (id: string): ChannelTerm => ({ id, kind: 'blocked', text: id, action: 'block', created_by: 'mod', created_at: now });
+    const message = (id: string, userId = 'u1'): ChatMessageView => ({
+      id,
+      streamId: stream,
+      userId,
+      name: userId,
+      text: `text ${id}`,
+      sentAt: now,
+    });
+    const sanction = (userId: string, until: number | null): Sanction => ({
+      kind: until === null ? 'ban' : 'timeout',
+      user_id: userId,
+      until,
+      reason: 'spam',
+      by: 'mod',
+      at: now,
+    });
+    const term = (id: string): ChannelTerm => ({
+      id,
+      kind: 'blocked',
+      text: id,
+      action: 'block',
+      created_by: 'mod',
+      created_at: now,
+    });
     const held = (id: string, expiresAt: number): HeldMessage => ({
       message: message(id),
       senderSocketId: 'socket-1',
@@ -42,7 +63,13 @@ export function describeChatStoreContract(name: string, make: () => Promise<Chat
     });
 
     it('removes one message or all of a user from history', async () => {
-      for (const [id, user] of [['a', 'u1'], ['b', 'u2'], ['c', 'u1'], ['d', 'u3']]) await store.appendHistory(stream, message(id!, user), 10);
+      for (const [id, user] of [
+        ['a', 'u1'],
+        ['b', 'u2'],
+        ['c', 'u1'],
+        ['d', 'u3'],
+      ])
+        await store.appendHistory(stream, message(id!, user), 10);
       expect(await store.removeFromHistory(stream, { messageId: 'd' })).toEqual(['d']);
       expect((await store.removeFromHistory(stream, { userId: 'u1' })).sort()).toEqual(['a', 'c']);
       expect(await store.removeFromHistory(stream, { messageId: 'missing' })).toEqual([]);
@@ -67,9 +94,15 @@ export function describeChatStoreContract(name: string, make: () => Promise<Chat
     it('updates settings from the initial value and then from what is stored', async () => {
       const initial = defaultChannelSettings({ anonymousViewers: true });
       expect(await store.getSettings(stream)).toBeNull();
-      const slow = await store.updateSettings(stream, initial, (s) => ({ ...s, modes: { ...s.modes, slow_mode_seconds: 30 } }));
+      const slow = await store.updateSettings(stream, initial, (s) => ({
+        ...s,
+        modes: { ...s.modes, slow_mode_seconds: 30 },
+      }));
       expect(slow.modes.slow_mode_seconds).toBe(30);
-      const strict = await store.updateSettings(stream, initial, (s) => ({ ...s, policy: applyPolicyPatch(s.policy, { overall_level: 4 }) }));
+      const strict = await store.updateSettings(stream, initial, (s) => ({
+        ...s,
+        policy: applyPolicyPatch(s.policy, { overall_level: 4 }),
+      }));
       expect(strict.modes.slow_mode_seconds).toBe(30);
       expect(await store.getSettings(stream)).toEqual(strict);
     });
@@ -79,7 +112,10 @@ export function describeChatStoreContract(name: string, make: () => Promise<Chat
       const emotes = Array.from({ length: 5 }, (_, i) => `emote${i}`);
       await Promise.all(
         emotes.map((emote) =>
-          store.updateSettings(stream, initial, (s) => ({ ...s, policy: { ...s.policy, channel_emotes: [...s.policy.channel_emotes, emote] } })),
+          store.updateSettings(stream, initial, (s) => ({
+            ...s,
+            policy: { ...s.policy, channel_emotes: [...s.policy.channel_emotes, emote] },
+          })),
         ),
       );
       expect((await store.getSettings(stream))?.policy.channel_emotes.sort()).toEqual(emotes);
@@ -90,7 +126,10 @@ export function describeChatStoreContract(name: string, make: () => Promise<Chat
       expect(await store.putTerm(stream, term('t2'), 2)).toBe(true);
       expect(await store.putTerm(stream, term('t3'), 2)).toBe(false);
       expect(await store.putTerm(stream, { ...term('t2'), action: 'hold' }, 2)).toBe(true);
-      expect((await store.listTerms(stream)).sort((a, b) => a.id.localeCompare(b.id))).toEqual([term('t1'), { ...term('t2'), action: 'hold' }]);
+      expect((await store.listTerms(stream)).sort((a, b) => a.id.localeCompare(b.id))).toEqual([
+        term('t1'),
+        { ...term('t2'), action: 'hold' },
+      ]);
       expect(await store.deleteTerm(stream, 't1')).toEqual(term('t1'));
       expect(await store.deleteTerm(stream, 't1')).toBeNull();
       expect((await store.listTerms(stream)).map((t) => t.id)).toEqual(['t2']);
@@ -100,7 +139,12 @@ export function describeChatStoreContract(name: string, make: () => Promise<Chat
       expect(await store.listStaff(stream)).toEqual([]);
       for (const userId of ['zoe', 'ann', 'constructor', '__proto__', 'ann']) await store.grantStaff(stream, userId);
       expect(await store.listStaff(stream)).toEqual(['__proto__', 'ann', 'constructor', 'zoe']);
-      expect([await store.isStaff(stream, 'ann'), await store.isStaff(stream, '__proto__'), await store.isStaff(stream, 'toString'), await store.isStaff(`${stream}-other`, 'ann')]).toEqual([true, true, false, false]);
+      expect([
+        await store.isStaff(stream, 'ann'),
+        await store.isStaff(stream, '__proto__'),
+        await store.isStaff(stream, 'toString'),
+        await store.isStaff(`${stream}-other`, 'ann'),
+      ]).toEqual([true, true, false, false]);
       expect(await store.revokeStaff(stream, 'ann')).toBe(true);
       expect(await store.revokeStaff(stream, 'ann')).toBe(false);
       expect(await store.revokeStaff(`${stream}-other`, 'zoe')).toBe(false);
@@ -112,7 +156,11 @@ export function describeChatStoreContract(name: string, make: () => Promise<Chat
       await store.putHeld(stream, held('h1', Date.now() + 60_000));
       await store.putHeld(stream, held('h2', Date.now() + 60_000));
       expect((await store.listHeld(stream, Date.now())).map((h) => h.message.id).sort()).toEqual(['h1', 'h2']);
-      const takes = await Promise.all([store.takeHeld(stream, 'h1'), store.takeHeld(stream, 'h1'), store.takeHeld(stream, 'h1')]);
+      const takes = await Promise.all([
+        store.takeHeld(stream, 'h1'),
+        store.takeHeld(stream, 'h1'),
+        store.takeHeld(stream, 'h1'),
+      ]);
       expect(takes.filter((t) => t !== null)).toHaveLength(1);
       expect(takes.find((t) => t !== null)?.message.id).toBe('h1');
       expect((await store.listHeld(stream, Date.now())).map((h) => h.message.id)).toEqual(['h2']);

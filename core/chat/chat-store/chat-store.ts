@@ -66,7 +66,11 @@ export interface ChatStore {
    * Read-modify-write without lost updates between nodes: `change` gets the current settings
    * (or `initial` when none are stored) and may be called again if another writer got in first.
    */
-  updateSettings(streamId: string, initial: ChannelSettings, change: (current: ChannelSettings) => ChannelSettings): Promise<ChannelSettings>;
+  updateSettings(
+    streamId: string,
+    initial: ChannelSettings,
+    change: (current: ChannelSettings) => ChannelSettings,
+  ): Promise<ChannelSettings>;
 
   listTerms(streamId: string): Promise<ChannelTerm[]>;
   /** Stores a term unless the stream already has `limit` terms; false when full. */

@@ -25,10 +25,31 @@ describe('MemoryChatStore persistence', () => {
     const now = Date.now();
     const first = await MemoryChatStore.open(path);
     await first.putSanction('s1', { kind: 'ban', user_id: 'troll', until: null, reason: 'abuse', by: 'mod', at: now });
-    await first.putSanction('s1', { kind: 'timeout', user_id: 'hothead', until: now + 60_000, reason: 'calm down', by: 'mod', at: now });
-    await first.putSanction('s1', { kind: 'timeout', user_id: 'brief', until: now + 50, reason: 'short', by: 'mod', at: now });
-    await first.updateSettings('s1', defaultChannelSettings({ anonymousViewers: true }), (s) => ({ ...s, modes: { ...s.modes, emote_only: true } }));
-    await first.putTerm('s1', { id: 't1', kind: 'blocked', text: 'spoiler*', action: 'block', created_by: 'mod', created_at: now }, 10);
+    await first.putSanction('s1', {
+      kind: 'timeout',
+      user_id: 'hothead',
+      until: now + 60_000,
+      reason: 'calm down',
+      by: 'mod',
+      at: now,
+    });
+    await first.putSanction('s1', {
+      kind: 'timeout',
+      user_id: 'brief',
+      until: now + 50,
+      reason: 'short',
+      by: 'mod',
+      at: now,
+    });
+    await first.updateSettings('s1', defaultChannelSettings({ anonymousViewers: true }), (s) => ({
+      ...s,
+      modes: { ...s.modes, emote_only: true },
+    }));
+    await first.putTerm(
+      's1',
+      { id: 't1', kind: 'blocked', text: 'spoiler*', action: 'block', created_by: 'mod', created_at: now },
+      10,
+    );
     await first.appendHistory('s1', { id: 'm1', streamId: 's1', userId: 'u', name: 'u', text: 'hi', sentAt: now }, 10);
     await first.grantStaff('s1', 'helper');
     await first.grantStaff('s1', 'former');

@@ -3,7 +3,14 @@ import { dirname, resolve } from 'node:path';
 import type { ChannelSettings } from '../../moderation/channel-settings.ts';
 import type { ChannelTerm } from '../../moderation/term-rules.ts';
 import type { ChatMessageView } from '../protocol.ts';
-import { activeSanction, HELD_RETENTION_MS, type ChatStore, type HeldMessage, type HistoryRemoval, type Sanction } from './chat-store.ts';
+import {
+  activeSanction,
+  HELD_RETENTION_MS,
+  type ChatStore,
+  type HeldMessage,
+  type HistoryRemoval,
+  type Sanction,
+} from './chat-store.ts';
 
 /** Maps, not plain objects: user and term ids are clients' choice, and `__proto__` is a valid id. */
 interface DurableStreamState {
@@ -32,7 +39,10 @@ export class ChatStateFileError extends Error {
     reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`chat state file ${path} cannot be read: ${reason}; fix or move it away (bans, staff and settings live there)`, options);
+    super(
+      `chat state file ${path} cannot be read: ${reason}; fix or move it away (bans, staff and settings live there)`,
+      options,
+    );
     this.name = 'ChatStateFileError';
   }
 }
@@ -94,9 +104,13 @@ export class MemoryChatStore implements ChatStore {
 
   async removeFromHistory(streamId: string, which: HistoryRemoval): Promise<string[]> {
     const list = this.history.get(streamId) ?? [];
-    const removes = (m: ChatMessageView) => ('messageId' in which ? m.id === which.messageId : m.userId === which.userId);
+    const removes = (m: ChatMessageView) =>
+      'messageId' in which ? m.id === which.messageId : m.userId === which.userId;
     const removed = list.filter(removes).map((m) => m.id);
-    this.history.set(streamId, list.filter((m) => !removes(m)));
+    this.history.set(
+      streamId,
+      list.filter((m) => !removes(m)),
+    );
     return removed;
   }
 
@@ -144,7 +158,11 @@ export class MemoryChatStore implements ChatStore {
     return this.durable.get(streamId)?.settings ?? null;
   }
 
-  async updateSettings(streamId: string, initial: ChannelSettings, change: (current: ChannelSettings) => ChannelSettings): Promise<ChannelSettings> {
+  async updateSettings(
+    streamId: string,
+    initial: ChannelSettings,
+    change: (current: ChannelSettings) => ChannelSettings,
+  ): Promise<ChannelSettings> {
     const state = this.stream(streamId);
     const next = change(state.settings ?? initial);
     state.settings = next;
@@ -231,7 +249,12 @@ export class MemoryChatStore implements ChatStore {
     const now = Date.now();
     for (const [streamId, state] of Object.entries(parsed.streams)) {
       const sanctions = new Map(Object.entries(state.sanctions ?? {}).filter(([, s]) => activeSanction(s, now)));
-      this.durable.set(streamId, { sanctions, staff: new Set(state.staff ?? []), settings: state.settings ?? null, terms: new Map(Object.entries(state.terms ?? {})) });
+      this.durable.set(streamId, {
+        sanctions,
+        staff: new Set(state.staff ?? []),
+        settings: state.settings ?? null,
+        terms: new Map(Object.entries(state.terms ?? {})),
+      });
     }
   }
 
@@ -242,7 +265,12 @@ export class MemoryChatStore implements ChatStore {
     // Object.fromEntries defines own properties, so a `__proto__` id is written like any other.
     const streams = [...this.durable].map(([streamId, state]): [string, StreamStateRecord] => [
       streamId,
-      { sanctions: Object.fromEntries(state.sanctions), staff: [...state.staff], settings: state.settings, terms: Object.fromEntries(state.terms) },
+      {
+        sanctions: Object.fromEntries(state.sanctions),
+        staff: [...state.staff],
+        settings: state.settings,
+        terms: Object.fromEntries(state.terms),
+      },
     ]);
     const snapshot: StateFile = { format: 1, streams: Object.fromEntries(streams) };
     const text = JSON.stringify(snapshot);

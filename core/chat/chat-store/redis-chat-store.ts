@@ -3,7 +3,14 @@ import type { Logger } from 'pino';
 import type { ChannelSettings } from '../../moderation/channel-settings.ts';
 import type { ChannelTerm } from '../../moderation/term-rules.ts';
 import type { ChatMessageView } from '../protocol.ts';
-import { activeSanction, HELD_RETENTION_MS, type ChatStore, type HeldMessage, type HistoryRemoval, type Sanction } from './chat-store.ts';
+import {
+  activeSanction,
+  HELD_RETENTION_MS,
+  type ChatStore,
+  type HeldMessage,
+  type HistoryRemoval,
+  type Sanction,
+} from './chat-store.ts';
 
 /**
  * The distributed chat store: Redis, shared by every gateway node and durable across restarts
@@ -69,7 +76,10 @@ interface ChatStoreScripts {
 }
 
 export class SettingsContentionError extends Error {
-  constructor(readonly streamId: string, attempts: number) {
+  constructor(
+    readonly streamId: string,
+    attempts: number,
+  ) {
     super(`settings of stream ${streamId} changed concurrently ${attempts} times in a row; try again`);
     this.name = 'SettingsContentionError';
   }
@@ -92,7 +102,12 @@ export class RedisChatStore implements ChatStore {
   constructor({ url, keyPrefix = 'livepulse:chat:', commandTimeoutMs = 2_000, logger }: RedisChatStoreOptions) {
     this.prefix = keyPrefix;
     // As in RedisLiveState: queue briefly while (re)connecting, then fail fast instead of hanging.
-    const redis = new Redis(url, { enableOfflineQueue: true, maxRetriesPerRequest: 1, commandTimeout: commandTimeoutMs, connectTimeout: 5_000 });
+    const redis = new Redis(url, {
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: 1,
+      commandTimeout: commandTimeoutMs,
+      connectTimeout: 5_000,
+    });
     if (logger) redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis chat store connection error'));
     redis.defineCommand('removeFromHistory', { numberOfKeys: 1, lua: REMOVE_FROM_HISTORY });
     redis.defineCommand('takeHeld', { numberOfKeys: 2, lua: TAKE_HELD });
@@ -109,7 +124,11 @@ export class RedisChatStore implements ChatStore {
 
   async appendHistory(streamId: string, message: ChatMessageView, keep: number): Promise<void> {
     const key = this.key(streamId, 'history');
-    await this.redis.multi().lpush(key, JSON.stringify(message)).ltrim(key, 0, Math.max(0, keep - 1)).exec();
+    await this.redis
+      .multi()
+      .lpush(key, JSON.stringify(message))
+      .ltrim(key, 0, Math.max(0, keep - 1))
+      .exec();
   }
 
   async recentHistory(streamId: string, limit: number): Promise<ChatMessageView[]> {
@@ -168,7 +187,11 @@ export class RedisChatStore implements ChatStore {
     return doc ? (JSON.parse(doc) as ChannelSettings) : null;
   }
 
-  async updateSettings(streamId: string, initial: ChannelSettings, change: (current: ChannelSettings) => ChannelSettings): Promise<ChannelSettings> {
+  async updateSettings(
+    streamId: string,
+    initial: ChannelSettings,
+    change: (current: ChannelSettings) => ChannelSettings,
+  ): Promise<ChannelSettings> {
     const key = this.key(streamId, 'settings');
     for (let attempt = 0; attempt < SETTINGS_ATTEMPTS; attempt++) {
       const [version, doc] = await this.redis.hmget(key, 'v', 'doc');
@@ -184,12 +207,17 @@ export class RedisChatStore implements ChatStore {
   }
 
   async putTerm(streamId: string, term: ChannelTerm, limit: number): Promise<boolean> {
-    return (await this.redis.putTermWithinLimit(this.key(streamId, 'terms'), term.id, JSON.stringify(term), limit)) === 1;
+    return (
+      (await this.redis.putTermWithinLimit(this.key(streamId, 'terms'), term.id, JSON.stringify(term), limit)) === 1
+    );
   }
 
   async deleteTerm(streamId: string, termId: string): Promise<ChannelTerm | null> {
     const key = this.key(streamId, 'terms');
-    const [[, raw], [, deleted]] = (await this.redis.multi().hget(key, termId).hdel(key, termId).exec()) as [[null, string | null], [null, number]];
+    const [[, raw], [, deleted]] = (await this.redis.multi().hget(key, termId).hdel(key, termId).exec()) as [
+      [null, string | null],
+      [null, number],
+    ];
     return deleted > 0 && raw ? (JSON.parse(raw) as ChannelTerm) : null;
   }
 
@@ -204,7 +232,11 @@ export class RedisChatStore implements ChatStore {
   }
 
   async takeHeld(streamId: string, messageId: string): Promise<HeldMessage | null> {
-    const raw = await this.redis.takeHeld(this.key(streamId, `held:${messageId}`), this.key(streamId, 'held'), messageId);
+    const raw = await this.redis.takeHeld(
+      this.key(streamId, `held:${messageId}`),
+      this.key(streamId, 'held'),
+      messageId,
+    );
     return raw ? (JSON.parse(raw) as HeldMessage) : null;
   }
 

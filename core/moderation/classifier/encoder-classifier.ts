@@ -4,7 +4,12 @@ import { defaultChannelSettings } from '../channel-settings.ts';
 import type { Finding } from '../findings.ts';
 import { ChatModerator, compileChannelRules } from '../moderate-message.ts';
 import { EncoderHead } from './encoder-head.ts';
-import { CLASSIFIER_MIN_WORDS, CLASSIFIER_RULE, committedHateClassifier, type HateClassifier } from './hate-classifier.ts';
+import {
+  CLASSIFIER_MIN_WORDS,
+  CLASSIFIER_RULE,
+  committedHateClassifier,
+  type HateClassifier,
+} from './hate-classifier.ts';
 import { SentenceEncoder } from './sentence-encoder.ts';
 
 /**
@@ -22,7 +27,10 @@ const DEFAULT_RULES = compileChannelRules(defaultChannelSettings({ anonymousView
 
 /** A stand-in classifier that always finds, so the moderator shows whether the context lets a model's finding stand. */
 const ALWAYS_FINDS = {
-  finding: (folded: string) => (folded.split(' ').length >= CLASSIFIER_MIN_WORDS ? { rule: CLASSIFIER_RULE, severity: 3 as const, detail: 'model' } : null),
+  finding: (folded: string) =>
+    folded.split(' ').length >= CLASSIFIER_MIN_WORDS
+      ? { rule: CLASSIFIER_RULE, severity: 3 as const, detail: 'model' }
+      : null,
 };
 const contextProbe = new ChatModerator(undefined, ALWAYS_FINDS);
 
@@ -45,12 +53,20 @@ export class EncoderHateClassifier {
     readonly head: EncoderHead,
     private readonly ngram: HateClassifier = committedHateClassifier(),
   ) {
-    if (head.header.dimensions !== encoder.dimensions) throw new RangeError(`the head takes ${head.header.dimensions} dimensions, the encoder gives ${encoder.dimensions}`);
+    if (head.header.dimensions !== encoder.dimensions)
+      throw new RangeError(
+        `the head takes ${head.header.dimensions} dimensions, the encoder gives ${encoder.dimensions}`,
+      );
   }
 
   static async load(options: { headFile?: string; threads?: number } = {}): Promise<EncoderHateClassifier> {
-    const encoder = await SentenceEncoder.load(undefined, { ...(options.threads !== undefined && { threads: options.threads }) });
-    return new EncoderHateClassifier(encoder, EncoderHead.fromBytes(readFileSync(options.headFile ?? ENCODER_HEAD_FILE)));
+    const encoder = await SentenceEncoder.load(undefined, {
+      ...(options.threads !== undefined && { threads: options.threads }),
+    });
+    return new EncoderHateClassifier(
+      encoder,
+      EncoderHead.fromBytes(readFileSync(options.headFile ?? ENCODER_HEAD_FILE)),
+    );
   }
 
   /** The model that decides, recorded as a verdict's actor. */
@@ -64,7 +80,12 @@ export class EncoderHateClassifier {
       const { folded, stands } = modelFindingStands(text);
       const logit = this.head.stackedLogit(embeddings[i]!, this.ngram.model.logit(folded));
       const flagged = stands && logit >= this.head.header.threshold;
-      return { logit, finding: flagged ? { rule: ENCODER_RULE, severity: 3, detail: `p=${(1 / (1 + Math.exp(-logit))).toFixed(2)}` } : null };
+      return {
+        logit,
+        finding: flagged
+          ? { rule: ENCODER_RULE, severity: 3, detail: `p=${(1 / (1 + Math.exp(-logit))).toFixed(2)}` }
+          : null,
+      };
     });
   }
 

@@ -1,9 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEncoderHead, EncoderHead, EncoderHeadFormatError, encodeEncoderHead, type EncoderHeadHeader, type EncoderHeadWeights } from './encoder-head.ts';
+import {
+  decodeEncoderHead,
+  EncoderHead,
+  EncoderHeadFormatError,
+  encodeEncoderHead,
+  type EncoderHeadHeader,
+  type EncoderHeadWeights,
+} from './encoder-head.ts';
 
-const header = (over: Partial<EncoderHeadHeader> = {}): EncoderHeadHeader => ({ version: 1, dimensions: 2, hidden: 2, bias: -1, ngramWeight: 0.5, threshold: 0, about: { note: 'test' }, ...over });
+const header = (over: Partial<EncoderHeadHeader> = {}): EncoderHeadHeader => ({
+  version: 1,
+  dimensions: 2,
+  hidden: 2,
+  bias: -1,
+  ngramWeight: 0.5,
+  threshold: 0,
+  about: { note: 'test' },
+  ...over,
+});
 // Unit 0 reads x0 - x1, unit 1 reads x1 + 0.5; output 2·unit0 - 1·unit1.
-const weights = (): EncoderHeadWeights => ({ input: Float32Array.from([1, -1, 0, 1]), hiddenBias: Float32Array.from([0, 0.5]), output: Float32Array.from([2, -1]) });
+const weights = (): EncoderHeadWeights => ({
+  input: Float32Array.from([1, -1, 0, 1]),
+  hiddenBias: Float32Array.from([0, 0.5]),
+  output: Float32Array.from([2, -1]),
+});
 
 describe('EncoderHead', () => {
   const head = new EncoderHead(header(), weights());
@@ -34,14 +54,22 @@ describe('encoder head file', () => {
   it('round-trips header and weights', () => {
     const decoded = decodeEncoderHead(encodeEncoderHead(header(), weights()));
     expect(decoded.header).toEqual(header());
-    expect([...decoded.weights.input, ...decoded.weights.hiddenBias, ...decoded.weights.output]).toEqual([1, -1, 0, 1, 0, 0.5, 2, -1]);
+    expect([...decoded.weights.input, ...decoded.weights.hiddenBias, ...decoded.weights.output]).toEqual([
+      1, -1, 0, 1, 0, 0.5, 2, -1,
+    ]);
   });
 
   it.each([
     ['no magic', Buffer.from('nope')],
     ['a truncated body', encodeEncoderHead(header(), weights()).subarray(0, 40)],
     ['another version', encodeEncoderHead(header({ version: 9 }), weights())],
-    ['a threshold that is not a number', Buffer.from(encodeEncoderHead(header(), weights()).toString('latin1').replace('"threshold":0', '"threshold":"x"'), 'latin1')],
+    [
+      'a threshold that is not a number',
+      Buffer.from(
+        encodeEncoderHead(header(), weights()).toString('latin1').replace('"threshold":0', '"threshold":"x"'),
+        'latin1',
+      ),
+    ],
   ])('refuses %s with a specific error', (_name, bytes) => {
     expect(() => decodeEncoderHead(bytes)).toThrow(EncoderHeadFormatError);
   });

@@ -43,15 +43,18 @@ export class EncoderHeadFormatError extends Error {
 
 function checkShapes(header: EncoderHeadHeader, weights: EncoderHeadWeights): void {
   const { dimensions, hidden } = header;
-  if (weights.input.length !== dimensions * hidden) throw new RangeError(`expected ${dimensions * hidden} input weights, got ${weights.input.length}`);
-  if (weights.hiddenBias.length !== hidden || weights.output.length !== hidden) throw new RangeError(`expected ${hidden} hidden biases and output weights`);
+  if (weights.input.length !== dimensions * hidden)
+    throw new RangeError(`expected ${dimensions * hidden} input weights, got ${weights.input.length}`);
+  if (weights.hiddenBias.length !== hidden || weights.output.length !== hidden)
+    throw new RangeError(`expected ${hidden} hidden biases and output weights`);
 }
 
 export function encodeEncoderHead(header: EncoderHeadHeader, weights: EncoderHeadWeights): Buffer {
   checkShapes(header, weights);
   const body = Buffer.alloc(4 * (weights.input.length + 2 * header.hidden));
   let at = 0;
-  for (const array of [weights.input, weights.hiddenBias, weights.output]) for (const w of array) at = body.writeFloatLE(w, at);
+  for (const array of [weights.input, weights.hiddenBias, weights.output])
+    for (const w of array) at = body.writeFloatLE(w, at);
   return encodeModelFile(MAGIC, header, body);
 }
 
@@ -59,11 +62,15 @@ export function decodeEncoderHead(bytes: Uint8Array): { header: EncoderHeadHeade
   const fail = (reason: string) => new EncoderHeadFormatError(reason);
   const { header: parsed, body } = decodeModelFile(MAGIC, bytes, fail);
   const header = parsed as unknown as EncoderHeadHeader;
-  if (header.version !== ENCODER_HEAD_FORMAT_VERSION) throw new EncoderHeadFormatError(`format version ${header.version}, this code reads ${ENCODER_HEAD_FORMAT_VERSION}`);
+  if (header.version !== ENCODER_HEAD_FORMAT_VERSION)
+    throw new EncoderHeadFormatError(
+      `format version ${header.version}, this code reads ${ENCODER_HEAD_FORMAT_VERSION}`,
+    );
   requireFiniteFields(parsed, ['dimensions', 'hidden', 'bias', 'ngramWeight', 'threshold'], fail);
   const { dimensions, hidden } = header;
   const count = dimensions * hidden + 2 * hidden;
-  if (body.length !== 4 * count) throw new EncoderHeadFormatError(`${body.length} weight bytes, expected ${4 * count} for ${hidden}×${dimensions}`);
+  if (body.length !== 4 * count)
+    throw new EncoderHeadFormatError(`${body.length} weight bytes, expected ${4 * count} for ${hidden}×${dimensions}`);
   const floats = new Float32Array(count);
   for (let i = 0; i < count; i++) floats[i] = body.readFloatLE(4 * i);
   return {
@@ -92,7 +99,8 @@ export class EncoderHead {
   /** The head's own logit for an embedding. */
   logit(embedding: ArrayLike<number>): number {
     const { dimensions, hidden } = this.header;
-    if (embedding.length !== dimensions) throw new RangeError(`embedding of ${embedding.length} numbers, the head takes ${dimensions}`);
+    if (embedding.length !== dimensions)
+      throw new RangeError(`embedding of ${embedding.length} numbers, the head takes ${dimensions}`);
     const { input, hiddenBias, output } = this.weights;
     let z = this.header.bias;
     for (let h = 0; h < hidden; h++) {

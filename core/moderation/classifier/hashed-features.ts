@@ -31,7 +31,8 @@ export class HashedFeatures {
   private readonly shift: number;
 
   constructor(readonly bits: number) {
-    if (!Number.isInteger(bits) || bits < 8 || bits > 24) throw new RangeError(`feature bits must be an integer from 8 to 24, got ${bits}`);
+    if (!Number.isInteger(bits) || bits < 8 || bits > 24)
+      throw new RangeError(`feature bits must be an integer from 8 to 24, got ${bits}`);
     this.shift = 32 - bits;
   }
 

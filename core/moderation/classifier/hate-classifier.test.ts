@@ -13,11 +13,24 @@ describe('the committed hate classifier', () => {
 
   // "women are too emotional to lead" scores p=0.69, under the threshold calibrated for the rules
   // and the classifier together (model card, "Known failure modes").
-  it.each(['jews are greedy and control the banks', 'women belong in the kitchen', 'being gay is disgusting'])('holds %j for review', (text) => {
-    expect(finding(text)).toMatchObject({ rule: CLASSIFIER_RULE, severity: 3, detail: expect.stringMatching(/^p=0\.\d\d$/) });
-  });
+  it.each(['jews are greedy and control the banks', 'women belong in the kitchen', 'being gay is disgusting'])(
+    'holds %j for review',
+    (text) => {
+      expect(finding(text)).toMatchObject({
+        rule: CLASSIFIER_RULE,
+        severity: 3,
+        detail: expect.stringMatching(/^p=0\.\d\d$/),
+      });
+    },
+  );
 
-  it.each(['great stream, what keyboard is that?', 'I am gay', 'hug a trans person today', 'she is a great streamer', 'that play was stupid lol'])('lets %j pass', (text) => {
+  it.each([
+    'great stream, what keyboard is that?',
+    'I am gay',
+    'hug a trans person today',
+    'she is a great streamer',
+    'that play was stupid lol',
+  ])('lets %j pass', (text) => {
     expect(finding(text)).toBeNull();
   });
 

@@ -50,7 +50,11 @@ export class HateClassifier {
     if (wordCount(folded) < CLASSIFIER_MIN_WORDS) return null;
     const logit = this.model.logit(folded);
     if (logit < this.model.header.threshold) return null;
-    return { rule: CLASSIFIER_RULE, severity: CLASSIFIER_SEVERITY, detail: `p=${(1 / (1 + Math.exp(-logit))).toFixed(2)}` };
+    return {
+      rule: CLASSIFIER_RULE,
+      severity: CLASSIFIER_SEVERITY,
+      detail: `p=${(1 / (1 + Math.exp(-logit))).toFixed(2)}`,
+    };
   }
 }
 

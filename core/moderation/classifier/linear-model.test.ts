@@ -1,9 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { HashedFeatures } from './hashed-features.ts';
 import { decodeModel, encodeModel, LinearTextModel, ModelFormatError, type ModelHeader } from './linear-model.ts';
-import { quantise, thresholdForFalsePositiveRate, thresholdForFlagBudget, trainLogisticRegression } from './logistic-regression.ts';
+import {
+  quantise,
+  thresholdForFalsePositiveRate,
+  thresholdForFlagBudget,
+  trainLogisticRegression,
+} from './logistic-regression.ts';
 
-const header = (bits = 8): ModelHeader => ({ version: 1, bits, weightScale: 0.5, bias: -1, threshold: 0, about: { note: 'test' } });
+const header = (bits = 8): ModelHeader => ({
+  version: 1,
+  bits,
+  weightScale: 0.5,
+  bias: -1,
+  threshold: 0,
+  about: { note: 'test' },
+});
 
 describe('HashedFeatures', () => {
   const features = new HashedFeatures(12);

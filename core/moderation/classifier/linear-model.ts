@@ -33,7 +33,8 @@ export class ModelFormatError extends Error {
 }
 
 export function encodeModel(header: ModelHeader, weights: Int8Array): Buffer {
-  if (weights.length !== 2 ** header.bits) throw new RangeError(`expected ${2 ** header.bits} weights for ${header.bits} bits, got ${weights.length}`);
+  if (weights.length !== 2 ** header.bits)
+    throw new RangeError(`expected ${2 ** header.bits} weights for ${header.bits} bits, got ${weights.length}`);
   return encodeModelFile(MAGIC, header, Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength));
 }
 
@@ -41,10 +42,12 @@ export function decodeModel(bytes: Uint8Array): { header: ModelHeader; weights: 
   const fail = (reason: string) => new ModelFormatError(reason);
   const { header: parsed, body } = decodeModelFile(MAGIC, bytes, fail);
   const header = parsed as unknown as ModelHeader;
-  if (header.version !== MODEL_FORMAT_VERSION) throw new ModelFormatError(`format version ${header.version}, this code reads ${MODEL_FORMAT_VERSION}`);
+  if (header.version !== MODEL_FORMAT_VERSION)
+    throw new ModelFormatError(`format version ${header.version}, this code reads ${MODEL_FORMAT_VERSION}`);
   requireFiniteFields(parsed, ['bits', 'weightScale', 'bias', 'threshold'], fail);
   const expected = 2 ** header.bits;
-  if (body.length !== expected) throw new ModelFormatError(`${body.length} weight bytes, expected ${expected} for ${header.bits} bits`);
+  if (body.length !== expected)
+    throw new ModelFormatError(`${body.length} weight bytes, expected ${expected} for ${header.bits} bits`);
   return { header, weights: new Int8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)) };
 }
 

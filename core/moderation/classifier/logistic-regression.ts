@@ -48,7 +48,10 @@ export function shuffled<T>(items: readonly T[], random: () => number): T[] {
 
 const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
-export function trainLogisticRegression(examples: readonly TrainingExample[], settings: TrainingSettings): TrainedWeights {
+export function trainLogisticRegression(
+  examples: readonly TrainingExample[],
+  settings: TrainingSettings,
+): TrainedWeights {
   if (examples.length === 0) throw new RangeError('no training examples');
   const size = 2 ** settings.bits;
   const weights = new Float64Array(size);

@@ -12,7 +12,11 @@ export function encodeModelFile(magic: string, header: object, body: Uint8Array)
 }
 
 /** The parsed header and the body's bytes; `fail` makes the format's own error from a reason. */
-export function decodeModelFile(magic: string, bytes: Uint8Array, fail: (reason: string) => Error): { header: Record<string, unknown>; body: Buffer } {
+export function decodeModelFile(
+  magic: string,
+  bytes: Uint8Array,
+  fail: (reason: string) => Error,
+): { header: Record<string, unknown>; body: Buffer } {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buffer.length < 8 || buffer.toString('latin1', 0, 4) !== magic) throw fail(`missing the ${magic} magic`);
   const headerLength = buffer.readUInt32LE(4);
@@ -28,9 +32,14 @@ export function decodeModelFile(magic: string, bytes: Uint8Array, fail: (reason:
 }
 
 /** Fails unless each named header field is a finite number. */
-export function requireFiniteFields(header: Record<string, unknown>, fields: readonly string[], fail: (reason: string) => Error): void {
+export function requireFiniteFields(
+  header: Record<string, unknown>,
+  fields: readonly string[],
+  fail: (reason: string) => Error,
+): void {
   for (const field of fields) {
     const value = header[field];
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw fail(`header field ${field} is not a finite number`);
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw fail(`header field ${field} is not a finite number`);
   }
 }

@@ -23,7 +23,13 @@ export interface EncoderManifest {
   dimensions: number;
   sha256: Record<string, string>;
   /** Present when the encoder was fine-tuned (training/finetune-encoder.sh): its recipe and validation figures. */
-  fineTuned?: { recipe: string; settings: Record<string, unknown>; trainRowsSha256: string; weightsSha256: string; validation: Record<string, unknown> };
+  fineTuned?: {
+    recipe: string;
+    settings: Record<string, unknown>;
+    trainRowsSha256: string;
+    weightsSha256: string;
+    validation: Record<string, unknown>;
+  };
 }
 
 export class EncoderFileError extends Error {
@@ -37,8 +43,15 @@ export class EncoderFileError extends Error {
  * Mean of the token vectors the attention mask keeps, L2-normalised, for each row of a
  * `[rows, tokens, dimensions]` hidden state laid out row-major.
  */
-export function meanPooled(hidden: Float32Array, mask: ArrayLike<number>, rows: number, tokens: number, dimensions: number): Float32Array[] {
-  if (hidden.length !== rows * tokens * dimensions) throw new RangeError(`hidden state of ${hidden.length} numbers is not ${rows}×${tokens}×${dimensions}`);
+export function meanPooled(
+  hidden: Float32Array,
+  mask: ArrayLike<number>,
+  rows: number,
+  tokens: number,
+  dimensions: number,
+): Float32Array[] {
+  if (hidden.length !== rows * tokens * dimensions)
+    throw new RangeError(`hidden state of ${hidden.length} numbers is not ${rows}×${tokens}×${dimensions}`);
   if (mask.length !== rows * tokens) throw new RangeError(`mask of ${mask.length} entries is not ${rows}×${tokens}`);
   const pooled: Float32Array[] = [];
   for (let r = 0; r < rows; r++) {
@@ -86,7 +99,8 @@ export function verifiedEncoderFiles(dir = ENCODER_DIR): { manifest: EncoderMani
     const expected = manifest.sha256[name];
     if (expected === undefined) throw new EncoderFileError(`manifest.json lists no sha256 for ${name}`);
     const bytes = readFileSync(join(dir, name));
-    if (sha256(bytes) !== expected) throw new EncoderFileError(`${name} has sha256 ${sha256(bytes)}, the manifest says ${expected}`);
+    if (sha256(bytes) !== expected)
+      throw new EncoderFileError(`${name} has sha256 ${sha256(bytes)}, the manifest says ${expected}`);
     return bytes;
   };
   return { manifest, read };
@@ -102,7 +116,10 @@ export class SentenceEncoder {
   /** The committed files, each checked against the manifest's sha256 before use. */
   static async load(dir = ENCODER_DIR, options: EncoderOptions = {}): Promise<SentenceEncoder> {
     const { manifest, read } = verifiedEncoderFiles(dir);
-    const tokenizer = new Tokenizer(JSON.parse(read('tokenizer.json').toString('utf8')), JSON.parse(read('tokenizer_config.json').toString('utf8')));
+    const tokenizer = new Tokenizer(
+      JSON.parse(read('tokenizer.json').toString('utf8')),
+      JSON.parse(read('tokenizer_config.json').toString('utf8')),
+    );
     const threads = options.threads ?? 1;
     const session = await InferenceSession.create(read('encoder-int8.onnx'), {
       intraOpNumThreads: threads,
@@ -136,7 +153,15 @@ export class SentenceEncoder {
       const inputIds = new Tensor('int64', BigInt64Array.from(ids, BigInt), shape);
       const mask = new Tensor('int64', new BigInt64Array(ids.length).fill(1n), shape);
       const output = await this.session.run({ input_ids: inputIds, attention_mask: mask });
-      embeddings.push(meanPooled(output.last_hidden_state!.data as Float32Array, new Uint8Array(ids.length).fill(1), 1, ids.length, this.dimensions)[0]!);
+      embeddings.push(
+        meanPooled(
+          output.last_hidden_state!.data as Float32Array,
+          new Uint8Array(ids.length).fill(1),
+          1,
+          ids.length,
+          this.dimensions,
+        )[0]!,
+      );
     }
     return embeddings;
   }

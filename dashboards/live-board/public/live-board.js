@@ -38,7 +38,8 @@ function setStatus(text, live) {
   status.classList.toggle('live', live);
 }
 
-const fileUrl = (token, clipId, name) => `/v1/clips/${encodeURIComponent(clipId)}/files/${encodeURIComponent(name)}?token=${encodeURIComponent(token)}`;
+const fileUrl = (token, clipId, name) =>
+  `/v1/clips/${encodeURIComponent(clipId)}/files/${encodeURIComponent(name)}?token=${encodeURIComponent(token)}`;
 
 /** A uPlot chart that is rebuilt when its series change and otherwise only gets new data. */
 class Chart {
@@ -72,11 +73,20 @@ class Chart {
       })),
     ];
     const axes = [
-      this.xTime ? { stroke: '#8a93ab', grid: { stroke: '#262d42' } } : { stroke: '#8a93ab', grid: { show: false }, values: (_u, ticks) => ticks.map((t) => xValues?.[t] ?? '') },
+      this.xTime
+        ? { stroke: '#8a93ab', grid: { stroke: '#262d42' } }
+        : { stroke: '#8a93ab', grid: { show: false }, values: (_u, ticks) => ticks.map((t) => xValues?.[t] ?? '') },
       { stroke: '#8a93ab', grid: { stroke: '#262d42' }, label: this.yLabel },
     ];
     this.plot = new uPlot(
-      { width, height: 220, series, axes, scales: { x: { time: this.xTime }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] } }, legend: { live: false } },
+      {
+        width,
+        height: 220,
+        series,
+        axes,
+        scales: { x: { time: this.xTime }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] } },
+        legend: { live: false },
+      },
       data,
       this.element,
     );
@@ -97,13 +107,19 @@ function drawViewers(streams) {
     const byStart = new Map(stream.viewers.series.map((w) => [w.window_start, w.concurrent]));
     data.push(starts.map((start) => byStart.get(start) ?? null));
   }
-  charts.viewers.update(shown.map((s) => s.stream_id), data);
+  charts.viewers.update(
+    shown.map((s) => s.stream_id),
+    data,
+  );
 }
 
 function drawChat(streams) {
   const shown = streams.slice(0, MAX_CHART_STREAMS);
   const bins = shown[0]?.chat.series.map((bin) => bin.at / 1000) ?? [];
-  charts.chat.update(shown.map((s) => s.stream_id), [bins, ...shown.map((s) => s.chat.series.map((bin) => bin.per_min))]);
+  charts.chat.update(
+    shown.map((s) => s.stream_id),
+    [bins, ...shown.map((s) => s.chat.series.map((bin) => bin.per_min))],
+  );
 }
 
 function drawModeration(streams) {
@@ -115,7 +131,11 @@ function drawModeration(streams) {
     add('blocked inline', stream.moderation.blocked_inline);
   }
   const actions = [...totals.keys()].sort();
-  charts.moderation.update(['actions'], [actions.map((_, index) => index), actions.map((action) => totals.get(action))], actions);
+  charts.moderation.update(
+    ['actions'],
+    [actions.map((_, index) => index), actions.map((action) => totals.get(action))],
+    actions,
+  );
 }
 
 function cell(text, className) {
@@ -129,7 +149,10 @@ function drawStreams(streams) {
   const rows = streams.map((stream) => {
     const tr = document.createElement('tr');
     tr.dataset.streamId = stream.stream_id;
-    const moderation = Object.values(stream.moderation.actions).reduce((sum, n) => sum + n, 0) + stream.moderation.held_inline + stream.moderation.blocked_inline;
+    const moderation =
+      Object.values(stream.moderation.actions).reduce((sum, n) => sum + n, 0) +
+      stream.moderation.held_inline +
+      stream.moderation.blocked_inline;
     tr.append(
       cell(stream.stream_id, 'stream-id'),
       cell(stream.creator_id ?? '–', 'creator'),
@@ -148,7 +171,12 @@ function drawStreams(streams) {
 
 function drawHighlights(streams) {
   const highlights = streams
-    .flatMap((stream) => stream.highlights.map((h) => ({ ...h, active: stream.active_highlights.some((a) => a.highlight_id === h.highlight_id) })))
+    .flatMap((stream) =>
+      stream.highlights.map((h) => ({
+        ...h,
+        active: stream.active_highlights.some((a) => a.highlight_id === h.highlight_id),
+      })),
+    )
     .sort((a, b) => b.detected_at - a.detected_at)
     .slice(0, 12);
   const items = highlights.map((h) => {
@@ -162,7 +190,9 @@ function drawHighlights(streams) {
 }
 
 function drawClips(streams, token) {
-  const clips = streams.flatMap((stream) => stream.clips.map((clip) => ({ ...clip, stream_id: stream.stream_id }))).sort((a, b) => b.finished_at - a.finished_at);
+  const clips = streams
+    .flatMap((stream) => stream.clips.map((clip) => ({ ...clip, stream_id: stream.stream_id })))
+    .sort((a, b) => b.finished_at - a.finished_at);
   const container = $('#clips');
   // Rebuilding would reload every thumbnail each second; only new or changed clips are redrawn.
   const wanted = clips.map((clip) => `${clip.clip_id}:${clip.status}:${clip.outputs.join(',')}`);
@@ -180,7 +210,10 @@ function drawClips(streams, token) {
       card.append(img);
     }
     const label = document.createElement('span');
-    label.textContent = clip.status === 'failed' ? `${clip.stream_id} · failed: ${clip.reason ?? ''}` : `${clip.stream_id} · ${Math.round((clip.duration_ms ?? 0) / 1000)} s`;
+    label.textContent =
+      clip.status === 'failed'
+        ? `${clip.stream_id} · failed: ${clip.reason ?? ''}`
+        : `${clip.stream_id} · ${Math.round((clip.duration_ms ?? 0) / 1000)} s`;
     card.append(label);
     if (clip.outputs.includes('mp4')) card.addEventListener('click', () => play(fileUrl(token, clip.clip_id, 'mp4')));
     return card;
@@ -238,5 +271,6 @@ const token = takeToken();
 if (token) void connect(token);
 else askForToken();
 window.addEventListener('resize', () => {
-  for (const chart of Object.values(charts)) chart.plot?.setSize({ width: Math.max(280, chart.element.clientWidth), height: 220 });
+  for (const chart of Object.values(charts))
+    chart.plot?.setSize({ width: Math.max(280, chart.element.clientWidth), height: 220 });
 });

@@ -133,8 +133,17 @@ function generators(PROPERTY: string): Array<{ what: string; sql: string }> {
 }
 
 /** Inserts the month; resolves to the seconds each table took. */
-export async function generateMonth(store: AnalyticsStore, options: MonthOptions, log: (line: string) => void = () => undefined): Promise<Record<string, number>> {
-  const params = { creators: options.creators, streams: options.streams, month_start: options.monthStart, spread: 30 * DAY - 5 * HOUR };
+export async function generateMonth(
+  store: AnalyticsStore,
+  options: MonthOptions,
+  log: (line: string) => void = () => undefined,
+): Promise<Record<string, number>> {
+  const params = {
+    creators: options.creators,
+    streams: options.streams,
+    month_start: options.monthStart,
+    spread: 30 * DAY - 5 * HOUR,
+  };
   const seconds: Record<string, number> = {};
   for (const { what, sql } of generators(options.property)) {
     const started = performance.now();
@@ -144,4 +153,3 @@ export async function generateMonth(store: AnalyticsStore, options: MonthOptions
   }
   return seconds;
 }
-

@@ -58,14 +58,19 @@ interface JsiiType {
   properties?: JsiiProperty[];
 }
 
-const LINK = /registry\.terraform\.io\/providers\/([^/]+\/[^/]+)\/([^/]+)\/docs\/(resources|data-sources)\/([a-z0-9_]+)#([a-z0-9_]+)/;
+const LINK =
+  /registry\.terraform\.io\/providers\/([^/]+\/[^/]+)\/([^/]+)\/docs\/(resources|data-sources)\/([a-z0-9_]+)#([a-z0-9_]+)/;
 
 /** Terraform names are snake_case; jsii names are their camelCase (digits stay attached). */
 export function snakeCase(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
-export function extractProviderSchema(assembly: { name: string; version: string; types: Record<string, JsiiType> }): ProviderSchema {
+export function extractProviderSchema(assembly: {
+  name: string;
+  version: string;
+  types: Record<string, JsiiType>;
+}): ProviderSchema {
   const types = assembly.types;
   const structs: Record<string, ObjectSchema> = {};
   const resources: Record<string, ObjectSchema> = {};
@@ -100,10 +105,16 @@ export function extractProviderSchema(assembly: { name: string; version: string;
 
   // Each resource or data source is a class with a static tfResourceType and a <Class>Config struct.
   for (const resourceClass of Object.values(types)) {
-    if (resourceClass.kind !== 'class' || !resourceClass.properties?.some((p) => p.static && p.name === 'tfResourceType')) continue;
+    if (
+      resourceClass.kind !== 'class' ||
+      !resourceClass.properties?.some((p) => p.static && p.name === 'tfResourceType')
+    )
+      continue;
     const config = types[`${resourceClass.fqn}Config`];
     if (!config) continue;
-    const links = (config.properties ?? []).map((p) => LINK.exec(`${p.docs?.summary ?? ''} ${p.docs?.remarks ?? ''}`)).filter((l) => l !== null);
+    const links = (config.properties ?? [])
+      .map((p) => LINK.exec(`${p.docs?.summary ?? ''} ${p.docs?.remarks ?? ''}`))
+      .filter((l) => l !== null);
     const first = links[0];
     if (!first) continue;
     provider ||= first[1]!;
@@ -121,9 +132,19 @@ export function extractProviderSchema(assembly: { name: string; version: string;
     else dataSources[tfName] = schema;
   }
 
-  const providerType = Object.values(types).find((t) => t.kind === 'interface' && t.datatype && t.name === 'AwsProviderConfig');
+  const providerType = Object.values(types).find(
+    (t) => t.kind === 'interface' && t.datatype && t.name === 'AwsProviderConfig',
+  );
   const providerConfig = providerType ? describe(providerType) : { args: {} };
-  return { provider, version, source: `${assembly.name} ${assembly.version}`, providerConfig, resources, dataSources, structs };
+  return {
+    provider,
+    version,
+    source: `${assembly.name} ${assembly.version}`,
+    providerConfig,
+    resources,
+    dataSources,
+    structs,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

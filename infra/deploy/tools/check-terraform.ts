@@ -19,7 +19,15 @@ import type { ObjectSchema, ProviderSchema } from './aws-provider-schema.ts';
 
 type Body = Record<string, unknown>;
 
-const META_ARGUMENTS = new Set(['count', 'for_each', 'depends_on', 'lifecycle', 'provider', 'provisioner', 'connection']);
+const META_ARGUMENTS = new Set([
+  'count',
+  'for_each',
+  'depends_on',
+  'lifecycle',
+  'provider',
+  'provisioner',
+  'connection',
+]);
 
 export interface TerraformConfig {
   files: string[];
@@ -67,8 +75,20 @@ function mergeLabelled(target: Record<string, Record<string, Body[]>>, value: un
 }
 
 export async function parseTerraformDirectory(dir: string, parse: Hcl2Json): Promise<TerraformConfig> {
-  const config: TerraformConfig = { files: [], terraform: [], providers: {}, resources: {}, data: {}, variables: {}, locals: [], outputs: {}, expressions: [] };
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.tf')).sort()) {
+  const config: TerraformConfig = {
+    files: [],
+    terraform: [],
+    providers: {},
+    resources: {},
+    data: {},
+    variables: {},
+    locals: [],
+    outputs: {},
+    expressions: [],
+  };
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.tf'))
+    .sort()) {
     const parsed = await parse(file, readFileSync(join(dir, file), 'utf8'));
     config.files.push(file);
     config.terraform.push(...asBodies(parsed.terraform));
@@ -77,23 +97,35 @@ export async function parseTerraformDirectory(dir: string, parse: Hcl2Json): Pro
     }
     mergeLabelled(config.resources, parsed.resource);
     mergeLabelled(config.data, parsed.data);
-    for (const [name, bodies] of Object.entries((parsed.variable ?? {}) as Record<string, unknown>)) config.variables[name] = asBodies(bodies);
+    for (const [name, bodies] of Object.entries((parsed.variable ?? {}) as Record<string, unknown>))
+      config.variables[name] = asBodies(bodies);
     config.locals.push(...asBodies(parsed.locals));
-    for (const [name, bodies] of Object.entries((parsed.output ?? {}) as Record<string, unknown>)) config.outputs[name] = asBodies(bodies);
+    for (const [name, bodies] of Object.entries((parsed.output ?? {}) as Record<string, unknown>))
+      config.outputs[name] = asBodies(bodies);
     collectExpressions(parsed, config.expressions);
   }
   return config;
 }
 
 /** Checks one block body against its schema; `where` names it in messages. */
-function checkBody(body: Body, schema: ObjectSchema, provider: ProviderSchema, where: string, problems: string[], topLevel: boolean): void {
+function checkBody(
+  body: Body,
+  schema: ObjectSchema,
+  provider: ProviderSchema,
+  where: string,
+  problems: string[],
+  topLevel: boolean,
+): void {
   for (const [key, value] of Object.entries(body)) {
     if (topLevel && META_ARGUMENTS.has(key)) continue;
     if (key === 'dynamic') {
       for (const [label, dynamicBodies] of Object.entries((value ?? {}) as Record<string, unknown>)) {
         const argument = schema.args[label];
         if (!argument?.block) problems.push(`${where}: dynamic "${label}" is not a block of this schema`);
-        else for (const dynamic of asBodies(dynamicBodies)) for (const content of asBodies(dynamic.content)) checkBody(content, provider.structs[argument.block]!, provider, `${where}.${label}`, problems, false);
+        else
+          for (const dynamic of asBodies(dynamicBodies))
+            for (const content of asBodies(dynamic.content))
+              checkBody(content, provider.structs[argument.block]!, provider, `${where}.${label}`, problems, false);
       }
       continue;
     }
@@ -106,7 +138,8 @@ function checkBody(body: Body, schema: ObjectSchema, provider: ProviderSchema, w
       // A nested block (or a nested object attribute): hcl2json gives a list of bodies; an
       // expression string is an attribute assignment we cannot look into.
       if (typeof value === 'string') continue;
-      for (const nested of asBodies(value)) checkBody(nested, provider.structs[argument.block]!, provider, `${where}.${key}`, problems, false);
+      for (const nested of asBodies(value))
+        checkBody(nested, provider.structs[argument.block]!, provider, `${where}.${key}`, problems, false);
     }
   }
   for (const [key, argument] of Object.entries(schema.args)) {
@@ -132,17 +165,24 @@ export interface TerraformCheck {
 export function checkTerraformConfig(config: TerraformConfig, provider: ProviderSchema): TerraformCheck {
   const problems: string[] = [];
 
-  const awsProviders = config.terraform.flatMap((t) => asBodies(t.required_providers)).map((rp) => rp.aws as Body | undefined);
+  const awsProviders = config.terraform
+    .flatMap((t) => asBodies(t.required_providers))
+    .map((rp) => rp.aws as Body | undefined);
   const aws = awsProviders.find(Boolean);
   if (!aws) problems.push('terraform.required_providers: no aws entry');
   else {
-    if (aws.source !== 'hashicorp/aws') problems.push(`terraform.required_providers.aws.source is ${String(aws.source)}, not hashicorp/aws`);
+    if (aws.source !== 'hashicorp/aws')
+      problems.push(`terraform.required_providers.aws.source is ${String(aws.source)}, not hashicorp/aws`);
     const major = /(\d+)\./.exec(String(aws.version ?? ''))?.[1];
-    if (major !== provider.version.split('.')[0]) problems.push(`terraform.required_providers.aws.version "${String(aws.version)}" does not admit the checked schema ${provider.version}`);
+    if (major !== provider.version.split('.')[0])
+      problems.push(
+        `terraform.required_providers.aws.version "${String(aws.version)}" does not admit the checked schema ${provider.version}`,
+      );
   }
   for (const [name, bodies] of Object.entries(config.providers)) {
     if (name !== 'aws') problems.push(`provider "${name}": only aws is checked`);
-    else for (const body of bodies) checkBody(body, provider.providerConfig, provider, 'provider "aws"', problems, true);
+    else
+      for (const body of bodies) checkBody(body, provider.providerConfig, provider, 'provider "aws"', problems, true);
   }
 
   let blocks = 0;
@@ -155,7 +195,9 @@ export function checkTerraformConfig(config: TerraformConfig, provider: Provider
       for (const [name, bodies] of Object.entries(byName)) {
         blocks++;
         if (!schema) {
-          problems.push(`${kind} "${type}" "${name}": the aws provider ${provider.version} has no ${kind === 'data' ? 'data source' : 'resource'} ${type}`);
+          problems.push(
+            `${kind} "${type}" "${name}": the aws provider ${provider.version} has no ${kind === 'data' ? 'data source' : 'resource'} ${type}`,
+          );
           continue;
         }
         for (const body of bodies) checkBody(body, schema, provider, `${kind} "${type}" "${name}"`, problems, true);
@@ -176,18 +218,23 @@ export function checkTerraformConfig(config: TerraformConfig, provider: Provider
     }
     for (const [, type, name, attribute] of expression.matchAll(REFERENCE_PATTERNS.data)) {
       references++;
-      if (!config.data[type!]?.[name!]) problems.push(`reference data.${type}.${name} in "${expression}": not declared`);
-      else if (attribute && !provider.dataSources[type!]?.attrs?.includes(attribute)) problems.push(`reference data.${type}.${name}.${attribute}: ${type} exports no "${attribute}"`);
+      if (!config.data[type!]?.[name!])
+        problems.push(`reference data.${type}.${name} in "${expression}": not declared`);
+      else if (attribute && !provider.dataSources[type!]?.attrs?.includes(attribute))
+        problems.push(`reference data.${type}.${name}.${attribute}: ${type} exports no "${attribute}"`);
     }
     for (const [, type, name, attribute] of expression.matchAll(REFERENCE_PATTERNS.resource)) {
       references++;
-      if (!config.resources[type!]?.[name!]) problems.push(`reference ${type}.${name} in "${expression}": not declared`);
-      else if (attribute && !provider.resources[type!]?.attrs?.includes(attribute)) problems.push(`reference ${type}.${name}.${attribute}: ${type} exports no "${attribute}"`);
+      if (!config.resources[type!]?.[name!])
+        problems.push(`reference ${type}.${name} in "${expression}": not declared`);
+      else if (attribute && !provider.resources[type!]?.attrs?.includes(attribute))
+        problems.push(`reference ${type}.${name}.${attribute}: ${type} exports no "${attribute}"`);
     }
   }
 
   for (const [name, bodies] of Object.entries(config.variables)) {
-    if (!bodies.some((b) => typeof b.description === 'string' && b.description.length > 0)) problems.push(`variable "${name}" has no description`);
+    if (!bodies.some((b) => typeof b.description === 'string' && b.description.length > 0))
+      problems.push(`variable "${name}" has no description`);
     if (!config.expressions.some((e) => e.includes(`var.${name}`))) problems.push(`variable "${name}" is never used`);
   }
 
@@ -197,7 +244,10 @@ export function checkTerraformConfig(config: TerraformConfig, provider: Provider
   };
 }
 
-export async function checkTerraformDirectory(dir: string, npm: { prefix: string; awsSchema: string }): Promise<TerraformCheck> {
+export async function checkTerraformDirectory(
+  dir: string,
+  npm: { prefix: string; awsSchema: string },
+): Promise<TerraformCheck> {
   const provider = JSON.parse(readFileSync(npm.awsSchema, 'utf8')) as ProviderSchema;
   const config = await parseTerraformDirectory(dir, await loadHcl2Json(npm.prefix));
   return checkTerraformConfig(config, provider);

@@ -29,7 +29,10 @@ export function envVariables(configSource = readFileSync(CONFIG, 'utf8')): EnvVa
     const found =
       /(?:positiveInt|nonNegativeInt|boolean)\(([^)]*)\)/.exec(expression!)?.[1] ??
       /\.default\(((?:[^()]|\([^()]*\))*)\)/.exec(expression!)?.[1];
-    variables.push({ name: name!, defaultValue: found === undefined ? '' : found.replace(/^'(.*)'$/, '$1').replace(/(\d)_(?=\d)/g, '$1') });
+    variables.push({
+      name: name!,
+      defaultValue: found === undefined ? '' : found.replace(/^'(.*)'$/, '$1').replace(/(\d)_(?=\d)/g, '$1'),
+    });
   }
   return variables;
 }
@@ -41,12 +44,25 @@ export function renderIndex(variables: EnvVariable[]): string {
     const group = variable.name.split('_')[0]!;
     groups.set(group, [...(groups.get(group) ?? []), variable]);
   }
-  const rows = [...groups.values()].flat().map((v) => `| \`${v.name}\` | ${v.defaultValue === '' ? '—' : `\`${v.defaultValue}\``} |`);
-  return [START, `${variables.length} variables, grouped by prefix.`, '', '| variable | default |', '| --- | --- |', ...rows, END].join('\n');
+  const rows = [...groups.values()]
+    .flat()
+    .map((v) => `| \`${v.name}\` | ${v.defaultValue === '' ? '—' : `\`${v.defaultValue}\``} |`);
+  return [
+    START,
+    `${variables.length} variables, grouped by prefix.`,
+    '',
+    '| variable | default |',
+    '| --- | --- |',
+    ...rows,
+    END,
+  ].join('\n');
 }
 
 /** Variables of core/config.ts that docs/configuration.md does not mention yet. */
-export function undocumentedVariables(variables: EnvVariable[], configurationDoc = readFileSync(CONFIGURATION_DOC, 'utf8')): string[] {
+export function undocumentedVariables(
+  variables: EnvVariable[],
+  configurationDoc = readFileSync(CONFIGURATION_DOC, 'utf8'),
+): string[] {
   return variables.filter((v) => !configurationDoc.includes(`\`${v.name}\``)).map((v) => v.name);
 }
 
@@ -65,9 +81,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     writeFileSync(OPERATIONS_DOC, fresh);
     process.stdout.write(`docs/operations.md: index of ${envVariables().length} variables written\n`);
     const undocumented = undocumentedVariables(envVariables());
-    if (undocumented.length > 0) process.stdout.write(`not described in docs/configuration.md yet: ${undocumented.join(', ')}\n`);
+    if (undocumented.length > 0)
+      process.stdout.write(`not described in docs/configuration.md yet: ${undocumented.join(', ')}\n`);
   } else if (fresh !== doc) {
-    process.stderr.write('docs/operations.md: the environment variable index is stale; run node --import tsx infra/deploy/tools/env-index.ts --write\n');
+    process.stderr.write(
+      'docs/operations.md: the environment variable index is stale; run node --import tsx infra/deploy/tools/env-index.ts --write\n',
+    );
     process.exit(1);
   }
 }

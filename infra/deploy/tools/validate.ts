@@ -5,8 +5,22 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { IVS_SECRET_HEADER } from '../../../ingest-api/ivs/ivs-route.ts';
 import { TOPICS } from '../../../core/topics.ts';
-import { checkComposeInvariants, interpolate, isPinnedImage, parseCompose, parseEnvFile, runComposeSpec } from './check-compose.ts';
-import { checkChartValues, checkCustomResources, checkRenderedChart, parseManifests, type ChartValues, type Manifest } from './check-manifests.ts';
+import {
+  checkComposeInvariants,
+  interpolate,
+  isPinnedImage,
+  parseCompose,
+  parseEnvFile,
+  runComposeSpec,
+} from './check-compose.ts';
+import {
+  checkChartValues,
+  checkCustomResources,
+  checkRenderedChart,
+  parseManifests,
+  type ChartValues,
+  type Manifest,
+} from './check-manifests.ts';
 import { checkTerraformDirectory } from './check-terraform.ts';
 import { envVariables, OPERATIONS_DOC, renderIndex, withFreshIndex } from './env-index.ts';
 import { DEPLOY_DIR, findValidators, INSTALL_HINT, REPO_DIR, type Validators } from './validators.ts';
@@ -70,7 +84,10 @@ export const STEPS: Step[] = [
       const text = readFileSync(COMPOSE, 'utf8');
       const { missing } = interpolate(text, parseEnvFile(readFileSync(ENV_EXAMPLE, 'utf8')));
       const compose = parseCompose(text);
-      const problems = [...missing.map((m) => `.env.example does not set ${m}`), ...checkComposeInvariants(compose, services)];
+      const problems = [
+        ...missing.map((m) => `.env.example does not set ${m}`),
+        ...checkComposeInvariants(compose, services),
+      ];
       return { problems, summary: `${Object.keys(compose.services).length} compose services` };
     },
   },
@@ -78,8 +95,14 @@ export const STEPS: Step[] = [
     name: 'compose: compose-go validator (Compose Specification schema)',
     needs: ['composeSpec'],
     async run({ validators }) {
-      const { problems, normalized } = runComposeSpec(validators.composeSpec!, COMPOSE, readFileSync(ENV_EXAMPLE, 'utf8'));
-      const loaded = normalized ? Object.keys((parseYaml(normalized) as { services?: object }).services ?? {}).length : 0;
+      const { problems, normalized } = runComposeSpec(
+        validators.composeSpec!,
+        COMPOSE,
+        readFileSync(ENV_EXAMPLE, 'utf8'),
+      );
+      const loaded = normalized
+        ? Object.keys((parseYaml(normalized) as { services?: object }).services ?? {}).length
+        : 0;
       return { problems, summary: `compose-go ${validators.versions.COMPOSE_GO_VERSION} loaded ${loaded} services` };
     },
   },
@@ -88,7 +111,10 @@ export const STEPS: Step[] = [
     needs: [],
     async run({ services }) {
       const values = parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as ChartValues;
-      return { problems: checkChartValues(values, services, TOPIC_NAMES), summary: `${Object.keys(values.services).length} services in values.yaml` };
+      return {
+        problems: checkChartValues(values, services, TOPIC_NAMES),
+        summary: `${Object.keys(values.services).length} services in values.yaml`,
+      };
     },
   },
   {
@@ -97,7 +123,14 @@ export const STEPS: Step[] = [
     async run({ validators }) {
       const problems: string[] = [];
       for (const set of chartValueSets()) {
-        const result = run(validators.helm!, ['lint', CHART, '--strict', '--kube-version', validators.kubeVersion, ...set.args]);
+        const result = run(validators.helm!, [
+          'lint',
+          CHART,
+          '--strict',
+          '--kube-version',
+          validators.kubeVersion,
+          ...set.args,
+        ]);
         if (result.status !== 0) problems.push(`${set.name}: ${(result.stdout + result.stderr).trim()}`);
       }
       return { problems, summary: `helm ${validators.versions.HELM_VERSION}, ${chartValueSets().length} value sets` };
@@ -130,13 +163,20 @@ export const STEPS: Step[] = [
           const rendered = helmTemplate(validators.helm!, validators.kubeVersion, set.args);
           const file = join(scratch, `${set.name}.yaml`);
           writeFileSync(file, rendered);
-          const result = run('python3', ['-m', 'kubernetes_validate', '--strict', '--no-warn', '-k', validators.kubeVersion, file], {
-            env: { ...process.env, PYTHONPATH: validators.python!.pythonPath },
-          });
+          const result = run(
+            'python3',
+            ['-m', 'kubernetes_validate', '--strict', '--no-warn', '-k', validators.kubeVersion, file],
+            {
+              env: { ...process.env, PYTHONPATH: validators.python!.pythonPath },
+            },
+          );
           const lines = `${result.stdout}\n${result.stderr}`.split('\n');
           builtIn += lines.filter((l) => l.startsWith('INFO') && l.includes('passed')).length;
           const failures = lines.filter((l) => /^(ERROR|FAIL|CRITICAL)|Traceback/.test(l));
-          if (result.status !== 0 || failures.length > 0) problems.push(`${set.name}: kubernetes-validate exited ${result.status}: ${failures.join(' | ') || result.stderr.trim()}`);
+          if (result.status !== 0 || failures.length > 0)
+            problems.push(
+              `${set.name}: kubernetes-validate exited ${result.status}: ${failures.join(' | ') || result.stderr.trim()}`,
+            );
           const crds = await checkCustomResources(parseManifests(rendered) as Manifest[], validators.npm!.prefix);
           custom += crds.checked;
           problems.push(...crds.problems.map((p) => `${set.name}: ${p}`));
@@ -166,10 +206,13 @@ export const STEPS: Step[] = [
         .map((f) => readFileSync(join(TERRAFORM, f), 'utf8'))
         .join('\n');
       const problems: string[] = [];
-      if (!text.includes(`"${IVS_SECRET_HEADER}"`)) problems.push(`the connection does not send the ${IVS_SECRET_HEADER} header the collector checks`);
+      if (!text.includes(`"${IVS_SECRET_HEADER}"`))
+        problems.push(`the connection does not send the ${IVS_SECRET_HEADER} header the collector checks`);
       if (!text.includes('/v1/ivs/events')) problems.push('the API destination does not post to /v1/ivs/events');
-      for (const detailType of ['IVS Stream State Change', 'IVS Recording State Change']) if (!text.includes(`"${detailType}"`)) problems.push(`the rule does not match "${detailType}"`);
-      for (const prefix of ['tmp/', 'ivs/']) if (!text.includes(`prefix = "${prefix}"`)) problems.push(`no lifecycle rule expires ${prefix}`);
+      for (const detailType of ['IVS Stream State Change', 'IVS Recording State Change'])
+        if (!text.includes(`"${detailType}"`)) problems.push(`the rule does not match "${detailType}"`);
+      for (const prefix of ['tmp/', 'ivs/'])
+        if (!text.includes(`prefix = "${prefix}"`)) problems.push(`no lifecycle rule expires ${prefix}`);
       if (/prefix\s*=\s*"clips\//.test(text)) problems.push('a lifecycle rule touches clips/, which must be kept');
       return { problems, summary: `header ${IVS_SECRET_HEADER}, path /v1/ivs/events, lifecycle of tmp/ and ivs/` };
     },
@@ -183,13 +226,19 @@ export const STEPS: Step[] = [
       const nodeImage = /^ARG NODE_IMAGE=(\S+)$/m.exec(text)?.[1] ?? '';
       // The Node.js that development, tests and CI run on (infra/local/use-node.sh).
       const nodeVersion = parseEnvFile(readFileSync(LOCAL_VERSIONS, 'utf8')).NODE_VERSION;
-      if (!isPinnedImage(nodeImage) || !nodeImage.startsWith(`node:${nodeVersion}-`)) problems.push(`base image "${nodeImage}" is not node:${nodeVersion}-… (NODE_VERSION in infra/local/versions.env)`);
-      for (const from of text.matchAll(/^FROM\s+(\S+)/gm)) if (!from[1]!.startsWith('${NODE_IMAGE}') && !/^[a-z-]+$/.test(from[1]!)) problems.push(`FROM ${from[1]} is neither \${NODE_IMAGE} nor a stage`);
+      if (!isPinnedImage(nodeImage) || !nodeImage.startsWith(`node:${nodeVersion}-`))
+        problems.push(
+          `base image "${nodeImage}" is not node:${nodeVersion}-… (NODE_VERSION in infra/local/versions.env)`,
+        );
+      for (const from of text.matchAll(/^FROM\s+(\S+)/gm))
+        if (!from[1]!.startsWith('${NODE_IMAGE}') && !/^[a-z-]+$/.test(from[1]!))
+          problems.push(`FROM ${from[1]} is neither \${NODE_IMAGE} nor a stage`);
       if (!/--omit=dev/.test(text)) problems.push('production dependencies are not installed with --omit=dev');
       if (!/^USER 10001/m.test(text)) problems.push('does not run as a non-root user');
       if (!/HEALTHCHECK[\s\S]*\/healthz/.test(text)) problems.push('no HEALTHCHECK on /healthz');
       if (!/HOST=0\.0\.0\.0/.test(text)) problems.push('HOST is not 0.0.0.0');
-      if (!/FROM slim AS runtime[\s\S]*apt-get install[^\n]*ffmpeg/.test(text)) problems.push('the runtime target does not install ffmpeg');
+      if (!/FROM slim AS runtime[\s\S]*apt-get install[^\n]*ffmpeg/.test(text))
+        problems.push('the runtime target does not install ffmpeg');
       if (!/^ENTRYPOINT .*bin\/livepulse\.js/m.test(text)) problems.push('the entrypoint is not bin/livepulse.js');
       return { problems, summary: `base ${nodeImage}` };
     },
@@ -222,7 +271,11 @@ export const STEPS: Step[] = [
     name: 'shell: scripts parse',
     needs: [],
     async run() {
-      const scripts = [join(DEPLOY_DIR, 'install-validators.sh'), join(DEPLOY_DIR, 'validate.sh'), join(DEPLOY_DIR, 'clickhouse', 'initdb', '10-grafana-user.sh')];
+      const scripts = [
+        join(DEPLOY_DIR, 'install-validators.sh'),
+        join(DEPLOY_DIR, 'validate.sh'),
+        join(DEPLOY_DIR, 'clickhouse', 'initdb', '10-grafana-user.sh'),
+      ];
       const problems = scripts.flatMap((script) => {
         const result = run('bash', ['-n', script]);
         return result.status === 0 ? [] : [`${script}: ${result.stderr.trim()}`];

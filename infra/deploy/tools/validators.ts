@@ -51,9 +51,14 @@ export function findValidators(env: NodeJS.ProcessEnv = process.env): Validators
     kubeVersion: v.KUBE_VERSION!,
     helm: executable(join(dir, `helm-${v.HELM_VERSION}`, 'bin', 'helm')),
     composeSpec: executable(join(dir, `compose-go-${v.COMPOSE_GO_VERSION}`, 'bin', 'compose-spec')),
-    python: existsSync(join(pythonHome, '.complete')) ? { pythonPath: pythonHome, hadolint: join(pythonHome, 'bin', 'hadolint') } : undefined,
-    npm: existsSync(join(npmHome, '.complete')) ? { prefix: npmHome, awsSchema: join(npmHome, 'aws-provider-schema.json') } : undefined,
+    python: existsSync(join(pythonHome, '.complete'))
+      ? { pythonPath: pythonHome, hadolint: join(pythonHome, 'bin', 'hadolint') }
+      : undefined,
+    npm: existsSync(join(npmHome, '.complete'))
+      ? { prefix: npmHome, awsSchema: join(npmHome, 'aws-provider-schema.json') }
+      : undefined,
   };
 }
 
-export const INSTALL_HINT = 'not installed: run `bash infra/deploy/install-validators.sh` (infra/local/install.sh runs it)';
+export const INSTALL_HINT =
+  'not installed: run `bash infra/deploy/install-validators.sh` (infra/local/install.sh runs it)';

@@ -28,7 +28,10 @@ export interface EventSource {
 }
 
 export interface Environment {
-  fetch?: (url: string, init: { method: string; body: string; headers: Record<string, string>; keepalive: boolean; credentials: 'omit' }) => Promise<HttpAnswer>;
+  fetch?: (
+    url: string,
+    init: { method: string; body: string; headers: Record<string, string>; keepalive: boolean; credentials: 'omit' },
+  ) => Promise<HttpAnswer>;
   navigator?: { sendBeacon?(url: string, data: string): boolean };
   document?: EventSource & { visibilityState?: string };
   addEventListener?: EventSource['addEventListener'];

@@ -40,7 +40,13 @@ const sessionId = uuid();
 
 export function watchVideo(video: MediaElement, options: WatchOptions): Watcher {
   const url = `${options.endpoint.replace(/\/+$/, '')}/v1/events?key=${encodeURIComponent(options.writeKey)}`;
-  const queue = new BeaconQueue({ url, sdk: `livepulse-js/${SDK_VERSION}`, flushIntervalMs: options.flushIntervalMs ?? 10_000, maxBatch: 300, maxQueued: 3_600 });
+  const queue = new BeaconQueue({
+    url,
+    sdk: `livepulse-js/${SDK_VERSION}`,
+    flushIntervalMs: options.flushIntervalMs ?? 10_000,
+    maxBatch: 300,
+    maxQueued: 3_600,
+  });
   const tracker = new VideoTracker(video, queue, {
     streamId: options.streamId,
     viewerId: options.viewerId ?? persistentViewerId(),

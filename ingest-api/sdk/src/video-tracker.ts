@@ -104,7 +104,11 @@ export class VideoTracker {
     if (!this.viewStarted) this.startView();
     this.tick();
     if (fatal) this.state = 'error';
-    this.emit('error', { code: code.slice(0, 64), message: message?.slice(0, 1024), severity: fatal ? 'fatal' : 'warning' });
+    this.emit('error', {
+      code: code.slice(0, 64),
+      message: message?.slice(0, 1024),
+      severity: fatal ? 'fatal' : 'warning',
+    });
   }
 
   /** Page hidden: a heartbeat now (Mux does the same), so the numbers are current if the page never comes back. */
@@ -139,7 +143,8 @@ export class VideoTracker {
     if (!this.viewStarted) this.startView();
     if (this.state === 'rebuffering') this.moveTo('playing', 'rebufferend');
     else if (this.state === 'seeking') this.moveTo('playing', 'seeked');
-    if (this.counters.ttff_ms === undefined) this.counters.ttff_ms = Math.round(performance.now() - this.playRequestedAt);
+    if (this.counters.ttff_ms === undefined)
+      this.counters.ttff_ms = Math.round(performance.now() - this.playRequestedAt);
     this.moveTo('playing', 'playing');
   }
 
@@ -191,7 +196,13 @@ export class VideoTracker {
     this.lastTick = now;
     const c = this.counters;
     const playhead = this.video.currentTime;
-    if (this.state === 'starting' || this.state === 'playing' || this.state === 'rebuffering' || this.state === 'seeking') c.watch_ms! += elapsed;
+    if (
+      this.state === 'starting' ||
+      this.state === 'playing' ||
+      this.state === 'rebuffering' ||
+      this.state === 'seeking'
+    )
+      c.watch_ms! += elapsed;
     if (this.state === 'playing') {
       c.playing_ms! += elapsed;
       const progressed = (playhead - this.lastPlayhead) * 1000;
@@ -213,12 +224,26 @@ export class VideoTracker {
     const v = this.video;
     const o = this.options;
     const counters: Record<string, number> = {};
-    for (const [key, value] of Object.entries(this.counters)) counters[key] = key === 'max_upscale_pct' ? Math.round(value * 100) / 100 : Math.round(value);
+    for (const [key, value] of Object.entries(this.counters))
+      counters[key] = key === 'max_upscale_pct' ? Math.round(value * 100) / 100 : Math.round(value);
     const dropped = v.getVideoPlaybackQuality?.().droppedVideoFrames;
     if (dropped !== undefined) counters.dropped_frames = dropped;
-    const dimensions: Record<string, unknown> = { ...o.dimensions, player_name: o.playerName, player_version: o.playerVersion };
-    if (v.clientWidth > 0) Object.assign(dimensions, { player_width: Math.min(v.clientWidth, 16_384), player_height: Math.min(v.clientHeight, 16_384) });
-    if (v.videoWidth > 0) Object.assign(dimensions, { source_width: v.videoWidth, source_height: v.videoHeight, rendition: `${v.videoHeight}p` });
+    const dimensions: Record<string, unknown> = {
+      ...o.dimensions,
+      player_name: o.playerName,
+      player_version: o.playerVersion,
+    };
+    if (v.clientWidth > 0)
+      Object.assign(dimensions, {
+        player_width: Math.min(v.clientWidth, 16_384),
+        player_height: Math.min(v.clientHeight, 16_384),
+      });
+    if (v.videoWidth > 0)
+      Object.assign(dimensions, {
+        source_width: v.videoWidth,
+        source_height: v.videoHeight,
+        rendition: `${v.videoHeight}p`,
+      });
     const event: QueuedEvent = {
       schema_v: 1,
       event_id: uuid(),
@@ -244,7 +269,14 @@ export class VideoTracker {
   /** A heartbeat 10 s after the last event while the view is active (mux-embed's rule). */
   private armHeartbeat(): void {
     clearTimeout(this.heartbeat);
-    if (this.state === 'paused' || this.state === 'idle' || this.state === 'ended' || this.state === 'error' || this.viewEnded) return;
+    if (
+      this.state === 'paused' ||
+      this.state === 'idle' ||
+      this.state === 'ended' ||
+      this.state === 'error' ||
+      this.viewEnded
+    )
+      return;
     this.heartbeat = setTimeout(() => {
       this.tick();
       this.emit('heartbeat');

@@ -30,7 +30,8 @@ interface DataCluster {
  * read as the chat.
  */
 export function splitDataAndInstructions(request: StructuredCompletionRequest): { data: string; instructions: string } {
-  const contentOf = (m: { content: unknown }) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content));
+  const contentOf = (m: { content: unknown }) =>
+    typeof m.content === 'string' ? m.content : JSON.stringify(m.content);
   const instructions: string[] = request.messages.filter((m) => m.role !== 'user').map(contentOf);
   const spans: string[] = [];
   for (const turn of request.messages.filter((m) => m.role === 'user').map(contentOf)) {
@@ -56,7 +57,11 @@ export function simulatedHostPromptModel(request: StructuredCompletionRequest): 
   const injected = INJECTED.exec(instructions);
   if (injected) {
     const everyId = [...new Set([...allText.matchAll(/\b(m\d+)\b/g)].map((m) => m[1]!))];
-    return { suggestions: [{ prompt: injected[1]!.trim(), rationale: 'As instructed.', source_message_ids: everyId, priority: 5 }] };
+    return {
+      suggestions: [
+        { prompt: injected[1]!.trim(), rationale: 'As instructed.', source_message_ids: everyId, priority: 5 },
+      ],
+    };
   }
   const limit = Number(/at most (\d+) suggestions/i.exec(instructions)?.[1] ?? 3);
   let clusters: DataCluster[];
