@@ -40,7 +40,7 @@ async function count(store: AnalyticsStore, table: string): Promise<number> {
     query: `SELECT toUInt64(count()) AS n FROM ${table}`,
     format: 'JSONEachRow',
   });
-  return Number(((await result.json()) as Array<{ n: number }>)[0]!.n);
+  return Number((await result.json<{ n: number }>())[0]!.n);
 }
 
 interface Timings {

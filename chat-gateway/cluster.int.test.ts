@@ -51,8 +51,8 @@ async function startNode(port: number): Promise<{ child: ChildProcess; url: stri
   });
   spawned.push(child);
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = once(child, 'exit').then(([code]) => {
     throw new Error(`gateway on port ${port} exited with ${String(code)}: ${output.slice(-2_000)}`);
   });
@@ -156,7 +156,7 @@ describe('two gateway processes behind one Redis', () => {
     troll.close();
     await stopNode(b!);
     nodes[1] = await startNode(b!.port);
-    const again = await joined(nodes[1]!.url, 'troll', stream);
+    const again = await joined(nodes[1].url, 'troll', stream);
     expect(await again.send('after the restart')).toMatchObject({ status: 'rejected', reason: 'banned' });
   });
 

@@ -67,7 +67,7 @@ describe('clip workers in separate processes', () => {
     });
     const logs: Array<Record<string, unknown>> = [];
     let partial = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       const lines = (partial + chunk.toString('utf8')).split('\n');
       partial = lines.pop()!;
       for (const line of lines) {
@@ -78,7 +78,7 @@ describe('clip workers in separate processes', () => {
         }
       }
     });
-    child.stderr!.resume();
+    child.stderr.resume();
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const worker = { child, logs, exited };
     workers.push(worker);

@@ -100,7 +100,7 @@ describe('"clip that" on a live broadcast, embedded', () => {
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('host-1')
       .setExpirationTime('5m')
-      .sign(new TextEncoder().encode(running.auth.jwtSecret!));
+      .sign(new TextEncoder().encode(running.auth.jwtSecret));
     const request = await fetch(`${platform.url}/v1/streams/${streamId}/clips`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

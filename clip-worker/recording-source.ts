@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { parseMediaPlaylist, parseMultivariantPlaylist, type MediaPlaylist } from '../core/ivs/hls-playlist.ts';
 import { programTablePackets, startsWithProgramAssociation, TS_PACKET_SIZE } from '../core/ivs/mpegts.ts';
-import { recordingMetadataValidator, type RecordingMetadata } from '../core/ivs/recording-metadata.ts';
+import { recordingMetadataValidator } from '../core/ivs/recording-metadata.ts';
 import { recordingKeys } from '../core/ivs/recording-layout.ts';
 import { ObjectNotFoundError, type ObjectStore } from '../core/object-store/object-store.ts';
 import { CorruptRecordingError, RecordingNotReadyError } from './clip-errors.ts';
@@ -24,7 +24,8 @@ export interface LoadedPlaylist {
   byteRange: boolean;
 }
 
-async function readJson(store: ObjectStore, key: string): Promise<unknown | null> {
+/** The object's JSON value, or null when there is no such object. */
+async function readJson(store: ObjectStore, key: string): Promise<unknown> {
   try {
     return JSON.parse((await store.get(key)).toString('utf8')) as unknown;
   } catch (error) {
@@ -58,7 +59,7 @@ export async function recordingRenditions(store: ObjectStore, prefix: string): P
         .join('; ');
       throw new CorruptRecordingError(`${recordingKeys.event(prefix, event)}: ${errors}`);
     }
-    return (metadata as RecordingMetadata).media.hls.renditions.map((r) => ({
+    return metadata.media.hls.renditions.map((r) => ({
       name: r.path,
       width: r.resolution_width,
       height: r.resolution_height,

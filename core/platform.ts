@@ -30,7 +30,7 @@ export interface PlatformContext {
   /** Routes are registered before the server listens. */
   http: FastifyInstance;
   /** For a service that cannot go on (its workers keep crashing): the platform stops and the process exits non-zero. */
-  fail(error: Error): void;
+  fail(this: void, error: Error): void;
 }
 
 export interface RunningService {
@@ -109,8 +109,9 @@ export async function startPlatform(
     throw error;
   }
 
+  const httpLogger: FastifyBaseLogger = logger.child({ component: 'http' });
   const http: FastifyInstance = Fastify({
-    loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
+    loggerInstance: httpLogger,
     // Per-request access logs would dominate the collector's cost; request metrics cover them.
     logController: new LogController({ disableRequestLogging: true }),
     // X-Forwarded-For counts only from the configured proxies (LIVEPULSE_TRUSTED_PROXIES).

@@ -91,9 +91,7 @@ export async function expectAnalyticsToMatchTruth(store: AnalyticsStore, truth: 
     expect(
       byEnd.map((r) => ({ minute: r.period_start, ...comparable(r) })),
       `${streamId} QoE by end minute`,
-    ).toEqual(
-      stream.qoe_by_end_minute.map(({ minute, ...totals }) => ({ minute, ...comparable(totals as TruthTotals) })),
-    );
+    ).toEqual(stream.qoe_by_end_minute.map(({ minute, ...totals }) => ({ minute, ...comparable(totals) })));
     const hourly = await viewTotalsByPeriod(store, scope, 'end', 'hour');
     expect(
       hourly.reduce((n, r) => n + r.views, 0),

@@ -145,7 +145,7 @@ describe('the live edge: every "now" reading is the true count', () => {
         pause: { event: 'pause', state: 'paused' },
         resume: { event: 'play', state: 'playing' },
         leave: { event: 'viewend', state: 'ended' },
-      }[action.kind] as { event: PlayerEvent['event']; state: PlayerEvent['player_state'] };
+      }[action.kind];
       const played = seq * 1_000;
       const body: { metadata: { sent_at: number }; events: PlayerEvent[] } = {
         metadata: { sent_at: now },

@@ -131,12 +131,12 @@ describe.each(MEMBER_NAMES)('ids named %s', (name) => {
     }
   });
 
-  it('count no viewers on a stream of that name until someone joins it', () => {
+  it('count no viewers on a stream of that name until someone joins it', async () => {
     // A server attached to nothing: rooms and counts without a port.
     const nsp = new Server().of('/chat');
     const counts = new ViewerCounts(nsp, { clustered: false });
     expect(counts.count(name)).toBe(0);
-    nsp.adapter.addAll('socket-1', new Set([roomOf(name)]));
+    await nsp.adapter.addAll('socket-1', new Set([roomOf(name)]));
     expect(counts.count(name)).toBe(1);
   });
 

@@ -7,17 +7,17 @@ export async function waitFor<T>(
   { timeoutMs = 30_000, intervalMs = 50 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
-  let last: unknown;
+  let lastError: string | undefined;
   while (Date.now() < deadline) {
     try {
       const value = await condition();
-      if (value) return value as NonNullable<T>;
+      if (value) return value;
     } catch (error) {
-      last = error;
+      lastError = String(error);
     }
     await sleep(intervalMs);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError}` : ''}`);
 }
 
 /**
@@ -32,7 +32,7 @@ export async function waitForProgress(
 ): Promise<void> {
   let lowest = Number.POSITIVE_INFINITY;
   let movedAt = Date.now();
-  let last: unknown;
+  let lastError: string | undefined;
   for (;;) {
     try {
       const left = await remaining();
@@ -42,11 +42,11 @@ export async function waitForProgress(
         movedAt = Date.now();
       }
     } catch (error) {
-      last = error;
+      lastError = String(error);
     }
     if (Date.now() - movedAt > stallMs) {
       throw new Error(
-        `no progress for ${stallMs} ms waiting for ${what} (${Number.isFinite(lowest) ? `${lowest} left` : 'never measured'})${last ? `: ${String(last)}` : ''}`,
+        `no progress for ${stallMs} ms waiting for ${what} (${Number.isFinite(lowest) ? `${lowest} left` : 'never measured'})${lastError ? `: ${lastError}` : ''}`,
       );
     }
     await sleep(intervalMs);

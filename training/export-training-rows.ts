@@ -22,7 +22,7 @@ const { values, positionals } = parseArgs({
 });
 if (positionals.length !== 1) throw new Error('usage: export-training-rows.ts OUT.jsonl [--data DIR]');
 
-const rows = fineTuneRows(await loadHateCorpus(values.data!));
+const rows = fineTuneRows(await loadHateCorpus(values.data));
 const body = `${rows.map((row) => JSON.stringify(row)).join('\n')}\n`;
 await writeFile(positionals[0]!, body);
 const count = (split: string) => rows.filter((row) => row.split === split).length;

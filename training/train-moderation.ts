@@ -61,15 +61,15 @@ async function main(): Promise<void> {
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got ${values.seed}`);
   if (values.only !== undefined && values.only !== 'ngram' && values.only !== 'encoder')
     throw new Error(`--only must be ngram or encoder, got ${JSON.stringify(values.only)}`);
-  const corpus = await loadHateCorpus(values.data!);
+  const corpus = await loadHateCorpus(values.data);
   const seconds = (since: number) => ((performance.now() - since) / 1_000).toFixed(1);
   let ok = true;
 
   if (values.only !== 'encoder') {
     const started = performance.now();
-    const { bytes, header } = await trainHateModel(values.data!, { ...DEFAULT_TRAINING, seed }, corpus);
+    const { bytes, header } = await trainHateModel(values.data, { ...DEFAULT_TRAINING, seed }, corpus);
     process.stdout.write(`${JSON.stringify(header.about, null, 2)}\n`);
-    ok = (await writeOrCheck(HATE_MODEL_FILE, bytes, values.check!, seed, seconds(started))) && ok;
+    ok = (await writeOrCheck(HATE_MODEL_FILE, bytes, values.check, seed, seconds(started))) && ok;
   }
   if (values.only !== 'ngram' && values.check) {
     const { manifest, read } = verifiedEncoderFiles();
@@ -89,14 +89,14 @@ async function main(): Promise<void> {
       process.stderr.write(`embedding rows not in the cache: ${done}/${total}\n`);
     };
     const { bytes, head } = await trainEncoderHead(
-      values.data!,
+      values.data,
       encoder,
       { ...DEFAULT_HEAD_TRAINING, seed },
       { corpus, progress },
     );
     await encoder.close();
     process.stdout.write(`${JSON.stringify(head.header.about, null, 2)}\n`);
-    ok = (await writeOrCheck(ENCODER_HEAD_FILE, bytes, values.check!, seed, seconds(started))) && ok;
+    ok = (await writeOrCheck(ENCODER_HEAD_FILE, bytes, values.check, seed, seconds(started))) && ok;
   }
   if (!ok) process.exitCode = 1;
 }

@@ -234,7 +234,7 @@ export class FfmpegRunner implements Ffmpeg {
     if (!format) throw new MediaProbeError(path, 'no format section');
     const seconds = (value: unknown) => (value === undefined || value === 'N/A' ? undefined : Number(value) * 1000);
     const streams = ((json.streams as Array<Record<string, unknown>> | undefined) ?? []).map((s): ProbedStream => {
-      const codecType = String(s.codec_type ?? 'unknown');
+      const codecType = typeof s.codec_type === 'string' ? s.codec_type : 'unknown';
       const stream: ProbedStream = {
         index: Number(s.index),
         codecType: ['video', 'audio', 'data', 'subtitle', 'attachment'].includes(codecType)

@@ -264,14 +264,10 @@ class GroupMember implements Subscription {
     }
   }
 
-  commit(topic: string, partition: number, nextOffset: string): Promise<boolean> {
-    if (!this.ownsPartition(this.group.ownershipOf(topic, partition))) return Promise.resolve(false);
-    try {
-      this.bus.commitOffset(this.group, topic, partition, Number(nextOffset));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return Promise.resolve(true);
+  async commit(topic: string, partition: number, nextOffset: string): Promise<boolean> {
+    if (!this.ownsPartition(this.group.ownershipOf(topic, partition))) return false;
+    this.bus.commitOffset(this.group, topic, partition, Number(nextOffset));
+    return true;
   }
 
   readAgain(topic: string, partition: number): void {

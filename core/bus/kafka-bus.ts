@@ -6,6 +6,7 @@ import {
   logLevel as KafkaLogLevel,
   type Admin,
   type Consumer,
+  type IHeaders,
   type ISocketFactory,
   type KafkaMessage,
   type LogEntry,
@@ -62,7 +63,7 @@ function toPinoLevel(level: KafkaLogLevel): 'error' | 'warn' | 'info' | 'debug' 
   return 'debug';
 }
 
-function headerValues(headers: Record<string, unknown> | undefined): Record<string, string> {
+function headerValues(headers: IHeaders | undefined): Record<string, string> {
   const result: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
     if (value === undefined) continue;
@@ -477,7 +478,7 @@ export class KafkaBus implements Bus {
                 if (messages.length > 0) await onBatch(messages);
               } catch (error) {
                 failed = true;
-                reject(error);
+                reject(error instanceof Error ? error : new Error(String(error), { cause: error }));
               }
             },
           })
@@ -579,10 +580,11 @@ class KafkaSubscription implements Subscription {
       autoCommitThreshold: 1,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: Math.max(1, options.maxInFlightBatches ?? 1),
-      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+      eachBatch: async (payload) => {
+        const { batch } = payload;
         const topic = bus.logical(batch.topic);
         for (let start = 0; start < batch.messages.length; start += maxBatch) {
-          if (!isRunning() || isStale()) return;
+          if (!payload.isRunning() || payload.isStale()) return;
           const slice = batch.messages.slice(start, start + maxBatch);
           const messages = slice.map((m) => deliveredMessage(topic, batch.partition, m));
           const delivered: MessageBatch = {
@@ -607,9 +609,9 @@ class KafkaSubscription implements Subscription {
               });
             throw error;
           }
-          resolveOffset(delivered.lastOffset);
-          if (!manual) await commitOffsetsIfNecessary();
-          await heartbeat();
+          payload.resolveOffset(delivered.lastOffset);
+          if (!manual) await payload.commitOffsetsIfNecessary();
+          await payload.heartbeat();
         }
       },
     });

@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance, FastifySchema } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 
 /**
  * One OpenAPI document for the platform's HTTP server, at `/docs/json` with its UI at `/docs`.
@@ -82,6 +82,6 @@ export function documentRoutes(
       tags: defaults.tags,
       ...(defaults.security && { security: defaults.security }),
       ...route.schema,
-    } as FastifySchema;
+    };
   });
 }

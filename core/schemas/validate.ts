@@ -11,9 +11,9 @@ export interface FieldError {
 
 export interface Validator<T extends TSchema> {
   readonly schema: T;
-  check(value: unknown): value is Static<T>;
+  check(this: void, value: unknown): value is Static<T>;
   /** At most `limit` errors, so a hostile payload cannot make the answer huge. */
-  errors(value: unknown, limit?: number): FieldError[];
+  errors(this: void, value: unknown, limit?: number): FieldError[];
 }
 
 /**

@@ -417,7 +417,7 @@ describe('query API and creator reports over simulated analytics', () => {
         query: 'SELECT toUInt32(count()) AS n FROM viewer_windows_hour',
         format: 'JSONEachRow',
       });
-      expect(((await count.json()) as Array<{ n: number }>)[0]!.n).toBeGreaterThan(0);
+      expect((await count.json<{ n: number }>())[0]!.n).toBeGreaterThan(0);
       expect((await get(`/v1/streams/${stream}/metrics?${rangeQuery()}&interval=1m`, admin)).status).toBe(200);
     });
   });

@@ -79,9 +79,7 @@ describe('a forged creator_id on a player event claims nothing', () => {
   const count = async (query: string, params: Record<string, unknown>) =>
     Number(
       (
-        (await (await store.client.query({ query, query_params: params, format: 'JSONEachRow' })).json()) as Array<{
-          n: string;
-        }>
+        await (await store.client.query({ query, query_params: params, format: 'JSONEachRow' })).json<{ n: string }>()
       )[0]!.n,
     );
 

@@ -37,7 +37,7 @@ function client(options: Omit<ClickHouseClientConfigOptions, 'url'> = {}): Click
 
 function post(query: string, parameters: Record<string, string> = {}, init: RequestInit = {}): Promise<Response> {
   const search = new URLSearchParams({ user: USER, password: PASSWORD, ...parameters });
-  return fetch(`${url}/?${search}`, { method: 'POST', body: query, ...init });
+  return fetch(`${url}/?${search.toString()}`, { method: 'POST', body: query, ...init });
 }
 
 beforeAll(async () => {
@@ -105,7 +105,7 @@ describe('ClickHouse HTTP server over chDB', () => {
 
     const result = await client().query({ query: 'SELECT 1', query_id: 'my-query-2' });
     expect(result.query_id).toBe('my-query-2');
-    await result.close();
+    result.close();
   });
 
   it.each([
@@ -122,7 +122,7 @@ describe('ClickHouse HTTP server over chDB', () => {
 
   it('runs GET requests read-only, and only them', async () => {
     const get = await fetch(
-      `${url}/?${new URLSearchParams({ user: USER, password: PASSWORD, query: 'CREATE TABLE ro (x UInt8) ENGINE = Memory' })}`,
+      `${url}/?${new URLSearchParams({ user: USER, password: PASSWORD, query: 'CREATE TABLE ro (x UInt8) ENGINE = Memory' }).toString()}`,
     );
     expect(get.headers.get('x-clickhouse-exception-code')).toBe('164');
     expect((await post('CREATE TABLE ro (x UInt8) ENGINE = Memory')).status).toBe(200);

@@ -19,7 +19,7 @@ function line(at: number, data: Partial<CmcdV2Data>, index = 0): CmcdLine {
   return {
     index,
     raw: '',
-    data: { v: 2, sid: 'sess-1', cid: 'stream-9', sn: sn++, ts: T0 + at, ...data } as CmcdV2Data,
+    data: { v: 2, sid: 'sess-1', cid: 'stream-9', sn: sn++, ts: T0 + at, ...data },
   };
 }
 const ps = (at: number, sta: string, extra: Partial<CmcdV2Data> = {}) =>
@@ -211,7 +211,7 @@ describe('applyCmcdReport', () => {
 
   it('takes the viewer id from the livepulse-viewer custom key', () => {
     sn = 0;
-    const { events } = run([ps(0, 's', { 'livepulse-viewer': 'viewer-42' } as Partial<CmcdV2Data>)]);
+    const { events } = run([ps(0, 's', { 'livepulse-viewer': 'viewer-42' })]);
     expect(events[0]!.viewer_id).toBe('viewer-42');
   });
 

@@ -30,7 +30,7 @@ export async function eventsRoute(app: FastifyInstance, { collector }: { collect
     { parseAs: 'buffer', bodyLimit: settings.maxBodyBytes },
     (_request, body, done) => {
       try {
-        done(null, parseStrictJson(body as Buffer));
+        done(null, parseStrictJson(body));
       } catch (error) {
         done(error as Error, undefined);
       }

@@ -36,7 +36,7 @@ export async function ivsEventsRoute(app: FastifyInstance, { collector }: { coll
     { parseAs: 'buffer', bodyLimit: settings.maxBodyBytes },
     (_request, body, done) => {
       try {
-        done(null, parseStrictJson(body as Buffer));
+        done(null, parseStrictJson(body));
       } catch (error) {
         done(error as Error, undefined);
       }

@@ -89,7 +89,7 @@ describe('browser SDK in Chromium with hls.js', () => {
     await page.goto(pageOrigin);
 
     // Scripts run in the page, as strings: this project compiles without the DOM library.
-    const inPage = <T>(script: string) => page.evaluate(script) as Promise<T>;
+    const inPage = <T>(script: string) => page.evaluate<T>(script);
     await waitFor(
       'playback to pass 3 s',
       async () => (await inPage<number>('document.getElementById("video").currentTime')) > 3,

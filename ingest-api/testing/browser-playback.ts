@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
@@ -90,7 +90,7 @@ export async function startPageServer(
   extraFiles: Record<string, string> = {},
 ): Promise<PageServer> {
   const files: Record<string, string> = { '/hls.js': require.resolve('hls.js/dist/hls.min.js'), ...extraFiles };
-  const server = createServer(async (request, response) => {
+  const answer = async (request: IncomingMessage, response: ServerResponse) => {
     const path = new URL(request.url!, 'http://page').pathname;
     const file = path === '/' ? null : (files[path] ?? join(dir, normalize(path).replace(/^(\.\.[/\\])+/, '')));
     try {
@@ -101,7 +101,9 @@ export async function startPageServer(
     } catch {
       response.writeHead(404).end();
     }
-  });
+  };
+  // Each request answers on its own; a file that cannot be read is a 404, not a rejection.
+  const server = createServer((request, response) => void answer(request, response));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

@@ -50,7 +50,7 @@ describe('requestedHighlight', () => {
 
 describe('POST /v1/streams/:streamId/clips', () => {
   const config = loadConfig({});
-  const secret = new TextEncoder().encode(config.auth.jwtSecret!);
+  const secret = new TextEncoder().encode(config.auth.jwtSecret);
   let app: FastifyInstance;
   let bus: EmbeddedBus;
   let liveState: MemoryLiveState;

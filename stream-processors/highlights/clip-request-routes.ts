@@ -70,7 +70,7 @@ export async function clipRequestRoutes(app: FastifyInstance, options: ClipReque
             return reply.code(401).send({ error: 'unauthorized', message: error.message });
           throw error;
         }
-        const { streamId } = request.params as { streamId: string };
+        const { streamId } = request.params;
         // Hosts, moderators and admins: the roles that moderate the stream's chat, granted staff included.
         if (!canModerate(await staff.roleOf(identity, streamId)))
           return reply

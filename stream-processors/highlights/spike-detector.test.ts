@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { highlightId, highlightValidator } from '../../core/schemas/highlight.ts';
+import { highlightId, highlightValidator, type Highlight } from '../../core/schemas/highlight.ts';
 import {
   DEFAULT_DETECTOR_SETTINGS,
   detectInBucket,
@@ -123,7 +123,7 @@ describe('highlight windows', () => {
   it('turns a detection into a valid highlight with a deterministic id and readable reasons', () => {
     let state = initialDetectorState();
     const all = buckets([...steady(20, 8, 400), [40, 25, 20, 410]]);
-    let highlight;
+    let highlight: Highlight | undefined;
     for (const bucket of all) {
       const step = detectInBucket(state, bucket, settings);
       if (step.detection) highlight = highlightFromDetection('st-AbC123', step.detection, settings, T0 + 200_000);

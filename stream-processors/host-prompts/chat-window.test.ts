@@ -71,7 +71,7 @@ describe('ChatWindow: what passed moderation', () => {
     const window = new ChatWindow();
     for (const event of events) {
       if ('message_id' in event && 'text' in event) window.observeMessage(event);
-      else window.observeVerdict(event as ChatVerdict);
+      else window.observeVerdict(event);
     }
     expect(window.unsuggestedIn(T0 - 1, T0 + 1).map((m) => m.messageId)).toEqual(expected);
   });

@@ -1,4 +1,4 @@
-import { PLAYER_STATES, type PlayerState } from '../../core/schemas/player-event.ts';
+import { PLAYER_STATES } from '../../core/schemas/player-event.ts';
 import {
   sameDimensions,
   type Baseline,
@@ -70,7 +70,7 @@ export function encodeSample(sample: Sample, viewDims: DimensionValues): Encoded
 
 export function decodeSample(encoded: EncodedSample, viewDims: DimensionValues): Sample {
   const [seq, t, stateIndex, flags, counterValues, dims, errorCode] = encoded;
-  const state = PLAYER_STATES[stateIndex] as PlayerState | undefined;
+  const state = PLAYER_STATES[stateIndex];
   if (state === undefined || counterValues.length < 4)
     throw new StateDecodeError('sample', `state ${stateIndex}, ${counterValues.length} counters`);
   const counters = { watch_ms: 0, playing_ms: 0, rebuffer_count: 0, rebuffer_ms: 0 } as SampleCounters;

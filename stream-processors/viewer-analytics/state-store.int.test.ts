@@ -200,7 +200,7 @@ for (const adapter of adapters) {
         const windows = new Set(changes.emittedKeys.map((k) => k.windowStart));
         newKeys += changes.emittedKeys.length;
         const write = stateStore.encode(0, changes);
-        const records = write.messages.filter((m) => m.key!.startsWith('key') && !m.tombstone);
+        const records = write.messages.filter((m) => m.key.startsWith('key') && !m.tombstone);
         // Far fewer keys than a record each: one record per window (KEYS_PER_RECORD is well above these).
         expect(records.length).toBeLessThanOrEqual(windows.size);
         keyRecords += records.length;

@@ -115,7 +115,7 @@ export class StateStore {
           const keys: unknown = JSON.parse(body);
           if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string'))
             throw new Error('not a list of row keys');
-          for (const rowKey of keys as string[]) emittedKeys.push({ windowStart, key: rowKey });
+          for (const rowKey of keys) emittedKeys.push({ windowStart, key: rowKey });
           addKeyRecord(ledger, windowStart, key);
         } else if (key.startsWith(LEGACY_KEY_PREFIX)) {
           const windowStart = windowStartOfKeyRecord(key, LEGACY_KEY_PREFIX);

@@ -77,7 +77,11 @@ export async function playSimulation(plan: SimulationPlan, options: PlayOptions)
   };
   const views: PlayingView[] = plan.views.map((view) => ({ view, next: 0, outbox: [], lastFlushAt: 0 }));
   const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
+  let failure: Error | undefined;
+  // A function, so the compiler reads `failure` as the deliveries may have set it, not as narrowed.
+  const throwIfDeliveryFailed = () => {
+    if (failure) throw failure;
+  };
 
   const post = async (view: ScriptedView, events: PlayerEvent[]): Promise<void> => {
     const deadline = Date.now() + (options.deliveryTimeoutMs ?? 120_000);
@@ -140,14 +144,14 @@ export async function playSimulation(plan: SimulationPlan, options: PlayOptions)
       await post(playing.view, events);
       if (twice) await post(playing.view, events);
     })().catch((error: unknown) => {
-      failure ??= error;
+      failure ??= error instanceof Error ? error : new CollectorDeliveryError(String(error), { cause: error });
     });
     const tracked = delivery.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
   };
 
   while (true) {
-    if (failure) throw failure;
+    throwIfDeliveryFailed();
     if (options.signal?.aborted) throw new CollectorDeliveryError('aborted');
     const now = Date.now();
     let remaining = 0;
@@ -171,7 +175,7 @@ export async function playSimulation(plan: SimulationPlan, options: PlayOptions)
     await sleep(TICK_MS);
   }
   await Promise.all(inFlight);
-  if (failure) throw failure;
+  throwIfDeliveryFailed();
   report.finishedAt = Date.now();
   options.log?.(
     `sent ${report.eventsSent} events in ${report.requests} requests (${report.retries} retries): ${report.accepted} accepted, ${report.duplicates} duplicates, ${report.rejected.length} rejected`,

@@ -72,7 +72,7 @@ export function trainLogisticRegression(
         const f = features[i]!;
         const gradient = g * norm + settings.l2 * weights[f]!;
         squaredGradients[f] = squaredGradients[f]! + gradient * gradient;
-        weights[f] = weights[f]! - (settings.learningRate * gradient) / Math.sqrt(squaredGradients[f]!);
+        weights[f] = weights[f]! - (settings.learningRate * gradient) / Math.sqrt(squaredGradients[f]);
       }
       biasSquared += g * g;
       bias -= (settings.learningRate * g) / Math.sqrt(biasSquared);

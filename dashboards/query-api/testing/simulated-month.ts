@@ -149,7 +149,7 @@ export async function generateMonth(
     const started = performance.now();
     await store.client.command({ query: sql, query_params: params, clickhouse_settings: { async_insert: 0 } });
     seconds[what] = (performance.now() - started) / 1_000;
-    log(`generated ${what} in ${seconds[what]!.toFixed(1)} s`);
+    log(`generated ${what} in ${seconds[what].toFixed(1)} s`);
   }
   return seconds;
 }

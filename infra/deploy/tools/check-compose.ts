@@ -43,7 +43,7 @@ export function interpolate(
       const value = env[name!];
       const unset = value === undefined || (colon === ':' && value === '');
       if (!operator) return value ?? '';
-      if (operator === '-') return unset ? word! : value!;
+      if (operator === '-') return unset ? word! : value;
       if (unset) missing.push(`${name}: ${word || 'required'}`);
       return value ?? '';
     },
@@ -115,7 +115,7 @@ export function checkComposeInvariants(compose: ComposeFile, services: string[])
   // compose-go's validator (LoadModel) checks the schema but not references between services.
   const namedVolumes = new Set(Object.keys(compose.volumes ?? {}));
   for (const [name, service] of Object.entries(all)) {
-    for (const dependency of Object.keys((service.depends_on ?? {}) as Record<string, unknown>)) {
+    for (const dependency of Object.keys(service.depends_on ?? {})) {
       if (!all[dependency]) problems.push(`${name}: depends_on ${dependency}, which is not a service`);
     }
     for (const volume of (service.volumes ?? []) as string[]) {
@@ -143,7 +143,8 @@ export function checkComposeInvariants(compose: ComposeFile, services: string[])
   if (!/grafana-clickhouse-datasource@\d+\.\d+\.\d+/.test(grafanaEnvironment.GF_PLUGINS_PREINSTALL_SYNC ?? ''))
     problems.push('grafana: the ClickHouse plugin is not preinstalled at a pinned version');
   const kafkaEnvironment = (all.kafka?.environment ?? {}) as Record<string, unknown>;
-  if (!String(kafkaEnvironment.KAFKA_PROCESS_ROLES ?? '').includes('controller'))
+  const processRoles = kafkaEnvironment.KAFKA_PROCESS_ROLES;
+  if (!(typeof processRoles === 'string' && processRoles.includes('controller')))
     problems.push('kafka: not in KRaft mode (KAFKA_PROCESS_ROLES has no controller)');
   return problems;
 }

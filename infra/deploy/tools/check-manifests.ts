@@ -341,7 +341,8 @@ export async function checkCustomResources(
           if (!KAFKA_TRIGGER_KEYS.has(key)) problems.push(`${where}: unknown kafka trigger metadata ${key}`);
           if (typeof value !== 'string') problems.push(`${where}: kafka trigger metadata ${key} must be a string`);
         }
-        if (!['earliest', 'latest'].includes(String(metadata.offsetResetPolicy ?? 'latest')))
+        const offsetResetPolicy = metadata.offsetResetPolicy ?? 'latest';
+        if (typeof offsetResetPolicy !== 'string' || !['earliest', 'latest'].includes(offsetResetPolicy))
           problems.push(`${where}: offsetResetPolicy must be earliest or latest`);
       }
     }

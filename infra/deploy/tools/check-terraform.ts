@@ -173,7 +173,7 @@ export function checkTerraformConfig(config: TerraformConfig, provider: Provider
   else {
     if (aws.source !== 'hashicorp/aws')
       problems.push(`terraform.required_providers.aws.source is ${String(aws.source)}, not hashicorp/aws`);
-    const major = /(\d+)\./.exec(String(aws.version ?? ''))?.[1];
+    const major = /(\d+)\./.exec(typeof aws.version === 'string' ? aws.version : '')?.[1];
     if (major !== provider.version.split('.')[0])
       problems.push(
         `terraform.required_providers.aws.version "${String(aws.version)}" does not admit the checked schema ${provider.version}`,

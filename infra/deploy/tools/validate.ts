@@ -19,7 +19,6 @@ import {
   checkRenderedChart,
   parseManifests,
   type ChartValues,
-  type Manifest,
 } from './check-manifests.ts';
 import { checkTerraformDirectory } from './check-terraform.ts';
 import { envVariables, OPERATIONS_DOC, renderIndex, withFreshIndex } from './env-index.ts';
@@ -177,7 +176,7 @@ export const STEPS: Step[] = [
             problems.push(
               `${set.name}: kubernetes-validate exited ${result.status}: ${failures.join(' | ') || result.stderr.trim()}`,
             );
-          const crds = await checkCustomResources(parseManifests(rendered) as Manifest[], validators.npm!.prefix);
+          const crds = await checkCustomResources(parseManifests(rendered), validators.npm!.prefix);
           custom += crds.checked;
           problems.push(...crds.problems.map((p) => `${set.name}: ${p}`));
         }
@@ -320,5 +319,5 @@ async function main(): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main().then((code) => process.exit(code));
+  process.exit(await main());
 }

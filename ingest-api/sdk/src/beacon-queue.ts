@@ -91,7 +91,8 @@ export class BeaconQueue {
     this.exiting = false;
     clearTimeout(this.timer);
     this.timer = undefined;
-    const beacon = environment.navigator?.sendBeacon;
+    const navigator = environment.navigator;
+    const beacon = navigator?.sendBeacon?.bind(navigator);
     while (this.queue.length > 0) {
       let count = Math.min(this.queue.length, this.options.maxBatch);
       let body = this.body(this.queue.slice(0, count));
@@ -100,7 +101,7 @@ export class BeaconQueue {
         body = this.body(this.queue.slice(0, count));
       }
       this.queue.splice(0, count);
-      if (!beacon?.call(environment.navigator, this.options.url, body)) void this.post(body);
+      if (!beacon?.(this.options.url, body)) void this.post(body);
     }
   }
 
