@@ -57,7 +57,7 @@ const brokerList = z
     message: 'must be a comma-separated list of host:port',
   });
 
-const EnvSchema = z.object({
+export const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   HOST: z.string().trim().default('127.0.0.1'),
   LIVEPULSE_TRUSTED_PROXIES: optionalString,
