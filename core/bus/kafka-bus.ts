@@ -28,6 +28,7 @@ import {
 } from './bus.ts';
 import type { LingerTuning } from './lingering-publisher.ts';
 import { ProducerLanes } from './producer-lanes.ts';
+import { adoptUnprefixedCommits } from './unprefixed-commits.ts';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -225,41 +226,6 @@ export class KafkaBus implements Bus {
     return this.prefix + groupId;
   }
 
-  /**
-   * Before group ids carried the prefix, a prefixed deployment committed under the bare group id,
-   * on its own (prefixed) topics. The first time the prefixed group subscribes, it starts from
-   * those commits instead of from the start or end of the topics. Best effort: a group that has
-   * commits already, or a broker that refuses, keeps what it has.
-   */
-  private async adoptUnprefixedCommits(groupId: string, topics: readonly string[]): Promise<void> {
-    if (this.prefix === '') return;
-    try {
-      await this.connectAdmin();
-      const physical = topics.map((t) => this.topicName(t));
-      const [mine, legacy] = await Promise.all([
-        this.admin.fetchOffsets({ groupId: this.groupName(groupId), topics: physical }),
-        this.admin.fetchOffsets({ groupId, topics: physical }),
-      ]);
-      if (mine.some((t) => t.partitions.some((p) => Number(p.offset) >= 0))) return;
-      for (const { topic, partitions } of legacy) {
-        const committed = partitions
-          .filter((p) => Number(p.offset) >= 0)
-          .map((p) => ({ partition: p.partition, offset: p.offset }));
-        if (committed.length === 0) continue;
-        await this.admin.setOffsets({ groupId: this.groupName(groupId), topic, partitions: committed });
-        this.options.logger?.info(
-          { groupId: this.groupName(groupId), from: groupId, topic, partitions: committed.length },
-          'consumer group: took over the commits made under the unprefixed group id',
-        );
-      }
-    } catch (error) {
-      this.options.logger?.warn(
-        { err: error, groupId: this.groupName(groupId) },
-        'consumer group: could not take over the commits of the unprefixed group id',
-      );
-    }
-  }
-
   private logicalTopic(name: string): string {
     return name.startsWith(this.prefix) ? name.slice(this.prefix.length) : name;
   }
@@ -380,7 +346,22 @@ export class KafkaBus implements Bus {
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     const groupId = this.groupName(options.groupId);
-    await this.adoptUnprefixedCommits(options.groupId, options.topics);
+    await adoptUnprefixedCommits(
+      this.prefix,
+      options.groupId,
+      options.topics,
+      {
+        committed: (group, topic) => this.committedOffsetsOf(group, topic),
+        setCommitted: async (group, topic, partitions) => {
+          await this.admin.setOffsets({
+            groupId: group,
+            topic: this.topicName(topic),
+            partitions: partitions.map((p) => ({ partition: p.partition, offset: String(p.offset) })),
+          });
+        },
+      },
+      this.options.logger,
+    );
     const consumer = this.kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
@@ -407,10 +388,14 @@ export class KafkaBus implements Bus {
     this.options.onHandlerError?.(error, batch, groupId);
   }
 
-  async committedOffsets(groupId: string, topic: string): Promise<number[]> {
+  committedOffsets(groupId: string, topic: string): Promise<number[]> {
+    return this.committedOffsetsOf(this.groupName(groupId), topic);
+  }
+
+  private async committedOffsetsOf(physicalGroupId: string, topic: string): Promise<number[]> {
     await this.connectAdmin();
     const [result] = await this.admin.fetchOffsets({
-      groupId: this.groupName(groupId),
+      groupId: physicalGroupId,
       topics: [this.topicName(topic)],
     });
     const partitions = [...(result?.partitions ?? [])].sort((a, b) => a.partition - b.partition);

@@ -31,6 +31,7 @@ import {
 } from './bus.ts';
 import { compactedTopicConfig, type KafkaBusOptions } from './kafka-bus.ts';
 import { ProducerLanes } from './producer-lanes.ts';
+import { adoptUnprefixedCommits } from './unprefixed-commits.ts';
 import { murmur2 } from './partitioner.ts';
 
 export type PlatformaticKafkaBusOptions = Omit<KafkaBusOptions, 'socketFactory'> & {
@@ -310,7 +311,25 @@ export class PlatformaticKafkaBus implements Bus {
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
-    await this.adoptUnprefixedCommits(options.groupId, options.topics);
+    await adoptUnprefixedCommits(
+      this.prefix,
+      options.groupId,
+      options.topics,
+      {
+        committed: (group, topic) => this.committedOffsetsOf(group, topic),
+        setCommitted: (group, topic, partitions) =>
+          this.admin.alterConsumerGroupOffsets({
+            groupId: group,
+            topics: [
+              {
+                name: this.physical(topic),
+                partitionOffsets: partitions.map((p) => ({ partition: p.partition, offset: BigInt(p.offset) })),
+              },
+            ],
+          }),
+      },
+      this.options.logger,
+    );
     const subscription = new PlatformaticSubscription(options, this, () => this.subscriptions.delete(subscription));
     this.subscriptions.add(subscription);
     try {
@@ -341,45 +360,6 @@ export class PlatformaticKafkaBus implements Bus {
   /** As the kafkajs adapter names groups (KafkaBus.groupName): the topic prefix in front, so deployments sharing a cluster never share a group. */
   groupName(groupId: string): string {
     return this.prefix + groupId;
-  }
-
-  /** As the kafkajs adapter does (KafkaBus.adoptUnprefixedCommits): a new prefixed group starts from the commits made under the bare id. */
-  private async adoptUnprefixedCommits(groupId: string, topics: readonly string[]): Promise<void> {
-    if (this.prefix === '') return;
-    try {
-      const [mine, legacy] = await Promise.all([
-        this.committedByTopic(this.groupName(groupId), topics),
-        this.committedByTopic(groupId, topics),
-      ]);
-      if ([...mine.values()].some((offsets) => offsets.some((o) => o >= 0))) return;
-      for (const [topic, offsets] of legacy) {
-        const partitionOffsets = offsets.flatMap((offset, partition) =>
-          offset >= 0 ? [{ partition, offset: BigInt(offset) }] : [],
-        );
-        if (partitionOffsets.length === 0) continue;
-        await this.admin.alterConsumerGroupOffsets({
-          groupId: this.groupName(groupId),
-          topics: [{ name: this.physical(topic), partitionOffsets }],
-        });
-        this.options.logger?.info(
-          { groupId: this.groupName(groupId), from: groupId, topic, partitions: partitionOffsets.length },
-          'consumer group: took over the commits made under the unprefixed group id',
-        );
-      }
-    } catch (error) {
-      this.options.logger?.warn(
-        { err: error, groupId: this.groupName(groupId) },
-        'consumer group: could not take over the commits of the unprefixed group id',
-      );
-    }
-  }
-
-  private async committedByTopic(physicalGroupId: string, topics: readonly string[]): Promise<Map<string, number[]>> {
-    return new Map(
-      await Promise.all(
-        topics.map(async (topic) => [topic, await this.committedOffsetsOf(physicalGroupId, topic)] as const),
-      ),
-    );
   }
 
   committedOffsets(groupId: string, topic: string): Promise<number[]> {
