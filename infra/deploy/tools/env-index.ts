@@ -1,7 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { z } from 'zod';
-import { configSections } from '../../../core/config/sections.ts';
+import { configVariables } from './config-doc.ts';
 import { REPO_DIR } from './validators.ts';
 
 /**
@@ -23,23 +22,7 @@ export interface EnvVariable {
 
 export function envVariables(): EnvVariable[] {
   // The schemas themselves, not their source text: a reformatted definition reads the same.
-  const fields = new Map<string, z.ZodType>();
-  for (const { variables } of Object.values(configSections)) {
-    for (const [name, field] of Object.entries(variables.shape as Record<string, z.ZodType>)) {
-      if (!fields.has(name)) fields.set(name, field);
-    }
-  }
-  return [...fields].map(([name, schema]) => {
-    const parsed = schema.safeParse(undefined);
-    return { name, defaultValue: parsed.success && parsed.data !== undefined ? defaultText(parsed.data) : '' };
-  });
-}
-
-function defaultText(value: unknown): string {
-  if (Array.isArray(value)) return value.join(',');
-  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
-    ? String(value)
-    : JSON.stringify(value);
+  return configVariables().map((v) => ({ name: v.name, defaultValue: v.defaultValue ?? '' }));
 }
 
 export function renderIndex(variables: EnvVariable[]): string {
