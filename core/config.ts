@@ -16,10 +16,7 @@ export { tokenSigningSecret } from './config/auth.ts';
 
 export type Config = OptionalWhereUndefined<ReturnType<typeof assembleConfig>>;
 export type IngestSettings = Config['ingest'];
-export type ClipWorkerSettings = Config['clips'];
-export type HighlightDetectorSettings = Config['highlights'];
 export type AnalyticsSettings = Config['analytics'];
-export type PublishTuning = Config['bus']['publish'];
 export type HostPromptSettings = Config['hostPrompts'];
 
 /**
