@@ -456,3 +456,47 @@ describe('loadConfig: viewer analytics', () => {
     expect(loadConfig(env).analyticsWorkerThreads).toBe(threads);
   });
 });
+
+// Pinned before the configuration was split into sections, so the split is proven not to change them.
+describe('loadConfig: derived values', () => {
+  it.each([
+    ['a boolean from yes', { ...realCredentials, KAFKA_BROKERS: 'k:9092', KAFKA_SSL: 'yes' }, ['bus', 'ssl'], true],
+    ['a boolean from 0', { CHAT_ANONYMOUS_VIEWERS: '0' }, ['chat', 'anonymousViewers'], false],
+    ['a boolean default', {}, ['moderation', 'encoder', 'enabled'], true],
+    ['a number with spaces', { INGEST_MAX_BODY_BYTES: ' 1024 ' }, ['ingest', 'maxBodyBytes'], 1_024],
+    ['a negative decimal', { CLIP_LOUDNESS_LUFS: '-16.5' }, ['clips', 'loudnessLufs'], -16.5],
+    [
+      'a size split in two',
+      { CLIP_VERTICAL_SIZE: '1080x1920' },
+      ['clips', 'vertical'],
+      { width: 1_080, height: 1_920 },
+    ],
+    ['an empty string as unset', { CLIP_WORK_DIR: '  ' }, ['clips', 'workDirectory'], undefined],
+    [
+      'the guard model from the chat model',
+      { OPENAI_CHAT_MODEL: 'llama' },
+      ['moderation', 'ai', 'guardModel'],
+      'llama',
+    ],
+    ['paths under the data directory', { LIVEPULSE_DATA_DIR: '/srv/lp' }, ['bus', 'path'], '/srv/lp/bus/log.sqlite'],
+    ['the embedded bus sync default', {}, ['bus', 'synchronous'], 'full'],
+    ['a trimmed host', { HOST: ' 0.0.0.0 ' }, ['http', 'host'], '0.0.0.0'],
+    ['trusted proxies', { LIVEPULSE_TRUSTED_PROXIES: 'loopback' }, ['http', 'trustedProxies'], ['loopback']],
+  ] as const)('reads %s', (_what, env, path, expected) => {
+    let value: unknown = loadConfig(env);
+    for (const key of path) value = (value as Record<string, unknown>)[key];
+    expect(value).toEqual(expected);
+  });
+
+  it.each([
+    [
+      { CHAT_HOLD_TIMEOUT_ACTION: 'drop' },
+      'CHAT_HOLD_TIMEOUT_ACTION: Invalid option: expected one of "deny"|"release"',
+    ],
+    [{ EMBEDDED_BUS_SYNC: 'off' }, 'EMBEDDED_BUS_SYNC: Invalid option: expected one of "full"|"normal"'],
+    [{ KAFKA_PRODUCERS: '17' }, 'KAFKA_PRODUCERS: Too big: expected number to be <=16'],
+    [{ IVS_REGION: 'mars' }, 'IVS_REGION: must be an AWS region such as us-west-2'],
+  ])('refuses %o with the message %s', (env, message) => {
+    expect(problemsOf(env)).toEqual([message]);
+  });
+});
