@@ -36,6 +36,10 @@
  * The processor and the sinks use the Kafka client KAFKA_CLIENT names (kafkajs, the default, or
  * platformatic: @platformatic/kafka), as `livepulse start` does; the baselines are unchanged.
  *
+ * `npm run bench:processors -- --processor-only` runs only the processor phase and prints its rate,
+ * this process's CPU per event and the phase's window on the monotonic clock (to cut a
+ * `node --cpu-prof` profile to it), recording nothing.
+ *
  * `npm run bench:processors -- --check` runs a small load (BENCH_VIEWERS 300 unless set) and,
  * instead of recording figures, compares Kafka Streams' per-window viewers and watch time with
  * the processor's `all` rows in viewer_windows, failing beyond the definition differences above.
@@ -72,6 +76,8 @@ import { buildKafkaStreamsApp, startKafkaStreamsApp } from './kafka-streams-app.
 import { compareWindowFigures, type WindowFigures } from './window-figures.ts';
 
 const CHECK = process.argv.includes('--check');
+// `-- --processor-only`: only the processor phase, printed and not recorded (for profiles and quick comparisons).
+const PROCESSOR_ONLY = process.argv.includes('--processor-only');
 const VIEWERS = Number(process.env.BENCH_VIEWERS ?? (CHECK ? 300 : 20_000));
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? (CHECK ? 120_000 : 240_000));
 const KAFKA_STREAMS_THREADS = Number(process.env.BENCH_KAFKA_STREAMS_THREADS ?? 2);
@@ -310,6 +316,54 @@ async function main(): Promise<void> {
       }
     }
 
+    // The processor alone on the loaded events, its state in its changelog topic.
+    const startProcessorAlone = (metrics: Metrics) =>
+      startProcessor(
+        bus,
+        brokers,
+        `benchproc${id}.`,
+        store.database,
+        services.endpoints.clickhouseUrl!,
+        metrics,
+        logger,
+      );
+
+    if (PROCESSOR_ONLY) {
+      // For profiling: the processor phase alone, printed and not recorded.
+      const target = await bus.endOffsets(TOPICS.playerEvents);
+      const metrics = new Metrics();
+      const alone = await startProcessorAlone(metrics);
+      // From the first worker's join, as the rate: the workers' start-up (module loading) is not per event.
+      await until('the processor to start', async () => alone.firstBatchAt() > 0);
+      const cpuBefore = process.cpuUsage();
+      const monotonicStart = process.hrtime.bigint() / 1000n;
+      await until('the processor to commit every event', async () =>
+        (await bus.committedOffsets('viewer-analytics', TOPICS.playerEvents)).every(
+          (c, p) => target[p] === 0 || c >= target[p]!,
+        ),
+      );
+      const cpu = process.cpuUsage(cpuBefore);
+      const monotonicEnd = process.hrtime.bigint() / 1000n;
+      const seconds = (performance.now() - alone.firstBatchAt()) / 1000;
+      await alone.processor.stop();
+      const changelogRecords = sum(await bus.endOffsets(stateChangelogTopic(VIEWER_ANALYTICS_GROUP)));
+      process.stdout.write(
+        `${JSON.stringify({
+          processor_only: true,
+          client: KAFKA_CLIENT,
+          threads: ANALYTICS_THREADS,
+          events: messages.length,
+          processor_eps: round(messages.length / seconds),
+          // This process's CPU (every thread) per event: steadier than events/s on a shared machine.
+          cpu_us_per_event: round((cpu.user + cpu.system) / messages.length),
+          changelog_records: changelogRecords,
+          // The phase on the monotonic clock in µs, the clock of `node --cpu-prof`'s sample times.
+          profile_window_us: [String(monotonicStart), String(monotonicEnd)],
+        })}\n`,
+      );
+      return;
+    }
+
     // Baseline: a bare kafkajs consumer over the same events.
     const bare = kafka.consumer({ groupId: `bench-bare-${id}` });
     await bare.connect();
@@ -387,15 +441,7 @@ async function main(): Promise<void> {
     // group join; then the ClickHouse sink on the processor's
     // output (analytics.aggregates), which it consumes as a separate group in production too.
     const metrics = new Metrics();
-    const alone = await startProcessor(
-      bus,
-      brokers,
-      `benchproc${id}.`,
-      store.database,
-      services.endpoints.clickhouseUrl!,
-      metrics,
-      logger,
-    );
+    const alone = await startProcessorAlone(metrics);
     await until('the processor to commit every event', () => committed('viewer-analytics', TOPICS.playerEvents, end));
     const processorDone = performance.now();
     await alone.processor.stop();
