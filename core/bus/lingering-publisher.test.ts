@@ -54,6 +54,37 @@ describe('LingeringPublisher', () => {
     expect(publisher.buffered).toBe(0);
   });
 
+  it('takes one publish larger than the whole buffer when nothing else is buffered, and nothing beside it', async () => {
+    // A changelog checkpoint must land whole; refusing it for ever would stall its partition.
+    let release!: () => void;
+    const sent: string[][] = [];
+    const send: SendBatch = (batch) => {
+      sent.push(batch.flatMap((b) => b.messages.map((m) => m.key)));
+      return new Promise<void>((resolve) => (release = resolve));
+    };
+    const publisher = new LingeringPublisher(send, { lingerMs: 0, maxBatchMessages: 10, maxBufferedMessages: 3 });
+    const first = publisher.publish('a', [msg('0'), msg('1')]);
+    release();
+    await first;
+    await publisher.drain();
+    const oversized = publisher.publish('a', [msg('2'), msg('3'), msg('4'), msg('5'), msg('6')]);
+    expect(publisher.buffered).toBe(5);
+    await expect(publisher.publish('a', [msg('7')])).rejects.toBeInstanceOf(BusBackpressureError);
+    // While others are in flight, an oversized publish waits its turn: refused, to be tried again.
+    release();
+    await oversized;
+    await publisher.drain();
+    const small = publisher.publish('a', [msg('8')]);
+    await expect(publisher.publish('a', [msg('9'), msg('10'), msg('11'), msg('12')])).rejects.toBeInstanceOf(
+      BusBackpressureError,
+    );
+    release();
+    await small;
+    await publisher.drain();
+    expect(sent).toEqual([['0', '1'], ['2', '3', '4', '5', '6'], ['8']]);
+    expect(publisher.buffered).toBe(0);
+  });
+
   it('rejects every publish that shared a failed batch', async () => {
     const send: SendBatch = async () => {
       throw new Error('broker down');

@@ -12,6 +12,16 @@ import { BusBackpressureError, type OutgoingMessage } from './bus.ts';
  * Memory is bounded: messages waiting or in flight count against `maxBufferedMessages`, and
  * a publish that would exceed it is refused at once (the collector turns that into a 503).
  */
+
+/**
+ * Whether a publish of `count` messages must be refused with `buffered` in flight. One larger
+ * than the whole buffer is taken when nothing else is (memory: the limit or that one publish):
+ * a publish must land whole (a changelog checkpoint holds a header per view at a fold), and
+ * refusing it for ever would stall what waits on it.
+ */
+export function exceedsBuffer(buffered: number, count: number, limit: number): boolean {
+  return buffered + count > limit && buffered > 0;
+}
 export interface LingerTuning {
   lingerMs: number;
   /** A batch is sent without waiting for the linger window once it holds this many messages; sends never exceed it except for one oversized publish. */
@@ -60,7 +70,7 @@ export class LingeringPublisher {
 
   publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return Promise.resolve();
-    if (this.bufferedMessages + messages.length > this.tuning.maxBufferedMessages) {
+    if (exceedsBuffer(this.bufferedMessages, messages.length, this.tuning.maxBufferedMessages)) {
       return Promise.reject(new BusBackpressureError(this.bufferedMessages, this.tuning.maxBufferedMessages));
     }
     this.bufferedMessages += messages.length;

@@ -1,5 +1,5 @@
 import { BusBackpressureError, PartitionOutOfRangeError, type OutgoingMessage } from './bus.ts';
-import { LingeringPublisher, type LingerTuning, type SendBatch } from './lingering-publisher.ts';
+import { exceedsBuffer, LingeringPublisher, type LingerTuning, type SendBatch } from './lingering-publisher.ts';
 import { murmur2 } from './partitioner.ts';
 
 /** One idempotent producer client and the linger batching in front of it. */
@@ -77,7 +77,8 @@ export class ProducerLanes<Client> {
     // so a refused publish (a 503) never follows a partial one.
     const buffered = this.lanes.reduce((n, lane) => n + lane.publisher.buffered, 0);
     const limit = this.tuning.maxBufferedMessages;
-    if (buffered + messages.length > limit) return Promise.reject(new BusBackpressureError(buffered, limit));
+    if (exceedsBuffer(buffered, messages.length, limit))
+      return Promise.reject(new BusBackpressureError(buffered, limit));
     return Promise.all([...byLane].map(([lane, part]) => lane.publisher.publish(topic, part))).then(() => undefined);
   }
 

@@ -47,7 +47,7 @@ export const busSection = configSection({
     BUS_LINGER_MS: nonNegativeInt(5).describe('how long concurrent publishes wait to share a producer batch'),
     BUS_MAX_BATCH_MESSAGES: positiveInt(2000).describe('a batch is sent at once when it reaches this size'),
     BUS_MAX_BUFFERED_MESSAGES: positiveInt(100_000).describe(
-      'messages waiting or in flight before publishes are refused (503)',
+      'messages waiting or in flight before publishes are refused (503); one publish larger than this is taken alone when nothing else is in flight',
     ),
     EMBEDDED_BUS_PARTITIONS: positiveInt(4).describe('partitions per topic of the embedded log'),
     EMBEDDED_BUS_MAX_RETAINED_MESSAGES: positiveInt(1_000_000).describe(

@@ -219,33 +219,18 @@ export class StateStore {
    * Resolves once the checkpoint is on the bus (acks=all; embedded: in the log's SQLite file).
    * A publish refused for backpressure appended nothing, so it is tried again once there is room
    * (a fold's checkpoint holds a header per view, and every partition folds at the same minute);
-   * a checkpoint larger than the whole buffer never fits, and says so.
+   * one larger than the whole buffer goes once nothing else is in flight (the bus takes it alone).
    */
-  async write({ partition, messages }: StateWrite): Promise<void> {
+  async write({ messages }: StateWrite): Promise<void> {
     for (let pause = 20; ; pause = Math.min(pause * 2, 1_000)) {
       try {
         await this.bus.publish(this.topic, [...messages]);
         return;
       } catch (error) {
         if (!(error instanceof BusBackpressureError)) throw error;
-        if (messages.length > error.limit) throw new CheckpointTooLargeError(partition, messages.length, error.limit);
       }
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
-  }
-}
-
-export class CheckpointTooLargeError extends Error {
-  constructor(
-    readonly partition: number,
-    readonly records: number,
-    readonly limit: number,
-  ) {
-    super(
-      `partition ${partition}: a checkpoint of ${records} changelog records cannot be published through a bus buffer of ${limit} messages; ` +
-        'raise BUS_MAX_BUFFERED_MESSAGES above the views a partition holds (a fold writes a header per view), or lower ANALYTICS_MAX_VIEWS_PER_PARTITION',
-    );
-    this.name = 'CheckpointTooLargeError';
   }
 }
 
