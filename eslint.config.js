@@ -39,8 +39,14 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-non-null-assertion': 'off',
       'no-constant-condition': ['error', { checkLoops: false }],
-      // Not yet (issue 23): 161 async functions that await nothing (most implement an async
-      // interface) and ~100 uses of JSON.parse or driver results as typed values.
+    },
+  },
+  {
+    // require-await and the no-unsafe-* rules, off here only: other work is changing these folders.
+    // (issue 23) fixed after the concurrent work there lands. Findings today: core/bus 33,
+    // stream-processors/viewer-analytics 11, core/moderation 9, eval 3, training 0.
+    files: ['core/bus/**', 'stream-processors/viewer-analytics/**', 'core/moderation/**', 'training/**', 'eval/**'],
+    rules: {
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',

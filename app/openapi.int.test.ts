@@ -28,11 +28,11 @@ const registered: RouteOptions[] = [];
 const routeRecorder: ServiceDefinition = {
   name: 'route-recorder',
   description: 'records every route registered after it',
-  async start({ http }) {
+  start({ http }) {
     http.addHook('onRoute', (route) => {
       registered.push(route);
     });
-    return { stop: async () => undefined };
+    return Promise.resolve({ stop: () => Promise.resolve() });
   },
 };
 

@@ -97,10 +97,11 @@ async function measureAdapterConsume(bus: Bus, topic: string): Promise<number> {
     topics: [topic],
     maxInFlightBatches: PARTITIONS,
     maxBatchMessages: 5_000,
-    handleBatch: async (batch) => {
+    handleBatch: (batch) => {
       started ||= performance.now();
       received += batch.messages.length;
       if (received >= TOTAL) done();
+      return Promise.resolve();
     },
   });
   await finished;
@@ -119,10 +120,11 @@ async function measureBareConsume(kafka: Kafka, topic: string): Promise<number> 
   const finished = new Promise<void>((resolve) => (done = resolve));
   await consumer.run({
     partitionsConsumedConcurrently: PARTITIONS,
-    eachBatch: async ({ batch }) => {
+    eachBatch: ({ batch }) => {
       started ||= performance.now();
       received += batch.messages.length;
       if (received >= TOTAL) done();
+      return Promise.resolve();
     },
   });
   await finished;

@@ -91,11 +91,12 @@ async function main(): Promise<void> {
       groupId: `bench-clips-${run}`,
       topics: [TOPICS.clips],
       startFrom: 'latest',
-      handleBatch: async (batch) => {
+      handleBatch: (batch) => {
         for (const message of batch.messages) {
           const event = JSON.parse(message.value.toString()) as unknown;
           if (clipEventValidator.check(event)) events.push({ ...event, receivedAt: performance.now() });
         }
+        return Promise.resolve();
       },
     });
     const lifecycle: StreamLifecycleEvent = {

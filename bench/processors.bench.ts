@@ -334,7 +334,7 @@ async function main(): Promise<void> {
       const metrics = new Metrics();
       const alone = await startProcessorAlone(metrics);
       // From the first worker's join, as the rate: the workers' start-up (module loading) is not per event.
-      await until('the processor to start', async () => alone.firstBatchAt() > 0);
+      await until('the processor to start', () => Promise.resolve(alone.firstBatchAt() > 0));
       const cpuBefore = process.cpuUsage();
       const monotonicStart = process.hrtime.bigint() / 1000n;
       await until('the processor to commit every event', async () =>
@@ -373,13 +373,14 @@ async function main(): Promise<void> {
     let bareDone = 0;
     await bare.run({
       partitionsConsumedConcurrently: PARTITIONS,
-      eachBatch: async ({ batch }) => {
+      eachBatch: ({ batch }) => {
         bareStarted ||= performance.now();
         bareReceived += batch.messages.length;
         if (bareReceived >= messages.length && !bareDone) bareDone = performance.now();
+        return Promise.resolve();
       },
     });
-    await until('the bare consumer', async () => bareDone > 0);
+    await until('the bare consumer', () => Promise.resolve(bareDone > 0));
     await bare.disconnect();
     const bareRate = messages.length / ((bareDone - bareStarted) / 1000);
     // A partition that never got a message has no committed offset (-1).
@@ -470,8 +471,10 @@ async function main(): Promise<void> {
       await reader.subscribe({ topics: [`benchproc${id}.${KAFKA_STREAMS_OUTPUT}`], fromBeginning: true });
       const kafkaStreamsFigures = new Map<string, WindowFigures>();
       await reader.run({
-        eachMessage: async ({ message }) =>
-          void kafkaStreamsFigures.set(String(message.key), JSON.parse(String(message.value)) as WindowFigures),
+        eachMessage: ({ message }) => {
+          kafkaStreamsFigures.set(String(message.key), JSON.parse(String(message.value)) as WindowFigures);
+          return Promise.resolve();
+        },
       });
       // Written in transactions: each partition ends with a commit marker, which kafkajs does not commit past.
       await until('the Kafka Streams output', () =>

@@ -57,7 +57,7 @@ describe('bad messages', () => {
     expect(await c.send(text)).toMatchObject({
       status: 'rejected',
       reason: 'invalid_payload',
-      detail: expect.stringContaining('/text'),
+      detail: expect.stringContaining('/text') as unknown,
     });
   });
 
@@ -108,15 +108,15 @@ describe('bad tokens', () => {
   };
 
   it.each([
-    ['garbage', async () => 'not.a.jwt', 'invalid_token'],
-    ['a number', async () => 12345, 'invalid_token'],
-    ['an oversized string', async () => 'a'.repeat(10_000), 'invalid_token'],
+    ['garbage', () => Promise.resolve('not.a.jwt'), 'invalid_token'],
+    ['a number', () => Promise.resolve(12345), 'invalid_token'],
+    ['an oversized string', () => Promise.resolve('a'.repeat(10_000)), 'invalid_token'],
     [
       'a forged signature',
       () => testToken('mallory', { '*': 'admin' }, { secret: 'not-the-gateway-secret-but-long-enough' }),
       'invalid_token',
     ],
-    ['alg none', async () => noneToken(), 'invalid_token'],
+    ['alg none', () => Promise.resolve(noneToken()), 'invalid_token'],
     [
       'an expired token',
       () => testToken('late', { s: 'viewer' }, { issuedAt: Math.floor(Date.now() / 1_000) - 3_600, ttlSeconds: 60 }),
@@ -154,7 +154,7 @@ describe('bad tokens', () => {
   ])('refuses %s at the handshake', async (_name, make, reason) => {
     const error = await connectError(await make());
     expect(error.message).toBe(reason);
-    expect(error.data).toMatchObject({ reason, detail: expect.any(String) });
+    expect(error.data).toMatchObject({ reason, detail: expect.any(String) as unknown });
   });
 
   it('disconnects a socket when its token expires', async () => {
@@ -183,7 +183,11 @@ describe('floods and storms', () => {
     const acks = [];
     for (let i = 0; i < 3; i++) acks.push(await first.send(words[2 * i]!), await second.send(words[2 * i + 1]!));
     expect(acks.filter((a) => a.status === 'delivered')).toHaveLength(5);
-    expect(acks.at(-1)).toMatchObject({ status: 'rejected', reason: 'rate_limited', retryAfterMs: expect.any(Number) });
+    expect(acks.at(-1)).toMatchObject({
+      status: 'rejected',
+      reason: 'rate_limited',
+      retryAfterMs: expect.any(Number) as unknown,
+    });
     await assertBystanderUnaffected(stream);
   });
 
@@ -213,7 +217,11 @@ describe('floods and storms', () => {
     }
     expect(outcomes.slice(0, 5)).toEqual(Array(5).fill('connected'));
     expect(outcomes.slice(5)).toEqual(
-      Array(3).fill({ reason: 'rate_limited', detail: expect.any(String), retryAfterMs: expect.any(Number) }),
+      Array(3).fill({
+        reason: 'rate_limited',
+        detail: expect.any(String) as unknown,
+        retryAfterMs: expect.any(Number) as unknown,
+      }),
     );
     await assertBystanderUnaffected(newStream());
   });

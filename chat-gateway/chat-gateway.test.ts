@@ -32,8 +32,9 @@ async function room() {
 beforeAll(async () => {
   gateway = await startChatGateway({ CHAT_HOLD_TIMEOUT_MS: '1500', CHAT_HISTORY_SIZE: '5' });
   const { bus } = gateway.platform.context;
-  const collect = (into: unknown[]) => async (batch: MessageBatch) => {
+  const collect = (into: unknown[]) => (batch: MessageBatch) => {
     for (const m of batch.messages) into.push(JSON.parse(m.value.toString()));
+    return Promise.resolve();
   };
   await bus.subscribe({ groupId: 'test-messages', topics: [TOPICS.chatMessages], handleBatch: collect(published) });
   await bus.subscribe({ groupId: 'test-verdicts', topics: [TOPICS.chatVerdicts], handleBatch: collect(verdicts) });
@@ -51,7 +52,7 @@ describe('chat gateway: joining and messaging', () => {
   it('delivers a message to everyone in the room, acks it and publishes it to chat.messages', async () => {
     const { streamId, alice, bob, mod } = await room();
     const ack = await alice.send('hello everyone, great stream', 'c-1');
-    expect(ack).toMatchObject({ status: 'delivered', id: expect.any(String) });
+    expect(ack).toMatchObject({ status: 'delivered', id: expect.any(String) as unknown });
     for (const c of [alice, bob, mod]) {
       expect(await c.waitForEvent('message', (m: { id: string }) => m.id === ack.id)).toMatchObject({
         streamId,
@@ -131,7 +132,7 @@ describe('chat gateway: held messages', () => {
   it('holds a message with a link, shows it to moderators only, and releases it on approval', async () => {
     const { streamId, alice, bob, mod } = await room();
     const ack = await alice.send('my clips are at clips.example.com', 'held-1');
-    expect(ack).toMatchObject({ status: 'held', reason: 'held_for_review', expiresAt: expect.any(Number) });
+    expect(ack).toMatchObject({ status: 'held', reason: 'held_for_review', expiresAt: expect.any(Number) as unknown });
     const held = await mod.waitForEvent<{ message: { id: string }; reasons: string[] }>(
       'message:held',
       (h) => h.message.id === ack.id,

@@ -40,7 +40,7 @@ export async function startClipListener(deps: {
     groupId: CLIP_LISTENER_GROUP,
     topics: [TOPICS.clips],
     startFrom: 'latest',
-    handleBatch: async (batch) => {
+    handleBatch: (batch) => {
       for (const message of batch.messages) {
         const value = parseJsonPayload(message.value);
         if (!clipEventValidator.check(value)) {
@@ -53,6 +53,7 @@ export async function startClipListener(deps: {
         fanout.clip(value.stream_id, clipStaffEvent(value));
         metrics.staffEvents.inc({ event: 'clip' });
       }
+      return Promise.resolve();
     },
   });
 }

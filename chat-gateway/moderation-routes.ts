@@ -57,7 +57,7 @@ function pathId(value: unknown, name: string): string {
   return value;
 }
 
-export async function moderationRoutes(
+export function moderationRoutes(
   app: FastifyInstance,
   { verifier, actions, logger }: { verifier: ChatTokenVerifier; actions: ModeratorActions; logger: Logger },
 ): Promise<void> {
@@ -220,4 +220,5 @@ export async function moderationRoutes(
     `${prefix}/staff/:userId`,
     route((actor, streamId, request) => actions.revokeStaff(actor, streamId, { userId: param(request, 'userId') })),
   );
+  return Promise.resolve();
 }

@@ -115,8 +115,9 @@ export const chatGatewayService: ServiceDefinition = {
 
     await http.register(moderationRoutes, { verifier, actions, logger });
     // Open websockets would keep the HTTP server from closing; drop them when it starts to.
-    http.addHook('preClose', async () => {
+    http.addHook('preClose', () => {
       nsp.local.disconnectSockets(true);
+      return Promise.resolve();
     });
     // Joins its consumer group in the background: a rebalance (a crashed node's stale membership
     // can hold one for the session timeout) must not keep chat down.

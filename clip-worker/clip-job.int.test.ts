@@ -100,7 +100,10 @@ describe('clip jobs on IVS recordings in S3', () => {
       objectStore: store,
       ffmpeg,
       locator,
-      publishClipEvent: async (event) => void events.push(event),
+      publishClipEvent: (event) => {
+        events.push(event);
+        return Promise.resolve();
+      },
       workDirectory: scratch,
       ...overrides,
     });

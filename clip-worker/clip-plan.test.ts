@@ -73,7 +73,7 @@ describe('selectSource', () => {
         { startMs: T0, endMs: T0 + 5_000 },
         options,
       ),
-    ).toMatchObject({ kind: 'outside', reason: expect.stringMatching(/no program date-time/) });
+    ).toMatchObject({ kind: 'outside', reason: expect.stringMatching(/no program date-time/) as unknown });
     expect(selectSource(playlist([], true), { startMs: T0, endMs: T0 + 5_000 }, options)).toMatchObject({
       kind: 'outside',
     });
@@ -92,7 +92,7 @@ describe('selectSource', () => {
     if (selection.kind === 'covered') expect(selection.pieces.map((p) => p.uri)).toEqual(['2.ts', '3.ts']);
     expect(selectSource(merged, { startMs: T0 + 25_000, endMs: T0 + 45_000 }, options)).toMatchObject({
       kind: 'outside',
-      reason: expect.stringMatching(/gap/),
+      reason: expect.stringMatching(/gap/) as unknown,
     });
   });
 
@@ -191,7 +191,7 @@ describe('decideCut', () => {
       mode: 'reencode',
       offsetMs: 6_000,
       durationMs: 14_000,
-      reason: expect.stringMatching(/6000 ms before the start/),
+      reason: expect.stringMatching(/6000 ms before the start/) as unknown,
     });
   });
 

@@ -72,8 +72,9 @@ describe('ClipJobRunner', () => {
       logger,
       metrics: new Metrics(),
       random: () => 0,
-      onPermanentFailure: async (record, reason) => {
+      onPermanentFailure: (record, reason) => {
         failures.push({ id: record.clip_id, reason });
+        return Promise.resolve();
       },
       ...options,
     });
@@ -89,7 +90,12 @@ describe('ClipJobRunner', () => {
 
   it('runs a queued job once and removes its record', async () => {
     const ran: string[] = [];
-    const { runner: r } = runner({ execute: async (record) => (ran.push(record.clip_id), done(record)) });
+    const { runner: r } = runner({
+      execute: (record) => {
+        ran.push(record.clip_id);
+        return Promise.resolve(done(record));
+      },
+    });
     const id = await enqueue(1);
     r.start();
     await waitFor('the job to complete', async () => (await queue().status(id))?.state === 'completed');
@@ -113,7 +119,12 @@ describe('ClipJobRunner', () => {
     const id = await enqueue(6);
     await store.put(clipKeys.job(id), '{"schema_v": 1, "clip_id": "garbage"}');
     const ran: string[] = [];
-    const { runner: r } = runner({ execute: async (record) => (ran.push(record.clip_id), done(record)) });
+    const { runner: r } = runner({
+      execute: (record) => {
+        ran.push(record.clip_id);
+        return Promise.resolve(done(record));
+      },
+    });
     r.start();
     await waitFor(
       'the record to be moved aside',
@@ -126,9 +137,9 @@ describe('ClipJobRunner', () => {
   it('retries a transient failure with backoff and gives up after the last attempt', async () => {
     const attempts: number[] = [];
     const { runner: r, failures } = runner({
-      execute: async (record) => {
+      execute: (record) => {
         attempts.push(record.attempts);
-        throw new Error('S3 is down');
+        return Promise.reject(new Error('S3 is down'));
       },
     });
     const id = await enqueue(3);
@@ -150,9 +161,7 @@ describe('ClipJobRunner', () => {
 
   it('fails a permanent error at once, with its reason', async () => {
     const { runner: r, failures } = runner({
-      execute: async () => {
-        throw new CorruptRecordingError('0.ts is not MPEG-TS');
-      },
+      execute: () => Promise.reject(new CorruptRecordingError('0.ts is not MPEG-TS')),
     });
     const id = await enqueue(4);
     r.start();
@@ -166,12 +175,13 @@ describe('ClipJobRunner', () => {
   it('defers a job waiting for its recording without counting an attempt', async () => {
     let calls = 0;
     const { runner: r } = runner({
-      execute: async (record) => {
-        calls++;
-        if (calls === 1) throw new RecordingNotReadyError('coverage', 'the live recording is 4000 ms short', 300);
-        expect(record.attempts).toBe(0);
-        return done(record);
-      },
+      execute: (record) =>
+        Promise.try(() => {
+          calls++;
+          if (calls === 1) throw new RecordingNotReadyError('coverage', 'the live recording is 4000 ms short', 300);
+          expect(record.attempts).toBe(0);
+          return done(record);
+        }),
     });
     const id = await enqueue(5);
     r.start();
@@ -227,7 +237,12 @@ describe('ClipJobRunner', () => {
     const other = await queue('worker-b').claim(id);
     expect(other).not.toBeNull();
     const ran: string[] = [];
-    const { runner: r } = runner({ execute: async (record) => (ran.push(record.clip_id), done(record)) });
+    const { runner: r } = runner({
+      execute: (record) => {
+        ran.push(record.clip_id);
+        return Promise.resolve(done(record));
+      },
+    });
     r.start();
     await sleep(300);
     expect(ran).toEqual([]);

@@ -61,7 +61,7 @@ async function removeStaleWorkDirectories(directory: string, logger: Logger): Pr
 }
 
 /** `GET /v1/clips/:clipId` behind an API token; who may read a clip is the stream registry's answer for its stream. */
-async function clipRoutes(
+function clipRoutes(
   app: FastifyInstance,
   { queue, context }: { queue: ClipJobQueue; context: PlatformContext },
 ): Promise<void> {
@@ -107,6 +107,7 @@ async function clipRoutes(
       return { clip_id: clipId, status, manifest, failure };
     },
   );
+  return Promise.resolve();
 }
 
 export const clipWorkerService: ServiceDefinition = {

@@ -169,8 +169,9 @@ describe('loadConfig', () => {
       LIVEPULSE_IP_HASH_SECRET: 'change-me-ip-hash-secret-0123456',
     };
     expect(problemsOf({ ...placeholders, KAFKA_BROKERS: 'k:9092' })).toEqual(
-      Object.keys(placeholders).map((variable) =>
-        expect.stringMatching(new RegExp(`^${variable}: still a change-me placeholder from .env.example`)),
+      Object.keys(placeholders).map(
+        (variable) =>
+          expect.stringMatching(new RegExp(`^${variable}: still a change-me placeholder from .env.example`)) as unknown,
       ),
     );
     expect(loadConfig(placeholders).mode).toBe('embedded');

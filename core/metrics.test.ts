@@ -21,8 +21,8 @@ describe('metrics of worker threads', () => {
     const main = new Metrics({ service: 'viewer-analytics' });
     main.counter('events_total', 'events', ['outcome']).inc({ outcome: 'applied' }, 1);
     const threads = [await threadSnapshot(10, { 0: 5, 1: 7 }, [0.05, 0.5]), await threadSnapshot(32, { 2: 11 }, [2])];
-    main.addThreadSource(async () => threads[0]!);
-    const remove = main.addThreadSource(async () => threads[1]!);
+    main.addThreadSource(() => Promise.resolve(threads[0]!));
+    const remove = main.addThreadSource(() => Promise.resolve(threads[1]!));
     const text = await main.exposition();
     expect(text).toContain('livepulse_events_total{outcome="applied",service="viewer-analytics"} 43');
     expect(text).toContain('livepulse_views{partition="0",service="viewer-analytics"} 5');

@@ -14,9 +14,14 @@ describe('a service that cannot go on', () => {
     const service = (name: string, keep?: (c: PlatformContext) => void): ServiceDefinition => ({
       name,
       description: name,
-      async start(c) {
+      start(c) {
         keep?.(c);
-        return { stop: async () => void stopped.push(name) };
+        return Promise.resolve({
+          stop: () => {
+            stopped.push(name);
+            return Promise.resolve();
+          },
+        });
       },
     });
     const platform = await startPlatform(

@@ -119,7 +119,7 @@ export async function startPlatform(
     // Ids in paths may be 128 characters (core/schemas/common.ts); the router's default cut-off is 100.
     routerOptions: { maxParamLength: 256 },
   });
-  let stop: () => Promise<void> = async () => undefined;
+  let stop: () => Promise<void> = () => Promise.resolve();
   let reportFailure: (error: Error) => void = () => undefined;
   const failed = new Promise<Error>((resolve) => {
     reportFailure = resolve;

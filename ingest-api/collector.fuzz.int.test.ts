@@ -432,9 +432,10 @@ describe('the collector under hostile input (fuzz, seed printed in the test name
     await consumer.connect();
     await consumer.subscribe({ topics: [`${topicPrefix}${TOPICS.playerEvents}`], fromBeginning: true });
     await consumer.run({
-      eachMessage: async ({ message }) => {
+      eachMessage: ({ message }) => {
         const id = (JSON.parse(message.value!.toString('utf8')) as { event_id: string }).event_id;
         seen.set(id, (seen.get(id) ?? 0) + 1);
+        return Promise.resolve();
       },
     });
     try {

@@ -11,6 +11,6 @@ export const ingestApiService: ServiceDefinition = {
   description: 'player events (SDK, CMCD v2) and IVS state changes into the bus',
   async start(context) {
     await context.http.register(ingestApi, context);
-    return { stop: async () => undefined };
+    return { stop: () => Promise.resolve() };
   },
 };

@@ -170,10 +170,11 @@ describe('viewer analytics end to end: collector, Kafka, processor and sinks und
     const reader = await bus.subscribe({
       groupId: readerGroup,
       topics: [TOPICS.deadLetters],
-      handleBatch: async (batch) => {
+      handleBatch: (batch) => {
         for (const m of batch.messages)
           if ((m.headers[DEAD_LETTER_HEADERS.reason] ?? '').startsWith('late'))
             late.push(m.headers[DEAD_LETTER_HEADERS.reason]!);
+        return Promise.resolve();
       },
     });
     const deadEnd = await bus.endOffsets(TOPICS.deadLetters);

@@ -124,8 +124,10 @@ describe('embedded mode: the platform process killed with SIGKILL five times and
       const reader = await log.subscribe({
         groupId: 'durability-test-dead-letters',
         topics: [TOPICS.deadLetters],
-        handleBatch: async (batch) =>
-          void sideOutputs.push(...batch.messages.map((m) => m.headers[DEAD_LETTER_HEADERS.reason] ?? '')),
+        handleBatch: (batch) => {
+          sideOutputs.push(...batch.messages.map((m) => m.headers[DEAD_LETTER_HEADERS.reason] ?? ''));
+          return Promise.resolve();
+        },
       });
       const end = await log.endOffsets(TOPICS.deadLetters);
       await waitFor('the dead letters to be read', async () =>

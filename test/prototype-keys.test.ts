@@ -74,7 +74,7 @@ describe.each(MEMBER_NAMES)('ids named %s', (name) => {
       ok: true,
       role: 'anonymous',
       canChat: false,
-      viewers: expect.any(Number),
+      viewers: expect.any(Number) as unknown,
     });
     expect(await stranger.send('hello')).toMatchObject({ status: 'rejected', reason: 'read_only' });
   });

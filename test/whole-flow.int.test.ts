@@ -675,10 +675,11 @@ async function lateDeadLetters(bus: KafkaBus, groupId: string): Promise<string[]
   const reader = await bus.subscribe({
     groupId,
     topics: [TOPICS.deadLetters],
-    handleBatch: async (batch) => {
+    handleBatch: (batch) => {
       for (const m of batch.messages)
         if ((m.headers[DEAD_LETTER_HEADERS.reason] ?? '').startsWith('late'))
           late.push(m.headers[DEAD_LETTER_HEADERS.reason]!);
+      return Promise.resolve();
     },
   });
   try {

@@ -102,8 +102,8 @@ export class StaticRecordingLocator implements RecordingLocator {
     this.byStream.set(recording.streamId, [...(this.byStream.get(recording.streamId) ?? []), candidate]);
   }
 
-  async recordingsOf(streamId: string): Promise<RecordingCandidate[]> {
-    return this.byStream.get(streamId) ?? [];
+  recordingsOf(streamId: string): Promise<RecordingCandidate[]> {
+    return Promise.resolve(this.byStream.get(streamId) ?? []);
   }
 }
 

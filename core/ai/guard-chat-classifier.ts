@@ -85,7 +85,7 @@ export class GuardChatClassifier implements ContentClassifier {
 
   /** One completion per text (a guard model judges one conversation at a time), `concurrency` at once. */
   async classify(texts: string[]): Promise<Classification[]> {
-    const results: Classification[] = new Array(texts.length);
+    const results = new Array<Classification>(texts.length);
     let next = 0;
     const worker = async () => {
       while (next < texts.length) {

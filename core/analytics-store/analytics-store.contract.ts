@@ -99,7 +99,7 @@ export function describeAnalyticsStoreContract(name: string, makeStore: MakeAnal
         await expect(failure).rejects.toBeInstanceOf(MigrationChecksumError);
         await expect(failure).rejects.toMatchObject({
           file: '0001_first.sql',
-          message: expect.stringContaining('0001_first.sql'),
+          message: expect.stringContaining('0001_first.sql') as unknown,
         });
         expect(
           await select("SELECT name FROM system.tables WHERE database = currentDatabase() AND name = 'later'"),
@@ -262,7 +262,7 @@ export function describeAnalyticsStoreContract(name: string, makeStore: MakeAnal
       await expect(syntax).rejects.toMatchObject({
         code: '62',
         type: 'SYNTAX_ERROR',
-        message: expect.stringContaining('Syntax error'),
+        message: expect.stringContaining('Syntax error') as unknown,
       });
 
       await expect(select('SELECT * FROM no_such_table')).rejects.toMatchObject({ code: '60', type: 'UNKNOWN_TABLE' });
@@ -274,7 +274,7 @@ export function describeAnalyticsStoreContract(name: string, makeStore: MakeAnal
       await expect(multi).rejects.toMatchObject({
         code: '62',
         type: 'SYNTAX_ERROR',
-        message: expect.stringContaining('Multi-statements'),
+        message: expect.stringContaining('Multi-statements') as unknown,
       });
     });
   });

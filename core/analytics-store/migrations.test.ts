@@ -65,6 +65,6 @@ describe('splitSqlStatements', () => {
     { case: 'an unterminated block comment', sql: 'SELECT 1; /* never /* closed */', offset: 10 },
   ])('rejects $case with its offset', ({ sql, offset }) => {
     expect(() => splitSqlStatements(sql)).toThrow(SqlSplitError);
-    expect(() => splitSqlStatements(sql)).toThrow(expect.objectContaining({ offset }));
+    expect(() => splitSqlStatements(sql)).toThrow(expect.objectContaining({ offset }) as Error);
   });
 });

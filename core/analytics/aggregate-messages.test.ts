@@ -44,7 +44,9 @@ describe('aggregates messages', () => {
     const parsed = first.map((m) => JSON.parse(m.value.toString()) as WindowFinalMessage);
     expect(parsed.map((m) => [m.chunk, m.chunks])).toEqual(parsed.map((_, i) => [i, first.length]));
     expect(parsed.flatMap((m) => m.rows)).toEqual(rows);
-    expect(again.map((m) => JSON.parse(m.value.toString()).rows)).toEqual(parsed.map((m) => m.rows));
+    expect(again.map((m) => (JSON.parse(m.value.toString()) as WindowFinalMessage).rows)).toEqual(
+      parsed.map((m) => m.rows),
+    );
     expect(new Set(first.map((m) => m.key))).toEqual(new Set(['viewer-analytics:viewer-analytics:3']));
     for (const m of first) expect(m.value.length).toBeLessThan(20 * 1024);
     expect(parsed.map(finalChunkToken)).toEqual(

@@ -83,7 +83,7 @@ export interface WriteKey {
 const ORIGIN_PATTERN = /^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/;
 function parseWriteKeyOrigins(raw: string, writeKeys: WriteKey[], problems: string[]): Record<string, string[]> {
   // No prototype: a property may be called `constructor` or `__proto__`.
-  const origins: Record<string, string[]> = Object.create(null);
+  const origins = Object.create(null) as Record<string, string[]>;
   for (const entry of raw
     .split(';')
     .map((e) => e.trim())

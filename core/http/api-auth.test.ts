@@ -55,7 +55,10 @@ describe('API tokens: creator scoping', () => {
   ] as const)('%j may read %s: %s', (identity, creatorId, allowed) => {
     expect(mayReadCreator(identity, creatorId)).toBe(allowed);
     if (allowed) expect(() => assertMayReadCreator(identity, creatorId)).not.toThrow();
-    else expect(() => assertMayReadCreator(identity, creatorId)).toThrow(expect.objectContaining({ statusCode: 403 }));
+    else
+      expect(() => assertMayReadCreator(identity, creatorId)).toThrow(
+        expect.objectContaining({ statusCode: 403 }) as Error,
+      );
   });
 });
 
@@ -179,7 +182,7 @@ describe('API tokens from an identity provider (JWKS)', () => {
 describe('requireApiIdentity (fastify onRequest hook)', () => {
   const app = Fastify();
   app.addHook('onRequest', requireApiIdentity(verifier));
-  app.get('/who', async (request) => request.apiIdentity);
+  app.get('/who', (request) => Promise.resolve(request.apiIdentity));
   afterAll(() => app.close());
 
   it('sets request.apiIdentity from a bearer header or ?token=, and answers 401 otherwise', async () => {

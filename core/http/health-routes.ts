@@ -13,12 +13,12 @@ export interface ReadinessCheck {
  * every pod restarted). `/readyz`: every dependency answered within the timeout.
  * `/metrics`: Prometheus text format, worker threads' metrics summed in.
  */
-export async function healthRoutes(
+export function healthRoutes(
   app: FastifyInstance,
   { checks, metrics, timeoutMs = 2_000 }: { checks: ReadinessCheck[]; metrics: Metrics; timeoutMs?: number },
 ): Promise<void> {
   documentRoutes(app, { tags: ['operations'] });
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', () => Promise.resolve({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
     const results = await Promise.all(
@@ -47,4 +47,5 @@ export async function healthRoutes(
     reply.header('content-type', metrics.registry.contentType);
     return metrics.exposition();
   });
+  return Promise.resolve();
 }

@@ -28,7 +28,11 @@ describe('assertTokenLifetime', () => {
     if (refusedLifetime === null) expect(check).not.toThrow();
     else
       expect(check).toThrow(
-        expect.objectContaining({ name: 'TokenLifetimeError', lifetimeSeconds: refusedLifetime, maxSeconds: DAY }),
+        expect.objectContaining({
+          name: 'TokenLifetimeError',
+          lifetimeSeconds: refusedLifetime,
+          maxSeconds: DAY,
+        }) as Error,
       );
   });
 });
@@ -50,7 +54,7 @@ describe('a correctly signed token that never expires', () => {
     await expect(verifier.verify(await signed(1e20))).rejects.toMatchObject({
       name: 'ChatTokenError',
       reason: 'token_lifetime_too_long',
-      message: expect.stringMatching(/at most 86400 s \(LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS\)/),
+      message: expect.stringMatching(/at most 86400 s \(LIVEPULSE_MAX_TOKEN_LIFETIME_SECONDS\)/) as unknown,
     });
   });
 
@@ -59,7 +63,7 @@ describe('a correctly signed token that never expires', () => {
     await expect(verifier.verify(await signed(1e20))).rejects.toMatchObject({
       name: 'ApiAuthError',
       statusCode: 401,
-      message: expect.stringMatching(/^token lives/),
+      message: expect.stringMatching(/^token lives/) as unknown,
     });
   });
 
@@ -89,7 +93,7 @@ describe('a correctly signed token that never expires', () => {
     const now = Math.floor(Date.now() / 1_000);
     expect((await verifier.verify(await signed(now + 600))).role).toBe('admin');
     await expect(verifier.verify(await signed(now + 3_600))).rejects.toMatchObject({
-      message: expect.stringMatching(/at most 600 s/),
+      message: expect.stringMatching(/at most 600 s/) as unknown,
     });
   });
 });

@@ -45,9 +45,9 @@ describe('parseTrustedProxies', () => {
 const addressEcho: ServiceDefinition = {
   name: 'address-echo',
   description: 'answers GET /address with request.ip',
-  async start({ http }) {
-    http.get('/address', async (request) => ({ ip: request.ip }));
-    return { stop: async () => undefined };
+  start({ http }) {
+    http.get('/address', (request) => Promise.resolve({ ip: request.ip }));
+    return Promise.resolve({ stop: () => Promise.resolve() });
   },
 };
 
@@ -96,7 +96,7 @@ describe('clientAddress (socket.io handshakes) walks X-Forwarded-For as Fastify 
     [['127.0.0.1'], '::ffff:127.0.0.1', '198.51.100.7'],
   ])('trusting %j, from %s with %j', async (proxies, peer, forwardedFor) => {
     const app = Fastify({ trustProxy: trustProxyOption(proxies) });
-    app.get('/', async (request) => request.ip);
+    app.get('/', (request) => Promise.resolve(request.ip));
     const fastifySays = (
       await app.inject({
         url: '/',

@@ -46,8 +46,8 @@ describe('livepulse ivs', () => {
     };
     expect(created).toMatchObject({
       recordingBucket: 'livepulse-media',
-      streamKey: expect.stringMatching(/^sk_/),
-      ingestEndpoint: expect.stringMatching(/^rtmps:\/\/.+:443\/app\/$/),
+      streamKey: expect.stringMatching(/^sk_/) as unknown,
+      ingestEndpoint: expect.stringMatching(/^rtmps:\/\/.+:443\/app\/$/) as unknown,
     });
     expect(server.requests.map((r) => r.operation)).toEqual(
       expect.arrayContaining(['CreateRecordingConfiguration', 'GetRecordingConfiguration', 'CreateChannel']),
@@ -88,14 +88,14 @@ describe('livepulse ivs', () => {
       '--creator',
       "x'; --",
     ).catch((error: { code: number; stderr: string }) => error);
-    expect(refused).toMatchObject({ code: 2, stderr: expect.stringContaining('--creator must be') });
+    expect(refused).toMatchObject({ code: 2, stderr: expect.stringContaining('--creator must be') as unknown });
   });
 
   it('explains what is missing', async () => {
     const failure = await livepulse('create-channel', 'demo').catch((error: { code: number; stderr: string }) => error);
     expect(failure).toMatchObject({
       code: 2,
-      stderr: expect.stringMatching(/--bucket is required when S3_BUCKET is not set/),
+      stderr: expect.stringMatching(/--bucket is required when S3_BUCKET is not set/) as unknown,
     });
   });
 });

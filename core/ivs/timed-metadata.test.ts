@@ -46,8 +46,9 @@ describe('TimedMetadataPublisher', () => {
 
   it('batches queued items and never calls more than 5 times a second per channel', async () => {
     const calls: Array<{ at: number; payload: string }> = [];
-    const { publisher, outcomes } = publisherWith(async (_arn, payload) => {
+    const { publisher, outcomes } = publisherWith((_arn, payload) => {
       calls.push({ at: performance.now(), payload });
+      return Promise.resolve();
     });
     for (let i = 0; i < 7; i++) publisher.enqueue(ARN, { n: i, pad: 'x'.repeat(400) });
     await publisher.flush();
@@ -60,8 +61,9 @@ describe('TimedMetadataPublisher', () => {
 
   it('paces a burst over several seconds instead of exceeding the channel limit', async () => {
     const calls: number[] = [];
-    const { publisher } = publisherWith(async () => {
+    const { publisher } = publisherWith(() => {
       calls.push(performance.now());
+      return Promise.resolve();
     });
     // Each item fills a payload, so 7 items need 7 calls: the sixth must wait for the window.
     for (let i = 0; i < 7; i++) publisher.enqueue(ARN, { pad: 'x'.repeat(700), n: i });
@@ -72,9 +74,9 @@ describe('TimedMetadataPublisher', () => {
 
   it('drops the queue when the channel is not broadcasting', async () => {
     let calls = 0;
-    const { publisher, outcomes } = publisherWith(async () => {
+    const { publisher, outcomes } = publisherWith(() => {
       calls++;
-      throw new ChannelNotBroadcasting({ message: 'not live', $metadata: {} });
+      return Promise.reject(new ChannelNotBroadcasting({ message: 'not live', $metadata: {} }));
     });
     publisher.enqueue(ARN, { n: 1 });
     publisher.enqueue(ARN, { n: 2 });
@@ -85,18 +87,17 @@ describe('TimedMetadataPublisher', () => {
 
   it('retries throttling and gives up after the last attempt without failing anyone', async () => {
     let calls = 0;
-    const { publisher, outcomes } = publisherWith(async () => {
+    const { publisher, outcomes } = publisherWith(() => {
       calls++;
-      if (calls === 1) throw new ThrottlingException({ message: 'slow down', $metadata: {} });
+      if (calls === 1) return Promise.reject(new ThrottlingException({ message: 'slow down', $metadata: {} }));
+      return Promise.resolve();
     });
     publisher.enqueue(ARN, { n: 1 });
     await publisher.flush();
     expect(calls).toBe(2);
     expect(outcomes).toEqual(['sent']);
 
-    const failing = publisherWith(async () => {
-      throw new Error('network down');
-    });
+    const failing = publisherWith(() => Promise.reject(new Error('network down')));
     failing.publisher.enqueue(ARN, { n: 1 });
     await failing.publisher.flush();
     expect(failing.outcomes).toEqual(['dropped']);

@@ -12,10 +12,9 @@ import { RedisLiveState } from './redis-live-state.ts';
 // One prefix per run, so the run can remove what it wrote from a Redis that outlives it.
 const runKeyPrefix = `livepulse-test:${randomUUID()}:`;
 
-describeLiveStateContract('memory', async () => new MemoryLiveState());
-describeLiveStateContract(
-  'redis',
-  async () => new RedisLiveState({ url: testServices().redisUrl, keyPrefix: runKeyPrefix }),
+describeLiveStateContract('memory', () => Promise.resolve(new MemoryLiveState()));
+describeLiveStateContract('redis', () =>
+  Promise.resolve(new RedisLiveState({ url: testServices().redisUrl, keyPrefix: runKeyPrefix })),
 );
 
 afterAll(async () => {

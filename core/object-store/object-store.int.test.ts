@@ -36,7 +36,7 @@ function s3Options() {
 }
 
 describeObjectStoreContract('local', async () => new LocalObjectStore({ root: await temporaryRoot() }));
-describeObjectStoreContract('s3', async () => new S3ObjectStore(s3Options()));
+describeObjectStoreContract('s3', () => Promise.resolve(new S3ObjectStore(s3Options())));
 
 describe('createObjectStore', () => {
   afterEach(() => {
@@ -87,6 +87,7 @@ describe('S3ObjectStore', () => {
   it('aborts the multipart upload of a failing stream, so no parts are kept', async () => {
     const store = new S3ObjectStore(s3Options());
     const key = `multipart-abort-${randomUUID()}/clip.mp4`;
+    // eslint-disable-next-line @typescript-eslint/require-await -- a body stream that fails mid-way; the store reads it as an async source
     async function* failAfterTwoParts() {
       yield randomBytes(11 * 1024 * 1024);
       throw new Error('encoder crashed');

@@ -149,8 +149,9 @@ export class S3ObjectStore implements ObjectStore {
     await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.client.destroy();
+    return Promise.resolve();
   }
 
   private objectKey(key: string): string {

@@ -36,7 +36,9 @@ export function illFormedTextErrors(root: unknown, limit = 10): FieldError[] {
       continue;
     }
     if (value === null || typeof value !== 'object') continue;
-    const entries = Array.isArray(value) ? value.map((child, i) => [String(i), child] as const) : Object.entries(value);
+    const entries = Array.isArray(value)
+      ? (value as unknown[]).map((child, i) => [String(i), child] as const)
+      : Object.entries(value);
     // Pushed in reverse, so the errors come out in document order.
     for (let i = entries.length - 1; i >= 0; i--) {
       const [key, child] = entries[i]!;

@@ -105,7 +105,7 @@ describe.each([
     );
     const won = outcomes.filter((o) => o.status === 'fulfilled');
     expect(won).toHaveLength(1);
-    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => o.reason)).toEqual(
+    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => o.reason as unknown)).toEqual(
       Array(3).fill(expect.objectContaining({ statusCode: 409 })),
     );
     const winner = (won[0] as PromiseFulfilledResult<{ owner: { creator_id: string } }>).value.owner.creator_id;

@@ -26,21 +26,23 @@ const logger = pino({ level: 'silent' });
 const keyPrefix = `livepulse-test:${randomUUID()}:`;
 /** The registry's answer for this test: even streams registered (to owners other than their events' creator_id), odd ones not. */
 const registeredOwners: StreamOwnerLookup = {
-  ownersOf: async (ids) =>
-    new Map(
-      ids
-        .filter((id) => Number(id.split('-')[1]) % 2 === 0)
-        .map((id): [string, StreamOwner] => [
-          id,
-          {
-            stream_id: id,
-            creator_id: `owner-of-${id}`,
-            source: 'api',
-            channel_arn: '',
-            registered_by: 'test',
-            registered_at: Date.now(),
-          },
-        ]),
+  ownersOf: (ids) =>
+    Promise.resolve(
+      new Map(
+        ids
+          .filter((id) => Number(id.split('-')[1]) % 2 === 0)
+          .map((id): [string, StreamOwner] => [
+            id,
+            {
+              stream_id: id,
+              creator_id: `owner-of-${id}`,
+              source: 'api',
+              channel_arn: '',
+              registered_by: 'test',
+              registered_at: Date.now(),
+            },
+          ]),
+      ),
     ),
 };
 

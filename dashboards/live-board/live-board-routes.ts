@@ -42,7 +42,7 @@ export interface LiveBoardRouteOptions {
 }
 
 /** `GET /live` and its assets: public, the page asks for a token itself. */
-export async function liveBoardPageRoutes(app: FastifyInstance): Promise<void> {
+export function liveBoardPageRoutes(app: FastifyInstance): Promise<void> {
   app.get('/live', { schema: { hide: true } }, async (_request, reply) => {
     return reply
       .type('text/html; charset=utf-8')
@@ -57,10 +57,11 @@ export async function liveBoardPageRoutes(app: FastifyInstance): Promise<void> {
       .header('cache-control', 'no-cache')
       .send(await readFile(asset.path));
   });
+  return Promise.resolve();
 }
 
 /** The authenticated API under `/v1`: a stream's live view, the SSE feed, clip files. */
-export async function liveBoardApiRoutes(app: FastifyInstance, options: LiveBoardRouteOptions): Promise<void> {
+export function liveBoardApiRoutes(app: FastifyInstance, options: LiveBoardRouteOptions): Promise<void> {
   const { store, feed, verifier, registry, objectStore, logger, pushIntervalMs } = options;
   /**
    * The registry's refusal (403, or 404 for a creator asking about an unregistered stream), or null
@@ -77,8 +78,9 @@ export async function liveBoardApiRoutes(app: FastifyInstance, options: LiveBoar
   documentRoutes(app, { tags: ['live'], security: API_TOKEN_SECURITY });
   const openStreams = new Set<() => void>();
   // Open event streams would keep the HTTP server from closing; end them when it starts to.
-  app.addHook('preClose', async () => {
+  app.addHook('preClose', () => {
     for (const end of openStreams) end();
+    return Promise.resolve();
   });
 
   app.get<{ Params: { streamId: string } }>(
@@ -205,4 +207,5 @@ export async function liveBoardApiRoutes(app: FastifyInstance, options: LiveBoar
         .send(await objectStore.getStream(output.key, { start: range.start, end: range.end }));
     },
   );
+  return Promise.resolve();
 }

@@ -236,7 +236,7 @@ describe('live board in headless Chromium, embedded', () => {
           ),
       { timeoutMs: 15_000 },
     );
-    expect(played).toEqual({ duration: expect.closeTo(2, 0) });
+    expect(played).toEqual({ duration: expect.closeTo(2, 0) as unknown });
     await page.keyboard.press('Escape');
 
     // The page updates at least once a second.
@@ -385,7 +385,8 @@ describe('live board in headless Chromium, embedded', () => {
       [...received.matchAll(/event: overview\ndata: (.*)\n\n/g)].map(
         (m) => JSON.parse(m[1]!) as { streams: LiveStreamView[] },
       );
-    while (overviews().length < 2) received += new TextDecoder().decode((await reader.read()).value);
+    while (overviews().length < 2)
+      received += new TextDecoder().decode((await reader.read()).value as Uint8Array | undefined);
     const streams = overviews()[1]!.streams;
     expect(streams.map((s) => s.stream_id)).toContain(streamId);
     expect(new Set(streams.map((s) => s.creator_id))).toEqual(new Set([creatorId]));

@@ -37,7 +37,8 @@ function fold(batches: MessageBatch[]): Map<string, StreamFacets> {
       const fields = foldStream(current, inputs);
       const next: StreamFacets = { ...current, viewers: { ...current.viewers } };
       for (const [field, raw] of Object.entries(fields)) {
-        if (field.startsWith('viewers:')) next.viewers[field.slice('viewers:'.length)] = JSON.parse(raw);
+        if (field.startsWith('viewers:'))
+          next.viewers[field.slice('viewers:'.length)] = JSON.parse(raw) as StreamFacets['viewers'][string];
         else (next as unknown as Record<string, unknown>)[field] = JSON.parse(raw);
       }
       facets.set(streamId, next);

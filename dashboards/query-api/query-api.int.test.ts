@@ -288,8 +288,8 @@ describe('query API and creator reports over simulated analytics', () => {
         expect(`${path} ${response.status}`).toBe(`${path} ${status}`);
         if (status !== 200)
           expect(await response.json()).toMatchObject({
-            error: status === 401 ? 'unauthorized' : expect.any(String),
-            message: expect.any(String),
+            error: status === 401 ? 'unauthorized' : (expect.any(String) as unknown),
+            message: expect.any(String) as unknown,
           });
         else await response.arrayBuffer();
       }

@@ -19,7 +19,7 @@ describe('chooseStreamProperty', () => {
     ['two properties, none named: 409', rows('p1', 'p2'), undefined, 409, 'ambiguous_stream'],
   ] as const)('%s', (_what, found, property, statusCode, code) => {
     expect(() => chooseStreamProperty('s1', [...found], property)).toThrow(
-      expect.objectContaining({ statusCode, code }),
+      expect.objectContaining({ statusCode, code }) as Error,
     );
   });
 });

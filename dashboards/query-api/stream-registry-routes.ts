@@ -20,7 +20,7 @@ function claimedCreator(identity: ApiIdentity, named: string | undefined): strin
  * them for creators and reassigns them. Registering a stream another creator owns is refused
  * with 409; IVS streams are registered by their channel's tag, not here (docs/query-api.md).
  */
-export async function streamRegistryRoutes(
+export function streamRegistryRoutes(
   app: FastifyInstance,
   { registry, problems }: { registry: StreamRegistry; problems: Problems },
 ): Promise<void> {
@@ -91,4 +91,5 @@ export async function streamRegistryRoutes(
       return outcome.owner;
     },
   );
+  return Promise.resolve();
 }

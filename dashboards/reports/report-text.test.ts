@@ -50,6 +50,7 @@ const summary: CreatorReportSummary = {
   top_clips: [],
   moderation: [],
 };
+// eslint-disable-next-line @typescript-eslint/require-await -- stands in for the store's row stream, an AsyncIterable
 async function* rows(...items: CreatorReportRow[]): AsyncGenerator<CreatorReportRow> {
   for (const item of items) yield item;
 }

@@ -213,7 +213,10 @@ class ChdbHttpServer {
   }
 
   close(): Promise<void> {
-    return this.#queue.run(async () => this.session.close());
+    return this.#queue.run(() => {
+      this.session.close();
+      return Promise.resolve();
+    });
   }
 
   readonly handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

@@ -213,16 +213,17 @@ export const LOCAL_SERVICES: Record<LocalServiceName, LocalServiceDefinition> = 
     name: 'clickhouse',
     portCount: 1,
     readyTimeoutMs: 60_000,
-    async prepare(dir, [port]) {
+    prepare(dir, [port]) {
       const server = join(repoRoot, 'infra/local/clickhouse-http-server.ts');
-      if (!existsSync(server)) throw new LocalServiceError(`clickhouse: ${server} is missing from this checkout`);
+      if (!existsSync(server))
+        return Promise.reject(new LocalServiceError(`clickhouse: ${server} is missing from this checkout`));
       // tsx is resolved here rather than by the child, whose working directory may be outside the repo.
       const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-      return {
+      return Promise.resolve({
         command: process.execPath,
         args: ['--import', tsx, server, '--port', String(port), '--path', join(dir, 'data')],
         version: 'ClickHouse HTTP interface over chDB',
-      };
+      });
     },
     endpoints: ([port]) => ({ clickhouseUrl: `http://${HOST}:${port}` }),
     async probe({ clickhouseUrl }) {

@@ -34,7 +34,10 @@ describe('local services', () => {
       await consumer.subscribe({ topic, fromBeginning: true });
       const received = new Promise<{ key: string; value: string }>((resolve) => {
         void consumer.run({
-          eachMessage: async ({ message }) => resolve({ key: String(message.key), value: String(message.value) }),
+          eachMessage: ({ message }) => {
+            resolve({ key: String(message.key), value: String(message.value) });
+            return Promise.resolve();
+          },
         });
       });
       expect(await received).toEqual({ key: 'view-1', value: 'hello from livepulse' });

@@ -30,7 +30,7 @@ interface Rejection {
  * reports become canonical player events with cumulative counters (see cmcd-session.ts).
  * 204 when done; 410 tells the player to stop reporting for the session (CTA-5004-B).
  */
-export async function cmcdRoute(app: FastifyInstance, { collector }: { collector: Collector }): Promise<void> {
+export function cmcdRoute(app: FastifyInstance, { collector }: { collector: Collector }): Promise<void> {
   const { settings, ports, metrics, publishPorts } = collector;
   const sessions = new CmcdSessionStore(ports.liveState, { ttlMs: SESSION_TTL_MS });
   // hls.js event targets send only standard keys unless the target lists the custom key in `includeKeys`: say so, or unique viewers silently count sessions.
@@ -175,6 +175,7 @@ export async function cmcdRoute(app: FastifyInstance, { collector }: { collector
       return reply.code(204).send();
     },
   );
+  return Promise.resolve();
 }
 
 function deadLetterOf(r: Rejection, propertyId: string): DeadLetter {

@@ -32,12 +32,12 @@ describe('CmcdSessionStore', () => {
 
   it('keeps the stored state when the work fails or stores nothing', async () => {
     const store = new CmcdSessionStore(liveState, { ttlMs: 60_000 });
-    await store.withSession('p:s', async () => ({ next: stateWithSeq(5), result: null }));
+    await store.withSession('p:s', () => Promise.resolve({ next: stateWithSeq(5), result: null }));
     await expect(store.withSession('p:s', async () => Promise.reject(new Error('bus down')))).rejects.toThrow(
       'bus down',
     );
-    await store.withSession('p:s', async () => ({ result: null }));
-    expect(await store.withSession('p:s', async (state) => ({ result: state?.viewSeq }))).toBe(5);
+    await store.withSession('p:s', () => Promise.resolve({ result: null }));
+    expect(await store.withSession('p:s', (state) => Promise.resolve({ result: state?.viewSeq }))).toBe(5);
   });
 
   it('waits for another node holding the session, and gives up with SessionBusyError', async () => {
@@ -52,10 +52,11 @@ describe('CmcdSessionStore', () => {
         ),
     );
     await waitFor('node A to hold the session', () => liveState.get('ingest:cmcd-lease:p:s'));
-    await expect(nodeB.withSession('p:s', async () => ({ result: 'b' }))).rejects.toBeInstanceOf(SessionBusyError);
-    const waiting = new CmcdSessionStore(liveState, { ttlMs: 60_000, maxWaitMs: 2_000 }).withSession(
-      'p:s',
-      async (state) => ({ result: state?.viewSeq }),
+    await expect(nodeB.withSession('p:s', () => Promise.resolve({ result: 'b' }))).rejects.toBeInstanceOf(
+      SessionBusyError,
+    );
+    const waiting = new CmcdSessionStore(liveState, { ttlMs: 60_000, maxWaitMs: 2_000 }).withSession('p:s', (state) =>
+      Promise.resolve({ result: state?.viewSeq }),
     );
     await sleep(30);
     release();
@@ -67,7 +68,7 @@ describe('CmcdSessionStore', () => {
     const store = new CmcdSessionStore(liveState, { ttlMs: 60_000 });
     for (const junk of ['{not json', '{"v":99}', 'null']) {
       await liveState.set('ingest:cmcd:p:s', junk, 60_000);
-      expect(await store.withSession('p:s', async (state) => ({ result: state }))).toBeUndefined();
+      expect(await store.withSession('p:s', (state) => Promise.resolve({ result: state }))).toBeUndefined();
     }
   });
 });

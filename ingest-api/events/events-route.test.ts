@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BusBackpressureError, BusUnavailableError } from '../../core/bus/bus.ts';
 import { DEAD_LETTER_HEADERS } from '../../core/dead-letters.ts';
+import type { FieldError } from '../../core/schemas/validate.ts';
 import type { LiveState } from '../../core/live-state/live-state.ts';
 import { PLAYER_EVENT_SCHEMA_HEADER, VALIDATED_PLAYER_EVENT_SCHEMA } from '../../core/schemas/player-event-message.ts';
 import { MemoryLiveState } from '../../core/live-state/memory-live-state.ts';
@@ -12,6 +13,30 @@ import { waitFor } from '../../test/wait-for.ts';
 import { controllableBus, type ControllableBus } from '../testing/controllable-bus.ts';
 import { startTestCollector, TEST_PROPERTY, TEST_WRITE_KEY, type TestCollector } from '../testing/test-collector.ts';
 import { samplePlayerEvent, samplePlayerEvents } from './sample-player-events.ts';
+import type { RejectedEvent } from './validate-batch.ts';
+
+/** The collector's answer to a batch (events-route.ts). */
+interface BatchAnswer {
+  accepted: number;
+  rejected: Array<Pick<RejectedEvent, 'index' | 'errors'>>;
+}
+
+/** The parts of the OpenAPI document this file reads. */
+interface PublishedDocument {
+  paths: Record<
+    string,
+    {
+      post: {
+        security: unknown;
+        responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
+      };
+    }
+  >;
+  components: {
+    schemas: Record<string, { required: string[]; properties: Record<string, { properties?: object }> }>;
+    securitySchemes: Record<string, unknown>;
+  };
+}
 
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
 let collector: TestCollector;
@@ -45,7 +70,11 @@ describe('POST /v1/events: whole-request problems', () => {
   ])('answers %s with 401', async (_what, query, headers, status, error, message) => {
     const response = await post({ events: [samplePlayerEvent()] }, { query, headers });
     expect(response.statusCode).toBe(status);
-    expect(response.json()).toMatchObject({ statusCode: status, error, message: expect.stringMatching(message) });
+    expect(response.json()).toMatchObject({
+      statusCode: status,
+      error,
+      message: expect.stringMatching(message) as unknown,
+    });
     expect(collector.records(TOPICS.playerEvents)).toEqual([]);
   });
 
@@ -83,7 +112,11 @@ describe('POST /v1/events: whole-request problems', () => {
   ])('answers %s with its status and the reason', async (_what, body, contentType, status, error, message) => {
     const response = await post(body, { contentType });
     expect(response.statusCode).toBe(status);
-    expect(response.json()).toMatchObject({ statusCode: status, error, message: expect.stringMatching(message) });
+    expect(response.json()).toMatchObject({
+      statusCode: status,
+      error,
+      message: expect.stringMatching(message) as unknown,
+    });
     expect(collector.records(TOPICS.playerEvents)).toEqual([]);
   });
 });
@@ -163,15 +196,17 @@ describe('POST /v1/events', () => {
     };
     const response = await post({ events: [good[0], bad, 'nonsense', good[1]] });
     expect(response.statusCode).toBe(202);
-    const answer = response.json();
+    const answer = response.json<BatchAnswer>();
     expect(answer.accepted).toBe(2);
-    expect(answer.rejected.map((r: { index: number }) => r.index)).toEqual([1, 2]);
-    expect(answer.rejected[0].errors[0]).toMatchObject({ path: '/counters/watch_ms' });
+    expect(answer.rejected.map((r) => r.index)).toEqual([1, 2]);
+    expect(answer.rejected[0]!.errors[0]).toMatchObject({ path: '/counters/watch_ms' });
     expect(collector.records(TOPICS.playerEvents)).toHaveLength(2);
     const letters = collector.records(TOPICS.deadLetters);
     expect(letters.map((l) => l.value)).toEqual([bad, 'nonsense']);
     expect(letters[0]!.headers[DEAD_LETTER_HEADERS.sourceTopic]).toBe(TOPICS.playerEvents);
-    expect(JSON.parse(letters[0]!.headers[DEAD_LETTER_HEADERS.errors]!)[0].path).toBe('/counters/watch_ms');
+    expect((JSON.parse(letters[0]!.headers[DEAD_LETTER_HEADERS.errors]!) as FieldError[])[0]!.path).toBe(
+      '/counters/watch_ms',
+    );
     expect(letters[0]!.headers[DEAD_LETTER_HEADERS.origin]).toMatch(/index=1/);
   });
 
@@ -181,10 +216,10 @@ describe('POST /v1/events', () => {
       events: [{ event: 'play' }, samplePlayerEvent({ viewer_time: Date.now() + 86_400_000 })],
     });
     expect(response.statusCode).toBe(400);
-    const answer = response.json();
+    const answer = response.json<BatchAnswer>();
     expect(answer).toMatchObject({ error: 'no_valid_events' });
-    expect(answer.rejected[1].errors).toEqual([
-      { path: '/viewer_time', message: expect.stringMatching(/in the future/) },
+    expect(answer.rejected[1]!.errors).toEqual([
+      { path: '/viewer_time', message: expect.stringMatching(/in the future/) as unknown },
     ]);
     expect(collector.records(TOPICS.deadLetters)).toHaveLength(2);
   });
@@ -267,7 +302,10 @@ describe('POST /v1/events', () => {
       await waitFor('the first attempt to reach the bus', () => bus.held > 0);
       const early = await post({ events });
       expect(early.statusCode).toBe(503);
-      expect(early.json()).toMatchObject({ error: 'retry', message: expect.stringMatching(/still being stored/) });
+      expect(early.json()).toMatchObject({
+        error: 'retry',
+        message: expect.stringMatching(/still being stored/) as unknown,
+      });
       open();
       expect((await first).statusCode).toBe(202);
       expect((await post({ events })).json()).toMatchObject({ accepted: 2, duplicates: 2 });
@@ -374,21 +412,21 @@ describe('POST /v1/events', () => {
     collector = await startTestCollector();
     const response = await collector.app.inject({ method: 'GET', url: '/docs/json' });
     expect(response.statusCode).toBe(200);
-    const document = response.json();
+    const document = response.json<PublishedDocument>();
     expect(Object.keys(document.paths).sort()).toEqual(['/v1/cmcd', '/v1/events', '/v1/ivs/events']);
     // The shared schema is the one the route validates with, field for field.
-    const published = document.components.schemas.PlayerEvent;
+    const published = document.components.schemas.PlayerEvent!;
     expect(Object.keys(published.properties)).toEqual(Object.keys(PlayerEvent.properties));
     expect(published.required).toEqual(PlayerEvent.required);
-    expect(Object.keys(published.properties.counters.properties)).toEqual(
+    expect(Object.keys(published.properties.counters!.properties!)).toEqual(
       Object.keys(PlayerEvent.properties.counters.properties),
     );
-    const events = document.paths['/v1/events'].post;
+    const events = document.paths['/v1/events']!.post;
     expect(events).toMatchObject({
       tags: ['player events'],
       security: [{ bearerWriteKey: [] }, { queryWriteKey: [] }],
     });
-    expect(events.responses['202'].content['application/json'].schema).toMatchObject({
+    expect(events.responses['202']!.content!['application/json']!.schema).toMatchObject({
       required: ['accepted', 'duplicates', 'rejected'],
       properties: {
         accepted: { type: 'integer' },
@@ -397,7 +435,7 @@ describe('POST /v1/events', () => {
       },
     });
     expect(Object.keys(events.responses).sort()).toEqual(['202', '400', '401', '403', '408', '413', '415', '503']);
-    expect(document.paths['/v1/ivs/events'].post.security).toEqual([{ ivsSecret: [] }]);
+    expect(document.paths['/v1/ivs/events']!.post.security).toEqual([{ ivsSecret: [] }]);
     expect(Object.keys(document.components.securitySchemes)).toEqual(
       expect.arrayContaining(['bearerWriteKey', 'queryWriteKey', 'ivsSecret']),
     );

@@ -21,7 +21,7 @@ import { validateBatchEvents, type RejectedEvent } from './validate-batch.ts';
  * application/json or as text/plain (what navigator.sendBeacon sends, so browsers need no
  * preflight). 202 means every accepted event is stored on the bus (Kafka, or the embedded log on disk).
  */
-export async function eventsRoute(app: FastifyInstance, { collector }: { collector: Collector }): Promise<void> {
+export function eventsRoute(app: FastifyInstance, { collector }: { collector: Collector }): Promise<void> {
   const { settings, ports, metrics, publishPorts } = collector;
 
   app.removeAllContentTypeParsers();
@@ -94,6 +94,7 @@ export async function eventsRoute(app: FastifyInstance, { collector }: { collect
       return reply.code(202).send({ accepted: verdict.valid.length, duplicates: outcome.duplicates, rejected });
     },
   );
+  return Promise.resolve();
 }
 
 function deadLettersOf(rejected: RejectedEvent[], propertyId: string): DeadLetter[] {

@@ -74,7 +74,7 @@ describe('validateBatchEvents', () => {
   });
 
   it('does not keep an absurdly nested event', () => {
-    const deep = JSON.parse(`${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`);
+    const deep: unknown = JSON.parse(`${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`);
     const verdict = validateBatchEvents([deep], clock);
     expect(verdict.rejected).toEqual([
       { index: 0, reason: 'nesting', errors: [{ path: '/', message: 'nests deeper than 32 levels' }] },

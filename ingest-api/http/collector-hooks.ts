@@ -9,15 +9,16 @@ import { originAllowed, presentedWriteKey } from './write-keys.ts';
  * check, the slow-body deadline, and the per-request CORS answer.
  */
 export function authenticateWriteKey(collector: Collector): onRequestAsyncHookHandler {
-  return async function authenticate(request) {
+  return function authenticate(request) {
     const presented = presentedWriteKey(request.headers.authorization, queryKey(request));
-    if (!presented.ok) throw unauthorized(presented.reason);
+    if (!presented.ok) return Promise.reject(unauthorized(presented.reason));
     const resolved = collector.writeKeys.resolve(presented.key);
-    if (!resolved) throw unauthorized('unknown write key');
+    if (!resolved) return Promise.reject(unauthorized('unknown write key'));
     // CORS alone would not stop a text/plain beacon from another site: the request would still arrive.
     const origin = request.headers.origin;
-    if (origin && !originAllowed(origin, resolved.allowedOrigins)) throw originNotAllowed(origin);
+    if (origin && !originAllowed(origin, resolved.allowedOrigins)) return Promise.reject(originNotAllowed(origin));
     request.ingestKey = resolved;
+    return Promise.resolve();
   };
 }
 

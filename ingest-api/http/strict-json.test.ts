@@ -63,7 +63,7 @@ describe('nestsDeeperThan', () => {
   });
 
   it('handles nesting far beyond the call stack', () => {
-    const value = JSON.parse(`${'['.repeat(200_000)}${']'.repeat(200_000)}`);
+    const value: unknown = JSON.parse(`${'['.repeat(200_000)}${']'.repeat(200_000)}`);
     expect(nestsDeeperThan(value, 32)).toBe(true);
   });
 });

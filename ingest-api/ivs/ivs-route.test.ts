@@ -57,7 +57,7 @@ describe('POST /v1/ivs/events', () => {
     expect(response.statusCode).toBe(202);
     expect(response.json()).toMatchObject({
       accepted: 0,
-      ignored: [{ id: 'sc-1', reason: expect.stringContaining('Session Created') }],
+      ignored: [{ id: 'sc-1', reason: expect.stringContaining('Session Created') as unknown }],
     });
   });
 
@@ -70,7 +70,7 @@ describe('POST /v1/ivs/events', () => {
     expect(response.statusCode).toBe(401);
     expect(response.json()).toMatchObject({
       error: 'unauthorized',
-      message: expect.stringContaining(IVS_SECRET_HEADER),
+      message: expect.stringContaining(IVS_SECRET_HEADER) as unknown,
     });
   });
 

@@ -22,7 +22,7 @@ const IVS_DEDUPE_WINDOW_MS = 24 * 3_600_000;
  * Change" events, from an API destination, normalised onto `stream.lifecycle` keyed by channel
  * and deduplicated by EventBridge event id.
  */
-export async function ivsEventsRoute(app: FastifyInstance, { collector }: { collector: Collector }): Promise<void> {
+export function ivsEventsRoute(app: FastifyInstance, { collector }: { collector: Collector }): Promise<void> {
   const { ports, metrics, settings } = collector;
   const secret = ports.config.auth.ivsWebhookSecret;
   const publishPorts = {
@@ -43,11 +43,12 @@ export async function ivsEventsRoute(app: FastifyInstance, { collector }: { coll
     },
   );
   app.addSchema(IvsEvent);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request) => {
     const presented = request.headers[IVS_SECRET_HEADER];
     if (!secretMatches(typeof presented === 'string' ? presented : undefined, secret)) {
-      throw unauthorized(`missing or wrong ${IVS_SECRET_HEADER} header`);
+      return Promise.reject(unauthorized(`missing or wrong ${IVS_SECRET_HEADER} header`));
     }
+    return Promise.resolve();
   });
 
   app.post(
@@ -111,4 +112,5 @@ export async function ivsEventsRoute(app: FastifyInstance, { collector }: { coll
       return reply.code(202).send({ accepted: lifecycle.length, duplicates: outcome.duplicates, ignored, rejected });
     },
   );
+  return Promise.resolve();
 }

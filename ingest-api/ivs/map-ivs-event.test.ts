@@ -47,7 +47,7 @@ describe('mapIvsEvent', () => {
     (name) => {
       expect(mapIvsEvent(ivsStreamEvent(name))).toMatchObject({
         kind: 'ignored',
-        reason: expect.stringContaining(name),
+        reason: expect.stringContaining(name) as unknown,
       });
     },
   );

@@ -45,18 +45,18 @@ beforeEach(() => {
   sent = [];
   statuses = [];
   pageListeners = {};
-  vi.stubGlobal('fetch', async (url: string, init: { body: string; headers: Record<string, string> }) => {
+  vi.stubGlobal('fetch', (url: string, init: { body: string; headers: Record<string, string> }) => {
     expect(init.headers['content-type']).toBe('text/plain');
-    sent.push({ url, body: JSON.parse(init.body), via: 'fetch' });
+    sent.push({ url, body: JSON.parse(init.body) as Sent['body'], via: 'fetch' });
     const next = statuses.shift() ?? { status: 202 };
-    return {
+    return Promise.resolve({
       status: next.status,
       headers: { get: (name: string) => (name === 'retry-after' ? (next.retryAfter ?? null) : null) },
-    };
+    });
   });
   vi.stubGlobal('navigator', {
     sendBeacon: (url: string, body: string) => {
-      sent.push({ url, body: JSON.parse(body), via: 'beacon' });
+      sent.push({ url, body: JSON.parse(body) as Sent['body'], via: 'beacon' });
       return true;
     },
   });
@@ -240,9 +240,9 @@ describe('watchVideo', () => {
   it('backs off exponentially while the network is down, keeping the events in order', async () => {
     const video = new FakeVideo();
     start(video);
-    vi.stubGlobal('fetch', async () => {
+    vi.stubGlobal('fetch', () => {
       sent.push({ url: '', body: { metadata: {}, events: [] }, via: 'fetch' });
-      throw new TypeError('Failed to fetch');
+      return Promise.reject(new TypeError('Failed to fetch'));
     });
     await play(video, 100);
     await vi.advanceTimersByTimeAsync(0);

@@ -152,7 +152,7 @@ describe('POST /v1/streams/:streamId/clips', () => {
     });
     expect(tooLong.json()).toMatchObject({
       error: 'invalid_request',
-      message: expect.stringMatching(/a clip is 5–60 s/),
+      message: expect.stringMatching(/a clip is 5–60 s/) as unknown,
     });
     expect(tooLong.statusCode).toBe(400);
     expect(published).toEqual([]);

@@ -32,7 +32,7 @@ export interface ClipRequestRouteOptions {
   now?: () => number;
 }
 
-export async function clipRequestRoutes(app: FastifyInstance, options: ClipRequestRouteOptions): Promise<void> {
+export function clipRequestRoutes(app: FastifyInstance, options: ClipRequestRouteOptions): Promise<void> {
   const { bus, liveState, staffRoster, tokens, clipIdOf, perUserPerMinute = 6, now = Date.now } = options;
   const staff = new StreamStaff(staffRoster);
   documentRoutes(app, { tags: ['clips'], security: CHAT_TOKEN_SECURITY });
@@ -119,4 +119,5 @@ export async function clipRequestRoutes(app: FastifyInstance, options: ClipReque
       });
     },
   );
+  return Promise.resolve();
 }

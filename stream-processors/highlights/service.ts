@@ -126,12 +126,13 @@ export const highlightDetectorService: ServiceDefinition = {
           groupId: `${HIGHLIGHT_GROUPS.viewersPrefix}.${hostname()}.${process.pid}.${randomBytes(3).toString('hex')}`,
           topics: [TOPICS.analyticsAggregates],
           startFrom: 'latest',
-          handleBatch: async (batch) => {
+          handleBatch: (batch) => {
             for (const message of batch.messages) {
               const parsed = parseJsonPayload(message.value);
               // Other processors' aggregates share the topic; only viewer window rows matter here.
               if (aggregatesMessageValidator.check(parsed)) viewers.observe(parsed);
             }
+            return Promise.resolve();
           },
         }),
       );

@@ -147,7 +147,10 @@ describe('HostPromptProcessor: heuristics alone (no AI backend)', () => {
     const subscription = await bus.subscribe({
       groupId: 'check',
       topics: [TOPICS.hostPrompts],
-      handleBatch: async (b) => void published.push(...b.messages),
+      handleBatch: (b) => {
+        published.push(...b.messages);
+        return Promise.resolve();
+      },
     });
     await expect.poll(() => published.length).toBe(2);
     await subscription.stop();

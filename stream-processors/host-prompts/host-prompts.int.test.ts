@@ -148,8 +148,10 @@ describe('host prompts with a model', () => {
     const subscription = await gateway.platform.context.bus.subscribe({
       groupId: 'test-clip-requests',
       topics: [TOPICS.highlights],
-      handleBatch: async (batch) =>
-        void highlights.push(...batch.messages.map((m) => JSON.parse(m.value.toString()) as Highlight)),
+      handleBatch: (batch) => {
+        highlights.push(...batch.messages.map((m) => JSON.parse(m.value.toString()) as Highlight));
+        return Promise.resolve();
+      },
     });
     try {
       const refused = await viewers[0]!.send('!clip');

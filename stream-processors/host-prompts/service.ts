@@ -75,7 +75,10 @@ export const hostPromptsService: ServiceDefinition = {
           // A group new to the topics starts at their end: yesterday's chat asks nothing of today's host.
           startFrom: 'latest',
           maxBatchMessages: 1_000,
-          handleBatch: async (batch) => processor.observe(batch),
+          handleBatch: (batch) => {
+            processor.observe(batch);
+            return Promise.resolve();
+          },
         }),
       );
       subscriptions.push(

@@ -198,7 +198,10 @@ describe('AiModerationProcessor with the OpenAI SDK against a local server', () 
     const subscription = await bus.subscribe({
       groupId: 'check',
       topics: [TOPICS.chatVerdicts],
-      handleBatch: async (b) => void published.push(...b.messages),
+      handleBatch: (b) => {
+        published.push(...b.messages);
+        return Promise.resolve();
+      },
     });
     await expect.poll(() => published.length).toBe(3);
     await subscription.stop();
@@ -267,7 +270,10 @@ describe('AiModerationProcessor with the OpenAI SDK against a local server', () 
     const subscription = await bus.subscribe({
       groupId: 'dl',
       topics: [TOPICS.deadLetters],
-      handleBatch: async (b) => void letters.push(...b.messages.map((m) => m.headers['x-reason']!)),
+      handleBatch: (b) => {
+        letters.push(...b.messages.map((m) => m.headers['x-reason']!));
+        return Promise.resolve();
+      },
     });
     await expect.poll(() => letters).toEqual(['chat message is invalid', 'chat message is invalid']);
     await subscription.stop();

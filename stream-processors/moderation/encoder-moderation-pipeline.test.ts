@@ -50,7 +50,7 @@ describe('encoder moderation loop', () => {
     );
     expect(removal).toEqual({
       id: hateful.id,
-      reason: expect.stringMatching(/^classifier: hateful \(p=[01]\.\d\d\)$/),
+      reason: expect.stringMatching(/^classifier: hateful \(p=[01]\.\d\d\)$/) as unknown,
     });
     expect(watcher.events<{ id: string }>('message').map((m) => m.id)).toContain(counter.id);
     expect(watcher.events<{ id: string }>('message:removed').map((e) => e.id)).not.toContain(counter.id);

@@ -132,7 +132,10 @@ describe('moderation sink into ClickHouse', () => {
     const subscription = await bus.subscribe({
       groupId: 'dead',
       topics: [TOPICS.deadLetters],
-      handleBatch: async (b) => void letters.push(...b.messages.map((m) => m.headers['x-reason']!)),
+      handleBatch: (b) => {
+        letters.push(...b.messages.map((m) => m.headers['x-reason']!));
+        return Promise.resolve();
+      },
     });
     const valid = verdictRecord({
       streamId: 's2',

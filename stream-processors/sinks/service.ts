@@ -25,7 +25,7 @@ export const snowflakeSinkService: ServiceDefinition = {
       logger.info(
         'no Snowflake warehouse configured (SNOWFLAKE_ACCOUNT, SNOWFLAKE_USERNAME, SNOWFLAKE_PASSWORD); the Snowflake sink stays idle',
       );
-      return { stop: async () => undefined };
+      return { stop: () => Promise.resolve() };
     }
     const sink = new SnowflakeSink({ bus, metrics, logger }, config.warehouse);
     await sink.start();

@@ -180,8 +180,9 @@ export class DemoProgress {
           groupId: group(watch.name),
           topics: [watch.topic],
           startFrom: 'latest',
-          handleBatch: async (batch) => {
+          handleBatch: (batch) => {
             for (const message of batch.messages) watch.each(parse(message.value));
+            return Promise.resolve();
           },
         }),
       );

@@ -91,18 +91,19 @@ export class MemoryChatStore implements ChatStore {
     }
   }
 
-  async appendHistory(streamId: string, message: ChatMessageView, keep: number): Promise<void> {
+  appendHistory(streamId: string, message: ChatMessageView, keep: number): Promise<void> {
     const list = this.history.get(streamId) ?? [];
     list.push(message);
     if (list.length > keep) list.splice(0, list.length - keep);
     this.history.set(streamId, list);
+    return Promise.resolve();
   }
 
-  async recentHistory(streamId: string, limit: number): Promise<ChatMessageView[]> {
-    return limit > 0 ? (this.history.get(streamId) ?? []).slice(-limit) : [];
+  recentHistory(streamId: string, limit: number): Promise<ChatMessageView[]> {
+    return Promise.resolve(limit > 0 ? (this.history.get(streamId) ?? []).slice(-limit) : []);
   }
 
-  async removeFromHistory(streamId: string, which: HistoryRemoval): Promise<string[]> {
+  removeFromHistory(streamId: string, which: HistoryRemoval): Promise<string[]> {
     const list = this.history.get(streamId) ?? [];
     const removes = (m: ChatMessageView) =>
       'messageId' in which ? m.id === which.messageId : m.userId === which.userId;
@@ -111,7 +112,7 @@ export class MemoryChatStore implements ChatStore {
       streamId,
       list.filter((m) => !removes(m)),
     );
-    return removed;
+    return Promise.resolve(removed);
   }
 
   async putSanction(streamId: string, sanction: Sanction): Promise<void> {
@@ -119,8 +120,8 @@ export class MemoryChatStore implements ChatStore {
     await this.persist();
   }
 
-  async getSanction(streamId: string, userId: string, now: number): Promise<Sanction | null> {
-    return activeSanction(this.durable.get(streamId)?.sanctions.get(userId), now);
+  getSanction(streamId: string, userId: string, now: number): Promise<Sanction | null> {
+    return Promise.resolve(activeSanction(this.durable.get(streamId)?.sanctions.get(userId), now));
   }
 
   async deleteSanction(streamId: string, userId: string): Promise<boolean> {
@@ -129,8 +130,10 @@ export class MemoryChatStore implements ChatStore {
     return true;
   }
 
-  async listSanctions(streamId: string, now: number): Promise<Sanction[]> {
-    return [...(this.durable.get(streamId)?.sanctions.values() ?? [])].filter((s) => activeSanction(s, now));
+  listSanctions(streamId: string, now: number): Promise<Sanction[]> {
+    return Promise.resolve(
+      [...(this.durable.get(streamId)?.sanctions.values() ?? [])].filter((s) => activeSanction(s, now)),
+    );
   }
 
   async grantStaff(streamId: string, userId: string): Promise<void> {
@@ -146,16 +149,16 @@ export class MemoryChatStore implements ChatStore {
     return true;
   }
 
-  async isStaff(streamId: string, userId: string): Promise<boolean> {
-    return this.durable.get(streamId)?.staff.has(userId) ?? false;
+  isStaff(streamId: string, userId: string): Promise<boolean> {
+    return Promise.resolve(this.durable.get(streamId)?.staff.has(userId) ?? false);
   }
 
-  async listStaff(streamId: string): Promise<string[]> {
-    return [...(this.durable.get(streamId)?.staff ?? [])].sort();
+  listStaff(streamId: string): Promise<string[]> {
+    return Promise.resolve([...(this.durable.get(streamId)?.staff ?? [])].sort());
   }
 
-  async getSettings(streamId: string): Promise<ChannelSettings | null> {
-    return this.durable.get(streamId)?.settings ?? null;
+  getSettings(streamId: string): Promise<ChannelSettings | null> {
+    return Promise.resolve(this.durable.get(streamId)?.settings ?? null);
   }
 
   async updateSettings(
@@ -170,8 +173,8 @@ export class MemoryChatStore implements ChatStore {
     return next;
   }
 
-  async listTerms(streamId: string): Promise<ChannelTerm[]> {
-    return [...(this.durable.get(streamId)?.terms.values() ?? [])];
+  listTerms(streamId: string): Promise<ChannelTerm[]> {
+    return Promise.resolve([...(this.durable.get(streamId)?.terms.values() ?? [])]);
   }
 
   async putTerm(streamId: string, term: ChannelTerm, limit: number): Promise<boolean> {
@@ -191,25 +194,28 @@ export class MemoryChatStore implements ChatStore {
     return term;
   }
 
-  async putHeld(streamId: string, held: HeldMessage): Promise<void> {
+  putHeld(streamId: string, held: HeldMessage): Promise<void> {
     const forStream = this.held.get(streamId) ?? new Map<string, HeldMessage>();
     forStream.set(held.message.id, held);
     this.held.set(streamId, forStream);
+    return Promise.resolve();
   }
 
-  async takeHeld(streamId: string, messageId: string): Promise<HeldMessage | null> {
+  takeHeld(streamId: string, messageId: string): Promise<HeldMessage | null> {
     const forStream = this.held.get(streamId);
     const held = forStream?.get(messageId);
-    if (!forStream || !held) return null;
+    if (!forStream || !held) return Promise.resolve(null);
     forStream.delete(messageId);
-    return held.expiresAt + HELD_RETENTION_MS > Date.now() ? held : null;
+    return Promise.resolve(held.expiresAt + HELD_RETENTION_MS > Date.now() ? held : null);
   }
 
-  async listHeld(streamId: string, now: number): Promise<HeldMessage[]> {
+  listHeld(streamId: string, now: number): Promise<HeldMessage[]> {
     const forStream = this.held.get(streamId);
-    if (!forStream) return [];
+    if (!forStream) return Promise.resolve([]);
     for (const [id, held] of forStream) if (held.expiresAt + HELD_RETENTION_MS <= now) forStream.delete(id);
-    return [...forStream.values()].filter((held) => held.expiresAt > now).sort((a, b) => a.heldAt - b.heldAt);
+    return Promise.resolve(
+      [...forStream.values()].filter((held) => held.expiresAt > now).sort((a, b) => a.heldAt - b.heldAt),
+    );
   }
 
   async ping(): Promise<void> {}

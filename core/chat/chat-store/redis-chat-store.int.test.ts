@@ -7,7 +7,9 @@ import { RedisChatStore } from './redis-chat-store.ts';
 
 const keyPrefix = `livepulse-test:${randomUUID()}:chat:`;
 
-describeChatStoreContract('redis', async () => new RedisChatStore({ url: testServices().redisUrl, keyPrefix }));
+describeChatStoreContract('redis', () =>
+  Promise.resolve(new RedisChatStore({ url: testServices().redisUrl, keyPrefix })),
+);
 
 describe('RedisChatStore', () => {
   it('shares state between two connections, as two gateway nodes do', async () => {

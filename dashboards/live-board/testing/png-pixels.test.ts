@@ -85,7 +85,7 @@ describe('decodePng', () => {
           ]),
         ),
       ),
-    ).toEqual({ lumaVariance: expect.closeTo(0, 6), distinctColors: 1 });
+    ).toEqual({ lumaVariance: expect.closeTo(0, 6) as unknown, distinctColors: 1 });
     expect(
       pixelStatistics(
         decodePng(

@@ -66,11 +66,14 @@ export function snakeCase(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
-export function extractProviderSchema(assembly: {
+/** The parts of a jsii assembly (`.jsii`) read here. */
+export interface JsiiAssembly {
   name: string;
   version: string;
   types: Record<string, JsiiType>;
-}): ProviderSchema {
+}
+
+export function extractProviderSchema(assembly: JsiiAssembly): ProviderSchema {
   const types = assembly.types;
   const structs: Record<string, ObjectSchema> = {};
   const resources: Record<string, ObjectSchema> = {};
@@ -153,7 +156,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.stderr.write('usage: aws-provider-schema.ts <@cdktf/provider-aws/.jsii> <out.json>\n');
     process.exit(2);
   }
-  const schema = extractProviderSchema(JSON.parse(readFileSync(input, 'utf8')));
+  // The .jsii of the pinned @cdktf/provider-aws, written by jsii itself.
+  const schema = extractProviderSchema(JSON.parse(readFileSync(input, 'utf8')) as JsiiAssembly);
   writeFileSync(output, JSON.stringify(schema));
   process.stdout.write(
     `${schema.provider} ${schema.version} (from ${schema.source}): ${Object.keys(schema.resources).length} resources, ${Object.keys(schema.dataSources).length} data sources\n`,

@@ -44,10 +44,10 @@ export interface TerraformConfig {
 
 type Hcl2Json = (filename: string, contents: string) => Promise<Record<string, unknown>>;
 
-export async function loadHcl2Json(npmPrefix: string): Promise<Hcl2Json> {
+export function loadHcl2Json(npmPrefix: string): Promise<Hcl2Json> {
   const require = createRequire(join(npmPrefix, 'package.json'));
   const module = require('@cdktf/hcl2json') as { parse: Hcl2Json };
-  return module.parse;
+  return Promise.resolve(module.parse);
 }
 
 function asBodies(value: unknown): Body[] {

