@@ -8,10 +8,10 @@ import { planSimulation } from '../../tools/simulator/viewer-scripts.ts';
 import {
   PartitionAnalytics,
   type ClosedWindow,
-  type PartitionChanges,
   type PartitionProgress,
   type SideOutput,
 } from './partition-analytics.ts';
+import type { PartitionChanges } from './partition-changes.ts';
 import type { WindowRow } from '../../core/analytics/aggregate-messages.ts';
 import { rowKey, windowRows } from './window-rows.ts';
 import {

@@ -15,6 +15,7 @@ import {
   type ViewState,
 } from './view-state.ts';
 import { OpenWindows } from './open-windows.ts';
+import { PartitionChangeTracker, type PartitionChanges } from './partition-changes.ts';
 import { compareRowKeys, emptyRow, keyOfRowKey, rowKey, rowOf, windowRows, windowStartOf } from './window-rows.ts';
 
 /**
@@ -75,19 +76,6 @@ export interface ApplyReport {
   evicted: number;
 }
 
-/**
- * What to persist since the last call: every sample applied (the changelog), the views whose
- * header changed (created, folded, ended), views forgotten, row keys emitted, and the progress.
- * Persisted as one unit, before anything that follows from it is published.
- */
-export interface PartitionChanges {
-  progress: PartitionProgress;
-  samples: Array<{ view: ViewState; sample: Sample }>;
-  views: ViewState[];
-  removedViews: string[];
-  emittedKeys: Array<{ windowStart: number; key: string }>;
-}
-
 /** Output versions: later offsets win; at one offset, later idle advances win; a final beats an early row. */
 const IDLE_TICK_BITS = 20n;
 const MAX_IDLE_TICKS = (1 << Number(IDLE_TICK_BITS)) - 1;
@@ -104,11 +92,8 @@ export class PartitionAnalytics {
   /** Row keys published for each open window; a key whose row empties out gets a zero row. */
   readonly emittedKeys = new Map<number, Set<string>>();
 
-  private readonly changedViews = new Set<string>();
-  private readonly removedViews = new Set<string>();
-  private newSamples: Array<{ view: ViewState; sample: Sample }> = [];
-  private newKeys: Array<{ windowStart: number; key: string }> = [];
-  private progressChanged = false;
+  /** What changed since the last checkpoint took the changes. */
+  private readonly changes = new PartitionChangeTracker();
   /** Early rows as running totals; every change to a view's samples, end or fold is reported to it. */
   private readonly openWindows: OpenWindows;
 
@@ -184,18 +169,18 @@ export class PartitionAnalytics {
         } else {
           report.evicted += this.makeRoom();
           view = newView(event);
-          this.changedViews.add(view.viewId);
+          this.changes.viewChanged(view.viewId);
         }
         this.views.set(event.view_id, view);
         const creatorBefore = view.creatorId;
         const outcome = applyEvent(view, event);
         report.outcomes[outcome] += 1;
         if (view.creatorId !== creatorBefore) {
-          this.changedViews.add(view.viewId);
+          this.changes.viewChanged(view.viewId);
           this.openWindows.viewChanged(view.viewId);
         }
         if (outcome === 'applied' || outcome === 'retimed') {
-          this.newSamples.push({ view, sample: view.samples.find((s) => s.seq === event.view_seq)! });
+          this.changes.sampleAdded(view, view.samples.find((s) => s.seq === event.view_seq)!);
           this.openWindows.viewChanged(view.viewId);
         }
         if (outcome === 'after_view_end' || outcome === 'view_identity_mismatch') {
@@ -219,7 +204,7 @@ export class PartitionAnalytics {
         this.progress.watermark - allowedLatenessMs,
         this.settings.windowMs,
       );
-      this.progressChanged = true;
+      this.changes.progressChanged();
     }
     return report;
   }
@@ -229,7 +214,7 @@ export class PartitionAnalytics {
     if (this.progress.lastOffset !== null && Number(offset) <= Number(this.progress.lastOffset)) return;
     this.progress.lastOffset = offset;
     this.progress.idleTicks = 0;
-    this.progressChanged = true;
+    this.changes.progressChanged();
   }
 
   /**
@@ -247,7 +232,7 @@ export class PartitionAnalytics {
       return false;
     this.progress.watermark = target;
     this.progress.idleTicks += 1;
-    this.progressChanged = true;
+    this.changes.progressChanged();
     return true;
   }
 
@@ -265,7 +250,7 @@ export class PartitionAnalytics {
       const end = endCandidate(view, this.settings);
       if (!end || end.at + this.settings.allowedLatenessMs > watermark) continue;
       for (const sample of endView(view, end)) cut.push(afterEndSideOutput(view, sample));
-      this.changedViews.add(view.viewId);
+      this.changes.viewChanged(view.viewId);
       this.openWindows.viewChanged(view.viewId);
     }
     return cut;
@@ -298,7 +283,7 @@ export class PartitionAnalytics {
       }
     }
     this.progress.nextWindowToClose = windowStart;
-    this.progressChanged = true;
+    this.changes.progressChanged();
     if (windowStart !== next) this.prune(next);
     return { closed, sideOutputs };
   }
@@ -363,12 +348,11 @@ export class PartitionAnalytics {
       if (view.ended && view.ended.at < next) {
         if (view.ended.at < forgetBefore) {
           this.views.delete(view.viewId);
-          this.changedViews.delete(view.viewId);
-          this.removedViews.add(view.viewId);
+          this.changes.viewRemoved(view.viewId);
           this.openWindows.viewChanged(view.viewId);
         } else if (view.endedAtSeq === undefined) {
           forgetSamples(view);
-          this.changedViews.add(view.viewId);
+          this.changes.viewChanged(view.viewId);
           this.openWindows.viewChanged(view.viewId);
         }
         continue;
@@ -378,7 +362,7 @@ export class PartitionAnalytics {
       const before = view.samples.length;
       foldSamplesUpTo(view, foldThrough - 1);
       if (view.samples.length !== before) {
-        this.changedViews.add(view.viewId);
+        this.changes.viewChanged(view.viewId);
         this.openWindows.viewChanged(view.viewId);
       }
     }
@@ -411,14 +395,16 @@ export class PartitionAnalytics {
       const keys = this.keysOf(windowStart);
       const present = new Set<string>();
       const windowRowsChanged: WindowRow[] = [];
+      const firstPublished: string[] = [];
       for (const totals of changed) {
         present.add(totals.rowKey);
         windowRowsChanged.push(rowOf(totals));
         if (!keys.has(totals.rowKey)) {
           keys.add(totals.rowKey);
-          this.newKeys.push({ windowStart, key: totals.rowKey });
+          firstPublished.push(totals.rowKey);
         }
       }
+      this.changes.keysEmitted(windowStart, firstPublished);
       rows.push(...windowRowsChanged.sort(compareRowKeys));
       // A window built afresh (just opened, or after a restore) zeroes every key it no longer has.
       if (rebuilt) for (const key of keys) if (!present.has(key)) retractions.push(emptyRow(keyOfRowKey(key)));
@@ -456,7 +442,7 @@ export class PartitionAnalytics {
     }
     if (!oldest || live < this.settings.maxViewsPerPartition) return 0;
     oldest.evictedAt = this.progress.watermark;
-    this.changedViews.add(oldest.viewId);
+    this.changes.viewChanged(oldest.viewId);
     return 1;
   }
 
@@ -467,31 +453,12 @@ export class PartitionAnalytics {
   }
 
   hasChanges(): boolean {
-    return (
-      this.progressChanged ||
-      this.newSamples.length > 0 ||
-      this.changedViews.size > 0 ||
-      this.removedViews.size > 0 ||
-      this.newKeys.length > 0
-    );
+    return this.changes.hasChanges();
   }
 
   /** What changed since the last call, for the state store; clears the record. */
   takeChanges(): PartitionChanges {
-    const changes: PartitionChanges = {
-      progress: { ...this.progress },
-      // A sample cut at its view's end, or folded already, is in the header now.
-      samples: this.newSamples.filter(({ view, sample }) => !view.ended && view.samples.includes(sample)),
-      views: [...this.changedViews].map((id) => this.views.get(id)!),
-      removedViews: [...this.removedViews],
-      emittedKeys: this.newKeys,
-    };
-    this.changedViews.clear();
-    this.removedViews.clear();
-    this.newSamples = [];
-    this.newKeys = [];
-    this.progressChanged = false;
-    return changes;
+    return this.changes.take(this.views, this.progress);
   }
 }
 

@@ -6,7 +6,8 @@ import {
   type OutgoingMessage,
 } from '../../core/bus/bus.ts';
 import type { AnalyticsSettings } from '../../core/config.ts';
-import { PartitionAnalytics, type PartitionChanges, type PartitionProgress } from './partition-analytics.ts';
+import { PartitionAnalytics, type PartitionProgress } from './partition-analytics.ts';
+import type { PartitionChanges } from './partition-changes.ts';
 import {
   assembleViews,
   encodeSample,
