@@ -354,7 +354,9 @@ describe('partition analytics', () => {
     partition.apply(log([at(0, 0), at(1, 10), at(2, 20), at(3, 90), at(4, 100), at(5, 105)]));
     const { sideOutputs } = partition.closeDueWindows();
     expect(partition.views.get(base.view_id)?.ended).toEqual({ at: START + 80_000, reason: 'silence' });
-    expect(sideOutputs.map((o) => [o.reason, JSON.parse(o.payload.toString()).sample.seq])).toEqual([
+    expect(
+      sideOutputs.map((o) => [o.reason, (JSON.parse(o.payload.toString()) as { sample: { seq: number } }).sample.seq]),
+    ).toEqual([
       ['after_view_end', 3],
       ['after_view_end', 4],
       ['after_view_end', 5],
@@ -377,7 +379,7 @@ describe('partition analytics', () => {
         reason: 'late',
         viewId: late.view_id,
         offset: '300',
-        detail: expect.stringContaining('allowed lateness is 20000 ms'),
+        detail: expect.stringContaining('allowed lateness is 20000 ms') as unknown,
       }),
     ]);
     expect(comparable(out)).toEqual(comparable(run(events)));

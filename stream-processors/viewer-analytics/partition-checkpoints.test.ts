@@ -63,17 +63,18 @@ function recordingPorts(commitAnswers: Array<boolean | Error> = []) {
         calls.push(`persisted ${write.messages[0]!.value.toString()}`);
       },
     },
-    publishAggregates: async (messages: OutgoingMessage[]) => {
+    publishAggregates: (messages: OutgoingMessage[]) => {
       calls.push(`publish ${messages.length > 0 ? 'aggregates' : 'no aggregates'}`);
+      return Promise.resolve();
     },
-    publishSideOutputs: async (letters) => {
+    publishSideOutputs: (letters) => {
       calls.push(`publish ${letters.length} side outputs`);
+      return Promise.resolve();
     },
-    commit: async (partition, nextOffset) => {
+    commit: (partition, nextOffset) => {
       calls.push(`commit ${partition}@${nextOffset}`);
       const answer = commitAnswers.shift() ?? true;
-      if (answer instanceof Error) throw answer;
-      return answer;
+      return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
     },
     readAgain: (partition) => calls.push(`read ${partition} again`),
     logger: pino(

@@ -98,7 +98,7 @@ describe('stamped player events: read without the second full check, damaged one
     const reader = await bus.subscribe({
       groupId: `letters-${randomUUID()}`,
       topics: [TOPICS.deadLetters],
-      handleBatch: async (batch) => void letters.push(...batch.messages),
+      handleBatch: (batch) => Promise.resolve(void letters.push(...batch.messages)),
     });
     try {
       await waitFor('the processor to dead-letter every damaged message', () => letters.length >= damaged.length, {
@@ -141,12 +141,12 @@ describe('stamped player events: read without the second full check, damaged one
         `${letter?.headers[DEAD_LETTER_HEADERS.reason]} ${letter?.headers[DEAD_LETTER_HEADERS.errors] ?? ''}`,
       ).toMatch(reason);
     }
-    const outcomes = Object.fromEntries(
+    const outcomes: Record<string, number> = Object.fromEntries(
       [
         ...(await metrics.registry.getSingleMetricAsString('livepulse_viewer_analytics_events_total')).matchAll(
           /outcome="([a-z_]+)"\} (\d+)/g,
         ),
-      ].map(([, outcome, count]) => [outcome, Number(count)]),
+      ].map(([, outcome, count]): [string, number] => [outcome!, Number(count)]),
     );
     expect(outcomes).toMatchObject({ applied: good.length, invalid: damaged.length });
     expect(await metrics.registry.getSingleMetricAsString('livepulse_sink_invalid_messages_total')).toMatch(

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { assembleViews, decodeSample, encodeSample, encodeViewHeader, type PersistedSample } from './state-codec.ts';
+import {
+  assembleViews,
+  decodeSample,
+  encodeSample,
+  encodeViewHeader,
+  type EncodedSample,
+  type PersistedSample,
+} from './state-codec.ts';
 import type { Sample, ViewState } from './view-state.ts';
 
 const dims = {
@@ -33,7 +40,7 @@ describe('state codec', () => {
       }),
     ],
   ])('round-trips %s, leaving out dimensions equal to the view’s first', (_name, s) => {
-    const encoded = JSON.parse(JSON.stringify(encodeSample(s, dims)));
+    const encoded = JSON.parse(JSON.stringify(encodeSample(s, dims))) as EncodedSample;
     expect(decodeSample(encoded, dims)).toEqual(s);
     if (s.dims === dims) expect(encoded[5]).toBeNull();
   });

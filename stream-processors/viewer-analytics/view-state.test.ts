@@ -103,7 +103,10 @@ describe('view state', () => {
     const view = viewOf(playing);
     expect(asOf(view, T0 - 1)).toBeUndefined();
     expect(asOf(view, T0 + 999)?.sample.seq).toBe(0);
-    expect(asOf(view, T0 + 15_000)).toEqual({ sample: expect.objectContaining({ seq: 2 }), lastEventAt: T0 + 11_000 });
+    expect(asOf(view, T0 + 15_000)).toEqual({
+      sample: expect.objectContaining({ seq: 2 }) as unknown,
+      lastEventAt: T0 + 11_000,
+    });
     expect(startedAt(view)).toBe(T0);
   });
 

@@ -155,9 +155,10 @@ describe('viewer analytics: processor and ClickHouse sink', () => {
     const reader = await bus.subscribe({
       groupId: readerGroup,
       topics: [TOPICS.analyticsAggregates],
-      handleBatch: async (batch) => {
+      handleBatch: (batch) => {
         for (const m of batch.messages)
           if ((JSON.parse(m.value.toString()) as { type: string }).type === 'viewer_window_final') finals.push(m.value);
+        return Promise.resolve();
       },
     });
     const aggregatesEnd = await bus.endOffsets(TOPICS.analyticsAggregates);

@@ -227,7 +227,10 @@ export class WindowTotals {
     const group = streamGroup(c.propertyId, c.creatorId, c.streamId);
     let stream = this.streams.get(group);
     if (!stream) {
-      stream = { all: rowTotals(c, 'all', '', this.windowStart), byDimension: DIMENSIONS.map(() => new Map()) };
+      stream = {
+        all: rowTotals(c, 'all', '', this.windowStart),
+        byDimension: DIMENSIONS.map(() => new Map<string, RowTotals>()),
+      };
       this.streams.set(group, stream);
     }
     for (let d = -1; d < DIMENSIONS.length; d++) {
