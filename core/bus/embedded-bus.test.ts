@@ -28,7 +28,7 @@ function busAt(path: string, clock: { now: number }): EmbeddedBus {
 async function groupThatReadOneAndLeft(bus: EmbeddedBus): Promise<void> {
   await bus.ensureTopics([{ name: 't', partitions: 1 }]);
   await bus.publish('t', [message('m0')]);
-  const subscription = await bus.subscribe({ groupId: 'gone', topics: ['t'], handleBatch: async () => undefined });
+  const subscription = await bus.subscribe({ groupId: 'gone', topics: ['t'], handleBatch: () => Promise.resolve() });
   await waitFor('the commit', async () => (await bus.committedOffsets('gone', 't'))[0] === 1);
   await subscription.stop();
 }
@@ -98,6 +98,27 @@ describe('embedded bus: compacted topics', () => {
       expect(read).toEqual(Array.from({ length: 50 }, (_, i) => `k${i}=2`));
     } finally {
       await bus.close();
+    }
+  });
+});
+
+describe('embedded bus: failures', () => {
+  // Callers chain `.catch` or Promise.all on these: a failure must come as a rejection, never a throw.
+  it('reach the caller as rejections, never as synchronous throws, once the bus is closed', async () => {
+    const bus = busAt(':memory:', { now: 1_000_000 });
+    await bus.close();
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ['ping', () => bus.ping()],
+      ['subscribe', () => bus.subscribe({ groupId: 'g', topics: ['t'], handleBatch: () => Promise.resolve() })],
+      ['ensureTopics', () => bus.ensureTopics([{ name: 'new', partitions: 1 }])],
+      ['logId', () => bus.logId('new')],
+      ['committedOffsets', () => bus.committedOffsets('g', 'new')],
+      ['endOffsets', () => bus.endOffsets('new')],
+    ];
+    for (const [name, call] of calls) {
+      let settled: Promise<unknown> | undefined;
+      expect(() => (settled = call()), name).not.toThrow();
+      await expect(settled, name).rejects.toThrow();
     }
   });
 });

@@ -129,7 +129,10 @@ for (const { client, open, crashLog, throughProxy } of clients) {
           groupId: `outage-${randomUUID()}`,
           topics: [topic],
           commit: 'manual',
-          handleBatch: async (batch) => void received.push(...batch.messages.map((m) => m.value.toString())),
+          handleBatch: (batch) => {
+            received.push(...batch.messages.map((m) => m.value.toString()));
+            return Promise.resolve();
+          },
         });
         await waitFor('all 10', () => received.length >= 10, { timeoutMs: 60_000 });
         expect(await subscription.commit(topic, 0, '6')).toBe(true);
@@ -199,7 +202,10 @@ for (const { client, open, crashLog, throughProxy } of clients) {
         const subscription = await bus.subscribe({
           groupId: `lost-ack-${randomUUID()}`,
           topics: [topic],
-          handleBatch: async (delivered) => void received.push(...values(delivered.messages)),
+          handleBatch: (delivered) => {
+            received.push(...values(delivered.messages));
+            return Promise.resolve();
+          },
         });
         try {
           await waitFor('the four batches', () => received.length >= 20, { timeoutMs: 60_000, intervalMs: 200 });

@@ -54,8 +54,9 @@ for (const client of clients) {
           await bus.subscribe({
             groupId,
             topics: ['events'],
-            handleBatch: async ({ messages }: { messages: DeliveredMessage[] }) => {
+            handleBatch: ({ messages }: { messages: DeliveredMessage[] }) => {
               for (const m of messages) received[i]!.add(m.value.toString());
+              return Promise.resolve();
             },
           }),
         );
@@ -122,8 +123,9 @@ for (const client of clients) {
         await bus.subscribe({
           groupId,
           topics: ['events'],
-          handleBatch: async ({ messages }: { messages: DeliveredMessage[] }) => {
+          handleBatch: ({ messages }: { messages: DeliveredMessage[] }) => {
             for (const m of messages) received.push(m.value.toString());
+            return Promise.resolve();
           },
         }),
       );

@@ -117,15 +117,17 @@ function assignerOf(topic: string, partition: number): PartitionAssigner {
   return () => ({
     name,
     version: 1,
-    assign: async ({ members }) =>
-      members.map((member, i) => ({
-        memberId: member.memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({
-          version: 1,
-          assignment: i === 0 ? { [topic]: [partition] } : {},
-          userData: Buffer.alloc(0),
-        }),
-      })),
+    assign: ({ members }) =>
+      Promise.resolve(
+        members.map((member, i) => ({
+          memberId: member.memberId,
+          memberAssignment: AssignerProtocol.MemberAssignment.encode({
+            version: 1,
+            assignment: i === 0 ? { [topic]: [partition] } : {},
+            userData: Buffer.alloc(0),
+          }),
+        })),
+      ),
     protocol: ({ topics }) => ({
       name,
       metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }),
@@ -433,7 +435,7 @@ export class KafkaBus implements Bus {
       allowAutoTopicCreation: false,
       maxBytesPerPartition: 16 * 1024 * 1024,
       // A failure ends the read (and rejects it) instead of restarting the consumer.
-      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000, restartOnFailure: async () => false },
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000, restartOnFailure: () => Promise.resolve(false) },
     });
     try {
       await consumer.connect();

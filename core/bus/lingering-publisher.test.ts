@@ -6,8 +6,9 @@ const msg = (key: string): OutgoingMessage => ({ key, value: Buffer.from(key) })
 
 function recordingSender() {
   const batches: Array<Array<{ topic: string; keys: string[] }>> = [];
-  const send: SendBatch = async (batch) => {
+  const send: SendBatch = (batch) => {
     batches.push(batch.map((b) => ({ topic: b.topic, keys: b.messages.map((m) => m.key) })));
+    return Promise.resolve();
   };
   return { batches, send };
 }
@@ -86,9 +87,7 @@ describe('LingeringPublisher', () => {
   });
 
   it('rejects every publish that shared a failed batch', async () => {
-    const send: SendBatch = async () => {
-      throw new Error('broker down');
-    };
+    const send: SendBatch = () => Promise.reject(new Error('broker down'));
     const publisher = new LingeringPublisher(send, { lingerMs: 5, maxBatchMessages: 100, maxBufferedMessages: 100 });
     const results = await Promise.allSettled([publisher.publish('a', [msg('1')]), publisher.publish('a', [msg('2')])]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);

@@ -67,7 +67,10 @@ describe('kafka bus on @platformatic/kafka beside kafkajs', () => {
       const subscription = await reader.subscribe({
         groupId,
         topics: [topic],
-        handleBatch: async (batch) => void received.push(...batch.messages),
+        handleBatch: (batch) => {
+          received.push(...batch.messages);
+          return Promise.resolve();
+        },
       });
       await waitFor(`round ${name}`, () => received.length >= 50);
       await waitFor(`round ${name} committed`, async () => {
@@ -92,8 +95,10 @@ describe('kafka bus on @platformatic/kafka beside kafkajs', () => {
       bus.subscribe({
         groupId,
         topics: [topic],
-        handleBatch: async (batch) =>
-          void received.push(...batch.messages.map((message) => ({ member: name, message }))),
+        handleBatch: (batch) => {
+          received.push(...batch.messages.map((message) => ({ member: name, message })));
+          return Promise.resolve();
+        },
       });
     const a = await member(one, 'kafkajs');
     const b = await member(two, 'platformatic');
@@ -139,7 +144,10 @@ describe('kafka bus on @platformatic/kafka beside kafkajs', () => {
         groupId,
         topics: [topic],
         commit: 'manual',
-        handleBatch: async (batch) => void first.push(...batch.messages.map((m) => m.value.toString())),
+        handleBatch: (batch) => {
+          first.push(...batch.messages.map((m) => m.value.toString()));
+          return Promise.resolve();
+        },
       });
       await waitFor('all 10', () => first.length >= 10);
       expect(await reader.commit(topic, 0, '2')).toBe(true);
@@ -162,7 +170,10 @@ describe('kafka bus on @platformatic/kafka beside kafkajs', () => {
       const resumed = await bus.subscribe({
         groupId,
         topics: [topic],
-        handleBatch: async (batch) => void after.push(...batch.messages.map((m) => m.value.toString())),
+        handleBatch: (batch) => {
+          after.push(...batch.messages.map((m) => m.value.toString()));
+          return Promise.resolve();
+        },
       });
       await waitFor('m6 to m9 from the log start', () => after.length >= 4, { timeoutMs: 60_000 });
       await resumed.stop();
@@ -185,7 +196,7 @@ describe('kafka bus on @platformatic/kafka beside kafkajs', () => {
         BusUnavailableError,
       );
       await expect(
-        bus.subscribe({ groupId: `g-${randomUUID()}`, topics: ['anything'], handleBatch: async () => undefined }),
+        bus.subscribe({ groupId: `g-${randomUUID()}`, topics: ['anything'], handleBatch: () => Promise.resolve() }),
       ).rejects.toBeInstanceOf(BusUnavailableError);
       await expect(bus.ping()).rejects.toBeInstanceOf(BusUnavailableError);
     }, 180_000);

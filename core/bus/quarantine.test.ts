@@ -149,22 +149,25 @@ describe('splitBatch and backoffMs', () => {
 
 describe('settleBatch', () => {
   const policy = { ...DEFAULT_QUARANTINE_POLICY, attempts: 3 };
-  const run = async (offsets: number[], bad: Set<number>, kind: 'transient' | 'deterministic' = 'deterministic') => {
+  const run = (offsets: number[], bad: Set<number>, kind: 'transient' | 'deterministic' = 'deterministic') => {
     const handled: string[] = [];
     const quarantined: QuarantineOutcome[] = [];
     const sleeps: number[] = [];
     const result = settleBatch(batchOf(offsets), {
-      handle: async (batch) => {
-        if (batch.messages.some((m) => bad.has(Number(m.offset)))) throw new Error('refused');
+      handle: (batch) => {
+        if (batch.messages.some((m) => bad.has(Number(m.offset)))) return Promise.reject(new Error('refused'));
         handled.push(`${batch.firstOffset}-${batch.lastOffset}`);
+        return Promise.resolve();
       },
       policy,
-      kindOf: async () => kind,
-      quarantine: async (outcome) => {
+      kindOf: () => Promise.resolve(kind),
+      quarantine: (outcome) => {
         quarantined.push(outcome);
+        return Promise.resolve();
       },
-      sleep: async (ms) => {
+      sleep: (ms) => {
         sleeps.push(ms);
+        return Promise.resolve();
       },
     });
     return { result, handled, quarantined, sleeps };
@@ -177,7 +180,7 @@ describe('settleBatch', () => {
     ['two bad messages', [0, 1, 2, 3], [1, 2], ['0-0', '3-3'], [1, 2]],
     ['a batch of one bad message', [9], [9], [], [9]],
   ])('%s', async (_what, offsets, bad, handled, quarantinedOffsets) => {
-    const outcome = await run(offsets, new Set(bad));
+    const outcome = run(offsets, new Set(bad));
     await outcome.result;
     expect(outcome.handled).toEqual(handled);
     expect(outcome.quarantined.map((q) => Number(q.message.offset))).toEqual(quarantinedOffsets);
@@ -185,20 +188,20 @@ describe('settleBatch', () => {
   });
 
   it('backs off between tries of the same batch', async () => {
-    const outcome = await run([7], new Set([7]));
+    const outcome = run([7], new Set([7]));
     await outcome.result;
     expect(outcome.sleeps).toEqual([200, 400]);
   });
 
   it('tries the delivered batch and the single bad message `attempts` times, the halves between once', async () => {
-    const outcome = await run([0, 1, 2, 3, 4, 5, 6, 7], new Set([5]));
+    const outcome = run([0, 1, 2, 3, 4, 5, 6, 7], new Set([5]));
     await outcome.result;
     // 0-7 three times; halves 0-3 (lands), 4-7 once; 4-5 once; 4 lands; 5 three times; 6-7 lands.
     expect(outcome.sleeps).toEqual([200, 400, 200, 400]);
   });
 
   it('rethrows a transient failure at once, for the bus to redeliver, and quarantines nothing', async () => {
-    const outcome = await run([0, 1, 2], new Set([1]), 'transient');
+    const outcome = run([0, 1, 2], new Set([1]), 'transient');
     await expect(outcome.result).rejects.toThrow('refused');
     expect(outcome.quarantined).toEqual([]);
     expect(outcome.sleeps).toEqual([]);

@@ -113,7 +113,7 @@ function causes(error: unknown): unknown[] {
     if (typeof next === 'object') {
       const { cause, errors } = next as { cause?: unknown; errors?: unknown };
       if (cause !== undefined) queue.push(cause);
-      if (Array.isArray(errors)) queue.push(...errors);
+      if (Array.isArray(errors)) queue.push(...(errors as unknown[]));
     }
   }
   return seen;
