@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/wait-for.ts';
@@ -163,7 +164,7 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
         () => Object.values(latest.subscription.assignedPartitions()).flat().length === PARTITIONS,
       );
       // Kafka resolves "latest" when the member first fetches; give it a moment to do so.
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await sleep(1_000);
       await bus.publish(topic, [message('k', 'new')]);
       await waitFor('the new message', () => latest.received.length >= 1);
       expect(latest.received.map((m) => m.value.toString())).toEqual(['new']);
@@ -266,7 +267,7 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
       expect(received.slice(10).map((m) => m.value.toString())).toEqual(['m6', 'm7', 'm8', 'm9']);
       // A partition with nothing delivered has nothing to read again.
       subscription.readAgain(topic, (partition + 1) % PARTITIONS);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sleep(300);
       expect(received).toHaveLength(14);
     });
 

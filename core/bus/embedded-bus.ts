@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BusBackpressureError,
   BusUnavailableError,
@@ -256,7 +257,7 @@ class GroupMember implements Subscription {
         // repeats the batches handled since, as a new owner would).
         position = committed[partition]!;
         this.bus.reportHandlerError(error, batch, this.group.id);
-        await new Promise((resolve) => setTimeout(resolve, backoff));
+        await sleep(backoff);
         backoff = Math.min(backoff * 2, 5_000);
       } finally {
         this.semaphore.release();

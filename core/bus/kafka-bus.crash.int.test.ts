@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -144,11 +145,7 @@ for (const { client, open, crashLog, throughProxy } of clients) {
         });
         // What a checkpoint that failed in the background asks for, through the consumer's restart
         // delay (in which kafkajs refuses a seek: "Consumer group was not initialized").
-        for (
-          const until = Date.now() + 3_000;
-          Date.now() < until;
-          await new Promise((resolve) => setTimeout(resolve, 20))
-        ) {
+        for (const until = Date.now() + 3_000; Date.now() < until; await sleep(20)) {
           expect(() => subscription.readAgain(topic, 0)).not.toThrow();
         }
         expect(subscription.assignedPartitions()).toEqual({});

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import {
   AssignerProtocol,
@@ -332,7 +333,7 @@ export class KafkaBus implements Bus {
       } catch (error) {
         if ((error as { retriable?: boolean }).retriable !== true || attempt >= 50) throw error;
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
     }
   }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { BusBackpressureError, type OutgoingMessage } from './bus.ts';
 import { LingeringPublisher, type SendBatch } from './lingering-publisher.ts';
@@ -108,13 +109,13 @@ describe('LingeringPublisher', () => {
       maxConcurrentSends: 1,
     });
     const first = publisher.publish('a', [msg('1')]);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sleep(10);
     const later = [publisher.publish('a', [msg('2')]), publisher.publish('a', [msg('3')])];
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sleep(10);
     expect(batches).toEqual([['1']]);
     releases[0]!();
     await first;
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await sleep(0);
     expect(batches).toEqual([['1'], ['2', '3']]);
     releases[1]!();
     await Promise.all(later);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Admin,
   ConnectionPool,
@@ -291,7 +292,7 @@ export class PlatformaticKafkaBus implements Bus {
         );
       });
       if (led || attempt >= 50) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
     }
   }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { deadLetterMessage } from '../dead-letters.ts';
 import type { Metrics } from '../metrics.ts';
@@ -171,8 +172,6 @@ export interface SettleOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * Handles a batch so that a deterministic failure costs only the message that causes it. Rejects
  * only with a transient failure (or one from quarantining), which the bus answers by redelivery.
@@ -186,7 +185,7 @@ export async function settleBatch(
   options: SettleOptions,
   tries = options.policy.attempts,
 ): Promise<void> {
-  const sleep = options.sleep ?? pause;
+  const pause = options.sleep ?? sleep;
   const allowed = batch.messages.length === 1 ? options.policy.attempts : tries;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -196,7 +195,7 @@ export async function settleBatch(
       if ((await options.kindOf(error)) === 'transient') throw error;
       options.onRetry?.(batch, error, attempt);
       if (attempt < allowed) {
-        await sleep(backoffMs(options.policy, attempt));
+        await pause(backoffMs(options.policy, attempt));
         continue;
       }
       if (batch.messages.length === 1) {

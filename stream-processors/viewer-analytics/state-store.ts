@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BusBackpressureError,
   tombstoneMessage,
@@ -230,7 +231,7 @@ export class StateStore {
       } catch (error) {
         if (!(error instanceof BusBackpressureError)) throw error;
       }
-      await new Promise((resolve) => setTimeout(resolve, pause));
+      await sleep(pause);
     }
   }
 }
