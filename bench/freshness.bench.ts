@@ -234,7 +234,7 @@ async function main(): Promise<void> {
         p95_ms: round(percentile(latencies, 95)),
         max_ms: round(latencies.at(-1) ?? NaN),
       },
-      notes: `accepted (collector 202) → visible in a viewer_windows FINAL query; collector, processor and ClickHouse sink ${LAYOUT === 'one' ? 'in one process' : 'in three processes, as deployed'}`,
+      notes: `accepted (collector 202) → visible in a viewer_windows FINAL query; collector, processor and ClickHouse sink ${LAYOUT === 'one' ? 'in one process' : 'in three processes, as deployed'}, on the ${process.env.KAFKA_CLIENT ?? 'kafkajs'} Kafka client`,
     });
   } finally {
     await Promise.all(platform.map((child) => child.kill('SIGTERM')));
