@@ -146,7 +146,9 @@ const HARM_RULES: Array<{ rule: string; severity: Finding['severity']; pattern: 
   },
 ];
 /** Every harm rule needs one of these words: one cheap test rules out most messages. */
-const HARM_WORDS = new RegExp(`(?<![a-z])(?:${EXTERMINATE}|${HARM}|deserve|die|burn|rot|typical|go back|${DEGRADING}|${DUMB})`);
+const HARM_WORDS = new RegExp(
+  `(?<![a-z])(?:${EXTERMINATE}|${HARM}|deserve|die|burn|rot|typical|go back|${DEGRADING}|${DUMB})`,
+);
 
 /** A negator in the words just before a harm: "we should never hurt them", "nobody wants to kill them". */
 const NEGATED =
