@@ -30,6 +30,13 @@ describe('targetedHarmFindings', () => {
     ['muslims should all die', 'aggression.death_wish'],
     ['they are vermin', 'identity.dehumanising'],
     ['immigrants are just parasites', 'identity.dehumanising'],
+    // "Those people" names a group without a group word; the model reads these as neutral.
+    ['those people are animals', 'identity.dehumanising'],
+    ['these people are nothing more than vermin', 'identity.dehumanising'],
+    ['refugees breed like rats', 'identity.dehumanising'],
+    ['they should go back where they came from', 'identity.derogation'],
+    ['go back to your own country', 'identity.derogation'],
+    ['muslims should all go back to their own countries', 'identity.derogation'],
     ['typical of those people to be that dumb', 'identity.derogation'],
     ['these people are always so lazy', 'identity.derogation'],
   ])('%j → %s', (text, rule) => {
@@ -47,6 +54,11 @@ describe('targetedHarmFindings', () => {
     'we should beat them in the finals',
     'the boss should die in two hits',
     'these guys are animals at this game',
+    'these people are amazing at this game',
+    'go back to your base and heal',
+    'i want to go back where we came from and loot the chest',
+    'how did he go back to his country unchecked?',
+    'refugees want to go back to their country when the war ends',
     'typical lag spike',
   ])('finds no harm in %j', (text) => {
     expect(targetedHarmFindings(foldForMatching(text))).toEqual([]);

@@ -9,7 +9,8 @@ import { collapseRepeats } from './text-folding.ts';
  *
  * - harm aimed at a group or a person with no listed word: calls to violence ("we should wipe them
  *   all out"), death wishes ("people like her don't deserve to live"), dehumanisation ("they are
- *   vermin") and group derogation ("typical of those people");
+ *   vermin", "those people are animals") and group derogation ("typical of those people", "go back
+ *   where they came from");
  * - negation of harm ("we should never hurt them") cancels those;
  * - counter-speech and quotation: a message that reports or quotes something and condemns it ("he
  *   said '…', which is bigoted", "whoever says they would hurt her should be punished") is not the
@@ -71,7 +72,9 @@ const GROUPS = [
 const GROUP = `(?:(?:(?:al|every|the|those|these|such|of) )*(?:${GROUPS.join('|')}))`;
 /** Who a threat or a slur of existence is aimed at: a pronoun, "people like her", or a group. */
 const TARGET = `(?:them|em|those|these|her|him|you|u|ya|al of (?:them|you)|every (?:single )?one of (?:them|you)|their kind|people like (?:her|him|them|you|that)|${GROUP})`;
-const SUBJECT = `(?:they|them|those|these|she|he|her|him|their kind|people like (?:her|him|them|you|that)|${GROUP})`;
+/** "Those people": othering that names a group without a group word. */
+const THOSE_PEOPLE = '(?:those|these|such) (?:people|kind of people)';
+const SUBJECT = `(?:${THOSE_PEOPLE}|they|them|those|these|she|he|her|him|their kind|people like (?:her|him|them|you|that)|${GROUP})`;
 /** Verbs of extermination: a threat against "them" as much as against a named group. */
 const EXTERMINATE =
   '(?:exterminate|eradicate|wipe out|wipe|gas|lynch|purge|slaughter|massacre|genocide|ethnicaly cleanse|hang)';
@@ -121,7 +124,18 @@ const HARM_RULES: Array<{ rule: string; severity: Finding['severity']; pattern: 
   {
     rule: 'identity.dehumanising',
     severity: 3,
-    pattern: new RegExp(`(?<![a-z])${SUBJECT} (?:are|r|re|is)(?: al| just| nothing but| like)? ${DEGRADING}(?![a-z])`),
+    pattern: new RegExp(
+      `(?<![a-z])${SUBJECT} (?:(?:are|r|re|is)(?: al| just| nothing but| nothing more than| no beter than| like)?|bred like) ${DEGRADING}(?![a-z])`,
+    ),
+  },
+  {
+    // Telling a group or a person to leave the country: "go back where they came from". Of a third
+    // person only with a modal: "how did he go back to his country" is a question, not an order.
+    rule: 'identity.derogation',
+    severity: 3,
+    pattern: new RegExp(
+      `(?<![a-z])(?:go back (?:to )?where (?:they|you|u|she|he) came from|go back to (?:your|ur)(?: own)? (?:country|homeland)|${SUBJECT}${w(1)} (?:should|must|need to|ned to|ought to|have to|can)(?: al)? go back to (?:their|his|her)(?: own)? (?:countries|country|homeland))(?![a-z])`,
+    ),
   },
   {
     rule: 'identity.derogation',
@@ -132,7 +146,9 @@ const HARM_RULES: Array<{ rule: string; severity: Finding['severity']; pattern: 
   },
 ];
 /** Every harm rule needs one of these words: one cheap test rules out most messages. */
-const HARM_WORDS = new RegExp(`(?<![a-z])(?:${EXTERMINATE}|${HARM}|deserve|die|burn|rot|typical|${DEGRADING}|${DUMB})`);
+const HARM_WORDS = new RegExp(
+  `(?<![a-z])(?:${EXTERMINATE}|${HARM}|deserve|die|burn|rot|typical|go back|${DEGRADING}|${DUMB})`,
+);
 
 /** A negator in the words just before a harm: "we should never hurt them", "nobody wants to kill them". */
 const NEGATED =

@@ -66,11 +66,11 @@ describe('the committed sentence encoder', () => {
     const manifest = JSON.parse(readFileSync(join(ENCODER_DIR, 'manifest.json'), 'utf8')) as EncoderManifest;
     // The fine-tune recipe recorded these bytes (model card, "Reproducibility").
     expect(manifest.sha256['encoder-int8.onnx']).toBe(
-      '97f09384c0e609b6f6746667af859607d6b95f3150c242ec33a3b3777b23552b',
+      'a961edeac3f87659672f91231c3008ece84d897d4a804dd32d92838ae21df39e',
     );
     expect(manifest.fineTuned).toMatchObject({
       recipe: 'training/finetune-encoder.sh',
-      settings: { seed: 20261207, max_tokens: 64 },
+      settings: { seed: 20261207, max_tokens: 64, epochs: 2 },
     });
     for (const [file, sha256] of Object.entries(manifest.sha256)) {
       expect(
@@ -96,13 +96,13 @@ describe('the committed sentence encoder', () => {
     [
       "people like her don't deserve to live",
       [101, 2111, 2066, 2014, 2123, 1005, 1056, 10107, 2000, 2444, 102],
-      [-0.05441, -0.10456, 0.03537, -0.00794],
+      [-0.05947, -0.05256, 0.03422, -0.02252],
     ],
-    ['gg', [101, 1043, 2290, 102], [-0.06408, 0.05407, 0.02087, -0.00274]],
+    ['gg', [101, 1043, 2290, 102], [-0.06436, 0.06391, -0.00201, 0.02596]],
     [
       'Ünïcödé café 🤬 f.u.c.k',
       [101, 27260, 7668, 100, 1042, 1012, 1057, 1012, 1039, 1012, 1047, 102],
-      [0.00259, -0.03152, 0.02853, -0.00302],
+      [0.03389, -0.02171, 0.00574, -0.02374],
     ],
   ])('reads %j as the reference implementation does', async (text, ids, firstDimensions) => {
     expect(encoder.tokenIds(text)).toEqual(ids);
