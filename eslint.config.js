@@ -41,20 +41,6 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
-  {
-    // require-await and the no-unsafe-* rules, off here only: other work is changing these folders.
-    // (issue 23) fixed after the concurrent work there lands. Findings today:
-    // core/moderation 9, eval 3, training 0.
-    files: ['core/moderation/**', 'training/**', 'eval/**'],
-    rules: {
-      '@typescript-eslint/require-await': 'off',
-      '@typescript-eslint/no-unsafe-assignment': 'off',
-      '@typescript-eslint/no-unsafe-member-access': 'off',
-      '@typescript-eslint/no-unsafe-argument': 'off',
-      '@typescript-eslint/no-unsafe-return': 'off',
-      '@typescript-eslint/no-unsafe-call': 'off',
-    },
-  },
   // Which folder may import which (import-layers.js).
   ...importLayers,
 );

@@ -107,7 +107,7 @@ describe('evaluate', () => {
     expect(server.requestsTo(route).length).toBeGreaterThan(before);
     expect(summary.ai_sample).toMatchObject({
       rows: 6,
-      layers: { ai: { recall: expect.any(Number) }, 'local+ai': { recall: 1, fpr: 0 } },
+      layers: { ai: { recall: expect.any(Number) as unknown }, 'local+ai': { recall: 1, fpr: 0 } },
     });
   });
 });

@@ -85,7 +85,7 @@ export async function evaluate(
       'hateful',
       ...LOCAL_LAYERS.flatMap((l) => [`${LAYER_NAMES[l]} recall`, `${LAYER_NAMES[l]} FP`]),
     ]),
-    row(Array(3 + 2 * LOCAL_LAYERS.length).fill('---')),
+    row(Array<string>(3 + 2 * LOCAL_LAYERS.length).fill('---')),
   );
   for (const name of byDataset[0]!.keys()) {
     const first = byDataset[0]!.get(name)!;
@@ -108,7 +108,7 @@ export async function evaluate(
   lines.push(
     '',
     row(['category', 'rows', 'hateful?', ...LOCAL_LAYERS.map((l) => `${LAYER_NAMES[l]} flagged`)]),
-    row(Array(3 + LOCAL_LAYERS.length).fill('---')),
+    row(Array<string>(3 + LOCAL_LAYERS.length).fill('---')),
   );
   const byCategory = LOCAL_LAYERS.map((layer) =>
     figuresBy(rows, flags[layer], (r) => `${r.category}${r.positive ? '' : ' '}`),

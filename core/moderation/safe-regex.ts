@@ -178,7 +178,7 @@ export async function assertRegexFinishesQuickly(source: string, deadlineMs = PR
         deadlineMs,
       );
       worker.once('message', (ms: number) => resolve(ms));
-      worker.once('error', (error) => reject(new UnsafeRegexError(source, error.message)));
+      worker.once('error', (error: Error) => reject(new UnsafeRegexError(source, error.message)));
     });
     if (slowest > PROBE_BUDGET_MS) {
       throw new UnsafeRegexError(

@@ -2,8 +2,16 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Tokenizer } from '@huggingface/tokenizers';
+import * as tokenizers from '@huggingface/tokenizers';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+
+/** What this file uses of @huggingface/tokenizers, typed here: the type-aware linter sees its class as an unresolved type. */
+interface WordPieceTokenizer {
+  encode(text: string): { ids: number[] };
+}
+interface TokenizersModule {
+  Tokenizer: new (tokenizerJson: unknown, tokenizerConfig: unknown) => WordPieceTokenizer;
+}
 
 /**
  * The pretrained sentence encoder (all-MiniLM-L6-v2, Apache-2.0) the moderation processor runs:
@@ -109,14 +117,14 @@ export function verifiedEncoderFiles(dir = ENCODER_DIR): { manifest: EncoderMani
 export class SentenceEncoder {
   private constructor(
     readonly manifest: EncoderManifest,
-    private readonly tokenizer: Tokenizer,
+    private readonly tokenizer: WordPieceTokenizer,
     private readonly session: InferenceSession,
   ) {}
 
   /** The committed files, each checked against the manifest's sha256 before use. */
   static async load(dir = ENCODER_DIR, options: EncoderOptions = {}): Promise<SentenceEncoder> {
     const { manifest, read } = verifiedEncoderFiles(dir);
-    const tokenizer = new Tokenizer(
+    const tokenizer = new (tokenizers as unknown as TokenizersModule).Tokenizer(
       JSON.parse(read('tokenizer.json').toString('utf8')),
       JSON.parse(read('tokenizer_config.json').toString('utf8')),
     );
