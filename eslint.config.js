@@ -41,6 +41,13 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    // In-memory implementations of async ports: `async` is what turns their throws (a closed log, a
+    // refused argument) into the rejections the port promises; Promise.try around every body would
+    // say the same with one more level of nesting.
+    files: ['core/bus/embedded-bus.ts', 'core/live-state/memory-live-state.ts'],
+    rules: { '@typescript-eslint/require-await': 'off' },
+  },
   // Which folder may import which (import-layers.js).
   ...importLayers,
 );

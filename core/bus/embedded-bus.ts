@@ -265,13 +265,10 @@ class GroupMember implements Subscription {
     }
   }
 
-  commit(topic: string, partition: number, nextOffset: string): Promise<boolean> {
-    // Promise.try: a failed SQLite write reaches the caller as a rejection, never a throw.
-    return Promise.try(() => {
-      if (!this.ownsPartition(this.group.ownershipOf(topic, partition))) return false;
-      this.bus.commitOffset(this.group, topic, partition, Number(nextOffset));
-      return true;
-    });
+  async commit(topic: string, partition: number, nextOffset: string): Promise<boolean> {
+    if (!this.ownsPartition(this.group.ownershipOf(topic, partition))) return false;
+    this.bus.commitOffset(this.group, topic, partition, Number(nextOffset));
+    return true;
   }
 
   readAgain(topic: string, partition: number): void {
@@ -317,16 +314,11 @@ export class EmbeddedBus implements Bus {
       group.committedFor(topic, this.partitionCount(topic))[partition] = nextOffset;
       group.lastActiveAt = openedAt;
     }
-    // The publisher settles publishes from the send's promise: a failed append must reject it.
-    this.publisher = new LingeringPublisher((batch) => Promise.try(() => this.append(batch)), options.publish);
+    this.publisher = new LingeringPublisher(async (batch) => this.append(batch), options.publish);
   }
 
-  // Promise.try in the bus's methods: a failed SQLite call (a closed log, a full disk) reaches the
-  // caller as a rejection, never a synchronous throw (some chain `.catch` or use Promise.all).
-  ensureTopics(topics: TopicSpec[]): Promise<void> {
-    return Promise.try(() => {
-      for (const spec of topics) this.topic(spec.name, spec.partitions, spec.compacted);
-    });
+  async ensureTopics(topics: TopicSpec[]): Promise<void> {
+    for (const spec of topics) this.topic(spec.name, spec.partitions, spec.compacted);
   }
 
   private topic(name: string, partitions = this.options.defaultPartitions, compacted = false): Topic {
@@ -361,8 +353,8 @@ export class EmbeddedBus implements Bus {
   }
 
   /** The topic's random id, created with it in this log's database. */
-  logId(topic: string): Promise<string> {
-    return Promise.try(() => `embedded:${this.topic(topic).topicId}`);
+  async logId(topic: string): Promise<string> {
+    return `embedded:${this.topic(topic).topicId}`;
   }
 
   publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
@@ -476,17 +468,15 @@ export class EmbeddedBus implements Bus {
     this.options.onHandlerError?.(error, batch, groupId);
   }
 
-  subscribe(options: SubscribeOptions): Promise<Subscription> {
-    return Promise.try(() => {
-      if (this.closed) throw new Error('bus is closed');
-      const group = this.group(options.groupId);
-      group.lastActiveAt = this.now();
-      for (const topic of options.topics) group.committedFor(topic, this.partitionCount(topic));
-      const member = new GroupMember(this, group, options);
-      group.members.push(member);
-      this.rebalance(group);
-      return member;
-    });
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    if (this.closed) throw new Error('bus is closed');
+    const group = this.group(options.groupId);
+    group.lastActiveAt = this.now();
+    for (const topic of options.topics) group.committedFor(topic, this.partitionCount(topic));
+    const member = new GroupMember(this, group, options);
+    group.members.push(member);
+    this.rebalance(group);
+    return member;
   }
 
   leave(member: GroupMember): void {
@@ -514,15 +504,13 @@ export class EmbeddedBus implements Bus {
     for (const [member, assignment] of assignments) member.assign(assignment);
   }
 
-  committedOffsets(groupId: string, topic: string): Promise<number[]> {
-    return Promise.try(() => {
-      const offsets = this.groups.get(groupId)?.committed.get(topic);
-      return offsets ? [...offsets] : new Array<number>(this.partitionCount(topic)).fill(-1);
-    });
+  async committedOffsets(groupId: string, topic: string): Promise<number[]> {
+    const offsets = this.groups.get(groupId)?.committed.get(topic);
+    return offsets ? [...offsets] : new Array<number>(this.partitionCount(topic)).fill(-1);
   }
 
-  endOffsets(topic: string): Promise<number[]> {
-    return Promise.try(() => this.topic(topic).partitions.map((p) => p.endOffset));
+  async endOffsets(topic: string): Promise<number[]> {
+    return this.topic(topic).partitions.map((p) => p.endOffset);
   }
 
   async readPartition(
@@ -544,8 +532,8 @@ export class EmbeddedBus implements Bus {
     }
   }
 
-  ping(): Promise<void> {
-    return this.closed ? Promise.reject(new Error('bus is closed')) : Promise.resolve();
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error('bus is closed');
   }
 
   async close(): Promise<void> {

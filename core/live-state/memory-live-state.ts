@@ -78,140 +78,119 @@ export class MemoryLiveState implements LiveState {
     return this.entries.size;
   }
 
-  // Promise.try: a refused argument reaches the caller as a rejection, as the LiveState contract has it.
-  consumeRate(key: string, limit: number, windowMs: number): Promise<RateDecision> {
-    return Promise.try(() => {
-      assertPositiveInteger('limit', limit);
-      assertPositiveInteger('windowMs', windowMs);
-      const at = now();
-      const mapKey = rateLogKey(key);
-      const existing = this.liveEntry(mapKey, at);
-      const entry: RateLogEntry = existing?.kind === 'rateLog' ? existing : { kind: 'rateLog', log: [], expiresAt: at };
-      const decision = consumeSlidingWindowLog(entry.log, at, limit, windowMs);
-      if (decision.allowed) {
-        // The log is useless once its newest attempt has left the window.
-        entry.expiresAt = at + windowMs;
-        if (entry === existing) this.trackExpiry(mapKey, entry);
-        else this.insert(mapKey, entry, at);
-      }
-      return decision;
-    });
-  }
-
-  increment(key: string, by: number, ttlMs: number): Promise<number> {
-    return Promise.try(() => {
-      assertSafeInteger('by', by);
-      assertPositiveInteger('ttlMs', ttlMs);
-      const at = now();
-      const mapKey = valueKey(key);
-      const entry = this.liveValue(mapKey, at);
-      if (!entry) {
-        this.insert(mapKey, { kind: 'value', value: String(by), expiresAt: at + ttlMs }, at);
-        return by;
-      }
-      const current = INTEGER.test(entry.value) ? Number(entry.value) : Number.NaN;
-      const next = current + by;
-      if (!Number.isSafeInteger(current) || !Number.isSafeInteger(next)) throw new NotACounterError(key);
-      entry.value = String(next);
-      return next;
-    });
-  }
-
-  get(key: string): Promise<string | null> {
-    return Promise.resolve(this.liveValue(valueKey(key), now())?.value ?? null);
-  }
-
-  getMany(keys: string[]): Promise<Array<string | null>> {
+  async consumeRate(key: string, limit: number, windowMs: number): Promise<RateDecision> {
+    assertPositiveInteger('limit', limit);
+    assertPositiveInteger('windowMs', windowMs);
     const at = now();
-    return Promise.resolve(keys.map((key) => this.liveValue(valueKey(key), at)?.value ?? null));
+    const mapKey = rateLogKey(key);
+    const existing = this.liveEntry(mapKey, at);
+    const entry: RateLogEntry = existing?.kind === 'rateLog' ? existing : { kind: 'rateLog', log: [], expiresAt: at };
+    const decision = consumeSlidingWindowLog(entry.log, at, limit, windowMs);
+    if (decision.allowed) {
+      // The log is useless once its newest attempt has left the window.
+      entry.expiresAt = at + windowMs;
+      if (entry === existing) this.trackExpiry(mapKey, entry);
+      else this.insert(mapKey, entry, at);
+    }
+    return decision;
   }
 
-  set(key: string, value: string, ttlMs?: number): Promise<void> {
-    return Promise.try(() => {
-      if (ttlMs !== undefined) assertPositiveInteger('ttlMs', ttlMs);
-      const at = now();
-      this.insert(valueKey(key), { kind: 'value', value, expiresAt: ttlMs === undefined ? Infinity : at + ttlMs }, at);
-    });
+  async increment(key: string, by: number, ttlMs: number): Promise<number> {
+    assertSafeInteger('by', by);
+    assertPositiveInteger('ttlMs', ttlMs);
+    const at = now();
+    const mapKey = valueKey(key);
+    const entry = this.liveValue(mapKey, at);
+    if (!entry) {
+      this.insert(mapKey, { kind: 'value', value: String(by), expiresAt: at + ttlMs }, at);
+      return by;
+    }
+    const current = INTEGER.test(entry.value) ? Number(entry.value) : Number.NaN;
+    const next = current + by;
+    if (!Number.isSafeInteger(current) || !Number.isSafeInteger(next)) throw new NotACounterError(key);
+    entry.value = String(next);
+    return next;
   }
 
-  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
-    return Promise.try(() => {
-      assertPositiveInteger('ttlMs', ttlMs);
-      return this.insertIfAbsent(valueKey(key), value, ttlMs, now());
-    });
+  async get(key: string): Promise<string | null> {
+    return this.liveValue(valueKey(key), now())?.value ?? null;
   }
 
-  setManyIfAbsent(keys: string[], value: string, ttlMs: number): Promise<boolean[]> {
-    return Promise.try(() => {
-      assertPositiveInteger('ttlMs', ttlMs);
-      const at = now();
-      return keys.map((key) => this.insertIfAbsent(valueKey(key), value, ttlMs, at));
-    });
+  async getMany(keys: string[]): Promise<Array<string | null>> {
+    const at = now();
+    return keys.map((key) => this.liveValue(valueKey(key), at)?.value ?? null);
   }
 
-  delete(key: string): Promise<void> {
+  async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    if (ttlMs !== undefined) assertPositiveInteger('ttlMs', ttlMs);
+    const at = now();
+    this.insert(valueKey(key), { kind: 'value', value, expiresAt: ttlMs === undefined ? Infinity : at + ttlMs }, at);
+  }
+
+  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+    assertPositiveInteger('ttlMs', ttlMs);
+    return this.insertIfAbsent(valueKey(key), value, ttlMs, now());
+  }
+
+  async setManyIfAbsent(keys: string[], value: string, ttlMs: number): Promise<boolean[]> {
+    assertPositiveInteger('ttlMs', ttlMs);
+    const at = now();
+    return keys.map((key) => this.insertIfAbsent(valueKey(key), value, ttlMs, at));
+  }
+
+  async delete(key: string): Promise<void> {
     this.entries.delete(valueKey(key));
-    return Promise.resolve();
   }
 
-  setFields(key: string, fields: Record<string, string>, ttlMs: number): Promise<void> {
-    return Promise.try(() => {
-      assertPositiveInteger('ttlMs', ttlMs);
-      const at = now();
-      const mapKey = hashKey(key);
-      const existing = this.liveEntry(mapKey, at);
-      if (existing?.kind === 'hash') {
-        for (const [field, value] of Object.entries(fields)) existing.fields.set(field, value);
-        existing.expiresAt = at + ttlMs;
-        this.trackExpiry(mapKey, existing);
-        return;
-      }
-      this.insert(mapKey, { kind: 'hash', fields: new Map(Object.entries(fields)), expiresAt: at + ttlMs }, at);
-    });
-  }
-
-  getAllFields(keys: string[]): Promise<Array<Record<string, string>>> {
+  async setFields(key: string, fields: Record<string, string>, ttlMs: number): Promise<void> {
+    assertPositiveInteger('ttlMs', ttlMs);
     const at = now();
-    return Promise.resolve(
-      keys.map((key) => {
-        const entry = this.liveEntry(hashKey(key), at);
-        return entry?.kind === 'hash' ? Object.fromEntries(entry.fields) : {};
-      }),
-    );
+    const mapKey = hashKey(key);
+    const existing = this.liveEntry(mapKey, at);
+    if (existing?.kind === 'hash') {
+      for (const [field, value] of Object.entries(fields)) existing.fields.set(field, value);
+      existing.expiresAt = at + ttlMs;
+      this.trackExpiry(mapKey, existing);
+      return;
+    }
+    this.insert(mapKey, { kind: 'hash', fields: new Map(Object.entries(fields)), expiresAt: at + ttlMs }, at);
   }
 
-  markRecent(key: string, members: string[], atMs: number): Promise<void> {
-    return Promise.try(() => {
-      assertSafeInteger('atMs', atMs);
-      const at = now();
-      const mapKey = recencyKey(key);
-      let entry = this.liveEntry(mapKey, at);
-      if (entry?.kind !== 'recency') {
-        entry = { kind: 'recency', seenAt: new Map(), expiresAt: Infinity };
-        this.insert(mapKey, entry, at);
-      }
-      for (const member of members) entry.seenAt.set(member, Math.max(atMs, entry.seenAt.get(member) ?? -Infinity));
+  async getAllFields(keys: string[]): Promise<Array<Record<string, string>>> {
+    const at = now();
+    return keys.map((key) => {
+      const entry = this.liveEntry(hashKey(key), at);
+      return entry?.kind === 'hash' ? Object.fromEntries(entry.fields) : {};
     });
   }
 
-  recentMembers(key: string, sinceMs: number): Promise<string[]> {
-    return Promise.try(() => {
-      assertSafeInteger('sinceMs', sinceMs);
-      const entry = this.liveEntry(recencyKey(key), now());
-      if (entry?.kind !== 'recency') return [];
-      // Ties in reverse byte order, as Redis's ZREVRANGE has them.
-      for (const [member, seenAt] of entry.seenAt) if (seenAt < sinceMs) entry.seenAt.delete(member);
-      return [...entry.seenAt].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : -1)).map(([member]) => member);
-    });
+  async markRecent(key: string, members: string[], atMs: number): Promise<void> {
+    assertSafeInteger('atMs', atMs);
+    const at = now();
+    const mapKey = recencyKey(key);
+    let entry = this.liveEntry(mapKey, at);
+    if (entry?.kind !== 'recency') {
+      entry = { kind: 'recency', seenAt: new Map(), expiresAt: Infinity };
+      this.insert(mapKey, entry, at);
+    }
+    for (const member of members) entry.seenAt.set(member, Math.max(atMs, entry.seenAt.get(member) ?? -Infinity));
+  }
+
+  async recentMembers(key: string, sinceMs: number): Promise<string[]> {
+    assertSafeInteger('sinceMs', sinceMs);
+    const entry = this.liveEntry(recencyKey(key), now());
+    if (entry?.kind !== 'recency') return [];
+    // Ties in reverse byte order, as Redis's ZREVRANGE has them.
+    for (const [member, seenAt] of entry.seenAt) if (seenAt < sinceMs) entry.seenAt.delete(member);
+    return [...entry.seenAt].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : -1)).map(([member]) => member);
   }
 
   async ping(): Promise<void> {}
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     clearInterval(this.sweepTimer);
     this.entries.clear();
     this.expiries.rebuild([]);
-    return Promise.resolve();
   }
 
   private insertIfAbsent(mapKey: string, value: string, ttlMs: number, at: number): boolean {
