@@ -22,6 +22,8 @@ export function analyticsSettingsEnvironment(settings: AnalyticsSettings): Recor
     ANALYTICS_PAUSED_VIEW_END_MS: String(settings.pausedEndAfterMs),
     ANALYTICS_MAX_REBUFFER_MS: String(settings.maxRebufferMs),
     ANALYTICS_EMIT_INTERVAL_MS: String(settings.emitIntervalMs),
+    ANALYTICS_CATCH_UP_INTERVAL_MS: String(settings.catchUpIntervalMs),
+    ANALYTICS_CATCH_UP_LAG_MS: String(settings.catchUpLagMs),
     ANALYTICS_IDLE_ADVANCE_MS: String(settings.idleAdvanceMs),
   };
 }

@@ -289,6 +289,7 @@ describe('a message that fails deterministically is quarantined; the partition g
       LIVEPULSE_IVS_WEBHOOK_SECRET: 'quarantine-test-ivs-secret',
       ANALYTICS_WINDOW_MS: String(settings.windowMs),
       ANALYTICS_EMIT_INTERVAL_MS: String(settings.emitIntervalMs),
+      ANALYTICS_CATCH_UP_INTERVAL_MS: String(settings.catchUpIntervalMs),
       ANALYTICS_IDLE_ADVANCE_MS: String(settings.idleAdvanceMs),
     });
     platform = await startPlatform(

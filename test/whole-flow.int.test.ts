@@ -64,6 +64,8 @@ const settings: AnalyticsSettings = {
   pausedEndAfterMs: 40_000,
   maxRebufferMs: 20_000,
   emitIntervalMs: 500,
+  catchUpIntervalMs: 2_500,
+  catchUpLagMs: 60_000,
   idleAdvanceMs: 1_000,
   maxViewsPerPartition: 100_000,
 };

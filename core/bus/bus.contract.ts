@@ -8,6 +8,7 @@ import {
   tombstoneMessage,
   type Bus,
   type DeliveredMessage,
+  type MessageBatch,
   type SubscribeOptions,
   type Subscription,
 } from './bus.ts';
@@ -127,6 +128,32 @@ export function describeBusContract(name: string, createBus: (options: BusFactor
       expect(received.map((m) => m.value.toString())).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
       expect(attempts.filter((v) => v === 'm0')).toHaveLength(2);
       await waitUntilCommitted(bus, groupId, topic);
+    });
+
+    it("says with each batch how far its partition's log reached when read, so a consumer can tell a backlog", async () => {
+      const bus = open();
+      const topic = await freshTopic(bus);
+      await bus.publish(
+        topic,
+        Array.from({ length: 10 }, (_, i) => message('one-key', `m${i}`)),
+      );
+      const partition = partitionForKey('one-key', PARTITIONS);
+      const end = (await bus.endOffsets(topic))[partition]!;
+      const batches: MessageBatch[] = [];
+      await bus.subscribe({
+        groupId: `g-${randomUUID()}`,
+        topics: [topic],
+        maxBatchMessages: 4,
+        handleBatch: (batch) => {
+          batches.push(batch);
+          return Promise.resolve();
+        },
+      });
+      await waitFor('all 10 messages', () => batches.reduce((n, b) => n + b.messages.length, 0) >= 10);
+      expect(batches.length).toBeGreaterThanOrEqual(3);
+      // Everything was published before the read: every batch saw the same end, the last one reaching it.
+      expect(batches.map((b) => b.endOffset)).toEqual(batches.map(() => String(end)));
+      expect(Number(batches.at(-1)!.lastOffset) + 1).toBe(end);
     });
 
     it('resumes from the committed offset after a consumer restart', async () => {

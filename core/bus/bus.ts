@@ -61,6 +61,12 @@ export interface MessageBatch {
   /** First and last offsets: a deterministic idempotency token for sinks. */
   firstOffset: string;
   lastOffset: string;
+  /**
+   * The partition's end offset (the next offset to be written) when the batch was read, if the
+   * adapter knows it: what was waiting after this batch is `endOffset - lastOffset - 1`. It may be
+   * behind the log by the time the batch is handled, never ahead of it.
+   */
+  endOffset?: string;
 }
 
 export interface SubscribeOptions {

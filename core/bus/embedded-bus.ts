@@ -245,6 +245,7 @@ class GroupMember implements Subscription {
         messages,
         firstOffset: messages[0]!.offset,
         lastOffset: messages[messages.length - 1]!.offset,
+        endOffset: String(log.endOffset),
       };
       await this.semaphore.acquire();
       try {

@@ -581,6 +581,7 @@ class KafkaSubscription implements Subscription {
             messages,
             firstOffset: messages[0]!.offset,
             lastOffset: messages[messages.length - 1]!.offset,
+            endOffset: batch.highWatermark,
           };
           const partitionKey = `${batch.topic}\u0000${batch.partition}`;
           if (manual && !this.replayFrom.has(partitionKey)) this.replayFrom.set(partitionKey, delivered.firstOffset);

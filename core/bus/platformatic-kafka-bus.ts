@@ -809,7 +809,7 @@ class PlatformaticSubscription implements Subscription {
           for (const topicResponse of response.responses) {
             for (const fetched of topicResponse.partitions) {
               const reader = matching(topicResponse.topicId, fetched.partitionIndex);
-              if (reader) this.enqueue(reader, fetched.records ?? [], reader.position!);
+              if (reader) this.enqueue(reader, fetched.records ?? [], reader.position!, fetched.highWatermark);
             }
           }
         } finally {
@@ -820,7 +820,7 @@ class PlatformaticSubscription implements Subscription {
     this.dispatch();
   }
 
-  private enqueue(reader: PartitionReader, batches: RecordsBatch[], from: bigint): void {
+  private enqueue(reader: PartitionReader, batches: RecordsBatch[], from: bigint, highWatermark: bigint): void {
     const messages = deliveredMessages(reader.topic, reader.partition, batches, from);
     reader.position = nextOffsetAfter(batches) ?? from;
     for (let start = 0; start < messages.length; start += this.maxBatch) {
@@ -831,6 +831,7 @@ class PlatformaticSubscription implements Subscription {
         messages: slice,
         firstOffset: slice[0]!.offset,
         lastOffset: slice.at(-1)!.offset,
+        endOffset: String(highWatermark),
       });
     }
   }

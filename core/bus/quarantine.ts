@@ -151,6 +151,7 @@ export function splitBatch(batch: MessageBatch): [MessageBatch, MessageBatch] {
     messages,
     firstOffset: messages[0]!.offset,
     lastOffset: messages[messages.length - 1]!.offset,
+    endOffset: batch.endOffset,
   });
   return [part(batch.messages.slice(0, middle)), part(batch.messages.slice(middle))];
 }

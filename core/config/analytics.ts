@@ -26,6 +26,12 @@ export const analyticsSection = configSection({
     ANALYTICS_EMIT_INTERVAL_MS: positiveInt(1_000).describe(
       'the checkpoint interval per partition: state persisted, early results of open windows published, offsets committed',
     ),
+    ANALYTICS_CATCH_UP_INTERVAL_MS: positiveInt(5_000).describe(
+      'the checkpoint interval instead, per partition, while more is waiting to be read and the watermark is more than ANALYTICS_CATCH_UP_LAG_MS behind the wall clock: early rows that far in the past help no board, and fewer checkpoints catch up faster',
+    ),
+    ANALYTICS_CATCH_UP_LAG_MS: positiveInt(60_000).describe(
+      'how far behind the wall clock a partition reading a backlog checkpoints at ANALYTICS_CATCH_UP_INTERVAL_MS',
+    ),
     ANALYTICS_IDLE_ADVANCE_MS: positiveInt(2_000).describe(
       'a caught-up partition silent this long moves its watermark on',
     ),
@@ -56,6 +62,9 @@ export const analyticsSection = configSection({
     if (e.ANALYTICS_PAUSED_VIEW_END_MS < e.ANALYTICS_VIEW_END_SILENCE_MS) {
       problems.push('ANALYTICS_PAUSED_VIEW_END_MS: must be at least ANALYTICS_VIEW_END_SILENCE_MS');
     }
+    if (e.ANALYTICS_CATCH_UP_INTERVAL_MS < e.ANALYTICS_EMIT_INTERVAL_MS) {
+      problems.push('ANALYTICS_CATCH_UP_INTERVAL_MS: must be at least ANALYTICS_EMIT_INTERVAL_MS');
+    }
     return problems;
   },
   toConfig: (e) => ({
@@ -67,6 +76,8 @@ export const analyticsSection = configSection({
       pausedEndAfterMs: e.ANALYTICS_PAUSED_VIEW_END_MS,
       maxRebufferMs: e.ANALYTICS_MAX_REBUFFER_MS,
       emitIntervalMs: e.ANALYTICS_EMIT_INTERVAL_MS,
+      catchUpIntervalMs: e.ANALYTICS_CATCH_UP_INTERVAL_MS,
+      catchUpLagMs: e.ANALYTICS_CATCH_UP_LAG_MS,
       idleAdvanceMs: e.ANALYTICS_IDLE_ADVANCE_MS,
       maxViewsPerPartition: e.ANALYTICS_MAX_VIEWS_PER_PARTITION,
     },

@@ -242,7 +242,7 @@ describe('viewer analytics in worker threads, on Kafka', () => {
     // own partitions, and worker 0, ended once the first batches are handled, takes applied,
     // uncommitted events and open windows with it, which its successor must redo.
     const { pool, gaveUp, metrics } = startPool(run, 2, {
-      analytics: { ...settings, emitIntervalMs: 10_000, idleAdvanceMs: 10_000 },
+      analytics: { ...settings, emitIntervalMs: 10_000, catchUpIntervalMs: 10_000, idleAdvanceMs: 10_000 },
     });
     await pool.start();
     await publishEvents(run.bus, simulation.events);

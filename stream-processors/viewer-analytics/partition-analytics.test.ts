@@ -30,6 +30,8 @@ const settings: AnalyticsSettings = {
   pausedEndAfterMs: 90_000,
   maxRebufferMs: 30_000,
   emitIntervalMs: 1_000,
+  catchUpIntervalMs: 5_000,
+  catchUpLagMs: 60_000,
   idleAdvanceMs: 2_000,
   maxViewsPerPartition: 10_000,
 };

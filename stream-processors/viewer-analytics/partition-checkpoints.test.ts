@@ -4,7 +4,7 @@ import type { OutgoingMessage } from '../../core/bus/bus.ts';
 import { collectedEvents } from '../../tools/simulator/collector-view.ts';
 import { planSimulation } from '../../tools/simulator/viewer-scripts.ts';
 import { PartitionAnalytics } from './partition-analytics.ts';
-import { PartitionCheckpoints, type CheckpointPorts } from './partition-checkpoints.ts';
+import { checkpointIntervalMs, PartitionCheckpoints, type CheckpointPorts } from './partition-checkpoints.ts';
 import type { StateWrite } from './state-store.ts';
 import { SHORT_ANALYTICS_SETTINGS as settings } from './testing/short-settings.ts';
 
@@ -211,5 +211,39 @@ describe('partition checkpoints', () => {
       'persist 2',
       ...afterPersist(2, 5),
     ]);
+  });
+});
+
+describe('checkpointIntervalMs', () => {
+  const intervals = { emitIntervalMs: 1_000, catchUpIntervalMs: 5_000, catchUpLagMs: 60_000 };
+  const now = T0;
+  it.each([
+    ['at the live edge with more to read', { watermark: now - 2_000, backlog: 5_000 }, 1_000],
+    ['far behind with more to read (a backlog after an outage)', { watermark: now - 600_000, backlog: 5_000 }, 5_000],
+    ['far behind with one message waiting', { watermark: now - 600_000, backlog: 1 }, 5_000],
+    [
+      'far behind having read all there is, so its last offsets commit promptly',
+      { watermark: now - 600_000, backlog: 0 },
+      1_000,
+    ],
+    ['exactly at the lag', { watermark: now - 60_000, backlog: 5_000 }, 1_000],
+    ['before the first event', { watermark: null, backlog: 5_000 }, 1_000],
+  ])('%s', (_case, reading, expected) => {
+    expect(checkpointIntervalMs(intervals, reading, now)).toBe(expected);
+  });
+
+  it('never checkpoints less often at the live edge than the emit interval, even if the catch-up one is set shorter', () => {
+    const settingsShort = { emitIntervalMs: 2_000, catchUpIntervalMs: 500, catchUpLagMs: 60_000 };
+    expect(checkpointIntervalMs(settingsShort, { watermark: now - 600_000, backlog: 10 }, now)).toBe(2_000);
+  });
+
+  it('makes a checkpoint due by the interval of where the partition is reading', () => {
+    const { checkpoints, clock } = recordingPorts();
+    const behind = { watermark: clock.now - 600_000, backlog: 10_000 };
+    clock.now += settings.emitIntervalMs;
+    expect(checkpoints.due(clock.now, behind)).toBe(false);
+    expect(checkpoints.due(clock.now, { ...behind, backlog: 0 })).toBe(true);
+    clock.now += settings.catchUpIntervalMs - settings.emitIntervalMs;
+    expect(checkpoints.due(clock.now, behind)).toBe(true);
   });
 });

@@ -65,11 +65,38 @@ export interface CheckpointMeters {
 export type PublishedProgress = Map<number, { progress: string; at: number }>;
 
 export interface CheckpointOptions {
-  settings: Pick<AnalyticsSettings, 'emitIntervalMs' | 'windowMs'>;
+  settings: Pick<AnalyticsSettings, 'emitIntervalMs' | 'catchUpIntervalMs' | 'catchUpLagMs' | 'windowMs'>;
   /** The consumer group, named in every message published. */
   groupId: string;
   /** Shared by the processor's partitions: it outlives a partition leaving and coming back. */
   publishedProgress: PublishedProgress;
+}
+
+/** Where a partition's reading stands. */
+export interface ReadingPosition {
+  /** The partition's watermark (the highest `received_at` applied), or null before the first event. */
+  watermark: number | null;
+  /** Messages that were waiting to be read after the last batch (0 when the bus did not say). */
+  backlog: number;
+}
+
+/**
+ * The checkpoint interval of a partition: `emitIntervalMs` at the live edge, and
+ * `catchUpIntervalMs` while it reads a backlog (more was waiting after its last batch) with its
+ * watermark more than `catchUpLagMs` behind the wall clock, as after an outage or a replay. Early
+ * rows of windows that far in the past help no board, and a checkpoint's cost grows with the views
+ * and windows it touches more than with the events it covers (a view changed by several events is
+ * encoded and its rows published once), so fewer checkpoints catch up faster. A partition that has
+ * read all there is goes back to the short interval at once, so its last offsets commit promptly.
+ */
+export function checkpointIntervalMs(
+  settings: Pick<AnalyticsSettings, 'emitIntervalMs' | 'catchUpIntervalMs' | 'catchUpLagMs'>,
+  reading: ReadingPosition,
+  now: number,
+): number {
+  const catchingUp =
+    reading.backlog > 0 && reading.watermark !== null && now - reading.watermark > settings.catchUpLagMs;
+  return catchingUp ? Math.max(settings.emitIntervalMs, settings.catchUpIntervalMs) : settings.emitIntervalMs;
 }
 
 /** A checkpoint taken and not yet written. */
@@ -127,8 +154,9 @@ export class PartitionCheckpoints {
     await this.writing;
   }
 
-  due(now: number): boolean {
-    return now - this.lastCheckpointAt >= this.options.settings.emitIntervalMs;
+  /** Whether the next checkpoint is due, for a partition at `reading` (see checkpointIntervalMs). */
+  due(now: number, reading: ReadingPosition): boolean {
+    return now - this.lastCheckpointAt >= checkpointIntervalMs(this.options.settings, reading, now);
   }
 
   /** A batch was applied: its offsets up to `nextOffset` (exclusive) are for the next checkpoint to commit. */

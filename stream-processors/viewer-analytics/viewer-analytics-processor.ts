@@ -13,6 +13,7 @@ import {
   sideOutputLetter,
   type CheckpointPorts,
   type PublishedProgress,
+  type ReadingPosition,
 } from './partition-checkpoints.ts';
 import { StateStore } from './state-store.ts';
 
@@ -21,7 +22,8 @@ import { StateStore } from './state-store.ts';
  * PartitionAnalytics per assigned partition and publishes window rows and view summaries on
  * `analytics.aggregates`. Every batch is applied in memory (skipping offsets the state already
  * holds) and its side outputs (late events, events after a view's end) go to dead-letters. Then,
- * at most every `emitIntervalMs` per partition, a checkpoint (partition-checkpoints.ts: taken at
+ * at most every `emitIntervalMs` per partition (`catchUpIntervalMs` while it reads a backlog far
+ * behind the wall clock: checkpointIntervalMs), a checkpoint (partition-checkpoints.ts: taken at
  * once, then written while the next batches are applied — persist, then publish what depends on
  * it, then commit the offsets it covers; one at a time per partition).
  *
@@ -55,6 +57,8 @@ interface PartitionRuntime {
   analytics: PartitionAnalytics | null;
   busy: boolean;
   lastBatchAt: number;
+  /** Messages that were waiting to be read after the last batch applied (the bus's end offset at its read). */
+  backlog: number;
   checkpoints: PartitionCheckpoints;
 }
 
@@ -206,6 +210,7 @@ export class ViewerAnalyticsProcessor {
         analytics: null,
         busy: false,
         lastBatchAt: this.now(),
+        backlog: 0,
         checkpoints: new PartitionCheckpoints(partition, this.checkpointPorts, {
           settings: this.options.settings,
           groupId: this.groupId,
@@ -238,8 +243,11 @@ export class ViewerAnalyticsProcessor {
           ...report.sideOutputs.map((s) => sideOutputLetter(s, batch.partition)),
         ]);
         runtime.lastBatchAt = this.now();
+        runtime.backlog =
+          batch.endOffset === undefined ? 0 : Math.max(0, Number(batch.endOffset) - Number(batch.lastOffset) - 1);
         runtime.checkpoints.batchApplied(String(BigInt(batch.lastOffset) + 1n));
-        if (runtime.checkpoints.due(runtime.lastBatchAt)) await runtime.checkpoints.checkpoint(analytics);
+        if (runtime.checkpoints.due(runtime.lastBatchAt, readingOf(runtime, analytics)))
+          await runtime.checkpoints.checkpoint(analytics);
       } catch (error) {
         // The bus reads again from the last commit; start from the persisted state, not from half-applied memory.
         forget(runtime);
@@ -315,7 +323,10 @@ export class ViewerAnalyticsProcessor {
           const runtime = this.runtime(partition);
           if (runtime.busy) return;
           const advance = caughtUp.has(partition);
-          const due = runtime.analytics !== null && runtime.checkpoints.hasPending && runtime.checkpoints.due(now);
+          const due =
+            runtime.analytics !== null &&
+            runtime.checkpoints.hasPending &&
+            runtime.checkpoints.due(now, readingOf(runtime, runtime.analytics));
           if (!advance && !due) return;
           await runtime.queue.run(async () => {
             runtime.busy = true;
@@ -366,9 +377,14 @@ export class ViewerAnalyticsProcessor {
   }
 }
 
+function readingOf(runtime: PartitionRuntime, analytics: PartitionAnalytics): ReadingPosition {
+  return { watermark: analytics.progress.watermark, backlog: runtime.backlog };
+}
+
 /** Drops what memory holds for a partition; the next use loads it from the state store. */
 function forget(runtime: PartitionRuntime): void {
   runtime.analytics = null;
+  runtime.backlog = 0;
   runtime.checkpoints.forget();
 }
 

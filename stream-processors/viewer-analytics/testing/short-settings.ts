@@ -12,6 +12,8 @@ export const SHORT_ANALYTICS_SETTINGS: AnalyticsSettings = {
   pausedEndAfterMs: 45_000,
   maxRebufferMs: 20_000,
   emitIntervalMs: 200,
+  catchUpIntervalMs: 1_000,
+  catchUpLagMs: 60_000,
   idleAdvanceMs: 500,
   maxViewsPerPartition: 100_000,
 };
