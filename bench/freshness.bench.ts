@@ -17,6 +17,7 @@ import { startLocalServices } from '../infra/local/process-supervisor.ts';
 import type { PlayerEvent } from '../core/schemas/player-event.ts';
 import { LivepulseProcess } from '../test/livepulse-process.ts';
 import { percentile, recordBenchmark, round } from './harness.ts';
+import { DEFAULT_KAFKA_CLIENT } from '../core/config/bus.ts';
 
 const TARGET_EPS = Number(process.env.BENCH_EVENTS_PER_SECOND ?? 10_000);
 const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 60_000);
@@ -234,7 +235,7 @@ async function main(): Promise<void> {
         p95_ms: round(percentile(latencies, 95)),
         max_ms: round(latencies.at(-1) ?? NaN),
       },
-      notes: `accepted (collector 202) → visible in a viewer_windows FINAL query; collector, processor and ClickHouse sink ${LAYOUT === 'one' ? 'in one process' : 'in three processes, as deployed'}, on the ${process.env.KAFKA_CLIENT ?? 'kafkajs'} Kafka client`,
+      notes: `accepted (collector 202) → visible in a viewer_windows FINAL query; collector, processor and ClickHouse sink ${LAYOUT === 'one' ? 'in one process' : 'in three processes, as deployed'}, on the ${process.env.KAFKA_CLIENT ?? DEFAULT_KAFKA_CLIENT} Kafka client`,
     });
   } finally {
     await Promise.all(platform.map((child) => child.kill('SIGTERM')));

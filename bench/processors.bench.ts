@@ -33,8 +33,8 @@
  * available core up to the partitions (BENCH_ANALYTICS_WORKER_THREADS=N to choose; 1: in the main
  * thread).
  *
- * The processor and the sinks use the Kafka client KAFKA_CLIENT names (kafkajs, the default, or
- * platformatic: @platformatic/kafka), as `livepulse start` does; the baselines are unchanged.
+ * The processor and the sinks use the Kafka client KAFKA_CLIENT names (platformatic, the default:
+ * @platformatic/kafka, or kafkajs), as `livepulse start` does; the baselines are unchanged.
  *
  * `npm run bench:processors -- --processor-only` runs only the processor phase and prints its rate,
  * this process's CPU per event and the phase's window on the monotonic clock (to cut a
@@ -58,6 +58,7 @@ import { forwardingBus, type Bus } from '../core/bus/bus.ts';
 import { KafkaBus, type KafkaBusOptions } from '../core/bus/kafka-bus.ts';
 import { PlatformaticKafkaBus } from '../core/bus/platformatic-kafka-bus.ts';
 import { loadConfig, type AnalyticsSettings } from '../core/config.ts';
+import { DEFAULT_KAFKA_CLIENT } from '../core/config/bus.ts';
 import { Metrics } from '../core/metrics.ts';
 import { playerEventMessage } from '../core/schemas/player-event-message.ts';
 import { allTopicSpecs, stateChangelogTopic, TOPICS } from '../core/topics.ts';
@@ -86,7 +87,7 @@ const KAFKA_STREAMS_OUTPUT = 'kafka-streams.viewer-windows';
 const CHECK_TOLERANCES = { watchMsTotal: 0.01, viewersTotalBelow: 0.25 };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const PARTITIONS = 6;
-const KAFKA_CLIENT = process.env.KAFKA_CLIENT ?? 'kafkajs';
+const KAFKA_CLIENT = process.env.KAFKA_CLIENT ?? DEFAULT_KAFKA_CLIENT;
 if (KAFKA_CLIENT !== 'kafkajs' && KAFKA_CLIENT !== 'platformatic')
   throw new Error(`KAFKA_CLIENT: must be kafkajs or platformatic, not ${KAFKA_CLIENT}`);
 // As `livepulse start viewer-analytics` runs it on Kafka: ANALYTICS_WORKER_THREADS=auto unless set.
@@ -97,17 +98,10 @@ const ANALYTICS_THREADS = analyticsThreadCount({
   availableCores: availableParallelism(),
   partitions: PARTITIONS,
 }).threads;
-const settings: AnalyticsSettings = {
-  windowMs: 10_000,
-  allowedLatenessMs: 30_000,
-  inactiveAfterMs: 25_000,
-  endAfterSilenceMs: 60_000,
-  pausedEndAfterMs: 3_600_000,
-  maxRebufferMs: 300_000,
-  emitIntervalMs: 1_000,
-  idleAdvanceMs: 2_000,
-  maxViewsPerPartition: 200_000,
-};
+/** The production defaults, each overridable as in a deployment (e.g. ANALYTICS_CATCH_UP_INTERVAL_MS=1000). */
+const settings: AnalyticsSettings = loadConfig(
+  Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('ANALYTICS_'))),
+).analytics;
 
 async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 900_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -553,7 +547,7 @@ async function main(): Promise<void> {
         processor_vs_bare: round(processorRate / bareRate),
         processor_and_clickhouse_sink_vs_bare: round(endToEndRate / bareRate),
       },
-      notes: `${KAFKA_CLIENT} Kafka client for the processor and sinks; processor (${ANALYTICS_THREADS === 1 ? 'in the main thread' : `${ANALYTICS_THREADS} worker threads, timed from the first having joined the group`}) and bare consumer timed from their first batch, Kafka Streams (exactly_once_v2, ${KAFKA_STREAMS_THREADS} threads, ${process.env.BENCH_KAFKA_STREAMS_IN_MEMORY === '1' ? 'in-memory' : 'RocksDB'} stores) from its first record, both stateful sides to their input offsets committed; the sink runs after the processor, on its output backlog (group join included); as deployed: the sink joined first and runs beside the processor on a copy of the events, timed from the processor's first batch to the sink's last commit`,
+      notes: `${KAFKA_CLIENT} Kafka client for the processor and sinks; checkpoints every ${settings.emitIntervalMs} ms (${settings.catchUpIntervalMs} ms while catching up); processor (${ANALYTICS_THREADS === 1 ? 'in the main thread' : `${ANALYTICS_THREADS} worker threads, timed from the first having joined the group`}) and bare consumer timed from their first batch, Kafka Streams (exactly_once_v2, ${KAFKA_STREAMS_THREADS} threads, ${process.env.BENCH_KAFKA_STREAMS_IN_MEMORY === '1' ? 'in-memory' : 'RocksDB'} stores) from its first record, both stateful sides to their input offsets committed; the sink runs after the processor, on its output backlog (group join included); as deployed: the sink joined first and runs beside the processor on a copy of the events, timed from the processor's first batch to the sink's last commit`,
     });
   } finally {
     await producer.disconnect().catch(() => undefined);

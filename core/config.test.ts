@@ -403,6 +403,8 @@ describe('loadConfig: viewer analytics', () => {
       pausedEndAfterMs: 3_600_000,
       maxRebufferMs: 300_000,
       emitIntervalMs: 1_000,
+      catchUpIntervalMs: 5_000,
+      catchUpLagMs: 60_000,
       idleAdvanceMs: 2_000,
       maxViewsPerPartition: 200_000,
     });
@@ -420,14 +422,15 @@ describe('loadConfig: viewer analytics', () => {
     expect(config.bus).toMatchObject({ kind: 'kafka', consumerSessionTimeoutMs: 6_000 });
   });
 
-  it('chooses the Kafka client library: kafkajs unless KAFKA_CLIENT says platformatic, and refuses another', () => {
+  it('chooses the Kafka client library: @platformatic/kafka unless KAFKA_CLIENT says kafkajs, and refuses another', () => {
     expect(loadConfig({ ...realCredentials, KAFKA_BROKERS: 'k:9092' }).bus).toMatchObject({
+      kind: 'kafka',
+      client: 'platformatic',
+    });
+    expect(loadConfig({ ...realCredentials, KAFKA_BROKERS: 'k:9092', KAFKA_CLIENT: 'kafkajs' }).bus).toMatchObject({
       kind: 'kafka',
       client: 'kafkajs',
     });
-    expect(loadConfig({ ...realCredentials, KAFKA_BROKERS: 'k:9092', KAFKA_CLIENT: 'platformatic' }).bus).toMatchObject(
-      { kind: 'kafka', client: 'platformatic' },
-    );
     expect(() => loadConfig({ ...realCredentials, KAFKA_BROKERS: 'k:9092', KAFKA_CLIENT: 'rdkafka' })).toThrow(
       /KAFKA_CLIENT/,
     );
@@ -440,6 +443,7 @@ describe('loadConfig: viewer analytics', () => {
     [{ ANALYTICS_VIEW_END_SILENCE_MS: '10000' }, 'ANALYTICS_VIEW_END_SILENCE_MS'],
     [{ ANALYTICS_PAUSED_VIEW_END_MS: '30000' }, 'ANALYTICS_PAUSED_VIEW_END_MS'],
     [{ ANALYTICS_ALLOWED_LATENESS_MS: '-1' }, 'ANALYTICS_ALLOWED_LATENESS_MS'],
+    [{ ANALYTICS_CATCH_UP_INTERVAL_MS: '500' }, 'ANALYTICS_CATCH_UP_INTERVAL_MS'],
     [{ KAFKA_CONSUMER_SESSION_TIMEOUT_MS: '1000' }, 'KAFKA_CONSUMER_SESSION_TIMEOUT_MS'],
     [{ ANALYTICS_WORKER_THREADS: '0' }, 'ANALYTICS_WORKER_THREADS'],
     [{ ANALYTICS_WORKER_THREADS: 'all' }, 'ANALYTICS_WORKER_THREADS'],

@@ -12,6 +12,9 @@ import {
 } from './fields.ts';
 import { dataDirVariable } from './server.ts';
 
+/** The Kafka client a deployment uses unless KAFKA_CLIENT says otherwise (the benches follow it too). */
+export const DEFAULT_KAFKA_CLIENT = 'platformatic';
+
 /** The bus: Kafka when KAFKA_BROKERS is set, else the embedded log in the data directory. */
 export const busSection = configSection({
   variables: z.object({
@@ -23,9 +26,9 @@ export const busSection = configSection({
       .describe('Kafka client id (the @platformatic/kafka client appends its role: `.producer`, `.consumer`, …)'),
     KAFKA_CLIENT: z
       .enum(['kafkajs', 'platformatic'])
-      .default('kafkajs')
+      .default(DEFAULT_KAFKA_CLIENT)
       .describe(
-        'the Kafka client library: `kafkajs`, or `platformatic` (@platformatic/kafka, maintained; compare them with `npm run bench:bus`). Both use the same topics, group ids, offsets and key placement, so a deployment can switch and switch back; members of one group may even mix them ([architecture](architecture.md#the-bus))',
+        'the Kafka client library: `platformatic` (@platformatic/kafka, maintained, and the faster here: docs/benchmarks.md), or `kafkajs` (compare them with `npm run bench:bus`). Both use the same topics, group ids, offsets and key placement, so a deployment can switch and switch back; members of one group may even mix them ([architecture](architecture.md#the-bus))',
       ),
     KAFKA_TOPIC_PREFIX: z
       .string()
