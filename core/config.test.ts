@@ -436,6 +436,13 @@ describe('loadConfig: viewer analytics', () => {
     );
   });
 
+  it('accepts a checkpoint interval longer than the catch-up default: the longer of the two applies while catching up', () => {
+    expect(loadConfig({ ANALYTICS_EMIT_INTERVAL_MS: '10000' }).analytics).toMatchObject({
+      emitIntervalMs: 10_000,
+      catchUpIntervalMs: 5_000,
+    });
+  });
+
   it.each([
     [{ ANALYTICS_WINDOW_MS: '7000' }, 'ANALYTICS_WINDOW_MS'],
     [{ ANALYTICS_WINDOW_MS: '1500' }, 'ANALYTICS_WINDOW_MS'],
@@ -443,7 +450,7 @@ describe('loadConfig: viewer analytics', () => {
     [{ ANALYTICS_VIEW_END_SILENCE_MS: '10000' }, 'ANALYTICS_VIEW_END_SILENCE_MS'],
     [{ ANALYTICS_PAUSED_VIEW_END_MS: '30000' }, 'ANALYTICS_PAUSED_VIEW_END_MS'],
     [{ ANALYTICS_ALLOWED_LATENESS_MS: '-1' }, 'ANALYTICS_ALLOWED_LATENESS_MS'],
-    [{ ANALYTICS_CATCH_UP_INTERVAL_MS: '500' }, 'ANALYTICS_CATCH_UP_INTERVAL_MS'],
+    [{ ANALYTICS_CATCH_UP_INTERVAL_MS: '0' }, 'ANALYTICS_CATCH_UP_INTERVAL_MS'],
     [{ KAFKA_CONSUMER_SESSION_TIMEOUT_MS: '1000' }, 'KAFKA_CONSUMER_SESSION_TIMEOUT_MS'],
     [{ ANALYTICS_WORKER_THREADS: '0' }, 'ANALYTICS_WORKER_THREADS'],
     [{ ANALYTICS_WORKER_THREADS: 'all' }, 'ANALYTICS_WORKER_THREADS'],
