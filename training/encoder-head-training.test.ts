@@ -5,7 +5,16 @@ import { ENCODER_HEAD_FILE } from '../core/moderation/classifier/encoder-classif
 import { decodeEncoderHead, EncoderHead } from '../core/moderation/classifier/encoder-head.ts';
 import { seededRandom } from '../core/moderation/classifier/logistic-regression.ts';
 import { ENCODER_DIR, type EncoderManifest } from '../core/moderation/classifier/sentence-encoder.ts';
-import { DEFAULT_HEAD_TRAINING, trainDenseHead, type DenseExample } from './encoder-head-training.ts';
+import type { CorpusRow } from '../eval/hate-corpus.ts';
+import {
+  DEFAULT_HEAD_TRAINING,
+  headWeights,
+  pickByWeakestDataset,
+  recallByDataset,
+  trainDenseHead,
+  type DenseExample,
+} from './encoder-head-training.ts';
+import { balancedWeights } from './hate-model-training.ts';
 
 /** Points in the square, positive in two opposite quadrants: no linear model separates them. */
 function quadrants(count: number, seed: number): DenseExample[] {
@@ -50,6 +59,76 @@ describe('trainDenseHead', () => {
   });
 });
 
+const row = (dataset: string, hateful: boolean): CorpusRow => ({
+  text: `${dataset} ${hateful}`,
+  hateful,
+  dataset,
+  category: dataset,
+  split: 'validation',
+});
+
+describe('recallByDataset', () => {
+  it('gives each set with hateful rows its recall, and leaves out the sets with none', () => {
+    const rows = [row('edos', true), row('edos', true), row('edos', false), row('jigsaw', true), row('youtube', false)];
+    expect(recallByDataset(rows, [true, false, true, true, true])).toEqual({ edos: 0.5, jigsaw: 1 });
+  });
+});
+
+describe('pickByWeakestDataset', () => {
+  const candidate = (name: string, recall: number, byDataset: Record<string, number>) => ({ name, recall, byDataset });
+  it.each([
+    {
+      why: 'the highest minimum wins over the most recall overall',
+      candidates: [
+        candidate('a', 0.72, { edos: 0.5, davidson: 0.7 }),
+        candidate('b', 0.7, { edos: 0.55, davidson: 0.6 }),
+      ],
+      picked: 'b',
+    },
+    {
+      why: 'the weakest set is whichever is lowest in each candidate',
+      candidates: [
+        candidate('a', 0.7, { edos: 0.58, davidson: 0.9 }),
+        candidate('b', 0.7, { edos: 0.7, davidson: 0.57 }),
+      ],
+      picked: 'a',
+    },
+    {
+      why: 'an equal minimum goes to the most recall overall',
+      candidates: [
+        candidate('a', 0.7, { edos: 0.55, davidson: 0.6 }),
+        candidate('b', 0.71, { edos: 0.6, davidson: 0.55 }),
+      ],
+      picked: 'b',
+    },
+    {
+      why: 'a full tie goes to the earlier candidate',
+      candidates: [candidate('a', 0.7, { edos: 0.55 }), candidate('b', 0.7, { edos: 0.55 })],
+      picked: 'a',
+    },
+    {
+      why: 'one candidate is picked',
+      candidates: [candidate('a', 0.1, { edos: 0 })],
+      picked: 'a',
+    },
+  ])('$why', ({ candidates, picked }) => {
+    expect(pickByWeakestDataset(candidates).name).toBe(picked);
+  });
+
+  it('refuses to pick from nothing', () => {
+    expect(() => pickByWeakestDataset([])).toThrow(RangeError);
+  });
+});
+
+describe('headWeights', () => {
+  it("multiplies a dataset's balanced weights by its factor and leaves the other sets alone", () => {
+    const rows = [row('edos', true), row('edos', false), row('edos', false), row('davidson', true), row('davidson', false)];
+    const balanced = balancedWeights(rows);
+    expect(headWeights(rows, {})).toEqual(balanced);
+    expect(headWeights(rows, { edos: 2 })).toEqual([2 * balanced[0]!, 2 * balanced[1]!, 2 * balanced[2]!, balanced[3], balanced[4]]);
+  });
+});
+
 describe('the committed encoder head', () => {
   const { header } = decodeEncoderHead(readFileSync(ENCODER_HEAD_FILE));
   const manifest = JSON.parse(readFileSync(join(ENCODER_DIR, 'manifest.json'), 'utf8')) as EncoderManifest;
@@ -60,6 +139,15 @@ describe('the committed encoder head', () => {
     expect(header.about.training).toEqual(recorded);
     expect(header).toMatchObject({ dimensions: manifest.dimensions, hidden: DEFAULT_HEAD_TRAINING.hidden });
     expect(DEFAULT_HEAD_TRAINING.ngramWeights).toContain(header.ngramWeight);
+  });
+
+  it('stacks the n-gram logit at the weight whose weakest validation set was caught best', () => {
+    const byWeight = header.about.validationRecallByNgramWeight as Record<string, Record<string, number>>;
+    const candidates = DEFAULT_HEAD_TRAINING.ngramWeights.map((weight) => {
+      const { all, ...byDataset } = byWeight[String(weight)]!;
+      return { weight, recall: all!, byDataset };
+    });
+    expect(pickByWeakestDataset(candidates).weight).toBe(header.ngramWeight);
   });
 
   it('sets the threshold so the rules and the stacked score together keep to the validation budget', () => {
