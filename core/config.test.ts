@@ -403,7 +403,7 @@ describe('loadConfig: viewer analytics', () => {
       pausedEndAfterMs: 3_600_000,
       maxRebufferMs: 300_000,
       emitIntervalMs: 1_000,
-      catchUpIntervalMs: 5_000,
+      catchUpIntervalMs: 1_000,
       catchUpLagMs: 60_000,
       idleAdvanceMs: 2_000,
       maxViewsPerPartition: 200_000,
@@ -436,8 +436,10 @@ describe('loadConfig: viewer analytics', () => {
     );
   });
 
-  it('accepts a checkpoint interval longer than the catch-up default: the longer of the two applies while catching up', () => {
-    expect(loadConfig({ ANALYTICS_EMIT_INTERVAL_MS: '10000' }).analytics).toMatchObject({
+  it('accepts a checkpoint interval longer than the catch-up one: the longer of the two applies while catching up', () => {
+    expect(
+      loadConfig({ ANALYTICS_EMIT_INTERVAL_MS: '10000', ANALYTICS_CATCH_UP_INTERVAL_MS: '5000' }).analytics,
+    ).toMatchObject({
       emitIntervalMs: 10_000,
       catchUpIntervalMs: 5_000,
     });

@@ -122,10 +122,22 @@ describe('pickByWeakestDataset', () => {
 
 describe('headWeights', () => {
   it("multiplies a dataset's balanced weights by its factor and leaves the other sets alone", () => {
-    const rows = [row('edos', true), row('edos', false), row('edos', false), row('davidson', true), row('davidson', false)];
+    const rows = [
+      row('edos', true),
+      row('edos', false),
+      row('edos', false),
+      row('davidson', true),
+      row('davidson', false),
+    ];
     const balanced = balancedWeights(rows);
     expect(headWeights(rows, {})).toEqual(balanced);
-    expect(headWeights(rows, { edos: 2 })).toEqual([2 * balanced[0]!, 2 * balanced[1]!, 2 * balanced[2]!, balanced[3], balanced[4]]);
+    expect(headWeights(rows, { edos: 2 })).toEqual([
+      2 * balanced[0]!,
+      2 * balanced[1]!,
+      2 * balanced[2]!,
+      balanced[3],
+      balanced[4],
+    ]);
   });
 });
 
