@@ -13,7 +13,7 @@ import { ChatModerator } from '../core/moderation/moderate-message.ts';
 import { loadHateCorpus, SPLIT_SEED, type CorpusRow } from '../eval/hate-corpus.ts';
 import { EVALUATED_RULES, hateVerdict } from '../eval/moderation-layers.ts';
 import { embedTexts } from './encoder-embeddings.ts';
-import { balancedWeights, splitFigures } from './hate-model-training.ts';
+import { balancedWeights, splitFigures, type SplitFigures } from './hate-model-training.ts';
 
 /**
  * The second half of `train:moderation`: the head over the sentence encoder's embeddings of the
@@ -61,19 +61,31 @@ export function headWeights(rows: readonly CorpusRow[], factors: Readonly<Record
   return rows.map((row, i) => balanced[i]! * (factors[row.dataset] ?? 1));
 }
 
-/** Recall on each dataset's hateful rows, for the datasets that have any (YouTube has none). */
-export function recallByDataset(rows: readonly CorpusRow[], flagged: readonly boolean[]): Record<string, number> {
-  const datasets = [...new Set(rows.filter((r) => r.hateful).map((r) => r.dataset))];
+/** Each dataset's figures, in `datasets`' order (by default every dataset, in order of first appearance). */
+function figuresByDataset(
+  rows: readonly CorpusRow[],
+  flagged: readonly boolean[],
+  datasets: readonly string[] = [...new Set(rows.map((r) => r.dataset))],
+): Record<string, SplitFigures> {
   return Object.fromEntries(
     datasets.map((dataset) => {
       const picked = rows.flatMap((row, i) => (row.dataset === dataset ? [i] : []));
-      const { recall } = splitFigures(
-        picked.map((i) => rows[i]!),
-        picked.map((i) => flagged[i]!),
-      );
-      return [dataset, recall];
+      return [
+        dataset,
+        splitFigures(
+          picked.map((i) => rows[i]!),
+          picked.map((i) => flagged[i]!),
+        ),
+      ];
     }),
   );
+}
+
+/** Recall on each dataset's hateful rows, for the datasets that have any (YouTube has none). */
+export function recallByDataset(rows: readonly CorpusRow[], flagged: readonly boolean[]): Record<string, number> {
+  const datasets = [...new Set(rows.filter((r) => r.hateful).map((r) => r.dataset))];
+  const figures = figuresByDataset(rows, flagged, datasets);
+  return Object.fromEntries(datasets.map((dataset) => [dataset, figures[dataset]!.recall]));
 }
 
 /**
@@ -229,18 +241,7 @@ export async function trainEncoderHead(
     };
   });
   const best = pickByWeakestDataset(candidates);
-  const byDataset = Object.fromEntries(
-    [...new Set(validation.map((r) => r.dataset))].map((dataset) => {
-      const picked = validation.flatMap((row, i) => (row.dataset === dataset ? [i] : []));
-      return [
-        dataset,
-        splitFigures(
-          picked.map((i) => validation[i]!),
-          picked.map((i) => best.flagged[i]!),
-        ),
-      ];
-    }),
-  );
+  const byDataset = figuresByDataset(validation, best.flagged);
 
   const { limit: _limit, ...recorded } = settings;
   const header: EncoderHeadHeader = {
